@@ -1,0 +1,20 @@
+//! responder: a kernel-bypass authoritative DNS server.
+//!
+//! A query's life, one module per stage:
+//! - [`wire`]: typed, bounds-checked views over frame bytes (Ethernet, VLAN,
+//!   IPv4, IPv6, UDP, DNS) and the checksums.
+//! - [`zone`]: master files → records, with semantic checks.
+//! - [`table`]: records → an immutable precompiled table of wire-format answers,
+//!   serialisable to a file that is validated before it is trusted.
+//! - [`engine`]: a query frame rewritten into its answer in place, a pure function.
+//! - [`server`]: kernel-socket UDP/TCP serving on the same engine.
+//! - [`xdp`]: the AF_XDP data plane: XDP program, UMEM, rings, pinned workers.
+//! - [`control`]: command line and process set-up.
+
+pub mod control;
+pub mod engine;
+pub mod server;
+pub mod table;
+pub mod wire;
+pub mod xdp;
+pub mod zone;

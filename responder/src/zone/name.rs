@@ -1,0 +1,367 @@
+//! Domain names in uncompressed wire form.
+//!
+//! Names keep the case they were written with (answers echo it), while
+//! comparison, hashing and ordering are case-insensitive as RFC 4343 requires.
+
+use std::cmp::Ordering;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+
+/// Longest name on the wire, length octets and root label included (RFC 1035 §3.1).
+pub const MAX_NAME_LEN: usize = 255;
+/// Longest single label (RFC 1035 §2.3.4).
+pub const MAX_LABEL_LEN: usize = 63;
+
+/// An absolute domain name: a sequence of length-prefixed labels ending with the root.
+#[derive(Clone)]
+pub struct Name {
+    wire: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    #[error("label longer than 63 octets")]
+    LabelTooLong,
+    #[error("name longer than 255 octets")]
+    NameTooLong,
+    #[error("empty label")]
+    EmptyLabel,
+    #[error("bad escape sequence")]
+    BadEscape,
+    #[error("malformed wire-format name")]
+    BadWire,
+}
+
+impl Name {
+    /// The root name `.`.
+    pub fn root() -> Name {
+        Name { wire: vec![0] }
+    }
+
+    /// Builds a name from uncompressed wire bytes, checking every length octet.
+    pub fn from_wire(wire: &[u8]) -> Result<Name, NameError> {
+        let mut i = 0;
+        loop {
+            let len = *wire.get(i).ok_or(NameError::BadWire)? as usize;
+            if len == 0 {
+                if i + 1 != wire.len() {
+                    return Err(NameError::BadWire);
+                }
+                break;
+            }
+            if len > MAX_LABEL_LEN {
+                return Err(NameError::LabelTooLong);
+            }
+            i += 1 + len;
+        }
+        if wire.len() > MAX_NAME_LEN {
+            return Err(NameError::NameTooLong);
+        }
+        Ok(Name { wire: wire.to_vec() })
+    }
+
+    /// Builds a name from labels given leftmost first (raw bytes, no escapes).
+    pub fn from_labels<'a, I: IntoIterator<Item = &'a [u8]>>(labels: I) -> Result<Name, NameError> {
+        let mut wire = Vec::with_capacity(32);
+        for label in labels {
+            if label.is_empty() {
+                return Err(NameError::EmptyLabel);
+            }
+            if label.len() > MAX_LABEL_LEN {
+                return Err(NameError::LabelTooLong);
+            }
+            wire.push(label.len() as u8);
+            wire.extend_from_slice(label);
+        }
+        wire.push(0);
+        if wire.len() > MAX_NAME_LEN {
+            return Err(NameError::NameTooLong);
+        }
+        Ok(Name { wire })
+    }
+
+    /// Parses presentation format (`www.example.com.`, escapes `\.` and `\DDD`).
+    /// A name without a trailing dot is relative and gets `origin` appended;
+    /// `@` is the origin itself. Without an origin a relative name is an error
+    /// reported by the caller, signalled here by `Ok(None)`.
+    pub fn parse(text: &str, origin: Option<&Name>) -> Result<Option<Name>, NameError> {
+        if text == "@" {
+            return Ok(origin.cloned());
+        }
+        if text == "." {
+            return Ok(Some(Name::root()));
+        }
+        let bytes = text.as_bytes();
+        let mut labels: Vec<Vec<u8>> = Vec::new();
+        let mut cur = Vec::new();
+        let mut absolute = false;
+        let mut i = 0;
+        while i < bytes.len() {
+            let c = bytes[i];
+            match c {
+                b'\\' => {
+                    let next = *bytes.get(i + 1).ok_or(NameError::BadEscape)?;
+                    if next.is_ascii_digit() {
+                        let digits = bytes.get(i + 1..i + 4).ok_or(NameError::BadEscape)?;
+                        if !digits.iter().all(u8::is_ascii_digit) {
+                            return Err(NameError::BadEscape);
+                        }
+                        let v = digits.iter().fold(0u32, |a, d| a * 10 + (d - b'0') as u32);
+                        if v > 255 {
+                            return Err(NameError::BadEscape);
+                        }
+                        cur.push(v as u8);
+                        i += 4;
+                    } else {
+                        cur.push(next);
+                        i += 2;
+                    }
+                }
+                b'.' => {
+                    if cur.is_empty() {
+                        return Err(NameError::EmptyLabel);
+                    }
+                    labels.push(std::mem::take(&mut cur));
+                    i += 1;
+                    if i == bytes.len() {
+                        absolute = true;
+                    }
+                }
+                _ => {
+                    cur.push(c);
+                    i += 1;
+                }
+            }
+        }
+        if !cur.is_empty() {
+            labels.push(cur);
+        }
+        if labels.is_empty() {
+            return Err(NameError::EmptyLabel);
+        }
+        let mut name = Name::from_labels(labels.iter().map(|l| l.as_slice()))?;
+        if !absolute {
+            match origin {
+                Some(o) => name = name.concat(o)?,
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(name))
+    }
+
+    /// `self` (treated as relative: its root label dropped) followed by `suffix`.
+    pub fn concat(&self, suffix: &Name) -> Result<Name, NameError> {
+        let mut wire = Vec::with_capacity(self.wire.len() + suffix.wire.len());
+        wire.extend_from_slice(&self.wire[..self.wire.len() - 1]);
+        wire.extend_from_slice(&suffix.wire);
+        if wire.len() > MAX_NAME_LEN {
+            return Err(NameError::NameTooLong);
+        }
+        Ok(Name { wire })
+    }
+
+    /// `label.self`, for building wildcard and child names.
+    pub fn prepend(&self, label: &[u8]) -> Result<Name, NameError> {
+        if label.is_empty() {
+            return Err(NameError::EmptyLabel);
+        }
+        if label.len() > MAX_LABEL_LEN {
+            return Err(NameError::LabelTooLong);
+        }
+        let mut wire = Vec::with_capacity(self.wire.len() + 1 + label.len());
+        wire.push(label.len() as u8);
+        wire.extend_from_slice(label);
+        wire.extend_from_slice(&self.wire);
+        if wire.len() > MAX_NAME_LEN {
+            return Err(NameError::NameTooLong);
+        }
+        Ok(Name { wire })
+    }
+
+    pub fn wire(&self) -> &[u8] {
+        &self.wire
+    }
+
+    pub fn wire_len(&self) -> usize {
+        self.wire.len()
+    }
+
+    pub fn is_root(&self) -> bool {
+        self.wire.len() == 1
+    }
+
+    /// Labels leftmost first, root excluded.
+    pub fn labels(&self) -> Labels<'_> {
+        Labels { wire: &self.wire, pos: 0 }
+    }
+
+    pub fn label_count(&self) -> usize {
+        self.labels().count()
+    }
+
+    /// The name with its leftmost label removed; `None` for the root.
+    pub fn parent(&self) -> Option<Name> {
+        if self.is_root() {
+            return None;
+        }
+        let skip = 1 + self.wire[0] as usize;
+        Some(Name { wire: self.wire[skip..].to_vec() })
+    }
+
+    pub fn is_wildcard(&self) -> bool {
+        self.wire.len() >= 2 && self.wire[0] == 1 && self.wire[1] == b'*'
+    }
+
+    /// True when `self` equals `ancestor` or lies below it.
+    pub fn is_subdomain_of(&self, ancestor: &Name) -> bool {
+        let (a, b) = (&self.wire, &ancestor.wire);
+        if b.len() > a.len() {
+            return false;
+        }
+        // The suffix must start on a label boundary of `self`.
+        let start = a.len() - b.len();
+        let mut i = 0;
+        while i < start {
+            i += 1 + a[i] as usize;
+        }
+        i == start && a[start..].eq_ignore_ascii_case(b)
+    }
+
+    /// A copy with ASCII letters lowered: the key form used by the table.
+    pub fn to_lowercase(&self) -> Name {
+        Name { wire: self.wire.to_ascii_lowercase() }
+    }
+}
+
+/// Iterator over the labels of a [`Name`].
+pub struct Labels<'a> {
+    wire: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Iterator for Labels<'a> {
+    type Item = &'a [u8];
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let len = *self.wire.get(self.pos)? as usize;
+        if len == 0 {
+            return None;
+        }
+        let label = &self.wire[self.pos + 1..self.pos + 1 + len];
+        self.pos += 1 + len;
+        Some(label)
+    }
+}
+
+impl PartialEq for Name {
+    fn eq(&self, other: &Name) -> bool {
+        self.wire.eq_ignore_ascii_case(&other.wire)
+    }
+}
+impl Eq for Name {}
+
+impl Hash for Name {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        for b in &self.wire {
+            state.write_u8(b.to_ascii_lowercase());
+        }
+    }
+}
+
+impl Ord for Name {
+    /// Canonical DNS order (RFC 4034 §6.1): compare labels right to left.
+    fn cmp(&self, other: &Name) -> Ordering {
+        let a: Vec<&[u8]> = self.labels().collect();
+        let b: Vec<&[u8]> = other.labels().collect();
+        for (x, y) in a.iter().rev().zip(b.iter().rev()) {
+            let ord = x
+                .iter()
+                .map(u8::to_ascii_lowercase)
+                .cmp(y.iter().map(u8::to_ascii_lowercase));
+            if ord != Ordering::Equal {
+                return ord;
+            }
+        }
+        a.len().cmp(&b.len())
+    }
+}
+impl PartialOrd for Name {
+    fn partial_cmp(&self, other: &Name) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl fmt::Display for Name {
+    /// Presentation format with escapes, always absolute.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_root() {
+            return f.write_str(".");
+        }
+        for label in self.labels() {
+            for &b in label {
+                match b {
+                    b'.' | b'\\' | b'"' | b'(' | b')' | b';' | b'@' | b'$' => write!(f, "\\{}", b as char)?,
+                    0x21..=0x7e => write!(f, "{}", b as char)?,
+                    _ => write!(f, "\\{:03}", b)?,
+                }
+            }
+            f.write_str(".")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Name({self})")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn n(s: &str) -> Name {
+        Name::parse(s, None).unwrap().unwrap()
+    }
+
+    #[test]
+    fn parses_absolute_relative_and_escapes() {
+        let origin = n("example.com.");
+        assert_eq!(n("www.example.com.").wire(), b"\x03www\x07example\x03com\x00");
+        assert_eq!(Name::parse("www", Some(&origin)).unwrap().unwrap(), n("www.example.com."));
+        assert_eq!(Name::parse("@", Some(&origin)).unwrap().unwrap(), origin);
+        assert_eq!(n("a\\.b.c.").wire(), b"\x03a.b\x01c\x00");
+        assert_eq!(n("\\065b.").wire(), b"\x02Ab\x00");
+        assert!(Name::parse("www", None).unwrap().is_none());
+        assert_eq!(Name::parse("a..b.", None), Err(NameError::EmptyLabel));
+        assert_eq!(Name::parse("\\256.", None), Err(NameError::BadEscape));
+        let long = "a".repeat(64) + ".";
+        assert_eq!(Name::parse(&long, None), Err(NameError::LabelTooLong));
+        let too_long = "abcdefghi.".repeat(26);
+        assert_eq!(Name::parse(&too_long, None), Err(NameError::NameTooLong));
+    }
+
+    #[test]
+    fn compares_case_insensitively_in_canonical_order() {
+        assert_eq!(n("WWW.Example.COM."), n("www.example.com."));
+        assert!(n("a.example.").cmp(&n("b.example.")).is_lt());
+        assert!(n("example.").cmp(&n("a.example.")).is_lt());
+        assert!(n("z.a.example.").cmp(&n("b.example.")).is_lt());
+    }
+
+    #[test]
+    fn subdomain_respects_label_boundaries() {
+        assert!(n("a.example.com.").is_subdomain_of(&n("EXAMPLE.com.")));
+        assert!(n("example.com.").is_subdomain_of(&n("example.com.")));
+        assert!(!n("badexample.com.").is_subdomain_of(&n("example.com.")));
+        assert!(n("x.").is_subdomain_of(&Name::root()));
+    }
+
+    #[test]
+    fn display_round_trips() {
+        for s in ["www.example.com.", "a\\.b.c.", "\\000x.", "."] {
+            let name = n(s);
+            assert_eq!(n(&name.to_string()), name, "{s}");
+        }
+    }
+}

@@ -1,0 +1,28 @@
+//! One resource record as read from a zone file, RDATA already in wire form.
+
+use super::name::Name;
+use super::rtype::RType;
+
+/// Where a record came from, for error messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub file: String,
+    pub line: usize,
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub owner: Name,
+    pub rtype: RType,
+    pub class: u16,
+    pub ttl: u32,
+    /// Uncompressed wire-format RDATA; embedded names keep their original case.
+    pub rdata: Vec<u8>,
+    pub location: Location,
+}
