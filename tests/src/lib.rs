@@ -1,1 +1,4 @@
-//! Shared helpers for the integration tests.
+//! Shared helpers for the integration tests and for `cargo xtask`: the veth
+//! testbed and privilege checks.
+
+pub mod testbed;
