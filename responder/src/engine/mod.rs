@@ -7,7 +7,18 @@
 //! Both are pure: no allocation, no locks, no system calls, no panics, and no
 //! access outside `buf[..capacity]` whatever the input.
 
+mod dname;
+mod frame;
+mod query;
+mod reply;
+mod resolve;
+
 use crate::table::Table;
+use crate::wire::dns::{self, rcode};
+use crate::zone::{class, RType};
+use query::{Query, Rejection};
+use reply::{Failure, Reply};
+use resolve::Plan;
 
 /// What to do with a frame after [`answer_in_place`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,14 +79,115 @@ impl Engine {
 
 /// Rewrites the query frame `frame[..len]` into its answer. `capacity`
 /// (≤ `frame.len()`) bounds how far the answer may grow.
+#[inline]
 pub fn answer_in_place(engine: &Engine, frame: &mut [u8], len: usize, capacity: usize) -> Verdict {
-    let _ = (engine, frame, len, capacity);
-    Verdict::Drop
+    frame::answer_in_place(engine, frame, len, capacity)
 }
 
 /// Rewrites the DNS message `buf[..len]` into its answer, at most
 /// `buf.len()` bytes; `None` means send nothing.
+#[inline]
 pub fn answer_message(engine: &Engine, buf: &mut [u8], len: usize, transport: Transport) -> Option<usize> {
-    let _ = (engine, buf, len, transport);
-    None
+    if len > buf.len() {
+        return None;
+    }
+    let query = match query::parse(&buf[..len]) {
+        Ok(q) => q,
+        Err(Rejection::Drop) => return None,
+        Err(Rejection::FormErr(question_end)) => return Some(error_reply(buf, question_end, rcode::FORMERR)),
+    };
+    let opts = &engine.options;
+    if query.opcode != 0 {
+        return Some(error_reply(buf, Some(query.question.end), rcode::NOTIMP));
+    }
+    let limit = match (transport, query.edns) {
+        (Transport::Tcp, _) => u16::MAX as usize,
+        (Transport::Udp, None) => 512,
+        (Transport::Udp, Some(e)) => e.udp_size.min(opts.edns_udp_size.max(512)) as usize,
+    };
+    let mut reply = Reply::new(buf, &query, limit);
+    if query.edns.is_some_and(|e| e.version > 0) {
+        // BADVERS is 16: zero in the header, 1 in the OPT's upper rcode bits.
+        return Some(reply.finish(&query, opts.edns_udp_size, (rcode::BADVERS >> 4) as u8));
+    }
+    let q = &query.question;
+    let qtype = RType(q.qtype);
+    let outcome = if qtype == RType::OPT {
+        Err(rcode::FORMERR)
+    } else if qtype == RType::AXFR || qtype == RType::IXFR {
+        // Zone transfers are not offered: refuse, as servers without a transfer ACL do.
+        Err(rcode::REFUSED)
+    } else if qtype.is_meta() && qtype != RType::ANY {
+        Err(rcode::NOTIMP)
+    } else if q.qclass == class::IN {
+        answer_in(&engine.table, &query, &mut reply)
+    } else if q.qclass == class::CH {
+        answer_chaos(opts, &query, &mut reply)
+    } else {
+        Err(rcode::REFUSED)
+    };
+    if let Err(code) = outcome {
+        reply.truncate(&query);
+        reply.flags &= !(dns::flags::TC | dns::flags::AA);
+        reply.set_rcode(code);
+    }
+    Some(reply.finish(&query, opts.edns_udp_size, 0))
 }
+
+fn answer_in(table: &Table, query: &Query, reply: &mut Reply<'_>) -> Result<(), u8> {
+    let result = match resolve::plan(table, query) {
+        Plan::Template(r) => reply.template(query, &r),
+        Plan::Dname { skip, dname } => dname::synthesise(reply, query, skip, &dname),
+        Plan::Refused => return Err(rcode::REFUSED),
+        Plan::Corrupt => Err(Failure::Corrupt),
+    };
+    match result {
+        Ok(()) => Ok(()),
+        Err(Failure::Truncated) => {
+            reply.truncate(query);
+            Ok(())
+        }
+        Err(Failure::Corrupt) => Err(rcode::SERVFAIL),
+    }
+}
+
+/// CHAOS TXT identity queries; everything else in class CH is refused.
+fn answer_chaos(opts: &Options, query: &Query, reply: &mut Reply<'_>) -> Result<(), u8> {
+    let q = &query.question;
+    if q.qtype != RType::TXT.0 && q.qtype != RType::ANY.0 {
+        return Err(rcode::REFUSED);
+    }
+    let text = match query.lname() {
+        b"\x02id\x06server\x00" => &opts.identity,
+        b"\x08hostname\x04bind\x00" => &opts.hostname,
+        b"\x07version\x04bind\x00" | b"\x07version\x06server\x00" => &opts.version,
+        _ => return Err(rcode::REFUSED),
+    };
+    let Some(text) = text else { return Err(rcode::REFUSED) };
+    let mut rr = [0u8; 12 + 1 + 255];
+    let n = reply::chaos_txt(text, &mut rr);
+    match reply.push(&rr[..n], query) {
+        Ok(()) => {
+            reply.ancount = 1;
+            reply.flags |= dns::flags::AA;
+        }
+        Err(_) => reply.truncate(query),
+    }
+    Ok(())
+}
+
+/// A reply with no sections: the question when it could be read, otherwise
+/// just the header.
+fn error_reply(buf: &mut [u8], question_end: Option<usize>, code: u8) -> usize {
+    let f = query_flags(buf);
+    let flags = dns::flags::QR | (f & (dns::flags::OPCODE_MASK | dns::flags::RD | dns::flags::CD)) | code as u16;
+    reply::write_header(buf, flags, question_end.is_some() as u16, 0, 0, 0);
+    question_end.unwrap_or(dns::HEADER_LEN)
+}
+
+fn query_flags(buf: &[u8]) -> u16 {
+    dns::flags(buf)
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

@@ -1,0 +1,125 @@
+//! The whole-frame rewrite: Ethernet (+ VLAN tags) / IPv4 or IPv6 / UDP /
+//! DNS query in, answer out, in the same buffer. Addresses and ports are
+//! swapped, lengths and checksums recomputed; VLAN tags stay as they came so
+//! the answer leaves on the query's VLAN.
+
+use super::{answer_message, Engine, Transport, Verdict};
+use crate::wire::{ethernet, ipv4, ipv6, udp};
+
+/// TTL and hop limit of answers: the usual default of hosts.
+const REPLY_TTL: u8 = 64;
+
+#[inline]
+pub fn answer_in_place(engine: &Engine, frame: &mut [u8], len: usize, capacity: usize) -> Verdict {
+    let capacity = capacity.min(frame.len());
+    if len > capacity {
+        return Verdict::Drop;
+    }
+    let frame = &mut frame[..capacity];
+    let Some(l3) = ethernet::layer3(&frame[..len]) else { return Verdict::Pass };
+    if ethernet::is_group(&frame[6..12]) {
+        return Verdict::Drop;
+    }
+    match l3.ethertype {
+        ethernet::ETHERTYPE_IPV4 => answer_v4(engine, frame, len, l3.offset),
+        ethernet::ETHERTYPE_IPV6 => answer_v6(engine, frame, len, l3.offset),
+        _ => Verdict::Pass,
+    }
+}
+
+fn answer_v4(engine: &Engine, frame: &mut [u8], len: usize, ip_at: usize) -> Verdict {
+    let (ihl, ip_end, src, dst) = {
+        let Some(ip) = ipv4::Ipv4::new(&mut frame[ip_at..len]) else { return Verdict::Pass };
+        if ip.protocol() != ipv4::PROTO_UDP || ip.is_fragment() {
+            return Verdict::Pass;
+        }
+        let ip_end = ip_at + ip.total_len();
+        if ip.total_len() < ip.header_len() + udp::HEADER_LEN || ip_end > len || !ip.checksum_ok() {
+            return Verdict::Drop;
+        }
+        (ip.header_len(), ip_end, ip.src(), ip.dst())
+    };
+    if ipv4::is_unanswerable(src) || ipv4::is_unanswerable(dst) {
+        return Verdict::Drop;
+    }
+    let mut udp_at = ip_at + ihl;
+    let udp_len = udp::length(&frame[udp_at..]);
+    if udp_len < udp::HEADER_LEN || udp_at + udp_len > ip_end || udp::src_port(&frame[udp_at..]) == 0 {
+        return Verdict::Drop;
+    }
+    let pseudo = ipv4::pseudo_header_sum(src, dst, udp_len as u16);
+    if !udp::checksum_ok(&frame[udp_at..udp_at + udp_len], pseudo, true) {
+        return Verdict::Drop;
+    }
+    if ihl > ipv4::MIN_HEADER_LEN {
+        // IP options are not echoed: close the gap they leave.
+        let to = ip_at + ipv4::MIN_HEADER_LEN;
+        frame.copy_within(udp_at..udp_at + udp_len, to);
+        frame[ip_at] = 0x45;
+        udp_at = to;
+    }
+    let dns_at = udp_at + udp::HEADER_LEN;
+    let max_dns = (frame.len() - dns_at).min(u16::MAX as usize - ipv4::MIN_HEADER_LEN - udp::HEADER_LEN);
+    let Some(dns_len) =
+        answer_message(engine, &mut frame[dns_at..dns_at + max_dns], udp_len - udp::HEADER_LEN, Transport::Udp)
+    else {
+        return Verdict::Drop;
+    };
+    let udp_total = udp::HEADER_LEN + dns_len;
+    if let Some(mut ip) = ipv4::Ipv4::new(&mut frame[ip_at..udp_at]) {
+        ip.write_reply(ipv4::MIN_HEADER_LEN + udp_total, REPLY_TTL);
+    }
+    let pseudo = ipv4::pseudo_header_sum(dst, src, udp_total as u16);
+    udp::write_reply(&mut frame[udp_at..udp_at + udp_total], pseudo);
+    ethernet::swap_macs(frame);
+    Verdict::Transmit(udp_at + udp_total)
+}
+
+fn answer_v6(engine: &Engine, frame: &mut [u8], len: usize, ip_at: usize) -> Verdict {
+    let udp_at = ip_at + ipv6::HEADER_LEN;
+    let (payload_len, pseudo) = {
+        let Some(ip) = ipv6::Ipv6::new(&mut frame[ip_at..len]) else { return Verdict::Pass };
+        if ip.next_header() != ipv4::PROTO_UDP {
+            return Verdict::Pass;
+        }
+        if ipv6::is_unanswerable(ip.src()) || ipv6::is_unanswerable(ip.dst()) {
+            return Verdict::Drop;
+        }
+        let payload_len = ip.payload_len();
+        if payload_len < udp::HEADER_LEN || udp_at + payload_len > len {
+            return Verdict::Drop;
+        }
+        (payload_len, ip.pseudo_header_sum(payload_len as u16))
+    };
+    let udp_len = udp::length(&frame[udp_at..]);
+    if udp_len < udp::HEADER_LEN || udp_len > payload_len || udp::src_port(&frame[udp_at..]) == 0 {
+        return Verdict::Drop;
+    }
+    let pseudo = if udp_len == payload_len {
+        pseudo
+    } else {
+        // The pseudo-header carries the UDP length; recompute for the odd case.
+        let Some(ip) = ipv6::Ipv6::new(&mut frame[ip_at..len]) else { return Verdict::Drop };
+        ip.pseudo_header_sum(udp_len as u16)
+    };
+    // A zero UDP checksum is invalid over IPv6 (RFC 8200 §8.1).
+    if !udp::checksum_ok(&frame[udp_at..udp_at + udp_len], pseudo, false) {
+        return Verdict::Drop;
+    }
+    let dns_at = udp_at + udp::HEADER_LEN;
+    let max_dns = (frame.len() - dns_at).min(u16::MAX as usize - udp::HEADER_LEN);
+    let Some(dns_len) =
+        answer_message(engine, &mut frame[dns_at..dns_at + max_dns], udp_len - udp::HEADER_LEN, Transport::Udp)
+    else {
+        return Verdict::Drop;
+    };
+    let udp_total = udp::HEADER_LEN + dns_len;
+    let pseudo = {
+        let Some(mut ip) = ipv6::Ipv6::new(&mut frame[ip_at..udp_at]) else { return Verdict::Drop };
+        ip.write_reply(udp_total, REPLY_TTL);
+        ip.pseudo_header_sum(udp_total as u16)
+    };
+    udp::write_reply(&mut frame[udp_at..udp_at + udp_total], pseudo);
+    ethernet::swap_macs(frame);
+    Verdict::Transmit(udp_at + udp_total)
+}

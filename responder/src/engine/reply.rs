@@ -1,0 +1,178 @@
+//! Writing the answer over the query: the header and question stay where
+//! they are, sections are copied in from a template and their compression
+//! pointers resolved against this query's name, then OPT goes last.
+
+use super::query::Query;
+use crate::table::ResponseView;
+use crate::table::format::*;
+use crate::wire::dns::{flags, HEADER_LEN};
+use crate::zone::{class, RType};
+
+/// OPT with no options: root name, type, class, TTL, RDLENGTH.
+pub const OPT_LEN: usize = 11;
+
+/// An answer being written into the query's buffer.
+pub struct Reply<'b> {
+    pub buf: &'b mut [u8],
+    /// Where the next byte goes.
+    pub pos: usize,
+    /// Largest message allowed, OPT included.
+    pub limit: usize,
+    pub flags: u16,
+    pub ancount: u16,
+    pub nscount: u16,
+    pub arcount: u16,
+}
+
+/// The template could not be placed: truncate, or the table is inconsistent.
+pub enum Failure {
+    Truncated,
+    Corrupt,
+}
+
+impl<'b> Reply<'b> {
+    pub fn new(buf: &'b mut [u8], query: &Query, limit: usize) -> Reply<'b> {
+        let f = super::query_flags(buf);
+        Reply {
+            pos: query.question.end,
+            limit: limit.min(buf.len()),
+            flags: flags::QR | (f & (flags::OPCODE_MASK | flags::RD | flags::CD)),
+            ancount: 0,
+            nscount: 0,
+            arcount: 0,
+            buf,
+        }
+    }
+
+    fn room(&self, query: &Query) -> usize {
+        let opt = if query.edns.is_some() { OPT_LEN } else { 0 };
+        self.limit.saturating_sub(opt)
+    }
+
+    pub fn set_rcode(&mut self, rcode: u8) {
+        self.flags = (self.flags & !flags::RCODE_MASK) | (rcode as u16 & flags::RCODE_MASK);
+    }
+
+    /// Copies a template in: body always, additional chunks while they fit.
+    #[inline]
+    pub fn template(&mut self, query: &Query, r: &ResponseView<'_>) -> Result<(), Failure> {
+        let room = self.room(query);
+        let body_start = self.pos;
+        let body_end = body_start + r.body.len();
+        if body_end > room {
+            return Err(Failure::Truncated);
+        }
+        self.buf[body_start..body_end].copy_from_slice(r.body);
+        patch(self.buf, body_start, r.patches, query, body_start, 0)?;
+        self.pos = body_end;
+        self.ancount = r.ancount;
+        self.nscount = r.nscount;
+        if r.authoritative() {
+            self.flags |= flags::AA;
+        }
+        self.set_rcode(r.rcode());
+        for chunk in r.chunks() {
+            let end = self.pos + chunk.bytes.len();
+            if end > room {
+                if chunk.required {
+                    return Err(Failure::Truncated);
+                }
+                continue;
+            }
+            let start = self.pos;
+            self.buf[start..end].copy_from_slice(chunk.bytes);
+            patch(self.buf, start, chunk.patches, query, body_start, start)?;
+            self.pos = end;
+            self.arcount += chunk.arcount;
+        }
+        Ok(())
+    }
+
+    /// Empties the sections and sets TC: the client retries over TCP.
+    pub fn truncate(&mut self, query: &Query) {
+        self.pos = query.question.end;
+        self.ancount = 0;
+        self.nscount = 0;
+        self.arcount = 0;
+        self.flags |= flags::TC;
+    }
+
+    /// Appends raw record bytes if they fit.
+    pub fn push(&mut self, bytes: &[u8], query: &Query) -> Result<(), Failure> {
+        let end = self.pos + bytes.len();
+        if end > self.room(query) {
+            return Err(Failure::Truncated);
+        }
+        self.buf[self.pos..end].copy_from_slice(bytes);
+        self.pos = end;
+        Ok(())
+    }
+
+    /// OPT (when the query had one), then the header. Returns the length.
+    pub fn finish(mut self, query: &Query, our_udp_size: u16, ext_rcode: u8) -> usize {
+        if let Some(edns) = query.edns {
+            let mut opt = [0u8; OPT_LEN];
+            opt[1..3].copy_from_slice(&RType::OPT.0.to_be_bytes());
+            opt[3..5].copy_from_slice(&our_udp_size.to_be_bytes());
+            opt[5] = ext_rcode;
+            opt[7] = if edns.dnssec_ok { 0x80 } else { 0 };
+            let end = self.pos + OPT_LEN;
+            if end <= self.buf.len() {
+                self.buf[self.pos..end].copy_from_slice(&opt);
+                self.pos = end;
+                self.arcount += 1;
+            }
+        }
+        write_header(self.buf, self.flags, 1, self.ancount, self.nscount, self.arcount);
+        self.pos
+    }
+}
+
+/// Resolves compression placeholders written at `base`.
+#[inline]
+fn patch(buf: &mut [u8], base: usize, patches: &[u8], q: &Query, body: usize, chunk: usize) -> Result<(), Failure> {
+    for p in patches.chunks_exact(PATCH_LEN) {
+        let pos = base + u16::from_le_bytes([p[0], p[1]]) as usize;
+        let target = u16::from_le_bytes([p[2], p[3]]);
+        let value = (target & TARGET_VALUE_MASK) as usize;
+        let ptr = match target & TARGET_KIND_MASK {
+            TARGET_BODY => body + value,
+            TARGET_QSUFFIX => {
+                let labels = q.question.labels;
+                if value > labels {
+                    return Err(Failure::Corrupt);
+                }
+                HEADER_LEN + q.suffix_start(labels - value)
+            }
+            TARGET_QNAME => HEADER_LEN,
+            _ => chunk + value,
+        };
+        if ptr > TARGET_VALUE_MASK as usize {
+            return Err(Failure::Corrupt);
+        }
+        let word = (0xc000 | ptr as u16).to_be_bytes();
+        buf.get_mut(pos..pos + 2).ok_or(Failure::Corrupt)?.copy_from_slice(&word);
+    }
+    Ok(())
+}
+
+pub fn write_header(buf: &mut [u8], flags: u16, qd: u16, an: u16, ns: u16, ar: u16) {
+    buf[2..4].copy_from_slice(&flags.to_be_bytes());
+    buf[4..6].copy_from_slice(&qd.to_be_bytes());
+    buf[6..8].copy_from_slice(&an.to_be_bytes());
+    buf[8..10].copy_from_slice(&ns.to_be_bytes());
+    buf[10..12].copy_from_slice(&ar.to_be_bytes());
+}
+
+/// A TXT record in class CH owned by the query name (server identity).
+pub fn chaos_txt(text: &str, out: &mut [u8; 12 + 1 + 255]) -> usize {
+    let t = &text.as_bytes()[..text.len().min(255)];
+    out[..2].copy_from_slice(&[0xc0, HEADER_LEN as u8]);
+    out[2..4].copy_from_slice(&RType::TXT.0.to_be_bytes());
+    out[4..6].copy_from_slice(&class::CH.to_be_bytes());
+    out[6..10].copy_from_slice(&0u32.to_be_bytes());
+    out[10..12].copy_from_slice(&(t.len() as u16 + 1).to_be_bytes());
+    out[12] = t.len() as u8;
+    out[13..13 + t.len()].copy_from_slice(t);
+    13 + t.len()
+}

@@ -1,0 +1,48 @@
+//! Which template answers a query: the runtime half of the lookup whose
+//! other half the compiler did (RFC 1034 §4.3.2 with RFC 4592 wildcards).
+
+use super::query::Query;
+use crate::table::{DnameView, ResponseView, Table};
+use crate::zone::RType;
+
+pub enum Plan<'t> {
+    Template(ResponseView<'t>),
+    /// The query is below a DNAME: synthesise (RFC 6672). `skip` labels of
+    /// the query name sit below the DNAME owner.
+    Dname { skip: usize, dname: DnameView<'t> },
+    /// No served zone contains the name.
+    Refused,
+    /// The table did not hold together here.
+    Corrupt,
+}
+
+#[inline]
+pub fn plan<'t>(table: &'t Table, q: &Query) -> Plan<'t> {
+    let qtype = q.question.qtype;
+    let pick = |off: Option<u32>| match off.and_then(|o| table.response(o)) {
+        Some(r) => Plan::Template(r),
+        None => Plan::Corrupt,
+    };
+    if let Some(node) = table.find(q.lname()) {
+        let off = if qtype == RType::ANY.0 { node.any_response() } else { node.response_for(qtype) };
+        return pick(Some(off));
+    }
+    // The closest encloser decides: referral, DNAME, wildcard or NXDOMAIN.
+    for skip in 1..=q.question.labels {
+        let start = q.suffix_start(skip);
+        let Some(node) = table.find(&q.lower[start..q.question.name_len]) else { continue };
+        if node.is_cut() {
+            return pick(Some(node.default_response()));
+        }
+        if let Some(dname) = node.dname() {
+            return Plan::Dname { skip, dname };
+        }
+        if let Some(w) = node.wildcard_child() {
+            let Some(wild) = table.node_at(w) else { return Plan::Corrupt };
+            let off = if qtype == RType::ANY.0 { wild.any_response() } else { wild.response_for(qtype) };
+            return pick(Some(off));
+        }
+        return pick(table.zone(node.zone()).map(|z| z.nxdomain));
+    }
+    Plan::Refused
+}

@@ -1,0 +1,588 @@
+//! Zones → table. Every answer a name can get is worked out here, once:
+//! CNAME chains, wildcard synthesis, referrals with glue, negative answers
+//! with the SOA, additional addresses. The runtime only looks up and copies.
+
+use std::collections::HashMap;
+
+use super::format::*;
+use super::template::{Owner, QueryContext, RrsetRef, Sections, Template};
+use crate::wire::dns::rcode;
+use crate::zone::{Name, RType, Zone};
+
+/// Longest CNAME chain followed inside served zones (Knot and BIND use
+/// similar small limits); a longer chain or a loop ends the answer there.
+const MAX_CHAIN: usize = 8;
+/// Never present at any node: asks for the "no such type" answer.
+const TYPE_NONE: RType = RType(0);
+
+#[derive(Debug, thiserror::Error)]
+pub enum CompileError {
+    #[error("zone {0} is given twice")]
+    DuplicateZone(String),
+    #[error("zone {0} has no SOA record")]
+    NoSoa(String),
+    #[error("the table would exceed 4 GiB")]
+    TooLarge,
+    #[error("a response at {0} is too large for the table layout")]
+    ResponseTooLarge(String),
+}
+
+struct Rrset {
+    rtype: RType,
+    ttl: u32,
+    rdatas: Vec<Vec<u8>>,
+}
+
+struct Node {
+    /// Owner as first written (answers about other names use this case).
+    name: Name,
+    zone: usize,
+    rrsets: Vec<Rrset>,
+    /// DS at a served child's apex, as the (also served) parent has it.
+    parent_ds: Option<(usize, Rrset)>,
+    /// The topmost zone cut at or above this node, within its zone.
+    cut: Option<usize>,
+    wildcard_child: Option<usize>,
+}
+
+impl Node {
+    fn rrset(&self, t: RType) -> Option<&Rrset> {
+        self.rrsets.iter().find(|r| r.rtype == t)
+    }
+}
+
+struct ZoneInfo {
+    apex: Name,
+    apex_node: usize,
+    /// The SOA as it goes in negative answers: TTL = min(TTL, MINIMUM), RFC 2308 §3.
+    negative_soa: Rrset,
+}
+
+/// Where a name leads, as the runtime lookup would find it.
+enum Found {
+    /// A node answers; `true` when through a wildcard.
+    Node(usize),
+    Referral(usize),
+    NxDomain(usize),
+    /// Below a DNAME: synthesised at run time, not followed in chains.
+    Dname,
+    OutOfZone,
+}
+
+struct Compiler {
+    zones: Vec<ZoneInfo>,
+    nodes: Vec<Node>,
+    index: HashMap<Vec<u8>, usize>,
+}
+
+/// Compiles zones into table bytes (see `format` for the layout).
+pub fn compile(zones: &[Zone]) -> Result<Vec<u8>, CompileError> {
+    let c = Compiler::build(zones)?;
+    c.emit()
+}
+
+impl Compiler {
+    fn build(zones: &[Zone]) -> Result<Compiler, CompileError> {
+        let mut c = Compiler { zones: Vec::new(), nodes: Vec::new(), index: HashMap::new() };
+        // Deepest zone wins: process parents first so children can claim names.
+        let mut order: Vec<usize> = (0..zones.len()).collect();
+        order.sort_by_key(|&i| zones[i].origin.label_count());
+        let mut apexes: HashMap<Vec<u8>, usize> = HashMap::new();
+        for &zi in &order {
+            let z = &zones[zi];
+            let key = z.origin.to_lowercase().wire().to_vec();
+            if apexes.contains_key(&key) {
+                return Err(CompileError::DuplicateZone(z.origin.to_string()));
+            }
+            let soa = z
+                .records
+                .iter()
+                .find(|r| r.rtype == RType::SOA && r.owner == z.origin)
+                .ok_or_else(|| CompileError::NoSoa(z.origin.to_string()))?;
+            let minimum = soa_minimum(&soa.rdata).unwrap_or(soa.ttl);
+            apexes.insert(key, c.zones.len());
+            c.zones.push(ZoneInfo {
+                apex: z.origin.clone(),
+                apex_node: 0,
+                negative_soa: Rrset { rtype: RType::SOA, ttl: soa.ttl.min(minimum), rdatas: vec![soa.rdata.clone()] },
+            });
+        }
+        // Which served zone is deepest for a name: walk up to the first apex.
+        let owner_zone = |name: &Name| -> Option<usize> {
+            let mut cur = Some(name.to_lowercase());
+            while let Some(n) = cur {
+                if let Some(&z) = apexes.get(n.wire()) {
+                    return Some(z);
+                }
+                cur = n.parent();
+            }
+            None
+        };
+        for (zi_sorted, &zi) in order.iter().enumerate() {
+            for r in &zones[zi].records {
+                let deepest = owner_zone(&r.owner);
+                if deepest != Some(zi_sorted) {
+                    // Occluded by a served child. Only the parent's DS at the
+                    // child apex stays: DS is answered from the parent side.
+                    if r.rtype == RType::DS && deepest.is_some_and(|d| c.zones[d].apex == r.owner) {
+                        let n = c.node(&r.owner, deepest.unwrap_or(0));
+                        let entry = c.nodes[n].parent_ds.get_or_insert((zi_sorted, Rrset {
+                            rtype: RType::DS,
+                            ttl: r.ttl,
+                            rdatas: Vec::new(),
+                        }));
+                        if !entry.1.rdatas.contains(&r.rdata) {
+                            entry.1.rdatas.push(r.rdata.clone());
+                        }
+                    }
+                    continue;
+                }
+                let n = c.node(&r.owner, zi_sorted);
+                let node = &mut c.nodes[n];
+                match node.rrsets.iter_mut().find(|s| s.rtype == r.rtype) {
+                    Some(set) => {
+                        if !set.rdatas.contains(&r.rdata) {
+                            set.rdatas.push(r.rdata.clone());
+                        }
+                    }
+                    None => node.rrsets.push(Rrset { rtype: r.rtype, ttl: r.ttl, rdatas: vec![r.rdata.clone()] }),
+                }
+            }
+        }
+        c.drop_below_dnames();
+        c.add_empty_non_terminals();
+        for z in 0..c.zones.len() {
+            let apex = c.zones[z].apex.clone();
+            c.zones[z].apex_node = c.node(&apex, z);
+        }
+        c.mark_cuts_and_wildcards();
+        for node in &mut c.nodes {
+            // CNAME first: it is what ANY gets (RFC 8482 minimal answer).
+            node.rrsets.sort_by_key(|s| (s.rtype != RType::CNAME, s.rtype));
+        }
+        Ok(c)
+    }
+
+    fn node(&mut self, name: &Name, zone: usize) -> usize {
+        let key = name.to_lowercase().wire().to_vec();
+        if let Some(&i) = self.index.get(&key) {
+            return i;
+        }
+        let i = self.nodes.len();
+        self.nodes.push(Node {
+            name: name.clone(),
+            zone,
+            rrsets: Vec::new(),
+            parent_ds: None,
+            cut: None,
+            wildcard_child: None,
+        });
+        self.index.insert(key, i);
+        i
+    }
+
+    /// Names below a DNAME are occluded (RFC 6672 §2.4): they are answered by
+    /// synthesis, so their own data must not be found.
+    fn drop_below_dnames(&mut self) {
+        let dnames: Vec<Name> =
+            self.nodes.iter().filter(|n| n.rrset(RType::DNAME).is_some()).map(|n| n.name.clone()).collect();
+        if dnames.is_empty() {
+            return;
+        }
+        for n in &mut self.nodes {
+            if dnames.iter().any(|d| n.name != *d && n.name.is_subdomain_of(d)) {
+                n.rrsets.clear();
+                n.parent_ds = None;
+            }
+        }
+        let keep: Vec<bool> = self.nodes.iter().map(|n| !n.rrsets.is_empty() || n.parent_ds.is_some()).collect();
+        self.retain(&keep);
+    }
+
+    fn retain(&mut self, keep: &[bool]) {
+        let old = std::mem::take(&mut self.nodes);
+        self.index.clear();
+        for (n, k) in old.into_iter().zip(keep) {
+            if *k {
+                self.index.insert(n.name.to_lowercase().wire().to_vec(), self.nodes.len());
+                self.nodes.push(n);
+            }
+        }
+    }
+
+    /// Every name between a node and its apex exists (RFC 4592 §2.2.2): an
+    /// empty non-terminal answers NODATA and stops wildcard matching.
+    fn add_empty_non_terminals(&mut self) {
+        for i in 0..self.nodes.len() {
+            let zone = self.nodes[i].zone;
+            let apex = self.zones[zone].apex.clone();
+            let mut cur = self.nodes[i].name.parent();
+            while let Some(p) = cur {
+                if !p.is_subdomain_of(&apex) || self.index.contains_key(p.to_lowercase().wire()) {
+                    break;
+                }
+                self.node(&p, zone);
+                cur = p.parent();
+            }
+        }
+    }
+
+    fn mark_cuts_and_wildcards(&mut self) {
+        for i in 0..self.nodes.len() {
+            let zone = self.nodes[i].zone;
+            let apex = &self.zones[zone].apex;
+            // The topmost NS-owning ancestor-or-self below the apex is the cut.
+            let mut cut = None;
+            let mut cur = Some(self.nodes[i].name.clone());
+            while let Some(n) = cur {
+                if n == *apex {
+                    break;
+                }
+                if let Some(&j) = self.index.get(n.to_lowercase().wire()) {
+                    if self.nodes[j].zone == zone && self.nodes[j].rrset(RType::NS).is_some() {
+                        cut = Some(j);
+                    }
+                }
+                cur = n.parent();
+            }
+            self.nodes[i].cut = cut;
+            if self.nodes[i].name.is_wildcard() {
+                if let Some(parent) = self.nodes[i].name.parent() {
+                    if let Some(&p) = self.index.get(parent.to_lowercase().wire()) {
+                        self.nodes[p].wildcard_child = Some(i);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The runtime's lookup, done at compile time for chains and additionals.
+    fn find(&self, name: &Name) -> Found {
+        let lower = name.to_lowercase();
+        if let Some(&i) = self.index.get(lower.wire()) {
+            return match self.nodes[i].cut {
+                Some(c) => Found::Referral(c),
+                None => Found::Node(i),
+            };
+        }
+        let mut cur = lower.parent();
+        while let Some(n) = cur {
+            if let Some(&i) = self.index.get(n.wire()) {
+                let node = &self.nodes[i];
+                if let Some(c) = node.cut {
+                    return Found::Referral(c);
+                }
+                if node.rrset(RType::DNAME).is_some() {
+                    return Found::Dname;
+                }
+                return match node.wildcard_child {
+                    Some(w) => Found::Node(w),
+                    None => Found::NxDomain(node.zone),
+                };
+            }
+            cur = n.parent();
+        }
+        Found::OutOfZone
+    }
+
+    /// The answer to `qtype` at node `start` (the query name itself, or a
+    /// wildcard standing in for it).
+    fn answer(&self, start: usize, qtype: RType) -> Sections<'_> {
+        let mut s = Sections { aa: true, rcode: rcode::NOERROR, answer: Vec::new(), authority: Vec::new(), additional: Vec::new() };
+        let mut owner = Owner::Query;
+        let mut at = start;
+        // A wildcard's own name is not the query name, so it cannot close a loop.
+        let mut visited: Vec<Name> = Vec::new();
+        if !self.nodes[start].name.is_wildcard() {
+            visited.push(self.nodes[start].name.clone());
+        }
+        for _ in 0..MAX_CHAIN {
+            let node = &self.nodes[at];
+            if qtype == RType::DS && node.cut == Some(at) {
+                // DS belongs to the parent side of a cut (RFC 4035 §3.1.4.1).
+                match node.rrset(RType::DS) {
+                    Some(ds) => s.answer.push(set(owner, ds)),
+                    None => s.authority.push(set(Owner::Name(self.zones[node.zone].apex.clone()), &self.zones[node.zone].negative_soa)),
+                }
+                return s;
+            }
+            if let Some(cut) = node.cut {
+                if s.answer.is_empty() {
+                    s.aa = false;
+                }
+                self.referral(cut, &mut s);
+                return s;
+            }
+            if qtype == RType::DS {
+                if let Some((_, ds)) = &node.parent_ds {
+                    s.answer.push(set(owner, ds));
+                    return s;
+                }
+            }
+            if let Some(rr) = node.rrset(qtype) {
+                s.answer.push(set(owner.clone(), rr));
+                self.additional_addresses(rr, &mut s);
+                return s;
+            }
+            let cname = match node.rrset(RType::CNAME) {
+                Some(c) if qtype != RType::CNAME => c,
+                _ => {
+                    let z = &self.zones[node.zone];
+                    s.authority.push(set(Owner::Name(z.apex.clone()), &z.negative_soa));
+                    return s;
+                }
+            };
+            s.answer.push(set(owner, cname));
+            let Ok(target) = Name::from_wire(&cname.rdatas[0]) else { return s };
+            match self.find(&target) {
+                Found::Node(next) => {
+                    // A loop: the answer ends with the CNAME that closes it.
+                    if visited.contains(&target) {
+                        return s;
+                    }
+                    visited.push(target.clone());
+                    at = next;
+                    owner = Owner::Name(target);
+                }
+                Found::Referral(cut) => {
+                    self.referral(cut, &mut s);
+                    return s;
+                }
+                Found::NxDomain(z) => {
+                    // RFC 6604: the rcode describes the last name in the chain.
+                    s.rcode = rcode::NXDOMAIN;
+                    let z = &self.zones[z];
+                    s.authority.push(set(Owner::Name(z.apex.clone()), &z.negative_soa));
+                    return s;
+                }
+                Found::Dname | Found::OutOfZone => return s,
+            }
+        }
+        s
+    }
+
+    /// NS of the cut in authority, glue in additional: in-domain glue must
+    /// fit (RFC 9471), addresses of other served names only if room is left.
+    fn referral<'a>(&'a self, cut: usize, s: &mut Sections<'a>) {
+        let node = &self.nodes[cut];
+        let Some(ns) = node.rrset(RType::NS) else { return };
+        s.authority.push(set(Owner::Name(node.name.clone()), ns));
+        for rd in &ns.rdatas {
+            let Ok(target) = Name::from_wire(rd) else { continue };
+            // In-domain glue must fit (RFC 9471); addresses we hold for
+            // other names (sibling glue, our own zones) are added if room is left.
+            let in_domain = target.is_subdomain_of(&node.name);
+            let Some(&t) = self.index.get(target.to_lowercase().wire()) else { continue };
+            for rtype in [RType::A, RType::AAAA] {
+                if let Some(addr) = self.nodes[t].rrset(rtype) {
+                    s.additional.push((set(Owner::Name(target.clone()), addr), in_domain));
+                }
+            }
+        }
+    }
+
+    /// A and AAAA of the targets of MX, SRV and NS answers, when we serve them.
+    fn additional_addresses<'a>(&'a self, rr: &'a Rrset, s: &mut Sections<'a>) {
+        let offset = match rr.rtype {
+            RType::MX => 2,
+            RType::SRV => 6,
+            RType::NS => 0,
+            _ => return,
+        };
+        for rd in &rr.rdatas {
+            let Some(wire) = rd.get(offset..) else { continue };
+            let Ok(target) = Name::from_wire(wire) else { continue };
+            let Some(&t) = self.index.get(target.to_lowercase().wire()) else { continue };
+            let tn = &self.nodes[t];
+            if tn.cut.is_some() && rr.rtype != RType::NS {
+                continue;
+            }
+            for rtype in [RType::A, RType::AAAA] {
+                if let Some(addr) = tn.rrset(rtype) {
+                    if !s.additional.iter().any(|(a, _)| a.rtype == rtype && matches!(&a.owner, Owner::Name(n) if *n == target)) {
+                        s.additional.push((set(Owner::Name(target.clone()), addr), false));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Query types that get their own answer at a node; all others share the default.
+    fn answer_types(&self, i: usize) -> Vec<RType> {
+        let node = &self.nodes[i];
+        let mut types: Vec<RType> = Vec::new();
+        if node.cut == Some(i) {
+            types.push(RType::DS);
+            return types;
+        }
+        if node.cut.is_some() {
+            return types;
+        }
+        types.extend(node.rrsets.iter().map(|r| r.rtype));
+        if node.parent_ds.is_some() && !types.contains(&RType::DS) {
+            types.push(RType::DS);
+        }
+        // A CNAME node answers each type found at the end of its chain differently.
+        let mut at = i;
+        for _ in 0..MAX_CHAIN {
+            let Some(c) = self.nodes[at].rrset(RType::CNAME) else { break };
+            let Ok(target) = Name::from_wire(&c.rdatas[0]) else { break };
+            match self.find(&target) {
+                Found::Node(next) if next != i && next != at => {
+                    for r in &self.nodes[next].rrsets {
+                        if !types.contains(&r.rtype) {
+                            types.push(r.rtype);
+                        }
+                    }
+                    at = next;
+                }
+                _ => break,
+            }
+        }
+        types
+    }
+
+    fn emit(&self) -> Result<Vec<u8>, CompileError> {
+        let mut out = vec![0u8; HEADER_LEN];
+        let mut dedup: HashMap<Vec<u8>, u32> = HashMap::new();
+        let mut scratch = Vec::new();
+        let mut emit_template = |out: &mut Vec<u8>, t: &Template, at: &Name| -> Result<u32, CompileError> {
+            if !t.fits_layout() {
+                return Err(CompileError::ResponseTooLarge(at.to_string()));
+            }
+            scratch.clear();
+            t.serialize(&mut scratch);
+            if let Some(&off) = dedup.get(&scratch) {
+                return Ok(off);
+            }
+            let off = u32::try_from(out.len()).map_err(|_| CompileError::TooLarge)?;
+            out.extend_from_slice(&scratch);
+            dedup.insert(scratch.clone(), off);
+            Ok(off)
+        };
+
+        // Zone records first: negative templates are relative to the apex.
+        let zones_off = out.len();
+        let mut zone_templates = Vec::new();
+        for z in &self.zones {
+            let ctx = QueryContext { name: &z.apex, labels: z.apex.label_count() };
+            let soa = set(Owner::Name(z.apex.clone()), &z.negative_soa);
+            let nx = Sections { aa: true, rcode: rcode::NXDOMAIN, answer: vec![], authority: vec![soa], additional: vec![] };
+            let soa = set(Owner::Name(z.apex.clone()), &z.negative_soa);
+            let nodata = Sections { aa: true, rcode: rcode::NOERROR, answer: vec![], authority: vec![soa], additional: vec![] };
+            zone_templates.push((nx.encode(ctx), nodata.encode(ctx)));
+        }
+        out.resize(zones_off + self.zones.len() * ZONE_LEN, 0);
+        for (zi, (nx, nodata)) in zone_templates.iter().enumerate() {
+            let apex = &self.zones[zi].apex;
+            let nx_off = emit_template(&mut out, nx, apex)?;
+            let nd_off = emit_template(&mut out, nodata, apex)?;
+            let at = zones_off + zi * ZONE_LEN;
+            out[at..at + 4].copy_from_slice(&nx_off.to_le_bytes());
+            out[at + 4..at + 8].copy_from_slice(&nd_off.to_le_bytes());
+        }
+
+        // Nodes, each followed by the templates only it uses.
+        let mut node_offsets = vec![0u32; self.nodes.len()];
+        let mut wildcard_fixups = Vec::new();
+        for (i, node) in self.nodes.iter().enumerate() {
+            let lower = node.name.to_lowercase();
+            // A wildcard's answers may only point at the part of the query
+            // name that every match shares: the wildcard's parent.
+            let labels = if node.name.is_wildcard() { node.name.label_count() - 1 } else { node.name.label_count() };
+            let ctx = QueryContext { name: &node.name, labels };
+            let types = self.answer_types(i);
+            let mut entries = Vec::with_capacity(types.len());
+            for t in &types {
+                let tpl = self.answer(i, *t).encode(ctx);
+                entries.push((t.0, emit_template(&mut out, &tpl, &node.name)?));
+            }
+            let default = self.answer(i, TYPE_NONE).encode(ctx);
+            let default_off = emit_template(&mut out, &default, &node.name)?;
+
+            let off = u32::try_from(out.len()).map_err(|_| CompileError::TooLarge)?;
+            node_offsets[i] = off;
+            let dname = if node.cut.is_none() { node.rrset(RType::DNAME) } else { None };
+            let mut flags = 0u8;
+            if node.cut.is_some() {
+                flags |= FLAG_CUT;
+            }
+            if dname.is_some() {
+                flags |= FLAG_DNAME;
+            }
+            if node.wildcard_child.is_some() {
+                flags |= FLAG_WILDCARD_CHILD;
+            }
+            out.push(lower.wire_len() as u8);
+            out.push(flags);
+            out.extend_from_slice(&(node.zone as u16).to_le_bytes());
+            out.extend_from_slice(&default_off.to_le_bytes());
+            out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
+            for (t, r) in &entries {
+                out.extend_from_slice(&t.to_le_bytes());
+                out.extend_from_slice(&r.to_le_bytes());
+            }
+            if let Some(w) = node.wildcard_child {
+                wildcard_fixups.push((out.len(), w));
+                out.extend_from_slice(&[0u8; 4]);
+            }
+            if let Some(d) = dname {
+                out.extend_from_slice(&d.ttl.to_le_bytes());
+                out.push(d.rdatas[0].len() as u8);
+                out.extend_from_slice(&d.rdatas[0]);
+            }
+            out.extend_from_slice(lower.wire());
+        }
+        for (at, w) in wildcard_fixups {
+            out[at..at + 4].copy_from_slice(&node_offsets[w].to_le_bytes());
+        }
+
+        // Buckets: load factor at most one half keeps probe chains short.
+        let bucket_count = (self.nodes.len().max(1) * 2).next_power_of_two();
+        let mask = bucket_count - 1;
+        let buckets_off = out.len();
+        out.resize(buckets_off + bucket_count * 4, 0);
+        let mut max_probe = 0u32;
+        for (i, node) in self.nodes.iter().enumerate() {
+            let lower = node.name.to_lowercase();
+            let mut slot = hash_name(lower.wire()) as usize & mask;
+            let mut probe = 0u32;
+            loop {
+                let at = buckets_off + slot * 4;
+                if out[at..at + 4] == [0, 0, 0, 0] {
+                    out[at..at + 4].copy_from_slice(&node_offsets[i].to_le_bytes());
+                    break;
+                }
+                slot = (slot + 1) & mask;
+                probe += 1;
+            }
+            max_probe = max_probe.max(probe);
+        }
+        if u32::try_from(out.len()).is_err() {
+            return Err(CompileError::TooLarge);
+        }
+
+        out[..8].copy_from_slice(MAGIC);
+        out[8..12].copy_from_slice(&VERSION.to_le_bytes());
+        let total = out.len() as u64;
+        out[16..24].copy_from_slice(&total.to_le_bytes());
+        out[32..36].copy_from_slice(&(bucket_count as u32).to_le_bytes());
+        out[36..40].copy_from_slice(&max_probe.to_le_bytes());
+        out[40..44].copy_from_slice(&(buckets_off as u32).to_le_bytes());
+        out[44..48].copy_from_slice(&(self.zones.len() as u32).to_le_bytes());
+        out[48..52].copy_from_slice(&(zones_off as u32).to_le_bytes());
+        let sum = checksum(&out[HEADER_LEN..]);
+        out[24..32].copy_from_slice(&sum.to_le_bytes());
+        Ok(out)
+    }
+}
+
+fn set(owner: Owner, r: &Rrset) -> RrsetRef<'_> {
+    RrsetRef { owner, rtype: r.rtype, ttl: r.ttl, rdatas: &r.rdatas }
+}
+
+/// MINIMUM, the last field of SOA RDATA: the negative-caching TTL (RFC 2308).
+fn soa_minimum(rdata: &[u8]) -> Option<u32> {
+    let m = rdata.get(rdata.len().checked_sub(4)?..)?;
+    Some(u32::from_be_bytes([m[0], m[1], m[2], m[3]]))
+}

@@ -1,0 +1,110 @@
+//! The table's byte layout, shared by the compiler (writer) and the runtime
+//! (reader). Everything is little-endian and addressed by `u32` offsets from
+//! the start of the table, so a table file can be used as read, in place.
+//!
+//! ```text
+//! header (64 bytes)
+//!   0 magic "RSPDTBL\0"   8 version u32       12 reserved u32
+//!  16 total_len u64        24 checksum u64 (FNV-1a over bytes 64..total_len)
+//!  32 bucket_count u32    36 max_probe u32    40 buckets_off u32
+//!  44 zone_count u32      48 zones_off u32    52..64 reserved
+//! buckets: bucket_count × u32 node offset (0 = empty), open addressing, linear probing
+//! zones:   zone_count × (u32 nxdomain response, u32 nodata response)
+//! node:    u8 name_len, u8 flags, u16 zone, u32 default response, u16 type_count,
+//!          type_count × (u16 type, u32 response),
+//!          [u32 wildcard child node]   if FLAG_WILDCARD_CHILD
+//!          [u32 ttl, u8 len, target]   if FLAG_DNAME
+//!          name (lowercase wire)
+//! response: u8 flags (rcode | AA), u8 patch_count, u16 ancount, u16 nscount,
+//!          u16 body_len, u8 chunk_count, body, patch_count × (u16 pos, u16 target),
+//!          chunk_count × (u16 len, u16 arcount, u8 required, u8 patch_count, bytes, patches)
+//! ```
+//!
+//! A response template holds the answer and authority sections (the body)
+//! and the additional section in chunks, one RRset each, that are added while
+//! they fit. Compression pointers in templates are placeholders: each patch
+//! says where the pointer goes and what it points at, relative to the
+//! question (whose length varies with wildcards and NXDOMAIN) or to the
+//! template itself, so that one template serves every query name it fits.
+
+pub const MAGIC: &[u8; 8] = b"RSPDTBL\0";
+/// Bumped whenever the layout changes: a table from another version is refused.
+pub const VERSION: u32 = 1;
+pub const HEADER_LEN: usize = 64;
+
+pub const FLAG_CUT: u8 = 1;
+pub const FLAG_DNAME: u8 = 2;
+pub const FLAG_WILDCARD_CHILD: u8 = 4;
+
+pub const RESP_AA: u8 = 0x10;
+pub const RESP_RCODE_MASK: u8 = 0x0f;
+
+pub const CHUNK_REQUIRED: u8 = 1;
+
+/// Patch targets: a 14-bit offset into the body, or one of these tagged forms.
+pub const TARGET_KIND_MASK: u16 = 0xc000;
+pub const TARGET_BODY: u16 = 0x0000;
+/// The suffix of the query name with this many labels (low bits).
+pub const TARGET_QSUFFIX: u16 = 0x4000;
+/// The whole query name (offset 12).
+pub const TARGET_QNAME: u16 = 0x8000;
+/// An offset inside the current additional chunk.
+pub const TARGET_CHUNK: u16 = 0xc000;
+pub const TARGET_VALUE_MASK: u16 = 0x3fff;
+
+pub const ZONE_LEN: usize = 8;
+pub const NODE_FIXED_LEN: usize = 10;
+pub const TYPE_ENTRY_LEN: usize = 6;
+pub const RESPONSE_FIXED_LEN: usize = 9;
+pub const PATCH_LEN: usize = 4;
+pub const CHUNK_FIXED_LEN: usize = 6;
+
+/// 64-bit hash of a lowercase wire name; the bucket index is its low bits.
+#[inline(always)]
+pub fn hash_name(name: &[u8]) -> u64 {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut h: u64 = name.len() as u64;
+    let mut chunks = name.chunks_exact(8);
+    for c in &mut chunks {
+        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        h = (h.rotate_left(23) ^ w).wrapping_mul(K);
+    }
+    let rest = chunks.remainder();
+    let mut tail = [0u8; 8];
+    tail[..rest.len()].copy_from_slice(rest);
+    h = (h.rotate_left(23) ^ u64::from_le_bytes(tail)).wrapping_mul(K);
+    h ^ (h >> 29)
+}
+
+/// FNV-1a over 8-byte words: catches truncation and corruption of a table file.
+pub fn checksum(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        h ^= u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    for &b in chunks.remainder() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+#[inline(always)]
+pub fn u16_at(b: &[u8], at: usize) -> Option<u16> {
+    let s = b.get(at..at + 2)?;
+    Some(u16::from_le_bytes([s[0], s[1]]))
+}
+
+#[inline(always)]
+pub fn u32_at(b: &[u8], at: usize) -> Option<u32> {
+    let s = b.get(at..at + 4)?;
+    Some(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+}
+
+#[inline(always)]
+pub fn u64_at(b: &[u8], at: usize) -> Option<u64> {
+    let s = b.get(at..at + 8)?;
+    Some(u64::from_le_bytes(s.try_into().ok()?))
+}

@@ -1,0 +1,266 @@
+//! Response templates: sections encoded once at compile time, with every
+//! compression pointer left as a placeholder plus a patch that says what it
+//! points at (see `format`). Encoding happens here; the runtime only copies
+//! bytes and resolves patches.
+
+use super::format::*;
+use crate::zone::{Name, RType};
+
+/// Who owns a record in a template.
+#[derive(Clone, Debug)]
+pub enum Owner {
+    /// The query name, whatever it is (exact matches and wildcard synthesis).
+    Query,
+    Name(Name),
+}
+
+/// Names a template may point at in the question: all suffixes of the query
+/// name with at most `labels` labels are known to be the same as `name`'s.
+#[derive(Clone, Copy)]
+pub struct QueryContext<'a> {
+    pub name: &'a Name,
+    pub labels: usize,
+}
+
+/// One RRset to encode.
+pub struct RrsetRef<'a> {
+    pub owner: Owner,
+    pub rtype: RType,
+    pub ttl: u32,
+    pub rdatas: &'a [Vec<u8>],
+}
+
+#[derive(Default, Clone, PartialEq, Eq, Debug)]
+pub struct Encoded {
+    pub bytes: Vec<u8>,
+    pub patches: Vec<(u16, u16)>,
+    pub count: u16,
+}
+
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Chunk {
+    pub enc: Encoded,
+    pub required: bool,
+}
+
+/// A whole response: flags, body (answer + authority) and additional chunks.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct Template {
+    pub aa: bool,
+    pub rcode: u8,
+    pub ancount: u16,
+    pub nscount: u16,
+    pub body: Encoded,
+    pub chunks: Vec<Chunk>,
+}
+
+/// Compression dictionary: lowercase wire suffixes and where they are.
+struct Dict {
+    entries: Vec<(Vec<u8>, u16)>,
+}
+
+impl Dict {
+    fn new(ctx: QueryContext<'_>) -> Dict {
+        let mut entries = Vec::new();
+        let lower = ctx.name.to_lowercase();
+        let wire = lower.wire();
+        let total = ctx.name.label_count();
+        let mut pos = 0;
+        let mut remaining = total;
+        while remaining > 0 {
+            if remaining <= ctx.labels {
+                let target = if remaining == total { TARGET_QNAME } else { TARGET_QSUFFIX | remaining as u16 };
+                entries.push((wire[pos..].to_vec(), target));
+            }
+            pos += 1 + wire[pos] as usize;
+            remaining -= 1;
+        }
+        Dict { entries }
+    }
+
+    fn find(&self, suffix: &[u8]) -> Option<u16> {
+        self.entries.iter().find(|(s, _)| s.eq_ignore_ascii_case(suffix)).map(|&(_, t)| t)
+    }
+}
+
+/// Writes records into one buffer (the body or a chunk) against a dictionary.
+struct Writer<'d> {
+    out: Encoded,
+    dict: &'d mut Dict,
+    kind: u16,
+}
+
+impl Writer<'_> {
+    fn pointer(&mut self, target: u16) {
+        self.out.patches.push((self.out.bytes.len() as u16, target));
+        self.out.bytes.extend_from_slice(&[0xc0, 0]);
+    }
+
+    /// Writes `wire` (an uncompressed name), pointing at the longest known
+    /// suffix when `compress`, and records its own suffixes as targets.
+    fn name(&mut self, wire: &[u8], compress: bool) {
+        let start = self.out.bytes.len();
+        let mut pos = 0;
+        let mut matched = None;
+        while wire[pos] != 0 {
+            if compress {
+                if let Some(target) = self.dict.find(&wire[pos..]) {
+                    matched = Some((pos, target));
+                    break;
+                }
+            }
+            pos += 1 + wire[pos] as usize;
+        }
+        let literal = matched.map_or(wire.len(), |(p, _)| p);
+        self.out.bytes.extend_from_slice(&wire[..literal]);
+        // Every suffix written out literally (the root alone is not worth it)
+        // becomes a target for later names.
+        let mut s = 0;
+        while s < literal && wire[s] != 0 {
+            let at = start + s;
+            if at <= TARGET_VALUE_MASK as usize {
+                self.dict.entries.push((wire[s..].to_ascii_lowercase(), self.kind | at as u16));
+            }
+            s += 1 + wire[s] as usize;
+        }
+        if let Some((_, target)) = matched {
+            self.pointer(target);
+        }
+    }
+
+    fn record(&mut self, owner: &Owner, rtype: RType, ttl: u32, rdata: &[u8]) {
+        match owner {
+            Owner::Query => self.pointer(TARGET_QNAME),
+            Owner::Name(n) => self.name(n.wire(), true),
+        }
+        self.out.bytes.extend_from_slice(&rtype.0.to_be_bytes());
+        self.out.bytes.extend_from_slice(&crate::zone::class::IN.to_be_bytes());
+        self.out.bytes.extend_from_slice(&ttl.to_be_bytes());
+        let len_at = self.out.bytes.len();
+        self.out.bytes.extend_from_slice(&[0, 0]);
+        self.rdata(rtype, rdata);
+        let rdlen = (self.out.bytes.len() - len_at - 2) as u16;
+        self.out.bytes[len_at..len_at + 2].copy_from_slice(&rdlen.to_be_bytes());
+        self.out.count += 1;
+    }
+
+    /// RDATA with the names RFC 3597 §4 allows to compress (NS, CNAME, PTR,
+    /// MX, SOA) compressed; everything else copied as it is.
+    fn rdata(&mut self, rtype: RType, rdata: &[u8]) {
+        let (prefix, names, tail) = match rtype {
+            RType::NS | RType::CNAME | RType::PTR => (0, 1, true),
+            RType::MX => (2, 1, true),
+            RType::SOA => (0, 2, true),
+            _ => (0, 0, false),
+        };
+        if !tail || rdata.len() < prefix {
+            self.out.bytes.extend_from_slice(rdata);
+            return;
+        }
+        self.out.bytes.extend_from_slice(&rdata[..prefix]);
+        let mut pos = prefix;
+        for _ in 0..names {
+            let Some(len) = name_len(&rdata[pos..]) else {
+                self.out.bytes.extend_from_slice(&rdata[pos..]);
+                return;
+            };
+            self.name(&rdata[pos..pos + len], true);
+            pos += len;
+        }
+        self.out.bytes.extend_from_slice(&rdata[pos..]);
+    }
+}
+
+/// Length of the uncompressed name at the start of `b`.
+pub fn name_len(b: &[u8]) -> Option<usize> {
+    let mut pos = 0;
+    loop {
+        let l = *b.get(pos)? as usize;
+        if l == 0 {
+            return Some(pos + 1);
+        }
+        if l > 63 {
+            return None;
+        }
+        pos += 1 + l;
+    }
+}
+
+/// Sections of a response before encoding.
+pub struct Sections<'a> {
+    pub aa: bool,
+    pub rcode: u8,
+    pub answer: Vec<RrsetRef<'a>>,
+    pub authority: Vec<RrsetRef<'a>>,
+    /// Additional RRsets, each with whether it must fit (referral glue).
+    pub additional: Vec<(RrsetRef<'a>, bool)>,
+}
+
+impl Sections<'_> {
+    pub fn encode(&self, ctx: QueryContext<'_>) -> Template {
+        let mut dict = Dict::new(ctx);
+        let mut w = Writer { out: Encoded::default(), dict: &mut dict, kind: TARGET_BODY };
+        for set in &self.answer {
+            for rd in set.rdatas {
+                w.record(&set.owner, set.rtype, set.ttl, rd);
+            }
+        }
+        let ancount = w.out.count;
+        for set in &self.authority {
+            for rd in set.rdatas {
+                w.record(&set.owner, set.rtype, set.ttl, rd);
+            }
+        }
+        let nscount = w.out.count - ancount;
+        let body = std::mem::take(&mut w.out);
+        let mut chunks = Vec::new();
+        for (set, required) in &self.additional {
+            // A chunk may point into the body or at itself, never at another
+            // chunk: chunks before it may be left out at run time.
+            let mut chunk_dict = Dict { entries: dict.entries.clone() };
+            let mut cw = Writer { out: Encoded::default(), dict: &mut chunk_dict, kind: TARGET_CHUNK };
+            for rd in set.rdatas {
+                cw.record(&set.owner, set.rtype, set.ttl, rd);
+            }
+            chunks.push(Chunk { enc: cw.out, required: *required });
+        }
+        Template { aa: self.aa, rcode: self.rcode, ancount, nscount, body, chunks }
+    }
+}
+
+impl Template {
+    /// Appends the template in table layout (see `format`).
+    pub fn serialize(&self, out: &mut Vec<u8>) {
+        out.push(self.rcode | if self.aa { RESP_AA } else { 0 });
+        out.push(self.body.patches.len() as u8);
+        out.extend_from_slice(&self.ancount.to_le_bytes());
+        out.extend_from_slice(&self.nscount.to_le_bytes());
+        out.extend_from_slice(&(self.body.bytes.len() as u16).to_le_bytes());
+        out.push(self.chunks.len() as u8);
+        out.extend_from_slice(&self.body.bytes);
+        put_patches(out, &self.body.patches);
+        for c in &self.chunks {
+            out.extend_from_slice(&(c.enc.bytes.len() as u16).to_le_bytes());
+            out.extend_from_slice(&c.enc.count.to_le_bytes());
+            out.push(if c.required { CHUNK_REQUIRED } else { 0 });
+            out.push(c.enc.patches.len() as u8);
+            out.extend_from_slice(&c.enc.bytes);
+            put_patches(out, &c.enc.patches);
+        }
+    }
+
+    /// Whether the layout's small counters can hold this template.
+    pub fn fits_layout(&self) -> bool {
+        self.body.patches.len() <= u8::MAX as usize
+            && self.body.bytes.len() <= u16::MAX as usize
+            && self.chunks.len() <= u8::MAX as usize
+            && self.chunks.iter().all(|c| c.enc.patches.len() <= u8::MAX as usize && c.enc.bytes.len() <= u16::MAX as usize)
+    }
+}
+
+fn put_patches(out: &mut Vec<u8>, patches: &[(u16, u16)]) {
+    for &(pos, target) in patches {
+        out.extend_from_slice(&pos.to_le_bytes());
+        out.extend_from_slice(&target.to_le_bytes());
+    }
+}

@@ -1,0 +1,65 @@
+//! Load-time checks of a table: every node reachable from the buckets and
+//! every response they reference must parse within the table's bounds, with
+//! patches inside their buffers. The runtime stays bounds-checked regardless;
+//! this turns a corrupt file into a clear error at load instead of wrong or
+//! missing answers later.
+
+use super::format::*;
+use super::{Table, TableError};
+
+pub(super) fn validate(t: &Table) -> Result<(), TableError> {
+    let corrupt = TableError::Corrupt;
+    for z in 0..t.zone_count() {
+        let zone = t.zone(z as u16).ok_or(corrupt("zone record out of bounds"))?;
+        response(t, zone.nxdomain)?;
+        response(t, zone.nodata)?;
+    }
+    for off in t.bucket_offsets() {
+        let node = t.node_at(off).ok_or(corrupt("node out of bounds"))?;
+        if node.name().first().is_none() || node.name().len() > 255 {
+            return Err(corrupt("node name malformed"));
+        }
+        if node.zone() as usize >= t.zone_count() {
+            return Err(corrupt("node refers to a zone that does not exist"));
+        }
+        response(t, node.default_response())?;
+        for (_, r) in node.types() {
+            response(t, r)?;
+        }
+        if let Some(w) = node.wildcard_child() {
+            t.node_at(w).ok_or(corrupt("wildcard child out of bounds"))?;
+        }
+        if node.dname().is_some_and(|d| d.target.is_empty()) {
+            return Err(corrupt("DNAME target empty"));
+        }
+        // The runtime must find every node through its own name.
+        if t.find(node.name()).map(|n| n.offset()) != Some(node.offset()) {
+            return Err(corrupt("node not reachable through the hash index"));
+        }
+    }
+    Ok(())
+}
+
+fn response(t: &Table, off: u32) -> Result<(), TableError> {
+    let r = t.response(off).ok_or(TableError::Corrupt("response out of bounds"))?;
+    patches_ok(r.body.len(), r.patches)?;
+    let mut n = 0;
+    for c in r.chunks() {
+        patches_ok(c.bytes.len(), c.patches)?;
+        n += 1;
+    }
+    if n != r.chunk_count() {
+        return Err(TableError::Corrupt("additional chunks out of bounds"));
+    }
+    Ok(())
+}
+
+fn patches_ok(len: usize, patches: &[u8]) -> Result<(), TableError> {
+    for p in patches.chunks_exact(PATCH_LEN) {
+        let pos = u16::from_le_bytes([p[0], p[1]]) as usize;
+        if pos + 2 > len {
+            return Err(TableError::Corrupt("compression patch outside its response"));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,217 @@
+//! Read-only views over table records. Every accessor is bounds-checked and
+//! returns `None` on bytes that do not make sense, so the runtime never
+//! trusts the table further than it can check.
+
+use super::format::*;
+
+#[derive(Clone, Copy)]
+pub struct NodeView<'t> {
+    b: &'t [u8],
+    at: usize,
+    flags: u8,
+    zone: u16,
+    default: u32,
+    types: &'t [u8],
+    extra: usize,
+    name: &'t [u8],
+}
+
+#[derive(Clone, Copy)]
+pub struct DnameView<'t> {
+    pub ttl: u32,
+    /// Target name, uncompressed wire form.
+    pub target: &'t [u8],
+}
+
+impl<'t> NodeView<'t> {
+    #[inline]
+    pub(super) fn parse(b: &'t [u8], at: usize) -> Option<NodeView<'t>> {
+        let fixed = b.get(at..at + NODE_FIXED_LEN)?;
+        let name_len = fixed[0] as usize;
+        let flags = fixed[1];
+        let type_count = u16::from_le_bytes([fixed[8], fixed[9]]) as usize;
+        let types_at = at + NODE_FIXED_LEN;
+        let extra = types_at + type_count * TYPE_ENTRY_LEN;
+        let mut name_at = extra;
+        if flags & FLAG_WILDCARD_CHILD != 0 {
+            name_at += 4;
+        }
+        if flags & FLAG_DNAME != 0 {
+            name_at += 5 + *b.get(name_at + 4)? as usize;
+        }
+        Some(NodeView {
+            b,
+            at,
+            flags,
+            zone: u16::from_le_bytes([fixed[2], fixed[3]]),
+            default: u32::from_le_bytes([fixed[4], fixed[5], fixed[6], fixed[7]]),
+            types: b.get(types_at..extra)?,
+            extra,
+            name: b.get(name_at..name_at + name_len)?,
+        })
+    }
+
+    pub fn offset(&self) -> usize {
+        self.at
+    }
+    pub fn name(&self) -> &'t [u8] {
+        self.name
+    }
+    pub fn zone(&self) -> u16 {
+        self.zone
+    }
+    /// At or below a zone cut: answers are referrals.
+    pub fn is_cut(&self) -> bool {
+        self.flags & FLAG_CUT != 0
+    }
+    pub fn default_response(&self) -> u32 {
+        self.default
+    }
+
+    /// The response for `qtype`, or the default (no such data) response.
+    #[inline]
+    pub fn response_for(&self, qtype: u16) -> u32 {
+        let want = qtype.to_le_bytes();
+        for e in self.types.chunks_exact(TYPE_ENTRY_LEN) {
+            if e[..2] == want {
+                return u32::from_le_bytes([e[2], e[3], e[4], e[5]]);
+            }
+        }
+        self.default
+    }
+
+    /// The minimal answer to ANY (RFC 8482): one RRset, the first one.
+    pub fn any_response(&self) -> u32 {
+        if self.is_cut() {
+            return self.default;
+        }
+        match self.types.get(2..6) {
+            Some(r) => u32::from_le_bytes([r[0], r[1], r[2], r[3]]),
+            None => self.default,
+        }
+    }
+
+    pub fn types(&self) -> impl Iterator<Item = (u16, u32)> + 't {
+        self.types
+            .chunks_exact(TYPE_ENTRY_LEN)
+            .map(|e| (u16::from_le_bytes([e[0], e[1]]), u32::from_le_bytes([e[2], e[3], e[4], e[5]])))
+    }
+
+    pub fn wildcard_child(&self) -> Option<u32> {
+        if self.flags & FLAG_WILDCARD_CHILD == 0 {
+            return None;
+        }
+        u32_at(self.b, self.extra)
+    }
+
+    pub fn dname(&self) -> Option<DnameView<'t>> {
+        if self.flags & FLAG_DNAME == 0 {
+            return None;
+        }
+        let at = if self.flags & FLAG_WILDCARD_CHILD != 0 { self.extra + 4 } else { self.extra };
+        let ttl = u32_at(self.b, at)?;
+        let len = *self.b.get(at + 4)? as usize;
+        Some(DnameView { ttl, target: self.b.get(at + 5..at + 5 + len)? })
+    }
+}
+
+#[derive(Clone, Copy)]
+pub struct ZoneView<'t> {
+    pub nxdomain: u32,
+    pub nodata: u32,
+    _b: std::marker::PhantomData<&'t [u8]>,
+}
+
+impl ZoneView<'_> {
+    pub(super) fn parse(b: &[u8], at: usize) -> Option<ZoneView<'_>> {
+        Some(ZoneView { nxdomain: u32_at(b, at)?, nodata: u32_at(b, at + 4)?, _b: std::marker::PhantomData })
+    }
+}
+
+/// A response template (see `format`).
+#[derive(Clone, Copy)]
+pub struct ResponseView<'t> {
+    pub flags: u8,
+    pub ancount: u16,
+    pub nscount: u16,
+    pub body: &'t [u8],
+    /// `(u16 pos, u16 target)` entries.
+    pub patches: &'t [u8],
+    chunk_count: u8,
+    chunks: &'t [u8],
+}
+
+/// One additional-section chunk of a response.
+#[derive(Clone, Copy)]
+pub struct ChunkView<'t> {
+    pub arcount: u16,
+    pub required: bool,
+    pub bytes: &'t [u8],
+    pub patches: &'t [u8],
+}
+
+impl<'t> ResponseView<'t> {
+    #[inline]
+    pub(super) fn parse(b: &'t [u8], at: usize) -> Option<ResponseView<'t>> {
+        let f = b.get(at..at + RESPONSE_FIXED_LEN)?;
+        let patch_count = f[1] as usize;
+        let body_len = u16::from_le_bytes([f[6], f[7]]) as usize;
+        let body_at = at + RESPONSE_FIXED_LEN;
+        let patches_at = body_at + body_len;
+        let chunks_at = patches_at + patch_count * PATCH_LEN;
+        Some(ResponseView {
+            flags: f[0],
+            ancount: u16::from_le_bytes([f[2], f[3]]),
+            nscount: u16::from_le_bytes([f[4], f[5]]),
+            body: b.get(body_at..patches_at)?,
+            patches: b.get(patches_at..chunks_at)?,
+            chunk_count: f[8],
+            chunks: b.get(chunks_at..)?,
+        })
+    }
+
+    pub fn rcode(&self) -> u8 {
+        self.flags & RESP_RCODE_MASK
+    }
+    pub fn authoritative(&self) -> bool {
+        self.flags & RESP_AA != 0
+    }
+
+    pub fn chunk_count(&self) -> usize {
+        self.chunk_count as usize
+    }
+
+    /// The additional chunks in order; stops early at bytes that do not parse.
+    pub fn chunks(&self) -> Chunks<'t> {
+        Chunks { b: self.chunks, left: self.chunk_count }
+    }
+}
+
+pub struct Chunks<'t> {
+    b: &'t [u8],
+    left: u8,
+}
+
+impl<'t> Iterator for Chunks<'t> {
+    type Item = ChunkView<'t>;
+    #[inline]
+    fn next(&mut self) -> Option<ChunkView<'t>> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        let f = self.b.get(..CHUNK_FIXED_LEN)?;
+        let len = u16::from_le_bytes([f[0], f[1]]) as usize;
+        let patch_count = f[5] as usize;
+        let bytes_end = CHUNK_FIXED_LEN + len;
+        let end = bytes_end + patch_count * PATCH_LEN;
+        let chunk = ChunkView {
+            arcount: u16::from_le_bytes([f[2], f[3]]),
+            required: f[4] & CHUNK_REQUIRED != 0,
+            bytes: self.b.get(CHUNK_FIXED_LEN..bytes_end)?,
+            patches: self.b.get(bytes_end..end)?,
+        };
+        self.b = &self.b[end..];
+        Some(chunk)
+    }
+}

@@ -1,0 +1,201 @@
+//! DNS message header, question and resource-record framing (RFC 1035 §4.1).
+
+use super::get_u16;
+
+pub const HEADER_LEN: usize = 12;
+/// Longest name on the wire (RFC 1035 §3.1).
+pub const MAX_NAME: usize = 255;
+/// At most 127 labels fit in 255 octets.
+pub const MAX_LABELS: usize = 128;
+
+pub mod rcode {
+    pub const NOERROR: u8 = 0;
+    pub const FORMERR: u8 = 1;
+    pub const SERVFAIL: u8 = 2;
+    pub const NXDOMAIN: u8 = 3;
+    pub const NOTIMP: u8 = 4;
+    pub const REFUSED: u8 = 5;
+    pub const YXDOMAIN: u8 = 6;
+    /// Extended rcode 16 (RFC 6891 §9): upper eight bits go in the OPT TTL.
+    pub const BADVERS: u16 = 16;
+}
+
+pub mod flags {
+    pub const QR: u16 = 0x8000;
+    pub const OPCODE_MASK: u16 = 0x7800;
+    pub const AA: u16 = 0x0400;
+    pub const TC: u16 = 0x0200;
+    pub const RD: u16 = 0x0100;
+    pub const CD: u16 = 0x0010;
+    pub const RCODE_MASK: u16 = 0x000f;
+}
+
+pub fn id(m: &[u8]) -> u16 {
+    get_u16(m, 0)
+}
+pub fn flags(m: &[u8]) -> u16 {
+    get_u16(m, 2)
+}
+pub fn qdcount(m: &[u8]) -> u16 {
+    get_u16(m, 4)
+}
+pub fn ancount(m: &[u8]) -> u16 {
+    get_u16(m, 6)
+}
+pub fn nscount(m: &[u8]) -> u16 {
+    get_u16(m, 8)
+}
+pub fn arcount(m: &[u8]) -> u16 {
+    get_u16(m, 10)
+}
+
+/// The single question of a query, with its name lowered for lookup.
+#[derive(Debug, Clone, Copy)]
+pub struct Question {
+    /// Wire length of the name, root label included.
+    pub name_len: usize,
+    /// Number of labels, root excluded.
+    pub labels: usize,
+    pub qtype: u16,
+    pub qclass: u16,
+    /// Offset just past the question in the message.
+    pub end: usize,
+}
+
+/// Parses the question at offset 12, copying the name lowered into `lower`
+/// and recording where each label starts (relative to the name) in `starts`.
+/// Compression is not allowed in a question name: a pointer is malformed.
+#[inline]
+pub fn parse_question(m: &[u8], lower: &mut [u8; MAX_NAME], starts: &mut [u8; MAX_LABELS]) -> Option<Question> {
+    let mut pos = HEADER_LEN;
+    let mut n = 0usize;
+    let mut labels = 0usize;
+    loop {
+        let len = *m.get(pos)? as usize;
+        if len == 0 {
+            *lower.get_mut(n)? = 0;
+            n += 1;
+            pos += 1;
+            break;
+        }
+        if len > 63 || n + 1 + len >= MAX_NAME {
+            return None;
+        }
+        *starts.get_mut(labels)? = n as u8;
+        labels += 1;
+        let label = m.get(pos + 1..pos + 1 + len)?;
+        lower[n] = len as u8;
+        for (d, s) in lower[n + 1..n + 1 + len].iter_mut().zip(label) {
+            *d = s.to_ascii_lowercase();
+        }
+        n += 1 + len;
+        pos += 1 + len;
+    }
+    let fixed = m.get(pos..pos + 4)?;
+    Some(Question {
+        name_len: n,
+        labels,
+        qtype: get_u16(fixed, 0),
+        qclass: get_u16(fixed, 2),
+        end: pos + 4,
+    })
+}
+
+/// Skips a possibly compressed name; returns the offset after it.
+#[inline]
+pub fn skip_name(m: &[u8], mut pos: usize) -> Option<usize> {
+    loop {
+        let len = *m.get(pos)?;
+        match len {
+            0 => return Some(pos + 1),
+            1..=63 => pos += 1 + len as usize,
+            0xc0..=0xff => {
+                m.get(pos + 1)?;
+                return Some(pos + 2);
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// The fixed part of a resource record after its owner name.
+#[derive(Debug, Clone, Copy)]
+pub struct RrHeader {
+    /// Offset of the owner name.
+    pub start: usize,
+    pub rtype: u16,
+    pub class: u16,
+    pub ttl: u32,
+    pub rdata: usize,
+    pub rdlen: usize,
+    /// Offset just past the record.
+    pub end: usize,
+}
+
+/// Reads the record at `pos`, checking that its RDATA fits in the message.
+#[inline]
+pub fn parse_rr(m: &[u8], pos: usize) -> Option<RrHeader> {
+    let after = skip_name(m, pos)?;
+    let f = m.get(after..after + 10)?;
+    let rdlen = get_u16(f, 8) as usize;
+    let end = after + 10 + rdlen;
+    if end > m.len() {
+        return None;
+    }
+    Some(RrHeader {
+        start: pos,
+        rtype: get_u16(f, 0),
+        class: get_u16(f, 2),
+        ttl: u32::from_be_bytes([f[4], f[5], f[6], f[7]]),
+        rdata: after + 10,
+        rdlen,
+        end,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_question_lowering_name() {
+        let mut m = vec![0u8; 12];
+        m.extend_from_slice(b"\x03WwW\x07Example\x03com\x00\x00\x01\x00\x01");
+        let mut lower = [0u8; MAX_NAME];
+        let mut starts = [0u8; MAX_LABELS];
+        let q = parse_question(&m, &mut lower, &mut starts).unwrap();
+        assert_eq!(&lower[..q.name_len], b"\x03www\x07example\x03com\x00");
+        assert_eq!((q.labels, q.qtype, q.qclass, q.end), (3, 1, 1, m.len()));
+        assert_eq!(&starts[..3], &[0, 4, 12]);
+        // The message itself is untouched: the question is echoed as sent.
+        assert_eq!(&m[12..16], b"\x03WwW");
+    }
+
+    #[test]
+    fn rejects_pointers_long_labels_and_truncation() {
+        let mut lower = [0u8; MAX_NAME];
+        let mut starts = [0u8; MAX_LABELS];
+        for bad in [&b"\xc0\x0c\x00\x01\x00\x01"[..], b"\x40", b"\x03ww", b"\x03www\x00\x00\x01\x00"] {
+            let mut m = vec![0u8; 12];
+            m.extend_from_slice(bad);
+            assert!(parse_question(&m, &mut lower, &mut starts).is_none(), "{bad:?}");
+        }
+        // 128 one-letter labels make 257 octets: too long.
+        let mut m = vec![0u8; 12];
+        for _ in 0..128 {
+            m.extend_from_slice(b"\x01a");
+        }
+        m.extend_from_slice(b"\x00\x00\x01\x00\x01");
+        assert!(parse_question(&m, &mut lower, &mut starts).is_none());
+    }
+
+    #[test]
+    fn parses_records_with_compressed_owners() {
+        let mut m = vec![0u8; 12];
+        m.extend_from_slice(b"\xc0\x0c\x00\x29\x04\xd0\x00\x00\x80\x00\x00\x02\xab\xcd");
+        let rr = parse_rr(&m, 12).unwrap();
+        assert_eq!((rr.rtype, rr.class, rr.ttl, rr.rdlen, rr.end), (41, 1232, 0x8000, 2, m.len()));
+        m.pop();
+        assert!(parse_rr(&m, 12).is_none(), "rdata past the end");
+    }
+}

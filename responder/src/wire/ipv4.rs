@@ -1,0 +1,114 @@
+//! IPv4 header view (RFC 791).
+
+use super::{checksum, get_u16, put_u16};
+
+pub const MIN_HEADER_LEN: usize = 20;
+pub const PROTO_UDP: u8 = 17;
+const FLAG_DF: u16 = 0x4000;
+const FLAG_MF: u16 = 0x2000;
+const OFFSET_MASK: u16 = 0x1fff;
+
+/// A checked IPv4 header: the slice holds at least the full header (`ihl * 4`).
+pub struct Ipv4<'a> {
+    b: &'a mut [u8],
+}
+
+impl<'a> Ipv4<'a> {
+    /// Checks version, header length and that the header fits in `b`.
+    #[inline]
+    pub fn new(b: &'a mut [u8]) -> Option<Ipv4<'a>> {
+        let first = *b.first()?;
+        let ihl = (first & 0x0f) as usize * 4;
+        if first >> 4 != 4 || ihl < MIN_HEADER_LEN || b.len() < ihl {
+            return None;
+        }
+        Some(Ipv4 { b })
+    }
+
+    pub fn header_len(&self) -> usize {
+        (self.b[0] & 0x0f) as usize * 4
+    }
+    pub fn total_len(&self) -> usize {
+        get_u16(self.b, 2) as usize
+    }
+    pub fn is_fragment(&self) -> bool {
+        let f = get_u16(self.b, 6);
+        f & FLAG_MF != 0 || f & OFFSET_MASK != 0
+    }
+    pub fn protocol(&self) -> u8 {
+        self.b[9]
+    }
+    pub fn src(&self) -> [u8; 4] {
+        [self.b[12], self.b[13], self.b[14], self.b[15]]
+    }
+    pub fn dst(&self) -> [u8; 4] {
+        [self.b[16], self.b[17], self.b[18], self.b[19]]
+    }
+    /// True when the header checksum verifies.
+    pub fn checksum_ok(&self) -> bool {
+        checksum::finish(checksum::sum(&self.b[..self.header_len()])) == 0
+    }
+
+    /// Turns a query header into the answer's: a fresh 20-byte header (options
+    /// are not echoed) with addresses swapped, TTL reset and DF set (answers
+    /// larger than the path MTU are truncated, never fragmented).
+    pub fn write_reply(&mut self, total_len: usize, ttl: u8) {
+        let (src, dst) = (self.src(), self.dst());
+        self.b[0] = 0x45;
+        self.b[1] = 0;
+        put_u16(self.b, 2, total_len as u16);
+        put_u16(self.b, 6, FLAG_DF);
+        self.b[8] = ttl;
+        self.b[12..16].copy_from_slice(&dst);
+        self.b[16..20].copy_from_slice(&src);
+        put_u16(self.b, 10, 0);
+        let csum = checksum::finish(checksum::sum(&self.b[..MIN_HEADER_LEN]));
+        put_u16(self.b, 10, csum);
+    }
+}
+
+/// Addresses that must never be answered from or to.
+pub fn is_unanswerable(addr: [u8; 4]) -> bool {
+    addr[0] >= 224 || addr == [0, 0, 0, 0]
+}
+
+/// Sum of the UDP pseudo-header (RFC 768): source, destination, protocol, length.
+pub fn pseudo_header_sum(src: [u8; 4], dst: [u8; 4], udp_len: u16) -> u64 {
+    let mut acc = checksum::sum(&[src[0], src[1], src[2], src[3], dst[0], dst[1], dst[2], dst[3]]);
+    acc = checksum::add_u16(acc, PROTO_UDP as u16);
+    checksum::add_u16(acc, udp_len)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_bad_headers() {
+        assert!(Ipv4::new(&mut []).is_none());
+        assert!(Ipv4::new(&mut [0x46; 20]).is_none(), "ihl 6 needs 24 bytes");
+        assert!(Ipv4::new(&mut [0x65; 20]).is_none(), "version 6");
+        assert!(Ipv4::new(&mut [0x44; 20]).is_none(), "ihl below 5");
+        assert!(Ipv4::new(&mut [0x45; 20]).is_some());
+    }
+
+    #[test]
+    fn reply_header_verifies_and_swaps() {
+        let mut b = [0u8; 24];
+        b[0] = 0x46;
+        b[6] = 0x20; // MF
+        b[9] = PROTO_UDP;
+        b[12..16].copy_from_slice(&[198, 18, 0, 2]);
+        b[16..20].copy_from_slice(&[198, 18, 0, 1]);
+        let mut ip = Ipv4::new(&mut b).unwrap();
+        assert!(ip.is_fragment());
+        ip.write_reply(100, 64);
+        assert_eq!(ip.header_len(), 20);
+        assert!(!ip.is_fragment());
+        assert_eq!(ip.src(), [198, 18, 0, 1]);
+        assert_eq!(ip.dst(), [198, 18, 0, 2]);
+        assert_eq!(ip.total_len(), 100);
+        assert!(ip.checksum_ok());
+        assert!(is_unanswerable([224, 0, 0, 1]) && is_unanswerable([255; 4]) && !is_unanswerable([198, 18, 0, 1]));
+    }
+}

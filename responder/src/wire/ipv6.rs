@@ -1,0 +1,75 @@
+//! IPv6 fixed header view (RFC 8200). Extension headers are not followed:
+//! the XDP program passes such packets to the kernel.
+
+use super::{checksum, get_u16, put_u16};
+
+pub const HEADER_LEN: usize = 40;
+
+pub struct Ipv6<'a> {
+    b: &'a mut [u8],
+}
+
+impl<'a> Ipv6<'a> {
+    #[inline]
+    pub fn new(b: &'a mut [u8]) -> Option<Ipv6<'a>> {
+        if b.len() < HEADER_LEN || b[0] >> 4 != 6 {
+            return None;
+        }
+        Some(Ipv6 { b })
+    }
+    pub fn payload_len(&self) -> usize {
+        get_u16(self.b, 4) as usize
+    }
+    pub fn next_header(&self) -> u8 {
+        self.b[6]
+    }
+    pub fn src(&self) -> &[u8] {
+        &self.b[8..24]
+    }
+    pub fn dst(&self) -> &[u8] {
+        &self.b[24..40]
+    }
+
+    /// Turns the query header into the answer's: addresses swapped, hop limit
+    /// reset; traffic class and flow label are kept so the answer follows the
+    /// query's path through ECMP and QoS.
+    pub fn write_reply(&mut self, payload_len: usize, hop_limit: u8) {
+        put_u16(self.b, 4, payload_len as u16);
+        self.b[7] = hop_limit;
+        let (src, dst) = self.b[8..40].split_at_mut(16);
+        src.swap_with_slice(dst);
+    }
+
+    /// Sum of the UDP pseudo-header (RFC 8200 §8.1).
+    pub fn pseudo_header_sum(&self, udp_len: u16) -> u64 {
+        let mut acc = checksum::sum(&self.b[8..40]);
+        acc = checksum::add_u16(acc, udp_len);
+        checksum::add_u16(acc, super::ipv4::PROTO_UDP as u16)
+    }
+}
+
+/// Multicast (ff00::/8) and the unspecified address are never answered.
+pub fn is_unanswerable(addr: &[u8]) -> bool {
+    addr.first() == Some(&0xff) || addr.iter().all(|&b| b == 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reply_swaps_addresses() {
+        let mut b = [0u8; 40];
+        b[0] = 0x60;
+        b[8..24].copy_from_slice(&[0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+        b[24..40].copy_from_slice(&[0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+        let mut ip = Ipv6::new(&mut b).unwrap();
+        ip.write_reply(77, 64);
+        assert_eq!(ip.payload_len(), 77);
+        assert_eq!(ip.src()[15], 1);
+        assert_eq!(ip.dst()[15], 2);
+        assert!(Ipv6::new(&mut [0x40; 40]).is_none());
+        assert!(Ipv6::new(&mut [0x60; 39]).is_none());
+        assert!(is_unanswerable(&[0xff, 2, 0, 0]) && is_unanswerable(&[0; 16]) && !is_unanswerable(&b[8..24]));
+    }
+}
