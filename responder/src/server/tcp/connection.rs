@@ -217,16 +217,14 @@ impl<S: Stream> Connection<S> {
     ) -> Result<bool, Closed> {
         let mut start = 0;
         while self.queued_output() < OUTPUT_HIGH_WATER && !cap_reached(self.queries, limits) {
-            let Some(length) = frame_length(&self.input[start..self.input_len]) else {
+            let received = &self.input[start..self.input_len];
+            let Some(length) = frame_length(received) else {
                 break;
             };
             if length == 0 || length > limits.max_message {
                 return Err(Closed::BadLength(length));
             }
-            let Some(query) = self
-                .input
-                .get(start + LENGTH_PREFIX..start + LENGTH_PREFIX + length)
-            else {
+            let Some(query) = received.get(LENGTH_PREFIX..LENGTH_PREFIX + length) else {
                 break; // not all here yet
             };
             let Some(room) = scratch.get_mut(..length) else {
