@@ -117,7 +117,8 @@ mod tests {
 
     #[test]
     fn rejects_useless_settings() {
-        let cases: [(&str, fn(&mut ServerConfig)); 6] = [
+        type Spoil = fn(&mut ServerConfig);
+        let cases: [(&str, Spoil); 6] = [
             ("listen", |c| c.listen.clear()),
             ("udp_workers", |c| c.udp_workers = 0),
             ("idle_timeout", |c| c.tcp.idle_timeout = Duration::ZERO),

@@ -44,7 +44,7 @@ pub struct Server {
     stop: Arc<AtomicBool>,
     /// Kept to wake the UDP workers at shutdown.
     udp_sockets: Vec<Arc<UdpSocket>>,
-    tcp_waker: Option<Arc<mio::Waker>>,
+    tcp_waker: mio::Waker,
     threads: Vec<JoinHandle<()>>,
 }
 
@@ -77,7 +77,7 @@ impl Server {
             local_addrs,
             stop,
             udp_sockets: Vec::with_capacity(udp.len()),
-            tcp_waker: Some(tcp_waker),
+            tcp_waker,
             threads: Vec::with_capacity(udp.len() + 1),
         };
         for (index, socket) in udp.into_iter().enumerate() {
@@ -116,10 +116,10 @@ impl Server {
     fn stop_and_join(&mut self) {
         self.stop.store(true, Ordering::Release);
         self.udp_sockets.iter().for_each(|socket| udp::wake(socket));
-        if let Some(waker) = self.tcp_waker.take() {
-            if let Err(e) = waker.wake() {
-                error!(error = %e, "cannot wake the TCP event loop; its thread may not stop");
-            }
+        // The waker stays alive until the loop has exited: closing its fd
+        // would withdraw a wake-up the loop has not collected yet.
+        if let Err(e) = self.tcp_waker.wake() {
+            error!(error = %e, "cannot wake the TCP event loop; its thread may not stop");
         }
         for handle in self.threads.drain(..) {
             let name = handle.thread().name().unwrap_or("?").to_owned();

@@ -50,15 +50,16 @@ pub(super) struct EventLoop {
 
 impl EventLoop {
     /// Registers the (non-blocking) listeners; returns the loop to run and
-    /// the waker that [`stop`](Self) needs.
+    /// the waker that, after `stop` is set, makes it return. The waker must
+    /// outlive the loop's thread.
     pub(super) fn new(
         listeners: Vec<std::net::TcpListener>,
         answerer: Arc<dyn Answerer>,
         limits: TcpLimits,
         stop: Arc<AtomicBool>,
-    ) -> io::Result<(EventLoop, Arc<Waker>)> {
+    ) -> io::Result<(EventLoop, Waker)> {
         let poll = Poll::new()?;
-        let waker = Arc::new(Waker::new(poll.registry(), WAKE_TOKEN)?);
+        let waker = Waker::new(poll.registry(), WAKE_TOKEN)?;
         let mut registered = Vec::with_capacity(listeners.len());
         for (index, listener) in listeners.into_iter().enumerate() {
             let mut listener = TcpListener::from_std(listener);
