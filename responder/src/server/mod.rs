@@ -3,7 +3,7 @@
 //!
 //! Threads: per listen address, `udp_workers` UDP threads, each blocking on
 //! its own `SO_REUSEPORT` socket; plus one TCP event-loop thread for all
-//! addresses (see [`tcp`] for why one is enough).
+//! addresses (`tcp/mod.rs` explains why one is enough).
 
 mod bind;
 mod config;
