@@ -1,1 +1,137 @@
-//! (in progress)
+//! Kernel-socket serving: the answer engine over ordinary UDP and TCP
+//! sockets, for hosts without XDP, for TCP beside XDP, and for tests.
+//!
+//! Threads: per listen address, `udp_workers` UDP threads, each blocking on
+//! its own `SO_REUSEPORT` socket; plus one TCP event-loop thread for all
+//! addresses (`tcp/mod.rs` explains why one is enough).
+
+mod bind;
+mod config;
+mod datagram;
+mod tcp;
+mod udp;
+
+#[cfg(test)]
+mod tests;
+
+use std::io;
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+
+use tracing::{error, info};
+
+pub use self::config::{ServerConfig, TcpLimits};
+use crate::engine::{Engine, Transport};
+
+/// Answers one DNS message in place: `buf[..len]` is the query, `buf.len()`
+/// the room for the answer. Returns the answer's length, or `None` to send
+/// nothing.
+pub trait Answerer: Send + Sync + 'static {
+    fn answer(&self, buf: &mut [u8], len: usize, transport: Transport) -> Option<usize>;
+}
+
+impl Answerer for Engine {
+    fn answer(&self, buf: &mut [u8], len: usize, transport: Transport) -> Option<usize> {
+        crate::engine::answer_message(self, buf, len, transport)
+    }
+}
+
+/// A running server; dropping it stops it too.
+pub struct Server {
+    local_addrs: Vec<SocketAddr>,
+    stop: Arc<AtomicBool>,
+    /// Kept to wake the UDP workers at shutdown.
+    udp_sockets: Vec<Arc<UdpSocket>>,
+    tcp_waker: mio::Waker,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Server {
+    /// Binds every address, then starts serving. Any failure (invalid
+    /// configuration, an address in use, a privileged port) is returned
+    /// naming its cause, with nothing left running or bound.
+    pub fn start(config: ServerConfig, answerer: Arc<dyn Answerer>) -> io::Result<Server> {
+        config.validate()?;
+        let mut local_addrs = Vec::with_capacity(config.listen.len());
+        let mut udp = Vec::new();
+        let mut listeners = Vec::with_capacity(config.listen.len());
+        for &addr in &config.listen {
+            let bound = bind::bind(addr, config.udp_workers)?;
+            local_addrs.push(bound.local);
+            udp.extend(bound.udp.into_iter().map(Arc::new));
+            listeners.push(bound.tcp);
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let (tcp_loop, tcp_waker) = tcp::EventLoop::new(
+            listeners,
+            Arc::clone(&answerer),
+            config.tcp.clone(),
+            Arc::clone(&stop),
+        )?;
+
+        // From here a failure drops `server`, which stops and joins the
+        // threads already started.
+        let mut server = Server {
+            local_addrs,
+            stop,
+            udp_sockets: Vec::with_capacity(udp.len()),
+            tcp_waker,
+            threads: Vec::with_capacity(udp.len() + 1),
+        };
+        for (index, socket) in udp.into_iter().enumerate() {
+            server.udp_sockets.push(Arc::clone(&socket));
+            let (answerer, stop) = (Arc::clone(&answerer), Arc::clone(&server.stop));
+            server.spawn(format!("dns-udp-{index}"), move || {
+                udp::serve(&socket, &*answerer, &stop)
+            })?;
+        }
+        server.spawn("dns-tcp".to_owned(), move || tcp_loop.run())?;
+        info!(addrs = ?server.local_addrs, udp_workers = config.udp_workers, "kernel-socket server started");
+        Ok(server)
+    }
+
+    /// The addresses served, in configuration order, with any port 0
+    /// replaced by the port actually bound (the same for UDP and TCP).
+    pub fn local_addrs(&self) -> &[SocketAddr] {
+        &self.local_addrs
+    }
+
+    /// Stops all threads and waits for them; returns promptly because every
+    /// thread is woken, not polled.
+    pub fn shutdown(self) {
+        drop(self);
+    }
+
+    fn spawn(&mut self, name: String, work: impl FnOnce() + Send + 'static) -> io::Result<()> {
+        let handle = thread::Builder::new()
+            .name(name.clone())
+            .spawn(work)
+            .map_err(|e| io::Error::new(e.kind(), format!("cannot start thread {name}: {e}")))?;
+        self.threads.push(handle);
+        Ok(())
+    }
+
+    fn stop_and_join(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        self.udp_sockets.iter().for_each(|socket| udp::wake(socket));
+        // The waker stays alive until the loop has exited: closing its fd
+        // would withdraw a wake-up the loop has not collected yet.
+        if let Err(e) = self.tcp_waker.wake() {
+            error!(error = %e, "cannot wake the TCP event loop; its thread may not stop");
+        }
+        for handle in self.threads.drain(..) {
+            let name = handle.thread().name().unwrap_or("?").to_owned();
+            if handle.join().is_err() {
+                error!(thread = %name, "server thread panicked");
+            }
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop_and_join();
+    }
+}

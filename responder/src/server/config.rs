@@ -1,0 +1,141 @@
+//! What the kernel-socket server listens on and the limits it enforces.
+
+use std::io;
+use std::net::SocketAddr;
+use std::num::NonZeroUsize;
+use std::time::Duration;
+
+/// The smallest message that can be DNS at all: the 12-byte header.
+const DNS_HEADER_LEN: usize = 12;
+
+/// Where to listen and how hard to work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// Each address gets UDP and TCP on the same port. Port 0 picks one
+    /// free port for both (see [`super::Server::local_addrs`]).
+    pub listen: Vec<SocketAddr>,
+    /// UDP sockets (and threads) per listen address, load-balanced by the
+    /// kernel with `SO_REUSEPORT`.
+    pub udp_workers: usize,
+    pub tcp: TcpLimits,
+}
+
+impl ServerConfig {
+    /// One UDP worker per available CPU and default TCP limits.
+    pub fn new(listen: Vec<SocketAddr>) -> ServerConfig {
+        let udp_workers = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+        ServerConfig {
+            listen,
+            udp_workers,
+            tcp: TcpLimits::default(),
+        }
+    }
+
+    /// Rejects settings that would make the server useless or unsafe, with
+    /// an error naming the setting, before anything is bound.
+    pub fn validate(&self) -> io::Result<()> {
+        if self.listen.is_empty() {
+            return Err(invalid("no listen address given"));
+        }
+        if self.udp_workers == 0 {
+            return Err(invalid("udp_workers must be at least 1"));
+        }
+        self.tcp.validate()
+    }
+}
+
+/// TCP limits (RFC 7766 §6.2: servers should bound connections and their
+/// lifetime so that idle or slow clients cannot exhaust resources).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TcpLimits {
+    /// A connection that completes no query and drains no answer for this
+    /// long is closed. A trickle of bytes does not count as activity, so a
+    /// client that sends a length prefix and stalls cannot hold a slot.
+    pub idle_timeout: Duration,
+    /// Open connections across all listen addresses. Connections beyond
+    /// this are accepted and closed at once, so clients fail fast instead of
+    /// waiting in the kernel's backlog.
+    pub max_connections: usize,
+    /// Queries answered on one connection before the server closes it
+    /// (after sending those answers); 0 means no limit.
+    pub max_queries_per_connection: usize,
+    /// Largest query accepted, in bytes without the 2-byte length prefix.
+    /// A larger length prefix closes the connection.
+    pub max_message: usize,
+}
+
+impl Default for TcpLimits {
+    fn default() -> TcpLimits {
+        TcpLimits {
+            idle_timeout: Duration::from_secs(10),
+            max_connections: 1024,
+            max_queries_per_connection: 0,
+            max_message: usize::from(u16::MAX),
+        }
+    }
+}
+
+impl TcpLimits {
+    fn validate(&self) -> io::Result<()> {
+        if self.idle_timeout.is_zero() {
+            return Err(invalid("tcp idle_timeout must be positive"));
+        }
+        if self.max_connections == 0 {
+            return Err(invalid("tcp max_connections must be at least 1"));
+        }
+        if !(DNS_HEADER_LEN..=usize::from(u16::MAX)).contains(&self.max_message) {
+            return Err(invalid(format!(
+                "tcp max_message must be between {DNS_HEADER_LEN} and {} bytes, not {}",
+                u16::MAX,
+                self.max_message
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn invalid(message: impl Into<String>) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, message.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> ServerConfig {
+        ServerConfig::new(vec!["127.0.0.1:0".parse().unwrap()])
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        let config = config();
+        assert!(config.udp_workers >= 1);
+        assert_eq!(config.tcp.idle_timeout, Duration::from_secs(10));
+        assert_eq!(config.tcp.max_message, 65535);
+        config.validate().unwrap();
+    }
+
+    #[test]
+    fn rejects_useless_settings() {
+        type Spoil = fn(&mut ServerConfig);
+        let cases: [(&str, Spoil); 6] = [
+            ("listen", |c| c.listen.clear()),
+            ("udp_workers", |c| c.udp_workers = 0),
+            ("idle_timeout", |c| c.tcp.idle_timeout = Duration::ZERO),
+            ("max_connections", |c| c.tcp.max_connections = 0),
+            ("max_message", |c| c.tcp.max_message = 11),
+            ("max_message", |c| c.tcp.max_message = 65536),
+        ];
+        for (setting, spoil) in cases {
+            let mut config = config();
+            spoil(&mut config);
+            let error = config.validate().expect_err(setting);
+            assert_eq!(error.kind(), io::ErrorKind::InvalidInput);
+            let message = error.to_string();
+            assert!(
+                message.contains(setting) || setting == "listen",
+                "{setting}: {message}"
+            );
+        }
+    }
+}

@@ -1,0 +1,256 @@
+//! One UDP query/answer exchange at the socket boundary.
+//!
+//! A socket bound to a wildcard address (`0.0.0.0`, `[::]`) would otherwise
+//! answer from whatever source address routing picks, which on a multi-homed
+//! host is often not the address the client asked; resolvers discard such
+//! answers. So the destination of each query is read with `IP_PKTINFO` /
+//! `IPV6_PKTINFO` and handed back to `sendmsg` as the source of the answer.
+
+use std::io;
+use std::mem;
+use std::net::UdpSocket;
+use std::os::fd::{AsFd, AsRawFd};
+use std::ptr;
+
+/// Control-message room for one `in6_pktinfo` (the larger of the two),
+/// as `u64`s because `cmsghdr` needs that alignment.
+const CONTROL_WORDS: usize = 8;
+
+/// Asks the kernel to report each datagram's destination address.
+pub(super) fn enable_destination_info(socket: &impl AsFd, ipv6: bool) -> io::Result<()> {
+    let (level, option) = if ipv6 {
+        (libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO)
+    } else {
+        (libc::IPPROTO_IP, libc::IP_PKTINFO)
+    };
+    let on: libc::c_int = 1;
+    // SAFETY: the fd is open for the call; `on` outlives it and its exact
+    // size is passed.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_fd().as_raw_fd(),
+            level,
+            option,
+            ptr::from_ref(&on).cast(),
+            mem::size_of_val(&on) as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// What one receive yielded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Received {
+    /// A whole datagram of this many bytes is at the start of the buffer.
+    /// Zero is also what a socket shut down for reading returns.
+    Datagram(usize),
+    /// The datagram did not fit the buffer; its tail is lost.
+    Truncated,
+}
+
+/// The peer and destination of the last datagram received, kept in
+/// reusable storage so a worker allocates nothing per packet.
+pub(super) struct Exchange {
+    peer: libc::sockaddr_storage,
+    peer_len: libc::socklen_t,
+    /// After a receive: the reply's source-address control message.
+    control: [u64; CONTROL_WORDS],
+    /// Bytes of `control` to send with the reply; 0 sends none.
+    reply_control_len: usize,
+}
+
+impl Exchange {
+    pub(super) fn new() -> Exchange {
+        Exchange {
+            // SAFETY: sockaddr_storage is plain old data; all zeroes is a
+            // valid (AF_UNSPEC) value.
+            peer: unsafe { mem::zeroed() },
+            peer_len: 0,
+            control: [0; CONTROL_WORDS],
+            reply_control_len: 0,
+        }
+    }
+
+    /// Blocks until a datagram arrives, reads it into `buf`, and remembers
+    /// where it came from and where it was sent.
+    pub(super) fn receive(&mut self, socket: &UdpSocket, buf: &mut [u8]) -> io::Result<Received> {
+        let mut iov = libc::iovec {
+            iov_base: buf.as_mut_ptr().cast(),
+            iov_len: buf.len(),
+        };
+        // SAFETY: msghdr is plain old data; zeroes are valid for the fields
+        // (and any padding) not set below.
+        let mut msg: libc::msghdr = unsafe { mem::zeroed() };
+        msg.msg_name = ptr::from_mut(&mut self.peer).cast();
+        msg.msg_namelen = mem::size_of_val(&self.peer) as libc::socklen_t;
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = self.control.as_mut_ptr().cast();
+        msg.msg_controllen = mem::size_of_val(&self.control) as _;
+        self.reply_control_len = 0;
+
+        // SAFETY: every pointer in `msg` refers to storage that is live and
+        // exclusively borrowed for the call, with its true length.
+        let received = unsafe { libc::recvmsg(socket.as_raw_fd(), &mut msg, 0) };
+        if received < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        self.peer_len = msg.msg_namelen;
+        if msg.msg_flags & libc::MSG_TRUNC != 0 {
+            return Ok(Received::Truncated);
+        }
+        self.reply_control_len = self.turn_destination_into_source(&msg);
+        // `received` is non-negative and at most `buf.len()` here.
+        Ok(Received::Datagram(received as usize))
+    }
+
+    /// Sends `answer` to the last peer, from the address it wrote to.
+    pub(super) fn reply(&self, socket: &UdpSocket, answer: &[u8]) -> io::Result<()> {
+        let mut iov = libc::iovec {
+            iov_base: answer.as_ptr().cast_mut().cast(),
+            iov_len: answer.len(),
+        };
+        // SAFETY: as in `receive`.
+        let mut msg: libc::msghdr = unsafe { mem::zeroed() };
+        msg.msg_name = ptr::from_ref(&self.peer).cast_mut().cast();
+        msg.msg_namelen = self.peer_len;
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        if self.reply_control_len > 0 {
+            msg.msg_control = self.control.as_ptr().cast_mut().cast();
+            msg.msg_controllen = self.reply_control_len as _;
+        }
+        // SAFETY: the pointers in `msg` refer to live storage of the stated
+        // lengths; sendmsg only reads through them despite their `*mut` type.
+        let sent = unsafe { libc::sendmsg(socket.as_raw_fd(), &msg, 0) };
+        if sent < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Rewrites the received pktinfo message in `self.control` into the one
+    /// `sendmsg` needs to send from that address. Returns its length, or 0
+    /// if the kernel reported no destination.
+    fn turn_destination_into_source(&mut self, msg: &libc::msghdr) -> usize {
+        // SAFETY: `msg` describes `self.control` with the length the kernel
+        // filled in; the CMSG_* helpers stay within it, and payloads are
+        // read unaligned because the kernel only guarantees cmsghdr alignment.
+        unsafe {
+            let mut cmsg = libc::CMSG_FIRSTHDR(msg);
+            while !cmsg.is_null() {
+                let (level, kind) = ((*cmsg).cmsg_level, (*cmsg).cmsg_type);
+                if level == libc::IPPROTO_IP && kind == libc::IP_PKTINFO {
+                    let received: libc::in_pktinfo =
+                        ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
+                    // Interface 0 lets routing pick the way out; the
+                    // local address the query reached becomes the source.
+                    let reply = libc::in_pktinfo {
+                        ipi_ifindex: 0,
+                        ipi_spec_dst: received.ipi_spec_dst,
+                        ipi_addr: libc::in_addr { s_addr: 0 },
+                    };
+                    return self.write_control(libc::IPPROTO_IP, libc::IP_PKTINFO, reply);
+                }
+                if level == libc::IPPROTO_IPV6 && kind == libc::IPV6_PKTINFO {
+                    // Kept whole: the interface index scopes link-local
+                    // destinations.
+                    let received: libc::in6_pktinfo =
+                        ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
+                    return self.write_control(libc::IPPROTO_IPV6, libc::IPV6_PKTINFO, received);
+                }
+                cmsg = libc::CMSG_NXTHDR(msg, cmsg);
+            }
+        }
+        0
+    }
+
+    /// Writes one control message carrying `payload` at the start of
+    /// `self.control`; returns the bytes `sendmsg` must be given.
+    fn write_control<T: Copy>(
+        &mut self,
+        level: libc::c_int,
+        kind: libc::c_int,
+        payload: T,
+    ) -> usize {
+        // SAFETY: CMSG_* compute sizes only; the payloads used here (12- and
+        // 20-byte pktinfo) need at most 40 of the 64 bytes of `control`,
+        // which is u64-aligned as cmsghdr requires.
+        unsafe {
+            let space = libc::CMSG_SPACE(mem::size_of::<T>() as u32) as usize;
+            debug_assert!(space <= mem::size_of_val(&self.control));
+            self.control = [0; CONTROL_WORDS];
+            let header = self.control.as_mut_ptr().cast::<libc::cmsghdr>();
+            (*header).cmsg_level = level;
+            (*header).cmsg_type = kind;
+            (*header).cmsg_len = libc::CMSG_LEN(mem::size_of::<T>() as u32) as _;
+            ptr::write_unaligned(libc::CMSG_DATA(header).cast::<T>(), payload);
+            space
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{Ipv4Addr, SocketAddr};
+    use std::time::Duration;
+
+    fn wildcard_socket() -> UdpSocket {
+        let socket = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).unwrap();
+        enable_destination_info(&socket, false).unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        socket
+    }
+
+    /// 127.0.0.2 is local on Linux, but routing would answer 127.0.0.1
+    /// from 127.0.0.1: only pktinfo makes the answer come from .2.
+    #[test]
+    fn answer_leaves_from_the_address_the_query_reached() {
+        let server = wildcard_socket();
+        let port = server.local_addr().unwrap().port();
+        let client = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        client
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let queried = SocketAddr::from((Ipv4Addr::new(127, 0, 0, 2), port));
+        client.send_to(b"query", queried).unwrap();
+
+        let mut exchange = Exchange::new();
+        let mut buf = [0u8; 64];
+        assert_eq!(
+            exchange.receive(&server, &mut buf).unwrap(),
+            Received::Datagram(5)
+        );
+        assert_eq!(&buf[..5], b"query");
+        exchange.reply(&server, b"answer").unwrap();
+
+        let (len, from) = client.recv_from(&mut buf).unwrap();
+        assert_eq!(&buf[..len], b"answer");
+        assert_eq!(from, queried);
+    }
+
+    #[test]
+    fn oversized_datagram_is_reported_truncated() {
+        let server = wildcard_socket();
+        let client = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let port = server.local_addr().unwrap().port();
+        client
+            .send_to(&[7u8; 100], (Ipv4Addr::LOCALHOST, port))
+            .unwrap();
+
+        let mut exchange = Exchange::new();
+        let mut small = [0u8; 10];
+        assert_eq!(
+            exchange.receive(&server, &mut small).unwrap(),
+            Received::Truncated
+        );
+    }
+}
