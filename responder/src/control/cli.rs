@@ -1,0 +1,166 @@
+//! Command-line syntax. Names follow Knot and NSD where they have one.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(name = "responder", version, about = "Kernel-bypass authoritative DNS server")]
+pub struct Cli {
+    /// More logging (-v debug, -vv trace); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Only warnings and errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve zones over kernel sockets and, with --iface, over AF_XDP.
+    Serve(ServeArgs),
+    /// Compile zone files into a table file for `serve --table`.
+    Compile(CompileArgs),
+    /// Load and check zone files, like kzonecheck or nsd-checkzone.
+    Check(CheckArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// A zone file, as FILE (the origin is the SOA owner or $ORIGIN) or
+    /// NAME=FILE. Repeatable.
+    #[arg(long = "zone", value_name = "[NAME=]FILE")]
+    pub zones: Vec<String>,
+    /// A table compiled by `responder compile`, instead of --zone.
+    #[arg(long, value_name = "FILE", conflicts_with = "zones")]
+    pub table: Option<PathBuf>,
+    /// Address and port to serve on kernel sockets (UDP and TCP). Repeatable;
+    /// IPv6 as '[::1]:53'. With --iface, also the addresses XDP answers for.
+    #[arg(long = "listen", value_name = "ADDR:PORT")]
+    pub listen: Vec<SocketAddr>,
+    /// UDP worker threads per listen address (default: one per CPU).
+    #[arg(long, value_name = "N")]
+    pub udp_workers: Option<usize>,
+    /// Close TCP connections idle this long (seconds).
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    pub tcp_idle_timeout: u64,
+    /// Most TCP connections open at once.
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    pub tcp_max_connections: usize,
+    /// EDNS UDP payload size we advertise and send at most (RFC 6891).
+    #[arg(long, value_name = "BYTES", default_value_t = 1232, value_parser = clap::value_parser!(u16).range(512..))]
+    pub edns_size: u16,
+    /// Answer CHAOS TXT id.server with this text (refused when unset).
+    #[arg(long, value_name = "TEXT")]
+    pub identity: Option<String>,
+    /// Answer CHAOS TXT hostname.bind with this text (refused when unset).
+    #[arg(long, value_name = "TEXT")]
+    pub chaos_hostname: Option<String>,
+    /// Answer CHAOS TXT version.bind and version.server with this text (refused when unset).
+    #[arg(long, value_name = "TEXT")]
+    pub chaos_version: Option<String>,
+    #[command(flatten)]
+    pub xdp: XdpArgs,
+}
+
+/// The AF_XDP data plane.
+#[derive(Args, Debug, Clone)]
+pub struct XdpArgs {
+    /// Answer UDP on this interface through XDP and AF_XDP sockets.
+    #[arg(long, value_name = "IFACE")]
+    pub iface: Option<String>,
+    /// RX queues to serve: 'all' or a list like 0,1.
+    #[arg(long, value_name = "all|LIST", default_value = "all", requires = "iface")]
+    pub queues: String,
+    /// CPUs for the workers, one per queue, like 2,3 (default: the NIC's NUMA node, else in order).
+    #[arg(long, value_name = "LIST", requires = "iface")]
+    pub cpus: Option<String>,
+    /// XDP attach mode; auto tries native, then generic with a warning.
+    #[arg(long, value_enum, default_value_t = XdpMode::Auto, requires = "iface")]
+    pub xdp_mode: XdpMode,
+    /// AF_XDP zero-copy; auto tries it, then copy mode.
+    #[arg(long, value_enum, default_value_t = ZeroCopy::Auto, requires = "iface")]
+    pub zero_copy: ZeroCopy,
+    /// UMEM frames per queue.
+    #[arg(long, value_name = "N", default_value_t = 4096, requires = "iface")]
+    pub frames: u32,
+    /// UMEM frame size (2048 or 4096).
+    #[arg(long, value_name = "BYTES", default_value_t = 2048, requires = "iface")]
+    pub frame_size: u32,
+    /// Entries in each AF_XDP ring.
+    #[arg(long, value_name = "N", default_value_t = 2048, requires = "iface")]
+    pub ring_size: u32,
+    /// Frames handled per loop iteration.
+    #[arg(long, value_name = "N", default_value_t = 64, requires = "iface")]
+    pub batch: u32,
+    /// Busy-poll the NIC queue from the worker instead of waiting for interrupts.
+    #[arg(long, requires = "iface")]
+    pub busy_poll: bool,
+    /// UDP ports steered to the workers.
+    #[arg(long = "xdp-port", value_name = "PORT", default_value = "53", requires = "iface")]
+    pub ports: Vec<u16>,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum XdpMode {
+    Auto,
+    Native,
+    Generic,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ZeroCopy {
+    Auto,
+    On,
+    Off,
+}
+
+#[derive(Args, Debug)]
+pub struct CompileArgs {
+    /// Zone files, as FILE or NAME=FILE.
+    #[arg(required = true, value_name = "[NAME=]FILE")]
+    pub zones: Vec<String>,
+    /// Where to write the table.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// Zone files, as FILE or NAME=FILE.
+    #[arg(required = true, value_name = "[NAME=]FILE")]
+    pub zones: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("responder").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn serve_flags() {
+        let cli = parse(&["serve", "--zone", "a.zone", "--zone", "b.example=b.zone", "--listen", "[::1]:5353"]).unwrap();
+        let Command::Serve(s) = cli.command else { panic!("not serve") };
+        assert_eq!(s.zones, ["a.zone", "b.example=b.zone"]);
+        assert_eq!(s.listen, ["[::1]:5353".parse::<SocketAddr>().unwrap()]);
+        assert_eq!(s.edns_size, 1232);
+        assert_eq!(s.xdp.iface, None);
+    }
+
+    #[test]
+    fn bad_flags_are_rejected() {
+        assert!(parse(&["serve", "--listen", "localhost"]).is_err());
+        assert!(parse(&["serve", "--edns-size", "100"]).is_err());
+        assert!(parse(&["serve", "--zone", "a", "--table", "t"]).is_err());
+        assert!(parse(&["serve", "--queues", "0"]).is_err(), "--queues needs --iface");
+        assert!(parse(&["serve", "--iface", "eth0", "--xdp-mode", "fast"]).is_err());
+        assert!(parse(&["compile", "a.zone"]).is_err(), "needs -o");
+        assert!(parse(&["bogus"]).is_err());
+    }
+}

@@ -1,0 +1,49 @@
+//! Shutdown and reload signals, received synchronously by the main thread.
+//!
+//! The signals are blocked before any thread starts, so every thread
+//! inherits the mask and only `wait` ever sees them: no handler runs in the
+//! middle of a worker's loop.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    Stop,
+    Reload,
+}
+
+pub struct Signals {
+    set: libc::sigset_t,
+}
+
+impl Signals {
+    /// Blocks SIGINT, SIGTERM and SIGHUP in the calling thread (and so in
+    /// every thread it starts afterwards).
+    pub fn block() -> std::io::Result<Signals> {
+        // SAFETY: sigset_t is plain data that sigemptyset initialises; the
+        // calls only read and write that set and this thread's mask.
+        unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            for s in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+                libc::sigaddset(&mut set, s);
+            }
+            let rc = libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+            if rc != 0 {
+                return Err(std::io::Error::from_raw_os_error(rc));
+            }
+            Ok(Signals { set })
+        }
+    }
+
+    /// Waits for the next signal.
+    pub fn wait(&self) -> Signal {
+        loop {
+            let mut sig: libc::c_int = 0;
+            // SAFETY: `set` was initialised in `block`; sigwait writes one int.
+            let rc = unsafe { libc::sigwait(&self.set, &mut sig) };
+            if rc != 0 {
+                continue;
+            }
+            return if sig == libc::SIGHUP { Signal::Reload } else { Signal::Stop };
+        }
+    }
+}
