@@ -50,26 +50,8 @@ impl Testbed {
             ip(&["-n", ns, "link", "set", "lo", "up"])?;
         }
         ip(&[
-            "link",
-            "add",
-            &bed.server_if,
-            "numrxqueues",
-            &q,
-            "numtxqueues",
-            &q,
-            "netns",
-            &bed.server_ns,
-            "type",
-            "veth",
-            "peer",
-            "name",
-            &bed.client_if,
-            "numrxqueues",
-            &q,
-            "numtxqueues",
-            &q,
-            "netns",
-            &bed.client_ns,
+            "link", "add", &bed.server_if, "numrxqueues", &q, "numtxqueues", &q, "netns", &bed.server_ns, "type",
+            "veth", "peer", "name", &bed.client_if, "numrxqueues", &q, "numtxqueues", &q, "netns", &bed.client_ns,
         ])?;
         for (ns, ifname, v4, v6) in [
             (&bed.server_ns, &bed.server_if, SERVER_V4, SERVER_V6),
@@ -77,16 +59,7 @@ impl Testbed {
         ] {
             ip(&["-n", ns, "addr", "add", &format!("{v4}/24"), "dev", ifname])?;
             // nodad: the address is usable at once instead of after duplicate detection.
-            ip(&[
-                "-n",
-                ns,
-                "addr",
-                "add",
-                &format!("{v6}/64"),
-                "dev",
-                ifname,
-                "nodad",
-            ])?;
+            ip(&["-n", ns, "addr", "add", &format!("{v6}/64"), "dev", ifname, "nodad"])?;
             ip(&["-n", ns, "link", "set", ifname, "up"])?;
         }
         // Permanent neighbours both ways: AF_XDP load generators bypass ARP/ND,
@@ -99,19 +72,7 @@ impl Testbed {
             (&bed.client_ns, &bed.client_if, SERVER_V4.to_string(), &smac),
             (&bed.client_ns, &bed.client_if, SERVER_V6.to_string(), &smac),
         ] {
-            ip(&[
-                "-n",
-                ns,
-                "neigh",
-                "replace",
-                &addr,
-                "lladdr",
-                mac,
-                "dev",
-                ifname,
-                "nud",
-                "permanent",
-            ])?;
+            ip(&["-n", ns, "neigh", "replace", &addr, "lladdr", mac, "dev", ifname, "nud", "permanent"])?;
         }
         Ok(bed)
     }
@@ -153,23 +114,14 @@ impl Drop for Testbed {
 
 /// Appends namespace names, one a line, to the file named by [`LEDGER_ENV`].
 fn record_in_ledger(namespaces: &[&str]) -> io::Result<()> {
-    let Some(path) = std::env::var_os(LEDGER_ENV) else {
-        return Ok(());
-    };
+    let Some(path) = std::env::var_os(LEDGER_ENV) else { return Ok(()) };
     let lines: String = namespaces.iter().map(|ns| format!("{ns}\n")).collect();
     // One append-mode write per testbed: parallel tests cannot interleave lines.
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)?
-        .write_all(lines.as_bytes())
+    std::fs::OpenOptions::new().create(true).append(true).open(&path)?.write_all(lines.as_bytes())
 }
 
 fn short(tag: &str, n: usize) -> String {
-    tag.chars()
-        .filter(char::is_ascii_alphanumeric)
-        .take(n)
-        .collect()
+    tag.chars().filter(char::is_ascii_alphanumeric).take(n).collect()
 }
 
 fn ip(args: &[&str]) -> io::Result<Output> {
@@ -218,30 +170,15 @@ mod tests {
             let bed = Testbed::create("tb", 2).expect("testbed");
             ns = bed.server_ns.clone();
             for target in [SERVER_V4.to_string(), SERVER_V6.to_string()] {
-                let out = bed
-                    .client_command("ping")
-                    .args(["-c", "1", "-W", "2", &target])
-                    .output()
-                    .unwrap();
-                assert!(
-                    out.status.success(),
-                    "ping {target}: {}",
-                    String::from_utf8_lossy(&out.stdout)
-                );
+                let out = bed.client_command("ping").args(["-c", "1", "-W", "2", &target]).output().unwrap();
+                assert!(out.status.success(), "ping {target}: {}", String::from_utf8_lossy(&out.stdout));
             }
-            let queues = run(bed
-                .server_command("ls")
-                .arg(format!("/sys/class/net/{}/queues", bed.server_if)))
-            .unwrap();
-            let rx = String::from_utf8_lossy(&queues.stdout)
-                .matches("rx-")
-                .count();
+            let queues = run(bed.server_command("ls").arg(format!("/sys/class/net/{}/queues", bed.server_if)))
+                .unwrap();
+            let rx = String::from_utf8_lossy(&queues.stdout).matches("rx-").count();
             assert_eq!(rx, 2, "veth should have the requested RX queues");
         }
         let list = run(Command::new("ip").args(["netns", "list"])).unwrap();
-        assert!(
-            !String::from_utf8_lossy(&list.stdout).contains(&ns),
-            "namespace {ns} left behind"
-        );
+        assert!(!String::from_utf8_lossy(&list.stdout).contains(&ns), "namespace {ns} left behind");
     }
 }
