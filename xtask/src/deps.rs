@@ -39,7 +39,9 @@ pub const RUNTIME_PACKAGES: &[&str] = &[
 
 const POLICY_RC_D: &str = "/usr/sbin/policy-rc.d";
 
-pub fn run() -> Result<(), String> {
+/// `announce`: say so when nothing needed doing (when asked for explicitly;
+/// as the silent first step of other commands it would only be noise).
+pub fn run(announce: bool) -> Result<(), String> {
     let os_release = fs::read_to_string("/etc/os-release").unwrap_or_default();
     if !is_debian_like(&os_release) {
         eprintln!(
@@ -52,6 +54,12 @@ pub fn run() -> Result<(), String> {
 
     let missing = missing_packages(&wanted())?;
     if missing.is_empty() {
+        if announce {
+            eprintln!(
+                "xtask deps: all {} system packages are installed",
+                wanted().len()
+            );
+        }
         return Ok(());
     }
     let install_line = format!(

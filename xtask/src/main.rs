@@ -32,14 +32,14 @@ fn main() -> ExitCode {
     let deps_first = !invocation.no_deps && matches!(invocation.command, Command::Run(_));
     let result = (|| {
         if deps_first {
-            deps::run()?;
+            deps::run(false)?;
         }
         match invocation.command {
             Command::Help => {
                 print!("{}", cli::USAGE);
                 Ok(())
             }
-            Command::Deps => deps::run(),
+            Command::Deps => deps::run(true),
             Command::Run(args) => run::run(args),
             Command::Test(args) => test::run(args, invocation.no_deps),
         }

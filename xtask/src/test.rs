@@ -70,7 +70,7 @@ pub fn run(args: TestArgs, no_deps: bool) -> Result<(), String> {
     let mut report = Report::default();
     let deps_ok = no_deps
         || step(&mut report, "system packages (xtask deps)", || {
-            deps::run().map_err(|e| e.to_string())
+            deps::run(true)
         });
     let built = deps_ok
         && step(&mut report, "cargo build --workspace --all-targets", || {
@@ -144,7 +144,7 @@ fn command(cmd: &mut Command, ledger: &Path) -> Result<(), String> {
     if status.success() {
         Ok(())
     } else {
-        Err(format!("exit {status}"))
+        Err(status.to_string())
     }
 }
 
@@ -215,6 +215,30 @@ mod tests {
         report.record("build", Outcome::Passed);
         assert!(!report.any_failed());
         assert_eq!(report.summary().lines().last(), Some("1 passed, 0 failed"));
+    }
+
+    #[test]
+    fn a_leaked_namespace_is_removed_and_fails_the_step() {
+        if !crate::testbed::privileged("a_leaked_namespace_is_removed_and_fails_the_step") {
+            return;
+        }
+        let ns = format!("rsp-s-leak{}", std::process::id());
+        let ledger = std::env::temp_dir().join(format!("xtask-leak-{}.ledger", std::process::id()));
+        fs::write(&ledger, format!("{ns}\nrsp-c-neverexisted\n")).unwrap();
+        crate::testbed::run(Command::new("ip").args(["netns", "add", &ns])).unwrap();
+
+        let result = remove_leftover_namespaces(&ledger);
+        let list = crate::testbed::run(Command::new("ip").args(["netns", "list"])).unwrap();
+        let still_there = String::from_utf8_lossy(&list.stdout).contains(&ns);
+        if still_there {
+            let _ = Command::new("ip").args(["netns", "del", &ns]).output();
+        }
+        fs::remove_file(&ledger).unwrap();
+        assert_eq!(
+            result,
+            Err(format!("removed namespaces a test left behind: {ns}"))
+        );
+        assert!(!still_there, "{ns} should have been removed");
     }
 
     #[test]
