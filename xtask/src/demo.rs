@@ -24,100 +24,17 @@ pub struct DemoQuery {
     pub expect: &'static str,
 }
 
-const fn q(
-    what: &'static str,
-    name: &'static str,
-    rtype: &'static str,
-    transport: Transport,
-    ipv6: bool,
-    expect: &'static str,
-) -> DemoQuery {
+/// A UDP/IPv4 query that must come back NOERROR; the methods below vary that.
+const fn query(name: &'static str, rtype: &'static str, what: &'static str) -> DemoQuery {
     DemoQuery {
         what,
         name,
         rtype,
-        transport,
-        ipv6,
-        expect,
+        transport: Transport::Udp,
+        ipv6: false,
+        expect: "NOERROR",
     }
 }
-
-/// One query per kind of answer the engine builds. UDP rides the AF_XDP
-/// path; TCP goes through the kernel-socket server.
-pub const DEMO_QUERIES: &[DemoQuery] = &[
-    q(
-        "address",
-        "www.example.com",
-        "A",
-        Transport::Udp,
-        false,
-        "NOERROR",
-    ),
-    q(
-        "IPv6 address",
-        "www.example.com",
-        "AAAA",
-        Transport::Udp,
-        false,
-        "NOERROR",
-    ),
-    q(
-        "mail exchanger at the apex",
-        "example.com",
-        "MX",
-        Transport::Udp,
-        false,
-        "NOERROR",
-    ),
-    q(
-        "CNAME chased to its target",
-        "alias.example.com",
-        "A",
-        Transport::Udp,
-        false,
-        "NOERROR",
-    ),
-    q(
-        "wildcard synthesis",
-        "anything.wild.example.com",
-        "A",
-        Transport::Udp,
-        false,
-        "NOERROR",
-    ),
-    q(
-        "name that does not exist",
-        "nonexistent.example.com",
-        "A",
-        Transport::Udp,
-        false,
-        "NXDOMAIN",
-    ),
-    q(
-        "referral to a delegated child",
-        "www.child.example.com",
-        "A",
-        Transport::Udp,
-        false,
-        "NOERROR",
-    ),
-    q(
-        "service record over TCP",
-        "_sip._udp.example.com",
-        "SRV",
-        Transport::Tcp,
-        false,
-        "NOERROR",
-    ),
-    q(
-        "apex TXT over IPv6",
-        "example.com",
-        "TXT",
-        Transport::Udp,
-        true,
-        "NOERROR",
-    ),
-];
 
 impl DemoQuery {
     pub fn server(&self) -> IpAddr {
@@ -127,7 +44,40 @@ impl DemoQuery {
             IpAddr::V4(SERVER_V4)
         }
     }
+
+    const fn over_tcp(self) -> Self {
+        DemoQuery {
+            transport: Transport::Tcp,
+            ..self
+        }
+    }
+
+    const fn over_ipv6(self) -> Self {
+        DemoQuery { ipv6: true, ..self }
+    }
+
+    const fn expecting(self, rcode: &'static str) -> Self {
+        DemoQuery {
+            expect: rcode,
+            ..self
+        }
+    }
 }
+
+/// One query per kind of answer the engine builds. UDP rides the AF_XDP
+/// path; TCP goes through the kernel-socket server.
+#[rustfmt::skip]
+pub const DEMO_QUERIES: &[DemoQuery] = &[
+    query("www.example.com", "A", "address"),
+    query("www.example.com", "AAAA", "IPv6 address"),
+    query("example.com", "MX", "mail exchanger at the apex"),
+    query("alias.example.com", "A", "CNAME chased to its target"),
+    query("anything.wild.example.com", "A", "wildcard synthesis"),
+    query("nonexistent.example.com", "A", "name that does not exist").expecting("NXDOMAIN"),
+    query("www.child.example.com", "A", "referral to a delegated child"),
+    query("_sip._udp.example.com", "SRV", "service record over TCP").over_tcp(),
+    query("example.com", "TXT", "apex TXT over IPv6").over_ipv6(),
+];
 
 impl fmt::Display for DemoQuery {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
