@@ -152,6 +152,12 @@ fn serve_on_testbed(binary: &Path, zones: &[String], args: &RunArgs) -> Result<(
         println!("\nstopping");
     }
     responder.stop()?;
+    if args.once && failures == 0 {
+        // Nothing worth keeping; interactive runs keep theirs for reading.
+        let _ = fs::remove_file(&log_path);
+    } else {
+        eprintln!("xtask run: responder log: {}", log_path.display());
+    }
     if failures > 0 {
         return Err(format!(
             "{failures} of {} example queries did not get the expected answer",
