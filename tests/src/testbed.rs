@@ -4,7 +4,7 @@
 //! Addresses come from the benchmarking range 198.18.0.0/15 and fd00::/8 only.
 //! Everything is removed on drop, even when a test fails half-way.
 
-use std::io;
+use std::io::{self, Write};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::process::{Command, Output};
 
@@ -13,6 +13,11 @@ pub const SERVER_V4: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
 pub const CLIENT_V4: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
 pub const SERVER_V6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 1);
 pub const CLIENT_V6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 2);
+
+/// When set, names a file every testbed appends its namespace names to before
+/// creating them. `cargo xtask test` reads it afterwards to find namespaces a
+/// crashed test left behind, without touching anyone else's.
+pub const LEDGER_ENV: &str = "RSP_TESTBED_LEDGER";
 
 pub struct Testbed {
     pub server_ns: String,
@@ -38,6 +43,7 @@ impl Testbed {
             queues,
         };
         // Created before the first command so a failure part-way still cleans up.
+        record_in_ledger(&[&bed.server_ns, &bed.client_ns])?;
         let q = queues.to_string();
         for ns in [&bed.server_ns, &bed.client_ns] {
             ip(&["netns", "add", ns])?;
@@ -104,6 +110,14 @@ impl Drop for Testbed {
             let _ = Command::new("ip").args(["netns", "del", ns]).output();
         }
     }
+}
+
+/// Appends namespace names, one a line, to the file named by [`LEDGER_ENV`].
+fn record_in_ledger(namespaces: &[&str]) -> io::Result<()> {
+    let Some(path) = std::env::var_os(LEDGER_ENV) else { return Ok(()) };
+    let lines: String = namespaces.iter().map(|ns| format!("{ns}\n")).collect();
+    // One append-mode write per testbed: parallel tests cannot interleave lines.
+    std::fs::OpenOptions::new().create(true).append(true).open(&path)?.write_all(lines.as_bytes())
 }
 
 fn short(tag: &str, n: usize) -> String {

@@ -1,1 +1,54 @@
-fn main() {}
+//! `cargo xtask`: the project's build, demo and test driver. See `cli::USAGE`.
+
+mod cli;
+mod demo;
+mod deps;
+mod interrupt;
+mod run;
+mod supervise;
+mod test;
+mod workspace;
+
+// Shared with the integration tests by path rather than by depending on the
+// `responder-tests` crate: that crate depends on `responder`, whose build
+// script needs clang, which `cargo xtask deps` may be about to install.
+#[path = "../../tests/src/testbed.rs"]
+#[allow(dead_code)] // xtask uses only part of the shared testbed API
+mod testbed;
+
+use std::process::ExitCode;
+
+use cli::Command;
+
+fn main() -> ExitCode {
+    let invocation = match cli::parse(std::env::args().skip(1)) {
+        Ok(invocation) => invocation,
+        Err(e) => {
+            eprintln!("xtask: {e}\n\n{}", cli::USAGE);
+            return ExitCode::from(2);
+        }
+    };
+    // `test` checks packages itself, as one of its reported steps.
+    let deps_first = !invocation.no_deps && matches!(invocation.command, Command::Run(_));
+    let result = (|| {
+        if deps_first {
+            deps::run(false)?;
+        }
+        match invocation.command {
+            Command::Help => {
+                print!("{}", cli::USAGE);
+                Ok(())
+            }
+            Command::Deps => deps::run(true),
+            Command::Run(args) => run::run(args),
+            Command::Test(args) => test::run(args, invocation.no_deps),
+        }
+    })();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

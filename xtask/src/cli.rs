@@ -1,0 +1,225 @@
+//! Command-line parsing for `cargo xtask`. Hand-rolled on purpose: xtask is
+//! the first thing built on a fresh machine and six flags do not justify a
+//! parser crate's compile time.
+
+use std::path::PathBuf;
+
+pub const USAGE: &str = "\
+usage: cargo xtask [--no-deps] <command> [options]
+
+commands:
+  deps    install the system packages the project needs (Debian/Ubuntu, root)
+  run     build the responder and serve the bundled example zone on a veth
+          testbed it creates, showing a few answers; Ctrl-C stops it
+  test    build everything, run all tests, then a `run --once` smoke test
+
+global options:
+  --no-deps              do not check/install system packages first
+
+run options:
+  --iface IFACE          serve on this real interface instead of a testbed
+  --zone FILE|NAME=FILE  zone to serve (repeatable; default: the bundled
+                         zones/example.com.zone)
+  --queues N             testbed veth queues (default 1)
+  --once                 show the answers and exit instead of waiting
+  --responder-bin PATH   use this responder binary instead of building one
+  -- FLAGS...            extra flags passed to `responder serve`
+
+test options:
+  --quick                skip the end-to-end smoke run
+";
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct Invocation {
+    pub command: Command,
+    /// Skip the system package check that every command runs first.
+    pub no_deps: bool,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Command {
+    Help,
+    Deps,
+    Run(RunArgs),
+    Test(TestArgs),
+}
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct RunArgs {
+    pub iface: Option<String>,
+    /// Passed through verbatim: `responder serve` accepts `FILE` or `NAME=FILE`.
+    pub zones: Vec<String>,
+    /// Testbed queue count; `None` means the default of one.
+    pub queues: Option<u32>,
+    pub once: bool,
+    pub responder_bin: Option<PathBuf>,
+    pub extra: Vec<String>,
+}
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct TestArgs {
+    pub quick: bool,
+}
+
+/// Parses the arguments after the program name.
+pub fn parse<I>(args: I) -> Result<Invocation, String>
+where
+    I: IntoIterator<Item = String>,
+{
+    let mut args = args.into_iter();
+    let mut no_deps = false;
+    let mut command = None;
+    let mut run = RunArgs::default();
+    let mut test = TestArgs::default();
+
+    while let Some(arg) = args.next() {
+        // `--flag=value` and `--flag value` are both accepted.
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_owned(), Some(v.to_owned())),
+            _ => (arg.clone(), None),
+        };
+        let mut value = |name: &str| -> Result<String, String> {
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| format!("{name} needs a value"))
+        };
+        match (command.as_deref(), flag.as_str()) {
+            (_, "-h" | "--help") => {
+                return Ok(Invocation {
+                    command: Command::Help,
+                    no_deps,
+                })
+            }
+            (_, "--no-deps") => no_deps = true,
+            (None, "deps" | "run" | "test") => command = Some(flag),
+            (None, other) => return Err(format!("unknown command `{other}`")),
+            (Some("run"), "--iface") => run.iface = Some(value("--iface")?),
+            (Some("run"), "--zone") => run.zones.push(value("--zone")?),
+            (Some("run"), "--queues") => run.queues = Some(parse_queues(&value("--queues")?)?),
+            (Some("run"), "--once") => run.once = true,
+            (Some("run"), "--responder-bin") => {
+                run.responder_bin = Some(value("--responder-bin")?.into())
+            }
+            (Some("run"), "--") => run.extra.extend(args.by_ref()),
+            (Some("test"), "--quick") => test.quick = true,
+            (Some(cmd), other) => return Err(format!("unknown option `{other}` for `{cmd}`")),
+        }
+    }
+
+    let command = match command.as_deref() {
+        None => return Err("missing command".to_owned()),
+        Some("deps") => Command::Deps,
+        Some("run") => {
+            if run.iface.is_some() && run.queues.is_some() {
+                return Err(
+                    "--queues shapes the testbed; with --iface pass responder flags after `--`"
+                        .to_owned(),
+                );
+            }
+            Command::Run(run)
+        }
+        Some(_) => Command::Test(test),
+    };
+    Ok(Invocation { command, no_deps })
+}
+
+fn parse_queues(text: &str) -> Result<u32, String> {
+    match text.parse::<u32>() {
+        // A veth supports up to the number of possible CPUs; 64 is far beyond
+        // any machine this demo runs on and keeps typos from creating huge devices.
+        Ok(n @ 1..=64) => Ok(n),
+        _ => Err(format!(
+            "--queues must be a number from 1 to 64, not `{text}`"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_str(line: &str) -> Result<Invocation, String> {
+        parse(line.split_whitespace().map(str::to_owned))
+    }
+
+    #[test]
+    fn run_with_every_option() {
+        let inv = parse_str(
+            "--no-deps run --iface eth1 --zone a.zone --zone=example.org=b.zone --once \
+             --responder-bin /tmp/r -- --cpus 0,1 --once",
+        )
+        .unwrap();
+        assert!(inv.no_deps);
+        assert_eq!(
+            inv.command,
+            Command::Run(RunArgs {
+                iface: Some("eth1".into()),
+                zones: vec!["a.zone".into(), "example.org=b.zone".into()],
+                queues: None,
+                once: true,
+                responder_bin: Some("/tmp/r".into()),
+                // After `--` nothing is interpreted, not even our own flags.
+                extra: vec!["--cpus".into(), "0,1".into(), "--once".into()],
+            })
+        );
+    }
+
+    #[test]
+    fn no_deps_may_follow_the_command() {
+        let inv = parse_str("test --quick --no-deps").unwrap();
+        assert!(inv.no_deps);
+        assert_eq!(inv.command, Command::Test(TestArgs { quick: true }));
+    }
+
+    #[test]
+    fn queues_are_bounded() {
+        assert!(matches!(
+            parse_str("run --queues 2").unwrap().command,
+            Command::Run(RunArgs {
+                queues: Some(2),
+                ..
+            })
+        ));
+        for bad in ["0", "65", "-1", "two"] {
+            let err = parse_str(&format!("run --queues {bad}")).unwrap_err();
+            assert!(err.contains("--queues"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn queues_conflict_with_a_real_interface() {
+        assert!(parse_str("run --iface eth0 --queues 2")
+            .unwrap_err()
+            .contains("testbed"));
+    }
+
+    #[test]
+    fn errors_are_specific() {
+        assert_eq!(parse_str("").unwrap_err(), "missing command");
+        assert_eq!(parse_str("build").unwrap_err(), "unknown command `build`");
+        assert_eq!(
+            parse_str("test --iface x").unwrap_err(),
+            "unknown option `--iface` for `test`"
+        );
+        assert_eq!(
+            parse_str("deps --quick").unwrap_err(),
+            "unknown option `--quick` for `deps`"
+        );
+        assert_eq!(
+            parse_str("run --iface").unwrap_err(),
+            "--iface needs a value"
+        );
+        assert_eq!(
+            parse_str("run --zone=").unwrap_err(),
+            "--zone needs a value"
+        );
+    }
+
+    #[test]
+    fn help_wins_anywhere() {
+        assert_eq!(parse_str("run --help").unwrap().command, Command::Help);
+        assert_eq!(parse_str("-h").unwrap().command, Command::Help);
+    }
+}
