@@ -4,10 +4,23 @@
 //! Entry points: [`load_file`] (with `$INCLUDE` relative to the file) and
 //! [`parse_str`] for text already in memory.
 
+mod check;
+mod dnssec;
+mod embedded;
+mod encoding;
+mod fields;
+mod lexer;
 pub mod name;
+mod parser;
+mod rdata;
 pub mod record;
 pub mod rtype;
+mod svcb;
+mod ttl;
 
+use std::path::Path;
+
+pub use embedded::embedded_names;
 pub use name::Name;
 pub use record::{Location, Record};
 pub use rtype::{class, RType};
@@ -41,3 +54,34 @@ impl std::fmt::Display for ZoneError {
 }
 
 impl std::error::Error for ZoneError {}
+
+/// Reads, parses and checks the master file at `path`. `origin` is the zone
+/// name when the caller knows it: the initial `$ORIGIN`, and where the SOA
+/// must be. `$INCLUDE` paths are relative to the file's directory.
+pub fn load_file(path: &Path, origin: Option<&Name>) -> Result<Zone, ZoneError> {
+    let text = std::fs::read(path).map_err(|e| ZoneError {
+        location: None,
+        message: format!("cannot read {}: {e}", path.display()),
+    })?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    load(&text, &path.display().to_string(), dir, origin)
+}
+
+/// Parses and checks zone text already in memory; `file` names it in
+/// messages, and `$INCLUDE` paths are relative to `file`'s directory.
+pub fn parse_str(text: &str, file: &str, origin: Option<&Name>) -> Result<Zone, ZoneError> {
+    let dir = Path::new(file).parent().unwrap_or(Path::new("."));
+    load(text.as_bytes(), file, dir, origin)
+}
+
+fn load(text: &[u8], file: &str, dir: &Path, origin: Option<&Name>) -> Result<Zone, ZoneError> {
+    let mut parser = parser::Parser::new(origin);
+    parser.parse(text, file, dir)?;
+    let (records, mut warnings) = parser.finish();
+    let checked = check::check(records, origin, file, &mut warnings)?;
+    Ok(Zone {
+        origin: checked.apex,
+        records: checked.records,
+        warnings,
+    })
+}

@@ -57,7 +57,9 @@ impl Name {
         if wire.len() > MAX_NAME_LEN {
             return Err(NameError::NameTooLong);
         }
-        Ok(Name { wire: wire.to_vec() })
+        Ok(Name {
+            wire: wire.to_vec(),
+        })
     }
 
     /// Builds a name from labels given leftmost first (raw bytes, no escapes).
@@ -85,68 +87,13 @@ impl Name {
     /// `@` is the origin itself. Without an origin a relative name is an error
     /// reported by the caller, signalled here by `Ok(None)`.
     pub fn parse(text: &str, origin: Option<&Name>) -> Result<Option<Name>, NameError> {
-        if text == "@" {
-            return Ok(origin.cloned());
-        }
-        if text == "." {
-            return Ok(Some(Name::root()));
-        }
-        let bytes = text.as_bytes();
-        let mut labels: Vec<Vec<u8>> = Vec::new();
-        let mut cur = Vec::new();
-        let mut absolute = false;
-        let mut i = 0;
-        while i < bytes.len() {
-            let c = bytes[i];
-            match c {
-                b'\\' => {
-                    let next = *bytes.get(i + 1).ok_or(NameError::BadEscape)?;
-                    if next.is_ascii_digit() {
-                        let digits = bytes.get(i + 1..i + 4).ok_or(NameError::BadEscape)?;
-                        if !digits.iter().all(u8::is_ascii_digit) {
-                            return Err(NameError::BadEscape);
-                        }
-                        let v = digits.iter().fold(0u32, |a, d| a * 10 + (d - b'0') as u32);
-                        if v > 255 {
-                            return Err(NameError::BadEscape);
-                        }
-                        cur.push(v as u8);
-                        i += 4;
-                    } else {
-                        cur.push(next);
-                        i += 2;
-                    }
-                }
-                b'.' => {
-                    if cur.is_empty() {
-                        return Err(NameError::EmptyLabel);
-                    }
-                    labels.push(std::mem::take(&mut cur));
-                    i += 1;
-                    if i == bytes.len() {
-                        absolute = true;
-                    }
-                }
-                _ => {
-                    cur.push(c);
-                    i += 1;
-                }
-            }
-        }
-        if !cur.is_empty() {
-            labels.push(cur);
-        }
-        if labels.is_empty() {
-            return Err(NameError::EmptyLabel);
-        }
-        let mut name = Name::from_labels(labels.iter().map(|l| l.as_slice()))?;
-        if !absolute {
-            match origin {
-                Some(o) => name = name.concat(o)?,
-                None => return Ok(None),
-            }
-        }
-        Ok(Some(name))
+        Name::parse_bytes(text.as_bytes(), origin)
+    }
+
+    /// [`Name::parse`] for text that need not be UTF-8 (zone files may hold raw octets).
+    pub fn parse_bytes(text: &[u8], origin: Option<&Name>) -> Result<Option<Name>, NameError> {
+        let mut wire = Vec::with_capacity(text.len() + 2 + origin.map_or(0, Name::wire_len));
+        Ok(append_presentation(text, origin, &mut wire)?.then_some(Name { wire }))
     }
 
     /// `self` (treated as relative: its root label dropped) followed by `suffix`.
@@ -192,7 +139,10 @@ impl Name {
 
     /// Labels leftmost first, root excluded.
     pub fn labels(&self) -> Labels<'_> {
-        Labels { wire: &self.wire, pos: 0 }
+        Labels {
+            wire: &self.wire,
+            pos: 0,
+        }
     }
 
     pub fn label_count(&self) -> usize {
@@ -205,7 +155,9 @@ impl Name {
             return None;
         }
         let skip = 1 + self.wire[0] as usize;
-        Some(Name { wire: self.wire[skip..].to_vec() })
+        Some(Name {
+            wire: self.wire[skip..].to_vec(),
+        })
     }
 
     pub fn is_wildcard(&self) -> bool {
@@ -229,8 +181,121 @@ impl Name {
 
     /// A copy with ASCII letters lowered: the key form used by the table.
     pub fn to_lowercase(&self) -> Name {
-        Name { wire: self.wire.to_ascii_lowercase() }
+        Name {
+            wire: self.wire.to_ascii_lowercase(),
+        }
     }
+}
+
+/// Appends the wire form of presentation-format `text` to `out`: labels
+/// separated by unescaped dots, `\X` for a literal `X`, `\DDD` for a decimal
+/// octet, `@` for the origin. A relative name gets `origin` appended.
+///
+/// Returns `Ok(false)`, leaving `out` as it was, when the name is relative and
+/// there is no origin: only the caller knows how to explain that. Writing
+/// straight into `out` keeps zone loading free of per-label allocations.
+pub fn append_presentation(
+    text: &[u8],
+    origin: Option<&Name>,
+    out: &mut Vec<u8>,
+) -> Result<bool, NameError> {
+    let base = out.len();
+    let result = write_labels(text, origin, out);
+    if !matches!(result, Ok(true)) {
+        out.truncate(base);
+    }
+    result
+}
+
+fn write_labels(text: &[u8], origin: Option<&Name>, out: &mut Vec<u8>) -> Result<bool, NameError> {
+    let base = out.len();
+    match text {
+        b"@" => {
+            let Some(origin) = origin else {
+                return Ok(false);
+            };
+            out.extend_from_slice(&origin.wire);
+            return Ok(true);
+        }
+        b"." => {
+            out.push(0);
+            return Ok(true);
+        }
+        b"" => return Err(NameError::EmptyLabel),
+        _ => {}
+    }
+    let mut len_at = out.len();
+    out.push(0); // length octet of the current label, patched when it ends
+    let mut i = 0;
+    let mut absolute = false;
+    while i < text.len() {
+        let c = text[i];
+        let octet = match c {
+            b'\\' => {
+                let (octet, used) = unescape(&text[i..]).ok_or(NameError::BadEscape)?;
+                i += used;
+                octet
+            }
+            b'.' => {
+                let label_len = out.len() - len_at - 1;
+                if label_len == 0 {
+                    return Err(NameError::EmptyLabel);
+                }
+                out[len_at] = label_len as u8;
+                i += 1;
+                if i == text.len() {
+                    absolute = true;
+                } else {
+                    len_at = out.len();
+                    out.push(0);
+                }
+                continue;
+            }
+            _ => {
+                i += 1;
+                c
+            }
+        };
+        out.push(octet);
+        if out.len() - len_at - 1 > MAX_LABEL_LEN {
+            return Err(NameError::LabelTooLong);
+        }
+        if out.len() - base > MAX_NAME_LEN {
+            return Err(NameError::NameTooLong);
+        }
+    }
+    if absolute {
+        out.push(0);
+    } else {
+        let label_len = out.len() - len_at - 1;
+        out[len_at] = label_len as u8;
+        let Some(origin) = origin else {
+            return Ok(false);
+        };
+        out.extend_from_slice(&origin.wire);
+    }
+    if out.len() - base > MAX_NAME_LEN {
+        return Err(NameError::NameTooLong);
+    }
+    Ok(true)
+}
+
+/// Decodes one escape at the start of `text` (which begins with `\`):
+/// `\DDD` (exactly three digits, at most 255) or `\X`. Returns the octet
+/// and how many input bytes it took.
+pub(crate) fn unescape(text: &[u8]) -> Option<(u8, usize)> {
+    let next = *text.get(1)?;
+    if !next.is_ascii_digit() {
+        return Some((next, 2));
+    }
+    let digits = text.get(1..4)?;
+    if !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let value = digits
+        .iter()
+        .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'));
+    u8::try_from(value).ok().map(|octet| (octet, 4))
 }
 
 /// Iterator over the labels of a [`Name`].
@@ -270,9 +335,12 @@ impl Hash for Name {
 impl Ord for Name {
     /// Canonical DNS order (RFC 4034 §6.1): compare labels right to left.
     fn cmp(&self, other: &Name) -> Ordering {
-        let a: Vec<&[u8]> = self.labels().collect();
-        let b: Vec<&[u8]> = other.labels().collect();
-        for (x, y) in a.iter().rev().zip(b.iter().rev()) {
+        // Label offsets on the stack: a 255-octet name has at most 127 labels.
+        let (a, a_len) = label_starts(&self.wire);
+        let (b, b_len) = label_starts(&other.wire);
+        for (&x, &y) in a[..a_len].iter().rev().zip(b[..b_len].iter().rev()) {
+            let x = label_at(&self.wire, x);
+            let y = label_at(&other.wire, y);
             let ord = x
                 .iter()
                 .map(u8::to_ascii_lowercase)
@@ -281,9 +349,31 @@ impl Ord for Name {
                 return ord;
             }
         }
-        a.len().cmp(&b.len())
+        a_len.cmp(&b_len)
     }
 }
+
+fn label_starts(wire: &[u8]) -> ([u8; 128], usize) {
+    let mut starts = [0u8; 128];
+    let mut count = 0;
+    let mut i = 0;
+    while let Some(&len) = wire.get(i) {
+        if len == 0 || count == starts.len() {
+            break;
+        }
+        starts[count] = i as u8;
+        count += 1;
+        i += 1 + len as usize;
+    }
+    (starts, count)
+}
+
+fn label_at(wire: &[u8], start: u8) -> &[u8] {
+    let start = start as usize;
+    let len = wire[start] as usize;
+    &wire[start + 1..start + 1 + len]
+}
+
 impl PartialOrd for Name {
     fn partial_cmp(&self, other: &Name) -> Option<Ordering> {
         Some(self.cmp(other))
@@ -299,7 +389,9 @@ impl fmt::Display for Name {
         for label in self.labels() {
             for &b in label {
                 match b {
-                    b'.' | b'\\' | b'"' | b'(' | b')' | b';' | b'@' | b'$' => write!(f, "\\{}", b as char)?,
+                    b'.' | b'\\' | b'"' | b'(' | b')' | b';' | b'@' | b'$' => {
+                        write!(f, "\\{}", b as char)?
+                    }
                     0x21..=0x7e => write!(f, "{}", b as char)?,
                     _ => write!(f, "\\{:03}", b)?,
                 }
@@ -327,8 +419,14 @@ mod tests {
     #[test]
     fn parses_absolute_relative_and_escapes() {
         let origin = n("example.com.");
-        assert_eq!(n("www.example.com.").wire(), b"\x03www\x07example\x03com\x00");
-        assert_eq!(Name::parse("www", Some(&origin)).unwrap().unwrap(), n("www.example.com."));
+        assert_eq!(
+            n("www.example.com.").wire(),
+            b"\x03www\x07example\x03com\x00"
+        );
+        assert_eq!(
+            Name::parse("www", Some(&origin)).unwrap().unwrap(),
+            n("www.example.com.")
+        );
         assert_eq!(Name::parse("@", Some(&origin)).unwrap().unwrap(), origin);
         assert_eq!(n("a\\.b.c.").wire(), b"\x03a.b\x01c\x00");
         assert_eq!(n("\\065b.").wire(), b"\x02Ab\x00");

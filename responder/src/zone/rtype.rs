@@ -78,12 +78,21 @@ pub mod class {
 
     /// Parses `IN`, `CH`, `HS`, `CS` or `CLASSnnn`.
     pub fn from_text(text: &str) -> Option<u16> {
-        match text.to_ascii_uppercase().as_str() {
-            "IN" => Some(IN),
-            "CH" => Some(CH),
-            "CS" => Some(2),
-            "HS" => Some(4),
-            _ => super::parse_generic(text, "CLASS"),
+        // Called for most tokens of every zone file line: no allocation.
+        MNEMONICS
+            .iter()
+            .find(|(mnemonic, _)| text.eq_ignore_ascii_case(mnemonic))
+            .map(|&(_, class)| class)
+            .or_else(|| super::parse_generic(text, "CLASS"))
+    }
+
+    const MNEMONICS: [(&str, u16); 4] = [("IN", IN), ("CS", 2), ("CH", CH), ("HS", 4)];
+
+    /// The mnemonic when there is one, else `CLASSnnn` (RFC 3597 §5).
+    pub fn to_text(class: u16) -> String {
+        match MNEMONICS.iter().find(|&&(_, c)| c == class) {
+            Some((mnemonic, _)) => (*mnemonic).to_string(),
+            None => format!("CLASS{class}"),
         }
     }
 }
@@ -102,6 +111,10 @@ mod tests {
         assert_eq!(RType(65534).to_string(), "TYPE65534");
         assert_eq!(RType::HTTPS.to_string(), "HTTPS");
         assert_eq!(class::from_text("class3"), Some(class::CH));
+        assert_eq!(class::from_text("in"), Some(class::IN));
+        assert_eq!(class::from_text("INX"), None);
+        assert_eq!(class::to_text(class::CH), "CH");
+        assert_eq!(class::to_text(42), "CLASS42");
         assert!(RType::ANY.is_meta() && RType::OPT.is_meta() && !RType::CAA.is_meta());
     }
 }

@@ -1,0 +1,442 @@
+//! RDATA presentation format → uncompressed wire format, one function per type.
+//!
+//! DNSSEC types live in `dnssec.rs`, SVCB/HTTPS in `svcb.rs`; RFC 3597's
+//! generic `\# LENGTH HEX` form is accepted for every type.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use super::embedded::check_wire;
+use super::encoding::Hex;
+use super::fields::Fields;
+use super::lexer::Token;
+use super::name::Name;
+use super::rtype::RType;
+use super::{dnssec, svcb};
+
+/// Appends the wire form of `tokens`, the RDATA fields of a `rtype` record.
+pub fn parse_rdata(
+    rtype: RType,
+    tokens: &[Token<'_>],
+    origin: Option<&Name>,
+    out: &mut Vec<u8>,
+) -> Result<(), String> {
+    let mut f = Fields::new(rtype, tokens, origin);
+    if tokens
+        .first()
+        .is_some_and(|t| !t.quoted && t.text == b"\\#")
+    {
+        let start = out.len();
+        generic(&mut f, out)?;
+        // Generic data for a type we understand must still make sense as that type.
+        return check_wire(rtype, &out[start..]).map_err(|e| f.fail(format!("generic RDATA: {e}")));
+    }
+    match rtype {
+        RType::A => a(&mut f, out)?,
+        RType::AAAA => aaaa(&mut f, out)?,
+        RType::NS => f.name("name server", out)?,
+        RType::CNAME => f.name("canonical name", out)?,
+        RType::PTR | RType::DNAME => f.name("target name", out)?,
+        RType::SOA => soa(&mut f, out)?,
+        RType::MX => {
+            push_u16(out, f.u16("preference")?);
+            f.name("exchange name", out)?;
+        }
+        RType::TXT => txt(&mut f, out)?,
+        RType::SRV => {
+            for what in ["priority", "weight", "port"] {
+                push_u16(out, f.u16(what)?);
+            }
+            f.name("target name", out)?;
+        }
+        RType::CAA => caa(&mut f, out)?,
+        RType::NAPTR => {
+            push_u16(out, f.u16("order")?);
+            push_u16(out, f.u16("preference")?);
+            for what in ["flags", "services", "regexp"] {
+                f.char_string(what, out)?;
+            }
+            f.name("replacement", out)?;
+        }
+        RType::HINFO => {
+            f.char_string("CPU", out)?;
+            f.char_string("OS", out)?;
+        }
+        RType::SSHFP => {
+            out.push(f.u8("algorithm")?);
+            out.push(f.u8("fingerprint type")?);
+            hex_rest(&mut f, "fingerprint", out)?;
+        }
+        RType::TLSA => {
+            out.push(f.u8("certificate usage")?);
+            out.push(f.u8("selector")?);
+            out.push(f.u8("matching type")?);
+            hex_rest(&mut f, "certificate association data", out)?;
+        }
+        RType::DS => dnssec::ds(&mut f, out)?,
+        RType::DNSKEY => dnssec::dnskey(&mut f, out)?,
+        RType::RRSIG => dnssec::rrsig(&mut f, out)?,
+        RType::NSEC => dnssec::nsec(&mut f, out)?,
+        RType::NSEC3 => dnssec::nsec3(&mut f, out)?,
+        RType::NSEC3PARAM => dnssec::nsec3param(&mut f, out)?,
+        RType::SVCB | RType::HTTPS => svcb::svcb(&mut f, out)?,
+        _ => {
+            return Err(f.fail(
+                "no presentation format known for this type; write it as \\# LENGTH HEX (RFC 3597)",
+            ))
+        }
+    }
+    f.end()
+}
+
+pub fn push_u16(out: &mut Vec<u8>, value: u16) {
+    out.extend_from_slice(&value.to_be_bytes());
+}
+
+pub fn push_u32(out: &mut Vec<u8>, value: u32) {
+    out.extend_from_slice(&value.to_be_bytes());
+}
+
+/// RFC 3597 §5: `\# LENGTH HEX...`, the hex possibly split into pieces.
+fn generic(f: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> Result<(), String> {
+    f.next("\\#")?;
+    let declared = usize::from(f.u16("generic RDATA length")?);
+    let start = out.len();
+    let mut hex = Hex::default();
+    for piece in f.rest() {
+        hex.feed(piece.text, out)
+            .map_err(|e| f.fail(format!("generic RDATA: {e}")))?;
+    }
+    hex.finish()
+        .map_err(|e| f.fail(format!("generic RDATA: {e}")))?;
+    let actual = out.len() - start;
+    if actual != declared {
+        return Err(f.fail(format!(
+            "generic RDATA is {actual} octets but its length says {declared}"
+        )));
+    }
+    Ok(())
+}
+
+pub fn ipv4(text: &[u8]) -> Option<Ipv4Addr> {
+    std::str::from_utf8(text).ok()?.parse().ok()
+}
+
+pub fn ipv6(text: &[u8]) -> Option<Ipv6Addr> {
+    std::str::from_utf8(text).ok()?.parse().ok()
+}
+
+fn a(f: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> Result<(), String> {
+    let token = f.next("address")?;
+    // The address family says what was expected; no type prefix needed.
+    let addr = ipv4(token.text).ok_or_else(|| format!("bad IPv4 address \"{}\"", token.show()))?;
+    out.extend_from_slice(&addr.octets());
+    Ok(())
+}
+
+fn aaaa(f: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> Result<(), String> {
+    let token = f.next("address")?;
+    let addr = ipv6(token.text).ok_or_else(|| format!("bad IPv6 address \"{}\"", token.show()))?;
+    out.extend_from_slice(&addr.octets());
+    Ok(())
+}
+
+fn soa(f: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> Result<(), String> {
+    f.name("primary server name", out)?;
+    f.name("mailbox name", out)?;
+    push_u32(out, f.u32("serial")?);
+    for what in ["refresh", "retry", "expire", "minimum"] {
+        let token = f.next(what)?;
+        let seconds = super::ttl::parse_duration(token.text)
+            .ok_or_else(|| f.fail(format!("bad {what} \"{}\"", token.show())))?;
+        push_u32(out, seconds);
+    }
+    Ok(())
+}
+
+/// One or more character-strings, quoted or not.
+fn txt(f: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> Result<(), String> {
+    f.char_string("text", out)?;
+    for token in f.rest() {
+        f.push_char_string(token, "text", out)?;
+    }
+    Ok(())
+}
+
+/// RFC 8659 §4.1: flags, tag (1-15 letters and digits), value (the rest of the RDATA).
+fn caa(f: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> Result<(), String> {
+    out.push(f.u8("flags")?);
+    let tag = f.next("tag")?;
+    let good_tag =
+        (1..=15).contains(&tag.text.len()) && tag.text.iter().all(u8::is_ascii_alphanumeric);
+    if !good_tag {
+        return Err(f.fail(format!(
+            "bad tag \"{}\" (1-15 letters and digits)",
+            tag.show()
+        )));
+    }
+    out.push(tag.text.len() as u8);
+    out.extend_from_slice(tag.text);
+    let value = f.next("value")?;
+    // Not a character-string: the value runs to the end of the RDATA, unbounded.
+    super::fields::decode_text(value.text, out).map_err(|e| f.fail(format!("value: {e}")))
+}
+
+/// Hex that may be split into several fields; at least one digit pair.
+pub fn hex_rest(f: &mut Fields<'_, '_>, what: &str, out: &mut Vec<u8>) -> Result<(), String> {
+    let pieces = f.rest();
+    if pieces.is_empty() {
+        return Err(f.fail(format!("missing {what}")));
+    }
+    let mut hex = Hex::default();
+    for piece in pieces {
+        hex.feed(piece.text, out)
+            .map_err(|e| f.fail(format!("{what}: {e}")))?;
+    }
+    hex.finish().map_err(|e| f.fail(format!("{what}: {e}")))
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use super::*;
+    use crate::zone::lexer::Lexer;
+
+    /// RDATA text (one entry, parentheses allowed) → wire, origin example.com.
+    pub fn wire(rtype: RType, text: &str) -> Result<Vec<u8>, String> {
+        let origin = Name::parse("example.com.", None).unwrap().unwrap();
+        let mut lexer = Lexer::new(text.as_bytes());
+        let mut tokens = Vec::new();
+        lexer.next_entry(&mut tokens).map_err(|e| e.message)?;
+        let mut out = Vec::new();
+        parse_rdata(rtype, &tokens, Some(&origin), &mut out)?;
+        Ok(out)
+    }
+
+    pub fn ok(rtype: RType, text: &str) -> Vec<u8> {
+        wire(rtype, text).unwrap_or_else(|e| panic!("{rtype} {text}: {e}"))
+    }
+
+    const EXAMPLE: &[u8] = b"\x07example\x03com\x00";
+
+    fn cat(parts: &[&[u8]]) -> Vec<u8> {
+        parts.concat()
+    }
+
+    #[test]
+    fn a_and_aaaa() {
+        assert_eq!(ok(RType::A, "198.18.0.1"), [198, 18, 0, 1]);
+        assert_eq!(
+            wire(RType::A, "1.2.3").unwrap_err(),
+            "bad IPv4 address \"1.2.3\""
+        );
+        assert_eq!(
+            wire(RType::A, "1.2.3.256").unwrap_err(),
+            "bad IPv4 address \"1.2.3.256\""
+        );
+        assert_eq!(wire(RType::A, "").unwrap_err(), "A: missing address");
+        assert_eq!(
+            wire(RType::A, "1.2.3.4 5.6.7.8").unwrap_err(),
+            "A: unexpected extra field \"5.6.7.8\""
+        );
+        let mut v6 = [0u8; 16];
+        v6[0] = 0xfd;
+        v6[15] = 0x35;
+        assert_eq!(ok(RType::AAAA, "fd00::35"), v6);
+        assert_eq!(
+            ok(RType::AAAA, "::ffff:198.18.0.1")[10..],
+            [0xff, 0xff, 198, 18, 0, 1]
+        );
+        assert_eq!(
+            wire(RType::AAAA, "fd00::1::2").unwrap_err(),
+            "bad IPv6 address \"fd00::1::2\""
+        );
+    }
+
+    #[test]
+    fn single_name_types() {
+        assert_eq!(ok(RType::NS, "ns1"), cat(&[b"\x03ns1", EXAMPLE]));
+        assert_eq!(
+            ok(RType::CNAME, "www.example.net."),
+            b"\x03www\x07example\x03net\x00"
+        );
+        assert_eq!(ok(RType::PTR, "@"), EXAMPLE);
+        assert_eq!(
+            ok(RType::DNAME, "Other.Example."),
+            b"\x05Other\x07Example\x00"
+        );
+        assert_eq!(wire(RType::NS, "").unwrap_err(), "NS: missing name server");
+        assert!(wire(RType::CNAME, "a..b")
+            .unwrap_err()
+            .starts_with("CNAME: bad canonical name \"a..b\""));
+    }
+
+    #[test]
+    fn soa_with_units_and_parentheses() {
+        let got = ok(
+            RType::SOA,
+            "ns1 hostmaster ( 2024010101 ; serial\n 1h 15m 1w 300 )",
+        );
+        let want = cat(&[
+            b"\x03ns1",
+            EXAMPLE,
+            b"\x0ahostmaster",
+            EXAMPLE,
+            &2024010101u32.to_be_bytes(),
+            &3600u32.to_be_bytes(),
+            &900u32.to_be_bytes(),
+            &604800u32.to_be_bytes(),
+            &300u32.to_be_bytes(),
+        ]);
+        assert_eq!(got, want);
+        assert_eq!(
+            wire(RType::SOA, "ns1 host 1 2 3 4").unwrap_err(),
+            "SOA: missing minimum"
+        );
+        assert_eq!(
+            wire(RType::SOA, "ns1 host 1 2 3 4x 5").unwrap_err(),
+            "SOA: bad expire \"4x\""
+        );
+        assert!(wire(RType::SOA, "ns1 host 1h 2 3 4 5")
+            .unwrap_err()
+            .starts_with("SOA: bad serial \"1h\""));
+    }
+
+    #[test]
+    fn mx_srv_naptr_hinfo() {
+        assert_eq!(
+            ok(RType::MX, "10 mail"),
+            cat(&[b"\x00\x0a\x04mail", EXAMPLE])
+        );
+        assert_eq!(
+            wire(RType::MX, "10").unwrap_err(),
+            "MX: missing exchange name"
+        );
+        assert_eq!(
+            wire(RType::MX, "65536 mail").unwrap_err(),
+            "MX: bad preference \"65536\" (expected 0-65535)"
+        );
+        assert_eq!(
+            ok(RType::SRV, "1 2 5060 sip"),
+            cat(&[b"\x00\x01\x00\x02\x13\xc4\x03sip", EXAMPLE])
+        );
+        assert_eq!(
+            ok(
+                RType::NAPTR,
+                r#"100 10 "S" "SIP+D2U" "!^.*$!sip:info@example.com!" _sip._udp"#
+            ),
+            cat(&[
+                b"\x00\x64\x00\x0a\x01S\x07SIP+D2U",
+                b"\x1b!^.*$!sip:info@example.com!",
+                b"\x04_sip\x04_udp",
+                EXAMPLE
+            ])
+        );
+        assert_eq!(
+            ok(RType::NAPTR, r#"1 2 "" "" "" ."#),
+            b"\x00\x01\x00\x02\x00\x00\x00\x00"
+        );
+        assert_eq!(
+            ok(RType::HINFO, r#""PC-Intel-700mhz" Linux"#),
+            b"\x0fPC-Intel-700mhz\x05Linux"
+        );
+        assert_eq!(wire(RType::HINFO, "x86").unwrap_err(), "HINFO: missing OS");
+    }
+
+    #[test]
+    fn txt_strings_quoted_unquoted_and_escaped() {
+        assert_eq!(ok(RType::TXT, "hello"), b"\x05hello");
+        assert_eq!(
+            ok(RType::TXT, r#""hello world" two "" "a\"b" \065\;"#),
+            b"\x0bhello world\x03two\x00\x03a\"b\x02A;"
+        );
+        assert_eq!(
+            ok(RType::TXT, "( \"line one\"\n \"line two\" )"),
+            b"\x08line one\x08line two"
+        );
+        let max = format!("\"{}\"", "y".repeat(255));
+        assert_eq!(ok(RType::TXT, &max).len(), 256);
+        let over = format!("\"{}\"", "y".repeat(256));
+        assert_eq!(
+            wire(RType::TXT, &over).unwrap_err(),
+            "TXT: text is 256 octets, more than 255"
+        );
+        assert_eq!(wire(RType::TXT, "").unwrap_err(), "TXT: missing text");
+        assert!(wire(RType::TXT, r"bad\9")
+            .unwrap_err()
+            .contains("bad escape"));
+    }
+
+    #[test]
+    fn caa_flags_tag_value() {
+        assert_eq!(
+            ok(RType::CAA, r#"0 issue "letsencrypt.org""#),
+            b"\x00\x05issueletsencrypt.org"
+        );
+        assert_eq!(
+            ok(RType::CAA, r#"128 iodef "mailto:security@example.com""#)[..7],
+            *b"\x80\x05iodef"
+        );
+        assert_eq!(ok(RType::CAA, r#"0 issue ";""#), b"\x00\x05issue;");
+        assert!(wire(RType::CAA, r#"0 is-sue "x""#)
+            .unwrap_err()
+            .starts_with("CAA: bad tag \"is-sue\""));
+        assert_eq!(
+            wire(RType::CAA, "0 issue").unwrap_err(),
+            "CAA: missing value"
+        );
+    }
+
+    #[test]
+    fn sshfp_and_tlsa_hex_may_be_split() {
+        assert_eq!(
+            ok(RType::SSHFP, "4 2 0123 4567 89ab"),
+            b"\x04\x02\x01\x23\x45\x67\x89\xab"
+        );
+        assert_eq!(
+            wire(RType::SSHFP, "4 2").unwrap_err(),
+            "SSHFP: missing fingerprint"
+        );
+        assert_eq!(
+            wire(RType::SSHFP, "4 2 0g").unwrap_err(),
+            "SSHFP: fingerprint: bad hex digit"
+        );
+        assert_eq!(
+            ok(RType::TLSA, "3 1 1 ( ABCD\n ef01 )"),
+            b"\x03\x01\x01\xab\xcd\xef\x01"
+        );
+        assert_eq!(
+            wire(RType::TLSA, "3 1 1 abc").unwrap_err(),
+            "TLSA: certificate association data: odd number of hex digits"
+        );
+    }
+
+    #[test]
+    fn generic_form_for_unknown_and_known_types() {
+        assert_eq!(ok(RType(65534), r"\# 4 0a000001"), [10, 0, 0, 1]);
+        assert_eq!(ok(RType(65534), r"\# 0"), Vec::<u8>::new());
+        assert_eq!(ok(RType(65534), "\\# 3 ab ( cd\n ef )"), [0xab, 0xcd, 0xef]);
+        assert_eq!(ok(RType::A, r"\# 4 C6120001"), [198, 18, 0, 1]);
+        assert_eq!(ok(RType::NS, r"\# 5 036e7331 00"), b"\x03ns1\x00");
+        assert_eq!(
+            wire(RType(65534), r"\# 4 0a0000").unwrap_err(),
+            "TYPE65534: generic RDATA is 3 octets but its length says 4"
+        );
+        assert_eq!(
+            wire(RType(65534), r"\# 0 00").unwrap_err(),
+            "TYPE65534: generic RDATA is 1 octets but its length says 0"
+        );
+        assert_eq!(
+            wire(RType::A, r"\# 3 0a0000").unwrap_err(),
+            "A: generic RDATA: A RDATA must be 4 octets, not 3"
+        );
+        assert!(wire(RType::NS, r"\# 2 0300")
+            .unwrap_err()
+            .starts_with("NS: generic RDATA:"));
+        assert!(wire(RType(65534), "0a000001")
+            .unwrap_err()
+            .contains("\\# LENGTH HEX"));
+        assert_eq!(
+            wire(RType(65534), r"\#").unwrap_err(),
+            "TYPE65534: missing generic RDATA length"
+        );
+    }
+}
