@@ -271,10 +271,12 @@ fn dname_substitutes_the_suffix() {
     let e = engine();
     let m = ask(&e, "Host.Deep.dn.example.com.", RecordType::A);
     assert_eq!(m.response_code(), ResponseCode::NoError);
-    assert_eq!(
-        show(m.answers()),
-        ["dn.example.com. 3600 DNAME example.net.", "Host.Deep.dn.example.com. 3600 CNAME Host.Deep.example.net."]
-    );
+    assert!(m.authoritative());
+    // hickory-proto has no DNAME type: check it by number and RDATA.
+    let dname = &m.answers()[0];
+    assert_eq!((dname.name().to_string(), dname.record_type()), ("dn.example.com.".into(), RecordType::Unknown(39)));
+    assert_eq!(hickory_proto::serialize::binary::BinEncodable::to_bytes(dname.data()).unwrap(), b"\x07example\x03net\x00");
+    assert_eq!(show(&m.answers()[1..]), ["Host.Deep.dn.example.com. 3600 CNAME Host.Deep.example.net."]);
 }
 
 #[test]
@@ -327,7 +329,8 @@ fn edns_errors() {
     q[n - 5] = 1; // OPT TTL byte 2: version
     let a = raw(&e, &q, Transport::Udp).unwrap();
     let m = Message::from_vec(&a).unwrap();
-    assert_eq!(m.response_code(), ResponseCode::BADVERS);
+    // Extended rcode 16: hickory names it BADSIG, which shares the number.
+    assert_eq!(u16::from(m.response_code()), 16);
     assert!(m.answers().is_empty());
     // Two OPT records: FORMERR.
     let mut q = query_bytes("www.example.com.", RecordType::A, Some((1232, false)));

@@ -64,13 +64,13 @@ impl Dict {
         let mut entries = Vec::new();
         let lower = ctx.name.to_lowercase();
         let wire = lower.wire();
-        let total = ctx.name.label_count();
         let mut pos = 0;
-        let mut remaining = total;
+        let mut remaining = ctx.name.label_count();
         while remaining > 0 {
             if remaining <= ctx.labels {
-                let target = if remaining == total { TARGET_QNAME } else { TARGET_QSUFFIX | remaining as u16 };
-                entries.push((wire[pos..].to_vec(), target));
+                // By label count, never "the query name": the template may
+                // serve names longer than its context (NXDOMAIN, referrals).
+                entries.push((wire[pos..].to_vec(), TARGET_QSUFFIX | remaining as u16));
             }
             pos += 1 + wire[pos] as usize;
             remaining -= 1;
