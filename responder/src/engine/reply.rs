@@ -56,6 +56,12 @@ impl<'b> Reply<'b> {
     /// Copies a template in: body always, additional chunks while they fit.
     #[inline]
     pub fn template(&mut self, query: &Query, r: &ResponseView<'_>) -> Result<(), Failure> {
+        // AA and the rcode describe the question, so a truncated answer keeps
+        // them (RFC 1035 §4.1.1): set them before anything can truncate.
+        if r.authoritative() {
+            self.flags |= flags::AA;
+        }
+        self.set_rcode(r.rcode());
         let room = self.room(query);
         let body_start = self.pos;
         let body_end = body_start + r.body.len();
@@ -67,10 +73,6 @@ impl<'b> Reply<'b> {
         self.pos = body_end;
         self.ancount = r.ancount;
         self.nscount = r.nscount;
-        if r.authoritative() {
-            self.flags |= flags::AA;
-        }
-        self.set_rcode(r.rcode());
         for chunk in r.chunks() {
             let end = self.pos + chunk.bytes.len();
             if end > room {

@@ -360,6 +360,7 @@ fn truncation_follows_the_size_limits() {
     let e = engine();
     let m = ask(&e, "big.example.com.", RecordType::TXT);
     assert!(m.truncated() && m.answers().is_empty(), "over 512 bytes without EDNS");
+    assert!(m.authoritative(), "truncation keeps AA");
     assert_eq!(m.queries().len(), 1);
     let m = ask_with(&e, "big.example.com.", RecordType::TXT, Some((1232, false)), Transport::Udp);
     assert!(!m.truncated());
