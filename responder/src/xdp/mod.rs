@@ -1,1 +1,4 @@
-//! (in progress)
+//! The AF_XDP data plane (in progress).
+
+pub mod ring;
+pub mod umem;
