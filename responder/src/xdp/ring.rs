@@ -46,6 +46,8 @@ enum Backing {
 }
 
 impl Drop for Backing {
+    // Irrefutable outside tests, where `Heap` does not exist.
+    #[allow(irrefutable_let_patterns)]
     fn drop(&mut self) {
         if let Backing::Mapped { base, len } = *self {
             // SAFETY: exactly the mapping made in `Shared::map`, unmapped once.

@@ -251,39 +251,79 @@ impl FrameLedger {
     }
 }
 
-/// Where every frame was when a socket was shut down, reconciled against the
-/// rings' own indices.
+/// How many entries each ring held at shutdown, read from the rings' indices.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RingLevels {
+    pub fill: u32,
+    pub rx: u32,
+    pub tx: u32,
+    pub completion: u32,
+}
+
+/// Where every frame was when a socket was shut down: the ledger's counts
+/// reconciled with the rings' own indices.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FrameAccounting {
     pub total: u32,
     /// On the free stack.
     pub free: u32,
-    /// Still in the fill ring (kernel has not consumed them).
+    /// Lent for receiving, still in the fill ring.
     pub in_fill_ring: u32,
-    /// Lent for receiving but not in the fill ring: held by a zero-copy
-    /// driver. Always 0 in copy mode.
+    /// Received, still in the RX ring (not read).
+    pub in_rx_ring: u32,
+    /// Lent for receiving but in no ring: held by a zero-copy driver.
+    /// Always 0 in copy mode.
     pub held_by_driver: u32,
-    /// Still in the TX ring (kernel has not consumed them).
+    /// Lent for sending, still in the TX ring.
     pub in_tx_ring: u32,
-    /// Consumed from the TX ring but not completed yet.
+    /// Sent, in the completion ring (not read).
+    pub in_completion_ring: u32,
+    /// Lent for sending but in no ring: on its way out.
     pub tx_in_flight: u32,
     /// Held by the application: must be 0 once the worker has stopped.
     pub app: u32,
-    /// The ledger's running counts match its per-frame owners.
-    pub ledger_consistent: bool,
+    /// The ledger agrees with itself, and no ring holds more frames than
+    /// the ledger says were lent to the kernel.
+    pub consistent: bool,
 }
 
 impl FrameAccounting {
+    pub fn reconcile(ledger: &FrameLedger, rings: RingLevels) -> FrameAccounting {
+        let lent_rx = ledger.count(Owner::Fill);
+        let lent_tx = ledger.count(Owner::Tx);
+        let held_by_driver = lent_rx.checked_sub(rings.fill + rings.rx);
+        let tx_in_flight = lent_tx.checked_sub(rings.tx + rings.completion);
+        FrameAccounting {
+            total: ledger.total(),
+            free: ledger.count(Owner::Free),
+            in_fill_ring: rings.fill,
+            in_rx_ring: rings.rx,
+            held_by_driver: held_by_driver.unwrap_or(0),
+            in_tx_ring: rings.tx,
+            in_completion_ring: rings.completion,
+            tx_in_flight: tx_in_flight.unwrap_or(0),
+            app: ledger.count(Owner::App),
+            consistent: ledger.is_consistent() && held_by_driver.is_some() && tx_in_flight.is_some(),
+        }
+    }
+
     /// Sum of every place a frame can be.
     pub fn accounted(&self) -> u32 {
-        self.free + self.in_fill_ring + self.held_by_driver + self.in_tx_ring + self.tx_in_flight + self.app
+        self.free
+            + self.in_fill_ring
+            + self.in_rx_ring
+            + self.held_by_driver
+            + self.in_tx_ring
+            + self.in_completion_ring
+            + self.tx_in_flight
+            + self.app
     }
 
     /// Every frame is accounted for and none is stuck in the application.
-    /// In copy mode the kernel holds no frame outside the rings, so anything
-    /// there (or in flight after completions were drained) is a leak.
+    /// In copy mode the kernel holds no frame outside the rings, so a frame
+    /// "held by the driver" or still in flight after the drain is a leak.
     pub fn balanced(&self, copy_mode: bool) -> bool {
-        self.ledger_consistent
+        self.consistent
             && self.accounted() == self.total
             && self.app == 0
             && (!copy_mode || (self.held_by_driver == 0 && self.tx_in_flight == 0))
@@ -329,21 +369,34 @@ mod tests {
     }
 
     #[test]
-    fn accounting_detects_leaks() {
-        let base = FrameAccounting {
-            total: 10,
-            free: 4,
-            in_fill_ring: 4,
-            in_tx_ring: 2,
-            ledger_consistent: true,
-            ..FrameAccounting::default()
-        };
-        assert!(base.balanced(true));
-        assert!(!FrameAccounting { app: 1, free: 3, ..base }.balanced(true), "frame stuck in app");
-        assert!(!FrameAccounting { free: 3, ..base }.balanced(true), "frame missing");
-        let driver = FrameAccounting { held_by_driver: 1, free: 3, ..base };
+    fn accounting_reconciles_ledger_with_rings() {
+        let mut ledger = FrameLedger::new(10);
+        for frame in 0..6 {
+            ledger.transfer(frame, Owner::Free, Owner::Fill).unwrap();
+        }
+        for frame in 0..2 {
+            ledger.transfer(frame, Owner::Fill, Owner::App).unwrap();
+            ledger.transfer(frame, Owner::App, Owner::Tx).unwrap();
+        }
+        // 4 lent for RX, 2 lent for TX, 4 free.
+        let rings = RingLevels { fill: 3, rx: 1, tx: 1, completion: 1 };
+        let copy = FrameAccounting::reconcile(&ledger, rings);
+        assert_eq!(copy.accounted(), 10);
+        assert!(copy.balanced(true), "{copy:?}");
+
+        let driver = FrameAccounting::reconcile(&ledger, RingLevels { fill: 2, ..rings });
+        assert_eq!(driver.held_by_driver, 1);
         assert!(driver.balanced(false), "zero-copy drivers hold frames");
-        assert!(!driver.balanced(true), "copy mode holds none");
+        assert!(!driver.balanced(true), "copy mode holds none outside the rings");
+
+        let overfull = FrameAccounting::reconcile(&ledger, RingLevels { fill: 5, ..rings });
+        assert!(!overfull.consistent, "rings hold more than was lent");
+
+        ledger.transfer(6, Owner::Free, Owner::Fill).unwrap();
+        ledger.transfer(6, Owner::Fill, Owner::App).unwrap();
+        let stuck = FrameAccounting::reconcile(&ledger, rings);
+        assert_eq!(stuck.app, 1);
+        assert!(!stuck.balanced(true), "a frame left in the application is a leak");
     }
 
     #[test]
