@@ -50,8 +50,10 @@ pub enum XdpProgramError {
              stop its owner, or remove a stale one with `ip link set dev {interface} xdp off`")]
     AlreadyAttached { interface: String },
 
-    #[error("attaching XDP needs bpf_link support (Linux 5.9 or later, found {found}), \
-             so that the program detaches when this process exits; {KERNEL_SOCKET_HINT}")]
+    #[error(
+        "attaching XDP needs bpf_link support (Linux 5.9 or later, found {found}), \
+             so that the program detaches when this process exits; {KERNEL_SOCKET_HINT}"
+    )]
     KernelTooOld { found: String },
 
     #[error("the steering program is already attached (to `{interface}`); detach it first")]
@@ -118,7 +120,10 @@ pub(crate) fn errno_in_chain(err: &(dyn Error + 'static)) -> Option<i32> {
 
 /// Maps the errors any privileged step can hit to their actionable variants;
 /// everything else is left to the caller.
-pub(crate) fn privilege_error(action: &'static str, err: &(dyn Error + 'static)) -> Option<XdpProgramError> {
+pub(crate) fn privilege_error(
+    action: &'static str,
+    err: &(dyn Error + 'static),
+) -> Option<XdpProgramError> {
     match errno_in_chain(err)? {
         libc::EPERM | libc::EACCES => Some(XdpProgramError::PermissionDenied { action }),
         libc::ENOMEM => Some(XdpProgramError::LockedMemory { action }),
@@ -132,12 +137,18 @@ mod tests {
 
     #[test]
     fn errno_is_found_below_wrappers() {
-        let syscall = aya::sys::SyscallError { call: "bpf_map_create", io_error: io::Error::from_raw_os_error(libc::EPERM) };
+        let syscall = aya::sys::SyscallError {
+            call: "bpf_map_create",
+            io_error: io::Error::from_raw_os_error(libc::EPERM),
+        };
         let wrapped = aya::maps::MapError::SyscallError(syscall);
         assert_eq!(errno_in_chain(&wrapped), Some(libc::EPERM));
         let err = privilege_error("creating maps", &wrapped).expect("EPERM is a privilege error");
         let message = err.to_string();
-        assert!(message.contains("creating maps") && message.contains("CAP_BPF"), "{message}");
+        assert!(
+            message.contains("creating maps") && message.contains("CAP_BPF"),
+            "{message}"
+        );
     }
 
     #[test]
@@ -151,7 +162,9 @@ mod tests {
 
     #[test]
     fn interface_errors_point_at_kernel_socket_mode() {
-        let err = XdpProgramError::NoSuchInterface { name: "eth9".into() };
+        let err = XdpProgramError::NoSuchInterface {
+            name: "eth9".into(),
+        };
         assert!(err.to_string().contains("without `--iface`"), "{err}");
     }
 }
