@@ -32,8 +32,14 @@ mod attach_tests;
 #[path = "program_test_frames.rs"]
 mod test_frames;
 #[cfg(test)]
+#[path = "program_test_netns.rs"]
+mod test_netns;
+#[cfg(test)]
 #[path = "program_tests.rs"]
 mod tests;
+#[cfg(test)]
+#[path = "program_traffic_tests.rs"]
+mod traffic_tests;
 
 pub type Result<T, E = XdpProgramError> = std::result::Result<T, E>;
 

@@ -1,139 +1,20 @@
-//! Attaching to real interfaces: a veth pair inside a network namespace
-//! created for the test (and removed by a Drop guard), checked from outside
-//! with `ip -j link show`. Nothing here sends traffic.
+//! Attaching to real interfaces (a veth pair in network namespaces made for
+//! the test), checked from outside with `ip -j link show`. Nothing here
+//! sends traffic.
 
-use std::fs::File;
 use std::io::{BufRead, BufReader};
-use std::os::fd::AsRawFd;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
 
+use super::test_netns::{NetnsVeth, GENERIC, NATIVE, PATIENCE};
 use super::tests::privileged;
 use super::*;
 
 /// Tells the holder child (see [`attach_holder_child`]) where to attach.
 const HOLDER_NS_ENV: &str = "RESPONDER_XDP_HOLDER_IFACE";
-/// Upper bound on every wait in these tests.
-const PATIENCE: Duration = Duration::from_secs(20);
-
-/// A namespace holding one veth pair, both ends up. Removed on drop.
-struct NetnsVeth {
-    ns: String,
-    /// The end the program attaches to.
-    iface: String,
-}
-
-impl NetnsVeth {
-    fn create(tag: &str) -> NetnsVeth {
-        let pid = std::process::id() % 100_000;
-        let bed = NetnsVeth {
-            ns: format!("rxdp-{tag}-{pid}"),
-            iface: format!("xa{tag}{pid}"),
-        };
-        assert!(
-            bed.iface.len() <= 15,
-            "interface name {} too long",
-            bed.iface
-        );
-        let peer = format!("xb{tag}{pid}");
-        // The guard exists before the first command: a failure below still cleans up.
-        ip(&["netns", "add", &bed.ns]);
-        ip(&[
-            "-n", &bed.ns, "link", "add", &bed.iface, "type", "veth", "peer", "name", &peer,
-        ]);
-        ip(&["-n", &bed.ns, "link", "set", &bed.iface, "up"]);
-        ip(&["-n", &bed.ns, "link", "set", &peer, "up"]);
-        bed
-    }
-
-    /// Runs `f` on a thread inside the namespace, so that interface names
-    /// and indexes resolve there. The thread ends with `f`, and its namespace
-    /// with it; the test thread never moves.
-    fn run<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
-        std::thread::scope(|scope| {
-            scope
-                .spawn(|| {
-                    let ns = File::open(format!("/var/run/netns/{}", self.ns))
-                        .expect("open the namespace");
-                    // SAFETY: `ns` is an open namespace descriptor; setns changes only this thread.
-                    let rc = unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) };
-                    assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
-                    f()
-                })
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-        })
-    }
-
-    /// `(mode, program id)` of the XDP program on `iface` as `ip` reports it;
-    /// mode 1 is native (driver), 2 generic.
-    fn xdp_state(&self, iface: &str) -> Option<(u32, u32)> {
-        let out = ip(&["-n", &self.ns, "-j", "link", "show", "dev", iface]);
-        parse_xdp_state(&String::from_utf8_lossy(&out))
-    }
-
-    /// Waits until `iface` has no XDP program: detaching through a closed
-    /// link may finish a moment after the close.
-    fn wait_detached(&self, iface: &str) -> Option<(u32, u32)> {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            let state = self.xdp_state(iface);
-            if state.is_none() || Instant::now() > deadline {
-                return state;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for NetnsVeth {
-    fn drop(&mut self) {
-        // Deleting the namespace destroys the veth pair in it.
-        let _ = Command::new("ip").args(["netns", "del", &self.ns]).output();
-    }
-}
-
-fn ip(args: &[&str]) -> Vec<u8> {
-    let out = Command::new("ip").args(args).output().expect("run ip");
-    assert!(
-        out.status.success(),
-        "ip {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
-
-/// Reads `"xdp":{"mode":M,"prog":{"id":N` from `ip -j link show` (iproute2
-/// prints these fields in this order).
-fn parse_xdp_state(json: &str) -> Option<(u32, u32)> {
-    let number_after = |text: &str, key: &str| -> Option<(u32, usize)> {
-        let start = text.find(key)? + key.len();
-        let digits: String = text[start..]
-            .chars()
-            .take_while(char::is_ascii_digit)
-            .collect();
-        Some((digits.parse().ok()?, start + digits.len()))
-    };
-    let xdp = &json[json.find("\"xdp\":{")?..];
-    let (mode, rest) = number_after(xdp, "\"mode\":")?;
-    let (id, _) = number_after(&xdp[rest..], "\"prog\":{\"id\":")?;
-    Some((mode, id))
-}
-
-const NATIVE: u32 = 1;
-const GENERIC: u32 = 2;
 
 fn load() -> XdpProgram {
     XdpProgram::load(&SteeringConfig::default()).unwrap_or_else(|err| panic!("load: {err}"))
-}
-
-#[test]
-fn parses_ip_link_json() {
-    let attached = r#"[{"ifindex":3,"ifname":"pa","mtu":1500,"xdp":{"mode":1,"prog":{"id":159,"name":"xdp_dns_steer"},"attached":[{"mode":1,"prog":{"id":159}}]},"qdisc":"noqueue"}]"#;
-    assert_eq!(parse_xdp_state(attached), Some((1, 159)));
-    let bare = r#"[{"ifindex":3,"ifname":"pa","mtu":1500,"qdisc":"noqueue"}]"#;
-    assert_eq!(parse_xdp_state(bare), None);
 }
 
 #[test]
