@@ -214,4 +214,6 @@ int xdp_dns_steer(struct xdp_md *ctx)
 	return count(action == XDP_REDIRECT ? STEER_REDIRECTED : STEER_PASSED_NO_SOCKET, action);
 }
 
-char LICENSE[] SEC("license") = "Dual MIT/GPL";
+// The project's licence. No GPL-only helper is used, so the kernel does not
+// require a GPL-compatible one.
+char LICENSE[] SEC("license") = "MIT OR Apache-2.0";

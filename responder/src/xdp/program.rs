@@ -181,7 +181,7 @@ impl XdpProgram {
         let program = xdp_mut(&mut ebpf)?;
         program.load().map_err(|source| {
             privilege_error("loading the XDP program", &source)
-                .unwrap_or(XdpProgramError::Verifier { source })
+                .unwrap_or(XdpProgramError::ProgramLoad { source })
         })?;
 
         configure_ports(&mut ebpf, &config.ports)?;

@@ -18,8 +18,9 @@ pub enum XdpProgramError {
     #[error("{action}: out of locked memory: raise RLIMIT_MEMLOCK (`ulimit -l unlimited`) or run on Linux 5.11+")]
     LockedMemory { action: &'static str },
 
-    #[error("the kernel verifier rejected the XDP program: {source}")]
-    Verifier {
+    /// Usually the verifier's verdict; its log is part of the message.
+    #[error("loading the XDP program into the kernel failed: {source}")]
+    ProgramLoad {
         #[source]
         source: aya::programs::ProgramError,
     },

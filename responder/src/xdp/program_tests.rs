@@ -481,3 +481,10 @@ fn unprivileged_load_child() {
         Err(err) => println!("LOAD ERROR: {err}"),
     }
 }
+
+/// The data plane hands the program to whichever thread runs its control loop.
+#[test]
+fn the_program_can_move_between_threads() {
+    fn is_send_and_sync<T: Send + Sync>() {}
+    is_send_and_sync::<XdpProgram>();
+}
