@@ -401,7 +401,10 @@ impl<H: FrameHandler> Worker<H> {
         let batch = self.spec.worker.batch;
         let room = self.socket.tx.reserve(batch);
         if room == 0 {
-            self.counters.tx_ring_full += 1;
+            // Queries are left in the RX ring until answers can be sent.
+            if self.socket.rx.peek(1) > 0 {
+                self.counters.tx_ring_full += 1;
+            }
             return 0;
         }
         let n = self.socket.rx.peek(room);
