@@ -68,10 +68,6 @@ struct vlan_hdr {
 	__be16 encapsulated_proto;
 };
 
-// The fixed DNS header (RFC 1035 4.1.1): a frame that cannot hold one is not
-// a query, so a worker would only have to drop it.
-#define DNS_HEADER_LEN 12
-
 #define IPV4_MORE_FRAGMENTS 0x2000
 #define IPV4_FRAGMENT_OFFSET 0x1fff
 
@@ -111,6 +107,16 @@ static __always_inline int ports_contains(__be16 port)
 	__u8 *steer = bpf_map_lookup_elem(&ports, &key);
 
 	return steer && *steer;
+}
+
+// Steered frames hold their whole UDP datagram, as its length field states:
+// workers then never meet a datagram cut short by the frame (trailing
+// Ethernet padding is fine). What the payload says is for the worker to judge.
+static __always_inline int udp_datagram_complete(struct udphdr *udp, void *data_end)
+{
+	__u16 len = bpf_ntohs(udp->len);
+
+	return len >= sizeof(*udp) && (void *)udp + len <= data_end;
 }
 
 static __always_inline int address_allowed4(__u32 daddr)
@@ -175,7 +181,7 @@ int xdp_dns_steer(struct xdp_md *ctx)
 			return count(STEER_PASSED_FRAGMENT, XDP_PASS);
 		header_len = ip->ihl * 4; // ≤ 60: the verifier sees a bounded offset
 		udp = cursor + header_len;
-		if ((void *)(udp + 1) + DNS_HEADER_LEN > data_end)
+		if ((void *)(udp + 1) > data_end || !udp_datagram_complete(udp, data_end))
 			return count(STEER_PASSED_MALFORMED, XDP_PASS);
 		if (!ports_contains(udp->dest))
 			return count(STEER_PASSED_PORT, XDP_PASS);
@@ -194,7 +200,7 @@ int xdp_dns_steer(struct xdp_md *ctx)
 		if (ip6->nexthdr != IPPROTO_UDP)
 			return count(STEER_PASSED_NOT_UDP, XDP_PASS);
 		udp = (void *)(ip6 + 1);
-		if ((void *)(udp + 1) + DNS_HEADER_LEN > data_end)
+		if ((void *)(udp + 1) > data_end || !udp_datagram_complete(udp, data_end))
 			return count(STEER_PASSED_MALFORMED, XDP_PASS);
 		if (!ports_contains(udp->dest))
 			return count(STEER_PASSED_PORT, XDP_PASS);

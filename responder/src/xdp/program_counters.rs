@@ -32,7 +32,7 @@ pub enum Outcome {
     PassedPort = 6,
     /// To an address outside the configured filter.
     PassedAddress = 7,
-    /// Truncated or invalid headers, or too short to hold a DNS header.
+    /// Truncated or invalid headers, or a UDP datagram longer than the frame.
     PassedMalformed = 8,
 }
 

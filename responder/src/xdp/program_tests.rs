@@ -264,22 +264,51 @@ fn rejects_malformed_ip_headers() {
             "{what}"
         );
     }
-    // UDP to port 53 too short to carry a DNS header.
-    assert_outcome(
-        &program,
-        &Frame::udp4(53).payload(&DNS_QUERY[..11]),
-        Outcome::PassedMalformed,
-    );
-    assert_outcome(
-        &program,
-        &Frame::udp6(53).payload(&[]),
-        Outcome::PassedMalformed,
-    );
-    // A bare DNS header is enough.
-    assert_outcome(
-        &program,
-        &Frame::udp6(53).payload(&DNS_QUERY[..12]),
-        Outcome::PassedNoSocket,
+    // UDP length fields that disagree with the frame.
+    const UDP_LENGTH: std::ops::Range<usize> = 14 + 20 + 4..14 + 20 + 6; // Ethernet, IPv4, ports
+    let mut udp_longer_than_frame = good.clone();
+    udp_longer_than_frame[UDP_LENGTH].copy_from_slice(&200u16.to_be_bytes());
+    let mut udp_shorter_than_its_header = good.clone();
+    udp_shorter_than_its_header[UDP_LENGTH].copy_from_slice(&7u16.to_be_bytes());
+    for (what, frame) in [
+        ("UDP length beyond the frame", udp_longer_than_frame),
+        ("UDP length below 8", udp_shorter_than_its_header),
+    ] {
+        let (action, outcome) = decide(&program, &frame);
+        assert_eq!(
+            (action, outcome),
+            (XdpAction::Pass, Outcome::PassedMalformed),
+            "{what}"
+        );
+    }
+}
+
+#[test]
+fn the_payload_is_the_workers_to_judge() {
+    if !privileged("the_payload_is_the_workers_to_judge") {
+        return;
+    }
+    let program = load(&SteeringConfig::default());
+    // Port 53 belongs to the workers whatever arrives on it: empty, not DNS,
+    // or followed by Ethernet padding beyond the datagram.
+    for payload in [&[][..], &[0xff], &DNS_QUERY[..11]] {
+        assert_outcome(
+            &program,
+            &Frame::udp4(53).payload(payload),
+            Outcome::PassedNoSocket,
+        );
+        assert_outcome(
+            &program,
+            &Frame::udp6(53).payload(payload),
+            Outcome::PassedNoSocket,
+        );
+    }
+    let mut padded = Frame::udp4(53).payload(&[1, 2]).build();
+    padded.resize(60, 0);
+    let (action, outcome) = decide(&program, &padded);
+    assert_eq!(
+        (action, outcome),
+        (XdpAction::Pass, Outcome::PassedNoSocket)
     );
 }
 
@@ -307,9 +336,8 @@ fn frames_cut_short_are_never_steered() {
             "{shape:?}"
         );
         let boundaries = shape.header_boundaries();
-        // Every DNS header byte matters; beyond it the worker judges the question.
-        let needed = boundaries[boundaries.len() - 2] + 12;
-        for len in TEST_FRAME_MIN..needed {
+        // Cut anywhere, even inside the payload the UDP length promises.
+        for len in TEST_FRAME_MIN..full.len() {
             let (action, outcome) = decide(&program, &full[..len]);
             assert_eq!(
                 (action, outcome),
