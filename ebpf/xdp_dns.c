@@ -194,7 +194,7 @@ int xdp_dns_steer(struct xdp_md *ctx)
 		if (ip6->version != 6)
 			return count(STEER_PASSED_MALFORMED, XDP_PASS);
 		// Walking extension headers buys nothing for DNS and costs verifier
-		// complexity; such queries are rare and the kernel answers them.
+		// complexity; such queries are rare and the kernel stack handles them.
 		if (is_ipv6_extension(ip6->nexthdr))
 			return count(STEER_PASSED_IPV6_EXTENSION, XDP_PASS);
 		if (ip6->nexthdr != IPPROTO_UDP)
