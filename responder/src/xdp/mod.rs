@@ -1,1 +1,28 @@
-//! (in progress)
+//! The AF_XDP data plane: an XDP program steers DNS queries on each NIC queue
+//! into that queue's AF_XDP socket, and a worker pinned to a CPU rewrites
+//! each query frame into its answer in place and sends it from the same
+//! UMEM frame.
+//!
+//! - [`program`]: the XDP steering program and its maps.
+//! - [`umem`]: frame memory and the ledger of who owns each frame.
+//! - [`ring`]: the fill, RX, TX and completion rings shared with the kernel.
+//! - [`socket`]: one AF_XDP socket: UMEM registration, rings, bind.
+//! - [`queues`]: which queues and CPUs to use.
+//! - [`worker`]: the per-queue loop and its counters.
+//! - [`plane`]: all of it started and stopped in order ([`DataPlane`]).
+
+pub mod plane;
+pub mod program;
+pub mod queues;
+pub mod ring;
+pub mod socket;
+pub mod umem;
+pub mod worker;
+
+#[cfg(test)]
+mod plane_tests;
+
+pub use plane::{DataPlane, DataPlaneConfig, DataPlaneError};
+pub use queues::{CpuSelection, QueueSelection};
+pub use socket::{BindMode, BusyPoll, ZeroCopy};
+pub use worker::{EngineHandler, FrameHandler, QueueStats, WorkerCounters};

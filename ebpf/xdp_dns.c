@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//
+// XDP steering for responder: DNS queries (UDP to a configured port, and
+// optionally to a configured address) go to the AF_XDP socket bound to the
+// receiving queue; every other frame continues to the kernel untouched.
+//
+// The program never drops and never rewrites: the worst a bug here can do is
+// send a frame to the kernel that a worker could have answered.
+
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/udp.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "xdp_dns.h"
+
+// One slot per RX queue; the loader stores each queue's AF_XDP socket here.
+struct {
+	__uint(type, BPF_MAP_TYPE_XSKMAP);
+	__uint(max_entries, STEER_MAX_QUEUES);
+	__type(key, __u32);
+	__type(value, __u32);
+} xsks SEC(".maps");
+
+// Destination UDP ports to steer, indexed by port in host order: a single
+// array lookup, no hashing, and any port set costs the same.
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u8);
+} ports SEC(".maps");
+
+// Destination addresses to steer when filter_by_address is set.
+// Keys are in network byte order, exactly as they sit in the header.
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, STEER_MAX_ADDRS);
+	__type(key, __u32);
+	__type(value, __u8);
+} addrs4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, STEER_MAX_ADDRS);
+	__type(key, struct in6_addr);
+	__type(value, __u8);
+} addrs6 SEC(".maps");
+
+// Per-CPU so the hot path never contends on a cache line; the loader sums.
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, STEER_OUTCOME_COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+// Set by the loader before load (.rodata): the verifier then prunes the
+// address lookups entirely when no filter is configured.
+volatile const __u8 filter_by_address = 0;
+
+struct vlan_hdr {
+	__be16 tci;
+	__be16 encapsulated_proto;
+};
+
+#define IPV4_MORE_FRAGMENTS 0x2000
+#define IPV4_FRAGMENT_OFFSET 0x1fff
+
+static __always_inline int count(enum steer_outcome outcome, int action)
+{
+	__u32 key = outcome;
+	__u64 *value = bpf_map_lookup_elem(&counters, &key);
+
+	if (value)
+		*value += 1;
+	return action;
+}
+
+static __always_inline int is_ipv6_extension(__u8 next_header)
+{
+	switch (next_header) {
+	case IPPROTO_HOPOPTS:
+	case IPPROTO_ROUTING:
+	case IPPROTO_FRAGMENT:
+	case IPPROTO_DSTOPTS:
+	case IPPROTO_AH:
+	case IPPROTO_ESP:
+	case IPPROTO_MH:
+	case 139: // Host Identity Protocol
+	case 140: // Shim6
+	case 253: // experimentation (RFC 3692)
+	case 254:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static __always_inline int ports_contains(__be16 port)
+{
+	__u32 key = bpf_ntohs(port);
+	__u8 *steer = bpf_map_lookup_elem(&ports, &key);
+
+	return steer && *steer;
+}
+
+// Steered frames hold their whole UDP datagram, as its length field states:
+// workers then never meet a datagram cut short by the frame (trailing
+// Ethernet padding is fine). What the payload says is for the worker to judge.
+static __always_inline int udp_datagram_complete(struct udphdr *udp, void *data_end)
+{
+	__u16 len = bpf_ntohs(udp->len);
+
+	return len >= sizeof(*udp) && (void *)udp + len <= data_end;
+}
+
+static __always_inline int address_allowed4(__u32 daddr)
+{
+	if (!filter_by_address)
+		return 1;
+	return bpf_map_lookup_elem(&addrs4, &daddr) != NULL;
+}
+
+static __always_inline int address_allowed6(const struct in6_addr *daddr)
+{
+	struct in6_addr key;
+
+	if (!filter_by_address)
+		return 1;
+	// Copied to the stack: map helpers take keys from the stack, not the packet.
+	__builtin_memcpy(&key, daddr, sizeof(key));
+	return bpf_map_lookup_elem(&addrs6, &key) != NULL;
+}
+
+SEC("xdp")
+int xdp_dns_steer(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct udphdr *udp;
+	void *cursor;
+	__be16 proto;
+	int allowed;
+
+	if ((void *)(eth + 1) > data_end)
+		return count(STEER_PASSED_MALFORMED, XDP_PASS);
+	proto = eth->h_proto;
+	cursor = eth + 1;
+
+	// Up to two tags: 802.1Q, or 802.1ad outer + 802.1Q inner (QinQ).
+#pragma unroll
+	for (int i = 0; i < 2; i++) {
+		struct vlan_hdr *vlan = cursor;
+
+		if (proto != bpf_htons(ETH_P_8021Q) && proto != bpf_htons(ETH_P_8021AD))
+			break;
+		if ((void *)(vlan + 1) > data_end)
+			return count(STEER_PASSED_MALFORMED, XDP_PASS);
+		proto = vlan->encapsulated_proto;
+		cursor = vlan + 1;
+	}
+
+	if (proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *ip = cursor;
+		__u32 header_len;
+
+		if ((void *)(ip + 1) > data_end)
+			return count(STEER_PASSED_MALFORMED, XDP_PASS);
+		if (ip->version != 4 || ip->ihl < 5)
+			return count(STEER_PASSED_MALFORMED, XDP_PASS);
+		if (ip->protocol != IPPROTO_UDP)
+			return count(STEER_PASSED_NOT_UDP, XDP_PASS);
+		// Only the kernel reassembles; a fragment's UDP header may be absent.
+		if (ip->frag_off & bpf_htons(IPV4_MORE_FRAGMENTS | IPV4_FRAGMENT_OFFSET))
+			return count(STEER_PASSED_FRAGMENT, XDP_PASS);
+		header_len = ip->ihl * 4; // ≤ 60: the verifier sees a bounded offset
+		udp = cursor + header_len;
+		if ((void *)(udp + 1) > data_end || !udp_datagram_complete(udp, data_end))
+			return count(STEER_PASSED_MALFORMED, XDP_PASS);
+		if (!ports_contains(udp->dest))
+			return count(STEER_PASSED_PORT, XDP_PASS);
+		allowed = address_allowed4(ip->daddr);
+	} else if (proto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr *ip6 = cursor;
+
+		if ((void *)(ip6 + 1) > data_end)
+			return count(STEER_PASSED_MALFORMED, XDP_PASS);
+		if (ip6->version != 6)
+			return count(STEER_PASSED_MALFORMED, XDP_PASS);
+		// Walking extension headers buys nothing for DNS and costs verifier
+		// complexity; such queries are rare and the kernel stack handles them.
+		if (is_ipv6_extension(ip6->nexthdr))
+			return count(STEER_PASSED_IPV6_EXTENSION, XDP_PASS);
+		if (ip6->nexthdr != IPPROTO_UDP)
+			return count(STEER_PASSED_NOT_UDP, XDP_PASS);
+		udp = (void *)(ip6 + 1);
+		if ((void *)(udp + 1) > data_end || !udp_datagram_complete(udp, data_end))
+			return count(STEER_PASSED_MALFORMED, XDP_PASS);
+		if (!ports_contains(udp->dest))
+			return count(STEER_PASSED_PORT, XDP_PASS);
+		allowed = address_allowed6(&ip6->daddr);
+	} else {
+		return count(STEER_PASSED_NOT_IP, XDP_PASS);
+	}
+
+	if (!allowed)
+		return count(STEER_PASSED_ADDRESS, XDP_PASS);
+
+	// XDP_PASS as the fallback: a queue whose socket is missing (not yet
+	// bound, or its worker gone) degrades to the kernel instead of silently
+	// dropping port-53 traffic.
+	int action = bpf_redirect_map(&xsks, ctx->rx_queue_index, XDP_PASS);
+
+	return count(action == XDP_REDIRECT ? STEER_REDIRECTED : STEER_PASSED_NO_SOCKET, action);
+}
+
+// The project's licence. No GPL-only helper is used, so the kernel does not
+// require a GPL-compatible one.
+char LICENSE[] SEC("license") = "MIT OR Apache-2.0";

@@ -1,0 +1,527 @@
+//! The XDP steering program (`ebpf/xdp_dns.c`) from user space: load it with
+//! the port and address sets, attach it to an interface through a bpf_link,
+//! register each queue's AF_XDP socket, and read its counters.
+//!
+//! The attachment is a bpf_link owned by this process: when the process
+//! exits, however it exits, the kernel detaches the program, so a crashed
+//! server never leaves port 53 steered into sockets nobody reads.
+
+use std::ffi::CString;
+use std::net::IpAddr;
+use std::os::fd::AsRawFd;
+
+use aya::maps::{Array, HashMap, MapData, PerCpuArray, XskMap};
+use aya::programs::xdp::XdpLink;
+use aya::programs::{Link as _, TestRun as _, TestRunOptions, Xdp};
+use aya::util::KernelVersion;
+use aya::{Ebpf, EbpfLoader};
+
+#[path = "program_counters.rs"]
+mod counters;
+#[path = "program_error.rs"]
+mod error;
+
+pub use counters::{Outcome, SteeringCounters, MAX_ADDRS, MAX_QUEUES};
+pub use error::XdpProgramError;
+use error::{errno_in_chain, privilege_error};
+
+#[cfg(test)]
+#[path = "program_attach_tests.rs"]
+mod attach_tests;
+#[cfg(test)]
+#[path = "program_test_frames.rs"]
+mod test_frames;
+#[cfg(test)]
+#[path = "program_test_netns.rs"]
+mod test_netns;
+#[cfg(test)]
+#[path = "program_tests.rs"]
+mod tests;
+#[cfg(test)]
+#[path = "program_traffic_tests.rs"]
+mod traffic_tests;
+
+pub type Result<T, E = XdpProgramError> = std::result::Result<T, E>;
+
+/// Built from `ebpf/xdp_dns.c` by `build.rs`.
+static OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/xdp_dns.o"));
+
+const PROGRAM_NAME: &str = "xdp_dns_steer";
+
+/// bpf_link attachment for XDP arrived in Linux 5.9; without it the program
+/// would outlive a crashed process.
+const MIN_KERNEL_FOR_BPF_LINK: KernelVersion = KernelVersion::new(5, 9, 0);
+
+/// Frames the kernel's BPF_PROG_TEST_RUN accepts for XDP: at least an
+/// Ethernet header, at most a page minus XDP headroom and shared-info tailroom.
+const TEST_FRAME_MIN: usize = 14;
+const TEST_FRAME_MAX: usize = 4096 - 256 - 320;
+
+/// Which frames the program steers to AF_XDP sockets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SteeringConfig {
+    /// Destination UDP ports; must not be empty.
+    pub ports: Vec<u16>,
+    /// Destination addresses; empty means any address.
+    pub addrs: Vec<IpAddr>,
+}
+
+impl Default for SteeringConfig {
+    fn default() -> Self {
+        SteeringConfig {
+            ports: vec![53],
+            addrs: Vec::new(),
+        }
+    }
+}
+
+impl SteeringConfig {
+    fn validate(&self) -> Result<()> {
+        if self.ports.is_empty() {
+            return Err(XdpProgramError::InvalidConfig {
+                reason: "no UDP port to steer".into(),
+            });
+        }
+        let v4 = self.addrs.iter().filter(|a| a.is_ipv4()).count();
+        let v6 = self.addrs.len() - v4;
+        if v4.max(v6) > MAX_ADDRS as usize {
+            return Err(XdpProgramError::InvalidConfig {
+                reason: format!(
+                    "{v4} IPv4 and {v6} IPv6 addresses: at most {MAX_ADDRS} per family"
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// How to attach.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum XdpMode {
+    /// Native if the driver supports it, else generic with a warning.
+    #[default]
+    Auto,
+    /// In the driver: required for zero-copy AF_XDP and full speed.
+    Native,
+    /// In the kernel stack after skb allocation: works everywhere, slowly.
+    Generic,
+}
+
+/// How the program ended up attached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AttachedMode {
+    Native,
+    Generic,
+}
+
+impl AttachedMode {
+    fn aya_mode(self) -> aya::programs::XdpMode {
+        match self {
+            AttachedMode::Native => aya::programs::XdpMode::Driver,
+            AttachedMode::Generic => aya::programs::XdpMode::Skb,
+        }
+    }
+}
+
+/// An XDP program's verdict (`enum xdp_action`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum XdpAction {
+    Aborted,
+    Drop,
+    Pass,
+    Tx,
+    Redirect,
+}
+
+impl XdpAction {
+    fn from_raw(action: u32) -> Result<XdpAction> {
+        Ok(match action {
+            0 => XdpAction::Aborted,
+            1 => XdpAction::Drop,
+            2 => XdpAction::Pass,
+            3 => XdpAction::Tx,
+            4 => XdpAction::Redirect,
+            other => return Err(XdpProgramError::UnknownAction(other)),
+        })
+    }
+}
+
+struct Attachment {
+    /// Dropping the link detaches the program.
+    link: XdpLink,
+    interface: String,
+    mode: AttachedMode,
+}
+
+/// The loaded steering program, its maps, and its attachment if any.
+pub struct XdpProgram {
+    // Declared first so it drops first: detach before the program goes away.
+    attachment: Option<Attachment>,
+    sockets: XskMap<MapData>,
+    counters: PerCpuArray<MapData, u64>,
+    ebpf: Ebpf,
+}
+
+impl XdpProgram {
+    /// Loads and verifies the program with `config` baked in. Needs the
+    /// privileges of [`XdpProgramError::PermissionDenied`].
+    pub fn load(config: &SteeringConfig) -> Result<XdpProgram> {
+        config.validate()?;
+        raise_memlock_limit();
+
+        let filter_by_address = u8::from(!config.addrs.is_empty());
+        let mut ebpf = EbpfLoader::new()
+            .override_global("filter_by_address", &filter_by_address, true)
+            .load(OBJECT)
+            .map_err(|source| {
+                privilege_error("creating the XDP maps", &source)
+                    .unwrap_or(XdpProgramError::Load { source })
+            })?;
+
+        let program = xdp_mut(&mut ebpf)?;
+        program.load().map_err(|source| {
+            privilege_error("loading the XDP program", &source)
+                .unwrap_or(XdpProgramError::ProgramLoad { source })
+        })?;
+
+        configure_ports(&mut ebpf, &config.ports)?;
+        configure_addresses(&mut ebpf, &config.addrs)?;
+
+        let sockets: XskMap<MapData> = take_map(&mut ebpf, "xsks")?;
+        let counters: PerCpuArray<MapData, u64> = take_map(&mut ebpf, "counters")?;
+        expect_len("xsks", sockets.len(), MAX_QUEUES)?;
+        expect_len("counters", counters.len(), Outcome::COUNT)?;
+
+        Ok(XdpProgram {
+            attachment: None,
+            sockets,
+            counters,
+            ebpf,
+        })
+    }
+
+    /// Attaches to the interface named `interface` in the calling thread's
+    /// network namespace. See [`XdpMode`] for the choice of mode.
+    pub fn attach(&mut self, interface: &str, mode: XdpMode) -> Result<AttachedMode> {
+        let ifindex = interface_index(interface)?;
+        self.attach_index(ifindex, interface, mode)
+    }
+
+    /// Like [`XdpProgram::attach`], by interface index.
+    pub fn attach_to_index(&mut self, ifindex: u32, mode: XdpMode) -> Result<AttachedMode> {
+        self.attach_index(ifindex, &format!("ifindex {ifindex}"), mode)
+    }
+
+    fn attach_index(
+        &mut self,
+        ifindex: u32,
+        interface: &str,
+        mode: XdpMode,
+    ) -> Result<AttachedMode> {
+        if let Some(existing) = &self.attachment {
+            return Err(XdpProgramError::AlreadyAttachedHere {
+                interface: existing.interface.clone(),
+            });
+        }
+        require_bpf_link_kernel()?;
+        let attached = match mode {
+            XdpMode::Native => self.attach_in(ifindex, interface, AttachedMode::Native)?,
+            XdpMode::Generic => self.attach_in(ifindex, interface, AttachedMode::Generic)?,
+            XdpMode::Auto => match self.attach_in(ifindex, interface, AttachedMode::Native) {
+                Err(XdpProgramError::NativeUnsupported { .. }) => {
+                    tracing::warn!(
+                        interface,
+                        "driver has no native XDP: attaching in generic mode, which is much slower \
+                         and rules out zero-copy AF_XDP"
+                    );
+                    self.attach_in(ifindex, interface, AttachedMode::Generic)?
+                }
+                other => other?,
+            },
+        };
+        tracing::info!(interface, mode = ?attached, "XDP steering program attached");
+        Ok(attached)
+    }
+
+    fn attach_in(
+        &mut self,
+        ifindex: u32,
+        interface: &str,
+        mode: AttachedMode,
+    ) -> Result<AttachedMode> {
+        let program = xdp_mut(&mut self.ebpf)?;
+        let link = program
+            .attach_to_if_index(ifindex, mode.aya_mode())
+            .and_then(|id| program.take_link(id))
+            .map_err(|source| attach_error(source, interface, mode))?;
+        self.attachment = Some(Attachment {
+            link,
+            interface: interface.to_owned(),
+            mode,
+        });
+        Ok(mode)
+    }
+
+    /// Detaches from the interface; a no-op when not attached.
+    pub fn detach(&mut self) -> Result<()> {
+        let Some(attachment) = self.attachment.take() else {
+            return Ok(());
+        };
+        attachment
+            .link
+            .detach()
+            .map_err(|source| XdpProgramError::Attach {
+                interface: attachment.interface.clone(),
+                source,
+            })?;
+        tracing::info!(
+            interface = attachment.interface,
+            "XDP steering program detached"
+        );
+        Ok(())
+    }
+
+    /// The interface and mode the program is attached with, if attached.
+    pub fn attachment(&self) -> Option<(&str, AttachedMode)> {
+        self.attachment
+            .as_ref()
+            .map(|a| (a.interface.as_str(), a.mode))
+    }
+
+    /// The kernel's id for the loaded program (as `bpftool prog` and
+    /// `ip link` show it).
+    pub fn kernel_id(&self) -> Result<u32> {
+        let program: &Xdp = xdp(&self.ebpf)?;
+        let info = program
+            .info()
+            .map_err(|source| XdpProgramError::Query { source })?;
+        Ok(info.id())
+    }
+
+    /// Steers queue `queue`'s queries to the AF_XDP socket `xsk`, which must
+    /// be bound to that queue and have an RX ring.
+    pub fn register_socket(&mut self, queue: u32, xsk: impl AsRawFd) -> Result<()> {
+        check_queue(queue)?;
+        self.sockets
+            .set(queue, xsk.as_raw_fd(), 0)
+            .map_err(|source| match errno_in_chain(&source) {
+                Some(libc::EOPNOTSUPP | libc::ENOTSOCK | libc::EBADF) => {
+                    XdpProgramError::NotAnXdpSocket { queue }
+                }
+                _ => privilege_error("registering an AF_XDP socket", &source).unwrap_or(
+                    XdpProgramError::Map {
+                        action: "registering an AF_XDP socket",
+                        source,
+                    },
+                ),
+            })
+    }
+
+    /// Stops steering queue `queue`: its queries go to the kernel again.
+    /// Unregistering a queue without a socket is not an error.
+    pub fn unregister_socket(&mut self, queue: u32) -> Result<()> {
+        check_queue(queue)?;
+        match self.sockets.unset(queue) {
+            Ok(()) => Ok(()),
+            Err(source) if errno_in_chain(&source) == Some(libc::ENOENT) => Ok(()),
+            Err(source) => Err(XdpProgramError::Map {
+                action: "unregistering an AF_XDP socket",
+                source,
+            }),
+        }
+    }
+
+    /// Per-outcome frame counts, summed over CPUs. Not for the hot path: one
+    /// syscall per outcome.
+    pub fn counters(&self) -> Result<SteeringCounters> {
+        let mut totals = [0u64; Outcome::ALL.len()];
+        for (total, outcome) in totals.iter_mut().zip(Outcome::ALL) {
+            let per_cpu =
+                self.counters
+                    .get(&outcome.index(), 0)
+                    .map_err(|source| XdpProgramError::Map {
+                        action: "reading the steering counters",
+                        source,
+                    })?;
+            *total = per_cpu.iter().fold(0u64, |sum, n| sum.wrapping_add(*n));
+        }
+        Ok(SteeringCounters::from_totals(totals))
+    }
+
+    /// Runs the program once over `frame` with BPF_PROG_TEST_RUN (as if
+    /// received on queue 0) and returns its verdict. Counters count the run.
+    pub fn test_run(&self, frame: &[u8]) -> Result<XdpAction> {
+        if !(TEST_FRAME_MIN..=TEST_FRAME_MAX).contains(&frame.len()) {
+            return Err(XdpProgramError::TestFrameSize {
+                len: frame.len(),
+                min: TEST_FRAME_MIN,
+                max: TEST_FRAME_MAX,
+            });
+        }
+        let program = xdp(&self.ebpf)?;
+        let options = TestRunOptions {
+            data_in: Some(frame),
+            ..TestRunOptions::new()
+        };
+        let result = program.test_run(options).map_err(|source| {
+            privilege_error("running the XDP program", &source)
+                .unwrap_or(XdpProgramError::TestRun { source })
+        })?;
+        XdpAction::from_raw(result.return_value)
+    }
+}
+
+fn xdp(ebpf: &Ebpf) -> Result<&Xdp> {
+    ebpf.program(PROGRAM_NAME)
+        .ok_or_else(|| mismatch(format!("no program `{PROGRAM_NAME}`")))?
+        .try_into()
+        .map_err(|_| mismatch(format!("`{PROGRAM_NAME}` is not an XDP program")))
+}
+
+fn xdp_mut(ebpf: &mut Ebpf) -> Result<&mut Xdp> {
+    ebpf.program_mut(PROGRAM_NAME)
+        .ok_or_else(|| mismatch(format!("no program `{PROGRAM_NAME}`")))?
+        .try_into()
+        .map_err(|_| mismatch(format!("`{PROGRAM_NAME}` is not an XDP program")))
+}
+
+fn mismatch(detail: String) -> XdpProgramError {
+    XdpProgramError::ObjectMismatch { detail }
+}
+
+fn take_map<M>(ebpf: &mut Ebpf, name: &str) -> Result<M>
+where
+    M: TryFrom<aya::maps::Map, Error = aya::maps::MapError>,
+{
+    let map = ebpf
+        .take_map(name)
+        .ok_or_else(|| mismatch(format!("no map `{name}`")))?;
+    M::try_from(map).map_err(|err| mismatch(format!("map `{name}`: {err}")))
+}
+
+fn expect_len(name: &str, found: u32, expected: u32) -> Result<()> {
+    if found != expected {
+        return Err(mismatch(format!(
+            "map `{name}` has {found} entries, the loader expects {expected}"
+        )));
+    }
+    Ok(())
+}
+
+fn configure_ports(ebpf: &mut Ebpf, ports: &[u16]) -> Result<()> {
+    let map = ebpf
+        .map_mut("ports")
+        .ok_or_else(|| mismatch("no map `ports`".into()))?;
+    let mut ports_map: Array<&mut MapData, u8> =
+        Array::try_from(map).map_err(|err| mismatch(format!("map `ports`: {err}")))?;
+    for &port in ports {
+        ports_map
+            .set(u32::from(port), 1, 0)
+            .map_err(|source| XdpProgramError::Map {
+                action: "configuring the steered ports",
+                source,
+            })?;
+    }
+    Ok(())
+}
+
+fn configure_addresses(ebpf: &mut Ebpf, addrs: &[IpAddr]) -> Result<()> {
+    const ACTION: &str = "configuring the steered addresses";
+    let map = ebpf
+        .map_mut("addrs4")
+        .ok_or_else(|| mismatch("no map `addrs4`".into()))?;
+    let mut v4: HashMap<&mut MapData, [u8; 4], u8> =
+        HashMap::try_from(map).map_err(|err| mismatch(format!("map `addrs4`: {err}")))?;
+    for addr in addrs {
+        if let IpAddr::V4(addr) = addr {
+            // Keyed by the header's bytes, so no byte-order conversion in the program.
+            v4.insert(addr.octets(), 1, 0)
+                .map_err(|source| XdpProgramError::Map {
+                    action: ACTION,
+                    source,
+                })?;
+        }
+    }
+    let map = ebpf
+        .map_mut("addrs6")
+        .ok_or_else(|| mismatch("no map `addrs6`".into()))?;
+    let mut v6: HashMap<&mut MapData, [u8; 16], u8> =
+        HashMap::try_from(map).map_err(|err| mismatch(format!("map `addrs6`: {err}")))?;
+    for addr in addrs {
+        if let IpAddr::V6(addr) = addr {
+            v6.insert(addr.octets(), 1, 0)
+                .map_err(|source| XdpProgramError::Map {
+                    action: ACTION,
+                    source,
+                })?;
+        }
+    }
+    Ok(())
+}
+
+fn check_queue(queue: u32) -> Result<()> {
+    if queue >= MAX_QUEUES {
+        return Err(XdpProgramError::QueueOutOfRange {
+            queue,
+            max: MAX_QUEUES,
+        });
+    }
+    Ok(())
+}
+
+fn interface_index(interface: &str) -> Result<u32> {
+    let no_such = || XdpProgramError::NoSuchInterface {
+        name: interface.to_owned(),
+    };
+    let name = CString::new(interface).map_err(|_| no_such())?;
+    // SAFETY: `name` is a valid NUL-terminated string that outlives the call;
+    // if_nametoindex only reads it.
+    let index = unsafe { libc::if_nametoindex(name.as_ptr()) };
+    if index == 0 {
+        return Err(no_such());
+    }
+    Ok(index)
+}
+
+fn require_bpf_link_kernel() -> Result<()> {
+    // An unreadable version is not proof of an old kernel: let the attach
+    // itself decide.
+    match KernelVersion::current() {
+        Ok(found) if found < MIN_KERNEL_FOR_BPF_LINK => Err(XdpProgramError::KernelTooOld {
+            found: format!("{found:?}"),
+        }),
+        _ => Ok(()),
+    }
+}
+
+fn attach_error(
+    source: aya::programs::ProgramError,
+    interface: &str,
+    mode: AttachedMode,
+) -> XdpProgramError {
+    let interface = interface.to_owned();
+    match errno_in_chain(&source) {
+        Some(libc::EOPNOTSUPP) if mode == AttachedMode::Native => {
+            XdpProgramError::NativeUnsupported { interface }
+        }
+        Some(libc::EOPNOTSUPP) => XdpProgramError::XdpUnsupported { interface },
+        Some(libc::EBUSY | libc::EEXIST) => XdpProgramError::AlreadyAttached { interface },
+        Some(libc::ENODEV) => XdpProgramError::NoSuchInterface { name: interface },
+        _ => privilege_error("attaching the XDP program", &source)
+            .unwrap_or(XdpProgramError::Attach { interface, source }),
+    }
+}
+
+/// Kernels before 5.11 charge BPF maps and programs to RLIMIT_MEMLOCK, whose
+/// default (64 KiB or 8 MiB) is too small for the port map. Newer kernels use
+/// memory cgroups instead, so a failure here is only worth a debug line.
+fn raise_memlock_limit() {
+    let unlimited = libc::rlimit {
+        rlim_cur: libc::RLIM_INFINITY,
+        rlim_max: libc::RLIM_INFINITY,
+    };
+    // SAFETY: setrlimit reads a valid, initialised rlimit for the duration of the call.
+    if unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &unlimited) } != 0 {
+        tracing::debug!(error = %std::io::Error::last_os_error(), "could not raise RLIMIT_MEMLOCK");
+    }
+}
