@@ -23,9 +23,12 @@ impl Daemon {
     pub fn spawn(mut cmd: Command, what: &str, log: &Path) -> io::Result<Daemon> {
         let out = File::create(log)?;
         let err = out.try_clone()?;
-        let child = cmd.stdin(Stdio::null()).stdout(out).stderr(err).spawn().map_err(|e| {
-            io::Error::new(e.kind(), format!("cannot start {what} ({:?}): {e}", cmd.get_program()))
-        })?;
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .map_err(|e| io::Error::new(e.kind(), format!("cannot start {what} ({:?}): {e}", cmd.get_program())))?;
         Ok(Daemon { child, what: what.to_string(), log: log.to_path_buf() })
     }
 

@@ -62,11 +62,7 @@ pub fn parse(json: &str) -> Result<Reply, String> {
         if rr.rtype == 41 {
             // OPT: CLASS is the payload size, TTL holds extended rcode, version and DO.
             rcode |= u64::from(rr.ttl >> 24) << 4;
-            edns = Some(Edns {
-                payload: rr.class,
-                dnssec_ok: rr.ttl & 0x8000 != 0,
-                version: (rr.ttl >> 16) as u8,
-            });
+            edns = Some(Edns { payload: rr.class, dnssec_ok: rr.ttl & 0x8000 != 0, version: (rr.ttl >> 16) as u8 });
         } else {
             additional.push(rr);
         }
@@ -123,8 +119,10 @@ mod tests {
         // TTL 0x01008000: extended rcode 1 (BADVERS with RCODE 0), version 0, DO.
         assert_eq!(r.rcode, 16);
         assert_eq!(r.edns, Some(Edns { payload: 1232, dnssec_ok: true, version: 0 }));
-        assert!(parse(r#"{"RCODE": 0, "AA": 1, "TC": 0, "answerRRs": [{"NAME": ".", "TYPE": 1, "CLASS": 1,
-            "TTL": 1, "RDLENGTH": 5, "RDATAHEX": "00"}]}"#)
+        assert!(parse(
+            r#"{"RCODE": 0, "AA": 1, "TC": 0, "answerRRs": [{"NAME": ".", "TYPE": 1, "CLASS": 1,
+            "TTL": 1, "RDLENGTH": 5, "RDATAHEX": "00"}]}"#
+        )
         .is_err());
         assert!(parse("not json").is_err());
     }

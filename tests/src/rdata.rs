@@ -46,16 +46,7 @@ fn presentation(rtype: u16, rdata: &[u8]) -> Option<String> {
         28 => Ipv6Addr::from(<[u8; 16]>::try_from(r.take(16)?).ok()?).to_string(),
         2 | 5 | 12 | 39 => r.name()?,
         15 => format!("{} {}", r.u16()?, r.name()?),
-        6 => format!(
-            "{} {} {} {} {} {} {}",
-            r.name()?,
-            r.name()?,
-            r.u32()?,
-            r.u32()?,
-            r.u32()?,
-            r.u32()?,
-            r.u32()?
-        ),
+        6 => format!("{} {} {} {} {} {} {}", r.name()?, r.name()?, r.u32()?, r.u32()?, r.u32()?, r.u32()?, r.u32()?),
         33 => format!("{} {} {} {}", r.u16()?, r.u16()?, r.u16()?, r.name()?),
         16 => {
             let mut strings = Vec::new();
@@ -98,7 +89,7 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// Parses hex as kdig prints it (either case).
 pub fn unhex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()

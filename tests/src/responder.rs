@@ -100,9 +100,14 @@ impl Server {
             let v4 = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
             let v6 = SocketAddr::from((Ipv6Addr::LOCALHOST, port));
             let mut cmd = Command::new(binary()?);
-            cmd.arg("serve")
-                .args(source_args)
-                .args(["--listen", &v4.to_string(), "--listen", &v6.to_string(), "--udp-workers", "1"]);
+            cmd.arg("serve").args(source_args).args([
+                "--listen",
+                &v4.to_string(),
+                "--listen",
+                &v6.to_string(),
+                "--udp-workers",
+                "1",
+            ]);
             let log = dir.path().join(format!("responder-{attempt}.log"));
             let mut daemon = Daemon::spawn(cmd, "responder serve", &log).map_err(|e| e.to_string())?;
             match daemon.wait_until_answering(v4, Duration::from_secs(20)) {

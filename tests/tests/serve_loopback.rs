@@ -71,7 +71,14 @@ struct Case {
 }
 
 fn case(name: &str, qtype: u16) -> Case {
-    Case { question: Question::new(name, qtype), rcode: NOERROR, aa: true, answer: &[], authority: &[], additional: &[] }
+    Case {
+        question: Question::new(name, qtype),
+        rcode: NOERROR,
+        aa: true,
+        answer: &[],
+        authority: &[],
+        additional: &[],
+    }
 }
 
 impl Case {
@@ -162,24 +169,26 @@ fn cases() -> Vec<Case> {
         // A referral: not authoritative, NS in authority, glue in additional.
         case("host.deleg.example.com.", A)
             .rcode(NOERROR, false)
-            .authority(&["deleg.example.com. 3600 NS ns.deleg.example.com.", "deleg.example.com. 3600 NS ns.other.example.net."])
+            .authority(&[
+                "deleg.example.com. 3600 NS ns.deleg.example.com.",
+                "deleg.example.com. 3600 NS ns.other.example.net.",
+            ])
             .additional(&["ns.deleg.example.com. 3600 A 198.18.3.53", "ns.deleg.example.com. 3600 AAAA fd00::3:53"]),
         // DS belongs to the parent side of the cut.
-        case("deleg.example.com.", DS)
-            .answer(&["deleg.example.com. 3600 DS 54321 13 2 ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789"]),
+        case("deleg.example.com.", DS).answer(&[
+            "deleg.example.com. 3600 DS 54321 13 2 ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789",
+        ]),
         // The child zone is served too: its own data, authoritatively.
         case("www.child.example.com.", A).answer(&["www.child.example.com. 600 A 198.18.2.80"]),
-        case("nope.child.example.com.", A)
-            .rcode(NXDOMAIN, true)
-            .authority(&["child.example.com. 60 SOA ns.child.example.com. hostmaster.child.example.com. 7 3600 600 86400 60"]),
+        case("nope.child.example.com.", A).rcode(NXDOMAIN, true).authority(&[
+            "child.example.com. 60 SOA ns.child.example.com. hostmaster.child.example.com. 7 3600 600 86400 60",
+        ]),
         // RFC 8482: ANY gets one RRset, not everything at the name.
         case("mail.example.com.", ANY).answer(&["mail.example.com. 3600 A 198.18.0.25"]),
         case("www.example.com.", A)
             .edns(Edns { payload: 4096, dnssec_ok: true, version: 0 })
             .answer(&["www.example.com. 3600 A 198.18.0.80"]),
-        case("www.example.com.", A)
-            .edns(Edns::with_payload(512))
-            .answer(&["www.example.com. 3600 A 198.18.0.80"]),
+        case("www.example.com.", A).edns(Edns::with_payload(512)).answer(&["www.example.com. 3600 A 198.18.0.80"]),
         case("example.net.", A).rcode(REFUSED, false),
         case("id.server.", TXT).class(CLASS_CH).rcode(REFUSED, false),
         case("version.bind.", TXT).class(CLASS_CH).rcode(REFUSED, false),
@@ -335,7 +344,11 @@ fn zone_file_errors_name_file_and_line() {
     let zone = dir.path().join("broken.zone");
     std::fs::write(&zone, "$ORIGIN t.test.\n$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns A 198.18.0.400\n").unwrap();
     let zone = zone.display().to_string();
-    for cmd in [&["serve", "--zone", &zone, "--listen", "127.0.0.1:0"][..], &["check", &zone], &["compile", &zone, "-o", "/dev/null"]] {
+    for cmd in [
+        &["serve", "--zone", &zone, "--listen", "127.0.0.1:0"][..],
+        &["check", &zone],
+        &["compile", &zone, "-o", "/dev/null"],
+    ] {
         let stderr = stderr_of_failure(cmd);
         assert!(stderr.contains(&format!("{zone}:5")), "{cmd:?}: no file:line in:\n{stderr}");
     }
