@@ -3,7 +3,7 @@
 //! when the test fails half-way.
 
 use std::fs::File;
-use std::io;
+use std::io::{self, Read};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
@@ -89,8 +89,9 @@ impl Drop for Daemon {
     }
 }
 
-/// Runs a command that should finish by itself (a CLI error path), killing
-/// it if it runs past `timeout`.
+/// Runs a command that should finish by itself (a CLI error path, a build),
+/// killing it if it runs past `timeout`. Output is drained while it runs, so
+/// a chatty command cannot stall on a full pipe.
 pub fn run_bounded(cmd: &mut Command, timeout: Duration) -> Result<Output, String> {
     let mut child = cmd
         .stdin(Stdio::null())
@@ -98,13 +99,32 @@ pub fn run_bounded(cmd: &mut Command, timeout: Duration) -> Result<Output, Strin
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| format!("cannot start {cmd:?}: {e}"))?;
-    if wait_with_deadline(&mut child, timeout).is_none() {
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
+    let status = wait_with_deadline(&mut child, timeout);
+    if status.is_none() {
         let _ = child.kill();
         let _ = child.wait();
-        return Err(format!("{cmd:?} still running after {timeout:?}: killed"));
     }
-    // Exited: the pipes hold at most what it wrote, read to the end.
-    child.wait_with_output().map_err(|e| format!("{cmd:?}: {e}"))
+    // The pipes close when the process exits (or is killed), ending the readers.
+    let (stdout, stderr) = (stdout.join().unwrap_or_default(), stderr.join().unwrap_or_default());
+    match status {
+        Some(status) => Ok(Output { status, stdout, stderr }),
+        None => Err(format!(
+            "{cmd:?} still running after {timeout:?}: killed; stderr:\n{}",
+            String::from_utf8_lossy(&stderr)
+        )),
+    }
+}
+
+fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> thread::JoinHandle<Vec<u8>> {
+    thread::spawn(move || {
+        let mut bytes = Vec::new();
+        if let Some(mut pipe) = pipe {
+            let _ = pipe.read_to_end(&mut bytes);
+        }
+        bytes
+    })
 }
 
 fn wait_with_deadline(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
