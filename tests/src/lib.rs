@@ -1,4 +1,12 @@
 //! Shared helpers for the integration tests and for `cargo xtask`: the veth
-//! testbed and privilege checks.
+//! testbed and privilege checks, DNS clients (hickory-proto and kdig) with a
+//! normalised view of answers, and the server processes under test (responder
+//! and, for comparison, knotd).
 
+pub mod daemon;
+pub mod dns;
+pub mod kdig;
+pub mod knot;
+pub mod rdata;
+pub mod responder;
 pub mod testbed;

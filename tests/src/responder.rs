@@ -1,0 +1,121 @@
+//! The `responder` binary under test: finding (building) it, running its
+//! CLI, and serving on loopback with a free port.
+
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::daemon::{self, Daemon};
+
+/// Names a prebuilt binary to test instead of building one.
+pub const BIN_ENV: &str = "RESPONDER_BIN";
+
+/// The workspace root (the tests crate lives one level below it).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(".."))
+}
+
+/// Path to the responder binary. Cargo does not build another package's
+/// binaries for an integration test, so the first call runs
+/// `cargo build -p responder --bin responder` (a no-op when it is up to
+/// date) and takes the executable's path from Cargo's own report rather than
+/// guessing the target directory. A stale binary is never tested.
+pub fn binary() -> Result<&'static Path, String> {
+    static BINARY: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    BINARY.get_or_init(build).as_ref().map(PathBuf::as_path).map_err(Clone::clone)
+}
+
+fn build() -> Result<PathBuf, String> {
+    if let Some(path) = std::env::var_os(BIN_ENV) {
+        return Ok(PathBuf::from(path));
+    }
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(workspace_root()).args([
+        "build",
+        "--quiet",
+        "-p",
+        "responder",
+        "--bin",
+        "responder",
+        "--message-format=json",
+    ]);
+    let out = daemon::run_bounded(&mut cmd, Duration::from_secs(900))?;
+    if !out.status.success() {
+        return Err(format!("building responder failed:\n{}", String::from_utf8_lossy(&out.stderr)));
+    }
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|v| v["reason"] == "compiler-artifact" && v["target"]["name"] == "responder")
+        .find_map(|v| v["executable"].as_str().map(PathBuf::from))
+        .ok_or_else(|| "cargo build did not report a responder executable".to_string())
+}
+
+/// Runs `responder ARGS` to completion (bounded): for the CLI's error paths.
+pub fn run(args: &[&str]) -> Result<Output, String> {
+    daemon::run_bounded(Command::new(binary()?).args(args), Duration::from_secs(30))
+}
+
+/// A port free for UDP and TCP on both 127.0.0.1 and ::1 at the moment of
+/// asking. Another process may take it before the server binds: callers
+/// retry with a new one.
+pub fn free_port() -> Result<u16, String> {
+    for _ in 0..20 {
+        let probe = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).map_err(|e| format!("cannot bind loopback: {e}"))?;
+        let port = probe.local_addr().map_err(|e| e.to_string())?.port();
+        let all_free = TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok()
+            && UdpSocket::bind((Ipv6Addr::LOCALHOST, port)).is_ok()
+            && TcpListener::bind((Ipv6Addr::LOCALHOST, port)).is_ok();
+        if all_free {
+            return Ok(port);
+        }
+    }
+    Err("no port free on both loopback addresses after 20 tries".into())
+}
+
+/// `responder serve` on 127.0.0.1 and [::1], same port, killed on drop.
+pub struct Server {
+    pub daemon: Daemon,
+    pub v4: SocketAddr,
+    pub v6: SocketAddr,
+    /// Holds the log file.
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    /// Starts `responder serve SOURCE_ARGS --listen ...` (SOURCE_ARGS being
+    /// `--zone ...` or `--table ...` and any options) and waits until it
+    /// answers. A port lost to another process between probing and binding
+    /// is retried with a new one.
+    pub fn start(source_args: &[&str]) -> Result<Server, String> {
+        let dir = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
+        let mut last_error = String::new();
+        for attempt in 0..5 {
+            let port = free_port()?;
+            let v4 = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+            let v6 = SocketAddr::from((Ipv6Addr::LOCALHOST, port));
+            let mut cmd = Command::new(binary()?);
+            cmd.arg("serve").args(source_args).args([
+                "--listen",
+                &v4.to_string(),
+                "--listen",
+                &v6.to_string(),
+                "--udp-workers",
+                "1",
+            ]);
+            let log = dir.path().join(format!("responder-{attempt}.log"));
+            let mut daemon = Daemon::spawn(cmd, "responder serve", &log).map_err(|e| e.to_string())?;
+            match daemon.wait_until_answering(v4, Duration::from_secs(20)) {
+                Ok(()) => return Ok(Server { daemon, v4, v6, _dir: dir }),
+                Err(e) if daemon.log().contains("in use") => last_error = e,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(format!("could not find a free port in 5 attempts; last: {last_error}"))
+    }
+}

@@ -1,0 +1,260 @@
+//! Differential test against Knot DNS: the same zones served by `responder`
+//! and by `knotd`, a few hundred deterministic queries sent to both over
+//! UDP, and the answers compared after normalisation (rcode, AA, TC, EDNS,
+//! and each section as a set of records with TTLs).
+//!
+//! Every difference must be matched by an entry of [`ALLOWED`], a short,
+//! justified list keyed by the kind of query. An entry that no longer
+//! matches anything fails the test too, so the list cannot go stale.
+//!
+//! Loopback only, no root needed. Needs knotd: under `CI=true` its absence
+//! is a failure, elsewhere the test skips with a message.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use responder_tests::dns::{self, Edns, Question, Reply, Rr, Transport};
+use responder_tests::knot::{self, Knot};
+use responder_tests::rdata::type_name;
+use responder_tests::responder::{workspace_root, Server};
+
+const A: u16 = 1;
+const NS: u16 = 2;
+const CNAME: u16 = 5;
+const SOA: u16 = 6;
+const MX: u16 = 15;
+const TXT: u16 = 16;
+const AAAA: u16 = 28;
+const SRV: u16 = 33;
+const DS: u16 = 43;
+const HTTPS: u16 = 65;
+const ANY: u16 = 255;
+const CAA: u16 = 257;
+
+const TYPES: &[u16] = &[A, AAAA, MX, TXT, NS, SOA, CNAME, SRV, DS, ANY, CAA, HTTPS];
+
+/// Names in the compare zones, by what the engine does with them. CHAOS is
+/// left out on purpose: Knot answers id.server by default, we refuse unless
+/// configured, and neither is about zone data.
+const EXISTING: &[&str] = &[
+    "example.com.",
+    "ns1.example.com.",
+    "mail.example.com.",
+    "www.example.com.",
+    "alias.example.com.",
+    "chain.example.com.",
+    "ext.example.com.",
+    "dangling.example.com.",
+    "sub.ent.wild.example.com.",
+    "_sip._udp.example.com.",
+    "_ldap._tcp.example.com.",
+    "big.example.com.",
+    "child.example.com.",
+    "ns.child.example.com.",
+    "www.child.example.com.",
+    "mx.child.example.com.",
+];
+/// Names that exist only because something is below them.
+const EMPTY_NON_TERMINALS: &[&str] =
+    &["ent.wild.example.com.", "wild.example.com.", "cw.example.com.", "_udp.example.com.", "w.child.example.com."];
+const NONEXISTENT: &[&str] = &[
+    "nosuch.example.com.",
+    "nothere.example.com.",
+    "a.nosuch.example.com.",
+    "x.ent.wild.example.com.",
+    "nope.child.example.com.",
+    "a.b.mx.child.example.com.",
+];
+const WILDCARD: &[&str] =
+    &["foo.wild.example.com.", "a.b.wild.example.com.", "q.cw.example.com.", "z.w.child.example.com."];
+/// At and below the cut to the zone we do not serve.
+const DELEGATED: &[&str] =
+    &["deleg.example.com.", "host.deleg.example.com.", "a.b.deleg.example.com.", "ns.deleg.example.com."];
+
+const QUERIES: usize = 400;
+
+/// Deterministic pseudo-random numbers (Knuth's MMIX LCG): the same queries
+/// on every run, so a difference is reproducible by its index.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, below: usize) -> usize {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        // The high bits of an LCG are the random ones.
+        ((self.0 >> 33) % below as u64) as usize
+    }
+
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.next(items.len())]
+    }
+}
+
+fn queries() -> Vec<Question> {
+    let mut rng = Lcg(0x5eed_d15c_0ba1_1001);
+    let groups: [&[&str]; 5] = [EXISTING, EMPTY_NON_TERMINALS, NONEXISTENT, WILDCARD, DELEGATED];
+    // Existing names are asked most, as they have the most types to differ in.
+    let weights = [5, 1, 2, 2, 2];
+    let total: usize = weights.iter().sum();
+    (0..QUERIES)
+        .map(|i| {
+            let mut roll = rng.next(total);
+            let mut group = 0;
+            while roll >= weights[group] {
+                roll -= weights[group];
+                group += 1;
+            }
+            let name = rng.pick(groups[group]);
+            let qtype = *rng.pick(TYPES);
+            // One query in four in mixed case (RFC 4343): both must keep it.
+            let name = if rng.next(4) == 0 { mixed_case(name, &mut rng) } else { name.to_string() };
+            let mut q = Question::new(&name, qtype);
+            q.id = i as u16;
+            q.edns = match rng.next(6) {
+                0 | 1 => None,
+                2 => Some(Edns::with_payload(512)),
+                3 => Some(Edns { payload: 4096, dnssec_ok: true, version: 0 }),
+                _ => Some(Edns::with_payload(1232)),
+            };
+            q
+        })
+        .collect()
+}
+
+fn mixed_case(name: &str, rng: &mut Lcg) -> String {
+    name.chars().map(|c| if rng.next(2) == 0 { c.to_ascii_uppercase() } else { c }).collect()
+}
+
+/// An accepted difference: which queries it covers, why, and a check that
+/// the two answers differ only in the way described.
+struct Allowed {
+    id: &'static str,
+    /// Which answer is right, and why (RFC and section).
+    why: &'static str,
+    applies: fn(q: &Question, ours: &Reply, knot: &Reply) -> bool,
+}
+
+const ALLOWED: &[Allowed] = &[
+    Allowed {
+        id: "additional-owner-case",
+        why: "Mixed-case query with additional records for an SRV target: our additional owners are \
+              compressed against the question, so the suffix they share with it takes the question's case \
+              (www.exAmplE.COM.); Knot points at the SRV target (RFC 2782 forbids compressing it, so it is \
+              stored whole, in the zone's case). Names compare case-insensitively (RFC 1035 §2.3.3, RFC 4343 \
+              §3) and both keep the question name's case exactly, so both are right.",
+        applies: |q, ours, knot| {
+            q.name.bytes().any(|b| b.is_ascii_uppercase())
+                && ours.answer.iter().any(|rr| rr.rtype == SRV)
+                && ours.additional.len() == knot.additional.len()
+                && Reply { additional: lowercase_owners(&ours.additional), ..ours.clone() }
+                    == Reply { additional: lowercase_owners(&knot.additional), ..knot.clone() }
+        },
+    },
+    Allowed {
+        id: "truncated-aa",
+        // BUG: ours is wrong. Reported to the lead; remove this entry once the
+        // engine keeps AA on truncated answers.
+        why: "A truncated answer to a name we are authoritative for: Knot sets AA, we do not. RFC 1035 §4.1.1 \
+          ties AA to the question's name, which TC does not change, so Knot is right. The engine sets AA only \
+          after the answer body has fit (engine/reply.rs `template`).",
+        applies: |_, ours, knot| {
+            ours.tc && knot.tc && knot.aa && !ours.aa && Reply { aa: true, ..ours.clone() } == *knot
+        },
+    },
+];
+
+fn lowercase_owners(rrs: &[Rr]) -> Vec<Rr> {
+    let mut v: Vec<Rr> = rrs.iter().map(|rr| Rr { owner: rr.owner.to_ascii_lowercase(), ..rr.clone() }).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn answers_match_knot() {
+    if !knot::available() {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("answers_match_knot: CI=true but knotd is not installed");
+        }
+        eprintln!("skipping answers_match_knot: knotd is not installed");
+        return;
+    }
+    let dir = workspace_root().join("zones/tests/compare");
+    let zones =
+        [("example.com", dir.join("example.com.zone")), ("child.example.com", dir.join("child.example.com.zone"))];
+    let knot = Knot::start(&zones).unwrap_or_else(|e| panic!("{e}"));
+    let zone_args: Vec<String> =
+        zones.iter().flat_map(|(_, f)| ["--zone".to_string(), f.display().to_string()]).collect();
+    let ours =
+        Server::start(&zone_args.iter().map(String::as_str).collect::<Vec<_>>()).unwrap_or_else(|e| panic!("{e}"));
+
+    let mut unexplained = String::new();
+    let mut used: BTreeMap<&str, usize> = ALLOWED.iter().map(|a| (a.id, 0)).collect();
+    let mut kinds_seen = [0usize; 4]; // NOERROR with data, NODATA, NXDOMAIN, referral
+    let mut over_tcp = 0;
+    for (i, q) in queries().iter().enumerate() {
+        // Over UDP first; a truncated answer is asked again over TCP, as a
+        // resolver would, so that the full answers get compared too.
+        for transport in [Transport::Udp, Transport::Tcp] {
+            let ask =
+                |server, who| dns::ask(server, transport, q).unwrap_or_else(|e| panic!("#{i} {who}: {e}")).normalised();
+            let (mine, theirs) = (ask(ours.v4, "responder"), ask(knot.addr, "knotd"));
+            if transport == Transport::Udp {
+                tally(&mut kinds_seen, &theirs);
+            } else {
+                over_tcp += 1;
+            }
+            if mine != theirs {
+                match ALLOWED.iter().find(|a| (a.applies)(q, &mine, &theirs)) {
+                    Some(a) => *used.entry(a.id).or_default() += 1,
+                    None => {
+                        let _ = write!(
+                            unexplained,
+                            "\n#{i}: {} {} edns={:?} over {transport:?}\n  responder: {mine}\n  knotd:     {theirs}",
+                            q.name,
+                            type_name(q.qtype),
+                            q.edns
+                        );
+                    }
+                }
+            }
+            if !mine.tc && !theirs.tc {
+                break;
+            }
+        }
+    }
+    assert!(over_tcp > 0, "no truncated answer: the TCP comparison never ran");
+    eprintln!("answers (data, nodata, nxdomain, referral): {kinds_seen:?}");
+    for a in ALLOWED {
+        eprintln!("allowed difference {} seen {} time(s): {}", a.id, used[a.id], a.why);
+    }
+    assert!(unexplained.is_empty(), "answers differ from Knot's:{unexplained}");
+    let stale: Vec<_> = used.iter().filter(|(_, &n)| n == 0).map(|(id, _)| *id).collect();
+    assert!(stale.is_empty(), "allow-list entries that match nothing any more (remove them): {stale:?}");
+    // The comparison is only worth something if it covered every kind of answer.
+    assert!(kinds_seen.iter().all(|&n| n >= 10), "too few of some answer kind: {kinds_seen:?}");
+}
+
+fn tally(kinds: &mut [usize; 4], r: &Reply) {
+    let kind = match (r.rcode, r.aa, r.answer.is_empty()) {
+        (3, _, _) => 2,
+        (0, true, false) => 0,
+        (0, true, true) => 1,
+        (0, false, true) => 3,
+        _ => return,
+    };
+    kinds[kind] += 1;
+}
+
+#[test]
+fn queries_are_deterministic_and_varied() {
+    let (a, b) = (queries(), queries());
+    assert_eq!(a.len(), QUERIES);
+    assert!(a.iter().zip(&b).all(|(x, y)| x.name == y.name && x.qtype == y.qtype && x.edns == y.edns));
+    for t in TYPES {
+        assert!(a.iter().any(|q| q.qtype == *t), "type {} never asked", type_name(*t));
+    }
+    for group in [EXISTING, EMPTY_NON_TERMINALS, NONEXISTENT, WILDCARD, DELEGATED] {
+        assert!(a.iter().any(|q| group.iter().any(|n| n.eq_ignore_ascii_case(&q.name))), "{group:?} never asked");
+    }
+    assert!(a.iter().any(|q| q.name.bytes().any(|c| c.is_ascii_uppercase())), "no mixed case");
+    assert!(a.iter().any(|q| q.edns.is_none()) && a.iter().any(|q| q.edns.is_some_and(|e| e.dnssec_ok)));
+}
