@@ -149,17 +149,6 @@ const ALLOWED: &[Allowed] = &[
                     == Reply { additional: lowercase_owners(&knot.additional), ..knot.clone() }
         },
     },
-    Allowed {
-        id: "truncated-aa",
-        // BUG: ours is wrong. Reported to the lead; remove this entry once the
-        // engine keeps AA on truncated answers.
-        why: "A truncated answer to a name we are authoritative for: Knot sets AA, we do not. RFC 1035 §4.1.1 \
-          ties AA to the question's name, which TC does not change, so Knot is right. The engine sets AA only \
-          after the answer body has fit (engine/reply.rs `template`).",
-        applies: |_, ours, knot| {
-            ours.tc && knot.tc && knot.aa && !ours.aa && Reply { aa: true, ..ours.clone() } == *knot
-        },
-    },
 ];
 
 fn lowercase_owners(rrs: &[Rr]) -> Vec<Rr> {
