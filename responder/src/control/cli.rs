@@ -3,7 +3,11 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
+
+use crate::xdp::program::XdpMode;
+use crate::xdp::queues::{CpuSelection, QueueSelection};
+use crate::xdp::socket::ZeroCopy;
 
 #[derive(Parser, Debug)]
 #[command(name = "responder", version, about = "Kernel-bypass authoritative DNS server")]
@@ -72,17 +76,17 @@ pub struct XdpArgs {
     /// Answer UDP on this interface through XDP and AF_XDP sockets.
     #[arg(long, value_name = "IFACE")]
     pub iface: Option<String>,
-    /// RX queues to serve: 'all' or a list like 0,1.
+    /// RX queues to serve: 'all' or a list like 0,1 or 0-3.
     #[arg(long, value_name = "all|LIST", default_value = "all", requires = "iface")]
-    pub queues: String,
-    /// CPUs for the workers, one per queue, like 2,3 (default: the NIC's NUMA node, else in order).
-    #[arg(long, value_name = "LIST", requires = "iface")]
-    pub cpus: Option<String>,
-    /// XDP attach mode; auto tries native, then generic with a warning.
-    #[arg(long, value_enum, default_value_t = XdpMode::Auto, requires = "iface")]
+    pub queues: QueueSelection,
+    /// CPUs for the workers, one per queue, like 2,3 (default 'auto': the NIC's NUMA node, else in order).
+    #[arg(long, value_name = "auto|LIST", default_value = "auto", requires = "iface")]
+    pub cpus: CpuSelection,
+    /// XDP attach mode: auto (native, else generic with a warning), native or generic.
+    #[arg(long, value_name = "auto|native|generic", default_value = "auto", requires = "iface")]
     pub xdp_mode: XdpMode,
-    /// AF_XDP zero-copy; auto tries it, then copy mode.
-    #[arg(long, value_enum, default_value_t = ZeroCopy::Auto, requires = "iface")]
+    /// AF_XDP zero-copy: auto (try it, else copy), on or off.
+    #[arg(long, value_name = "auto|on|off", default_value = "auto", requires = "iface")]
     pub zero_copy: ZeroCopy,
     /// UMEM frames per queue.
     #[arg(long, value_name = "N", default_value_t = 4096, requires = "iface")]
@@ -96,26 +100,13 @@ pub struct XdpArgs {
     /// Frames handled per loop iteration.
     #[arg(long, value_name = "N", default_value_t = 64, requires = "iface")]
     pub batch: u32,
-    /// Busy-poll the NIC queue from the worker instead of waiting for interrupts.
-    #[arg(long, requires = "iface")]
-    pub busy_poll: bool,
+    /// Busy-poll the NIC queue from the worker for this many microseconds
+    /// per poll instead of waiting for interrupts (SO_BUSY_POLL).
+    #[arg(long, value_name = "USECS", requires = "iface")]
+    pub busy_poll: Option<u32>,
     /// UDP ports steered to the workers.
     #[arg(long = "xdp-port", value_name = "PORT", default_value = "53", requires = "iface")]
     pub ports: Vec<u16>,
-}
-
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum XdpMode {
-    Auto,
-    Native,
-    Generic,
-}
-
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ZeroCopy {
-    Auto,
-    On,
-    Off,
 }
 
 #[derive(Args, Debug)]
