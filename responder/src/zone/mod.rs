@@ -85,3 +85,91 @@ fn load(text: &[u8], file: &str, dir: &Path, origin: Option<&Name>) -> Result<Zo
         warnings,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+    use std::path::PathBuf;
+
+    use super::*;
+
+    fn zones_dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../zones")
+    }
+
+    fn name(text: &str) -> Name {
+        Name::parse(text, None).unwrap().unwrap()
+    }
+
+    #[test]
+    fn bundled_example_zone_loads_cleanly() {
+        let path = zones_dir().join("example.com.zone");
+        let origin = name("example.com.");
+        let zone = load_file(&path, Some(&origin)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(zone.origin, origin);
+        assert!(zone.warnings.is_empty(), "{:#?}", zone.warnings);
+        // Without the caller's origin the file's own $ORIGIN and SOA agree.
+        assert_eq!(load_file(&path, None).unwrap().records, zone.records);
+
+        let types: HashSet<RType> = zone.records.iter().map(|r| r.rtype).collect();
+        let wanted = [
+            RType::SOA,
+            RType::NS,
+            RType::A,
+            RType::AAAA,
+            RType::MX,
+            RType::TXT,
+            RType::CAA,
+            RType::CNAME,
+            RType::DS,
+            RType::SRV,
+            RType::NAPTR,
+            RType::HTTPS,
+            RType::SVCB,
+            RType::SSHFP,
+            RType::TLSA,
+            RType::HINFO,
+            RType::DNAME,
+            RType(65534),
+        ];
+        for rtype in wanted {
+            assert!(types.contains(&rtype), "the example zone should exercise {rtype}");
+        }
+        let soa = zone.records.iter().find(|r| r.rtype == RType::SOA).unwrap();
+        assert_eq!(soa.rdata[soa.rdata.len() - 4..], 300u32.to_be_bytes(), "negative TTL");
+        assert!(zone.records.iter().any(|r| r.owner == name("*.wild.example.com.")));
+        assert!(zone.records.iter().all(|r| r.owner != name("ent.wild.example.com.")), "ent.wild must stay empty");
+    }
+
+    #[test]
+    fn include_fixture_resolves_paths_and_origins() {
+        let zone = load_file(&zones_dir().join("tests/include/parent.zone"), None).unwrap();
+        let got: Vec<(String, String)> = zone
+            .records
+            .iter()
+            .map(|r| {
+                let file = Path::new(&r.location.file).file_name().unwrap().to_string_lossy().into_owned();
+                (r.owner.to_string(), format!("{file}:{}", r.location.line))
+            })
+            .collect();
+        let want = [
+            ("example.org.", "parent.zone:5"),
+            ("example.org.", "parent.zone:6"),
+            ("ns.example.org.", "hosts.zone:2"),
+            ("www.example.org.", "more.zone:1"),
+            ("lab.example.org.", "lab.zone:2"),
+            ("box.lab.example.org.", "lab.zone:3"),
+            ("x.deep.example.org.", "lab.zone:5"),
+            ("after.example.org.", "parent.zone:9"),
+        ];
+        let want: Vec<(String, String)> = want.iter().map(|(o, l)| (o.to_string(), l.to_string())).collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn unreadable_file_is_an_error_not_a_panic() {
+        let err = load_file(Path::new("/nonexistent/zone/file"), None).unwrap_err();
+        assert_eq!(err.location, None);
+        assert!(err.message.starts_with("cannot read /nonexistent/zone/file"), "{err}");
+    }
+}
