@@ -9,6 +9,8 @@ mod dnssec;
 mod embedded;
 mod encoding;
 mod fields;
+#[cfg(test)]
+mod knot_diff;
 mod lexer;
 pub mod name;
 mod parser;
@@ -16,6 +18,8 @@ mod rdata;
 pub mod record;
 pub mod rtype;
 mod svcb;
+#[cfg(test)]
+mod test_support;
 mod ttl;
 
 use std::path::Path;
@@ -89,13 +93,9 @@ fn load(text: &[u8], file: &str, dir: &Path, origin: Option<&Name>) -> Result<Zo
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;
-    use std::path::PathBuf;
 
+    use super::test_support::zones_dir;
     use super::*;
-
-    fn zones_dir() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../zones")
-    }
 
     fn name(text: &str) -> Name {
         Name::parse(text, None).unwrap().unwrap()

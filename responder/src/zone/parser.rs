@@ -344,8 +344,9 @@ fn error_at(file: &str, line: usize, message: String) -> ZoneError {
 
 #[cfg(test)]
 mod tests {
-    use std::path::{Path, PathBuf};
+    use std::path::Path;
 
+    use crate::zone::test_support::TempDir;
     use crate::zone::{parse_str, Name, RType, Record, Zone, ZoneError};
 
     const HEAD: &str = "$ORIGIN example.com.\n$TTL 3600\n@ SOA ns1 hostmaster 1 7200 900 1209600 300\n@ NS ns1\nns1 A 198.18.0.53\n";
@@ -658,34 +659,5 @@ mod tests {
         let string = format!("\"{}\" ", "z".repeat(255));
         let err = error(&format!("big TXT {}\n", string.repeat(257)));
         assert_eq!(err, "t.zone:6: TXT: RDATA is 65792 octets, more than 65535");
-    }
-
-    /// A directory under the system temp dir, removed when the test ends however it ends.
-    struct TempDir(PathBuf);
-
-    impl TempDir {
-        fn new(test: &str) -> TempDir {
-            let dir =
-                std::env::temp_dir().join(format!("responder-zone-{test}-{}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&dir);
-            std::fs::create_dir_all(&dir).unwrap();
-            TempDir(dir)
-        }
-
-        fn path(&self, relative: &str) -> PathBuf {
-            self.0.join(relative)
-        }
-
-        fn write(&self, relative: &str, text: &str) {
-            let path = self.path(relative);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, text).unwrap();
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
     }
 }
