@@ -225,7 +225,7 @@ impl Parser {
             rtype: header.rtype,
             class: class::IN,
             ttl,
-            rdata: self.rdata.as_slice().to_vec(),
+            rdata: self.rdata.clone(),
             location: Location {
                 file: file.to_string(),
                 line: start.line,
@@ -237,7 +237,7 @@ impl Parser {
     /// `[owner] [TTL] [class] type`, TTL and class in either order; returns
     /// the header and the RDATA fields after it.
     fn header<'t, 'a>(
-        &mut self,
+        &self,
         tokens: &'t [Token<'a>],
         start: EntryStart,
     ) -> Result<(Header, &'t [Token<'a>]), String> {
