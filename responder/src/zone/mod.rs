@@ -9,6 +9,8 @@ mod dnssec;
 mod embedded;
 mod encoding;
 mod fields;
+#[cfg(test)]
+mod knot_diff;
 mod lexer;
 pub mod name;
 mod parser;
@@ -16,6 +18,8 @@ mod rdata;
 pub mod record;
 pub mod rtype;
 mod svcb;
+#[cfg(test)]
+mod test_support;
 mod ttl;
 
 use std::path::Path;
@@ -84,4 +88,147 @@ fn load(text: &[u8], file: &str, dir: &Path, origin: Option<&Name>) -> Result<Zo
         records: checked.records,
         warnings,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::test_support::zones_dir;
+    use super::*;
+
+    fn name(text: &str) -> Name {
+        Name::parse(text, None).unwrap().unwrap()
+    }
+
+    #[test]
+    fn bundled_example_zone_loads_cleanly() {
+        let path = zones_dir().join("example.com.zone");
+        let origin = name("example.com.");
+        let zone = load_file(&path, Some(&origin)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(zone.origin, origin);
+        assert!(zone.warnings.is_empty(), "{:#?}", zone.warnings);
+        // Without the caller's origin the file's own $ORIGIN and SOA agree.
+        assert_eq!(load_file(&path, None).unwrap().records, zone.records);
+
+        let types: HashSet<RType> = zone.records.iter().map(|r| r.rtype).collect();
+        let wanted = [
+            RType::SOA,
+            RType::NS,
+            RType::A,
+            RType::AAAA,
+            RType::MX,
+            RType::TXT,
+            RType::CAA,
+            RType::CNAME,
+            RType::DS,
+            RType::SRV,
+            RType::NAPTR,
+            RType::HTTPS,
+            RType::SVCB,
+            RType::SSHFP,
+            RType::TLSA,
+            RType::HINFO,
+            RType::DNAME,
+            RType(65534),
+        ];
+        for rtype in wanted {
+            assert!(
+                types.contains(&rtype),
+                "the example zone should exercise {rtype}"
+            );
+        }
+        let soa = zone.records.iter().find(|r| r.rtype == RType::SOA).unwrap();
+        assert_eq!(
+            soa.rdata[soa.rdata.len() - 4..],
+            300u32.to_be_bytes(),
+            "negative TTL"
+        );
+        assert!(zone
+            .records
+            .iter()
+            .any(|r| r.owner == name("*.wild.example.com.")));
+        assert!(
+            zone.records
+                .iter()
+                .all(|r| r.owner != name("ent.wild.example.com.")),
+            "ent.wild must stay empty"
+        );
+    }
+
+    #[test]
+    fn include_fixture_resolves_paths_and_origins() {
+        let zone = load_file(&zones_dir().join("tests/include/parent.zone"), None).unwrap();
+        let got: Vec<(String, String)> = zone
+            .records
+            .iter()
+            .map(|r| {
+                let file = Path::new(&r.location.file)
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                (r.owner.to_string(), format!("{file}:{}", r.location.line))
+            })
+            .collect();
+        let want = [
+            ("example.org.", "parent.zone:5"),
+            ("example.org.", "parent.zone:6"),
+            ("ns.example.org.", "hosts.zone:2"),
+            ("www.example.org.", "more.zone:1"),
+            ("lab.example.org.", "lab.zone:2"),
+            ("box.lab.example.org.", "lab.zone:3"),
+            ("x.deep.example.org.", "lab.zone:5"),
+            ("after.example.org.", "parent.zone:9"),
+        ];
+        let want: Vec<(String, String)> = want
+            .iter()
+            .map(|(o, l)| (o.to_string(), l.to_string()))
+            .collect();
+        assert_eq!(got, want);
+    }
+
+    /// The performance budget: a million names (about 40 MB) in well under
+    /// ten seconds. Run it in release mode:
+    /// `cargo test -p responder --release --lib zone::tests::million_names -- --ignored --nocapture`
+    #[test]
+    #[ignore = "slow in debug builds; run in release"]
+    fn million_names_load_quickly() {
+        use std::fmt::Write;
+        const NAMES: u32 = 1_000_000;
+        let mut text = String::with_capacity(48 * NAMES as usize);
+        text.push_str("$ORIGIN example.com.\n$TTL 3600\n@ SOA ns1 hostmaster 1 7200 900 1209600 300\n@ NS ns1\nns1 A 198.18.0.53\n");
+        for i in 0..NAMES {
+            let [_, _, hi, lo] = i.to_be_bytes();
+            let _ = match i % 4 {
+                0 => writeln!(text, "host-{i:07} A 198.18.{hi}.{lo}"),
+                1 => writeln!(text, "host-{i:07} 300 IN AAAA fd00::{hi:x}:{lo:x}"),
+                2 => writeln!(text, "host-{i:07} MX 10 mail-{lo}.example.com."),
+                _ => writeln!(text, "host-{i:07} TXT \"record number {i}\""),
+            };
+        }
+        let started = std::time::Instant::now();
+        let zone = parse_str(&text, "million.zone", None).unwrap();
+        let elapsed = started.elapsed();
+        eprintln!(
+            "{} MB, {} records: parsed and checked in {elapsed:?}",
+            text.len() >> 20,
+            zone.records.len()
+        );
+        assert_eq!(zone.records.len(), NAMES as usize + 3);
+        if !cfg!(debug_assertions) {
+            assert!(elapsed.as_secs_f64() < 5.0, "{elapsed:?} is too slow");
+        }
+    }
+
+    #[test]
+    fn unreadable_file_is_an_error_not_a_panic() {
+        let err = load_file(Path::new("/nonexistent/zone/file"), None).unwrap_err();
+        assert_eq!(err.location, None);
+        assert!(
+            err.message
+                .starts_with("cannot read /nonexistent/zone/file"),
+            "{err}"
+        );
+    }
 }

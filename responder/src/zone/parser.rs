@@ -33,7 +33,6 @@ pub struct Parser {
     origin: Option<Name>,
     default_ttl: Option<u32>,
     last_ttl: Option<u32>,
-    last_owner: Option<Name>,
     warned_implicit_ttl: bool,
     records: Vec<Record>,
     warnings: Vec<String>,
@@ -64,7 +63,6 @@ impl Parser {
             origin: origin.cloned(),
             default_ttl: None,
             last_ttl: None,
-            last_owner: None,
             warned_implicit_ttl: false,
             records: Vec::new(),
             warnings: Vec::new(),
@@ -227,7 +225,7 @@ impl Parser {
             rtype: header.rtype,
             class: class::IN,
             ttl,
-            rdata: self.rdata.as_slice().to_vec(),
+            rdata: self.rdata.clone(),
             location: Location {
                 file: file.to_string(),
                 line: start.line,
@@ -239,20 +237,20 @@ impl Parser {
     /// `[owner] [TTL] [class] type`, TTL and class in either order; returns
     /// the header and the RDATA fields after it.
     fn header<'t, 'a>(
-        &mut self,
+        &self,
         tokens: &'t [Token<'a>],
         start: EntryStart,
     ) -> Result<(Header, &'t [Token<'a>]), String> {
         let mut i = 0;
         let owner = if start.owner_omitted {
-            self.last_owner.clone().ok_or(
+            // The previous record's owner is the last one written out.
+            let previous = self.records.last().map(|r| r.owner.clone());
+            previous.ok_or(
                 "no owner name: the first record must name one (this line starts with a blank)",
             )?
         } else {
             i = 1;
-            let owner = self.name(&tokens[0], "owner name")?;
-            self.last_owner = Some(owner.clone());
-            owner
+            self.name(&tokens[0], "owner name")?
         };
         let mut ttl = None;
         let mut record_class = None;
@@ -341,5 +339,325 @@ fn error_at(file: &str, line: usize, message: String) -> ZoneError {
             line,
         }),
         message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::zone::test_support::TempDir;
+    use crate::zone::{parse_str, Name, RType, Record, Zone, ZoneError};
+
+    const HEAD: &str = "$ORIGIN example.com.\n$TTL 3600\n@ SOA ns1 hostmaster 1 7200 900 1209600 300\n@ NS ns1\nns1 A 198.18.0.53\n";
+
+    fn name(text: &str) -> Name {
+        Name::parse(text, None).unwrap().unwrap()
+    }
+
+    fn load(body: &str) -> Result<Zone, ZoneError> {
+        parse_str(&format!("{HEAD}{body}"), "t.zone", None)
+    }
+
+    /// The records after HEAD's three.
+    fn body(body: &str) -> Vec<Record> {
+        load(body)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .records
+            .split_off(3)
+    }
+
+    fn error(body: &str) -> String {
+        load(body).unwrap_err().to_string()
+    }
+
+    fn summary(records: &[Record]) -> Vec<(String, u32, RType, Vec<u8>)> {
+        records
+            .iter()
+            .map(|r| (r.owner.to_string(), r.ttl, r.rtype, r.rdata.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn owner_ttl_class_in_any_order_and_omitted() {
+        let got = body("a 60 IN A 198.18.0.1\nb IN 60 A 198.18.0.2\nc IN A 198.18.0.3\nd 1h30m A 198.18.0.4\n\tTXT x\n");
+        let a = |o: &str, ttl, last| {
+            (
+                format!("{o}.example.com."),
+                ttl,
+                RType::A,
+                vec![198, 18, 0, last],
+            )
+        };
+        assert_eq!(
+            summary(&got[..4]),
+            vec![
+                a("a", 60, 1),
+                a("b", 60, 2),
+                a("c", 3600, 3),
+                a("d", 5400, 4)
+            ]
+        );
+        // Omitted owner: the previous one; omitted TTL: $TTL, not the previous record's.
+        assert_eq!(
+            summary(&got[4..]),
+            vec![("d.example.com.".into(), 3600, RType::TXT, b"\x01x".to_vec())]
+        );
+        assert!(got.iter().all(|r| r.class == crate::zone::class::IN));
+    }
+
+    #[test]
+    fn relative_absolute_and_at_names() {
+        let got = body("@ TXT apex\nwww TXT rel\nabs.example.com. TXT abs\nWWW.Sub TXT mixed\n");
+        let owners: Vec<String> = got.iter().map(|r| r.owner.to_string()).collect();
+        assert_eq!(
+            owners,
+            [
+                "example.com.",
+                "www.example.com.",
+                "abs.example.com.",
+                "WWW.Sub.example.com."
+            ]
+        );
+    }
+
+    #[test]
+    fn origin_directive_is_relative_to_the_previous_origin() {
+        let got = body("$ORIGIN sub\nwww A 198.18.0.1\n$ORIGIN example.com.\nwww A 198.18.0.2\n");
+        assert_eq!(got[0].owner, name("www.sub.example.com."));
+        assert_eq!(got[1].owner, name("www.example.com."));
+    }
+
+    #[test]
+    fn origin_from_the_caller() {
+        let origin = name("example.com.");
+        let text = "@ 60 SOA ns1 hostmaster 1 1 1 1 1\n@ 60 NS ns1\nns1 60 A 198.18.0.53\n";
+        let zone = parse_str(text, "t.zone", Some(&origin)).unwrap();
+        assert_eq!(zone.origin, origin);
+        assert_eq!(zone.records[2].owner, name("ns1.example.com."));
+    }
+
+    #[test]
+    fn escapes_in_owner_names() {
+        let got = body("a\\.b TXT x\n\\065\\ c TXT y\n");
+        assert_eq!(got[0].owner.wire(), b"\x03a.b\x07example\x03com\x00");
+        assert_eq!(got[1].owner.wire(), b"\x03A c\x07example\x03com\x00");
+    }
+
+    #[test]
+    fn parentheses_and_comments_span_lines() {
+        let got = body(
+            "multi ( 300 ; ttl\n IN ; class\n TXT \"one\" ; first\n \"two\" )\nnext A 198.18.0.1\n",
+        );
+        assert_eq!(
+            summary(&got[..1]),
+            vec![(
+                "multi.example.com.".into(),
+                300,
+                RType::TXT,
+                b"\x03one\x03two".to_vec()
+            )]
+        );
+        assert_eq!(got[1].location.line, 10);
+    }
+
+    #[test]
+    fn generic_type_and_rdata_syntax() {
+        let got =
+            body("x TYPE65534 \\# 4 0a000001\nx TYPE1 \\# 4 c6120001\ny CLASS1 A 198.18.0.7\n");
+        assert_eq!(
+            summary(&got)[0],
+            (
+                "x.example.com.".into(),
+                3600,
+                RType(65534),
+                vec![10, 0, 0, 1]
+            )
+        );
+        assert_eq!(
+            (got[1].rtype, got[1].rdata.as_slice()),
+            (RType::A, &[198, 18, 0, 1][..])
+        );
+        assert_eq!(got[2].rdata, [198, 18, 0, 7]);
+    }
+
+    #[test]
+    fn ttl_default_prefers_dollar_ttl_then_previous_then_soa_minimum() {
+        let text = "$ORIGIN example.com.\n@ SOA ns1 hostmaster 1 7200 900 1209600 300\n@ 7200 NS ns1\nns1 A 198.18.0.53\n$TTL 60\nwww A 198.18.0.1\n";
+        let zone = parse_str(text, "t.zone", None).unwrap();
+        let ttls: Vec<u32> = zone.records.iter().map(|r| r.ttl).collect();
+        assert_eq!(ttls, [300, 7200, 7200, 60]);
+        assert_eq!(zone.warnings, ["t.zone:2: no $TTL; records without a TTL use the SOA MINIMUM (300) — add $TTL to be explicit"]);
+        let no_ttl = "$ORIGIN example.com.\n@ NS ns1\n";
+        let err = parse_str(no_ttl, "t.zone", None).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "t.zone:2: no TTL: give this record one or add a $TTL directive before it"
+        );
+    }
+
+    #[test]
+    fn include_reads_relative_to_the_including_file_and_restores_origin() {
+        let dir = TempDir::new("include");
+        dir.write(
+            "main.zone",
+            &format!("{HEAD}$INCLUDE sub/part.zone lab.example.com.\nafter A 198.18.0.9\n"),
+        );
+        dir.write(
+            "sub/part.zone",
+            "@ A 198.18.0.1\n$ORIGIN other.example.com.\nx A 198.18.0.2\n$INCLUDE deeper.zone\n",
+        );
+        dir.write("sub/deeper.zone", "y A 198.18.0.3\n");
+        let zone = crate::zone::load_file(&dir.path("main.zone"), None).unwrap();
+        let got: Vec<(String, usize)> = zone.records[3..]
+            .iter()
+            .map(|r| (r.owner.to_string(), r.location.line))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("lab.example.com.".into(), 1),
+                ("x.other.example.com.".into(), 3),
+                ("y.other.example.com.".into(), 1),
+                ("after.example.com.".into(), 7)
+            ]
+        );
+        assert_eq!(
+            Path::new(&zone.records[5].location.file),
+            dir.path("sub/deeper.zone")
+        );
+    }
+
+    #[test]
+    fn include_errors_name_the_directive_line() {
+        let dir = TempDir::new("include-errors");
+        dir.write("loop.zone", &format!("{HEAD}$INCLUDE loop.zone\n"));
+        let err = crate::zone::load_file(&dir.path("loop.zone"), None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("loop.zone:6: $INCLUDE nested more than 10 deep"),
+            "{err}"
+        );
+        dir.write("missing.zone", &format!("{HEAD}$INCLUDE nothere.zone\n"));
+        let err = crate::zone::load_file(&dir.path("missing.zone"), None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("missing.zone:6: $INCLUDE cannot read ") && err.contains("nothere.zone"),
+            "{err}"
+        );
+        dir.write("bad.zone", &format!("{HEAD}$INCLUDE part.zone\n"));
+        dir.write("part.zone", "ok A 198.18.0.1\nbroken A 1.2.3\n");
+        let err = crate::zone::load_file(&dir.path("bad.zone"), None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.ends_with("part.zone:2: bad IPv4 address \"1.2.3\""),
+            "{err}"
+        );
+    }
+
+    /// One test per kind of mistake: each names the line the record starts on.
+    #[test]
+    fn malformed_files_report_file_line_and_cause() {
+        let cases: &[(&str, &str)] = &[
+            ("www A 1.2.3\n", "t.zone:6: bad IPv4 address \"1.2.3\""),
+            (
+                "www 1x A 198.18.0.1\n",
+                "t.zone:6: TTL \"1x\" is not a number",
+            ),
+            (
+                "www 99999999999 A 198.18.0.1\n",
+                "t.zone:6: TTL \"99999999999\" is not a number",
+            ),
+            ("mx MX 10\n", "t.zone:6: MX: missing exchange name"),
+            ("www FOO 1\n", "t.zone:6: unknown record type \"FOO\""),
+            ("www 60 IN\n", "t.zone:6: missing record type"),
+            ("www ANY 1\n", "t.zone:6: ANY is a query type, not data"),
+            (
+                "www CH TXT x\n",
+                "t.zone:6: class CH is not supported: only IN data can be served",
+            ),
+            (
+                "www CLASS9 TXT x\n",
+                "t.zone:6: class CLASS9 is not supported: only IN data can be served",
+            ),
+            (
+                "a..b A 198.18.0.1\n",
+                "t.zone:6: bad owner name \"a..b\": empty label",
+            ),
+            (
+                "x TXT \"open\n",
+                "t.zone:6: quoted string is not closed on its line",
+            ),
+            ("x TXT ( a\n b\n", "t.zone:6: '(' is never closed"),
+            ("x TXT a )\n", "t.zone:6: ')' without a matching '('"),
+            (
+                "x SOA ( ns1 host\n 1 2 3\n 4 x )\n",
+                "t.zone:6: SOA: bad minimum \"x\"",
+            ),
+            (
+                "x TYPE65534 \\# 2 00\n",
+                "t.zone:6: TYPE65534: generic RDATA is 1 octets but its length says 2",
+            ),
+            ("$FOO bar\n", "t.zone:6: unknown directive \"$FOO\""),
+            (
+                "$GENERATE 1-2 x A 1.2.3.$\n",
+                "t.zone:6: $GENERATE is not supported; expand it into records",
+            ),
+            ("$TTL\n", "t.zone:6: $TTL takes one value"),
+            ("$TTL 1 2\n", "t.zone:6: $TTL takes one value"),
+            ("$ORIGIN\n", "t.zone:6: $ORIGIN takes one domain name"),
+            (
+                "$INCLUDE\n",
+                "t.zone:6: $INCLUDE takes a file name and an optional origin",
+            ),
+        ];
+        for (text, want) in cases {
+            assert_eq!(error(text), *want, "for {text:?}");
+        }
+    }
+
+    #[test]
+    fn relative_names_need_an_origin() {
+        let hint = "relative name but no $ORIGIN; give the zone as NAME=FILE or add $ORIGIN";
+        let cases = [
+            (
+                "$TTL 60\nwww A 198.18.0.1\n",
+                format!("t.zone:2: owner name \"www\": {hint}"),
+            ),
+            (
+                "$TTL 60\n@ A 198.18.0.1\n",
+                format!("t.zone:2: owner name \"@\": {hint}"),
+            ),
+            (
+                "$TTL 60\nexample.com. MX 1 mail\n",
+                format!("t.zone:2: MX: exchange name \"mail\": {hint}"),
+            ),
+            (
+                "$ORIGIN sub\n",
+                format!("t.zone:1: $ORIGIN \"sub\": {hint}"),
+            ),
+        ];
+        for (text, want) in cases {
+            assert_eq!(
+                parse_str(text, "t.zone", None).unwrap_err().to_string(),
+                want
+            );
+        }
+    }
+
+    #[test]
+    fn first_record_needs_an_owner() {
+        let err = parse_str("$ORIGIN example.com.\n  A 198.18.0.1\n", "t.zone", None).unwrap_err();
+        assert_eq!(err.to_string(), "t.zone:2: no owner name: the first record must name one (this line starts with a blank)");
+    }
+
+    #[test]
+    fn rdata_longer_than_65535_octets_is_refused() {
+        let string = format!("\"{}\" ", "z".repeat(255));
+        let err = error(&format!("big TXT {}\n", string.repeat(257)));
+        assert_eq!(err, "t.zone:6: TXT: RDATA is 65792 octets, more than 65535");
     }
 }
