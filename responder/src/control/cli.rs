@@ -104,8 +104,8 @@ pub struct XdpArgs {
     /// per poll instead of waiting for interrupts (SO_BUSY_POLL).
     #[arg(long, value_name = "USECS", requires = "iface")]
     pub busy_poll: Option<u32>,
-    /// UDP ports steered to the workers.
-    #[arg(long = "xdp-port", value_name = "PORT", default_value = "53", requires = "iface")]
+    /// UDP ports steered to the workers (default: the ports of --listen, else 53).
+    #[arg(long = "xdp-port", value_name = "PORT", requires = "iface")]
     pub ports: Vec<u16>,
 }
 

@@ -4,14 +4,114 @@ use std::sync::Arc;
 
 use super::cli::ServeArgs;
 use crate::engine::Engine;
+use crate::xdp::plane::{DataPlane, DataPlaneConfig};
+use crate::xdp::program::SteeringConfig;
+use crate::xdp::socket::BusyPoll;
+use crate::xdp::worker::EngineHandler;
 
-pub struct Running;
+/// Packets per busy poll, in the range Knot advises (8–64).
+const BUSY_POLL_BUDGET: u32 = 64;
 
-pub fn start(args: &ServeArgs, _engine: Arc<Engine>) -> Result<Running, String> {
-    Err(format!(
-        "--iface {}: the AF_XDP data plane is not in this build; serve with --listen on kernel sockets",
-        args.xdp.iface.as_deref().unwrap_or("")
-    ))
+/// The data plane configuration `serve` asks for. `--listen` addresses become
+/// the steering program's address filter (a wildcard address means any), and
+/// their ports the steered ports unless --xdp-port names them.
+pub fn config(args: &ServeArgs) -> DataPlaneConfig {
+    let x = &args.xdp;
+    let mut config = DataPlaneConfig::new(x.iface.clone().unwrap_or_default());
+    config.queues = x.queues.clone();
+    config.cpus = x.cpus.clone();
+    config.xdp_mode = x.xdp_mode;
+    config.zero_copy = x.zero_copy;
+    config.frame_count = x.frames;
+    config.frame_size = x.frame_size;
+    config.ring_size = x.ring_size;
+    config.batch = x.batch;
+    config.busy_poll = x.busy_poll.map(|usecs| BusyPoll { usecs, budget: BUSY_POLL_BUDGET });
+    let mut ports: Vec<u16> = if x.ports.is_empty() { args.listen.iter().map(|a| a.port()).collect() } else { x.ports.clone() };
+    if ports.is_empty() {
+        ports.push(53);
+    }
+    ports.sort_unstable();
+    ports.dedup();
+    let any_address = args.listen.is_empty() || args.listen.iter().any(|a| a.ip().is_unspecified());
+    let mut addrs: Vec<_> = if any_address { Vec::new() } else { args.listen.iter().map(|a| a.ip()).collect() };
+    addrs.sort_unstable();
+    addrs.dedup();
+    config.steering = SteeringConfig { ports, addrs };
+    config
 }
 
-pub fn stop(_: Running) {}
+pub fn start(args: &ServeArgs, engine: Arc<Engine>) -> Result<DataPlane, String> {
+    let config = config(args);
+    let plane = DataPlane::start(&config, |_| EngineHandler(engine.clone())).map_err(|e| e.to_string())?;
+    let queues: Vec<String> = plane.queues().iter().map(|(q, mode)| format!("{q}:{mode}")).collect();
+    tracing::info!(
+        "AF_XDP serving on {}: XDP {:?}, queues [{}], UDP ports {:?}, addresses {}",
+        config.iface,
+        plane.attached_mode(),
+        queues.join(" "),
+        config.steering.ports,
+        if config.steering.addrs.is_empty() { "any".to_string() } else { format!("{:?}", config.steering.addrs) },
+    );
+    Ok(plane)
+}
+
+/// Stops the data plane and prints each queue's final counters.
+pub fn stop(plane: DataPlane) {
+    let steering = plane.program().counters().ok();
+    match plane.stop() {
+        Ok(stats) => {
+            for s in &stats {
+                let c = &s.counters;
+                eprintln!(
+                    "queue {} (cpu {:?}, {}): rx {} tx {} dropped {} passed {} invalid {} fill-empty {} tx-full {} kicks {}{}{}",
+                    s.queue,
+                    s.cpu,
+                    s.mode,
+                    c.rx,
+                    c.tx,
+                    c.dropped,
+                    c.passed,
+                    c.invalid,
+                    c.fill_ring_empty,
+                    c.tx_ring_full,
+                    c.tx_kicks,
+                    s.kernel.map(|k| format!(", kernel rx_dropped {} rx_ring_full {}", k.rx_dropped, k.rx_ring_full)).unwrap_or_default(),
+                    if s.frames_balanced() { "" } else { ", UMEM FRAMES DO NOT ADD UP" },
+                );
+            }
+        }
+        Err(e) => tracing::error!("stopping the data plane: {e}"),
+    }
+    if let Some(c) = steering {
+        eprintln!("XDP program: {c:?}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::control::{Cli, Command};
+    use clap::Parser;
+
+    fn serve(args: &[&str]) -> ServeArgs {
+        let cli = Cli::try_parse_from(std::iter::once("responder").chain(["serve"]).chain(args.iter().copied())).unwrap();
+        match cli.command {
+            Command::Serve(s) => s,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn listen_addresses_become_the_steering_filter() {
+        let c = config(&serve(&["--iface", "eth0", "--listen", "198.18.0.1:53", "--listen", "[fd00::1]:5353"]));
+        assert_eq!(c.steering.ports, [53, 5353]);
+        assert_eq!(c.steering.addrs.len(), 2);
+        let c = config(&serve(&["--iface", "eth0", "--listen", "0.0.0.0:53", "--listen", "198.18.0.1:53"]));
+        assert!(c.steering.addrs.is_empty(), "a wildcard listen address means any address");
+        let c = config(&serve(&["--iface", "eth0"]));
+        assert_eq!((c.steering.ports, c.steering.addrs.len()), (vec![53], 0));
+        let c = config(&serve(&["--iface", "eth0", "--listen", "198.18.0.1:53", "--xdp-port", "5300"]));
+        assert_eq!(c.steering.ports, [5300]);
+    }
+}
