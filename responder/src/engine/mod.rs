@@ -91,11 +91,12 @@ pub fn answer_message(engine: &Engine, buf: &mut [u8], len: usize, transport: Tr
     if len > buf.len() {
         return None;
     }
-    let query = match query::parse(&buf[..len]) {
-        Ok(q) => q,
+    let mut query = Query::new();
+    match query.parse(&buf[..len]) {
+        Ok(()) => {}
         Err(Rejection::Drop) => return None,
         Err(Rejection::FormErr(question_end)) => return Some(error_reply(buf, question_end, rcode::FORMERR)),
-    };
+    }
     let opts = &engine.options;
     if query.opcode != 0 {
         return Some(error_reply(buf, Some(query.question.end), rcode::NOTIMP));

@@ -48,30 +48,38 @@ impl Query {
     }
 }
 
-#[inline]
-pub fn parse(m: &[u8]) -> Result<Query, Rejection> {
-    if m.len() < dns::HEADER_LEN {
-        return Err(Rejection::Drop);
+impl Query {
+    pub fn new() -> Query {
+        Query {
+            question: Question { name_len: 0, labels: 0, qtype: 0, qclass: 0, end: 0 },
+            lower: [0; MAX_NAME],
+            starts: [0; MAX_LABELS],
+            opcode: 0,
+            edns: None,
+        }
     }
-    let f = dns::flags(m);
-    if f & flags::QR != 0 {
-        return Err(Rejection::Drop);
+
+    /// Reads `m` into `self`, in place: the query is large enough that
+    /// returning it by value would be a noticeable copy per packet.
+    #[inline]
+    pub fn parse(&mut self, m: &[u8]) -> Result<(), Rejection> {
+        if m.len() < dns::HEADER_LEN {
+            return Err(Rejection::Drop);
+        }
+        let f = dns::flags(m);
+        if f & flags::QR != 0 {
+            return Err(Rejection::Drop);
+        }
+        if dns::qdcount(m) != 1 {
+            return Err(Rejection::FormErr(None));
+        }
+        self.opcode = ((f & flags::OPCODE_MASK) >> 11) as u8;
+        self.question =
+            dns::parse_question(m, &mut self.lower, &mut self.starts).ok_or(Rejection::FormErr(None))?;
+        let end = self.question.end;
+        self.edns = parse_rest(m, end).map_err(|()| Rejection::FormErr(Some(end)))?;
+        Ok(())
     }
-    if dns::qdcount(m) != 1 {
-        return Err(Rejection::FormErr(None));
-    }
-    let mut query = Query {
-        question: Question { name_len: 0, labels: 0, qtype: 0, qclass: 0, end: 0 },
-        lower: [0; MAX_NAME],
-        starts: [0; MAX_LABELS],
-        opcode: ((f & flags::OPCODE_MASK) >> 11) as u8,
-        edns: None,
-    };
-    query.question =
-        dns::parse_question(m, &mut query.lower, &mut query.starts).ok_or(Rejection::FormErr(None))?;
-    let end = query.question.end;
-    query.edns = parse_rest(m, end).map_err(|()| Rejection::FormErr(Some(end)))?;
-    Ok(query)
 }
 
 /// Walks the answer, authority and additional sections; finds the OPT.

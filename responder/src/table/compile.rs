@@ -514,6 +514,7 @@ impl Compiler {
                 flags |= FLAG_WILDCARD_CHILD;
             }
             out.push(lower.wire_len() as u8);
+            out.extend_from_slice(lower.wire());
             out.push(flags);
             out.extend_from_slice(&(node.zone as u16).to_le_bytes());
             out.extend_from_slice(&default_off.to_le_bytes());
@@ -531,7 +532,6 @@ impl Compiler {
                 out.push(d.rdatas[0].len() as u8);
                 out.extend_from_slice(&d.rdatas[0]);
             }
-            out.extend_from_slice(lower.wire());
         }
         for (at, w) in wildcard_fixups {
             out[at..at + 4].copy_from_slice(&node_offsets[w].to_le_bytes());

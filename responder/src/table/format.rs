@@ -10,11 +10,12 @@
 //!  44 zone_count u32      48 zones_off u32    52..64 reserved
 //! buckets: bucket_count × u32 node offset (0 = empty), open addressing, linear probing
 //! zones:   zone_count × (u32 nxdomain response, u32 nodata response)
-//! node:    u8 name_len, u8 flags, u16 zone, u32 default response, u16 type_count,
+//! node:    u8 name_len, name (lowercase wire; first, so a probe compares it
+//!          before decoding anything else), u8 flags, u16 zone,
+//!          u32 default response, u16 type_count,
 //!          type_count × (u16 type, u32 response),
 //!          [u32 wildcard child node]   if FLAG_WILDCARD_CHILD
 //!          [u32 ttl, u8 len, target]   if FLAG_DNAME
-//!          name (lowercase wire)
 //! response: u8 flags (rcode | AA), u8 patch_count, u16 ancount, u16 nscount,
 //!          u16 body_len, u8 chunk_count, body, patch_count × (u16 pos, u16 target),
 //!          chunk_count × (u16 len, u16 arcount, u8 required, u8 patch_count, bytes, patches)
@@ -29,7 +30,7 @@
 
 pub const MAGIC: &[u8; 8] = b"RSPDTBL\0";
 /// Bumped whenever the layout changes: a table from another version is refused.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 pub const HEADER_LEN: usize = 64;
 
 pub const FLAG_CUT: u8 = 1;
@@ -53,7 +54,8 @@ pub const TARGET_CHUNK: u16 = 0xc000;
 pub const TARGET_VALUE_MASK: u16 = 0x3fff;
 
 pub const ZONE_LEN: usize = 8;
-pub const NODE_FIXED_LEN: usize = 10;
+/// After the name: flags, zone, default response, type count.
+pub const NODE_FIXED_LEN: usize = 9;
 pub const TYPE_ENTRY_LEN: usize = 6;
 pub const RESPONSE_FIXED_LEN: usize = 9;
 pub const PATCH_LEN: usize = 4;

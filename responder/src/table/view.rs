@@ -24,30 +24,31 @@ pub struct DnameView<'t> {
 }
 
 impl<'t> NodeView<'t> {
+    /// The name of the node at `at`: all a probe needs to compare.
+    #[inline(always)]
+    pub(super) fn name_at(b: &'t [u8], at: usize) -> Option<&'t [u8]> {
+        let len = *b.get(at)? as usize;
+        b.get(at + 1..at + 1 + len)
+    }
+
     #[inline]
     pub(super) fn parse(b: &'t [u8], at: usize) -> Option<NodeView<'t>> {
-        let fixed = b.get(at..at + NODE_FIXED_LEN)?;
-        let name_len = fixed[0] as usize;
-        let flags = fixed[1];
-        let type_count = u16::from_le_bytes([fixed[8], fixed[9]]) as usize;
-        let types_at = at + NODE_FIXED_LEN;
+        let name = Self::name_at(b, at)?;
+        let fixed_at = at + 1 + name.len();
+        let fixed = b.get(fixed_at..fixed_at + NODE_FIXED_LEN)?;
+        let flags = fixed[0];
+        let type_count = u16::from_le_bytes([fixed[7], fixed[8]]) as usize;
+        let types_at = fixed_at + NODE_FIXED_LEN;
         let extra = types_at + type_count * TYPE_ENTRY_LEN;
-        let mut name_at = extra;
-        if flags & FLAG_WILDCARD_CHILD != 0 {
-            name_at += 4;
-        }
-        if flags & FLAG_DNAME != 0 {
-            name_at += 5 + *b.get(name_at + 4)? as usize;
-        }
         Some(NodeView {
             b,
             at,
             flags,
-            zone: u16::from_le_bytes([fixed[2], fixed[3]]),
-            default: u32::from_le_bytes([fixed[4], fixed[5], fixed[6], fixed[7]]),
+            zone: u16::from_le_bytes([fixed[1], fixed[2]]),
+            default: u32::from_le_bytes([fixed[3], fixed[4], fixed[5], fixed[6]]),
             types: b.get(types_at..extra)?,
             extra,
-            name: b.get(name_at..name_at + name_len)?,
+            name,
         })
     }
 

@@ -67,15 +67,12 @@ pub struct Question {
 /// Compression is not allowed in a question name: a pointer is malformed.
 #[inline]
 pub fn parse_question(m: &[u8], lower: &mut [u8; MAX_NAME], starts: &mut [u8; MAX_LABELS]) -> Option<Question> {
-    let mut pos = HEADER_LEN;
+    let name = m.get(HEADER_LEN..)?;
     let mut n = 0usize;
     let mut labels = 0usize;
     loop {
-        let len = *m.get(pos)? as usize;
+        let len = *name.get(n)? as usize;
         if len == 0 {
-            *lower.get_mut(n)? = 0;
-            n += 1;
-            pos += 1;
             break;
         }
         if len > 63 || n + 1 + len >= MAX_NAME {
@@ -83,22 +80,35 @@ pub fn parse_question(m: &[u8], lower: &mut [u8; MAX_NAME], starts: &mut [u8; MA
         }
         *starts.get_mut(labels)? = n as u8;
         labels += 1;
-        let label = m.get(pos + 1..pos + 1 + len)?;
-        lower[n] = len as u8;
-        for (d, s) in lower[n + 1..n + 1 + len].iter_mut().zip(label) {
-            *d = s.to_ascii_lowercase();
-        }
         n += 1 + len;
-        pos += 1 + len;
     }
-    let fixed = m.get(pos..pos + 4)?;
-    Some(Question {
-        name_len: n,
-        labels,
-        qtype: get_u16(fixed, 0),
-        qclass: get_u16(fixed, 2),
-        end: pos + 4,
-    })
+    n += 1;
+    let src = name.get(..n)?;
+    lowercase_into(&mut lower[..n], src);
+    let fixed = name.get(n..n + 4)?;
+    Some(Question { name_len: n, labels, qtype: get_u16(fixed, 0), qclass: get_u16(fixed, 2), end: HEADER_LEN + n + 4 })
+}
+
+/// Copies `src` lowering ASCII letters, eight bytes at a time. Length octets
+/// are at most 63, below 'A', so a whole wire name can be lowered at once.
+#[inline]
+fn lowercase_into(dst: &mut [u8], src: &[u8]) {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut d = dst.chunks_exact_mut(8);
+    let mut s = src.chunks_exact(8);
+    for (d, s) in (&mut d).zip(&mut s) {
+        let w = u64::from_le_bytes([s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]]);
+        let low7 = w & !HIGH;
+        // High bit of each byte: at least 'A', and above 'Z'.
+        let ge_a = low7 + (0x80 - b'A' as u64) * ONES;
+        let gt_z = low7 + (0x80 - b'Z' as u64 - 1) * ONES;
+        let upper = (ge_a ^ gt_z) & !w & HIGH;
+        d.copy_from_slice(&(w | (upper >> 2)).to_le_bytes());
+    }
+    for (d, s) in d.into_remainder().iter_mut().zip(s.remainder()) {
+        *d = s.to_ascii_lowercase();
+    }
 }
 
 /// Skips a possibly compressed name; returns the offset after it.
@@ -169,6 +179,19 @@ mod tests {
         assert_eq!(&starts[..3], &[0, 4, 12]);
         // The message itself is untouched: the question is echoed as sent.
         assert_eq!(&m[12..16], b"\x03WwW");
+    }
+
+    #[test]
+    fn lowercases_every_byte_value_like_ascii() {
+        let src: Vec<u8> = (0..=255u8).collect();
+        let mut dst = vec![0u8; 256];
+        lowercase_into(&mut dst, &src);
+        let want: Vec<u8> = src.iter().map(u8::to_ascii_lowercase).collect();
+        assert_eq!(dst, want);
+        for shift in 1..8 {
+            lowercase_into(&mut dst[..256 - shift], &src[shift..]);
+            assert_eq!(&dst[..256 - shift], &want[shift..]);
+        }
     }
 
     #[test]

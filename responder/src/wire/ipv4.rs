@@ -45,8 +45,13 @@ impl<'a> Ipv4<'a> {
         [self.b[16], self.b[17], self.b[18], self.b[19]]
     }
     /// True when the header checksum verifies.
+    #[inline]
     pub fn checksum_ok(&self) -> bool {
-        checksum::finish(checksum::sum(&self.b[..self.header_len()])) == 0
+        let n = self.header_len();
+        if n == MIN_HEADER_LEN {
+            return checksum::finish(header_sum(&self.b[..MIN_HEADER_LEN])) == 0;
+        }
+        checksum::finish(checksum::sum(&self.b[..n])) == 0
     }
 
     /// Turns a query header into the answer's: a fresh 20-byte header (options
@@ -62,9 +67,16 @@ impl<'a> Ipv4<'a> {
         self.b[12..16].copy_from_slice(&dst);
         self.b[16..20].copy_from_slice(&src);
         put_u16(self.b, 10, 0);
-        let csum = checksum::finish(checksum::sum(&self.b[..MIN_HEADER_LEN]));
+        let csum = checksum::finish(header_sum(&self.b[..MIN_HEADER_LEN]));
         put_u16(self.b, 10, csum);
     }
+}
+
+/// The sum of a 20-byte header: five 32-bit words, no loop.
+#[inline(always)]
+fn header_sum(h: &[u8]) -> u64 {
+    let w = |i: usize| u32::from_ne_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]) as u64;
+    w(0) + w(4) + w(8) + w(12) + w(16)
 }
 
 /// Addresses that must never be answered from or to.
