@@ -4,7 +4,7 @@
 //!
 //! Modes (arguments after `--`):
 //! - (none): timing of the answer loop, then the compile benchmark;
-//! - `--answers-only`: timing only;
+//! - `--answers-only`: timing only; `--compile-only`: the compile benchmark only;
 //! - `--callgrind N`: N answers in `answer_loop` and nothing else timed, for
 //!   `valgrind --tool=callgrind --toggle-collect='*answer_loop*'`.
 
@@ -22,6 +22,10 @@ const QUERIES: usize = 65_536;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--compile-only") {
+        compile_benchmark(1_000_000);
+        return;
+    }
     let callgrind = args.iter().position(|a| a == "--callgrind").map(|i| args[i + 1].parse::<usize>().unwrap());
     let engine = build_engine(NAMES);
     let frames: Vec<Vec<u8>> =

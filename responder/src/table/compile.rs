@@ -2,8 +2,8 @@
 //! CNAME chains, wildcard synthesis, referrals with glue, negative answers
 //! with the SOA, additional addresses. The runtime only looks up and copies.
 
-use std::collections::HashMap;
 
+use super::fasthash::FastMap;
 use super::format::*;
 use super::template::{Owner, QueryContext, RrsetRef, Sections, Template};
 use crate::wire::dns::rcode;
@@ -72,7 +72,7 @@ enum Found {
 struct Compiler {
     zones: Vec<ZoneInfo>,
     nodes: Vec<Node>,
-    index: HashMap<Vec<u8>, usize>,
+    index: FastMap<Vec<u8>, usize>,
 }
 
 /// Compiles zones into table bytes (see `format` for the layout).
@@ -83,11 +83,11 @@ pub fn compile(zones: &[Zone]) -> Result<Vec<u8>, CompileError> {
 
 impl Compiler {
     fn build(zones: &[Zone]) -> Result<Compiler, CompileError> {
-        let mut c = Compiler { zones: Vec::new(), nodes: Vec::new(), index: HashMap::new() };
+        let mut c = Compiler { zones: Vec::new(), nodes: Vec::new(), index: FastMap::default() };
         // Deepest zone wins: process parents first so children can claim names.
         let mut order: Vec<usize> = (0..zones.len()).collect();
         order.sort_by_key(|&i| zones[i].origin.label_count());
-        let mut apexes: HashMap<Vec<u8>, usize> = HashMap::new();
+        let mut apexes: FastMap<Vec<u8>, usize> = FastMap::default();
         for &zi in &order {
             let z = &zones[zi];
             let key = z.origin.to_lowercase().wire().to_vec();
@@ -444,7 +444,7 @@ impl Compiler {
 
     fn emit(&self) -> Result<Vec<u8>, CompileError> {
         let mut out = vec![0u8; HEADER_LEN];
-        let mut dedup: HashMap<Vec<u8>, u32> = HashMap::new();
+        let mut dedup: FastMap<Vec<u8>, u32> = FastMap::default();
         let mut scratch = Vec::new();
         let mut emit_template = |out: &mut Vec<u8>, t: &Template, at: &Name| -> Result<u32, CompileError> {
             if !t.fits_layout() {
