@@ -94,6 +94,7 @@ pub fn diagnose(iface: &str, probe: bool) -> Report {
     let queue_check = checks::queues(iface, &channels, &info, worker_cpus, facts);
     let rx_queues = queue_check.facts.get("rx_queues").and_then(|v| v.as_u64()).unwrap_or(1) as u32;
     report.push(queue_check);
+    report.push(checks::rss(iface, &ask(&ethtool, Ethtool::udp_hash_fields), rx_queues));
 
     let features = ask(&ethtool, Ethtool::features);
     for check in checks::offloads(iface, &features, &host::vlan_uppers(iface)) {
@@ -107,7 +108,7 @@ pub fn diagnose(iface: &str, probe: bool) -> Report {
     let release = host::kernel_release();
     report.push(checks::kernel(release.as_deref(), release.as_deref().and_then(host::parse_release)));
     let privileges = host::Privileges::current();
-    report.push(checks::privileges(&privileges));
+    report.push(checks::privileges(iface, &privileges));
     report.push(checks::memlock(&privileges, rx_queues));
 
     report.push(checks::attached(iface, info.xdp, info.xdp.and_then(|x| probe::program_name(x.program_id)).as_deref()));

@@ -7,7 +7,7 @@ use std::io;
 use serde_json::{json, Value};
 
 use super::drivers::{self, DriverFacts, QueueRule};
-use super::ethtool::{Channels, DriverInfo, Feature};
+use super::ethtool::{Channels, DriverInfo, Feature, RxHashFields};
 use super::host::{Irq, Privileges, SriovRole};
 use super::netlink::{AttachedXdp, LinkInfo};
 use super::probe::{Outcome, ZeroCopyOutcome};
@@ -210,8 +210,15 @@ pub fn queues(
         ),
         QueueRule::SpareTxPerCpu if current + cpus > max => Check::warn(
             "queues",
-            format!("{described}: XDP wants {cpus} spare TX queue(s) beyond those in use"),
-            format!("{} (or give the VM more queues)", set(target)),
+            format!(
+                "{described}: virtio-net wants {cpus} spare TX queue(s) beyond those in use for XDP; \
+                 without them older kernels refuse XDP and newer ones share TX queues under a lock"
+            ),
+            if target < current {
+                set(target)
+            } else {
+                format!("give the VM {} queues (libvirt: <driver queues='{}'/>)", current + cpus, current + cpus)
+            },
         ),
         _ if current < target => Check::warn(
             "queues",
@@ -235,6 +242,30 @@ pub fn queues(
         .fact("source", "ethtool")
 }
 
+/// RSS decides which queue, and so which worker, a query lands on. Hashing
+/// addresses only puts every query from one busy resolver on one queue;
+/// with ports (`sdfn`) they spread.
+pub fn rss(iface: &str, fields: &io::Result<(RxHashFields, RxHashFields)>, rx_queues: u32) -> Check {
+    let fix = format!("ethtool -N {iface} rx-flow-hash udp4 sdfn; ethtool -N {iface} rx-flow-hash udp6 sdfn");
+    match fields {
+        _ if rx_queues <= 1 => Check::ok("rss", "one RX queue: nothing to spread"),
+        Err(e) => Check::ok("rss", format!("hash fields not reported ({e}): a virtual device, or the driver decides")),
+        Ok((v4, v6)) if v4.includes_ports() && v6.includes_ports() => {
+            Check::ok("rss", "UDP hashed on addresses and ports (sdfn): queries spread over the queues")
+        }
+        Ok((v4, v6)) => Check::warn(
+            "rss",
+            format!(
+                "UDP hashed without ports (udp4 {:#x}, udp6 {:#x}): all queries from one resolver address land on one queue",
+                v4.0, v6.0
+            ),
+            fix,
+        ),
+    }
+    .fact("udp4", fields.as_ref().ok().map(|f| f.0 .0))
+    .fact("udp6", fields.as_ref().ok().map(|f| f.1 .0))
+}
+
 /// The offloads that change what XDP sees: LRO and hardware GRO merge
 /// frames (several drivers refuse XDP while they are on), VLAN stripping
 /// moves the tag out of the frame, so answers would leave untagged.
@@ -253,10 +284,12 @@ pub fn offloads(iface: &str, features: &io::Result<Vec<(String, Feature)>>, vlan
     let merging = |check: &'static str, kernel: &str, alias: &str, off: &str| match find(kernel) {
         None => Check::ok(check, format!("{alias}: not offered by the driver")).fact("active", false),
         Some(f) if !f.active => Check::ok(check, format!("{alias}: off")).fact("active", false),
-        Some(f) if f.fixed => Check::fail(
+        // virtio-net reports its host's guest offloads this way, and clears
+        // them itself when XDP attaches (or refuses XDP, as the probe shows).
+        Some(f) if f.fixed => Check::warn(
             check,
-            format!("{alias}: on and fixed by the driver: merged frames break XDP"),
-            "use another driver or NIC; see docs/DEPLOY.md",
+            format!("{alias}: on [fixed]: the driver must turn it off itself when XDP attaches, or it refuses XDP"),
+            "nothing to set with ethtool; the xdp-native line shows whether the driver copes",
         )
         .fact("active", true),
         Some(_) => Check::warn(
@@ -335,7 +368,7 @@ pub fn irqs(irqs: &[Irq], irqbalance: bool) -> Check {
     check.fact("irqs", facts).fact("irqbalance", irqbalance)
 }
 
-pub fn privileges(p: &Privileges) -> Check {
+pub fn privileges(iface: &str, p: &Privileges) -> Check {
     let missing = p.missing();
     let check = if missing.is_empty() {
         Check::ok(
@@ -350,7 +383,7 @@ pub fn privileges(p: &Privileges) -> Check {
         Check::fail(
             "privileges",
             format!("uid {} lacks {}: the XDP probes and `serve --iface` need them", p.euid, missing.join(", ")),
-            "run as root (`sudo responder doctor --iface IFACE`), or grant the capabilities (systemd AmbientCapabilities=)",
+            format!("run as root (`sudo responder doctor --iface {iface}`), or grant the capabilities (systemd AmbientCapabilities=)"),
         )
     };
     check.fact("euid", p.euid).fact("missing_capabilities", missing)

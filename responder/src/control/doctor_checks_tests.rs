@@ -40,6 +40,11 @@ fn queue_suggestions() {
     assert_eq!(queues("eth0", &Ok(ch(8, 64)), &up(), 8, i40e).status, Status::Ok);
     let ena = queues("eth0", &Ok(ch(8, 8)), &up(), 8, drivers::lookup("ena"));
     assert_eq!((ena.status, ena.fix.as_deref()), (Status::Fail, Some("ethtool -L eth0 combined 4")));
+    let virtio = queues("eth0", &Ok(ch(1, 1)), &up(), 2, drivers::lookup("virtio_net"));
+    assert_eq!(
+        (virtio.status, virtio.fix.as_deref()),
+        (Status::Warn, Some("give the VM 3 queues (libvirt: <driver queues='3'/>)"))
+    );
     // veth-style: separate RX/TX counts, no combined channels.
     let split = Channels { rx: 2, tx: 2, max_rx: 2, max_tx: 2, ..Channels::default() };
     let veth = queues("veth0", &Ok(split), &up(), 2, drivers::lookup("veth"));
@@ -62,7 +67,9 @@ fn offloads_that_hurt() {
     let checks = offloads("eth0", &features, &[]);
     let by = |n: &str| checks.iter().find(|c| c.name == n).unwrap().clone();
     assert_eq!(by("lro").fix.as_deref(), Some("ethtool -K eth0 lro off"));
-    assert_eq!(by("hw-gro").status, Status::Fail, "fixed on cannot be fixed by ethtool");
+    let fixed = by("hw-gro");
+    assert_eq!(fixed.status, Status::Warn, "fixed: the probe decides, ethtool cannot help");
+    assert!(fixed.fix.unwrap().contains("xdp-native"));
     assert_eq!(by("vlan-offload").status, Status::Ok, "no VLANs in use");
     let with_vlan = offloads("eth0", &features, &["eth0.100".to_string()]);
     let vlan = with_vlan.iter().find(|c| c.name == "vlan-offload").unwrap();
@@ -80,7 +87,7 @@ fn cpus_and_irqs() {
     assert!(c.finding.contains("--cpus 8,9"), "{c:?}");
     assert_eq!(numa(None, None, &[0, 1], 4).facts["suggested_cpus"], "0,1");
     let irq = Irq { number: 40, affinity: "2".into(), hint: None };
-    assert_eq!(irqs(&[irq.clone()], false).status, Status::Ok);
+    assert_eq!(irqs(std::slice::from_ref(&irq), false).status, Status::Ok);
     assert_eq!(irqs(&[irq], true).status, Status::Warn);
     assert_eq!(irqs(&[], true).status, Status::Ok, "no IRQs, nothing for irqbalance to move");
 }
@@ -89,9 +96,9 @@ fn cpus_and_irqs() {
 fn privileges_and_memory() {
     let all = super::super::host::NEEDED.iter().fold(0u64, |m, (c, _)| m | 1 << c);
     let root = Privileges { euid: 0, capabilities: all, memlock: Some(8 << 20) };
-    assert_eq!(privileges(&root).status, Status::Ok);
+    assert_eq!(privileges("eth0", &root).status, Status::Ok);
     let user = Privileges { euid: 1000, capabilities: 0, memlock: Some(8 << 20) };
-    assert_eq!(privileges(&user).status, Status::Fail);
+    assert_eq!(privileges("eth0", &user).status, Status::Fail);
     assert_eq!(memlock(&root, 64).status, Status::Ok, "CAP_IPC_LOCK lifts the limit");
     assert_eq!(memlock(&user, 4).status, Status::Warn, "8 MiB < 32 MiB");
     assert_eq!(memlock(&Privileges { memlock: None, ..user }, 4).status, Status::Ok);
@@ -133,4 +140,16 @@ fn driver_lines() {
     let from_sysfs =
         driver("eth0", &Err(io::Error::from_raw_os_error(libc::EOPNOTSUPP)), Some("mlx5_core".into()), None);
     assert_eq!(from_sysfs.facts["name"], "mlx5_core");
+}
+
+#[test]
+fn rss_spreads_by_port() {
+    let sdfn = RxHashFields(0xf0);
+    let sd = RxHashFields(0x30);
+    assert_eq!(rss("eth0", &Ok((sdfn, sdfn)), 8).status, Status::Ok);
+    let narrow = rss("eth0", &Ok((sd, sdfn)), 8);
+    assert_eq!(narrow.status, Status::Warn);
+    assert!(narrow.fix.unwrap().starts_with("ethtool -N eth0 rx-flow-hash udp4 sdfn"));
+    assert_eq!(rss("eth0", &Ok((sd, sd)), 1).status, Status::Ok, "one queue: nothing to spread");
+    assert_eq!(rss("veth0", &Err(io::Error::from_raw_os_error(libc::EOPNOTSUPP)), 2).status, Status::Ok);
 }

@@ -12,6 +12,9 @@ const ETHTOOL_GSTRINGS: u32 = 0x1b;
 const ETHTOOL_GSSET_INFO: u32 = 0x37;
 const ETHTOOL_GFEATURES: u32 = 0x3a;
 const ETHTOOL_GCHANNELS: u32 = 0x3c;
+const ETHTOOL_GRXFH: u32 = 0x29;
+const UDP_V4_FLOW: u32 = 0x02;
+const UDP_V6_FLOW: u32 = 0x06;
 const ETH_SS_FEATURES: u32 = 4;
 const ETH_GSTRING_LEN: usize = 32;
 /// No kernel has anywhere near this many features (about 70 in 6.x); a
@@ -54,6 +57,25 @@ pub struct Feature {
     pub fixed: bool,
 }
 
+/// Which header fields RSS hashes for a flow type (`RXH_*` bits, as
+/// `ethtool -n IF rx-flow-hash udp4` shows them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RxHashFields(pub u64);
+
+impl RxHashFields {
+    const IP_SRC: u64 = 1 << 4;
+    const IP_DST: u64 = 1 << 5;
+    const L4_BYTES_0_1: u64 = 1 << 6;
+    const L4_BYTES_2_3: u64 = 1 << 7;
+
+    /// Source and destination address and port (`sdfn`): queries from one
+    /// resolver address spread over all queues by source port.
+    pub fn includes_ports(self) -> bool {
+        let sdfn = Self::IP_SRC | Self::IP_DST | Self::L4_BYTES_0_1 | Self::L4_BYTES_2_3;
+        self.0 & sdfn == sdfn
+    }
+}
+
 /// `struct ethtool_drvinfo` from <linux/ethtool.h>.
 #[repr(C)]
 struct EthtoolDrvinfo {
@@ -84,6 +106,16 @@ struct EthtoolChannels {
     tx_count: u32,
     other_count: u32,
     combined_count: u32,
+}
+
+/// `struct ethtool_rxnfc`: the fields GRXFH uses, then room for the rest
+/// of the struct (about 190 bytes in all), which the kernel may copy back.
+#[repr(C)]
+struct EthtoolRxnfc {
+    cmd: u32,
+    flow_type: u32,
+    data: u64,
+    rest: [u8; 248],
 }
 
 /// An ethtool socket bound to one interface name.
@@ -138,6 +170,19 @@ impl Ethtool {
             tx: ch.tx_count,
             combined: ch.combined_count,
         })
+    }
+
+    /// The RSS hash fields for UDP over IPv4 and over IPv6.
+    pub fn udp_hash_fields(&self) -> io::Result<(RxHashFields, RxHashFields)> {
+        Ok((self.rx_hash_fields(UDP_V4_FLOW)?, self.rx_hash_fields(UDP_V6_FLOW)?))
+    }
+
+    fn rx_hash_fields(&self, flow_type: u32) -> io::Result<RxHashFields> {
+        let mut rxnfc = EthtoolRxnfc { cmd: ETHTOOL_GRXFH, flow_type, data: 0, rest: [0; 248] };
+        // SAFETY: `rxnfc` is a live ethtool_rxnfc (with room to spare) with
+        // cmd and flow_type set, as GRXFH expects.
+        unsafe { self.ioctl((&mut rxnfc as *mut EthtoolRxnfc).cast()) }?;
+        Ok(RxHashFields(rxnfc.data))
     }
 
     /// Every feature by its kernel name (`rx-lro`, `rx-gro-hw`,
@@ -238,6 +283,13 @@ mod tests {
         assert!(!lro.1.active, "lo does no LRO");
         assert!(features.iter().any(|(n, _)| n == "rx-vlan-hw-parse"));
         assert!(features.len() > 30, "only {} features", features.len());
+    }
+
+    #[test]
+    fn port_hashing_needs_all_four_fields() {
+        assert!(RxHashFields(0xf0).includes_ports(), "sdfn");
+        assert!(!RxHashFields(0x30).includes_ports(), "sd only");
+        assert!(!RxHashFields(0).includes_ports());
     }
 
     #[test]
