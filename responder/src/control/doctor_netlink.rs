@@ -149,9 +149,9 @@ fn parse_reply(buf: &[u8]) -> io::Result<LinkInfo> {
     let body = buf.get(NLMSG_HDR_LEN..len.min(buf.len())).ok_or_else(|| bad("length out of range"))?;
     match kind {
         NLMSG_ERROR => {
-            let errno =
-                i32::from_ne_bytes(body.get(..4).ok_or_else(|| bad("short error"))?.try_into().unwrap_or([0; 4]));
-            Err(io::Error::from_raw_os_error(-errno))
+            // A negative errno; 0 would be an acknowledgement, never sent for a GET.
+            let errno = u32_at(body, 0).ok_or_else(|| bad("short error"))? as i32;
+            Err(io::Error::from_raw_os_error(errno.wrapping_neg()))
         }
         RTM_NEWLINK => {
             let flags = u32_at(body, 8).ok_or_else(|| bad("short ifinfomsg"))?;
