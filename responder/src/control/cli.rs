@@ -30,6 +30,8 @@ pub enum Command {
     Compile(CompileArgs),
     /// Load and check zone files, like kzonecheck or nsd-checkzone.
     Check(CheckArgs),
+    /// Check an interface for XDP serving: driver, queues, offloads, modes, zero-copy.
+    Doctor(DoctorArgs),
 }
 
 #[derive(Args, Debug)]
@@ -124,6 +126,20 @@ pub struct CheckArgs {
     /// Zone files, as FILE or NAME=FILE.
     #[arg(required = true, value_name = "[NAME=]FILE")]
     pub zones: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct DoctorArgs {
+    /// The interface to examine.
+    #[arg(long, value_name = "IFACE")]
+    pub iface: String,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Skip the attach and bind probes (on many drivers they reset the NIC's
+    /// rings for a moment); report only what can be read.
+    #[arg(long)]
+    pub no_probe: bool,
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! that sits around the pure engine.
 
 mod cli;
+mod doctor;
 mod logging;
 mod serve;
 mod signals;
@@ -15,11 +16,14 @@ pub use cli::{Cli, Command};
 /// Runs the command line; returns the process exit code.
 pub fn main() -> i32 {
     let cli = Cli::parse();
-    logging::init(cli.verbose, cli.quiet);
+    // The doctor's probes log every attach and detach; its report says it all.
+    let quiet = cli.quiet || (matches!(cli.command, Command::Doctor(_)) && cli.verbose == 0);
+    logging::init(cli.verbose, quiet);
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Compile(args) => compile(args),
         Command::Check(args) => check(args),
+        Command::Doctor(args) => return doctor::run(&args),
     };
     match result {
         Ok(()) => 0,
