@@ -4,7 +4,7 @@
 //!
 //! Modes (arguments after `--`):
 //! - (none): timing of the answer loop, then the compile benchmark;
-//! - `--answers-only`: timing only; `--compile-only`: the compile benchmark only;
+//! - `--answers-only`: timing only; `--compile-only [NAMES]`: the compile benchmark only;
 //! - `--callgrind N`: N answers in `answer_loop` and nothing else timed, for
 //!   `valgrind --tool=callgrind --toggle-collect='*answer_loop*'`.
 
@@ -22,8 +22,8 @@ const QUERIES: usize = 65_536;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if args.iter().any(|a| a == "--compile-only") {
-        compile_benchmark(1_000_000);
+    if let Some(i) = args.iter().position(|a| a == "--compile-only") {
+        compile_benchmark(args.get(i + 1).and_then(|n| n.parse().ok()).unwrap_or(1_000_000));
         return;
     }
     let callgrind = args.iter().position(|a| a == "--callgrind").map(|i| args[i + 1].parse::<usize>().unwrap());
