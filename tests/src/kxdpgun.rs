@@ -52,6 +52,21 @@ pub fn write_queries(path: &Path, queries: &[QueryTemplate]) -> Result<(), Strin
     std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
+/// A mix for the bundled `zones/example.com.zone`: positive, negative, referral,
+/// wildcard, CNAME chain, with and without EDNS; one in ten is NXDOMAIN.
+pub const EXAMPLE_ZONE_MIX: &[QueryTemplate] = &[
+    query("www.example.com.", "A"),
+    query("www.example.com.", "AAAA"),
+    query_edns("example.com.", "MX"),
+    query("example.com.", "NS"),
+    query("chain.example.com.", "A"),
+    query_edns("nonexistent.example.com.", "A"),
+    query("host.child.example.com.", "A"),
+    query("x.wild.example.com.", "TXT"),
+    query_edns("_sip._udp.example.com.", "SRV"),
+    query("api.example.com.", "A"),
+];
+
 /// A bounded load: `qps` queries a second for `seconds`.
 #[derive(Clone, Copy, Debug)]
 pub struct Load {

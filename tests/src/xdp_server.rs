@@ -152,6 +152,9 @@ pub struct QueueCounters {
     pub dropped: u64,
     pub passed: u64,
     pub invalid: u64,
+    /// Frames the kernel steered to the socket but could not deliver
+    /// (`XDP_STATISTICS` rx_dropped + rx_ring_full), when it reports them.
+    pub kernel_dropped: Option<u64>,
     /// False when the responder found UMEM frames missing at exit.
     pub frames_balanced: bool,
 }
@@ -190,6 +193,7 @@ fn parse_queue_line(line: &str) -> Option<QueueCounters> {
         dropped: *values.get("dropped")?,
         passed: *values.get("passed")?,
         invalid: *values.get("invalid")?,
+        kernel_dropped: values.get("rx_dropped").zip(values.get("rx_ring_full")).map(|(d, f)| d + f),
         frames_balanced: !line.contains("DO NOT ADD UP"),
     })
 }
@@ -247,11 +251,13 @@ XDP program: SteeringCounters { counts: [60012, 0] }";
                 dropped: 1,
                 passed: 0,
                 invalid: 0,
+                kernel_dropped: Some(7),
                 frames_balanced: true
             }
         );
         assert_eq!((q[1].queue, q[1].mode.as_str(), q[1].passed, q[1].invalid), (1, "zero-copy", 2, 1));
         assert!(!q[1].frames_balanced);
+        assert_eq!(q[1].kernel_dropped, None);
     }
 
     #[test]

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use responder_tests::daemon::Daemon;
 use responder_tests::dns::{self, Question, Reply, Transport};
-use responder_tests::kxdpgun::{self, query, query_edns, Load, QueryTemplate};
+use responder_tests::kxdpgun::{self, Load, EXAMPLE_ZONE_MIX};
 use responder_tests::netns::in_netns;
 use responder_tests::responder::{self, workspace_root};
 use responder_tests::testbed::{privileged, Testbed, SERVER_V4, SERVER_V6};
@@ -235,25 +235,10 @@ fn echo_once(listener: &TcpListener) -> std::io::Result<()> {
     stream.write_all(&buf)
 }
 
-/// Names and types from the bundled zone: positive, negative, referral,
-/// wildcard, CNAME chain, with and without EDNS.
-const LOAD_QUERIES: &[QueryTemplate] = &[
-    query("www.example.com.", "A"),
-    query("www.example.com.", "AAAA"),
-    query_edns("example.com.", "MX"),
-    query("example.com.", "NS"),
-    query("chain.example.com.", "A"),
-    query_edns("nonexistent.example.com.", "A"),
-    query("host.child.example.com.", "A"),
-    query("x.wild.example.com.", "TXT"),
-    query_edns("_sip._udp.example.com.", "SRV"),
-    query("api.example.com.", "A"),
-];
-
 /// A modest kxdpgun load: a correctness check, not a speed test.
 fn run_load(bed: &Testbed, dir: &Path) -> kxdpgun::Summary {
     let file = dir.join("queries.txt");
-    kxdpgun::write_queries(&file, LOAD_QUERIES).unwrap();
+    kxdpgun::write_queries(&file, EXAMPLE_ZONE_MIX).unwrap();
     // CPU 1: away from queue 0's worker (auto puts it on CPU 0).
     let load = Load { qps: 20_000, seconds: 3, cpu: Some(1) };
     let summary = kxdpgun::run(bed, IpAddr::V4(SERVER_V4), &file, load).unwrap_or_else(|e| panic!("{e}"));
