@@ -77,7 +77,9 @@ impl Question {
 
 /// Sends one datagram and waits for the answer with the same ID.
 pub fn udp_exchange(server: SocketAddr, query: &[u8], timeout: Duration) -> io::Result<Vec<u8>> {
-    let local: SocketAddr = if server.is_ipv4() { "127.0.0.1:0" } else { "[::1]:0" }.parse().expect("literal");
+    // The unspecified address lets the kernel pick the source that routes to
+    // `server`: loopback for loopback servers, the veth address on a testbed.
+    let local: SocketAddr = if server.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" }.parse().expect("literal");
     let socket = UdpSocket::bind(local)?;
     socket.connect(server)?;
     socket.set_read_timeout(Some(timeout))?;
