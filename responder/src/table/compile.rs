@@ -27,35 +27,37 @@ pub enum CompileError {
     ResponseTooLarge(String),
 }
 
-struct Rrset {
+/// RDATA is borrowed from the zones: a million-name compile would otherwise
+/// copy, and later free, every record once more.
+struct Rrset<'z> {
     rtype: RType,
     ttl: u32,
-    rdatas: Vec<Vec<u8>>,
+    rdatas: Vec<&'z [u8]>,
 }
 
-struct Node {
+struct Node<'z> {
     /// Owner as first written (answers about other names use this case).
     name: Name,
     zone: usize,
-    rrsets: Vec<Rrset>,
+    rrsets: Vec<Rrset<'z>>,
     /// DS at a served child's apex, as the (also served) parent has it.
-    parent_ds: Option<(usize, Rrset)>,
+    parent_ds: Option<(usize, Rrset<'z>)>,
     /// The topmost zone cut at or above this node, within its zone.
     cut: Option<usize>,
     wildcard_child: Option<usize>,
 }
 
-impl Node {
-    fn rrset(&self, t: RType) -> Option<&Rrset> {
+impl<'z> Node<'z> {
+    fn rrset(&self, t: RType) -> Option<&Rrset<'z>> {
         self.rrsets.iter().find(|r| r.rtype == t)
     }
 }
 
-struct ZoneInfo {
+struct ZoneInfo<'z> {
     apex: Name,
     apex_node: usize,
     /// The SOA as it goes in negative answers: TTL = min(TTL, MINIMUM), RFC 2308 §3.
-    negative_soa: Rrset,
+    negative_soa: Rrset<'z>,
 }
 
 /// Where a name leads, as the runtime lookup would find it.
@@ -69,9 +71,9 @@ enum Found {
     OutOfZone,
 }
 
-struct Compiler {
-    zones: Vec<ZoneInfo>,
-    nodes: Vec<Node>,
+struct Compiler<'z> {
+    zones: Vec<ZoneInfo<'z>>,
+    nodes: Vec<Node<'z>>,
     index: FastMap<Vec<u8>, usize>,
 }
 
@@ -81,8 +83,8 @@ pub fn compile(zones: &[Zone]) -> Result<Vec<u8>, CompileError> {
     c.emit()
 }
 
-impl Compiler {
-    fn build(zones: &[Zone]) -> Result<Compiler, CompileError> {
+impl<'z> Compiler<'z> {
+    fn build(zones: &'z [Zone]) -> Result<Compiler<'z>, CompileError> {
         let mut c = Compiler { zones: Vec::new(), nodes: Vec::new(), index: FastMap::default() };
         // Deepest zone wins: process parents first so children can claim names.
         let mut order: Vec<usize> = (0..zones.len()).collect();
@@ -104,19 +106,23 @@ impl Compiler {
             c.zones.push(ZoneInfo {
                 apex: z.origin.clone(),
                 apex_node: 0,
-                negative_soa: Rrset { rtype: RType::SOA, ttl: soa.ttl.min(minimum), rdatas: vec![soa.rdata.clone()] },
+                negative_soa: Rrset { rtype: RType::SOA, ttl: soa.ttl.min(minimum), rdatas: vec![soa.rdata.as_slice()] },
             });
         }
         // Which served zone is deepest for a name: walk up to the first apex.
         let owner_zone = |name: &Name| -> Option<usize> {
-            let mut cur = Some(name.to_lowercase());
-            while let Some(n) = cur {
-                if let Some(&z) = apexes.get(n.wire()) {
+            let mut buf = [0u8; 255];
+            let lower = key(name, &mut buf);
+            let mut pos = 0;
+            loop {
+                if let Some(&z) = apexes.get(&lower[pos..]) {
                     return Some(z);
                 }
-                cur = n.parent();
+                match lower[pos] {
+                    0 => return None,
+                    len => pos += 1 + len as usize,
+                }
             }
-            None
         };
         for (zi_sorted, &zi) in order.iter().enumerate() {
             for r in &zones[zi].records {
@@ -131,8 +137,8 @@ impl Compiler {
                             ttl: r.ttl,
                             rdatas: Vec::new(),
                         }));
-                        if !entry.1.rdatas.contains(&r.rdata) {
-                            entry.1.rdatas.push(r.rdata.clone());
+                        if !entry.1.rdatas.contains(&r.rdata.as_slice()) {
+                            entry.1.rdatas.push(&r.rdata);
                         }
                     }
                     continue;
@@ -141,11 +147,11 @@ impl Compiler {
                 let node = &mut c.nodes[n];
                 match node.rrsets.iter_mut().find(|s| s.rtype == r.rtype) {
                     Some(set) => {
-                        if !set.rdatas.contains(&r.rdata) {
-                            set.rdatas.push(r.rdata.clone());
+                        if !set.rdatas.contains(&r.rdata.as_slice()) {
+                            set.rdatas.push(&r.rdata);
                         }
                     }
-                    None => node.rrsets.push(Rrset { rtype: r.rtype, ttl: r.ttl, rdatas: vec![r.rdata.clone()] }),
+                    None => node.rrsets.push(Rrset { rtype: r.rtype, ttl: r.ttl, rdatas: vec![&r.rdata] }),
                 }
             }
         }
@@ -164,10 +170,11 @@ impl Compiler {
     }
 
     fn node(&mut self, name: &Name, zone: usize) -> usize {
-        let key = name.to_lowercase().wire().to_vec();
-        if let Some(&i) = self.index.get(&key) {
+        let mut buf = [0u8; 255];
+        if let Some(&i) = self.index.get(key(name, &mut buf)) {
             return i;
         }
+        let key = key(name, &mut buf).to_vec();
         let i = self.nodes.len();
         self.nodes.push(Node {
             name: name.clone(),
@@ -218,7 +225,7 @@ impl Compiler {
             let apex = self.zones[zone].apex.clone();
             let mut cur = self.nodes[i].name.parent();
             while let Some(p) = cur {
-                if !p.is_subdomain_of(&apex) || self.index.contains_key(p.to_lowercase().wire()) {
+                if !p.is_subdomain_of(&apex) || self.index.contains_key(key(&p, &mut [0u8; 255])) {
                     break;
                 }
                 self.node(&p, zone);
@@ -238,7 +245,7 @@ impl Compiler {
                 if n == *apex {
                     break;
                 }
-                if let Some(&j) = self.index.get(n.to_lowercase().wire()) {
+                if let Some(&j) = self.index.get(key(&n, &mut [0u8; 255])) {
                     if self.nodes[j].zone == zone && self.nodes[j].rrset(RType::NS).is_some() {
                         cut = Some(j);
                     }
@@ -248,7 +255,7 @@ impl Compiler {
             self.nodes[i].cut = cut;
             if self.nodes[i].name.is_wildcard() {
                 if let Some(parent) = self.nodes[i].name.parent() {
-                    if let Some(&p) = self.index.get(parent.to_lowercase().wire()) {
+                    if let Some(&p) = self.index.get(key(&parent, &mut [0u8; 255])) {
                         self.nodes[p].wildcard_child = Some(i);
                     }
                 }
@@ -372,7 +379,7 @@ impl Compiler {
             // In-domain glue must fit (RFC 9471); addresses we hold for
             // other names (sibling glue, our own zones) are added if room is left.
             let in_domain = target.is_subdomain_of(&node.name);
-            let Some(&t) = self.index.get(target.to_lowercase().wire()) else { continue };
+            let Some(&t) = self.index.get(key(&target, &mut [0u8; 255])) else { continue };
             for rtype in [RType::A, RType::AAAA] {
                 if let Some(addr) = self.nodes[t].rrset(rtype) {
                     s.additional.push((set(Owner::Name(target.clone()), addr), in_domain));
@@ -382,7 +389,7 @@ impl Compiler {
     }
 
     /// A and AAAA of the targets of MX, SRV and NS answers, when we serve them.
-    fn additional_addresses<'a>(&'a self, rr: &'a Rrset, s: &mut Sections<'a>) {
+    fn additional_addresses<'a>(&'a self, rr: &'a Rrset<'z>, s: &mut Sections<'a>) {
         let offset = match rr.rtype {
             RType::MX => 2,
             RType::SRV => 6,
@@ -392,7 +399,7 @@ impl Compiler {
         for rd in &rr.rdatas {
             let Some(wire) = rd.get(offset..) else { continue };
             let Ok(target) = Name::from_wire(wire) else { continue };
-            let Some(&t) = self.index.get(target.to_lowercase().wire()) else { continue };
+            let Some(&t) = self.index.get(key(&target, &mut [0u8; 255])) else { continue };
             let tn = &self.nodes[t];
             if tn.cut.is_some() && rr.rtype != RType::NS {
                 continue;
@@ -577,7 +584,17 @@ impl Compiler {
     }
 }
 
-fn set(owner: Owner, r: &Rrset) -> RrsetRef<'_> {
+/// The lowercase wire form of `name`, in `buf`: the index key, without an allocation.
+fn key<'b>(name: &Name, buf: &'b mut [u8; 255]) -> &'b [u8] {
+    let wire = name.wire();
+    let out = &mut buf[..wire.len()];
+    for (d, s) in out.iter_mut().zip(wire) {
+        *d = s.to_ascii_lowercase();
+    }
+    out
+}
+
+fn set<'a>(owner: Owner, r: &'a Rrset<'_>) -> RrsetRef<'a> {
     RrsetRef { owner, rtype: r.rtype, ttl: r.ttl, rdatas: &r.rdatas }
 }
 

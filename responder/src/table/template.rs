@@ -27,7 +27,7 @@ pub struct RrsetRef<'a> {
     pub owner: Owner,
     pub rtype: RType,
     pub ttl: u32,
-    pub rdatas: &'a [Vec<u8>],
+    pub rdatas: &'a [&'a [u8]],
 }
 
 #[derive(Default, Clone, PartialEq, Eq, Debug)]
@@ -54,32 +54,48 @@ pub struct Template {
     pub chunks: Vec<Chunk>,
 }
 
-/// Compression dictionary: lowercase wire suffixes and where they are.
+/// Compression dictionary: lowercase wire suffixes and where they are. The
+/// suffixes live in one byte arena, so building a template allocates a few
+/// buffers, not one per name suffix.
+#[derive(Clone)]
 struct Dict {
-    entries: Vec<(Vec<u8>, u16)>,
+    arena: Vec<u8>,
+    /// (start in arena, length, target)
+    entries: Vec<(u32, u16, u16)>,
 }
 
 impl Dict {
     fn new(ctx: QueryContext<'_>) -> Dict {
-        let mut entries = Vec::new();
-        let lower = ctx.name.to_lowercase();
-        let wire = lower.wire();
+        let mut d = Dict { arena: Vec::with_capacity(256), entries: Vec::with_capacity(16) };
+        let wire = ctx.name.wire();
         let mut pos = 0;
         let mut remaining = ctx.name.label_count();
         while remaining > 0 {
             if remaining <= ctx.labels {
                 // By label count, never "the query name": the template may
                 // serve names longer than its context (NXDOMAIN, referrals).
-                entries.push((wire[pos..].to_vec(), TARGET_QSUFFIX | remaining as u16));
+                d.push(&wire[pos..], TARGET_QSUFFIX | remaining as u16);
             }
             pos += 1 + wire[pos] as usize;
             remaining -= 1;
         }
-        Dict { entries }
+        d
+    }
+
+    fn push(&mut self, suffix: &[u8], target: u16) {
+        let start = self.arena.len() as u32;
+        self.arena.extend(suffix.iter().map(u8::to_ascii_lowercase));
+        self.entries.push((start, suffix.len() as u16, target));
     }
 
     fn find(&self, suffix: &[u8]) -> Option<u16> {
-        self.entries.iter().find(|(s, _)| s.eq_ignore_ascii_case(suffix)).map(|&(_, t)| t)
+        self.entries
+            .iter()
+            .find(|&&(start, len, _)| {
+                let known = &self.arena[start as usize..start as usize + len as usize];
+                known.eq_ignore_ascii_case(suffix)
+            })
+            .map(|&(_, _, t)| t)
     }
 }
 
@@ -119,7 +135,7 @@ impl Writer<'_> {
         while s < literal && wire[s] != 0 {
             let at = start + s;
             if at <= TARGET_VALUE_MASK as usize {
-                self.dict.entries.push((wire[s..].to_ascii_lowercase(), self.kind | at as u16));
+                self.dict.push(&wire[s..], self.kind | at as u16);
             }
             s += 1 + wire[s] as usize;
         }
@@ -217,7 +233,7 @@ impl Sections<'_> {
         for (set, required) in &self.additional {
             // A chunk may point into the body or at itself, never at another
             // chunk: chunks before it may be left out at run time.
-            let mut chunk_dict = Dict { entries: dict.entries.clone() };
+            let mut chunk_dict = dict.clone();
             let mut cw = Writer { out: Encoded::default(), dict: &mut chunk_dict, kind: TARGET_CHUNK };
             for rd in set.rdatas {
                 cw.record(&set.owner, set.rtype, set.ttl, rd);
