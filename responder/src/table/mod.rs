@@ -192,3 +192,78 @@ impl Table {
         (0..=self.bucket_mask).filter_map(move |s| u32_at(b, self.buckets_off + s * 4)).filter(|&o| o != 0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::tests::EXAMPLE;
+
+    fn table() -> Table {
+        let zone = crate::zone::parse_str(EXAMPLE, "t.zone", None).unwrap();
+        Table::compile(&[zone]).unwrap()
+    }
+
+    fn reseal(b: &mut [u8]) {
+        let sum = checksum(&b[HEADER_LEN..]);
+        b[24..32].copy_from_slice(&sum.to_le_bytes());
+    }
+
+    #[test]
+    fn written_tables_read_back_identical_and_answer() {
+        let t = table();
+        let dir = std::env::temp_dir().join(format!("rsp-table-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("zones.tbl");
+        t.write(&path).unwrap();
+        let back = Table::open(&path).unwrap();
+        assert_eq!(back.as_bytes(), t.as_bytes());
+        let www = b"\x03www\x07example\x03com\x00";
+        assert!(back.find(www).is_some());
+        assert!(back.find(b"\x04nope\x07example\x03com\x00").is_none());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn every_rejection_has_its_own_error() {
+        let good = table().as_bytes().to_vec();
+        let mut b = good.clone();
+        b[0] = b'X';
+        assert!(matches!(Table::from_bytes(b), Err(TableError::BadMagic)));
+        let mut b = good.clone();
+        b[8] = 99;
+        assert!(matches!(Table::from_bytes(b), Err(TableError::Version { found: 99, .. })));
+        let b = good[..good.len() - 1].to_vec();
+        assert!(matches!(Table::from_bytes(b), Err(TableError::Length { .. })));
+        let mut b = good.clone();
+        let last = b.len() - 1;
+        b[last] ^= 1;
+        assert!(matches!(Table::from_bytes(b), Err(TableError::Checksum)));
+        assert!(matches!(Table::from_bytes(Vec::new()), Err(TableError::BadMagic)));
+        let missing = Table::open(Path::new("/nonexistent/zones.tbl"));
+        assert!(matches!(missing, Err(TableError::Io { .. })));
+    }
+
+    #[test]
+    fn structural_corruption_behind_a_valid_checksum_is_caught() {
+        let good = table().as_bytes().to_vec();
+        // A bucket pointing past the end.
+        let buckets = u32_at(&good, 40).unwrap() as usize;
+        let count = u32_at(&good, 32).unwrap() as usize;
+        let slot = (0..count).find(|s| u32_at(&good, buckets + s * 4) != Some(0)).unwrap();
+        let mut b = good.clone();
+        b[buckets + slot * 4..buckets + slot * 4 + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        reseal(&mut b);
+        assert!(matches!(Table::from_bytes(b), Err(TableError::Corrupt(_))));
+        // A zone count larger than the zone array.
+        let mut b = good.clone();
+        b[44..48].copy_from_slice(&1_000_000u32.to_le_bytes());
+        reseal(&mut b);
+        assert!(matches!(Table::from_bytes(b), Err(TableError::Corrupt(_))));
+        // A node's name changed: it can no longer be found through its own hash.
+        let node = u32_at(&good, buckets + slot * 4).unwrap() as usize;
+        let mut b = good.clone();
+        b[node + 2] ^= 0x01;
+        reseal(&mut b);
+        assert!(Table::from_bytes(b).is_err());
+    }
+}
