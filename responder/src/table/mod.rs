@@ -161,7 +161,7 @@ impl Table {
             if off == 0 {
                 return None;
             }
-            if NodeView::name_at(b, off)? == name {
+            if same_name(NodeView::name_at(b, off)?, name) {
                 return NodeView::parse(b, off);
             }
             slot = (slot + 1) & self.bucket_mask;
@@ -193,10 +193,39 @@ impl Table {
     }
 }
 
+/// Byte equality a word at a time: names are short, and a call to memcmp
+/// would cost more than the comparison.
+#[inline(always)]
+fn same_name(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut x = a.chunks_exact(8);
+    let mut y = b.chunks_exact(8);
+    for (p, q) in (&mut x).zip(&mut y) {
+        if u64::from_ne_bytes([p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]])
+            != u64::from_ne_bytes([q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7]])
+        {
+            return false;
+        }
+    }
+    x.remainder().iter().zip(y.remainder()).all(|(p, q)| p == q)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::engine::tests::EXAMPLE;
+
+    #[test]
+    fn names_compare_like_slices() {
+        let names: [&[u8]; 6] = [b"", b"\x00", b"\x03www\x00", b"\x03wwx\x00", b"\x07example\x03com\x00", b"\x07examplf\x03com\x00"];
+        for a in names {
+            for b in names {
+                assert_eq!(same_name(a, b), a == b, "{a:?} {b:?}");
+            }
+        }
+    }
 
     fn table() -> Table {
         let zone = crate::zone::parse_str(EXAMPLE, "t.zone", None).unwrap();
