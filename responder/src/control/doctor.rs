@@ -18,8 +18,6 @@
 mod checks;
 #[path = "doctor_drivers.rs"]
 mod drivers;
-#[path = "doctor_ethtool.rs"]
-mod ethtool;
 #[path = "doctor_host.rs"]
 mod host;
 #[path = "doctor_netlink.rs"]
@@ -34,7 +32,7 @@ use std::io;
 
 use super::cli::DoctorArgs;
 use crate::xdp::queues;
-use ethtool::Ethtool;
+use crate::xdp::ethtool::Ethtool;
 use report::{Check, Report, XdpSupport};
 
 /// Runs the doctor and prints its report; returns the exit status (0 native

@@ -7,7 +7,7 @@ use std::io;
 use serde_json::{json, Value};
 
 use super::drivers::{self, DriverFacts, QueueRule};
-use super::ethtool::{Channels, DriverInfo, Feature, RxHashFields};
+use crate::xdp::ethtool::{Channels, DriverInfo, Feature, RxHashFields};
 use super::host::{Irq, Privileges, SriovRole};
 use super::netlink::{AttachedXdp, LinkInfo};
 use super::probe::{Outcome, ZeroCopyOutcome};

@@ -11,6 +11,7 @@
 //! - [`worker`]: the per-queue loop and its counters.
 //! - [`plane`]: all of it started and stopped in order ([`DataPlane`]).
 
+pub mod ethtool;
 pub mod plane;
 pub mod program;
 pub mod queues;

@@ -6,7 +6,6 @@
 use std::fmt;
 use std::fs;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::str::FromStr;
 
 /// `--queues`: every RX queue of the interface, or an explicit list.
@@ -176,22 +175,6 @@ impl fmt::Display for ListDisplay<'_> {
     }
 }
 
-/// `struct ethtool_channels` from <linux/ethtool.h> (not in the libc crate).
-#[repr(C)]
-#[derive(Default)]
-struct EthtoolChannels {
-    cmd: u32,
-    max_rx: u32,
-    max_tx: u32,
-    max_other: u32,
-    max_combined: u32,
-    rx_count: u32,
-    tx_count: u32,
-    other_count: u32,
-    combined_count: u32,
-}
-
-const ETHTOOL_GCHANNELS: u32 = 0x3c;
 
 /// RX queues an AF_XDP socket can bind to on `iface`: the ethtool channel
 /// count (combined + RX-only), or, for drivers without `get_channels`, the
@@ -204,37 +187,7 @@ pub fn rx_queue_count(iface: &str) -> io::Result<u32> {
 }
 
 fn ethtool_rx_channels(iface: &str) -> io::Result<u32> {
-    let name = iface.as_bytes();
-    if name.is_empty() || name.len() >= libc::IFNAMSIZ {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("bad interface name {iface:?}"),
-        ));
-    }
-    // SAFETY: plain socket creation; the result is checked.
-    let raw = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
-    if raw < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: `raw` is a fresh descriptor nothing else owns.
-    let sock = unsafe { OwnedFd::from_raw_fd(raw) };
-    let mut channels = EthtoolChannels {
-        cmd: ETHTOOL_GCHANNELS,
-        ..EthtoolChannels::default()
-    };
-    // SAFETY: ifreq is plain data; all-zero is valid.
-    let mut ifr: libc::ifreq = unsafe { std::mem::zeroed() };
-    for (dst, src) in ifr.ifr_name.iter_mut().zip(name) {
-        *dst = *src as libc::c_char;
-    }
-    ifr.ifr_ifru.ifru_data = (&mut channels as *mut EthtoolChannels).cast();
-    // SAFETY: `ifr` names the interface and points at a live ethtool_channels
-    // that outlives the call, as SIOCETHTOOL/ETHTOOL_GCHANNELS expects.
-    let rc = unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCETHTOOL, &mut ifr) };
-    if rc != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(channels.combined_count + channels.rx_count)
+    Ok(super::ethtool::Ethtool::new(iface)?.channels()?.rx_queues())
 }
 
 fn sysfs_rx_queues(iface: &str) -> io::Result<u32> {

@@ -1,4 +1,5 @@
-//! The `SIOCETHTOOL` requests the doctor makes: driver information, channel
+//! The `SIOCETHTOOL` requests responder makes (queue counts for the data plane,
+//! everything `doctor` reports): driver information, channel
 //! (queue) counts with their maxima, and the feature flags by name. The same
 //! ioctls `ethtool -i`, `-l` and `-k` use, so the findings match what an
 //! operator sees there.
