@@ -258,6 +258,13 @@ fn rr_from_hickory(r: &Record) -> Result<Rr, String> {
     })
 }
 
+/// Response codes the tests expect (RFC 1035 §4.1.1, RFC 6891 §9).
+pub const NOERROR: u16 = 0;
+pub const FORMERR: u16 = 1;
+pub const NXDOMAIN: u16 = 3;
+pub const REFUSED: u16 = 5;
+pub const BADVERS: u16 = 16;
+
 #[cfg(test)]
 mod tests {
     use super::*;

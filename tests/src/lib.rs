@@ -5,6 +5,7 @@
 
 pub mod daemon;
 pub mod dns;
+pub mod expect;
 pub mod kdig;
 pub mod knot;
 pub mod kxdpgun;

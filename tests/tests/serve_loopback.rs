@@ -9,9 +9,10 @@ use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use responder_tests::dns::{self, Edns, Question, Reply, Transport, CLASS_CH};
+use responder_tests::dns::{self, Edns, Question, Transport, BADVERS, CLASS_CH, FORMERR, NOERROR, NXDOMAIN, REFUSED};
 use responder_tests::responder::{self, workspace_root, Server};
-use responder_tests::{kdig, rdata};
+use responder_tests::expect::{expect, Expect};
+use responder_tests::kdig;
 
 const A: u16 = 1;
 const NS: u16 = 2;
@@ -22,11 +23,6 @@ const SRV: u16 = 33;
 const DS: u16 = 43;
 const ANY: u16 = 255;
 
-const NOERROR: u16 = 0;
-const FORMERR: u16 = 1;
-const NXDOMAIN: u16 = 3;
-const REFUSED: u16 = 5;
-const BADVERS: u16 = 16;
 
 const SOA_NEGATIVE: &str =
     "example.com. 300 SOA ns1.example.com. hostmaster.example.com. 2024010101 7200 3600 1209600 300";
@@ -60,114 +56,41 @@ fn kdig_available(test: &str) -> bool {
     false
 }
 
-/// One query and the complete answer we expect to it.
-struct Case {
-    question: Question,
-    rcode: u16,
-    aa: bool,
-    answer: &'static [&'static str],
-    authority: &'static [&'static str],
-    additional: &'static [&'static str],
-}
-
-fn case(name: &str, qtype: u16) -> Case {
-    Case {
-        question: Question::new(name, qtype),
-        rcode: NOERROR,
-        aa: true,
-        answer: &[],
-        authority: &[],
-        additional: &[],
-    }
-}
-
-impl Case {
-    fn rcode(mut self, rcode: u16, aa: bool) -> Case {
-        self.rcode = rcode;
-        self.aa = aa;
-        self
-    }
-    fn answer(mut self, rrs: &'static [&'static str]) -> Case {
-        self.answer = rrs;
-        self
-    }
-    fn authority(mut self, rrs: &'static [&'static str]) -> Case {
-        self.authority = rrs;
-        self
-    }
-    fn additional(mut self, rrs: &'static [&'static str]) -> Case {
-        self.additional = rrs;
-        self
-    }
-    fn edns(mut self, edns: Edns) -> Case {
-        self.question = self.question.edns(edns);
-        self
-    }
-    fn class(mut self, class: u16) -> Case {
-        self.question = self.question.class(class);
-        self
-    }
-
-    /// Compares everything: rcode, AA, TC (never set here), each section as a
-    /// set of records with TTLs, and EDNS echoed exactly when asked with it.
-    fn check(&self, reply: &Reply, via: &str) {
-        let what = format!("{} {} via {via}", self.question.name, rdata::type_name(self.question.qtype));
-        let reply = reply.clone().normalised();
-        let sorted = |rrs: &[&str]| {
-            let mut v: Vec<String> = rrs.iter().map(|s| s.to_string()).collect();
-            v.sort_by_key(|s| s.to_ascii_lowercase());
-            v
-        };
-        let sort_text = |mut v: Vec<String>| {
-            v.sort_by_key(|s| s.to_ascii_lowercase());
-            v
-        };
-        assert_eq!(dns::rcode_name(reply.rcode), dns::rcode_name(self.rcode), "{what}: rcode\n{reply}");
-        assert_eq!(reply.aa, self.aa, "{what}: AA\n{reply}");
-        assert!(!reply.tc, "{what}: TC\n{reply}");
-        assert_eq!(sort_text(reply.answer_text()), sorted(self.answer), "{what}: answer");
-        assert_eq!(sort_text(reply.authority_text()), sorted(self.authority), "{what}: authority");
-        assert_eq!(sort_text(reply.additional_text()), sorted(self.additional), "{what}: additional");
-        let expected_edns = self.question.edns.map(|e| Edns { payload: 1232, dnssec_ok: e.dnssec_ok, version: 0 });
-        assert_eq!(reply.edns, expected_edns, "{what}: EDNS");
-    }
-}
-
 /// Answers that every transport and both clients must see identically.
-fn cases() -> Vec<Case> {
+fn cases() -> Vec<Expect> {
     vec![
-        case("www.example.com.", A).answer(&["www.example.com. 3600 A 198.18.0.80"]),
+        expect("www.example.com.", A).answer(&["www.example.com. 3600 A 198.18.0.80"]),
         // The query's case is kept in the answer (RFC 4343).
-        case("WwW.ExAmple.COM.", AAAA).answer(&["WwW.ExAmple.COM. 3600 AAAA fd00::80"]),
-        case("example.com.", MX)
+        expect("WwW.ExAmple.COM.", AAAA).answer(&["WwW.ExAmple.COM. 3600 AAAA fd00::80"]),
+        expect("example.com.", MX)
             .answer(&["example.com. 3600 MX 10 mail.example.com."])
             .additional(&["mail.example.com. 3600 A 198.18.0.25", "mail.example.com. 3600 AAAA fd00::25"]),
-        case("example.com.", NS)
+        expect("example.com.", NS)
             .answer(&["example.com. 3600 NS ns1.example.com.", "example.com. 3600 NS ns2.example.net."])
             .additional(&["ns1.example.com. 3600 A 198.18.0.53", "ns1.example.com. 3600 AAAA fd00::53"]),
-        case("_sip._udp.example.com.", SRV)
+        expect("_sip._udp.example.com.", SRV)
             .answer(&["_sip._udp.example.com. 3600 SRV 10 5 5060 www.example.com."])
             .additional(&["www.example.com. 3600 A 198.18.0.80", "www.example.com. 3600 AAAA fd00::80"]),
-        case("chain.example.com.", A).answer(&[
+        expect("chain.example.com.", A).answer(&[
             "chain.example.com. 3600 CNAME alias.example.com.",
             "alias.example.com. 3600 CNAME www.example.com.",
             "www.example.com. 3600 A 198.18.0.80",
         ]),
         // RFC 6604: the rcode is the one of the chain's last name.
-        case("dangling.example.com.", A)
+        expect("dangling.example.com.", A)
             .rcode(NXDOMAIN, true)
             .answer(&["dangling.example.com. 3600 CNAME nothere.example.com."])
             .authority(&[SOA_NEGATIVE]),
-        case("nosuch.example.com.", A).rcode(NXDOMAIN, true).authority(&[SOA_NEGATIVE]),
-        case("www.example.com.", TXT).authority(&[SOA_NEGATIVE]),
-        case("Foo.wild.example.com.", A).answer(&["Foo.wild.example.com. 3600 A 198.18.1.1"]),
-        case("a.b.wild.example.com.", TXT).answer(&["a.b.wild.example.com. 3600 TXT \"wild\""]),
+        expect("nosuch.example.com.", A).rcode(NXDOMAIN, true).authority(&[SOA_NEGATIVE]),
+        expect("www.example.com.", TXT).authority(&[SOA_NEGATIVE]),
+        expect("Foo.wild.example.com.", A).answer(&["Foo.wild.example.com. 3600 A 198.18.1.1"]),
+        expect("a.b.wild.example.com.", TXT).answer(&["a.b.wild.example.com. 3600 TXT \"wild\""]),
         // An empty non-terminal blocks the wildcard.
-        case("ent.wild.example.com.", A).authority(&[SOA_NEGATIVE]),
-        case("x.cw.example.com.", AAAA)
+        expect("ent.wild.example.com.", A).authority(&[SOA_NEGATIVE]),
+        expect("x.cw.example.com.", AAAA)
             .answer(&["x.cw.example.com. 3600 CNAME www.example.com.", "www.example.com. 3600 AAAA fd00::80"]),
         // A referral: not authoritative, NS in authority, glue in additional.
-        case("host.deleg.example.com.", A)
+        expect("host.deleg.example.com.", A)
             .rcode(NOERROR, false)
             .authority(&[
                 "deleg.example.com. 3600 NS ns.deleg.example.com.",
@@ -175,23 +98,23 @@ fn cases() -> Vec<Case> {
             ])
             .additional(&["ns.deleg.example.com. 3600 A 198.18.3.53", "ns.deleg.example.com. 3600 AAAA fd00::3:53"]),
         // DS belongs to the parent side of the cut.
-        case("deleg.example.com.", DS).answer(&[
+        expect("deleg.example.com.", DS).answer(&[
             "deleg.example.com. 3600 DS 54321 13 2 ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789",
         ]),
         // The child zone is served too: its own data, authoritatively.
-        case("www.child.example.com.", A).answer(&["www.child.example.com. 600 A 198.18.2.80"]),
-        case("nope.child.example.com.", A).rcode(NXDOMAIN, true).authority(&[
+        expect("www.child.example.com.", A).answer(&["www.child.example.com. 600 A 198.18.2.80"]),
+        expect("nope.child.example.com.", A).rcode(NXDOMAIN, true).authority(&[
             "child.example.com. 60 SOA ns.child.example.com. hostmaster.child.example.com. 7 3600 600 86400 60",
         ]),
         // RFC 8482: ANY gets one RRset, not everything at the name.
-        case("mail.example.com.", ANY).answer(&["mail.example.com. 3600 A 198.18.0.25"]),
-        case("www.example.com.", A)
+        expect("mail.example.com.", ANY).answer(&["mail.example.com. 3600 A 198.18.0.25"]),
+        expect("www.example.com.", A)
             .edns(Edns { payload: 4096, dnssec_ok: true, version: 0 })
             .answer(&["www.example.com. 3600 A 198.18.0.80"]),
-        case("www.example.com.", A).edns(Edns::with_payload(512)).answer(&["www.example.com. 3600 A 198.18.0.80"]),
-        case("example.net.", A).rcode(REFUSED, false),
-        case("id.server.", TXT).class(CLASS_CH).rcode(REFUSED, false),
-        case("version.bind.", TXT).class(CLASS_CH).rcode(REFUSED, false),
+        expect("www.example.com.", A).edns(Edns::with_payload(512)).answer(&["www.example.com. 3600 A 198.18.0.80"]),
+        expect("example.net.", A).rcode(REFUSED, false),
+        expect("id.server.", TXT).class(CLASS_CH).rcode(REFUSED, false),
+        expect("version.bind.", TXT).class(CLASS_CH).rcode(REFUSED, false),
     ]
 }
 

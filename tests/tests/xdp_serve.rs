@@ -18,21 +18,20 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use responder_tests::daemon::Daemon;
-use responder_tests::dns::{self, Question, Reply, Transport};
+use responder_tests::dns::{self, Transport, NOERROR, NXDOMAIN};
 use responder_tests::kxdpgun::{self, Load, EXAMPLE_ZONE_MIX};
 use responder_tests::netns::in_netns;
 use responder_tests::responder::{self, workspace_root};
 use responder_tests::testbed::{privileged, Testbed, SERVER_V4, SERVER_V6};
 use responder_tests::xdp_server::{server_v4, server_v6, xdp_attached, XdpServer};
-use responder_tests::{kdig, rdata};
+use responder_tests::expect::{expect, Expect};
+use responder_tests::kdig;
 
 const A: u16 = 1;
 const MX: u16 = 15;
 const TXT: u16 = 16;
 const AAAA: u16 = 28;
 
-const NOERROR: u16 = 0;
-const NXDOMAIN: u16 = 3;
 
 /// The bundled zone's SOA as negative answers carry it (TTL = MINIMUM, RFC 2308).
 const SOA_NEGATIVE: &str =
@@ -65,66 +64,6 @@ fn can_run(test: &str) -> bool {
     }
     eprintln!("skipping {test}: {missing:?} not installed (apt-get install knot-dnsutils)");
     false
-}
-
-/// One question and the complete answer the bundled zone gives to it.
-struct Expect {
-    question: Question,
-    rcode: u16,
-    aa: bool,
-    answer: &'static [&'static str],
-    authority: &'static [&'static str],
-    additional: &'static [&'static str],
-}
-
-fn expect(name: &str, qtype: u16) -> Expect {
-    Expect {
-        question: Question::new(name, qtype),
-        rcode: NOERROR,
-        aa: true,
-        answer: &[],
-        authority: &[],
-        additional: &[],
-    }
-}
-
-impl Expect {
-    fn rcode(mut self, rcode: u16, aa: bool) -> Expect {
-        self.rcode = rcode;
-        self.aa = aa;
-        self
-    }
-    fn answer(mut self, rrs: &'static [&'static str]) -> Expect {
-        self.answer = rrs;
-        self
-    }
-    fn authority(mut self, rrs: &'static [&'static str]) -> Expect {
-        self.authority = rrs;
-        self
-    }
-    fn additional(mut self, rrs: &'static [&'static str]) -> Expect {
-        self.additional = rrs;
-        self
-    }
-
-    /// Everything must match: rcode, AA, no TC, each section as a set of
-    /// records with TTLs, and no EDNS (none was asked for).
-    fn check(&self, reply: &Reply, via: &str) {
-        let what = format!("{} {} via {via}", self.question.name, rdata::type_name(self.question.qtype));
-        let reply = reply.clone().normalised();
-        let sorted = |mut v: Vec<String>| {
-            v.sort_by_key(|s| s.to_ascii_lowercase());
-            v
-        };
-        let expected = |rrs: &[&str]| sorted(rrs.iter().map(|s| s.to_string()).collect());
-        assert_eq!(dns::rcode_name(reply.rcode), dns::rcode_name(self.rcode), "{what}: rcode\n{reply}");
-        assert_eq!(reply.aa, self.aa, "{what}: AA\n{reply}");
-        assert!(!reply.tc, "{what}: TC\n{reply}");
-        assert_eq!(sorted(reply.answer_text()), expected(self.answer), "{what}: answer");
-        assert_eq!(sorted(reply.authority_text()), expected(self.authority), "{what}: authority");
-        assert_eq!(sorted(reply.additional_text()), expected(self.additional), "{what}: additional");
-        assert_eq!(reply.edns, None, "{what}: EDNS");
-    }
 }
 
 /// One answer of each kind the engine builds, from `zones/example.com.zone`.
