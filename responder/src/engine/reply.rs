@@ -85,7 +85,12 @@ impl<'b> Reply<'b> {
             self.buf[start..end].copy_from_slice(chunk.bytes);
             patch(self.buf, start, chunk.patches, query, body_start, start)?;
             self.pos = end;
-            self.arcount += chunk.arcount;
+            // Counts come from the table: a corrupt one must not wrap, and
+            // one slot stays free for OPT.
+            self.arcount = match self.arcount.checked_add(chunk.arcount) {
+                Some(n) if n < u16::MAX => n,
+                _ => return Err(Failure::Corrupt),
+            };
         }
         Ok(())
     }
