@@ -9,8 +9,7 @@ use std::process::{exit, Command};
 const SOURCES: &[&str] = &["xdp_dns.c", "xdp_dns.h"];
 
 fn main() {
-    let manifest_dir =
-        PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let ebpf_dir = manifest_dir.join("../ebpf");
     for source in SOURCES {

@@ -28,8 +28,11 @@ fn main() {
     }
     let callgrind = args.iter().position(|a| a == "--callgrind").map(|i| args[i + 1].parse::<usize>().unwrap());
     let engine = build_engine(NAMES);
-    let frames: Vec<Vec<u8>> =
-        workload::queries(NAMES, QUERIES, 1).iter().enumerate().map(|(i, q)| workload::ipv4_frame(q, 1024 + (i % 60_000) as u16)).collect();
+    let frames: Vec<Vec<u8>> = workload::queries(NAMES, QUERIES, 1)
+        .iter()
+        .enumerate()
+        .map(|(i, q)| workload::ipv4_frame(q, 1024 + (i % 60_000) as u16))
+        .collect();
     let mut buf = vec![0u8; 2048];
 
     if let Some(n) = callgrind {

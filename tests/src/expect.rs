@@ -76,4 +76,3 @@ impl Expect {
         assert_eq!(reply.edns, expected_edns, "{what}: EDNS");
     }
 }
-

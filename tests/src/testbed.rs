@@ -50,8 +50,26 @@ impl Testbed {
             ip(&["-n", ns, "link", "set", "lo", "up"])?;
         }
         ip(&[
-            "link", "add", &bed.server_if, "numrxqueues", &q, "numtxqueues", &q, "netns", &bed.server_ns, "type",
-            "veth", "peer", "name", &bed.client_if, "numrxqueues", &q, "numtxqueues", &q, "netns", &bed.client_ns,
+            "link",
+            "add",
+            &bed.server_if,
+            "numrxqueues",
+            &q,
+            "numtxqueues",
+            &q,
+            "netns",
+            &bed.server_ns,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            &bed.client_if,
+            "numrxqueues",
+            &q,
+            "numtxqueues",
+            &q,
+            "netns",
+            &bed.client_ns,
         ])?;
         for (ns, ifname, v4, v6) in [
             (&bed.server_ns, &bed.server_if, SERVER_V4, SERVER_V6),
@@ -132,11 +150,7 @@ fn ip(args: &[&str]) -> io::Result<Output> {
 pub fn run(cmd: &mut Command) -> io::Result<Output> {
     let out = cmd.output()?;
     if !out.status.success() {
-        return Err(io::Error::other(format!(
-            "{:?} failed: {}",
-            cmd,
-            String::from_utf8_lossy(&out.stderr).trim()
-        )));
+        return Err(io::Error::other(format!("{:?} failed: {}", cmd, String::from_utf8_lossy(&out.stderr).trim())));
     }
     Ok(out)
 }
@@ -173,8 +187,7 @@ mod tests {
                 let out = bed.client_command("ping").args(["-c", "1", "-W", "2", &target]).output().unwrap();
                 assert!(out.status.success(), "ping {target}: {}", String::from_utf8_lossy(&out.stdout));
             }
-            let queues = run(bed.server_command("ls").arg(format!("/sys/class/net/{}/queues", bed.server_if)))
-                .unwrap();
+            let queues = run(bed.server_command("ls").arg(format!("/sys/class/net/{}/queues", bed.server_if))).unwrap();
             let rx = String::from_utf8_lossy(&queues.stdout).matches("rx-").count();
             assert_eq!(rx, 2, "veth should have the requested RX queues");
         }

@@ -86,12 +86,7 @@ where
                 .ok_or_else(|| format!("{name} needs a value"))
         };
         match (command.as_deref(), flag.as_str()) {
-            (_, "-h" | "--help") => {
-                return Ok(Invocation {
-                    command: Command::Help,
-                    no_deps,
-                })
-            }
+            (_, "-h" | "--help") => return Ok(Invocation { command: Command::Help, no_deps }),
             (_, "--no-deps") => no_deps = true,
             (None, "deps" | "run" | "test") => command = Some(flag),
             (None, other) => return Err(format!("unknown command `{other}`")),
@@ -99,9 +94,7 @@ where
             (Some("run"), "--zone") => run.zones.push(value("--zone")?),
             (Some("run"), "--queues") => run.queues = Some(parse_queues(&value("--queues")?)?),
             (Some("run"), "--once") => run.once = true,
-            (Some("run"), "--responder-bin") => {
-                run.responder_bin = Some(value("--responder-bin")?.into())
-            }
+            (Some("run"), "--responder-bin") => run.responder_bin = Some(value("--responder-bin")?.into()),
             (Some("run"), "--") => run.extra.extend(args.by_ref()),
             (Some("test"), "--quick") => test.quick = true,
             (Some(cmd), other) => return Err(format!("unknown option `{other}` for `{cmd}`")),
@@ -113,10 +106,7 @@ where
         Some("deps") => Command::Deps,
         Some("run") => {
             if run.iface.is_some() && run.queues.is_some() {
-                return Err(
-                    "--queues shapes the testbed; with --iface pass responder flags after `--`"
-                        .to_owned(),
-                );
+                return Err("--queues shapes the testbed; with --iface pass responder flags after `--`".to_owned());
             }
             Command::Run(run)
         }
@@ -130,9 +120,7 @@ fn parse_queues(text: &str) -> Result<u32, String> {
         // A veth supports up to the number of possible CPUs; 64 is far beyond
         // any machine this demo runs on and keeps typos from creating huge devices.
         Ok(n @ 1..=64) => Ok(n),
-        _ => Err(format!(
-            "--queues must be a number from 1 to 64, not `{text}`"
-        )),
+        _ => Err(format!("--queues must be a number from 1 to 64, not `{text}`")),
     }
 }
 
@@ -175,13 +163,7 @@ mod tests {
 
     #[test]
     fn queues_are_bounded() {
-        assert!(matches!(
-            parse_str("run --queues 2").unwrap().command,
-            Command::Run(RunArgs {
-                queues: Some(2),
-                ..
-            })
-        ));
+        assert!(matches!(parse_str("run --queues 2").unwrap().command, Command::Run(RunArgs { queues: Some(2), .. })));
         for bad in ["0", "65", "-1", "two"] {
             let err = parse_str(&format!("run --queues {bad}")).unwrap_err();
             assert!(err.contains("--queues"), "{bad}: {err}");
@@ -190,31 +172,17 @@ mod tests {
 
     #[test]
     fn queues_conflict_with_a_real_interface() {
-        assert!(parse_str("run --iface eth0 --queues 2")
-            .unwrap_err()
-            .contains("testbed"));
+        assert!(parse_str("run --iface eth0 --queues 2").unwrap_err().contains("testbed"));
     }
 
     #[test]
     fn errors_are_specific() {
         assert_eq!(parse_str("").unwrap_err(), "missing command");
         assert_eq!(parse_str("build").unwrap_err(), "unknown command `build`");
-        assert_eq!(
-            parse_str("test --iface x").unwrap_err(),
-            "unknown option `--iface` for `test`"
-        );
-        assert_eq!(
-            parse_str("deps --quick").unwrap_err(),
-            "unknown option `--quick` for `deps`"
-        );
-        assert_eq!(
-            parse_str("run --iface").unwrap_err(),
-            "--iface needs a value"
-        );
-        assert_eq!(
-            parse_str("run --zone=").unwrap_err(),
-            "--zone needs a value"
-        );
+        assert_eq!(parse_str("test --iface x").unwrap_err(), "unknown option `--iface` for `test`");
+        assert_eq!(parse_str("deps --quick").unwrap_err(), "unknown option `--quick` for `deps`");
+        assert_eq!(parse_str("run --iface").unwrap_err(), "--iface needs a value");
+        assert_eq!(parse_str("run --zone=").unwrap_err(), "--zone needs a value");
     }
 
     #[test]

@@ -26,14 +26,7 @@ pub struct DemoQuery {
 
 /// A UDP/IPv4 query that must come back NOERROR; the methods below vary that.
 const fn query(name: &'static str, rtype: &'static str, what: &'static str) -> DemoQuery {
-    DemoQuery {
-        what,
-        name,
-        rtype,
-        transport: Transport::Udp,
-        ipv6: false,
-        expect: "NOERROR",
-    }
+    DemoQuery { what, name, rtype, transport: Transport::Udp, ipv6: false, expect: "NOERROR" }
 }
 
 impl DemoQuery {
@@ -46,10 +39,7 @@ impl DemoQuery {
     }
 
     const fn over_tcp(self) -> Self {
-        DemoQuery {
-            transport: Transport::Tcp,
-            ..self
-        }
+        DemoQuery { transport: Transport::Tcp, ..self }
     }
 
     const fn over_ipv6(self) -> Self {
@@ -57,10 +47,7 @@ impl DemoQuery {
     }
 
     const fn expecting(self, rcode: &'static str) -> Self {
-        DemoQuery {
-            expect: rcode,
-            ..self
-        }
+        DemoQuery { expect: rcode, ..self }
     }
 }
 
@@ -86,11 +73,7 @@ impl fmt::Display for DemoQuery {
             Transport::Tcp => "TCP",
         };
         let family = if self.ipv6 { "IPv6" } else { "IPv4" };
-        write!(
-            f,
-            "{} {} ({}, {transport}/{family})",
-            self.name, self.rtype, self.what
-        )
+        write!(f, "{} {} ({}, {transport}/{family})", self.name, self.rtype, self.what)
     }
 }
 
@@ -107,27 +90,13 @@ pub struct Answer {
 
 /// kdig run in the client namespace: short timeouts so a dead server fails
 /// fast, and only the parts of the response worth reading.
-pub fn kdig(
-    bed: &Testbed,
-    server: IpAddr,
-    name: &str,
-    rtype: &str,
-    transport: Transport,
-) -> Command {
+pub fn kdig(bed: &Testbed, server: IpAddr, name: &str, rtype: &str, transport: Transport) -> Command {
     let mut cmd = bed.client_command("kdig");
     cmd.arg(format!("@{server}")).args([name, rtype]);
     if transport == Transport::Tcp {
         cmd.arg("+tcp");
     }
-    cmd.args([
-        "+noall",
-        "+header",
-        "+answer",
-        "+authority",
-        "+additional",
-        "+time=2",
-        "+retry=1",
-    ]);
+    cmd.args(["+noall", "+header", "+answer", "+authority", "+additional", "+time=2", "+retry=1"]);
     cmd
 }
 
@@ -135,17 +104,9 @@ pub fn ask(mut cmd: Command) -> Answer {
     match cmd.output() {
         Ok(out) => {
             let text = String::from_utf8_lossy(&out.stdout).into_owned();
-            Answer {
-                rcode: rcode_of(&text),
-                text,
-                errors: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
-            }
+            Answer { rcode: rcode_of(&text), text, errors: String::from_utf8_lossy(&out.stderr).trim().to_owned() }
         }
-        Err(e) => Answer {
-            text: String::new(),
-            rcode: None,
-            errors: format!("cannot run kdig: {e}"),
-        },
+        Err(e) => Answer { text: String::new(), rcode: None, errors: format!("cannot run kdig: {e}") },
     }
 }
 
@@ -166,13 +127,7 @@ pub fn show_answers(bed: &Testbed) -> usize {
     let mut failures = 0;
     for query in DEMO_QUERIES {
         println!("\n== {query}");
-        let answer = ask(kdig(
-            bed,
-            query.server(),
-            query.name,
-            query.rtype,
-            query.transport,
-        ));
+        let answer = ask(kdig(bed, query.server(), query.name, query.rtype, query.transport));
         for line in answer.text.lines().filter(|l| !l.trim().is_empty()) {
             println!("   {line}");
         }
@@ -201,20 +156,14 @@ mod tests {
                    ;; Flags: qr aa rd; QUERY: 1; ANSWER: 0; AUTHORITY: 1; ADDITIONAL: 0\n\
                    example.com.  3600 IN SOA ns1.example.com. hostmaster.example.com. 1 7200 3600 1209600 3600\n";
         assert_eq!(rcode_of(out).as_deref(), Some("NXDOMAIN"));
-        assert_eq!(
-            rcode_of(";; ->>HEADER<<- opcode: QUERY; status: NOERROR; id: 1").as_deref(),
-            Some("NOERROR")
-        );
+        assert_eq!(rcode_of(";; ->>HEADER<<- opcode: QUERY; status: NOERROR; id: 1").as_deref(), Some("NOERROR"));
     }
 
     #[test]
     fn no_header_means_no_response() {
         assert_eq!(rcode_of(""), None);
         // A TXT record mentioning "status:" is data, not the header.
-        assert_eq!(
-            rcode_of("example.com. 3600 IN TXT \"status: fine\"\n"),
-            None
-        );
+        assert_eq!(rcode_of("example.com. 3600 IN TXT \"status: fine\"\n"), None);
     }
 
     #[test]
@@ -224,9 +173,6 @@ mod tests {
         assert!(DEMO_QUERIES.iter().any(|q| q.expect == "NXDOMAIN"));
         assert!(DEMO_QUERIES.iter().all(|q| q.name.ends_with("example.com")));
         assert_eq!(DEMO_QUERIES[8].server().to_string(), "fd00::1");
-        assert_eq!(
-            DEMO_QUERIES[7].to_string(),
-            "_sip._udp.example.com SRV (service record over TCP, TCP/IPv4)"
-        );
+        assert_eq!(DEMO_QUERIES[7].to_string(), "_sip._udp.example.com SRV (service record over TCP, TCP/IPv4)");
     }
 }

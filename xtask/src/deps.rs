@@ -13,29 +13,13 @@ use crate::{interrupt, workspace};
 /// Needed to build: `responder/build.rs` compiles `ebpf/xdp_dns.c` with clang.
 /// No gcc-multilib: `linux-libc-dev` already ships `<asm/types.h>` under
 /// /usr/include/<multiarch>/, which the build script adds to clang's path.
-pub const BUILD_PACKAGES: &[&str] = &[
-    "clang",
-    "llvm",
-    "libbpf-dev",
-    "libelf-dev",
-    "zlib1g-dev",
-    "pkg-config",
-    "linux-libc-dev",
-    "m4",
-];
+pub const BUILD_PACKAGES: &[&str] =
+    &["clang", "llvm", "libbpf-dev", "libelf-dev", "zlib1g-dev", "pkg-config", "linux-libc-dev", "m4"];
 
 /// Needed to run and test: testbeds (ip, ping), NIC queries, XDP inspection,
 /// reference server and clients (knot, kdig, kxdpgun), load and leak checks.
-pub const RUNTIME_PACKAGES: &[&str] = &[
-    "iproute2",
-    "iputils-ping",
-    "ethtool",
-    "bpftool",
-    "knot",
-    "knot-dnsutils",
-    "dnsperf",
-    "valgrind",
-];
+pub const RUNTIME_PACKAGES: &[&str] =
+    &["iproute2", "iputils-ping", "ethtool", "bpftool", "knot", "knot-dnsutils", "dnsperf", "valgrind"];
 
 const POLICY_RC_D: &str = "/usr/sbin/policy-rc.d";
 
@@ -55,22 +39,14 @@ pub fn run(announce: bool) -> Result<(), String> {
     let missing = missing_packages(&wanted())?;
     if missing.is_empty() {
         if announce {
-            eprintln!(
-                "xtask deps: all {} system packages are installed",
-                wanted().len()
-            );
+            eprintln!("xtask deps: all {} system packages are installed", wanted().len());
         }
         return Ok(());
     }
-    let install_line = format!(
-        "apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y {}",
-        missing.join(" ")
-    );
+    let install_line =
+        format!("apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y {}", missing.join(" "));
     if !workspace::is_root() {
-        return Err(format!(
-            "missing system packages: {}\nrun as root:  {install_line}",
-            missing.join(" ")
-        ));
+        return Err(format!("missing system packages: {}\nrun as root:  {install_line}", missing.join(" ")));
     }
 
     interrupt::install();
@@ -85,10 +61,7 @@ pub fn run(announce: bool) -> Result<(), String> {
     if available.is_empty() {
         return Ok(());
     }
-    eprintln!(
-        "xtask deps: installing missing packages: {}",
-        available.join(" ")
-    );
+    eprintln!("xtask deps: installing missing packages: {}", available.join(" "));
     {
         let _no_service_starts = ServiceStartBlock::engage()?;
         let mut args = vec!["install", "-y", "--no-install-recommends"];
@@ -103,11 +76,7 @@ pub fn run(announce: bool) -> Result<(), String> {
 
 /// Every package the project needs, build and runtime.
 pub fn wanted() -> Vec<&'static str> {
-    BUILD_PACKAGES
-        .iter()
-        .chain(RUNTIME_PACKAGES)
-        .copied()
-        .collect()
+    BUILD_PACKAGES.iter().chain(RUNTIME_PACKAGES).copied().collect()
 }
 
 /// Debian, Ubuntu and their derivatives (which name one of them in ID_LIKE).
@@ -119,9 +88,7 @@ pub fn is_debian_like(os_release: &str) -> bool {
         let value = value.trim().trim_matches('"');
         match key.trim() {
             "ID" => matches!(value, "debian" | "ubuntu"),
-            "ID_LIKE" => value
-                .split_whitespace()
-                .any(|id| matches!(id, "debian" | "ubuntu")),
+            "ID_LIKE" => value.split_whitespace().any(|id| matches!(id, "debian" | "ubuntu")),
             _ => false,
         }
     })
@@ -136,11 +103,7 @@ fn missing_packages(wanted: &[&str]) -> Result<Vec<String>, String> {
         .output()
         .map_err(|e| format!("cannot run dpkg-query: {e}"))?;
     let installed = installed_from_dpkg_query(&String::from_utf8_lossy(&out.stdout));
-    Ok(wanted
-        .iter()
-        .filter(|p| !installed.contains(**p))
-        .map(|p| p.to_string())
-        .collect())
+    Ok(wanted.iter().filter(|p| !installed.contains(**p)).map(|p| p.to_string()).collect())
 }
 
 /// Parses `dpkg-query -W -f='${Package} ${Status}\n'` output into the set of
@@ -164,10 +127,7 @@ fn split_by_candidate(packages: &[String]) -> Result<(Vec<String>, Vec<String>),
         .output()
         .map_err(|e| format!("cannot run apt-cache: {e}"))?;
     let candidates = candidates_from_apt_policy(&String::from_utf8_lossy(&out.stdout));
-    Ok(packages
-        .iter()
-        .cloned()
-        .partition(|p| candidates.get(p).is_some_and(|c| c != "(none)")))
+    Ok(packages.iter().cloned().partition(|p| candidates.get(p).is_some_and(|c| c != "(none)")))
 }
 
 /// Parses `apt-cache policy PKG...` into package → candidate version.
@@ -178,9 +138,7 @@ pub fn candidates_from_apt_policy(output: &str) -> BTreeMap<String, String> {
     for line in output.lines() {
         if !line.starts_with(' ') {
             current = line.strip_suffix(':').map(str::to_owned);
-        } else if let (Some(pkg), Some(version)) =
-            (&current, line.trim().strip_prefix("Candidate:"))
-        {
+        } else if let (Some(pkg), Some(version)) = (&current, line.trim().strip_prefix("Candidate:")) {
             candidates.insert(pkg.clone(), version.trim().to_owned());
         }
     }
@@ -221,9 +179,7 @@ impl ServiceStartBlock {
             return Ok(ServiceStartBlock { written: None });
         }
         write_deny_policy(path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        Ok(ServiceStartBlock {
-            written: Some(path.to_owned()),
-        })
+        Ok(ServiceStartBlock { written: Some(path.to_owned()) })
     }
 }
 
@@ -237,10 +193,7 @@ impl Drop for ServiceStartBlock {
     fn drop(&mut self) {
         if let Some(path) = &self.written {
             if let Err(e) = fs::remove_file(path) {
-                eprintln!(
-                    "xtask deps: warning: could not remove {}: {e}; remove it by hand",
-                    path.display()
-                );
+                eprintln!("xtask deps: warning: could not remove {}: {e}; remove it by hand", path.display());
             }
         }
     }
@@ -252,9 +205,7 @@ fn keep_knot_service_off() {
     if !Path::new("/run/systemd/system").exists() {
         return;
     }
-    let disabled = Command::new("systemctl")
-        .args(["disable", "--now", "knot.service"])
-        .output();
+    let disabled = Command::new("systemctl").args(["disable", "--now", "knot.service"]).output();
     if disabled.is_ok_and(|out| out.status.success()) {
         eprintln!("xtask deps: disabled the knot.service that came with the package (it would take port 53)");
     }
@@ -296,13 +247,7 @@ mod tests {
         let unique: BTreeSet<_> = all.iter().collect();
         assert_eq!(unique.len(), all.len());
         assert!(!all.contains(&"gcc-multilib"));
-        for tool_package in [
-            "clang",
-            "libbpf-dev",
-            "knot-dnsutils",
-            "iproute2",
-            "bpftool",
-        ] {
+        for tool_package in ["clang", "libbpf-dev", "knot-dnsutils", "iproute2", "bpftool"] {
             assert!(all.contains(&tool_package), "{tool_package}");
         }
     }
@@ -313,10 +258,7 @@ mod tests {
                    1:14.0-55.7~deb12u1 500\n        500 http://deb.debian.org/debian bookworm/main amd64 Packages\n\
                    bpftool:\n  Installed: (none)\n  Candidate: (none)\n  Version table:\n";
         let c = candidates_from_apt_policy(out);
-        assert_eq!(
-            c.get("clang").map(String::as_str),
-            Some("1:14.0-55.7~deb12u1")
-        );
+        assert_eq!(c.get("clang").map(String::as_str), Some("1:14.0-55.7~deb12u1"));
         assert_eq!(c.get("bpftool").map(String::as_str), Some("(none)"));
         assert_eq!(c.get("knot"), None);
     }
@@ -339,11 +281,7 @@ mod tests {
 
         fs::write(&path, "#!/bin/sh\nexit 0\n").unwrap();
         drop(ServiceStartBlock::engage_at(&path).unwrap());
-        assert_eq!(
-            fs::read_to_string(&path).unwrap(),
-            "#!/bin/sh\nexit 0\n",
-            "an existing policy is left alone"
-        );
+        assert_eq!(fs::read_to_string(&path).unwrap(), "#!/bin/sh\nexit 0\n", "an existing policy is left alone");
         fs::remove_dir_all(&dir).unwrap();
     }
 

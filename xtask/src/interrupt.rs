@@ -20,12 +20,7 @@ pub fn install() {
         // SAFETY: the handler only stores to an atomic, which is
         // async-signal-safe; glibc's signal() gives BSD semantics (the handler
         // stays installed and slow system calls restart).
-        unsafe {
-            libc::signal(
-                signal,
-                note_signal as extern "C" fn(libc::c_int) as libc::sighandler_t,
-            )
-        };
+        unsafe { libc::signal(signal, note_signal as extern "C" fn(libc::c_int) as libc::sighandler_t) };
     }
 }
 

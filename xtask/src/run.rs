@@ -23,16 +23,9 @@ pub fn run(args: RunArgs) -> Result<(), String> {
         None => build_release()?,
     };
     if !binary.is_file() {
-        return Err(format!(
-            "responder binary not found at {}",
-            binary.display()
-        ));
+        return Err(format!("responder binary not found at {}", binary.display()));
     }
-    let zones = if args.zones.is_empty() {
-        vec![default_zone()?]
-    } else {
-        args.zones.clone()
-    };
+    let zones = if args.zones.is_empty() { vec![default_zone()?] } else { args.zones.clone() };
 
     match &args.iface {
         Some(iface) => exec_on_interface(&binary, iface, &zones, &args.extra),
@@ -55,10 +48,7 @@ fn build_release() -> Result<PathBuf, String> {
 fn default_zone() -> Result<String, String> {
     let zone = workspace::bundled_zone();
     if !zone.is_file() {
-        return Err(format!(
-            "the bundled example zone is missing: {}",
-            zone.display()
-        ));
+        return Err(format!("the bundled example zone is missing: {}", zone.display()));
     }
     Ok(zone.display().to_string())
 }
@@ -66,12 +56,7 @@ fn default_zone() -> Result<String, String> {
 /// The arguments of `responder serve`. Zones are passed in the order given;
 /// extra flags come last so they can add to (or, for repeatable flags,
 /// extend) what we chose.
-pub fn serve_args(
-    iface: &str,
-    zones: &[String],
-    listen: &[String],
-    extra: &[String],
-) -> Vec<String> {
+pub fn serve_args(iface: &str, zones: &[String], listen: &[String], extra: &[String]) -> Vec<String> {
     let mut args = vec!["serve".to_owned(), "--iface".to_owned(), iface.to_owned()];
     for zone in zones {
         args.extend(["--zone".to_owned(), zone.clone()]);
@@ -85,12 +70,7 @@ pub fn serve_args(
 
 /// Replaces this process with the responder: signals reach it directly and
 /// its exit status becomes ours.
-fn exec_on_interface(
-    binary: &Path,
-    iface: &str,
-    zones: &[String],
-    extra: &[String],
-) -> Result<(), String> {
+fn exec_on_interface(binary: &Path, iface: &str, zones: &[String], extra: &[String]) -> Result<(), String> {
     let args = serve_args(iface, zones, &[], extra);
     eprintln!("xtask run: exec {} {}", binary.display(), args.join(" "));
     let error = Command::new(binary).args(&args).exec();
@@ -100,30 +80,24 @@ fn exec_on_interface(
 /// Whether the demo queries apply: they ask about example.com names.
 pub fn serves_example_com(zones: &[String]) -> bool {
     zones.iter().any(|zone| match zone.split_once('=') {
-        Some((name, _)) => name
-            .trim_end_matches('.')
-            .eq_ignore_ascii_case("example.com"),
-        None => Path::new(zone)
-            .file_name()
-            .is_some_and(|f| f.eq_ignore_ascii_case("example.com.zone")),
+        Some((name, _)) => name.trim_end_matches('.').eq_ignore_ascii_case("example.com"),
+        None => Path::new(zone).file_name().is_some_and(|f| f.eq_ignore_ascii_case("example.com.zone")),
     })
 }
 
 fn serve_on_testbed(binary: &Path, zones: &[String], args: &RunArgs) -> Result<(), String> {
     if !workspace::is_root() {
-        return Err(
-            "`cargo xtask run` without --iface creates network namespaces and needs root \
+        return Err("`cargo xtask run` without --iface creates network namespaces and needs root \
                     (run it as root, e.g. `sudo -E env PATH=\"$PATH\" cargo xtask run`)"
-                .to_owned(),
-        );
+            .to_owned());
     }
     // Before the testbed exists, so an interrupt at any point still unwinds
     // through the guards below.
     interrupt::install();
     let log_path = log_path()?;
 
-    let bed = Testbed::create("run", args.queues.unwrap_or(1))
-        .map_err(|e| format!("cannot create the testbed: {e}"))?;
+    let bed =
+        Testbed::create("run", args.queues.unwrap_or(1)).map_err(|e| format!("cannot create the testbed: {e}"))?;
     let listen = [format!("{SERVER_V4}:53"), format!("[{SERVER_V6}]:53")];
     let serve = serve_args(&bed.server_if, zones, &listen, &args.extra);
     eprintln!(
@@ -181,17 +155,9 @@ struct Responder {
 }
 
 impl Responder {
-    fn start(
-        bed: &Testbed,
-        binary: &Path,
-        args: &[String],
-        log: &Path,
-    ) -> Result<Responder, String> {
-        let log_file =
-            File::create(log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
-        let stdout = log_file
-            .try_clone()
-            .map_err(|e| format!("cannot share {}: {e}", log.display()))?;
+    fn start(bed: &Testbed, binary: &Path, args: &[String], log: &Path) -> Result<Responder, String> {
+        let log_file = File::create(log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
+        let stdout = log_file.try_clone().map_err(|e| format!("cannot share {}: {e}", log.display()))?;
         // `ip netns exec` execs the program, so the PID is the responder's.
         // Its own process group: Ctrl-C reaches only us, and we stop it in
         // order (responder first, then the namespaces).
@@ -205,10 +171,7 @@ impl Responder {
             .process_group(0)
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
-        Ok(Responder {
-            child: Some(child),
-            log: log.to_owned(),
-        })
+        Ok(Responder { child: Some(child), log: log.to_owned() })
     }
 
     /// An early exit is a failure with the responder's own words attached.
@@ -220,10 +183,7 @@ impl Responder {
             Ok(None) => Ok(()),
             Ok(Some(status)) => {
                 self.child = None;
-                Err(format!(
-                    "the responder exited early ({status}); its output:\n{}",
-                    self.log_text()
-                ))
+                Err(format!("the responder exited early ({status}); its output:\n{}", self.log_text()))
             }
             Err(e) => Err(format!("cannot check on the responder: {e}")),
         }
@@ -277,13 +237,9 @@ impl Responder {
         let Some(mut child) = self.child.take() else {
             return Ok(());
         };
-        let status = supervise::stop(&mut child, STOP_GRACE)
-            .map_err(|e| format!("cannot stop the responder: {e}"))?;
+        let status = supervise::stop(&mut child, STOP_GRACE).map_err(|e| format!("cannot stop the responder: {e}"))?;
         if !status.success() {
-            eprintln!(
-                "xtask run: responder stopped with {status}; log: {}",
-                self.log.display()
-            );
+            eprintln!("xtask run: responder stopped with {status}; log: {}", self.log.display());
         }
         Ok(())
     }
@@ -323,14 +279,9 @@ mod tests {
     #[test]
     fn demo_runs_only_for_example_com() {
         assert!(serves_example_com(&strings(&["/x/zones/example.com.zone"])));
-        assert!(serves_example_com(&strings(&[
-            "other.zone",
-            "Example.COM.=/x/whatever"
-        ])));
+        assert!(serves_example_com(&strings(&["other.zone", "Example.COM.=/x/whatever"])));
         assert!(!serves_example_com(&strings(&["/x/example.org.zone"])));
-        assert!(!serves_example_com(&strings(&[
-            "example.com.org=/x/example.com.zone"
-        ])));
+        assert!(!serves_example_com(&strings(&["example.com.org=/x/example.com.zone"])));
         assert!(!serves_example_com(&[]));
     }
 }

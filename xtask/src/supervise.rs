@@ -14,8 +14,7 @@ pub fn stop(child: &mut Child, grace: Duration) -> io::Result<ExitStatus> {
     if let Some(status) = child.try_wait()? {
         return Ok(status);
     }
-    let pid = libc::pid_t::try_from(child.id())
-        .map_err(|_| io::Error::other("child PID out of range"))?;
+    let pid = libc::pid_t::try_from(child.id()).map_err(|_| io::Error::other("child PID out of range"))?;
     // SAFETY: `pid` is our unreaped child, so it cannot have been recycled.
     unsafe { libc::kill(pid, libc::SIGTERM) };
     let deadline = Instant::now() + grace;
@@ -40,11 +39,7 @@ mod tests {
 
     #[test]
     fn terminates_a_cooperative_child_with_sigterm() {
-        let mut child = Command::new("sleep")
-            .arg("30")
-            .process_group(0)
-            .spawn()
-            .unwrap();
+        let mut child = Command::new("sleep").arg("30").process_group(0).spawn().unwrap();
         let started = Instant::now();
         let status = stop(&mut child, Duration::from_secs(5)).unwrap();
         assert_eq!(status.signal(), Some(libc::SIGTERM));
@@ -54,11 +49,8 @@ mod tests {
     #[test]
     fn kills_a_child_that_ignores_sigterm() {
         // The shell ignores TERM and waits on a sleep in the same group.
-        let mut child = Command::new("sh")
-            .args(["-c", "trap '' TERM; sleep 30 & wait"])
-            .process_group(0)
-            .spawn()
-            .unwrap();
+        let mut child =
+            Command::new("sh").args(["-c", "trap '' TERM; sleep 30 & wait"]).process_group(0).spawn().unwrap();
         std::thread::sleep(Duration::from_millis(200)); // let the trap be set
         let status = stop(&mut child, Duration::from_millis(300)).unwrap();
         assert_eq!(status.signal(), Some(libc::SIGKILL));
@@ -68,9 +60,6 @@ mod tests {
     fn reports_the_status_of_a_child_that_already_exited() {
         let mut child = Command::new("sh").args(["-c", "exit 7"]).spawn().unwrap();
         std::thread::sleep(Duration::from_millis(200));
-        assert_eq!(
-            stop(&mut child, Duration::from_secs(1)).unwrap().code(),
-            Some(7)
-        );
+        assert_eq!(stop(&mut child, Duration::from_secs(1)).unwrap().code(), Some(7));
     }
 }

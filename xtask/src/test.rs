@@ -46,11 +46,7 @@ impl Report {
             };
             text.push_str(&format!("  {mark} {step}\n"));
         }
-        text.push_str(&format!(
-            "{} passed, {} failed",
-            self.count(Outcome::Passed),
-            self.count(Outcome::Failed)
-        ));
+        text.push_str(&format!("{} passed, {} failed", self.count(Outcome::Passed), self.count(Outcome::Failed)));
         let skipped = self.count(Outcome::Skipped);
         if skipped > 0 {
             text.push_str(&format!(", {skipped} skipped"));
@@ -62,22 +58,15 @@ impl Report {
 pub fn run(args: TestArgs, no_deps: bool) -> Result<(), String> {
     interrupt::install();
     let ledger = workspace::xtask_dir().join(format!("testbeds-{}.ledger", std::process::id()));
-    fs::create_dir_all(workspace::xtask_dir())
-        .map_err(|e| format!("cannot create the xtask directory: {e}"))?;
+    fs::create_dir_all(workspace::xtask_dir()).map_err(|e| format!("cannot create the xtask directory: {e}"))?;
     // Fresh per run: only namespaces created by this run may be removed.
     let _ = fs::remove_file(&ledger);
 
     let mut report = Report::default();
-    let deps_ok = no_deps
-        || step(&mut report, "system packages (xtask deps)", || {
-            deps::run(true)
-        });
+    let deps_ok = no_deps || step(&mut report, "system packages (xtask deps)", || deps::run(true));
     let built = deps_ok
         && step(&mut report, "cargo build --workspace --all-targets", || {
-            command(
-                workspace::cargo().args(["build", "--workspace", "--all-targets"]),
-                &ledger,
-            )
+            command(workspace::cargo().args(["build", "--workspace", "--all-targets"]), &ledger)
         });
     if built {
         step(&mut report, "cargo test --workspace", || {
@@ -90,21 +79,13 @@ pub fn run(args: TestArgs, no_deps: bool) -> Result<(), String> {
         report.record("smoke: xtask run --once", Outcome::Skipped);
     } else if built {
         step(&mut report, "smoke: xtask run --once", || {
-            let exe = std::env::current_exe()
-                .map_err(|e| format!("cannot find the xtask binary: {e}"))?;
-            command(
-                Command::new(exe)
-                    .args(["--no-deps", "run", "--once"])
-                    .current_dir(workspace::root()),
-                &ledger,
-            )
+            let exe = std::env::current_exe().map_err(|e| format!("cannot find the xtask binary: {e}"))?;
+            command(Command::new(exe).args(["--no-deps", "run", "--once"]).current_dir(workspace::root()), &ledger)
         });
     } else {
         report.record("smoke: xtask run --once", Outcome::Skipped);
     }
-    step(&mut report, "no network namespaces left behind", || {
-        remove_leftover_namespaces(&ledger)
-    });
+    step(&mut report, "no network namespaces left behind", || remove_leftover_namespaces(&ledger));
     let _ = fs::remove_file(&ledger);
 
     println!("\n{}", report.summary());
@@ -125,22 +106,12 @@ fn step(report: &mut Report, name: &str, body: impl FnOnce() -> Result<(), Strin
     if let Err(e) = &result {
         eprintln!("==> {name}: FAILED: {e}");
     }
-    report.record(
-        name,
-        if result.is_ok() {
-            Outcome::Passed
-        } else {
-            Outcome::Failed
-        },
-    );
+    report.record(name, if result.is_ok() { Outcome::Passed } else { Outcome::Failed });
     result.is_ok()
 }
 
 fn command(cmd: &mut Command, ledger: &Path) -> Result<(), String> {
-    let status = cmd
-        .env(LEDGER_ENV, ledger)
-        .status()
-        .map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
+    let status = cmd.env(LEDGER_ENV, ledger).status().map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
     if status.success() {
         Ok(())
     } else {
@@ -157,10 +128,7 @@ fn remove_leftover_namespaces(ledger: &Path) -> Result<(), String> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(format!("cannot read {}: {e}", ledger.display())),
     };
-    let out = Command::new("ip")
-        .args(["netns", "list"])
-        .output()
-        .map_err(|e| format!("cannot run ip: {e}"))?;
+    let out = Command::new("ip").args(["netns", "list"]).output().map_err(|e| format!("cannot run ip: {e}"))?;
     let leftovers = leftovers(&ours, &String::from_utf8_lossy(&out.stdout));
     if leftovers.is_empty() {
         return Ok(());
@@ -168,19 +136,12 @@ fn remove_leftover_namespaces(ledger: &Path) -> Result<(), String> {
     for ns in &leftovers {
         let _ = Command::new("ip").args(["netns", "del", ns]).status();
     }
-    Err(format!(
-        "removed namespaces a test left behind: {}",
-        leftovers.into_iter().collect::<Vec<_>>().join(" ")
-    ))
+    Err(format!("removed namespaces a test left behind: {}", leftovers.into_iter().collect::<Vec<_>>().join(" ")))
 }
 
 /// Ledger names that appear in `ip netns list` output (`name (id: 3)` lines).
 pub fn leftovers(ledger: &str, netns_list: &str) -> BTreeSet<String> {
-    let ours: BTreeSet<&str> = ledger
-        .lines()
-        .map(str::trim)
-        .filter(|l| l.starts_with("rsp-"))
-        .collect();
+    let ours: BTreeSet<&str> = ledger.lines().map(str::trim).filter(|l| l.starts_with("rsp-")).collect();
     netns_list
         .lines()
         .filter_map(|line| line.split_whitespace().next())
@@ -202,10 +163,7 @@ mod tests {
         report.record("netns", Outcome::Passed);
         assert!(report.any_failed());
         let summary = report.summary();
-        assert!(
-            summary.ends_with("\n2 passed, 1 failed, 1 skipped"),
-            "{summary}"
-        );
+        assert!(summary.ends_with("\n2 passed, 1 failed, 1 skipped"), "{summary}");
         assert!(summary.contains("FAILED  test"), "{summary}");
     }
 
@@ -234,10 +192,7 @@ mod tests {
             let _ = Command::new("ip").args(["netns", "del", &ns]).output();
         }
         fs::remove_file(&ledger).unwrap();
-        assert_eq!(
-            result,
-            Err(format!("removed namespaces a test left behind: {ns}"))
-        );
+        assert_eq!(result, Err(format!("removed namespaces a test left behind: {ns}")));
         assert!(!still_there, "{ns} should have been removed");
     }
 

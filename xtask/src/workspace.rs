@@ -6,9 +6,7 @@ use std::process::Command;
 
 /// The repository root, fixed at compile time: xtask always lives in `xtask/`.
 pub fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap_or(Path::new("."))
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or(Path::new("."))
 }
 
 /// Honours `CARGO_TARGET_DIR` the way cargo does (relative to the invocation

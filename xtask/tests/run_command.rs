@@ -52,13 +52,8 @@ fn xtask_run_once(scratch: &Scratch, responder: &Path, zone: &Path) -> Output {
 
 /// The testbed namespaces the run created, checked to be gone.
 fn assert_namespaces_removed(scratch: &Scratch) {
-    let ledger =
-        fs::read_to_string(scratch.0.join("ledger")).expect("the run must record its testbed");
-    assert_eq!(
-        ledger.lines().count(),
-        2,
-        "one server and one client namespace: {ledger}"
-    );
+    let ledger = fs::read_to_string(scratch.0.join("ledger")).expect("the run must record its testbed");
+    assert_eq!(ledger.lines().count(), 2, "one server and one client namespace: {ledger}");
     let list = run(Command::new("ip").args(["netns", "list"])).unwrap();
     let list = String::from_utf8_lossy(&list.stdout);
     for ns in ledger.lines() {
@@ -74,36 +69,21 @@ fn text(bytes: &[u8]) -> String {
 fn missing_responder_binary_fails_clearly() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args([
-            "--no-deps",
-            "run",
-            "--once",
-            "--responder-bin",
-            "/nonexistent/responder",
-        ])
+        .args(["--no-deps", "run", "--once", "--responder-bin", "/nonexistent/responder"])
         .output()
         .unwrap();
     assert!(!out.status.success());
     let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("responder binary not found at /nonexistent/responder"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("responder binary not found at /nonexistent/responder"), "{stderr}");
 }
 
 #[test]
 fn bad_arguments_exit_2_with_usage() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(["run", "--bogus"])
-        .output()
-        .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_xtask")).args(["run", "--bogus"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("unknown option `--bogus` for `run`") && stderr.contains("usage:"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("unknown option `--bogus` for `run`") && stderr.contains("usage:"), "{stderr}");
 }
 
 #[test]
@@ -113,10 +93,7 @@ fn early_exit_is_reported_with_output_and_the_testbed_removed() {
     }
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let scratch = Scratch::new("early");
-    let fake = scratch.script(
-        "responder",
-        "#!/bin/sh\necho \"stand-in: cannot attach XDP to $3\" >&2\nexit 3\n",
-    );
+    let fake = scratch.script("responder", "#!/bin/sh\necho \"stand-in: cannot attach XDP to $3\" >&2\nexit 3\n");
     let zone = scratch.script("example.com.zone", "");
 
     let out = xtask_run_once(&scratch, &fake, &zone);
@@ -124,10 +101,7 @@ fn early_exit_is_reported_with_output_and_the_testbed_removed() {
     assert!(!out.status.success(), "{stderr}");
     assert!(stderr.contains("exited early"), "{stderr}");
     // $3 is the value of --iface: the server end of the veth pair.
-    assert!(
-        stderr.contains("stand-in: cannot attach XDP to rs"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("stand-in: cannot attach XDP to rs"), "{stderr}");
     assert_namespaces_removed(&scratch);
 }
 
@@ -177,11 +151,7 @@ fn once_shows_every_answer_then_stops_the_server_and_cleans_up() {
         return;
     }
     if Command::new("knotd").arg("--version").output().is_err() {
-        assert_ne!(
-            std::env::var("CI").as_deref(),
-            Ok("true"),
-            "knotd missing under CI: run cargo xtask deps"
-        );
+        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "knotd missing under CI: run cargo xtask deps");
         eprintln!("skipping: knotd is not installed (cargo xtask deps installs it)");
         return;
     }
@@ -204,17 +174,11 @@ fn once_shows_every_answer_then_stops_the_server_and_cleans_up() {
         "_sip._udp.example.com.",
         "\"stand-in zone\"",
     ] {
-        assert!(
-            stdout.contains(expected),
-            "missing {expected:?} in:\n{stdout}"
-        );
+        assert!(stdout.contains(expected), "missing {expected:?} in:\n{stdout}");
     }
     assert!(!stdout.contains("FAILED"), "{stdout}");
 
     let pid = fs::read_to_string(scratch.0.join("pid")).unwrap();
-    assert!(
-        !Path::new("/proc").join(pid.trim()).exists(),
-        "the stand-in server (PID {pid}) is still running"
-    );
+    assert!(!Path::new("/proc").join(pid.trim()).exists(), "the stand-in server (PID {pid}) is still running");
     assert_namespaces_removed(&scratch);
 }

@@ -75,7 +75,7 @@ pub fn queries(names: usize, count: usize, seed: u64) -> Vec<Vec<u8>> {
                 (true, _, _) => 1,
                 (_, Kind::Dual, 0 | 1) => 28,
                 (_, Kind::Mail, 0 | 1) => 15,
-                (_, Kind::Txt, 0 | 1 | 2) => 16,
+                (_, Kind::Txt, 0..=2) => 16,
                 (_, _, 3) => [1, 28, 16, 15][rng.below(4) as usize],
                 _ => 1,
             };

@@ -22,6 +22,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once at start: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Serve zones over kernel sockets and, with --iface, over AF_XDP.
@@ -152,7 +154,8 @@ mod tests {
 
     #[test]
     fn serve_flags() {
-        let cli = parse(&["serve", "--zone", "a.zone", "--zone", "b.example=b.zone", "--listen", "[::1]:5353"]).unwrap();
+        let cli =
+            parse(&["serve", "--zone", "a.zone", "--zone", "b.example=b.zone", "--listen", "[::1]:5353"]).unwrap();
         let Command::Serve(s) = cli.command else { panic!("not serve") };
         assert_eq!(s.zones, ["a.zone", "b.example=b.zone"]);
         assert_eq!(s.listen, ["[::1]:5353".parse::<SocketAddr>().unwrap()]);

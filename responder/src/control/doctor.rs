@@ -31,8 +31,8 @@ use std::ffi::CString;
 use std::io;
 
 use super::cli::DoctorArgs;
-use crate::xdp::queues;
 use crate::xdp::ethtool::Ethtool;
+use crate::xdp::queues;
 use report::{Check, Report, XdpSupport};
 
 /// Runs the doctor and prints its report; returns the exit status (0 native

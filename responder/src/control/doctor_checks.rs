@@ -7,11 +7,11 @@ use std::io;
 use serde_json::{json, Value};
 
 use super::drivers::{self, DriverFacts, QueueRule};
-use crate::xdp::ethtool::{Channels, DriverInfo, Feature, RxHashFields};
 use super::host::{Irq, Privileges, SriovRole};
 use super::netlink::{AttachedXdp, LinkInfo};
 use super::probe::{Outcome, ZeroCopyOutcome};
 use super::report::Check;
+use crate::xdp::ethtool::{Channels, DriverInfo, Feature, RxHashFields};
 
 /// `XDP_PACKET_HEADROOM`: the kernel reserves it at the start of every
 /// UMEM frame, copy mode and zero-copy alike.

@@ -27,7 +27,8 @@ pub fn config(args: &ServeArgs) -> DataPlaneConfig {
     config.ring_size = x.ring_size;
     config.batch = x.batch;
     config.busy_poll = x.busy_poll.map(|usecs| BusyPoll { usecs, budget: BUSY_POLL_BUDGET });
-    let mut ports: Vec<u16> = if x.ports.is_empty() { args.listen.iter().map(|a| a.port()).collect() } else { x.ports.clone() };
+    let mut ports: Vec<u16> =
+        if x.ports.is_empty() { args.listen.iter().map(|a| a.port()).collect() } else { x.ports.clone() };
     if ports.is_empty() {
         ports.push(53);
     }
@@ -95,7 +96,8 @@ mod tests {
     use clap::Parser;
 
     fn serve(args: &[&str]) -> ServeArgs {
-        let cli = Cli::try_parse_from(std::iter::once("responder").chain(["serve"]).chain(args.iter().copied())).unwrap();
+        let cli =
+            Cli::try_parse_from(std::iter::once("responder").chain(["serve"]).chain(args.iter().copied())).unwrap();
         match cli.command {
             Command::Serve(s) => s,
             _ => unreachable!(),

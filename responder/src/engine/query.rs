@@ -74,8 +74,7 @@ impl Query {
             return Err(Rejection::FormErr(None));
         }
         self.opcode = ((f & flags::OPCODE_MASK) >> 11) as u8;
-        self.question =
-            dns::parse_question(m, &mut self.lower, &mut self.starts).ok_or(Rejection::FormErr(None))?;
+        self.question = dns::parse_question(m, &mut self.lower, &mut self.starts).ok_or(Rejection::FormErr(None))?;
         let end = self.question.end;
         self.edns = parse_rest(m, end).map_err(|()| Rejection::FormErr(Some(end)))?;
         Ok(())

@@ -3,8 +3,8 @@
 //! pointers resolved against this query's name, then OPT goes last.
 
 use super::query::Query;
-use crate::table::ResponseView;
 use crate::table::format::*;
+use crate::table::ResponseView;
 use crate::wire::dns::{flags, HEADER_LEN};
 use crate::zone::{class, RType};
 

@@ -9,7 +9,10 @@ pub enum Plan<'t> {
     Template(ResponseView<'t>),
     /// The query is below a DNAME: synthesise (RFC 6672). `skip` labels of
     /// the query name sit below the DNAME owner.
-    Dname { skip: usize, dname: DnameView<'t> },
+    Dname {
+        skip: usize,
+        dname: DnameView<'t>,
+    },
     /// No served zone contains the name.
     Refused,
     /// The table did not hold together here.

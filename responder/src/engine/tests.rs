@@ -136,10 +136,7 @@ fn mx_and_srv_targets_come_with_addresses() {
     assert_eq!(show(m.additionals()), ["mail.example.com. 3600 A 198.18.0.25"]);
     let m = ask(&e, "_sip._udp.example.com.", RecordType::SRV);
     assert_eq!(show(m.answers()), ["_sip._udp.example.com. 3600 SRV 10 5 5060 www.example.com."]);
-    assert_eq!(
-        show(m.additionals()),
-        ["www.example.com. 3600 A 198.18.0.80", "www.example.com. 3600 AAAA fd00::80"]
-    );
+    assert_eq!(show(m.additionals()), ["www.example.com. 3600 A 198.18.0.80", "www.example.com. 3600 AAAA fd00::80"]);
     let m = ask(&e, "example.com.", RecordType::NS);
     assert_eq!(m.answers().len(), 2);
     assert_eq!(show(m.additionals()), ["ns1.example.com. 3600 A 198.18.0.53", "ns1.example.com. 3600 AAAA fd00::53"]);
@@ -219,7 +216,10 @@ fn wildcards_synthesise_and_empty_non_terminals_block_them() {
     assert_eq!(m.response_code(), ResponseCode::NXDomain);
     // A wildcard CNAME is chased with the query name as owner.
     let m = ask(&e, "q.cw.example.com.", RecordType::A);
-    assert_eq!(show(m.answers()), ["q.cw.example.com. 3600 CNAME www.example.com.", "www.example.com. 3600 A 198.18.0.80"]);
+    assert_eq!(
+        show(m.answers()),
+        ["q.cw.example.com. 3600 CNAME www.example.com.", "www.example.com. 3600 A 198.18.0.80"]
+    );
 }
 
 #[test]
@@ -275,7 +275,10 @@ fn dname_substitutes_the_suffix() {
     // hickory-proto has no DNAME type: check it by number and RDATA.
     let dname = &m.answers()[0];
     assert_eq!((dname.name().to_string(), dname.record_type()), ("dn.example.com.".into(), RecordType::Unknown(39)));
-    assert_eq!(hickory_proto::serialize::binary::BinEncodable::to_bytes(dname.data()).unwrap(), b"\x07example\x03net\x00");
+    assert_eq!(
+        hickory_proto::serialize::binary::BinEncodable::to_bytes(dname.data()).unwrap(),
+        b"\x07example\x03net\x00"
+    );
     assert_eq!(show(&m.answers()[1..]), ["Host.Deep.dn.example.com. 3600 CNAME Host.Deep.example.net."]);
 }
 

@@ -52,49 +52,28 @@ pub(super) fn bind(addr: SocketAddr, udp_workers: usize) -> io::Result<Bound> {
 }
 
 fn bind_port(addr: SocketAddr, udp_workers: usize) -> io::Result<Bound> {
-    let udp = (0..udp_workers)
-        .map(|_| bind_udp(addr))
-        .collect::<io::Result<Vec<_>>>()?;
+    let udp = (0..udp_workers).map(|_| bind_udp(addr)).collect::<io::Result<Vec<_>>>()?;
     let tcp = bind_tcp(addr)?;
-    Ok(Bound {
-        local: addr,
-        udp,
-        tcp,
-    })
+    Ok(Bound { local: addr, udp, tcp })
 }
 
 fn bind_udp(addr: SocketAddr) -> io::Result<UdpSocket> {
-    let socket =
-        new_socket(addr, Type::DGRAM, Protocol::UDP).map_err(|e| context(e, "UDP", addr))?;
+    let socket = new_socket(addr, Type::DGRAM, Protocol::UDP).map_err(|e| context(e, "UDP", addr))?;
     // Workers share the port and the kernel spreads flows across them.
-    socket
-        .set_reuse_port(true)
-        .map_err(|e| context(e, "UDP", addr))?;
-    datagram::enable_destination_info(&socket, addr.is_ipv6())
-        .map_err(|e| context(e, "UDP", addr))?;
-    socket
-        .bind(&addr.into())
-        .map_err(|e| context(e, "UDP", addr))?;
+    socket.set_reuse_port(true).map_err(|e| context(e, "UDP", addr))?;
+    datagram::enable_destination_info(&socket, addr.is_ipv6()).map_err(|e| context(e, "UDP", addr))?;
+    socket.bind(&addr.into()).map_err(|e| context(e, "UDP", addr))?;
     Ok(socket.into())
 }
 
 fn bind_tcp(addr: SocketAddr) -> io::Result<TcpListener> {
-    let socket =
-        new_socket(addr, Type::STREAM, Protocol::TCP).map_err(|e| context(e, "TCP", addr))?;
+    let socket = new_socket(addr, Type::STREAM, Protocol::TCP).map_err(|e| context(e, "TCP", addr))?;
     // Restarting must not wait for old connections' TIME_WAIT to expire.
     // No SO_REUSEPORT here: a second server on the port is an error we want.
-    socket
-        .set_reuse_address(true)
-        .map_err(|e| context(e, "TCP", addr))?;
-    socket
-        .bind(&addr.into())
-        .map_err(|e| context(e, "TCP", addr))?;
-    socket
-        .listen(LISTEN_BACKLOG)
-        .map_err(|e| context(e, "TCP", addr))?;
-    socket
-        .set_nonblocking(true)
-        .map_err(|e| context(e, "TCP", addr))?;
+    socket.set_reuse_address(true).map_err(|e| context(e, "TCP", addr))?;
+    socket.bind(&addr.into()).map_err(|e| context(e, "TCP", addr))?;
+    socket.listen(LISTEN_BACKLOG).map_err(|e| context(e, "TCP", addr))?;
+    socket.set_nonblocking(true).map_err(|e| context(e, "TCP", addr))?;
     Ok(socket.into())
 }
 
@@ -118,10 +97,7 @@ fn context(error: io::Error, protocol: &str, addr: SocketAddr) -> io::Error {
         io::ErrorKind::AddrNotAvailable => " (no interface has this address)",
         _ => "",
     };
-    io::Error::new(
-        error.kind(),
-        format!("cannot listen on {protocol} {addr}: {error}{hint}"),
-    )
+    io::Error::new(error.kind(), format!("cannot listen on {protocol} {addr}: {error}{hint}"))
 }
 
 #[cfg(test)]
@@ -152,9 +128,6 @@ mod tests {
         let addr = taken.local_addr().unwrap();
         let error = bind(addr, 1).err().expect("port is taken");
         assert_eq!(error.kind(), io::ErrorKind::AddrInUse);
-        assert!(
-            error.to_string().contains(&format!("TCP {addr}")),
-            "{error}"
-        );
+        assert!(error.to_string().contains(&format!("TCP {addr}")), "{error}");
     }
 }

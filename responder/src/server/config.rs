@@ -24,11 +24,7 @@ impl ServerConfig {
     /// One UDP worker per available CPU and default TCP limits.
     pub fn new(listen: Vec<SocketAddr>) -> ServerConfig {
         let udp_workers = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
-        ServerConfig {
-            listen,
-            udp_workers,
-            tcp: TcpLimits::default(),
-        }
+        ServerConfig { listen, udp_workers, tcp: TcpLimits::default() }
     }
 
     /// Rejects settings that would make the server useless or unsafe, with
@@ -132,10 +128,7 @@ mod tests {
             let error = config.validate().expect_err(setting);
             assert_eq!(error.kind(), io::ErrorKind::InvalidInput);
             let message = error.to_string();
-            assert!(
-                message.contains(setting) || setting == "listen",
-                "{setting}: {message}"
-            );
+            assert!(message.contains(setting) || setting == "listen", "{setting}: {message}");
         }
     }
 }

@@ -18,11 +18,8 @@ const CONTROL_WORDS: usize = 8;
 
 /// Asks the kernel to report each datagram's destination address.
 pub(super) fn enable_destination_info(socket: &impl AsFd, ipv6: bool) -> io::Result<()> {
-    let (level, option) = if ipv6 {
-        (libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO)
-    } else {
-        (libc::IPPROTO_IP, libc::IP_PKTINFO)
-    };
+    let (level, option) =
+        if ipv6 { (libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO) } else { (libc::IPPROTO_IP, libc::IP_PKTINFO) };
     let on: libc::c_int = 1;
     // SAFETY: the fd is open for the call; `on` outlives it and its exact
     // size is passed.
@@ -78,10 +75,7 @@ impl Exchange {
     /// Blocks until a datagram arrives, reads it into `buf`, and remembers
     /// where it came from and where it was sent.
     pub(super) fn receive(&mut self, socket: &UdpSocket, buf: &mut [u8]) -> io::Result<Received> {
-        let mut iov = libc::iovec {
-            iov_base: buf.as_mut_ptr().cast(),
-            iov_len: buf.len(),
-        };
+        let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
         // SAFETY: msghdr is plain old data; zeroes are valid for the fields
         // (and any padding) not set below.
         let mut msg: libc::msghdr = unsafe { mem::zeroed() };
@@ -110,10 +104,7 @@ impl Exchange {
 
     /// Sends `answer` to the last peer, from the address it wrote to.
     pub(super) fn reply(&self, socket: &UdpSocket, answer: &[u8]) -> io::Result<()> {
-        let mut iov = libc::iovec {
-            iov_base: answer.as_ptr().cast_mut().cast(),
-            iov_len: answer.len(),
-        };
+        let mut iov = libc::iovec { iov_base: answer.as_ptr().cast_mut().cast(), iov_len: answer.len() };
         // SAFETY: as in `receive`.
         let mut msg: libc::msghdr = unsafe { mem::zeroed() };
         msg.msg_name = ptr::from_ref(&self.peer).cast_mut().cast();
@@ -146,8 +137,7 @@ impl Exchange {
             while !cmsg.is_null() {
                 let (level, kind) = ((*cmsg).cmsg_level, (*cmsg).cmsg_type);
                 if level == libc::IPPROTO_IP && kind == libc::IP_PKTINFO {
-                    let received: libc::in_pktinfo =
-                        ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
+                    let received: libc::in_pktinfo = ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
                     // Interface 0 lets routing pick the way out; the
                     // local address the query reached becomes the source.
                     let reply = libc::in_pktinfo {
@@ -160,8 +150,7 @@ impl Exchange {
                 if level == libc::IPPROTO_IPV6 && kind == libc::IPV6_PKTINFO {
                     // Kept whole: the interface index scopes link-local
                     // destinations.
-                    let received: libc::in6_pktinfo =
-                        ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
+                    let received: libc::in6_pktinfo = ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
                     return self.write_control(libc::IPPROTO_IPV6, libc::IPV6_PKTINFO, received);
                 }
                 cmsg = libc::CMSG_NXTHDR(msg, cmsg);
@@ -172,12 +161,7 @@ impl Exchange {
 
     /// Writes one control message carrying `payload` at the start of
     /// `self.control`; returns the bytes `sendmsg` must be given.
-    fn write_control<T: Copy>(
-        &mut self,
-        level: libc::c_int,
-        kind: libc::c_int,
-        payload: T,
-    ) -> usize {
+    fn write_control<T: Copy>(&mut self, level: libc::c_int, kind: libc::c_int, payload: T) -> usize {
         // SAFETY: CMSG_* compute sizes only; the payloads used here (12- and
         // 20-byte pktinfo) need at most 40 of the 64 bytes of `control`,
         // which is u64-aligned as cmsghdr requires.
@@ -204,9 +188,7 @@ mod tests {
     fn wildcard_socket() -> UdpSocket {
         let socket = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).unwrap();
         enable_destination_info(&socket, false).unwrap();
-        socket
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .unwrap();
+        socket.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
         socket
     }
 
@@ -217,18 +199,13 @@ mod tests {
         let server = wildcard_socket();
         let port = server.local_addr().unwrap().port();
         let client = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
-        client
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .unwrap();
+        client.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
         let queried = SocketAddr::from((Ipv4Addr::new(127, 0, 0, 2), port));
         client.send_to(b"query", queried).unwrap();
 
         let mut exchange = Exchange::new();
         let mut buf = [0u8; 64];
-        assert_eq!(
-            exchange.receive(&server, &mut buf).unwrap(),
-            Received::Datagram(5)
-        );
+        assert_eq!(exchange.receive(&server, &mut buf).unwrap(), Received::Datagram(5));
         assert_eq!(&buf[..5], b"query");
         exchange.reply(&server, b"answer").unwrap();
 
@@ -242,15 +219,10 @@ mod tests {
         let server = wildcard_socket();
         let client = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
         let port = server.local_addr().unwrap().port();
-        client
-            .send_to(&[7u8; 100], (Ipv4Addr::LOCALHOST, port))
-            .unwrap();
+        client.send_to(&[7u8; 100], (Ipv4Addr::LOCALHOST, port)).unwrap();
 
         let mut exchange = Exchange::new();
         let mut small = [0u8; 10];
-        assert_eq!(
-            exchange.receive(&server, &mut small).unwrap(),
-            Received::Truncated
-        );
+        assert_eq!(exchange.receive(&server, &mut small).unwrap(), Received::Truncated);
     }
 }

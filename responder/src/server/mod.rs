@@ -64,12 +64,8 @@ impl Server {
             listeners.push(bound.tcp);
         }
         let stop = Arc::new(AtomicBool::new(false));
-        let (tcp_loop, tcp_waker) = tcp::EventLoop::new(
-            listeners,
-            Arc::clone(&answerer),
-            config.tcp.clone(),
-            Arc::clone(&stop),
-        )?;
+        let (tcp_loop, tcp_waker) =
+            tcp::EventLoop::new(listeners, Arc::clone(&answerer), config.tcp.clone(), Arc::clone(&stop))?;
 
         // From here a failure drops `server`, which stops and joins the
         // threads already started.
@@ -83,9 +79,7 @@ impl Server {
         for (index, socket) in udp.into_iter().enumerate() {
             server.udp_sockets.push(Arc::clone(&socket));
             let (answerer, stop) = (Arc::clone(&answerer), Arc::clone(&server.stop));
-            server.spawn(format!("dns-udp-{index}"), move || {
-                udp::serve(&socket, &*answerer, &stop)
-            })?;
+            server.spawn(format!("dns-udp-{index}"), move || udp::serve(&socket, &*answerer, &stop))?;
         }
         server.spawn("dns-tcp".to_owned(), move || tcp_loop.run())?;
         info!(addrs = ?server.local_addrs, udp_workers = config.udp_workers, "kernel-socket server started");

@@ -73,19 +73,12 @@ fn listen_on(listen: &[&str]) -> ServerConfig {
 
 fn start(config: ServerConfig) -> (Server, Arc<Echo>) {
     let echo = Arc::new(Echo::default());
-    let server =
-        Server::start(config, Arc::clone(&echo) as Arc<dyn Answerer>).expect("server starts");
+    let server = Server::start(config, Arc::clone(&echo) as Arc<dyn Answerer>).expect("server starts");
     (server, echo)
 }
 
 fn udp_client(server: SocketAddr) -> UdpSocket {
-    let local: SocketAddr = if server.is_ipv6() {
-        "[::1]:0"
-    } else {
-        "127.0.0.1:0"
-    }
-    .parse()
-    .unwrap();
+    let local: SocketAddr = if server.is_ipv6() { "[::1]:0" } else { "127.0.0.1:0" }.parse().unwrap();
     let client = UdpSocket::bind(local).unwrap();
     client.set_read_timeout(Some(PATIENCE)).unwrap();
     client.connect(server).unwrap();
@@ -114,10 +107,7 @@ fn closed_by_server(stream: &mut TcpStream) -> bool {
     match stream.read(&mut byte) {
         Ok(0) => true,
         Ok(_) => false,
-        Err(error) => matches!(
-            error.kind(),
-            ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted
-        ),
+        Err(error) => matches!(error.kind(), ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted),
     }
 }
 
@@ -135,11 +125,7 @@ fn udp_round_trips_on_ipv4_and_ipv6_across_several_workers() {
             client.send(&query).unwrap();
             let mut answer = [0u8; 512];
             let len = client.recv(&mut answer).expect("UDP answer");
-            assert_eq!(
-                answer[..len],
-                answer_to(&query, Transport::Udp),
-                "{addr} id {id}"
-            );
+            assert_eq!(answer[..len], answer_to(&query, Transport::Udp), "{addr} id {id}");
         }
     }
     let workers = echo.threads.lock().unwrap().len();
@@ -153,18 +139,11 @@ fn udp_worker_survives_silence_and_vanished_clients() {
     let addr = server.local_addrs()[0];
 
     let silent = udp_client(addr);
-    silent
-        .set_read_timeout(Some(Duration::from_millis(200)))
-        .unwrap();
+    silent.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
     silent.send(&query(SILENT_ID)).unwrap();
     let mut buf = [0u8; 512];
-    let error = silent
-        .recv(&mut buf)
-        .expect_err("no answer to a silent query");
-    assert!(
-        matches!(error.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut),
-        "{error}"
-    );
+    let error = silent.recv(&mut buf).expect_err("no answer to a silent query");
+    assert!(matches!(error.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut), "{error}");
 
     // Answers to closed ports draw ICMP errors; workers must carry on.
     for id in 0..8 {
@@ -183,11 +162,7 @@ fn tcp_answers_a_single_query_on_ipv4_and_ipv6() {
     for &addr in server.local_addrs() {
         let mut stream = tcp_client(addr);
         stream.write_all(&framed(&query(7))).unwrap();
-        assert_eq!(
-            read_framed(&mut stream),
-            answer_to(&query(7), Transport::Tcp),
-            "{addr}"
-        );
+        assert_eq!(read_framed(&mut stream), answer_to(&query(7), Transport::Tcp), "{addr}");
     }
 }
 
@@ -198,11 +173,7 @@ fn tcp_answers_pipelined_queries_from_one_write_in_order() {
     let batch: Vec<u8> = (0..50).flat_map(|id| framed(&query(id))).collect();
     stream.write_all(&batch).unwrap();
     for id in 0..50 {
-        assert_eq!(
-            read_framed(&mut stream),
-            answer_to(&query(id), Transport::Tcp),
-            "answer {id}"
-        );
+        assert_eq!(read_framed(&mut stream), answer_to(&query(id), Transport::Tcp), "answer {id}");
     }
 }
 
@@ -214,10 +185,7 @@ fn tcp_assembles_a_query_sent_one_byte_at_a_time() {
         stream.write_all(&[byte]).unwrap();
         thread::sleep(Duration::from_millis(1)); // one segment per byte
     }
-    assert_eq!(
-        read_framed(&mut stream),
-        answer_to(&query(3), Transport::Tcp)
-    );
+    assert_eq!(read_framed(&mut stream), answer_to(&query(3), Transport::Tcp));
     assert_eq!(echo.calls.load(Ordering::Relaxed), 1);
 }
 
@@ -229,10 +197,7 @@ fn tcp_serves_interleaved_connections_independently() {
     let slow_query = framed(&query(1));
     slow.write_all(&slow_query[..5]).unwrap();
     quick.write_all(&framed(&query(2))).unwrap();
-    assert_eq!(
-        read_framed(&mut quick),
-        answer_to(&query(2), Transport::Tcp)
-    );
+    assert_eq!(read_framed(&mut quick), answer_to(&query(2), Transport::Tcp));
     slow.write_all(&slow_query[5..]).unwrap();
     assert_eq!(read_framed(&mut slow), answer_to(&query(1), Transport::Tcp));
 }
@@ -241,18 +206,10 @@ fn tcp_serves_interleaved_connections_independently() {
 fn tcp_half_close_still_gets_every_answer() {
     let (server, _) = start(listen_on(&["127.0.0.1:0"]));
     let mut stream = tcp_client(server.local_addrs()[0]);
-    stream
-        .write_all(&[framed(&query(1)), framed(&query(2))].concat())
-        .unwrap();
+    stream.write_all(&[framed(&query(1)), framed(&query(2))].concat()).unwrap();
     stream.shutdown(Shutdown::Write).unwrap();
-    assert_eq!(
-        read_framed(&mut stream),
-        answer_to(&query(1), Transport::Tcp)
-    );
-    assert_eq!(
-        read_framed(&mut stream),
-        answer_to(&query(2), Transport::Tcp)
-    );
+    assert_eq!(read_framed(&mut stream), answer_to(&query(1), Transport::Tcp));
+    assert_eq!(read_framed(&mut stream), answer_to(&query(2), Transport::Tcp));
     assert!(closed_by_server(&mut stream));
 }
 
@@ -271,22 +228,12 @@ fn tcp_idle_and_stalled_connections_are_closed_after_the_timeout() {
     stalled.write_all(&[0x00, 0x40, 0x01]).unwrap(); // a prefix, then nothing
 
     let since = Instant::now();
-    for (name, stream) in [
-        ("used", &mut used),
-        ("silent", &mut silent),
-        ("stalled", &mut stalled),
-    ] {
+    for (name, stream) in [("used", &mut used), ("silent", &mut silent), ("stalled", &mut stalled)] {
         assert!(closed_by_server(stream), "{name} connection left open");
     }
     let waited = since.elapsed();
-    assert!(
-        waited >= Duration::from_millis(150),
-        "closed too early: {waited:?}"
-    );
-    assert!(
-        waited < Duration::from_secs(2),
-        "closed too late: {waited:?}"
-    );
+    assert!(waited >= Duration::from_millis(150), "closed too early: {waited:?}");
+    assert!(waited < Duration::from_secs(2), "closed too late: {waited:?}");
 }
 
 #[test]
@@ -332,10 +279,7 @@ fn tcp_zero_or_oversized_length_prefix_closes_the_connection() {
 
     let mut oversized = tcp_client(addr);
     oversized.write_all(&513u16.to_be_bytes()).unwrap();
-    assert!(
-        closed_by_server(&mut oversized),
-        "oversized length accepted"
-    );
+    assert!(closed_by_server(&mut oversized), "oversized length accepted");
     assert_eq!(echo.calls.load(Ordering::Relaxed), 0);
 }
 
@@ -345,21 +289,9 @@ fn tcp_query_cap_answers_that_many_then_closes() {
     config.tcp.max_queries_per_connection = 2;
     let (server, _) = start(config);
     let mut stream = tcp_client(server.local_addrs()[0]);
-    stream
-        .write_all(
-            &(1..=3)
-                .flat_map(|id| framed(&query(id)))
-                .collect::<Vec<_>>(),
-        )
-        .unwrap();
-    assert_eq!(
-        read_framed(&mut stream),
-        answer_to(&query(1), Transport::Tcp)
-    );
-    assert_eq!(
-        read_framed(&mut stream),
-        answer_to(&query(2), Transport::Tcp)
-    );
+    stream.write_all(&(1..=3).flat_map(|id| framed(&query(id))).collect::<Vec<_>>()).unwrap();
+    assert_eq!(read_framed(&mut stream), answer_to(&query(1), Transport::Tcp));
+    assert_eq!(read_framed(&mut stream), answer_to(&query(2), Transport::Tcp));
     assert!(closed_by_server(&mut stream), "third query answered");
 }
 
@@ -367,13 +299,8 @@ fn tcp_query_cap_answers_that_many_then_closes() {
 fn tcp_unanswered_query_leaves_the_connection_usable() {
     let (server, echo) = start(listen_on(&["127.0.0.1:0"]));
     let mut stream = tcp_client(server.local_addrs()[0]);
-    stream
-        .write_all(&[framed(&query(SILENT_ID)), framed(&query(5))].concat())
-        .unwrap();
-    assert_eq!(
-        read_framed(&mut stream),
-        answer_to(&query(5), Transport::Tcp)
-    );
+    stream.write_all(&[framed(&query(SILENT_ID)), framed(&query(5))].concat()).unwrap();
+    assert_eq!(read_framed(&mut stream), answer_to(&query(5), Transport::Tcp));
     assert_eq!(echo.calls.load(Ordering::Relaxed), 2);
 }
 
@@ -402,15 +329,10 @@ fn shutdown_is_prompt_and_releases_the_ports() {
 fn address_in_use_fails_start_clearly_and_leaves_nothing_bound() {
     let taken = UdpSocket::bind("127.0.0.1:0").unwrap();
     let taken_addr = taken.local_addr().unwrap();
-    let free_addr = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let free_addr = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
 
     let config = listen_on(&[&free_addr.to_string(), &taken_addr.to_string()]);
-    let error = Server::start(config, Arc::new(Echo::default()))
-        .err()
-        .expect("start fails");
+    let error = Server::start(config, Arc::new(Echo::default())).err().expect("start fails");
     assert_eq!(error.kind(), ErrorKind::AddrInUse);
     let message = error.to_string();
     assert!(message.contains(&format!("UDP {taken_addr}")), "{message}");
@@ -424,8 +346,6 @@ fn address_in_use_fails_start_clearly_and_leaves_nothing_bound() {
 fn invalid_configuration_is_rejected_before_binding() {
     let mut config = listen_on(&["127.0.0.1:0"]);
     config.udp_workers = 0;
-    let error = Server::start(config, Arc::new(Echo::default()))
-        .err()
-        .expect("start fails");
+    let error = Server::start(config, Arc::new(Echo::default())).err().expect("start fails");
     assert_eq!(error.kind(), ErrorKind::InvalidInput);
 }

@@ -34,9 +34,7 @@ pub(super) fn serve(socket: &UdpSocket, answerer: &dyn Answerer, stop: &AtomicBo
             return;
         }
         match received {
-            Ok(Received::Datagram(len)) => {
-                answer_one(socket, answerer, &mut exchange, &mut buf, len)
-            }
+            Ok(Received::Datagram(len)) => answer_one(socket, answerer, &mut exchange, &mut buf, len),
             Ok(Received::Truncated) => {
                 trace!("dropped a datagram larger than {MAX_UDP_MESSAGE} bytes")
             }
@@ -49,21 +47,12 @@ pub(super) fn serve(socket: &UdpSocket, answerer: &dyn Answerer, stop: &AtomicBo
     }
 }
 
-fn answer_one(
-    socket: &UdpSocket,
-    answerer: &dyn Answerer,
-    exchange: &mut Exchange,
-    buf: &mut [u8],
-    len: usize,
-) {
+fn answer_one(socket: &UdpSocket, answerer: &dyn Answerer, exchange: &mut Exchange, buf: &mut [u8], len: usize) {
     let Some(answer_len) = answerer.answer(buf, len, Transport::Udp) else {
         return;
     };
     let Some(answer) = buf.get(..answer_len).filter(|answer| !answer.is_empty()) else {
-        debug!(
-            answer_len,
-            "answerer returned an impossible length; nothing sent"
-        );
+        debug!(answer_len, "answerer returned an impossible length; nothing sent");
         return;
     };
     // Sends fail for reasons that concern one client only (no route, a

@@ -2,7 +2,6 @@
 //! CNAME chains, wildcard synthesis, referrals with glue, negative answers
 //! with the SOA, additional addresses. The runtime only looks up and copies.
 
-
 use super::fasthash::FastMap;
 use super::format::*;
 use super::template::{Owner, QueryContext, RrsetRef, Sections, Template};
@@ -106,7 +105,11 @@ impl<'z> Compiler<'z> {
             c.zones.push(ZoneInfo {
                 apex: z.origin.clone(),
                 apex_node: 0,
-                negative_soa: Rrset { rtype: RType::SOA, ttl: soa.ttl.min(minimum), rdatas: vec![soa.rdata.as_slice()] },
+                negative_soa: Rrset {
+                    rtype: RType::SOA,
+                    ttl: soa.ttl.min(minimum),
+                    rdatas: vec![soa.rdata.as_slice()],
+                },
             });
         }
         // Which served zone is deepest for a name: walk up to the first apex.
@@ -132,11 +135,9 @@ impl<'z> Compiler<'z> {
                     // child apex stays: DS is answered from the parent side.
                     if r.rtype == RType::DS && deepest.is_some_and(|d| c.zones[d].apex == r.owner) {
                         let n = c.node(&r.owner, deepest.unwrap_or(0));
-                        let entry = c.nodes[n].parent_ds.get_or_insert((zi_sorted, Rrset {
-                            rtype: RType::DS,
-                            ttl: r.ttl,
-                            rdatas: Vec::new(),
-                        }));
+                        let entry = c.nodes[n]
+                            .parent_ds
+                            .get_or_insert((zi_sorted, Rrset { rtype: RType::DS, ttl: r.ttl, rdatas: Vec::new() }));
                         if !entry.1.rdatas.contains(&r.rdata.as_slice()) {
                             entry.1.rdatas.push(&r.rdata);
                         }
@@ -295,7 +296,13 @@ impl<'z> Compiler<'z> {
     /// The answer to `qtype` at node `start` (the query name itself, or a
     /// wildcard standing in for it).
     fn answer(&self, start: usize, qtype: RType) -> Sections<'_> {
-        let mut s = Sections { aa: true, rcode: rcode::NOERROR, answer: Vec::new(), authority: Vec::new(), additional: Vec::new() };
+        let mut s = Sections {
+            aa: true,
+            rcode: rcode::NOERROR,
+            answer: Vec::new(),
+            authority: Vec::new(),
+            additional: Vec::new(),
+        };
         let mut owner = Owner::Query;
         let mut at = start;
         // A wildcard's own name is not the query name, so it cannot close a loop.
@@ -309,7 +316,10 @@ impl<'z> Compiler<'z> {
                 // DS belongs to the parent side of a cut (RFC 4035 §3.1.4.1).
                 match node.rrset(RType::DS) {
                     Some(ds) => s.answer.push(set(owner, ds)),
-                    None => s.authority.push(set(Owner::Name(self.zones[node.zone].apex.clone()), &self.zones[node.zone].negative_soa)),
+                    None => s.authority.push(set(
+                        Owner::Name(self.zones[node.zone].apex.clone()),
+                        &self.zones[node.zone].negative_soa,
+                    )),
                 }
                 return s;
             }
@@ -340,7 +350,7 @@ impl<'z> Compiler<'z> {
                 }
             };
             s.answer.push(set(owner, cname));
-            let Ok(target) = Name::from_wire(&cname.rdatas[0]) else { return s };
+            let Ok(target) = Name::from_wire(cname.rdatas[0]) else { return s };
             match self.find(&target) {
                 Found::Node(next) => {
                     // A loop: the answer ends with the CNAME that closes it.
@@ -406,7 +416,11 @@ impl<'z> Compiler<'z> {
             }
             for rtype in [RType::A, RType::AAAA] {
                 if let Some(addr) = tn.rrset(rtype) {
-                    if !s.additional.iter().any(|(a, _)| a.rtype == rtype && matches!(&a.owner, Owner::Name(n) if *n == target)) {
+                    if !s
+                        .additional
+                        .iter()
+                        .any(|(a, _)| a.rtype == rtype && matches!(&a.owner, Owner::Name(n) if *n == target))
+                    {
                         s.additional.push((set(Owner::Name(target.clone()), addr), false));
                     }
                 }
@@ -433,7 +447,7 @@ impl<'z> Compiler<'z> {
         let mut at = i;
         for _ in 0..MAX_CHAIN {
             let Some(c) = self.nodes[at].rrset(RType::CNAME) else { break };
-            let Ok(target) = Name::from_wire(&c.rdatas[0]) else { break };
+            let Ok(target) = Name::from_wire(c.rdatas[0]) else { break };
             match self.find(&target) {
                 Found::Node(next) if next != i && next != at => {
                     for r in &self.nodes[next].rrsets {
@@ -474,9 +488,11 @@ impl<'z> Compiler<'z> {
         for z in &self.zones {
             let ctx = QueryContext { name: &z.apex, labels: z.apex.label_count() };
             let soa = set(Owner::Name(z.apex.clone()), &z.negative_soa);
-            let nx = Sections { aa: true, rcode: rcode::NXDOMAIN, answer: vec![], authority: vec![soa], additional: vec![] };
+            let nx =
+                Sections { aa: true, rcode: rcode::NXDOMAIN, answer: vec![], authority: vec![soa], additional: vec![] };
             let soa = set(Owner::Name(z.apex.clone()), &z.negative_soa);
-            let nodata = Sections { aa: true, rcode: rcode::NOERROR, answer: vec![], authority: vec![soa], additional: vec![] };
+            let nodata =
+                Sections { aa: true, rcode: rcode::NOERROR, answer: vec![], authority: vec![soa], additional: vec![] };
             zone_templates.push((nx.encode(ctx), nodata.encode(ctx)));
         }
         out.resize(zones_off + self.zones.len() * ZONE_LEN, 0);
@@ -537,7 +553,7 @@ impl<'z> Compiler<'z> {
             if let Some(d) = dname {
                 out.extend_from_slice(&d.ttl.to_le_bytes());
                 out.push(d.rdatas[0].len() as u8);
-                out.extend_from_slice(&d.rdatas[0]);
+                out.extend_from_slice(d.rdatas[0]);
             }
         }
         for (at, w) in wildcard_fixups {

@@ -56,7 +56,9 @@ pub enum TableError {
     Io { path: String, source: std::io::Error },
     #[error("not a responder table (bad magic)")]
     BadMagic,
-    #[error("table format version {found}, this responder reads version {expected}: recompile it with `responder compile`")]
+    #[error(
+        "table format version {found}, this responder reads version {expected}: recompile it with `responder compile`"
+    )]
     Version { found: u32, expected: u32 },
     #[error("table is truncated or padded: header says {expected} bytes, file has {found}")]
     Length { expected: u64, found: u64 },
@@ -79,7 +81,14 @@ impl Table {
     pub fn from_bytes(bytes: Vec<u8>) -> Result<Table, TableError> {
         let io = |source| TableError::Io { path: "(memory)".into(), source };
         let len = bytes.len();
-        Table::new(Bytes::new(len, |dst| Ok(dst.copy_from_slice(&bytes))).map_err(io)?, len)
+        Table::new(
+            Bytes::new(len, |dst| {
+                dst.copy_from_slice(&bytes);
+                Ok(())
+            })
+            .map_err(io)?,
+            len,
+        )
     }
 
     /// Reads a table file (one read, into huge-page memory) and checks it.
@@ -219,7 +228,8 @@ mod tests {
 
     #[test]
     fn names_compare_like_slices() {
-        let names: [&[u8]; 6] = [b"", b"\x00", b"\x03www\x00", b"\x03wwx\x00", b"\x07example\x03com\x00", b"\x07examplf\x03com\x00"];
+        let names: [&[u8]; 6] =
+            [b"", b"\x00", b"\x03www\x00", b"\x03wwx\x00", b"\x07example\x03com\x00", b"\x07examplf\x03com\x00"];
         for a in names {
             for b in names {
                 assert_eq!(same_name(a, b), a == b, "{a:?} {b:?}");

@@ -270,7 +270,10 @@ impl Template {
         self.body.patches.len() <= u8::MAX as usize
             && self.body.bytes.len() <= u16::MAX as usize
             && self.chunks.len() <= u8::MAX as usize
-            && self.chunks.iter().all(|c| c.enc.patches.len() <= u8::MAX as usize && c.enc.bytes.len() <= u16::MAX as usize)
+            && self
+                .chunks
+                .iter()
+                .all(|c| c.enc.patches.len() <= u8::MAX as usize && c.enc.bytes.len() <= u16::MAX as usize)
     }
 }
 

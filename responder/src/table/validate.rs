@@ -16,7 +16,7 @@ pub(super) fn validate(t: &Table) -> Result<(), TableError> {
     }
     for off in t.bucket_offsets() {
         let node = t.node_at(off).ok_or(corrupt("node out of bounds"))?;
-        if node.name().first().is_none() || node.name().len() > 255 {
+        if node.name().is_empty() || node.name().len() > 255 {
             return Err(corrupt("node name malformed"));
         }
         if node.zone() as usize >= t.zone_count() {

@@ -21,8 +21,7 @@ use super::queues::{self, CpuSelection, QueueSelection};
 use super::socket::{BindMode, BusyPoll, XskConfig, ZeroCopy};
 use super::umem::UmemConfig;
 use super::worker::{
-    self, FrameHandler, QueueStats, WorkerConfig, WorkerCounters, WorkerError, WorkerHandle,
-    WorkerSpec,
+    self, FrameHandler, QueueStats, WorkerConfig, WorkerCounters, WorkerError, WorkerHandle, WorkerSpec,
 };
 
 /// Everything that shapes the data plane.
@@ -69,16 +68,10 @@ impl DataPlaneConfig {
     fn validate(&self) -> Result<(), DataPlaneError> {
         let invalid = |reason: String| Err(DataPlaneError::Config(reason));
         if !self.ring_size.is_power_of_two() || !(64..=1 << 16).contains(&self.ring_size) {
-            return invalid(format!(
-                "ring size {} must be a power of two in 64..=65536",
-                self.ring_size
-            ));
+            return invalid(format!("ring size {} must be a power of two in 64..=65536", self.ring_size));
         }
         if self.batch == 0 || self.batch > self.ring_size {
-            return invalid(format!(
-                "batch {} must be in 1..=ring size ({})",
-                self.batch, self.ring_size
-            ));
+            return invalid(format!("batch {} must be in 1..=ring size ({})", self.batch, self.ring_size));
         }
         if self.frame_count < self.ring_size {
             return invalid(format!(
@@ -90,11 +83,7 @@ impl DataPlaneConfig {
     }
 
     fn umem(&self) -> UmemConfig {
-        UmemConfig {
-            frame_size: self.frame_size,
-            frame_count: self.frame_count,
-            huge_pages: self.huge_pages,
-        }
+        UmemConfig { frame_size: self.frame_size, frame_count: self.frame_count, huge_pages: self.huge_pages }
     }
 }
 
@@ -127,33 +116,19 @@ impl DataPlane {
         mut make_handler: impl FnMut(u32) -> H,
     ) -> Result<DataPlane, DataPlaneError> {
         config.validate()?;
-        let interface_error = |message: String| DataPlaneError::Interface {
-            iface: config.iface.clone(),
-            message,
-        };
-        let ifindex = interface_index(&config.iface)
-            .ok_or_else(|| interface_error("no such interface".into()))?;
-        let available =
-            queues::rx_queue_count(&config.iface).map_err(|e| interface_error(e.to_string()))?;
+        let interface_error = |message: String| DataPlaneError::Interface { iface: config.iface.clone(), message };
+        let ifindex = interface_index(&config.iface).ok_or_else(|| interface_error("no such interface".into()))?;
+        let available = queues::rx_queue_count(&config.iface).map_err(|e| interface_error(e.to_string()))?;
         let queue_ids = config.queues.resolve(available).map_err(interface_error)?;
-        let local_cpus =
-            queues::nic_numa_node(&config.iface).and_then(|node| queues::node_cpus(node).ok());
+        let local_cpus = queues::nic_numa_node(&config.iface).and_then(|node| queues::node_cpus(node).ok());
         let cpus = config
             .cpus
-            .assign(
-                queue_ids.len(),
-                local_cpus.as_deref(),
-                &queues::online_cpus(),
-            )
+            .assign(queue_ids.len(), local_cpus.as_deref(), &queues::online_cpus())
             .map_err(DataPlaneError::Config)?;
 
         let program = XdpProgram::load(&config.steering)?;
-        let mut plane = DataPlane {
-            program,
-            workers: Vec::new(),
-            stop: Arc::new(AtomicBool::new(false)),
-            attached: None,
-        };
+        let mut plane =
+            DataPlane { program, workers: Vec::new(), stop: Arc::new(AtomicBool::new(false)), attached: None };
         let xsk = XskConfig {
             umem: config.umem(),
             ring_size: config.ring_size,
@@ -161,37 +136,21 @@ impl DataPlane {
             need_wakeup: config.need_wakeup,
             busy_poll: config.busy_poll,
         };
-        let worker = WorkerConfig {
-            batch: config.batch,
-            busy_poll: config.busy_poll.is_some(),
-            ..WorkerConfig::default()
-        };
+        let worker =
+            WorkerConfig { batch: config.batch, busy_poll: config.busy_poll.is_some(), ..WorkerConfig::default() };
         // On any error below, dropping `plane` stops what was started.
         for (&queue, &cpu) in queue_ids.iter().zip(&cpus) {
-            let spec = WorkerSpec {
-                ifindex,
-                queue,
-                cpu: Some(cpu),
-                xsk,
-                worker,
-            };
+            let spec = WorkerSpec { ifindex, queue, cpu: Some(cpu), xsk, worker };
             let handle = worker::spawn(spec, make_handler(queue), Arc::clone(&plane.stop))?;
             tracing::info!(iface = config.iface, queue, cpu, mode = %handle.mode, "AF_XDP worker started");
             plane.workers.push(handle);
         }
         for handle in &plane.workers {
-            plane
-                .program
-                .register_socket(handle.queue, handle.socket_fd.as_raw_fd())?;
+            plane.program.register_socket(handle.queue, handle.socket_fd.as_raw_fd())?;
         }
         let attached = plane.program.attach(&config.iface, config.xdp_mode)?;
-        if attached == AttachedMode::Generic
-            && plane.workers.iter().any(|w| w.mode == BindMode::ZeroCopy)
-        {
-            tracing::warn!(
-                iface = config.iface,
-                "zero-copy sockets behind a generic-mode XDP program get copies"
-            );
+        if attached == AttachedMode::Generic && plane.workers.iter().any(|w| w.mode == BindMode::ZeroCopy) {
+            tracing::warn!(iface = config.iface, "zero-copy sockets behind a generic-mode XDP program get copies");
         }
         plane.attached = Some(attached);
         Ok(plane)
@@ -210,10 +169,7 @@ impl DataPlane {
     /// Counters as the workers last published them (at most one idle period
     /// or a few thousand batches old).
     pub fn counters(&self) -> Vec<(u32, WorkerCounters)> {
-        self.workers
-            .iter()
-            .map(|w| (w.queue, w.counters.snapshot()))
-            .collect()
+        self.workers.iter().map(|w| (w.queue, w.counters.snapshot())).collect()
     }
 
     pub fn program(&self) -> &XdpProgram {
@@ -286,27 +242,12 @@ mod tests {
         let ok = DataPlaneConfig::new("lo");
         assert!(ok.validate().is_ok());
         for bad in [
-            DataPlaneConfig {
-                ring_size: 1000,
-                ..ok.clone()
-            },
-            DataPlaneConfig {
-                batch: 0,
-                ..ok.clone()
-            },
-            DataPlaneConfig {
-                frame_count: 1024,
-                ..ok.clone()
-            },
-            DataPlaneConfig {
-                frame_size: 1500,
-                ..ok.clone()
-            },
+            DataPlaneConfig { ring_size: 1000, ..ok.clone() },
+            DataPlaneConfig { batch: 0, ..ok.clone() },
+            DataPlaneConfig { frame_count: 1024, ..ok.clone() },
+            DataPlaneConfig { frame_size: 1500, ..ok.clone() },
         ] {
-            assert!(
-                matches!(bad.validate(), Err(DataPlaneError::Config(_))),
-                "{bad:?} accepted"
-            );
+            assert!(matches!(bad.validate(), Err(DataPlaneError::Config(_))), "{bad:?} accepted");
         }
     }
 }

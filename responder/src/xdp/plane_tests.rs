@@ -68,10 +68,7 @@ fn reflect(frame: &mut [u8]) -> Option<usize> {
         }
         _ => return None,
     };
-    let udp_len = usize::from(u16::from_be_bytes([
-        *frame.get(udp + 4)?,
-        *frame.get(udp + 5)?,
-    ]));
+    let udp_len = usize::from(u16::from_be_bytes([*frame.get(udp + 4)?, *frame.get(udp + 5)?]));
     let end = udp + udp_len;
     if udp_len < 8 || end > frame.len() {
         return None;
@@ -143,13 +140,7 @@ fn exchange_many(bed: &Testbed, server: IpAddr, sockets: usize) -> u64 {
     in_netns(&bed.client_ns, || {
         let target = SocketAddr::new(server, PORT);
         for i in 0..sockets {
-            let bind: SocketAddr = if server.is_ipv4() {
-                "0.0.0.0:0"
-            } else {
-                "[::]:0"
-            }
-            .parse()
-            .unwrap();
+            let bind: SocketAddr = if server.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" }.parse().unwrap();
             let socket = UdpSocket::bind(bind).unwrap();
             socket.connect(target).unwrap();
             socket.set_read_timeout(Some(REPLY_TIMEOUT)).unwrap();
@@ -163,22 +154,14 @@ fn exchange_many(bed: &Testbed, server: IpAddr, sockets: usize) -> u64 {
 /// times over.
 fn exchange_sequence(bed: &Testbed, server: IpAddr, count: usize) -> u64 {
     in_netns(&bed.client_ns, || {
-        let bind: SocketAddr = if server.is_ipv4() {
-            "0.0.0.0:0"
-        } else {
-            "[::]:0"
-        }
-        .parse()
-        .unwrap();
+        let bind: SocketAddr = if server.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" }.parse().unwrap();
         let socket = UdpSocket::bind(bind).unwrap();
         socket.connect(SocketAddr::new(server, PORT)).unwrap();
         socket.set_read_timeout(Some(REPLY_TIMEOUT)).unwrap();
         for i in 0..count {
             // Varying sizes from a bare DNS header (the program passes
             // anything shorter to the kernel) to well past a minimum frame.
-            let payload: Vec<u8> = (0..(i % 300) + DNS_HEADER)
-                .map(|b| (b * 7 + i) as u8)
-                .collect();
+            let payload: Vec<u8> = (0..(i % 300) + DNS_HEADER).map(|b| (b * 7 + i) as u8).collect();
             expect_reflection(&socket, &payload);
         }
         count as u64
@@ -193,20 +176,11 @@ fn send_unanswered(bed: &Testbed, server: IpAddr, marker: &[u8], count: usize) -
         for _ in 0..count {
             socket.send(marker).unwrap();
         }
-        socket
-            .set_read_timeout(Some(Duration::from_millis(300)))
-            .unwrap();
+        socket.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
         let mut buf = [0u8; 1500];
         match socket.recv(&mut buf) {
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) => {}
-            other => panic!(
-                "expected no reply to {:?}, got {other:?}",
-                String::from_utf8_lossy(marker)
-            ),
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+            other => panic!("expected no reply to {:?}, got {other:?}", String::from_utf8_lossy(marker)),
         }
         count as u64
     })
@@ -215,28 +189,17 @@ fn send_unanswered(bed: &Testbed, server: IpAddr, marker: &[u8], count: usize) -
 fn expect_reflection(socket: &UdpSocket, payload: &[u8]) {
     socket.send(payload).unwrap();
     let mut buf = [0u8; 1500];
-    let n = socket.recv(&mut buf).unwrap_or_else(|e| {
-        panic!(
-            "no reply to {} bytes from {:?}: {e}",
-            payload.len(),
-            socket.peer_addr()
-        )
-    });
+    let n = socket
+        .recv(&mut buf)
+        .unwrap_or_else(|e| panic!("no reply to {} bytes from {:?}: {e}", payload.len(), socket.peer_addr()));
     let inverted: Vec<u8> = payload.iter().map(|b| !b).collect();
     assert_eq!(&buf[..n], &inverted[..], "reply is not the reflection");
 }
 
 fn ping(bed: &Testbed, target: IpAddr) {
-    let out = bed
-        .client_command("ping")
-        .args(["-c", "2", "-i", "0.2", "-W", "2", &target.to_string()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "ping {target} while serving: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    let out =
+        bed.client_command("ping").args(["-c", "2", "-i", "0.2", "-W", "2", &target.to_string()]).output().unwrap();
+    assert!(out.status.success(), "ping {target} while serving: {}", String::from_utf8_lossy(&out.stdout));
 }
 
 fn serve_on_veth(test: &str, queues: u32, zero_copy: ZeroCopy) {
@@ -250,10 +213,7 @@ fn serve_on_veth(test: &str, queues: u32, zero_copy: ZeroCopy) {
         ring_size: 256,
         frame_count: 512,
         batch: 32,
-        steering: program::SteeringConfig {
-            ports: vec![PORT],
-            addrs: Vec::new(),
-        },
+        steering: program::SteeringConfig { ports: vec![PORT], addrs: Vec::new() },
         ..DataPlaneConfig::new(bed.server_if.clone())
     };
 
@@ -282,17 +242,10 @@ fn serve_on_veth(test: &str, queues: u32, zero_copy: ZeroCopy) {
                 Some(plane.stop().expect("stop"))
             })
         });
-        let served = ready_rx
-            .recv()
-            .expect("server thread")
-            .expect("data plane start");
+        let served = ready_rx.recv().expect("server thread").expect("data plane start");
         assert_eq!(served.len(), queues as usize);
         for (_, mode) in &served {
-            assert_eq!(
-                *mode,
-                BindMode::Copy,
-                "veth has no zero-copy: copy mode expected"
-            );
+            assert_eq!(*mode, BindMode::Copy, "veth has no zero-copy: copy mode expected");
         }
 
         let mut sent = 0;
@@ -314,31 +267,16 @@ fn serve_on_veth(test: &str, queues: u32, zero_copy: ZeroCopy) {
     let total_rx: u64 = stats.iter().map(|s| s.counters.rx).sum();
     let total_tx: u64 = stats.iter().map(|s| s.counters.tx).sum();
     let sum = |f: fn(&QueueStats) -> u64| stats.iter().map(f).sum::<u64>();
-    assert_eq!(
-        total_rx,
-        sent + dropped + passed,
-        "every steered query reached a worker, nothing else did: {stats:#?}"
-    );
+    assert_eq!(total_rx, sent + dropped + passed, "every steered query reached a worker, nothing else did: {stats:#?}");
     assert_eq!(total_tx, sent, "every query was answered: {stats:#?}");
     assert_eq!(sum(|s| s.counters.dropped), dropped, "{stats:#?}");
     assert_eq!(sum(|s| s.counters.passed), passed, "{stats:#?}");
     for queue in &stats {
-        assert!(
-            queue.counters.rx > 0,
-            "queue {} saw no traffic: {stats:#?}",
-            queue.queue
-        );
+        assert!(queue.counters.rx > 0, "queue {} saw no traffic: {stats:#?}", queue.queue);
         assert_eq!(queue.counters.invalid, 0, "{queue:#?}");
         let kernel = queue.kernel.expect("XDP_STATISTICS");
-        assert_eq!(
-            kernel.rx_dropped + kernel.rx_invalid_descs + kernel.tx_invalid_descs,
-            0,
-            "{queue:#?}"
-        );
-        assert!(
-            queue.frames_balanced(),
-            "UMEM frames do not add up: {queue:#?}"
-        );
+        assert_eq!(kernel.rx_dropped + kernel.rx_invalid_descs + kernel.tx_invalid_descs, 0, "{queue:#?}");
+        assert!(queue.frames_balanced(), "UMEM frames do not add up: {queue:#?}");
         assert_eq!(queue.frames.total, 512);
     }
 }
@@ -359,15 +297,8 @@ fn zero_copy_on_is_refused_on_veth_with_advice() {
         return;
     }
     let bed = Testbed::create("xdpzc", 1).expect("testbed");
-    let config = DataPlaneConfig {
-        zero_copy: ZeroCopy::On,
-        ..DataPlaneConfig::new(bed.server_if.clone())
-    };
-    let err = in_netns(&bed.server_ns, || {
-        DataPlane::start(&config, |_| Reflector)
-            .err()
-            .map(|e| e.to_string())
-    });
+    let config = DataPlaneConfig { zero_copy: ZeroCopy::On, ..DataPlaneConfig::new(bed.server_if.clone()) };
+    let err = in_netns(&bed.server_ns, || DataPlane::start(&config, |_| Reflector).err().map(|e| e.to_string()));
     let err = err.expect("zero-copy on veth accepted");
     assert!(err.contains("--zero-copy auto|off"), "{err}");
 }
@@ -383,17 +314,9 @@ fn reflector_builds_valid_checksums() {
     ];
     let len = frame.len();
     assert_eq!(reflect(&mut frame), Some(len));
-    assert_eq!(
-        &frame[26..34],
-        &[198, 18, 0, 1, 198, 18, 0, 2],
-        "addresses swapped"
-    );
+    assert_eq!(&frame[26..34], &[198, 18, 0, 1, 198, 18, 0, 2], "addresses swapped");
     assert_eq!(&frame[34..38], &[0, 53, 0x30, 0x39], "ports swapped");
-    assert_eq!(
-        fold(sum_bytes(0, &frame[14..34])),
-        0xffff,
-        "IPv4 header checksum verifies"
-    );
+    assert_eq!(fold(sum_bytes(0, &frame[14..34])), 0xffff, "IPv4 header checksum verifies");
     let mut sum = sum_bytes(0, &frame[26..34]) + 17 + 11;
     sum = sum_bytes(sum, &frame[34..len]);
     assert_eq!(fold(sum), 0xffff, "UDP checksum verifies");

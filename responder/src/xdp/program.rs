@@ -68,27 +68,20 @@ pub struct SteeringConfig {
 
 impl Default for SteeringConfig {
     fn default() -> Self {
-        SteeringConfig {
-            ports: vec![53],
-            addrs: Vec::new(),
-        }
+        SteeringConfig { ports: vec![53], addrs: Vec::new() }
     }
 }
 
 impl SteeringConfig {
     fn validate(&self) -> Result<()> {
         if self.ports.is_empty() {
-            return Err(XdpProgramError::InvalidConfig {
-                reason: "no UDP port to steer".into(),
-            });
+            return Err(XdpProgramError::InvalidConfig { reason: "no UDP port to steer".into() });
         }
         let v4 = self.addrs.iter().filter(|a| a.is_ipv4()).count();
         let v6 = self.addrs.len() - v4;
         if v4.max(v6) > MAX_ADDRS as usize {
             return Err(XdpProgramError::InvalidConfig {
-                reason: format!(
-                    "{v4} IPv4 and {v6} IPv6 addresses: at most {MAX_ADDRS} per family"
-                ),
+                reason: format!("{v4} IPv4 and {v6} IPv6 addresses: at most {MAX_ADDRS} per family"),
             });
         }
         Ok(())
@@ -182,18 +175,14 @@ impl XdpProgram {
         raise_memlock_limit();
 
         let filter_by_address = u8::from(!config.addrs.is_empty());
-        let mut ebpf = EbpfLoader::new()
-            .override_global("filter_by_address", &filter_by_address, true)
-            .load(OBJECT)
-            .map_err(|source| {
-                privilege_error("creating the XDP maps", &source)
-                    .unwrap_or(XdpProgramError::Load { source })
-            })?;
+        let mut ebpf =
+            EbpfLoader::new().override_global("filter_by_address", &filter_by_address, true).load(OBJECT).map_err(
+                |source| privilege_error("creating the XDP maps", &source).unwrap_or(XdpProgramError::Load { source }),
+            )?;
 
         let program = xdp_mut(&mut ebpf)?;
         program.load().map_err(|source| {
-            privilege_error("loading the XDP program", &source)
-                .unwrap_or(XdpProgramError::ProgramLoad { source })
+            privilege_error("loading the XDP program", &source).unwrap_or(XdpProgramError::ProgramLoad { source })
         })?;
 
         configure_ports(&mut ebpf, &config.ports)?;
@@ -204,12 +193,7 @@ impl XdpProgram {
         expect_len("xsks", sockets.len(), MAX_QUEUES)?;
         expect_len("counters", counters.len(), Outcome::COUNT)?;
 
-        Ok(XdpProgram {
-            attachment: None,
-            sockets,
-            counters,
-            ebpf,
-        })
+        Ok(XdpProgram { attachment: None, sockets, counters, ebpf })
     }
 
     /// Attaches to the interface named `interface` in the calling thread's
@@ -224,16 +208,9 @@ impl XdpProgram {
         self.attach_index(ifindex, &format!("ifindex {ifindex}"), mode)
     }
 
-    fn attach_index(
-        &mut self,
-        ifindex: u32,
-        interface: &str,
-        mode: XdpMode,
-    ) -> Result<AttachedMode> {
+    fn attach_index(&mut self, ifindex: u32, interface: &str, mode: XdpMode) -> Result<AttachedMode> {
         if let Some(existing) = &self.attachment {
-            return Err(XdpProgramError::AlreadyAttachedHere {
-                interface: existing.interface.clone(),
-            });
+            return Err(XdpProgramError::AlreadyAttachedHere { interface: existing.interface.clone() });
         }
         require_bpf_link_kernel()?;
         let attached = match mode {
@@ -255,22 +232,13 @@ impl XdpProgram {
         Ok(attached)
     }
 
-    fn attach_in(
-        &mut self,
-        ifindex: u32,
-        interface: &str,
-        mode: AttachedMode,
-    ) -> Result<AttachedMode> {
+    fn attach_in(&mut self, ifindex: u32, interface: &str, mode: AttachedMode) -> Result<AttachedMode> {
         let program = xdp_mut(&mut self.ebpf)?;
         let link = program
             .attach_to_if_index(ifindex, mode.aya_mode())
             .and_then(|id| program.take_link(id))
             .map_err(|source| attach_error(source, interface, mode))?;
-        self.attachment = Some(Attachment {
-            link,
-            interface: interface.to_owned(),
-            mode,
-        });
+        self.attachment = Some(Attachment { link, interface: interface.to_owned(), mode });
         Ok(mode)
     }
 
@@ -282,31 +250,21 @@ impl XdpProgram {
         attachment
             .link
             .detach()
-            .map_err(|source| XdpProgramError::Attach {
-                interface: attachment.interface.clone(),
-                source,
-            })?;
-        tracing::info!(
-            interface = attachment.interface,
-            "XDP steering program detached"
-        );
+            .map_err(|source| XdpProgramError::Attach { interface: attachment.interface.clone(), source })?;
+        tracing::info!(interface = attachment.interface, "XDP steering program detached");
         Ok(())
     }
 
     /// The interface and mode the program is attached with, if attached.
     pub fn attachment(&self) -> Option<(&str, AttachedMode)> {
-        self.attachment
-            .as_ref()
-            .map(|a| (a.interface.as_str(), a.mode))
+        self.attachment.as_ref().map(|a| (a.interface.as_str(), a.mode))
     }
 
     /// The kernel's id for the loaded program (as `bpftool prog` and
     /// `ip link` show it).
     pub fn kernel_id(&self) -> Result<u32> {
         let program: &Xdp = xdp(&self.ebpf)?;
-        let info = program
-            .info()
-            .map_err(|source| XdpProgramError::Query { source })?;
+        let info = program.info().map_err(|source| XdpProgramError::Query { source })?;
         Ok(info.id())
     }
 
@@ -314,19 +272,11 @@ impl XdpProgram {
     /// be bound to that queue and have an RX ring.
     pub fn register_socket(&mut self, queue: u32, xsk: impl AsRawFd) -> Result<()> {
         check_queue(queue)?;
-        self.sockets
-            .set(queue, xsk.as_raw_fd(), 0)
-            .map_err(|source| match errno_in_chain(&source) {
-                Some(libc::EOPNOTSUPP | libc::ENOTSOCK | libc::EBADF) => {
-                    XdpProgramError::NotAnXdpSocket { queue }
-                }
-                _ => privilege_error("registering an AF_XDP socket", &source).unwrap_or(
-                    XdpProgramError::Map {
-                        action: "registering an AF_XDP socket",
-                        source,
-                    },
-                ),
-            })
+        self.sockets.set(queue, xsk.as_raw_fd(), 0).map_err(|source| match errno_in_chain(&source) {
+            Some(libc::EOPNOTSUPP | libc::ENOTSOCK | libc::EBADF) => XdpProgramError::NotAnXdpSocket { queue },
+            _ => privilege_error("registering an AF_XDP socket", &source)
+                .unwrap_or(XdpProgramError::Map { action: "registering an AF_XDP socket", source }),
+        })
     }
 
     /// Stops steering queue `queue`: its queries go to the kernel again.
@@ -336,10 +286,7 @@ impl XdpProgram {
         match self.sockets.unset(queue) {
             Ok(()) => Ok(()),
             Err(source) if errno_in_chain(&source) == Some(libc::ENOENT) => Ok(()),
-            Err(source) => Err(XdpProgramError::Map {
-                action: "unregistering an AF_XDP socket",
-                source,
-            }),
+            Err(source) => Err(XdpProgramError::Map { action: "unregistering an AF_XDP socket", source }),
         }
     }
 
@@ -348,13 +295,10 @@ impl XdpProgram {
     pub fn counters(&self) -> Result<SteeringCounters> {
         let mut totals = [0u64; Outcome::ALL.len()];
         for (total, outcome) in totals.iter_mut().zip(Outcome::ALL) {
-            let per_cpu =
-                self.counters
-                    .get(&outcome.index(), 0)
-                    .map_err(|source| XdpProgramError::Map {
-                        action: "reading the steering counters",
-                        source,
-                    })?;
+            let per_cpu = self
+                .counters
+                .get(&outcome.index(), 0)
+                .map_err(|source| XdpProgramError::Map { action: "reading the steering counters", source })?;
             *total = per_cpu.iter().fold(0u64, |sum, n| sum.wrapping_add(*n));
         }
         Ok(SteeringCounters::from_totals(totals))
@@ -364,20 +308,12 @@ impl XdpProgram {
     /// received on queue 0) and returns its verdict. Counters count the run.
     pub fn test_run(&self, frame: &[u8]) -> Result<XdpAction> {
         if !(TEST_FRAME_MIN..=TEST_FRAME_MAX).contains(&frame.len()) {
-            return Err(XdpProgramError::TestFrameSize {
-                len: frame.len(),
-                min: TEST_FRAME_MIN,
-                max: TEST_FRAME_MAX,
-            });
+            return Err(XdpProgramError::TestFrameSize { len: frame.len(), min: TEST_FRAME_MIN, max: TEST_FRAME_MAX });
         }
         let program = xdp(&self.ebpf)?;
-        let options = TestRunOptions {
-            data_in: Some(frame),
-            ..TestRunOptions::new()
-        };
+        let options = TestRunOptions { data_in: Some(frame), ..TestRunOptions::new() };
         let result = program.test_run(options).map_err(|source| {
-            privilege_error("running the XDP program", &source)
-                .unwrap_or(XdpProgramError::TestRun { source })
+            privilege_error("running the XDP program", &source).unwrap_or(XdpProgramError::TestRun { source })
         })?;
         XdpAction::from_raw(result.return_value)
     }
@@ -405,67 +341,46 @@ fn take_map<M>(ebpf: &mut Ebpf, name: &str) -> Result<M>
 where
     M: TryFrom<aya::maps::Map, Error = aya::maps::MapError>,
 {
-    let map = ebpf
-        .take_map(name)
-        .ok_or_else(|| mismatch(format!("no map `{name}`")))?;
+    let map = ebpf.take_map(name).ok_or_else(|| mismatch(format!("no map `{name}`")))?;
     M::try_from(map).map_err(|err| mismatch(format!("map `{name}`: {err}")))
 }
 
 fn expect_len(name: &str, found: u32, expected: u32) -> Result<()> {
     if found != expected {
-        return Err(mismatch(format!(
-            "map `{name}` has {found} entries, the loader expects {expected}"
-        )));
+        return Err(mismatch(format!("map `{name}` has {found} entries, the loader expects {expected}")));
     }
     Ok(())
 }
 
 fn configure_ports(ebpf: &mut Ebpf, ports: &[u16]) -> Result<()> {
-    let map = ebpf
-        .map_mut("ports")
-        .ok_or_else(|| mismatch("no map `ports`".into()))?;
+    let map = ebpf.map_mut("ports").ok_or_else(|| mismatch("no map `ports`".into()))?;
     let mut ports_map: Array<&mut MapData, u8> =
         Array::try_from(map).map_err(|err| mismatch(format!("map `ports`: {err}")))?;
     for &port in ports {
         ports_map
             .set(u32::from(port), 1, 0)
-            .map_err(|source| XdpProgramError::Map {
-                action: "configuring the steered ports",
-                source,
-            })?;
+            .map_err(|source| XdpProgramError::Map { action: "configuring the steered ports", source })?;
     }
     Ok(())
 }
 
 fn configure_addresses(ebpf: &mut Ebpf, addrs: &[IpAddr]) -> Result<()> {
     const ACTION: &str = "configuring the steered addresses";
-    let map = ebpf
-        .map_mut("addrs4")
-        .ok_or_else(|| mismatch("no map `addrs4`".into()))?;
+    let map = ebpf.map_mut("addrs4").ok_or_else(|| mismatch("no map `addrs4`".into()))?;
     let mut v4: HashMap<&mut MapData, [u8; 4], u8> =
         HashMap::try_from(map).map_err(|err| mismatch(format!("map `addrs4`: {err}")))?;
     for addr in addrs {
         if let IpAddr::V4(addr) = addr {
             // Keyed by the header's bytes, so no byte-order conversion in the program.
-            v4.insert(addr.octets(), 1, 0)
-                .map_err(|source| XdpProgramError::Map {
-                    action: ACTION,
-                    source,
-                })?;
+            v4.insert(addr.octets(), 1, 0).map_err(|source| XdpProgramError::Map { action: ACTION, source })?;
         }
     }
-    let map = ebpf
-        .map_mut("addrs6")
-        .ok_or_else(|| mismatch("no map `addrs6`".into()))?;
+    let map = ebpf.map_mut("addrs6").ok_or_else(|| mismatch("no map `addrs6`".into()))?;
     let mut v6: HashMap<&mut MapData, [u8; 16], u8> =
         HashMap::try_from(map).map_err(|err| mismatch(format!("map `addrs6`: {err}")))?;
     for addr in addrs {
         if let IpAddr::V6(addr) = addr {
-            v6.insert(addr.octets(), 1, 0)
-                .map_err(|source| XdpProgramError::Map {
-                    action: ACTION,
-                    source,
-                })?;
+            v6.insert(addr.octets(), 1, 0).map_err(|source| XdpProgramError::Map { action: ACTION, source })?;
         }
     }
     Ok(())
@@ -473,18 +388,13 @@ fn configure_addresses(ebpf: &mut Ebpf, addrs: &[IpAddr]) -> Result<()> {
 
 fn check_queue(queue: u32) -> Result<()> {
     if queue >= MAX_QUEUES {
-        return Err(XdpProgramError::QueueOutOfRange {
-            queue,
-            max: MAX_QUEUES,
-        });
+        return Err(XdpProgramError::QueueOutOfRange { queue, max: MAX_QUEUES });
     }
     Ok(())
 }
 
 fn interface_index(interface: &str) -> Result<u32> {
-    let no_such = || XdpProgramError::NoSuchInterface {
-        name: interface.to_owned(),
-    };
+    let no_such = || XdpProgramError::NoSuchInterface { name: interface.to_owned() };
     let name = CString::new(interface).map_err(|_| no_such())?;
     // SAFETY: `name` is a valid NUL-terminated string that outlives the call;
     // if_nametoindex only reads it.
@@ -499,23 +409,17 @@ fn require_bpf_link_kernel() -> Result<()> {
     // An unreadable version is not proof of an old kernel: let the attach
     // itself decide.
     match KernelVersion::current() {
-        Ok(found) if found < MIN_KERNEL_FOR_BPF_LINK => Err(XdpProgramError::KernelTooOld {
-            found: format!("{found:?}"),
-        }),
+        Ok(found) if found < MIN_KERNEL_FOR_BPF_LINK => {
+            Err(XdpProgramError::KernelTooOld { found: format!("{found:?}") })
+        }
         _ => Ok(()),
     }
 }
 
-fn attach_error(
-    source: aya::programs::ProgramError,
-    interface: &str,
-    mode: AttachedMode,
-) -> XdpProgramError {
+fn attach_error(source: aya::programs::ProgramError, interface: &str, mode: AttachedMode) -> XdpProgramError {
     let interface = interface.to_owned();
     match errno_in_chain(&source) {
-        Some(libc::EOPNOTSUPP) if mode == AttachedMode::Native => {
-            XdpProgramError::NativeUnsupported { interface }
-        }
+        Some(libc::EOPNOTSUPP) if mode == AttachedMode::Native => XdpProgramError::NativeUnsupported { interface },
         Some(libc::EOPNOTSUPP) => XdpProgramError::XdpUnsupported { interface },
         Some(libc::EBUSY | libc::EEXIST) => XdpProgramError::AlreadyAttached { interface },
         Some(libc::ENODEV) => XdpProgramError::NoSuchInterface { name: interface },
@@ -528,10 +432,7 @@ fn attach_error(
 /// default (64 KiB or 8 MiB) is too small for the port map. Newer kernels use
 /// memory cgroups instead, so a failure here is only worth a debug line.
 fn raise_memlock_limit() {
-    let unlimited = libc::rlimit {
-        rlim_cur: libc::RLIM_INFINITY,
-        rlim_max: libc::RLIM_INFINITY,
-    };
+    let unlimited = libc::rlimit { rlim_cur: libc::RLIM_INFINITY, rlim_max: libc::RLIM_INFINITY };
     // SAFETY: setrlimit reads a valid, initialised rlimit for the duration of the call.
     if unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &unlimited) } != 0 {
         tracing::debug!(error = %std::io::Error::last_os_error(), "could not raise RLIMIT_MEMLOCK");

@@ -25,55 +25,24 @@ fn native_attach_is_visible_and_dropping_detaches() {
     let bed = NetnsVeth::create("nat");
     let id = bed.run(|| {
         let mut program = load();
-        assert_eq!(
-            program
-                .attach(&bed.iface, XdpMode::Native)
-                .expect("native attach"),
-            AttachedMode::Native
-        );
-        assert_eq!(
-            program.attachment(),
-            Some((bed.iface.as_str(), AttachedMode::Native))
-        );
+        assert_eq!(program.attach(&bed.iface, XdpMode::Native).expect("native attach"), AttachedMode::Native);
+        assert_eq!(program.attachment(), Some((bed.iface.as_str(), AttachedMode::Native)));
         let id = program.kernel_id().expect("program id");
         assert_eq!(bed.xdp_state(&bed.iface), Some((NATIVE, id)));
 
-        let err = program
-            .attach(&bed.iface, XdpMode::Native)
-            .expect_err("second attach of one program");
-        assert!(
-            matches!(err, XdpProgramError::AlreadyAttachedHere { .. }),
-            "{err}"
-        );
+        let err = program.attach(&bed.iface, XdpMode::Native).expect_err("second attach of one program");
+        assert!(matches!(err, XdpProgramError::AlreadyAttachedHere { .. }), "{err}");
 
         let mut other = load();
-        let err = other
-            .attach(&bed.iface, XdpMode::Native)
-            .expect_err("interface is taken");
-        assert!(
-            matches!(err, XdpProgramError::AlreadyAttached { .. }),
-            "{err}"
-        );
-        let err = other
-            .attach(&bed.iface, XdpMode::Generic)
-            .expect_err("native and generic cannot mix");
-        assert!(
-            matches!(err, XdpProgramError::AlreadyAttached { .. }),
-            "{err}"
-        );
+        let err = other.attach(&bed.iface, XdpMode::Native).expect_err("interface is taken");
+        assert!(matches!(err, XdpProgramError::AlreadyAttached { .. }), "{err}");
+        let err = other.attach(&bed.iface, XdpMode::Generic).expect_err("native and generic cannot mix");
+        assert!(matches!(err, XdpProgramError::AlreadyAttached { .. }), "{err}");
         drop(other);
-        assert_eq!(
-            bed.xdp_state(&bed.iface),
-            Some((NATIVE, id)),
-            "a failed attach must not disturb ours"
-        );
+        assert_eq!(bed.xdp_state(&bed.iface), Some((NATIVE, id)), "a failed attach must not disturb ours");
         id
     });
-    assert_eq!(
-        bed.wait_detached(&bed.iface),
-        None,
-        "program {id} still attached after drop"
-    );
+    assert_eq!(bed.wait_detached(&bed.iface), None, "program {id} still attached after drop");
 }
 
 #[test]
@@ -84,12 +53,7 @@ fn generic_attach_then_explicit_detach() {
     let bed = NetnsVeth::create("gen");
     bed.run(|| {
         let mut program = load();
-        assert_eq!(
-            program
-                .attach(&bed.iface, XdpMode::Generic)
-                .expect("generic attach"),
-            AttachedMode::Generic
-        );
+        assert_eq!(program.attach(&bed.iface, XdpMode::Generic).expect("generic attach"), AttachedMode::Generic);
         let id = program.kernel_id().expect("program id");
         assert_eq!(bed.xdp_state(&bed.iface), Some((GENERIC, id)));
         program.detach().expect("detach");
@@ -97,12 +61,7 @@ fn generic_attach_then_explicit_detach() {
         assert_eq!(bed.wait_detached(&bed.iface), None);
         program.detach().expect("detaching twice is a no-op");
         // Detached, the same program can attach again.
-        assert_eq!(
-            program
-                .attach(&bed.iface, XdpMode::Auto)
-                .expect("re-attach"),
-            AttachedMode::Native
-        );
+        assert_eq!(program.attach(&bed.iface, XdpMode::Auto).expect("re-attach"), AttachedMode::Native);
         assert_eq!(bed.xdp_state(&bed.iface), Some((NATIVE, id)));
     });
     assert_eq!(bed.wait_detached(&bed.iface), None);
@@ -117,30 +76,17 @@ fn auto_falls_back_to_generic_only_without_native_support() {
     bed.run(|| {
         // Loopback has no driver-level XDP.
         let mut program = load();
-        let err = program
-            .attach("lo", XdpMode::Native)
-            .expect_err("lo has no native XDP");
-        assert!(
-            matches!(err, XdpProgramError::NativeUnsupported { .. }),
-            "{err}"
-        );
+        let err = program.attach("lo", XdpMode::Native).expect_err("lo has no native XDP");
+        assert!(matches!(err, XdpProgramError::NativeUnsupported { .. }), "{err}");
         assert_eq!(bed.xdp_state("lo"), None);
-        assert_eq!(
-            program.attach("lo", XdpMode::Auto).expect("auto on lo"),
-            AttachedMode::Generic
-        );
+        assert_eq!(program.attach("lo", XdpMode::Auto).expect("auto on lo"), AttachedMode::Generic);
         assert_eq!(bed.xdp_state("lo").map(|(mode, _)| mode), Some(GENERIC));
         drop(program);
         assert_eq!(bed.wait_detached("lo"), None);
 
         // veth has native XDP, so auto must use it.
         let mut program = load();
-        assert_eq!(
-            program
-                .attach(&bed.iface, XdpMode::Auto)
-                .expect("auto on veth"),
-            AttachedMode::Native
-        );
+        assert_eq!(program.attach(&bed.iface, XdpMode::Auto).expect("auto on veth"), AttachedMode::Native);
     });
 }
 
@@ -153,22 +99,12 @@ fn missing_interface_points_at_kernel_socket_mode() {
     bed.run(|| {
         let mut program = load();
         for name in ["xnosuch0", "bad\0name", "a-name-longer-than-ifnamsiz"] {
-            let err = program
-                .attach(name, XdpMode::Auto)
-                .expect_err("no such interface");
-            assert!(
-                matches!(err, XdpProgramError::NoSuchInterface { .. }),
-                "{name:?}: {err}"
-            );
+            let err = program.attach(name, XdpMode::Auto).expect_err("no such interface");
+            assert!(matches!(err, XdpProgramError::NoSuchInterface { .. }), "{name:?}: {err}");
             assert!(err.to_string().contains("--iface"), "{err}");
         }
-        let err = program
-            .attach_to_index(999_999, XdpMode::Native)
-            .expect_err("no such index");
-        assert!(
-            matches!(err, XdpProgramError::NoSuchInterface { .. }),
-            "{err}"
-        );
+        let err = program.attach_to_index(999_999, XdpMode::Native).expect_err("no such index");
+        assert!(matches!(err, XdpProgramError::NoSuchInterface { .. }), "{err}");
         assert_eq!(program.attachment(), None);
     });
 }
@@ -192,18 +128,11 @@ fn killing_the_owner_process_detaches() {
     let bed = NetnsVeth::create("kil");
     let test_binary = std::env::current_exe().expect("test binary path");
     // Test names omit the crate: `xdp::program::attach_tests::attach_holder_child`.
-    let module = module_path!()
-        .split_once("::")
-        .map_or(module_path!(), |(_, rest)| rest);
+    let module = module_path!().split_once("::").map_or(module_path!(), |(_, rest)| rest);
     let child = Command::new("ip")
         .args(["netns", "exec", &bed.ns])
         .arg(&test_binary)
-        .args([
-            &format!("{module}::attach_holder_child"),
-            "--exact",
-            "--ignored",
-            "--nocapture",
-        ])
+        .args([&format!("{module}::attach_holder_child"), "--exact", "--ignored", "--nocapture"])
         .env(HOLDER_NS_ENV, &bed.iface)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -222,19 +151,12 @@ fn killing_the_owner_process_detaches() {
             }
         }
     });
-    let id = rx
-        .recv_timeout(PATIENCE)
-        .expect("holder attached in time")
-        .expect("holder printed its program id");
+    let id = rx.recv_timeout(PATIENCE).expect("holder attached in time").expect("holder printed its program id");
     assert_eq!(bed.xdp_state(&bed.iface), Some((NATIVE, id)));
 
     child.0.kill().expect("kill the holder"); // SIGKILL: no destructor runs
     child.0.wait().expect("reap the holder");
-    assert_eq!(
-        bed.wait_detached(&bed.iface),
-        None,
-        "program {id} outlived its process"
-    );
+    assert_eq!(bed.wait_detached(&bed.iface), None, "program {id} outlived its process");
 }
 
 /// Not a test: the process [`killing_the_owner_process_detaches`] kills.
@@ -243,19 +165,12 @@ fn killing_the_owner_process_detaches() {
 #[ignore = "helper process for killing_the_owner_process_detaches"]
 fn attach_holder_child() {
     let Ok(iface) = std::env::var(HOLDER_NS_ENV) else {
-        eprintln!(
-            "attach_holder_child: only runs as a child of killing_the_owner_process_detaches"
-        );
+        eprintln!("attach_holder_child: only runs as a child of killing_the_owner_process_detaches");
         return;
     };
     let mut program = load();
-    program
-        .attach(&iface, XdpMode::Native)
-        .expect("holder attach");
+    program.attach(&iface, XdpMode::Native).expect("holder attach");
     println!("ATTACHED {}", program.kernel_id().expect("program id"));
     std::thread::sleep(PATIENCE * 2);
-    panic!(
-        "attach_holder_child was not killed within {:?}",
-        PATIENCE * 2
-    );
+    panic!("attach_holder_child was not killed within {:?}", PATIENCE * 2);
 }

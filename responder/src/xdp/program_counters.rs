@@ -106,10 +106,7 @@ impl SteeringCounters {
 
     /// The non-zero outcomes, for assertions and logs.
     pub fn nonzero(&self) -> impl Iterator<Item = (Outcome, u64)> + '_ {
-        Outcome::ALL
-            .into_iter()
-            .map(|o| (o, self.get(o)))
-            .filter(|(_, n)| *n != 0)
+        Outcome::ALL.into_iter().map(|o| (o, self.get(o))).filter(|(_, n)| *n != 0)
     }
 }
 
@@ -170,24 +167,13 @@ mod tests {
                 .unwrap_or_else(|| panic!("{name} missing from xdp_dns.h"))
         };
         for outcome in Outcome::ALL {
-            assert_eq!(
-                lookup(&c_name(outcome)),
-                u64::from(outcome.index()),
-                "{outcome:?}"
-            );
+            assert_eq!(lookup(&c_name(outcome)), u64::from(outcome.index()), "{outcome:?}");
         }
         assert_eq!(lookup("STEER_OUTCOME_COUNT"), u64::from(Outcome::COUNT));
         assert_eq!(lookup("STEER_MAX_QUEUES"), u64::from(MAX_QUEUES));
         assert_eq!(lookup("STEER_MAX_ADDRS"), u64::from(MAX_ADDRS));
-        let enumerators = constants
-            .iter()
-            .filter(|(n, _)| n.starts_with("STEER_") && !n.contains("MAX"))
-            .count();
-        assert_eq!(
-            enumerators,
-            Outcome::ALL.len() + 1,
-            "an outcome in the header is missing here"
-        );
+        let enumerators = constants.iter().filter(|(n, _)| n.starts_with("STEER_") && !n.contains("MAX")).count();
+        assert_eq!(enumerators, Outcome::ALL.len() + 1, "an outcome in the header is missing here");
     }
 
     #[test]
@@ -208,14 +194,8 @@ mod tests {
         assert_eq!(delta.total(), 11);
         assert_eq!(
             delta.nonzero().collect::<Vec<_>>(),
-            [
-                (Outcome::Redirected, 3),
-                (Outcome::PassedNoSocket, 1),
-                (Outcome::PassedMalformed, 7)
-            ]
+            [(Outcome::Redirected, 3), (Outcome::PassedNoSocket, 1), (Outcome::PassedMalformed, 7)]
         );
-        assert!(after
-            .to_string()
-            .starts_with("redirected=4 passed_no_socket=1 "));
+        assert!(after.to_string().starts_with("redirected=4 passed_no_socket=1 "));
     }
 }

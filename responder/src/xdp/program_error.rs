@@ -121,10 +121,7 @@ pub(crate) fn errno_in_chain(err: &(dyn Error + 'static)) -> Option<i32> {
 
 /// Maps the errors any privileged step can hit to their actionable variants;
 /// everything else is left to the caller.
-pub(crate) fn privilege_error(
-    action: &'static str,
-    err: &(dyn Error + 'static),
-) -> Option<XdpProgramError> {
+pub(crate) fn privilege_error(action: &'static str, err: &(dyn Error + 'static)) -> Option<XdpProgramError> {
     match errno_in_chain(err)? {
         libc::EPERM | libc::EACCES => Some(XdpProgramError::PermissionDenied { action }),
         libc::ENOMEM => Some(XdpProgramError::LockedMemory { action }),
@@ -138,18 +135,13 @@ mod tests {
 
     #[test]
     fn errno_is_found_below_wrappers() {
-        let syscall = aya::sys::SyscallError {
-            call: "bpf_map_create",
-            io_error: io::Error::from_raw_os_error(libc::EPERM),
-        };
+        let syscall =
+            aya::sys::SyscallError { call: "bpf_map_create", io_error: io::Error::from_raw_os_error(libc::EPERM) };
         let wrapped = aya::maps::MapError::SyscallError(syscall);
         assert_eq!(errno_in_chain(&wrapped), Some(libc::EPERM));
         let err = privilege_error("creating maps", &wrapped).expect("EPERM is a privilege error");
         let message = err.to_string();
-        assert!(
-            message.contains("creating maps") && message.contains("CAP_BPF"),
-            "{message}"
-        );
+        assert!(message.contains("creating maps") && message.contains("CAP_BPF"), "{message}");
     }
 
     #[test]
@@ -163,9 +155,7 @@ mod tests {
 
     #[test]
     fn interface_errors_point_at_kernel_socket_mode() {
-        let err = XdpProgramError::NoSuchInterface {
-            name: "eth9".into(),
-        };
+        let err = XdpProgramError::NoSuchInterface { name: "eth9".into() };
         assert!(err.to_string().contains("without `--iface`"), "{err}");
     }
 }

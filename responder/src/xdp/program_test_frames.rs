@@ -59,10 +59,7 @@ impl Frame {
     }
 
     pub fn udp6(dest_port: u16) -> Frame {
-        Frame {
-            destination: IpAddr::V6(SERVER_V6),
-            ..Frame::udp4(dest_port)
-        }
+        Frame { destination: IpAddr::V6(SERVER_V6), ..Frame::udp4(dest_port) }
     }
 
     pub fn to(mut self, destination: IpAddr) -> Frame {
@@ -176,11 +173,7 @@ impl Frame {
         let extension_len = if self.ipv6_hop_by_hop { 8 } else { 0 };
         frame.extend_from_slice(&[0x60, 0, 0, 0]);
         frame.extend_from_slice(&((extension_len + l4_len) as u16).to_be_bytes());
-        frame.push(if self.ipv6_hop_by_hop {
-            IPV6_HOP_BY_HOP
-        } else {
-            self.protocol
-        });
+        frame.push(if self.ipv6_hop_by_hop { IPV6_HOP_BY_HOP } else { self.protocol });
         frame.push(64);
         frame.extend_from_slice(&CLIENT_V6.octets());
         frame.extend_from_slice(&destination.octets());
@@ -206,10 +199,7 @@ pub fn arp_request() -> Vec<u8> {
 }
 
 fn internet_checksum(bytes: &[u8]) -> u16 {
-    let mut sum: u32 = bytes
-        .chunks(2)
-        .map(|c| u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])))
-        .sum();
+    let mut sum: u32 = bytes.chunks(2).map(|c| u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]))).sum();
     while sum > 0xffff {
         sum = (sum & 0xffff) + (sum >> 16);
     }
@@ -225,28 +215,17 @@ mod tests {
         let frame = Frame::udp4(53).ipv4_options(&[1, 1, 1, 0]).build();
         let header = &frame[14..14 + 24];
         assert_eq!(header[0], 0x46);
-        assert_eq!(
-            internet_checksum(header),
-            0,
-            "a correct header sums to zero"
-        );
+        assert_eq!(internet_checksum(header), 0, "a correct header sums to zero");
     }
 
     #[test]
     fn boundaries_follow_the_headers() {
-        let frame = Frame::udp6(53)
-            .vlan(ETHERTYPE_QINQ, 1)
-            .vlan(ETHERTYPE_VLAN, 2)
-            .ipv6_hop_by_hop();
+        let frame = Frame::udp6(53).vlan(ETHERTYPE_QINQ, 1).vlan(ETHERTYPE_VLAN, 2).ipv6_hop_by_hop();
         let bytes = frame.build();
         assert_eq!(frame.header_boundaries(), [14, 18, 22, 70, 78, bytes.len()]);
         assert_eq!(&bytes[12..14], &ETHERTYPE_QINQ.to_be_bytes());
         assert_eq!(&bytes[20..22], &ETHERTYPE_IPV6.to_be_bytes());
         assert_eq!(bytes[22 + 6], IPV6_HOP_BY_HOP);
-        assert_eq!(
-            &bytes[72..74],
-            &53u16.to_be_bytes(),
-            "UDP destination port after the extension header"
-        );
+        assert_eq!(&bytes[72..74], &53u16.to_be_bytes(), "UDP destination port after the extension header");
     }
 }

@@ -39,10 +39,7 @@ impl NetnsVeth {
             peer_ns: format!("rxdp-{tag}-{pid}-c"),
             peer: format!("xb{tag}{pid}"),
         };
-        assert!(
-            bed.iface.len() <= 15 && bed.peer.len() <= 15,
-            "interface names too long: {tag}"
-        );
+        assert!(bed.iface.len() <= 15 && bed.peer.len() <= 15, "interface names too long: {tag}");
         // `bed` exists before the first command, so a failure below still cleans up.
         for ns in [&bed.ns, &bed.peer_ns] {
             ip(&["netns", "add", ns]);
@@ -62,22 +59,12 @@ impl NetnsVeth {
             "netns",
             &bed.peer_ns,
         ]);
-        for (ns, ifname, v4, v6) in [
-            (&bed.ns, &bed.iface, SERVER_V4, SERVER_V6),
-            (&bed.peer_ns, &bed.peer, CLIENT_V4, CLIENT_V6),
-        ] {
+        for (ns, ifname, v4, v6) in
+            [(&bed.ns, &bed.iface, SERVER_V4, SERVER_V6), (&bed.peer_ns, &bed.peer, CLIENT_V4, CLIENT_V6)]
+        {
             ip(&["-n", ns, "addr", "add", &format!("{v4}/24"), "dev", ifname]);
             // nodad: usable at once rather than after duplicate detection.
-            ip(&[
-                "-n",
-                ns,
-                "addr",
-                "add",
-                &format!("{v6}/64"),
-                "dev",
-                ifname,
-                "nodad",
-            ]);
+            ip(&["-n", ns, "addr", "add", &format!("{v6}/64"), "dev", ifname, "nodad"]);
             ip(&["-n", ns, "link", "set", ifname, "up"]);
         }
         bed
@@ -133,8 +120,7 @@ pub fn in_netns<T: Send>(ns: &str, f: impl FnOnce() -> T + Send) -> T {
     std::thread::scope(|scope| {
         scope
             .spawn(|| {
-                let handle =
-                    File::open(format!("/var/run/netns/{ns}")).expect("open the namespace");
+                let handle = File::open(format!("/var/run/netns/{ns}")).expect("open the namespace");
                 // SAFETY: `handle` is an open namespace descriptor; setns moves only this thread.
                 let rc = unsafe { libc::setns(handle.as_raw_fd(), libc::CLONE_NEWNET) };
                 assert_eq!(rc, 0, "setns {ns}: {}", std::io::Error::last_os_error());
@@ -147,11 +133,7 @@ pub fn in_netns<T: Send>(ns: &str, f: impl FnOnce() -> T + Send) -> T {
 
 pub fn ip(args: &[&str]) -> Vec<u8> {
     let out = Command::new("ip").args(args).output().expect("run ip");
-    assert!(
-        out.status.success(),
-        "ip {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "ip {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     out.stdout
 }
 
@@ -160,10 +142,7 @@ pub fn ip(args: &[&str]) -> Vec<u8> {
 pub fn parse_xdp_state(json: &str) -> Option<(u32, u32)> {
     let number_after = |text: &str, key: &str| -> Option<(u32, usize)> {
         let start = text.find(key)? + key.len();
-        let digits: String = text[start..]
-            .chars()
-            .take_while(char::is_ascii_digit)
-            .collect();
+        let digits: String = text[start..].chars().take_while(char::is_ascii_digit).collect();
         Some((digits.parse().ok()?, start + digits.len()))
     };
     let xdp = &json[json.find("\"xdp\":{")?..];

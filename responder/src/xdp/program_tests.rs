@@ -33,21 +33,14 @@ fn decide(program: &XdpProgram, frame: &[u8]) -> (XdpAction, Outcome) {
     let action = program.test_run(frame).expect("test run");
     let delta = program.counters().expect("counters").since(&before);
     let counted: Vec<_> = delta.nonzero().collect();
-    assert!(
-        matches!(counted.as_slice(), [(_, 1)]),
-        "one frame must count exactly one outcome once, got {counted:?}"
-    );
+    assert!(matches!(counted.as_slice(), [(_, 1)]), "one frame must count exactly one outcome once, got {counted:?}");
     (action, counted[0].0)
 }
 
 fn assert_outcome(program: &XdpProgram, frame: &Frame, expected: Outcome) {
     let (action, outcome) = decide(program, &frame.build());
     assert_eq!(outcome, expected, "{frame:?}");
-    assert_eq!(
-        action,
-        XdpAction::Pass,
-        "never anything but XDP_PASS without a socket: {frame:?}"
-    );
+    assert_eq!(action, XdpAction::Pass, "never anything but XDP_PASS without a socket: {frame:?}");
 }
 
 #[test]
@@ -68,22 +61,13 @@ fn steers_through_vlan_tags() {
     let program = load(&SteeringConfig::default());
     for frame in [Frame::udp4(53), Frame::udp6(53)] {
         let one = frame.clone().vlan(ETHERTYPE_VLAN, 10);
-        let qinq = frame
-            .clone()
-            .vlan(ETHERTYPE_QINQ, 100)
-            .vlan(ETHERTYPE_VLAN, 10);
-        let double_dot1q = frame
-            .clone()
-            .vlan(ETHERTYPE_VLAN, 100)
-            .vlan(ETHERTYPE_VLAN, 10);
+        let qinq = frame.clone().vlan(ETHERTYPE_QINQ, 100).vlan(ETHERTYPE_VLAN, 10);
+        let double_dot1q = frame.clone().vlan(ETHERTYPE_VLAN, 100).vlan(ETHERTYPE_VLAN, 10);
         for tagged in [one, qinq, double_dot1q] {
             assert_outcome(&program, &tagged, Outcome::PassedNoSocket);
         }
         // A third tag is beyond what the program unwraps: it must pass, not guess.
-        let three = frame
-            .vlan(ETHERTYPE_QINQ, 1)
-            .vlan(ETHERTYPE_VLAN, 2)
-            .vlan(ETHERTYPE_VLAN, 3);
+        let three = frame.vlan(ETHERTYPE_QINQ, 1).vlan(ETHERTYPE_VLAN, 2).vlan(ETHERTYPE_VLAN, 3);
         assert_outcome(&program, &three, Outcome::PassedNotIp);
     }
 }
@@ -95,24 +79,12 @@ fn skips_ipv4_options() {
     }
     let program = load(&SteeringConfig::default());
     // Router alert (IHL 6) and the maximum IHL of 15 (40 bytes of NOPs + EOL).
-    assert_outcome(
-        &program,
-        &Frame::udp4(53).ipv4_options(&[0x94, 4, 0, 0]),
-        Outcome::PassedNoSocket,
-    );
+    assert_outcome(&program, &Frame::udp4(53).ipv4_options(&[0x94, 4, 0, 0]), Outcome::PassedNoSocket);
     let mut longest = vec![1u8; 39];
     longest.push(0);
-    assert_outcome(
-        &program,
-        &Frame::udp4(53).ipv4_options(&longest),
-        Outcome::PassedNoSocket,
-    );
+    assert_outcome(&program, &Frame::udp4(53).ipv4_options(&longest), Outcome::PassedNoSocket);
     // The options shift the UDP header: a port check at a fixed offset would miss this.
-    assert_outcome(
-        &program,
-        &Frame::udp4(5353).ipv4_options(&longest),
-        Outcome::PassedPort,
-    );
+    assert_outcome(&program, &Frame::udp4(5353).ipv4_options(&longest), Outcome::PassedPort);
 }
 
 #[test]
@@ -121,27 +93,11 @@ fn leaves_ipv4_fragments_to_the_kernel() {
         return;
     }
     let program = load(&SteeringConfig::default());
-    assert_outcome(
-        &program,
-        &Frame::udp4(53).ipv4_frag(0x2000),
-        Outcome::PassedFragment,
-    ); // MF
-    assert_outcome(
-        &program,
-        &Frame::udp4(53).ipv4_frag(0x0001),
-        Outcome::PassedFragment,
-    ); // offset 8
-    assert_outcome(
-        &program,
-        &Frame::udp4(53).ipv4_frag(0x1fff),
-        Outcome::PassedFragment,
-    ); // last offset
-       // Don't-fragment is not a fragment.
-    assert_outcome(
-        &program,
-        &Frame::udp4(53).ipv4_frag(0x4000),
-        Outcome::PassedNoSocket,
-    );
+    assert_outcome(&program, &Frame::udp4(53).ipv4_frag(0x2000), Outcome::PassedFragment); // MF
+    assert_outcome(&program, &Frame::udp4(53).ipv4_frag(0x0001), Outcome::PassedFragment); // offset 8
+    assert_outcome(&program, &Frame::udp4(53).ipv4_frag(0x1fff), Outcome::PassedFragment); // last offset
+                                                                                           // Don't-fragment is not a fragment.
+    assert_outcome(&program, &Frame::udp4(53).ipv4_frag(0x4000), Outcome::PassedNoSocket);
 }
 
 #[test]
@@ -150,11 +106,7 @@ fn leaves_ipv6_extension_headers_to_the_kernel() {
         return;
     }
     let program = load(&SteeringConfig::default());
-    assert_outcome(
-        &program,
-        &Frame::udp6(53).ipv6_hop_by_hop(),
-        Outcome::PassedIpv6Extension,
-    );
+    assert_outcome(&program, &Frame::udp6(53).ipv6_hop_by_hop(), Outcome::PassedIpv6Extension);
 }
 
 #[test]
@@ -163,16 +115,8 @@ fn passes_other_protocols_and_ports() {
         return;
     }
     let program = load(&SteeringConfig::default());
-    assert_outcome(
-        &program,
-        &Frame::udp4(53).protocol(PROTO_TCP),
-        Outcome::PassedNotUdp,
-    );
-    assert_outcome(
-        &program,
-        &Frame::udp6(53).protocol(PROTO_TCP),
-        Outcome::PassedNotUdp,
-    );
+    assert_outcome(&program, &Frame::udp4(53).protocol(PROTO_TCP), Outcome::PassedNotUdp);
+    assert_outcome(&program, &Frame::udp6(53).protocol(PROTO_TCP), Outcome::PassedNotUdp);
     assert_outcome(&program, &Frame::udp4(5353), Outcome::PassedPort);
     assert_outcome(&program, &Frame::udp6(5353), Outcome::PassedPort);
     // Port 53 as the *source* port (a response) must not be steered.
@@ -186,10 +130,7 @@ fn steers_exactly_the_configured_ports() {
     if !privileged("steers_exactly_the_configured_ports") {
         return;
     }
-    let program = load(&SteeringConfig {
-        ports: vec![5353, 65535],
-        addrs: Vec::new(),
-    });
+    let program = load(&SteeringConfig { ports: vec![5353, 65535], addrs: Vec::new() });
     assert_outcome(&program, &Frame::udp4(5353), Outcome::PassedNoSocket);
     assert_outcome(&program, &Frame::udp6(65535), Outcome::PassedNoSocket);
     assert_outcome(&program, &Frame::udp4(53), Outcome::PassedPort);
@@ -201,38 +142,20 @@ fn filters_by_destination_address_when_configured() {
     if !privileged("filters_by_destination_address_when_configured") {
         return;
     }
-    let program = load(&SteeringConfig {
-        ports: vec![53],
-        addrs: vec![IpAddr::V4(SERVER_V4), IpAddr::V6(SERVER_V6)],
-    });
+    let program = load(&SteeringConfig { ports: vec![53], addrs: vec![IpAddr::V4(SERVER_V4), IpAddr::V6(SERVER_V6)] });
     assert_outcome(&program, &Frame::udp4(53), Outcome::PassedNoSocket);
     assert_outcome(&program, &Frame::udp6(53), Outcome::PassedNoSocket);
-    assert_outcome(
-        &program,
-        &Frame::udp4(53).to(IpAddr::V4(OTHER_V4)),
-        Outcome::PassedAddress,
-    );
-    assert_outcome(
-        &program,
-        &Frame::udp6(53).to(IpAddr::V6(OTHER_V6)),
-        Outcome::PassedAddress,
-    );
+    assert_outcome(&program, &Frame::udp4(53).to(IpAddr::V4(OTHER_V4)), Outcome::PassedAddress);
+    assert_outcome(&program, &Frame::udp6(53).to(IpAddr::V6(OTHER_V6)), Outcome::PassedAddress);
 
     // An IPv4-only filter steers no IPv6 at all.
-    let v4_only = load(&SteeringConfig {
-        ports: vec![53],
-        addrs: vec![IpAddr::V4(SERVER_V4)],
-    });
+    let v4_only = load(&SteeringConfig { ports: vec![53], addrs: vec![IpAddr::V4(SERVER_V4)] });
     assert_outcome(&v4_only, &Frame::udp4(53), Outcome::PassedNoSocket);
     assert_outcome(&v4_only, &Frame::udp6(53), Outcome::PassedAddress);
 
     // Without a filter any destination is steered.
     let any = load(&SteeringConfig::default());
-    assert_outcome(
-        &any,
-        &Frame::udp4(53).to(IpAddr::V4(OTHER_V4)),
-        Outcome::PassedNoSocket,
-    );
+    assert_outcome(&any, &Frame::udp4(53).to(IpAddr::V4(OTHER_V4)), Outcome::PassedNoSocket);
 }
 
 #[test]
@@ -258,11 +181,7 @@ fn rejects_malformed_ip_headers() {
         ("IPv4 behind the IPv6 EtherType", v4_in_v6_ethertype),
     ] {
         let (action, outcome) = decide(&program, &frame);
-        assert_eq!(
-            (action, outcome),
-            (XdpAction::Pass, Outcome::PassedMalformed),
-            "{what}"
-        );
+        assert_eq!((action, outcome), (XdpAction::Pass, Outcome::PassedMalformed), "{what}");
     }
     // UDP length fields that disagree with the frame.
     const UDP_LENGTH: std::ops::Range<usize> = 14 + 20 + 4..14 + 20 + 6; // Ethernet, IPv4, ports
@@ -270,16 +189,11 @@ fn rejects_malformed_ip_headers() {
     udp_longer_than_frame[UDP_LENGTH].copy_from_slice(&200u16.to_be_bytes());
     let mut udp_shorter_than_its_header = good.clone();
     udp_shorter_than_its_header[UDP_LENGTH].copy_from_slice(&7u16.to_be_bytes());
-    for (what, frame) in [
-        ("UDP length beyond the frame", udp_longer_than_frame),
-        ("UDP length below 8", udp_shorter_than_its_header),
-    ] {
+    for (what, frame) in
+        [("UDP length beyond the frame", udp_longer_than_frame), ("UDP length below 8", udp_shorter_than_its_header)]
+    {
         let (action, outcome) = decide(&program, &frame);
-        assert_eq!(
-            (action, outcome),
-            (XdpAction::Pass, Outcome::PassedMalformed),
-            "{what}"
-        );
+        assert_eq!((action, outcome), (XdpAction::Pass, Outcome::PassedMalformed), "{what}");
     }
 }
 
@@ -292,24 +206,13 @@ fn the_payload_is_the_workers_to_judge() {
     // Port 53 belongs to the workers whatever arrives on it: empty, not DNS,
     // or followed by Ethernet padding beyond the datagram.
     for payload in [&[][..], &[0xff], &DNS_QUERY[..11]] {
-        assert_outcome(
-            &program,
-            &Frame::udp4(53).payload(payload),
-            Outcome::PassedNoSocket,
-        );
-        assert_outcome(
-            &program,
-            &Frame::udp6(53).payload(payload),
-            Outcome::PassedNoSocket,
-        );
+        assert_outcome(&program, &Frame::udp4(53).payload(payload), Outcome::PassedNoSocket);
+        assert_outcome(&program, &Frame::udp6(53).payload(payload), Outcome::PassedNoSocket);
     }
     let mut padded = Frame::udp4(53).payload(&[1, 2]).build();
     padded.resize(60, 0);
     let (action, outcome) = decide(&program, &padded);
-    assert_eq!(
-        (action, outcome),
-        (XdpAction::Pass, Outcome::PassedNoSocket)
-    );
+    assert_eq!((action, outcome), (XdpAction::Pass, Outcome::PassedNoSocket));
 }
 
 #[test]
@@ -322,19 +225,13 @@ fn frames_cut_short_are_never_steered() {
         Frame::udp4(53),
         Frame::udp6(53),
         Frame::udp4(53).vlan(ETHERTYPE_VLAN, 7),
-        Frame::udp6(53)
-            .vlan(ETHERTYPE_QINQ, 1)
-            .vlan(ETHERTYPE_VLAN, 2),
+        Frame::udp6(53).vlan(ETHERTYPE_QINQ, 1).vlan(ETHERTYPE_VLAN, 2),
         Frame::udp4(53).ipv4_options(&[1, 1, 1, 1, 1, 1, 1, 0]),
     ];
     for shape in shapes {
         let full = shape.build();
         // The whole frame is steered, so the cuts below are what makes the difference.
-        assert_eq!(
-            decide(&program, &full).1,
-            Outcome::PassedNoSocket,
-            "{shape:?}"
-        );
+        assert_eq!(decide(&program, &full).1, Outcome::PassedNoSocket, "{shape:?}");
         let boundaries = shape.header_boundaries();
         // Cut anywhere, even inside the payload the UDP length promises.
         for len in TEST_FRAME_MIN..full.len() {
@@ -356,17 +253,9 @@ fn test_run_rejects_frames_the_kernel_cannot_run() {
     let program = load(&SteeringConfig::default());
     for len in [0, TEST_FRAME_MIN - 1, TEST_FRAME_MAX + 1] {
         let err = program.test_run(&vec![0u8; len]).expect_err("out of range");
-        assert!(
-            matches!(err, XdpProgramError::TestFrameSize { .. }),
-            "{err}"
-        );
+        assert!(matches!(err, XdpProgramError::TestFrameSize { .. }), "{err}");
     }
-    assert_eq!(
-        program
-            .test_run(&vec![0u8; TEST_FRAME_MAX])
-            .expect("largest frame"),
-        XdpAction::Pass
-    );
+    assert_eq!(program.test_run(&vec![0u8; TEST_FRAME_MAX]).expect("largest frame"), XdpAction::Pass);
 }
 
 #[test]
@@ -375,16 +264,9 @@ fn unregistering_an_empty_queue_is_fine_and_out_of_range_is_not() {
         return;
     }
     let mut program = load(&SteeringConfig::default());
-    program
-        .unregister_socket(0)
-        .expect("no socket on queue 0 is not an error");
-    let err = program
-        .unregister_socket(MAX_QUEUES)
-        .expect_err("out of range");
-    assert!(
-        matches!(err, XdpProgramError::QueueOutOfRange { .. }),
-        "{err}"
-    );
+    program.unregister_socket(0).expect("no socket on queue 0 is not an error");
+    let err = program.unregister_socket(MAX_QUEUES).expect_err("out of range");
+    assert!(matches!(err, XdpProgramError::QueueOutOfRange { .. }), "{err}");
 }
 
 #[test]
@@ -394,57 +276,31 @@ fn registering_a_non_xdp_socket_is_refused_clearly() {
     }
     let mut program = load(&SteeringConfig::default());
     let udp = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind a UDP socket on loopback");
-    let err = program
-        .register_socket(0, udp.as_raw_fd())
-        .expect_err("a UDP socket is not an AF_XDP socket");
-    assert!(
-        matches!(err, XdpProgramError::NotAnXdpSocket { queue: 0 }),
-        "{err}"
-    );
-    let err = program
-        .register_socket(MAX_QUEUES, udp.as_raw_fd())
-        .expect_err("out of range");
-    assert!(
-        matches!(err, XdpProgramError::QueueOutOfRange { .. }),
-        "{err}"
-    );
+    let err = program.register_socket(0, udp.as_raw_fd()).expect_err("a UDP socket is not an AF_XDP socket");
+    assert!(matches!(err, XdpProgramError::NotAnXdpSocket { queue: 0 }), "{err}");
+    let err = program.register_socket(MAX_QUEUES, udp.as_raw_fd()).expect_err("out of range");
+    assert!(matches!(err, XdpProgramError::QueueOutOfRange { .. }), "{err}");
     // Nothing was stored: the query still falls back to the kernel.
     assert_outcome(&program, &Frame::udp4(53), Outcome::PassedNoSocket);
 }
 
 #[test]
 fn configuration_is_validated_before_loading() {
-    let no_ports = SteeringConfig {
-        ports: Vec::new(),
-        addrs: Vec::new(),
-    };
-    assert!(matches!(
-        XdpProgram::load(&no_ports),
-        Err(XdpProgramError::InvalidConfig { .. })
-    ));
+    let no_ports = SteeringConfig { ports: Vec::new(), addrs: Vec::new() };
+    assert!(matches!(XdpProgram::load(&no_ports), Err(XdpProgramError::InvalidConfig { .. })));
     let too_many = SteeringConfig {
         ports: vec![53],
-        addrs: (0..=MAX_ADDRS)
-            .map(|i| IpAddr::V4(std::net::Ipv4Addr::from(0xc612_0000 + i)))
-            .collect(),
+        addrs: (0..=MAX_ADDRS).map(|i| IpAddr::V4(std::net::Ipv4Addr::from(0xc612_0000 + i))).collect(),
     };
-    let err = XdpProgram::load(&too_many)
-        .err()
-        .expect("too many addresses");
-    assert!(
-        matches!(err, XdpProgramError::InvalidConfig { .. }),
-        "{err}"
-    );
+    let err = XdpProgram::load(&too_many).err().expect("too many addresses");
+    assert!(matches!(err, XdpProgramError::InvalidConfig { .. }), "{err}");
     assert!(SteeringConfig::default().validate().is_ok());
 }
 
 #[test]
 fn unknown_actions_are_errors() {
     assert_eq!(XdpAction::from_raw(4).unwrap(), XdpAction::Redirect);
-    assert!(matches!(
-        XdpAction::from_raw(5),
-        Err(XdpProgramError::UnknownAction(5))
-    ));
+    assert!(matches!(XdpAction::from_raw(5), Err(XdpProgramError::UnknownAction(5))));
 }
 
 /// Set in the child of [`unprivileged_load_explains_the_privileges_needed`].
@@ -457,42 +313,19 @@ fn unprivileged_load_explains_the_privileges_needed() {
     }
     // Root can only see the unprivileged error from a process without root.
     let test_binary = std::env::current_exe().expect("test binary path");
-    let module = module_path!()
-        .split_once("::")
-        .map_or(module_path!(), |(_, rest)| rest);
+    let module = module_path!().split_once("::").map_or(module_path!(), |(_, rest)| rest);
     let out = std::process::Command::new("setpriv")
-        .args([
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            "--inh-caps=-all",
-            "--",
-        ])
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--"])
         .arg(&test_binary)
-        .args([
-            &format!("{module}::unprivileged_load_child"),
-            "--exact",
-            "--ignored",
-            "--nocapture",
-        ])
+        .args([&format!("{module}::unprivileged_load_child"), "--exact", "--ignored", "--nocapture"])
         .env(UNPRIVILEGED_CHILD_ENV, "1")
         .current_dir("/")
         .output()
         .expect("run setpriv");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "child failed: {stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let message = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("LOAD ERROR: "))
-        .expect("child reported an error");
-    assert!(
-        message.contains("permission denied") && message.contains("CAP_BPF"),
-        "{message}"
-    );
+    assert!(out.status.success(), "child failed: {stdout}{}", String::from_utf8_lossy(&out.stderr));
+    let message = stdout.lines().find_map(|l| l.strip_prefix("LOAD ERROR: ")).expect("child reported an error");
+    assert!(message.contains("permission denied") && message.contains("CAP_BPF"), "{message}");
 }
 
 /// Not a test: the unprivileged process of

@@ -16,11 +16,7 @@ use crate::xdp::umem::UmemConfig;
 /// fill the fill ring, so frames redirected to it are counted then dropped.
 fn small_socket(ifindex: u32, queue: u32) -> XskSocket {
     let config = XskConfig {
-        umem: UmemConfig {
-            frame_size: 2048,
-            frame_count: 64,
-            huge_pages: false,
-        },
+        umem: UmemConfig { frame_size: 2048, frame_count: 64, huge_pages: false },
         ring_size: 64,
         zero_copy: ZeroCopy::Off,
         need_wakeup: false,
@@ -30,11 +26,7 @@ fn small_socket(ifindex: u32, queue: u32) -> XskSocket {
 }
 
 fn delta_of(program: &XdpProgram, before: &SteeringCounters, outcome: Outcome) -> u64 {
-    program
-        .counters()
-        .expect("counters")
-        .since(before)
-        .get(outcome)
+    program.counters().expect("counters").since(before).get(outcome)
 }
 
 #[test]
@@ -47,35 +39,18 @@ fn a_registered_socket_turns_the_decision_into_a_redirect() {
         let mut program = XdpProgram::load(&SteeringConfig::default()).expect("load");
         let socket = small_socket(interface_index(&bed.iface).expect("ifindex"), 0);
         // Test runs arrive on queue 0.
-        program
-            .register_socket(0, socket.raw_fd())
-            .expect("register");
+        program.register_socket(0, socket.raw_fd()).expect("register");
         let before = program.counters().expect("counters");
-        assert_eq!(
-            program.test_run(&Frame::udp4(53).build()).expect("run"),
-            XdpAction::Redirect
-        );
-        assert_eq!(
-            program.test_run(&Frame::udp6(53).build()).expect("run"),
-            XdpAction::Redirect
-        );
+        assert_eq!(program.test_run(&Frame::udp4(53).build()).expect("run"), XdpAction::Redirect);
+        assert_eq!(program.test_run(&Frame::udp6(53).build()).expect("run"), XdpAction::Redirect);
         assert_eq!(delta_of(&program, &before, Outcome::Redirected), 2);
         // Everything else still goes to the kernel.
-        assert_eq!(
-            program.test_run(&Frame::udp4(5353).build()).expect("run"),
-            XdpAction::Pass
-        );
-        assert_eq!(
-            program.test_run(&arp_request()).expect("run"),
-            XdpAction::Pass
-        );
+        assert_eq!(program.test_run(&Frame::udp4(5353).build()).expect("run"), XdpAction::Pass);
+        assert_eq!(program.test_run(&arp_request()).expect("run"), XdpAction::Pass);
 
         program.unregister_socket(0).expect("unregister");
         let before = program.counters().expect("counters");
-        assert_eq!(
-            program.test_run(&Frame::udp4(53).build()).expect("run"),
-            XdpAction::Pass
-        );
+        assert_eq!(program.test_run(&Frame::udp4(53).build()).expect("run"), XdpAction::Pass);
         assert_eq!(delta_of(&program, &before, Outcome::PassedNoSocket), 1);
         assert_eq!(delta_of(&program, &before, Outcome::Redirected), 0);
     });
@@ -84,8 +59,7 @@ fn a_registered_socket_turns_the_decision_into_a_redirect() {
 /// Sends `count` DNS queries from the client namespace to `server`.
 fn send_queries(bed: &NetnsVeth, server: SocketAddr, count: usize) {
     in_netns(&bed.peer_ns, || {
-        let client = UdpSocket::bind(SocketAddr::new(NetnsVeth::client_for(server.ip()), 0))
-            .expect("client bind");
+        let client = UdpSocket::bind(SocketAddr::new(NetnsVeth::client_for(server.ip()), 0)).expect("client bind");
         for _ in 0..count {
             client.send_to(DNS_QUERY, server).expect("send a query");
         }
@@ -97,20 +71,14 @@ fn drain(socket: &UdpSocket, expected: usize) -> usize {
     let mut buf = [0u8; 512];
     let mut received = 0;
     // Wait generously for what should come, briefly for what should not.
-    let wait = if expected > 0 {
-        Duration::from_secs(2)
-    } else {
-        Duration::from_millis(300)
-    };
+    let wait = if expected > 0 { Duration::from_secs(2) } else { Duration::from_millis(300) };
     socket.set_read_timeout(Some(wait)).expect("timeout");
     while let Ok((len, _)) = socket.recv_from(&mut buf) {
         assert_eq!(&buf[..len], DNS_QUERY);
         received += 1;
         if received == expected {
             // Anything beyond `expected` must show up in a short extra wait.
-            socket
-                .set_read_timeout(Some(Duration::from_millis(300)))
-                .expect("timeout");
+            socket.set_read_timeout(Some(Duration::from_millis(300))).expect("timeout");
         }
     }
     received
@@ -131,10 +99,7 @@ fn live_queries_reach_the_kernel_without_a_socket_and_the_socket_with_one() {
     // and the kernel sockets must be created there.
     bed.run(|| {
         let mut program = XdpProgram::load(&SteeringConfig::default()).expect("load");
-        assert_eq!(
-            program.attach(&bed.iface, XdpMode::Native).expect("attach"),
-            AttachedMode::Native
-        );
+        assert_eq!(program.attach(&bed.iface, XdpMode::Native).expect("attach"), AttachedMode::Native);
         let bind = |addr| UdpSocket::bind(addr).expect("kernel socket bind");
         let (kernel_v4, kernel_v6, kernel_other) = (bind(v4), bind(v6), bind(other_port));
 
@@ -143,44 +108,22 @@ fn live_queries_reach_the_kernel_without_a_socket_and_the_socket_with_one() {
         send_queries(&bed, v4, N);
         send_queries(&bed, v6, N);
         send_queries(&bed, other_port, N);
-        assert_eq!(
-            drain(&kernel_v4, N),
-            N,
-            "IPv4 queries must reach the kernel socket"
-        );
-        assert_eq!(
-            drain(&kernel_v6, N),
-            N,
-            "IPv6 queries must reach the kernel socket"
-        );
+        assert_eq!(drain(&kernel_v4, N), N, "IPv4 queries must reach the kernel socket");
+        assert_eq!(drain(&kernel_v6, N), N, "IPv6 queries must reach the kernel socket");
         assert_eq!(drain(&kernel_other, N), N);
         let counted = program.counters().expect("counters").since(&before);
-        assert_eq!(
-            counted.get(Outcome::PassedNoSocket),
-            2 * N as u64,
-            "{counted}"
-        );
+        assert_eq!(counted.get(Outcome::PassedNoSocket), 2 * N as u64, "{counted}");
         assert_eq!(counted.get(Outcome::PassedPort), N as u64, "{counted}");
         assert_eq!(counted.get(Outcome::Redirected), 0, "{counted}");
 
         // With a socket on the (only) queue, port-53 queries go to it, not the kernel.
         let socket = small_socket(interface_index(&bed.iface).expect("ifindex"), 0);
-        program
-            .register_socket(0, socket.raw_fd())
-            .expect("register");
+        program.register_socket(0, socket.raw_fd()).expect("register");
         let before = program.counters().expect("counters");
         send_queries(&bed, v4, N);
         send_queries(&bed, other_port, N);
-        assert_eq!(
-            drain(&kernel_other, N),
-            N,
-            "other ports stay with the kernel"
-        );
-        assert_eq!(
-            drain(&kernel_v4, 0),
-            0,
-            "steered queries must not reach the kernel"
-        );
+        assert_eq!(drain(&kernel_other, N), N, "other ports stay with the kernel");
+        assert_eq!(drain(&kernel_v4, 0), 0, "steered queries must not reach the kernel");
         let counted = program.counters().expect("counters").since(&before);
         assert_eq!(counted.get(Outcome::Redirected), N as u64, "{counted}");
         assert_eq!(counted.get(Outcome::PassedNoSocket), 0, "{counted}");

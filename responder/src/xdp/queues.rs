@@ -21,13 +21,8 @@ impl FromStr for QueueSelection {
         if s.trim() == "all" {
             return Ok(QueueSelection::All);
         }
-        let list = parse_id_list(s)
-            .map_err(|e| format!("--queues: {e} (expected all or a list like 0,1,4-7)"))?;
-        let list = list
-            .into_iter()
-            .map(u32::try_from)
-            .collect::<Result<_, _>>()
-            .map_err(|e| e.to_string())?;
+        let list = parse_id_list(s).map_err(|e| format!("--queues: {e} (expected all or a list like 0,1,4-7)"))?;
+        let list = list.into_iter().map(u32::try_from).collect::<Result<_, _>>().map_err(|e| e.to_string())?;
         Ok(QueueSelection::List(list))
     }
 }
@@ -48,9 +43,7 @@ impl QueueSelection {
             QueueSelection::All => Ok((0..available).collect()),
             QueueSelection::List(list) => {
                 if let Some(q) = list.iter().find(|&&q| q >= available) {
-                    return Err(format!(
-                        "queue {q} does not exist: the interface has {available} RX queues"
-                    ));
+                    return Err(format!("queue {q} does not exist: the interface has {available} RX queues"));
                 }
                 Ok(list.clone())
             }
@@ -91,29 +84,17 @@ impl CpuSelection {
     /// CPUs (`local`, or `online` when the node is unknown); CPUs are reused
     /// round-robin when there are more queues than CPUs. Every CPU must be
     /// one of `online`.
-    pub fn assign(
-        &self,
-        queues: usize,
-        local: Option<&[usize]>,
-        online: &[usize],
-    ) -> Result<Vec<usize>, String> {
+    pub fn assign(&self, queues: usize, local: Option<&[usize]>, online: &[usize]) -> Result<Vec<usize>, String> {
         let pool: Vec<usize> = match self {
             CpuSelection::List(list) => {
                 if let Some(cpu) = list.iter().find(|cpu| !online.contains(cpu)) {
-                    return Err(format!(
-                        "CPU {cpu} is not online (online: {})",
-                        ListDisplay(online)
-                    ));
+                    return Err(format!("CPU {cpu} is not online (online: {})", ListDisplay(online)));
                 }
                 list.clone()
             }
             CpuSelection::Auto => {
-                let local: Vec<usize> = local
-                    .unwrap_or(online)
-                    .iter()
-                    .copied()
-                    .filter(|c| online.contains(c))
-                    .collect();
+                let local: Vec<usize> =
+                    local.unwrap_or(online).iter().copied().filter(|c| online.contains(c)).collect();
                 if local.is_empty() {
                     online.to_vec()
                 } else {
@@ -136,10 +117,7 @@ fn parse_id_list(s: &str) -> Result<Vec<usize>, String> {
             Some((lo, hi)) => (lo.trim(), hi.trim()),
             None => (part, part),
         };
-        let parse = |t: &str| {
-            t.parse::<usize>()
-                .map_err(|_| format!("{part:?} is not a number or range"))
-        };
+        let parse = |t: &str| t.parse::<usize>().map_err(|_| format!("{part:?} is not a number or range"));
         let (lo, hi) = (parse(lo)?, parse(hi)?);
         if lo > hi {
             return Err(format!("range {part:?} is reversed"));
@@ -175,7 +153,6 @@ impl fmt::Display for ListDisplay<'_> {
     }
 }
 
-
 /// RX queues an AF_XDP socket can bind to on `iface`: the ethtool channel
 /// count (combined + RX-only), or, for drivers without `get_channels`, the
 /// `rx-*` entries in sysfs.
@@ -192,15 +169,9 @@ fn ethtool_rx_channels(iface: &str) -> io::Result<u32> {
 
 fn sysfs_rx_queues(iface: &str) -> io::Result<u32> {
     let dir = fs::read_dir(format!("/sys/class/net/{iface}/queues")).map_err(|e| {
-        io::Error::new(
-            e.kind(),
-            format!("interface {iface}: cannot read /sys/class/net/{iface}/queues: {e}"),
-        )
+        io::Error::new(e.kind(), format!("interface {iface}: cannot read /sys/class/net/{iface}/queues: {e}"))
     })?;
-    let count = dir
-        .filter_map(Result::ok)
-        .filter(|e| e.file_name().to_string_lossy().starts_with("rx-"))
-        .count();
+    let count = dir.filter_map(Result::ok).filter(|e| e.file_name().to_string_lossy().starts_with("rx-")).count();
     Ok(count as u32)
 }
 
@@ -208,10 +179,7 @@ fn sysfs_rx_queues(iface: &str) -> io::Result<u32> {
 /// devices, single-node machines report -1 or have no file).
 pub fn nic_numa_node(iface: &str) -> Option<u32> {
     let text = fs::read_to_string(format!("/sys/class/net/{iface}/device/numa_node")).ok()?;
-    text.trim()
-        .parse::<i64>()
-        .ok()
-        .and_then(|n| u32::try_from(n).ok())
+    text.trim().parse::<i64>().ok().and_then(|n| u32::try_from(n).ok())
 }
 
 /// CPUs of NUMA node `node`.
@@ -222,11 +190,7 @@ pub fn node_cpus(node: u32) -> io::Result<Vec<usize>> {
 
 /// CPUs this process may run on.
 pub fn online_cpus() -> Vec<usize> {
-    core_affinity::get_core_ids()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|c| c.id)
-        .collect()
+    core_affinity::get_core_ids().unwrap_or_default().into_iter().map(|c| c.id).collect()
 }
 
 /// Parses the kernel's cpulist format (`0-3,8-11`, possibly empty).
@@ -244,18 +208,12 @@ mod tests {
 
     #[test]
     fn queues_parse_and_resolve() {
-        assert_eq!(
-            "all".parse::<QueueSelection>().unwrap().resolve(3).unwrap(),
-            vec![0, 1, 2]
-        );
+        assert_eq!("all".parse::<QueueSelection>().unwrap().resolve(3).unwrap(), vec![0, 1, 2]);
         let list: QueueSelection = "0, 2-3".parse().unwrap();
         assert_eq!(list, QueueSelection::List(vec![0, 2, 3]));
         assert_eq!(list.to_string(), "0,2,3");
         assert_eq!(list.resolve(4).unwrap(), vec![0, 2, 3]);
-        assert!(list
-            .resolve(3)
-            .unwrap_err()
-            .contains("queue 3 does not exist"));
+        assert!(list.resolve(3).unwrap_err().contains("queue 3 does not exist"));
     }
 
     #[test]
@@ -270,29 +228,12 @@ mod tests {
         let online = [0, 1, 2, 3];
         assert_eq!("auto".parse::<CpuSelection>(), Ok(CpuSelection::Auto));
         let list: CpuSelection = "3,1".parse().unwrap();
-        assert_eq!(
-            list.assign(3, None, &online).unwrap(),
-            vec![3, 1, 3],
-            "round-robin in the given order"
-        );
-        assert!("9"
-            .parse::<CpuSelection>()
-            .unwrap()
-            .assign(1, None, &online)
-            .unwrap_err()
-            .contains("not online"));
+        assert_eq!(list.assign(3, None, &online).unwrap(), vec![3, 1, 3], "round-robin in the given order");
+        assert!("9".parse::<CpuSelection>().unwrap().assign(1, None, &online).unwrap_err().contains("not online"));
         let auto = CpuSelection::Auto;
-        assert_eq!(
-            auto.assign(2, Some(&[2, 3]), &online).unwrap(),
-            vec![2, 3],
-            "NUMA-local CPUs first"
-        );
+        assert_eq!(auto.assign(2, Some(&[2, 3]), &online).unwrap(), vec![2, 3], "NUMA-local CPUs first");
         assert_eq!(auto.assign(3, None, &online).unwrap(), vec![0, 1, 2]);
-        assert_eq!(
-            auto.assign(1, Some(&[7]), &online).unwrap(),
-            vec![0],
-            "offline local CPUs ignored"
-        );
+        assert_eq!(auto.assign(1, Some(&[7]), &online).unwrap(), vec![0], "offline local CPUs ignored");
         assert!("1-0".parse::<CpuSelection>().is_err());
     }
 

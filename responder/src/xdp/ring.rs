@@ -71,17 +71,9 @@ struct Shared<T> {
 
 impl<T: Copy> Shared<T> {
     /// Maps one ring of socket `fd` at page offset `pgoff`.
-    fn map(
-        fd: BorrowedFd<'_>,
-        pgoff: u64,
-        offsets: &libc::xdp_ring_offset,
-        size: u32,
-    ) -> io::Result<Shared<T>> {
+    fn map(fd: BorrowedFd<'_>, pgoff: u64, offsets: &libc::xdp_ring_offset, size: u32) -> io::Result<Shared<T>> {
         if !size.is_power_of_two() {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("ring size {size} is not a power of two"),
-            ));
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("ring size {size} is not a power of two")));
         }
         let len = offsets.desc as usize + size as usize * std::mem::size_of::<T>();
         // SAFETY: a fresh shared mapping of the socket's ring, no address hint;
@@ -99,8 +91,7 @@ impl<T: Copy> Shared<T> {
         if base == libc::MAP_FAILED {
             return Err(io::Error::last_os_error());
         }
-        let base = NonNull::new(base.cast::<u8>())
-            .ok_or_else(|| io::Error::other("mmap returned a null ring"))?;
+        let base = NonNull::new(base.cast::<u8>()).ok_or_else(|| io::Error::other("mmap returned a null ring"))?;
         let backing = Backing::Mapped { base, len };
         // SAFETY: the kernel guarantees its offsets lie inside the `len` bytes
         // just mapped and are suitably aligned for the index words and descriptors.
@@ -186,28 +177,14 @@ unsafe impl<T: Send> Send for ProducerRing<T> {}
 
 impl<T: Copy> ProducerRing<T> {
     /// Maps a producer ring of socket `fd`.
-    pub fn map(
-        fd: BorrowedFd<'_>,
-        pgoff: u64,
-        offsets: &libc::xdp_ring_offset,
-        size: u32,
-    ) -> io::Result<Self> {
+    pub fn map(fd: BorrowedFd<'_>, pgoff: u64, offsets: &libc::xdp_ring_offset, size: u32) -> io::Result<Self> {
         Ok(Self::over(Shared::map(fd, pgoff, offsets, size)?))
     }
 
     fn over(shared: Shared<T>) -> Self {
         let cached_prod = shared.producer().load(Ordering::Relaxed);
-        let cached_cons = shared
-            .consumer()
-            .load(Ordering::Acquire)
-            .wrapping_add(shared.size);
-        ProducerRing {
-            shared,
-            cached_prod,
-            cached_cons,
-            reserved: 0,
-            _not_sync: PhantomData,
-        }
+        let cached_cons = shared.consumer().load(Ordering::Acquire).wrapping_add(shared.size);
+        ProducerRing { shared, cached_prod, cached_cons, reserved: 0, _not_sync: PhantomData }
     }
 
     pub fn size(&self) -> u32 {
@@ -221,11 +198,7 @@ impl<T: Copy> ProducerRing<T> {
         if free >= want {
             return free;
         }
-        self.cached_cons = self
-            .shared
-            .consumer()
-            .load(Ordering::Acquire)
-            .wrapping_add(self.shared.size);
+        self.cached_cons = self.shared.consumer().load(Ordering::Acquire).wrapping_add(self.shared.size);
         self.cached_cons.wrapping_sub(self.cached_prod)
     }
 
@@ -239,11 +212,7 @@ impl<T: Copy> ProducerRing<T> {
     /// Writes slot `i` of the current reservation. Writing outside the
     /// reservation would hand the kernel a slot it owns, so it is ignored.
     pub fn write(&mut self, i: u32, value: T) {
-        debug_assert!(
-            i < self.reserved,
-            "write {i} outside a reservation of {}",
-            self.reserved
-        );
+        debug_assert!(i < self.reserved, "write {i} outside a reservation of {}", self.reserved);
         if i < self.reserved {
             self.shared.write(self.cached_prod.wrapping_add(i), value);
         }
@@ -251,23 +220,16 @@ impl<T: Copy> ProducerRing<T> {
 
     /// Publishes the first `n` reserved slots to the kernel.
     pub fn submit(&mut self, n: u32) {
-        debug_assert!(
-            n <= self.reserved,
-            "submit {n} of a reservation of {}",
-            self.reserved
-        );
+        debug_assert!(n <= self.reserved, "submit {n} of a reservation of {}", self.reserved);
         let n = n.min(self.reserved);
         self.cached_prod = self.cached_prod.wrapping_add(n);
         self.reserved = 0;
-        self.shared
-            .producer()
-            .store(self.cached_prod, Ordering::Release);
+        self.shared.producer().store(self.cached_prod, Ordering::Release);
     }
 
     /// Entries submitted that the kernel has not consumed yet.
     pub fn outstanding(&self) -> u32 {
-        self.cached_prod
-            .wrapping_sub(self.shared.consumer().load(Ordering::Acquire))
+        self.cached_prod.wrapping_sub(self.shared.consumer().load(Ordering::Acquire))
     }
 
     /// The kernel asks to be woken (`sendto`/`poll`) before it looks at this
@@ -294,25 +256,14 @@ unsafe impl<T: Send> Send for ConsumerRing<T> {}
 
 impl<T: Copy> ConsumerRing<T> {
     /// Maps a consumer ring of socket `fd`.
-    pub fn map(
-        fd: BorrowedFd<'_>,
-        pgoff: u64,
-        offsets: &libc::xdp_ring_offset,
-        size: u32,
-    ) -> io::Result<Self> {
+    pub fn map(fd: BorrowedFd<'_>, pgoff: u64, offsets: &libc::xdp_ring_offset, size: u32) -> io::Result<Self> {
         Ok(Self::over(Shared::map(fd, pgoff, offsets, size)?))
     }
 
     fn over(shared: Shared<T>) -> Self {
         let cached_cons = shared.consumer().load(Ordering::Relaxed);
         let cached_prod = shared.producer().load(Ordering::Acquire);
-        ConsumerRing {
-            shared,
-            cached_cons,
-            cached_prod,
-            peeked: 0,
-            _not_sync: PhantomData,
-        }
+        ConsumerRing { shared, cached_cons, cached_prod, peeked: 0, _not_sync: PhantomData }
     }
 
     pub fn size(&self) -> u32 {
@@ -334,11 +285,7 @@ impl<T: Copy> ConsumerRing<T> {
     /// Entry `i` of the last peek. Reading outside it would read a slot the
     /// kernel may be writing, so it is refused with `None`.
     pub fn read(&self, i: u32) -> Option<T> {
-        debug_assert!(
-            i < self.peeked,
-            "read {i} outside a peek of {}",
-            self.peeked
-        );
+        debug_assert!(i < self.peeked, "read {i} outside a peek of {}", self.peeked);
         (i < self.peeked).then(|| self.shared.read(self.cached_cons.wrapping_add(i)))
     }
 
@@ -348,9 +295,7 @@ impl<T: Copy> ConsumerRing<T> {
         let n = n.min(self.peeked);
         self.cached_cons = self.cached_cons.wrapping_add(n);
         self.peeked = 0;
-        self.shared
-            .consumer()
-            .store(self.cached_cons, Ordering::Release);
+        self.shared.consumer().store(self.cached_cons, Ordering::Release);
     }
 }
 
@@ -365,9 +310,7 @@ mod tests {
         let prod = shared.producer().load(Ordering::Acquire);
         let n = n.min(prod.wrapping_sub(cons));
         let out = (0..n).map(|i| shared.read(cons.wrapping_add(i))).collect();
-        shared
-            .consumer()
-            .store(cons.wrapping_add(n), Ordering::Release);
+        shared.consumer().store(cons.wrapping_add(n), Ordering::Release);
         out
     }
 
@@ -376,9 +319,7 @@ mod tests {
         for (i, v) in values.iter().enumerate() {
             ring.shared.write(prod.wrapping_add(i as u32), *v);
         }
-        ring.shared
-            .producer()
-            .store(prod.wrapping_add(values.len() as u32), Ordering::Release);
+        ring.shared.producer().store(prod.wrapping_add(values.len() as u32), Ordering::Release);
     }
 
     /// Starts both indices at `start` so tests cross the u32 wrap.
@@ -402,19 +343,11 @@ mod tests {
         assert_eq!(ring.reserve(5), 5);
         (0..5).for_each(|i| ring.write(i, u64::from(i)));
         ring.submit(5);
-        assert_eq!(
-            ring.reserve(5),
-            3,
-            "only 3 slots left until the kernel consumes"
-        );
+        assert_eq!(ring.reserve(5), 3, "only 3 slots left until the kernel consumes");
         ring.submit(0);
         assert_eq!(ring.outstanding(), 5);
         assert_eq!(kernel_consume(&ring, 2), vec![0, 1]);
-        assert_eq!(
-            ring.reserve(8),
-            5,
-            "consumer progress is picked up when the cache runs short"
-        );
+        assert_eq!(ring.reserve(8), 5, "consumer progress is picked up when the cache runs short");
     }
 
     #[test]
@@ -425,15 +358,9 @@ mod tests {
             assert_eq!(ring.reserve(4), 4, "round {round}");
             (0..4).for_each(|i| ring.write(i, round * 10 + u64::from(i)));
             ring.submit(4);
-            assert_eq!(
-                kernel_consume(&ring, 4),
-                (0..4).map(|i| round * 10 + i).collect::<Vec<_>>()
-            );
+            assert_eq!(kernel_consume(&ring, 4), (0..4).map(|i| round * 10 + i).collect::<Vec<_>>());
         }
-        assert_eq!(
-            ring.shared.producer().load(Ordering::Relaxed),
-            start.wrapping_add(20)
-        );
+        assert_eq!(ring.shared.producer().load(Ordering::Relaxed), start.wrapping_add(20));
     }
 
     #[test]
@@ -444,11 +371,7 @@ mod tests {
         assert_eq!(ring.peek(2), 2);
         assert_eq!((ring.read(0), ring.read(1)), (Some(7), Some(8)));
         ring.release(2);
-        assert_eq!(
-            ring.shared.consumer().load(Ordering::Relaxed),
-            (u32::MAX - 1).wrapping_add(2),
-            "wrapped to 0"
-        );
+        assert_eq!(ring.shared.consumer().load(Ordering::Relaxed), (u32::MAX - 1).wrapping_add(2), "wrapped to 0");
         assert_eq!(ring.peek(4), 1);
         assert_eq!(ring.read(0), Some(9));
         ring.release(1);
@@ -468,9 +391,7 @@ mod tests {
     fn need_wakeup_follows_the_flag() {
         let ring = producer_at(4, 0);
         assert!(!ring.needs_wakeup());
-        ring.shared
-            .flags()
-            .store(libc::XDP_RING_NEED_WAKEUP, Ordering::Relaxed);
+        ring.shared.flags().store(libc::XDP_RING_NEED_WAKEUP, Ordering::Relaxed);
         assert!(ring.needs_wakeup());
     }
 }

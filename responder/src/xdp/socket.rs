@@ -142,13 +142,7 @@ impl XskSocket {
     pub fn new(ifindex: u32, queue: u32, config: &XskConfig) -> Result<XskSocket, XskError> {
         let fail = |step: &'static str, source: io::Error| {
             let message = explain(step, &source, config.zero_copy);
-            XskError {
-                ifindex,
-                queue,
-                step,
-                message,
-                source,
-            }
+            XskError { ifindex, queue, step, message, source }
         };
         if !config.ring_size.is_power_of_two() {
             let e = io::Error::new(io::ErrorKind::InvalidInput, "not a power of two");
@@ -172,74 +166,37 @@ impl XskSocket {
             flags: 0,
             tx_metadata_len: 0,
         };
-        set_option(fd.as_fd(), libc::SOL_XDP, libc::XDP_UMEM_REG, &reg)
-            .map_err(|e| fail("XDP_UMEM_REG", e))?;
+        set_option(fd.as_fd(), libc::SOL_XDP, libc::XDP_UMEM_REG, &reg).map_err(|e| fail("XDP_UMEM_REG", e))?;
         for (option, step) in [
             (libc::XDP_UMEM_FILL_RING, "XDP_UMEM_FILL_RING"),
             (libc::XDP_UMEM_COMPLETION_RING, "XDP_UMEM_COMPLETION_RING"),
             (libc::XDP_RX_RING, "XDP_RX_RING"),
             (libc::XDP_TX_RING, "XDP_TX_RING"),
         ] {
-            set_option(fd.as_fd(), libc::SOL_XDP, option, &config.ring_size)
-                .map_err(|e| fail(step, e))?;
+            set_option(fd.as_fd(), libc::SOL_XDP, option, &config.ring_size).map_err(|e| fail(step, e))?;
         }
         let offsets: libc::xdp_mmap_offsets =
-            get_option(fd.as_fd(), libc::SOL_XDP, libc::XDP_MMAP_OFFSETS)
-                .map_err(|e| fail("XDP_MMAP_OFFSETS", e))?;
+            get_option(fd.as_fd(), libc::SOL_XDP, libc::XDP_MMAP_OFFSETS).map_err(|e| fail("XDP_MMAP_OFFSETS", e))?;
         let size = config.ring_size;
-        let fill = ProducerRing::map(
-            fd.as_fd(),
-            libc::XDP_UMEM_PGOFF_FILL_RING,
-            &offsets.fr,
-            size,
-        )
-        .map_err(|e| fail("mmap fill ring", e))?;
-        let completion = ConsumerRing::map(
-            fd.as_fd(),
-            libc::XDP_UMEM_PGOFF_COMPLETION_RING,
-            &offsets.cr,
-            size,
-        )
-        .map_err(|e| fail("mmap completion ring", e))?;
-        let rx = ConsumerRing::map(
-            fd.as_fd(),
-            libc::XDP_PGOFF_RX_RING as u64,
-            &offsets.rx,
-            size,
-        )
-        .map_err(|e| fail("mmap RX ring", e))?;
-        let tx = ProducerRing::map(
-            fd.as_fd(),
-            libc::XDP_PGOFF_TX_RING as u64,
-            &offsets.tx,
-            size,
-        )
-        .map_err(|e| fail("mmap TX ring", e))?;
+        let fill = ProducerRing::map(fd.as_fd(), libc::XDP_UMEM_PGOFF_FILL_RING, &offsets.fr, size)
+            .map_err(|e| fail("mmap fill ring", e))?;
+        let completion = ConsumerRing::map(fd.as_fd(), libc::XDP_UMEM_PGOFF_COMPLETION_RING, &offsets.cr, size)
+            .map_err(|e| fail("mmap completion ring", e))?;
+        let rx = ConsumerRing::map(fd.as_fd(), libc::XDP_PGOFF_RX_RING as u64, &offsets.rx, size)
+            .map_err(|e| fail("mmap RX ring", e))?;
+        let tx = ProducerRing::map(fd.as_fd(), libc::XDP_PGOFF_TX_RING as u64, &offsets.tx, size)
+            .map_err(|e| fail("mmap TX ring", e))?;
 
         if let Some(busy) = config.busy_poll {
             set_option(fd.as_fd(), libc::SOL_SOCKET, SO_PREFER_BUSY_POLL, &1i32)
                 .map_err(|e| fail("SO_PREFER_BUSY_POLL", e))?;
-            set_option(
-                fd.as_fd(),
-                libc::SOL_SOCKET,
-                SO_BUSY_POLL,
-                &(busy.usecs as i32),
-            )
-            .map_err(|e| fail("SO_BUSY_POLL", e))?;
-            set_option(
-                fd.as_fd(),
-                libc::SOL_SOCKET,
-                SO_BUSY_POLL_BUDGET,
-                &(busy.budget as i32),
-            )
-            .map_err(|e| fail("SO_BUSY_POLL_BUDGET", e))?;
+            set_option(fd.as_fd(), libc::SOL_SOCKET, SO_BUSY_POLL, &(busy.usecs as i32))
+                .map_err(|e| fail("SO_BUSY_POLL", e))?;
+            set_option(fd.as_fd(), libc::SOL_SOCKET, SO_BUSY_POLL_BUDGET, &(busy.budget as i32))
+                .map_err(|e| fail("SO_BUSY_POLL_BUDGET", e))?;
         }
 
-        let wakeup = if config.need_wakeup {
-            libc::XDP_USE_NEED_WAKEUP
-        } else {
-            0
-        };
+        let wakeup = if config.need_wakeup { libc::XDP_USE_NEED_WAKEUP } else { 0 };
         let attempts: &[u16] = match config.zero_copy {
             ZeroCopy::On => &[libc::XDP_ZEROCOPY],
             ZeroCopy::Off => &[libc::XDP_COPY],
@@ -251,35 +208,16 @@ impl XskSocket {
         for &mode in attempts {
             result = bind_with_retry(fd.as_fd(), ifindex, queue, mode | wakeup);
             match &result {
-                Err(e)
-                    if e.raw_os_error() == Some(libc::EOPNOTSUPP) && mode == libc::XDP_ZEROCOPY =>
-                {
-                    continue
-                }
+                Err(e) if e.raw_os_error() == Some(libc::EOPNOTSUPP) && mode == libc::XDP_ZEROCOPY => continue,
                 _ => break,
             }
         }
         result.map_err(|e| fail("bind", e))?;
 
-        let options: libc::xdp_options = get_option(fd.as_fd(), libc::SOL_XDP, libc::XDP_OPTIONS)
-            .map_err(|e| fail("XDP_OPTIONS", e))?;
-        let mode = if options.flags & libc::XDP_OPTIONS_ZEROCOPY != 0 {
-            BindMode::ZeroCopy
-        } else {
-            BindMode::Copy
-        };
-        Ok(XskSocket {
-            fd,
-            fill,
-            completion,
-            rx,
-            tx,
-            umem,
-            mode,
-            need_wakeup: config.need_wakeup,
-            ifindex,
-            queue,
-        })
+        let options: libc::xdp_options =
+            get_option(fd.as_fd(), libc::SOL_XDP, libc::XDP_OPTIONS).map_err(|e| fail("XDP_OPTIONS", e))?;
+        let mode = if options.flags & libc::XDP_OPTIONS_ZEROCOPY != 0 { BindMode::ZeroCopy } else { BindMode::Copy };
+        Ok(XskSocket { fd, fill, completion, rx, tx, umem, mode, need_wakeup: config.need_wakeup, ifindex, queue })
     }
 
     pub fn mode(&self) -> BindMode {
@@ -314,26 +252,13 @@ impl XskSocket {
     /// and `ENETDOWN` is reported by the link, not by us, so all are ignored.
     pub fn kick_tx(&self) {
         // SAFETY: a zero-length send on our own socket, no buffers involved.
-        unsafe {
-            libc::sendto(
-                self.fd.as_raw_fd(),
-                std::ptr::null(),
-                0,
-                libc::MSG_DONTWAIT,
-                std::ptr::null(),
-                0,
-            )
-        };
+        unsafe { libc::sendto(self.fd.as_raw_fd(), std::ptr::null(), 0, libc::MSG_DONTWAIT, std::ptr::null(), 0) };
     }
 
     /// Waits until RX has entries (or the fill ring wants a wakeup served),
     /// at most `timeout`. Returns whether the socket is readable.
     pub fn poll_rx(&self, timeout: Duration) -> bool {
-        let mut pfd = libc::pollfd {
-            fd: self.fd.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
+        let mut pfd = libc::pollfd { fd: self.fd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
         let ms = timeout.as_millis().min(i32::MAX as u128) as libc::c_int;
         // SAFETY: one valid pollfd for the duration of the call.
         let n = unsafe { libc::poll(&mut pfd, 1, ms) };
@@ -358,8 +283,7 @@ impl XskSocket {
 
     /// The kernel's drop and error counters for this socket.
     pub fn kernel_stats(&self) -> io::Result<KernelStats> {
-        let s: libc::xdp_statistics =
-            get_option(self.fd.as_fd(), libc::SOL_XDP, libc::XDP_STATISTICS)?;
+        let s: libc::xdp_statistics = get_option(self.fd.as_fd(), libc::SOL_XDP, libc::XDP_STATISTICS)?;
         Ok(KernelStats {
             rx_dropped: s.rx_dropped,
             rx_invalid_descs: s.rx_invalid_descs,
@@ -434,21 +358,10 @@ fn explain(step: &str, err: &io::Error, zero_copy: ZeroCopy) -> String {
     }
 }
 
-fn set_option<T>(
-    fd: BorrowedFd<'_>,
-    level: libc::c_int,
-    name: libc::c_int,
-    value: &T,
-) -> io::Result<()> {
+fn set_option<T>(fd: BorrowedFd<'_>, level: libc::c_int, name: libc::c_int, value: &T) -> io::Result<()> {
     // SAFETY: `value` points to a live `T` and its exact size is passed.
     let rc = unsafe {
-        libc::setsockopt(
-            fd.as_raw_fd(),
-            level,
-            name,
-            (value as *const T).cast(),
-            size_of::<T>() as libc::socklen_t,
-        )
+        libc::setsockopt(fd.as_raw_fd(), level, name, (value as *const T).cast(), size_of::<T>() as libc::socklen_t)
     };
     if rc == 0 {
         Ok(())
@@ -463,23 +376,12 @@ fn get_option<T: Copy>(fd: BorrowedFd<'_>, level: libc::c_int, name: libc::c_int
     let mut value: T = unsafe { std::mem::zeroed() };
     let mut len = size_of::<T>() as libc::socklen_t;
     // SAFETY: `value` has room for `len` bytes, and `len` is a valid in/out length.
-    let rc = unsafe {
-        libc::getsockopt(
-            fd.as_raw_fd(),
-            level,
-            name,
-            (&mut value as *mut T).cast(),
-            &mut len,
-        )
-    };
+    let rc = unsafe { libc::getsockopt(fd.as_raw_fd(), level, name, (&mut value as *mut T).cast(), &mut len) };
     if rc != 0 {
         return Err(io::Error::last_os_error());
     }
     if (len as usize) < size_of::<T>() {
-        return Err(io::Error::other(format!(
-            "kernel returned {len} bytes for a {}-byte option",
-            size_of::<T>()
-        )));
+        return Err(io::Error::other(format!("kernel returned {len} bytes for a {}-byte option", size_of::<T>())));
     }
     Ok(value)
 }
@@ -506,13 +408,8 @@ mod tests {
 
     #[test]
     fn bad_ring_size_is_refused_before_any_syscall() {
-        let config = XskConfig {
-            ring_size: 1000,
-            ..XskConfig::default()
-        };
-        let err = XskSocket::new(1, 0, &config)
-            .err()
-            .expect("ring size 1000 accepted");
+        let config = XskConfig { ring_size: 1000, ..XskConfig::default() };
+        let err = XskSocket::new(1, 0, &config).err().expect("ring size 1000 accepted");
         assert_eq!(err.step, "ring size");
     }
 }

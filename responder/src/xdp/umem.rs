@@ -43,27 +43,17 @@ pub struct UmemConfig {
 
 impl Default for UmemConfig {
     fn default() -> UmemConfig {
-        UmemConfig {
-            frame_size: 2048,
-            frame_count: 4096,
-            huge_pages: false,
-        }
+        UmemConfig { frame_size: 2048, frame_count: 4096, huge_pages: false }
     }
 }
 
 impl UmemConfig {
     pub fn validate(&self) -> Result<(), String> {
         if !matches!(self.frame_size, 2048 | 4096) {
-            return Err(format!(
-                "frame size {} is not supported: use 2048 or 4096",
-                self.frame_size
-            ));
+            return Err(format!("frame size {} is not supported: use 2048 or 4096", self.frame_size));
         }
         if self.frame_count == 0 || self.frame_count > 1 << 20 {
-            return Err(format!(
-                "frame count {} is out of range 1..=1048576",
-                self.frame_count
-            ));
+            return Err(format!("frame count {} is out of range 1..=1048576", self.frame_count));
         }
         Ok(())
     }
@@ -89,9 +79,7 @@ unsafe impl Send for Umem {}
 
 impl Umem {
     pub fn new(config: &UmemConfig) -> io::Result<Umem> {
-        config
-            .validate()
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        config.validate().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let len = config.area_len();
         let mut huge_pages = false;
         let mut area = None;
@@ -106,13 +94,7 @@ impl Umem {
             Some(area) => area,
             None => map_anonymous(len, 0)?,
         };
-        Ok(Umem {
-            area,
-            len,
-            frame_size: config.frame_size,
-            frame_count: config.frame_count,
-            huge_pages,
-        })
+        Ok(Umem { area, len, frame_size: config.frame_size, frame_count: config.frame_count, huge_pages })
     }
 
     pub fn frame_size(&self) -> u32 {
@@ -154,9 +136,7 @@ impl Umem {
         // SAFETY: `start < end <= len` (index < frame_count), so the range is
         // inside the mapping; `&mut self` makes the slice unique on our side,
         // and frames the kernel owns are never asked for (ledger discipline).
-        Some(unsafe {
-            std::slice::from_raw_parts_mut(self.area.as_ptr().add(start), end as usize - start)
-        })
+        Some(unsafe { std::slice::from_raw_parts_mut(self.area.as_ptr().add(start), end as usize - start) })
     }
 }
 
@@ -211,11 +191,7 @@ pub struct LedgerError {
 impl fmt::Display for LedgerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.found {
-            Some(found) => write!(
-                f,
-                "frame {} expected to be {:?} but is {:?}",
-                self.frame, self.expected, found
-            ),
+            Some(found) => write!(f, "frame {} expected to be {:?} but is {:?}", self.frame, self.expected, found),
             None => write!(f, "frame {} does not exist", self.frame),
         }
     }
@@ -235,27 +211,16 @@ impl FrameLedger {
     pub fn new(frame_count: u32) -> FrameLedger {
         let mut counts = [0; OWNERS];
         counts[Owner::Free as usize] = frame_count;
-        FrameLedger {
-            owners: vec![Owner::Free; frame_count as usize].into_boxed_slice(),
-            counts,
-        }
+        FrameLedger { owners: vec![Owner::Free; frame_count as usize].into_boxed_slice(), counts }
     }
 
     /// Moves `frame` from `from` to `to`, refusing if `from` is not its owner.
     pub fn transfer(&mut self, frame: u32, from: Owner, to: Owner) -> Result<(), LedgerError> {
         let Some(owner) = self.owners.get_mut(frame as usize) else {
-            return Err(LedgerError {
-                frame,
-                expected: from,
-                found: None,
-            });
+            return Err(LedgerError { frame, expected: from, found: None });
         };
         if *owner != from {
-            return Err(LedgerError {
-                frame,
-                expected: from,
-                found: Some(*owner),
-            });
+            return Err(LedgerError { frame, expected: from, found: Some(*owner) });
         }
         *owner = to;
         self.counts[from as usize] -= 1;
@@ -338,9 +303,7 @@ impl FrameAccounting {
             in_completion_ring: rings.completion,
             tx_in_flight: tx_in_flight.unwrap_or(0),
             app: ledger.count(Owner::App),
-            consistent: ledger.is_consistent()
-                && held_by_driver.is_some()
-                && tx_in_flight.is_some(),
+            consistent: ledger.is_consistent() && held_by_driver.is_some() && tx_in_flight.is_some(),
         }
     }
 
@@ -379,19 +342,9 @@ mod tests {
         ledger.transfer(0, Owner::App, Owner::Tx).unwrap();
         // Completing a frame that is not in TX (a duplicate completion) is refused.
         let err = ledger.transfer(1, Owner::Tx, Owner::Free).unwrap_err();
-        assert_eq!(
-            err,
-            LedgerError {
-                frame: 1,
-                expected: Owner::Tx,
-                found: Some(Owner::Free)
-            }
-        );
+        assert_eq!(err, LedgerError { frame: 1, expected: Owner::Tx, found: Some(Owner::Free) });
         ledger.transfer(0, Owner::Tx, Owner::Free).unwrap();
-        assert!(
-            ledger.transfer(9, Owner::Free, Owner::Fill).is_err(),
-            "out-of-range frame accepted"
-        );
+        assert!(ledger.transfer(9, Owner::Free, Owner::Fill).is_err(), "out-of-range frame accepted");
         assert_eq!(ledger.count(Owner::Free), 4);
         assert!(ledger.is_consistent());
     }
@@ -407,10 +360,7 @@ mod tests {
         }
         ledger.transfer(0, Owner::App, Owner::Tx).unwrap();
         ledger.transfer(1, Owner::App, Owner::Free).unwrap();
-        assert_eq!(
-            [Owner::Free, Owner::Fill, Owner::App, Owner::Tx].map(|o| ledger.count(o)),
-            [3, 3, 1, 1]
-        );
+        assert_eq!([Owner::Free, Owner::Fill, Owner::App, Owner::Tx].map(|o| ledger.count(o)), [3, 3, 1, 1]);
         assert_eq!(ledger.owner(2), Some(Owner::App));
         assert!(ledger.is_consistent());
     }
@@ -426,12 +376,7 @@ mod tests {
             ledger.transfer(frame, Owner::App, Owner::Tx).unwrap();
         }
         // 4 lent for RX, 2 lent for TX, 4 free.
-        let rings = RingLevels {
-            fill: 3,
-            rx: 1,
-            tx: 1,
-            completion: 1,
-        };
+        let rings = RingLevels { fill: 3, rx: 1, tx: 1, completion: 1 };
         let copy = FrameAccounting::reconcile(&ledger, rings);
         assert_eq!(copy.accounted(), 10);
         assert!(copy.balanced(true), "{copy:?}");
@@ -439,10 +384,7 @@ mod tests {
         let driver = FrameAccounting::reconcile(&ledger, RingLevels { fill: 2, ..rings });
         assert_eq!(driver.held_by_driver, 1);
         assert!(driver.balanced(false), "zero-copy drivers hold frames");
-        assert!(
-            !driver.balanced(true),
-            "copy mode holds none outside the rings"
-        );
+        assert!(!driver.balanced(true), "copy mode holds none outside the rings");
 
         let overfull = FrameAccounting::reconcile(&ledger, RingLevels { fill: 5, ..rings });
         assert!(!overfull.consistent, "rings hold more than was lent");
@@ -451,29 +393,18 @@ mod tests {
         ledger.transfer(6, Owner::Fill, Owner::App).unwrap();
         let stuck = FrameAccounting::reconcile(&ledger, rings);
         assert_eq!(stuck.app, 1);
-        assert!(
-            !stuck.balanced(true),
-            "a frame left in the application is a leak"
-        );
+        assert!(!stuck.balanced(true), "a frame left in the application is a leak");
     }
 
     #[test]
     fn umem_maps_frames_and_resolves_addresses() {
-        let config = UmemConfig {
-            frame_size: 2048,
-            frame_count: 16,
-            huge_pages: false,
-        };
+        let config = UmemConfig { frame_size: 2048, frame_count: 16, huge_pages: false };
         let mut umem = Umem::new(&config).unwrap();
         assert_eq!(umem.frame_addr(3), 3 * 2048);
         assert_eq!(umem.frame_index(3 * 2048 + 256), Some(3));
         assert_eq!(umem.frame_index(16 * 2048), None);
         let frame = umem.frame_from(3 * 2048 + 256).unwrap();
-        assert_eq!(
-            frame.len(),
-            2048 - 256,
-            "slice runs to the end of the frame"
-        );
+        assert_eq!(frame.len(), 2048 - 256, "slice runs to the end of the frame");
         frame[0] = 0xab;
         assert_eq!(umem.frame_from(3 * 2048 + 256).unwrap()[0], 0xab);
         assert!(umem.frame_from(16 * 2048).is_none());
@@ -481,18 +412,8 @@ mod tests {
 
     #[test]
     fn umem_config_rejects_bad_sizes() {
-        assert!(UmemConfig {
-            frame_size: 3000,
-            ..UmemConfig::default()
-        }
-        .validate()
-        .is_err());
-        assert!(UmemConfig {
-            frame_count: 0,
-            ..UmemConfig::default()
-        }
-        .validate()
-        .is_err());
+        assert!(UmemConfig { frame_size: 3000, ..UmemConfig::default() }.validate().is_err());
+        assert!(UmemConfig { frame_count: 0, ..UmemConfig::default() }.validate().is_err());
         assert!(UmemConfig::default().validate().is_ok());
     }
 }

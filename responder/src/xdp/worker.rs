@@ -96,16 +96,7 @@ impl WorkerCounters {
 
     fn from_array(a: [u64; COUNTER_FIELDS]) -> WorkerCounters {
         let [rx, tx, dropped, passed, invalid, fill_ring_empty, tx_ring_full, tx_kicks] = a;
-        WorkerCounters {
-            rx,
-            tx,
-            dropped,
-            passed,
-            invalid,
-            fill_ring_empty,
-            tx_ring_full,
-            tx_kicks,
-        }
+        WorkerCounters { rx, tx, dropped, passed, invalid, fill_ring_empty, tx_ring_full, tx_kicks }
     }
 }
 
@@ -247,13 +238,7 @@ pub fn spawn<H: FrameHandler>(
         })
         .map_err(|source| WorkerError::Spawn { queue, source })?;
     match ready_rx.recv() {
-        Ok(Ok((socket_fd, mode))) => Ok(WorkerHandle {
-            queue,
-            mode,
-            socket_fd,
-            counters,
-            thread,
-        }),
+        Ok(Ok((socket_fd, mode))) => Ok(WorkerHandle { queue, mode, socket_fd, counters, thread }),
         Ok(Err(e)) => {
             let _ = thread.join();
             Err(e)
@@ -268,10 +253,7 @@ pub fn spawn<H: FrameHandler>(
 fn start_in_thread(spec: &WorkerSpec) -> Result<XskSocket, WorkerError> {
     if let Some(cpu) = spec.cpu {
         if !core_affinity::set_for_current(core_affinity::CoreId { id: cpu }) {
-            return Err(WorkerError::Pin {
-                queue: spec.queue,
-                cpu,
-            });
+            return Err(WorkerError::Pin { queue: spec.queue, cpu });
         }
     }
     Ok(XskSocket::new(spec.ifindex, spec.queue, &spec.xsk)?)
@@ -294,17 +276,9 @@ pub(crate) struct Worker<H> {
 const PUBLISH_EVERY: u32 = 4096;
 
 impl<H: FrameHandler> Worker<H> {
-    fn new(
-        socket: XskSocket,
-        handler: H,
-        spec: WorkerSpec,
-        published: Arc<PublishedCounters>,
-    ) -> Worker<H> {
+    fn new(socket: XskSocket, handler: H, spec: WorkerSpec, published: Arc<PublishedCounters>) -> Worker<H> {
         let frames = socket.umem.frame_count();
-        let free = (0..frames)
-            .rev()
-            .map(|i| socket.umem.frame_addr(i))
-            .collect();
+        let free = (0..frames).rev().map(|i| socket.umem.frame_addr(i)).collect();
         Worker {
             socket,
             ledger: FrameLedger::new(frames),
@@ -381,11 +355,7 @@ impl<H: FrameHandler> Worker<H> {
             // The frame came off our free stack, so this cannot fail; if the
             // ledger ever disagreed, the frame stays out of circulation.
             let frame = self.socket.umem.frame_index(addr).unwrap_or(u32::MAX);
-            if self
-                .ledger
-                .transfer(frame, Owner::Free, Owner::Fill)
-                .is_err()
-            {
+            if self.ledger.transfer(frame, Owner::Free, Owner::Fill).is_err() {
                 self.counters.invalid += 1;
                 ring.submit(i);
                 return was_empty;
@@ -417,11 +387,7 @@ impl<H: FrameHandler> Worker<H> {
                 self.counters.invalid += 1;
                 continue;
             };
-            if self
-                .ledger
-                .transfer(frame, Owner::Fill, Owner::App)
-                .is_err()
-            {
+            if self.ledger.transfer(frame, Owner::Fill, Owner::App).is_err() {
                 self.counters.invalid += 1;
                 continue;
             }
@@ -442,14 +408,7 @@ impl<H: FrameHandler> Worker<H> {
                 Verdict::Transmit(len) => {
                     // Moves App → Tx: cannot fail, the frame was just moved to App.
                     let _ = self.ledger.transfer(frame, Owner::App, Owner::Tx);
-                    self.socket.tx.write(
-                        sent,
-                        libc::xdp_desc {
-                            addr: desc.addr,
-                            len: len as u32,
-                            options: 0,
-                        },
-                    );
+                    self.socket.tx.write(sent, libc::xdp_desc { addr: desc.addr, len: len as u32, options: 0 });
                     sent += 1;
                 }
                 Verdict::Drop | Verdict::Pass => {
@@ -475,16 +434,10 @@ impl<H: FrameHandler> Worker<H> {
         let copy_mode = self.socket.mode() == BindMode::Copy;
         // Each copy-mode sendto sends at most 32 frames (the kernel's
         // TX_BATCH_SIZE); zero-copy drivers drain the whole ring per wakeup.
-        let max_kicks = if copy_mode {
-            self.socket.tx.size() / 32 + 1
-        } else {
-            1
-        };
+        let max_kicks = if copy_mode { self.socket.tx.size() / 32 + 1 } else { 1 };
         let mut outstanding = self.socket.tx.outstanding();
         for _ in 0..max_kicks {
-            if outstanding == 0
-                || (self.socket.uses_need_wakeup() && !self.socket.tx.needs_wakeup())
-            {
+            if outstanding == 0 || (self.socket.uses_need_wakeup() && !self.socket.tx.needs_wakeup()) {
                 return;
             }
             self.socket.kick_tx();

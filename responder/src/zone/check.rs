@@ -42,24 +42,14 @@ pub fn check(
     let nodes = check_nodes(&records, &index, &rrsets.keep)?;
     let apex_has_ns = index.node(&apex).is_some_and(|id| nodes[id].has_ns);
     if !apex_has_ns {
-        let soa = records
-            .iter()
-            .find(|r| r.rtype == RType::SOA)
-            .expect("find_apex found one");
-        return Err(error_at(
-            soa,
-            format!("no NS records at the zone apex {apex}"),
-        ));
+        let soa = records.iter().find(|r| r.rtype == RType::SOA).expect("find_apex found one");
+        return Err(error_at(soa, format!("no NS records at the zone apex {apex}")));
     }
     check_glue(&records, &index, &nodes, &rrsets.keep, &apex, &mut notes);
     check_dname_occlusion(&records, &nodes, &mut notes);
 
     notes.sort_by_key(|&(record, _)| record);
-    warnings.extend(
-        notes
-            .into_iter()
-            .map(|(record, message)| format!("{}: {message}", records[record].location)),
-    );
+    warnings.extend(notes.into_iter().map(|(record, message)| format!("{}: {message}", records[record].location)));
     drop(index);
     let mut records = records;
     for (record, ttl) in rrsets.ttl_fixes {
@@ -74,19 +64,13 @@ pub fn check(
 type Notes = Vec<(usize, String)>;
 
 fn error_at(record: &Record, message: String) -> ZoneError {
-    ZoneError {
-        location: Some(record.location.clone()),
-        message,
-    }
+    ZoneError { location: Some(record.location.clone()), message }
 }
 
 fn check_classes(records: &[Record]) -> Result<(), ZoneError> {
     match records.iter().find(|r| r.class != class::IN) {
         Some(r) => {
-            let message = format!(
-                "class {} is not supported: only IN data can be served",
-                class::to_text(r.class)
-            );
+            let message = format!("class {} is not supported: only IN data can be served", class::to_text(r.class));
             Err(error_at(r, message))
         }
         None => Ok(()),
@@ -96,33 +80,23 @@ fn check_classes(records: &[Record]) -> Result<(), ZoneError> {
 fn find_apex(records: &[Record], origin: Option<&Name>, file: &str) -> Result<Name, ZoneError> {
     let mut soas = records.iter().filter(|r| r.rtype == RType::SOA);
     let Some(soa) = soas.next() else {
-        return Err(ZoneError {
-            location: None,
-            message: format!("{file}: no SOA record"),
-        });
+        return Err(ZoneError { location: None, message: format!("{file}: no SOA record") });
     };
     if let Some(second) = soas.next() {
-        let message = format!(
-            "a second SOA record (the first is at {}); a zone has exactly one",
-            soa.location
-        );
+        let message = format!("a second SOA record (the first is at {}); a zone has exactly one", soa.location);
         return Err(error_at(second, message));
     }
     match origin {
-        Some(origin) if soa.owner != *origin => Err(error_at(
-            soa,
-            format!("SOA owner {} is not the zone apex {origin}", soa.owner),
-        )),
+        Some(origin) if soa.owner != *origin => {
+            Err(error_at(soa, format!("SOA owner {} is not the zone apex {origin}", soa.owner)))
+        }
         _ => Ok(soa.owner.clone()),
     }
 }
 
 fn check_in_zone(records: &[Record], apex: &Name) -> Result<(), ZoneError> {
     match records.iter().find(|r| !r.owner.is_subdomain_of(apex)) {
-        Some(r) => Err(error_at(
-            r,
-            format!("{} is outside the zone {apex}", r.owner),
-        )),
+        Some(r) => Err(error_at(r, format!("{} is outside the zone {apex}", r.owner))),
         None => Ok(()),
     }
 }
@@ -201,8 +175,7 @@ fn check_rrsets(records: &[Record], index: &Index<'_>, notes: &mut Notes) -> RRs
         if rrset.len() > 1 {
             by_rdata.clear();
             by_rdata.extend(rrset.iter().map(|&(_, member)| member));
-            by_rdata
-                .sort_unstable_by(|&a, &b| records[a].rdata.cmp(&records[b].rdata).then(a.cmp(&b)));
+            by_rdata.sort_unstable_by(|&a, &b| records[a].rdata.cmp(&records[b].rdata).then(a.cmp(&b)));
             for pair in by_rdata.windows(2) {
                 if records[pair[0]].rdata == records[pair[1]].rdata {
                     keep[pair[1]] = false;
@@ -240,11 +213,7 @@ impl FirstTwo {
 
 /// CNAME and DNAME rules per node. On several violations the one whose
 /// offending record comes first in the file is reported.
-fn check_nodes(
-    records: &[Record],
-    index: &Index<'_>,
-    keep: &[bool],
-) -> Result<Vec<NodeFacts>, ZoneError> {
+fn check_nodes(records: &[Record], index: &Index<'_>, keep: &[bool]) -> Result<Vec<NodeFacts>, ZoneError> {
     let mut facts = Vec::with_capacity(index.nodes.len());
     // (offending record, earlier record it clashes with, what is wrong)
     let mut worst: Option<(usize, usize, &str)> = None;
@@ -252,12 +221,7 @@ fn check_nodes(
         let mut cnames = FirstTwo::default();
         let mut dnames = FirstTwo::default();
         let mut other: Option<usize> = None;
-        let mut node_facts = NodeFacts {
-            first: usize::MAX,
-            has_address: false,
-            has_ns: false,
-            dname: None,
-        };
+        let mut node_facts = NodeFacts { first: usize::MAX, has_address: false, has_ns: false, dname: None };
         for &(_, record) in node.iter().filter(|&&(_, record)| keep[record]) {
             node_facts.first = node_facts.first.min(record);
             match records[record].rtype {
@@ -275,23 +239,11 @@ fn check_nodes(
         node_facts.dname = dnames.0;
         let clash = |a: usize, b: usize, what| (a.max(b), a.min(b), what);
         let violations = [
-            cnames
-                .0
-                .zip(cnames.1)
-                .map(|(a, b)| clash(a, b, "more than one CNAME")),
-            cnames
-                .0
-                .zip(dnames.0)
-                .map(|(a, b)| clash(a, b, "CNAME beside a DNAME")),
-            cnames
-                .0
-                .zip(other)
-                .map(|(a, b)| clash(a, b, "CNAME and other data; a CNAME must stand alone")),
+            cnames.0.zip(cnames.1).map(|(a, b)| clash(a, b, "more than one CNAME")),
+            cnames.0.zip(dnames.0).map(|(a, b)| clash(a, b, "CNAME beside a DNAME")),
+            cnames.0.zip(other).map(|(a, b)| clash(a, b, "CNAME and other data; a CNAME must stand alone")),
             // RFC 6672 §2.4: one redirection per name.
-            dnames
-                .0
-                .zip(dnames.1)
-                .map(|(a, b)| clash(a, b, "more than one DNAME")),
+            dnames.0.zip(dnames.1).map(|(a, b)| clash(a, b, "more than one DNAME")),
         ];
         for violation in violations.into_iter().flatten() {
             if worst.is_none_or(|(offender, _, _)| violation.0 < offender) {
@@ -302,10 +254,8 @@ fn check_nodes(
     }
     if let Some((offender, earlier, what)) = worst {
         let (r, other) = (&records[offender], &records[earlier]);
-        let message = format!(
-            "{what} at {} ({} at {}, {} at {})",
-            r.owner, other.rtype, other.location, r.rtype, r.location
-        );
+        let message =
+            format!("{what} at {} ({} at {}, {} at {})", r.owner, other.rtype, other.location, r.rtype, r.location);
         return Err(error_at(r, message));
     }
     Ok(facts)
@@ -322,25 +272,16 @@ fn check_glue(
     apex: &Name,
     notes: &mut Notes,
 ) {
-    for (record, r) in records
-        .iter()
-        .enumerate()
-        .filter(|&(i, r)| keep[i] && r.rtype == RType::NS)
-    {
+    for (record, r) in records.iter().enumerate().filter(|&(i, r)| keep[i] && r.rtype == RType::NS) {
         let Ok(target) = Name::from_wire(&r.rdata) else {
             continue;
         };
         if !target.is_subdomain_of(apex) {
             continue;
         }
-        if !index
-            .node(&target)
-            .is_some_and(|node| nodes[node].has_address)
-        {
-            let message = format!(
-                "missing glue: NS target {target} of {} has no A or AAAA record in the zone",
-                r.owner
-            );
+        if !index.node(&target).is_some_and(|node| nodes[node].has_address) {
+            let message =
+                format!("missing glue: NS target {target} of {} has no A or AAAA record in the zone", r.owner);
             notes.push((record, message));
         }
     }
@@ -367,10 +308,8 @@ fn check_dname_occlusion(records: &[Record], nodes: &[NodeFacts], notes: &mut No
             at += 1 + wire[at] as usize;
             if let Some(&dname) = dnames.get(&wire[at..]) {
                 let dname = &records[dname];
-                let message = format!(
-                    "{} is below the DNAME at {} ({}) and is occluded",
-                    r.owner, dname.owner, dname.location
-                );
+                let message =
+                    format!("{} is below the DNAME at {} ({}) and is occluded", r.owner, dname.owner, dname.location);
                 notes.push((node.first, message));
                 break;
             }
@@ -382,7 +321,8 @@ fn check_dname_occlusion(records: &[Record], nodes: &[NodeFacts], notes: &mut No
 mod tests {
     use crate::zone::{parse_str, Name, RType, Zone, ZoneError};
 
-    const HEAD: &str = "$ORIGIN example.com.\n$TTL 3600\n@ SOA ns1 hostmaster 1 7200 900 1209600 300\n@ NS ns1\nns1 A 198.18.0.53\n";
+    const HEAD: &str =
+        "$ORIGIN example.com.\n$TTL 3600\n@ SOA ns1 hostmaster 1 7200 900 1209600 300\n@ NS ns1\nns1 A 198.18.0.53\n";
 
     fn load(body: &str) -> Result<Zone, ZoneError> {
         parse_str(&format!("{HEAD}{body}"), "t.zone", None)
@@ -390,28 +330,20 @@ mod tests {
 
     fn error(text: &str, origin: Option<&str>) -> String {
         let origin = origin.map(|o| Name::parse(o, None).unwrap().unwrap());
-        parse_str(text, "t.zone", origin.as_ref())
-            .unwrap_err()
-            .to_string()
+        parse_str(text, "t.zone", origin.as_ref()).unwrap_err().to_string()
     }
 
     #[test]
     fn a_clean_zone_has_no_warnings() {
         let zone = load("www A 198.18.0.1\n").unwrap();
-        assert_eq!(
-            zone.origin,
-            Name::parse("example.com.", None).unwrap().unwrap()
-        );
+        assert_eq!(zone.origin, Name::parse("example.com.", None).unwrap().unwrap());
         assert_eq!(zone.records.len(), 4);
         assert!(zone.warnings.is_empty(), "{:?}", zone.warnings);
     }
 
     #[test]
     fn soa_must_exist_once_at_the_apex() {
-        assert_eq!(
-            error("$ORIGIN example.com.\n$TTL 1\n@ NS ns1\n", None),
-            "t.zone: no SOA record"
-        );
+        assert_eq!(error("$ORIGIN example.com.\n$TTL 1\n@ NS ns1\n", None), "t.zone: no SOA record");
         let two = format!("{HEAD}@ SOA ns2 hostmaster 2 1 1 1 1\n");
         assert_eq!(
             error(&two, None),
@@ -430,46 +362,29 @@ mod tests {
 
     #[test]
     fn apex_needs_ns() {
-        let text =
-            "$ORIGIN example.com.\n$TTL 1\n@ SOA ns1 h 1 1 1 1 1\nwww NS ns1\nns1 A 198.18.0.1\n";
-        assert_eq!(
-            error(text, None),
-            "t.zone:3: no NS records at the zone apex example.com."
-        );
+        let text = "$ORIGIN example.com.\n$TTL 1\n@ SOA ns1 h 1 1 1 1 1\nwww NS ns1\nns1 A 198.18.0.1\n";
+        assert_eq!(error(text, None), "t.zone:3: no NS records at the zone apex example.com.");
     }
 
     #[test]
     fn data_outside_the_zone_is_an_error() {
         let text = format!("{HEAD}www.example.org. A 198.18.0.1\n");
-        assert_eq!(
-            error(&text, None),
-            "t.zone:6: www.example.org. is outside the zone example.com."
-        );
+        assert_eq!(error(&text, None), "t.zone:6: www.example.org. is outside the zone example.com.");
         let text = format!("{HEAD}badexample.com. A 198.18.0.1\n");
-        assert_eq!(
-            error(&text, None),
-            "t.zone:6: badexample.com. is outside the zone example.com."
-        );
+        assert_eq!(error(&text, None), "t.zone:6: badexample.com. is outside the zone example.com.");
     }
 
     #[test]
     fn cname_must_stand_alone() {
-        let err = load("www A 198.18.0.1\nwww CNAME other\n")
-            .unwrap_err()
-            .to_string();
+        let err = load("www A 198.18.0.1\nwww CNAME other\n").unwrap_err().to_string();
         assert_eq!(
             err,
             "t.zone:7: CNAME and other data; a CNAME must stand alone at www.example.com. (A at t.zone:6, CNAME at t.zone:7)"
         );
-        let err = load("www CNAME other\nwww TXT x\n")
-            .unwrap_err()
-            .to_string();
+        let err = load("www CNAME other\nwww TXT x\n").unwrap_err().to_string();
         assert!(err.starts_with("t.zone:7: CNAME and other data"), "{err}");
         let err = load("www CNAME a\nwww CNAME b\n").unwrap_err().to_string();
-        assert!(
-            err.starts_with("t.zone:7: more than one CNAME at www.example.com."),
-            "{err}"
-        );
+        assert!(err.starts_with("t.zone:7: more than one CNAME at www.example.com."), "{err}");
         let err = load("@ CNAME www\n").unwrap_err().to_string();
         assert!(err.starts_with("t.zone:6: CNAME and other data"), "{err}");
         // The same CNAME twice is a duplicate, not a second CNAME.
@@ -478,35 +393,24 @@ mod tests {
 
     #[test]
     fn the_earliest_offending_record_is_reported() {
-        let err = load("b A 198.18.0.1\na CNAME x\na TXT y\nb CNAME z\n")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.starts_with(
-                "t.zone:8: CNAME and other data; a CNAME must stand alone at a.example.com."
-            ),
-            "{err}"
-        );
+        let err = load("b A 198.18.0.1\na CNAME x\na TXT y\nb CNAME z\n").unwrap_err().to_string();
+        assert!(err.starts_with("t.zone:8: CNAME and other data; a CNAME must stand alone at a.example.com."), "{err}");
     }
 
     #[test]
     fn dnssec_records_may_sit_beside_a_cname() {
-        let zone = load("www CNAME a\nwww RRSIG CNAME 13 3 3600 1 0 1 example.com. AQID\nwww NSEC z CNAME RRSIG NSEC\n").unwrap();
+        let zone =
+            load("www CNAME a\nwww RRSIG CNAME 13 3 3600 1 0 1 example.com. AQID\nwww NSEC z CNAME RRSIG NSEC\n")
+                .unwrap();
         assert_eq!(zone.records.len(), 6);
     }
 
     #[test]
     fn dname_and_cname_conflict() {
         let err = load("x CNAME a\nx DNAME b\n").unwrap_err().to_string();
-        assert!(
-            err.starts_with("t.zone:7: CNAME beside a DNAME at x.example.com."),
-            "{err}"
-        );
+        assert!(err.starts_with("t.zone:7: CNAME beside a DNAME at x.example.com."), "{err}");
         let err = load("x DNAME b\nx CNAME a\n").unwrap_err().to_string();
-        assert!(
-            err.starts_with("t.zone:7: CNAME beside a DNAME at x.example.com."),
-            "{err}"
-        );
+        assert!(err.starts_with("t.zone:7: CNAME beside a DNAME at x.example.com."), "{err}");
         let err = load("x DNAME a\nx DNAME b\n").unwrap_err().to_string();
         assert!(err.starts_with("t.zone:7: more than one DNAME"), "{err}");
     }
@@ -514,10 +418,7 @@ mod tests {
     #[test]
     fn class_other_than_in_is_an_error() {
         let err = load("txt CH TXT x\n").unwrap_err().to_string();
-        assert_eq!(
-            err,
-            "t.zone:6: class CH is not supported: only IN data can be served"
-        );
+        assert_eq!(err, "t.zone:6: class CH is not supported: only IN data can be served");
     }
 
     #[test]
@@ -526,14 +427,8 @@ mod tests {
         zone.records[2].class = crate::zone::class::CH;
         let mut warnings = Vec::new();
         let result = super::check(zone.records, None, "t.zone", &mut warnings);
-        let err = result
-            .err()
-            .expect("a CH record must be refused")
-            .to_string();
-        assert_eq!(
-            err,
-            "t.zone:5: class CH is not supported: only IN data can be served"
-        );
+        let err = result.err().expect("a CH record must be refused").to_string();
+        assert_eq!(err, "t.zone:5: class CH is not supported: only IN data can be served");
     }
 
     #[test]
@@ -552,7 +447,8 @@ mod tests {
 
     #[test]
     fn names_below_a_dname_are_occluded() {
-        let zone = load("old DNAME new.example.net.\nwww.old A 198.18.0.1\nwww.old TXT x\na.b.old TXT y\nold TXT ok\n").unwrap();
+        let zone = load("old DNAME new.example.net.\nwww.old A 198.18.0.1\nwww.old TXT x\na.b.old TXT y\nold TXT ok\n")
+            .unwrap();
         assert_eq!(
             zone.warnings,
             vec![
@@ -570,19 +466,18 @@ mod tests {
             vec!["t.zone:7: TTL 600 of this A record at www.example.com. differs from TTL 300 of its RRset at t.zone:6; using 300"]
         );
         let ttls: Vec<(RType, u32)> = zone.records[3..].iter().map(|r| (r.rtype, r.ttl)).collect();
-        assert_eq!(
-            ttls,
-            vec![(RType::A, 300), (RType::A, 300), (RType::TXT, 900)]
-        );
+        assert_eq!(ttls, vec![(RType::A, 300), (RType::A, 300), (RType::TXT, 900)]);
         // RRSIGs covering different types are different RRsets.
-        let signed = load("www 300 RRSIG A 13 3 300 1 0 1 example.com. AQID\nwww 900 RRSIG TXT 13 3 900 1 0 1 example.com. AQID\n").unwrap();
+        let signed = load(
+            "www 300 RRSIG A 13 3 300 1 0 1 example.com. AQID\nwww 900 RRSIG TXT 13 3 900 1 0 1 example.com. AQID\n",
+        )
+        .unwrap();
         assert!(signed.warnings.is_empty(), "{:?}", signed.warnings);
     }
 
     #[test]
     fn exact_duplicates_are_removed_silently() {
-        let zone = load("www A 198.18.0.1\nWWW A 198.18.0.1\nwww A 198.18.0.2\nwww A 198.18.0.1\n")
-            .unwrap();
+        let zone = load("www A 198.18.0.1\nWWW A 198.18.0.1\nwww A 198.18.0.2\nwww A 198.18.0.1\n").unwrap();
         assert!(zone.warnings.is_empty(), "{:?}", zone.warnings);
         let lines: Vec<usize> = zone.records.iter().map(|r| r.location.line).collect();
         assert_eq!(lines, vec![3, 4, 5, 6, 8]);

@@ -24,20 +24,16 @@ pub fn dnskey(f: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> Result<(), String> {
 
 pub fn rrsig(f: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> Result<(), String> {
     let covered = f.next("type covered")?;
-    let rtype = rtype_from(covered.text)
-        .ok_or_else(|| f.fail(format!("unknown type covered \"{}\"", covered.show())))?;
+    let rtype =
+        rtype_from(covered.text).ok_or_else(|| f.fail(format!("unknown type covered \"{}\"", covered.show())))?;
     push_u16(out, rtype.0);
     out.push(algorithm(f)?);
     out.push(f.u8("labels")?);
     push_u32(out, f.u32("original TTL")?);
     for what in ["signature expiration", "signature inception"] {
         let token = f.next(what)?;
-        let time = parse_time(token.text).ok_or_else(|| {
-            f.fail(format!(
-                "bad {what} \"{}\" (YYYYMMDDHHmmSS or seconds since 1970)",
-                token.show()
-            ))
-        })?;
+        let time = parse_time(token.text)
+            .ok_or_else(|| f.fail(format!("bad {what} \"{}\" (YYYYMMDDHHmmSS or seconds since 1970)", token.show())))?;
         push_u32(out, time);
     }
     push_u16(out, f.u16("key tag")?);
@@ -62,9 +58,7 @@ pub fn nsec3(f: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> Result<(), String> {
         .map_err(|e| f.fail(format!("next hashed owner name \"{}\": {e}", token.show())))?;
     let len = out.len() - len_at - 1;
     if !(1..=255).contains(&len) {
-        return Err(f.fail(format!(
-            "next hashed owner name is {len} octets (expected 1-255)"
-        )));
+        return Err(f.fail(format!("next hashed owner name is {len} octets (expected 1-255)")));
     }
     out[len_at] = len as u8;
     type_bitmap(f, out)
@@ -107,10 +101,7 @@ fn type_bitmap(f: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> Result<(), String> 
     let mut rest = types.as_slice();
     while let Some(&first) = rest.first() {
         let window = (first >> 8) as u8;
-        let in_window = rest
-            .iter()
-            .take_while(|&&t| (t >> 8) as u8 == window)
-            .count();
+        let in_window = rest.iter().take_while(|&&t| (t >> 8) as u8 == window).count();
         let mut bitmap = [0u8; 32];
         for &t in &rest[..in_window] {
             let bit = (t & 0xff) as usize;
@@ -166,9 +157,7 @@ fn base64_rest(f: &mut Fields<'_, '_>, what: &str, out: &mut Vec<u8>) -> Result<
     }
     let mut decoder = Base64::default();
     for piece in pieces {
-        decoder
-            .feed(piece.text, out)
-            .map_err(|e| f.fail(format!("{what}: {e}")))?;
+        decoder.feed(piece.text, out).map_err(|e| f.fail(format!("{what}: {e}")))?;
     }
     decoder.finish().map_err(|e| f.fail(format!("{what}: {e}")))
 }
@@ -225,23 +214,11 @@ mod tests {
 
     #[test]
     fn ds_from_rfc4034_section_5_4() {
-        let got = ok(
-            RType::DS,
-            "60485 5 1 ( 2BB183AF5F22588179A53B0A98631FAD1A292118 )",
-        );
-        assert_eq!(
-            got,
-            unhex("ec450501 2bb183af5f22588179a53b0a98631fad1a292118")
-        );
+        let got = ok(RType::DS, "60485 5 1 ( 2BB183AF5F22588179A53B0A98631FAD1A292118 )");
+        assert_eq!(got, unhex("ec450501 2bb183af5f22588179a53b0a98631fad1a292118"));
         assert_eq!(ok(RType::DS, "60485 RSASHA1 1 2bb1"), unhex("ec4505012bb1"));
-        assert_eq!(
-            wire(RType::DS, "60485 5 1").unwrap_err(),
-            "DS: missing digest"
-        );
-        assert_eq!(
-            wire(RType::DS, "60485 FOO 1 00").unwrap_err(),
-            "DS: bad algorithm \"FOO\""
-        );
+        assert_eq!(wire(RType::DS, "60485 5 1").unwrap_err(), "DS: missing digest");
+        assert_eq!(wire(RType::DS, "60485 FOO 1 00").unwrap_err(), "DS: bad algorithm \"FOO\"");
     }
 
     #[test]
@@ -251,14 +228,8 @@ mod tests {
         let key = "0103d22a6ca77f35b893206fd35e4c506d8378843709b97e041647e1bff43d8d64c649af1e371973c9e891fce3df51\
                    9a8c840a63ee42a6d2ebddbb97035d215aa4e417b1fa45fa11a9741ea2098c1dfa5fb5feb332fd4bc8152089aef36ba6\
                    44cce2413b3b72be18cbef8da253f4e93d2103866d9234a2e28df529a67d5468dbefe3";
-        assert_eq!(
-            ok(RType::DNSKEY, text),
-            [unhex("01000305"), unhex(key)].concat()
-        );
-        assert_eq!(
-            ok(RType::DNSKEY, "257 3 ECDSAP256SHA256 AQID"),
-            unhex("0101030d010203")
-        );
+        assert_eq!(ok(RType::DNSKEY, text), [unhex("01000305"), unhex(key)].concat());
+        assert_eq!(ok(RType::DNSKEY, "257 3 ECDSAP256SHA256 AQID"), unhex("0101030d010203"));
         assert_eq!(
             wire(RType::DNSKEY, "257 3 13 AQI").unwrap_err(),
             "DNSKEY: public key: base64 length is not a multiple of 4 (bad padding)"
@@ -267,34 +238,22 @@ mod tests {
 
     #[test]
     fn rrsig_from_rfc4034_section_3_3() {
-        let got = ok(
-            RType::RRSIG,
-            "A 5 3 86400 20030322173103 ( 20030220173103 2642 example.com. AQID )",
-        );
+        let got = ok(RType::RRSIG, "A 5 3 86400 20030322173103 ( 20030220173103 2642 example.com. AQID )");
         let mut want = unhex("0001 05 03 00015180");
         want.extend_from_slice(&1_048_354_263u32.to_be_bytes());
         want.extend_from_slice(&1_045_762_263u32.to_be_bytes());
         want.extend_from_slice(&unhex("0a52 076578616d706c6503636f6d00 010203"));
         assert_eq!(got, want);
-        let by_seconds = ok(
-            RType::RRSIG,
-            "TYPE1 5 3 86400 1048354263 1045762263 2642 example.com. AQID",
-        );
+        let by_seconds = ok(RType::RRSIG, "TYPE1 5 3 86400 1048354263 1045762263 2642 example.com. AQID");
         assert_eq!(by_seconds, want);
-        assert!(wire(
-            RType::RRSIG,
-            "A 5 3 86400 20030230000000 1 2642 example.com. AQID"
-        )
-        .unwrap_err()
-        .starts_with("RRSIG: bad signature expiration \"20030230000000\""));
+        assert!(wire(RType::RRSIG, "A 5 3 86400 20030230000000 1 2642 example.com. AQID")
+            .unwrap_err()
+            .starts_with("RRSIG: bad signature expiration \"20030230000000\""));
         assert_eq!(
             wire(RType::RRSIG, "BOGUS 5 3 1 1 1 1 . AQID").unwrap_err(),
             "RRSIG: unknown type covered \"BOGUS\""
         );
-        assert_eq!(
-            wire(RType::RRSIG, "A 5 3 1 1 1 1 .").unwrap_err(),
-            "RRSIG: missing signature"
-        );
+        assert_eq!(wire(RType::RRSIG, "A 5 3 1 1 1 1 .").unwrap_err(), "RRSIG: missing signature");
     }
 
     #[test]
@@ -312,54 +271,35 @@ mod tests {
 
     #[test]
     fn nsec_bitmap_from_rfc4034_section_4_3() {
-        let got = ok(
-            RType::NSEC,
-            "host.example.com. ( A MX RRSIG NSEC TYPE1234 )",
-        );
+        let got = ok(RType::NSEC, "host.example.com. ( A MX RRSIG NSEC TYPE1234 )");
         let mut want = b"\x04host\x07example\x03com\x00".to_vec();
-        want.extend_from_slice(&unhex(
-            "0006400100000003 041b000000000000000000000000000000000000000000000000000020",
-        ));
+        want.extend_from_slice(&unhex("0006400100000003 041b000000000000000000000000000000000000000000000000000020"));
         assert_eq!(got, want);
         // Order and repetition in the text do not matter.
-        assert_eq!(
-            ok(RType::NSEC, "host.example.com. TYPE1234 NSEC A RRSIG MX A"),
-            want
-        );
+        assert_eq!(ok(RType::NSEC, "host.example.com. TYPE1234 NSEC A RRSIG MX A"), want);
         assert_eq!(ok(RType::NSEC, "a."), b"\x01a\x00");
-        assert_eq!(
-            wire(RType::NSEC, "a. A FOO").unwrap_err(),
-            "NSEC: unknown type \"FOO\" in type bitmap"
-        );
+        assert_eq!(wire(RType::NSEC, "a. A FOO").unwrap_err(), "NSEC: unknown type \"FOO\" in type bitmap");
     }
 
     #[test]
     fn nsec3_from_rfc5155_appendix_a() {
-        let got = ok(RType::NSEC3, "1 1 12 aabbccdd ( 2t7b4g4vsa5smi47k61mv5bv1a22bojr MX DNSKEY NS\n SOA NSEC3PARAM RRSIG )");
+        let got = ok(
+            RType::NSEC3,
+            "1 1 12 aabbccdd ( 2t7b4g4vsa5smi47k61mv5bv1a22bojr MX DNSKEY NS\n SOA NSEC3PARAM RRSIG )",
+        );
         // NS SOA MX RRSIG DNSKEY NSEC3PARAM: bits 2 6 15 46 48 51.
-        let want = unhex(
-            "01 01 000c 04aabbccdd 14 174eb2409fe28bcb4887a1836f957f0a8425e27b 0007 22010000000290",
-        );
+        let want = unhex("01 01 000c 04aabbccdd 14 174eb2409fe28bcb4887a1836f957f0a8425e27b 0007 22010000000290");
         assert_eq!(got, want);
-        assert_eq!(
-            ok(RType::NSEC3, "1 0 0 - 2T7B4G4VSA5SMI47K61MV5BV1A22BOJR")[..6],
-            unhex("010000000014")
-        );
+        assert_eq!(ok(RType::NSEC3, "1 0 0 - 2T7B4G4VSA5SMI47K61MV5BV1A22BOJR")[..6], unhex("010000000014"));
         assert!(wire(RType::NSEC3, "1 0 0 - 2t7b4g4w")
             .unwrap_err()
             .starts_with("NSEC3: next hashed owner name \"2t7b4g4w\""));
-        assert_eq!(
-            wire(RType::NSEC3, "1 0 0 -").unwrap_err(),
-            "NSEC3: missing next hashed owner name"
-        );
+        assert_eq!(wire(RType::NSEC3, "1 0 0 -").unwrap_err(), "NSEC3: missing next hashed owner name");
     }
 
     #[test]
     fn nsec3param_salt_forms() {
-        assert_eq!(
-            ok(RType::NSEC3PARAM, "1 0 12 aabbccdd"),
-            unhex("0100000c04aabbccdd")
-        );
+        assert_eq!(ok(RType::NSEC3PARAM, "1 0 12 aabbccdd"), unhex("0100000c04aabbccdd"));
         assert_eq!(ok(RType::NSEC3PARAM, "1 0 0 -"), unhex("0100000000"));
         assert_eq!(
             wire(RType::NSEC3PARAM, "1 0 0 abc").unwrap_err(),

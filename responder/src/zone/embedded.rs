@@ -27,10 +27,7 @@ pub fn check_wire(rtype: RType, rdata: &[u8]) -> Result<(), String> {
     };
     if let Some(size) = fixed {
         if rdata.len() != size {
-            return Err(format!(
-                "{rtype} RDATA must be {size} octets, not {}",
-                rdata.len()
-            ));
+            return Err(format!("{rtype} RDATA must be {size} octets, not {}", rdata.len()));
         }
     }
     layout(rtype, rdata).map(|_| ())
@@ -49,14 +46,7 @@ struct Shape {
 }
 
 fn shape(rtype: RType) -> Option<Shape> {
-    let shape = |head, strings, names, tail| {
-        Some(Shape {
-            head,
-            strings,
-            names,
-            tail,
-        })
-    };
+    let shape = |head, strings, names, tail| Some(Shape { head, strings, names, tail });
     match rtype {
         RType::NS | RType::CNAME | RType::PTR => shape(0, 0, &[true], Some(0)),
         RType::MX => shape(2, 0, &[true], Some(0)),
@@ -86,17 +76,14 @@ fn layout(rtype: RType, rdata: &[u8]) -> Result<Vec<NameSpan>, String> {
     }
     let mut spans = Vec::with_capacity(shape.names.len());
     for &compressible in shape.names {
-        let len =
-            name_length(rdata.get(at..).ok_or_else(short)?).map_err(|e| format!("{rtype}: {e}"))?;
+        let len = name_length(rdata.get(at..).ok_or_else(short)?).map_err(|e| format!("{rtype}: {e}"))?;
         spans.push((at, len, compressible));
         at += len;
     }
     match shape.tail {
-        Some(tail) if rdata.len() != at + tail => Err(format!(
-            "{rtype} RDATA is {} octets where {} were expected",
-            rdata.len(),
-            at + tail
-        )),
+        Some(tail) if rdata.len() != at + tail => {
+            Err(format!("{rtype} RDATA is {} octets where {} were expected", rdata.len(), at + tail))
+        }
         _ => Ok(spans),
     }
 }
@@ -128,44 +115,19 @@ mod tests {
     fn compressible_only_for_rfc1035_types() {
         let soa = ok(RType::SOA, "ns1 hostmaster 1 2 3 4 5");
         // ns1.example.com. is 17 octets, hostmaster.example.com. 24.
-        assert_eq!(
-            embedded_names(RType::SOA, &soa),
-            vec![(0, 17, true), (17, 24, true)]
-        );
-        assert_eq!(
-            embedded_names(RType::MX, &ok(RType::MX, "10 mail")),
-            vec![(2, 18, true)]
-        );
+        assert_eq!(embedded_names(RType::SOA, &soa), vec![(0, 17, true), (17, 24, true)]);
+        assert_eq!(embedded_names(RType::MX, &ok(RType::MX, "10 mail")), vec![(2, 18, true)]);
         for rtype in [RType::NS, RType::CNAME, RType::PTR] {
-            assert_eq!(
-                embedded_names(rtype, &ok(rtype, "a.")),
-                vec![(0, 3, true)],
-                "{rtype}"
-            );
+            assert_eq!(embedded_names(rtype, &ok(rtype, "a.")), vec![(0, 3, true)], "{rtype}");
         }
-        assert_eq!(
-            embedded_names(RType::DNAME, &ok(RType::DNAME, "a.")),
-            vec![(0, 3, false)]
-        );
-        assert_eq!(
-            embedded_names(RType::SRV, &ok(RType::SRV, "1 2 3 a.")),
-            vec![(6, 3, false)]
-        );
+        assert_eq!(embedded_names(RType::DNAME, &ok(RType::DNAME, "a.")), vec![(0, 3, false)]);
+        assert_eq!(embedded_names(RType::SRV, &ok(RType::SRV, "1 2 3 a.")), vec![(6, 3, false)]);
         let naptr = ok(RType::NAPTR, r#"1 2 "S" "SIP+D2U" "" a."#);
-        assert_eq!(
-            embedded_names(RType::NAPTR, &naptr),
-            vec![(4 + 2 + 8 + 1, 3, false)]
-        );
+        assert_eq!(embedded_names(RType::NAPTR, &naptr), vec![(4 + 2 + 8 + 1, 3, false)]);
         let rrsig = ok(RType::RRSIG, "A 13 2 300 1 0 7 example.com. AQID");
         assert_eq!(embedded_names(RType::RRSIG, &rrsig), vec![(18, 13, false)]);
-        assert_eq!(
-            embedded_names(RType::NSEC, &ok(RType::NSEC, "b. A")),
-            vec![(0, 3, false)]
-        );
-        assert_eq!(
-            embedded_names(RType::HTTPS, &ok(RType::HTTPS, "1 a. port=1")),
-            vec![(2, 3, false)]
-        );
+        assert_eq!(embedded_names(RType::NSEC, &ok(RType::NSEC, "b. A")), vec![(0, 3, false)]);
+        assert_eq!(embedded_names(RType::HTTPS, &ok(RType::HTTPS, "1 a. port=1")), vec![(2, 3, false)]);
         assert!(embedded_names(RType::A, &[1, 2, 3, 4]).is_empty());
         assert!(embedded_names(RType::TXT, b"\x01a").is_empty());
     }
@@ -173,9 +135,7 @@ mod tests {
     #[test]
     fn malformed_wire_is_rejected_not_trusted() {
         assert!(check_wire(RType::NS, b"\x03ns1").is_err());
-        assert!(check_wire(RType::NS, b"\xc0\x0c")
-            .unwrap_err()
-            .contains("compressed"));
+        assert!(check_wire(RType::NS, b"\xc0\x0c").unwrap_err().contains("compressed"));
         assert!(check_wire(RType::MX, b"\x00").is_err());
         assert!(check_wire(RType::MX, b"\x00\x01\x00\x00").is_err());
         assert!(check_wire(RType::SOA, b"\x00\x00\x01\x02").is_err());

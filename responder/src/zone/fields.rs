@@ -9,8 +9,7 @@ use super::name::{append_presentation, unescape, Name};
 use super::rtype::RType;
 
 /// What to say when a relative name meets a file with no origin.
-pub const NO_ORIGIN: &str =
-    "relative name but no $ORIGIN; give the zone as NAME=FILE or add $ORIGIN";
+pub const NO_ORIGIN: &str = "relative name but no $ORIGIN; give the zone as NAME=FILE or add $ORIGIN";
 
 /// Longest character-string (RFC 1035 §3.3): one length octet.
 pub const MAX_CHAR_STRING: usize = 255;
@@ -24,12 +23,7 @@ pub struct Fields<'t, 'a> {
 
 impl<'t, 'a> Fields<'t, 'a> {
     pub fn new(rtype: RType, tokens: &'t [Token<'a>], origin: Option<&'t Name>) -> Fields<'t, 'a> {
-        Fields {
-            rtype,
-            tokens,
-            pos: 0,
-            origin,
-        }
+        Fields { rtype, tokens, pos: 0, origin }
     }
 
     /// An error message about this record's RDATA, prefixed with its type.
@@ -42,10 +36,7 @@ impl<'t, 'a> Fields<'t, 'a> {
     }
 
     pub fn next(&mut self, what: &str) -> Result<&'t Token<'a>, String> {
-        let token = self
-            .tokens
-            .get(self.pos)
-            .ok_or_else(|| self.fail(format!("missing {what}")))?;
+        let token = self.tokens.get(self.pos).ok_or_else(|| self.fail(format!("missing {what}")))?;
         self.pos += 1;
         Ok(token)
     }
@@ -81,12 +72,7 @@ impl<'t, 'a> Fields<'t, 'a> {
         let token = self.next(what)?;
         parse_decimal(token.text)
             .filter(|&v| v <= max && !token.quoted)
-            .ok_or_else(|| {
-                self.fail(format!(
-                    "bad {what} \"{}\" (expected 0-{max})",
-                    token.show()
-                ))
-            })
+            .ok_or_else(|| self.fail(format!("bad {what} \"{}\" (expected 0-{max})", token.show())))
     }
 
     /// A domain name, relative ones completed with the origin, appended in wire form.
@@ -105,21 +91,13 @@ impl<'t, 'a> Fields<'t, 'a> {
         self.push_char_string(token, what, out)
     }
 
-    pub fn push_char_string(
-        &self,
-        token: &Token<'_>,
-        what: &str,
-        out: &mut Vec<u8>,
-    ) -> Result<(), String> {
+    pub fn push_char_string(&self, token: &Token<'_>, what: &str, out: &mut Vec<u8>) -> Result<(), String> {
         let len_at = out.len();
         out.push(0);
-        decode_text(token.text, out)
-            .map_err(|e| self.fail(format!("{what} \"{}\": {e}", token.show())))?;
+        decode_text(token.text, out).map_err(|e| self.fail(format!("{what} \"{}\": {e}", token.show())))?;
         let len = out.len() - len_at - 1;
         if len > MAX_CHAR_STRING {
-            return Err(self.fail(format!(
-                "{what} is {len} octets, more than {MAX_CHAR_STRING}"
-            )));
+            return Err(self.fail(format!("{what} is {len} octets, more than {MAX_CHAR_STRING}")));
         }
         out[len_at] = len as u8;
         Ok(())
@@ -131,9 +109,7 @@ pub fn parse_decimal(text: &[u8]) -> Option<u64> {
     if text.is_empty() || text.len() > 19 {
         return None;
     }
-    text.iter().try_fold(0u64, |acc, &c| {
-        c.is_ascii_digit().then(|| acc * 10 + u64::from(c - b'0'))
-    })
+    text.iter().try_fold(0u64, |acc, &c| c.is_ascii_digit().then(|| acc * 10 + u64::from(c - b'0')))
 }
 
 /// Appends text with its escapes (`\X`, `\DDD`) decoded.
@@ -141,8 +117,7 @@ pub fn decode_text(text: &[u8], out: &mut Vec<u8>) -> Result<(), &'static str> {
     let mut i = 0;
     while i < text.len() {
         if text[i] == b'\\' {
-            let (octet, used) =
-                unescape(&text[i..]).ok_or("bad escape (use \\X or \\DDD up to 255)")?;
+            let (octet, used) = unescape(&text[i..]).ok_or("bad escape (use \\X or \\DDD up to 255)")?;
             out.push(octet);
             i += used;
         } else {
@@ -158,10 +133,7 @@ mod tests {
     use super::*;
 
     fn token(text: &str) -> Token<'_> {
-        Token {
-            text: text.as_bytes(),
-            quoted: false,
-        }
+        Token { text: text.as_bytes(), quoted: false }
     }
 
     #[test]
@@ -169,10 +141,7 @@ mod tests {
         let tokens = [token("255"), token("256"), token("-1")];
         let mut f = Fields::new(RType::MX, &tokens, None);
         assert_eq!(f.u8("flags"), Ok(255));
-        assert_eq!(
-            f.u8("flags").unwrap_err(),
-            "MX: bad flags \"256\" (expected 0-255)"
-        );
+        assert_eq!(f.u8("flags").unwrap_err(), "MX: bad flags \"256\" (expected 0-255)");
         assert!(f.u16("preference").unwrap_err().contains("\"-1\""));
         assert_eq!(f.u16("preference").unwrap_err(), "MX: missing preference");
     }
@@ -182,13 +151,9 @@ mod tests {
         let origin = Name::parse("example.com.", None).unwrap().unwrap();
         let tokens = [token("mail"), token("mail")];
         let mut out = Vec::new();
-        Fields::new(RType::MX, &tokens, Some(&origin))
-            .name("exchange name", &mut out)
-            .unwrap();
+        Fields::new(RType::MX, &tokens, Some(&origin)).name("exchange name", &mut out).unwrap();
         assert_eq!(out, b"\x04mail\x07example\x03com\x00");
-        let err = Fields::new(RType::MX, &tokens, None)
-            .name("exchange name", &mut out)
-            .unwrap_err();
+        let err = Fields::new(RType::MX, &tokens, None).name("exchange name", &mut out).unwrap_err();
         assert_eq!(err, format!("MX: exchange name \"mail\": {NO_ORIGIN}"));
     }
 
@@ -200,14 +165,8 @@ mod tests {
         let mut out = Vec::new();
         f.char_string("text", &mut out).unwrap();
         assert_eq!(out, b"\x05a\"b;\xff");
-        assert_eq!(
-            f.char_string("text", &mut out).unwrap_err(),
-            "TXT: text is 256 octets, more than 255"
-        );
-        assert!(f
-            .char_string("text", &mut out)
-            .unwrap_err()
-            .contains("bad escape"));
+        assert_eq!(f.char_string("text", &mut out).unwrap_err(), "TXT: text is 256 octets, more than 255");
+        assert!(f.char_string("text", &mut out).unwrap_err().contains("bad escape"));
     }
 
     #[test]

@@ -18,19 +18,13 @@ use super::{load_file, Name};
 /// (owner in lower case, type number, RDATA in upper-case hex)
 type Rows = BTreeSet<(String, u16, String)>;
 
-const ZONES: [(&str, &str); 2] = [
-    ("example.com.", "example.com.zone"),
-    ("types.example.", "tests/all-types.zone"),
-];
+const ZONES: [(&str, &str); 2] = [("example.com.", "example.com.zone"), ("types.example.", "tests/all-types.zone")];
 
 #[test]
 fn knot_reads_every_record_to_the_same_wire_bytes() {
     let required = std::env::var("CI").is_ok_and(|v| v == "true");
     if !installed("knotd") || !installed("kdig") {
-        assert!(
-            !required,
-            "CI=true but knotd or kdig is missing (apt-get install knot knot-dnsutils)"
-        );
+        assert!(!required, "CI=true but knotd or kdig is missing (apt-get install knot knot-dnsutils)");
         eprintln!("skipping: knotd and kdig are needed (apt-get install knot knot-dnsutils)");
         return;
     }
@@ -53,12 +47,7 @@ fn knot_reads_every_record_to_the_same_wire_bytes() {
 }
 
 fn installed(tool: &str) -> bool {
-    Command::new(tool)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok()
+    Command::new(tool).arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok()
 }
 
 /// A port nobody listens on right now (the kernel's choice, then released).
@@ -87,10 +76,7 @@ fn knot_config(dir: &Path, port: u16) -> String {
 fn our_rows(path: &Path, origin: &str) -> Rows {
     let origin = Name::parse(origin, None).unwrap().unwrap();
     let zone = load_file(path, Some(&origin)).unwrap_or_else(|e| panic!("{e}"));
-    zone.records
-        .iter()
-        .map(|r| (r.owner.to_lowercase().to_string(), r.rtype.0, hex(&r.rdata)))
-        .collect()
+    zone.records.iter().map(|r| (r.owner.to_lowercase().to_string(), r.rtype.0, hex(&r.rdata))).collect()
 }
 
 /// AXFR from knotd, retried while it starts and loads (at most ten seconds).
@@ -107,10 +93,7 @@ fn knot_rows(port: u16, origin: &str) -> Rows {
         if !rows.is_empty() {
             return rows;
         }
-        assert!(
-            Instant::now() < deadline,
-            "no AXFR of {origin} from knotd: {text}"
-        );
+        assert!(Instant::now() < deadline, "no AXFR of {origin} from knotd: {text}");
         std::thread::sleep(Duration::from_millis(200));
     }
 }
@@ -118,10 +101,7 @@ fn knot_rows(port: u16, origin: &str) -> Rows {
 /// Lines like `www.example.com. 3600 IN TYPE1 \# 4 C6120050`.
 fn parse_generic_axfr(text: &str) -> Rows {
     let mut rows = Rows::new();
-    for line in text
-        .lines()
-        .filter(|l| !l.starts_with(';') && !l.trim().is_empty())
-    {
+    for line in text.lines().filter(|l| !l.starts_with(';') && !l.trim().is_empty()) {
         let fields: Vec<&str> = line.split_whitespace().collect();
         let (Some(owner), Some(rtype)) = (fields.first(), fields.get(3)) else {
             continue;

@@ -48,24 +48,14 @@ pub struct Lexer<'a> {
 
 impl<'a> Lexer<'a> {
     pub fn new(src: &'a [u8]) -> Lexer<'a> {
-        Lexer {
-            src,
-            pos: 0,
-            line: 1,
-        }
+        Lexer { src, pos: 0, line: 1 }
     }
 
     /// Reads the next non-empty entry into `tokens` (cleared first).
     /// `Ok(None)` at the end of the input.
-    pub fn next_entry(
-        &mut self,
-        tokens: &mut Vec<Token<'a>>,
-    ) -> Result<Option<EntryStart>, LexError> {
+    pub fn next_entry(&mut self, tokens: &mut Vec<Token<'a>>) -> Result<Option<EntryStart>, LexError> {
         tokens.clear();
-        let mut start = EntryStart {
-            line: self.line,
-            owner_omitted: self.at_blank(),
-        };
+        let mut start = EntryStart { line: self.line, owner_omitted: self.at_blank() };
         // Line of the innermost unclosed '(' (only the outermost matters for errors).
         let mut open_paren: Option<usize> = None;
         let mut depth = 0usize;
@@ -79,10 +69,7 @@ impl<'a> Lexer<'a> {
                             return Ok(Some(start));
                         }
                         // Blank or comment-only line: the entry starts afresh.
-                        start = EntryStart {
-                            line: self.line,
-                            owner_omitted: self.at_blank(),
-                        };
+                        start = EntryStart { line: self.line, owner_omitted: self.at_blank() };
                     }
                 }
                 b' ' | b'\t' | b'\r' => self.pos += 1,
@@ -119,10 +106,7 @@ impl<'a> Lexer<'a> {
         }
         if depth > 0 {
             let line = open_paren.unwrap_or(self.line);
-            return Err(LexError {
-                line,
-                message: "'(' is never closed".into(),
-            });
+            return Err(LexError { line, message: "'(' is never closed".into() });
         }
         Ok((!tokens.is_empty()).then_some(start))
     }
@@ -145,10 +129,7 @@ impl<'a> Lexer<'a> {
         let begin = self.pos + 1;
         let end = self.closing_quote(begin)?;
         self.pos = end + 1;
-        Ok(Token {
-            text: &self.src[begin..end],
-            quoted: true,
-        })
+        Ok(Token { text: &self.src[begin..end], quoted: true })
     }
 
     /// Index of the `"` that closes a string starting at `from`.
@@ -178,28 +159,18 @@ impl<'a> Lexer<'a> {
                 b'\\' => {
                     // The escaped octet belongs to the word, unless it is the
                     // end of the line; the lone `\` is then rejected on decoding.
-                    i += if matches!(self.src.get(i + 1), Some(b'\n') | None) {
-                        1
-                    } else {
-                        2
-                    };
+                    i += if matches!(self.src.get(i + 1), Some(b'\n') | None) { 1 } else { 2 };
                 }
                 b'"' => i = self.closing_quote(i + 1)? + 1,
                 _ => i += 1,
             }
         }
         self.pos = i;
-        Ok(Token {
-            text: &self.src[begin..i],
-            quoted: false,
-        })
+        Ok(Token { text: &self.src[begin..i], quoted: false })
     }
 
     fn error(&self, message: &str) -> LexError {
-        LexError {
-            line: self.line,
-            message: message.to_string(),
-        }
+        LexError { line: self.line, message: message.to_string() }
     }
 }
 
@@ -213,16 +184,7 @@ mod tests {
         let mut tokens = Vec::new();
         let mut out = Vec::new();
         while let Some(start) = lexer.next_entry(&mut tokens)? {
-            let shown = tokens
-                .iter()
-                .map(|t| {
-                    if t.quoted {
-                        format!("\"{}\"", t.show())
-                    } else {
-                        t.show()
-                    }
-                })
-                .collect();
+            let shown = tokens.iter().map(|t| if t.quoted { format!("\"{}\"", t.show()) } else { t.show() }).collect();
             out.push((start.line, start.owner_omitted, shown));
         }
         Ok(out)
@@ -234,9 +196,7 @@ mod tests {
 
     #[test]
     fn splits_lines_and_marks_omitted_owners() {
-        let got =
-            entries("www A 1.2.3.4\n\tAAAA ::1\n\n; only a comment\n  ; indented comment\nx TXT y")
-                .unwrap();
+        let got = entries("www A 1.2.3.4\n\tAAAA ::1\n\n; only a comment\n  ; indented comment\nx TXT y").unwrap();
         assert_eq!(
             got,
             vec![
@@ -251,40 +211,20 @@ mod tests {
     fn parentheses_join_lines_and_comments_are_dropped() {
         let text = "@ SOA ns1 host ( 1 ; serial\n  2 3\n 4 5 )\nnext A 1.1.1.1\n";
         let got = entries(text).unwrap();
-        assert_eq!(
-            got[0],
-            (
-                1,
-                false,
-                strings(&["@", "SOA", "ns1", "host", "1", "2", "3", "4", "5"])
-            )
-        );
+        assert_eq!(got[0], (1, false, strings(&["@", "SOA", "ns1", "host", "1", "2", "3", "4", "5"])));
         assert_eq!(got[1], (4, false, strings(&["next", "A", "1.1.1.1"])));
     }
 
     #[test]
     fn quoted_strings_keep_blanks_semicolons_and_escapes() {
         let got = entries(r#"t TXT "a b;c" "say \"hi\"" ""  plain\ word"#).unwrap();
-        assert_eq!(
-            got[0].2,
-            strings(&[
-                "t",
-                "TXT",
-                "\"a b;c\"",
-                r#""say \"hi\"""#,
-                "\"\"",
-                r"plain\ word"
-            ])
-        );
+        assert_eq!(got[0].2, strings(&["t", "TXT", "\"a b;c\"", r#""say \"hi\"""#, "\"\"", r"plain\ word"]));
     }
 
     #[test]
     fn quotes_inside_a_word_run_to_their_close() {
         let got = entries(r#"s HTTPS 1 . alpn="h2, h3" port=443"#).unwrap();
-        assert_eq!(
-            got[0].2,
-            strings(&["s", "HTTPS", "1", ".", r#"alpn="h2, h3""#, "port=443"])
-        );
+        assert_eq!(got[0].2, strings(&["s", "HTTPS", "1", ".", r#"alpn="h2, h3""#, "port=443"]));
     }
 
     #[test]
@@ -302,13 +242,7 @@ mod tests {
     #[test]
     fn unbalanced_parentheses_and_quotes_are_errors() {
         let err = entries("a A 1.2.3.4\nb SOA ( 1 2\n3\n").unwrap_err();
-        assert_eq!(
-            err,
-            LexError {
-                line: 2,
-                message: "'(' is never closed".into()
-            }
-        );
+        assert_eq!(err, LexError { line: 2, message: "'(' is never closed".into() });
         let err = entries("a A 1.2.3.4 )\n").unwrap_err();
         assert_eq!(err.line, 1);
         assert!(err.message.contains("')'"), "{}", err.message);
@@ -320,12 +254,6 @@ mod tests {
     #[test]
     fn crlf_line_endings_are_accepted() {
         let got = entries("a A 1.2.3.4\r\n\tTXT x\r\n").unwrap();
-        assert_eq!(
-            got,
-            vec![
-                (1, false, strings(&["a", "A", "1.2.3.4"])),
-                (2, true, strings(&["TXT", "x"]))
-            ]
-        );
+        assert_eq!(got, vec![(1, false, strings(&["a", "A", "1.2.3.4"])), (2, true, strings(&["TXT", "x"]))]);
     }
 }

@@ -63,10 +63,8 @@ impl std::error::Error for ZoneError {}
 /// name when the caller knows it: the initial `$ORIGIN`, and where the SOA
 /// must be. `$INCLUDE` paths are relative to the file's directory.
 pub fn load_file(path: &Path, origin: Option<&Name>) -> Result<Zone, ZoneError> {
-    let text = std::fs::read(path).map_err(|e| ZoneError {
-        location: None,
-        message: format!("cannot read {}: {e}", path.display()),
-    })?;
+    let text = std::fs::read(path)
+        .map_err(|e| ZoneError { location: None, message: format!("cannot read {}: {e}", path.display()) })?;
     let dir = path.parent().unwrap_or(Path::new("."));
     load(&text, &path.display().to_string(), dir, origin)
 }
@@ -83,11 +81,7 @@ fn load(text: &[u8], file: &str, dir: &Path, origin: Option<&Name>) -> Result<Zo
     parser.parse(text, file, dir)?;
     let (records, mut warnings) = parser.finish();
     let checked = check::check(records, origin, file, &mut warnings)?;
-    Ok(Zone {
-        origin: checked.apex,
-        records: checked.records,
-        warnings,
-    })
+    Ok(Zone { origin: checked.apex, records: checked.records, warnings })
 }
 
 #[cfg(test)]
@@ -133,27 +127,12 @@ mod tests {
             RType(65534),
         ];
         for rtype in wanted {
-            assert!(
-                types.contains(&rtype),
-                "the example zone should exercise {rtype}"
-            );
+            assert!(types.contains(&rtype), "the example zone should exercise {rtype}");
         }
         let soa = zone.records.iter().find(|r| r.rtype == RType::SOA).unwrap();
-        assert_eq!(
-            soa.rdata[soa.rdata.len() - 4..],
-            300u32.to_be_bytes(),
-            "negative TTL"
-        );
-        assert!(zone
-            .records
-            .iter()
-            .any(|r| r.owner == name("*.wild.example.com.")));
-        assert!(
-            zone.records
-                .iter()
-                .all(|r| r.owner != name("ent.wild.example.com.")),
-            "ent.wild must stay empty"
-        );
+        assert_eq!(soa.rdata[soa.rdata.len() - 4..], 300u32.to_be_bytes(), "negative TTL");
+        assert!(zone.records.iter().any(|r| r.owner == name("*.wild.example.com.")));
+        assert!(zone.records.iter().all(|r| r.owner != name("ent.wild.example.com.")), "ent.wild must stay empty");
     }
 
     #[test]
@@ -163,11 +142,7 @@ mod tests {
             .records
             .iter()
             .map(|r| {
-                let file = Path::new(&r.location.file)
-                    .file_name()
-                    .unwrap()
-                    .to_string_lossy()
-                    .into_owned();
+                let file = Path::new(&r.location.file).file_name().unwrap().to_string_lossy().into_owned();
                 (r.owner.to_string(), format!("{file}:{}", r.location.line))
             })
             .collect();
@@ -181,10 +156,7 @@ mod tests {
             ("x.deep.example.org.", "lab.zone:5"),
             ("after.example.org.", "parent.zone:9"),
         ];
-        let want: Vec<(String, String)> = want
-            .iter()
-            .map(|(o, l)| (o.to_string(), l.to_string()))
-            .collect();
+        let want: Vec<(String, String)> = want.iter().map(|(o, l)| (o.to_string(), l.to_string())).collect();
         assert_eq!(got, want);
     }
 
@@ -210,11 +182,7 @@ mod tests {
         let started = std::time::Instant::now();
         let zone = parse_str(&text, "million.zone", None).unwrap();
         let elapsed = started.elapsed();
-        eprintln!(
-            "{} MB, {} records: parsed and checked in {elapsed:?}",
-            text.len() >> 20,
-            zone.records.len()
-        );
+        eprintln!("{} MB, {} records: parsed and checked in {elapsed:?}", text.len() >> 20, zone.records.len());
         assert_eq!(zone.records.len(), NAMES as usize + 3);
         if !cfg!(debug_assertions) {
             assert!(elapsed.as_secs_f64() < 5.0, "{elapsed:?} is too slow");
@@ -225,10 +193,6 @@ mod tests {
     fn unreadable_file_is_an_error_not_a_panic() {
         let err = load_file(Path::new("/nonexistent/zone/file"), None).unwrap_err();
         assert_eq!(err.location, None);
-        assert!(
-            err.message
-                .starts_with("cannot read /nonexistent/zone/file"),
-            "{err}"
-        );
+        assert!(err.message.starts_with("cannot read /nonexistent/zone/file"), "{err}");
     }
 }

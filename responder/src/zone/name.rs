@@ -57,9 +57,7 @@ impl Name {
         if wire.len() > MAX_NAME_LEN {
             return Err(NameError::NameTooLong);
         }
-        Ok(Name {
-            wire: wire.to_vec(),
-        })
+        Ok(Name { wire: wire.to_vec() })
     }
 
     /// Builds a name from labels given leftmost first (raw bytes, no escapes).
@@ -139,10 +137,7 @@ impl Name {
 
     /// Labels leftmost first, root excluded.
     pub fn labels(&self) -> Labels<'_> {
-        Labels {
-            wire: &self.wire,
-            pos: 0,
-        }
+        Labels { wire: &self.wire, pos: 0 }
     }
 
     pub fn label_count(&self) -> usize {
@@ -155,9 +150,7 @@ impl Name {
             return None;
         }
         let skip = 1 + self.wire[0] as usize;
-        Some(Name {
-            wire: self.wire[skip..].to_vec(),
-        })
+        Some(Name { wire: self.wire[skip..].to_vec() })
     }
 
     pub fn is_wildcard(&self) -> bool {
@@ -181,9 +174,7 @@ impl Name {
 
     /// A copy with ASCII letters lowered: the key form used by the table.
     pub fn to_lowercase(&self) -> Name {
-        Name {
-            wire: self.wire.to_ascii_lowercase(),
-        }
+        Name { wire: self.wire.to_ascii_lowercase() }
     }
 }
 
@@ -194,11 +185,7 @@ impl Name {
 /// Returns `Ok(false)`, leaving `out` as it was, when the name is relative and
 /// there is no origin: only the caller knows how to explain that. Writing
 /// straight into `out` keeps zone loading free of per-label allocations.
-pub fn append_presentation(
-    text: &[u8],
-    origin: Option<&Name>,
-    out: &mut Vec<u8>,
-) -> Result<bool, NameError> {
+pub fn append_presentation(text: &[u8], origin: Option<&Name>, out: &mut Vec<u8>) -> Result<bool, NameError> {
     let base = out.len();
     let result = write_labels(text, origin, out);
     if !matches!(result, Ok(true)) {
@@ -292,9 +279,7 @@ pub(crate) fn unescape(text: &[u8]) -> Option<(u8, usize)> {
     if !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let value = digits
-        .iter()
-        .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'));
+    let value = digits.iter().fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'));
     u8::try_from(value).ok().map(|octet| (octet, 4))
 }
 
@@ -346,10 +331,7 @@ impl Ord for Name {
         for (&x, &y) in a[..a_len].iter().rev().zip(b[..b_len].iter().rev()) {
             let x = label_at(&self.wire, x);
             let y = label_at(&other.wire, y);
-            let ord = x
-                .iter()
-                .map(u8::to_ascii_lowercase)
-                .cmp(y.iter().map(u8::to_ascii_lowercase));
+            let ord = x.iter().map(u8::to_ascii_lowercase).cmp(y.iter().map(u8::to_ascii_lowercase));
             if ord != Ordering::Equal {
                 return ord;
             }
@@ -394,9 +376,7 @@ impl fmt::Display for Name {
         for label in self.labels() {
             for &b in label {
                 match b {
-                    b'.' | b'\\' | b'"' | b'(' | b')' | b';' | b'@' | b'$' => {
-                        write!(f, "\\{}", b as char)?
-                    }
+                    b'.' | b'\\' | b'"' | b'(' | b')' | b';' | b'@' | b'$' => write!(f, "\\{}", b as char)?,
                     0x21..=0x7e => write!(f, "{}", b as char)?,
                     _ => write!(f, "\\{:03}", b)?,
                 }
@@ -424,14 +404,8 @@ mod tests {
     #[test]
     fn parses_absolute_relative_and_escapes() {
         let origin = n("example.com.");
-        assert_eq!(
-            n("www.example.com.").wire(),
-            b"\x03www\x07example\x03com\x00"
-        );
-        assert_eq!(
-            Name::parse("www", Some(&origin)).unwrap().unwrap(),
-            n("www.example.com.")
-        );
+        assert_eq!(n("www.example.com.").wire(), b"\x03www\x07example\x03com\x00");
+        assert_eq!(Name::parse("www", Some(&origin)).unwrap().unwrap(), n("www.example.com."));
         assert_eq!(Name::parse("@", Some(&origin)).unwrap().unwrap(), origin);
         assert_eq!(n("a\\.b.c.").wire(), b"\x03a.b\x01c\x00");
         assert_eq!(n("\\065b.").wire(), b"\x02Ab\x00");

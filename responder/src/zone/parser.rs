@@ -73,14 +73,7 @@ impl Parser {
     /// Parses `text`, shown as `label` in messages; `$INCLUDE` paths are
     /// relative to `dir`. Stops at the first error.
     pub fn parse(&mut self, text: &[u8], label: &str, dir: &Path) -> Result<(), ZoneError> {
-        self.parse_source(
-            text,
-            &Source {
-                label,
-                dir,
-                depth: 0,
-            },
-        )
+        self.parse_source(text, &Source { label, dir, depth: 0 })
     }
 
     /// The records in file order, and the warnings so far.
@@ -101,19 +94,13 @@ impl Parser {
             let result = if !first.quoted && first.text.starts_with(b"$") {
                 self.directive(&tokens, start, source)
             } else {
-                self.record(&tokens, start, source.label)
-                    .map_err(|m| error_at(source.label, start.line, m))
+                self.record(&tokens, start, source.label).map_err(|m| error_at(source.label, start.line, m))
             };
             result?;
         }
     }
 
-    fn directive(
-        &mut self,
-        tokens: &[Token<'_>],
-        start: EntryStart,
-        source: &Source<'_>,
-    ) -> Result<(), ZoneError> {
+    fn directive(&mut self, tokens: &[Token<'_>], start: EntryStart, source: &Source<'_>) -> Result<(), ZoneError> {
         let fail = |message: String| Err(error_at(source.label, start.line, message));
         let keyword = tokens[0];
         let args = &tokens[1..];
@@ -121,9 +108,7 @@ impl Parser {
             let [name] = args else {
                 return fail("$ORIGIN takes one domain name".into());
             };
-            let origin = self
-                .name(name, "$ORIGIN")
-                .map_err(|m| error_at(source.label, start.line, m))?;
+            let origin = self.name(name, "$ORIGIN").map_err(|m| error_at(source.label, start.line, m))?;
             self.origin = Some(origin);
         } else if keyword.is("$TTL") {
             let [ttl] = args else {
@@ -138,10 +123,9 @@ impl Parser {
                 _ => return fail("$INCLUDE takes a file name and an optional origin".into()),
             };
             let origin = match origin {
-                Some(name) => Some(
-                    self.name(name, "$INCLUDE origin")
-                        .map_err(|m| error_at(source.label, start.line, m))?,
-                ),
+                Some(name) => {
+                    Some(self.name(name, "$INCLUDE origin").map_err(|m| error_at(source.label, start.line, m))?)
+                }
                 None => None,
             };
             self.include(file, origin, start, source)?;
@@ -164,15 +148,10 @@ impl Parser {
     ) -> Result<(), ZoneError> {
         let fail = |message: String| Err(error_at(source.label, start.line, message));
         if source.depth + 1 > MAX_INCLUDE_DEPTH {
-            return fail(format!(
-                "$INCLUDE nested more than {MAX_INCLUDE_DEPTH} deep (does a file include itself?)"
-            ));
+            return fail(format!("$INCLUDE nested more than {MAX_INCLUDE_DEPTH} deep (does a file include itself?)"));
         }
         let Ok(relative) = std::str::from_utf8(file.text) else {
-            return fail(format!(
-                "$INCLUDE file name \"{}\" is not UTF-8",
-                file.show()
-            ));
+            return fail(format!("$INCLUDE file name \"{}\" is not UTF-8", file.show()));
         };
         let path: PathBuf = source.dir.join(relative);
         let text = match std::fs::read(&path) {
@@ -185,38 +164,17 @@ impl Parser {
         if origin.is_some() {
             self.origin = origin;
         }
-        let result = self.parse_source(
-            &text,
-            &Source {
-                label: &label,
-                dir,
-                depth: source.depth + 1,
-            },
-        );
+        let result = self.parse_source(&text, &Source { label: &label, dir, depth: source.depth + 1 });
         self.origin = saved_origin;
         result
     }
 
-    fn record(
-        &mut self,
-        tokens: &[Token<'_>],
-        start: EntryStart,
-        file: &str,
-    ) -> Result<(), String> {
+    fn record(&mut self, tokens: &[Token<'_>], start: EntryStart, file: &str) -> Result<(), String> {
         let (header, rdata_tokens) = self.header(tokens, start)?;
         self.rdata.clear();
-        parse_rdata(
-            header.rtype,
-            rdata_tokens,
-            self.origin.as_ref(),
-            &mut self.rdata,
-        )?;
+        parse_rdata(header.rtype, rdata_tokens, self.origin.as_ref(), &mut self.rdata)?;
         if self.rdata.len() > MAX_RDATA_LEN {
-            return Err(format!(
-                "{}: RDATA is {} octets, more than {MAX_RDATA_LEN}",
-                header.rtype,
-                self.rdata.len()
-            ));
+            return Err(format!("{}: RDATA is {} octets, more than {MAX_RDATA_LEN}", header.rtype, self.rdata.len()));
         }
         let ttl = self.resolve_ttl(header.ttl, header.rtype, start, file)?;
         self.last_ttl = Some(ttl);
@@ -226,28 +184,19 @@ impl Parser {
             class: class::IN,
             ttl,
             rdata: self.rdata.clone(),
-            location: Location {
-                file: file.to_string(),
-                line: start.line,
-            },
+            location: Location { file: file.to_string(), line: start.line },
         });
         Ok(())
     }
 
     /// `[owner] [TTL] [class] type`, TTL and class in either order; returns
     /// the header and the RDATA fields after it.
-    fn header<'t, 'a>(
-        &self,
-        tokens: &'t [Token<'a>],
-        start: EntryStart,
-    ) -> Result<(Header, &'t [Token<'a>]), String> {
+    fn header<'t, 'a>(&self, tokens: &'t [Token<'a>], start: EntryStart) -> Result<(Header, &'t [Token<'a>]), String> {
         let mut i = 0;
         let owner = if start.owner_omitted {
             // The previous record's owner is the last one written out.
             let previous = self.records.last().map(|r| r.owner.clone());
-            previous.ok_or(
-                "no owner name: the first record must name one (this line starts with a blank)",
-            )?
+            previous.ok_or("no owner name: the first record must name one (this line starts with a blank)")?
         } else {
             i = 1;
             self.name(&tokens[0], "owner name")?
@@ -275,10 +224,7 @@ impl Parser {
         }
         let record_class = record_class.unwrap_or(class::IN);
         if record_class != class::IN {
-            return Err(format!(
-                "class {} is not supported: only IN data can be served",
-                class::to_text(record_class)
-            ));
+            return Err(format!("class {} is not supported: only IN data can be served", class::to_text(record_class)));
         }
         Ok((Header { owner, ttl, rtype }, &tokens[i + 1..]))
     }
@@ -298,13 +244,8 @@ impl Parser {
             (previous, "the previous record's TTL")
         } else if rtype == RType::SOA {
             let minimum = self.rdata.len().checked_sub(4).map(|at| &self.rdata[at..]);
-            let minimum = minimum
-                .and_then(|m| m.try_into().ok())
-                .map(u32::from_be_bytes);
-            (
-                minimum.ok_or("SOA RDATA too short for MINIMUM")?,
-                "the SOA MINIMUM",
-            )
+            let minimum = minimum.and_then(|m| m.try_into().ok()).map(u32::from_be_bytes);
+            (minimum.ok_or("SOA RDATA too short for MINIMUM")?, "the SOA MINIMUM")
         } else {
             return Err("no TTL: give this record one or add a $TTL directive before it".into());
         };
@@ -333,13 +274,7 @@ fn class_from(text: &[u8]) -> Option<u16> {
 }
 
 fn error_at(file: &str, line: usize, message: String) -> ZoneError {
-    ZoneError {
-        location: Some(Location {
-            file: file.to_string(),
-            line,
-        }),
-        message,
-    }
+    ZoneError { location: Some(Location { file: file.to_string(), line }), message }
 }
 
 #[cfg(test)]
@@ -349,7 +284,8 @@ mod tests {
     use crate::zone::test_support::TempDir;
     use crate::zone::{parse_str, Name, RType, Record, Zone, ZoneError};
 
-    const HEAD: &str = "$ORIGIN example.com.\n$TTL 3600\n@ SOA ns1 hostmaster 1 7200 900 1209600 300\n@ NS ns1\nns1 A 198.18.0.53\n";
+    const HEAD: &str =
+        "$ORIGIN example.com.\n$TTL 3600\n@ SOA ns1 hostmaster 1 7200 900 1209600 300\n@ NS ns1\nns1 A 198.18.0.53\n";
 
     fn name(text: &str) -> Name {
         Name::parse(text, None).unwrap().unwrap()
@@ -361,10 +297,7 @@ mod tests {
 
     /// The records after HEAD's three.
     fn body(body: &str) -> Vec<Record> {
-        load(body)
-            .unwrap_or_else(|e| panic!("{e}"))
-            .records
-            .split_off(3)
+        load(body).unwrap_or_else(|e| panic!("{e}")).records.split_off(3)
     }
 
     fn error(body: &str) -> String {
@@ -372,37 +305,17 @@ mod tests {
     }
 
     fn summary(records: &[Record]) -> Vec<(String, u32, RType, Vec<u8>)> {
-        records
-            .iter()
-            .map(|r| (r.owner.to_string(), r.ttl, r.rtype, r.rdata.clone()))
-            .collect()
+        records.iter().map(|r| (r.owner.to_string(), r.ttl, r.rtype, r.rdata.clone())).collect()
     }
 
     #[test]
     fn owner_ttl_class_in_any_order_and_omitted() {
-        let got = body("a 60 IN A 198.18.0.1\nb IN 60 A 198.18.0.2\nc IN A 198.18.0.3\nd 1h30m A 198.18.0.4\n\tTXT x\n");
-        let a = |o: &str, ttl, last| {
-            (
-                format!("{o}.example.com."),
-                ttl,
-                RType::A,
-                vec![198, 18, 0, last],
-            )
-        };
-        assert_eq!(
-            summary(&got[..4]),
-            vec![
-                a("a", 60, 1),
-                a("b", 60, 2),
-                a("c", 3600, 3),
-                a("d", 5400, 4)
-            ]
-        );
+        let got =
+            body("a 60 IN A 198.18.0.1\nb IN 60 A 198.18.0.2\nc IN A 198.18.0.3\nd 1h30m A 198.18.0.4\n\tTXT x\n");
+        let a = |o: &str, ttl, last| (format!("{o}.example.com."), ttl, RType::A, vec![198, 18, 0, last]);
+        assert_eq!(summary(&got[..4]), vec![a("a", 60, 1), a("b", 60, 2), a("c", 3600, 3), a("d", 5400, 4)]);
         // Omitted owner: the previous one; omitted TTL: $TTL, not the previous record's.
-        assert_eq!(
-            summary(&got[4..]),
-            vec![("d.example.com.".into(), 3600, RType::TXT, b"\x01x".to_vec())]
-        );
+        assert_eq!(summary(&got[4..]), vec![("d.example.com.".into(), 3600, RType::TXT, b"\x01x".to_vec())]);
         assert!(got.iter().all(|r| r.class == crate::zone::class::IN));
     }
 
@@ -410,15 +323,7 @@ mod tests {
     fn relative_absolute_and_at_names() {
         let got = body("@ TXT apex\nwww TXT rel\nabs.example.com. TXT abs\nWWW.Sub TXT mixed\n");
         let owners: Vec<String> = got.iter().map(|r| r.owner.to_string()).collect();
-        assert_eq!(
-            owners,
-            [
-                "example.com.",
-                "www.example.com.",
-                "abs.example.com.",
-                "WWW.Sub.example.com."
-            ]
-        );
+        assert_eq!(owners, ["example.com.", "www.example.com.", "abs.example.com.", "WWW.Sub.example.com."]);
     }
 
     #[test]
@@ -446,38 +351,19 @@ mod tests {
 
     #[test]
     fn parentheses_and_comments_span_lines() {
-        let got = body(
-            "multi ( 300 ; ttl\n IN ; class\n TXT \"one\" ; first\n \"two\" )\nnext A 198.18.0.1\n",
-        );
+        let got = body("multi ( 300 ; ttl\n IN ; class\n TXT \"one\" ; first\n \"two\" )\nnext A 198.18.0.1\n");
         assert_eq!(
             summary(&got[..1]),
-            vec![(
-                "multi.example.com.".into(),
-                300,
-                RType::TXT,
-                b"\x03one\x03two".to_vec()
-            )]
+            vec![("multi.example.com.".into(), 300, RType::TXT, b"\x03one\x03two".to_vec())]
         );
         assert_eq!(got[1].location.line, 10);
     }
 
     #[test]
     fn generic_type_and_rdata_syntax() {
-        let got =
-            body("x TYPE65534 \\# 4 0a000001\nx TYPE1 \\# 4 c6120001\ny CLASS1 A 198.18.0.7\n");
-        assert_eq!(
-            summary(&got)[0],
-            (
-                "x.example.com.".into(),
-                3600,
-                RType(65534),
-                vec![10, 0, 0, 1]
-            )
-        );
-        assert_eq!(
-            (got[1].rtype, got[1].rdata.as_slice()),
-            (RType::A, &[198, 18, 0, 1][..])
-        );
+        let got = body("x TYPE65534 \\# 4 0a000001\nx TYPE1 \\# 4 c6120001\ny CLASS1 A 198.18.0.7\n");
+        assert_eq!(summary(&got)[0], ("x.example.com.".into(), 3600, RType(65534), vec![10, 0, 0, 1]));
+        assert_eq!((got[1].rtype, got[1].rdata.as_slice()), (RType::A, &[198, 18, 0, 1][..]));
         assert_eq!(got[2].rdata, [198, 18, 0, 7]);
     }
 
@@ -487,32 +373,27 @@ mod tests {
         let zone = parse_str(text, "t.zone", None).unwrap();
         let ttls: Vec<u32> = zone.records.iter().map(|r| r.ttl).collect();
         assert_eq!(ttls, [300, 7200, 7200, 60]);
-        assert_eq!(zone.warnings, ["t.zone:2: no $TTL; records without a TTL use the SOA MINIMUM (300) — add $TTL to be explicit"]);
+        assert_eq!(
+            zone.warnings,
+            ["t.zone:2: no $TTL; records without a TTL use the SOA MINIMUM (300) — add $TTL to be explicit"]
+        );
         let no_ttl = "$ORIGIN example.com.\n@ NS ns1\n";
         let err = parse_str(no_ttl, "t.zone", None).unwrap_err().to_string();
-        assert_eq!(
-            err,
-            "t.zone:2: no TTL: give this record one or add a $TTL directive before it"
-        );
+        assert_eq!(err, "t.zone:2: no TTL: give this record one or add a $TTL directive before it");
     }
 
     #[test]
     fn include_reads_relative_to_the_including_file_and_restores_origin() {
         let dir = TempDir::new("include");
-        dir.write(
-            "main.zone",
-            &format!("{HEAD}$INCLUDE sub/part.zone lab.example.com.\nafter A 198.18.0.9\n"),
-        );
+        dir.write("main.zone", &format!("{HEAD}$INCLUDE sub/part.zone lab.example.com.\nafter A 198.18.0.9\n"));
         dir.write(
             "sub/part.zone",
             "@ A 198.18.0.1\n$ORIGIN other.example.com.\nx A 198.18.0.2\n$INCLUDE deeper.zone\n",
         );
         dir.write("sub/deeper.zone", "y A 198.18.0.3\n");
         let zone = crate::zone::load_file(&dir.path("main.zone"), None).unwrap();
-        let got: Vec<(String, usize)> = zone.records[3..]
-            .iter()
-            .map(|r| (r.owner.to_string(), r.location.line))
-            .collect();
+        let got: Vec<(String, usize)> =
+            zone.records[3..].iter().map(|r| (r.owner.to_string(), r.location.line)).collect();
         assert_eq!(
             got,
             [
@@ -522,40 +403,22 @@ mod tests {
                 ("after.example.com.".into(), 7)
             ]
         );
-        assert_eq!(
-            Path::new(&zone.records[5].location.file),
-            dir.path("sub/deeper.zone")
-        );
+        assert_eq!(Path::new(&zone.records[5].location.file), dir.path("sub/deeper.zone"));
     }
 
     #[test]
     fn include_errors_name_the_directive_line() {
         let dir = TempDir::new("include-errors");
         dir.write("loop.zone", &format!("{HEAD}$INCLUDE loop.zone\n"));
-        let err = crate::zone::load_file(&dir.path("loop.zone"), None)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("loop.zone:6: $INCLUDE nested more than 10 deep"),
-            "{err}"
-        );
+        let err = crate::zone::load_file(&dir.path("loop.zone"), None).unwrap_err().to_string();
+        assert!(err.contains("loop.zone:6: $INCLUDE nested more than 10 deep"), "{err}");
         dir.write("missing.zone", &format!("{HEAD}$INCLUDE nothere.zone\n"));
-        let err = crate::zone::load_file(&dir.path("missing.zone"), None)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("missing.zone:6: $INCLUDE cannot read ") && err.contains("nothere.zone"),
-            "{err}"
-        );
+        let err = crate::zone::load_file(&dir.path("missing.zone"), None).unwrap_err().to_string();
+        assert!(err.contains("missing.zone:6: $INCLUDE cannot read ") && err.contains("nothere.zone"), "{err}");
         dir.write("bad.zone", &format!("{HEAD}$INCLUDE part.zone\n"));
         dir.write("part.zone", "ok A 198.18.0.1\nbroken A 1.2.3\n");
-        let err = crate::zone::load_file(&dir.path("bad.zone"), None)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.ends_with("part.zone:2: bad IPv4 address \"1.2.3\""),
-            "{err}"
-        );
+        let err = crate::zone::load_file(&dir.path("bad.zone"), None).unwrap_err().to_string();
+        assert!(err.ends_with("part.zone:2: bad IPv4 address \"1.2.3\""), "{err}");
     }
 
     /// One test per kind of mistake: each names the line the record starts on.
@@ -563,56 +426,26 @@ mod tests {
     fn malformed_files_report_file_line_and_cause() {
         let cases: &[(&str, &str)] = &[
             ("www A 1.2.3\n", "t.zone:6: bad IPv4 address \"1.2.3\""),
-            (
-                "www 1x A 198.18.0.1\n",
-                "t.zone:6: TTL \"1x\" is not a number",
-            ),
-            (
-                "www 99999999999 A 198.18.0.1\n",
-                "t.zone:6: TTL \"99999999999\" is not a number",
-            ),
+            ("www 1x A 198.18.0.1\n", "t.zone:6: TTL \"1x\" is not a number"),
+            ("www 99999999999 A 198.18.0.1\n", "t.zone:6: TTL \"99999999999\" is not a number"),
             ("mx MX 10\n", "t.zone:6: MX: missing exchange name"),
             ("www FOO 1\n", "t.zone:6: unknown record type \"FOO\""),
             ("www 60 IN\n", "t.zone:6: missing record type"),
             ("www ANY 1\n", "t.zone:6: ANY is a query type, not data"),
-            (
-                "www CH TXT x\n",
-                "t.zone:6: class CH is not supported: only IN data can be served",
-            ),
-            (
-                "www CLASS9 TXT x\n",
-                "t.zone:6: class CLASS9 is not supported: only IN data can be served",
-            ),
-            (
-                "a..b A 198.18.0.1\n",
-                "t.zone:6: bad owner name \"a..b\": empty label",
-            ),
-            (
-                "x TXT \"open\n",
-                "t.zone:6: quoted string is not closed on its line",
-            ),
+            ("www CH TXT x\n", "t.zone:6: class CH is not supported: only IN data can be served"),
+            ("www CLASS9 TXT x\n", "t.zone:6: class CLASS9 is not supported: only IN data can be served"),
+            ("a..b A 198.18.0.1\n", "t.zone:6: bad owner name \"a..b\": empty label"),
+            ("x TXT \"open\n", "t.zone:6: quoted string is not closed on its line"),
             ("x TXT ( a\n b\n", "t.zone:6: '(' is never closed"),
             ("x TXT a )\n", "t.zone:6: ')' without a matching '('"),
-            (
-                "x SOA ( ns1 host\n 1 2 3\n 4 x )\n",
-                "t.zone:6: SOA: bad minimum \"x\"",
-            ),
-            (
-                "x TYPE65534 \\# 2 00\n",
-                "t.zone:6: TYPE65534: generic RDATA is 1 octets but its length says 2",
-            ),
+            ("x SOA ( ns1 host\n 1 2 3\n 4 x )\n", "t.zone:6: SOA: bad minimum \"x\""),
+            ("x TYPE65534 \\# 2 00\n", "t.zone:6: TYPE65534: generic RDATA is 1 octets but its length says 2"),
             ("$FOO bar\n", "t.zone:6: unknown directive \"$FOO\""),
-            (
-                "$GENERATE 1-2 x A 1.2.3.$\n",
-                "t.zone:6: $GENERATE is not supported; expand it into records",
-            ),
+            ("$GENERATE 1-2 x A 1.2.3.$\n", "t.zone:6: $GENERATE is not supported; expand it into records"),
             ("$TTL\n", "t.zone:6: $TTL takes one value"),
             ("$TTL 1 2\n", "t.zone:6: $TTL takes one value"),
             ("$ORIGIN\n", "t.zone:6: $ORIGIN takes one domain name"),
-            (
-                "$INCLUDE\n",
-                "t.zone:6: $INCLUDE takes a file name and an optional origin",
-            ),
+            ("$INCLUDE\n", "t.zone:6: $INCLUDE takes a file name and an optional origin"),
         ];
         for (text, want) in cases {
             assert_eq!(error(text), *want, "for {text:?}");
@@ -623,35 +456,23 @@ mod tests {
     fn relative_names_need_an_origin() {
         let hint = "relative name but no $ORIGIN; give the zone as NAME=FILE or add $ORIGIN";
         let cases = [
-            (
-                "$TTL 60\nwww A 198.18.0.1\n",
-                format!("t.zone:2: owner name \"www\": {hint}"),
-            ),
-            (
-                "$TTL 60\n@ A 198.18.0.1\n",
-                format!("t.zone:2: owner name \"@\": {hint}"),
-            ),
-            (
-                "$TTL 60\nexample.com. MX 1 mail\n",
-                format!("t.zone:2: MX: exchange name \"mail\": {hint}"),
-            ),
-            (
-                "$ORIGIN sub\n",
-                format!("t.zone:1: $ORIGIN \"sub\": {hint}"),
-            ),
+            ("$TTL 60\nwww A 198.18.0.1\n", format!("t.zone:2: owner name \"www\": {hint}")),
+            ("$TTL 60\n@ A 198.18.0.1\n", format!("t.zone:2: owner name \"@\": {hint}")),
+            ("$TTL 60\nexample.com. MX 1 mail\n", format!("t.zone:2: MX: exchange name \"mail\": {hint}")),
+            ("$ORIGIN sub\n", format!("t.zone:1: $ORIGIN \"sub\": {hint}")),
         ];
         for (text, want) in cases {
-            assert_eq!(
-                parse_str(text, "t.zone", None).unwrap_err().to_string(),
-                want
-            );
+            assert_eq!(parse_str(text, "t.zone", None).unwrap_err().to_string(), want);
         }
     }
 
     #[test]
     fn first_record_needs_an_owner() {
         let err = parse_str("$ORIGIN example.com.\n  A 198.18.0.1\n", "t.zone", None).unwrap_err();
-        assert_eq!(err.to_string(), "t.zone:2: no owner name: the first record must name one (this line starts with a blank)");
+        assert_eq!(
+            err.to_string(),
+            "t.zone:2: no owner name: the first record must name one (this line starts with a blank)"
+        );
     }
 
     #[test]

@@ -14,17 +14,9 @@ use super::rtype::RType;
 use super::{dnssec, svcb};
 
 /// Appends the wire form of `tokens`, the RDATA fields of a `rtype` record.
-pub fn parse_rdata(
-    rtype: RType,
-    tokens: &[Token<'_>],
-    origin: Option<&Name>,
-    out: &mut Vec<u8>,
-) -> Result<(), String> {
+pub fn parse_rdata(rtype: RType, tokens: &[Token<'_>], origin: Option<&Name>, out: &mut Vec<u8>) -> Result<(), String> {
     let mut f = Fields::new(rtype, tokens, origin);
-    if tokens
-        .first()
-        .is_some_and(|t| !t.quoted && t.text == b"\\#")
-    {
+    if tokens.first().is_some_and(|t| !t.quoted && t.text == b"\\#") {
         let start = out.len();
         generic(&mut f, out)?;
         // Generic data for a type we understand must still make sense as that type.
@@ -79,11 +71,7 @@ pub fn parse_rdata(
         RType::NSEC3 => dnssec::nsec3(&mut f, out)?,
         RType::NSEC3PARAM => dnssec::nsec3param(&mut f, out)?,
         RType::SVCB | RType::HTTPS => svcb::svcb(&mut f, out)?,
-        _ => {
-            return Err(f.fail(
-                "no presentation format known for this type; write it as \\# LENGTH HEX (RFC 3597)",
-            ))
-        }
+        _ => return Err(f.fail("no presentation format known for this type; write it as \\# LENGTH HEX (RFC 3597)")),
     }
     f.end()
 }
@@ -103,16 +91,12 @@ fn generic(f: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> Result<(), String> {
     let start = out.len();
     let mut hex = Hex::default();
     for piece in f.rest() {
-        hex.feed(piece.text, out)
-            .map_err(|e| f.fail(format!("generic RDATA: {e}")))?;
+        hex.feed(piece.text, out).map_err(|e| f.fail(format!("generic RDATA: {e}")))?;
     }
-    hex.finish()
-        .map_err(|e| f.fail(format!("generic RDATA: {e}")))?;
+    hex.finish().map_err(|e| f.fail(format!("generic RDATA: {e}")))?;
     let actual = out.len() - start;
     if actual != declared {
-        return Err(f.fail(format!(
-            "generic RDATA is {actual} octets but its length says {declared}"
-        )));
+        return Err(f.fail(format!("generic RDATA is {actual} octets but its length says {declared}")));
     }
     Ok(())
 }
@@ -146,8 +130,8 @@ fn soa(f: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> Result<(), String> {
     push_u32(out, f.u32("serial")?);
     for what in ["refresh", "retry", "expire", "minimum"] {
         let token = f.next(what)?;
-        let seconds = super::ttl::parse_duration(token.text)
-            .ok_or_else(|| f.fail(format!("bad {what} \"{}\"", token.show())))?;
+        let seconds =
+            super::ttl::parse_duration(token.text).ok_or_else(|| f.fail(format!("bad {what} \"{}\"", token.show())))?;
         push_u32(out, seconds);
     }
     Ok(())
@@ -166,13 +150,9 @@ fn txt(f: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> Result<(), String> {
 fn caa(f: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> Result<(), String> {
     out.push(f.u8("flags")?);
     let tag = f.next("tag")?;
-    let good_tag =
-        (1..=15).contains(&tag.text.len()) && tag.text.iter().all(u8::is_ascii_alphanumeric);
+    let good_tag = (1..=15).contains(&tag.text.len()) && tag.text.iter().all(u8::is_ascii_alphanumeric);
     if !good_tag {
-        return Err(f.fail(format!(
-            "bad tag \"{}\" (1-15 letters and digits)",
-            tag.show()
-        )));
+        return Err(f.fail(format!("bad tag \"{}\" (1-15 letters and digits)", tag.show())));
     }
     out.push(tag.text.len() as u8);
     out.extend_from_slice(tag.text);
@@ -189,8 +169,7 @@ pub fn hex_rest(f: &mut Fields<'_, '_>, what: &str, out: &mut Vec<u8>) -> Result
     }
     let mut hex = Hex::default();
     for piece in pieces {
-        hex.feed(piece.text, out)
-            .map_err(|e| f.fail(format!("{what}: {e}")))?;
+        hex.feed(piece.text, out).map_err(|e| f.fail(format!("{what}: {e}")))?;
     }
     hex.finish().map_err(|e| f.fail(format!("{what}: {e}")))
 }
@@ -224,57 +203,31 @@ pub(super) mod tests {
     #[test]
     fn a_and_aaaa() {
         assert_eq!(ok(RType::A, "198.18.0.1"), [198, 18, 0, 1]);
-        assert_eq!(
-            wire(RType::A, "1.2.3").unwrap_err(),
-            "bad IPv4 address \"1.2.3\""
-        );
-        assert_eq!(
-            wire(RType::A, "1.2.3.256").unwrap_err(),
-            "bad IPv4 address \"1.2.3.256\""
-        );
+        assert_eq!(wire(RType::A, "1.2.3").unwrap_err(), "bad IPv4 address \"1.2.3\"");
+        assert_eq!(wire(RType::A, "1.2.3.256").unwrap_err(), "bad IPv4 address \"1.2.3.256\"");
         assert_eq!(wire(RType::A, "").unwrap_err(), "A: missing address");
-        assert_eq!(
-            wire(RType::A, "1.2.3.4 5.6.7.8").unwrap_err(),
-            "A: unexpected extra field \"5.6.7.8\""
-        );
+        assert_eq!(wire(RType::A, "1.2.3.4 5.6.7.8").unwrap_err(), "A: unexpected extra field \"5.6.7.8\"");
         let mut v6 = [0u8; 16];
         v6[0] = 0xfd;
         v6[15] = 0x35;
         assert_eq!(ok(RType::AAAA, "fd00::35"), v6);
-        assert_eq!(
-            ok(RType::AAAA, "::ffff:198.18.0.1")[10..],
-            [0xff, 0xff, 198, 18, 0, 1]
-        );
-        assert_eq!(
-            wire(RType::AAAA, "fd00::1::2").unwrap_err(),
-            "bad IPv6 address \"fd00::1::2\""
-        );
+        assert_eq!(ok(RType::AAAA, "::ffff:198.18.0.1")[10..], [0xff, 0xff, 198, 18, 0, 1]);
+        assert_eq!(wire(RType::AAAA, "fd00::1::2").unwrap_err(), "bad IPv6 address \"fd00::1::2\"");
     }
 
     #[test]
     fn single_name_types() {
         assert_eq!(ok(RType::NS, "ns1"), cat(&[b"\x03ns1", EXAMPLE]));
-        assert_eq!(
-            ok(RType::CNAME, "www.example.net."),
-            b"\x03www\x07example\x03net\x00"
-        );
+        assert_eq!(ok(RType::CNAME, "www.example.net."), b"\x03www\x07example\x03net\x00");
         assert_eq!(ok(RType::PTR, "@"), EXAMPLE);
-        assert_eq!(
-            ok(RType::DNAME, "Other.Example."),
-            b"\x05Other\x07Example\x00"
-        );
+        assert_eq!(ok(RType::DNAME, "Other.Example."), b"\x05Other\x07Example\x00");
         assert_eq!(wire(RType::NS, "").unwrap_err(), "NS: missing name server");
-        assert!(wire(RType::CNAME, "a..b")
-            .unwrap_err()
-            .starts_with("CNAME: bad canonical name \"a..b\""));
+        assert!(wire(RType::CNAME, "a..b").unwrap_err().starts_with("CNAME: bad canonical name \"a..b\""));
     }
 
     #[test]
     fn soa_with_units_and_parentheses() {
-        let got = ok(
-            RType::SOA,
-            "ns1 hostmaster ( 2024010101 ; serial\n 1h 15m 1w 300 )",
-        );
+        let got = ok(RType::SOA, "ns1 hostmaster ( 2024010101 ; serial\n 1h 15m 1w 300 )");
         let want = cat(&[
             b"\x03ns1",
             EXAMPLE,
@@ -287,42 +240,19 @@ pub(super) mod tests {
             &300u32.to_be_bytes(),
         ]);
         assert_eq!(got, want);
-        assert_eq!(
-            wire(RType::SOA, "ns1 host 1 2 3 4").unwrap_err(),
-            "SOA: missing minimum"
-        );
-        assert_eq!(
-            wire(RType::SOA, "ns1 host 1 2 3 4x 5").unwrap_err(),
-            "SOA: bad expire \"4x\""
-        );
-        assert!(wire(RType::SOA, "ns1 host 1h 2 3 4 5")
-            .unwrap_err()
-            .starts_with("SOA: bad serial \"1h\""));
+        assert_eq!(wire(RType::SOA, "ns1 host 1 2 3 4").unwrap_err(), "SOA: missing minimum");
+        assert_eq!(wire(RType::SOA, "ns1 host 1 2 3 4x 5").unwrap_err(), "SOA: bad expire \"4x\"");
+        assert!(wire(RType::SOA, "ns1 host 1h 2 3 4 5").unwrap_err().starts_with("SOA: bad serial \"1h\""));
     }
 
     #[test]
     fn mx_srv_naptr_hinfo() {
+        assert_eq!(ok(RType::MX, "10 mail"), cat(&[b"\x00\x0a\x04mail", EXAMPLE]));
+        assert_eq!(wire(RType::MX, "10").unwrap_err(), "MX: missing exchange name");
+        assert_eq!(wire(RType::MX, "65536 mail").unwrap_err(), "MX: bad preference \"65536\" (expected 0-65535)");
+        assert_eq!(ok(RType::SRV, "1 2 5060 sip"), cat(&[b"\x00\x01\x00\x02\x13\xc4\x03sip", EXAMPLE]));
         assert_eq!(
-            ok(RType::MX, "10 mail"),
-            cat(&[b"\x00\x0a\x04mail", EXAMPLE])
-        );
-        assert_eq!(
-            wire(RType::MX, "10").unwrap_err(),
-            "MX: missing exchange name"
-        );
-        assert_eq!(
-            wire(RType::MX, "65536 mail").unwrap_err(),
-            "MX: bad preference \"65536\" (expected 0-65535)"
-        );
-        assert_eq!(
-            ok(RType::SRV, "1 2 5060 sip"),
-            cat(&[b"\x00\x01\x00\x02\x13\xc4\x03sip", EXAMPLE])
-        );
-        assert_eq!(
-            ok(
-                RType::NAPTR,
-                r#"100 10 "S" "SIP+D2U" "!^.*$!sip:info@example.com!" _sip._udp"#
-            ),
+            ok(RType::NAPTR, r#"100 10 "S" "SIP+D2U" "!^.*$!sip:info@example.com!" _sip._udp"#),
             cat(&[
                 b"\x00\x64\x00\x0a\x01S\x07SIP+D2U",
                 b"\x1b!^.*$!sip:info@example.com!",
@@ -330,14 +260,8 @@ pub(super) mod tests {
                 EXAMPLE
             ])
         );
-        assert_eq!(
-            ok(RType::NAPTR, r#"1 2 "" "" "" ."#),
-            b"\x00\x01\x00\x02\x00\x00\x00\x00"
-        );
-        assert_eq!(
-            ok(RType::HINFO, r#""PC-Intel-700mhz" Linux"#),
-            b"\x0fPC-Intel-700mhz\x05Linux"
-        );
+        assert_eq!(ok(RType::NAPTR, r#"1 2 "" "" "" ."#), b"\x00\x01\x00\x02\x00\x00\x00\x00");
+        assert_eq!(ok(RType::HINFO, r#""PC-Intel-700mhz" Linux"#), b"\x0fPC-Intel-700mhz\x05Linux");
         assert_eq!(wire(RType::HINFO, "x86").unwrap_err(), "HINFO: missing OS");
     }
 
@@ -348,61 +272,30 @@ pub(super) mod tests {
             ok(RType::TXT, r#""hello world" two "" "a\"b" \065\;"#),
             b"\x0bhello world\x03two\x00\x03a\"b\x02A;"
         );
-        assert_eq!(
-            ok(RType::TXT, "( \"line one\"\n \"line two\" )"),
-            b"\x08line one\x08line two"
-        );
+        assert_eq!(ok(RType::TXT, "( \"line one\"\n \"line two\" )"), b"\x08line one\x08line two");
         let max = format!("\"{}\"", "y".repeat(255));
         assert_eq!(ok(RType::TXT, &max).len(), 256);
         let over = format!("\"{}\"", "y".repeat(256));
-        assert_eq!(
-            wire(RType::TXT, &over).unwrap_err(),
-            "TXT: text is 256 octets, more than 255"
-        );
+        assert_eq!(wire(RType::TXT, &over).unwrap_err(), "TXT: text is 256 octets, more than 255");
         assert_eq!(wire(RType::TXT, "").unwrap_err(), "TXT: missing text");
-        assert!(wire(RType::TXT, r"bad\9")
-            .unwrap_err()
-            .contains("bad escape"));
+        assert!(wire(RType::TXT, r"bad\9").unwrap_err().contains("bad escape"));
     }
 
     #[test]
     fn caa_flags_tag_value() {
-        assert_eq!(
-            ok(RType::CAA, r#"0 issue "letsencrypt.org""#),
-            b"\x00\x05issueletsencrypt.org"
-        );
-        assert_eq!(
-            ok(RType::CAA, r#"128 iodef "mailto:security@example.com""#)[..7],
-            *b"\x80\x05iodef"
-        );
+        assert_eq!(ok(RType::CAA, r#"0 issue "letsencrypt.org""#), b"\x00\x05issueletsencrypt.org");
+        assert_eq!(ok(RType::CAA, r#"128 iodef "mailto:security@example.com""#)[..7], *b"\x80\x05iodef");
         assert_eq!(ok(RType::CAA, r#"0 issue ";""#), b"\x00\x05issue;");
-        assert!(wire(RType::CAA, r#"0 is-sue "x""#)
-            .unwrap_err()
-            .starts_with("CAA: bad tag \"is-sue\""));
-        assert_eq!(
-            wire(RType::CAA, "0 issue").unwrap_err(),
-            "CAA: missing value"
-        );
+        assert!(wire(RType::CAA, r#"0 is-sue "x""#).unwrap_err().starts_with("CAA: bad tag \"is-sue\""));
+        assert_eq!(wire(RType::CAA, "0 issue").unwrap_err(), "CAA: missing value");
     }
 
     #[test]
     fn sshfp_and_tlsa_hex_may_be_split() {
-        assert_eq!(
-            ok(RType::SSHFP, "4 2 0123 4567 89ab"),
-            b"\x04\x02\x01\x23\x45\x67\x89\xab"
-        );
-        assert_eq!(
-            wire(RType::SSHFP, "4 2").unwrap_err(),
-            "SSHFP: missing fingerprint"
-        );
-        assert_eq!(
-            wire(RType::SSHFP, "4 2 0g").unwrap_err(),
-            "SSHFP: fingerprint: bad hex digit"
-        );
-        assert_eq!(
-            ok(RType::TLSA, "3 1 1 ( ABCD\n ef01 )"),
-            b"\x03\x01\x01\xab\xcd\xef\x01"
-        );
+        assert_eq!(ok(RType::SSHFP, "4 2 0123 4567 89ab"), b"\x04\x02\x01\x23\x45\x67\x89\xab");
+        assert_eq!(wire(RType::SSHFP, "4 2").unwrap_err(), "SSHFP: missing fingerprint");
+        assert_eq!(wire(RType::SSHFP, "4 2 0g").unwrap_err(), "SSHFP: fingerprint: bad hex digit");
+        assert_eq!(ok(RType::TLSA, "3 1 1 ( ABCD\n ef01 )"), b"\x03\x01\x01\xab\xcd\xef\x01");
         assert_eq!(
             wire(RType::TLSA, "3 1 1 abc").unwrap_err(),
             "TLSA: certificate association data: odd number of hex digits"
@@ -424,19 +317,9 @@ pub(super) mod tests {
             wire(RType(65534), r"\# 0 00").unwrap_err(),
             "TYPE65534: generic RDATA is 1 octets but its length says 0"
         );
-        assert_eq!(
-            wire(RType::A, r"\# 3 0a0000").unwrap_err(),
-            "A: generic RDATA: A RDATA must be 4 octets, not 3"
-        );
-        assert!(wire(RType::NS, r"\# 2 0300")
-            .unwrap_err()
-            .starts_with("NS: generic RDATA:"));
-        assert!(wire(RType(65534), "0a000001")
-            .unwrap_err()
-            .contains("\\# LENGTH HEX"));
-        assert_eq!(
-            wire(RType(65534), r"\#").unwrap_err(),
-            "TYPE65534: missing generic RDATA length"
-        );
+        assert_eq!(wire(RType::A, r"\# 3 0a0000").unwrap_err(), "A: generic RDATA: A RDATA must be 4 octets, not 3");
+        assert!(wire(RType::NS, r"\# 2 0300").unwrap_err().starts_with("NS: generic RDATA:"));
+        assert!(wire(RType(65534), "0a000001").unwrap_err().contains("\\# LENGTH HEX"));
+        assert_eq!(wire(RType(65534), r"\#").unwrap_err(), "TYPE65534: missing generic RDATA length");
     }
 }

@@ -34,9 +34,7 @@ pub fn svcb(f: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> Result<(), String> {
     // RFC 9460 §2.4.2 says AliasMode records SHOULD NOT carry SvcParams and
     // clients ignore them: in a zone file they are nearly always a priority typo.
     if priority == 0 && !tokens.is_empty() {
-        return Err(f.fail(
-            "AliasMode (priority 0) takes no SvcParams; use priority 1 or more for ServiceMode",
-        ));
+        return Err(f.fail("AliasMode (priority 0) takes no SvcParams; use priority 1 or more for ServiceMode"));
     }
     let mut params: Vec<(u16, Vec<u8>)> = Vec::with_capacity(tokens.len());
     for token in tokens {
@@ -49,8 +47,7 @@ pub fn svcb(f: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> Result<(), String> {
     check_consistency(f, &params)?;
     for (key, value) in &params {
         push_u16(out, *key);
-        let len = u16::try_from(value.len())
-            .map_err(|_| f.fail(format!("{} value is too long", key_name(*key))))?;
+        let len = u16::try_from(value.len()).map_err(|_| f.fail(format!("{} value is too long", key_name(*key))))?;
         push_u16(out, len);
         out.extend_from_slice(value);
     }
@@ -65,10 +62,7 @@ fn check_consistency(f: &Fields<'_, '_>, params: &[(u16, Vec<u8>)]) -> Result<()
         for listed in mandatory.chunks_exact(2) {
             let listed = u16::from_be_bytes([listed[0], listed[1]]);
             if !present(listed) {
-                return Err(f.fail(format!(
-                    "mandatory lists {} but the record has no such SvcParam",
-                    key_name(listed)
-                )));
+                return Err(f.fail(format!("mandatory lists {} but the record has no such SvcParam", key_name(listed))));
             }
         }
     }
@@ -81,21 +75,14 @@ fn check_consistency(f: &Fields<'_, '_>, params: &[(u16, Vec<u8>)]) -> Result<()
 /// One `key[=value]` field → (key, wire value).
 fn param(f: &Fields<'_, '_>, token: &Token<'_>) -> Result<(u16, Vec<u8>), String> {
     if token.quoted {
-        return Err(f.fail(format!(
-            "SvcParam \"{}\" must be written key=value",
-            token.show()
-        )));
+        return Err(f.fail(format!("SvcParam \"{}\" must be written key=value", token.show())));
     }
     let (key_text, raw_value) = match token.text.iter().position(|&c| c == b'=') {
         Some(eq) => (&token.text[..eq], Some(&token.text[eq + 1..])),
         None => (token.text, None),
     };
-    let key = key_from_text(key_text).ok_or_else(|| {
-        f.fail(format!(
-            "unknown SvcParam key \"{}\"",
-            String::from_utf8_lossy(key_text)
-        ))
-    })?;
+    let key = key_from_text(key_text)
+        .ok_or_else(|| f.fail(format!("unknown SvcParam key \"{}\"", String::from_utf8_lossy(key_text))))?;
     let name = key_name(key);
     let mut value = Vec::new();
     if let Some(raw) = raw_value {
@@ -119,12 +106,8 @@ fn param(f: &Fields<'_, '_>, token: &Token<'_>) -> Result<(u16, Vec<u8>), String
             required()?;
             let mut keys = Vec::new();
             for item in value_list(&value).map_err(bad)? {
-                let listed = key_from_text(&item).ok_or_else(|| {
-                    bad(&format!(
-                        "unknown key \"{}\"",
-                        String::from_utf8_lossy(&item)
-                    ))
-                })?;
+                let listed = key_from_text(&item)
+                    .ok_or_else(|| bad(&format!("unknown key \"{}\"", String::from_utf8_lossy(&item))))?;
                 if listed == MANDATORY {
                     return Err(bad("must not list itself"));
                 }
@@ -140,8 +123,7 @@ fn param(f: &Fields<'_, '_>, token: &Token<'_>) -> Result<(u16, Vec<u8>), String
             required()?;
             let mut wire = Vec::new();
             for id in value_list(&value).map_err(bad)? {
-                let len = u8::try_from(id.len())
-                    .map_err(|_| bad("protocol id longer than 255 octets"))?;
+                let len = u8::try_from(id.len()).map_err(|_| bad("protocol id longer than 255 octets"))?;
                 wire.push(len);
                 wire.extend_from_slice(&id);
             }
@@ -166,12 +148,10 @@ fn param(f: &Fields<'_, '_>, token: &Token<'_>) -> Result<(u16, Vec<u8>), String
             for item in value_list(&value).map_err(bad)? {
                 let shown = String::from_utf8_lossy(&item);
                 if key == IPV4HINT {
-                    let addr =
-                        ipv4(&item).ok_or_else(|| bad(&format!("bad IPv4 address \"{shown}\"")))?;
+                    let addr = ipv4(&item).ok_or_else(|| bad(&format!("bad IPv4 address \"{shown}\"")))?;
                     wire.extend_from_slice(&addr.octets());
                 } else {
-                    let addr =
-                        ipv6(&item).ok_or_else(|| bad(&format!("bad IPv6 address \"{shown}\"")))?;
+                    let addr = ipv6(&item).ok_or_else(|| bad(&format!("bad IPv6 address \"{shown}\"")))?;
                     wire.extend_from_slice(&addr.octets());
                 }
             }
@@ -181,10 +161,7 @@ fn param(f: &Fields<'_, '_>, token: &Token<'_>) -> Result<(u16, Vec<u8>), String
             required()?;
             let mut wire = Vec::new();
             let mut decoder = Base64::default();
-            decoder
-                .feed(&value, &mut wire)
-                .and_then(|_| decoder.finish())
-                .map_err(bad)?;
+            decoder.feed(&value, &mut wire).and_then(|_| decoder.finish()).map_err(bad)?;
             wire
         }
         _ => value,
@@ -201,10 +178,7 @@ fn value_list(value: &[u8]) -> Result<Vec<Vec<u8>>, &'static str> {
         match c {
             b'\\' => {
                 let &escaped = bytes.next().ok_or("list ends with a lone backslash")?;
-                items
-                    .last_mut()
-                    .expect("items is never empty")
-                    .push(escaped);
+                items.last_mut().expect("items is never empty").push(escaped);
             }
             b',' => items.push(Vec::new()),
             _ => items.last_mut().expect("items is never empty").push(c),
@@ -217,16 +191,11 @@ fn value_list(value: &[u8]) -> Result<Vec<Vec<u8>>, &'static str> {
 }
 
 fn key_from_text(text: &[u8]) -> Option<u16> {
-    if let Some(&(_, key)) = KEY_NAMES
-        .iter()
-        .find(|(name, _)| text.eq_ignore_ascii_case(name.as_bytes()))
-    {
+    if let Some(&(_, key)) = KEY_NAMES.iter().find(|(name, _)| text.eq_ignore_ascii_case(name.as_bytes())) {
         return Some(key);
     }
     let digits = text.strip_prefix(b"key")?;
-    parse_decimal(digits)
-        .and_then(|v| u16::try_from(v).ok())
-        .filter(|&key| key != INVALID_KEY)
+    parse_decimal(digits).and_then(|v| u16::try_from(v).ok()).filter(|&key| key != INVALID_KEY)
 }
 
 fn key_name(key: u16) -> String {
@@ -243,10 +212,7 @@ mod tests {
 
     fn unhex(text: &str) -> Vec<u8> {
         let digits: Vec<u8> = text.bytes().filter(u8::is_ascii_hexdigit).collect();
-        digits
-            .chunks(2)
-            .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).unwrap(), 16).unwrap())
-            .collect()
+        digits.chunks(2).map(|pair| u8::from_str_radix(std::str::from_utf8(pair).unwrap(), 16).unwrap()).collect()
     }
 
     const FOO_EXAMPLE_COM: &str = "03666f6f 076578616d706c65 03636f6d 00";
@@ -255,10 +221,7 @@ mod tests {
     #[test]
     fn rfc9460_appendix_d_alias_and_port() {
         // AliasMode.
-        assert_eq!(
-            ok(RType::SVCB, "0 foo.example.com."),
-            unhex(&format!("0000 {FOO_EXAMPLE_COM}"))
-        );
+        assert_eq!(ok(RType::SVCB, "0 foo.example.com."), unhex(&format!("0000 {FOO_EXAMPLE_COM}")));
         // ServiceMode with the owner as target.
         assert_eq!(ok(RType::SVCB, "1 ."), unhex("0001 00"));
         // Port.
@@ -278,9 +241,7 @@ mod tests {
         // A quoted value with a decimal escape.
         assert_eq!(
             ok(RType::SVCB, r#"1 foo.example.com. key667="hello\210qoo""#),
-            unhex(&format!(
-                "0001 {FOO_EXAMPLE_COM} 029b 0009 68656c6c6fd271 6f6f"
-            ))
+            unhex(&format!("0001 {FOO_EXAMPLE_COM} 029b 0009 68656c6c6fd271 6f6f"))
         );
         // Two IPv6 hints.
         assert_eq!(
@@ -294,8 +255,7 @@ mod tests {
     #[test]
     fn rfc9460_appendix_d_params_are_sorted_by_key() {
         // Keys out of order, mandatory listing two of them.
-        let text =
-            "16 foo.example.org. ( alpn=h2,h3-19 mandatory=ipv4hint,alpn\n ipv4hint=192.0.2.1 )";
+        let text = "16 foo.example.org. ( alpn=h2,h3-19 mandatory=ipv4hint,alpn\n ipv4hint=192.0.2.1 )";
         let want = unhex(&format!(
             "0010 {FOO_EXAMPLE_ORG} 0000 0004 0001 0004 0001 0009 02 6832 05 68332d3139 0004 0004 c0000201"
         ));
@@ -305,75 +265,34 @@ mod tests {
     #[test]
     fn rfc9460_appendix_d_alpn_escapes() {
         // "f\\oo,bar" and "h2" after both levels of escaping.
-        let want = unhex(&format!(
-            "0010 {FOO_EXAMPLE_ORG} 0001 000c 08 665c6f6f2c626172 02 6832"
-        ));
-        assert_eq!(
-            ok(
-                RType::SVCB,
-                r#"16 foo.example.org. alpn="f\\\\oo\\,bar,h2""#
-            ),
-            want
-        );
-        assert_eq!(
-            ok(
-                RType::SVCB,
-                r#"16 foo.example.org. alpn=f\\\092oo\092,bar,h2"#
-            ),
-            want
-        );
+        let want = unhex(&format!("0010 {FOO_EXAMPLE_ORG} 0001 000c 08 665c6f6f2c626172 02 6832"));
+        assert_eq!(ok(RType::SVCB, r#"16 foo.example.org. alpn="f\\\\oo\\,bar,h2""#), want);
+        assert_eq!(ok(RType::SVCB, r#"16 foo.example.org. alpn=f\\\092oo\092,bar,h2"#), want);
     }
 
     #[test]
     fn https_ech_no_default_alpn_and_generic_keys() {
-        let got = ok(
-            RType::HTTPS,
-            "1 . alpn=h3 no-default-alpn ech=AQID key65280",
-        );
-        assert_eq!(
-            got,
-            unhex("0001 00 0001 0003 026833 0002 0000 0005 0003 010203 ff00 0000")
-        );
+        let got = ok(RType::HTTPS, "1 . alpn=h3 no-default-alpn ech=AQID key65280");
+        assert_eq!(got, unhex("0001 00 0001 0003 026833 0002 0000 0005 0003 010203 ff00 0000"));
         // key1 is alpn by number, parsed the same way.
-        assert_eq!(
-            ok(RType::HTTPS, "1 . key1=h2"),
-            ok(RType::HTTPS, "1 . alpn=h2")
-        );
+        assert_eq!(ok(RType::HTTPS, "1 . key1=h2"), ok(RType::HTTPS, "1 . alpn=h2"));
     }
 
     #[test]
     fn rfc9460_appendix_d_3_failure_cases() {
         let err = |text: &str| wire(RType::SVCB, text).unwrap_err();
-        assert_eq!(
-            err("1 foo.example.com. key123=abc key123=def"),
-            "SVCB: SvcParam key123 appears twice"
-        );
-        assert_eq!(
-            err("1 foo.example.com. mandatory"),
-            "SVCB: mandatory: missing value"
-        );
+        assert_eq!(err("1 foo.example.com. key123=abc key123=def"), "SVCB: SvcParam key123 appears twice");
+        assert_eq!(err("1 foo.example.com. mandatory"), "SVCB: mandatory: missing value");
         assert_eq!(err("1 foo.example.com. alpn"), "SVCB: alpn: missing value");
         assert_eq!(err("1 foo.example.com. port"), "SVCB: port: missing value");
-        assert_eq!(
-            err("1 foo.example.com. ipv4hint"),
-            "SVCB: ipv4hint: missing value"
-        );
-        assert_eq!(
-            err("1 foo.example.com. ipv6hint"),
-            "SVCB: ipv6hint: missing value"
-        );
-        assert_eq!(
-            err("1 foo.example.com. no-default-alpn=abc"),
-            "SVCB: no-default-alpn: takes no value"
-        );
+        assert_eq!(err("1 foo.example.com. ipv4hint"), "SVCB: ipv4hint: missing value");
+        assert_eq!(err("1 foo.example.com. ipv6hint"), "SVCB: ipv6hint: missing value");
+        assert_eq!(err("1 foo.example.com. no-default-alpn=abc"), "SVCB: no-default-alpn: takes no value");
         assert_eq!(
             err("1 foo.example.com. mandatory=key123"),
             "SVCB: mandatory lists key123 but the record has no such SvcParam"
         );
-        assert_eq!(
-            err("1 foo.example.com. mandatory=mandatory"),
-            "SVCB: mandatory: must not list itself"
-        );
+        assert_eq!(err("1 foo.example.com. mandatory=mandatory"), "SVCB: mandatory: must not list itself");
         assert_eq!(
             err("1 foo.example.com. ( mandatory=key123,key123 key123=abc )"),
             "SVCB: mandatory: lists key123 twice"
@@ -383,23 +302,13 @@ mod tests {
     #[test]
     fn other_malformed_params() {
         let err = |text: &str| wire(RType::HTTPS, text).unwrap_err();
-        assert!(err("0 foo.example.com. alpn=h2")
-            .starts_with("HTTPS: AliasMode (priority 0) takes no SvcParams"));
-        assert_eq!(
-            err("1 . no-default-alpn"),
-            "HTTPS: no-default-alpn requires alpn"
-        );
+        assert!(err("0 foo.example.com. alpn=h2").starts_with("HTTPS: AliasMode (priority 0) takes no SvcParams"));
+        assert_eq!(err("1 . no-default-alpn"), "HTTPS: no-default-alpn requires alpn");
         assert_eq!(err("1 . port=65536"), "HTTPS: port: bad port \"65536\"");
-        assert_eq!(
-            err("1 . ipv4hint=198.18.0.1,1.2.3"),
-            "HTTPS: ipv4hint: bad IPv4 address \"1.2.3\""
-        );
+        assert_eq!(err("1 . ipv4hint=198.18.0.1,1.2.3"), "HTTPS: ipv4hint: bad IPv4 address \"1.2.3\"");
         assert_eq!(err("1 . alpn=h2,,h3"), "HTTPS: alpn: empty item in list");
         assert_eq!(err("1 . bogus=1"), "HTTPS: unknown SvcParam key \"bogus\"");
-        assert_eq!(
-            err("1 . key65535"),
-            "HTTPS: unknown SvcParam key \"key65535\""
-        );
+        assert_eq!(err("1 . key65535"), "HTTPS: unknown SvcParam key \"key65535\"");
         assert!(err("1 . ech=AQI").starts_with("HTTPS: ech: base64"));
     }
 }

@@ -8,8 +8,7 @@ pub struct TempDir(PathBuf);
 
 impl TempDir {
     pub fn new(test: &str) -> TempDir {
-        let dir =
-            std::env::temp_dir().join(format!("responder-zone-{test}-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("responder-zone-{test}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("create temp dir");
         TempDir(dir)

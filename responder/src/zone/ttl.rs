@@ -53,41 +53,22 @@ mod tests {
         assert_eq!(parse_duration(b"1h30m"), Some(5400));
         assert_eq!(parse_duration(b"2d"), Some(172_800));
         assert_eq!(parse_duration(b"1W"), Some(604_800));
-        assert_eq!(
-            parse_duration(b"1w2D3h4M5s"),
-            Some(604_800 + 172_800 + 10_800 + 240 + 5)
-        );
+        assert_eq!(parse_duration(b"1w2D3h4M5s"), Some(604_800 + 172_800 + 10_800 + 240 + 5));
         assert_eq!(parse_duration(b"1h30"), Some(3630));
         assert_eq!(parse_duration(b"4294967295"), Some(u32::MAX));
     }
 
     #[test]
     fn rejects_garbage_and_overflow() {
-        for bad in [
-            &b""[..],
-            b"1x",
-            b"h",
-            b"1hm",
-            b"-1",
-            b"4294967296",
-            b"7102w",
-            b"1.5h",
-        ] {
-            assert_eq!(
-                parse_duration(bad),
-                None,
-                "{}",
-                String::from_utf8_lossy(bad)
-            );
+        for bad in [&b""[..], b"1x", b"h", b"1hm", b"-1", b"4294967296", b"7102w", b"1.5h"] {
+            assert_eq!(parse_duration(bad), None, "{}", String::from_utf8_lossy(bad));
         }
     }
 
     #[test]
     fn ttl_errors_say_what_is_wrong() {
         assert_eq!(parse_ttl(b"1x").unwrap_err(), "TTL \"1x\" is not a number");
-        assert!(parse_ttl(b"2147483648")
-            .unwrap_err()
-            .contains("exceeds 2147483647"));
+        assert!(parse_ttl(b"2147483648").unwrap_err().contains("exceeds 2147483647"));
         assert_eq!(parse_ttl(b"2147483647"), Ok(MAX_TTL));
     }
 }

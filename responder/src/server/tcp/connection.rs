@@ -246,10 +246,7 @@ impl<S: Stream> Connection<S> {
     }
 
     fn queue_answer(&mut self, scratch: &[u8], answer_len: usize) {
-        let Some(answer) = scratch
-            .get(..answer_len)
-            .filter(|answer| !answer.is_empty())
-        else {
+        let Some(answer) = scratch.get(..answer_len).filter(|answer| !answer.is_empty()) else {
             return;
         };
         let Ok(prefix) = u16::try_from(answer.len()) else {
@@ -264,9 +261,7 @@ impl<S: Stream> Connection<S> {
     }
 
     fn wants_input(&self, limits: &TcpLimits) -> bool {
-        !self.peer_closed
-            && !cap_reached(self.queries, limits)
-            && self.queued_output() < OUTPUT_HIGH_WATER
+        !self.peer_closed && !cap_reached(self.queries, limits) && self.queued_output() < OUTPUT_HIGH_WATER
     }
 
     /// Ensures the buffer has room past `input_len`: enough for the whole
@@ -274,10 +269,7 @@ impl<S: Stream> Connection<S> {
     fn make_input_room(&mut self, limits: &TcpLimits) {
         let pending = &self.input[..self.input_len];
         let frame = frame_length(pending).map_or(LENGTH_PREFIX, |length| LENGTH_PREFIX + length);
-        let wanted = frame
-            .max(INITIAL_INPUT)
-            .min(LENGTH_PREFIX + limits.max_message)
-            .max(self.input_len + 1);
+        let wanted = frame.max(INITIAL_INPUT).min(LENGTH_PREFIX + limits.max_message).max(self.input_len + 1);
         if self.input.len() < wanted {
             self.input.resize(wanted, 0);
         }

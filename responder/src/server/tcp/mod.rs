@@ -63,8 +63,7 @@ impl EventLoop {
         let mut registered = Vec::with_capacity(listeners.len());
         for (index, listener) in listeners.into_iter().enumerate() {
             let mut listener = TcpListener::from_std(listener);
-            poll.registry()
-                .register(&mut listener, Token(index), Interest::READABLE)?;
+            poll.registry().register(&mut listener, Token(index), Interest::READABLE)?;
             registered.push(listener);
         }
         let event_loop = EventLoop {
@@ -125,12 +124,7 @@ impl EventLoop {
                 Ok(accepted) => accepted,
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => return,
                 // The client gave up before we got to it, or a signal.
-                Err(error)
-                    if matches!(
-                        error.kind(),
-                        io::ErrorKind::ConnectionAborted | io::ErrorKind::Interrupted
-                    ) =>
-                {
+                Err(error) if matches!(error.kind(), io::ErrorKind::ConnectionAborted | io::ErrorKind::Interrupted) => {
                     continue
                 }
                 Err(error) => {
@@ -154,11 +148,9 @@ impl EventLoop {
             let token = Token(self.listeners.len() + slot);
             // Both interests once, for good: edge-triggered writability
             // only reports the moments a full send buffer gains room.
-            if let Err(error) = self.poll.registry().register(
-                &mut stream,
-                token,
-                Interest::READABLE | Interest::WRITABLE,
-            ) {
+            if let Err(error) =
+                self.poll.registry().register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
+            {
                 warn!(%peer, %error, "TCP connection not registered; closed");
                 continue;
             }
@@ -173,9 +165,7 @@ impl EventLoop {
         let Some(connection) = self.connections.get_mut(slot) else {
             return; // already closed earlier in this batch of events
         };
-        if let Status::Closed(reason) =
-            connection.drive(&*self.answerer, &mut self.scratch, &self.limits, now)
-        {
+        if let Status::Closed(reason) = connection.drive(&*self.answerer, &mut self.scratch, &self.limits, now) {
             self.close(slot, &reason);
         }
     }
@@ -183,11 +173,7 @@ impl EventLoop {
     fn close_idle(&mut self, now: Instant) {
         let timeout = self.limits.idle_timeout;
         for slot in 0..self.connections.index_bound() {
-            if self
-                .connections
-                .get_mut(slot)
-                .is_some_and(|connection| connection.is_idle(now, timeout))
-            {
+            if self.connections.get_mut(slot).is_some_and(|connection| connection.is_idle(now, timeout)) {
                 self.close(slot, &Closed::Idle);
             }
         }
@@ -215,17 +201,8 @@ mod tests {
 
     #[test]
     fn sweep_interval_tracks_the_timeout_within_bounds() {
-        assert_eq!(
-            sweep_interval(Duration::from_secs(10)),
-            Duration::from_secs(1)
-        );
-        assert_eq!(
-            sweep_interval(Duration::from_millis(200)),
-            Duration::from_millis(50)
-        );
-        assert_eq!(
-            sweep_interval(Duration::from_millis(1)),
-            Duration::from_millis(10)
-        );
+        assert_eq!(sweep_interval(Duration::from_secs(10)), Duration::from_secs(1));
+        assert_eq!(sweep_interval(Duration::from_millis(200)), Duration::from_millis(50));
+        assert_eq!(sweep_interval(Duration::from_millis(1)), Duration::from_millis(10));
     }
 }

@@ -9,11 +9,7 @@ pub(super) struct Slots<T> {
 
 impl<T> Slots<T> {
     pub(super) fn new() -> Slots<T> {
-        Slots {
-            entries: Vec::new(),
-            free: Vec::new(),
-            len: 0,
-        }
+        Slots { entries: Vec::new(), free: Vec::new(), len: 0 }
     }
 
     pub(super) fn len(&self) -> usize {

@@ -80,8 +80,7 @@ impl Read for Scripted {
                 let n = bytes.len().min(buf.len());
                 buf[..n].copy_from_slice(&bytes[..n]);
                 if n < bytes.len() {
-                    self.incoming
-                        .push_front(Incoming::Bytes(bytes.split_off(n)));
+                    self.incoming.push_front(Incoming::Bytes(bytes.split_off(n)));
                 }
                 Ok(n)
             }
@@ -139,12 +138,7 @@ impl Harness {
     }
 
     fn drive_at(&mut self, after: Duration) -> Status {
-        self.connection.drive(
-            &self.answerer,
-            &mut self.scratch,
-            &self.limits,
-            self.start + after,
-        )
+        self.connection.drive(&self.answerer, &mut self.scratch, &self.limits, self.start + after)
     }
 
     fn drive(&mut self) -> Status {
@@ -161,10 +155,7 @@ impl Harness {
 }
 
 fn assert_open(status: Status) {
-    assert!(
-        matches!(status, Status::Open),
-        "expected open, got {status:?}"
-    );
+    assert!(matches!(status, Status::Open), "expected open, got {status:?}");
 }
 
 #[test]
@@ -189,14 +180,8 @@ fn assembles_a_query_from_one_byte_reads_across_events() {
     let bytes = frame(b"split query");
     let mut harness = Harness::new(Scripted::new([]));
     for (index, byte) in bytes.iter().enumerate() {
-        assert!(
-            harness.stream().written.is_empty(),
-            "answered early, after {index} bytes"
-        );
-        harness
-            .stream()
-            .incoming
-            .push_back(Incoming::Bytes(vec![*byte]));
+        assert!(harness.stream().written.is_empty(), "answered early, after {index} bytes");
+        harness.stream().incoming.push_back(Incoming::Bytes(vec![*byte]));
         assert_open(harness.drive());
     }
     assert_eq!(harness.stream().written, expected_answer(b"split query"));
@@ -213,10 +198,7 @@ fn query_larger_than_the_initial_buffer_is_received_whole() {
 
 #[test]
 fn writes_answers_across_partial_writes() {
-    let mut stream = Scripted::new([
-        Incoming::Bytes(frame(b"abc")),
-        Incoming::Bytes(frame(b"defg")),
-    ]);
+    let mut stream = Scripted::new([Incoming::Bytes(frame(b"abc")), Incoming::Bytes(frame(b"defg"))]);
     stream.write_chunk = 1;
     let mut harness = Harness::new(stream);
     assert_open(harness.drive());
@@ -246,10 +228,7 @@ fn client_that_never_reads_is_throttled_not_buffered() {
     let mut harness = Harness::new(stream);
     assert_open(harness.drive());
     assert!(harness.connection.queued_output() < OUTPUT_HIGH_WATER + 65537);
-    assert!(
-        harness.calls() < queries,
-        "stopped answering under backpressure"
-    );
+    assert!(harness.calls() < queries, "stopped answering under backpressure");
 
     // Once the client reads, everything is answered, in order.
     harness.stream().write_budget = usize::MAX;
@@ -258,20 +237,14 @@ fn client_that_never_reads_is_throttled_not_buffered() {
     }
     assert_eq!(harness.calls(), queries);
     let expected: Vec<u8> = (0..queries).flat_map(|_| expected_answer(&query)).collect();
-    assert!(
-        harness.stream().written == expected,
-        "answers lost or reordered"
-    );
+    assert!(harness.stream().written == expected, "answers lost or reordered");
 }
 
 #[test]
 fn zero_length_prefix_closes() {
     let stream = Scripted::new([Incoming::Bytes(vec![0, 0, 1, 2, 3])]);
     let mut harness = Harness::new(stream);
-    assert!(matches!(
-        harness.drive(),
-        Status::Closed(Closed::BadLength(0))
-    ));
+    assert!(matches!(harness.drive(), Status::Closed(Closed::BadLength(0))));
     assert_eq!(harness.calls(), 0);
 }
 
@@ -279,10 +252,7 @@ fn zero_length_prefix_closes() {
 fn length_prefix_above_the_limit_closes_before_the_body_arrives() {
     let mut harness = Harness::new(Scripted::new([Incoming::Bytes(vec![0x01, 0x00])]));
     harness.limits.max_message = 255;
-    assert!(matches!(
-        harness.drive(),
-        Status::Closed(Closed::BadLength(256))
-    ));
+    assert!(matches!(harness.drive(), Status::Closed(Closed::BadLength(256))));
 }
 
 #[test]
@@ -296,11 +266,8 @@ fn query_at_the_limit_is_answered() {
 
 #[test]
 fn unanswered_query_leaves_the_connection_usable() {
-    let stream = Scripted::new([
-        Incoming::Bytes(frame(b"silent please")),
-        Incoming::Stall,
-        Incoming::Bytes(frame(b"next")),
-    ]);
+    let stream =
+        Scripted::new([Incoming::Bytes(frame(b"silent please")), Incoming::Stall, Incoming::Bytes(frame(b"next"))]);
     let mut harness = Harness::new(stream);
     assert_open(harness.drive());
     assert!(harness.stream().written.is_empty());
@@ -311,20 +278,11 @@ fn unanswered_query_leaves_the_connection_usable() {
 
 #[test]
 fn half_close_gets_every_answer_then_closes() {
-    let stream = Scripted::new([
-        Incoming::Bytes([frame(b"one"), frame(b"two")].concat()),
-        Incoming::Eof,
-    ]);
+    let stream = Scripted::new([Incoming::Bytes([frame(b"one"), frame(b"two")].concat()), Incoming::Eof]);
     let mut harness = Harness::new(stream);
     assert!(matches!(harness.drive(), Status::Closed(Closed::PeerDone)));
-    assert_eq!(
-        harness.stream().written,
-        [expected_answer(b"one"), expected_answer(b"two")].concat()
-    );
-    assert!(
-        !harness.stream().write_shut.get(),
-        "the socket's close sends FIN; no shutdown needed"
-    );
+    assert_eq!(harness.stream().written, [expected_answer(b"one"), expected_answer(b"two")].concat());
+    assert!(!harness.stream().write_shut.get(), "the socket's close sends FIN; no shutdown needed");
 }
 
 #[test]
@@ -351,28 +309,16 @@ fn partial_query_at_end_of_stream_is_dropped() {
 #[test]
 fn query_cap_answers_that_many_then_drains_until_the_client_closes() {
     let all = [frame(b"q1"), frame(b"q2"), frame(b"q3")].concat();
-    let mut harness = Harness::new(Scripted::new([
-        Incoming::Bytes(all),
-        Incoming::Stall,
-        Incoming::Bytes(b"more".to_vec()),
-    ]));
+    let mut harness =
+        Harness::new(Scripted::new([Incoming::Bytes(all), Incoming::Stall, Incoming::Bytes(b"more".to_vec())]));
     harness.limits.max_queries_per_connection = 2;
     assert_open(harness.drive());
     assert_eq!(harness.connection.phase, Phase::Draining);
-    assert!(
-        harness.stream().write_shut.get(),
-        "FIN sent after the last answer"
-    );
-    assert_eq!(
-        harness.stream().written,
-        [expected_answer(b"q1"), expected_answer(b"q2")].concat()
-    );
+    assert!(harness.stream().write_shut.get(), "FIN sent after the last answer");
+    assert_eq!(harness.stream().written, [expected_answer(b"q1"), expected_answer(b"q2")].concat());
     assert_open(harness.drive()); // swallows "more"
     harness.stream().incoming.push_back(Incoming::Eof);
-    assert!(matches!(
-        harness.drive(),
-        Status::Closed(Closed::CapReached)
-    ));
+    assert!(matches!(harness.drive(), Status::Closed(Closed::CapReached)));
     assert_eq!(harness.calls(), 2);
 }
 
@@ -381,20 +327,13 @@ fn idle_is_measured_from_the_last_complete_query_not_from_trickled_bytes() {
     let timeout = Duration::from_secs(10);
     let mut harness = Harness::new(Scripted::new([Incoming::Bytes(frame(b"done"))]));
     assert_open(harness.drive_at(Duration::from_secs(5)));
-    assert!(!harness
-        .connection
-        .is_idle(harness.start + Duration::from_secs(14), timeout));
-    assert!(harness
-        .connection
-        .is_idle(harness.start + Duration::from_secs(15), timeout));
+    assert!(!harness.connection.is_idle(harness.start + Duration::from_secs(14), timeout));
+    assert!(harness.connection.is_idle(harness.start + Duration::from_secs(15), timeout));
 
     // A length prefix and a trickle of body bytes do not keep it alive.
     let mut harness = Harness::new(Scripted::new([]));
     for (second, byte) in [0x00, 0x20, b'x', b'y'].into_iter().enumerate() {
-        harness
-            .stream()
-            .incoming
-            .push_back(Incoming::Bytes(vec![byte]));
+        harness.stream().incoming.push_back(Incoming::Bytes(vec![byte]));
         assert_open(harness.drive_at(Duration::from_secs(3 * second as u64)));
     }
     assert!(harness.connection.is_idle(harness.start + timeout, timeout));
