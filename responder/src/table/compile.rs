@@ -400,15 +400,12 @@ impl<'z> Compiler<'z> {
 
     /// A and AAAA of the targets of MX, SRV and NS answers, when we serve them.
     fn additional_addresses<'a>(&'a self, rr: &'a Rrset<'z>, s: &mut Sections<'a>) {
-        let offset = match rr.rtype {
-            RType::MX => 2,
-            RType::SRV => 6,
-            RType::NS => 0,
-            _ => return,
-        };
+        if !matches!(rr.rtype, RType::MX | RType::SRV | RType::NS) {
+            return;
+        }
         for rd in &rr.rdatas {
-            let Some(wire) = rd.get(offset..) else { continue };
-            let Ok(target) = Name::from_wire(wire) else { continue };
+            let Some(&(at, len, _)) = crate::zone::embedded_names(rr.rtype, rd).first() else { continue };
+            let Ok(target) = Name::from_wire(&rd[at..at + len]) else { continue };
             let Some(&t) = self.index.get(key(&target, &mut [0u8; 255])) else { continue };
             let tn = &self.nodes[t];
             if tn.cut.is_some() && rr.rtype != RType::NS {

@@ -161,44 +161,16 @@ impl Writer<'_> {
     }
 
     /// RDATA with the names RFC 3597 §4 allows to compress (NS, CNAME, PTR,
-    /// MX, SOA) compressed; everything else copied as it is.
+    /// MX, SOA) compressed; other names written whole but still usable as
+    /// compression targets by later names; everything else copied.
     fn rdata(&mut self, rtype: RType, rdata: &[u8]) {
-        let (prefix, names, tail) = match rtype {
-            RType::NS | RType::CNAME | RType::PTR => (0, 1, true),
-            RType::MX => (2, 1, true),
-            RType::SOA => (0, 2, true),
-            _ => (0, 0, false),
-        };
-        if !tail || rdata.len() < prefix {
-            self.out.bytes.extend_from_slice(rdata);
-            return;
-        }
-        self.out.bytes.extend_from_slice(&rdata[..prefix]);
-        let mut pos = prefix;
-        for _ in 0..names {
-            let Some(len) = name_len(&rdata[pos..]) else {
-                self.out.bytes.extend_from_slice(&rdata[pos..]);
-                return;
-            };
-            self.name(&rdata[pos..pos + len], true);
-            pos += len;
+        let mut pos = 0;
+        for (at, len, compressible) in crate::zone::embedded_names(rtype, rdata) {
+            self.out.bytes.extend_from_slice(&rdata[pos..at]);
+            self.name(&rdata[at..at + len], compressible);
+            pos = at + len;
         }
         self.out.bytes.extend_from_slice(&rdata[pos..]);
-    }
-}
-
-/// Length of the uncompressed name at the start of `b`.
-pub fn name_len(b: &[u8]) -> Option<usize> {
-    let mut pos = 0;
-    loop {
-        let l = *b.get(pos)? as usize;
-        if l == 0 {
-            return Some(pos + 1);
-        }
-        if l > 63 {
-            return None;
-        }
-        pos += 1 + l;
     }
 }
 
