@@ -9,6 +9,8 @@
 
 mod compile;
 pub mod format;
+#[cfg(test)]
+mod proptests;
 mod template;
 mod validate;
 mod view;
