@@ -144,9 +144,12 @@ fn write_table_fuzz_seeds() {
     for dir in ["table_loader", "zone_parser"] {
         std::fs::create_dir_all(root.join(dir)).expect("corpus directory");
     }
-    // The leading byte is the target's mode: 0 takes the bytes as they are.
-    let mut seed = vec![0u8];
-    seed.extend_from_slice(valid_table());
-    std::fs::write(root.join("table_loader/seed-example.com.table.bin"), seed).expect("seed written");
+    // The leading byte is the target's mode: 0 takes the bytes as they are,
+    // 1 re-seals the header first (so mutations reach validation).
+    for (mode, name) in [(0u8, "seed-example.com.table.bin"), (1, "seed-example.com.resealed.bin")] {
+        let mut seed = vec![mode];
+        seed.extend_from_slice(valid_table());
+        std::fs::write(root.join("table_loader").join(name), seed).expect("seed written");
+    }
     std::fs::write(root.join("zone_parser/seed-example.com.zone"), EXAMPLE.trim_start()).expect("seed written");
 }
