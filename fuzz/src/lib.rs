@@ -23,7 +23,8 @@ pub fn engine() -> &'static Engine {
     ENGINE.get_or_init(|| {
         let zone = responder::zone::parse_str(ZONE, "example.com.zone", None).expect("the fuzz zone parses");
         let table = Table::compile(&[zone]).expect("the fuzz zone compiles");
-        let options = Options { identity: Some("fuzz".into()), version: Some("responder".into()), ..Options::default() };
+        let options =
+            Options { identity: Some("fuzz".into()), version: Some("responder".into()), ..Options::default() };
         Engine::new(table, options)
     })
 }

@@ -67,7 +67,8 @@ const QTYPES: &[u16] = &[1, 2, 5, 6, 15, 16, 28, 33, 39, 43, 41, 251, 252, 255, 
 fn engine() -> &'static Engine {
     static ENGINE: OnceLock<Engine> = OnceLock::new();
     ENGINE.get_or_init(|| {
-        let opts = Options { identity: Some("ns1.test".into()), version: Some("responder".into()), ..Options::default() };
+        let opts =
+            Options { identity: Some("ns1.test".into()), version: Some("responder".into()), ..Options::default() };
         engine_for(&[EXAMPLE], opts)
     })
 }
@@ -296,9 +297,8 @@ fn network() -> impl Strategy<Value = Network> {
     });
     let options = (0usize..=10).prop_flat_map(|words| proptest::collection::vec(any::<u8>(), words * 4));
     prop_oneof![
-        (v4_addr.clone(), v4_addr, options, proptest::bool::weighted(0.1)).prop_map(
-            |(src, dst, options, no_udp_checksum)| Network::V4 { src, dst, options, no_udp_checksum }
-        ),
+        (v4_addr.clone(), v4_addr, options, proptest::bool::weighted(0.1))
+            .prop_map(|(src, dst, options, no_udp_checksum)| Network::V4 { src, dst, options, no_udp_checksum }),
         (v6_addr.clone(), v6_addr).prop_map(|(src, dst)| Network::V6 { src, dst }),
     ]
 }
@@ -464,7 +464,10 @@ fn check_same_answer(spec: &FrameSpec, payload: &[u8], out: &Outcome, capacity: 
         (Verdict::Transmit(n), Some(message)) => prop_assert_eq!(&out.frame[reply_at..n], &message[..]),
         (Verdict::Drop, None) => {}
         (verdict, message) => {
-            return Err(TestCaseError::fail(format!("frame path {verdict:?}, message path {:?}", message.map(|m| m.len()))))
+            return Err(TestCaseError::fail(format!(
+                "frame path {verdict:?}, message path {:?}",
+                message.map(|m| m.len())
+            )))
         }
     }
     Ok(())
@@ -610,12 +613,8 @@ fn write_fuzz_seeds() {
         std::fs::create_dir_all(&dir).expect("corpus directory");
         std::fs::write(dir.join(name), bytes).expect("seed written");
     };
-    let v4 = |options: Vec<u8>| Network::V4 {
-        src: [198, 18, 0, 1],
-        dst: [198, 18, 0, 53],
-        options,
-        no_udp_checksum: false,
-    };
+    let v4 =
+        |options: Vec<u8>| Network::V4 { src: [198, 18, 0, 1], dst: [198, 18, 0, 53], options, no_udp_checksum: false };
     let v6 = Network::V6 {
         src: [0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
         dst: [0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x53],
