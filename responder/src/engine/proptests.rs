@@ -602,7 +602,7 @@ fn the_frame_builder_makes_frames_the_engine_answers() {
 }
 
 /// Regenerates the frame and message seeds of the fuzz corpora. Not a test:
-/// run `cargo test -p responder write_fuzz_seeds -- --ignored` after changing
+/// run `cargo test -p responder --lib -- --ignored write_fuzz_seeds` after changing
 /// the query or frame layout, and commit the result.
 #[test]
 #[ignore = "writes fuzz/corpus seeds; run by hand"]

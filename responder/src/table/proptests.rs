@@ -135,7 +135,7 @@ fn the_valid_table_is_served() {
 
 /// Regenerates the table seed of the `table_loader` fuzz target and the zone
 /// it and the other targets serve. Not a test: run
-/// `cargo test -p responder write_table_fuzz_seeds -- --ignored` after a
+/// `cargo test -p responder --lib -- --ignored write_table_fuzz_seeds` after a
 /// table format change, and commit the result.
 #[test]
 #[ignore = "writes fuzz/corpus seeds; run by hand"]
