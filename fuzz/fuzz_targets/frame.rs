@@ -1,9 +1,10 @@
 //! `answer_in_place` over arbitrary frames.
 //!
-//! Input: two bytes of capacity slack (big-endian; the capacity is the frame
-//! length plus the slack, wrapped to at most 2048), then the frame. A canary
-//! after the capacity must survive, an answer must fit the capacity, and a
-//! frame passed to the kernel must be unchanged.
+//! Input: a flags byte (bit 0: re-seal the IPv4 and UDP checksums first, so
+//! mutations get past them), two bytes of capacity slack (big-endian; the
+//! capacity is the frame length plus the slack, wrapped to at most 2048),
+//! then the frame. A canary after the capacity must survive, an answer must
+//! fit the capacity, and a frame passed to the kernel must be unchanged.
 
 #![no_main]
 
@@ -12,7 +13,12 @@ use responder::engine::{answer_in_place, Verdict};
 use responder_fuzz::{engine, CANARY, CANARY_LEN, MAX_FRAME};
 
 fuzz_target!(|data: &[u8]| {
-    let Some((slack, frame)) = data.split_first_chunk::<2>() else { return };
+    let Some(([flags, slack @ ..], frame)) = data.split_first_chunk::<3>() else { return };
+    let mut frame = frame.to_vec();
+    if flags & 1 == 1 {
+        responder_fuzz::reseal_frame(&mut frame);
+    }
+    let frame = &frame[..];
     let len = frame.len();
     if len > MAX_FRAME {
         return;

@@ -638,9 +638,10 @@ fn write_fuzz_seeds() {
             QuerySpec::new("host.deep.dn.example.com.", 1),
         ),
     ];
-    // Frame seeds start with the two bytes the target reads as capacity slack.
+    // Frame seeds start with the target's flags byte (1: re-seal checksums)
+    // and two bytes of capacity slack.
     for (name, spec, query) in &frames {
-        let mut seed = vec![0xff, 0xff];
+        let mut seed = vec![0x01, 0xff, 0xff];
         seed.extend_from_slice(&spec.build(&query.encode()));
         write("frame", &format!("{name}.bin"), &seed);
     }
