@@ -153,3 +153,19 @@ fn write_table_fuzz_seeds() {
     }
     std::fs::write(root.join("zone_parser/seed-example.com.zone"), EXAMPLE.trim_start()).expect("seed written");
 }
+
+/// Found by the `table_loader` fuzz target (fuzz/regressions/): one
+/// additional chunk's ARCOUNT raised from 4 to 0xfffc in an otherwise valid,
+/// re-sealed table. Validation accepts it; answering `x.fat.example.com`
+/// then adds the chunks' ARCOUNTs past 65535 in `Reply::template` (a panic
+/// with overflow checks, a wrong ARCOUNT without them). Refusing the table
+/// or serving it without a panic both fix it.
+#[test]
+fn regression_table_loader_arcount_overflow() {
+    let input = include_bytes!("../../../fuzz/regressions/table_loader-arcount-overflow.bin");
+    let mut bytes = input[1..].to_vec();
+    reseal(&mut bytes);
+    if let Ok(table) = Table::from_bytes(bytes) {
+        exercise(table).expect("served without a panic");
+    }
+}
