@@ -12,6 +12,8 @@ commands:
   run     build the responder and serve the bundled example zone on a veth
           testbed it creates, showing a few answers; Ctrl-C stops it
   test    build everything, run all tests, then a `run --once` smoke test
+  fuzz    run the cargo-fuzz targets (nightly) for a bounded time; fails
+          on a crash
 
 global options:
   --no-deps              do not check/install system packages first
@@ -27,6 +29,10 @@ run options:
 
 test options:
   --quick                skip the end-to-end smoke run
+
+fuzz options:
+  [TARGET]               fuzz only this target (default: all of them)
+  --seconds N            seconds per target (default: 30 in all, shared)
 ";
 
 #[derive(Debug, PartialEq, Eq)]
@@ -42,6 +48,7 @@ pub enum Command {
     Deps,
     Run(RunArgs),
     Test(TestArgs),
+    Fuzz(FuzzArgs),
 }
 
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -61,6 +68,13 @@ pub struct TestArgs {
     pub quick: bool,
 }
 
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct FuzzArgs {
+    /// Per target; `None` shares a default total among the targets.
+    pub seconds: Option<u64>,
+    pub target: Option<String>,
+}
+
 /// Parses the arguments after the program name.
 pub fn parse<I>(args: I) -> Result<Invocation, String>
 where
@@ -71,6 +85,7 @@ where
     let mut command = None;
     let mut run = RunArgs::default();
     let mut test = TestArgs::default();
+    let mut fuzz = FuzzArgs::default();
 
     while let Some(arg) = args.next() {
         // `--flag=value` and `--flag value` are both accepted.
@@ -88,7 +103,7 @@ where
         match (command.as_deref(), flag.as_str()) {
             (_, "-h" | "--help") => return Ok(Invocation { command: Command::Help, no_deps }),
             (_, "--no-deps") => no_deps = true,
-            (None, "deps" | "run" | "test") => command = Some(flag),
+            (None, "deps" | "run" | "test" | "fuzz") => command = Some(flag),
             (None, other) => return Err(format!("unknown command `{other}`")),
             (Some("run"), "--iface") => run.iface = Some(value("--iface")?),
             (Some("run"), "--zone") => run.zones.push(value("--zone")?),
@@ -97,6 +112,10 @@ where
             (Some("run"), "--responder-bin") => run.responder_bin = Some(value("--responder-bin")?.into()),
             (Some("run"), "--") => run.extra.extend(args.by_ref()),
             (Some("test"), "--quick") => test.quick = true,
+            (Some("fuzz"), "--seconds") => fuzz.seconds = Some(parse_seconds(&value("--seconds")?)?),
+            (Some("fuzz"), target) if !target.starts_with('-') && fuzz.target.is_none() => {
+                fuzz.target = Some(target.to_owned())
+            }
             (Some(cmd), other) => return Err(format!("unknown option `{other}` for `{cmd}`")),
         }
     }
@@ -110,6 +129,7 @@ where
             }
             Command::Run(run)
         }
+        Some("fuzz") => Command::Fuzz(fuzz),
         Some(_) => Command::Test(test),
     };
     Ok(Invocation { command, no_deps })
@@ -121,6 +141,16 @@ fn parse_queues(text: &str) -> Result<u32, String> {
         // any machine this demo runs on and keeps typos from creating huge devices.
         Ok(n @ 1..=64) => Ok(n),
         _ => Err(format!("--queues must be a number from 1 to 64, not `{text}`")),
+    }
+}
+
+fn parse_seconds(text: &str) -> Result<u64, String> {
+    match text.parse::<u64>() {
+        // A day bounds a typo; longer campaigns run cargo fuzz directly.
+        Ok(n @ 1..=86_400) => Ok(n),
+        _ => Err(format!(
+            "--seconds must be a number from 1 to 86400, not `{text}`"
+        )),
     }
 }
 
@@ -183,6 +213,40 @@ mod tests {
         assert_eq!(parse_str("deps --quick").unwrap_err(), "unknown option `--quick` for `deps`");
         assert_eq!(parse_str("run --iface").unwrap_err(), "--iface needs a value");
         assert_eq!(parse_str("run --zone=").unwrap_err(), "--zone needs a value");
+    }
+
+    #[test]
+    fn fuzz_takes_seconds_and_a_target() {
+        assert_eq!(
+            parse_str("fuzz").unwrap().command,
+            Command::Fuzz(FuzzArgs::default())
+        );
+        assert_eq!(
+            parse_str("fuzz --seconds=60 frame").unwrap().command,
+            Command::Fuzz(FuzzArgs {
+                seconds: Some(60),
+                target: Some("frame".into()),
+            })
+        );
+        assert_eq!(
+            parse_str("fuzz message --seconds 5").unwrap().command,
+            Command::Fuzz(FuzzArgs {
+                seconds: Some(5),
+                target: Some("message".into()),
+            })
+        );
+        for bad in ["0", "-3", "ten", "86401"] {
+            let err = parse_str(&format!("fuzz --seconds {bad}")).unwrap_err();
+            assert!(err.contains("--seconds"), "{bad}: {err}");
+        }
+        assert_eq!(
+            parse_str("fuzz frame message").unwrap_err(),
+            "unknown option `message` for `fuzz`"
+        );
+        assert_eq!(
+            parse_str("fuzz --quick").unwrap_err(),
+            "unknown option `--quick` for `fuzz`"
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 mod cli;
 mod demo;
 mod deps;
+mod fuzz;
 mod interrupt;
 mod run;
 mod supervise;
@@ -28,8 +29,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    // `test` checks packages itself, as one of its reported steps.
-    let deps_first = !invocation.no_deps && matches!(invocation.command, Command::Run(_));
+    // `test` checks packages itself, as one of its reported steps; `fuzz`
+    // builds the responder, whose build script needs clang.
+    let deps_first =
+        !invocation.no_deps && matches!(invocation.command, Command::Run(_) | Command::Fuzz(_));
     let result = (|| {
         if deps_first {
             deps::run(false)?;
@@ -42,6 +45,7 @@ fn main() -> ExitCode {
             Command::Deps => deps::run(true),
             Command::Run(args) => run::run(args),
             Command::Test(args) => test::run(args, invocation.no_deps),
+            Command::Fuzz(args) => fuzz::run(args),
         }
     })();
     match result {

@@ -192,3 +192,5 @@ fn query_flags(buf: &[u8]) -> u16 {
 
 #[cfg(test)]
 pub(crate) mod tests;
+#[cfg(test)]
+pub(crate) mod proptests;

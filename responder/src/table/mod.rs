@@ -10,6 +10,8 @@
 mod compile;
 mod fasthash;
 pub mod format;
+#[cfg(test)]
+mod proptests;
 mod template;
 mod validate;
 mod view;

@@ -1,0 +1,35 @@
+//! `Table::from_bytes` over untrusted bytes; a table that loads must be
+//! servable: lookups and answers for the probe names must not panic.
+//!
+//! Input: a mode byte, then the table. Mode bit 0 re-seals the header
+//! (length and checksum) before loading, as a writer would: otherwise almost
+//! every mutation stops at the checksum and validation is never reached.
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use responder::engine::{Engine, Options};
+use responder::table::format::{checksum, HEADER_LEN};
+use responder::table::Table;
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&mode, table)) = data.split_first() else { return };
+    let mut bytes = table.to_vec();
+    if mode & 1 == 1 && bytes.len() >= HEADER_LEN {
+        let total = bytes.len() as u64;
+        bytes[16..24].copy_from_slice(&total.to_le_bytes());
+        let sum = checksum(&bytes[HEADER_LEN..]);
+        bytes[24..32].copy_from_slice(&sum.to_le_bytes());
+    }
+    let Ok(table) = Table::from_bytes(bytes) else { return };
+    for q in responder_fuzz::probe_queries() {
+        // The question name starts at 12 and ends before QTYPE, QCLASS and the 11-byte OPT.
+        let name = &q[12..q.len() - 4 - 11];
+        if let Some(node) = table.find(name) {
+            for (_, response) in node.types() {
+                let _ = table.response(response).map(|r| r.chunks().count());
+            }
+        }
+    }
+    responder_fuzz::probe(&Engine::new(table, Options::default()));
+});

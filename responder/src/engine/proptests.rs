@@ -1,0 +1,661 @@
+//! Property tests for the hot path: whatever bytes arrive, the engine never
+//! panics, never writes past `capacity`, and never alters a frame it hands
+//! back to the kernel; for well-formed query frames it answers with headers
+//! and checksums that verify (checked by an independent implementation here)
+//! and the same DNS message [`answer_message`] gives for the same query.
+//!
+//! The frame and query builders are also what the fuzz seeds are made from:
+//! see `write_fuzz_seeds` at the end.
+
+use std::sync::OnceLock;
+
+use proptest::prelude::*;
+use proptest::sample::{select, Index};
+
+use super::tests::{engine_for, EXAMPLE};
+use super::*;
+
+/// XDP frames are at most this long (one UMEM chunk).
+pub(crate) const MAX_FRAME: usize = 2048;
+/// Bytes past `capacity` that must come back untouched.
+const CANARY_LEN: usize = 64;
+const CANARY: u8 = 0xa5;
+
+const ETH_HEADER: usize = 14;
+const IPV4_HEADER: usize = 20;
+const IPV6_HEADER: usize = 40;
+const UDP_HEADER: usize = 8;
+const PROTO_UDP: u8 = 17;
+
+/// Names from the test zone, one per kind of answer (exact, CNAME chain and
+/// loop, wildcard, empty non-terminal, referral, DNAME, truncation, NXDOMAIN,
+/// out of zone), plus the CHAOS identity names.
+pub(crate) const NAMES: &[&str] = &[
+    "example.com.",
+    "www.example.com.",
+    "ns1.example.com.",
+    "mail.example.com.",
+    "alias.example.com.",
+    "chain.example.com.",
+    "loop1.example.com.",
+    "ext.example.com.",
+    "dangling.example.com.",
+    "foo.wild.example.com.",
+    "a.b.wild.example.com.",
+    "ent.wild.example.com.",
+    "x.ent.wild.example.com.",
+    "sub.ent.wild.example.com.",
+    "q.cw.example.com.",
+    "child.example.com.",
+    "www.child.example.com.",
+    "_sip._udp.example.com.",
+    "dn.example.com.",
+    "host.deep.dn.example.com.",
+    "big.example.com.",
+    "x.fat.example.com.",
+    "nosuch.example.com.",
+    "example.net.",
+    "com.",
+    ".",
+    "version.bind.",
+    "id.server.",
+];
+
+/// Query types that select different code paths, besides arbitrary ones.
+const QTYPES: &[u16] = &[1, 2, 5, 6, 15, 16, 28, 33, 39, 43, 41, 251, 252, 255, 250, 0, 65535];
+
+fn engine() -> &'static Engine {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    ENGINE.get_or_init(|| {
+        let opts =
+            Options { identity: Some("ns1.test".into()), version: Some("responder".into()), ..Options::default() };
+        engine_for(&[EXAMPLE], opts)
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Independent wire encoding: deliberately not the engine's own helpers.
+
+/// RFC 1071 one's-complement sum, folded to 16 bits, byte by byte.
+fn ones_complement_sum(bytes: &[u8]) -> u16 {
+    let mut sum: u32 = 0;
+    for pair in bytes.chunks(2) {
+        sum += u32::from(u16::from_be_bytes([pair[0], pair.get(1).copied().unwrap_or(0)]));
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    sum as u16
+}
+
+/// The checksum to store over `bytes` (whose checksum field is zero).
+fn checksum(bytes: &[u8]) -> u16 {
+    !ones_complement_sum(bytes)
+}
+
+/// True when bytes including their checksum field verify.
+fn checksum_verifies(bytes: &[u8]) -> bool {
+    ones_complement_sum(bytes) == 0xffff
+}
+
+fn udp_pseudo_header(src: &[u8], dst: &[u8], udp_len: usize) -> Vec<u8> {
+    let mut p = Vec::with_capacity(40);
+    p.extend_from_slice(src);
+    p.extend_from_slice(dst);
+    if src.len() == 4 {
+        p.extend_from_slice(&[0, PROTO_UDP]);
+        p.extend_from_slice(&(udp_len as u16).to_be_bytes());
+    } else {
+        p.extend_from_slice(&(udp_len as u32).to_be_bytes());
+        p.extend_from_slice(&[0, 0, 0, PROTO_UDP]);
+    }
+    p
+}
+
+fn udp_checksum_verifies(src: &[u8], dst: &[u8], datagram: &[u8]) -> bool {
+    let mut all = udp_pseudo_header(src, dst, datagram.len());
+    all.extend_from_slice(datagram);
+    checksum_verifies(&all)
+}
+
+/// Wire form of a presentation name (no escapes: test names only).
+pub(crate) fn wire_name(name: &str) -> Vec<u8> {
+    let mut w = Vec::new();
+    for label in name.split('.').filter(|l| !l.is_empty()) {
+        w.push(label.len() as u8);
+        w.extend_from_slice(label.as_bytes());
+    }
+    w.push(0);
+    w
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct QuerySpec {
+    pub id: u16,
+    pub rd: bool,
+    /// Presentation name; its case is sent as is.
+    pub name: String,
+    pub qtype: u16,
+    pub qclass: u16,
+    /// (UDP payload size, DO bit)
+    pub edns: Option<(u16, bool)>,
+}
+
+impl QuerySpec {
+    pub(crate) fn new(name: &str, qtype: u16) -> QuerySpec {
+        QuerySpec { id: 0xbeef, rd: true, name: name.into(), qtype, qclass: 1, edns: None }
+    }
+
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut m = Vec::with_capacity(64);
+        m.extend_from_slice(&self.id.to_be_bytes());
+        m.extend_from_slice(&[if self.rd { 0x01 } else { 0x00 }, 0x00]);
+        m.extend_from_slice(&[0, 1, 0, 0, 0, 0, 0, self.edns.is_some() as u8]);
+        m.extend_from_slice(&wire_name(&self.name));
+        m.extend_from_slice(&self.qtype.to_be_bytes());
+        m.extend_from_slice(&self.qclass.to_be_bytes());
+        if let Some((size, dnssec_ok)) = self.edns {
+            m.extend_from_slice(&[0, 0, 41]);
+            m.extend_from_slice(&size.to_be_bytes());
+            m.extend_from_slice(&[0, 0, if dnssec_ok { 0x80 } else { 0 }, 0, 0, 0]);
+        }
+        m
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Network {
+    V4 {
+        src: [u8; 4],
+        dst: [u8; 4],
+        /// IP options, a multiple of four bytes.
+        options: Vec<u8>,
+        /// Send UDP checksum zero ("not computed", legal over IPv4).
+        no_udp_checksum: bool,
+    },
+    V6 {
+        src: [u8; 16],
+        dst: [u8; 16],
+    },
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct FrameSpec {
+    pub dst_mac: [u8; 6],
+    pub src_mac: [u8; 6],
+    /// (TPID, TCI) of each VLAN tag, outermost first.
+    pub vlans: Vec<(u16, u16)>,
+    pub network: Network,
+    pub src_port: u16,
+    pub dst_port: u16,
+}
+
+impl FrameSpec {
+    pub(crate) fn simple(network: Network, vlans: Vec<(u16, u16)>) -> FrameSpec {
+        FrameSpec {
+            dst_mac: [0x02, 0, 0, 0, 0, 0x53],
+            src_mac: [0x02, 0, 0, 0, 0, 0x01],
+            vlans,
+            network,
+            src_port: 40000,
+            dst_port: 53,
+        }
+    }
+
+    /// Offset of the IP header.
+    fn l3(&self) -> usize {
+        ETH_HEADER + 4 * self.vlans.len()
+    }
+
+    /// An Ethernet frame carrying `payload` over UDP, every length and
+    /// checksum correct.
+    pub(crate) fn build(&self, payload: &[u8]) -> Vec<u8> {
+        let mut f = Vec::with_capacity(128 + payload.len());
+        f.extend_from_slice(&self.dst_mac);
+        f.extend_from_slice(&self.src_mac);
+        for (tpid, tci) in &self.vlans {
+            f.extend_from_slice(&tpid.to_be_bytes());
+            f.extend_from_slice(&tci.to_be_bytes());
+        }
+        let udp_len = UDP_HEADER + payload.len();
+        let mut udp = Vec::with_capacity(udp_len);
+        udp.extend_from_slice(&self.src_port.to_be_bytes());
+        udp.extend_from_slice(&self.dst_port.to_be_bytes());
+        udp.extend_from_slice(&(udp_len as u16).to_be_bytes());
+        udp.extend_from_slice(&[0, 0]);
+        udp.extend_from_slice(payload);
+        match &self.network {
+            Network::V4 { src, dst, options, no_udp_checksum } => {
+                f.extend_from_slice(&0x0800u16.to_be_bytes());
+                let ihl = IPV4_HEADER + options.len();
+                let mut ip = vec![0x40 | (ihl / 4) as u8, 0];
+                ip.extend_from_slice(&((ihl + udp_len) as u16).to_be_bytes());
+                ip.extend_from_slice(&[0x12, 0x34, 0x40, 0x00, 57, PROTO_UDP, 0, 0]);
+                ip.extend_from_slice(src);
+                ip.extend_from_slice(dst);
+                ip.extend_from_slice(options);
+                let c = checksum(&ip);
+                ip[10..12].copy_from_slice(&c.to_be_bytes());
+                f.extend_from_slice(&ip);
+                if !no_udp_checksum {
+                    set_udp_checksum(&mut udp, src, dst);
+                }
+            }
+            Network::V6 { src, dst } => {
+                f.extend_from_slice(&0x86ddu16.to_be_bytes());
+                f.extend_from_slice(&[0x60, 0x01, 0x23, 0x45]);
+                f.extend_from_slice(&(udp_len as u16).to_be_bytes());
+                f.extend_from_slice(&[PROTO_UDP, 57]);
+                f.extend_from_slice(src);
+                f.extend_from_slice(dst);
+                set_udp_checksum(&mut udp, src, dst);
+            }
+        }
+        f.extend_from_slice(&udp);
+        f
+    }
+}
+
+fn set_udp_checksum(udp: &mut [u8], src: &[u8], dst: &[u8]) {
+    let mut all = udp_pseudo_header(src, dst, udp.len());
+    all.extend_from_slice(udp);
+    let c = match checksum(&all) {
+        0 => 0xffff,
+        c => c,
+    };
+    udp[6..8].copy_from_slice(&c.to_be_bytes());
+}
+
+// ---------------------------------------------------------------------------
+// Strategies.
+
+fn random_case(name: &str, bits: u64) -> String {
+    name.chars().enumerate().map(|(i, c)| if bits >> (i % 64) & 1 == 1 { c.to_ascii_uppercase() } else { c }).collect()
+}
+
+fn query_spec() -> impl Strategy<Value = QuerySpec> {
+    let qtype = prop_oneof![3 => select(QTYPES), 1 => any::<u16>()];
+    let qclass = prop_oneof![8 => Just(1u16), 1 => Just(3u16), 1 => any::<u16>()];
+    let edns = proptest::option::of((any::<u16>(), any::<bool>()));
+    (any::<u16>(), any::<bool>(), select(NAMES), any::<u64>(), qtype, qclass, edns).prop_map(
+        |(id, rd, name, case, qtype, qclass, edns)| QuerySpec {
+            id,
+            rd,
+            name: random_case(name, case),
+            qtype,
+            qclass,
+            edns,
+        },
+    )
+}
+
+fn network() -> impl Strategy<Value = Network> {
+    // Test addresses only: 198.18.0.0/15 and fd00::/8.
+    let v4_addr = (18u8..=19, any::<[u8; 2]>()).prop_map(|(b, r)| [198, b, r[0], r[1]]);
+    let v6_addr = any::<[u8; 15]>().prop_map(|r| {
+        let mut a = [0xfd; 16];
+        a[1..].copy_from_slice(&r);
+        a
+    });
+    let options = (0usize..=10).prop_flat_map(|words| proptest::collection::vec(any::<u8>(), words * 4));
+    prop_oneof![
+        (v4_addr.clone(), v4_addr, options, proptest::bool::weighted(0.1))
+            .prop_map(|(src, dst, options, no_udp_checksum)| Network::V4 { src, dst, options, no_udp_checksum }),
+        (v6_addr.clone(), v6_addr).prop_map(|(src, dst)| Network::V6 { src, dst }),
+    ]
+}
+
+fn frame_spec() -> impl Strategy<Value = FrameSpec> {
+    let unicast_mac = any::<[u8; 6]>().prop_map(|mut m| {
+        m[0] &= !1;
+        m
+    });
+    let tag = (select(&[0x8100u16, 0x88a8][..]), any::<u16>());
+    (any::<[u8; 6]>(), unicast_mac, proptest::collection::vec(tag, 0..=2), network(), 1u16.., any::<u16>()).prop_map(
+        |(dst_mac, src_mac, vlans, network, src_port, dst_port)| FrameSpec {
+            dst_mac,
+            src_mac,
+            vlans,
+            network,
+            src_port,
+            dst_port,
+        },
+    )
+}
+
+#[derive(Debug, Clone)]
+enum Mutation {
+    Flip(Index, u8),
+    Set(Index, u8),
+    Truncate(Index),
+    Extend(Vec<u8>),
+}
+
+fn mutations() -> impl Strategy<Value = Vec<Mutation>> {
+    let one = prop_oneof![
+        (any::<Index>(), 1u8..).prop_map(|(i, m)| Mutation::Flip(i, m)),
+        (any::<Index>(), any::<u8>()).prop_map(|(i, b)| Mutation::Set(i, b)),
+        any::<Index>().prop_map(Mutation::Truncate),
+        proptest::collection::vec(any::<u8>(), 1..64).prop_map(Mutation::Extend),
+    ];
+    proptest::collection::vec(one, 1..8)
+}
+
+fn mutate(bytes: &mut Vec<u8>, mutations: &[Mutation]) {
+    for m in mutations {
+        let len = bytes.len();
+        match m {
+            Mutation::Flip(i, mask) if len > 0 => bytes[i.index(len)] ^= mask,
+            Mutation::Set(i, b) if len > 0 => bytes[i.index(len)] = *b,
+            Mutation::Truncate(i) => bytes.truncate(i.index(len + 1)),
+            Mutation::Extend(more) => bytes.extend_from_slice(more),
+            _ => {}
+        }
+    }
+}
+
+/// A capacity from `len` to the frame size (or `len` when longer).
+fn capacity_for(len: usize, pick: &Index) -> usize {
+    len + pick.index(MAX_FRAME.saturating_sub(len) + 1)
+}
+
+// ---------------------------------------------------------------------------
+// Harness.
+
+struct Outcome {
+    verdict: Verdict,
+    /// The buffer after the call, canary excluded.
+    frame: Vec<u8>,
+}
+
+/// Runs `answer_in_place` on `input` in a buffer of `capacity` bytes followed
+/// by a canary, with `junk` filling the space between the input and
+/// capacity; checks the promises every call must keep.
+fn run_frame(input: &[u8], capacity: usize, junk: u8) -> Result<Outcome, TestCaseError> {
+    let len = input.len();
+    let mut buf = vec![junk; capacity + CANARY_LEN];
+    buf[..len].copy_from_slice(input);
+    buf[capacity..].fill(CANARY);
+    let verdict = answer_in_place(engine(), &mut buf, len, capacity);
+    prop_assert!(buf[capacity..].iter().all(|&b| b == CANARY), "wrote past capacity {capacity}: {verdict:?}");
+    match verdict {
+        Verdict::Transmit(n) => prop_assert!(n <= capacity, "Transmit({n}) beyond capacity {capacity}"),
+        // The kernel gets the frame as it came.
+        Verdict::Pass => prop_assert_eq!(&buf[..len], input, "a passed frame was modified"),
+        Verdict::Drop => {}
+    }
+    buf.truncate(capacity);
+    Ok(Outcome { verdict, frame: buf })
+}
+
+/// `answer_message` over `query` in a buffer of `size` bytes (≥ its length).
+fn run_message(query: &[u8], size: usize, transport: Transport) -> Result<Option<Vec<u8>>, TestCaseError> {
+    let mut buf = vec![0u8; size];
+    buf[..query.len()].copy_from_slice(query);
+    let Some(n) = answer_message(engine(), &mut buf, query.len(), transport) else { return Ok(None) };
+    prop_assert!(n <= size, "reply of {n} bytes in a {size}-byte buffer");
+    prop_assert!(n >= dns::HEADER_LEN, "reply of {n} bytes has no header");
+    prop_assert_eq!(&buf[..2], &query[..2], "the ID is echoed");
+    prop_assert!(buf[2] & 0x80 != 0, "a reply has QR set");
+    buf.truncate(n);
+    Ok(Some(buf))
+}
+
+/// Checks a reply frame against the query frame it was made from.
+fn check_reply_frame(spec: &FrameSpec, query_frame: &[u8], out: &Outcome) -> Result<(), TestCaseError> {
+    let Verdict::Transmit(n) = out.verdict else {
+        return Err(TestCaseError::fail(format!("a valid query frame got {:?}", out.verdict)));
+    };
+    let r = &out.frame[..n];
+    let l3 = spec.l3();
+    prop_assert_eq!(&r[0..6], &query_frame[6..12], "destination MAC is the query's source");
+    prop_assert_eq!(&r[6..12], &query_frame[0..6], "source MAC is the query's destination");
+    prop_assert_eq!(&r[12..l3], &query_frame[12..l3], "VLAN tags and ethertype kept");
+    let (udp_at, src, dst): (usize, Vec<u8>, Vec<u8>) = match &spec.network {
+        Network::V4 { src, dst, .. } => {
+            let ip = &r[l3..l3 + IPV4_HEADER];
+            prop_assert_eq!(ip[0], 0x45, "options are dropped from the answer");
+            prop_assert_eq!(u16::from_be_bytes([ip[2], ip[3]]) as usize, n - l3, "IPv4 total length");
+            prop_assert_eq!(u16::from_be_bytes([ip[6], ip[7]]) & 0x3fff, 0, "not a fragment");
+            prop_assert_eq!(ip[9], PROTO_UDP);
+            prop_assert!(checksum_verifies(ip), "IPv4 header checksum");
+            prop_assert_eq!(&ip[12..16], &dst[..], "source is the query's destination");
+            prop_assert_eq!(&ip[16..20], &src[..], "destination is the query's source");
+            (l3 + IPV4_HEADER, dst.to_vec(), src.to_vec())
+        }
+        Network::V6 { src, dst } => {
+            let ip = &r[l3..l3 + IPV6_HEADER];
+            prop_assert_eq!(ip[0] >> 4, 6);
+            prop_assert_eq!(u16::from_be_bytes([ip[4], ip[5]]) as usize, n - l3 - IPV6_HEADER, "payload length");
+            prop_assert_eq!(ip[6], PROTO_UDP);
+            prop_assert_eq!(&ip[8..24], &dst[..]);
+            prop_assert_eq!(&ip[24..40], &src[..]);
+            (l3 + IPV6_HEADER, dst.to_vec(), src.to_vec())
+        }
+    };
+    let udp = &r[udp_at..];
+    prop_assert_eq!(u16::from_be_bytes([udp[0], udp[1]]), spec.dst_port, "ports swapped");
+    prop_assert_eq!(u16::from_be_bytes([udp[2], udp[3]]), spec.src_port, "ports swapped");
+    prop_assert_eq!(u16::from_be_bytes([udp[4], udp[5]]) as usize, udp.len(), "UDP length");
+    prop_assert!(udp[6..8] != [0, 0], "answers always carry a UDP checksum");
+    prop_assert!(udp_checksum_verifies(&src, &dst, udp), "UDP checksum");
+    Ok(())
+}
+
+/// The DNS payload of a query frame built from `spec`, and where the
+/// answer's payload starts (IPv4 options are dropped from answers).
+fn dns_offsets(spec: &FrameSpec) -> (usize, usize) {
+    match &spec.network {
+        Network::V4 { options, .. } => {
+            let reply = spec.l3() + IPV4_HEADER + UDP_HEADER;
+            (reply + options.len(), reply)
+        }
+        Network::V6 { .. } => {
+            let at = spec.l3() + IPV6_HEADER + UDP_HEADER;
+            (at, at)
+        }
+    }
+}
+
+/// The frame path and the message path must give the same DNS answer: the
+/// message path in a buffer as long as the frame path had left.
+fn check_same_answer(spec: &FrameSpec, payload: &[u8], out: &Outcome, capacity: usize) -> Result<(), TestCaseError> {
+    let (_, reply_at) = dns_offsets(spec);
+    let expected = run_message(payload, capacity - reply_at, Transport::Udp)?;
+    match (out.verdict, expected) {
+        (Verdict::Transmit(n), Some(message)) => prop_assert_eq!(&out.frame[reply_at..n], &message[..]),
+        (Verdict::Drop, None) => {}
+        (verdict, message) => {
+            return Err(TestCaseError::fail(format!(
+                "frame path {verdict:?}, message path {:?}",
+                message.map(|m| m.len())
+            )))
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Properties.
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn arbitrary_frames_keep_every_promise(
+        frame in proptest::collection::vec(any::<u8>(), 0..MAX_FRAME),
+        pick in any::<Index>(),
+        junk in any::<u8>(),
+    ) {
+        run_frame(&frame, capacity_for(frame.len(), &pick), junk)?;
+    }
+
+    #[test]
+    fn a_frame_longer_than_capacity_is_dropped_untouched(
+        frame in proptest::collection::vec(any::<u8>(), 1..256),
+        pick in any::<Index>(),
+    ) {
+        let capacity = pick.index(frame.len());
+        let mut buf = frame.clone();
+        prop_assert_eq!(answer_in_place(engine(), &mut buf, frame.len(), capacity), Verdict::Drop);
+        prop_assert_eq!(buf, frame);
+    }
+
+    #[test]
+    fn valid_query_frames_are_answered_correctly(
+        spec in frame_spec(),
+        query in query_spec(),
+        pick in any::<Index>(),
+        junk in any::<u8>(),
+    ) {
+        let payload = query.encode();
+        let frame = spec.build(&payload);
+        let capacity = capacity_for(frame.len(), &pick);
+        let out = run_frame(&frame, capacity, junk)?;
+        check_reply_frame(&spec, &frame, &out)?;
+        check_same_answer(&spec, &payload, &out, capacity)?;
+        // An independent decoder agrees the answer is a well-formed response.
+        let Verdict::Transmit(n) = out.verdict else { unreachable!("checked above") };
+        let message = hickory_proto::op::Message::from_vec(&out.frame[dns_offsets(&spec).1..n]);
+        prop_assert!(message.is_ok(), "answer does not decode: {:?}", message.err());
+    }
+
+    #[test]
+    fn mutated_queries_in_valid_frames_match_the_message_path(
+        spec in frame_spec(),
+        query in query_spec(),
+        edits in mutations(),
+        pick in any::<Index>(),
+    ) {
+        let mut payload = query.encode();
+        mutate(&mut payload, &edits);
+        let frame = spec.build(&payload);
+        let capacity = capacity_for(frame.len(), &pick);
+        let out = run_frame(&frame, capacity, 0)?;
+        if payload.len() >= dns::HEADER_LEN && payload[2] & 0x80 == 0 {
+            // A query (not a response) always gets an answer of some kind.
+            check_reply_frame(&spec, &frame, &out)?;
+        }
+        check_same_answer(&spec, &payload, &out, capacity)?;
+    }
+
+    #[test]
+    fn mutated_frames_keep_every_promise(
+        spec in frame_spec(),
+        query in query_spec(),
+        edits in mutations(),
+        pick in any::<Index>(),
+        junk in any::<u8>(),
+    ) {
+        let mut frame = spec.build(&query.encode());
+        mutate(&mut frame, &edits);
+        run_frame(&frame, capacity_for(frame.len(), &pick), junk)?;
+    }
+
+    #[test]
+    fn arbitrary_messages_get_a_bounded_reply_or_none(
+        message in proptest::collection::vec(any::<u8>(), 0..1024),
+        slack in 0usize..4096,
+        tcp in any::<bool>(),
+    ) {
+        let transport = if tcp { Transport::Tcp } else { Transport::Udp };
+        run_message(&message, message.len() + slack, transport)?;
+    }
+
+    #[test]
+    fn mutated_queries_get_a_bounded_reply_or_none(
+        query in query_spec(),
+        edits in mutations(),
+        slack in 0usize..2048,
+        tcp in any::<bool>(),
+    ) {
+        let mut message = query.encode();
+        mutate(&mut message, &edits);
+        let transport = if tcp { Transport::Tcp } else { Transport::Udp };
+        run_message(&message, message.len() + slack, transport)?;
+    }
+}
+
+#[test]
+fn the_independent_checksum_matches_rfc_1071_example() {
+    // RFC 1071 §3: the sum of 00 01 f2 03 f4 f5 f6 f7 is ddf2.
+    assert_eq!(ones_complement_sum(&[0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7]), 0xddf2);
+    let mut header = [0x45, 0, 0, 0x54, 0, 0, 0x40, 0, 0x40, 1, 0, 0, 198, 18, 0, 1, 198, 18, 0, 2];
+    let c = checksum(&header);
+    header[10..12].copy_from_slice(&c.to_be_bytes());
+    assert!(checksum_verifies(&header));
+    header[15] ^= 1;
+    assert!(!checksum_verifies(&header));
+}
+
+#[test]
+fn the_frame_builder_makes_frames_the_engine_answers() {
+    // Guards the generators: if the builder were wrong every structured
+    // property above would fail for the wrong reason.
+    let v4 = Network::V4 { src: [198, 18, 0, 1], dst: [198, 18, 0, 2], options: vec![1; 8], no_udp_checksum: false };
+    let v6 = Network::V6 { src: [0xfd; 16], dst: [0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x53] };
+    for (network, vlans) in [(v4, vec![(0x88a8, 7), (0x8100, 8)]), (v6, vec![(0x8100, 9)])] {
+        let spec = FrameSpec::simple(network, vlans);
+        let frame = spec.build(&QuerySpec::new("www.example.com.", 1).encode());
+        let mut buf = frame.clone();
+        buf.resize(MAX_FRAME, 0);
+        assert!(matches!(answer_in_place(engine(), &mut buf, frame.len(), MAX_FRAME), Verdict::Transmit(_)));
+    }
+}
+
+/// Regenerates the frame and message seeds of the fuzz corpora. Not a test:
+/// run `cargo test -p responder --lib -- --ignored write_fuzz_seeds` after changing
+/// the query or frame layout, and commit the result.
+#[test]
+#[ignore = "writes fuzz/corpus seeds; run by hand"]
+fn write_fuzz_seeds() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus");
+    let write = |target: &str, name: &str, bytes: &[u8]| {
+        let dir = root.join(target);
+        std::fs::create_dir_all(&dir).expect("corpus directory");
+        std::fs::write(dir.join(name), bytes).expect("seed written");
+    };
+    let v4 =
+        |options: Vec<u8>| Network::V4 { src: [198, 18, 0, 1], dst: [198, 18, 0, 53], options, no_udp_checksum: false };
+    let v6 = Network::V6 {
+        src: [0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+        dst: [0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x53],
+    };
+    let edns = |mut q: QuerySpec, size: u16, dnssec_ok: bool| {
+        q.edns = Some((size, dnssec_ok));
+        q
+    };
+    let frames = [
+        ("seed-v4-www-a", FrameSpec::simple(v4(vec![]), vec![]), QuerySpec::new("www.example.com.", 1)),
+        ("seed-v4-options-mx", FrameSpec::simple(v4(vec![1, 1, 1, 0]), vec![]), QuerySpec::new("example.com.", 15)),
+        ("seed-v6-wild-txt", FrameSpec::simple(v6.clone(), vec![]), QuerySpec::new("Foo.Wild.example.com.", 16)),
+        (
+            "seed-vlan-v4-big-edns",
+            FrameSpec::simple(v4(vec![]), vec![(0x8100, 100)]),
+            edns(QuerySpec::new("big.example.com.", 16), 1232, true),
+        ),
+        (
+            "seed-qinq-v6-dname",
+            FrameSpec::simple(v6, vec![(0x88a8, 10), (0x8100, 20)]),
+            QuerySpec::new("host.deep.dn.example.com.", 1),
+        ),
+    ];
+    // Frame seeds start with the target's flags byte (1: re-seal checksums)
+    // and two bytes of capacity slack.
+    for (name, spec, query) in &frames {
+        let mut seed = vec![0x01, 0xff, 0xff];
+        seed.extend_from_slice(&spec.build(&query.encode()));
+        write("frame", &format!("{name}.bin"), &seed);
+    }
+    let messages = [
+        ("seed-www-a", QuerySpec::new("www.example.com.", 1)),
+        ("seed-chain-a-edns", edns(QuerySpec::new("chain.example.com.", 1), 4096, false)),
+        ("seed-referral-ns", QuerySpec::new("x.fat.example.com.", 2)),
+        ("seed-nxdomain-aaaa", QuerySpec::new("nosuch.example.com.", 28)),
+        ("seed-chaos-version", QuerySpec { qclass: 3, ..QuerySpec::new("version.bind.", 16) }),
+    ];
+    // Message seeds start with a flags byte (bit 0: TCP) and two bytes of slack.
+    for (name, query) in &messages {
+        let mut seed = vec![0x00, 0x10, 0x00];
+        seed.extend_from_slice(&query.encode());
+        write("message", &format!("{name}.bin"), &seed);
+    }
+}
