@@ -148,9 +148,7 @@ fn parse_seconds(text: &str) -> Result<u64, String> {
     match text.parse::<u64>() {
         // A day bounds a typo; longer campaigns run cargo fuzz directly.
         Ok(n @ 1..=86_400) => Ok(n),
-        _ => Err(format!(
-            "--seconds must be a number from 1 to 86400, not `{text}`"
-        )),
+        _ => Err(format!("--seconds must be a number from 1 to 86400, not `{text}`")),
     }
 }
 
@@ -217,36 +215,21 @@ mod tests {
 
     #[test]
     fn fuzz_takes_seconds_and_a_target() {
-        assert_eq!(
-            parse_str("fuzz").unwrap().command,
-            Command::Fuzz(FuzzArgs::default())
-        );
+        assert_eq!(parse_str("fuzz").unwrap().command, Command::Fuzz(FuzzArgs::default()));
         assert_eq!(
             parse_str("fuzz --seconds=60 frame").unwrap().command,
-            Command::Fuzz(FuzzArgs {
-                seconds: Some(60),
-                target: Some("frame".into()),
-            })
+            Command::Fuzz(FuzzArgs { seconds: Some(60), target: Some("frame".into()) })
         );
         assert_eq!(
             parse_str("fuzz message --seconds 5").unwrap().command,
-            Command::Fuzz(FuzzArgs {
-                seconds: Some(5),
-                target: Some("message".into()),
-            })
+            Command::Fuzz(FuzzArgs { seconds: Some(5), target: Some("message".into()) })
         );
         for bad in ["0", "-3", "ten", "86401"] {
             let err = parse_str(&format!("fuzz --seconds {bad}")).unwrap_err();
             assert!(err.contains("--seconds"), "{bad}: {err}");
         }
-        assert_eq!(
-            parse_str("fuzz frame message").unwrap_err(),
-            "unknown option `message` for `fuzz`"
-        );
-        assert_eq!(
-            parse_str("fuzz --quick").unwrap_err(),
-            "unknown option `--quick` for `fuzz`"
-        );
+        assert_eq!(parse_str("fuzz frame message").unwrap_err(), "unknown option `message` for `fuzz`");
+        assert_eq!(parse_str("fuzz --quick").unwrap_err(), "unknown option `--quick` for `fuzz`");
     }
 
     #[test]

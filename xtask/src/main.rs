@@ -31,8 +31,7 @@ fn main() -> ExitCode {
     };
     // `test` checks packages itself, as one of its reported steps; `fuzz`
     // builds the responder, whose build script needs clang.
-    let deps_first =
-        !invocation.no_deps && matches!(invocation.command, Command::Run(_) | Command::Fuzz(_));
+    let deps_first = !invocation.no_deps && matches!(invocation.command, Command::Run(_) | Command::Fuzz(_));
     let result = (|| {
         if deps_first {
             deps::run(false)?;

@@ -1,5 +1,5 @@
-//! `cargo xtask test`: build, every test, an end-to-end smoke run, and a
-//! check that nothing was left behind. One summary line at the end.
+//! `cargo xtask test`: build, every test, an end-to-end smoke run, a fuzz
+//! smoke run, and a check that nothing was left behind. One summary line at the end.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -84,6 +84,19 @@ pub fn run(args: TestArgs, no_deps: bool) -> Result<(), String> {
         });
     } else {
         report.record("smoke: xtask run --once", Outcome::Skipped);
+    }
+    // A short replay-and-mutate run of every fuzz target: the full runs are
+    // `cargo xtask fuzz --seconds 600`; this catches what the seeds and a few
+    // seconds of mutation still reach.
+    if args.quick {
+        report.record("fuzz smoke: xtask fuzz", Outcome::Skipped);
+    } else if built {
+        step(&mut report, "fuzz smoke: xtask fuzz", || {
+            let exe = std::env::current_exe().map_err(|e| format!("cannot find the xtask binary: {e}"))?;
+            command(Command::new(exe).args(["--no-deps", "fuzz"]).current_dir(workspace::root()), &ledger)
+        });
+    } else {
+        report.record("fuzz smoke: xtask fuzz", Outcome::Skipped);
     }
     step(&mut report, "no network namespaces left behind", || remove_leftover_namespaces(&ledger));
     let _ = fs::remove_file(&ledger);

@@ -191,6 +191,6 @@ fn query_flags(buf: &[u8]) -> u16 {
 }
 
 #[cfg(test)]
-pub(crate) mod tests;
-#[cfg(test)]
 pub(crate) mod proptests;
+#[cfg(test)]
+pub(crate) mod tests;

@@ -44,9 +44,16 @@ fn response(t: &Table, off: u32) -> Result<(), TableError> {
     let r = t.response(off).ok_or(TableError::Corrupt("response out of bounds"))?;
     patches_ok(r.body.len(), r.patches)?;
     let mut n = 0;
+    // Every section count, plus OPT, must fit the header's 16-bit fields
+    // even when all additional chunks are sent.
+    let mut additional = 1u32;
     for c in r.chunks() {
         patches_ok(c.bytes.len(), c.patches)?;
+        additional += c.arcount as u32;
         n += 1;
+    }
+    if additional > u16::MAX as u32 {
+        return Err(TableError::Corrupt("additional section count over 65535"));
     }
     if n != r.chunk_count() {
         return Err(TableError::Corrupt("additional chunks out of bounds"));
