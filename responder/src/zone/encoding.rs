@@ -44,8 +44,7 @@ fn hex_value(c: u8) -> Option<u8> {
 /// Standard base64 with `=` padding to a multiple of four characters.
 #[derive(Default)]
 pub struct Base64 {
-    acc: u32,
-    bits: u32,
+    bits: Bits,
     chars: usize,
     padding: usize,
 }
@@ -69,13 +68,7 @@ impl Base64 {
                 _ => return Err("bad base64 character"),
             };
             self.chars += 1;
-            self.acc = (self.acc << 6) | u32::from(value);
-            self.bits += 6;
-            if self.bits >= 8 {
-                self.bits -= 8;
-                out.push((self.acc >> self.bits) as u8);
-                self.acc &= (1 << self.bits) - 1;
-            }
+            self.bits.push(value, 6, out);
         }
         Ok(())
     }
@@ -90,11 +83,29 @@ impl Base64 {
     }
 }
 
+/// Bits gathered from base-2^n digits, given out as whole octets.
+#[derive(Default)]
+struct Bits {
+    acc: u32,
+    count: u32,
+}
+
+impl Bits {
+    fn push(&mut self, value: u8, width: u32, out: &mut Vec<u8>) {
+        self.acc = (self.acc << width) | u32::from(value);
+        self.count += width;
+        if self.count >= 8 {
+            self.count -= 8;
+            out.push((self.acc >> self.count) as u8);
+            self.acc &= (1 << self.count) - 1;
+        }
+    }
+}
+
 /// Base32 with the extended-hex alphabet, unpadded, as NSEC3 uses it (RFC 5155 §3.3).
 #[derive(Default)]
 pub struct Base32Hex {
-    acc: u64,
-    bits: u32,
+    bits: Bits,
     chars: usize,
 }
 
@@ -108,13 +119,7 @@ impl Base32Hex {
                 _ => return Err("bad base32hex character"),
             };
             self.chars += 1;
-            self.acc = (self.acc << 5) | u64::from(value);
-            self.bits += 5;
-            if self.bits >= 8 {
-                self.bits -= 8;
-                out.push((self.acc >> self.bits) as u8);
-                self.acc &= (1 << self.bits) - 1;
-            }
+            self.bits.push(value, 5, out);
         }
         Ok(())
     }
