@@ -1,9 +1,6 @@
-//! Two network namespaces joined by a veth pair, for the steering program's
-//! attach and traffic tests. Removed by a Drop guard, even when a test fails
-//! half-way. Addresses come from 198.18.0.0/15 and fd00::/8 only.
-//!
-//! (The `tests` crate has a fuller testbed; the library's unit tests cannot
-//! depend on it, and need only this much.)
+//! Network-namespace helpers for the steering program's attach and traffic
+//! tests, over the shared veth testbed (addresses from 198.18.0.0/15 and
+//! fd00::/8 only, removed by a Drop guard even when a test fails half-way).
 
 use std::fs::File;
 use std::net::IpAddr;
@@ -11,7 +8,12 @@ use std::os::fd::AsRawFd;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use super::test_frames::{CLIENT_V4, CLIENT_V6, SERVER_V4, SERVER_V6};
+use super::test_frames::{CLIENT_V4, CLIENT_V6};
+
+// The shared testbed offers more than these tests use.
+#[allow(dead_code)]
+#[path = "../../../tests/src/testbed.rs"]
+mod testbed;
 
 /// Upper bound on every wait in these tests.
 pub const PATIENCE: Duration = Duration::from_secs(20);
@@ -20,54 +22,24 @@ pub const PATIENCE: Duration = Duration::from_secs(20);
 pub const NATIVE: u32 = 1;
 pub const GENERIC: u32 = 2;
 
+/// The shared veth testbed (`tests/src/testbed.rs`, which the library's own
+/// tests include since they cannot depend on the `tests` crate), seen from
+/// the program's side.
 pub struct NetnsVeth {
     /// Holds `iface`, where the program attaches, with the server addresses.
     pub ns: String,
     pub iface: String,
     /// Holds the peer end, with the client addresses.
     pub peer_ns: String,
-    pub peer: String,
+    /// Removes both namespaces, and so the pair, on drop.
+    _bed: testbed::Testbed,
 }
 
 impl NetnsVeth {
     /// `tag` (at most 3 characters) keeps tests apart; the PID keeps runs apart.
     pub fn create(tag: &str) -> NetnsVeth {
-        let pid = std::process::id() % 100_000;
-        let bed = NetnsVeth {
-            ns: format!("rxdp-{tag}-{pid}"),
-            iface: format!("xa{tag}{pid}"),
-            peer_ns: format!("rxdp-{tag}-{pid}-c"),
-            peer: format!("xb{tag}{pid}"),
-        };
-        assert!(bed.iface.len() <= 15 && bed.peer.len() <= 15, "interface names too long: {tag}");
-        // `bed` exists before the first command, so a failure below still cleans up.
-        for ns in [&bed.ns, &bed.peer_ns] {
-            ip(&["netns", "add", ns]);
-            ip(&["-n", ns, "link", "set", "lo", "up"]);
-        }
-        ip(&[
-            "-n",
-            &bed.ns,
-            "link",
-            "add",
-            &bed.iface,
-            "type",
-            "veth",
-            "peer",
-            "name",
-            &bed.peer,
-            "netns",
-            &bed.peer_ns,
-        ]);
-        for (ns, ifname, v4, v6) in
-            [(&bed.ns, &bed.iface, SERVER_V4, SERVER_V6), (&bed.peer_ns, &bed.peer, CLIENT_V4, CLIENT_V6)]
-        {
-            ip(&["-n", ns, "addr", "add", &format!("{v4}/24"), "dev", ifname]);
-            // nodad: usable at once rather than after duplicate detection.
-            ip(&["-n", ns, "addr", "add", &format!("{v6}/64"), "dev", ifname, "nodad"]);
-            ip(&["-n", ns, "link", "set", ifname, "up"]);
-        }
-        bed
+        let bed = testbed::Testbed::create(&format!("x{tag}"), 1).expect("veth testbed");
+        NetnsVeth { ns: bed.server_ns.clone(), iface: bed.server_if.clone(), peer_ns: bed.client_ns.clone(), _bed: bed }
     }
 
     /// Runs `f` on a thread inside the program's namespace.
@@ -100,15 +72,6 @@ impl NetnsVeth {
         match server {
             IpAddr::V4(_) => IpAddr::V4(CLIENT_V4),
             IpAddr::V6(_) => IpAddr::V6(CLIENT_V6),
-        }
-    }
-}
-
-impl Drop for NetnsVeth {
-    fn drop(&mut self) {
-        // Deleting a namespace destroys the veth end inside it, and so the pair.
-        for ns in [&self.ns, &self.peer_ns] {
-            let _ = Command::new("ip").args(["netns", "del", ns]).output();
         }
     }
 }
