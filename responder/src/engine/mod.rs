@@ -180,14 +180,10 @@ fn answer_chaos(opts: &Options, query: &Query, reply: &mut Reply<'_>) -> Result<
 /// A reply with no sections: the question when it could be read, otherwise
 /// just the header.
 fn error_reply(buf: &mut [u8], question_end: Option<usize>, code: u8) -> usize {
-    let f = query_flags(buf);
+    let f = dns::flags(buf);
     let flags = dns::flags::QR | (f & (dns::flags::OPCODE_MASK | dns::flags::RD | dns::flags::CD)) | code as u16;
     reply::write_header(buf, flags, question_end.is_some() as u16, 0, 0, 0);
     question_end.unwrap_or(dns::HEADER_LEN)
-}
-
-fn query_flags(buf: &[u8]) -> u16 {
-    dns::flags(buf)
 }
 
 #[cfg(test)]

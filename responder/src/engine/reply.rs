@@ -32,7 +32,7 @@ pub enum Failure {
 
 impl<'b> Reply<'b> {
     pub fn new(buf: &'b mut [u8], query: &Query, limit: usize) -> Reply<'b> {
-        let f = super::query_flags(buf);
+        let f = crate::wire::dns::flags(buf);
         Reply {
             pos: query.question.end,
             limit: limit.min(buf.len()),
