@@ -170,6 +170,20 @@ pub fn privileged(test: &str) -> bool {
     false
 }
 
+/// Whether a test needing external tools may run: `missing` names the
+/// tools it lacks. Under `CI=true` the project's own set-up installs them,
+/// so a missing one is a failure, not a skip.
+pub fn required_tools(test: &str, missing: &[&str]) -> bool {
+    if missing.is_empty() {
+        return true;
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("{test}: CI=true but {missing:?} not installed (run `cargo xtask deps`)");
+    }
+    eprintln!("skipping {test}: {missing:?} not installed (run `cargo xtask deps`)");
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,6 +15,8 @@ use super::test_frames::{CLIENT_V4, CLIENT_V6};
 #[path = "../../../tests/src/testbed.rs"]
 mod testbed;
 
+pub use testbed::privileged;
+
 /// Upper bound on every wait in these tests.
 pub const PATIENCE: Duration = Duration::from_secs(20);
 

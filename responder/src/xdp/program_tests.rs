@@ -7,21 +7,8 @@ use std::net::IpAddr;
 use std::os::fd::AsRawFd;
 
 use super::test_frames::*;
+pub(super) use super::test_netns::privileged;
 use super::*;
-
-/// Whether a privileged test may run: as root always; under `CI=true` a
-/// missing privilege fails the test instead of skipping it.
-pub(super) fn privileged(test: &str) -> bool {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    if unsafe { libc::geteuid() } == 0 {
-        return true;
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("{test}: CI=true but not running as root: privileged tests must run in CI");
-    }
-    eprintln!("skipping {test}: needs root (BPF program load, XDP)");
-    false
-}
 
 fn load(config: &SteeringConfig) -> XdpProgram {
     XdpProgram::load(config).unwrap_or_else(|err| panic!("loading the steering program: {err}"))
