@@ -258,6 +258,22 @@ fn rr_from_hickory(r: &Record) -> Result<Rr, String> {
     })
 }
 
+/// Record types the tests ask for (RFC 1035 §3.2.2 and successors).
+pub mod rtype {
+    pub const A: u16 = 1;
+    pub const NS: u16 = 2;
+    pub const CNAME: u16 = 5;
+    pub const SOA: u16 = 6;
+    pub const MX: u16 = 15;
+    pub const TXT: u16 = 16;
+    pub const AAAA: u16 = 28;
+    pub const SRV: u16 = 33;
+    pub const DS: u16 = 43;
+    pub const HTTPS: u16 = 65;
+    pub const ANY: u16 = 255;
+    pub const CAA: u16 = 257;
+}
+
 /// Response codes the tests expect (RFC 1035 §4.1.1, RFC 6891 §9).
 pub const NOERROR: u16 = 0;
 pub const FORMERR: u16 = 1;

@@ -13,24 +13,12 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
+use responder_tests::dns::rtype::*;
 use responder_tests::dns::{self, Edns, Question, Reply, Transport};
 use responder_tests::knot::{self, Knot};
 use responder_tests::rdata::type_name;
 use responder_tests::responder::{workspace_root, Server};
 use responder_tests::testbed::required_tools;
-
-const A: u16 = 1;
-const NS: u16 = 2;
-const CNAME: u16 = 5;
-const SOA: u16 = 6;
-const MX: u16 = 15;
-const TXT: u16 = 16;
-const AAAA: u16 = 28;
-const SRV: u16 = 33;
-const DS: u16 = 43;
-const HTTPS: u16 = 65;
-const ANY: u16 = 255;
-const CAA: u16 = 257;
 
 const TYPES: &[u16] = &[A, AAAA, MX, TXT, NS, SOA, CNAME, SRV, DS, ANY, CAA, HTTPS];
 

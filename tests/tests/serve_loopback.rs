@@ -9,19 +9,11 @@ use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use responder_tests::dns::rtype::*;
 use responder_tests::dns::{self, Edns, Question, Transport, BADVERS, CLASS_CH, FORMERR, NOERROR, NXDOMAIN, REFUSED};
 use responder_tests::expect::{expect, Expect};
 use responder_tests::kdig;
 use responder_tests::responder::{self, workspace_root, Server};
-
-const A: u16 = 1;
-const NS: u16 = 2;
-const MX: u16 = 15;
-const TXT: u16 = 16;
-const AAAA: u16 = 28;
-const SRV: u16 = 33;
-const DS: u16 = 43;
-const ANY: u16 = 255;
 
 const SOA_NEGATIVE: &str =
     "example.com. 300 SOA ns1.example.com. hostmaster.example.com. 2024010101 7200 3600 1209600 300";

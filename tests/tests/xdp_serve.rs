@@ -18,6 +18,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use responder_tests::daemon::Daemon;
+use responder_tests::dns::rtype::*;
 use responder_tests::dns::{self, Transport, NOERROR, NXDOMAIN};
 use responder_tests::expect::{expect, Expect};
 use responder_tests::kdig;
@@ -26,11 +27,6 @@ use responder_tests::netns::in_netns;
 use responder_tests::responder::{self, workspace_root};
 use responder_tests::testbed::{privileged, required_tools, Testbed, SERVER_V4, SERVER_V6};
 use responder_tests::xdp_server::{server_v4, server_v6, xdp_attached, XdpServer};
-
-const A: u16 = 1;
-const MX: u16 = 15;
-const TXT: u16 = 16;
-const AAAA: u16 = 28;
 
 /// The bundled zone's SOA as negative answers carry it (TTL = MINIMUM, RFC 2308).
 const SOA_NEGATIVE: &str =
