@@ -563,14 +563,16 @@ impl<'z> Compiler<'z> {
         let buckets_off = out.len();
         out.resize(buckets_off + bucket_count * 4, 0);
         let mut max_probe = 0u32;
-        for (i, node) in self.nodes.iter().enumerate() {
-            let lower = node.name.to_lowercase();
-            let mut slot = hash_name(lower.wire()) as usize & mask;
+        for &node_at in &node_offsets {
+            // Hash the lowercase name as written into the node, not a new copy.
+            let at = node_at as usize;
+            let name = &out[at + 1..at + 1 + out[at] as usize];
+            let mut slot = hash_name(name) as usize & mask;
             let mut probe = 0u32;
             loop {
                 let at = buckets_off + slot * 4;
                 if out[at..at + 4] == [0, 0, 0, 0] {
-                    out[at..at + 4].copy_from_slice(&node_offsets[i].to_le_bytes());
+                    out[at..at + 4].copy_from_slice(&node_at.to_le_bytes());
                     break;
                 }
                 slot = (slot + 1) & mask;
