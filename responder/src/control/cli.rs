@@ -34,10 +34,15 @@ pub enum Command {
     Check(CheckArgs),
     /// Check an interface for XDP serving: driver, queues, offloads, modes, zero-copy.
     Doctor(DoctorArgs),
+    /// Talk to a running server over its control socket: reload, stats.
+    Ctl(CtlArgs),
 }
 
 #[derive(Args, Debug)]
 pub struct ServeArgs {
+    /// Read settings from this TOML file; flags given on the command line win.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// A zone file, as FILE (the origin is the SOA owner or $ORIGIN) or
     /// NAME=FILE. Repeatable.
     #[arg(long = "zone", value_name = "[NAME=]FILE")]
@@ -72,6 +77,69 @@ pub struct ServeArgs {
     pub chaos_version: Option<String>,
     #[command(flatten)]
     pub xdp: XdpArgs,
+    #[command(flatten)]
+    pub rrl: RrlArgs,
+    #[command(flatten)]
+    pub ops: OpsArgs,
+}
+
+/// Response rate limiting, as Knot's, NSD's and BIND's RRL.
+#[derive(Args, Debug, Clone)]
+pub struct RrlArgs {
+    /// Responses per second allowed to one client prefix per response class
+    /// (answer, NXDOMAIN, error), per worker; 0 turns rate limiting off.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub rrl_rate: u32,
+    /// Of the responses over the rate, send every Nth truncated (TC=1) so real
+    /// clients retry over TCP; 0 drops them all, 1 truncates them all.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub rrl_slip: u32,
+    /// IPv4 clients are grouped by this prefix length.
+    #[arg(long, value_name = "BITS", default_value_t = 24, value_parser = clap::value_parser!(u8).range(8..=32))]
+    pub rrl_ipv4_prefix: u8,
+    /// IPv6 clients are grouped by this prefix length.
+    #[arg(long, value_name = "BITS", default_value_t = 56, value_parser = clap::value_parser!(u8).range(16..=128))]
+    pub rrl_ipv6_prefix: u8,
+    /// Rate-limit buckets per worker (memory is bounded by this).
+    #[arg(long, value_name = "N", default_value_t = 65536, value_parser = clap::value_parser!(u32).range(64..=16_777_216))]
+    pub rrl_table_size: u32,
+}
+
+/// Operating the running server: control socket, metrics, privileges.
+#[derive(Args, Debug, Clone)]
+pub struct OpsArgs {
+    /// Unix socket for `responder ctl` (reload, stats).
+    #[arg(long, value_name = "PATH")]
+    pub control_socket: Option<PathBuf>,
+    /// Serve Prometheus metrics on http://ADDR:PORT/metrics.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub metrics: Option<SocketAddr>,
+    /// Log a rate line every SECS seconds; 0 turns it off.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub stats_interval: u64,
+    /// After start-up, run as this user (and its group, or USER:GROUP) with no capabilities.
+    #[arg(long, value_name = "USER[:GROUP]")]
+    pub user: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct CtlArgs {
+    /// The server's control socket (its --control-socket).
+    #[arg(long, value_name = "PATH", default_value = DEFAULT_CONTROL_SOCKET)]
+    pub socket: PathBuf,
+    #[command(subcommand)]
+    pub command: CtlCommand,
+}
+
+/// Where the example configuration and the systemd unit put the control socket.
+pub const DEFAULT_CONTROL_SOCKET: &str = "/run/responder/control.sock";
+
+#[derive(Subcommand, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CtlCommand {
+    /// Recompile the zones and swap them in; the old ones keep serving on error.
+    Reload,
+    /// Print counters as JSON.
+    Stats,
 }
 
 /// The AF_XDP data plane.

@@ -2,6 +2,7 @@
 //! that sits around the pure engine.
 
 mod cli;
+mod ctl;
 mod doctor;
 mod logging;
 mod serve;
@@ -24,6 +25,7 @@ pub fn main() -> i32 {
         Command::Compile(args) => compile(args),
         Command::Check(args) => check(args),
         Command::Doctor(args) => return doctor::run(&args),
+        Command::Ctl(args) => ctl::run(&args),
     };
     match result {
         Ok(()) => 0,

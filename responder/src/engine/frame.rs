@@ -9,14 +9,21 @@
 //! software check would drop good queries. The IPv4 header checksum, always
 //! complete, is checked.
 
-use super::{answer_message, Engine, Transport, Verdict};
+use super::policy::Policy;
+use super::{answer_message_with, Engine, Transport, Verdict};
 use crate::wire::{ethernet, ipv4, ipv6, udp};
 
 /// TTL and hop limit of answers: the usual default of hosts.
 const REPLY_TTL: u8 = 64;
 
 #[inline]
-pub fn answer_in_place(engine: &Engine, frame: &mut [u8], len: usize, capacity: usize) -> Verdict {
+pub fn answer_in_place<P: Policy>(
+    engine: &Engine,
+    frame: &mut [u8],
+    len: usize,
+    capacity: usize,
+    policy: &mut P,
+) -> Verdict {
     let capacity = capacity.min(frame.len());
     if len > capacity {
         return Verdict::Drop;
@@ -27,13 +34,13 @@ pub fn answer_in_place(engine: &Engine, frame: &mut [u8], len: usize, capacity: 
         return Verdict::Drop;
     }
     match l3.ethertype {
-        ethernet::ETHERTYPE_IPV4 => answer_v4(engine, frame, len, l3.offset),
-        ethernet::ETHERTYPE_IPV6 => answer_v6(engine, frame, len, l3.offset),
+        ethernet::ETHERTYPE_IPV4 => answer_v4(engine, frame, len, l3.offset, policy),
+        ethernet::ETHERTYPE_IPV6 => answer_v6(engine, frame, len, l3.offset, policy),
         _ => Verdict::Pass,
     }
 }
 
-fn answer_v4(engine: &Engine, frame: &mut [u8], len: usize, ip_at: usize) -> Verdict {
+fn answer_v4<P: Policy>(engine: &Engine, frame: &mut [u8], len: usize, ip_at: usize, policy: &mut P) -> Verdict {
     let (ihl, ip_end, src, dst) = {
         let Some(ip) = ipv4::Ipv4::new(&mut frame[ip_at..len]) else { return Verdict::Pass };
         if ip.protocol() != ipv4::PROTO_UDP || ip.is_fragment() {
@@ -62,8 +69,8 @@ fn answer_v4(engine: &Engine, frame: &mut [u8], len: usize, ip_at: usize) -> Ver
     }
     let dns_at = udp_at + udp::HEADER_LEN;
     let max_dns = (frame.len() - dns_at).min(u16::MAX as usize - ipv4::MIN_HEADER_LEN - udp::HEADER_LEN);
-    let Some(dns_len) =
-        answer_message(engine, &mut frame[dns_at..dns_at + max_dns], udp_len - udp::HEADER_LEN, Transport::Udp)
+    let query = &mut frame[dns_at..dns_at + max_dns];
+    let Some(dns_len) = answer_message_with(engine, query, udp_len - udp::HEADER_LEN, Transport::Udp, &src, policy)
     else {
         return Verdict::Drop;
     };
@@ -77,8 +84,9 @@ fn answer_v4(engine: &Engine, frame: &mut [u8], len: usize, ip_at: usize) -> Ver
     Verdict::Transmit(udp_at + udp_total)
 }
 
-fn answer_v6(engine: &Engine, frame: &mut [u8], len: usize, ip_at: usize) -> Verdict {
+fn answer_v6<P: Policy>(engine: &Engine, frame: &mut [u8], len: usize, ip_at: usize, policy: &mut P) -> Verdict {
     let udp_at = ip_at + ipv6::HEADER_LEN;
+    let mut client = [0u8; 16];
     let payload_len = {
         let Some(ip) = ipv6::Ipv6::new(&mut frame[ip_at..len]) else { return Verdict::Pass };
         if ip.next_header() != ipv4::PROTO_UDP {
@@ -87,6 +95,7 @@ fn answer_v6(engine: &Engine, frame: &mut [u8], len: usize, ip_at: usize) -> Ver
         if ipv6::is_unanswerable(ip.src()) || ipv6::is_unanswerable(ip.dst()) {
             return Verdict::Drop;
         }
+        client.copy_from_slice(ip.src());
         let payload_len = ip.payload_len();
         if payload_len < udp::HEADER_LEN || udp_at + payload_len > len {
             return Verdict::Drop;
@@ -99,8 +108,8 @@ fn answer_v6(engine: &Engine, frame: &mut [u8], len: usize, ip_at: usize) -> Ver
     }
     let dns_at = udp_at + udp::HEADER_LEN;
     let max_dns = (frame.len() - dns_at).min(u16::MAX as usize - udp::HEADER_LEN);
-    let Some(dns_len) =
-        answer_message(engine, &mut frame[dns_at..dns_at + max_dns], udp_len - udp::HEADER_LEN, Transport::Udp)
+    let query = &mut frame[dns_at..dns_at + max_dns];
+    let Some(dns_len) = answer_message_with(engine, query, udp_len - udp::HEADER_LEN, Transport::Udp, &client, policy)
     else {
         return Verdict::Drop;
     };

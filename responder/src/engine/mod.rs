@@ -9,6 +9,7 @@
 
 mod dname;
 mod frame;
+pub mod policy;
 mod query;
 mod reply;
 mod resolve;
@@ -16,6 +17,7 @@ mod resolve;
 use crate::table::Table;
 use crate::wire::dns::{self, rcode};
 use crate::zone::{class, RType};
+use policy::{Decision, Policy, Response, ResponseClass, SendAll};
 use query::{Query, Rejection};
 use reply::{Failure, Reply};
 use resolve::Plan;
@@ -81,25 +83,57 @@ impl Engine {
 /// (≤ `frame.len()`) bounds how far the answer may grow.
 #[inline]
 pub fn answer_in_place(engine: &Engine, frame: &mut [u8], len: usize, capacity: usize) -> Verdict {
-    frame::answer_in_place(engine, frame, len, capacity)
+    frame::answer_in_place(engine, frame, len, capacity, &mut SendAll)
+}
+
+/// [`answer_in_place`], with `policy` deciding the fate of each response
+/// (counters, rate limiting).
+#[inline]
+pub fn answer_in_place_with<P: Policy>(
+    engine: &Engine,
+    frame: &mut [u8],
+    len: usize,
+    capacity: usize,
+    policy: &mut P,
+) -> Verdict {
+    frame::answer_in_place(engine, frame, len, capacity, policy)
 }
 
 /// Rewrites the DNS message `buf[..len]` into its answer, at most
 /// `buf.len()` bytes; `None` means send nothing.
 #[inline]
 pub fn answer_message(engine: &Engine, buf: &mut [u8], len: usize, transport: Transport) -> Option<usize> {
+    answer_message_with(engine, buf, len, transport, &[], &mut SendAll)
+}
+
+/// [`answer_message`] for a query from `client` (its address bytes, or
+/// empty), with `policy` deciding the fate of the response.
+#[inline]
+pub fn answer_message_with<P: Policy>(
+    engine: &Engine,
+    buf: &mut [u8],
+    len: usize,
+    transport: Transport,
+    client: &[u8],
+    policy: &mut P,
+) -> Option<usize> {
     if len > buf.len() {
         return None;
     }
     let mut query = Query::new();
+    let decide = |policy: &mut P, rcode: u16, truncated: bool| {
+        policy.decide(&Response { client, transport, rcode, class: ResponseClass::of(rcode), truncated })
+    };
     match query.parse(&buf[..len]) {
         Ok(()) => {}
         Err(Rejection::Drop) => return None,
-        Err(Rejection::FormErr(question_end)) => return Some(error_reply(buf, question_end, rcode::FORMERR)),
+        Err(Rejection::FormErr(question_end)) => {
+            return error_reply(buf, question_end, rcode::FORMERR, decide(policy, rcode::FORMERR as u16, false));
+        }
     }
     let opts = &engine.options;
     if query.opcode != 0 {
-        return Some(error_reply(buf, Some(query.question.end), rcode::NOTIMP));
+        return error_reply(buf, Some(query.question.end), rcode::NOTIMP, decide(policy, rcode::NOTIMP as u16, false));
     }
     let limit = match (transport, query.edns) {
         (Transport::Tcp, _) => u16::MAX as usize,
@@ -109,6 +143,11 @@ pub fn answer_message(engine: &Engine, buf: &mut [u8], len: usize, transport: Tr
     let mut reply = Reply::new(buf, &query, limit);
     if query.edns.is_some_and(|e| e.version > 0) {
         // BADVERS is 16: zero in the header, 1 in the OPT's upper rcode bits.
+        match decide(policy, rcode::BADVERS as u16, false) {
+            Decision::Drop => return None,
+            Decision::Slip => reply.truncate(&query),
+            Decision::Send => {}
+        }
         return Some(reply.finish(&query, opts.edns_udp_size, (rcode::BADVERS >> 4) as u8));
     }
     let q = &query.question;
@@ -131,6 +170,12 @@ pub fn answer_message(engine: &Engine, buf: &mut [u8], len: usize, transport: Tr
         reply.truncate(&query);
         reply.flags &= !(dns::flags::TC | dns::flags::AA);
         reply.set_rcode(code);
+    }
+    let code = reply.flags & dns::flags::RCODE_MASK;
+    match decide(policy, code, reply.flags & dns::flags::TC != 0) {
+        Decision::Send => {}
+        Decision::Slip => reply.truncate(&query),
+        Decision::Drop => return None,
     }
     Some(reply.finish(&query, opts.edns_udp_size, 0))
 }
@@ -178,12 +223,18 @@ fn answer_chaos(opts: &Options, query: &Query, reply: &mut Reply<'_>) -> Result<
 }
 
 /// A reply with no sections: the question when it could be read, otherwise
-/// just the header.
-fn error_reply(buf: &mut [u8], question_end: Option<usize>, code: u8) -> usize {
+/// just the header. A slipped error reply only gains TC: it is already as
+/// small as a reply can be.
+fn error_reply(buf: &mut [u8], question_end: Option<usize>, code: u8, decision: Decision) -> Option<usize> {
     let f = dns::flags(buf);
-    let flags = dns::flags::QR | (f & (dns::flags::OPCODE_MASK | dns::flags::RD | dns::flags::CD)) | code as u16;
+    let mut flags = dns::flags::QR | (f & (dns::flags::OPCODE_MASK | dns::flags::RD | dns::flags::CD)) | code as u16;
+    match decision {
+        Decision::Send => {}
+        Decision::Slip => flags |= dns::flags::TC,
+        Decision::Drop => return None,
+    }
     reply::write_header(buf, flags, question_end.is_some() as u16, 0, 0, 0);
-    question_end.unwrap_or(dns::HEADER_LEN)
+    Some(question_end.unwrap_or(dns::HEADER_LEN))
 }
 
 #[cfg(test)]

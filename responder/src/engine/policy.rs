@@ -1,0 +1,69 @@
+//! The last word on a response the engine has built: send it, send it
+//! truncated (RRL's "slip"), or drop it; and a place to count it.
+//!
+//! The engine calls the policy once per response, after the answer is
+//! complete and before the frame's checksums are sealed, so a decision to
+//! truncate costs no second lookup. Policies are generic parameters, not
+//! trait objects: [`SendAll`] compiles away entirely.
+
+use super::Transport;
+
+/// How rate limiting groups responses (RFC-less, as Knot, NSD and BIND do):
+/// a flood of NXDOMAINs or errors is limited apart from real answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ResponseClass {
+    /// NOERROR: an answer, a referral, or NODATA.
+    Answer,
+    /// NXDOMAIN.
+    NxDomain,
+    /// Every other rcode (REFUSED, FORMERR, SERVFAIL, NOTIMP, BADVERS).
+    Error,
+}
+
+/// A response as a policy sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Response<'a> {
+    /// The client's address: 4 bytes (IPv4), 16 (IPv6), or empty when the
+    /// transport does not say.
+    pub client: &'a [u8],
+    pub transport: Transport,
+    /// The full rcode (BADVERS is 16).
+    pub rcode: u16,
+    pub class: ResponseClass,
+    /// TC is already set: the answer did not fit.
+    pub truncated: bool,
+}
+
+/// What to do with a response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Send,
+    /// Send it with TC set and only the question, so a real client retries
+    /// over TCP while a spoofed victim receives no more than it sent.
+    Slip,
+    Drop,
+}
+
+pub trait Policy {
+    fn decide(&mut self, response: &Response<'_>) -> Decision;
+}
+
+/// Every response is sent; nothing is counted.
+pub struct SendAll;
+
+impl Policy for SendAll {
+    #[inline(always)]
+    fn decide(&mut self, _: &Response<'_>) -> Decision {
+        Decision::Send
+    }
+}
+
+impl ResponseClass {
+    pub fn of(rcode: u16) -> ResponseClass {
+        match rcode {
+            0 => ResponseClass::Answer,
+            3 => ResponseClass::NxDomain,
+            _ => ResponseClass::Error,
+        }
+    }
+}
