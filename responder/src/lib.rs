@@ -7,12 +7,14 @@
 //! - [`table`]: records → an immutable precompiled table of wire-format answers,
 //!   serialisable to a file that is validated before it is trusted.
 //! - [`engine`]: a query frame rewritten into its answer in place, a pure function.
+//! - [`rrl`]: response rate limiting, one table per worker.
 //! - [`server`]: kernel-socket UDP/TCP serving on the same engine.
 //! - [`xdp`]: the AF_XDP data plane: XDP program, UMEM, rings, pinned workers.
 //! - [`control`]: command line and process set-up.
 
 pub mod control;
 pub mod engine;
+pub mod rrl;
 pub mod server;
 pub mod table;
 pub mod wire;
