@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use super::cli::ServeArgs;
 use crate::engine::Engine;
+use crate::rrl::{RateLimiter, RrlConfig};
 use crate::xdp::plane::{DataPlane, DataPlaneConfig};
 use crate::xdp::program::SteeringConfig;
 use crate::xdp::socket::BusyPoll;
@@ -42,9 +43,20 @@ pub fn config(args: &ServeArgs) -> DataPlaneConfig {
     config
 }
 
-pub fn start(args: &ServeArgs, engine: Arc<Engine>) -> Result<DataPlane, String> {
+/// Starts the data plane; with `rrl`, each queue gets its own limiter.
+pub fn start(args: &ServeArgs, engine: Arc<Engine>, rrl: Option<RrlConfig>) -> Result<DataPlane, String> {
     let config = config(args);
-    let plane = DataPlane::start(&config, |_| EngineHandler(engine.clone())).map_err(|e| e.to_string())?;
+    // The configuration is already valid, so a limiter fails only for want
+    // of memory; the plane is then torn down (on drop) rather than run unlimited.
+    let mut rrl_error = None;
+    let plane = DataPlane::start(&config, |_| {
+        let limiter = rrl.and_then(|c| RateLimiter::new(&c).map_err(|e| rrl_error = Some(e)).ok());
+        EngineHandler::new(engine.clone(), limiter)
+    })
+    .map_err(|e| e.to_string())?;
+    if let Some(e) = rrl_error {
+        return Err(e.to_string());
+    }
     let queues: Vec<String> = plane.queues().iter().map(|(q, mode)| format!("{q}:{mode}")).collect();
     tracing::info!(
         "AF_XDP serving on {}: XDP {:?}, queues [{}], UDP ports {:?}, addresses {}",

@@ -24,17 +24,44 @@ use tracing::{error, info};
 
 pub use self::config::{ServerConfig, TcpLimits};
 use crate::engine::{Engine, Transport};
+use crate::rrl::{RateLimiter, RrlPolicy};
 
 /// Answers one DNS message in place: `buf[..len]` is the query, `buf.len()`
 /// the room for the answer. Returns the answer's length, or `None` to send
 /// nothing.
 pub trait Answerer: Send + Sync + 'static {
     fn answer(&self, buf: &mut [u8], len: usize, transport: Transport) -> Option<usize>;
+
+    /// [`Answerer::answer`] for a query from `client` (its address bytes),
+    /// with `policy` deciding the response's fate. Answerers that do not
+    /// apply policies keep this default, which ignores both.
+    fn answer_with(
+        &self,
+        buf: &mut [u8],
+        len: usize,
+        transport: Transport,
+        client: &[u8],
+        policy: &mut RrlPolicy,
+    ) -> Option<usize> {
+        let _ = (client, policy);
+        self.answer(buf, len, transport)
+    }
 }
 
 impl Answerer for Engine {
     fn answer(&self, buf: &mut [u8], len: usize, transport: Transport) -> Option<usize> {
         crate::engine::answer_message(self, buf, len, transport)
+    }
+
+    fn answer_with(
+        &self,
+        buf: &mut [u8],
+        len: usize,
+        transport: Transport,
+        client: &[u8],
+        policy: &mut RrlPolicy,
+    ) -> Option<usize> {
+        crate::engine::answer_message_with(self, buf, len, transport, client, policy)
     }
 }
 
@@ -79,7 +106,10 @@ impl Server {
         for (index, socket) in udp.into_iter().enumerate() {
             server.udp_sockets.push(Arc::clone(&socket));
             let (answerer, stop) = (Arc::clone(&answerer), Arc::clone(&server.stop));
-            server.spawn(format!("dns-udp-{index}"), move || udp::serve(&socket, &*answerer, &stop))?;
+            // Each UDP thread limits the clients it sees with its own table.
+            let limiter = config.rrl.as_ref().map(RateLimiter::new).transpose().map_err(io::Error::other)?;
+            let policy = RrlPolicy::new(limiter);
+            server.spawn(format!("dns-udp-{index}"), move || udp::serve(&socket, &*answerer, policy, &stop))?;
         }
         server.spawn("dns-tcp".to_owned(), move || tcp_loop.run())?;
         info!(addrs = ?server.local_addrs, udp_workers = config.udp_workers, "kernel-socket server started");

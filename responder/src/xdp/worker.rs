@@ -37,22 +37,43 @@ use std::time::{Duration, Instant};
 
 use super::socket::{BindMode, KernelStats, XskConfig, XskError, XskSocket};
 use super::umem::{FrameAccounting, FrameLedger, Owner, RingLevels};
-use crate::engine::{answer_in_place, Engine, Verdict};
+use crate::engine::{answer_in_place_with, Engine, Verdict};
+use crate::rrl::{RateLimiter, RrlPolicy};
 
 /// Turns a received frame into its answer.
 pub trait FrameHandler: Send + 'static {
+    /// Called once before each non-empty RX batch: the place for per-batch
+    /// work such as reading the clock.
+    fn begin_batch(&mut self) {}
+
     /// `frame` runs from the first byte of the packet to the end of its UMEM
     /// frame; the packet is `frame[..len]` and the answer may use up to
     /// `capacity` (= `frame.len()`) bytes. `Transmit(n)` sends `frame[..n]`.
     fn handle(&mut self, frame: &mut [u8], len: usize, capacity: usize) -> Verdict;
 }
 
-/// The DNS engine as a frame handler.
-pub struct EngineHandler(pub Arc<Engine>);
+/// The DNS engine as a frame handler, with this queue's own rate limiter.
+pub struct EngineHandler {
+    engine: Arc<Engine>,
+    policy: RrlPolicy,
+}
+
+impl EngineHandler {
+    /// `limiter`: this queue's, or `None` with rate limiting off.
+    pub fn new(engine: Arc<Engine>, limiter: Option<RateLimiter>) -> EngineHandler {
+        EngineHandler { engine, policy: RrlPolicy::new(limiter) }
+    }
+}
 
 impl FrameHandler for EngineHandler {
+    #[inline]
+    fn begin_batch(&mut self) {
+        self.policy.tick();
+    }
+
+    #[inline]
     fn handle(&mut self, frame: &mut [u8], len: usize, capacity: usize) -> Verdict {
-        answer_in_place(&self.0, frame, len, capacity)
+        answer_in_place_with(&self.engine, frame, len, capacity, &mut self.policy)
     }
 }
 
@@ -378,6 +399,9 @@ impl<H: FrameHandler> Worker<H> {
             return 0;
         }
         let n = self.socket.rx.peek(room);
+        if n > 0 {
+            self.handler.begin_batch();
+        }
         let mut sent = 0;
         for i in 0..n {
             let Some(desc) = self.socket.rx.read(i) else {
