@@ -10,6 +10,7 @@ pub mod kdig;
 pub mod knot;
 pub mod kxdpgun;
 pub mod netns;
+pub mod paced;
 pub mod rdata;
 pub mod responder;
 pub mod testbed;

@@ -110,6 +110,29 @@ impl Testbed {
         Self::command_in(&self.client_ns, program)
     }
 
+    /// Adds another IPv4 address to the client side, reachable from the
+    /// server side at once (a permanent neighbour entry), for tests that
+    /// need a second client source.
+    pub fn add_client_v4(&self, addr: Ipv4Addr) -> io::Result<()> {
+        ip(&["-n", &self.client_ns, "addr", "add", &format!("{addr}/24"), "dev", &self.client_if])?;
+        let cmac = self.mac(&self.client_ns, &self.client_if)?;
+        let neighbour = addr.to_string();
+        ip(&[
+            "-n",
+            &self.server_ns,
+            "neigh",
+            "replace",
+            &neighbour,
+            "lladdr",
+            &cmac,
+            "dev",
+            &self.server_if,
+            "nud",
+            "permanent",
+        ])?;
+        Ok(())
+    }
+
     /// MAC address of an interface in a namespace.
     pub fn mac(&self, ns: &str, ifname: &str) -> io::Result<String> {
         let out = run(Command::new("ip").args(["-n", ns, "-br", "link", "show", "dev", ifname]))?;
