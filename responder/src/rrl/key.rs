@@ -80,21 +80,70 @@ impl Prefixes {
     }
 }
 
-/// Places keys in the table with SipHash under a key drawn from the
-/// operating system when the limiter is built (std's `RandomState`), so a
+/// Places keys in the table with SipHash-1-3 (the variant std's `HashMap`
+/// uses) under a 128-bit secret drawn when the limiter is built, so a
 /// spoofing attacker cannot choose prefixes that crowd one probe window.
+///
+/// Written out for the key's fixed three words rather than fed through
+/// `std::hash::Hasher`, whose byte buffering cost more than the rest of a
+/// decision put together (see docs/BENCHMARKS.md).
 #[derive(Debug, Clone)]
-pub(super) struct KeyHasher(RandomState);
+pub(super) struct KeyHasher {
+    k0: u64,
+    k1: u64,
+}
 
 impl KeyHasher {
+    /// The secret comes from std's `RandomState` (seeded by the operating
+    /// system's random source): two of its SipHash outputs, unpredictable
+    /// without its own key, serve as ours.
     pub(super) fn random() -> KeyHasher {
-        KeyHasher(RandomState::new())
+        let state = RandomState::new();
+        KeyHasher { k0: state.hash_one(0x5252_4c30_u64), k1: state.hash_one(0x5252_4c31_u64) }
     }
 
     #[inline]
     pub(super) fn hash(&self, key: &BucketKey) -> u64 {
-        self.0.hash_one((key.prefix, key.kind))
+        siphash::<1, 3>(self.k0, self.k1, [key.prefix[0], key.prefix[1], u64::from(key.kind)])
     }
+}
+
+/// SipHash-c-d of a 24-byte message given as three little-endian words.
+#[inline(always)]
+fn siphash<const C: usize, const D: usize>(k0: u64, k1: u64, message: [u64; 3]) -> u64 {
+    let mut v = [
+        k0 ^ 0x736f_6d65_7073_6575,
+        k1 ^ 0x646f_7261_6e64_6f6d,
+        k0 ^ 0x6c79_6765_6e65_7261,
+        k1 ^ 0x7465_6462_7974_6573,
+    ];
+    // The last block of a 24-byte message is its length in the top byte.
+    for m in [message[0], message[1], message[2], 24 << 56] {
+        v[3] ^= m;
+        for _ in 0..C {
+            sip_round(&mut v);
+        }
+        v[0] ^= m;
+    }
+    v[2] ^= 0xff;
+    for _ in 0..D {
+        sip_round(&mut v);
+    }
+    v[0] ^ v[1] ^ v[2] ^ v[3]
+}
+
+#[inline(always)]
+fn sip_round(v: &mut [u64; 4]) {
+    v[0] = v[0].wrapping_add(v[1]);
+    v[1] = v[1].rotate_left(13) ^ v[0];
+    v[0] = v[0].rotate_left(32);
+    v[2] = v[2].wrapping_add(v[3]);
+    v[3] = v[3].rotate_left(16) ^ v[2];
+    v[0] = v[0].wrapping_add(v[3]);
+    v[3] = v[3].rotate_left(21) ^ v[0];
+    v[2] = v[2].wrapping_add(v[1]);
+    v[1] = v[1].rotate_left(17) ^ v[2];
+    v[2] = v[2].rotate_left(32);
 }
 
 #[cfg(test)]
@@ -178,6 +227,24 @@ mod tests {
         assert_ne!(p.key(&[0; 4], a), p.key(&[], a));
         for client in [&[][..], &[0; 4], &[0; 16], &[0; 5]] {
             assert!(!p.key(client, a).is_empty());
+        }
+    }
+
+    /// The written-out SipHash agrees with std's SipHash-2-4 (the one
+    /// variant std exposes with chosen keys) on 24-byte messages.
+    #[test]
+    #[allow(deprecated)]
+    fn siphash_matches_the_reference() {
+        use std::hash::{Hasher, SipHasher};
+        let messages = [[0u64; 3], [1, 2, 3], [u64::MAX, 0x0123_4567_89ab_cdef, 0x80]];
+        for (k0, k1) in [(0, 0), (0x0706_0504_0302_0100, 0x0f0e_0d0c_0b0a_0908), (u64::MAX, 42)] {
+            for m in messages {
+                let mut reference = SipHasher::new_with_keys(k0, k1);
+                for word in m {
+                    reference.write(&word.to_le_bytes());
+                }
+                assert_eq!(siphash::<2, 4>(k0, k1, m), reference.finish(), "keys {k0:x} {k1:x}, message {m:x?}");
+            }
         }
     }
 
