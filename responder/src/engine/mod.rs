@@ -9,6 +9,7 @@
 
 mod dname;
 mod frame;
+pub mod live;
 pub mod policy;
 mod query;
 mod reply;

@@ -102,6 +102,27 @@ impl Exchange {
         Ok(Received::Datagram(received as usize))
     }
 
+    /// The last peer's address bytes (4 or 16), written into `out`; empty
+    /// for an address family we do not serve.
+    pub(super) fn peer_address<'a>(&self, out: &'a mut [u8; 16]) -> &'a [u8] {
+        match libc::c_int::from(self.peer.ss_family) {
+            libc::AF_INET => {
+                // SAFETY: the kernel wrote a sockaddr_in here (family AF_INET);
+                // sockaddr_storage is large and aligned enough for it.
+                let v4 = unsafe { &*ptr::from_ref(&self.peer).cast::<libc::sockaddr_in>() };
+                out[..4].copy_from_slice(&v4.sin_addr.s_addr.to_ne_bytes());
+                &out[..4]
+            }
+            libc::AF_INET6 => {
+                // SAFETY: as above, for sockaddr_in6 (family AF_INET6).
+                let v6 = unsafe { &*ptr::from_ref(&self.peer).cast::<libc::sockaddr_in6>() };
+                out.copy_from_slice(&v6.sin6_addr.s6_addr);
+                &out[..]
+            }
+            _ => &out[..0],
+        }
+    }
+
     /// Sends `answer` to the last peer, from the address it wrote to.
     pub(super) fn reply(&self, socket: &UdpSocket, answer: &[u8]) -> io::Result<()> {
         let mut iov = libc::iovec { iov_base: answer.as_ptr().cast_mut().cast(), iov_len: answer.len() };

@@ -13,7 +13,7 @@ use socket2::SockRef;
 use tracing::{debug, trace};
 
 use super::datagram::{Exchange, Received};
-use super::Answerer;
+use super::Session;
 use crate::engine::Transport;
 
 /// Room for the largest UDP payload, so no query is ever cut short; the
@@ -25,7 +25,7 @@ const MAX_UDP_MESSAGE: usize = u16::MAX as usize;
 const ERROR_BACKOFF: Duration = Duration::from_millis(1);
 
 /// Serves `socket` until `stop` is set and the worker is woken by [`wake`].
-pub(super) fn serve(socket: &UdpSocket, answerer: &dyn Answerer, stop: &AtomicBool) {
+pub(super) fn serve(socket: &UdpSocket, session: &mut dyn Session, stop: &AtomicBool) {
     let mut buf = vec![0u8; MAX_UDP_MESSAGE];
     let mut exchange = Exchange::new();
     loop {
@@ -34,7 +34,7 @@ pub(super) fn serve(socket: &UdpSocket, answerer: &dyn Answerer, stop: &AtomicBo
             return;
         }
         match received {
-            Ok(Received::Datagram(len)) => answer_one(socket, answerer, &mut exchange, &mut buf, len),
+            Ok(Received::Datagram(len)) => answer_one(socket, session, &mut exchange, &mut buf, len),
             Ok(Received::Truncated) => {
                 trace!("dropped a datagram larger than {MAX_UDP_MESSAGE} bytes")
             }
@@ -47,8 +47,10 @@ pub(super) fn serve(socket: &UdpSocket, answerer: &dyn Answerer, stop: &AtomicBo
     }
 }
 
-fn answer_one(socket: &UdpSocket, answerer: &dyn Answerer, exchange: &mut Exchange, buf: &mut [u8], len: usize) {
-    let Some(answer_len) = answerer.answer(buf, len, Transport::Udp) else {
+fn answer_one(socket: &UdpSocket, session: &mut dyn Session, exchange: &mut Exchange, buf: &mut [u8], len: usize) {
+    let mut client = [0u8; 16];
+    let client = exchange.peer_address(&mut client);
+    let Some(answer_len) = session.answer(buf, len, Transport::Udp, client) else {
         return;
     };
     let Some(answer) = buf.get(..answer_len).filter(|answer| !answer.is_empty()) else {
