@@ -18,6 +18,9 @@ use crate::engine::Options;
 use crate::server::{EngineAnswerer, Server, ServerConfig};
 use crate::stats::Snapshot;
 
+/// Starts the one line logged once everything serves (tests wait for it).
+pub const READY_LINE: &str = "responder ready:";
+
 /// How often the main thread wakes when no rate line is due.
 const IDLE_WAIT: Duration = Duration::from_secs(3600);
 
@@ -81,7 +84,7 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
     }
 
     tracing::info!(
-        "serving {}; {}; kernel sockets {}; control {}; metrics {}; running as {}",
+        "{READY_LINE} zones {}; {}; kernel sockets {}; control {}; metrics {}; running as {}",
         served::describe(&loaded.zones),
         xdp_line.as_deref().unwrap_or("no XDP"),
         server.as_ref().map(|s| format!("UDP+TCP on {:?}", s.local_addrs())).unwrap_or_else(|| "off".into()),

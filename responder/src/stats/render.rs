@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value};
 
 use super::{DnsCounters, Snapshot};
 use crate::stats::QueueSnapshot;
+use crate::xdp::socket::KernelStats;
 
 pub fn json(s: &Snapshot) -> Value {
     let zones: Vec<Value> = s.zones.iter().map(|(name, serial)| json!({"name": name, "serial": serial})).collect();
@@ -92,7 +93,7 @@ pub fn prometheus(s: &Snapshot) -> String {
     for q in s.xdp.iter().flat_map(|x| &x.queues) {
         paths.push(("xdp".into(), q.queue.to_string(), q.counters.dns));
     }
-    let dns_families: [(&str, &str, fn(&DnsCounters) -> u64); 5] = [
+    let dns_families: [Family<DnsCounters>; 5] = [
         ("responder_queries_total", "DNS queries handed to the engine.", |c| c.queries),
         ("responder_unanswered_total", "Queries not answered: responses or unreadable.", |c| c.unanswered),
         ("responder_truncated_total", "Responses sent with TC because they did not fit.", |c| c.truncated),
@@ -113,7 +114,7 @@ pub fn prometheus(s: &Snapshot) -> String {
     }
 
     if let Some(x) = &s.xdp {
-        let ring: [(&str, &str, fn(&QueueSnapshot) -> u64); 8] = [
+        let ring: [Family<QueueSnapshot>; 8] = [
             ("responder_xdp_received_total", "Frames read from the RX ring.", |q| q.counters.rx),
             ("responder_xdp_sent_total", "Answers put on the TX ring.", |q| q.counters.tx),
             ("responder_xdp_dropped_total", "Frames not answered (unanswerable or rate limited).", |q| {
@@ -135,7 +136,7 @@ pub fn prometheus(s: &Snapshot) -> String {
                 out.sample(name, &[("queue", &q.queue.to_string())], get(q) as f64);
             }
         }
-        let kernel: [(&str, fn(&crate::xdp::socket::KernelStats) -> u64); 6] = [
+        let kernel: [(&str, Getter<KernelStats>); 6] = [
             ("rx_dropped", |k| k.rx_dropped),
             ("rx_invalid_descs", |k| k.rx_invalid_descs),
             ("tx_invalid_descs", |k| k.tx_invalid_descs),
@@ -160,6 +161,10 @@ pub fn prometheus(s: &Snapshot) -> String {
     }
     out.0
 }
+
+/// A metric family's name, help text, and how to read it from `T`.
+type Family<T> = (&'static str, &'static str, Getter<T>);
+type Getter<T> = fn(&T) -> u64;
 
 struct Prom(String);
 
