@@ -288,3 +288,31 @@ fn privileges_are_dropped_once_serving() {
     assert!(!report.log.contains("ERROR"), "a clean stop without privileges:\n{}", report.log);
     assert!(!xdp_attached(&bed.server_ns, &bed.server_if).unwrap(), "XDP detached after the drop");
 }
+
+/// The capabilities `scripts/responder.service` keeps, as setpriv names them.
+fn unit_capabilities() -> Vec<String> {
+    let unit = std::fs::read_to_string(workspace_root().join("scripts/responder.service")).unwrap();
+    let line = unit.lines().find_map(|l| l.strip_prefix("CapabilityBoundingSet=")).expect("a bounding set");
+    line.split_whitespace().map(|cap| cap.trim_start_matches("CAP_").to_ascii_lowercase()).collect()
+}
+
+#[test]
+fn the_systemd_units_capabilities_are_enough_to_serve() {
+    let test = "the_systemd_units_capabilities_are_enough_to_serve";
+    if !can_run(test) {
+        return;
+    }
+    let caps = unit_capabilities();
+    assert!(caps.contains(&"net_admin".to_string()) && caps.len() < 12, "{caps:?}");
+    let bounding = format!("-all,{}", caps.iter().map(|c| format!("+{c}")).collect::<Vec<_>>().join(","));
+    let wrapper = ["setpriv", "--bounding-set", &bounding, "--inh-caps=-all"];
+    let bed = Testbed::create("opunit", 1).expect("testbed");
+    let server =
+        XdpServer::start_wrapped(&bed, &example_zone(), &["--user", "nobody", "--xdp-mode", "native"], &wrapper)
+            .unwrap_or_else(|e| panic!("with the unit's capabilities {caps:?}: {e}"));
+    let bounded = u64::from_str_radix(&status_field(server.pid(), "CapBnd:"), 16).unwrap();
+    assert_eq!(bounded.count_ones() as usize, caps.len(), "setpriv applied the unit's bounding set");
+    ask_udp(&bed, &Question::new("www.example.com.", A), 2);
+    let report = server.stop().unwrap_or_else(|e| panic!("{e}"));
+    assert!(report.tx() >= 2, "answered through AF_XDP:\n{}", report.counters_text());
+}
