@@ -343,3 +343,47 @@ fn a_larger_advertised_edns_size_raises_only_the_edns_bound() {
     assert_eq!(worst(&samples, Form::NoEdns), worst(&defaults, Form::NoEdns), "no-EDNS answers ignore --edns-size");
     assert!(worst(&samples, Form::Edns1232) <= 1232, "the client's smaller size still wins");
 }
+
+/// A zone built to amplify: at names `1.t.` to `64.t.`, TXT RRsets of 1 to
+/// 64 records of 72 octets each, so some answer lands within one record of
+/// every limit. Whatever an operator loads, an answer is bounded by its
+/// limit, and so the factor by limit / smallest query.
+#[test]
+fn a_zone_built_to_amplify_is_held_to_the_limits() {
+    const RECORDS: usize = 64;
+    /// On the wire: compressed owner 2, fixed fields 10, one 59-octet string 60.
+    const RECORD_LEN: usize = 72;
+    let mut text = String::from("$ORIGIN t.\n$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns A 198.18.0.1\n");
+    for n in 1..=RECORDS {
+        for i in 0..n {
+            text += &format!("{n} TXT \"{i:02}{}\"\n", "x".repeat(57));
+        }
+    }
+    let zone = zone::parse_str(&text, "amplify.zone", None).expect("generated zone loads");
+    for ours in [1232, 4096] {
+        let options = Options { edns_udp_size: ours, ..Options::default() };
+        let engine = Engine::new(Table::compile(std::slice::from_ref(&zone)).unwrap(), options);
+        let mut samples = Vec::new();
+        for n in 1..=RECORDS {
+            let qname = Name::parse(&format!("{n}.t."), None).unwrap().unwrap();
+            for qtype in [RType::TXT.0, RType::ANY.0] {
+                for form in Form::ALL {
+                    samples.push(ask(&engine, "amplify.zone", &qname, qtype, form));
+                }
+            }
+        }
+        eprint!("{}", report(&format!("a zone built to amplify, --edns-size {ours}"), &samples));
+        for form in Form::ALL {
+            let worst = largest(&samples, Some(form))[0];
+            // The smallest query for this zone: header, "1.t." (5 octets), type and class, OPT.
+            let smallest_query = 12 + 5 + 4 + if form.edns().is_some() { 11 } else { 0 };
+            let limit = form.limit(ours);
+            let ceiling = limit as f64 / smallest_query as f64;
+            assert!(worst.dns_factor() <= ceiling, "{form:?}: {:.2}× above {ceiling:.2}×", worst.dns_factor());
+            // The zone does reach the limit: the bound is met, not avoided by luck.
+            let fullest = samples.iter().filter(|s| s.form == form).map(|s| s.answer_len).max().unwrap();
+            assert!(fullest + RECORD_LEN > limit, "{form:?}: fullest answer {fullest}, limit {limit}");
+        }
+        assert!(samples.iter().any(|s| s.truncated), "the over-size RRsets must truncate");
+    }
+}
