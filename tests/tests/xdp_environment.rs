@@ -167,14 +167,24 @@ fn serving_without_privileges_is_a_clear_error() {
     for (path, mode) in [(dir.path(), 0o755), (copy.as_path(), 0o755), (zone_copy.as_path(), 0o644)] {
         std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(mode)).expect("chmod");
     }
-    let mut cmd = Testbed::command_in(&bed.server_ns, "setpriv");
-    cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all"]);
-    cmd.arg(&copy).args(["serve", "--iface", &bed.server_if, "--zone"]).arg(&zone_copy);
-    cmd.args(["--listen", &format!("{SERVER_V4}:5300")]).env("NO_COLOR", "1");
-    let out = run_bounded(&mut cmd, BOUND).unwrap_or_else(|e| panic!("{e}"));
+    let as_nobody = |args: &[&str]| {
+        let mut cmd = Testbed::command_in(&bed.server_ns, "setpriv");
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all"]);
+        cmd.arg(&copy).arg("serve").arg("--zone").arg(&zone_copy).args(args).env("NO_COLOR", "1");
+        run_bounded(&mut cmd, BOUND).unwrap_or_else(|e| panic!("{e}"))
+    };
+    // XDP: the kernel sockets on a high port bind, the XDP maps cannot be made.
+    let out = as_nobody(&["--iface", &bed.server_if, "--listen", &format!("{SERVER_V4}:5300")]);
     let message = failure(&out, "unprivileged serve --iface");
     assert!(message.contains("permission denied") && message.contains("CAP_BPF"), "unclear error: {message}");
     assert!(!xdp_attached(&bed.server_ns, &bed.server_if).unwrap());
+    // Kernel sockets only, on port 53.
+    let listen = format!("{SERVER_V4}:53");
+    let message = failure(&as_nobody(&["--listen", &listen]), "unprivileged serve on port 53");
+    assert!(
+        message.contains(&format!("cannot listen on UDP {listen}")) && message.contains("CAP_NET_BIND_SERVICE"),
+        "unclear error: {message}"
+    );
 }
 
 #[test]
