@@ -10,12 +10,14 @@
 //! - [`rrl`]: response rate limiting, one table per worker.
 //! - [`server`]: kernel-socket UDP/TCP serving on the same engine.
 //! - [`xdp`]: the AF_XDP data plane: XDP program, UMEM, rings, pinned workers.
-//! - [`control`]: command line and process set-up.
+//! - [`stats`]: per-thread counters, summed on read; JSON and Prometheus.
+//! - [`control`]: command line, process set-up, reload, control socket.
 
 pub mod control;
 pub mod engine;
 pub mod rrl;
 pub mod server;
+pub mod stats;
 pub mod table;
 pub mod wire;
 pub mod xdp;

@@ -17,8 +17,9 @@ use crate::netns::in_netns;
 use crate::responder;
 use crate::testbed::{run, Testbed, SERVER_V4, SERVER_V6};
 
-/// The responder logs this once every queue has a socket and XDP steers to them.
-const SERVING_LINE: &str = "AF_XDP serving on";
+/// The responder logs this once everything serves: every queue has a socket
+/// and XDP steers to them (control/serve.rs's READY_LINE).
+const SERVING_LINE: &str = "responder ready:";
 /// Loading, attaching and the first answers take well under a second; the
 /// margin is for a loaded 2-core machine running debug builds.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -44,8 +45,21 @@ impl XdpServer {
     /// SERVER_V4:53 --listen [SERVER_V6]:53 EXTRA...` in the server
     /// namespace and waits until it is ready (see [`XdpServer::wait_ready`]).
     pub fn start(bed: &Testbed, zone: &Path, extra: &[&str]) -> Result<XdpServer, String> {
-        let binary = responder::binary()?;
-        let mut cmd = bed.server_command(&binary.display().to_string());
+        XdpServer::start_wrapped(bed, zone, extra, &[])
+    }
+
+    /// [`XdpServer::start`] through `wrapper` (a program and its arguments
+    /// that execs the rest of its command line, such as `setpriv ...`).
+    pub fn start_wrapped(bed: &Testbed, zone: &Path, extra: &[&str], wrapper: &[&str]) -> Result<XdpServer, String> {
+        let binary = responder::binary()?.display().to_string();
+        let mut cmd = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut cmd = bed.server_command(program);
+                cmd.args(args).arg(&binary);
+                cmd
+            }
+            None => bed.server_command(&binary),
+        };
         cmd.args(["serve", "--iface", &bed.server_if, "--zone"])
             .arg(zone)
             .args(["--listen", &server_v4().to_string(), "--listen", &server_v6().to_string()])

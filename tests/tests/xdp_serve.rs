@@ -185,7 +185,11 @@ fn serves_through_af_xdp(test: &str, queues: u32) {
     let dir = tempfile::tempdir().unwrap();
     let server =
         XdpServer::start(&bed, &zone(), &["--queues", "all", "--xdp-mode", "native"]).unwrap_or_else(|e| panic!("{e}"));
-    assert!(server.log().contains("XDP Some(Native)"), "native mode expected:\n{}", server.log());
+    assert!(
+        server.log().contains(&format!("XDP on {} (native)", bed.server_if)),
+        "native mode expected:\n{}",
+        server.log()
+    );
     assert!(xdp_attached(&bed.server_ns, &bed.server_if).unwrap());
 
     let udp_queries = check_answers(&bed);
@@ -262,7 +266,10 @@ fn generic_mode_serves_too() {
     let bed = Testbed::create("xdpgen", 1).expect("testbed");
     let server = XdpServer::start(&bed, &zone(), &["--xdp-mode", "generic"]).unwrap_or_else(|e| panic!("{e}"));
     let log = server.log();
-    assert!(log.contains("XDP Some(Generic)") && log.contains("mode=Generic"), "generic mode expected:\n{log}");
+    assert!(
+        log.contains(&format!("XDP on {} (generic)", bed.server_if)) && log.contains("mode=Generic"),
+        "generic mode expected:\n{log}"
+    );
     let udp_queries = in_netns(&bed.client_ns, || {
         let mut sent = 0;
         for (addr, transport) in UDP_ENDPOINTS {

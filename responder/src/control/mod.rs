@@ -2,10 +2,16 @@
 //! that sits around the pure engine.
 
 mod cli;
+mod control_socket;
 mod ctl;
 mod doctor;
 mod logging;
+mod metrics;
+mod privileges;
+mod reload;
+mod runtime;
 mod serve;
+mod served;
 mod signals;
 mod xdp;
 pub mod zones;

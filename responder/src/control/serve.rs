@@ -1,16 +1,28 @@
-//! `responder serve`: load the table, start the kernel-socket server and,
-//! with --iface, the AF_XDP data plane; stop cleanly on SIGINT/SIGTERM.
+//! `responder serve`: load the zones, start the kernel-socket server and,
+//! with --iface, the AF_XDP data plane, the control socket and metrics; drop
+//! privileges; then reload on SIGHUP and stop cleanly on SIGINT/SIGTERM.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::cli::{RrlArgs, ServeArgs};
+use super::control_socket::{self, ControlSocket};
+use super::metrics::MetricsServer;
+use super::privileges;
+use super::reload::{Reloader, ZoneSource};
+use super::runtime::Runtime;
+use super::served;
 use super::signals::{Signal, Signals};
-use super::zones;
-use crate::engine::{Engine, Options};
-use crate::rrl::RrlConfig;
-use crate::server::{Server, ServerConfig};
-use crate::table::Table;
+use crate::engine::Options;
+use crate::rrl::{RrlConfig, RrlPolicy};
+use crate::server::{EngineAnswerer, Server, ServerConfig};
+use crate::stats::Snapshot;
+
+/// Starts the one line logged once everything serves (tests wait for it).
+pub const READY_LINE: &str = "responder ready:";
+
+/// How often the main thread wakes when no rate line is due.
+const IDLE_WAIT: Duration = Duration::from_secs(3600);
 
 pub fn run(args: ServeArgs) -> Result<(), String> {
     // Before any thread exists, so that all of them inherit the mask.
@@ -18,8 +30,23 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
     if args.listen.is_empty() && args.xdp.iface.is_none() {
         return Err("nothing to serve on: give --listen ADDR:PORT and/or --iface IFACE".into());
     }
-    let rrl = rrl_config(&args.rrl)?;
-    let engine = Arc::new(load_engine(&args)?);
+    let identity = args.ops.user.as_deref().map(privileges::resolve).transpose()?;
+    let source = match &args.table {
+        Some(path) => ZoneSource::Table(path.clone()),
+        None => ZoneSource::Zones(args.zones.clone()),
+    };
+    let options = Options {
+        edns_udp_size: args.edns_size,
+        identity: args.identity.clone(),
+        hostname: args.chaos_hostname.clone(),
+        version: args.chaos_version.clone(),
+    };
+    let rrl = rrl_config(&args.rrl);
+    let policy = RrlPolicy::maker(rrl).map_err(|e| e.to_string())?;
+    let (reloader, loaded) = Reloader::start(source, options)?;
+    tracing::info!("loaded in {:.2?}: table of {} bytes", loaded.took, loaded.table_bytes);
+    let engine = reloader.engine().clone();
+    let mut runtime = Runtime::new(reloader);
 
     let server = if args.listen.is_empty() {
         None
@@ -30,26 +57,55 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
         }
         config.tcp.idle_timeout = Duration::from_secs(args.tcp_idle_timeout);
         config.tcp.max_connections = args.tcp_max_connections;
-        config.rrl = rrl;
-        let server = Server::start(config, engine.clone()).map_err(|e| e.to_string())?;
-        tracing::info!("kernel sockets: UDP and TCP on {:?}", server.local_addrs());
+        let answerer = EngineAnswerer::new(engine.clone(), policy);
+        runtime.udp = Some(answerer.udp_counters());
+        runtime.tcp = Some(answerer.tcp_counters());
+        let server = Server::start(config, Arc::new(answerer)).map_err(|e| e.to_string())?;
         Some(server)
     };
 
-    let data_plane = match &args.xdp.iface {
-        Some(_) => Some(super::xdp::start(&args, engine.clone(), rrl)?),
+    let plane = match &args.xdp.iface {
+        Some(_) => Some(super::xdp::start(&args, &engine, policy)?),
         None => None,
     };
+    runtime.iface = args.xdp.iface.clone();
+    let xdp_line = plane.as_ref().map(|p| super::xdp::describe(&args, p));
+    *runtime.plane.get_mut().unwrap_or_else(|e| e.into_inner()) = plane;
+    let runtime = Arc::new(runtime);
 
-    loop {
-        match signals.wait() {
-            Signal::Stop => break,
-            Signal::Reload => tracing::warn!("SIGHUP: live reload is not available yet; keep serving the loaded zones"),
-        }
+    let control = match &args.ops.control_socket {
+        Some(path) => Some(ControlSocket::start(path, Arc::clone(&runtime))?),
+        None => None,
+    };
+    let metrics = match args.ops.metrics {
+        Some(addr) => Some(MetricsServer::start(addr, Arc::clone(&runtime))?),
+        None => None,
+    };
+    if let Some(id) = &identity {
+        privileges::drop_to(id)?;
     }
+
+    tracing::info!(
+        "{READY_LINE} zones {}; {}; kernel sockets {}; rate limiting {}; control {}; metrics {}; running as {}",
+        served::describe(&loaded.zones),
+        xdp_line.as_deref().unwrap_or("no XDP"),
+        server.as_ref().map(|s| format!("UDP+TCP on {:?}", s.local_addrs())).unwrap_or_else(|| "off".into()),
+        rrl.map(|c| describe_rrl(&c)).unwrap_or_else(|| "off".into()),
+        args.ops.control_socket.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "off".into()),
+        metrics.as_ref().map(|m| format!("http://{}/metrics", m.local_addr)).unwrap_or_else(|| "off".into()),
+        identity
+            .as_ref()
+            .map(|i| format!("{} (uid {}, no capabilities)", i.user, i.uid))
+            .unwrap_or_else(|| "started".into()),
+    );
+
+    serve_until_stopped(&signals, &runtime, args.ops.stats_interval);
+
     tracing::info!("stopping");
-    if let Some(dp) = data_plane {
-        super::xdp::stop(dp);
+    drop(metrics);
+    drop(control);
+    if let Some(plane) = runtime.plane.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        super::xdp::stop(plane);
     }
     if let Some(s) = server {
         s.shutdown();
@@ -58,82 +114,120 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
 }
 
 /// Rate limiting as the flags ask: `None` with --rrl-rate 0 (the default).
-fn rrl_config(args: &RrlArgs) -> Result<Option<RrlConfig>, String> {
-    if args.rrl_rate == 0 {
-        return Ok(None);
-    }
-    let config = RrlConfig {
+/// Ranges are checked by [`RrlPolicy::maker`].
+fn rrl_config(args: &RrlArgs) -> Option<RrlConfig> {
+    (args.rrl_rate > 0).then_some(RrlConfig {
         rate: args.rrl_rate,
         slip: args.rrl_slip,
         ipv4_prefix: args.rrl_ipv4_prefix,
         ipv6_prefix: args.rrl_ipv6_prefix,
         buckets: args.rrl_table_size,
-    };
-    config.validate().map_err(|e| e.to_string())?;
-    tracing::info!(
-        "RRL: {} responses/s per /{} (IPv4) or /{} (IPv6) prefix and class, per worker; slip {}; {} buckets per worker",
-        config.rate,
-        config.ipv4_prefix,
-        config.ipv6_prefix,
-        config.slip,
-        config.buckets
-    );
-    Ok(Some(config))
+    })
 }
 
-fn load_engine(args: &ServeArgs) -> Result<Engine, String> {
-    let started = Instant::now();
-    let (table, what) = match &args.table {
-        Some(path) => (Table::open(path).map_err(|e| format!("{}: {e}", path.display()))?, path.display().to_string()),
-        None => {
-            let loaded = zones::load_all(&args.zones)?;
-            let names: Vec<String> = loaded.zones.iter().map(|z| z.origin.to_string()).collect();
-            (Table::compile(&loaded.zones).map_err(|e| e.to_string())?, names.join(" "))
+/// `100/s per /24 and /56 per worker, slip 2, 65536 buckets`.
+fn describe_rrl(c: &RrlConfig) -> String {
+    format!(
+        "{}/s per /{} and /{} per worker, slip {}, {} buckets",
+        c.rate, c.ipv4_prefix, c.ipv6_prefix, c.slip, c.buckets
+    )
+}
+
+/// Reloads on SIGHUP, logs a rate line every `interval_secs` (0: never),
+/// returns on SIGINT/SIGTERM.
+fn serve_until_stopped(signals: &Signals, runtime: &Runtime, interval_secs: u64) {
+    let interval = (interval_secs > 0).then(|| Duration::from_secs(interval_secs));
+    let mut last = (Instant::now(), runtime.snapshot());
+    loop {
+        let wait = interval.map_or(IDLE_WAIT, |i| i.saturating_sub(last.0.elapsed()));
+        match signals.wait_timeout(wait) {
+            Some(Signal::Stop) => return,
+            Some(Signal::Reload) => {
+                tracing::info!("SIGHUP: reloading");
+                control_socket::reload_reply(runtime);
+            }
+            None => {}
+        }
+        if let Some(interval) = interval {
+            if last.0.elapsed() >= interval {
+                let now = (Instant::now(), runtime.snapshot());
+                tracing::info!("{}", rate_line(&last.1, &now.1, now.0 - last.0));
+                last = now;
+            }
+        }
+    }
+}
+
+/// `rate: 1234 q/s answered (xdp 1200, udp 30, tcp 4), nxdomain 20%, ...`.
+fn rate_line(before: &Snapshot, now: &Snapshot, elapsed: Duration) -> String {
+    let secs = elapsed.as_secs_f64().max(1e-3);
+    let per_sec = |a: u64, b: u64| (b.saturating_sub(a)) as f64 / secs;
+    let (t0, t1) = (before.total(), now.total());
+    let xdp = |s: &Snapshot| s.xdp.iter().flat_map(|x| &x.queues).map(|q| q.counters.dns.answered()).sum::<u64>();
+    let answered = per_sec(t0.answered(), t1.answered());
+    let share = |a: u64, b: u64| {
+        let n = t1.answered().saturating_sub(t0.answered());
+        if n == 0 {
+            0.0
+        } else {
+            100.0 * b.saturating_sub(a) as f64 / n as f64
         }
     };
-    tracing::info!(
-        "loaded {} zone(s) ({what}), table {} bytes, in {:.2?}",
-        table.zone_count(),
-        table.as_bytes().len(),
-        started.elapsed()
-    );
-    let options = Options {
-        edns_udp_size: args.edns_size,
-        identity: args.identity.clone(),
-        hostname: args.chaos_hostname.clone(),
-        version: args.chaos_version.clone(),
-    };
-    Ok(Engine::new(table, options))
+    format!(
+        "rate: {answered:.0} answers/s (xdp {:.0}, udp {:.0}, tcp {:.0}); nxdomain {:.1}%, refused {:.1}%, \
+         truncated {:.1}%; unanswered {:.0}/s, rate-limited {:.0}/s",
+        per_sec(xdp(before), xdp(now)),
+        per_sec(before.udp.answered(), now.udp.answered()),
+        per_sec(before.tcp.answered(), now.tcp.answered()),
+        share(t0.nxdomain, t1.nxdomain),
+        share(t0.refused, t1.refused),
+        share(t0.truncated, t1.truncated),
+        per_sec(t0.unanswered, t1.unanswered),
+        per_sec(t0.rate_limited, t1.rate_limited),
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::control::{Cli, Command};
+    use crate::stats::DnsCounters;
     use clap::Parser;
 
-    fn rrl(args: &[&str]) -> Result<Option<RrlConfig>, String> {
+    fn rrl(args: &[&str]) -> Option<RrlConfig> {
         let argv = ["responder", "serve", "--listen", "127.0.0.1:53"].into_iter().chain(args.iter().copied());
-        match Cli::try_parse_from(argv).map_err(|e| e.to_string())?.command {
+        match Cli::try_parse_from(argv).expect("valid flags").command {
             Command::Serve(s) => rrl_config(&s.rrl),
-            _ => Err("not serve".into()),
+            _ => unreachable!("parsed as serve"),
         }
     }
 
     #[test]
     fn rate_limiting_is_off_by_default_and_on_with_a_rate() {
-        assert_eq!(rrl(&[]), Ok(None));
-        assert_eq!(rrl(&["--rrl-rate", "100"]), Ok(Some(RrlConfig::with_rate(100))));
+        assert_eq!(rrl(&[]), None);
+        assert_eq!(rrl(&["--rrl-rate", "100"]), Some(RrlConfig::with_rate(100)));
         let custom = ["--rrl-rate", "5", "--rrl-slip", "0", "--rrl-ipv4-prefix", "20", "--rrl-ipv6-prefix", "48"];
-        let config = RrlConfig { rate: 5, slip: 0, ipv4_prefix: 20, ipv6_prefix: 48, buckets: 65_536 };
-        assert_eq!(rrl(&custom), Ok(Some(config)));
+        let expected = RrlConfig { rate: 5, slip: 0, ipv4_prefix: 20, ipv6_prefix: 48, buckets: 65_536 };
+        assert_eq!(rrl(&custom), Some(expected));
+        assert_eq!(describe_rrl(&expected), "5/s per /20 and /48 per worker, slip 0, 65536 buckets");
     }
 
     #[test]
-    fn out_of_range_settings_are_refused_with_their_name() {
-        let error = rrl(&["--rrl-rate", "100", "--rrl-slip", "500"]).unwrap_err();
-        assert!(error.contains("slip 500"), "{error}");
-        let error = rrl(&["--rrl-rate", "2000000"]).unwrap_err();
-        assert!(error.contains("rate 2000000"), "{error}");
+    fn out_of_range_rrl_settings_are_refused_before_serving() {
+        let error = RrlPolicy::maker(rrl(&["--rrl-rate", "100", "--rrl-slip", "500"])).err().expect("refused");
+        assert!(error.to_string().contains("slip 500"), "{error}");
+        let error = RrlPolicy::maker(rrl(&["--rrl-rate", "2000000"])).err().expect("refused");
+        assert!(error.to_string().contains("rate 2000000"), "{error}");
+    }
+
+    #[test]
+    fn the_rate_line_divides_by_the_interval() {
+        let before = Snapshot::default();
+        let now = Snapshot {
+            udp: DnsCounters { queries: 200, noerror: 150, nxdomain: 50, ..DnsCounters::default() },
+            ..Snapshot::default()
+        };
+        let line = rate_line(&before, &now, Duration::from_secs(2));
+        assert!(line.starts_with("rate: 100 answers/s (xdp 0, udp 100, tcp 0); nxdomain 25.0%"), "{line}");
     }
 }

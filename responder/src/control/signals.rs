@@ -34,16 +34,19 @@ impl Signals {
         }
     }
 
-    /// Waits for the next signal.
-    pub fn wait(&self) -> Signal {
-        loop {
-            let mut sig: libc::c_int = 0;
-            // SAFETY: `set` was initialised in `block`; sigwait writes one int.
-            let rc = unsafe { libc::sigwait(&self.set, &mut sig) };
-            if rc != 0 {
-                continue;
-            }
-            return if sig == libc::SIGHUP { Signal::Reload } else { Signal::Stop };
+    /// Waits for the next signal, at most `timeout`.
+    pub fn wait_timeout(&self, timeout: std::time::Duration) -> Option<Signal> {
+        let ts = libc::timespec {
+            tv_sec: timeout.as_secs().min(i64::MAX as u64) as libc::time_t,
+            tv_nsec: timeout.subsec_nanos() as libc::c_long,
+        };
+        // SAFETY: `set` was initialised in `block`; `ts` outlives the call and
+        // no siginfo is asked for.
+        let sig = unsafe { libc::sigtimedwait(&self.set, std::ptr::null_mut(), &ts) };
+        match sig {
+            s if s == libc::SIGHUP => Some(Signal::Reload),
+            s if s > 0 => Some(Signal::Stop),
+            _ => None, // timeout (EAGAIN) or interrupted (EINTR)
         }
     }
 }

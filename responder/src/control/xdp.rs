@@ -1,14 +1,12 @@
 //! Starting and stopping the AF_XDP data plane from `serve`.
 
-use std::sync::Arc;
-
 use super::cli::ServeArgs;
-use crate::engine::Engine;
-use crate::rrl::{RateLimiter, RrlConfig};
+use crate::engine::live::SharedEngine;
+use crate::engine::policy::Policy;
 use crate::xdp::plane::{DataPlane, DataPlaneConfig};
 use crate::xdp::program::SteeringConfig;
 use crate::xdp::socket::BusyPoll;
-use crate::xdp::worker::EngineHandler;
+use crate::xdp::EngineHandler;
 
 /// Packets per busy poll, in the range Knot advises (8–64).
 const BUSY_POLL_BUDGET: u32 = 64;
@@ -43,30 +41,33 @@ pub fn config(args: &ServeArgs) -> DataPlaneConfig {
     config
 }
 
-/// Starts the data plane; with `rrl`, each queue gets its own limiter.
-pub fn start(args: &ServeArgs, engine: Arc<Engine>, rrl: Option<RrlConfig>) -> Result<DataPlane, String> {
+/// Starts the data plane; `policy` makes each queue's response policy.
+pub fn start<P: Policy + Send + 'static>(
+    args: &ServeArgs,
+    engine: &SharedEngine,
+    policy: impl Fn() -> P,
+) -> Result<DataPlane, String> {
     let config = config(args);
-    // The configuration is already valid, so a limiter fails only for want
-    // of memory; the plane is then torn down (on drop) rather than run unlimited.
-    let mut rrl_error = None;
-    let plane = DataPlane::start(&config, |_| {
-        let limiter = rrl.and_then(|c| RateLimiter::new(&c).map_err(|e| rrl_error = Some(e)).ok());
-        EngineHandler::new(engine.clone(), limiter)
-    })
-    .map_err(|e| e.to_string())?;
-    if let Some(e) = rrl_error {
-        return Err(e.to_string());
-    }
-    let queues: Vec<String> = plane.queues().iter().map(|(q, mode)| format!("{q}:{mode}")).collect();
-    tracing::info!(
-        "AF_XDP serving on {}: XDP {:?}, queues [{}], UDP ports {:?}, addresses {}",
+    DataPlane::start(&config, |_| EngineHandler::new(engine, policy())).map_err(|e| e.to_string())
+}
+
+/// The start line's XDP part: interface, attach mode, queues with their
+/// CPUs and socket modes, ports and addresses.
+pub fn describe(args: &ServeArgs, plane: &DataPlane) -> String {
+    let config = config(args);
+    let queues: Vec<String> = plane
+        .live_stats()
+        .iter()
+        .map(|q| format!("{}@cpu{}:{}", q.queue, q.cpu.map(|c| c.to_string()).unwrap_or("?".into()), q.mode))
+        .collect();
+    format!(
+        "XDP on {} ({}), queues [{}], UDP ports {:?}, addresses {}",
         config.iface,
-        plane.attached_mode(),
+        plane.attached_mode().map(|m| format!("{m:?}").to_lowercase()).unwrap_or_default(),
         queues.join(" "),
         config.steering.ports,
         if config.steering.addrs.is_empty() { "any".to_string() } else { format!("{:?}", config.steering.addrs) },
-    );
-    Ok(plane)
+    )
 }
 
 /// Stops the data plane and prints each queue's final counters.

@@ -9,6 +9,7 @@
 
 mod dname;
 mod frame;
+pub mod live;
 pub mod policy;
 mod query;
 mod reply;
@@ -143,7 +144,7 @@ pub fn answer_message_with<P: Policy>(
     let mut reply = Reply::new(buf, &query, limit);
     if query.edns.is_some_and(|e| e.version > 0) {
         // BADVERS is 16: zero in the header, 1 in the OPT's upper rcode bits.
-        match decide(policy, rcode::BADVERS as u16, false) {
+        match decide(policy, rcode::BADVERS, false) {
             Decision::Drop => return None,
             Decision::Slip => reply.truncate(&query),
             Decision::Send => {}

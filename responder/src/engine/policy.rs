@@ -45,6 +45,11 @@ pub enum Decision {
 }
 
 pub trait Policy {
+    /// Called by the serving thread before each batch of queries (for a
+    /// kernel socket, each query): the moment to read a clock once.
+    #[inline(always)]
+    fn begin_batch(&mut self) {}
+
     fn decide(&mut self, response: &Response<'_>) -> Decision;
 }
 

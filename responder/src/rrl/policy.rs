@@ -2,6 +2,7 @@
 
 use std::time::Instant;
 
+use super::config::{RrlConfig, RrlError};
 use super::limiter::RateLimiter;
 use crate::engine::policy::{Decision, Policy, Response};
 use crate::engine::Transport;
@@ -38,12 +39,26 @@ impl RrlPolicy {
         RrlPolicy { limiter, clock, now_ms: 0 }
     }
 
-    /// Reads the clock once for the responses that follow (one batch).
-    #[inline]
-    pub fn tick(&mut self) {
-        if self.limiter.is_some() {
-            self.now_ms = self.clock.now_ms();
+    /// A maker of one policy per serving thread, each with its own limiter
+    /// for `config` (none when `None`), for `EngineAnswerer::new` and
+    /// `control::xdp::start`.
+    ///
+    /// One limiter is built here first, so that a configuration error or a
+    /// table too large to allocate is reported before anything serves.
+    /// Should a later one still fail to allocate, that one thread serves
+    /// unlimited and says so in the log, rather than the process aborting.
+    pub fn maker(config: Option<RrlConfig>) -> Result<impl Fn() -> RrlPolicy + Copy + Send + Sync + 'static, RrlError> {
+        if let Some(config) = &config {
+            RateLimiter::new(config)?;
         }
+        Ok(move || {
+            let limiter = config.and_then(|config| {
+                RateLimiter::new(&config)
+                    .map_err(|e| tracing::error!("rate limiting is off on one serving thread: {e}"))
+                    .ok()
+            });
+            RrlPolicy::new(limiter)
+        })
     }
 
     pub fn limiter(&self) -> Option<&RateLimiter> {
@@ -52,6 +67,14 @@ impl RrlPolicy {
 }
 
 impl Policy for RrlPolicy {
+    /// Reads the clock once for the responses of the batch that follows.
+    #[inline]
+    fn begin_batch(&mut self) {
+        if self.limiter.is_some() {
+            self.now_ms = self.clock.now_ms();
+        }
+    }
+
     #[inline]
     fn decide(&mut self, response: &Response<'_>) -> Decision {
         match (&mut self.limiter, response.transport) {
@@ -78,10 +101,10 @@ mod tests {
     #[test]
     fn udp_is_limited_and_tcp_is_not() {
         let mut policy = RrlPolicy::new(Some(RateLimiter::new(&RrlConfig::with_rate(10)).unwrap()));
-        policy.tick();
+        policy.begin_batch();
         assert_eq!(sent(&mut policy, Transport::Tcp, 100), 100);
         // The clock is read only at `tick`: a batch of 100 earns the burst.
-        policy.tick();
+        policy.begin_batch();
         let udp = sent(&mut policy, Transport::Udp, 100);
         assert_eq!(udp, 10);
         assert_eq!(policy.limiter().map(|l| l.counters().sent), Some(10));
@@ -90,8 +113,27 @@ mod tests {
     #[test]
     fn without_a_limiter_everything_is_sent() {
         let mut policy = RrlPolicy::new(None);
-        policy.tick();
+        policy.begin_batch();
         assert_eq!(sent(&mut policy, Transport::Udp, 1000), 1000);
+    }
+
+    #[test]
+    fn the_maker_gives_each_thread_its_own_limiter() {
+        let make = RrlPolicy::maker(Some(RrlConfig::with_rate(10))).unwrap();
+        let (mut a, mut b) = (make(), make());
+        a.begin_batch();
+        b.begin_batch();
+        assert_eq!(sent(&mut a, Transport::Udp, 100), 10);
+        assert_eq!(sent(&mut b, Transport::Udp, 100), 10, "b's bucket is not a's");
+        let mut off = RrlPolicy::maker(None).unwrap()();
+        assert!(off.limiter().is_none());
+        assert_eq!(sent(&mut off, Transport::Udp, 100), 100);
+    }
+
+    #[test]
+    fn the_maker_refuses_a_bad_configuration() {
+        let bad = RrlConfig { buckets: 1, ..RrlConfig::with_rate(10) };
+        assert_eq!(RrlPolicy::maker(Some(bad)).err(), Some(RrlError::Buckets(1)));
     }
 
     #[test]

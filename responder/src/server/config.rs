@@ -5,8 +5,6 @@ use std::net::SocketAddr;
 use std::num::NonZeroUsize;
 use std::time::Duration;
 
-use crate::rrl::RrlConfig;
-
 /// The smallest message that can be DNS at all: the 12-byte header.
 const DNS_HEADER_LEN: usize = 12;
 
@@ -20,16 +18,13 @@ pub struct ServerConfig {
     /// kernel with `SO_REUSEPORT`.
     pub udp_workers: usize,
     pub tcp: TcpLimits,
-    /// Response rate limiting for UDP, one limiter per UDP worker; `None`
-    /// is off.
-    pub rrl: Option<RrlConfig>,
 }
 
 impl ServerConfig {
     /// One UDP worker per available CPU and default TCP limits.
     pub fn new(listen: Vec<SocketAddr>) -> ServerConfig {
         let udp_workers = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
-        ServerConfig { listen, udp_workers, tcp: TcpLimits::default(), rrl: None }
+        ServerConfig { listen, udp_workers, tcp: TcpLimits::default() }
     }
 
     /// Rejects settings that would make the server useless or unsafe, with
@@ -40,9 +35,6 @@ impl ServerConfig {
         }
         if self.udp_workers == 0 {
             return Err(invalid("udp_workers must be at least 1"));
-        }
-        if let Some(rrl) = &self.rrl {
-            rrl.validate().map_err(|e| invalid(e.to_string()))?;
         }
         self.tcp.validate()
     }
@@ -122,14 +114,13 @@ mod tests {
     #[test]
     fn rejects_useless_settings() {
         type Spoil = fn(&mut ServerConfig);
-        let cases: [(&str, Spoil); 7] = [
+        let cases: [(&str, Spoil); 6] = [
             ("listen", |c| c.listen.clear()),
             ("udp_workers", |c| c.udp_workers = 0),
             ("idle_timeout", |c| c.tcp.idle_timeout = Duration::ZERO),
             ("max_connections", |c| c.tcp.max_connections = 0),
             ("max_message", |c| c.tcp.max_message = 11),
             ("max_message", |c| c.tcp.max_message = 65536),
-            ("RRL slip", |c| c.rrl = Some(crate::rrl::RrlConfig { slip: 101, ..crate::rrl::RrlConfig::with_rate(10) })),
         ];
         for (setting, spoil) in cases {
             let mut config = config();

@@ -8,6 +8,7 @@
 mod bind;
 mod config;
 mod datagram;
+mod engine;
 mod tcp;
 mod udp;
 
@@ -23,46 +24,22 @@ use std::thread::{self, JoinHandle};
 use tracing::{error, info};
 
 pub use self::config::{ServerConfig, TcpLimits};
-use crate::engine::{Engine, Transport};
-use crate::rrl::{RateLimiter, RrlPolicy};
+pub use self::engine::EngineAnswerer;
+use crate::engine::Transport;
 
-/// Answers one DNS message in place: `buf[..len]` is the query, `buf.len()`
-/// the room for the answer. Returns the answer's length, or `None` to send
-/// nothing.
+/// Makes each serving thread its own [`Session`], so that threads share
+/// nothing mutable while they serve (counters, rate-limit state).
 pub trait Answerer: Send + Sync + 'static {
-    fn answer(&self, buf: &mut [u8], len: usize, transport: Transport) -> Option<usize>;
-
-    /// [`Answerer::answer`] for a query from `client` (its address bytes),
-    /// with `policy` deciding the response's fate. Answerers that do not
-    /// apply policies keep this default, which ignores both.
-    fn answer_with(
-        &self,
-        buf: &mut [u8],
-        len: usize,
-        transport: Transport,
-        client: &[u8],
-        policy: &mut RrlPolicy,
-    ) -> Option<usize> {
-        let _ = (client, policy);
-        self.answer(buf, len, transport)
-    }
+    /// Called once by each thread as it starts, with the transport it serves.
+    fn session(&self, transport: Transport) -> Box<dyn Session>;
 }
 
-impl Answerer for Engine {
-    fn answer(&self, buf: &mut [u8], len: usize, transport: Transport) -> Option<usize> {
-        crate::engine::answer_message(self, buf, len, transport)
-    }
-
-    fn answer_with(
-        &self,
-        buf: &mut [u8],
-        len: usize,
-        transport: Transport,
-        client: &[u8],
-        policy: &mut RrlPolicy,
-    ) -> Option<usize> {
-        crate::engine::answer_message_with(self, buf, len, transport, client, policy)
-    }
+/// One thread's answerer.
+pub trait Session: Send {
+    /// Answers one DNS message in place: `buf[..len]` is the query from
+    /// `client` (its address bytes, or empty), `buf.len()` the room for the
+    /// answer. Returns the answer's length, or `None` to send nothing.
+    fn answer(&mut self, buf: &mut [u8], len: usize, transport: Transport, client: &[u8]) -> Option<usize>;
 }
 
 /// A running server; dropping it stops it too.
@@ -92,7 +69,7 @@ impl Server {
         }
         let stop = Arc::new(AtomicBool::new(false));
         let (tcp_loop, tcp_waker) =
-            tcp::EventLoop::new(listeners, Arc::clone(&answerer), config.tcp.clone(), Arc::clone(&stop))?;
+            tcp::EventLoop::new(listeners, answerer.session(Transport::Tcp), config.tcp.clone(), Arc::clone(&stop))?;
 
         // From here a failure drops `server`, which stops and joins the
         // threads already started.
@@ -106,10 +83,10 @@ impl Server {
         for (index, socket) in udp.into_iter().enumerate() {
             server.udp_sockets.push(Arc::clone(&socket));
             let (answerer, stop) = (Arc::clone(&answerer), Arc::clone(&server.stop));
-            // Each UDP thread limits the clients it sees with its own table.
-            let limiter = config.rrl.as_ref().map(RateLimiter::new).transpose().map_err(io::Error::other)?;
-            let policy = RrlPolicy::new(limiter);
-            server.spawn(format!("dns-udp-{index}"), move || udp::serve(&socket, &*answerer, policy, &stop))?;
+            server.spawn(format!("dns-udp-{index}"), move || {
+                let mut session = answerer.session(Transport::Udp);
+                udp::serve(&socket, &mut *session, &stop)
+            })?;
         }
         server.spawn("dns-tcp".to_owned(), move || tcp_loop.run())?;
         info!(addrs = ?server.local_addrs, udp_workers = config.udp_workers, "kernel-socket server started");

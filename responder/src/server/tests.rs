@@ -25,7 +25,22 @@ struct Echo {
     threads: Mutex<HashSet<thread::ThreadId>>,
 }
 
-impl Answerer for Echo {
+/// Every thread's session answers through the one shared `Echo`.
+struct EchoSession(Arc<Echo>);
+
+impl Answerer for Arc<Echo> {
+    fn session(&self, _: Transport) -> Box<dyn Session> {
+        Box::new(EchoSession(Arc::clone(self)))
+    }
+}
+
+impl Session for EchoSession {
+    fn answer(&mut self, buf: &mut [u8], len: usize, transport: Transport, _client: &[u8]) -> Option<usize> {
+        self.0.answer(buf, len, transport)
+    }
+}
+
+impl Echo {
     fn answer(&self, buf: &mut [u8], len: usize, transport: Transport) -> Option<usize> {
         self.calls.fetch_add(1, Ordering::Relaxed);
         self.threads.lock().unwrap().insert(thread::current().id());
@@ -73,7 +88,7 @@ fn listen_on(listen: &[&str]) -> ServerConfig {
 
 fn start(config: ServerConfig) -> (Server, Arc<Echo>) {
     let echo = Arc::new(Echo::default());
-    let server = Server::start(config, Arc::clone(&echo) as Arc<dyn Answerer>).expect("server starts");
+    let server = Server::start(config, Arc::new(Arc::clone(&echo)) as Arc<dyn Answerer>).expect("server starts");
     (server, echo)
 }
 
@@ -332,7 +347,7 @@ fn address_in_use_fails_start_clearly_and_leaves_nothing_bound() {
     let free_addr = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
 
     let config = listen_on(&[&free_addr.to_string(), &taken_addr.to_string()]);
-    let error = Server::start(config, Arc::new(Echo::default())).err().expect("start fails");
+    let error = Server::start(config, Arc::new(Arc::new(Echo::default()))).err().expect("start fails");
     assert_eq!(error.kind(), ErrorKind::AddrInUse);
     let message = error.to_string();
     assert!(message.contains(&format!("UDP {taken_addr}")), "{message}");
@@ -346,6 +361,6 @@ fn address_in_use_fails_start_clearly_and_leaves_nothing_bound() {
 fn invalid_configuration_is_rejected_before_binding() {
     let mut config = listen_on(&["127.0.0.1:0"]);
     config.udp_workers = 0;
-    let error = Server::start(config, Arc::new(Echo::default())).err().expect("start fails");
+    let error = Server::start(config, Arc::new(Arc::new(Echo::default()))).err().expect("start fails");
     assert_eq!(error.kind(), ErrorKind::InvalidInput);
 }

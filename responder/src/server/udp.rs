@@ -13,9 +13,8 @@ use socket2::SockRef;
 use tracing::{debug, trace};
 
 use super::datagram::{Exchange, Received};
-use super::Answerer;
+use super::Session;
 use crate::engine::Transport;
-use crate::rrl::RrlPolicy;
 
 /// Room for the largest UDP payload, so no query is ever cut short; the
 /// engine itself caps answers at the advertised EDNS size.
@@ -25,9 +24,8 @@ const MAX_UDP_MESSAGE: usize = u16::MAX as usize;
 /// pressure, say) cannot spin a core.
 const ERROR_BACKOFF: Duration = Duration::from_millis(1);
 
-/// Serves `socket` until `stop` is set and the worker is woken by [`wake`],
-/// each answer passing through this worker's own `policy`.
-pub(super) fn serve(socket: &UdpSocket, answerer: &dyn Answerer, mut policy: RrlPolicy, stop: &AtomicBool) {
+/// Serves `socket` until `stop` is set and the worker is woken by [`wake`].
+pub(super) fn serve(socket: &UdpSocket, session: &mut dyn Session, stop: &AtomicBool) {
     let mut buf = vec![0u8; MAX_UDP_MESSAGE];
     let mut exchange = Exchange::new();
     loop {
@@ -36,11 +34,7 @@ pub(super) fn serve(socket: &UdpSocket, answerer: &dyn Answerer, mut policy: Rrl
             return;
         }
         match received {
-            Ok(Received::Datagram(len)) => {
-                // One datagram per receive: the clock read is small beside the system call.
-                policy.tick();
-                answer_one(socket, answerer, &mut policy, &mut exchange, &mut buf, len)
-            }
+            Ok(Received::Datagram(len)) => answer_one(socket, session, &mut exchange, &mut buf, len),
             Ok(Received::Truncated) => {
                 trace!("dropped a datagram larger than {MAX_UDP_MESSAGE} bytes")
             }
@@ -53,15 +47,10 @@ pub(super) fn serve(socket: &UdpSocket, answerer: &dyn Answerer, mut policy: Rrl
     }
 }
 
-fn answer_one(
-    socket: &UdpSocket,
-    answerer: &dyn Answerer,
-    policy: &mut RrlPolicy,
-    exchange: &mut Exchange,
-    buf: &mut [u8],
-    len: usize,
-) {
-    let Some(answer_len) = answerer.answer_with(buf, len, Transport::Udp, exchange.peer_ip(), policy) else {
+fn answer_one(socket: &UdpSocket, session: &mut dyn Session, exchange: &mut Exchange, buf: &mut [u8], len: usize) {
+    let mut client = [0u8; 16];
+    let client = exchange.peer_address(&mut client);
+    let Some(answer_len) = session.answer(buf, len, Transport::Udp, client) else {
         return;
     };
     let Some(answer) = buf.get(..answer_len).filter(|answer| !answer.is_empty()) else {

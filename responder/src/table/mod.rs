@@ -285,6 +285,13 @@ mod tests {
     }
 
     #[test]
+    fn the_same_zone_twice_is_refused() {
+        let zone = crate::zone::parse_str(EXAMPLE, "t.zone", None).unwrap();
+        let err = Table::compile(&[zone.clone(), zone]).err().expect("a zone given twice");
+        assert_eq!(err.to_string(), "zone example.com. is given twice");
+    }
+
+    #[test]
     fn structural_corruption_behind_a_valid_checksum_is_caught() {
         let good = table().as_bytes().to_vec();
         // A bucket pointing past the end.

@@ -9,8 +9,10 @@
 //! - [`socket`]: one AF_XDP socket: UMEM registration, rings, bind.
 //! - [`queues`]: which queues and CPUs to use.
 //! - [`worker`]: the per-queue loop and its counters.
+//! - [`engine_handler`]: the answer engine as a worker's frame handler.
 //! - [`plane`]: all of it started and stopped in order ([`DataPlane`]).
 
+pub mod engine_handler;
 pub mod ethtool;
 pub mod plane;
 pub mod program;
@@ -23,7 +25,8 @@ pub mod worker;
 #[cfg(test)]
 mod plane_tests;
 
+pub use engine_handler::EngineHandler;
 pub use plane::{DataPlane, DataPlaneConfig, DataPlaneError};
 pub use queues::{CpuSelection, QueueSelection};
 pub use socket::{BindMode, BusyPoll, ZeroCopy};
-pub use worker::{EngineHandler, FrameHandler, QueueStats, WorkerCounters};
+pub use worker::{FrameHandler, QueueStats, WorkerCounters};

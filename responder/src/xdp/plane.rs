@@ -12,13 +12,13 @@
 //! UMEM frame, and closes its socket. Sockets are closed only once nothing
 //! steers to them.
 
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use super::program::{AttachedMode, SteeringConfig, XdpMode, XdpProgram, XdpProgramError};
 use super::queues::{self, CpuSelection, QueueSelection};
-use super::socket::{BindMode, BusyPoll, XskConfig, ZeroCopy};
+use super::socket::{kernel_stats_of, BindMode, BusyPoll, KernelStats, XskConfig, ZeroCopy};
 use super::umem::UmemConfig;
 use super::worker::{
     self, FrameHandler, QueueStats, WorkerConfig, WorkerCounters, WorkerError, WorkerHandle, WorkerSpec,
@@ -99,6 +99,16 @@ pub enum DataPlaneError {
     Worker(#[from] WorkerError),
 }
 
+/// One queue, as [`DataPlane::live_stats`] sees it.
+#[derive(Debug, Clone)]
+pub struct LiveQueueStats {
+    pub queue: u32,
+    pub cpu: Option<usize>,
+    pub mode: BindMode,
+    pub counters: WorkerCounters,
+    pub kernel: Option<KernelStats>,
+}
+
 /// A running data plane. Dropping it without [`DataPlane::stop`] tears it
 /// down the same way, without reporting.
 pub struct DataPlane {
@@ -170,6 +180,21 @@ impl DataPlane {
     /// or a few thousand batches old).
     pub fn counters(&self) -> Vec<(u32, WorkerCounters)> {
         self.workers.iter().map(|w| (w.queue, w.counters.snapshot())).collect()
+    }
+
+    /// Each queue's counters and the kernel's statistics for its socket,
+    /// read now without disturbing the workers.
+    pub fn live_stats(&self) -> Vec<LiveQueueStats> {
+        self.workers
+            .iter()
+            .map(|w| LiveQueueStats {
+                queue: w.queue,
+                cpu: w.cpu,
+                mode: w.mode,
+                counters: w.counters.snapshot(),
+                kernel: kernel_stats_of(w.socket_fd.as_fd()).ok(),
+            })
+            .collect()
     }
 
     pub fn program(&self) -> &XdpProgram {

@@ -60,7 +60,8 @@ pub enum XdpProgramError {
     #[error("the steering program is already attached (to `{interface}`); detach it first")]
     AlreadyAttachedHere { interface: String },
 
-    #[error("attaching XDP to `{interface}` failed: {source}")]
+    // aya's error names the syscall only; the kernel's reason is its source.
+    #[error("attaching XDP to `{interface}` failed: {}", with_causes(source))]
     Attach {
         interface: String,
         #[source]
@@ -97,6 +98,18 @@ pub enum XdpProgramError {
 
     #[error("the program returned an unknown XDP action {0}")]
     UnknownAction(u32),
+}
+
+/// An error and every error below it, `outer: inner: ...`.
+fn with_causes(err: &(dyn Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut current = err.source();
+    while let Some(cause) = current {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        current = cause.source();
+    }
+    text
 }
 
 /// The OS error number anywhere in an error's source chain (aya nests the
@@ -151,6 +164,17 @@ mod tests {
         assert!(privilege_error("x", &err).is_none());
         let no_errno = io::Error::other("no number");
         assert_eq!(errno_in_chain(&no_errno), None);
+    }
+
+    #[test]
+    fn attach_errors_carry_the_kernels_reason() {
+        // veth refuses native XDP with ENOTSUPP (524) when the peer has more
+        // TX queues than it has RX queues: the number must reach the operator.
+        let syscall = aya::sys::SyscallError { call: "bpf_link_create", io_error: io::Error::from_raw_os_error(524) };
+        let err = XdpProgramError::Attach { interface: "veth0".into(), source: syscall.into() };
+        let message = err.to_string();
+        assert!(message.contains("`veth0`") && message.contains("bpf_link_create"), "{message}");
+        assert!(message.contains("os error 524"), "{message}");
     }
 
     #[test]

@@ -283,16 +283,22 @@ impl XskSocket {
 
     /// The kernel's drop and error counters for this socket.
     pub fn kernel_stats(&self) -> io::Result<KernelStats> {
-        let s: libc::xdp_statistics = get_option(self.fd.as_fd(), libc::SOL_XDP, libc::XDP_STATISTICS)?;
-        Ok(KernelStats {
-            rx_dropped: s.rx_dropped,
-            rx_invalid_descs: s.rx_invalid_descs,
-            tx_invalid_descs: s.tx_invalid_descs,
-            rx_ring_full: s.rx_ring_full,
-            rx_fill_ring_empty_descs: s.rx_fill_ring_empty_descs,
-            tx_ring_empty_descs: s.tx_ring_empty_descs,
-        })
+        kernel_stats_of(self.fd.as_fd())
     }
+}
+
+/// [`XskSocket::kernel_stats`] through any descriptor of the socket (a
+/// duplicate held by another thread).
+pub fn kernel_stats_of(fd: BorrowedFd<'_>) -> io::Result<KernelStats> {
+    let s: libc::xdp_statistics = get_option(fd, libc::SOL_XDP, libc::XDP_STATISTICS)?;
+    Ok(KernelStats {
+        rx_dropped: s.rx_dropped,
+        rx_invalid_descs: s.rx_invalid_descs,
+        tx_invalid_descs: s.tx_invalid_descs,
+        rx_ring_full: s.rx_ring_full,
+        rx_fill_ring_empty_descs: s.rx_fill_ring_empty_descs,
+        tx_ring_empty_descs: s.tx_ring_empty_descs,
+    })
 }
 
 impl AsFd for XskSocket {

@@ -29,7 +29,7 @@
 
 use std::io;
 use std::os::fd::OwnedFd;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -37,43 +37,22 @@ use std::time::{Duration, Instant};
 
 use super::socket::{BindMode, KernelStats, XskConfig, XskError, XskSocket};
 use super::umem::{FrameAccounting, FrameLedger, Owner, RingLevels};
-use crate::engine::{answer_in_place_with, Engine, Verdict};
-use crate::rrl::{RateLimiter, RrlPolicy};
+use crate::engine::Verdict;
+use crate::stats::{CounterSet, DnsCounters, Published};
 
 /// Turns a received frame into its answer.
 pub trait FrameHandler: Send + 'static {
-    /// Called once before each non-empty RX batch: the place for per-batch
-    /// work such as reading the clock.
+    /// Called before each non-empty RX batch.
     fn begin_batch(&mut self) {}
 
     /// `frame` runs from the first byte of the packet to the end of its UMEM
     /// frame; the packet is `frame[..len]` and the answer may use up to
     /// `capacity` (= `frame.len()`) bytes. `Transmit(n)` sends `frame[..n]`.
     fn handle(&mut self, frame: &mut [u8], len: usize, capacity: usize) -> Verdict;
-}
 
-/// The DNS engine as a frame handler, with this queue's own rate limiter.
-pub struct EngineHandler {
-    engine: Arc<Engine>,
-    policy: RrlPolicy,
-}
-
-impl EngineHandler {
-    /// `limiter`: this queue's, or `None` with rate limiting off.
-    pub fn new(engine: Arc<Engine>, limiter: Option<RateLimiter>) -> EngineHandler {
-        EngineHandler { engine, policy: RrlPolicy::new(limiter) }
-    }
-}
-
-impl FrameHandler for EngineHandler {
-    #[inline]
-    fn begin_batch(&mut self) {
-        self.policy.tick();
-    }
-
-    #[inline]
-    fn handle(&mut self, frame: &mut [u8], len: usize, capacity: usize) -> Verdict {
-        answer_in_place_with(&self.engine, frame, len, capacity, &mut self.policy)
+    /// What the handler counted, published with the worker's own counters.
+    fn dns_counters(&self) -> DnsCounters {
+        DnsCounters::default()
     }
 }
 
@@ -97,13 +76,18 @@ pub struct WorkerCounters {
     pub tx_ring_full: u64,
     /// `sendto` kicks made.
     pub tx_kicks: u64,
+    /// The handler's count of the answers, by rcode and rate limiting.
+    pub dns: DnsCounters,
 }
 
-const COUNTER_FIELDS: usize = 8;
+/// Fields before `dns` in the flattened form.
+const RING_FIELDS: usize = 8;
 
-impl WorkerCounters {
-    fn to_array(self) -> [u64; COUNTER_FIELDS] {
-        [
+impl CounterSet for WorkerCounters {
+    const LEN: usize = RING_FIELDS + DnsCounters::LEN;
+
+    fn write_to(&self, out: &mut [u64]) {
+        out[..RING_FIELDS].copy_from_slice(&[
             self.rx,
             self.tx,
             self.dropped,
@@ -112,30 +96,27 @@ impl WorkerCounters {
             self.fill_ring_empty,
             self.tx_ring_full,
             self.tx_kicks,
-        ]
+        ]);
+        self.dns.write_to(&mut out[RING_FIELDS..]);
     }
 
-    fn from_array(a: [u64; COUNTER_FIELDS]) -> WorkerCounters {
-        let [rx, tx, dropped, passed, invalid, fill_ring_empty, tx_ring_full, tx_kicks] = a;
-        WorkerCounters { rx, tx, dropped, passed, invalid, fill_ring_empty, tx_ring_full, tx_kicks }
+    fn read_from(v: &[u64]) -> WorkerCounters {
+        WorkerCounters {
+            rx: v[0],
+            tx: v[1],
+            dropped: v[2],
+            passed: v[3],
+            invalid: v[4],
+            fill_ring_empty: v[5],
+            tx_ring_full: v[6],
+            tx_kicks: v[7],
+            dns: DnsCounters::read_from(&v[RING_FIELDS..]),
+        }
     }
 }
 
 /// A worker's counters as last published, readable from any thread.
-#[derive(Default)]
-pub struct PublishedCounters([AtomicU64; COUNTER_FIELDS]);
-
-impl PublishedCounters {
-    fn publish(&self, counters: &WorkerCounters) {
-        for (cell, value) in self.0.iter().zip(counters.to_array()) {
-            cell.store(value, Ordering::Relaxed);
-        }
-    }
-
-    pub fn snapshot(&self) -> WorkerCounters {
-        WorkerCounters::from_array(std::array::from_fn(|i| self.0[i].load(Ordering::Relaxed)))
-    }
-}
+pub type PublishedCounters = Published<WorkerCounters>;
 
 /// Everything known about one queue when its worker stopped.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -207,6 +188,7 @@ pub enum WorkerError {
 /// A running worker, seen from the thread that started it.
 pub struct WorkerHandle {
     pub queue: u32,
+    pub cpu: Option<usize>,
     pub mode: BindMode,
     /// A duplicate of the socket's descriptor, for registering it with the
     /// XDP program; the worker owns the socket itself.
@@ -232,7 +214,7 @@ pub fn spawn<H: FrameHandler>(
     handler: H,
     stop: Arc<AtomicBool>,
 ) -> Result<WorkerHandle, WorkerError> {
-    let queue = spec.queue;
+    let (queue, cpu) = (spec.queue, spec.cpu);
     let counters = Arc::new(PublishedCounters::default());
     let published = Arc::clone(&counters);
     let (ready_tx, ready_rx) = mpsc::sync_channel::<Result<(OwnedFd, BindMode), WorkerError>>(1);
@@ -259,7 +241,7 @@ pub fn spawn<H: FrameHandler>(
         })
         .map_err(|source| WorkerError::Spawn { queue, source })?;
     match ready_rx.recv() {
-        Ok(Ok((socket_fd, mode))) => Ok(WorkerHandle { queue, mode, socket_fd, counters, thread }),
+        Ok(Ok((socket_fd, mode))) => Ok(WorkerHandle { queue, cpu, mode, socket_fd, counters, thread }),
         Ok(Err(e)) => {
             let _ = thread.join();
             Err(e)
@@ -318,12 +300,12 @@ impl<H: FrameHandler> Worker<H> {
             if self.step() > 0 {
                 busy_iterations += 1;
                 if busy_iterations >= PUBLISH_EVERY {
-                    self.published.publish(&self.counters);
+                    self.publish();
                     busy_iterations = 0;
                 }
                 continue;
             }
-            self.published.publish(&self.counters);
+            self.publish();
             busy_iterations = 0;
             if self.spec.worker.busy_poll {
                 self.socket.wake_fill();
@@ -332,6 +314,11 @@ impl<H: FrameHandler> Worker<H> {
             }
         }
         self.finish()
+    }
+
+    fn publish(&mut self) {
+        self.counters.dns = self.handler.dns_counters();
+        self.published.publish(&self.counters);
     }
 
     /// One pass of the loop; returns the frames received.
@@ -490,7 +477,7 @@ impl<H: FrameHandler> Worker<H> {
                 std::thread::sleep(Duration::from_millis(1));
             }
         }
-        self.published.publish(&self.counters);
+        self.publish();
         let levels = RingLevels {
             fill: self.socket.fill.outstanding(),
             rx: self.socket.rx.peek(self.socket.rx.size()),
@@ -523,6 +510,7 @@ mod tests {
             fill_ring_empty: 6,
             tx_ring_full: 7,
             tx_kicks: 8,
+            dns: DnsCounters { noerror: 9, nxdomain: 10, rate_limited: 11, ..DnsCounters::default() },
         };
         let published = PublishedCounters::default();
         assert_eq!(published.snapshot(), WorkerCounters::default());

@@ -14,7 +14,7 @@ use std::net::Shutdown;
 use std::time::{Duration, Instant};
 
 use super::super::config::TcpLimits;
-use super::super::Answerer;
+use super::super::Session;
 use crate::engine::Transport;
 
 const LENGTH_PREFIX: usize = 2;
@@ -126,12 +126,12 @@ impl<S: Stream> Connection<S> {
     /// the answer buffer (at least 64 KiB), shared by all connections.
     pub(super) fn drive(
         &mut self,
-        answerer: &dyn Answerer,
+        session: &mut dyn Session,
         scratch: &mut [u8],
         limits: &TcpLimits,
         now: Instant,
     ) -> Status {
-        match self.make_progress(answerer, scratch, limits, now) {
+        match self.make_progress(session, scratch, limits, now) {
             Ok(Some(closed)) => Status::Closed(closed),
             Ok(None) => Status::Open,
             Err(error) => Status::Closed(Closed::Io(error)),
@@ -140,7 +140,7 @@ impl<S: Stream> Connection<S> {
 
     fn make_progress(
         &mut self,
-        answerer: &dyn Answerer,
+        session: &mut dyn Session,
         scratch: &mut [u8],
         limits: &TcpLimits,
         now: Instant,
@@ -152,7 +152,7 @@ impl<S: Stream> Connection<S> {
         // block or there is nothing left we may do.
         loop {
             self.flush(now)?;
-            match self.answer_complete_queries(answerer, scratch, limits, now) {
+            match self.answer_complete_queries(session, scratch, limits, now) {
                 Err(closed) => return Ok(Some(closed)),
                 // Input was consumed, so this cannot loop for ever; write
                 // the fresh answers before reading more.
@@ -210,7 +210,7 @@ impl<S: Stream> Connection<S> {
     /// room and the query cap allow. Returns whether any query was taken.
     fn answer_complete_queries(
         &mut self,
-        answerer: &dyn Answerer,
+        session: &mut dyn Session,
         scratch: &mut [u8],
         limits: &TcpLimits,
         now: Instant,
@@ -234,7 +234,7 @@ impl<S: Stream> Connection<S> {
             start += LENGTH_PREFIX + length;
             self.queries += 1;
             self.last_progress = now;
-            if let Some(answer_len) = answerer.answer(scratch, length, Transport::Tcp) {
+            if let Some(answer_len) = session.answer(scratch, length, Transport::Tcp, &[]) {
                 self.queue_answer(scratch, answer_len);
             }
         }

@@ -21,7 +21,7 @@ use tracing::{debug, trace, warn};
 use self::connection::{Closed, Connection, Status};
 use self::slots::Slots;
 use super::config::TcpLimits;
-use super::Answerer;
+use super::Session;
 
 /// Wakes the loop for shutdown.
 const WAKE_TOKEN: Token = Token(usize::MAX);
@@ -37,7 +37,7 @@ pub(super) struct EventLoop {
     /// Listener `i` polls with token `i`; connection `j` with `listeners.len() + j`.
     listeners: Vec<TcpListener>,
     connections: Slots<Connection<TcpStream>>,
-    answerer: Arc<dyn Answerer>,
+    session: Box<dyn Session>,
     limits: TcpLimits,
     stop: Arc<AtomicBool>,
     /// The answer buffer, shared because answers are made one at a time.
@@ -54,7 +54,7 @@ impl EventLoop {
     /// outlive the loop's thread.
     pub(super) fn new(
         listeners: Vec<std::net::TcpListener>,
-        answerer: Arc<dyn Answerer>,
+        session: Box<dyn Session>,
         limits: TcpLimits,
         stop: Arc<AtomicBool>,
     ) -> io::Result<(EventLoop, Waker)> {
@@ -70,7 +70,7 @@ impl EventLoop {
             poll,
             listeners: registered,
             connections: Slots::new(),
-            answerer,
+            session,
             limits,
             stop,
             scratch: vec![0; MAX_TCP_MESSAGE],
@@ -165,7 +165,7 @@ impl EventLoop {
         let Some(connection) = self.connections.get_mut(slot) else {
             return; // already closed earlier in this batch of events
         };
-        if let Status::Closed(reason) = connection.drive(&*self.answerer, &mut self.scratch, &self.limits, now) {
+        if let Status::Closed(reason) = connection.drive(&mut *self.session, &mut self.scratch, &self.limits, now) {
             self.close(slot, &reason);
         }
     }

@@ -14,8 +14,8 @@ struct Reverser {
     calls: AtomicUsize,
 }
 
-impl Answerer for Reverser {
-    fn answer(&self, buf: &mut [u8], len: usize, transport: Transport) -> Option<usize> {
+impl Session for Reverser {
+    fn answer(&mut self, buf: &mut [u8], len: usize, transport: Transport, _client: &[u8]) -> Option<usize> {
         assert_eq!(transport, Transport::Tcp);
         self.calls.fetch_add(1, Ordering::Relaxed);
         if buf[..len].starts_with(b"silent") {
@@ -138,7 +138,7 @@ impl Harness {
     }
 
     fn drive_at(&mut self, after: Duration) -> Status {
-        self.connection.drive(&self.answerer, &mut self.scratch, &self.limits, self.start + after)
+        self.connection.drive(&mut self.answerer, &mut self.scratch, &self.limits, self.start + after)
     }
 
     fn drive(&mut self) -> Status {

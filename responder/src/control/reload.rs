@@ -1,0 +1,151 @@
+//! Live reload: recompile the zones (or re-read the table) off the hot
+//! path, then swap the new engine in (see `engine::live`). A zone that does
+//! not load leaves the serving engine untouched.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use super::served::{self, ServedZone};
+use super::zones;
+use crate::engine::live::SharedEngine;
+use crate::engine::{Engine, Options};
+use crate::table::Table;
+
+/// Where the served data comes from.
+#[derive(Debug, Clone)]
+pub enum ZoneSource {
+    /// `--zone [NAME=]FILE` arguments, compiled at each load.
+    Zones(Vec<String>),
+    /// A table file from `responder compile`.
+    Table(PathBuf),
+}
+
+impl ZoneSource {
+    /// Loads and compiles everything; the first error is returned, naming
+    /// the file and line.
+    pub fn load(&self, options: &Options) -> Result<Engine, String> {
+        let table = match self {
+            ZoneSource::Table(path) => Table::open(path).map_err(|e| format!("{}: {e}", path.display()))?,
+            ZoneSource::Zones(args) => {
+                let loaded = zones::load_all(args)?;
+                Table::compile(&loaded.zones).map_err(|e| e.to_string())?
+            }
+        };
+        Ok(Engine::new(table, options.clone()))
+    }
+}
+
+/// What a successful load produced.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub zones: Vec<ServedZone>,
+    pub table_bytes: usize,
+    pub took: Duration,
+}
+
+/// Reload counts and the last outcome, for stats.
+#[derive(Debug, Clone, Default)]
+pub struct ReloadHistory {
+    pub succeeded: u64,
+    pub failed: u64,
+    pub last_error: Option<String>,
+    pub zones: Vec<ServedZone>,
+}
+
+pub struct Reloader {
+    source: ZoneSource,
+    options: Options,
+    engine: SharedEngine,
+    /// Held for a whole reload, so SIGHUP and `ctl reload` arriving together
+    /// compile one after the other instead of racing to swap.
+    history: Mutex<ReloadHistory>,
+}
+
+impl Reloader {
+    /// Loads the first engine; fails without serving anything on error.
+    pub fn start(source: ZoneSource, options: Options) -> Result<(Reloader, Loaded), String> {
+        let started = Instant::now();
+        let engine = source.load(&options)?;
+        let loaded = describe(&engine, started);
+        let history = ReloadHistory { zones: loaded.zones.clone(), ..ReloadHistory::default() };
+        let reloader = Reloader { source, options, engine: SharedEngine::new(engine), history: Mutex::new(history) };
+        Ok((reloader, loaded))
+    }
+
+    pub fn engine(&self) -> &SharedEngine {
+        &self.engine
+    }
+
+    /// Loads everything again and, if it all loads, serves it.
+    pub fn reload(&self) -> Result<Loaded, String> {
+        let mut history = self.history.lock().unwrap_or_else(|e| e.into_inner());
+        let started = Instant::now();
+        match self.source.load(&self.options) {
+            Ok(engine) => {
+                let loaded = describe(&engine, started);
+                self.engine.replace(engine);
+                history.succeeded += 1;
+                history.zones = loaded.zones.clone();
+                Ok(loaded)
+            }
+            Err(error) => {
+                history.failed += 1;
+                history.last_error = Some(error.clone());
+                Err(error)
+            }
+        }
+    }
+
+    pub fn history(&self) -> ReloadHistory {
+        self.history.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+fn describe(engine: &Engine, started: Instant) -> Loaded {
+    Loaded { zones: served::zones(engine), table_bytes: engine.table().as_bytes().len(), took: started.elapsed() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write_zone(dir: &std::path::Path, serial: u32, broken: bool) -> String {
+        let path = dir.join("example.com.zone");
+        let mut text = format!("$ORIGIN example.com.\n@ 300 IN SOA ns h {serial} 1 1 1 60\n@ NS ns\nns A 198.18.0.1\n");
+        if broken {
+            text.push_str("bad line with no type\n");
+        }
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    }
+
+    #[test]
+    fn a_reload_swaps_in_the_new_serial_and_a_broken_zone_keeps_the_old() {
+        let dir = std::env::temp_dir().join(format!("rsp-reload-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = write_zone(&dir, 1, false);
+        let (reloader, loaded) = Reloader::start(ZoneSource::Zones(vec![file]), Options::default()).unwrap();
+        assert_eq!(loaded.zones[0].serial, Some(1));
+        let mut view = reloader.engine().local();
+
+        write_zone(&dir, 2, false);
+        assert_eq!(reloader.reload().unwrap().zones[0].serial, Some(2));
+        assert_eq!(served::zones(view.current())[0].serial, Some(2), "serving threads see the new table");
+
+        write_zone(&dir, 3, true);
+        let error = reloader.reload().unwrap_err();
+        assert!(error.contains("example.com.zone:5"), "the error names file and line: {error}");
+        assert_eq!(served::zones(view.current())[0].serial, Some(2), "the old table keeps serving");
+        let history = reloader.history();
+        assert_eq!((history.succeeded, history.failed), (1, 1));
+        assert_eq!(history.last_error.as_deref(), Some(error.as_str()));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_first_load_that_fails_serves_nothing() {
+        let missing = ZoneSource::Zones(vec!["/nonexistent/zone".into()]);
+        assert!(Reloader::start(missing, Options::default()).is_err());
+    }
+}

@@ -1,0 +1,65 @@
+//! The running server as the control threads see it: the reloader, the
+//! data plane and the kernel-socket counters, and the snapshot of them all.
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use super::reload::Reloader;
+use crate::stats::{DnsCounters, QueueSnapshot, Registry, Snapshot, SteeringSnapshot, XdpSnapshot};
+use crate::xdp::DataPlane;
+
+pub struct Runtime {
+    started: Instant,
+    pub reloader: Reloader,
+    /// Taken out by the main thread at stop; readers lock it only to read
+    /// counters, never the workers.
+    pub plane: Mutex<Option<DataPlane>>,
+    pub iface: Option<String>,
+    pub udp: Option<Arc<Registry<DnsCounters>>>,
+    pub tcp: Option<Arc<Registry<DnsCounters>>>,
+}
+
+impl Runtime {
+    pub fn new(reloader: Reloader) -> Runtime {
+        Runtime { started: Instant::now(), reloader, plane: Mutex::new(None), iface: None, udp: None, tcp: None }
+    }
+
+    pub fn snapshot(&self) -> Snapshot {
+        let history = self.reloader.history();
+        let sum = |registry: &Option<Arc<Registry<DnsCounters>>>| {
+            let mut total = DnsCounters::default();
+            for c in registry.iter().flat_map(|r| r.snapshots()) {
+                total.add(&c);
+            }
+            total
+        };
+        let xdp = self.plane.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(|plane| XdpSnapshot {
+            iface: self.iface.clone().unwrap_or_default(),
+            attach: plane.attached_mode().map(|m| format!("{m:?}").to_lowercase()).unwrap_or_default(),
+            queues: plane
+                .live_stats()
+                .into_iter()
+                .map(|q| QueueSnapshot {
+                    queue: q.queue,
+                    cpu: q.cpu,
+                    mode: q.mode.to_string(),
+                    counters: q.counters,
+                    kernel: q.kernel,
+                })
+                .collect(),
+            steering: plane.program().counters().ok().map(|c| SteeringSnapshot {
+                outcomes: crate::xdp::program::Outcome::ALL.iter().map(|&o| (o.name(), c.get(o))).collect(),
+            }),
+        });
+        Snapshot {
+            uptime_secs: self.started.elapsed().as_secs_f64(),
+            zones: history.zones.iter().map(|z| (z.name.clone(), z.serial)).collect(),
+            reloads_ok: history.succeeded,
+            reloads_failed: history.failed,
+            last_reload_error: history.last_error,
+            xdp,
+            udp: sum(&self.udp),
+            tcp: sum(&self.tcp),
+        }
+    }
+}

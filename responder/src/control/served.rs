@@ -1,0 +1,133 @@
+//! Which zones an engine serves, and at which serial: for the start line,
+//! reload results, `ctl stats` and metrics.
+//!
+//! Read back from the table itself (not from the zone files) so that a
+//! table loaded with `--table` reports the same, and so that what is shown is
+//! what is answered: the apex of each zone is its shortest node name, and
+//! the serial is taken from the engine's own answer to `apex SOA`.
+
+use crate::engine::{answer_message, Engine, Transport};
+use crate::wire::dns;
+use crate::zone::{Name, RType};
+
+/// A zone being served.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServedZone {
+    pub name: String,
+    pub serial: Option<u32>,
+}
+
+/// Every zone of the engine's table, by name.
+pub fn zones(engine: &Engine) -> Vec<ServedZone> {
+    let table = engine.table();
+    let mut apexes: Vec<Option<Vec<u8>>> = vec![None; table.zone_count()];
+    for off in table.bucket_offsets() {
+        let Some(node) = table.node_at(off) else { continue };
+        let Some(slot) = apexes.get_mut(node.zone() as usize) else { continue };
+        if slot.as_ref().is_none_or(|best| node.name().len() < best.len()) {
+            *slot = Some(node.name().to_vec());
+        }
+    }
+    let mut zones: Vec<ServedZone> = apexes
+        .into_iter()
+        .flatten()
+        .filter_map(|wire| Name::from_wire(&wire).ok())
+        .map(|name| ServedZone { serial: serial(engine, &name), name: name.to_string() })
+        .collect();
+    zones.sort_by(|a, b| a.name.cmp(&b.name));
+    zones
+}
+
+/// `name1 (serial 7), name2 (serial 9)`.
+pub fn describe(zones: &[ServedZone]) -> String {
+    let described: Vec<String> = zones
+        .iter()
+        .map(|z| match z.serial {
+            Some(serial) => format!("{} (serial {serial})", z.name),
+            None => format!("{} (no SOA)", z.name),
+        })
+        .collect();
+    described.join(", ")
+}
+
+fn serial(engine: &Engine, apex: &Name) -> Option<u32> {
+    let mut buf = [0u8; 4096];
+    let qname = apex.wire();
+    let question_end = dns::HEADER_LEN + qname.len() + 4;
+    buf[5] = 1; // QDCOUNT
+    buf[dns::HEADER_LEN..dns::HEADER_LEN + qname.len()].copy_from_slice(qname);
+    buf[question_end - 4..question_end - 2].copy_from_slice(&RType::SOA.0.to_be_bytes());
+    buf[question_end - 1] = 1; // class IN
+    let len = answer_message(engine, &mut buf, question_end, Transport::Tcp)?;
+    let answer = &buf[..len];
+    if u16::from_be_bytes([answer[6], answer[7]]) == 0 {
+        return None;
+    }
+    // Answer RR: owner, type, class, TTL, RDLENGTH, then MNAME, RNAME, SERIAL.
+    let mut at = skip_name(answer, question_end)?;
+    if answer.get(at..at + 2)? != RType::SOA.0.to_be_bytes() {
+        return None;
+    }
+    at += 10;
+    at = skip_name(answer, at)?;
+    at = skip_name(answer, at)?;
+    Some(u32::from_be_bytes(answer.get(at..at + 4)?.try_into().ok()?))
+}
+
+/// The offset just past a (possibly compressed) name at `at`.
+fn skip_name(msg: &[u8], mut at: usize) -> Option<usize> {
+    loop {
+        let len = *msg.get(at)?;
+        match len {
+            0 => return Some(at + 1),
+            l if l & 0xc0 == 0xc0 => return Some(at + 2),
+            l if l < 64 => at += 1 + l as usize,
+            _ => return None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Options;
+    use crate::table::Table;
+    use crate::zone::parse_str;
+
+    fn engine(zones: &[(&str, &str)]) -> Engine {
+        let zones: Vec<_> = zones
+            .iter()
+            .map(|(origin, text)| {
+                let origin = Name::parse(origin, None).unwrap().unwrap();
+                parse_str(text, "test.zone", Some(&origin)).expect("test zone parses")
+            })
+            .collect();
+        Engine::new(Table::compile(&zones).expect("compiles"), Options::default())
+    }
+
+    #[test]
+    fn zones_and_serials_are_read_back_from_the_table() {
+        let e = engine(&[
+            (
+                "example.com.",
+                "@ 300 IN SOA ns1 h 2024010101 1 1 1 60\n@ NS ns1\nns1 A 198.18.0.1\na.b.c A 198.18.0.9\n",
+            ),
+            ("sub.example.com.", "@ 300 IN SOA ns h 7 1 1 1 60\n@ NS ns\nns A 198.18.0.2\n"),
+        ]);
+        let zones = zones(&e);
+        assert_eq!(
+            zones,
+            [
+                ServedZone { name: "example.com.".into(), serial: Some(2024010101) },
+                ServedZone { name: "sub.example.com.".into(), serial: Some(7) },
+            ]
+        );
+        assert_eq!(describe(&zones), "example.com. (serial 2024010101), sub.example.com. (serial 7)");
+    }
+
+    #[test]
+    fn an_empty_table_serves_no_zone() {
+        let e = Engine::new(Table::compile(&[]).unwrap(), Options::default());
+        assert!(zones(&e).is_empty());
+    }
+}

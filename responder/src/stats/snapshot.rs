@@ -1,0 +1,57 @@
+//! Everything the counters say at one moment, gathered from every thread.
+
+use super::DnsCounters;
+use crate::xdp::socket::KernelStats;
+use crate::xdp::WorkerCounters;
+
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    pub uptime_secs: f64,
+    /// Zone name and SOA serial, as served now.
+    pub zones: Vec<(String, Option<u32>)>,
+    pub reloads_ok: u64,
+    pub reloads_failed: u64,
+    pub last_reload_error: Option<String>,
+    pub xdp: Option<XdpSnapshot>,
+    /// Kernel-socket UDP, summed over its threads.
+    pub udp: DnsCounters,
+    /// Kernel-socket TCP.
+    pub tcp: DnsCounters,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct XdpSnapshot {
+    pub iface: String,
+    /// How the program is attached: native or generic.
+    pub attach: String,
+    pub queues: Vec<QueueSnapshot>,
+    /// The steering program's counters by outcome, summed over CPUs.
+    pub steering: Option<SteeringSnapshot>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SteeringSnapshot {
+    pub outcomes: Vec<(&'static str, u64)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct QueueSnapshot {
+    pub queue: u32,
+    pub cpu: Option<usize>,
+    /// Socket mode: zero-copy or copy.
+    pub mode: String,
+    pub counters: WorkerCounters,
+    pub kernel: Option<KernelStats>,
+}
+
+impl Snapshot {
+    /// Every path's DNS counters summed.
+    pub fn total(&self) -> DnsCounters {
+        let mut total = self.udp;
+        total.add(&self.tcp);
+        for q in self.xdp.iter().flat_map(|x| &x.queues) {
+            total.add(&q.counters.dns);
+        }
+        total
+    }
+}
