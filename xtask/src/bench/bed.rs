@@ -4,10 +4,11 @@
 //! On veth, a frame's receive processing runs by default on the CPU that
 //! sent it: the server's receive work would be billed to the generator's
 //! core and kernel-stack servers would look cheaper than they are. Threaded
-//! NAPI (which veth uses once GRO is on) turns each side's receive work into
-//! `napi/IFACE-N` kernel threads; the bench pins the server side's to the
-//! server CPU and the client side's to the generator CPU, and counts the
-//! server side's in the server's CPU time.
+//! NAPI (which veth uses once GRO is on, and for every frame only once TSO
+//! is off) turns each side's receive work into `napi/IFACE-N` kernel
+//! threads; the bench pins the server side's to the server CPU and the
+//! client side's to the generator CPU, and counts the server side's in the
+//! server's CPU time.
 
 use std::fs;
 use std::process::Command;
@@ -31,8 +32,13 @@ impl BenchBed {
         let bench = BenchBed { bed };
         for (ns, iface) in [(&bench.bed.server_ns, &bench.bed.server_if), (&bench.bed.client_ns, &bench.bed.client_if)]
         {
-            run(Command::new("ip").args(["netns", "exec", ns, "ethtool", "-K", iface, "gro", "on"]))
-                .map_err(|e| format!("cannot turn GRO on for {iface}: {e}"))?;
+            // GRO gives the veth a NAPI context; with TSO on, veth still
+            // hands a peer's frames to the sending CPU's backlog unless an
+            // XDP program is attached (`veth_skb_is_eligible_for_gro`), so
+            // kernel-stack servers and generic XDP would be billed to the
+            // generator. TSO off makes every frame go through NAPI.
+            run(Command::new("ip").args(["netns", "exec", ns, "ethtool", "-K", iface, "gro", "on", "tso", "off"]))
+                .map_err(|e| format!("cannot set GRO on, TSO off for {iface}: {e}"))?;
             // sysfs under `ip netns exec` is the namespace's own.
             let threaded = format!("echo 1 > /sys/class/net/{iface}/threaded");
             run(Command::new("ip").args(["netns", "exec", ns, "sh", "-c", &threaded]))
