@@ -4,6 +4,8 @@
 
 use std::path::PathBuf;
 
+use crate::bench::plan::{self, BenchArgs};
+
 pub const USAGE: &str = "\
 usage: cargo xtask [--no-deps] <command> [options]
 
@@ -14,6 +16,8 @@ commands:
   test    build everything, run all tests, then a `run --once` smoke test
   fuzz    run the cargo-fuzz targets (nightly) for a bounded time; fails
           on a crash
+  bench   measure the responder beside Knot DNS, NSD and BIND on a veth
+          testbed (root); report under bench-results/
 
 global options:
   --no-deps              do not check/install system packages first
@@ -33,6 +37,17 @@ test options:
 fuzz options:
   [TARGET]               fuzz only this target (default: all of them)
   --seconds N            seconds per target (default: 30 in all, shared)
+
+bench options:
+  --quick                a short run (under 2 minutes): smaller zone, one
+                         repeat, shorter ladder
+  --queues 1|2           testbed veth queues (default 1)
+  --servers LIST         comma-separated, from: floor, responder-xdp,
+                         responder-xdp-generic, responder-kernel, knot-xdp,
+                         knot, nsd, bind (default: all)
+  --names N              names in the generated zone (default 100000)
+  --seconds S            seconds per load step (default 2)
+  --repeats R            repeats of each step (default 3)
 ";
 
 #[derive(Debug, PartialEq, Eq)]
@@ -49,6 +64,7 @@ pub enum Command {
     Run(RunArgs),
     Test(TestArgs),
     Fuzz(FuzzArgs),
+    Bench(BenchArgs),
 }
 
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -86,6 +102,7 @@ where
     let mut run = RunArgs::default();
     let mut test = TestArgs::default();
     let mut fuzz = FuzzArgs::default();
+    let mut bench = BenchArgs::default();
 
     while let Some(arg) = args.next() {
         // `--flag=value` and `--flag value` are both accepted.
@@ -103,7 +120,7 @@ where
         match (command.as_deref(), flag.as_str()) {
             (_, "-h" | "--help") => return Ok(Invocation { command: Command::Help, no_deps }),
             (_, "--no-deps") => no_deps = true,
-            (None, "deps" | "run" | "test" | "fuzz") => command = Some(flag),
+            (None, "deps" | "run" | "test" | "fuzz" | "bench") => command = Some(flag),
             (None, other) => return Err(format!("unknown command `{other}`")),
             (Some("run"), "--iface") => run.iface = Some(value("--iface")?),
             (Some("run"), "--zone") => run.zones.push(value("--zone")?),
@@ -115,6 +132,20 @@ where
             (Some("fuzz"), "--seconds") => fuzz.seconds = Some(parse_seconds(&value("--seconds")?)?),
             (Some("fuzz"), target) if !target.starts_with('-') && fuzz.target.is_none() => {
                 fuzz.target = Some(target.to_owned())
+            }
+            (Some("bench"), "--quick") => bench.quick = true,
+            (Some("bench"), "--queues") => {
+                bench.queues = Some(plan::parse_bounded("--queues", &value("--queues")?, 1, 2)?)
+            }
+            (Some("bench"), "--servers") => bench.servers = Some(plan::parse_servers(&value("--servers")?)?),
+            (Some("bench"), "--names") => {
+                bench.names = Some(plan::parse_bounded("--names", &value("--names")?, 1, plan::MAX_NAMES)?)
+            }
+            (Some("bench"), "--seconds") => {
+                bench.seconds = Some(plan::parse_bounded("--seconds", &value("--seconds")?, 1, plan::MAX_SECONDS)?)
+            }
+            (Some("bench"), "--repeats") => {
+                bench.repeats = Some(plan::parse_bounded("--repeats", &value("--repeats")?, 1, plan::MAX_REPEATS)?)
             }
             (Some(cmd), other) => return Err(format!("unknown option `{other}` for `{cmd}`")),
         }
@@ -130,6 +161,7 @@ where
             Command::Run(run)
         }
         Some("fuzz") => Command::Fuzz(fuzz),
+        Some("bench") => Command::Bench(bench),
         Some(_) => Command::Test(test),
     };
     Ok(Invocation { command, no_deps })
@@ -230,6 +262,28 @@ mod tests {
         }
         assert_eq!(parse_str("fuzz frame message").unwrap_err(), "unknown option `message` for `fuzz`");
         assert_eq!(parse_str("fuzz --quick").unwrap_err(), "unknown option `--quick` for `fuzz`");
+    }
+
+    #[test]
+    fn bench_takes_its_options() {
+        assert_eq!(parse_str("bench").unwrap().command, Command::Bench(BenchArgs::default()));
+        assert_eq!(
+            parse_str("bench --quick --queues 2 --servers knot,floor --names 5000 --seconds=3 --repeats 5")
+                .unwrap()
+                .command,
+            Command::Bench(BenchArgs {
+                quick: true,
+                queues: Some(2),
+                servers: Some(vec![plan::ServerKind::Knot, plan::ServerKind::Floor]),
+                names: Some(5000),
+                seconds: Some(3),
+                repeats: Some(5),
+            })
+        );
+        assert!(parse_str("bench --queues 3").unwrap_err().contains("--queues"));
+        assert!(parse_str("bench --servers unbound").unwrap_err().contains("unbound"));
+        assert!(parse_str("bench --seconds 0").unwrap_err().contains("--seconds"));
+        assert!(parse_str("bench --once").unwrap_err().contains("unknown option `--once` for `bench`"));
     }
 
     #[test]

@@ -21,25 +21,39 @@ pub const BUILD_PACKAGES: &[&str] =
 pub const RUNTIME_PACKAGES: &[&str] =
     &["iproute2", "iputils-ping", "ethtool", "bpftool", "knot", "knot-dnsutils", "dnsperf", "valgrind"];
 
+/// Needed by `cargo xtask bench` only, so installed by it rather than by
+/// every command: the peer servers, the load and latency generators, and
+/// gnuplot for the plot. Their services are kept from starting.
+pub const BENCH_PACKAGES: &[&str] = &["knot", "nsd", "bind9", "knot-dnsutils", "dnsperf", "gnuplot-nox"];
+
+/// Services that packages start on install; the bench starts its own
+/// instances on the testbed and must find port 53 free.
+const SERVICES: &[(&str, &str)] = &[("knot", "knot.service"), ("nsd", "nsd.service"), ("bind9", "named.service")];
+
 const POLICY_RC_D: &str = "/usr/sbin/policy-rc.d";
 
 /// `announce`: say so when nothing needed doing (when asked for explicitly;
 /// as the silent first step of other commands it would only be noise).
 pub fn run(announce: bool) -> Result<(), String> {
+    ensure(&wanted(), announce)
+}
+
+/// Installs those of `packages` that are missing.
+pub fn ensure(packages: &[&str], announce: bool) -> Result<(), String> {
     let os_release = fs::read_to_string("/etc/os-release").unwrap_or_default();
     if !is_debian_like(&os_release) {
         eprintln!(
             "xtask deps: not Debian/Ubuntu; cannot install packages automatically. Make sure the equivalents \
              of these are installed: {}",
-            wanted().join(" ")
+            packages.join(" ")
         );
         return Ok(());
     }
 
-    let missing = missing_packages(&wanted())?;
+    let missing = missing_packages(packages)?;
     if missing.is_empty() {
         if announce {
-            eprintln!("xtask deps: all {} system packages are installed", wanted().len());
+            eprintln!("xtask deps: all {} system packages are installed", packages.len());
         }
         return Ok(());
     }
@@ -68,9 +82,7 @@ pub fn run(announce: bool) -> Result<(), String> {
         args.extend(available.iter().map(String::as_str));
         apt_get(&args)?;
     }
-    if available.iter().any(|p| p == "knot") {
-        keep_knot_service_off();
-    }
+    keep_services_off(&available);
     Ok(())
 }
 
@@ -199,15 +211,17 @@ impl Drop for ServiceStartBlock {
     }
 }
 
-/// We installed knot for its tools and as a reference server, not as the
-/// machine's DNS service: keep systemd from starting it at the next boot.
-fn keep_knot_service_off() {
+/// We installed DNS servers as references, not as the machine's DNS
+/// service: keep systemd from starting them at the next boot.
+fn keep_services_off(installed: &[String]) {
     if !Path::new("/run/systemd/system").exists() {
         return;
     }
-    let disabled = Command::new("systemctl").args(["disable", "--now", "knot.service"]).output();
-    if disabled.is_ok_and(|out| out.status.success()) {
-        eprintln!("xtask deps: disabled the knot.service that came with the package (it would take port 53)");
+    for (_, service) in SERVICES.iter().filter(|(package, _)| installed.iter().any(|p| p == package)) {
+        let disabled = Command::new("systemctl").args(["disable", "--now", service]).output();
+        if disabled.is_ok_and(|out| out.status.success()) {
+            eprintln!("xtask deps: disabled the {service} that came with the package (it would take port 53)");
+        }
     }
 }
 
@@ -249,6 +263,16 @@ mod tests {
         assert!(!all.contains(&"gcc-multilib"));
         for tool_package in ["clang", "libbpf-dev", "knot-dnsutils", "iproute2", "bpftool"] {
             assert!(all.contains(&tool_package), "{tool_package}");
+        }
+    }
+
+    #[test]
+    fn bench_packages_bring_every_peer_and_their_services_are_known() {
+        for package in ["knot", "nsd", "bind9", "dnsperf", "knot-dnsutils", "gnuplot-nox"] {
+            assert!(BENCH_PACKAGES.contains(&package), "{package}");
+        }
+        for (package, _) in SERVICES {
+            assert!(BENCH_PACKAGES.contains(package), "{package} has a service but is not a bench package");
         }
     }
 

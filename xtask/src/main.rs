@@ -1,5 +1,6 @@
 //! `cargo xtask`: the project's build, demo and test driver. See `cli::USAGE`.
 
+mod bench;
 mod cli;
 mod demo;
 mod deps;
@@ -31,7 +32,8 @@ fn main() -> ExitCode {
     };
     // `test` checks packages itself, as one of its reported steps; `fuzz`
     // builds the responder, whose build script needs clang.
-    let deps_first = !invocation.no_deps && matches!(invocation.command, Command::Run(_) | Command::Fuzz(_));
+    let deps_first =
+        !invocation.no_deps && matches!(invocation.command, Command::Run(_) | Command::Fuzz(_) | Command::Bench(_));
     let result = (|| {
         if deps_first {
             deps::run(false)?;
@@ -45,6 +47,7 @@ fn main() -> ExitCode {
             Command::Run(args) => run::run(args),
             Command::Test(args) => test::run(args, invocation.no_deps),
             Command::Fuzz(args) => fuzz::run(args),
+            Command::Bench(args) => bench::run(args),
         }
     })();
     match result {

@@ -24,6 +24,20 @@ pub fn answer_in_place<P: Policy>(
     capacity: usize,
     policy: &mut P,
 ) -> Verdict {
+    rewrite_in_place(frame, len, capacity, |query, len, client| {
+        answer_message_with(engine, query, len, Transport::Udp, client, policy)
+    })
+}
+
+/// The frame rewrite around any DNS step: `answer(message, len, client
+/// address)` turns the query in `message[..len]` into its answer and returns
+/// its length (`None`: send nothing). The engine is one such step; the I/O
+/// floor ([`super::floor`]) is another.
+#[inline]
+pub(crate) fn rewrite_in_place<A>(frame: &mut [u8], len: usize, capacity: usize, answer: A) -> Verdict
+where
+    A: FnOnce(&mut [u8], usize, &[u8]) -> Option<usize>,
+{
     let capacity = capacity.min(frame.len());
     if len > capacity {
         return Verdict::Drop;
@@ -34,13 +48,18 @@ pub fn answer_in_place<P: Policy>(
         return Verdict::Drop;
     }
     match l3.ethertype {
-        ethernet::ETHERTYPE_IPV4 => answer_v4(engine, frame, len, l3.offset, policy),
-        ethernet::ETHERTYPE_IPV6 => answer_v6(engine, frame, len, l3.offset, policy),
+        ethernet::ETHERTYPE_IPV4 => answer_v4(frame, len, l3.offset, answer),
+        ethernet::ETHERTYPE_IPV6 => answer_v6(frame, len, l3.offset, answer),
         _ => Verdict::Pass,
     }
 }
 
-fn answer_v4<P: Policy>(engine: &Engine, frame: &mut [u8], len: usize, ip_at: usize, policy: &mut P) -> Verdict {
+fn answer_v4<A: FnOnce(&mut [u8], usize, &[u8]) -> Option<usize>>(
+    frame: &mut [u8],
+    len: usize,
+    ip_at: usize,
+    answer: A,
+) -> Verdict {
     let (ihl, ip_end, src, dst) = {
         let Some(ip) = ipv4::Ipv4::new(&mut frame[ip_at..len]) else { return Verdict::Pass };
         if ip.protocol() != ipv4::PROTO_UDP || ip.is_fragment() {
@@ -70,8 +89,7 @@ fn answer_v4<P: Policy>(engine: &Engine, frame: &mut [u8], len: usize, ip_at: us
     let dns_at = udp_at + udp::HEADER_LEN;
     let max_dns = (frame.len() - dns_at).min(u16::MAX as usize - ipv4::MIN_HEADER_LEN - udp::HEADER_LEN);
     let query = &mut frame[dns_at..dns_at + max_dns];
-    let Some(dns_len) = answer_message_with(engine, query, udp_len - udp::HEADER_LEN, Transport::Udp, &src, policy)
-    else {
+    let Some(dns_len) = answer(query, udp_len - udp::HEADER_LEN, &src) else {
         return Verdict::Drop;
     };
     let udp_total = udp::HEADER_LEN + dns_len;
@@ -84,7 +102,12 @@ fn answer_v4<P: Policy>(engine: &Engine, frame: &mut [u8], len: usize, ip_at: us
     Verdict::Transmit(udp_at + udp_total)
 }
 
-fn answer_v6<P: Policy>(engine: &Engine, frame: &mut [u8], len: usize, ip_at: usize, policy: &mut P) -> Verdict {
+fn answer_v6<A: FnOnce(&mut [u8], usize, &[u8]) -> Option<usize>>(
+    frame: &mut [u8],
+    len: usize,
+    ip_at: usize,
+    answer: A,
+) -> Verdict {
     let udp_at = ip_at + ipv6::HEADER_LEN;
     let mut client = [0u8; 16];
     let payload_len = {
@@ -109,8 +132,7 @@ fn answer_v6<P: Policy>(engine: &Engine, frame: &mut [u8], len: usize, ip_at: us
     let dns_at = udp_at + udp::HEADER_LEN;
     let max_dns = (frame.len() - dns_at).min(u16::MAX as usize - udp::HEADER_LEN);
     let query = &mut frame[dns_at..dns_at + max_dns];
-    let Some(dns_len) = answer_message_with(engine, query, udp_len - udp::HEADER_LEN, Transport::Udp, &client, policy)
-    else {
+    let Some(dns_len) = answer(query, udp_len - udp::HEADER_LEN, &client) else {
         return Verdict::Drop;
     };
     let udp_total = udp::HEADER_LEN + dns_len;

@@ -8,6 +8,7 @@
 //! access outside `buf[..capacity]` whatever the input.
 
 mod dname;
+pub mod floor;
 mod frame;
 pub mod live;
 pub mod policy;

@@ -1,0 +1,160 @@
+//! The I/O floor of the AF_XDP data plane, for `cargo xtask bench`: the
+//! responder's data plane (steering program, sockets, pinned workers, frame
+//! rewrite) answering every DNS query with a fixed REFUSED reply and no
+//! lookup. What it reaches is what the machine's I/O path allows; the gap to
+//! `responder serve --iface` is the engine's share. Not a DNS server.
+//!
+//! ```text
+//! xdp_floor --iface IFACE [--xdp-mode auto|native|generic] [--queues all|LIST]
+//!           [--cpus auto|LIST] [--address IP]...
+//! ```
+//!
+//! Runs until SIGINT or SIGTERM, then prints each queue's counters.
+
+use std::net::IpAddr;
+use std::process::ExitCode;
+
+use responder::engine::floor::reflect_in_place;
+use responder::engine::Verdict;
+use responder::xdp::plane::{DataPlane, DataPlaneConfig};
+use responder::xdp::program::SteeringConfig;
+use responder::xdp::FrameHandler;
+
+const USAGE: &str = "usage: xdp_floor --iface IFACE [--xdp-mode auto|native|generic] [--queues all|LIST] \
+                     [--cpus auto|LIST] [--address IP]...";
+
+/// Every query gets the floor's fixed reply.
+struct Reflector;
+
+impl FrameHandler for Reflector {
+    #[inline]
+    fn handle(&mut self, frame: &mut [u8], len: usize, capacity: usize) -> Verdict {
+        reflect_in_place(frame, len, capacity)
+    }
+}
+
+fn parse(args: impl IntoIterator<Item = String>) -> Result<DataPlaneConfig, String> {
+    let mut args = args.into_iter();
+    let mut config = DataPlaneConfig::new(String::new());
+    let mut addrs: Vec<IpAddr> = Vec::new();
+    while let Some(flag) = args.next() {
+        let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--iface" => config.iface = value,
+            "--xdp-mode" => config.xdp_mode = value.parse()?,
+            "--queues" => config.queues = value.parse()?,
+            "--cpus" => config.cpus = value.parse()?,
+            "--address" => addrs.push(value.parse().map_err(|_| format!("--address: {value:?} is not an IP address"))?),
+            other => return Err(format!("unknown option {other}")),
+        }
+    }
+    if config.iface.is_empty() {
+        return Err("--iface is required".to_owned());
+    }
+    config.steering = SteeringConfig { ports: vec![53], addrs };
+    Ok(config)
+}
+
+fn main() -> ExitCode {
+    let config = match parse(std::env::args().skip(1)) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("xdp_floor: {e}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    // Blocked before any worker starts, so every thread inherits the mask and
+    // only the main thread's sigwait sees the stop request.
+    let stop_signals = match block_stop_signals() {
+        Ok(set) => set,
+        Err(e) => {
+            eprintln!("xdp_floor: cannot block signals: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let plane = match DataPlane::start(&config, |_| Reflector) {
+        Ok(plane) => plane,
+        Err(e) => {
+            eprintln!("xdp_floor: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let queues: Vec<String> = plane.queues().iter().map(|(q, mode)| format!("{q}:{mode}")).collect();
+    // The same readiness line as `responder serve`, so one wait fits both.
+    eprintln!(
+        "AF_XDP serving on {}: XDP {:?}, queues [{}] (floor: fixed REFUSED replies)",
+        config.iface,
+        plane.attached_mode(),
+        queues.join(" ")
+    );
+    wait_for(&stop_signals);
+    match plane.stop() {
+        Ok(stats) => {
+            for s in stats {
+                let c = s.counters;
+                let kernel = s.kernel.map(|k| format!(" rx_dropped {} rx_ring_full {}", k.rx_dropped, k.rx_ring_full));
+                eprintln!(
+                    "queue {} (cpu {:?}, {}): rx {} tx {} dropped {} tx-full {} kicks {}{}",
+                    s.queue,
+                    s.cpu,
+                    s.mode,
+                    c.rx,
+                    c.tx,
+                    c.dropped,
+                    c.tx_ring_full,
+                    c.tx_kicks,
+                    kernel.unwrap_or_default()
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("xdp_floor: stopping: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn block_stop_signals() -> std::io::Result<libc::sigset_t> {
+    // SAFETY: sigset_t is plain data that sigemptyset initialises; the calls
+    // only read and write that set and this thread's signal mask.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        match libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) {
+            0 => Ok(set),
+            rc => Err(std::io::Error::from_raw_os_error(rc)),
+        }
+    }
+}
+
+fn wait_for(set: &libc::sigset_t) {
+    let mut signal: libc::c_int = 0;
+    // SAFETY: `set` was initialised by `block_stop_signals`; sigwait writes
+    // one int. Its only error is an invalid set, and then stopping is right.
+    unsafe { libc::sigwait(set, &mut signal) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(line: &str) -> Vec<String> {
+        line.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn options_shape_the_data_plane() {
+        let c = parse(args("--iface rs1 --xdp-mode generic --queues 0 --cpus 0 --address 198.18.0.1")).unwrap();
+        assert_eq!(c.iface, "rs1");
+        assert_eq!(c.xdp_mode, responder::xdp::program::XdpMode::Generic);
+        assert_eq!(c.steering.ports, [53]);
+        assert_eq!(c.steering.addrs, ["198.18.0.1".parse::<IpAddr>().unwrap()]);
+        assert!(parse(args("--xdp-mode native")).unwrap_err().contains("--iface"));
+        assert!(parse(args("--iface rs1 --address nowhere")).is_err());
+        assert!(parse(args("--iface rs1 --busy")).is_err());
+        assert!(parse(args("--iface")).unwrap_err().contains("needs a value"));
+    }
+}

@@ -1,0 +1,190 @@
+//! The I/O floor: the engine's frame rewrite with the DNS work taken out.
+//!
+//! `cargo xtask bench` runs the AF_XDP data plane with this handler
+//! (`responder/examples/xdp_floor.rs`) to find what the testbed itself costs:
+//! rings, copies, wake-ups, checksums, everything but the lookup. Every query
+//! gets the same minimal valid reply, REFUSED with the question echoed and
+//! no records, so the reply is as small as a real answer can be and the
+//! difference between the floor and the responder is the engine's share.
+//!
+//! Not a serving mode: it answers every name with REFUSED.
+
+use super::frame::rewrite_in_place;
+use super::Verdict;
+use crate::wire::dns::{self, flags, rcode, HEADER_LEN};
+
+/// Rewrites the query frame `frame[..len]` into a REFUSED reply cut after
+/// its question; same contract as [`super::answer_in_place`].
+#[inline]
+pub fn reflect_in_place(frame: &mut [u8], len: usize, capacity: usize) -> Verdict {
+    rewrite_in_place(frame, len, capacity, |message, len, _client| refuse(message, len))
+}
+
+/// The fixed reply, in place: header flags and counts rewritten, the
+/// question kept, anything after it (EDNS, extra records) cut. Responses,
+/// messages without exactly one question and questions that run past the
+/// message are dropped, so the floor never answers what the engine would
+/// not.
+fn refuse(message: &mut [u8], len: usize) -> Option<usize> {
+    let query = message.get(..len)?;
+    if query.len() < HEADER_LEN || dns::flags(query) & flags::QR != 0 || dns::qdcount(query) != 1 {
+        return None;
+    }
+    let end = question_end(query)?;
+    let kept = dns::flags(query) & (flags::OPCODE_MASK | flags::RD | flags::CD);
+    super::reply::write_header(message, flags::QR | kept | u16::from(rcode::REFUSED), 1, 0, 0, 0);
+    Some(end)
+}
+
+/// Offset just past the question: the name's labels (no compression in a
+/// question), then type and class.
+fn question_end(message: &[u8]) -> Option<usize> {
+    let mut at = HEADER_LEN;
+    loop {
+        let label = usize::from(*message.get(at)?);
+        at += 1;
+        if label == 0 {
+            break;
+        }
+        if label > 63 || at + label - HEADER_LEN >= dns::MAX_NAME {
+            return None;
+        }
+        at += label;
+    }
+    let end = at + 4;
+    (end <= message.len()).then_some(end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CLIENT_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 2];
+    const SERVER_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 1];
+    const CLIENT_V4: [u8; 4] = [198, 18, 0, 2];
+    const SERVER_V4: [u8; 4] = [198, 18, 0, 1];
+    const CLIENT_PORT: u16 = 40_000;
+
+    /// `www.example.` IN AAAA, id 0xbeef, RD, with an EDNS OPT record.
+    const QUERY_WITH_EDNS: &[u8] = &[
+        0xbe, 0xef, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 1, // header: RD, QD=1, AR=1
+        3, b'w', b'W', b'w', 7, b'e', b'x', b'a', b'm', b'p', b'l', b'e', 0, // qname, mixed case
+        0, 28, 0, 1, // AAAA IN
+        0, 0, 41, 0x04, 0xd0, 0, 0, 0x80, 0, 0, 0, // OPT, 1232 bytes, DO
+    ];
+    const QUESTION_END: usize = 12 + 13 + 4;
+
+    /// Ethernet/IPv4/UDP around `dns`, built byte by byte (not with the
+    /// `wire` module the code under test uses), IPv4 checksum filled in.
+    fn frame_v4(dns: &[u8]) -> Vec<u8> {
+        let mut f = Vec::new();
+        f.extend_from_slice(&SERVER_MAC);
+        f.extend_from_slice(&CLIENT_MAC);
+        f.extend_from_slice(&[0x08, 0x00]);
+        let total = (20 + 8 + dns.len()) as u16;
+        let mut ip = vec![0x45, 0, 0, 0, 0x12, 0x34, 0x40, 0, 64, 17, 0, 0];
+        ip[2..4].copy_from_slice(&total.to_be_bytes());
+        ip.extend_from_slice(&CLIENT_V4);
+        ip.extend_from_slice(&SERVER_V4);
+        let sum = !ones_complement_sum(&[&ip]);
+        ip[10..12].copy_from_slice(&sum.to_be_bytes());
+        f.extend_from_slice(&ip);
+        f.extend_from_slice(&CLIENT_PORT.to_be_bytes());
+        f.extend_from_slice(&53u16.to_be_bytes());
+        f.extend_from_slice(&((8 + dns.len()) as u16).to_be_bytes());
+        f.extend_from_slice(&[0, 0]); // no UDP checksum: allowed over IPv4
+        f.extend_from_slice(dns);
+        f
+    }
+
+    fn ones_complement_sum(parts: &[&[u8]]) -> u16 {
+        let mut sum = 0u32;
+        for part in parts {
+            for pair in part.chunks(2) {
+                sum += u32::from(u16::from_be_bytes([pair[0], *pair.get(1).unwrap_or(&0)]));
+            }
+        }
+        while sum > 0xffff {
+            sum = (sum & 0xffff) + (sum >> 16);
+        }
+        sum as u16
+    }
+
+    fn reflect(frame: &[u8]) -> (Verdict, Vec<u8>) {
+        let mut umem_frame = vec![0u8; 2048];
+        umem_frame[..frame.len()].copy_from_slice(frame);
+        let verdict = reflect_in_place(&mut umem_frame, frame.len(), 2048);
+        (verdict, umem_frame)
+    }
+
+    #[test]
+    fn a_query_becomes_a_refused_reply_cut_after_the_question() {
+        let query = frame_v4(QUERY_WITH_EDNS);
+        let (verdict, out) = reflect(&query);
+        let reply_len = 14 + 20 + 8 + QUESTION_END;
+        assert_eq!(verdict, Verdict::Transmit(reply_len));
+        let reply = &out[..reply_len];
+
+        assert_eq!(&reply[0..6], &CLIENT_MAC, "back to the client's MAC");
+        assert_eq!(&reply[6..12], &SERVER_MAC);
+        let ip = &reply[14..34];
+        assert_eq!(&ip[12..16], &SERVER_V4, "from the server");
+        assert_eq!(&ip[16..20], &CLIENT_V4, "to the client");
+        assert_eq!(usize::from(u16::from_be_bytes([ip[2], ip[3]])), 20 + 8 + QUESTION_END);
+        assert_eq!(ones_complement_sum(&[ip]), 0xffff, "IPv4 header checksum");
+
+        let udp = &reply[34..];
+        assert_eq!(u16::from_be_bytes([udp[0], udp[1]]), 53);
+        assert_eq!(u16::from_be_bytes([udp[2], udp[3]]), CLIENT_PORT);
+        assert_eq!(usize::from(u16::from_be_bytes([udp[4], udp[5]])), 8 + QUESTION_END);
+        let pseudo = [&SERVER_V4[..], &CLIENT_V4[..], &[0, 17], &udp[4..6]].concat();
+        assert_eq!(ones_complement_sum(&[&pseudo, udp]), 0xffff, "UDP checksum");
+
+        let dns = &udp[8..];
+        assert_eq!(&dns[..2], &[0xbe, 0xef], "same id");
+        let flags = u16::from_be_bytes([dns[2], dns[3]]);
+        assert_eq!(flags, 0x8000 | 0x0100 | 5, "QR, RD copied, no AA, REFUSED");
+        assert_eq!(&dns[4..12], &[0, 1, 0, 0, 0, 0, 0, 0], "QD=1 AN=0 NS=0 AR=0");
+        assert_eq!(&dns[12..], &QUERY_WITH_EDNS[12..QUESTION_END], "question echoed as sent, case kept");
+    }
+
+    #[test]
+    fn responses_and_malformed_questions_are_dropped() {
+        let mut response = QUERY_WITH_EDNS.to_vec();
+        response[2] |= 0x80;
+        let mut two_questions = QUERY_WITH_EDNS.to_vec();
+        two_questions[5] = 2;
+        let mut long_label = QUERY_WITH_EDNS.to_vec();
+        long_label[12] = 64;
+        let mut compressed = QUERY_WITH_EDNS.to_vec();
+        compressed[16] = 0xc0;
+        let cut_in_question = QUERY_WITH_EDNS[..QUESTION_END - 1].to_vec();
+        let header_only = QUERY_WITH_EDNS[..11].to_vec();
+        for (what, dns) in [
+            ("a response", response),
+            ("two questions", two_questions),
+            ("a 64-byte label", long_label),
+            ("a compression pointer", compressed),
+            ("a question cut short", cut_in_question),
+            ("a short header", header_only),
+        ] {
+            assert_eq!(reflect(&frame_v4(&dns)).0, Verdict::Drop, "{what}");
+        }
+    }
+
+    #[test]
+    fn what_the_engine_would_not_answer_is_not_answered() {
+        let mut arp = frame_v4(QUERY_WITH_EDNS);
+        arp[12..14].copy_from_slice(&[0x08, 0x06]);
+        assert_eq!(reflect(&arp).0, Verdict::Pass, "not IP");
+        let mut tcp = frame_v4(QUERY_WITH_EDNS);
+        tcp[14 + 9] = 6;
+        assert_eq!(reflect(&tcp).0, Verdict::Pass, "not UDP");
+        let mut bad_checksum = frame_v4(QUERY_WITH_EDNS);
+        bad_checksum[14 + 10] ^= 0xff;
+        assert_eq!(reflect(&bad_checksum).0, Verdict::Drop, "IPv4 checksum checked as for real answers");
+        let query = frame_v4(QUERY_WITH_EDNS);
+        let mut small = query.clone();
+        assert_eq!(reflect_in_place(&mut small, query.len(), query.len() - 1), Verdict::Drop, "beyond capacity");
+    }
+}

@@ -1,0 +1,130 @@
+//! One step of the load ladder: kxdpgun offers a fixed rate for a fixed
+//! time from the client namespace, pinned to the client CPU, while the
+//! server's CPU use is sampled before and after.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use super::bed::{BenchBed, CLIENT_CPU, SERVER_CPU};
+use super::cpu::{self, CpuUse};
+use super::process::run_bounded;
+use crate::testbed::{run, SERVER_V4};
+
+#[path = "../../../tests/src/kxdpgun_summary.rs"]
+#[allow(dead_code)] // shared with the tests, which use more of it
+mod kxdpgun_summary;
+
+use kxdpgun_summary::parse_summary;
+
+/// Where Debian's knot-dnsutils installs it.
+pub const KXDPGUN: &str = "/usr/sbin/kxdpgun";
+
+/// Beyond the step's own duration: kxdpgun's start-up and draining.
+const GRACE: Duration = Duration::from_secs(30);
+
+/// A step that sent less than this share of what was asked measured the
+/// generator, not the server.
+pub const GENERATOR_LIMIT: f64 = 0.95;
+
+/// What one step measured.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    pub offered: u32,
+    pub seconds: u32,
+    pub sent: u64,
+    pub replies: u64,
+    /// Answers per second as kxdpgun measured them.
+    pub answered_rate: f64,
+    pub cpu: CpuUse,
+}
+
+impl Step {
+    pub fn loss(&self) -> f64 {
+        if self.sent == 0 {
+            1.0
+        } else {
+            1.0 - (self.replies as f64 / self.sent as f64).min(1.0)
+        }
+    }
+
+    /// kxdpgun could not send what was asked: the step says nothing about
+    /// the server's limit.
+    pub fn generator_limited(&self) -> bool {
+        (self.sent as f64) < GENERATOR_LIMIT * f64::from(self.offered) * f64::from(self.seconds)
+    }
+
+    /// Server CPU seconds per million answers.
+    pub fn cpu_per_million(&self) -> Option<f64> {
+        (self.replies > 0).then(|| self.cpu.total() / self.replies as f64 * 1e6)
+    }
+}
+
+/// Runs one step against the server whose process is `server_pid`.
+pub fn step(bed: &BenchBed, queries: &Path, offered: u32, seconds: u32, server_pid: u32) -> Result<Step, String> {
+    bed.pin_napi()?;
+    let napi = bed.server_napi_threads();
+    let hz = cpu::ticks_per_second();
+    let mut cmd = bed.bed.client_command(KXDPGUN);
+    cmd.args(["-t", &seconds.to_string(), "-Q", &offered.to_string(), "-I", &bed.bed.client_if, "-i"])
+        .arg(queries)
+        // Every kxdpgun thread (one per queue) on the client CPU: step 0.
+        .args(["-F", &format!("{CLIENT_CPU}s0")])
+        .arg(SERVER_V4.to_string());
+    let before = cpu::sample(server_pid, &napi, SERVER_CPU);
+    let result = run_bounded(&mut cmd, Duration::from_secs(u64::from(seconds)) + GRACE);
+    let after = cpu::sample(server_pid, &napi, SERVER_CPU);
+    // kxdpgun leaves its XDP program on the client interface.
+    let detached = run(Command::new("ip").args([
+        "-n",
+        &bed.bed.client_ns,
+        "link",
+        "set",
+        "dev",
+        &bed.bed.client_if,
+        "xdp",
+        "off",
+    ]));
+    let out = result?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        return Err(format!("kxdpgun exited with {}:\n{stdout}{}", out.status, String::from_utf8_lossy(&out.stderr)));
+    }
+    detached.map_err(|e| format!("cannot detach kxdpgun's XDP program: {e}"))?;
+    let summary = parse_summary(&stdout)?;
+    Ok(Step {
+        offered,
+        seconds,
+        sent: summary.sent,
+        replies: summary.replies,
+        answered_rate: summary.reply_pps as f64,
+        cpu: CpuUse::between(before, after, hz),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(offered: u32, sent: u64, replies: u64) -> Step {
+        Step { offered, seconds: 2, sent, replies, answered_rate: replies as f64 / 2.0, cpu: CpuUse::default() }
+    }
+
+    #[test]
+    fn loss_and_generator_limit() {
+        assert_eq!(step(100_000, 200_000, 198_000).loss(), 0.010000000000000009);
+        assert!(!step(100_000, 200_000, 198_000).generator_limited());
+        assert!(step(400_000, 700_000, 700_000).generator_limited(), "sent 87% of 800k");
+        assert!(!step(400_000, 760_000, 700_000).generator_limited(), "sent 95%");
+        assert_eq!(step(1, 0, 0).loss(), 1.0);
+        assert_eq!(step(10, 10, 12).loss(), 0.0, "late replies of a previous step never make loss negative");
+    }
+
+    #[test]
+    fn cpu_per_million_answers() {
+        let mut s = step(100_000, 200_000, 200_000);
+        s.cpu = CpuUse { process: 0.3, napi: 0.1, softirq: 0.0 };
+        assert!((s.cpu_per_million().unwrap() - 2.0).abs() < 1e-9);
+        assert_eq!(step(100_000, 200_000, 0).cpu_per_million(), None);
+    }
+}

@@ -1,0 +1,148 @@
+//! `cargo xtask bench`: the responder side by side with Knot DNS (kernel
+//! sockets and XDP), NSD and BIND, and with its own I/O floor, on a veth
+//! testbed this command builds and removes.
+//!
+//! - [`plan`]: what to measure; [`workload`]: the zone and the queries;
+//! - [`bed`]: the testbed with threaded NAPI pinned per side;
+//! - [`servers`]: one file per server kind; [`gate`]: the correctness gate;
+//! - [`load`], [`latency`], [`cpu`]: kxdpgun ladder, dnsperf, /proc;
+//! - [`measure`]: one server start to finish; [`summary`], [`report`]: the
+//!   figures and the record; [`progress`]: the status line.
+
+mod bed;
+mod cpu;
+mod environment;
+mod gate;
+mod latency;
+mod load;
+mod measure;
+pub mod plan;
+mod process;
+mod progress;
+mod report;
+mod servers;
+mod stats;
+mod summary;
+mod workload;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::{deps, interrupt, workspace};
+use measure::{Inputs, Status};
+use plan::{BenchArgs, Plan};
+use progress::Progress;
+
+/// Fixed, so every run asks the same queries.
+const QUERY_SEED: u64 = 0x5eed_d115;
+
+pub fn run(args: BenchArgs) -> Result<(), String> {
+    let plan = Plan::from_args(&args)?;
+    if !workspace::is_root() {
+        return Err("`cargo xtask bench` creates network namespaces and attaches XDP programs: run it as root \
+                    (e.g. `sudo -E env PATH=\"$PATH\" cargo xtask bench`)"
+            .to_owned());
+    }
+    deps::ensure(deps::BENCH_PACKAGES, false)?;
+    // Before anything is started, so an interrupt at any point unwinds
+    // through the guards below (servers, testbed, scratch directory).
+    interrupt::install();
+    for (tool, package) in
+        [(load::KXDPGUN, "knot-dnsutils"), ("/usr/bin/dnsperf", "dnsperf"), ("/usr/bin/kdig", "knot-dnsutils")]
+    {
+        if !Path::new(tool).is_file() {
+            return Err(format!("{tool} is missing (Debian package {package}); the bench cannot run without it"));
+        }
+    }
+    let (responder, floor) = build()?;
+
+    let environment = environment::start();
+    let scratch = Scratch::create()?;
+    let queries = workload::queries(plan.names, plan.queries, QUERY_SEED);
+    let files = workload::write_files(&scratch.0, plan.names, &queries)?;
+    let bench_bed = bed::BenchBed::create(plan.queues)?;
+    eprintln!(
+        "xtask bench: {} server(s), {} names, {} queries, testbed {} ⇄ {} ({} queue(s)); load takes about {} s",
+        plan.servers.len(),
+        plan.names,
+        plan.queries,
+        bench_bed.bed.server_if,
+        bench_bed.bed.client_if,
+        plan.queues,
+        plan.load_time().as_secs()
+    );
+    let inputs = Inputs {
+        bed: &bench_bed,
+        files: &files,
+        queries: &queries,
+        responder: &responder,
+        floor: &floor,
+        scratch: &scratch.0,
+    };
+    let mut progress = Progress::new(plan.servers.len());
+    let mut results = Vec::new();
+    for &kind in &plan.servers {
+        if interrupt::interrupted() {
+            break;
+        }
+        results.push(measure::server(kind, &plan, &inputs, &mut progress));
+    }
+    progress.finish();
+    drop(bench_bed);
+    if interrupt::interrupted() {
+        return Err("interrupted; testbed and servers removed".to_owned());
+    }
+
+    let environment = environment.finish();
+    let dir = results_dir(&environment.date, plan.quick);
+    let plot = report::write(&dir, &plan, &environment.report(), &results)?;
+    let md = fs::read_to_string(dir.join("report.md")).unwrap_or_default();
+    println!("{md}");
+    eprintln!("xtask bench: report {} ({plot})", dir.join("report.md").display());
+    let bad: Vec<String> = results
+        .iter()
+        .filter(|r| matches!(r.status, Status::Failed(_) | Status::WrongAnswers(_)))
+        .map(|r| r.kind.to_string())
+        .collect();
+    if bad.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("failed or answered wrongly: {} (see the report)", bad.join(", ")))
+    }
+}
+
+/// Builds the responder and the floor example in the release profile.
+fn build() -> Result<(PathBuf, PathBuf), String> {
+    eprintln!("xtask bench: building the responder and the floor (release)");
+    let status = workspace::cargo()
+        .args(["build", "--release", "-p", "responder", "--bin", "responder", "--example", "xdp_floor"])
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !status.success() {
+        return Err(format!("building the responder failed ({status})"));
+    }
+    let floor = workspace::target_dir().join("release").join("examples").join("xdp_floor");
+    Ok((workspace::release_responder(), floor))
+}
+
+fn results_dir(stamp: &str, quick: bool) -> PathBuf {
+    workspace::root().join("bench-results").join(format!("{stamp}{}", if quick { "-quick" } else { "" }))
+}
+
+/// The zone, query files and server configurations of this run; removed
+/// when the run ends, however it ends.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn create() -> Result<Scratch, String> {
+        let dir = workspace::xtask_dir().join(format!("bench-{}", std::process::id()));
+        fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        Ok(Scratch(dir))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}

@@ -1,0 +1,44 @@
+//! The responder in its three serving modes, and the I/O floor (the same
+//! AF_XDP data plane answering with a fixed reply).
+
+use super::{Context, Launch, NotRun};
+use crate::bench::bed::SERVER_CPU;
+use crate::bench::plan::ServerKind;
+use crate::testbed::SERVER_V4;
+
+/// Logged once XDP steers to every queue's socket (by both binaries).
+const SERVING_LINE: &str = "AF_XDP serving on";
+
+pub fn launch(kind: ServerKind, ctx: &Context<'_>) -> Result<Launch, NotRun> {
+    let zone = ctx.zone.display().to_string();
+    let listen = format!("{SERVER_V4}:53");
+    let iface = ctx.bed.bed.server_if.clone();
+    let cpu = SERVER_CPU.to_string();
+    let serve = |extra: &[&str]| -> Vec<String> {
+        // One kernel UDP worker: the XDP modes do not use it, the kernel mode
+        // gets one, like the other servers.
+        let mut args: Vec<String> =
+            ["serve", "--zone", &zone, "--listen", &listen, "--udp-workers", "1"].map(str::to_owned).to_vec();
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args
+    };
+    let responder = ctx.responder.display().to_string();
+    let (program, args, ready_line) = match kind {
+        ServerKind::ResponderXdp => {
+            (responder, serve(&["--iface", &iface, "--xdp-mode", "native", "--cpus", &cpu]), Some(SERVING_LINE))
+        }
+        ServerKind::ResponderXdpGeneric => {
+            (responder, serve(&["--iface", &iface, "--xdp-mode", "generic", "--cpus", &cpu]), Some(SERVING_LINE))
+        }
+        ServerKind::ResponderKernel => (responder, serve(&[]), None),
+        ServerKind::Floor => (
+            ctx.floor.display().to_string(),
+            ["--iface", &iface, "--xdp-mode", "native", "--cpus", &cpu, "--address", &SERVER_V4.to_string()]
+                .map(str::to_owned)
+                .to_vec(),
+            Some(SERVING_LINE),
+        ),
+        other => return Err(NotRun::Failed(format!("{other} is not a responder mode"))),
+    };
+    Ok(Launch { program, args, ready_line })
+}
