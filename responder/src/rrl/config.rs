@@ -9,7 +9,7 @@ pub const MAX_RATE: u32 = 1_000_000;
 /// sends so few truncated answers that it is the same as 0 (drop all).
 pub const MAX_SLIP: u32 = 100;
 
-/// Largest table: 16 Mi buckets of 32 bytes is 512 MiB per worker, far more
+/// Largest table: 16 Mi buckets of 40 bytes is 640 MiB per worker, far more
 /// than any host needs (one bucket per active prefix and response class).
 pub const MAX_BUCKETS: u32 = 1 << 24;
 
@@ -36,7 +36,7 @@ pub struct RrlConfig {
 impl RrlConfig {
     /// The defaults of `responder serve` with rate limiting turned on at
     /// `rate`: slip 2, /24 and /56 prefixes (as Knot, NSD and BIND), 65,536
-    /// buckets (2 MiB per worker).
+    /// buckets (2.5 MiB per worker).
     pub fn with_rate(rate: u32) -> RrlConfig {
         RrlConfig { rate, slip: 2, ipv4_prefix: 24, ipv6_prefix: 56, buckets: 65_536 }
     }
