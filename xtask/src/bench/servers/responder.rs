@@ -6,8 +6,10 @@ use crate::bench::bed::SERVER_CPU;
 use crate::bench::plan::ServerKind;
 use crate::testbed::SERVER_V4;
 
-/// Logged once XDP steers to every queue's socket (by both binaries).
-const SERVING_LINE: &str = "AF_XDP serving on";
+/// Logged by `responder serve` once everything serves, XDP included.
+const READY_LINE: &str = "responder ready:";
+/// Logged by the floor example once XDP steers to every queue's socket.
+const FLOOR_READY_LINE: &str = "AF_XDP serving on";
 
 pub fn launch(kind: ServerKind, ctx: &Context<'_>) -> Result<Launch, NotRun> {
     let zone = ctx.zone.display().to_string();
@@ -25,10 +27,10 @@ pub fn launch(kind: ServerKind, ctx: &Context<'_>) -> Result<Launch, NotRun> {
     let responder = ctx.responder.display().to_string();
     let (program, args, ready_line) = match kind {
         ServerKind::ResponderXdp => {
-            (responder, serve(&["--iface", &iface, "--xdp-mode", "native", "--cpus", &cpu]), Some(SERVING_LINE))
+            (responder, serve(&["--iface", &iface, "--xdp-mode", "native", "--cpus", &cpu]), Some(READY_LINE))
         }
         ServerKind::ResponderXdpGeneric => {
-            (responder, serve(&["--iface", &iface, "--xdp-mode", "generic", "--cpus", &cpu]), Some(SERVING_LINE))
+            (responder, serve(&["--iface", &iface, "--xdp-mode", "generic", "--cpus", &cpu]), Some(READY_LINE))
         }
         ServerKind::ResponderKernel => (responder, serve(&[]), None),
         ServerKind::Floor => (
@@ -36,7 +38,7 @@ pub fn launch(kind: ServerKind, ctx: &Context<'_>) -> Result<Launch, NotRun> {
             ["--iface", &iface, "--xdp-mode", "native", "--cpus", &cpu, "--address", &SERVER_V4.to_string()]
                 .map(str::to_owned)
                 .to_vec(),
-            Some(SERVING_LINE),
+            Some(FLOOR_READY_LINE),
         ),
         other => return Err(NotRun::Failed(format!("{other} is not a responder mode"))),
     };
