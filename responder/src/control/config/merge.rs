@@ -116,7 +116,7 @@ pub fn check_interface(
     file_settings_at: Option<&str>,
     precedence: &mut Precedence,
 ) -> Result<(), String> {
-    let given_flag = XDP_SETTINGS.iter().find(|(id, _)| precedence.on_command_line(*id));
+    let given_flag = XDP_SETTINGS.iter().find(|(id, _)| precedence.on_command_line(id));
     if args.xdp.iface.is_some() {
         return Ok(());
     }
