@@ -69,9 +69,14 @@ pub fn load(path: &Path) -> Result<Settings, String> {
     parse_str(&text, path, &base_directory(path)?)
 }
 
+/// [`parse_str`] on a file's bytes, which must be UTF-8. No file is read:
+/// this is the fuzz target's entry.
+pub fn parse_bytes(bytes: &[u8], file: &Path, base: &Path) -> Result<Settings, String> {
+    parse_str(&read::decode(bytes.to_vec(), file)?, file, base)
+}
+
 /// Parses configuration text; errors are reported as in `file`, and
-/// relative paths are joined to `base`. No file is read: this is the fuzz
-/// target's entry.
+/// relative paths are joined to `base`.
 pub fn parse_str(text: &str, file: &Path, base: &Path) -> Result<Settings, String> {
     let document: schema::Document = toml::from_str(text).map_err(|e| {
         let message = e.message();

@@ -18,6 +18,11 @@ pub fn read_text(path: &Path) -> Result<String, String> {
     if bytes.len() as u64 > MAX_BYTES {
         return Err(format!("{}: the configuration file is larger than {MAX_BYTES} bytes", path.display()));
     }
+    decode(bytes, path)
+}
+
+/// The file's bytes as text, or where the first byte that is not UTF-8 is.
+pub fn decode(bytes: Vec<u8>, path: &Path) -> Result<String, String> {
     String::from_utf8(bytes).map_err(|e| {
         let valid = e.utf8_error().valid_up_to();
         let bytes = e.as_bytes();
