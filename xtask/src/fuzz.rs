@@ -157,6 +157,9 @@ mod tests {
 
     #[test]
     fn the_default_time_is_shared_out() {
+        // Five targets (frame, message, zone_parser, table_loader, config):
+        // the smoke run stays at about 30 s in all.
+        assert_eq!(seconds_per_target(None, 5), 6);
         assert_eq!(seconds_per_target(None, 4), 7);
         assert_eq!(seconds_per_target(None, 1), DEFAULT_TOTAL_SECONDS);
         assert_eq!(seconds_per_target(None, 100), 1, "at least a second each");
@@ -180,7 +183,8 @@ mod tests {
             .filter_map(|l| l.strip_suffix('"'))
             .filter(|name| *name != "responder-fuzz")
             .collect();
-        assert!(targets.len() >= 4, "{targets:?}");
+        assert!(targets.len() >= 5, "{targets:?}");
+        assert!(targets.contains(&"config"), "the configuration parser has a target: {targets:?}");
         for target in targets {
             let seeds = fuzz_dir().join("corpus").join(target);
             let count = std::fs::read_dir(&seeds).map(|d| d.count()).unwrap_or(0);

@@ -9,6 +9,19 @@ use crate::xdp::program::XdpMode;
 use crate::xdp::queues::{CpuSelection, QueueSelection};
 use crate::xdp::socket::ZeroCopy;
 
+/// Bounds the command line puts on numeric flags. The configuration file
+/// checks its keys against the same constants, so both refuse the same values.
+pub mod limits {
+    pub const EDNS_SIZE_MIN: i64 = 512;
+    pub const EDNS_SIZE_MAX: i64 = u16::MAX as i64;
+    pub const RRL_IPV4_PREFIX_MIN: i64 = 8;
+    pub const RRL_IPV4_PREFIX_MAX: i64 = 32;
+    pub const RRL_IPV6_PREFIX_MIN: i64 = 16;
+    pub const RRL_IPV6_PREFIX_MAX: i64 = 128;
+    pub const RRL_TABLE_SIZE_MIN: i64 = 64;
+    pub const RRL_TABLE_SIZE_MAX: i64 = 16_777_216;
+}
+
 #[derive(Parser, Debug)]
 #[command(name = "responder", version, about = "Kernel-bypass authoritative DNS server")]
 pub struct Cli {
@@ -64,7 +77,7 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = 1024)]
     pub tcp_max_connections: usize,
     /// EDNS UDP payload size we advertise and send at most (RFC 6891).
-    #[arg(long, value_name = "BYTES", default_value_t = 1232, value_parser = clap::value_parser!(u16).range(512..))]
+    #[arg(long, value_name = "BYTES", default_value_t = 1232, value_parser = clap::value_parser!(u16).range(limits::EDNS_SIZE_MIN..=limits::EDNS_SIZE_MAX))]
     pub edns_size: u16,
     /// Answer CHAOS TXT id.server with this text (refused when unset).
     #[arg(long, value_name = "TEXT")]
@@ -95,13 +108,13 @@ pub struct RrlArgs {
     #[arg(long, value_name = "N", default_value_t = 2)]
     pub rrl_slip: u32,
     /// IPv4 clients are grouped by this prefix length.
-    #[arg(long, value_name = "BITS", default_value_t = 24, value_parser = clap::value_parser!(u8).range(8..=32))]
+    #[arg(long, value_name = "BITS", default_value_t = 24, value_parser = clap::value_parser!(u8).range(limits::RRL_IPV4_PREFIX_MIN..=limits::RRL_IPV4_PREFIX_MAX))]
     pub rrl_ipv4_prefix: u8,
     /// IPv6 clients are grouped by this prefix length.
-    #[arg(long, value_name = "BITS", default_value_t = 56, value_parser = clap::value_parser!(u8).range(16..=128))]
+    #[arg(long, value_name = "BITS", default_value_t = 56, value_parser = clap::value_parser!(u8).range(limits::RRL_IPV6_PREFIX_MIN..=limits::RRL_IPV6_PREFIX_MAX))]
     pub rrl_ipv6_prefix: u8,
     /// Rate-limit buckets per worker (memory is bounded by this).
-    #[arg(long, value_name = "N", default_value_t = 65536, value_parser = clap::value_parser!(u32).range(64..=16_777_216))]
+    #[arg(long, value_name = "N", default_value_t = 65536, value_parser = clap::value_parser!(u32).range(limits::RRL_TABLE_SIZE_MIN..=limits::RRL_TABLE_SIZE_MAX))]
     pub rrl_table_size: u32,
 }
 
@@ -142,42 +155,44 @@ pub enum CtlCommand {
     Stats,
 }
 
-/// The AF_XDP data plane.
+/// The AF_XDP data plane. Every setting but --iface needs an interface;
+/// `config::resolve` checks that rather than clap's `requires`, because the
+/// interface may come from the configuration file.
 #[derive(Args, Debug, Clone)]
 pub struct XdpArgs {
     /// Answer UDP on this interface through XDP and AF_XDP sockets.
     #[arg(long, value_name = "IFACE")]
     pub iface: Option<String>,
     /// RX queues to serve: 'all' or a list like 0,1 or 0-3.
-    #[arg(long, value_name = "all|LIST", default_value = "all", requires = "iface")]
+    #[arg(long, value_name = "all|LIST", default_value = "all")]
     pub queues: QueueSelection,
     /// CPUs for the workers, one per queue, like 2,3 (default 'auto': the NIC's NUMA node, else in order).
-    #[arg(long, value_name = "auto|LIST", default_value = "auto", requires = "iface")]
+    #[arg(long, value_name = "auto|LIST", default_value = "auto")]
     pub cpus: CpuSelection,
     /// XDP attach mode: auto (native, else generic with a warning), native or generic.
-    #[arg(long, value_name = "auto|native|generic", default_value = "auto", requires = "iface")]
+    #[arg(long, value_name = "auto|native|generic", default_value = "auto")]
     pub xdp_mode: XdpMode,
     /// AF_XDP zero-copy: auto (try it, else copy), on or off.
-    #[arg(long, value_name = "auto|on|off", default_value = "auto", requires = "iface")]
+    #[arg(long, value_name = "auto|on|off", default_value = "auto")]
     pub zero_copy: ZeroCopy,
     /// UMEM frames per queue.
-    #[arg(long, value_name = "N", default_value_t = 4096, requires = "iface")]
+    #[arg(long, value_name = "N", default_value_t = 4096)]
     pub frames: u32,
     /// UMEM frame size (2048 or 4096).
-    #[arg(long, value_name = "BYTES", default_value_t = 2048, requires = "iface")]
+    #[arg(long, value_name = "BYTES", default_value_t = 2048)]
     pub frame_size: u32,
     /// Entries in each AF_XDP ring.
-    #[arg(long, value_name = "N", default_value_t = 2048, requires = "iface")]
+    #[arg(long, value_name = "N", default_value_t = 2048)]
     pub ring_size: u32,
     /// Frames handled per loop iteration.
-    #[arg(long, value_name = "N", default_value_t = 64, requires = "iface")]
+    #[arg(long, value_name = "N", default_value_t = 64)]
     pub batch: u32,
     /// Busy-poll the NIC queue from the worker for this many microseconds
     /// per poll instead of waiting for interrupts (SO_BUSY_POLL).
-    #[arg(long, value_name = "USECS", requires = "iface")]
+    #[arg(long, value_name = "USECS")]
     pub busy_poll: Option<u32>,
     /// UDP ports steered to the workers (default: the ports of --listen, else 53).
-    #[arg(long = "xdp-port", value_name = "PORT", requires = "iface")]
+    #[arg(long = "xdp-port", value_name = "PORT")]
     pub ports: Vec<u16>,
 }
 
@@ -236,7 +251,6 @@ mod tests {
         assert!(parse(&["serve", "--listen", "localhost"]).is_err());
         assert!(parse(&["serve", "--edns-size", "100"]).is_err());
         assert!(parse(&["serve", "--zone", "a", "--table", "t"]).is_err());
-        assert!(parse(&["serve", "--queues", "0"]).is_err(), "--queues needs --iface");
         assert!(parse(&["serve", "--iface", "eth0", "--xdp-mode", "fast"]).is_err());
         assert!(parse(&["compile", "a.zone"]).is_err(), "needs -o");
         assert!(parse(&["bogus"]).is_err());

@@ -2,10 +2,12 @@
 
 use tracing_subscriber::EnvFilter;
 
-pub fn init(verbose: u8, quiet: bool) {
+/// `-q` and `-v` win over `configured` (the config file's `[log] level`),
+/// which wins over the default, info.
+pub fn init(verbose: u8, quiet: bool, configured: Option<&str>) {
     let level = match (quiet, verbose) {
         (true, _) => "warn",
-        (false, 0) => "info",
+        (false, 0) => configured.unwrap_or("info"),
         (false, 1) => "debug",
         (false, _) => "trace",
     };

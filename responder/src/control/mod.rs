@@ -2,6 +2,7 @@
 //! that sits around the pure engine.
 
 mod cli;
+pub mod config;
 mod control_socket;
 mod ctl;
 mod doctor;
@@ -16,18 +17,25 @@ mod signals;
 mod xdp;
 pub mod zones;
 
-use clap::Parser;
+use clap::{ArgMatches, CommandFactory, FromArgMatches};
 
 pub use cli::{Cli, Command};
 
 /// Runs the command line; returns the process exit code.
 pub fn main() -> i32 {
-    let cli = Cli::parse();
+    // Through ArgMatches rather than Cli::parse: they tell which flags were
+    // given, which the config file's precedence needs. Errors print and exit
+    // as Cli::parse's would.
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut Cli::command()).exit());
     // The doctor's probes log every attach and detach; its report says it all.
     let quiet = cli.quiet || (matches!(cli.command, Command::Doctor(_)) && cli.verbose == 0);
-    logging::init(cli.verbose, quiet);
+    // serve starts logging itself, once it knows the config file's level.
+    if !matches!(cli.command, Command::Serve(_)) {
+        logging::init(cli.verbose, quiet, None);
+    }
     let result = match cli.command {
-        Command::Serve(args) => serve::run(args),
+        Command::Serve(args) => serve(args, &matches, cli.verbose, quiet),
         Command::Compile(args) => compile(args),
         Command::Check(args) => check(args),
         Command::Doctor(args) => return doctor::run(&args),
@@ -40,6 +48,16 @@ pub fn main() -> i32 {
             1
         }
     }
+}
+
+/// Merges --config under the flags, then serves. Logging starts after the
+/// merge, because the file may set its level.
+fn serve(args: cli::ServeArgs, matches: &ArgMatches, verbose: u8, quiet: bool) -> Result<(), String> {
+    let serve_matches =
+        matches.subcommand_matches("serve").ok_or("internal error: `serve` parsed without its matches")?;
+    let resolved = config::resolve(args, serve_matches)?;
+    logging::init(verbose, quiet, resolved.log_level.map(config::LogLevel::as_filter));
+    serve::run(resolved.args)
 }
 
 fn compile(args: cli::CompileArgs) -> Result<(), String> {

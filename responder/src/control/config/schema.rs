@@ -1,0 +1,150 @@
+//! The file's layout: one struct per section, as serde reads it. Unknown keys
+//! are refused everywhere (`deny_unknown_fields`), and serde's message lists
+//! the valid ones. Every key is optional: what the file leaves out comes from
+//! the command line's defaults.
+//!
+//! Key names follow Knot's (`listen`, `udp-workers`, `tcp-max-clients`,
+//! `udp-max-payload`, `identity`, `version`, `user`, `ring-size`) and NSD's
+//! RRL options (`ipv4-prefix-length`, …) where they have one; the flag each
+//! key stands for is named beside it, and in `scripts/responder.toml`.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::values::{Address, Bounded, LogLevel, Parsed};
+use crate::control::cli::limits::*;
+use crate::xdp::program::XdpMode;
+use crate::xdp::queues::{CpuSelection, QueueSelection};
+use crate::xdp::socket::ZeroCopy;
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Document {
+    #[serde(default)]
+    pub server: Server,
+    /// `[[zone]]`: one table per zone, like Knot's `zone:` list. --zone
+    #[serde(default, rename = "zone")]
+    pub zones: Vec<Spanned<ZoneEntry>>,
+    /// Spanned: settings without an interface are reported at `[xdp]`.
+    #[serde(default)]
+    pub xdp: Option<Spanned<Xdp>>,
+    #[serde(default)]
+    pub rrl: Rrl,
+    #[serde(default)]
+    pub control: Control,
+    #[serde(default)]
+    pub log: Log,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Server {
+    /// --listen. Strings, parsed later: see `values::parse_address`.
+    pub listen: Option<Vec<Spanned<String>>>,
+    /// --udp-workers
+    pub udp_workers: Option<usize>,
+    /// --tcp-idle-timeout
+    pub tcp_idle_timeout: Option<u64>,
+    /// --tcp-max-connections (Knot: tcp-max-clients)
+    pub tcp_max_clients: Option<usize>,
+    /// --edns-size (Knot: udp-max-payload)
+    pub udp_max_payload: Option<Bounded<u16, EDNS_SIZE_MIN, EDNS_SIZE_MAX>>,
+    /// --identity
+    pub identity: Option<String>,
+    /// --chaos-hostname
+    pub hostname: Option<String>,
+    /// --chaos-version (Knot: version)
+    pub version: Option<String>,
+    /// --user (Knot: user)
+    pub user: Option<String>,
+    /// --table. Spanned: a table and `[[zone]]`s together are reported here.
+    pub table: Option<Spanned<PathBuf>>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ZoneEntry {
+    /// The origin; without it, the SOA owner or the file's $ORIGIN.
+    pub name: Option<Spanned<String>>,
+    pub file: Spanned<PathBuf>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Xdp {
+    /// --iface
+    pub interface: Option<String>,
+    /// --queues
+    pub queues: Option<Parsed<QueueSelection>>,
+    /// --cpus
+    pub cpus: Option<Parsed<CpuSelection>>,
+    /// --xdp-mode
+    pub mode: Option<Parsed<XdpMode>>,
+    /// --zero-copy
+    pub zero_copy: Option<Parsed<ZeroCopy>>,
+    /// --frames
+    pub frames: Option<u32>,
+    /// --frame-size
+    pub frame_size: Option<u32>,
+    /// --ring-size
+    pub ring_size: Option<u32>,
+    /// --batch
+    pub batch: Option<u32>,
+    /// --busy-poll
+    pub busy_poll: Option<u32>,
+    /// --xdp-port, repeated
+    pub ports: Option<Vec<u16>>,
+}
+
+impl Xdp {
+    /// Whether anything besides the interface is set.
+    pub fn has_settings(&self) -> bool {
+        let Xdp { interface: _, queues, cpus, mode, zero_copy, frames, frame_size, ring_size, batch, busy_poll, ports } =
+            self;
+        queues.is_some()
+            || cpus.is_some()
+            || mode.is_some()
+            || zero_copy.is_some()
+            || frames.is_some()
+            || frame_size.is_some()
+            || ring_size.is_some()
+            || batch.is_some()
+            || busy_poll.is_some()
+            || ports.is_some()
+    }
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Rrl {
+    /// --rrl-rate (Knot: rate-limit)
+    pub rate_limit: Option<u32>,
+    /// --rrl-slip
+    pub slip: Option<u32>,
+    /// --rrl-ipv4-prefix (NSD: rrl-ipv4-prefix-length)
+    pub ipv4_prefix_length: Option<Bounded<u8, RRL_IPV4_PREFIX_MIN, RRL_IPV4_PREFIX_MAX>>,
+    /// --rrl-ipv6-prefix (NSD: rrl-ipv6-prefix-length)
+    pub ipv6_prefix_length: Option<Bounded<u8, RRL_IPV6_PREFIX_MIN, RRL_IPV6_PREFIX_MAX>>,
+    /// --rrl-table-size (Knot: table-size)
+    pub table_size: Option<Bounded<u32, RRL_TABLE_SIZE_MIN, RRL_TABLE_SIZE_MAX>>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Control {
+    /// --control-socket (Knot: control.listen)
+    pub listen: Option<Spanned<PathBuf>>,
+    /// --metrics
+    pub metrics: Option<Address>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Log {
+    /// -q / -v / -vv; RUST_LOG still overrides.
+    pub level: Option<Parsed<LogLevel>>,
+    /// --stats-interval
+    pub stats_interval: Option<u64>,
+}

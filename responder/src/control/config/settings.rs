@@ -1,0 +1,196 @@
+//! What a parsed file means: every value checked, every path made relative
+//! to the file's directory, zones in the `[NAME=]FILE` form --zone takes.
+//! `None` means the file does not set it.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use toml::Spanned;
+
+use super::position::{located, location, Position};
+use super::schema::{Document, ZoneEntry};
+use super::values::{parse_address, LogLevel};
+use crate::xdp::program::XdpMode;
+use crate::xdp::queues::{CpuSelection, QueueSelection};
+use crate::xdp::socket::ZeroCopy;
+use crate::zone::Name;
+
+#[derive(Debug, Default, Clone)]
+pub struct Settings {
+    pub zones: Option<Vec<String>>,
+    pub table: Option<PathBuf>,
+    pub listen: Option<Vec<SocketAddr>>,
+    pub udp_workers: Option<usize>,
+    pub tcp_idle_timeout: Option<u64>,
+    pub tcp_max_connections: Option<usize>,
+    pub edns_size: Option<u16>,
+    pub identity: Option<String>,
+    pub chaos_hostname: Option<String>,
+    pub chaos_version: Option<String>,
+    pub user: Option<String>,
+
+    pub iface: Option<String>,
+    pub queues: Option<QueueSelection>,
+    pub cpus: Option<CpuSelection>,
+    pub xdp_mode: Option<XdpMode>,
+    pub zero_copy: Option<ZeroCopy>,
+    pub frames: Option<u32>,
+    pub frame_size: Option<u32>,
+    pub ring_size: Option<u32>,
+    pub batch: Option<u32>,
+    pub busy_poll: Option<u32>,
+    pub xdp_ports: Option<Vec<u16>>,
+    /// `FILE:LINE:COL` of `[xdp]` when it has settings besides the
+    /// interface: they are an error unless an interface comes from somewhere.
+    pub xdp_settings_at: Option<String>,
+
+    pub rrl_rate: Option<u32>,
+    pub rrl_slip: Option<u32>,
+    pub rrl_ipv4_prefix: Option<u8>,
+    pub rrl_ipv6_prefix: Option<u8>,
+    pub rrl_table_size: Option<u32>,
+
+    pub control_socket: Option<PathBuf>,
+    pub metrics: Option<SocketAddr>,
+    pub log_level: Option<LogLevel>,
+    pub stats_interval: Option<u64>,
+}
+
+/// Where the text came from: the name errors are reported under, and the
+/// directory relative paths in it are taken from.
+pub struct Origin<'a> {
+    pub file: &'a Path,
+    pub text: &'a str,
+    pub base: &'a Path,
+}
+
+impl Origin<'_> {
+    fn error<T>(&self, span: std::ops::Range<usize>, message: impl AsRef<str>) -> Result<T, String> {
+        Err(located(self.file, self.text, Some(span), message.as_ref()))
+    }
+
+    /// A path from the file, relative to the file's directory unless absolute.
+    fn path(&self, path: &Spanned<PathBuf>, key: &str) -> Result<PathBuf, String> {
+        if path.get_ref().as_os_str().is_empty() {
+            return self.error(path.span(), format!("{key} is an empty path"));
+        }
+        Ok(self.base.join(path.get_ref()))
+    }
+}
+
+impl Settings {
+    pub fn from_document(doc: Document, origin: &Origin) -> Result<Settings, String> {
+        let Document { server, zones, xdp, rrl, control, log } = doc;
+        let table = match &server.table {
+            Some(table) if !zones.is_empty() => {
+                return origin.error(
+                    table.span(),
+                    "`table` conflicts with [[zone]]: serve either a compiled table or zone files, not both",
+                )
+            }
+            Some(table) => Some(origin.path(table, "table")?),
+            None => None,
+        };
+        let zones = if zones.is_empty() { None } else { Some(zone_arguments(&zones, origin)?) };
+        let control_socket = match control.listen {
+            Some(path) => Some(origin.path(&path, "control socket")?),
+            None => None,
+        };
+        let (xdp_span, xdp) = match xdp {
+            Some(x) => (Some(x.span()), x.into_inner()),
+            None => (None, Default::default()),
+        };
+        let xdp_settings_at = match xdp_span {
+            Some(span) if xdp.interface.is_none() && xdp.has_settings() => {
+                Some(location(origin.file, origin.text, span.start))
+            }
+            _ => None,
+        };
+        let listen = match server.listen {
+            Some(list) => Some(
+                list.iter()
+                    .map(|a| parse_address(a.get_ref()).or_else(|e| origin.error(a.span(), e)))
+                    .collect::<Result<_, _>>()?,
+            ),
+            None => None,
+        };
+        Ok(Settings {
+            zones,
+            table,
+            listen,
+            udp_workers: server.udp_workers,
+            tcp_idle_timeout: server.tcp_idle_timeout,
+            tcp_max_connections: server.tcp_max_clients,
+            edns_size: server.udp_max_payload.map(|v| v.0),
+            identity: server.identity,
+            chaos_hostname: server.hostname,
+            chaos_version: server.version,
+            user: server.user,
+            iface: xdp.interface,
+            queues: xdp.queues.map(|v| v.0),
+            cpus: xdp.cpus.map(|v| v.0),
+            xdp_mode: xdp.mode.map(|v| v.0),
+            zero_copy: xdp.zero_copy.map(|v| v.0),
+            frames: xdp.frames,
+            frame_size: xdp.frame_size,
+            ring_size: xdp.ring_size,
+            batch: xdp.batch,
+            busy_poll: xdp.busy_poll,
+            xdp_ports: xdp.ports,
+            xdp_settings_at,
+            rrl_rate: rrl.rate_limit,
+            rrl_slip: rrl.slip,
+            rrl_ipv4_prefix: rrl.ipv4_prefix_length.map(|v| v.0),
+            rrl_ipv6_prefix: rrl.ipv6_prefix_length.map(|v| v.0),
+            rrl_table_size: rrl.table_size.map(|v| v.0),
+            control_socket,
+            metrics: control.metrics.map(|a| a.0),
+            log_level: log.level.map(|v| v.0),
+            stats_interval: log.stats_interval,
+        })
+    }
+}
+
+/// `[[zone]]` tables as --zone arguments. Names are checked here, where the
+/// error can point at them; the files are read later, by the zone loader.
+fn zone_arguments(zones: &[Spanned<ZoneEntry>], origin: &Origin) -> Result<Vec<String>, String> {
+    let mut seen: Vec<(Name, usize)> = Vec::new();
+    let mut arguments = Vec::with_capacity(zones.len());
+    for zone in zones {
+        let file = origin.path(&zone.get_ref().file, "file")?;
+        let Some(file) = file.to_str() else {
+            return origin.error(zone.get_ref().file.span(), "the zone file's path is not UTF-8");
+        };
+        let argument = match &zone.get_ref().name {
+            Some(name) => {
+                let origin_name = zone_name(name, origin)?;
+                if let Some((_, first)) = seen.iter().find(|(seen, _)| *seen == origin_name) {
+                    return origin.error(name.span(), format!("zone {origin_name} is already defined at line {first}"));
+                }
+                seen.push((origin_name, Position::of(origin.text, name.span().start).line));
+                format!("{}={file}", name.get_ref())
+            }
+            // A path with no name must not read as NAME=FILE: joined to a
+            // directory it always contains a '/', which parse_arg takes as
+            // part of a file name.
+            None => file.to_string(),
+        };
+        arguments.push(argument);
+    }
+    Ok(arguments)
+}
+
+/// A zone name as --zone's NAME: relative names are taken as absolute.
+fn zone_name(name: &Spanned<String>, origin: &Origin) -> Result<Name, String> {
+    let text = name.get_ref();
+    if text.is_empty() || text.contains(['=', '/']) {
+        return origin
+            .error(name.span(), format!("bad zone name {text:?}: it must be a domain name without '=' or '/'"));
+    }
+    let absolute = if text.ends_with('.') { text.clone() } else { format!("{text}.") };
+    match Name::parse(&absolute, None) {
+        Ok(Some(parsed)) => Ok(parsed),
+        Ok(None) => origin.error(name.span(), format!("bad zone name {text:?}")),
+        Err(e) => origin.error(name.span(), format!("bad zone name {text:?}: {e}")),
+    }
+}
