@@ -135,3 +135,66 @@ pub fn reload_reply(runtime: &Runtime) -> Value {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::control::reload::{Reloader, ZoneSource};
+    use crate::engine::Options;
+
+    fn runtime(dir: &Path) -> Arc<Runtime> {
+        let zone = dir.join("example.com.zone");
+        std::fs::write(&zone, "$ORIGIN example.com.\n@ 300 IN SOA ns h 5 1 1 1 60\n@ NS ns\nns A 198.18.0.1\n")
+            .unwrap();
+        let source = ZoneSource::Zones(vec![zone.display().to_string()]);
+        let (reloader, _) = Reloader::start(source, Options::default()).unwrap();
+        Arc::new(Runtime::new(reloader))
+    }
+
+    fn ask(path: &Path, request: &[u8]) -> Value {
+        let mut stream = UnixStream::connect(path).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        stream.write_all(request).unwrap();
+        let mut line = String::new();
+        BufReader::new(stream).read_line(&mut line).unwrap();
+        serde_json::from_str(&line).unwrap()
+    }
+
+    #[test]
+    fn requests_are_answered_and_nonsense_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run/ctl.sock");
+        let socket = ControlSocket::start(&path, runtime(dir.path())).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "only the owner may reload");
+
+        let stats = ask(&path, b"stats\n");
+        assert_eq!((stats["ok"].as_bool(), stats["zones"][0]["serial"].as_u64()), (Some(true), Some(5)));
+        let reload = ask(&path, b"reload\n");
+        assert_eq!(reload["ok"], true, "{reload}");
+        let unknown = ask(&path, b"shutdown\n");
+        assert_eq!(unknown["ok"], false);
+        assert!(unknown["error"].as_str().unwrap().contains("unknown command \"shutdown\""), "{unknown}");
+        // A request longer than the limit is cut there, never buffered whole.
+        let long = ask(&path, &[b'x'; 4096]);
+        assert_eq!(long["ok"], false);
+        assert!(long["error"].as_str().unwrap().len() < 400, "{long}");
+
+        // A second server on a live socket is refused; the first keeps it.
+        let error = ControlSocket::start(&path, runtime(dir.path())).err().expect("a live socket is kept");
+        assert!(error.contains("another server is listening"), "{error}");
+        assert_eq!(ask(&path, b"stats\n")["ok"], true);
+        drop(socket);
+        assert!(!path.exists(), "the socket is removed at stop");
+    }
+
+    #[test]
+    fn a_stale_socket_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ctl.sock");
+        drop(UnixListener::bind(&path).unwrap()); // the file stays, nobody listens
+        assert!(path.exists());
+        let _socket = ControlSocket::start(&path, runtime(dir.path())).unwrap();
+        assert_eq!(ask(&path, b"stats\n")["ok"], true);
+    }
+}

@@ -100,3 +100,39 @@ fn respond(head: &[u8], runtime: &Runtime) -> (&'static str, String) {
         _ => ("405 Method Not Allowed", "only GET\n".into()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::control::reload::{Reloader, ZoneSource};
+    use crate::engine::Options;
+
+    fn get(addr: SocketAddr, request: &str) -> String {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        response
+    }
+
+    #[test]
+    fn metrics_are_served_and_other_paths_and_methods_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let zone = dir.path().join("z.zone");
+        std::fs::write(&zone, "$ORIGIN example.org.\n@ 60 IN SOA ns h 9 1 1 1 60\n@ NS ns\nns A 198.18.0.1\n").unwrap();
+        let (reloader, _) =
+            Reloader::start(ZoneSource::Zones(vec![zone.display().to_string()]), Options::default()).unwrap();
+        let server = MetricsServer::start("127.0.0.1:0".parse().unwrap(), Arc::new(Runtime::new(reloader))).unwrap();
+        let addr = server.local_addr;
+
+        let ok = get(addr, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert!(ok.starts_with("HTTP/1.1 200 OK\r\n"), "{ok}");
+        assert!(ok.contains("responder_zone_serial{zone=\"example.org.\"} 9\n"), "{ok}");
+        let head = get(addr, "HEAD /metrics HTTP/1.1\r\n\r\n");
+        assert!(head.starts_with("HTTP/1.1 200 OK") && head.ends_with("\r\n\r\n"), "HEAD has no body: {head}");
+        assert!(get(addr, "GET / HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 404"));
+        assert!(get(addr, "POST /metrics HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 405"));
+        assert!(get(addr, "garbage\n\n").starts_with("HTTP/1.1 405"));
+    }
+}
