@@ -10,7 +10,7 @@
 //! complete, is checked.
 
 use super::policy::Policy;
-use super::{answer_message_with, Engine, Transport, Verdict};
+use super::{answer_written, Engine, Transport, Verdict};
 use crate::wire::{ethernet, ipv4, ipv6, udp};
 
 /// TTL and hop limit of answers: the usual default of hosts.
@@ -70,16 +70,15 @@ fn answer_v4<P: Policy>(engine: &Engine, frame: &mut [u8], len: usize, ip_at: us
     let dns_at = udp_at + udp::HEADER_LEN;
     let max_dns = (frame.len() - dns_at).min(u16::MAX as usize - ipv4::MIN_HEADER_LEN - udp::HEADER_LEN);
     let query = &mut frame[dns_at..dns_at + max_dns];
-    let Some(dns_len) = answer_message_with(engine, query, udp_len - udp::HEADER_LEN, Transport::Udp, &src, policy)
-    else {
+    let Some(dns) = answer_written(engine, query, udp_len - udp::HEADER_LEN, Transport::Udp, &src, policy) else {
         return Verdict::Drop;
     };
-    let udp_total = udp::HEADER_LEN + dns_len;
+    let udp_total = udp::HEADER_LEN + dns.len;
     if let Some(mut ip) = ipv4::Ipv4::new(&mut frame[ip_at..udp_at]) {
         ip.write_reply(ipv4::MIN_HEADER_LEN + udp_total, REPLY_TTL);
     }
     let pseudo = ipv4::pseudo_header_sum(dst, src, udp_total as u16);
-    udp::write_reply(&mut frame[udp_at..udp_at + udp_total], pseudo);
+    udp::write_reply(&mut frame[udp_at..udp_at + udp_total], pseudo, dns.sum);
     ethernet::swap_macs(frame);
     Verdict::Transmit(udp_at + udp_total)
 }
@@ -109,17 +108,16 @@ fn answer_v6<P: Policy>(engine: &Engine, frame: &mut [u8], len: usize, ip_at: us
     let dns_at = udp_at + udp::HEADER_LEN;
     let max_dns = (frame.len() - dns_at).min(u16::MAX as usize - udp::HEADER_LEN);
     let query = &mut frame[dns_at..dns_at + max_dns];
-    let Some(dns_len) = answer_message_with(engine, query, udp_len - udp::HEADER_LEN, Transport::Udp, &client, policy)
-    else {
+    let Some(dns) = answer_written(engine, query, udp_len - udp::HEADER_LEN, Transport::Udp, &client, policy) else {
         return Verdict::Drop;
     };
-    let udp_total = udp::HEADER_LEN + dns_len;
+    let udp_total = udp::HEADER_LEN + dns.len;
     let pseudo = {
         let Some(mut ip) = ipv6::Ipv6::new(&mut frame[ip_at..udp_at]) else { return Verdict::Drop };
         ip.write_reply(udp_total, REPLY_TTL);
         ip.pseudo_header_sum(udp_total as u16)
     };
-    udp::write_reply(&mut frame[udp_at..udp_at + udp_total], pseudo);
+    udp::write_reply(&mut frame[udp_at..udp_at + udp_total], pseudo, dns.sum);
     ethernet::swap_macs(frame);
     Verdict::Transmit(udp_at + udp_total)
 }

@@ -1,6 +1,6 @@
 //! Reading a query: header, the one question, and the OPT record (RFC 6891).
 
-use crate::wire::dns::{self, flags, Question, MAX_LABELS, MAX_NAME};
+use crate::wire::dns::{self, flags, Question, LOWER_LEN, MAX_LABELS};
 use crate::zone::RType;
 
 /// What the client said in its OPT record.
@@ -14,7 +14,8 @@ pub struct Edns {
 /// A query that parsed: the question (name lowered for lookup) and EDNS.
 pub struct Query {
     pub question: Question,
-    pub lower: [u8; MAX_NAME],
+    /// The name lowered; bytes past its end are unspecified.
+    pub lower: [u8; LOWER_LEN],
     /// Start of each label within the name, leftmost first.
     pub starts: [u8; MAX_LABELS],
     pub opcode: u8,
@@ -51,8 +52,8 @@ impl Query {
 impl Query {
     pub fn new() -> Query {
         Query {
-            question: Question { name_len: 0, labels: 0, qtype: 0, qclass: 0, end: 0 },
-            lower: [0; MAX_NAME],
+            question: Question { name_len: 0, labels: 0, qtype: 0, qclass: 0, end: 0, sum: 0 },
+            lower: [0; LOWER_LEN],
             starts: [0; MAX_LABELS],
             opcode: 0,
             edns: None,

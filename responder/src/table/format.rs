@@ -17,8 +17,10 @@
 //!          [u32 wildcard child node]   if FLAG_WILDCARD_CHILD
 //!          [u32 ttl, u8 len, target]   if FLAG_DNAME
 //! response: u8 flags (rcode | AA), u8 patch_count, u16 ancount, u16 nscount,
-//!          u16 body_len, u8 chunk_count, body, patch_count × (u16 pos, u16 target),
-//!          chunk_count × (u16 len, u16 arcount, u8 required, u8 patch_count, bytes, patches)
+//!          u16 body_len, u8 chunk_count, [u8; 2] body sum, body,
+//!          patch_count × (u16 pos, u16 target),
+//!          chunk_count × (u16 len, u16 arcount, u8 required, u8 patch_count,
+//!                         [u8; 2] sum, bytes, patches)
 //! ```
 //!
 //! A response template holds the answer and authority sections (the body)
@@ -30,7 +32,7 @@
 
 pub const MAGIC: &[u8; 8] = b"RSPDTBL\0";
 /// Bumped whenever the layout changes: a table from another version is refused.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 pub const HEADER_LEN: usize = 64;
 
 pub const FLAG_CUT: u8 = 1;
@@ -57,9 +59,11 @@ pub const ZONE_LEN: usize = 8;
 /// After the name: flags, zone, default response, type count.
 pub const NODE_FIXED_LEN: usize = 9;
 pub const TYPE_ENTRY_LEN: usize = 6;
-pub const RESPONSE_FIXED_LEN: usize = 9;
+pub const RESPONSE_FIXED_LEN: usize = 11;
 pub const PATCH_LEN: usize = 4;
-pub const CHUNK_FIXED_LEN: usize = 6;
+/// What the compiler writes where a patch will put a compression pointer.
+pub const PLACEHOLDER: [u8; 2] = [0xc0, 0x00];
+pub const CHUNK_FIXED_LEN: usize = 8;
 
 /// 64-bit hash of a lowercase wire name; the bucket index is its low bits.
 #[inline(always)]
@@ -71,9 +75,7 @@ pub fn hash_name(name: &[u8]) -> u64 {
         let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
         h = (h.rotate_left(23) ^ w).wrapping_mul(K);
     }
-    let rest = chunks.remainder();
-    let mut tail = [0u8; 8];
-    tail[..rest.len()].copy_from_slice(rest);
+    let tail = crate::wire::padded_word(chunks.remainder());
     h = (h.rotate_left(23) ^ u64::from_le_bytes(tail)).wrapping_mul(K);
     h ^ (h >> 29)
 }
@@ -93,20 +95,24 @@ pub fn checksum(bytes: &[u8]) -> u64 {
     h
 }
 
+/// The `N` bytes at `at` as an array: one bounds check, after which every
+/// index into the record is known to be in range.
+#[inline(always)]
+pub fn array_at<const N: usize>(b: &[u8], at: usize) -> Option<&[u8; N]> {
+    b.get(at..at.checked_add(N)?)?.try_into().ok()
+}
+
 #[inline(always)]
 pub fn u16_at(b: &[u8], at: usize) -> Option<u16> {
-    let s = b.get(at..at + 2)?;
-    Some(u16::from_le_bytes([s[0], s[1]]))
+    array_at(b, at).map(|s| u16::from_le_bytes(*s))
 }
 
 #[inline(always)]
 pub fn u32_at(b: &[u8], at: usize) -> Option<u32> {
-    let s = b.get(at..at + 4)?;
-    Some(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+    array_at(b, at).map(|s| u32::from_le_bytes(*s))
 }
 
 #[inline(always)]
 pub fn u64_at(b: &[u8], at: usize) -> Option<u64> {
-    let s = b.get(at..at + 8)?;
-    Some(u64::from_le_bytes(s.try_into().ok()?))
+    array_at(b, at).map(|s| u64::from_le_bytes(*s))
 }

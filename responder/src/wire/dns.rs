@@ -1,12 +1,15 @@
 //! DNS message header, question and resource-record framing (RFC 1035 §4.1).
 
-use super::get_u16;
+use super::{checksum, get_u16, padded_word};
 
 pub const HEADER_LEN: usize = 12;
 /// Longest name on the wire (RFC 1035 §3.1).
 pub const MAX_NAME: usize = 255;
 /// At most 127 labels fit in 255 octets.
 pub const MAX_LABELS: usize = 128;
+/// A lowered name's buffer: [`MAX_NAME`] rounded up to whole 8-byte words,
+/// so the last word of a name is lowered and stored whole.
+pub const LOWER_LEN: usize = 256;
 
 pub mod rcode {
     pub const NOERROR: u8 = 0;
@@ -60,13 +63,17 @@ pub struct Question {
     pub qclass: u16,
     /// Offset just past the question in the message.
     pub end: usize,
+    /// Checksum sum of the question's bytes as sent (RFC 1071, not folded),
+    /// at their place in the message: the answer echoes them.
+    pub sum: u64,
 }
 
 /// Parses the question at offset 12, copying the name lowered into `lower`
-/// and recording where each label starts (relative to the name) in `starts`.
-/// Compression is not allowed in a question name: a pointer is malformed.
+/// (bytes past the name are left unspecified) and recording where each
+/// label starts (relative to the name) in `starts`. Compression is not
+/// allowed in a question name: a pointer is malformed.
 #[inline]
-pub fn parse_question(m: &[u8], lower: &mut [u8; MAX_NAME], starts: &mut [u8; MAX_LABELS]) -> Option<Question> {
+pub fn parse_question(m: &[u8], lower: &mut [u8; LOWER_LEN], starts: &mut [u8; MAX_LABELS]) -> Option<Question> {
     let name = m.get(HEADER_LEN..)?;
     let mut n = 0usize;
     let mut labels = 0usize;
@@ -84,31 +91,52 @@ pub fn parse_question(m: &[u8], lower: &mut [u8; MAX_NAME], starts: &mut [u8; MA
     }
     n += 1;
     let src = name.get(..n)?;
-    lowercase_into(&mut lower[..n], src);
-    let fixed = name.get(n..n + 4)?;
-    Some(Question { name_len: n, labels, qtype: get_u16(fixed, 0), qclass: get_u16(fixed, 2), end: HEADER_LEN + n + 4 })
+    let name_sum = lowercase_into(lower, src);
+    let fixed: &[u8; 4] = name.get(n..n + 4)?.try_into().ok()?;
+    Some(Question {
+        name_len: n,
+        labels,
+        qtype: get_u16(fixed, 0),
+        qclass: get_u16(fixed, 2),
+        end: HEADER_LEN + n + 4,
+        // The name starts at offset 12, even; type and class follow it.
+        sum: checksum::combine(name_sum, checksum::placed(u32::from_ne_bytes(*fixed) as u64, n)),
+    })
 }
 
-/// Copies `src` lowering ASCII letters, eight bytes at a time. Length octets
-/// are at most 63, below 'A', so a whole wire name can be lowered at once.
+/// Copies `src` (at most [`LOWER_LEN`] bytes) lowering ASCII letters, eight
+/// bytes at a time, the last word zero-padded; returns the checksum sum of
+/// `src`, read in the same pass. Length octets are at most 63, below 'A', so
+/// a whole wire name can be lowered at once.
 #[inline]
-fn lowercase_into(dst: &mut [u8], src: &[u8]) {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let mut d = dst.chunks_exact_mut(8);
-    let mut s = src.chunks_exact(8);
-    for (d, s) in (&mut d).zip(&mut s) {
-        let w = u64::from_le_bytes([s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]]);
+fn lowercase_into(dst: &mut [u8; LOWER_LEN], src: &[u8]) -> u64 {
+    let mut sum = 0u64;
+    let mut lower_word = |d: &mut [u8; 8], s: [u8; 8]| {
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const HIGH: u64 = 0x8080_8080_8080_8080;
+        sum = checksum::combine(sum, u64::from_ne_bytes(s));
+        let w = u64::from_le_bytes(s);
         let low7 = w & !HIGH;
         // High bit of each byte: at least 'A', and above 'Z'.
         let ge_a = low7 + (0x80 - b'A' as u64) * ONES;
         let gt_z = low7 + (0x80 - b'Z' as u64 - 1) * ONES;
         let upper = (ge_a ^ gt_z) & !w & HIGH;
-        d.copy_from_slice(&(w | (upper >> 2)).to_le_bytes());
+        *d = (w | (upper >> 2)).to_le_bytes();
+    };
+    let (words, _) = dst.as_chunks_mut::<8>();
+    let (whole, rest) = src.as_chunks::<8>();
+    let mut words = words.iter_mut();
+    // Source first: a zip that runs out on its second iterator has already
+    // taken an item from the first.
+    for (s, d) in whole.iter().zip(&mut words) {
+        lower_word(d, *s);
     }
-    for (d, s) in d.into_remainder().iter_mut().zip(s.remainder()) {
-        *d = s.to_ascii_lowercase();
+    if !rest.is_empty() {
+        if let Some(d) = words.next() {
+            lower_word(d, padded_word(rest));
+        }
     }
+    sum
 }
 
 /// Skips a possibly compressed name; returns the offset after it.
@@ -171,11 +199,12 @@ mod tests {
     fn parses_question_lowering_name() {
         let mut m = vec![0u8; 12];
         m.extend_from_slice(b"\x03WwW\x07Example\x03com\x00\x00\x01\x00\x01");
-        let mut lower = [0u8; MAX_NAME];
+        let mut lower = [0u8; LOWER_LEN];
         let mut starts = [0u8; MAX_LABELS];
         let q = parse_question(&m, &mut lower, &mut starts).unwrap();
         assert_eq!(&lower[..q.name_len], b"\x03www\x07example\x03com\x00");
         assert_eq!((q.labels, q.qtype, q.qclass, q.end), (3, 1, 1, m.len()));
+        assert_eq!(checksum::finish(q.sum), checksum::finish(checksum::sum(&m[HEADER_LEN..])));
         assert_eq!(&starts[..3], &[0, 4, 12]);
         // The message itself is untouched: the question is echoed as sent.
         assert_eq!(&m[12..16], b"\x03WwW");
@@ -184,19 +213,21 @@ mod tests {
     #[test]
     fn lowercases_every_byte_value_like_ascii() {
         let src: Vec<u8> = (0..=255u8).collect();
-        let mut dst = vec![0u8; 256];
-        lowercase_into(&mut dst, &src);
+        let mut dst = [0u8; LOWER_LEN];
+        let sum = lowercase_into(&mut dst, &src);
         let want: Vec<u8> = src.iter().map(u8::to_ascii_lowercase).collect();
-        assert_eq!(dst, want);
-        for shift in 1..8 {
-            lowercase_into(&mut dst[..256 - shift], &src[shift..]);
+        assert_eq!(&dst[..], &want[..]);
+        assert_eq!(checksum::finish(sum), checksum::finish(checksum::sum(&src)));
+        for shift in 1..=9 {
+            let sum = lowercase_into(&mut dst, &src[shift..]);
             assert_eq!(&dst[..256 - shift], &want[shift..]);
+            assert_eq!(checksum::finish(sum), checksum::finish(checksum::sum(&src[shift..])), "shift {shift}");
         }
     }
 
     #[test]
     fn rejects_pointers_long_labels_and_truncation() {
-        let mut lower = [0u8; MAX_NAME];
+        let mut lower = [0u8; LOWER_LEN];
         let mut starts = [0u8; MAX_LABELS];
         for bad in [&b"\xc0\x0c\x00\x01\x00\x01"[..], b"\x40", b"\x03ww", b"\x03www\x00\x00\x01\x00"] {
             let mut m = vec![0u8; 12];
