@@ -1,6 +1,6 @@
 //! Reading a query: header, the one question, and the OPT record (RFC 6891).
 
-use crate::wire::dns::{self, flags, Question, LOWER_LEN, MAX_LABELS};
+use crate::wire::dns::{self, flags, Question, LOWER_LEN};
 use crate::zone::RType;
 
 /// What the client said in its OPT record.
@@ -16,8 +16,6 @@ pub struct Query {
     pub question: Question,
     /// The name lowered; bytes past its end are unspecified.
     pub lower: [u8; LOWER_LEN],
-    /// Start of each label within the name, leftmost first.
-    pub starts: [u8; MAX_LABELS],
     pub opcode: u8,
     pub edns: Option<Edns>,
 }
@@ -38,14 +36,22 @@ impl Query {
         &self.lower[..self.question.name_len]
     }
 
-    /// Start of the suffix that drops the `skip` leftmost labels.
+    /// Start of the suffix that drops the `skip` leftmost labels. Walked
+    /// rather than looked up in a table of label starts: names are a few
+    /// labels long, and such a table would have to be cleared per query.
     #[inline]
     pub fn suffix_start(&self, skip: usize) -> usize {
-        if skip >= self.question.labels {
-            self.question.name_len - 1
-        } else {
-            self.starts[skip] as usize
+        let mut start = 0;
+        for _ in 0..skip.min(self.question.labels) {
+            start = self.next_label(start);
         }
+        start
+    }
+
+    /// Start of the label after the one at `start` (a label start, not the root).
+    #[inline(always)]
+    pub fn next_label(&self, start: usize) -> usize {
+        start + 1 + self.lower.get(start).map_or(0, |&len| len as usize)
     }
 }
 
@@ -54,7 +60,6 @@ impl Query {
         Query {
             question: Question { name_len: 0, labels: 0, qtype: 0, qclass: 0, end: 0, sum: 0 },
             lower: [0; LOWER_LEN],
-            starts: [0; MAX_LABELS],
             opcode: 0,
             edns: None,
         }
@@ -75,7 +80,7 @@ impl Query {
             return Err(Rejection::FormErr(None));
         }
         self.opcode = ((f & flags::OPCODE_MASK) >> 11) as u8;
-        self.question = dns::parse_question(m, &mut self.lower, &mut self.starts).ok_or(Rejection::FormErr(None))?;
+        self.question = dns::parse_question(m, &mut self.lower).ok_or(Rejection::FormErr(None))?;
         let end = self.question.end;
         self.edns = parse_rest(m, end).map_err(|()| Rejection::FormErr(Some(end)))?;
         Ok(())

@@ -69,11 +69,10 @@ pub struct Question {
 }
 
 /// Parses the question at offset 12, copying the name lowered into `lower`
-/// (bytes past the name are left unspecified) and recording where each
-/// label starts (relative to the name) in `starts`. Compression is not
-/// allowed in a question name: a pointer is malformed.
+/// (bytes past the name are left unspecified). Compression is not allowed
+/// in a question name: a pointer is malformed.
 #[inline]
-pub fn parse_question(m: &[u8], lower: &mut [u8; LOWER_LEN], starts: &mut [u8; MAX_LABELS]) -> Option<Question> {
+pub fn parse_question(m: &[u8], lower: &mut [u8; LOWER_LEN]) -> Option<Question> {
     let name = m.get(HEADER_LEN..)?;
     let mut n = 0usize;
     let mut labels = 0usize;
@@ -85,7 +84,6 @@ pub fn parse_question(m: &[u8], lower: &mut [u8; LOWER_LEN], starts: &mut [u8; M
         if len > 63 || n + 1 + len >= MAX_NAME {
             return None;
         }
-        *starts.get_mut(labels)? = n as u8;
         labels += 1;
         n += 1 + len;
     }
@@ -200,12 +198,10 @@ mod tests {
         let mut m = vec![0u8; 12];
         m.extend_from_slice(b"\x03WwW\x07Example\x03com\x00\x00\x01\x00\x01");
         let mut lower = [0u8; LOWER_LEN];
-        let mut starts = [0u8; MAX_LABELS];
-        let q = parse_question(&m, &mut lower, &mut starts).unwrap();
+        let q = parse_question(&m, &mut lower).unwrap();
         assert_eq!(&lower[..q.name_len], b"\x03www\x07example\x03com\x00");
         assert_eq!((q.labels, q.qtype, q.qclass, q.end), (3, 1, 1, m.len()));
         assert_eq!(checksum::finish(q.sum), checksum::finish(checksum::sum(&m[HEADER_LEN..])));
-        assert_eq!(&starts[..3], &[0, 4, 12]);
         // The message itself is untouched: the question is echoed as sent.
         assert_eq!(&m[12..16], b"\x03WwW");
     }
@@ -228,11 +224,10 @@ mod tests {
     #[test]
     fn rejects_pointers_long_labels_and_truncation() {
         let mut lower = [0u8; LOWER_LEN];
-        let mut starts = [0u8; MAX_LABELS];
         for bad in [&b"\xc0\x0c\x00\x01\x00\x01"[..], b"\x40", b"\x03ww", b"\x03www\x00\x00\x01\x00"] {
             let mut m = vec![0u8; 12];
             m.extend_from_slice(bad);
-            assert!(parse_question(&m, &mut lower, &mut starts).is_none(), "{bad:?}");
+            assert!(parse_question(&m, &mut lower).is_none(), "{bad:?}");
         }
         // 128 one-letter labels make 257 octets: too long.
         let mut m = vec![0u8; 12];
@@ -240,7 +235,7 @@ mod tests {
             m.extend_from_slice(b"\x01a");
         }
         m.extend_from_slice(b"\x00\x00\x01\x00\x01");
-        assert!(parse_question(&m, &mut lower, &mut starts).is_none());
+        assert!(parse_question(&m, &mut lower).is_none());
     }
 
     #[test]
