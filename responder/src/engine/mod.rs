@@ -7,6 +7,7 @@
 //! Both are pure: no allocation, no locks, no system calls, no panics, and no
 //! access outside `buf[..capacity]` whatever the input.
 
+mod batch;
 mod dname;
 mod frame;
 pub mod live;
@@ -14,6 +15,8 @@ pub mod policy;
 mod query;
 mod reply;
 mod resolve;
+
+pub use batch::{Prefetch, MAX_BATCH};
 
 use crate::table::Table;
 use crate::wire::dns::{self, rcode};

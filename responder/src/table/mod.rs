@@ -10,6 +10,7 @@
 mod compile;
 mod fasthash;
 pub mod format;
+mod prefetch;
 #[cfg(test)]
 mod proptests;
 mod template;
