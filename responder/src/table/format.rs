@@ -75,7 +75,7 @@ pub fn hash_name(name: &[u8]) -> u64 {
         let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
         h = (h.rotate_left(23) ^ w).wrapping_mul(K);
     }
-    let tail = crate::wire::padded_word(chunks.remainder());
+    let tail = crate::wire::tail_word(name);
     h = (h.rotate_left(23) ^ u64::from_le_bytes(tail)).wrapping_mul(K);
     h ^ (h >> 29)
 }

@@ -14,7 +14,7 @@ pub fn sum(data: &[u8]) -> u64 {
         let (s, carry) = acc.overflowing_add(w);
         acc = s + carry as u64;
     }
-    let w = u64::from_ne_bytes(super::padded_word(chunks.remainder()));
+    let w = u64::from_ne_bytes(super::tail_word(data));
     let (s, carry) = acc.overflowing_add(w);
     s + carry as u64
 }

@@ -1,6 +1,6 @@
 //! DNS message header, question and resource-record framing (RFC 1035 §4.1).
 
-use super::{checksum, get_u16, padded_word};
+use super::{checksum, get_u16, tail_word};
 
 pub const HEADER_LEN: usize = 12;
 /// Longest name on the wire (RFC 1035 §3.1).
@@ -131,7 +131,7 @@ fn lowercase_into(dst: &mut [u8; LOWER_LEN], src: &[u8]) -> u64 {
     }
     if !rest.is_empty() {
         if let Some(d) = words.next() {
-            lower_word(d, padded_word(rest));
+            lower_word(d, tail_word(src));
         }
     }
     sum

@@ -20,9 +20,22 @@ pub(crate) fn put_u16(b: &mut [u8], at: usize, v: u16) {
     b[at..at + 2].copy_from_slice(&v.to_be_bytes());
 }
 
-/// The last 0..=7 bytes of a word-at-a-time loop, zero-padded to a word.
-/// Fixed-size moves only: `tail[..n].copy_from_slice(rest)` with a variable
-/// `n` becomes a call to `memcpy`, which costs more than the whole loop.
+/// The bytes of `bytes` after its last whole 8-byte word, zero-padded to a
+/// word: what a word-at-a-time loop has left. When `bytes` holds a whole
+/// word, one load of its last eight bytes and a shift get them.
+#[inline(always)]
+pub(crate) fn tail_word(bytes: &[u8]) -> [u8; 8] {
+    let rem = bytes.len() % 8;
+    match bytes.last_chunk::<8>() {
+        Some(_) if rem == 0 => [0; 8],
+        Some(last) => (u64::from_le_bytes(*last) >> (64 - 8 * rem as u32)).to_le_bytes(),
+        None => padded_word(bytes),
+    }
+}
+
+/// `rest` (at most 7 bytes are used) zero-padded to a word. Fixed-size
+/// moves only: `tail[..n].copy_from_slice(rest)` with a variable `n`
+/// becomes a call to `memcpy`, which costs more than a whole name's loop.
 #[inline(always)]
 pub(crate) fn padded_word(rest: &[u8]) -> [u8; 8] {
     let mut word = [0u8; 8];
@@ -48,6 +61,17 @@ pub(crate) fn padded_word(rest: &[u8]) -> [u8; 8] {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn tail_word_is_what_a_word_loop_leaves() {
+        let bytes: Vec<u8> = (1..=40).collect();
+        for n in 0..=bytes.len() {
+            let whole = n / 8 * 8;
+            let mut want = [0u8; 8];
+            want[..n - whole].copy_from_slice(&bytes[whole..n]);
+            assert_eq!(super::tail_word(&bytes[..n]), want, "{n} bytes");
+        }
+    }
+
     #[test]
     fn padded_word_keeps_every_tail_length() {
         let bytes = [1u8, 2, 3, 4, 5, 6, 7];
