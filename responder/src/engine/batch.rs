@@ -80,3 +80,60 @@ fn dns_message(frame: &[u8]) -> Option<&[u8]> {
     };
     frame.get(udp_at + udp::HEADER_LEN..)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::proptests::{wire_name, FrameSpec, Network, QuerySpec};
+    use crate::engine::tests::{engine_for, EXAMPLE};
+    use crate::engine::Options;
+
+    fn frames() -> Vec<(Vec<u8>, &'static str)> {
+        let v4 =
+            Network::V4 { src: [198, 18, 0, 1], dst: [198, 18, 0, 2], options: vec![1; 4], no_udp_checksum: false };
+        let v6 = Network::V6 { src: [0xfd; 16], dst: [0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x53] };
+        vec![
+            (
+                FrameSpec::simple(v4, vec![(0x8100, 7)]).build(&QuerySpec::new("WwW.Example.COM.", 1).encode()),
+                "www.example.com.",
+            ),
+            (
+                FrameSpec::simple(v6, vec![]).build(&QuerySpec::new("nosuch.example.com.", 28).encode()),
+                "nosuch.example.com.",
+            ),
+        ]
+    }
+
+    #[test]
+    fn each_query_frame_remembers_the_bucket_of_its_lowered_name() {
+        let engine = engine_for(&[EXAMPLE], Options::default());
+        let mut p = Prefetch::new();
+        let frames = frames();
+        for (frame, _) in &frames {
+            p.frame(&engine, frame);
+        }
+        p.frame(&engine, &[0u8; 60]); // not IPv4 or IPv6: skipped
+        p.frame(&engine, &frames[0].0[..40]); // cut before the question: skipped
+        assert_eq!(p.len, frames.len());
+        for (i, (_, name)) in frames.iter().enumerate() {
+            assert_eq!(p.slots[i], engine.table().prefetch_bucket(&wire_name(name)), "{name}");
+        }
+        assert_eq!((p.qtypes[0], p.qtypes[1]), (1, 28));
+        p.finish(&engine);
+        assert_eq!(p.len, 0, "finish starts a new batch");
+    }
+
+    #[test]
+    fn a_batch_keeps_at_most_max_batch_frames() {
+        let engine = engine_for(&[EXAMPLE], Options::default());
+        let mut p = Prefetch::default();
+        let (frame, _) = &frames()[0];
+        for _ in 0..MAX_BATCH + 3 {
+            p.frame(&engine, frame);
+        }
+        assert_eq!(p.len, MAX_BATCH);
+        p.finish(&engine);
+        p.frame(&engine, frame);
+        assert_eq!(p.len, 1);
+    }
+}
