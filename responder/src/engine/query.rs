@@ -90,7 +90,46 @@ impl Query {
 /// Walks the answer, authority and additional sections; finds the OPT.
 /// Anything that does not parse, a second OPT, an OPT not owned by the root
 /// or trailing bytes make the query malformed.
-fn parse_rest(m: &[u8], mut pos: usize) -> Result<Option<Edns>, ()> {
+#[inline]
+fn parse_rest(m: &[u8], pos: usize) -> Result<Option<Edns>, ()> {
+    // Nearly every query is the question alone, or the question and an OPT
+    // without options: recognised by their fixed shape, without a walk.
+    if dns::ancount(m) == 0 && dns::nscount(m) == 0 {
+        let rest = m.get(pos..).ok_or(())?;
+        match (dns::arcount(m), rest.len()) {
+            (0, 0) => return Ok(None),
+            (1, OPT_ALONE_LEN) => {
+                if let Some(opt) =
+                    rest.first_chunk::<OPT_ALONE_LEN>().filter(|o| o[..3] == [0, 0, 41] && o[9..] == [0, 0])
+                {
+                    let ttl = u32::from_be_bytes([opt[5], opt[6], opt[7], opt[8]]);
+                    return Ok(Some(Edns::new(u16::from_be_bytes([opt[3], opt[4]]), ttl)));
+                }
+            }
+            _ => {}
+        }
+    }
+    walk_rest(m, pos)
+}
+
+/// An OPT record owned by the root with no options: name, type, class,
+/// TTL, RDLENGTH 0.
+const OPT_ALONE_LEN: usize = 11;
+
+impl Edns {
+    /// From an OPT record's class (the UDP size) and TTL fields.
+    fn new(class: u16, ttl: u32) -> Edns {
+        Edns {
+            // Sizes below 512 are treated as 512 (RFC 6891 §6.2.3).
+            udp_size: class.max(512),
+            version: (ttl >> 16) as u8,
+            dnssec_ok: ttl & 0x8000 != 0,
+        }
+    }
+}
+
+/// [`parse_rest`] for any shape: every record parsed.
+fn walk_rest(m: &[u8], mut pos: usize) -> Result<Option<Edns>, ()> {
     let before_additional = dns::ancount(m) as usize + dns::nscount(m) as usize;
     let total = before_additional + dns::arcount(m) as usize;
     let mut edns = None;
@@ -108,12 +147,7 @@ fn parse_rest(m: &[u8], mut pos: usize) -> Result<Option<Edns>, ()> {
             if opt != rr.end {
                 return Err(());
             }
-            edns = Some(Edns {
-                // Sizes below 512 are treated as 512 (RFC 6891 §6.2.3).
-                udp_size: (rr.class).max(512),
-                version: (rr.ttl >> 16) as u8,
-                dnssec_ok: rr.ttl & 0x8000 != 0,
-            });
+            edns = Some(Edns::new(rr.class, rr.ttl));
         }
         pos = rr.end;
     }
@@ -121,4 +155,39 @@ fn parse_rest(m: &[u8], mut pos: usize) -> Result<Option<Edns>, ()> {
         return Err(());
     }
     Ok(edns)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shortcut and the full walk agree on every query they both read.
+    #[test]
+    fn the_fixed_shape_shortcut_agrees_with_the_walk() {
+        let mut base = vec![0u8; 12];
+        base[5] = 1;
+        base.extend_from_slice(b"\x03www\x00\x00\x01\x00\x01");
+        let pos = base.len();
+        let opts: [&[u8]; 5] = [
+            b"",
+            b"\x00\x00\x29\x04\xd0\x00\x00\x80\x00\x00\x00",
+            b"\x00\x00\x29\x00\x10\x00\x01\x00\x00\x00\x00",
+            b"\x00\x00\x29\x04\xd0\x00\x00\x00\x00\x00\x04\x00\x0a\x00\x00",
+            b"\x00\x00\x29\x04\xd0\x00\x00\x00\x00\x00\x01",
+        ];
+        for opt in opts {
+            for arcount in [0u8, 1, 2] {
+                let mut m = base.clone();
+                m[11] = arcount;
+                m.extend_from_slice(opt);
+                assert_eq!(parse_rest(&m, pos), walk_rest(&m, pos), "{opt:02x?} arcount {arcount}");
+            }
+        }
+        let mut m = base.clone();
+        m[11] = 1;
+        m.extend_from_slice(opts[1]);
+        assert_eq!(parse_rest(&m, pos), Ok(Some(Edns { udp_size: 1232, version: 0, dnssec_ok: true })));
+        m[pos + 2] = 0x2a; // not OPT: an ordinary additional record
+        assert_eq!(parse_rest(&m, pos), Ok(None));
+    }
 }
