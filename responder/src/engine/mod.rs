@@ -251,7 +251,7 @@ fn error_reply(buf: &mut [u8], question_end: Option<usize>, code: u8, decision: 
         Decision::Slip => flags |= dns::flags::TC,
         Decision::Drop => return None,
     }
-    reply::write_header(buf, flags, question_end.is_some() as u16, 0, 0, 0);
+    let _ = reply::write_header(buf, flags, question_end.is_some() as u16, 0, 0, 0);
     let len = question_end.unwrap_or(dns::HEADER_LEN);
     Some(Written { len, sum: crate::wire::checksum::sum(buf.get(..len)?) })
 }

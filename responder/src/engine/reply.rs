@@ -157,8 +157,7 @@ impl<'b> Reply<'b> {
                 self.arcount += 1;
             }
         }
-        write_header(self.buf, self.flags, 1, self.ancount, self.nscount, self.arcount);
-        let header = checksum::sum(&self.buf[..HEADER_LEN]);
+        let header = write_header(self.buf, self.flags, 1, self.ancount, self.nscount, self.arcount);
         let sum = checksum::combine(checksum::combine(header, query.question.sum), self.sum);
         Written { len: self.pos, sum }
     }
@@ -197,12 +196,16 @@ fn patch(buf: &mut [u8], base: usize, patches: &[u8], q: &Query, body: usize, ch
     Ok(sum)
 }
 
-pub fn write_header(buf: &mut [u8], flags: u16, qd: u16, an: u16, ns: u16, ar: u16) {
-    buf[2..4].copy_from_slice(&flags.to_be_bytes());
-    buf[4..6].copy_from_slice(&qd.to_be_bytes());
-    buf[6..8].copy_from_slice(&an.to_be_bytes());
-    buf[8..10].copy_from_slice(&ns.to_be_bytes());
-    buf[10..12].copy_from_slice(&ar.to_be_bytes());
+/// Writes the header after the ID; returns its checksum sum.
+pub fn write_header(buf: &mut [u8], flags: u16, qd: u16, an: u16, ns: u16, ar: u16) -> u64 {
+    let Some(h) = buf.first_chunk_mut::<HEADER_LEN>() else { return 0 };
+    let [f0, f1] = flags.to_be_bytes();
+    let [q0, q1] = qd.to_be_bytes();
+    let [a0, a1] = an.to_be_bytes();
+    let [n0, n1] = ns.to_be_bytes();
+    let [r0, r1] = ar.to_be_bytes();
+    *h = [h[0], h[1], f0, f1, q0, q1, a0, a1, n0, n1, r0, r1];
+    checksum::sum(h)
 }
 
 /// A TXT record in class CH owned by the query name (server identity).
