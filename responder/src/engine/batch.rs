@@ -10,7 +10,7 @@
 //! was replaced in the meantime, costs a useless prefetch and nothing else.
 
 use super::Engine;
-use crate::wire::dns::{self, LOWER_LEN};
+use crate::wire::dns;
 use crate::wire::{ethernet, ipv6, udp};
 
 /// Frames remembered per batch; frames beyond it are not prefetched.
@@ -21,8 +21,6 @@ pub struct Prefetch {
     slots: [usize; MAX_BATCH],
     qtypes: [u16; MAX_BATCH],
     len: usize,
-    /// Scratch for the lowered query name, kept so it is not cleared per frame.
-    lower: [u8; LOWER_LEN],
 }
 
 impl Default for Prefetch {
@@ -33,7 +31,7 @@ impl Default for Prefetch {
 
 impl Prefetch {
     pub fn new() -> Prefetch {
-        Prefetch { slots: [0; MAX_BATCH], qtypes: [0; MAX_BATCH], len: 0, lower: [0; LOWER_LEN] }
+        Prefetch { slots: [0; MAX_BATCH], qtypes: [0; MAX_BATCH], len: 0 }
     }
 
     /// Step one, for each frame of the batch: requests the bucket of the
@@ -43,11 +41,13 @@ impl Prefetch {
         if self.len == MAX_BATCH {
             return;
         }
-        let Some(message) = dns_message(frame) else { return };
-        let Some(question) = dns::parse_question(message, &mut self.lower) else { return };
-        let Some(name) = self.lower.get(..question.name_len) else { return };
+        let Some(question) = dns_message(frame).and_then(|m| m.get(dns::HEADER_LEN..)) else { return };
+        let Some((name_len, _)) = dns::question_name_len(question) else { return };
+        let (Some(name), Some(qtype)) = (question.get(..name_len), question.get(name_len..name_len + 2)) else {
+            return;
+        };
         self.slots[self.len] = engine.table().prefetch_bucket(name);
-        self.qtypes[self.len] = question.qtype;
+        self.qtypes[self.len] = u16::from_be_bytes([qtype[0], qtype[1]]);
         self.len += 1;
     }
 

@@ -68,15 +68,28 @@ pub const CHUNK_FIXED_LEN: usize = 8;
 /// 64-bit hash of a lowercase wire name; the bucket index is its low bits.
 #[inline(always)]
 pub fn hash_name(name: &[u8]) -> u64 {
+    hash_words(name, |w| w)
+}
+
+/// [`hash_name`] of the lowered form of `name`, without writing it out:
+/// each word is lowered as it is hashed.
+#[inline(always)]
+pub fn hash_name_lowering(name: &[u8]) -> u64 {
+    hash_words(name, crate::wire::dns::lower_word)
+}
+
+/// The hash over `map` of each little-endian word of `name`, the last one
+/// zero-padded (zero maps to zero under lowering, so padding commutes).
+#[inline(always)]
+fn hash_words(name: &[u8], map: impl Fn(u64) -> u64) -> u64 {
     const K: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut h: u64 = name.len() as u64;
-    let mut chunks = name.chunks_exact(8);
-    for c in &mut chunks {
-        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-        h = (h.rotate_left(23) ^ w).wrapping_mul(K);
+    let (words, _) = name.as_chunks::<8>();
+    for w in words {
+        h = (h.rotate_left(23) ^ map(u64::from_le_bytes(*w))).wrapping_mul(K);
     }
-    let tail = crate::wire::tail_word(name);
-    h = (h.rotate_left(23) ^ u64::from_le_bytes(tail)).wrapping_mul(K);
+    let tail = map(u64::from_le_bytes(crate::wire::tail_word(name)));
+    h = (h.rotate_left(23) ^ tail).wrapping_mul(K);
     h ^ (h >> 29)
 }
 
@@ -115,4 +128,23 @@ pub fn u32_at(b: &[u8], at: usize) -> Option<u32> {
 #[inline(always)]
 pub fn u64_at(b: &[u8], at: usize) -> Option<u64> {
     array_at(b, at).map(|s| u64::from_le_bytes(*s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashing_while_lowering_equals_hashing_the_lowered_name() {
+        // Every byte value, at every length and offset in a word.
+        let all: Vec<u8> = (0..=255u8).rev().collect();
+        for len in 0..40 {
+            for start in 0..8 {
+                let raw = &all[start * 29 % 200..][..len];
+                let lowered: Vec<u8> = raw.iter().map(u8::to_ascii_lowercase).collect();
+                assert_eq!(hash_name_lowering(raw), hash_name(&lowered), "{raw:02x?}");
+            }
+        }
+        assert_ne!(hash_name(b"\x01a\x00"), hash_name(b"\x01b\x00"));
+    }
 }

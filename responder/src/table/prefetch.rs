@@ -6,7 +6,7 @@
 //!
 //! Everything here is a hint: a wrong or stale slot only wastes a prefetch.
 
-use super::format::{hash_name, u32_at};
+use super::format::{hash_name_lowering, u32_at};
 use super::view::NodeView;
 use super::Table;
 
@@ -15,11 +15,11 @@ use super::Table;
 const TEMPLATES_BEFORE_NODE: usize = 64;
 
 impl Table {
-    /// The bucket `name` (lowercase wire form) hashes to, with the cache
-    /// line holding it requested.
+    /// The bucket the lowered form of `name` (wire form, any case) hashes
+    /// to, with the cache line holding it requested.
     #[inline]
     pub fn prefetch_bucket(&self, name: &[u8]) -> usize {
-        let slot = hash_name(name) as usize & self.bucket_mask;
+        let slot = hash_name_lowering(name) as usize & self.bucket_mask;
         prefetch(self.as_bytes(), self.buckets_off + slot * 4);
         slot
     }
@@ -78,6 +78,7 @@ mod tests {
         let t = Table::compile(&[zone]).unwrap();
         let name = b"\x03www\x07example\x03com\x00";
         let slot = t.prefetch_bucket(name);
+        assert_eq!(t.prefetch_bucket(b"\x03WwW\x07EXAMPLE\x03com\x00"), slot, "any case");
         let node = t.find(name).expect("www is in the zone");
         // The node sits in that slot or a later one of its probe chain.
         let reachable = (0..=t.max_probe).any(|i| {

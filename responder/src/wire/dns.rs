@@ -74,20 +74,7 @@ pub struct Question {
 #[inline]
 pub fn parse_question(m: &[u8], lower: &mut [u8; LOWER_LEN]) -> Option<Question> {
     let name = m.get(HEADER_LEN..)?;
-    let mut n = 0usize;
-    let mut labels = 0usize;
-    loop {
-        let len = *name.get(n)? as usize;
-        if len == 0 {
-            break;
-        }
-        if len > 63 || n + 1 + len >= MAX_NAME {
-            return None;
-        }
-        labels += 1;
-        n += 1 + len;
-    }
-    n += 1;
+    let (n, labels) = question_name_len(name)?;
     let src = name.get(..n)?;
     let name_sum = lowercase_into(lower, src);
     let fixed: &[u8; 4] = name.get(n..n + 4)?.try_into().ok()?;
@@ -102,24 +89,50 @@ pub fn parse_question(m: &[u8], lower: &mut [u8; LOWER_LEN]) -> Option<Question>
     })
 }
 
+/// The wire length (root label included) and label count of the question
+/// name at the start of `name`; `None` for a pointer, a label over 63
+/// octets, a name over 255 or one cut short.
+#[inline]
+pub fn question_name_len(name: &[u8]) -> Option<(usize, usize)> {
+    let mut n = 0usize;
+    let mut labels = 0usize;
+    loop {
+        let len = *name.get(n)? as usize;
+        if len == 0 {
+            return Some((n + 1, labels));
+        }
+        if len > 63 || n + 1 + len >= MAX_NAME {
+            return None;
+        }
+        labels += 1;
+        n += 1 + len;
+    }
+}
+
+/// Lowers the ASCII letters among eight bytes (read little-endian) at once.
+/// Length octets are at most 63, below 'A', so a whole wire name can be
+/// lowered word by word.
+#[inline(always)]
+pub fn lower_word(w: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let low7 = w & !HIGH;
+    // High bit of each byte: at least 'A', and above 'Z'.
+    let ge_a = low7 + (0x80 - b'A' as u64) * ONES;
+    let gt_z = low7 + (0x80 - b'Z' as u64 - 1) * ONES;
+    let upper = (ge_a ^ gt_z) & !w & HIGH;
+    w | (upper >> 2)
+}
+
 /// Copies `src` (at most [`LOWER_LEN`] bytes) lowering ASCII letters, eight
 /// bytes at a time, the last word zero-padded; returns the checksum sum of
-/// `src`, read in the same pass. Length octets are at most 63, below 'A', so
-/// a whole wire name can be lowered at once.
+/// `src`, read in the same pass.
 #[inline]
 fn lowercase_into(dst: &mut [u8; LOWER_LEN], src: &[u8]) -> u64 {
     let mut sum = 0u64;
-    let mut lower_word = |d: &mut [u8; 8], s: [u8; 8]| {
-        const ONES: u64 = 0x0101_0101_0101_0101;
-        const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut lower_into = |d: &mut [u8; 8], s: [u8; 8]| {
         sum = checksum::combine(sum, u64::from_ne_bytes(s));
-        let w = u64::from_le_bytes(s);
-        let low7 = w & !HIGH;
-        // High bit of each byte: at least 'A', and above 'Z'.
-        let ge_a = low7 + (0x80 - b'A' as u64) * ONES;
-        let gt_z = low7 + (0x80 - b'Z' as u64 - 1) * ONES;
-        let upper = (ge_a ^ gt_z) & !w & HIGH;
-        *d = (w | (upper >> 2)).to_le_bytes();
+        *d = lower_word(u64::from_le_bytes(s)).to_le_bytes();
     };
     let (words, _) = dst.as_chunks_mut::<8>();
     let (whole, rest) = src.as_chunks::<8>();
@@ -127,11 +140,11 @@ fn lowercase_into(dst: &mut [u8; LOWER_LEN], src: &[u8]) -> u64 {
     // Source first: a zip that runs out on its second iterator has already
     // taken an item from the first.
     for (s, d) in whole.iter().zip(&mut words) {
-        lower_word(d, *s);
+        lower_into(d, *s);
     }
     if !rest.is_empty() {
         if let Some(d) = words.next() {
-            lower_word(d, tail_word(src));
+            lower_into(d, tail_word(src));
         }
     }
     sum
