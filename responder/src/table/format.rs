@@ -84,9 +84,8 @@ pub fn hash_name_lowering(name: &[u8]) -> u64 {
 fn hash_words(name: &[u8], map: impl Fn(u64) -> u64) -> u64 {
     const K: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut h: u64 = name.len() as u64;
-    let (words, _) = name.as_chunks::<8>();
-    for w in words {
-        h = (h.rotate_left(23) ^ map(u64::from_le_bytes(*w))).wrapping_mul(K);
+    for w in crate::wire::words(name) {
+        h = (h.rotate_left(23) ^ map(u64::from_le_bytes(w))).wrapping_mul(K);
     }
     let tail = map(u64::from_le_bytes(crate::wire::tail_word(name)));
     h = (h.rotate_left(23) ^ tail).wrapping_mul(K);

@@ -22,7 +22,7 @@ use std::path::Path;
 pub use compile::CompileError;
 pub use view::{DnameView, NodeView, ResponseView, ZoneView};
 
-use crate::wire::tail_word;
+use crate::wire::{tail_word, words};
 use crate::zone::Zone;
 use format::*;
 
@@ -213,9 +213,7 @@ fn same_name(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
-    let (x, _) = a.as_chunks::<8>();
-    let (y, _) = b.as_chunks::<8>();
-    x.iter().zip(y).all(|(p, q)| p == q) && tail_word(a) == tail_word(b)
+    words(a).zip(words(b)).all(|(p, q)| p == q) && tail_word(a) == tail_word(b)
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! DNS message header, question and resource-record framing (RFC 1035 §4.1).
 
-use super::{checksum, get_u16, tail_word};
+use super::{checksum, get_u16, tail_word, words};
 
 pub const HEADER_LEN: usize = 12;
 /// Longest name on the wire (RFC 1035 §3.1).
@@ -130,20 +130,18 @@ pub fn lower_word(w: u64) -> u64 {
 #[inline]
 fn lowercase_into(dst: &mut [u8; LOWER_LEN], src: &[u8]) -> u64 {
     let mut sum = 0u64;
-    let mut lower_into = |d: &mut [u8; 8], s: [u8; 8]| {
+    let mut lower_into = |d: &mut [u8], s: [u8; 8]| {
         sum = checksum::combine(sum, u64::from_ne_bytes(s));
-        *d = lower_word(u64::from_le_bytes(s)).to_le_bytes();
+        d.copy_from_slice(&lower_word(u64::from_le_bytes(s)).to_le_bytes());
     };
-    let (words, _) = dst.as_chunks_mut::<8>();
-    let (whole, rest) = src.as_chunks::<8>();
-    let mut words = words.iter_mut();
+    let mut out = dst.chunks_exact_mut(8);
     // Source first: a zip that runs out on its second iterator has already
     // taken an item from the first.
-    for (s, d) in whole.iter().zip(&mut words) {
-        lower_into(d, *s);
+    for (s, d) in words(src).zip(&mut out) {
+        lower_into(d, s);
     }
-    if !rest.is_empty() {
-        if let Some(d) = words.next() {
+    if src.len() % 8 != 0 {
+        if let Some(d) = out.next() {
             lower_into(d, tail_word(src));
         }
     }

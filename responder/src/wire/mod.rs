@@ -20,6 +20,13 @@ pub(crate) fn put_u16(b: &mut [u8], at: usize, v: u16) {
     b[at..at + 2].copy_from_slice(&v.to_be_bytes());
 }
 
+/// The whole 8-byte words of `bytes`, in order (`as_chunks` is newer than
+/// the crate's minimum Rust version).
+#[inline(always)]
+pub(crate) fn words(bytes: &[u8]) -> impl Iterator<Item = [u8; 8]> + '_ {
+    bytes.chunks_exact(8).map(|c| [c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]])
+}
+
 /// The bytes of `bytes` after its last whole 8-byte word, zero-padded to a
 /// word: what a word-at-a-time loop has left. When `bytes` holds a whole
 /// word, one load of its last eight bytes and a shift get them.
