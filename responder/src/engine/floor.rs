@@ -10,14 +10,19 @@
 //! Not a serving mode: it answers every name with REFUSED.
 
 use super::frame::rewrite_in_place;
+use super::reply::Written;
 use super::Verdict;
+use crate::wire::checksum;
 use crate::wire::dns::{self, flags, rcode, HEADER_LEN};
 
 /// Rewrites the query frame `frame[..len]` into a REFUSED reply cut after
 /// its question; same contract as [`super::answer_in_place`].
 #[inline]
 pub fn reflect_in_place(frame: &mut [u8], len: usize, capacity: usize) -> Verdict {
-    rewrite_in_place(frame, len, capacity, |message, len, _client| refuse(message, len))
+    rewrite_in_place(frame, len, capacity, |message, len, _client| {
+        let len = refuse(message, len)?;
+        Some(Written { len, sum: checksum::sum(&message[..len]) })
+    })
 }
 
 /// The fixed reply, in place: header flags and counts rewritten, the

@@ -10,7 +10,8 @@
 //! complete, is checked.
 
 use super::policy::Policy;
-use super::{answer_message_with, Engine, Transport, Verdict};
+use super::reply::Written;
+use super::{answer_written, Engine, Transport, Verdict};
 use crate::wire::{ethernet, ipv4, ipv6, udp};
 
 /// TTL and hop limit of answers: the usual default of hosts.
@@ -25,18 +26,18 @@ pub fn answer_in_place<P: Policy>(
     policy: &mut P,
 ) -> Verdict {
     rewrite_in_place(frame, len, capacity, |query, len, client| {
-        answer_message_with(engine, query, len, Transport::Udp, client, policy)
+        answer_written(engine, query, len, Transport::Udp, client, policy)
     })
 }
 
 /// The frame rewrite around any DNS step: `answer(message, len, client
 /// address)` turns the query in `message[..len]` into its answer and returns
-/// its length (`None`: send nothing). The engine is one such step; the I/O
+/// its length and checksum sum (`None`: send nothing). The engine is one such step; the I/O
 /// floor ([`super::floor`]) is another.
 #[inline]
 pub(crate) fn rewrite_in_place<A>(frame: &mut [u8], len: usize, capacity: usize, answer: A) -> Verdict
 where
-    A: FnOnce(&mut [u8], usize, &[u8]) -> Option<usize>,
+    A: FnOnce(&mut [u8], usize, &[u8]) -> Option<Written>,
 {
     let capacity = capacity.min(frame.len());
     if len > capacity {
@@ -54,7 +55,7 @@ where
     }
 }
 
-fn answer_v4<A: FnOnce(&mut [u8], usize, &[u8]) -> Option<usize>>(
+fn answer_v4<A: FnOnce(&mut [u8], usize, &[u8]) -> Option<Written>>(
     frame: &mut [u8],
     len: usize,
     ip_at: usize,
@@ -89,20 +90,20 @@ fn answer_v4<A: FnOnce(&mut [u8], usize, &[u8]) -> Option<usize>>(
     let dns_at = udp_at + udp::HEADER_LEN;
     let max_dns = (frame.len() - dns_at).min(u16::MAX as usize - ipv4::MIN_HEADER_LEN - udp::HEADER_LEN);
     let query = &mut frame[dns_at..dns_at + max_dns];
-    let Some(dns_len) = answer(query, udp_len - udp::HEADER_LEN, &src) else {
+    let Some(dns) = answer(query, udp_len - udp::HEADER_LEN, &src) else {
         return Verdict::Drop;
     };
-    let udp_total = udp::HEADER_LEN + dns_len;
+    let udp_total = udp::HEADER_LEN + dns.len;
     if let Some(mut ip) = ipv4::Ipv4::new(&mut frame[ip_at..udp_at]) {
         ip.write_reply(ipv4::MIN_HEADER_LEN + udp_total, REPLY_TTL);
     }
     let pseudo = ipv4::pseudo_header_sum(dst, src, udp_total as u16);
-    udp::write_reply(&mut frame[udp_at..udp_at + udp_total], pseudo);
+    udp::write_reply(&mut frame[udp_at..udp_at + udp_total], pseudo, dns.sum);
     ethernet::swap_macs(frame);
     Verdict::Transmit(udp_at + udp_total)
 }
 
-fn answer_v6<A: FnOnce(&mut [u8], usize, &[u8]) -> Option<usize>>(
+fn answer_v6<A: FnOnce(&mut [u8], usize, &[u8]) -> Option<Written>>(
     frame: &mut [u8],
     len: usize,
     ip_at: usize,
@@ -132,16 +133,16 @@ fn answer_v6<A: FnOnce(&mut [u8], usize, &[u8]) -> Option<usize>>(
     let dns_at = udp_at + udp::HEADER_LEN;
     let max_dns = (frame.len() - dns_at).min(u16::MAX as usize - udp::HEADER_LEN);
     let query = &mut frame[dns_at..dns_at + max_dns];
-    let Some(dns_len) = answer(query, udp_len - udp::HEADER_LEN, &client) else {
+    let Some(dns) = answer(query, udp_len - udp::HEADER_LEN, &client) else {
         return Verdict::Drop;
     };
-    let udp_total = udp::HEADER_LEN + dns_len;
+    let udp_total = udp::HEADER_LEN + dns.len;
     let pseudo = {
         let Some(mut ip) = ipv6::Ipv6::new(&mut frame[ip_at..udp_at]) else { return Verdict::Drop };
         ip.write_reply(udp_total, REPLY_TTL);
         ip.pseudo_header_sum(udp_total as u16)
     };
-    udp::write_reply(&mut frame[udp_at..udp_at + udp_total], pseudo);
+    udp::write_reply(&mut frame[udp_at..udp_at + udp_total], pseudo, dns.sum);
     ethernet::swap_macs(frame);
     Verdict::Transmit(udp_at + udp_total)
 }

@@ -7,6 +7,7 @@
 //! Both are pure: no allocation, no locks, no system calls, no panics, and no
 //! access outside `buf[..capacity]` whatever the input.
 
+mod batch;
 mod dname;
 pub mod floor;
 mod frame;
@@ -16,12 +17,14 @@ mod query;
 mod reply;
 mod resolve;
 
+pub use batch::{Prefetch, MAX_BATCH};
+
 use crate::table::Table;
 use crate::wire::dns::{self, rcode};
 use crate::zone::{class, RType};
 use policy::{Decision, Policy, Response, ResponseClass, SendAll};
 use query::{Query, Rejection};
-use reply::{Failure, Reply};
+use reply::{Failure, Reply, Written};
 use resolve::Plan;
 
 /// What to do with a frame after [`answer_in_place`].
@@ -119,6 +122,20 @@ pub fn answer_message_with<P: Policy>(
     client: &[u8],
     policy: &mut P,
 ) -> Option<usize> {
+    answer_written(engine, buf, len, transport, client, policy).map(|w| w.len)
+}
+
+/// [`answer_message_with`], also returning the answer's checksum sum, kept
+/// as it was written (the frame path's UDP checksum).
+#[inline]
+fn answer_written<P: Policy>(
+    engine: &Engine,
+    buf: &mut [u8],
+    len: usize,
+    transport: Transport,
+    client: &[u8],
+    policy: &mut P,
+) -> Option<Written> {
     if len > buf.len() {
         return None;
     }
@@ -227,7 +244,7 @@ fn answer_chaos(opts: &Options, query: &Query, reply: &mut Reply<'_>) -> Result<
 /// A reply with no sections: the question when it could be read, otherwise
 /// just the header. A slipped error reply only gains TC: it is already as
 /// small as a reply can be.
-fn error_reply(buf: &mut [u8], question_end: Option<usize>, code: u8, decision: Decision) -> Option<usize> {
+fn error_reply(buf: &mut [u8], question_end: Option<usize>, code: u8, decision: Decision) -> Option<Written> {
     let f = dns::flags(buf);
     let mut flags = dns::flags::QR | (f & (dns::flags::OPCODE_MASK | dns::flags::RD | dns::flags::CD)) | code as u16;
     match decision {
@@ -235,8 +252,9 @@ fn error_reply(buf: &mut [u8], question_end: Option<usize>, code: u8, decision: 
         Decision::Slip => flags |= dns::flags::TC,
         Decision::Drop => return None,
     }
-    reply::write_header(buf, flags, question_end.is_some() as u16, 0, 0, 0);
-    Some(question_end.unwrap_or(dns::HEADER_LEN))
+    let _ = reply::write_header(buf, flags, question_end.is_some() as u16, 0, 0, 0);
+    let len = question_end.unwrap_or(dns::HEADER_LEN);
+    Some(Written { len, sum: crate::wire::checksum::sum(buf.get(..len)?) })
 }
 
 #[cfg(test)]

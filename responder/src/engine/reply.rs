@@ -1,10 +1,15 @@
 //! Writing the answer over the query: the header and question stay where
 //! they are, sections are copied in from a template and their compression
 //! pointers resolved against this query's name, then OPT goes last.
+//!
+//! Alongside, the reply keeps the Internet checksum sum of everything it
+//! writes after the question, from the sums the table stores with each
+//! template: the UDP checksum then only has to read the header and question.
 
 use super::query::Query;
 use crate::table::format::*;
 use crate::table::ResponseView;
+use crate::wire::checksum;
 use crate::wire::dns::{flags, HEADER_LEN};
 use crate::zone::{class, RType};
 
@@ -22,6 +27,17 @@ pub struct Reply<'b> {
     pub ancount: u16,
     pub nscount: u16,
     pub arcount: u16,
+    /// Checksum sum of `buf[question end..pos]`, placed at its offsets.
+    sum: u64,
+}
+
+/// A finished answer `buf[..len]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Written {
+    pub len: usize,
+    /// Checksum sum of `buf[..len]` (RFC 1071, not folded), kept while
+    /// writing rather than read back.
+    pub sum: u64,
 }
 
 /// The template could not be placed: truncate, or the table is inconsistent.
@@ -40,6 +56,7 @@ impl<'b> Reply<'b> {
             ancount: 0,
             nscount: 0,
             arcount: 0,
+            sum: 0,
             buf,
         }
     }
@@ -69,7 +86,8 @@ impl<'b> Reply<'b> {
             return Err(Failure::Truncated);
         }
         self.buf[body_start..body_end].copy_from_slice(r.body);
-        patch(self.buf, body_start, r.patches, query, body_start, 0)?;
+        let patched = patch(self.buf, body_start, r.patches, query, body_start, 0)?;
+        self.add_sum(checksum::combine(checksum::placed(r.body_sum, body_start), patched));
         self.pos = body_end;
         self.ancount = r.ancount;
         self.nscount = r.nscount;
@@ -83,7 +101,8 @@ impl<'b> Reply<'b> {
             }
             let start = self.pos;
             self.buf[start..end].copy_from_slice(chunk.bytes);
-            patch(self.buf, start, chunk.patches, query, body_start, start)?;
+            let patched = patch(self.buf, start, chunk.patches, query, body_start, start)?;
+            self.add_sum(checksum::combine(checksum::placed(chunk.sum, start), patched));
             self.pos = end;
             // Counts come from the table: a corrupt one must not wrap, and
             // one slot stays free for OPT.
@@ -101,7 +120,13 @@ impl<'b> Reply<'b> {
         self.ancount = 0;
         self.nscount = 0;
         self.arcount = 0;
+        self.sum = 0;
         self.flags |= flags::TC;
+    }
+
+    #[inline(always)]
+    fn add_sum(&mut self, sum: u64) {
+        self.sum = checksum::combine(self.sum, sum);
     }
 
     /// Appends raw record bytes if they fit.
@@ -111,12 +136,13 @@ impl<'b> Reply<'b> {
             return Err(Failure::Truncated);
         }
         self.buf[self.pos..end].copy_from_slice(bytes);
+        self.add_sum(checksum::placed(checksum::sum(bytes), self.pos));
         self.pos = end;
         Ok(())
     }
 
-    /// OPT (when the query had one), then the header. Returns the length.
-    pub fn finish(mut self, query: &Query, our_udp_size: u16, ext_rcode: u8) -> usize {
+    /// OPT (when the query had one), then the header.
+    pub fn finish(mut self, query: &Query, our_udp_size: u16, ext_rcode: u8) -> Written {
         if let Some(edns) = query.edns {
             let mut opt = [0u8; OPT_LEN];
             opt[1..3].copy_from_slice(&RType::OPT.0.to_be_bytes());
@@ -126,18 +152,23 @@ impl<'b> Reply<'b> {
             let end = self.pos + OPT_LEN;
             if end <= self.buf.len() {
                 self.buf[self.pos..end].copy_from_slice(&opt);
+                self.add_sum(checksum::placed(checksum::sum(&opt), self.pos));
                 self.pos = end;
                 self.arcount += 1;
             }
         }
-        write_header(self.buf, self.flags, 1, self.ancount, self.nscount, self.arcount);
-        self.pos
+        let header = write_header(self.buf, self.flags, 1, self.ancount, self.nscount, self.arcount);
+        let sum = checksum::combine(checksum::combine(header, query.question.sum), self.sum);
+        Written { len: self.pos, sum }
     }
 }
 
-/// Resolves compression placeholders written at `base`.
+/// Resolves compression placeholders written at `base`. Returns what that
+/// adds to the checksum sum: each pointer's offset, as the placeholder
+/// (`c0 00`) was already counted.
 #[inline]
-fn patch(buf: &mut [u8], base: usize, patches: &[u8], q: &Query, body: usize, chunk: usize) -> Result<(), Failure> {
+fn patch(buf: &mut [u8], base: usize, patches: &[u8], q: &Query, body: usize, chunk: usize) -> Result<u64, Failure> {
+    let mut sum = 0u64;
     for p in patches.chunks_exact(PATCH_LEN) {
         let pos = base + u16::from_le_bytes([p[0], p[1]]) as usize;
         let target = u16::from_le_bytes([p[2], p[3]]);
@@ -159,16 +190,22 @@ fn patch(buf: &mut [u8], base: usize, patches: &[u8], q: &Query, body: usize, ch
         }
         let word = (0xc000 | ptr as u16).to_be_bytes();
         buf.get_mut(pos..pos + 2).ok_or(Failure::Corrupt)?.copy_from_slice(&word);
+        // At most 255 patches of 24 bits each: a plain add cannot overflow.
+        sum += checksum::placed(checksum::from_stored((ptr as u16).to_be_bytes()), pos);
     }
-    Ok(())
+    Ok(sum)
 }
 
-pub fn write_header(buf: &mut [u8], flags: u16, qd: u16, an: u16, ns: u16, ar: u16) {
-    buf[2..4].copy_from_slice(&flags.to_be_bytes());
-    buf[4..6].copy_from_slice(&qd.to_be_bytes());
-    buf[6..8].copy_from_slice(&an.to_be_bytes());
-    buf[8..10].copy_from_slice(&ns.to_be_bytes());
-    buf[10..12].copy_from_slice(&ar.to_be_bytes());
+/// Writes the header after the ID; returns its checksum sum.
+pub fn write_header(buf: &mut [u8], flags: u16, qd: u16, an: u16, ns: u16, ar: u16) -> u64 {
+    let Some(h) = buf.first_chunk_mut::<HEADER_LEN>() else { return 0 };
+    let [f0, f1] = flags.to_be_bytes();
+    let [q0, q1] = qd.to_be_bytes();
+    let [a0, a1] = an.to_be_bytes();
+    let [n0, n1] = ns.to_be_bytes();
+    let [r0, r1] = ar.to_be_bytes();
+    *h = [h[0], h[1], f0, f1, q0, q1, a0, a1, n0, n1, r0, r1];
+    checksum::sum(h)
 }
 
 /// A TXT record in class CH owned by the query name (server identity).

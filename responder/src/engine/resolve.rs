@@ -31,8 +31,9 @@ pub fn plan<'t>(table: &'t Table, q: &Query) -> Plan<'t> {
         return pick(Some(off));
     }
     // The closest encloser decides: referral, DNAME, wildcard or NXDOMAIN.
+    let mut start = 0;
     for skip in 1..=q.question.labels {
-        let start = q.suffix_start(skip);
+        start = q.next_label(start);
         let Some(node) = table.find(&q.lower[start..q.question.name_len]) else { continue };
         if node.is_cut() {
             return pick(Some(node.default_response()));

@@ -17,8 +17,10 @@
 //!          [u32 wildcard child node]   if FLAG_WILDCARD_CHILD
 //!          [u32 ttl, u8 len, target]   if FLAG_DNAME
 //! response: u8 flags (rcode | AA), u8 patch_count, u16 ancount, u16 nscount,
-//!          u16 body_len, u8 chunk_count, body, patch_count × (u16 pos, u16 target),
-//!          chunk_count × (u16 len, u16 arcount, u8 required, u8 patch_count, bytes, patches)
+//!          u16 body_len, u8 chunk_count, [u8; 2] body sum, body,
+//!          patch_count × (u16 pos, u16 target),
+//!          chunk_count × (u16 len, u16 arcount, u8 required, u8 patch_count,
+//!                         [u8; 2] sum, bytes, patches)
 //! ```
 //!
 //! A response template holds the answer and authority sections (the body)
@@ -30,7 +32,7 @@
 
 pub const MAGIC: &[u8; 8] = b"RSPDTBL\0";
 /// Bumped whenever the layout changes: a table from another version is refused.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 pub const HEADER_LEN: usize = 64;
 
 pub const FLAG_CUT: u8 = 1;
@@ -57,24 +59,36 @@ pub const ZONE_LEN: usize = 8;
 /// After the name: flags, zone, default response, type count.
 pub const NODE_FIXED_LEN: usize = 9;
 pub const TYPE_ENTRY_LEN: usize = 6;
-pub const RESPONSE_FIXED_LEN: usize = 9;
+pub const RESPONSE_FIXED_LEN: usize = 11;
 pub const PATCH_LEN: usize = 4;
-pub const CHUNK_FIXED_LEN: usize = 6;
+/// What the compiler writes where a patch will put a compression pointer.
+pub const PLACEHOLDER: [u8; 2] = [0xc0, 0x00];
+pub const CHUNK_FIXED_LEN: usize = 8;
 
 /// 64-bit hash of a lowercase wire name; the bucket index is its low bits.
 #[inline(always)]
 pub fn hash_name(name: &[u8]) -> u64 {
+    hash_words(name, |w| w)
+}
+
+/// [`hash_name`] of the lowered form of `name`, without writing it out:
+/// each word is lowered as it is hashed.
+#[inline(always)]
+pub fn hash_name_lowering(name: &[u8]) -> u64 {
+    hash_words(name, crate::wire::dns::lower_word)
+}
+
+/// The hash over `map` of each little-endian word of `name`, the last one
+/// zero-padded (zero maps to zero under lowering, so padding commutes).
+#[inline(always)]
+fn hash_words(name: &[u8], map: impl Fn(u64) -> u64) -> u64 {
     const K: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut h: u64 = name.len() as u64;
-    let mut chunks = name.chunks_exact(8);
-    for c in &mut chunks {
-        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-        h = (h.rotate_left(23) ^ w).wrapping_mul(K);
+    for w in crate::wire::words(name) {
+        h = (h.rotate_left(23) ^ map(u64::from_le_bytes(w))).wrapping_mul(K);
     }
-    let rest = chunks.remainder();
-    let mut tail = [0u8; 8];
-    tail[..rest.len()].copy_from_slice(rest);
-    h = (h.rotate_left(23) ^ u64::from_le_bytes(tail)).wrapping_mul(K);
+    let tail = map(u64::from_le_bytes(crate::wire::tail_word(name)));
+    h = (h.rotate_left(23) ^ tail).wrapping_mul(K);
     h ^ (h >> 29)
 }
 
@@ -93,20 +107,43 @@ pub fn checksum(bytes: &[u8]) -> u64 {
     h
 }
 
+/// The `N` bytes at `at` as an array: one bounds check, after which every
+/// index into the record is known to be in range.
+#[inline(always)]
+pub fn array_at<const N: usize>(b: &[u8], at: usize) -> Option<&[u8; N]> {
+    b.get(at..at.checked_add(N)?)?.try_into().ok()
+}
+
 #[inline(always)]
 pub fn u16_at(b: &[u8], at: usize) -> Option<u16> {
-    let s = b.get(at..at + 2)?;
-    Some(u16::from_le_bytes([s[0], s[1]]))
+    array_at(b, at).map(|s| u16::from_le_bytes(*s))
 }
 
 #[inline(always)]
 pub fn u32_at(b: &[u8], at: usize) -> Option<u32> {
-    let s = b.get(at..at + 4)?;
-    Some(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+    array_at(b, at).map(|s| u32::from_le_bytes(*s))
 }
 
 #[inline(always)]
 pub fn u64_at(b: &[u8], at: usize) -> Option<u64> {
-    let s = b.get(at..at + 8)?;
-    Some(u64::from_le_bytes(s.try_into().ok()?))
+    array_at(b, at).map(|s| u64::from_le_bytes(*s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashing_while_lowering_equals_hashing_the_lowered_name() {
+        // Every byte value, at every length and offset in a word.
+        let all: Vec<u8> = (0..=255u8).rev().collect();
+        for len in 0..40 {
+            for start in 0..8 {
+                let raw = &all[start * 29 % 200..][..len];
+                let lowered: Vec<u8> = raw.iter().map(u8::to_ascii_lowercase).collect();
+                assert_eq!(hash_name_lowering(raw), hash_name(&lowered), "{raw:02x?}");
+            }
+        }
+        assert_ne!(hash_name(b"\x01a\x00"), hash_name(b"\x01b\x00"));
+    }
 }

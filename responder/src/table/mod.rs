@@ -10,6 +10,7 @@
 mod compile;
 mod fasthash;
 pub mod format;
+mod prefetch;
 #[cfg(test)]
 mod proptests;
 mod template;
@@ -21,6 +22,7 @@ use std::path::Path;
 pub use compile::CompileError;
 pub use view::{DnameView, NodeView, ResponseView, ZoneView};
 
+use crate::wire::{tail_word, words};
 use crate::zone::Zone;
 use format::*;
 
@@ -211,16 +213,7 @@ fn same_name(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
-    let mut x = a.chunks_exact(8);
-    let mut y = b.chunks_exact(8);
-    for (p, q) in (&mut x).zip(&mut y) {
-        if u64::from_ne_bytes([p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]])
-            != u64::from_ne_bytes([q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7]])
-        {
-            return false;
-        }
-    }
-    x.remainder().iter().zip(y.remainder()).all(|(p, q)| p == q)
+    words(a).zip(words(b)).all(|(p, q)| p == q) && tail_word(a) == tail_word(b)
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! bytes and resolves patches.
 
 use super::format::*;
+use crate::wire::checksum;
 use crate::zone::{Name, RType};
 
 /// Who owns a record in a template.
@@ -109,7 +110,7 @@ struct Writer<'d> {
 impl Writer<'_> {
     fn pointer(&mut self, target: u16) {
         self.out.patches.push((self.out.bytes.len() as u16, target));
-        self.out.bytes.extend_from_slice(&[0xc0, 0]);
+        self.out.bytes.extend_from_slice(&PLACEHOLDER);
     }
 
     /// Writes `wire` (an uncompressed name), pointing at the longest known
@@ -225,6 +226,7 @@ impl Template {
         out.extend_from_slice(&self.nscount.to_le_bytes());
         out.extend_from_slice(&(self.body.bytes.len() as u16).to_le_bytes());
         out.push(self.chunks.len() as u8);
+        out.extend_from_slice(&stored_sum(&self.body.bytes));
         out.extend_from_slice(&self.body.bytes);
         put_patches(out, &self.body.patches);
         for c in &self.chunks {
@@ -232,6 +234,7 @@ impl Template {
             out.extend_from_slice(&c.enc.count.to_le_bytes());
             out.push(if c.required { CHUNK_REQUIRED } else { 0 });
             out.push(c.enc.patches.len() as u8);
+            out.extend_from_slice(&stored_sum(&c.enc.bytes));
             out.extend_from_slice(&c.enc.bytes);
             put_patches(out, &c.enc.patches);
         }
@@ -247,6 +250,11 @@ impl Template {
                 .iter()
                 .all(|c| c.enc.patches.len() <= u8::MAX as usize && c.enc.bytes.len() <= u16::MAX as usize)
     }
+}
+
+/// The checksum partial sum of template bytes, as the table stores it.
+pub fn stored_sum(bytes: &[u8]) -> [u8; 2] {
+    checksum::fold(checksum::sum(bytes)).to_ne_bytes()
 }
 
 fn put_patches(out: &mut Vec<u8>, patches: &[(u16, u16)]) {

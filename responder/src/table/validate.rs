@@ -1,11 +1,14 @@
 //! Load-time checks of a table: every node reachable from the buckets and
 //! every response they reference must parse within the table's bounds, with
-//! patches inside their buffers. The runtime stays bounds-checked regardless;
+//! patches inside their buffers over placeholders, and checksum partial
+//! sums that match their bytes (the engine trusts them for UDP checksums
+//! rather than summing the answer again). The runtime stays bounds-checked regardless;
 //! this turns a corrupt file into a clear error at load instead of wrong or
 //! missing answers later.
 
 use super::format::*;
 use super::{Table, TableError};
+use crate::wire::checksum;
 
 pub(super) fn validate(t: &Table) -> Result<(), TableError> {
     let corrupt = TableError::Corrupt;
@@ -42,13 +45,13 @@ pub(super) fn validate(t: &Table) -> Result<(), TableError> {
 
 fn response(t: &Table, off: u32) -> Result<(), TableError> {
     let r = t.response(off).ok_or(TableError::Corrupt("response out of bounds"))?;
-    patches_ok(r.body.len(), r.patches)?;
+    bytes_ok(r.body, r.body_sum, r.patches)?;
     let mut n = 0;
     // Every section count, plus OPT, must fit the header's 16-bit fields
     // even when all additional chunks are sent.
     let mut additional = 1u32;
     for c in r.chunks() {
-        patches_ok(c.bytes.len(), c.patches)?;
+        bytes_ok(c.bytes, c.sum, c.patches)?;
         additional += c.arcount as u32;
         n += 1;
     }
@@ -61,12 +64,20 @@ fn response(t: &Table, off: u32) -> Result<(), TableError> {
     Ok(())
 }
 
-fn patches_ok(len: usize, patches: &[u8]) -> Result<(), TableError> {
+/// A body or chunk: each patch over a placeholder, and the stored sum right.
+fn bytes_ok(bytes: &[u8], stored_sum: u64, patches: &[u8]) -> Result<(), TableError> {
     for p in patches.chunks_exact(PATCH_LEN) {
         let pos = u16::from_le_bytes([p[0], p[1]]) as usize;
-        if pos + 2 > len {
-            return Err(TableError::Corrupt("compression patch outside its response"));
+        match bytes.get(pos..pos + 2) {
+            None => return Err(TableError::Corrupt("compression patch outside its response")),
+            Some(placeholder) if placeholder != PLACEHOLDER => {
+                return Err(TableError::Corrupt("compression patch not over a placeholder"))
+            }
+            Some(_) => {}
         }
+    }
+    if checksum::fold(checksum::sum(bytes)) as u64 != stored_sum {
+        return Err(TableError::Corrupt("checksum partial sum does not match its bytes"));
     }
     Ok(())
 }

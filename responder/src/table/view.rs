@@ -3,6 +3,7 @@
 //! trusts the table further than it can check.
 
 use super::format::*;
+use crate::wire::checksum;
 
 #[derive(Clone, Copy)]
 pub struct NodeView<'t> {
@@ -138,6 +139,8 @@ pub struct ResponseView<'t> {
     pub body: &'t [u8],
     /// `(u16 pos, u16 target)` entries.
     pub patches: &'t [u8],
+    /// Checksum partial sum of `body` as stored, placeholders included.
+    pub body_sum: u64,
     chunk_count: u8,
     chunks: &'t [u8],
 }
@@ -149,12 +152,14 @@ pub struct ChunkView<'t> {
     pub required: bool,
     pub bytes: &'t [u8],
     pub patches: &'t [u8],
+    /// Checksum partial sum of `bytes` as stored, placeholders included.
+    pub sum: u64,
 }
 
 impl<'t> ResponseView<'t> {
     #[inline]
     pub(super) fn parse(b: &'t [u8], at: usize) -> Option<ResponseView<'t>> {
-        let f = b.get(at..at + RESPONSE_FIXED_LEN)?;
+        let f = array_at::<RESPONSE_FIXED_LEN>(b, at)?;
         let patch_count = f[1] as usize;
         let body_len = u16::from_le_bytes([f[6], f[7]]) as usize;
         let body_at = at + RESPONSE_FIXED_LEN;
@@ -166,6 +171,7 @@ impl<'t> ResponseView<'t> {
             nscount: u16::from_le_bytes([f[4], f[5]]),
             body: b.get(body_at..patches_at)?,
             patches: b.get(patches_at..chunks_at)?,
+            body_sum: checksum::from_stored([f[9], f[10]]),
             chunk_count: f[8],
             chunks: b.get(chunks_at..)?,
         })
@@ -201,7 +207,7 @@ impl<'t> Iterator for Chunks<'t> {
             return None;
         }
         self.left -= 1;
-        let f = self.b.get(..CHUNK_FIXED_LEN)?;
+        let f = array_at::<CHUNK_FIXED_LEN>(self.b, 0)?;
         let len = u16::from_le_bytes([f[0], f[1]]) as usize;
         let patch_count = f[5] as usize;
         let bytes_end = CHUNK_FIXED_LEN + len;
@@ -211,6 +217,7 @@ impl<'t> Iterator for Chunks<'t> {
             required: f[4] & CHUNK_REQUIRED != 0,
             bytes: self.b.get(CHUNK_FIXED_LEN..bytes_end)?,
             patches: self.b.get(bytes_end..end)?,
+            sum: checksum::from_stored([f[6], f[7]]),
         };
         self.b = &self.b[end..];
         Some(chunk)

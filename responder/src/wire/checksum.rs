@@ -14,10 +14,7 @@ pub fn sum(data: &[u8]) -> u64 {
         let (s, carry) = acc.overflowing_add(w);
         acc = s + carry as u64;
     }
-    let rest = chunks.remainder();
-    let mut tail = [0u8; 8];
-    tail[..rest.len()].copy_from_slice(rest);
-    let w = u64::from_ne_bytes(tail);
+    let w = u64::from_ne_bytes(super::tail_word(data));
     let (s, carry) = acc.overflowing_add(w);
     s + carry as u64
 }
@@ -36,17 +33,39 @@ pub fn combine(a: u64, b: u64) -> u64 {
     s + carry as u64
 }
 
-/// Folds a sum to 16 bits and inverts it: the value to store, big-endian.
+/// Moves the sum of bytes that start at an even offset to where they start
+/// at `offset`. An odd start swaps the bytes of every 16-bit word (RFC 1071
+/// §2(B)); on a ones'-complement sum that is a multiplication by 2^8, which
+/// modulo 2^64 − 1 is a rotation by 8 bits.
+#[inline(always)]
+pub fn placed(sum: u64, offset: usize) -> u64 {
+    sum.rotate_left((offset as u32 & 1) * 8)
+}
+
+/// Folds a sum to 16 bits, still in native word order and not inverted.
+/// Its `to_ne_bytes` are the partial sum in network byte order, as a table
+/// stores it.
 #[inline]
-pub fn finish(acc: u64) -> u16 {
+pub fn fold(acc: u64) -> u16 {
     let mut s = (acc & 0xffff_ffff) + (acc >> 32);
     s = (s & 0xffff_ffff) + (s >> 32);
     let mut t = (s & 0xffff) + (s >> 16);
     t = (t & 0xffff) + (t >> 16);
     t = (t & 0xffff) + (t >> 16);
+    t as u16
+}
+
+/// A partial sum stored in network byte order (see [`fold`]) as a sum.
+#[inline(always)]
+pub fn from_stored(bytes: [u8; 2]) -> u64 {
+    u16::from_ne_bytes(bytes) as u64
+}
+
+/// Folds a sum to 16 bits and inverts it: the value to store, big-endian.
+#[inline]
+pub fn finish(acc: u64) -> u16 {
     // Back from native word order to network order.
-    let folded = u16::from_be_bytes((t as u16).to_ne_bytes());
-    !folded
+    !u16::from_be_bytes(fold(acc).to_ne_bytes())
 }
 
 #[cfg(test)]
@@ -84,6 +103,21 @@ mod tests {
                 assert_eq!(finish(sum(&data)), reference(&data), "len {len} variant {variant}");
             }
         }
+    }
+
+    #[test]
+    fn sums_placed_at_any_offset_combine_like_one_sum() {
+        let data: Vec<u8> = (0..97u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        for split in 0..=data.len() {
+            let (head, tail) = data.split_at(split);
+            let whole = combine(sum(head), placed(sum(tail), split));
+            assert_eq!(finish(whole), reference(&data), "split at {split}");
+            // Stored as two bytes and read back, the tail's sum is the same.
+            let stored = from_stored(fold(sum(tail)).to_ne_bytes());
+            assert_eq!(finish(combine(sum(head), placed(stored, split))), reference(&data), "stored, split {split}");
+        }
+        // The stored form is the RFC 1071 sum in network byte order.
+        assert_eq!(fold(sum(&[0x12, 0x34, 0x56])).to_ne_bytes(), [0x68, 0x34]);
     }
 
     #[test]

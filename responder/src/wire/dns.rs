@@ -1,12 +1,15 @@
 //! DNS message header, question and resource-record framing (RFC 1035 §4.1).
 
-use super::get_u16;
+use super::{checksum, get_u16, tail_word, words};
 
 pub const HEADER_LEN: usize = 12;
 /// Longest name on the wire (RFC 1035 §3.1).
 pub const MAX_NAME: usize = 255;
 /// At most 127 labels fit in 255 octets.
 pub const MAX_LABELS: usize = 128;
+/// A lowered name's buffer: [`MAX_NAME`] rounded up to whole 8-byte words,
+/// so the last word of a name is lowered and stored whole.
+pub const LOWER_LEN: usize = 256;
 
 pub mod rcode {
     pub const NOERROR: u8 = 0;
@@ -60,55 +63,89 @@ pub struct Question {
     pub qclass: u16,
     /// Offset just past the question in the message.
     pub end: usize,
+    /// Checksum sum of the question's bytes as sent (RFC 1071, not folded),
+    /// at their place in the message: the answer echoes them.
+    pub sum: u64,
 }
 
 /// Parses the question at offset 12, copying the name lowered into `lower`
-/// and recording where each label starts (relative to the name) in `starts`.
-/// Compression is not allowed in a question name: a pointer is malformed.
+/// (bytes past the name are left unspecified). Compression is not allowed
+/// in a question name: a pointer is malformed.
 #[inline]
-pub fn parse_question(m: &[u8], lower: &mut [u8; MAX_NAME], starts: &mut [u8; MAX_LABELS]) -> Option<Question> {
+pub fn parse_question(m: &[u8], lower: &mut [u8; LOWER_LEN]) -> Option<Question> {
     let name = m.get(HEADER_LEN..)?;
+    let (n, labels) = question_name_len(name)?;
+    let src = name.get(..n)?;
+    let name_sum = lowercase_into(lower, src);
+    let fixed: &[u8; 4] = name.get(n..n + 4)?.try_into().ok()?;
+    Some(Question {
+        name_len: n,
+        labels,
+        qtype: get_u16(fixed, 0),
+        qclass: get_u16(fixed, 2),
+        end: HEADER_LEN + n + 4,
+        // The name starts at offset 12, even; type and class follow it.
+        sum: checksum::combine(name_sum, checksum::placed(u32::from_ne_bytes(*fixed) as u64, n)),
+    })
+}
+
+/// The wire length (root label included) and label count of the question
+/// name at the start of `name`; `None` for a pointer, a label over 63
+/// octets, a name over 255 or one cut short.
+#[inline]
+pub fn question_name_len(name: &[u8]) -> Option<(usize, usize)> {
     let mut n = 0usize;
     let mut labels = 0usize;
     loop {
         let len = *name.get(n)? as usize;
         if len == 0 {
-            break;
+            return Some((n + 1, labels));
         }
         if len > 63 || n + 1 + len >= MAX_NAME {
             return None;
         }
-        *starts.get_mut(labels)? = n as u8;
         labels += 1;
         n += 1 + len;
     }
-    n += 1;
-    let src = name.get(..n)?;
-    lowercase_into(&mut lower[..n], src);
-    let fixed = name.get(n..n + 4)?;
-    Some(Question { name_len: n, labels, qtype: get_u16(fixed, 0), qclass: get_u16(fixed, 2), end: HEADER_LEN + n + 4 })
 }
 
-/// Copies `src` lowering ASCII letters, eight bytes at a time. Length octets
-/// are at most 63, below 'A', so a whole wire name can be lowered at once.
-#[inline]
-fn lowercase_into(dst: &mut [u8], src: &[u8]) {
+/// Lowers the ASCII letters among eight bytes (read little-endian) at once.
+/// Length octets are at most 63, below 'A', so a whole wire name can be
+/// lowered word by word.
+#[inline(always)]
+pub fn lower_word(w: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    let mut d = dst.chunks_exact_mut(8);
-    let mut s = src.chunks_exact(8);
-    for (d, s) in (&mut d).zip(&mut s) {
-        let w = u64::from_le_bytes([s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]]);
-        let low7 = w & !HIGH;
-        // High bit of each byte: at least 'A', and above 'Z'.
-        let ge_a = low7 + (0x80 - b'A' as u64) * ONES;
-        let gt_z = low7 + (0x80 - b'Z' as u64 - 1) * ONES;
-        let upper = (ge_a ^ gt_z) & !w & HIGH;
-        d.copy_from_slice(&(w | (upper >> 2)).to_le_bytes());
+    let low7 = w & !HIGH;
+    // High bit of each byte: at least 'A', and above 'Z'.
+    let ge_a = low7 + (0x80 - b'A' as u64) * ONES;
+    let gt_z = low7 + (0x80 - b'Z' as u64 - 1) * ONES;
+    let upper = (ge_a ^ gt_z) & !w & HIGH;
+    w | (upper >> 2)
+}
+
+/// Copies `src` (at most [`LOWER_LEN`] bytes) lowering ASCII letters, eight
+/// bytes at a time, the last word zero-padded; returns the checksum sum of
+/// `src`, read in the same pass.
+#[inline]
+fn lowercase_into(dst: &mut [u8; LOWER_LEN], src: &[u8]) -> u64 {
+    let mut sum = 0u64;
+    let mut lower_into = |d: &mut [u8], s: [u8; 8]| {
+        sum = checksum::combine(sum, u64::from_ne_bytes(s));
+        d.copy_from_slice(&lower_word(u64::from_le_bytes(s)).to_le_bytes());
+    };
+    let mut out = dst.chunks_exact_mut(8);
+    // Source first: a zip that runs out on its second iterator has already
+    // taken an item from the first.
+    for (s, d) in words(src).zip(&mut out) {
+        lower_into(d, s);
     }
-    for (d, s) in d.into_remainder().iter_mut().zip(s.remainder()) {
-        *d = s.to_ascii_lowercase();
+    if src.len() % 8 != 0 {
+        if let Some(d) = out.next() {
+            lower_into(d, tail_word(src));
+        }
     }
+    sum
 }
 
 /// Skips a possibly compressed name; returns the offset after it.
@@ -171,12 +208,11 @@ mod tests {
     fn parses_question_lowering_name() {
         let mut m = vec![0u8; 12];
         m.extend_from_slice(b"\x03WwW\x07Example\x03com\x00\x00\x01\x00\x01");
-        let mut lower = [0u8; MAX_NAME];
-        let mut starts = [0u8; MAX_LABELS];
-        let q = parse_question(&m, &mut lower, &mut starts).unwrap();
+        let mut lower = [0u8; LOWER_LEN];
+        let q = parse_question(&m, &mut lower).unwrap();
         assert_eq!(&lower[..q.name_len], b"\x03www\x07example\x03com\x00");
         assert_eq!((q.labels, q.qtype, q.qclass, q.end), (3, 1, 1, m.len()));
-        assert_eq!(&starts[..3], &[0, 4, 12]);
+        assert_eq!(checksum::finish(q.sum), checksum::finish(checksum::sum(&m[HEADER_LEN..])));
         // The message itself is untouched: the question is echoed as sent.
         assert_eq!(&m[12..16], b"\x03WwW");
     }
@@ -184,24 +220,25 @@ mod tests {
     #[test]
     fn lowercases_every_byte_value_like_ascii() {
         let src: Vec<u8> = (0..=255u8).collect();
-        let mut dst = vec![0u8; 256];
-        lowercase_into(&mut dst, &src);
+        let mut dst = [0u8; LOWER_LEN];
+        let sum = lowercase_into(&mut dst, &src);
         let want: Vec<u8> = src.iter().map(u8::to_ascii_lowercase).collect();
-        assert_eq!(dst, want);
-        for shift in 1..8 {
-            lowercase_into(&mut dst[..256 - shift], &src[shift..]);
+        assert_eq!(&dst[..], &want[..]);
+        assert_eq!(checksum::finish(sum), checksum::finish(checksum::sum(&src)));
+        for shift in 1..=9 {
+            let sum = lowercase_into(&mut dst, &src[shift..]);
             assert_eq!(&dst[..256 - shift], &want[shift..]);
+            assert_eq!(checksum::finish(sum), checksum::finish(checksum::sum(&src[shift..])), "shift {shift}");
         }
     }
 
     #[test]
     fn rejects_pointers_long_labels_and_truncation() {
-        let mut lower = [0u8; MAX_NAME];
-        let mut starts = [0u8; MAX_LABELS];
+        let mut lower = [0u8; LOWER_LEN];
         for bad in [&b"\xc0\x0c\x00\x01\x00\x01"[..], b"\x40", b"\x03ww", b"\x03www\x00\x00\x01\x00"] {
             let mut m = vec![0u8; 12];
             m.extend_from_slice(bad);
-            assert!(parse_question(&m, &mut lower, &mut starts).is_none(), "{bad:?}");
+            assert!(parse_question(&m, &mut lower).is_none(), "{bad:?}");
         }
         // 128 one-letter labels make 257 octets: too long.
         let mut m = vec![0u8; 12];
@@ -209,7 +246,7 @@ mod tests {
             m.extend_from_slice(b"\x01a");
         }
         m.extend_from_slice(b"\x00\x00\x01\x00\x01");
-        assert!(parse_question(&m, &mut lower, &mut starts).is_none());
+        assert!(parse_question(&m, &mut lower).is_none());
     }
 
     #[test]

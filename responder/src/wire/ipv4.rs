@@ -8,25 +8,29 @@ const FLAG_DF: u16 = 0x4000;
 const FLAG_MF: u16 = 0x2000;
 const OFFSET_MASK: u16 = 0x1fff;
 
-/// A checked IPv4 header: the slice holds at least the full header (`ihl * 4`).
+/// A checked IPv4 header: the fixed 20 bytes as an array (so no accessor
+/// needs a bounds check) and the options behind them (`ihl * 4 - 20` bytes).
 pub struct Ipv4<'a> {
-    b: &'a mut [u8],
+    b: &'a mut [u8; MIN_HEADER_LEN],
+    options: &'a [u8],
 }
 
 impl<'a> Ipv4<'a> {
     /// Checks version, header length and that the header fits in `b`.
     #[inline]
     pub fn new(b: &'a mut [u8]) -> Option<Ipv4<'a>> {
-        let first = *b.first()?;
+        let (fixed, rest) = b.split_first_chunk_mut::<MIN_HEADER_LEN>()?;
+        let first = fixed[0];
         let ihl = (first & 0x0f) as usize * 4;
-        if first >> 4 != 4 || ihl < MIN_HEADER_LEN || b.len() < ihl {
+        if first >> 4 != 4 || ihl < MIN_HEADER_LEN {
             return None;
         }
-        Some(Ipv4 { b })
+        let options = rest.get(..ihl - MIN_HEADER_LEN)?;
+        Some(Ipv4 { b: fixed, options })
     }
 
     pub fn header_len(&self) -> usize {
-        (self.b[0] & 0x0f) as usize * 4
+        MIN_HEADER_LEN + self.options.len()
     }
     pub fn total_len(&self) -> usize {
         get_u16(self.b, 2) as usize
@@ -47,16 +51,14 @@ impl<'a> Ipv4<'a> {
     /// True when the header checksum verifies.
     #[inline]
     pub fn checksum_ok(&self) -> bool {
-        let n = self.header_len();
-        if n == MIN_HEADER_LEN {
-            return checksum::finish(header_sum(&self.b[..MIN_HEADER_LEN])) == 0;
-        }
-        checksum::finish(checksum::sum(&self.b[..n])) == 0
+        let options = if self.options.is_empty() { 0 } else { checksum::sum(self.options) };
+        checksum::finish(checksum::combine(header_sum(self.b), options)) == 0
     }
 
     /// Turns a query header into the answer's: a fresh 20-byte header (options
     /// are not echoed) with addresses swapped, TTL reset and DF set (answers
     /// larger than the path MTU are truncated, never fragmented).
+    #[inline]
     pub fn write_reply(&mut self, total_len: usize, ttl: u8) {
         let (src, dst) = (self.src(), self.dst());
         self.b[0] = 0x45;
@@ -67,14 +69,15 @@ impl<'a> Ipv4<'a> {
         self.b[12..16].copy_from_slice(&dst);
         self.b[16..20].copy_from_slice(&src);
         put_u16(self.b, 10, 0);
-        let csum = checksum::finish(header_sum(&self.b[..MIN_HEADER_LEN]));
+        let csum = checksum::finish(header_sum(self.b));
         put_u16(self.b, 10, csum);
+        self.options = &[];
     }
 }
 
 /// The sum of a 20-byte header: five 32-bit words, no loop.
 #[inline(always)]
-fn header_sum(h: &[u8]) -> u64 {
+fn header_sum(h: &[u8; MIN_HEADER_LEN]) -> u64 {
     let w = |i: usize| u32::from_ne_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]) as u64;
     w(0) + w(4) + w(8) + w(12) + w(16)
 }

@@ -1,20 +1,22 @@
 //! The answer engine as a worker's frame handler: the live engine (see
-//! `engine::live`), this queue's policy (rate limiting), this queue's counters.
+//! `engine::live`), this queue's policy (rate limiting), this queue's
+//! counters, and the batch prefetcher (see `engine::Prefetch`).
 
 use super::worker::FrameHandler;
 use crate::engine::live::{LocalEngine, SharedEngine};
 use crate::engine::policy::Policy;
-use crate::engine::{answer_in_place_with, Verdict};
+use crate::engine::{answer_in_place_with, Prefetch, Verdict};
 use crate::stats::{Counting, DnsCounters};
 
 pub struct EngineHandler<P> {
     engine: LocalEngine,
     policy: Counting<P>,
+    prefetch: Prefetch,
 }
 
 impl<P: Policy> EngineHandler<P> {
     pub fn new(engine: &SharedEngine, policy: P) -> EngineHandler<P> {
-        EngineHandler { engine: engine.local(), policy: Counting::new(policy) }
+        EngineHandler { engine: engine.local(), policy: Counting::new(policy), prefetch: Prefetch::new() }
     }
 }
 
@@ -22,6 +24,16 @@ impl<P: Policy + Send + 'static> FrameHandler for EngineHandler<P> {
     #[inline]
     fn begin_batch(&mut self) {
         self.policy.begin_batch();
+    }
+
+    #[inline]
+    fn prefetch(&mut self, packet: &[u8]) {
+        self.prefetch.frame(self.engine.current(), packet);
+    }
+
+    #[inline]
+    fn prefetched(&mut self) {
+        self.prefetch.finish(self.engine.current());
     }
 
     #[inline]

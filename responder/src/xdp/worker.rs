@@ -45,6 +45,14 @@ pub trait FrameHandler: Send + 'static {
     /// Called before each non-empty RX batch.
     fn begin_batch(&mut self) {}
 
+    /// Called with each packet of an RX batch before any is handled, then
+    /// [`FrameHandler::prefetched`] once: the moment to request the memory
+    /// the batch will need, so that its cache misses overlap.
+    fn prefetch(&mut self, _packet: &[u8]) {}
+
+    /// Called after every packet of the batch went through `prefetch`.
+    fn prefetched(&mut self) {}
+
     /// `frame` runs from the first byte of the packet to the end of its UMEM
     /// frame; the packet is `frame[..len]` and the answer may use up to
     /// `capacity` (= `frame.len()`) bytes. `Transmit(n)` sends `frame[..n]`.
@@ -388,6 +396,7 @@ impl<H: FrameHandler> Worker<H> {
         let n = self.socket.rx.peek(room);
         if n > 0 {
             self.handler.begin_batch();
+            self.prefetch(n);
         }
         let mut sent = 0;
         for i in 0..n {
@@ -438,6 +447,26 @@ impl<H: FrameHandler> Worker<H> {
         self.counters.rx += u64::from(n);
         self.counters.tx += u64::from(sent);
         n
+    }
+
+    /// Shows the handler each of the `n` peeked packets before it answers
+    /// any (see [`FrameHandler::prefetch`]). Read only: the frames are moved
+    /// to the application, and checked, when they are handled.
+    fn prefetch(&mut self, n: u32) {
+        for i in 0..n {
+            let Some(desc) = self.socket.rx.read(i) else { break };
+            // A frame on the RX ring was filled and released by the kernel;
+            // the ledger still says Fill until it is handled, and any other
+            // owner means a descriptor not to be trusted.
+            let filled = self.socket.umem.frame_index(desc.addr).and_then(|f| self.ledger.owner(f));
+            if filled != Some(Owner::Fill) {
+                continue;
+            }
+            if let Some(packet) = self.socket.umem.frame_from(desc.addr).and_then(|b| b.get(..desc.len as usize)) {
+                self.handler.prefetch(packet);
+            }
+        }
+        self.handler.prefetched();
     }
 
     /// Wakes the kernel to send what the TX ring holds, if it needs waking.
