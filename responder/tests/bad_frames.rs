@@ -271,6 +271,7 @@ fn ipv4_headers() {
             ("source broadcast", Frame { src4: [255; 4], ..Frame::v4() }.build(), Verdict::Drop),
             ("source multicast", Frame { src4: [224, 0, 0, 251], ..Frame::v4() }.build(), Verdict::Drop),
             ("source class E", Frame { src4: [240, 0, 0, 1], ..Frame::v4() }.build(), Verdict::Drop),
+            ("source loopback (spoofed)", Frame { src4: [127, 0, 0, 1], ..Frame::v4() }.build(), Verdict::Drop),
             ("destination multicast", Frame { dst4: [224, 0, 0, 251], ..Frame::v4() }.build(), Verdict::Drop),
             ("destination broadcast", Frame { dst4: [255; 4], ..Frame::v4() }.build(), Verdict::Drop),
         ],

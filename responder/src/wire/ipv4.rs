@@ -82,9 +82,11 @@ fn header_sum(h: &[u8; MIN_HEADER_LEN]) -> u64 {
     w(0) + w(4) + w(8) + w(12) + w(16)
 }
 
-/// Addresses that must never be answered from or to.
+/// Addresses that must never be answered from or to: unspecified,
+/// multicast, broadcast, class E, and loopback (127/8), which on a wire is
+/// always spoofed (the kernel drops it as a martian; XDP sees it first).
 pub fn is_unanswerable(addr: [u8; 4]) -> bool {
-    addr[0] >= 224 || addr == [0, 0, 0, 0]
+    addr[0] >= 224 || addr[0] == 127 || addr == [0, 0, 0, 0]
 }
 
 /// Sum of the UDP pseudo-header (RFC 768): source, destination, protocol, length.
@@ -125,5 +127,6 @@ mod tests {
         assert_eq!(ip.total_len(), 100);
         assert!(ip.checksum_ok());
         assert!(is_unanswerable([224, 0, 0, 1]) && is_unanswerable([255; 4]) && !is_unanswerable([198, 18, 0, 1]));
+        assert!(is_unanswerable([127, 0, 0, 1]) && is_unanswerable([127, 9, 9, 9]) && !is_unanswerable([126, 0, 0, 1]));
     }
 }

@@ -48,9 +48,11 @@ impl<'a> Ipv6<'a> {
     }
 }
 
-/// Multicast (ff00::/8) and the unspecified address are never answered.
+/// Multicast (ff00::/8), the unspecified address and loopback (::1, always
+/// spoofed on a wire) are never answered.
 pub fn is_unanswerable(addr: &[u8]) -> bool {
-    addr.first() == Some(&0xff) || addr.iter().all(|&b| b == 0)
+    let Some((&last, head)) = addr.split_last() else { return true };
+    addr.first() == Some(&0xff) || (head.iter().all(|&b| b == 0) && last <= 1)
 }
 
 #[cfg(test)]
@@ -71,5 +73,8 @@ mod tests {
         assert!(Ipv6::new(&mut [0x40; 40]).is_none());
         assert!(Ipv6::new(&mut [0x60; 39]).is_none());
         assert!(is_unanswerable(&[0xff, 2, 0, 0]) && is_unanswerable(&[0; 16]) && !is_unanswerable(&b[8..24]));
+        let mut loopback = [0u8; 16];
+        loopback[15] = 1;
+        assert!(is_unanswerable(&loopback) && !is_unanswerable(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]));
     }
 }
