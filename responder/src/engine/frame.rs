@@ -61,46 +61,47 @@ fn answer_v4<A: FnOnce(&mut [u8], usize, &[u8]) -> Option<Written>>(
     ip_at: usize,
     answer: A,
 ) -> Verdict {
-    let (ihl, ip_end, src, dst) = {
-        let Some(ip) = ipv4::Ipv4::new(&mut frame[ip_at..len]) else { return Verdict::Pass };
+    // `layer3` found `ip_at` inside `frame[..len]`. From here on the headers
+    // are fixed-size arrays, so their fields are read and written without a
+    // bounds check each.
+    let Some(received) = len.checked_sub(ip_at) else { return Verdict::Drop };
+    let (l2, l3) = frame.split_at_mut(ip_at);
+    let (ihl, total, src, dst) = {
+        let Some(ip) = ipv4::Ipv4::new(&mut l3[..received]) else { return Verdict::Pass };
         if ip.protocol() != ipv4::PROTO_UDP || ip.is_fragment() {
             return Verdict::Pass;
         }
-        let ip_end = ip_at + ip.total_len();
-        if ip.total_len() < ip.header_len() + udp::HEADER_LEN || ip_end > len || !ip.checksum_ok() {
+        let total = ip.total_len();
+        if total < ip.header_len() + udp::HEADER_LEN || total > received || !ip.checksum_ok() {
             return Verdict::Drop;
         }
-        (ip.header_len(), ip_end, ip.src(), ip.dst())
+        (ip.header_len(), total, ip.src(), ip.dst())
     };
     if ipv4::is_unanswerable(src) || ipv4::is_unanswerable(dst) {
         return Verdict::Drop;
     }
-    let mut udp_at = ip_at + ihl;
-    let udp_len = udp::length(&frame[udp_at..]);
-    if udp_len < udp::HEADER_LEN || udp_at + udp_len > ip_end || udp::src_port(&frame[udp_at..]) == 0 {
-        return Verdict::Drop;
-    }
     if ihl > ipv4::MIN_HEADER_LEN {
         // IP options are not echoed: close the gap they leave.
-        let to = ip_at + ipv4::MIN_HEADER_LEN;
-        frame.copy_within(udp_at..udp_at + udp_len, to);
-        frame[ip_at] = 0x45;
-        udp_at = to;
+        l3.copy_within(ihl..total, ipv4::MIN_HEADER_LEN);
     }
-    let dns_at = udp_at + udp::HEADER_LEN;
-    let max_dns = (frame.len() - dns_at).min(u16::MAX as usize - ipv4::MIN_HEADER_LEN - udp::HEADER_LEN);
-    let query = &mut frame[dns_at..dns_at + max_dns];
-    let Some(dns) = answer(query, udp_len - udp::HEADER_LEN, &src) else {
+    let Some((ip, datagram)) = l3.split_first_chunk_mut::<{ ipv4::MIN_HEADER_LEN }>() else { return Verdict::Drop };
+    let Some((header, message)) = datagram.split_first_chunk_mut::<{ udp::HEADER_LEN }>() else {
+        return Verdict::Drop;
+    };
+    let udp_len = udp::length(header);
+    if udp_len < udp::HEADER_LEN || udp_len > total - ihl || udp::src_port(header) == 0 {
+        return Verdict::Drop;
+    }
+    let max_dns = message.len().min(u16::MAX as usize - ipv4::MIN_HEADER_LEN - udp::HEADER_LEN);
+    let Some(dns) = answer(&mut message[..max_dns], udp_len - udp::HEADER_LEN, &src) else {
         return Verdict::Drop;
     };
     let udp_total = udp::HEADER_LEN + dns.len;
-    if let Some(mut ip) = ipv4::Ipv4::new(&mut frame[ip_at..udp_at]) {
-        ip.write_reply(ipv4::MIN_HEADER_LEN + udp_total, REPLY_TTL);
-    }
+    ipv4::write_reply_header(ip, ipv4::MIN_HEADER_LEN + udp_total, REPLY_TTL);
     let pseudo = ipv4::pseudo_header_sum(dst, src, udp_total as u16);
-    udp::write_reply(&mut frame[udp_at..udp_at + udp_total], pseudo, dns.sum);
-    ethernet::swap_macs(frame);
-    Verdict::Transmit(udp_at + udp_total)
+    udp::write_reply_header(header, udp_total as u16, pseudo, dns.sum);
+    ethernet::swap_macs(l2);
+    Verdict::Transmit(ip_at + ipv4::MIN_HEADER_LEN + udp_total)
 }
 
 fn answer_v6<A: FnOnce(&mut [u8], usize, &[u8]) -> Option<Written>>(

@@ -171,7 +171,11 @@ fn answer_written<P: Policy>(
     }
     let q = &query.question;
     let qtype = RType(q.qtype);
-    let outcome = if qtype == RType::OPT {
+    // The common case first: class IN and a data type (meta types are 128
+    // to 255, and OPT).
+    let outcome = if q.qclass == class::IN && qtype != RType::OPT && !(128..=255).contains(&qtype.0) {
+        answer_in(&engine.table, &query, &mut reply)
+    } else if qtype == RType::OPT {
         Err(rcode::FORMERR)
     } else if qtype == RType::AXFR || qtype == RType::IXFR {
         // Zone transfers are not offered: refuse, as servers without a transfer ACL do.

@@ -16,8 +16,18 @@ pub struct Query {
     pub question: Question,
     /// The name lowered; bytes past its end are unspecified.
     pub lower: [u8; LOWER_LEN],
+    /// The query's header flags.
+    pub flags: u16,
     pub opcode: u8,
     pub edns: Option<Edns>,
+}
+
+/// Record counts of the sections after the question.
+#[derive(Debug, Clone, Copy)]
+struct Counts {
+    an: u16,
+    ns: u16,
+    ar: u16,
 }
 
 /// Why a query gets an error instead of an answer.
@@ -60,6 +70,7 @@ impl Query {
         Query {
             question: Question { name_len: 0, labels: 0, qtype: 0, qclass: 0, end: 0, sum: 0 },
             lower: [0; LOWER_LEN],
+            flags: 0,
             opcode: 0,
             edns: None,
         }
@@ -69,20 +80,23 @@ impl Query {
     /// returning it by value would be a noticeable copy per packet.
     #[inline]
     pub fn parse(&mut self, m: &[u8]) -> Result<(), Rejection> {
-        if m.len() < dns::HEADER_LEN {
-            return Err(Rejection::Drop);
-        }
-        let f = dns::flags(m);
+        // The header as one fixed array: its fields are then read without a
+        // bounds check each.
+        let Some(header) = m.first_chunk::<{ dns::HEADER_LEN }>() else { return Err(Rejection::Drop) };
+        let word = |at: usize| u16::from_be_bytes([header[at], header[at + 1]]);
+        let f = word(2);
         if f & flags::QR != 0 {
             return Err(Rejection::Drop);
         }
-        if dns::qdcount(m) != 1 {
+        if word(4) != 1 {
             return Err(Rejection::FormErr(None));
         }
+        self.flags = f;
         self.opcode = ((f & flags::OPCODE_MASK) >> 11) as u8;
         self.question = dns::parse_question(m, &mut self.lower).ok_or(Rejection::FormErr(None))?;
         let end = self.question.end;
-        self.edns = parse_rest(m, end).map_err(|()| Rejection::FormErr(Some(end)))?;
+        let counts = Counts { an: word(6), ns: word(8), ar: word(10) };
+        self.edns = parse_rest(m, end, counts).map_err(|()| Rejection::FormErr(Some(end)))?;
         Ok(())
     }
 }
@@ -91,12 +105,12 @@ impl Query {
 /// Anything that does not parse, a second OPT, an OPT not owned by the root
 /// or trailing bytes make the query malformed.
 #[inline]
-fn parse_rest(m: &[u8], pos: usize) -> Result<Option<Edns>, ()> {
+fn parse_rest(m: &[u8], pos: usize, counts: Counts) -> Result<Option<Edns>, ()> {
     // Nearly every query is the question alone, or the question and an OPT
     // without options: recognised by their fixed shape, without a walk.
-    if dns::ancount(m) == 0 && dns::nscount(m) == 0 {
+    if counts.an == 0 && counts.ns == 0 {
         let rest = m.get(pos..).ok_or(())?;
-        match (dns::arcount(m), rest.len()) {
+        match (counts.ar, rest.len()) {
             (0, 0) => return Ok(None),
             (1, OPT_ALONE_LEN) => {
                 if let Some(opt) =
@@ -109,7 +123,7 @@ fn parse_rest(m: &[u8], pos: usize) -> Result<Option<Edns>, ()> {
             _ => {}
         }
     }
-    walk_rest(m, pos)
+    walk_rest(m, pos, counts)
 }
 
 /// An OPT record owned by the root with no options: name, type, class,
@@ -129,9 +143,9 @@ impl Edns {
 }
 
 /// [`parse_rest`] for any shape: every record parsed.
-fn walk_rest(m: &[u8], mut pos: usize) -> Result<Option<Edns>, ()> {
-    let before_additional = dns::ancount(m) as usize + dns::nscount(m) as usize;
-    let total = before_additional + dns::arcount(m) as usize;
+fn walk_rest(m: &[u8], mut pos: usize, counts: Counts) -> Result<Option<Edns>, ()> {
+    let before_additional = counts.an as usize + counts.ns as usize;
+    let total = before_additional + counts.ar as usize;
     let mut edns = None;
     for i in 0..total {
         let rr = dns::parse_rr(m, pos).ok_or(())?;
@@ -180,14 +194,16 @@ mod tests {
                 let mut m = base.clone();
                 m[11] = arcount;
                 m.extend_from_slice(opt);
-                assert_eq!(parse_rest(&m, pos), walk_rest(&m, pos), "{opt:02x?} arcount {arcount}");
+                let counts = Counts { an: 0, ns: 0, ar: arcount.into() };
+                assert_eq!(parse_rest(&m, pos, counts), walk_rest(&m, pos, counts), "{opt:02x?} arcount {arcount}");
             }
         }
         let mut m = base.clone();
         m[11] = 1;
         m.extend_from_slice(opts[1]);
-        assert_eq!(parse_rest(&m, pos), Ok(Some(Edns { udp_size: 1232, version: 0, dnssec_ok: true })));
+        let counts = Counts { an: 0, ns: 0, ar: 1 };
+        assert_eq!(parse_rest(&m, pos, counts), Ok(Some(Edns { udp_size: 1232, version: 0, dnssec_ok: true })));
         m[pos + 2] = 0x2a; // not OPT: an ordinary additional record
-        assert_eq!(parse_rest(&m, pos), Ok(None));
+        assert_eq!(parse_rest(&m, pos, counts), Ok(None));
     }
 }

@@ -48,7 +48,7 @@ pub enum Failure {
 
 impl<'b> Reply<'b> {
     pub fn new(buf: &'b mut [u8], query: &Query, limit: usize) -> Reply<'b> {
-        let f = crate::wire::dns::flags(buf);
+        let f = query.flags;
         Reply {
             pos: query.question.end,
             limit: limit.min(buf.len()),

@@ -165,7 +165,7 @@ impl Table {
     }
 
     /// The node for a lowercase wire-format name, if the table has one.
-    #[inline]
+    #[inline(always)]
     pub fn find(&self, name: &[u8]) -> Option<NodeView<'_>> {
         let b = self.as_bytes();
         let mut slot = hash_name(name) as usize & self.bucket_mask;

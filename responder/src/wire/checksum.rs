@@ -47,12 +47,12 @@ pub fn placed(sum: u64, offset: usize) -> u64 {
 /// stores it.
 #[inline]
 pub fn fold(acc: u64) -> u16 {
-    let mut s = (acc & 0xffff_ffff) + (acc >> 32);
-    s = (s & 0xffff_ffff) + (s >> 32);
-    let mut t = (s & 0xffff) + (s >> 16);
-    t = (t & 0xffff) + (t >> 16);
-    t = (t & 0xffff) + (t >> 16);
-    t as u16
+    // End-around carry at each halving, as RFC 1071 §2 (B) folds: two adds
+    // with their carry instead of a chain of masks and shifts.
+    let (s, carry) = (acc as u32).overflowing_add((acc >> 32) as u32);
+    let s = s + carry as u32;
+    let (t, carry) = (s as u16).overflowing_add((s >> 16) as u16);
+    t + carry as u16
 }
 
 /// A partial sum stored in network byte order (see [`fold`]) as a sum.

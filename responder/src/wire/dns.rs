@@ -96,17 +96,20 @@ pub fn parse_question(m: &[u8], lower: &mut [u8; LOWER_LEN]) -> Option<Question>
 pub fn question_name_len(name: &[u8]) -> Option<(usize, usize)> {
     let mut n = 0usize;
     let mut labels = 0usize;
+    // The length limit is checked once at the end: the walk cannot run
+    // away meanwhile, as every step consumes bytes of `name`.
     loop {
         let len = *name.get(n)? as usize;
         if len == 0 {
-            return Some((n + 1, labels));
+            break;
         }
-        if len > 63 || n + 1 + len >= MAX_NAME {
+        if len > 63 {
             return None;
         }
         labels += 1;
         n += 1 + len;
     }
+    (n < MAX_NAME).then_some((n + 1, labels))
 }
 
 /// Lowers the ASCII letters among eight bytes (read little-endian) at once.

@@ -60,19 +60,26 @@ impl<'a> Ipv4<'a> {
     /// larger than the path MTU are truncated, never fragmented).
     #[inline]
     pub fn write_reply(&mut self, total_len: usize, ttl: u8) {
-        let (src, dst) = (self.src(), self.dst());
-        self.b[0] = 0x45;
-        self.b[1] = 0;
-        put_u16(self.b, 2, total_len as u16);
-        put_u16(self.b, 6, FLAG_DF);
-        self.b[8] = ttl;
-        self.b[12..16].copy_from_slice(&dst);
-        self.b[16..20].copy_from_slice(&src);
-        put_u16(self.b, 10, 0);
-        let csum = checksum::finish(header_sum(self.b));
-        put_u16(self.b, 10, csum);
+        write_reply_header(self.b, total_len, ttl);
         self.options = &[];
     }
+}
+
+/// [`Ipv4::write_reply`] on the fixed 20 bytes of a header already known to
+/// be IPv4: what the frame rewrite uses once it has checked the query.
+#[inline(always)]
+pub fn write_reply_header(h: &mut [u8; MIN_HEADER_LEN], total_len: usize, ttl: u8) {
+    let (src, dst) = ([h[12], h[13], h[14], h[15]], [h[16], h[17], h[18], h[19]]);
+    h[0] = 0x45;
+    h[1] = 0;
+    put_u16(h, 2, total_len as u16);
+    put_u16(h, 6, FLAG_DF);
+    h[8] = ttl;
+    h[12..16].copy_from_slice(&dst);
+    h[16..20].copy_from_slice(&src);
+    put_u16(h, 10, 0);
+    let csum = checksum::finish(header_sum(h));
+    put_u16(h, 10, csum);
 }
 
 /// The sum of a 20-byte header: five 32-bit words, no loop.

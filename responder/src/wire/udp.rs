@@ -35,7 +35,14 @@ pub fn checksum_ok(datagram: &[u8], pseudo: u64, zero_allowed: bool) -> bool {
 #[inline]
 pub fn write_reply(datagram: &mut [u8], pseudo: u64, payload_sum: u64) {
     let len = datagram.len() as u16;
-    let Some(header) = datagram.first_chunk_mut::<HEADER_LEN>() else { return };
+    if let Some(header) = datagram.first_chunk_mut::<HEADER_LEN>() {
+        write_reply_header(header, len, pseudo, payload_sum);
+    }
+}
+
+/// [`write_reply`] given the header alone and the datagram's length.
+#[inline(always)]
+pub fn write_reply_header(header: &mut [u8; HEADER_LEN], len: u16, pseudo: u64, payload_sum: u64) {
     let (sport, dport) = (get_u16(header, 0), get_u16(header, 2));
     put_u16(header, 0, dport);
     put_u16(header, 2, sport);
