@@ -48,6 +48,9 @@ bench options:
   --names N              names in the generated zone (default 100000)
   --seconds S            seconds per load step (default 2)
   --repeats R            repeats of each step (default 3)
+  --unpinned             pin nothing: server, kxdpgun, dnsperf and NAPI
+                         threads run where the scheduler puts them
+                         (results under bench-results/<date>-unpinned)
 ";
 
 #[derive(Debug, PartialEq, Eq)]
@@ -134,6 +137,10 @@ where
                 fuzz.target = Some(target.to_owned())
             }
             (Some("bench"), "--quick") => bench.quick = true,
+            (Some("bench"), "--unpinned") if inline.is_some() => {
+                return Err("--unpinned takes no value".to_owned());
+            }
+            (Some("bench"), "--unpinned") => bench.unpinned = true,
             (Some("bench"), "--queues") => {
                 bench.queues = Some(plan::parse_bounded("--queues", &value("--queues")?, 1, 2)?)
             }
@@ -278,8 +285,20 @@ mod tests {
                 names: Some(5000),
                 seconds: Some(3),
                 repeats: Some(5),
+                unpinned: false,
             })
         );
+        let unpinned = parse_str("bench --unpinned --servers floor").unwrap().command;
+        assert_eq!(
+            unpinned,
+            Command::Bench(BenchArgs {
+                unpinned: true,
+                servers: Some(vec![plan::ServerKind::Floor]),
+                ..BenchArgs::default()
+            })
+        );
+        assert_eq!(parse_str("bench --unpinned=yes").unwrap_err(), "--unpinned takes no value");
+        assert!(parse_str("test --unpinned").unwrap_err().contains("unknown option `--unpinned` for `test`"));
         assert!(parse_str("bench --queues 3").unwrap_err().contains("--queues"));
         assert!(parse_str("bench --servers unbound").unwrap_err().contains("unbound"));
         assert!(parse_str("bench --seconds 0").unwrap_err().contains("--seconds"));

@@ -22,14 +22,17 @@ pub const CLIENT_CPU: usize = 1;
 
 pub struct BenchBed {
     pub bed: Testbed,
+    /// Each side's NAPI threads, server and generators on their own CPU;
+    /// `false` (`--unpinned`) leaves them all to the scheduler.
+    pub pinned: bool,
 }
 
 impl BenchBed {
-    pub fn create(queues: u32) -> Result<BenchBed, String> {
+    pub fn create(queues: u32, pinned: bool) -> Result<BenchBed, String> {
         // A two-letter tag keeps `napi/IFACE-` within the 15 bytes of a
         // thread name, so the server's threads are told apart exactly.
         let bed = Testbed::create("bn", queues).map_err(|e| format!("cannot create the testbed: {e}"))?;
-        let bench = BenchBed { bed };
+        let bench = BenchBed { bed, pinned };
         for (ns, iface) in [(&bench.bed.server_ns, &bench.bed.server_if), (&bench.bed.client_ns, &bench.bed.client_if)]
         {
             // GRO gives the veth a NAPI context; with TSO on, veth still
@@ -50,11 +53,16 @@ impl BenchBed {
 
     /// Pins each side's NAPI threads to its CPU. Called again before every
     /// measurement: attaching XDP may re-create a veth's NAPI contexts.
+    /// Unpinned, it only checks that threaded NAPI is on, as the CPU
+    /// accounting needs the server side's threads.
     pub fn pin_napi(&self) -> Result<(), String> {
         for (iface, cpu) in [(&self.bed.server_if, SERVER_CPU), (&self.bed.client_if, CLIENT_CPU)] {
             let threads = napi_threads(iface);
             if threads.is_empty() {
                 return Err(format!("no napi/{iface}-* threads: threaded NAPI did not take effect"));
+            }
+            if !self.pinned {
+                continue;
             }
             for pid in threads {
                 run(Command::new("taskset").args(["-pc", &cpu.to_string(), &pid.to_string()]))
@@ -62,6 +70,12 @@ impl BenchBed {
             }
         }
         Ok(())
+    }
+
+    /// The CPUs whose irq + softirq time the server is billed: its own, or
+    /// every CPU when nothing is pinned and its work may run anywhere.
+    pub fn softirq_cpu(&self) -> Option<usize> {
+        self.pinned.then_some(SERVER_CPU)
     }
 
     /// The server side's NAPI threads, whose CPU time the server is billed.

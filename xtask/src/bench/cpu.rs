@@ -3,12 +3,15 @@
 //! - **process**: `utime + stime` of the server process and every process
 //!   under it (NSD forks its workers), all threads included;
 //! - **napi**: `utime + stime` of the server interface's `napi/IFACE-N`
-//!   kernel threads (pinned to the server CPU): receiving the queries,
+//!   kernel threads (pinned to the server CPU unless `--unpinned`): receiving the queries,
 //!   running XDP, copying frames into AF_XDP sockets;
 //! - **softirq**: the `irq + softirq` time of the server CPU in /proc/stat:
 //!   any receive or transmit-completion work that still ran as a softirq
 //!   there. Other processes' softirqs on that CPU land here too; on an idle
 //!   machine they are negligible, on a shared one they are noise.
+//!   Unpinned, the server's softirq work may run on any CPU, so every
+//!   CPU's is counted; the generator side's receive work runs in its own
+//!   NAPI threads, not in softirq, so little of it lands here.
 //!
 //! Resolution is one clock tick (10 ms with USER_HZ = 100).
 
@@ -46,8 +49,8 @@ impl CpuUse {
     }
 }
 
-/// Reads the three counters now.
-pub fn sample(server_pid: u32, napi_threads: &[u32], cpu: usize) -> Sample {
+/// Reads the three counters now; softirq time of `cpu`, or of every CPU.
+pub fn sample(server_pid: u32, napi_threads: &[u32], cpu: Option<usize>) -> Sample {
     let tree = process_tree(server_pid);
     Sample {
         process: tree.iter().filter_map(|&pid| task_ticks(pid)).sum(),
@@ -89,9 +92,9 @@ pub fn parse_stat(text: &str) -> Option<Stat> {
     })
 }
 
-/// `irq + softirq` ticks of `cpu` from /proc/stat.
-pub fn irq_ticks(proc_stat: &str, cpu: usize) -> Option<u64> {
-    let label = format!("cpu{cpu}");
+/// `irq + softirq` ticks of `cpu` from /proc/stat; `None`: all CPUs'.
+pub fn irq_ticks(proc_stat: &str, cpu: Option<usize>) -> Option<u64> {
+    let label = cpu.map_or("cpu".to_owned(), |cpu| format!("cpu{cpu}"));
     let line = proc_stat.lines().find(|l| l.split_whitespace().next() == Some(label.as_str()))?;
     let values: Vec<u64> = line.split_whitespace().skip(1).map(|v| v.parse().ok()).collect::<Option<_>>()?;
     // user nice system idle iowait irq softirq ...
@@ -146,11 +149,12 @@ mod tests {
     #[test]
     fn irq_time_of_one_cpu() {
         let text = "cpu  100 0 50 1000 5 7 11 0 0 0\ncpu0 60 0 30 500 2 3 6 0 0 0\ncpu1 40 0 20 500 3 4 5 0 0 0\n";
-        assert_eq!(irq_ticks(text, 0), Some(9));
-        assert_eq!(irq_ticks(text, 1), Some(9));
-        assert_eq!(irq_ticks("cpu0 1 2 3 4 5 6 7\ncpu1 1 2 3 4 5 60 70\n", 1), Some(130));
-        assert_eq!(irq_ticks(text, 2), None);
-        assert_eq!(irq_ticks("cpu0 1 2\n", 0), None);
+        assert_eq!(irq_ticks(text, Some(0)), Some(9));
+        assert_eq!(irq_ticks(text, Some(1)), Some(9));
+        assert_eq!(irq_ticks(text, None), Some(18), "the sum line, for unpinned runs");
+        assert_eq!(irq_ticks("cpu0 1 2 3 4 5 6 7\ncpu1 1 2 3 4 5 60 70\n", Some(1)), Some(130));
+        assert_eq!(irq_ticks(text, Some(2)), None);
+        assert_eq!(irq_ticks("cpu0 1 2\n", Some(0)), None);
     }
 
     #[test]

@@ -22,8 +22,14 @@ pub struct Latency {
 }
 
 pub fn measure(bed: &BenchBed, queries: &Path, rate: u32, seconds: u32) -> Result<Latency, String> {
-    let mut cmd = bed.bed.client_command("taskset");
-    cmd.args(["-c", &CLIENT_CPU.to_string(), "dnsperf", "-s", &SERVER_V4.to_string(), "-d"]).arg(queries).args([
+    let mut cmd = if bed.pinned {
+        let mut cmd = bed.bed.client_command("taskset");
+        cmd.args(["-c", &CLIENT_CPU.to_string(), "dnsperf"]);
+        cmd
+    } else {
+        bed.bed.client_command("dnsperf")
+    };
+    cmd.args(["-s", &SERVER_V4.to_string(), "-d"]).arg(queries).args([
         "-l",
         &seconds.to_string(),
         "-Q",

@@ -11,6 +11,7 @@ use super::plan::{Plan, ServerKind};
 use super::progress::Progress;
 use super::servers::{Context, NotRun, RunningServer};
 use super::stats::Spread;
+use super::summary::LOSS_THRESHOLD;
 use super::workload::{Files, Query};
 use crate::interrupt;
 
@@ -45,6 +46,11 @@ impl Point {
     /// Most repeats could not send the offered rate.
     pub fn generator_limited(&self) -> bool {
         self.steps.iter().filter(|s| s.generator_limited()).count() * 2 > self.steps.len()
+    }
+
+    /// Share of one CPU the server used, per repeat.
+    pub fn busy(&self) -> Option<Spread> {
+        Spread::of(&self.steps.iter().filter_map(Step::busy).collect::<Vec<_>>())
     }
 
     pub fn cpu_per_million(&self) -> Option<Spread> {
@@ -135,6 +141,17 @@ fn measure_running(
     result
 }
 
+/// Whether a server's ladder ends after this point: it saturated (higher
+/// rates only overload it further), or the generator could not send the
+/// rate and the server answered what came (a higher rate would measure the
+/// generator again). The floor goes on to the top: it measures the
+/// testbed, and its ladder records what kxdpgun sends at every rate.
+pub fn ladder_ends(kind: ServerKind, point: &Point, saturation_loss: f64) -> bool {
+    let Some(loss) = point.loss() else { return true };
+    let at_ceiling = point.generator_limited() && loss.median <= LOSS_THRESHOLD && !kind.is_diagnostic();
+    loss.median > saturation_loss || at_ceiling
+}
+
 fn ladder(
     kind: ServerKind,
     plan: &Plan,
@@ -155,11 +172,36 @@ fn ladder(
             running.check_alive()?;
             point.steps.push(step);
         }
-        let saturated = !point.generator_limited() && point.loss().is_some_and(|l| l.median > plan.saturation_loss);
+        let stop = ladder_ends(kind, &point, plan.saturation_loss);
         points.push(point);
-        if saturated {
+        if stop {
             break;
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::summary::tests::step;
+
+    #[test]
+    fn a_ladder_ends_at_saturation_or_at_the_generators_ceiling() {
+        let point = |offered: u32, sent: u64, replies: u64| Point {
+            offered,
+            steps: vec![step(offered, sent, replies, 0.1); 3],
+        };
+        // Sent all, lost 10%: saturated.
+        assert!(ladder_ends(ServerKind::Nsd, &point(300_000, 300_000, 270_000), 0.05));
+        assert!(!ladder_ends(ServerKind::Nsd, &point(300_000, 300_000, 290_000), 0.05), "3% is not past 5%");
+        // Sent 90% of the rate, answered all: the generator's ceiling.
+        let ceiling = point(500_000, 450_000, 450_000);
+        assert!(ladder_ends(ServerKind::ResponderXdp, &ceiling, 0.05));
+        assert!(!ladder_ends(ServerKind::Floor, &ceiling, 0.05), "the floor records the generator's ceiling");
+        // Sent 90% and lost 3%: the server is losing, the next rate may say more.
+        assert!(!ladder_ends(ServerKind::KnotXdp, &point(500_000, 450_000, 436_000), 0.05));
+        assert!(ladder_ends(ServerKind::Floor, &point(600_000, 450_000, 300_000), 0.05), "saturated all the same");
+        assert!(ladder_ends(ServerKind::KnotXdp, &Point { offered: 1, steps: vec![] }, 0.05));
+    }
 }

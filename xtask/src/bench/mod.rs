@@ -60,7 +60,7 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
     let scratch = Scratch::create()?;
     let queries = workload::queries(plan.names, plan.queries, QUERY_SEED);
     let files = workload::write_files(&scratch.0, plan.names, &queries)?;
-    let bench_bed = bed::BenchBed::create(plan.queues)?;
+    let bench_bed = bed::BenchBed::create(plan.queues, !plan.unpinned)?;
     eprintln!(
         "xtask bench: {} server(s), {} names, {} queries, testbed {} ⇄ {} ({} queue(s)); load takes about {} s",
         plan.servers.len(),
@@ -94,7 +94,7 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
     }
 
     let environment = environment.finish();
-    let dir = results_dir(&environment.date, plan.quick);
+    let dir = results_dir(&environment.date, plan.quick, plan.unpinned);
     let plot = report::write(&dir, &plan, &environment.report(), &results)?;
     let md = fs::read_to_string(dir.join("report.md")).unwrap_or_default();
     println!("{md}");
@@ -125,8 +125,12 @@ fn build() -> Result<(PathBuf, PathBuf), String> {
     Ok((workspace::release_responder(), floor))
 }
 
-fn results_dir(stamp: &str, quick: bool) -> PathBuf {
-    workspace::root().join("bench-results").join(format!("{stamp}{}", if quick { "-quick" } else { "" }))
+fn results_dir(stamp: &str, quick: bool, unpinned: bool) -> PathBuf {
+    workspace::root().join("bench-results").join(results_name(stamp, quick, unpinned))
+}
+
+fn results_name(stamp: &str, quick: bool, unpinned: bool) -> String {
+    format!("{stamp}{}{}", if quick { "-quick" } else { "" }, if unpinned { "-unpinned" } else { "" })
 }
 
 /// The zone, query files and server configurations of this run; removed
@@ -144,5 +148,18 @@ impl Scratch {
 impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_directories_say_how_the_run_was_made() {
+        assert_eq!(results_name("2026-12-04_170019", false, false), "2026-12-04_170019");
+        assert_eq!(results_name("2026-12-04_170019", true, false), "2026-12-04_170019-quick");
+        assert_eq!(results_name("2026-12-04_170019", true, true), "2026-12-04_170019-quick-unpinned");
+        assert_eq!(results_name("2026-12-04_170019", false, true), "2026-12-04_170019-unpinned");
     }
 }

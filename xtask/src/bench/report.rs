@@ -45,6 +45,26 @@ fn spread_plain(s: Option<Spread>) -> String {
     }
 }
 
+fn spread_percent(s: Option<Spread>) -> String {
+    let pc = |x: f64| format!("{:.0}%", x * 100.0);
+    match s {
+        Some(s) if (s.max - s.min).abs() < 0.005 => pc(s.median),
+        Some(s) => format!("{} ({}–{})", pc(s.median), pc(s.min), pc(s.max)),
+        None => "–".to_owned(),
+    }
+}
+
+/// Where the server, the generators and the receive work ran.
+fn placement(unpinned: bool) -> &'static str {
+    if unpinned {
+        "**Unpinned**: server, kxdpgun, dnsperf and the NAPI threads ran wherever the scheduler put them (the \
+         responder and the floor still pin one worker per queue, `--cpus auto`); server CPU counts the process and \
+         its NAPI threads wherever they ran, plus irq + softirq time of every CPU."
+    } else {
+        "Server and its NAPI threads on CPU 0, kxdpgun, dnsperf and theirs on CPU 1."
+    }
+}
+
 fn times(x: Option<f64>) -> String {
     x.map_or("–".to_owned(), |x| format!("{x:.2}×"))
 }
@@ -65,12 +85,18 @@ pub fn markdown(plan: &Plan, env: &Environment, results: &[ServerResult]) -> Str
     let floor = by_kind(ServerKind::Floor).map(|i| &all[i]);
     let ranking = summary::ranking(results, &all);
     let mut md = String::new();
-    let _ = writeln!(md, "# `cargo xtask bench`{}: {}\n", if plan.quick { " --quick" } else { "" }, env.date);
+    let _ = writeln!(
+        md,
+        "# `cargo xtask bench`{}{}: {}\n",
+        if plan.quick { " --quick" } else { "" },
+        if plan.unpinned { " --unpinned" } else { "" },
+        env.date
+    );
     let _ = writeln!(
         md,
         "Kernel `{}`, {} × `{}`, load average {} before and {} after, commit `{}`.\n\
          Zone: {} generated names; {} queries; {} queue(s); ladder {} q/s, {} s a step, {} repeat(s), median shown \
-         with the range of the repeats in parentheses. Server on CPU 0, kxdpgun and dnsperf on CPU 1.\n",
+         with the range of the repeats in parentheses. {}\n",
         env.kernel,
         env.cpus,
         env.cpu_model,
@@ -82,20 +108,25 @@ pub fn markdown(plan: &Plan, env: &Environment, results: &[ServerResult]) -> Str
         plan.queues,
         plan.rates.iter().map(|r| kq(f64::from(*r))).collect::<Vec<_>>().join(", "),
         plan.seconds,
-        plan.repeats
+        plan.repeats,
+        placement(plan.unpinned)
     );
     let _ = writeln!(
         md,
         "| rank | server | status | XDP | peak answered q/s | max offered q/s at ≤1% loss | latency p50 / p99 ms \
-         at {} q/s | CPU s per M answers at {} q/s (process + NAPI + softirq) | peak vs floor | CPU vs floor |",
+         at {} q/s | CPU s per M answers at {} q/s (process + NAPI + softirq) | peak vs floor | CPU vs floor | {} | \
+         CPU-bound estimate q/s |",
         kq(f64::from(plan.latency_rate)),
-        kq(f64::from(plan.cpu_rate))
+        kq(f64::from(plan.cpu_rate)),
+        if plan.unpinned { "server CPU busy at peak (share of one CPU)" } else { "CPU 0 busy at peak" }
     );
-    let _ = writeln!(md, "|---:|---|---|---|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(md, "|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (result, f) in results.iter().zip(&all) {
         let rank = ranking.iter().position(|k| *k == result.kind).map_or("–".to_owned(), |i| (i + 1).to_string());
         let rank = if result.kind.is_diagnostic() { "floor".to_owned() } else { rank };
-        let peak = format!("{}{}", if f.peak_generator_limited { "≥ " } else { "" }, spread_k(f.peak));
+        let peak = format!("{}{}", if f.unsaturated && f.peak.is_some() { "≥ " } else { "" }, spread_k(f.peak));
+        let busy = spread_percent(f.busy_at_peak);
+        let estimate = f.cpu_bound_estimate.map_or("–".to_owned(), |e| format!("~{}", kq(e)));
         let latency = result.latency.map_or("–".to_owned(), |l| format!("{:.3} / {:.3}", l.p50_ms, l.p99_ms));
         let cpu = match (f.cpu_per_million, f.cpu_parts) {
             (Some(total), Some([p, n, s])) => format!("{} ({p:.2} + {n:.2} + {s:.2})", spread_plain(Some(total))),
@@ -109,7 +140,7 @@ pub fn markdown(plan: &Plan, env: &Environment, results: &[ServerResult]) -> Str
         };
         let _ = writeln!(
             md,
-            "| {rank} | {} | {} | {} | {peak} | {} | {latency} | {cpu} | {vs_peak} | {vs_cpu} |",
+            "| {rank} | {} | {} | {} | {peak} | {} | {latency} | {cpu} | {vs_peak} | {vs_cpu} | {busy} | {estimate} |",
             result.kind,
             status_text(&result.status),
             result.xdp_mode.as_deref().unwrap_or("–"),
@@ -120,7 +151,7 @@ pub fn markdown(plan: &Plan, env: &Environment, results: &[ServerResult]) -> Str
     targets(&mut md, results, &all);
     ladder(&mut md, plan, results);
     problems(&mut md, results);
-    let _ = writeln!(md, "## How this was measured\n\n{}", METHOD);
+    let _ = writeln!(md, "## How this was measured\n\n{}\n{}", METHOD, if plan.unpinned { UNPINNED } else { PINNED });
     if !env.versions.is_empty() {
         let _ = writeln!(
             md,
@@ -132,18 +163,72 @@ pub fn markdown(plan: &Plan, env: &Environment, results: &[ServerResult]) -> Str
 }
 
 const METHOD: &str = "\
+- **ladder**: each offered rate runs its repeats back to back; a server's ladder ends at the first rate where it \
+lost more than 5% (median), or where kxdpgun could not send the rate and the server still answered all but 1% \
+(a higher rate would measure the generator again). The floor runs the whole ladder, so it records what kxdpgun \
+really sends at every rate. Each step takes 2 s more than its length: kxdpgun waits 1 s before sending and 1 s \
+for late replies.
 - **peak answered q/s**: the highest answered rate (kxdpgun's reply rate) over the ladder, per repeat; `≥` marks a \
-peak reached while kxdpgun could not send the offered rate, without loss: the server could do more.
+server that was never saturated (its peak step was generator-limited without loss, or its highest step lost ≤ 1%): \
+the server could do more.
 - **max offered at ≤1% loss**: the highest offered rate whose loss stayed within 1%, per repeat. Steps where \
 kxdpgun sent less than 95% of the offered rate are generator-limited and do not count.
 - **latency**: dnsperf (kernel sockets, one client, up to 1000 outstanding) at a fixed rate; percentiles of every \
 answer's latency.
 - **CPU**: utime + stime of the server process and its children (/proc/PID/stat), plus the server interface's \
-threaded-NAPI kernel threads (pinned to CPU 0), plus CPU 0's irq + softirq time (/proc/stat), per million answers, \
-at one ladder step. NAPI threads run the receive path: the veth copy, XDP, the AF_XDP copy.
+threaded-NAPI kernel threads, plus irq + softirq time (/proc/stat), per million answers, at one ladder step. NAPI \
+threads run the receive path: the veth copy, XDP, the AF_XDP copy.
+- **busy at peak**: the same three parts at the peak step (the rate with the highest median answered), over the \
+step's seconds: the share of one CPU the server used there, median over repeats.
+- **CPU-bound estimate** (an estimate, not a measurement): peak answered / busy at peak, the rate one fully busy \
+CPU would answer at the peak step's CPU cost per answer. CPU per answer falls as load grows (bigger batches, \
+fewer wake-ups), so this is a lower bound of what the core could do, and meaningful mainly for servers whose \
+peak was set by the generator.
 - **vs floor**: the ratio to the floor, the responder's own AF_XDP data plane answering every query with a fixed \
 REFUSED reply and no lookup (`responder/examples/xdp_floor.rs`): the I/O cost of this testbed.
+- **targets**: a peak ratio is decided only by peaks that are not lower bounds. When the responder was never \
+saturated and its ratio falls short, or the peer was never saturated and the ratio meets the target, the verdict \
+is `undecided`. The CPU-bound estimate rows compare the estimates instead.
 - Servers that answer the correctness gate's sample wrongly (rcode, answer count, AA) are not measured or ranked.";
+
+const PINNED: &str = "\
+- **pinning**: the server (`taskset -c 0`, and `--cpus 0` for the responder and the floor) and the server \
+interface's NAPI threads on CPU 0; kxdpgun, dnsperf and the client interface's NAPI threads on CPU 1. Softirq: \
+CPU 0's.";
+
+const UNPINNED: &str = "\
+- **unpinned** (`--unpinned`): no taskset for the server, kxdpgun or dnsperf, NAPI threads left where the kernel \
+put them (threaded NAPI stays on, so the server interface's threads are still found and counted wherever they \
+ran). The responder and the floor pin one worker per queue themselves (`--cpus auto`). Softirq: the sum over \
+every CPU, as the server's part may run on either; the client side's receive work runs in its own NAPI threads, \
+so little of the generator's lands there. Busy shares may exceed 100%: the server can use both CPUs.";
+
+/// The verdict on a peak ratio `responder / peer ≥ target`. A server that
+/// was never saturated has a peak that is only a lower bound: the
+/// responder's bound can only raise the true ratio, the peer's can only
+/// lower it.
+pub fn peak_verdict(
+    ratio: Option<f64>,
+    target: f64,
+    responder_unsaturated: bool,
+    peer: &str,
+    peer_unsaturated: bool,
+) -> String {
+    let Some(ratio) = ratio else { return "–".to_owned() };
+    let met = ratio >= target;
+    match (met, responder_unsaturated, peer_unsaturated) {
+        (_, true, true) => format!("undecided: at the generator's ceiling ({peer} too)"),
+        (false, true, false) => "undecided: at the generator's ceiling".to_owned(),
+        (true, false, true) => format!("undecided: {peer} at the generator's ceiling"),
+        (true, _, _) => "yes".to_owned(),
+        (false, _, _) => "no".to_owned(),
+    }
+}
+
+fn estimate_ratio(a: &Figures, b: &Figures) -> Option<f64> {
+    let (a, b) = (a.cpu_bound_estimate?, b.cpu_bound_estimate?);
+    (b > 0.0).then_some(a / b)
+}
 
 fn targets(md: &mut String, results: &[ServerResult], all: &[Figures]) {
     let get = |kind: ServerKind| {
@@ -158,32 +243,34 @@ fn targets(md: &mut String, results: &[ServerResult], all: &[Figures]) {
         })
         .max_by(|(_, a), (_, b)| a.peak.map_or(0.0, |s| s.median).total_cmp(&b.peak.map_or(0.0, |s| s.median)));
     let _ = writeln!(md, "## Targets (responder-xdp)\n\n| target | measured | met |\n|---|---:|---|");
-    let mut row = |what: String, value: Option<f64>, met: fn(f64) -> bool| {
-        let verdict = value.map_or("–", |v| if met(v) { "yes" } else { "no" });
+    let mut row = |what: String, value: Option<f64>, verdict: String| {
         let _ = writeln!(md, "| {what} | {} | {verdict} |", times(value));
     };
+    let plain = |value: Option<f64>, met: fn(f64) -> bool| {
+        value.map_or("–".to_owned(), |v| if met(v) { "yes" } else { "no" }.to_owned())
+    };
+    let peak_rows = |row: &mut dyn FnMut(String, Option<f64>, String), what: String, peer: &Figures, target: f64| {
+        let ratio = summary::ratio(responder.peak, peer.peak);
+        let verdict = peak_verdict(ratio, target, responder.unsaturated, peer.kind.name(), peer.unsaturated);
+        row(what.clone(), ratio, verdict);
+        let estimate = estimate_ratio(responder, peer);
+        let verdict = estimate.map_or("–".to_owned(), |v| if v >= target { "yes" } else { "no" }.to_owned());
+        row(format!("{what} (CPU-bound estimate)"), estimate, verdict);
+    };
     if let Some(knot) = get(ServerKind::KnotXdp) {
-        row("peak ≥ 1.5 × knot-xdp".into(), summary::ratio(responder.peak, knot.peak), |v| v >= 1.5);
-        row(
-            "CPU per answer ≤ 0.7 × knot-xdp".into(),
-            summary::ratio(responder.cpu_per_million, knot.cpu_per_million),
-            |v| v <= 0.7,
-        );
+        peak_rows(&mut row, "peak ≥ 1.5 × knot-xdp".into(), knot, 1.5);
+        let ratio = summary::ratio(responder.cpu_per_million, knot.cpu_per_million);
+        row("CPU per answer ≤ 0.7 × knot-xdp".into(), ratio, plain(ratio, |v| v <= 0.7));
     }
     if let Some((r, kernel)) = best_kernel {
-        row(
-            format!("peak ≥ 3 × best kernel-stack peer ({})", r.kind),
-            summary::ratio(responder.peak, kernel.peak),
-            |v| v >= 3.0,
-        );
+        peak_rows(&mut row, format!("peak ≥ 3 × best kernel-stack peer ({})", r.kind), kernel, 3.0);
     }
     if let Some(floor) = get(ServerKind::Floor) {
-        row("peak within 10% of the floor".into(), summary::ratio(responder.peak, floor.peak), |v| v >= 0.9);
-        row(
-            "CPU per answer within 10% of the floor".into(),
-            summary::ratio(responder.cpu_per_million, floor.cpu_per_million),
-            |v| v <= 1.1,
-        );
+        let ratio = summary::ratio(responder.peak, floor.peak);
+        let verdict = peak_verdict(ratio, 0.9, responder.unsaturated, "floor", floor.unsaturated);
+        row("peak within 10% of the floor".into(), ratio, verdict);
+        let ratio = summary::ratio(responder.cpu_per_million, floor.cpu_per_million);
+        row("CPU per answer within 10% of the floor".into(), ratio, plain(ratio, |v| v <= 1.1));
     }
     md.push('\n');
 }
@@ -264,8 +351,8 @@ pub fn plot_data(results: &[ServerResult]) -> (String, Vec<ServerKind>) {
 
 pub fn plot_script(data: &str, png: &str, kinds: &[ServerKind], title: &str) -> String {
     let mut script = format!(
-        "set terminal png size 1000,640\nset output '{png}'\nset title '{title}'\n\
-         set xlabel 'offered (k q/s)'\nset ylabel 'answered (k q/s)'\nset key top left\nset grid\n\
+        "set terminal png size 1000,640\nset output '{png}'\nset title '{title}' noenhanced\n\
+         set xlabel 'offered (k q/s)'\nset ylabel 'answered (k q/s)'\nset key top left noenhanced\nset grid\n\
          plot x title 'offered' with lines dashtype 2 linecolor rgb 'gray'"
     );
     for (i, kind) in kinds.iter().enumerate() {
@@ -301,7 +388,8 @@ pub fn write(dir: &Path, plan: &Plan, env: &Environment, results: &[ServerResult
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::summary::tests::measured;
+    use crate::bench::measure::Point;
+    use crate::bench::summary::tests::{measured, step};
 
     fn plan() -> Plan {
         Plan {
@@ -340,13 +428,69 @@ mod tests {
     }
 
     #[test]
+    fn peak_verdicts_respect_lower_bounds() {
+        let v = |ratio, responder, peer| peak_verdict(Some(ratio), 1.5, responder, "knot-xdp", peer);
+        assert_eq!(v(1.6, false, false), "yes");
+        assert_eq!(v(1.0, false, false), "no");
+        // The responder's peak is a lower bound: short of the target proves nothing.
+        assert_eq!(v(1.0, true, false), "undecided: at the generator's ceiling");
+        assert_eq!(v(1.6, true, false), "yes", "a lower bound that already meets the target");
+        assert_eq!(v(1.0, true, true), "undecided: at the generator's ceiling (knot-xdp too)");
+        assert_eq!(v(1.6, true, true), "undecided: at the generator's ceiling (knot-xdp too)");
+        // Only the peer's is a lower bound: its true peak may be higher.
+        assert_eq!(v(1.6, false, true), "undecided: knot-xdp at the generator's ceiling");
+        assert_eq!(v(1.0, false, true), "no");
+        assert_eq!(peak_verdict(None, 1.5, true, "knot-xdp", true), "–");
+    }
+
+    /// Every step answered: the whole ladder, generator-limited at the top.
+    fn unsaturated(kind: ServerKind, top_sent: u64, cpu: f64) -> ServerResult {
+        let mut r = measured(kind);
+        r.points[1].steps = vec![step(200_000, 200_000, 200_000, cpu); 3];
+        r.points.push(Point { offered: 400_000, steps: vec![step(400_000, top_sent, top_sent, cpu); 3] });
+        r
+    }
+
+    #[test]
+    fn targets_at_the_generators_ceiling_are_undecided_and_estimated() {
+        // Both reach 300k, all the generator sent; knot-xdp uses twice the CPU.
+        let results =
+            vec![unsaturated(ServerKind::ResponderXdp, 300_000, 0.25), unsaturated(ServerKind::KnotXdp, 300_000, 0.5)];
+        let md = markdown(&plan(), &Environment::default(), &results);
+        assert!(md.contains("| 1 | responder-xdp | ok | – | ≥ 300k |"), "{md}");
+        assert!(
+            md.contains("| peak ≥ 1.5 × knot-xdp | 1.00× | undecided: at the generator's ceiling (knot-xdp too) |"),
+            "{md}"
+        );
+        // Busy 25% and 50% at the 400k step: 1.2M and 600k a full CPU.
+        assert!(md.contains("| 25% | ~1200k |") && md.contains("| 50% | ~600k |"), "{md}");
+        assert!(md.contains("| peak ≥ 1.5 × knot-xdp (CPU-bound estimate) | 2.00× | yes |"), "{md}");
+        assert!(md.contains("Server and its NAPI threads on CPU 0"), "{md}");
+    }
+
+    #[test]
+    fn an_unpinned_run_says_so() {
+        let plan = Plan { unpinned: true, ..plan() };
+        let md =
+            markdown(&plan, &Environment { date: "d".into(), ..Default::default() }, &[measured(ServerKind::Floor)]);
+        assert!(md.starts_with("# `cargo xtask bench` --unpinned: d\n"), "{md}");
+        assert!(md.contains("**Unpinned**"), "{md}");
+        assert!(md.contains("irq + softirq time of every CPU"), "{md}");
+        assert!(md.contains("server CPU busy at peak (share of one CPU)"), "{md}");
+        assert!(!md.contains("CPU 0 busy at peak"), "{md}");
+    }
+
+    #[test]
     fn plot_has_one_line_per_measured_server() {
         let results = vec![measured(ServerKind::KnotXdp), measured(ServerKind::Knot)];
         let (data, kinds) = plot_data(&results);
         assert_eq!(kinds, [ServerKind::KnotXdp, ServerKind::Knot]);
         assert_eq!(data.matches("# ").count(), 2);
         assert!(data.starts_with("# knot-xdp\n100000 100000\n200000 190000\n\n\n"));
-        let script = plot_script("ladder.dat", "a.png", &kinds, "t");
+        let script = plot_script("ladder.dat", "a.png", &kinds, "answered vs offered, 2026-12-04_170019");
         assert!(script.contains("index 1 using ($1/1000):($2/1000) title 'knot'"));
+        // Enhanced text would set `_170019` as a subscript.
+        assert!(script.contains("set title 'answered vs offered, 2026-12-04_170019' noenhanced\n"), "{script}");
+        assert!(script.contains("set key top left noenhanced\n"), "{script}");
     }
 }

@@ -17,6 +17,15 @@ pub struct Figures {
     /// The peak came from a step where the generator could not send what
     /// was asked, with no loss: the server could do more.
     pub peak_generator_limited: bool,
+    /// Never saturated: the peak was generator-limited, or the highest
+    /// step of the ladder still lost ≤ 1%. Its peak is a lower bound.
+    pub unsaturated: bool,
+    /// Share of one CPU the server used at its peak step (process + NAPI +
+    /// softirq seconds over the step's seconds), per repeat.
+    pub busy_at_peak: Option<Spread>,
+    /// Median peak over median busy share: the answered rate one fully
+    /// busy CPU would give at the peak step's CPU cost per answer.
+    pub cpu_bound_estimate: Option<f64>,
     /// Highest offered rate with loss ≤ 1%, per repeat; generator-limited
     /// steps do not count.
     pub max_rate_within_loss: Option<Spread>,
@@ -44,6 +53,13 @@ pub fn figures(result: &ServerResult, cpu_rate: u32) -> Figures {
     });
     let peak_generator_limited =
         best.is_some_and(|p| p.generator_limited() && p.loss().is_some_and(|l| l.median <= LOSS_THRESHOLD));
+    let last_step_kept_up = result
+        .points
+        .iter()
+        .max_by_key(|p| p.offered)
+        .is_some_and(|p| p.loss().is_some_and(|l| l.median <= LOSS_THRESHOLD));
+    let busy_at_peak = best.and_then(Point::busy);
+    let cpu_bound_estimate = cpu_bound_estimate(peak, busy_at_peak);
     let at_cpu_rate = result.points.iter().find(|p| p.offered == cpu_rate);
     let cpu_parts = at_cpu_rate.and_then(|p| {
         let part = |f: &dyn Fn(&super::load::Step) -> f64| {
@@ -57,10 +73,21 @@ pub fn figures(result: &ServerResult, cpu_rate: u32) -> Figures {
         kind: result.kind,
         peak,
         peak_generator_limited,
+        unsaturated: peak_generator_limited || last_step_kept_up,
+        busy_at_peak,
+        cpu_bound_estimate,
         max_rate_within_loss,
         cpu_per_million: at_cpu_rate.and_then(Point::cpu_per_million),
         cpu_parts,
     }
+}
+
+/// The rate one CPU would answer if the peak step's CPU cost per answer
+/// held at full load. A lower bound: batches grow with load, and the cost
+/// per answer falls with them.
+pub fn cpu_bound_estimate(peak: Option<Spread>, busy: Option<Spread>) -> Option<f64> {
+    let (peak, busy) = (peak?.median, busy?.median);
+    (busy > 0.0).then_some(peak / busy)
 }
 
 /// Servers that may be ranked: real DNS servers that passed the gate and
@@ -134,6 +161,41 @@ pub mod tests {
         assert_eq!(f.cpu_per_million.unwrap().median, 5.0);
         assert_eq!(f.cpu_parts, Some([5.0, 0.0, 0.0]));
         assert!(!f.peak_generator_limited);
+        assert!(!f.unsaturated, "200k lost more than 1%");
+        // The peak step is 200k: 1.0 CPU second over 1 s each repeat.
+        assert_eq!(f.busy_at_peak, Some(Spread { median: 1.0, min: 1.0, max: 1.0 }));
+        assert_eq!(f.cpu_bound_estimate, Some(190_000.0));
+    }
+
+    #[test]
+    fn cpu_bound_estimate_scales_the_peak_to_a_full_cpu() {
+        let busy = |median: f64| Some(Spread { median, min: median, max: median });
+        let peak = busy(400_000.0);
+        assert_eq!(cpu_bound_estimate(peak, busy(0.5)), Some(800_000.0));
+        assert_eq!(cpu_bound_estimate(peak, busy(0.0)), None, "no CPU seen: no estimate");
+        assert_eq!(cpu_bound_estimate(None, busy(0.5)), None);
+
+        // Busy share at the peak step: all three parts, over the step's seconds.
+        let mut r = measured(ServerKind::ResponderXdp);
+        r.points.push(Point {
+            offered: 400_000,
+            steps: (0..3)
+                .map(|i| {
+                    let mut s = step(400_000, 800_000, 800_000, 0.3 + 0.1 * f64::from(i));
+                    s.seconds = 2;
+                    s.answered_rate = 400_000.0;
+                    s.cpu.napi = 0.4;
+                    s.cpu.softirq = 0.1;
+                    s
+                })
+                .collect(),
+        });
+        let f = figures(&r, 100_000);
+        let busy = f.busy_at_peak.unwrap();
+        assert!((busy.median - 0.45).abs() < 1e-9 && (busy.min - 0.4).abs() < 1e-9, "{busy:?}");
+        assert!((f.cpu_bound_estimate.unwrap() - 400_000.0 / 0.45).abs() < 1e-6);
+        assert!(f.unsaturated, "the top step lost nothing");
+        assert!(!f.peak_generator_limited, "it sent all it was asked");
     }
 
     #[test]
@@ -143,6 +205,7 @@ pub mod tests {
         let f = figures(&r, 100_000);
         assert_eq!(f.peak.unwrap().median, 300_000.0);
         assert!(f.peak_generator_limited, "the peak was all the generator could send");
+        assert!(f.unsaturated);
         assert_eq!(f.max_rate_within_loss.unwrap().max, 200_000.0, "400k was never really offered");
     }
 

@@ -45,7 +45,8 @@ pub enum NotRun {
 }
 
 /// A server's command: the program and arguments, run as
-/// `ip netns exec SERVER_NS taskset -c SERVER_CPU PROGRAM ARGS`.
+/// `ip netns exec SERVER_NS taskset -c SERVER_CPU PROGRAM ARGS` (without
+/// `taskset` when unpinned).
 pub struct Launch {
     pub program: String,
     pub args: Vec<String>,
@@ -104,11 +105,14 @@ impl RunningServer {
         // `ip netns exec` and `taskset` both exec: the PID is the server's.
         // Its own process group, so a Ctrl-C reaches only us and we stop it
         // in order.
-        let child = ctx
-            .bed
-            .bed
-            .server_command("taskset")
-            .args(["-c", &SERVER_CPU.to_string(), &launch.program])
+        let mut command = if ctx.bed.pinned {
+            let mut command = ctx.bed.bed.server_command("taskset");
+            command.args(["-c", &SERVER_CPU.to_string(), &launch.program]);
+            command
+        } else {
+            ctx.bed.bed.server_command(&launch.program)
+        };
+        let child = command
             .args(&launch.args)
             .current_dir(&ctx.dir)
             .env("NO_COLOR", "1")

@@ -15,7 +15,9 @@ pub fn launch(kind: ServerKind, ctx: &Context<'_>) -> Result<Launch, NotRun> {
     let zone = ctx.zone.display().to_string();
     let listen = format!("{SERVER_V4}:53");
     let iface = ctx.bed.bed.server_if.clone();
-    let cpu = SERVER_CPU.to_string();
+    // Unpinned, the workers take the data plane's own default (`auto`):
+    // it always pins one worker per queue, to the interface's local CPUs.
+    let cpu = if ctx.bed.pinned { SERVER_CPU.to_string() } else { "auto".to_owned() };
     let serve = |extra: &[&str]| -> Vec<String> {
         // One kernel UDP worker: the XDP modes do not use it, the kernel mode
         // gets one, like the other servers.
