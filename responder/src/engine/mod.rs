@@ -221,6 +221,8 @@ fn answer_in(table: &Table, query: &Query, reply: &mut Reply<'_>) -> Result<(), 
 }
 
 /// CHAOS TXT identity queries; everything else in class CH is refused.
+#[cold]
+#[inline(never)]
 fn answer_chaos(opts: &Options, query: &Query, reply: &mut Reply<'_>) -> Result<(), u8> {
     let q = &query.question;
     if q.qtype != RType::TXT.0 && q.qtype != RType::ANY.0 {
@@ -248,6 +250,8 @@ fn answer_chaos(opts: &Options, query: &Query, reply: &mut Reply<'_>) -> Result<
 /// A reply with no sections: the question when it could be read, otherwise
 /// just the header. A slipped error reply only gains TC: it is already as
 /// small as a reply can be.
+#[cold]
+#[inline(never)]
 fn error_reply(buf: &mut [u8], question_end: Option<usize>, code: u8, decision: Decision) -> Option<Written> {
     let f = dns::flags(buf);
     let mut flags = dns::flags::QR | (f & (dns::flags::OPCODE_MASK | dns::flags::RD | dns::flags::CD)) | code as u16;

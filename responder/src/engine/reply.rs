@@ -142,7 +142,7 @@ impl<'b> Reply<'b> {
     }
 
     /// OPT (when the query had one), then the header.
-    pub fn finish(mut self, query: &Query, our_udp_size: u16, ext_rcode: u8) -> Written {
+    pub fn finish(&mut self, query: &Query, our_udp_size: u16, ext_rcode: u8) -> Written {
         if let Some(edns) = query.edns {
             let mut opt = [0u8; OPT_LEN];
             opt[1..3].copy_from_slice(&RType::OPT.0.to_be_bytes());
