@@ -171,9 +171,8 @@ fn answer_written<P: Policy>(
     }
     let q = &query.question;
     let qtype = RType(q.qtype);
-    // The common case first: class IN and a data type (meta types are 128
-    // to 255, and OPT).
-    let outcome = if q.qclass == class::IN && qtype != RType::OPT && !(128..=255).contains(&qtype.0) {
+    // The common case first: class IN and a data type.
+    let outcome = if q.qclass == class::IN && !qtype.is_meta() {
         answer_in(&engine.table, &query, &mut reply)
     } else if qtype == RType::OPT {
         Err(rcode::FORMERR)

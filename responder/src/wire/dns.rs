@@ -42,15 +42,6 @@ pub fn flags(m: &[u8]) -> u16 {
 pub fn qdcount(m: &[u8]) -> u16 {
     get_u16(m, 4)
 }
-pub fn ancount(m: &[u8]) -> u16 {
-    get_u16(m, 6)
-}
-pub fn nscount(m: &[u8]) -> u16 {
-    get_u16(m, 8)
-}
-pub fn arcount(m: &[u8]) -> u16 {
-    get_u16(m, 10)
-}
 
 /// The single question of a query, with its name lowered for lookup.
 #[derive(Debug, Clone, Copy)]

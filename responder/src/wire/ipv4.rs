@@ -54,19 +54,12 @@ impl<'a> Ipv4<'a> {
         let options = if self.options.is_empty() { 0 } else { checksum::sum(self.options) };
         checksum::finish(checksum::combine(header_sum(self.b), options)) == 0
     }
-
-    /// Turns a query header into the answer's: a fresh 20-byte header (options
-    /// are not echoed) with addresses swapped, TTL reset and DF set (answers
-    /// larger than the path MTU are truncated, never fragmented).
-    #[inline]
-    pub fn write_reply(&mut self, total_len: usize, ttl: u8) {
-        write_reply_header(self.b, total_len, ttl);
-        self.options = &[];
-    }
 }
 
-/// [`Ipv4::write_reply`] on the fixed 20 bytes of a header already known to
-/// be IPv4: what the frame rewrite uses once it has checked the query.
+/// Turns the fixed 20 bytes of a checked query header into the answer's: a
+/// fresh header (options are not echoed) with addresses swapped, TTL reset
+/// and DF set (answers larger than the path MTU are truncated, never
+/// fragmented).
 #[inline(always)]
 pub fn write_reply_header(h: &mut [u8; MIN_HEADER_LEN], total_len: usize, ttl: u8) {
     let (src, dst) = ([h[12], h[13], h[14], h[15]], [h[16], h[17], h[18], h[19]]);
@@ -124,9 +117,9 @@ mod tests {
         b[9] = PROTO_UDP;
         b[12..16].copy_from_slice(&[198, 18, 0, 2]);
         b[16..20].copy_from_slice(&[198, 18, 0, 1]);
-        let mut ip = Ipv4::new(&mut b).unwrap();
-        assert!(ip.is_fragment());
-        ip.write_reply(100, 64);
+        assert!(Ipv4::new(&mut b).unwrap().is_fragment());
+        write_reply_header((&mut b[..MIN_HEADER_LEN]).try_into().unwrap(), 100, 64);
+        let ip = Ipv4::new(&mut b).unwrap();
         assert_eq!(ip.header_len(), 20);
         assert!(!ip.is_fragment());
         assert_eq!(ip.src(), [198, 18, 0, 1]);
