@@ -225,11 +225,6 @@ pub fn peak_verdict(
     }
 }
 
-fn estimate_ratio(a: &Figures, b: &Figures) -> Option<f64> {
-    let (a, b) = (a.cpu_bound_estimate?, b.cpu_bound_estimate?);
-    (b > 0.0).then_some(a / b)
-}
-
 fn targets(md: &mut String, results: &[ServerResult], all: &[Figures]) {
     let get = |kind: ServerKind| {
         results.iter().zip(all).find(|(r, _)| r.kind == kind && r.status == Status::Measured).map(|(_, f)| f)
@@ -253,7 +248,7 @@ fn targets(md: &mut String, results: &[ServerResult], all: &[Figures]) {
         let ratio = summary::ratio(responder.peak, peer.peak);
         let verdict = peak_verdict(ratio, target, responder.unsaturated, peer.kind.name(), peer.unsaturated);
         row(what.clone(), ratio, verdict);
-        let estimate = estimate_ratio(responder, peer);
+        let estimate = summary::ratio_of(responder.cpu_bound_estimate, peer.cpu_bound_estimate);
         let verdict = estimate.map_or("–".to_owned(), |v| if v >= target { "yes" } else { "no" }.to_owned());
         row(format!("{what} (CPU-bound estimate)"), estimate, verdict);
     };

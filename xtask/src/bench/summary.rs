@@ -110,7 +110,12 @@ pub fn ranking(results: &[ServerResult], all: &[Figures]) -> Vec<ServerKind> {
 
 /// A ratio of medians, when both exist and the divisor is not zero.
 pub fn ratio(a: Option<Spread>, b: Option<Spread>) -> Option<f64> {
-    let (a, b) = (a?.median, b?.median);
+    ratio_of(a.map(|s| s.median), b.map(|s| s.median))
+}
+
+/// `a / b`, when both exist and the divisor is not zero.
+pub fn ratio_of(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    let (a, b) = (a?, b?);
     (b > 0.0).then_some(a / b)
 }
 
