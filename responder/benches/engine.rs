@@ -22,7 +22,10 @@ mod workload;
 use std::hint::black_box;
 use std::time::Instant;
 
-use responder::engine::{answer_in_place, Engine, Options, Prefetch, Verdict, MAX_BATCH};
+use responder::engine::policy::SendAll;
+use responder::engine::{
+    answer_in_place, answer_in_place_with, Engine, Options, Prefetch, Scratch, Verdict, MAX_BATCH,
+};
 use responder::table::Table;
 
 const NAMES: usize = 100_000;
@@ -91,12 +94,16 @@ fn main() {
 
 #[inline(never)]
 fn answer_loop(engine: &Engine, frames: &[Vec<u8>], buf: &mut [u8], n: usize) -> (usize, usize) {
+    // A worker's scratch, kept across queries as the worker keeps it.
+    let mut scratch = Scratch::default();
     let mut tx = 0;
     let mut bytes = 0;
     for i in 0..n {
         let f = &frames[i & (QUERIES - 1)];
         buf[..f.len()].copy_from_slice(f);
-        if let Verdict::Transmit(len) = answer_in_place(engine, buf, f.len(), buf.len()) {
+        let capacity = buf.len();
+        if let Verdict::Transmit(len) = answer_in_place_with(engine, &mut scratch, buf, f.len(), capacity, &mut SendAll)
+        {
             tx += 1;
             bytes += len;
         }
@@ -115,6 +122,7 @@ fn answer_batches(
     prefetch: &mut Prefetch,
     n: usize,
 ) -> (usize, usize) {
+    let mut scratch = Scratch::default();
     let mut tx = 0;
     let mut bytes = 0;
     let mut done = 0;
@@ -129,7 +137,8 @@ fn answer_batches(
         for (j, buf) in bufs[..batch].iter_mut().enumerate() {
             let len = frames[(done + j) & (QUERIES - 1)].len();
             let capacity = buf.len();
-            if let Verdict::Transmit(out) = answer_in_place(engine, buf, len, capacity) {
+            if let Verdict::Transmit(out) = answer_in_place_with(engine, &mut scratch, buf, len, capacity, &mut SendAll)
+            {
                 tx += 1;
                 bytes += out;
             }

@@ -4,7 +4,7 @@
 //! a row: bucket, node, template. A worker already holds a batch of frames
 //! (up to 64 per RX ring read), so before answering any of them it can
 //! request every frame's bucket, then every bucket's node: the misses of the
-//! batch then overlap. [`Prefetch`] keeps the slots in between.
+//! batch then overlap. [`Prefetch`] keeps the name hashes in between.
 //!
 //! Prefetching is only a hint. A frame that is not a query, or a table that
 //! was replaced in the meantime, costs a useless prefetch and nothing else.
@@ -16,9 +16,9 @@ use crate::wire::{ethernet, ipv6, udp};
 /// Frames remembered per batch; frames beyond it are not prefetched.
 pub const MAX_BATCH: usize = 64;
 
-/// The bucket slots of a batch's queries, between the prefetch steps.
+/// The name hashes of a batch's queries, between the prefetch steps.
 pub struct Prefetch {
-    slots: [usize; MAX_BATCH],
+    hashes: [u64; MAX_BATCH],
     qtypes: [u16; MAX_BATCH],
     len: usize,
 }
@@ -31,7 +31,7 @@ impl Default for Prefetch {
 
 impl Prefetch {
     pub fn new() -> Prefetch {
-        Prefetch { slots: [0; MAX_BATCH], qtypes: [0; MAX_BATCH], len: 0 }
+        Prefetch { hashes: [0; MAX_BATCH], qtypes: [0; MAX_BATCH], len: 0 }
     }
 
     /// Step one, for each frame of the batch: requests the bucket of the
@@ -46,7 +46,7 @@ impl Prefetch {
         let (Some(name), Some(qtype)) = (question.get(..name_len), question.get(name_len..name_len + 2)) else {
             return;
         };
-        self.slots[self.len] = engine.table().prefetch_bucket(name);
+        self.hashes[self.len] = engine.table().prefetch_bucket(name);
         self.qtypes[self.len] = u16::from_be_bytes([qtype[0], qtype[1]]);
         self.len += 1;
     }
@@ -58,11 +58,11 @@ impl Prefetch {
     pub fn finish(&mut self, engine: &Engine) {
         let table = engine.table();
         let len = self.len.min(MAX_BATCH);
-        for &slot in &self.slots[..len] {
-            table.prefetch_node(slot);
+        for &hash in &self.hashes[..len] {
+            table.prefetch_node(hash);
         }
-        for (&slot, &qtype) in self.slots[..len].iter().zip(&self.qtypes[..len]) {
-            table.prefetch_response(slot, qtype);
+        for (&hash, &qtype) in self.hashes[..len].iter().zip(&self.qtypes[..len]) {
+            table.prefetch_response(hash, qtype);
         }
         self.len = 0;
     }
@@ -105,7 +105,7 @@ mod tests {
     }
 
     #[test]
-    fn each_query_frame_remembers_the_bucket_of_its_lowered_name() {
+    fn each_query_frame_remembers_the_hash_of_its_lowered_name() {
         let engine = engine_for(&[EXAMPLE], Options::default());
         let mut p = Prefetch::new();
         let frames = frames();
@@ -116,7 +116,7 @@ mod tests {
         p.frame(&engine, &frames[0].0[..40]); // cut before the question: skipped
         assert_eq!(p.len, frames.len());
         for (i, (_, name)) in frames.iter().enumerate() {
-            assert_eq!(p.slots[i], engine.table().prefetch_bucket(&wire_name(name)), "{name}");
+            assert_eq!(p.hashes[i], engine.table().prefetch_bucket(&wire_name(name)), "{name}");
         }
         assert_eq!((p.qtypes[0], p.qtypes[1]), (1, 28));
         p.finish(&engine);

@@ -10,6 +10,7 @@
 //! complete, is checked.
 
 use super::policy::Policy;
+use super::query::Query;
 use super::reply::Written;
 use super::{answer_written, Engine, Transport, Verdict};
 use crate::wire::{ethernet, ipv4, ipv6, udp};
@@ -20,13 +21,14 @@ const REPLY_TTL: u8 = 64;
 #[inline]
 pub fn answer_in_place<P: Policy>(
     engine: &Engine,
+    query: &mut Query,
     frame: &mut [u8],
     len: usize,
     capacity: usize,
     policy: &mut P,
 ) -> Verdict {
-    rewrite_in_place(frame, len, capacity, |query, len, client| {
-        answer_written(engine, query, len, Transport::Udp, client, policy)
+    rewrite_in_place(frame, len, capacity, |message, len, client| {
+        answer_written(engine, query, message, len, Transport::Udp, client, policy)
     })
 }
 

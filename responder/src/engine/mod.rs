@@ -84,45 +84,61 @@ impl Engine {
     }
 }
 
+/// A worker's working memory for the query being answered, kept from one
+/// query to the next: a fresh one costs clearing its 256-byte name buffer,
+/// which is more than a twentieth of an answer's instructions.
+pub struct Scratch {
+    query: Query,
+}
+
+impl Default for Scratch {
+    fn default() -> Scratch {
+        Scratch { query: Query::new() }
+    }
+}
+
 /// Rewrites the query frame `frame[..len]` into its answer. `capacity`
 /// (≤ `frame.len()`) bounds how far the answer may grow.
 #[inline]
 pub fn answer_in_place(engine: &Engine, frame: &mut [u8], len: usize, capacity: usize) -> Verdict {
-    frame::answer_in_place(engine, frame, len, capacity, &mut SendAll)
+    answer_in_place_with(engine, &mut Scratch::default(), frame, len, capacity, &mut SendAll)
 }
 
-/// [`answer_in_place`], with `policy` deciding the fate of each response
-/// (counters, rate limiting).
+/// [`answer_in_place`] with a worker's own scratch, and `policy` deciding
+/// the fate of each response (counters, rate limiting).
 #[inline]
 pub fn answer_in_place_with<P: Policy>(
     engine: &Engine,
+    scratch: &mut Scratch,
     frame: &mut [u8],
     len: usize,
     capacity: usize,
     policy: &mut P,
 ) -> Verdict {
-    frame::answer_in_place(engine, frame, len, capacity, policy)
+    frame::answer_in_place(engine, &mut scratch.query, frame, len, capacity, policy)
 }
 
 /// Rewrites the DNS message `buf[..len]` into its answer, at most
 /// `buf.len()` bytes; `None` means send nothing.
 #[inline]
 pub fn answer_message(engine: &Engine, buf: &mut [u8], len: usize, transport: Transport) -> Option<usize> {
-    answer_message_with(engine, buf, len, transport, &[], &mut SendAll)
+    answer_message_with(engine, &mut Scratch::default(), buf, len, transport, &[], &mut SendAll)
 }
 
-/// [`answer_message`] for a query from `client` (its address bytes, or
-/// empty), with `policy` deciding the fate of the response.
+/// [`answer_message`] with a worker's own scratch, for a query from
+/// `client` (its address bytes, or empty), with `policy` deciding the fate
+/// of the response.
 #[inline]
 pub fn answer_message_with<P: Policy>(
     engine: &Engine,
+    scratch: &mut Scratch,
     buf: &mut [u8],
     len: usize,
     transport: Transport,
     client: &[u8],
     policy: &mut P,
 ) -> Option<usize> {
-    answer_written(engine, buf, len, transport, client, policy).map(|w| w.len)
+    answer_written(engine, &mut scratch.query, buf, len, transport, client, policy).map(|w| w.len)
 }
 
 /// [`answer_message_with`], also returning the answer's checksum sum, kept
@@ -130,6 +146,7 @@ pub fn answer_message_with<P: Policy>(
 #[inline]
 fn answer_written<P: Policy>(
     engine: &Engine,
+    query: &mut Query,
     buf: &mut [u8],
     len: usize,
     transport: Transport,
@@ -139,7 +156,6 @@ fn answer_written<P: Policy>(
     if len > buf.len() {
         return None;
     }
-    let mut query = Query::new();
     let decide = |policy: &mut P, rcode: u16, truncated: bool| {
         policy.decide(&Response { client, transport, rcode, class: ResponseClass::of(rcode), truncated })
     };
@@ -159,21 +175,22 @@ fn answer_written<P: Policy>(
         (Transport::Udp, None) => 512,
         (Transport::Udp, Some(e)) => e.udp_size.min(opts.edns_udp_size.max(512)) as usize,
     };
-    let mut reply = Reply::new(buf, &query, limit);
+    let query = &*query;
+    let mut reply = Reply::new(buf, query, limit);
     if query.edns.is_some_and(|e| e.version > 0) {
         // BADVERS is 16: zero in the header, 1 in the OPT's upper rcode bits.
         match decide(policy, rcode::BADVERS, false) {
             Decision::Drop => return None,
-            Decision::Slip => reply.truncate(&query),
+            Decision::Slip => reply.truncate(query),
             Decision::Send => {}
         }
-        return Some(reply.finish(&query, opts.edns_udp_size, (rcode::BADVERS >> 4) as u8));
+        return Some(reply.finish(query, opts.edns_udp_size, (rcode::BADVERS >> 4) as u8));
     }
     let q = &query.question;
     let qtype = RType(q.qtype);
     // The common case first: class IN and a data type.
     let outcome = if q.qclass == class::IN && !qtype.is_meta() {
-        answer_in(&engine.table, &query, &mut reply)
+        answer_in(&engine.table, query, &mut reply)
     } else if qtype == RType::OPT {
         Err(rcode::FORMERR)
     } else if qtype == RType::AXFR || qtype == RType::IXFR {
@@ -182,24 +199,24 @@ fn answer_written<P: Policy>(
     } else if qtype.is_meta() && qtype != RType::ANY {
         Err(rcode::NOTIMP)
     } else if q.qclass == class::IN {
-        answer_in(&engine.table, &query, &mut reply)
+        answer_in(&engine.table, query, &mut reply)
     } else if q.qclass == class::CH {
-        answer_chaos(opts, &query, &mut reply)
+        answer_chaos(opts, query, &mut reply)
     } else {
         Err(rcode::REFUSED)
     };
     if let Err(code) = outcome {
-        reply.truncate(&query);
+        reply.truncate(query);
         reply.flags &= !(dns::flags::TC | dns::flags::AA);
         reply.set_rcode(code);
     }
     let code = reply.flags & dns::flags::RCODE_MASK;
     match decide(policy, code, reply.flags & dns::flags::TC != 0) {
         Decision::Send => {}
-        Decision::Slip => reply.truncate(&query),
+        Decision::Slip => reply.truncate(query),
         Decision::Drop => return None,
     }
-    Some(reply.finish(&query, opts.edns_udp_size, 0))
+    Some(reply.finish(query, opts.edns_udp_size, 0))
 }
 
 fn answer_in(table: &Table, query: &Query, reply: &mut Reply<'_>) -> Result<(), u8> {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::{Answerer, Session};
 use crate::engine::live::{LocalEngine, SharedEngine};
 use crate::engine::policy::Policy;
-use crate::engine::{answer_message_with, Transport};
+use crate::engine::{answer_message_with, Scratch, Transport};
 use crate::stats::{Counting, DnsCounters, Published, Registry};
 
 /// Builds the per-thread sessions. `policy` makes each thread's policy.
@@ -52,6 +52,7 @@ where
             engine: self.engine.local(),
             policy: Counting::new((self.policy)()),
             published: registry.register(),
+            scratch: Scratch::default(),
         })
     }
 }
@@ -60,6 +61,7 @@ struct EngineSession<P> {
     engine: LocalEngine,
     policy: Counting<P>,
     published: Arc<Published<DnsCounters>>,
+    scratch: Scratch,
 }
 
 impl<P: Policy + Send> Session for EngineSession<P> {
@@ -68,7 +70,15 @@ impl<P: Policy + Send> Session for EngineSession<P> {
         // counters with plain stores each time costs nothing beside them.
         self.policy.begin_batch();
         let before = self.policy.decided;
-        let answer = answer_message_with(self.engine.current(), buf, len, transport, client, &mut self.policy);
+        let answer = answer_message_with(
+            self.engine.current(),
+            &mut self.scratch,
+            buf,
+            len,
+            transport,
+            client,
+            &mut self.policy,
+        );
         let decided = self.policy.decided != before;
         self.policy.counters.count_query(decided);
         self.published.publish(&self.policy.counters);

@@ -558,21 +558,24 @@ impl<'z> Compiler<'z> {
         }
 
         // Buckets: load factor at most one half keeps probe chains short.
+        // Aligned, so that no bucket straddles two cache lines.
         let bucket_count = (self.nodes.len().max(1) * 2).next_power_of_two();
         let mask = bucket_count - 1;
+        out.resize(out.len().next_multiple_of(BUCKET_LEN), 0);
         let buckets_off = out.len();
-        out.resize(buckets_off + bucket_count * 4, 0);
+        out.resize(buckets_off + bucket_count * BUCKET_LEN, 0);
         let mut max_probe = 0u32;
         for &node_at in &node_offsets {
             // Hash the lowercase name as written into the node, not a new copy.
             let at = node_at as usize;
-            let name = &out[at + 1..at + 1 + out[at] as usize];
-            let mut slot = hash_name(name) as usize & mask;
+            let hash = hash_name(&out[at + 1..at + 1 + out[at] as usize]);
+            let mut slot = hash as usize & mask;
             let mut probe = 0u32;
             loop {
-                let at = buckets_off + slot * 4;
+                let at = buckets_off + slot * BUCKET_LEN;
                 if out[at..at + 4] == [0, 0, 0, 0] {
                     out[at..at + 4].copy_from_slice(&node_at.to_le_bytes());
+                    out[at + 4..at + 8].copy_from_slice(&tag(hash).to_le_bytes());
                     break;
                 }
                 slot = (slot + 1) & mask;

@@ -8,7 +8,9 @@
 //!  16 total_len u64        24 checksum u64 (FNV-1a over bytes 64..total_len)
 //!  32 bucket_count u32    36 max_probe u32    40 buckets_off u32
 //!  44 zone_count u32      48 zones_off u32    52..64 reserved
-//! buckets: bucket_count × u32 node offset (0 = empty), open addressing, linear probing
+//! buckets: bucket_count × (u32 node offset (0 = empty), u32 tag), open
+//!          addressing, linear probing; the tag is the high half of the
+//!          name's hash, so a probe skips other names without reading their node
 //! zones:   zone_count × (u32 nxdomain response, u32 nodata response)
 //! node:    u8 name_len, name (lowercase wire; first, so a probe compares it
 //!          before decoding anything else), u8 flags, u16 zone,
@@ -32,7 +34,7 @@
 
 pub const MAGIC: &[u8; 8] = b"RSPDTBL\0";
 /// Bumped whenever the layout changes: a table from another version is refused.
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 pub const HEADER_LEN: usize = 64;
 
 pub const FLAG_CUT: u8 = 1;
@@ -55,6 +57,8 @@ pub const TARGET_QNAME: u16 = 0x8000;
 pub const TARGET_CHUNK: u16 = 0xc000;
 pub const TARGET_VALUE_MASK: u16 = 0x3fff;
 
+/// A bucket: node offset, then tag.
+pub const BUCKET_LEN: usize = 8;
 pub const ZONE_LEN: usize = 8;
 /// After the name: flags, zone, default response, type count.
 pub const NODE_FIXED_LEN: usize = 9;
@@ -65,10 +69,18 @@ pub const PATCH_LEN: usize = 4;
 pub const PLACEHOLDER: [u8; 2] = [0xc0, 0x00];
 pub const CHUNK_FIXED_LEN: usize = 8;
 
-/// 64-bit hash of a lowercase wire name; the bucket index is its low bits.
+/// 64-bit hash of a lowercase wire name; the bucket index is its low bits,
+/// the bucket's tag ([`tag`]) its high half.
 #[inline(always)]
 pub fn hash_name(name: &[u8]) -> u64 {
     hash_words(name, |w| w)
+}
+
+/// The tag a bucket keeps of its node's name hash: independent of the
+/// bucket index (its low bits) for any table under 2^32 buckets.
+#[inline(always)]
+pub fn tag(hash: u64) -> u32 {
+    (hash >> 32) as u32
 }
 
 /// [`hash_name`] of the lowered form of `name`, without writing it out:

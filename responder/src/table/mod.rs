@@ -143,7 +143,7 @@ impl Table {
             len,
         };
         if !bucket_count.is_power_of_two()
-            || table.buckets_off.checked_add(bucket_count * 4).is_none_or(|end| end > table.as_bytes().len())
+            || table.buckets_off.checked_add(bucket_count * BUCKET_LEN).is_none_or(|end| end > table.as_bytes().len())
             || table.max_probe >= bucket_count
         {
             return Err(TableError::Corrupt("bucket array out of bounds"));
@@ -168,13 +168,18 @@ impl Table {
     #[inline(always)]
     pub fn find(&self, name: &[u8]) -> Option<NodeView<'_>> {
         let b = self.as_bytes();
-        let mut slot = hash_name(name) as usize & self.bucket_mask;
+        let hash = hash_name(name);
+        let tag = tag(hash);
+        let mut slot = hash as usize & self.bucket_mask;
         for _ in 0..=self.max_probe {
-            let off = u32_at(b, self.buckets_off + slot * 4)? as usize;
+            let bucket = u64_at(b, self.buckets_off + slot * BUCKET_LEN)?;
+            let off = bucket as u32 as usize;
             if off == 0 {
                 return None;
             }
-            if same_name(NodeView::name_at(b, off)?, name) {
+            // Another name's node is told apart by its tag, without a read
+            // of the node (a cache miss on a large table).
+            if (bucket >> 32) as u32 == tag && same_name(NodeView::name_at(b, off)?, name) {
                 return NodeView::parse(b, off);
             }
             slot = (slot + 1) & self.bucket_mask;
@@ -202,7 +207,7 @@ impl Table {
 
     pub(crate) fn bucket_offsets(&self) -> impl Iterator<Item = u32> + '_ {
         let b = self.as_bytes();
-        (0..=self.bucket_mask).filter_map(move |s| u32_at(b, self.buckets_off + s * 4)).filter(|&o| o != 0)
+        (0..=self.bucket_mask).filter_map(move |s| u32_at(b, self.buckets_off + s * BUCKET_LEN)).filter(|&o| o != 0)
     }
 }
 
@@ -290,9 +295,10 @@ mod tests {
         // A bucket pointing past the end.
         let buckets = u32_at(&good, 40).unwrap() as usize;
         let count = u32_at(&good, 32).unwrap() as usize;
-        let slot = (0..count).find(|s| u32_at(&good, buckets + s * 4) != Some(0)).unwrap();
+        let slot = (0..count).find(|s| u32_at(&good, buckets + s * BUCKET_LEN) != Some(0)).unwrap();
         let mut b = good.clone();
-        b[buckets + slot * 4..buckets + slot * 4 + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        let at = buckets + slot * BUCKET_LEN;
+        b[at..at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
         reseal(&mut b);
         assert!(matches!(Table::from_bytes(b), Err(TableError::Corrupt(_))));
         // A zone count larger than the zone array.
@@ -301,7 +307,7 @@ mod tests {
         reseal(&mut b);
         assert!(matches!(Table::from_bytes(b), Err(TableError::Corrupt(_))));
         // A node's name changed: it can no longer be found through its own hash.
-        let node = u32_at(&good, buckets + slot * 4).unwrap() as usize;
+        let node = u32_at(&good, at).unwrap() as usize;
         let mut b = good.clone();
         b[node + 2] ^= 0x01;
         reseal(&mut b);

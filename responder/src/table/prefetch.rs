@@ -6,7 +6,7 @@
 //!
 //! Everything here is a hint: a wrong or stale slot only wastes a prefetch.
 
-use super::format::{hash_name_lowering, u32_at};
+use super::format::{hash_name_lowering, tag, u64_at, BUCKET_LEN};
 use super::view::NodeView;
 use super::Table;
 
@@ -15,38 +15,53 @@ use super::Table;
 const TEMPLATES_BEFORE_NODE: usize = 64;
 
 impl Table {
-    /// The bucket the lowered form of `name` (wire form, any case) hashes
-    /// to, with the cache line holding it requested.
+    /// The hash of the lowered form of `name` (wire form, any case), with
+    /// the cache line of its first bucket requested.
     #[inline]
-    pub fn prefetch_bucket(&self, name: &[u8]) -> usize {
-        let slot = hash_name_lowering(name) as usize & self.bucket_mask;
-        prefetch(self.as_bytes(), self.buckets_off + slot * 4);
-        slot
+    pub fn prefetch_bucket(&self, name: &[u8]) -> u64 {
+        let hash = hash_name_lowering(name);
+        prefetch(self.as_bytes(), self.buckets_off + (hash as usize & self.bucket_mask) * BUCKET_LEN);
+        hash
     }
 
-    /// Requests the node that bucket `slot` holds, and the templates before
-    /// it. Reads the bucket: call it once the bucket's line had time to arrive.
+    /// Requests the node a lookup of `hash` will compare, and the templates
+    /// before it. Reads the buckets: call it once their line had time to
+    /// arrive. A name the table lacks (no bucket with its tag) costs no
+    /// request at all.
     #[inline]
-    pub fn prefetch_node(&self, slot: usize) {
-        let b = self.as_bytes();
-        let Some(off) = u32_at(b, self.buckets_off + (slot & self.bucket_mask) * 4) else { return };
-        let off = off as usize;
-        if off != 0 {
+    pub fn prefetch_node(&self, hash: u64) {
+        if let Some(off) = self.tagged_node(hash) {
+            let b = self.as_bytes();
             prefetch(b, off.saturating_sub(TEMPLATES_BEFORE_NODE));
             prefetch(b, off);
         }
     }
 
-    /// Requests the template that answers `qtype` at the node in bucket
-    /// `slot`. Reads the node: call it once the node's line had time to arrive.
+    /// Requests the template that answers `qtype` at the node of `hash`.
+    /// Reads the node: call it once the node's line had time to arrive.
     #[inline]
-    pub fn prefetch_response(&self, slot: usize, qtype: u16) {
-        let b = self.as_bytes();
-        let Some(off) = u32_at(b, self.buckets_off + (slot & self.bucket_mask) * 4) else { return };
-        let Some(node) = NodeView::parse(b, off as usize) else { return };
+    pub fn prefetch_response(&self, hash: u64, qtype: u16) {
+        let Some(node) = self.tagged_node(hash).and_then(|off| NodeView::parse(self.as_bytes(), off)) else { return };
         let response = node.response_for(qtype) as usize;
-        prefetch(b, response);
-        prefetch(b, response + 64);
+        prefetch(self.as_bytes(), response);
+        prefetch(self.as_bytes(), response + 64);
+    }
+
+    /// The node of the first bucket in `hash`'s probe chain with its tag:
+    /// the node [`Table::find`] most likely returns.
+    #[inline(always)]
+    fn tagged_node(&self, hash: u64) -> Option<usize> {
+        let b = self.as_bytes();
+        let mut slot = hash as usize & self.bucket_mask;
+        for _ in 0..=self.max_probe {
+            let bucket = u64_at(b, self.buckets_off + slot * BUCKET_LEN)?;
+            match bucket as u32 {
+                0 => return None,
+                off if (bucket >> 32) as u32 == tag(hash) => return Some(off as usize),
+                _ => slot = (slot + 1) & self.bucket_mask,
+            }
+        }
+        None
     }
 }
 
@@ -73,22 +88,20 @@ mod tests {
     use crate::table::Table;
 
     #[test]
-    fn the_prefetched_bucket_is_the_one_a_lookup_probes_first() {
+    fn the_prefetched_node_is_the_one_a_lookup_finds() {
         let zone = crate::zone::parse_str(EXAMPLE, "t.zone", None).unwrap();
         let t = Table::compile(&[zone]).unwrap();
         let name = b"\x03www\x07example\x03com\x00";
-        let slot = t.prefetch_bucket(name);
-        assert_eq!(t.prefetch_bucket(b"\x03WwW\x07EXAMPLE\x03com\x00"), slot, "any case");
+        let hash = t.prefetch_bucket(name);
+        assert_eq!(t.prefetch_bucket(b"\x03WwW\x07EXAMPLE\x03com\x00"), hash, "any case");
         let node = t.find(name).expect("www is in the zone");
-        // The node sits in that slot or a later one of its probe chain.
-        let reachable = (0..=t.max_probe).any(|i| {
-            let s = (slot + i) & t.bucket_mask;
-            crate::table::format::u32_at(t.as_bytes(), t.buckets_off + s * 4) == Some(node.offset() as u32)
-        });
-        assert!(reachable);
-        // Any slot is accepted, including ones past the table.
-        for slot in [0, usize::MAX, slot] {
-            t.prefetch_node(slot);
+        assert_eq!(t.tagged_node(hash), Some(node.offset()));
+        let missing = t.prefetch_bucket(b"\x06nosuch\x07example\x03com\x00");
+        assert_eq!(t.tagged_node(missing), None, "a name the table lacks has no node to fetch");
+        // Any hash is accepted.
+        for hash in [0, u64::MAX, hash, missing] {
+            t.prefetch_node(hash);
+            t.prefetch_response(hash, 1);
         }
     }
 }

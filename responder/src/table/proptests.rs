@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use proptest::prelude::*;
 use proptest::sample::Index;
 
-use super::format::{checksum, HEADER_LEN};
+use super::format::{checksum, CHUNK_FIXED_LEN, HEADER_LEN};
 use super::{Table, TableError};
 use crate::engine::proptests::{wire_name, QuerySpec, NAMES};
 use crate::engine::tests::{engine_for, EXAMPLE};
@@ -134,7 +134,7 @@ fn the_valid_table_is_served() {
 }
 
 /// Regenerates the table seed of the `table_loader` fuzz target and the zone
-/// it and the other targets serve. Not a test: run
+/// it and the other targets serve, and the table regressions. Not a test: run
 /// `cargo test -p responder --lib -- --ignored write_table_fuzz_seeds` after a
 /// table format change, and commit the result.
 #[test]
@@ -152,34 +152,85 @@ fn write_table_fuzz_seeds() {
         std::fs::write(root.join("table_loader").join(name), seed).expect("seed written");
     }
     std::fs::write(root.join("zone_parser/seed-example.com.zone"), EXAMPLE.trim_start()).expect("seed written");
-}
-
-/// Found by the `table_loader` fuzz target (fuzz/regressions/): one
-/// additional chunk's ARCOUNT raised from 4 to 0xfffc in an otherwise valid,
-/// re-sealed table. Validation accepts it; answering `x.fat.example.com`
-/// then adds the chunks' ARCOUNTs past 65535 in `Reply::template` (a panic
-/// with overflow checks, a wrong ARCOUNT without them). Refusing the table
-/// or serving it without a panic both fix it.
-#[test]
-fn regression_table_loader_arcount_overflow() {
-    let input = include_bytes!("../../../fuzz/regressions/table_loader-arcount-overflow.bin");
-    let mut bytes = input[1..].to_vec();
-    reseal(&mut bytes);
-    if let Ok(table) = Table::from_bytes(bytes) {
-        exercise(table).expect("served without a panic");
+    // The regressions, in mode 1 (re-sealed) as the fuzzer found them.
+    let regressions = root.join("../regressions");
+    for (name, from, to) in [("arcount-overflow", 4, 0xfffc), ("opt-arcount-overflow", 1, 0xffff)] {
+        let mut input = vec![1u8];
+        input.extend_from_slice(&with_chunk_arcount(from, to));
+        std::fs::write(regressions.join(format!("table_loader-{name}.bin")), input).expect("regression written");
     }
 }
 
+/// The valid table with the ARCOUNT of an additional chunk that holds
+/// `from` records (the first found, referral to `fat.example.com.` first) set to `to`,
+/// re-sealed: the corruptions the `table_loader` fuzz target found. Built
+/// from the current table rather than read from a file, so that a format
+/// change cannot leave the regression testing a table the loader refuses
+/// for its version alone.
+fn with_chunk_arcount(from: u16, to: u16) -> Vec<u8> {
+    let table = Table::from_bytes(valid_table().to_vec()).expect("valid table");
+    let fat = table.find(&wire_name("fat.example.com.")).expect("fat is delegated");
+    let responses = std::iter::once(fat.default_response())
+        .chain(table.bucket_offsets().filter_map(|n| table.node_at(n)).flat_map(|n| n.types().map(|(_, r)| r)));
+    let chunk = responses
+        .filter_map(|r| table.response(r))
+        .flat_map(|r| r.chunks())
+        .find(|c| c.arcount == from)
+        .expect("a chunk with that many records");
+    let base = table.as_bytes().as_ptr() as usize;
+    // ARCOUNT is the second field of the chunk header before its bytes.
+    let at = chunk.bytes.as_ptr() as usize - base - CHUNK_FIXED_LEN + 2;
+    let mut bytes = valid_table().to_vec();
+    assert_eq!(bytes[at..at + 2], from.to_le_bytes());
+    bytes[at..at + 2].copy_from_slice(&to.to_le_bytes());
+    reseal(&mut bytes);
+    bytes
+}
+
 /// Found by the `table_loader` fuzz target (fuzz/regressions/): one
-/// additional chunk's ARCOUNT raised from 1 to 0xffff. The chunks' sum fits,
-/// but adding the OPT record in `Reply::finish` then overflows. A fix for
+/// additional chunk's ARCOUNT raised from 4 to 0xfffc. Answering
+/// `x.fat.example.com` then added the chunks' ARCOUNTs past 65535 in
+/// `Reply::template` (a panic with overflow checks, a wrong ARCOUNT
+/// without them). Validation now refuses the table.
+#[test]
+fn regression_table_loader_arcount_overflow() {
+    let refused = Table::from_bytes(with_chunk_arcount(4, 0xfffc));
+    assert!(matches!(refused, Err(TableError::Corrupt("additional section count over 65535"))));
+}
+
+/// Found by the `table_loader` fuzz target (fuzz/regressions/): one
+/// additional chunk's ARCOUNT raised from 1 to 0xffff. The chunks' sum fit,
+/// but adding the OPT record in `Reply::finish` then overflowed. A fix for
 /// the chunk sum alone does not cover this one.
 #[test]
 fn regression_table_loader_opt_arcount_overflow() {
-    let input = include_bytes!("../../../fuzz/regressions/table_loader-opt-arcount-overflow.bin");
-    let mut bytes = input[1..].to_vec();
-    reseal(&mut bytes);
-    if let Ok(table) = Table::from_bytes(bytes) {
-        exercise(table).expect("served without a panic");
+    let refused = Table::from_bytes(with_chunk_arcount(1, 0xffff));
+    assert!(matches!(refused, Err(TableError::Corrupt("additional section count over 65535"))));
+}
+
+/// The table files the fuzz target starts from are of the current format:
+/// a seed the loader refuses for its version tests nothing.
+#[test]
+fn fuzz_seeds_and_regressions_are_current_tables() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz");
+    for dir in ["corpus/table_loader", "regressions"] {
+        for entry in std::fs::read_dir(root.join(dir)).expect("fuzz directory") {
+            let path = entry.expect("entry").path();
+            let bytes = std::fs::read(&path).expect("readable");
+            if !path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("table_loader") || dir != "regressions")
+            {
+                continue;
+            }
+            // A mode byte, then the table.
+            let version = bytes.get(9..13).map(|v| u32::from_le_bytes([v[0], v[1], v[2], v[3]]));
+            assert_eq!(
+                version,
+                Some(super::format::VERSION),
+                "{} is not a current table: regenerate it",
+                path.display()
+            );
+        }
     }
 }
