@@ -1,5 +1,6 @@
 //! Reading a query: header, the one question, and the OPT record (RFC 6891).
 
+use crate::table::format::NameHasher;
 use crate::wire::dns::{self, flags, Question, LOWER_LEN};
 use crate::zone::RType;
 
@@ -16,6 +17,8 @@ pub struct Query {
     pub question: Question,
     /// The name lowered; bytes past its end are unspecified.
     pub lower: [u8; LOWER_LEN],
+    /// The table's hash of the lowered name, taken while lowering it.
+    pub hash: u64,
     /// The query's header flags.
     pub flags: u16,
     pub opcode: u8,
@@ -70,6 +73,7 @@ impl Query {
         Query {
             question: Question { name_len: 0, labels: 0, qtype: 0, qclass: 0, end: 0, sum: 0 },
             lower: [0; LOWER_LEN],
+            hash: 0,
             flags: 0,
             opcode: 0,
             edns: None,
@@ -93,7 +97,9 @@ impl Query {
         }
         self.flags = f;
         self.opcode = ((f & flags::OPCODE_MASK) >> 11) as u8;
-        self.question = dns::parse_question(m, &mut self.lower).ok_or(Rejection::FormErr(None))?;
+        let mut hasher = NameHasher::new();
+        self.question = dns::parse_question(m, &mut self.lower, |w| hasher.word(w)).ok_or(Rejection::FormErr(None))?;
+        self.hash = hasher.finish(self.question.name_len);
         let end = self.question.end;
         let counts = Counts { an: word(6), ns: word(8), ar: word(10) };
         self.edns = parse_rest(m, end, counts).map_err(|()| Rejection::FormErr(Some(end)))?;
@@ -174,6 +180,24 @@ fn walk_rest(m: &[u8], mut pos: usize, counts: Counts) -> Result<Option<Edns>, (
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The hash taken while lowering is the table's hash of the lowered name,
+    /// at every name length around word boundaries and in any case.
+    #[test]
+    fn the_hash_taken_while_lowering_is_the_tables() {
+        for len in 1..=40usize {
+            let label: Vec<u8> = (0..len).map(|i| if i % 3 == 0 { b'A' + (i % 26) as u8 } else { b'z' }).collect();
+            let mut m = vec![0u8; 12];
+            m[5] = 1;
+            m.push(len as u8);
+            m.extend_from_slice(&label);
+            m.extend_from_slice(b"\x00\x00\x01\x00\x01");
+            let mut q = Query::new();
+            q.parse(&m).expect("a valid query");
+            assert_eq!(q.hash, crate::table::format::hash_name(q.lname()), "label of {len}");
+            assert!(q.lname().iter().all(|b| !b.is_ascii_uppercase()));
+        }
+    }
 
     /// The shortcut and the full walk agree on every query they both read.
     #[test]

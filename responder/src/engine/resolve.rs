@@ -26,7 +26,7 @@ pub fn plan<'t>(table: &'t Table, q: &Query) -> Plan<'t> {
         Some(r) => Plan::Template(r),
         None => Plan::Corrupt,
     };
-    if let Some(node) = table.find(q.lname()) {
+    if let Some(node) = table.find_hashed(q.lname(), q.hash) {
         let off = if qtype == RType::ANY.0 { node.any_response() } else { node.response_for(qtype) };
         return pick(Some(off));
     }

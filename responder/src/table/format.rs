@@ -94,14 +94,40 @@ pub fn hash_name_lowering(name: &[u8]) -> u64 {
 /// zero-padded (zero maps to zero under lowering, so padding commutes).
 #[inline(always)]
 fn hash_words(name: &[u8], map: impl Fn(u64) -> u64) -> u64 {
-    const K: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut h: u64 = name.len() as u64;
+    let mut h = NameHasher::new();
     for w in crate::wire::words(name) {
-        h = (h.rotate_left(23) ^ map(u64::from_le_bytes(w))).wrapping_mul(K);
+        h.word(map(u64::from_le_bytes(w)));
     }
-    let tail = map(u64::from_le_bytes(crate::wire::tail_word(name)));
-    h = (h.rotate_left(23) ^ tail).wrapping_mul(K);
-    h ^ (h >> 29)
+    h.word(map(u64::from_le_bytes(crate::wire::tail_word(name))));
+    h.finish(name.len())
+}
+
+/// [`hash_name`] fed a word at a time, for a name whose words pass by
+/// anyway (the query name, as it is lowered): every whole little-endian
+/// word, then the zero-padded rest (a zero word when there is none), then
+/// the name's length (known only at the end of a walk).
+#[derive(Default)]
+pub struct NameHasher(u64);
+
+const HASH_K: u64 = 0x9e37_79b9_7f4a_7c15;
+
+impl NameHasher {
+    #[inline(always)]
+    pub fn new() -> NameHasher {
+        NameHasher(0)
+    }
+
+    #[inline(always)]
+    pub fn word(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(23) ^ w).wrapping_mul(HASH_K);
+    }
+
+    /// The hash of the name of `len` bytes whose words went in.
+    #[inline(always)]
+    pub fn finish(self, len: usize) -> u64 {
+        let h = (self.0 ^ len as u64).wrapping_mul(HASH_K);
+        h ^ (h >> 29)
+    }
 }
 
 /// FNV-1a over 8-byte words: catches truncation and corruption of a table file.

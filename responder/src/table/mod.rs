@@ -167,8 +167,13 @@ impl Table {
     /// The node for a lowercase wire-format name, if the table has one.
     #[inline(always)]
     pub fn find(&self, name: &[u8]) -> Option<NodeView<'_>> {
+        self.find_hashed(name, hash_name(name))
+    }
+
+    /// [`Table::find`] for a name whose [`hash_name`] is already known.
+    #[inline(always)]
+    pub fn find_hashed(&self, name: &[u8], hash: u64) -> Option<NodeView<'_>> {
         let b = self.as_bytes();
-        let hash = hash_name(name);
         let tag = tag(hash);
         let mut slot = hash as usize & self.bucket_mask;
         for _ in 0..=self.max_probe {

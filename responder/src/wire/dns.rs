@@ -61,13 +61,15 @@ pub struct Question {
 
 /// Parses the question at offset 12, copying the name lowered into `lower`
 /// (bytes past the name are left unspecified). Compression is not allowed
-/// in a question name: a pointer is malformed.
+/// in a question name: a pointer is malformed. `on_word` sees each word of
+/// the lowered name as it is written (see [`lowercase_into`]): the lookup
+/// hashes them there instead of reading the name again.
 #[inline]
-pub fn parse_question(m: &[u8], lower: &mut [u8; LOWER_LEN]) -> Option<Question> {
+pub fn parse_question(m: &[u8], lower: &mut [u8; LOWER_LEN], on_word: impl FnMut(u64)) -> Option<Question> {
     let name = m.get(HEADER_LEN..)?;
     let (n, labels) = question_name_len(name)?;
     let src = name.get(..n)?;
-    let name_sum = lowercase_into(lower, src);
+    let name_sum = lowercase_into(lower, src, on_word);
     let fixed: &[u8; 4] = name.get(n..n + 4)?.try_into().ok()?;
     Some(Question {
         name_len: n,
@@ -120,13 +122,17 @@ pub fn lower_word(w: u64) -> u64 {
 
 /// Copies `src` (at most [`LOWER_LEN`] bytes) lowering ASCII letters, eight
 /// bytes at a time, the last word zero-padded; returns the checksum sum of
-/// `src`, read in the same pass.
+/// `src`, read in the same pass. `on_word` gets each lowered word
+/// (little-endian), the zero-padded last one always: a zero word when `src`
+/// fills whole words.
 #[inline]
-fn lowercase_into(dst: &mut [u8; LOWER_LEN], src: &[u8]) -> u64 {
+fn lowercase_into(dst: &mut [u8; LOWER_LEN], src: &[u8], mut on_word: impl FnMut(u64)) -> u64 {
     let mut sum = 0u64;
     let mut lower_into = |d: &mut [u8], s: [u8; 8]| {
         sum = checksum::combine(sum, u64::from_ne_bytes(s));
-        d.copy_from_slice(&lower_word(u64::from_le_bytes(s)).to_le_bytes());
+        let lowered = lower_word(u64::from_le_bytes(s));
+        on_word(lowered);
+        d.copy_from_slice(&lowered.to_le_bytes());
     };
     let mut out = dst.chunks_exact_mut(8);
     // Source first: a zip that runs out on its second iterator has already
@@ -134,10 +140,9 @@ fn lowercase_into(dst: &mut [u8; LOWER_LEN], src: &[u8]) -> u64 {
     for (s, d) in words(src).zip(&mut out) {
         lower_into(d, s);
     }
-    if src.len() % 8 != 0 {
-        if let Some(d) = out.next() {
-            lower_into(d, tail_word(src));
-        }
+    match out.next() {
+        Some(d) if src.len() % 8 != 0 => lower_into(d, tail_word(src)),
+        _ => on_word(0),
     }
     sum
 }
@@ -203,8 +208,11 @@ mod tests {
         let mut m = vec![0u8; 12];
         m.extend_from_slice(b"\x03WwW\x07Example\x03com\x00\x00\x01\x00\x01");
         let mut lower = [0u8; LOWER_LEN];
-        let q = parse_question(&m, &mut lower).unwrap();
+        let mut words = Vec::new();
+        let q = parse_question(&m, &mut lower, |w| words.push(w)).unwrap();
         assert_eq!(&lower[..q.name_len], b"\x03www\x07example\x03com\x00");
+        let want: Vec<u64> = lower[..24].chunks(8).map(|c| u64::from_le_bytes(c.try_into().unwrap())).collect();
+        assert_eq!(words, want, "each lowered word, the last zero-padded");
         assert_eq!((q.labels, q.qtype, q.qclass, q.end), (3, 1, 1, m.len()));
         assert_eq!(checksum::finish(q.sum), checksum::finish(checksum::sum(&m[HEADER_LEN..])));
         // The message itself is untouched: the question is echoed as sent.
@@ -215,12 +223,14 @@ mod tests {
     fn lowercases_every_byte_value_like_ascii() {
         let src: Vec<u8> = (0..=255u8).collect();
         let mut dst = [0u8; LOWER_LEN];
-        let sum = lowercase_into(&mut dst, &src);
+        let mut words = 0;
+        let sum = lowercase_into(&mut dst, &src, |_| words += 1);
         let want: Vec<u8> = src.iter().map(u8::to_ascii_lowercase).collect();
         assert_eq!(&dst[..], &want[..]);
+        assert_eq!(words, 32 + 1, "whole words, then a zero word");
         assert_eq!(checksum::finish(sum), checksum::finish(checksum::sum(&src)));
         for shift in 1..=9 {
-            let sum = lowercase_into(&mut dst, &src[shift..]);
+            let sum = lowercase_into(&mut dst, &src[shift..], |_| {});
             assert_eq!(&dst[..256 - shift], &want[shift..]);
             assert_eq!(checksum::finish(sum), checksum::finish(checksum::sum(&src[shift..])), "shift {shift}");
         }
@@ -232,7 +242,7 @@ mod tests {
         for bad in [&b"\xc0\x0c\x00\x01\x00\x01"[..], b"\x40", b"\x03ww", b"\x03www\x00\x00\x01\x00"] {
             let mut m = vec![0u8; 12];
             m.extend_from_slice(bad);
-            assert!(parse_question(&m, &mut lower).is_none(), "{bad:?}");
+            assert!(parse_question(&m, &mut lower, |_| {}).is_none(), "{bad:?}");
         }
         // 128 one-letter labels make 257 octets: too long.
         let mut m = vec![0u8; 12];
@@ -240,7 +250,7 @@ mod tests {
             m.extend_from_slice(b"\x01a");
         }
         m.extend_from_slice(b"\x00\x00\x01\x00\x01");
-        assert!(parse_question(&m, &mut lower).is_none());
+        assert!(parse_question(&m, &mut lower, |_| {}).is_none());
     }
 
     #[test]
