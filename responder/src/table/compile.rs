@@ -557,9 +557,13 @@ impl<'z> Compiler<'z> {
             out[at..at + 4].copy_from_slice(&node_offsets[w].to_le_bytes());
         }
 
-        // Buckets: load factor at most one half keeps probe chains short.
-        // Aligned, so that no bucket straddles two cache lines.
-        let bucket_count = (self.nodes.len().max(1) * 2).next_power_of_two();
+        // Buckets: load factor at most 3/4. A probe past another name reads
+        // its 8-byte bucket, in a line already fetched, and not its node
+        // (the tag tells them apart), so chains may be longer than a table
+        // of bare offsets could afford at half full; the array then takes
+        // about as much memory as one. Aligned, so that no bucket straddles
+        // two cache lines.
+        let bucket_count = (self.nodes.len().max(1) * 4 / 3 + 1).next_power_of_two();
         let mask = bucket_count - 1;
         out.resize(out.len().next_multiple_of(BUCKET_LEN), 0);
         let buckets_off = out.len();
