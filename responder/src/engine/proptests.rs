@@ -479,6 +479,31 @@ fn check_same_answer(spec: &FrameSpec, payload: &[u8], out: &Outcome, capacity: 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
+    /// A worker's scratch carries nothing from one query to the next: a
+    /// sequence answered through one scratch, well-formed and mangled
+    /// queries mixed, gets the answers each query would get alone.
+    #[test]
+    fn a_kept_scratch_answers_like_a_fresh_one(
+        queries in proptest::collection::vec((query_spec(), proptest::option::of(mutations())), 1..12),
+    ) {
+        let mut scratch = Scratch::default();
+        for (spec, mangle) in &queries {
+            let mut query = spec.encode();
+            if let Some(m) = mangle {
+                mutate(&mut query, m);
+            }
+            for transport in [Transport::Udp, Transport::Tcp] {
+                let mut kept = vec![0u8; 4096];
+                kept[..query.len()].copy_from_slice(&query);
+                let mut fresh = kept.clone();
+                let with_kept =
+                    answer_message_with(engine(), &mut scratch, &mut kept, query.len(), transport, &[], &mut SendAll);
+                prop_assert_eq!(with_kept, answer_message(engine(), &mut fresh, query.len(), transport));
+                prop_assert_eq!(&kept, &fresh);
+            }
+        }
+    }
+
     #[test]
     fn arbitrary_frames_keep_every_promise(
         frame in proptest::collection::vec(any::<u8>(), 0..MAX_FRAME),
