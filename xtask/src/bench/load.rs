@@ -1,13 +1,15 @@
 //! One step of the load ladder: kxdpgun offers a fixed rate for a fixed
 //! time from the client namespace, pinned to the client CPU, while the
-//! server's CPU use is sampled before and after.
+//! server's CPU use and the drop counters along the path are sampled before
+//! and after.
 //!
 //! A step takes its seconds plus about [`KXDPGUN_OVERHEAD`]: kxdpgun
 //! (3.2) sleeps 1 s between attaching its sockets and sending, and keeps
 //! receiving for 1 s after it stops sending. Both are fixed in its code
 //! and no option or signal shortens them; the bench's own work around a
-//! step (pinning, two /proc samples, detaching) takes about 25 ms. The
-//! ladder therefore saves time by running fewer steps, not shorter ones.
+//! step (pinning, two /proc samples, detaching) takes about 25 ms, and the
+//! drop counters' two samples about 40 ms more. The ladder therefore saves
+//! time by running fewer steps, not shorter ones.
 
 use std::path::Path;
 use std::process::Command;
@@ -15,6 +17,7 @@ use std::time::Duration;
 
 use super::bed::{BenchBed, CLIENT_CPU};
 use super::cpu::{self, CpuUse};
+use super::drops::{PathCounters, Sampler};
 use super::process::run_bounded;
 use crate::testbed::{run, SERVER_V4};
 
@@ -53,6 +56,8 @@ pub struct Step {
     /// Answers per second as kxdpgun measured them.
     pub answered_rate: f64,
     pub cpu: CpuUse,
+    /// Increase of the drop counters along the path over the step.
+    pub drops: PathCounters,
 }
 
 impl Step {
@@ -84,7 +89,14 @@ impl Step {
 }
 
 /// Runs one step against the server whose process is `server_pid`.
-pub fn step(bed: &BenchBed, queries: &Path, offered: u32, seconds: u32, server_pid: u32) -> Result<Step, String> {
+pub fn step(
+    bed: &BenchBed,
+    queries: &Path,
+    offered: u32,
+    seconds: u32,
+    server_pid: u32,
+    drops: &Sampler<'_>,
+) -> Result<Step, String> {
     bed.pin_napi()?;
     let napi = bed.server_napi_threads();
     let hz = cpu::ticks_per_second();
@@ -103,9 +115,13 @@ pub fn step(bed: &BenchBed, queries: &Path, offered: u32, seconds: u32, server_p
     cmd.args(["-t", &seconds.to_string(), "-Q", &offered.to_string(), "-I", &bed.bed.client_if, "-i"])
         .arg(queries)
         .arg(SERVER_V4.to_string());
+    // The drop counters outside the CPU samples: their few tens of
+    // milliseconds of `ip netns exec` are not billed to the server.
+    let drops_before = drops.sample();
     let before = cpu::sample(server_pid, &napi, bed.softirq_cpu());
     let result = run_bounded(&mut cmd, Duration::from_secs(u64::from(seconds)) + GRACE);
     let after = cpu::sample(server_pid, &napi, bed.softirq_cpu());
+    let drops_after = drops.sample();
     // kxdpgun leaves its XDP program on the client interface.
     let detached = run(Command::new("ip").args([
         "-n",
@@ -131,6 +147,7 @@ pub fn step(bed: &BenchBed, queries: &Path, offered: u32, seconds: u32, server_p
         replies: summary.replies,
         answered_rate: summary.reply_pps as f64,
         cpu: CpuUse::between(before, after, hz),
+        drops: drops_after.since(&drops_before),
     })
 }
 
@@ -139,7 +156,15 @@ mod tests {
     use super::*;
 
     fn step(offered: u32, sent: u64, replies: u64) -> Step {
-        Step { offered, seconds: 2, sent, replies, answered_rate: replies as f64 / 2.0, cpu: CpuUse::default() }
+        Step {
+            offered,
+            seconds: 2,
+            sent,
+            replies,
+            answered_rate: replies as f64 / 2.0,
+            cpu: CpuUse::default(),
+            drops: PathCounters::default(),
+        }
     }
 
     #[test]

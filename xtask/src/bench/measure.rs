@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use super::bed::BenchBed;
+use super::drops::Sampler;
 use super::gate;
 use super::latency::{self, Latency};
 use super::load::{self, Step};
@@ -161,6 +162,7 @@ fn ladder(
     progress: &mut Progress,
     points: &mut Vec<Point>,
 ) -> Result<(), String> {
+    let drops = Sampler { bed: inputs.bed, control_socket: running.control_socket.clone() };
     for &offered in &plan.rates {
         let mut point = Point { offered, steps: Vec::new() };
         for repeat in 1..=plan.repeats {
@@ -168,7 +170,7 @@ fn ladder(
                 return Err("interrupted".to_owned());
             }
             progress.note(kind, &format!("{} k q/s offered, repeat {repeat}/{}", offered / 1000, plan.repeats));
-            let step = load::step(inputs.bed, &inputs.files.kxdpgun, offered, plan.seconds, pid)?;
+            let step = load::step(inputs.bed, &inputs.files.kxdpgun, offered, plan.seconds, pid, &drops)?;
             running.check_alive()?;
             point.steps.push(step);
         }

@@ -6,15 +6,21 @@
 //! - [`bed`]: the testbed with threaded NAPI pinned per side;
 //! - [`servers`]: one file per server kind; [`gate`]: the correctness gate;
 //! - [`load`], [`latency`], [`cpu`]: kxdpgun ladder, dnsperf, /proc;
+//! - [`drops`] ([`veth_stats`], [`xsk_stats`], [`counters`]): drop
+//!   counters along the path around each step;
 //! - [`measure`]: one server start to finish; [`summary`], [`report`]: the
-//!   figures and the record; [`progress`]: the status line.
+//!   figures and the record; [`loss_report`]: where the lost queries went;
+//!   [`progress`]: the status line.
 
 mod bed;
+mod counters;
 mod cpu;
+mod drops;
 mod environment;
 mod gate;
 mod latency;
 mod load;
+mod loss_report;
 mod measure;
 pub mod plan;
 mod process;
@@ -23,7 +29,9 @@ mod report;
 mod servers;
 mod stats;
 mod summary;
+mod veth_stats;
 mod workload;
+mod xsk_stats;
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -1,5 +1,6 @@
 //! The bench's record: a markdown report (summary table, targets, ladder,
-//! how it was measured) and a PNG of answered against offered rate, under
+//! where the lost queries went, how it was measured), a PNG of answered
+//! against offered rate and every step's drop counters, under
 //! `bench-results/<date>/`.
 
 use std::fmt::Write as _;
@@ -7,6 +8,7 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
+use super::loss_report;
 use super::measure::{ServerResult, Status};
 use super::plan::{Plan, ServerKind};
 use super::stats::Spread;
@@ -150,8 +152,15 @@ pub fn markdown(plan: &Plan, env: &Environment, results: &[ServerResult]) -> Str
     md.push('\n');
     targets(&mut md, results, &all);
     ladder(&mut md, plan, results);
+    loss_report::section(&mut md, results);
     problems(&mut md, results);
-    let _ = writeln!(md, "## How this was measured\n\n{}\n{}", METHOD, if plan.unpinned { UNPINNED } else { PINNED });
+    let _ = writeln!(
+        md,
+        "## How this was measured\n\n{}\n{}\n{}",
+        METHOD,
+        loss_report::METHOD,
+        if plan.unpinned { UNPINNED } else { PINNED }
+    );
     if !env.versions.is_empty() {
         let _ = writeln!(
             md,
@@ -357,8 +366,8 @@ pub fn plot_script(data: &str, png: &str, kinds: &[ServerKind], title: &str) -> 
     script
 }
 
-/// Writes report.md, ladder.dat, plot.gp and answered.png (when gnuplot is
-/// there) into `dir`. Returns a note about the plot.
+/// Writes report.md, ladder.dat, drops.tsv, plot.gp and answered.png (when
+/// gnuplot is there) into `dir`. Returns a note about the plot.
 pub fn write(dir: &Path, plan: &Plan, env: &Environment, results: &[ServerResult]) -> Result<String, String> {
     fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let write_file = |name: &str, text: &str| {
@@ -368,6 +377,7 @@ pub fn write(dir: &Path, plan: &Plan, env: &Environment, results: &[ServerResult
     write_file("report.md", &markdown(plan, env, results))?;
     let (data, kinds) = plot_data(results);
     write_file("ladder.dat", &data)?;
+    write_file("drops.tsv", &loss_report::tsv(results))?;
     let script = plot_script("ladder.dat", "answered.png", &kinds, &format!("answered vs offered, {}", env.date));
     write_file("plot.gp", &script)?;
     if kinds.is_empty() {
@@ -420,6 +430,12 @@ mod tests {
         // The ladder shows 200k's median answered rate and loss, 400k blank.
         assert!(md.contains("| 200k | 190k (5.0%) | 190k (5.0%) | 190k (5.0%) |"), "{md}");
         assert!(md.contains("| 400k |  |  |  |"), "{md}");
+        // The loss section follows the ladder, for the two XDP servers only.
+        let section = &md[md.find(loss_report::HEADING).expect("loss section")..];
+        assert!(md.find("## Answered q/s by offered rate") < md.find(loss_report::HEADING));
+        assert!(section.contains("| floor | – | 200k | 200000 | 190000 | 10000 | – |"), "{section}");
+        assert!(section.contains("| responder-xdp | – | 200k |") && !section.contains("| nsd |"), "{section}");
+        assert!(md.contains("- **where the lost queries went**"), "{md}");
     }
 
     #[test]

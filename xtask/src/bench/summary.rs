@@ -47,10 +47,7 @@ pub fn figures(result: &ServerResult, cpu_rate: u32) -> Figures {
         let s = p.steps.get(r)?;
         (!s.generator_limited() && s.loss() <= LOSS_THRESHOLD).then_some(f64::from(p.offered))
     });
-    let best = result.points.iter().max_by(|a, b| {
-        let rate = |p: &Point| p.answered().map_or(0.0, |s| s.median);
-        rate(a).total_cmp(&rate(b))
-    });
+    let best = peak_point(&result.points);
     let peak_generator_limited =
         best.is_some_and(|p| p.generator_limited() && p.loss().is_some_and(|l| l.median <= LOSS_THRESHOLD));
     let last_step_kept_up = result
@@ -80,6 +77,14 @@ pub fn figures(result: &ServerResult, cpu_rate: u32) -> Figures {
         cpu_per_million: at_cpu_rate.and_then(Point::cpu_per_million),
         cpu_parts,
     }
+}
+
+/// The peak step: the offered rate with the highest median answered rate.
+pub fn peak_point(points: &[Point]) -> Option<&Point> {
+    points.iter().max_by(|a, b| {
+        let rate = |p: &Point| p.answered().map_or(0.0, |s| s.median);
+        rate(a).total_cmp(&rate(b))
+    })
 }
 
 /// The rate one CPU would answer if the peak step's CPU cost per answer
@@ -123,6 +128,7 @@ pub fn ratio_of(a: Option<f64>, b: Option<f64>) -> Option<f64> {
 pub mod tests {
     use super::*;
     use crate::bench::cpu::CpuUse;
+    use crate::bench::drops::PathCounters;
     use crate::bench::load::Step;
 
     pub fn step(offered: u32, sent: u64, replies: u64, cpu: f64) -> Step {
@@ -133,6 +139,7 @@ pub mod tests {
             replies,
             answered_rate: replies as f64,
             cpu: CpuUse { process: cpu, napi: 0.0, softirq: 0.0 },
+            drops: PathCounters::default(),
         }
     }
 

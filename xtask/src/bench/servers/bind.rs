@@ -15,6 +15,7 @@ pub fn launch(ctx: &Context<'_>) -> Result<Launch, NotRun> {
         program,
         args: ["-g", "-n", "1", "-c", &conf.display().to_string()].map(str::to_owned).to_vec(),
         ready_line: None,
+        control_socket: None,
     })
 }
 

@@ -10,7 +10,12 @@ pub fn launch(xdp: bool, ctx: &Context<'_>) -> Result<Launch, NotRun> {
     let conf = ctx.dir.join("knot.conf");
     let iface = xdp.then_some(ctx.bed.bed.server_if.as_str());
     write_config(&conf, &config(&ctx.dir.display().to_string(), &ctx.zone.display().to_string(), iface))?;
-    Ok(Launch { program, args: vec!["-c".to_owned(), conf.display().to_string()], ready_line: None })
+    Ok(Launch {
+        program,
+        args: vec!["-c".to_owned(), conf.display().to_string()],
+        ready_line: None,
+        control_socket: None,
+    })
 }
 
 /// The configuration; `xdp_iface` turns Knot's XDP mode on for UDP there.

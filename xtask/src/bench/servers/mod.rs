@@ -53,6 +53,9 @@ pub struct Launch {
     /// A log line that says the server is serving (beyond answering: an
     /// XDP server's kernel sockets answer before its XDP path is attached).
     pub ready_line: Option<&'static str>,
+    /// Where the server answers `stats` requests (the responder's
+    /// `--control-socket`), for the drop counters around each step.
+    pub control_socket: Option<PathBuf>,
 }
 
 fn launch(kind: ServerKind, ctx: &Context<'_>) -> Result<Launch, NotRun> {
@@ -88,6 +91,7 @@ pub struct RunningServer {
     log: PathBuf,
     /// The XDP attach mode `ip link` showed once it was ready.
     pub xdp_mode: Option<String>,
+    pub control_socket: Option<PathBuf>,
 }
 
 impl RunningServer {
@@ -122,7 +126,8 @@ impl RunningServer {
             .process_group(0)
             .spawn()
             .map_err(failed)?;
-        let mut server = RunningServer { kind, child: Some(child), log, xdp_mode: None };
+        let mut server =
+            RunningServer { kind, child: Some(child), log, xdp_mode: None, control_socket: launch.control_socket };
         server.wait_ready(ctx.bed, launch.ready_line).map_err(NotRun::Failed)?;
         server.check_xdp_mode(ctx.bed).map_err(NotRun::Failed)?;
         Ok(server)

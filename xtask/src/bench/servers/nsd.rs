@@ -10,7 +10,12 @@ pub fn launch(ctx: &Context<'_>) -> Result<Launch, NotRun> {
     let conf = ctx.dir.join("nsd.conf");
     write_config(&conf, &config(&ctx.dir.display().to_string(), &ctx.zone.display().to_string()))?;
     // -d: stay in the foreground (and log to stderr), so the PID is ours.
-    Ok(Launch { program, args: vec!["-d".to_owned(), "-c".to_owned(), conf.display().to_string()], ready_line: None })
+    Ok(Launch {
+        program,
+        args: vec!["-d".to_owned(), "-c".to_owned(), conf.display().to_string()],
+        ready_line: None,
+        control_socket: None,
+    })
 }
 
 pub fn config(dir: &str, zone: &str) -> String {

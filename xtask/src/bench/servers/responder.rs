@@ -1,6 +1,8 @@
 //! The responder in its three serving modes, and the I/O floor (the same
 //! AF_XDP data plane answering with a fixed reply).
 
+use std::path::{Path, PathBuf};
+
 use super::{Context, Launch, NotRun};
 use crate::bench::bed::SERVER_CPU;
 use crate::bench::plan::ServerKind;
@@ -27,13 +29,19 @@ pub fn launch(kind: ServerKind, ctx: &Context<'_>) -> Result<Launch, NotRun> {
         args
     };
     let responder = ctx.responder.display().to_string();
+    let socket = control_socket(&ctx.dir, kind);
+    let control = socket.display().to_string();
     let (program, args, ready_line) = match kind {
-        ServerKind::ResponderXdp => {
-            (responder, serve(&["--iface", &iface, "--xdp-mode", "native", "--cpus", &cpu]), Some(READY_LINE))
-        }
-        ServerKind::ResponderXdpGeneric => {
-            (responder, serve(&["--iface", &iface, "--xdp-mode", "generic", "--cpus", &cpu]), Some(READY_LINE))
-        }
+        ServerKind::ResponderXdp => (
+            responder,
+            serve(&["--iface", &iface, "--xdp-mode", "native", "--cpus", &cpu, "--control-socket", &control]),
+            Some(READY_LINE),
+        ),
+        ServerKind::ResponderXdpGeneric => (
+            responder,
+            serve(&["--iface", &iface, "--xdp-mode", "generic", "--cpus", &cpu, "--control-socket", &control]),
+            Some(READY_LINE),
+        ),
         ServerKind::ResponderKernel => (responder, serve(&[]), None),
         ServerKind::Floor => (
             ctx.floor.display().to_string(),
@@ -44,5 +52,18 @@ pub fn launch(kind: ServerKind, ctx: &Context<'_>) -> Result<Launch, NotRun> {
         ),
         other => return Err(NotRun::Failed(format!("{other} is not a responder mode"))),
     };
-    Ok(Launch { program, args, ready_line })
+    // The floor has no control socket: it prints its counters only at exit.
+    let control_socket = matches!(kind, ServerKind::ResponderXdp | ServerKind::ResponderXdpGeneric).then_some(socket);
+    Ok(Launch { program, args, ready_line, control_socket })
+}
+
+/// In the server's scratch directory, unless that path is too long for a
+/// Unix socket address (108 bytes with its terminating NUL).
+fn control_socket(dir: &Path, kind: ServerKind) -> PathBuf {
+    let path = dir.join("ctl.sock");
+    if path.as_os_str().len() < 100 {
+        path
+    } else {
+        std::env::temp_dir().join(format!("rsp-bench-{}-{kind}.sock", std::process::id()))
+    }
 }
