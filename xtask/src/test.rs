@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::cli::TestArgs;
@@ -62,6 +62,12 @@ pub fn run(args: TestArgs, no_deps: bool) -> Result<(), String> {
     // Fresh per run: only namespaces created by this run may be removed.
     let _ = fs::remove_file(&ledger);
 
+    // The later steps run this binary again. Its own file does not last:
+    // the workspace build below rebuilds `target/debug/xtask` whenever
+    // feature unification across the workspace differs from how `cargo
+    // xtask` built it, and the running copy's path then names a deleted
+    // file. So they run a copy taken now.
+    let exe = own_copy()?;
     let mut report = Report::default();
     let deps_ok = no_deps || step(&mut report, "system packages (xtask deps)", || deps::run(true));
     let built = deps_ok
@@ -79,8 +85,7 @@ pub fn run(args: TestArgs, no_deps: bool) -> Result<(), String> {
         report.record("smoke: xtask run --once", Outcome::Skipped);
     } else if built {
         step(&mut report, "smoke: xtask run --once", || {
-            let exe = std::env::current_exe().map_err(|e| format!("cannot find the xtask binary: {e}"))?;
-            command(Command::new(exe).args(["--no-deps", "run", "--once"]).current_dir(workspace::root()), &ledger)
+            command(Command::new(&exe).args(["--no-deps", "run", "--once"]).current_dir(workspace::root()), &ledger)
         });
     } else {
         report.record("smoke: xtask run --once", Outcome::Skipped);
@@ -92,20 +97,28 @@ pub fn run(args: TestArgs, no_deps: bool) -> Result<(), String> {
         report.record("fuzz smoke: xtask fuzz", Outcome::Skipped);
     } else if built {
         step(&mut report, "fuzz smoke: xtask fuzz", || {
-            let exe = std::env::current_exe().map_err(|e| format!("cannot find the xtask binary: {e}"))?;
-            command(Command::new(exe).args(["--no-deps", "fuzz"]).current_dir(workspace::root()), &ledger)
+            command(Command::new(&exe).args(["--no-deps", "fuzz"]).current_dir(workspace::root()), &ledger)
         });
     } else {
         report.record("fuzz smoke: xtask fuzz", Outcome::Skipped);
     }
     step(&mut report, "no network namespaces left behind", || remove_leftover_namespaces(&ledger));
     let _ = fs::remove_file(&ledger);
+    let _ = fs::remove_file(&exe);
 
     println!("\n{}", report.summary());
     if report.any_failed() {
         return Err("some steps failed".to_owned());
     }
     Ok(())
+}
+
+/// A copy of the running xtask binary, private to this run.
+fn own_copy() -> Result<PathBuf, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find the xtask binary: {e}"))?;
+    let copy = workspace::xtask_dir().join(format!("xtask-test-{}", std::process::id()));
+    fs::copy(&exe, &copy).map_err(|e| format!("cannot copy {} to {}: {e}", exe.display(), copy.display()))?;
+    Ok(copy)
 }
 
 /// Runs one step unless interrupted, records and announces the outcome.
