@@ -48,6 +48,9 @@ bench options:
   --names N              names in the generated zone (default 100000)
   --seconds S            seconds per load step (default 2)
   --repeats R            repeats of each step (default 3)
+  --responder-args ARGS  extra `responder serve` flags for the responder's
+                         three modes, in one argument (the floor keeps its
+                         defaults), e.g. --responder-args '--ring-size 4096'
   --unpinned             pin nothing: server, kxdpgun, dnsperf and NAPI
                          threads run where the scheduler puts them
                          (results under bench-results/<date>-unpinned)
@@ -150,6 +153,12 @@ where
             }
             (Some("bench"), "--seconds") => {
                 bench.seconds = Some(plan::parse_bounded("--seconds", &value("--seconds")?, 1, plan::MAX_SECONDS)?)
+            }
+            (Some("bench"), "--responder-args") => {
+                bench.responder_args = value("--responder-args")?.split_whitespace().map(str::to_owned).collect();
+                if bench.responder_args.is_empty() {
+                    return Err("--responder-args needs a value".to_owned());
+                }
             }
             (Some("bench"), "--repeats") => {
                 bench.repeats = Some(plan::parse_bounded("--repeats", &value("--repeats")?, 1, plan::MAX_REPEATS)?)
@@ -286,8 +295,24 @@ mod tests {
                 seconds: Some(3),
                 repeats: Some(5),
                 unpinned: false,
+                responder_args: Vec::new(),
             })
         );
+        let words = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        for args in [
+            &["bench", "--responder-args", "--ring-size 4096  --frames 8192"][..],
+            &["bench", "--responder-args=--ring-size 4096 --frames 8192"],
+        ] {
+            assert_eq!(
+                parse(words(args)).unwrap().command,
+                Command::Bench(BenchArgs {
+                    responder_args: words(&["--ring-size", "4096", "--frames", "8192"]),
+                    ..BenchArgs::default()
+                }),
+                "{args:?}"
+            );
+        }
+        assert_eq!(parse(words(&["bench", "--responder-args", " "])).unwrap_err(), "--responder-args needs a value");
         let unpinned = parse_str("bench --unpinned --servers floor").unwrap().command;
         assert_eq!(
             unpinned,

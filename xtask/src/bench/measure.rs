@@ -92,6 +92,7 @@ pub fn server(kind: ServerKind, plan: &Plan, inputs: &Inputs<'_>, progress: &mut
         dir: inputs.scratch.join(kind.name()),
         responder: inputs.responder,
         floor: inputs.floor,
+        responder_args: &plan.responder_args,
     };
     let result = match RunningServer::start(kind, &ctx) {
         Ok(mut running) => {

@@ -84,6 +84,8 @@ pub struct BenchArgs {
     pub seconds: Option<u32>,
     pub repeats: Option<u32>,
     pub unpinned: bool,
+    /// Extra `responder serve` flags for the responder's three modes.
+    pub responder_args: Vec<String>,
 }
 
 /// Bounds that keep a typo from turning into an hour of load.
@@ -120,6 +122,10 @@ pub struct Plan {
     /// kernel-stack servers' answered rate stayed flat from 300k to 400k),
     /// so higher rates only cost time.
     pub saturation_loss: f64,
+    /// Extra `responder serve` flags (ring sizes, batch, busy polling) for
+    /// responder-xdp, -generic and -kernel; the floor keeps its defaults, so
+    /// a tuning run still compares against the same I/O floor.
+    pub responder_args: Vec<String>,
 }
 
 impl Plan {
@@ -141,6 +147,7 @@ impl Plan {
         if let Some(r) = args.repeats {
             plan.repeats = r;
         }
+        plan.responder_args = args.responder_args.clone();
         plan.servers.sort();
         plan.servers.dedup();
         Ok(plan)
@@ -165,6 +172,7 @@ impl Plan {
             cpu_rate: 100_000,
             gate_sample: 40,
             saturation_loss: 0.05,
+            responder_args: Vec::new(),
         }
     }
 
@@ -250,11 +258,14 @@ mod tests {
             seconds: Some(3),
             repeats: Some(2),
             unpinned: true,
+            responder_args: vec!["--ring-size".to_owned(), "4096".to_owned()],
         })
         .unwrap();
         assert_eq!(custom.servers, [ServerKind::Floor, ServerKind::Nsd], "measured in a fixed order, once each");
         assert_eq!((custom.queues, custom.names, custom.seconds, custom.repeats), (2, 500, 3, 2));
         assert!(custom.unpinned && !full.unpinned && !quick.unpinned);
+        assert_eq!(custom.responder_args, ["--ring-size", "4096"]);
+        assert!(full.responder_args.is_empty() && quick.responder_args.is_empty());
     }
 
     #[test]

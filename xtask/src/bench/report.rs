@@ -113,6 +113,14 @@ pub fn markdown(plan: &Plan, env: &Environment, results: &[ServerResult]) -> Str
         plan.repeats,
         placement(plan.unpinned)
     );
+    if !plan.responder_args.is_empty() {
+        // A tuning run: the responder's flags differ from its defaults.
+        let _ = writeln!(
+            md,
+            "The responder's modes ran with `{}` (`--responder-args`); the floor with its defaults.\n",
+            plan.responder_args.join(" ")
+        );
+    }
     let _ = writeln!(
         md,
         "| rank | server | status | XDP | peak answered q/s | max offered q/s at ≤1% loss | latency p50 / p99 ms \
@@ -436,6 +444,10 @@ mod tests {
         assert!(section.contains("| floor | – | 200k | 200000 | 190000 | 10000 | – |"), "{section}");
         assert!(section.contains("| responder-xdp | – | 200k |") && !section.contains("| nsd |"), "{section}");
         assert!(md.contains("- **where the lost queries went**"), "{md}");
+        assert!(!md.contains("--responder-args"), "a default run names no tuning flags");
+        let tuned = Plan { responder_args: vec!["--ring-size".into(), "4096".into()], ..plan() };
+        let md = markdown(&tuned, &Environment::default(), &results);
+        assert!(md.contains("ran with `--ring-size 4096` (`--responder-args`)"), "{md}");
     }
 
     #[test]

@@ -33,6 +33,8 @@ pub struct Context<'a> {
     pub dir: PathBuf,
     pub responder: &'a Path,
     pub floor: &'a Path,
+    /// Extra `responder serve` flags (`--responder-args`).
+    pub responder_args: &'a [String],
 }
 
 /// Why a server was not measured.

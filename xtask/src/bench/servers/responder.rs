@@ -26,6 +26,7 @@ pub fn launch(kind: ServerKind, ctx: &Context<'_>) -> Result<Launch, NotRun> {
         let mut args: Vec<String> =
             ["serve", "--zone", &zone, "--listen", &listen, "--udp-workers", "1"].map(str::to_owned).to_vec();
         args.extend(extra.iter().map(|s| s.to_string()));
+        args.extend(ctx.responder_args.iter().cloned());
         args
     };
     let responder = ctx.responder.display().to_string();
