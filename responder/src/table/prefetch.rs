@@ -48,7 +48,10 @@ impl Table {
     }
 
     /// The node of the first bucket in `hash`'s probe chain with its tag:
-    /// the node [`Table::find`] most likely returns.
+    /// the node [`Table::find`] most likely returns. The same walk as
+    /// `Table::find_hashed`, written out twice on purpose: one iterator
+    /// serving both cost the lookup 31 instructions per answer (callgrind,
+    /// 985 → 1,016).
     #[inline(always)]
     fn tagged_node(&self, hash: u64) -> Option<usize> {
         let b = self.as_bytes();
