@@ -76,6 +76,9 @@ pub struct ServeArgs {
     /// Most TCP connections open at once.
     #[arg(long, value_name = "N", default_value_t = 1024)]
     pub tcp_max_connections: usize,
+    /// Most TCP connections one client (IPv4 address, IPv6 /64) may hold open.
+    #[arg(long, value_name = "N", default_value_t = 32)]
+    pub tcp_max_connections_per_client: usize,
     /// EDNS UDP payload size we advertise and send at most (RFC 6891).
     #[arg(long, value_name = "BYTES", default_value_t = 1232, value_parser = clap::value_parser!(u16).range(limits::EDNS_SIZE_MIN..=limits::EDNS_SIZE_MAX))]
     pub edns_size: u16,

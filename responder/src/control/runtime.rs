@@ -5,7 +5,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use super::reload::Reloader;
-use crate::stats::{DnsCounters, QueueSnapshot, Registry, Snapshot, SteeringSnapshot, XdpSnapshot};
+use crate::stats::{
+    DnsCounters, Published, QueueSnapshot, Registry, Snapshot, SteeringSnapshot, TcpCounters, XdpSnapshot,
+};
 use crate::xdp::DataPlane;
 
 pub struct Runtime {
@@ -17,11 +19,20 @@ pub struct Runtime {
     pub iface: Option<String>,
     pub udp: Option<Arc<Registry<DnsCounters>>>,
     pub tcp: Option<Arc<Registry<DnsCounters>>>,
+    pub tcp_connections: Option<Arc<Published<TcpCounters>>>,
 }
 
 impl Runtime {
     pub fn new(reloader: Reloader) -> Runtime {
-        Runtime { started: Instant::now(), reloader, plane: Mutex::new(None), iface: None, udp: None, tcp: None }
+        Runtime {
+            started: Instant::now(),
+            reloader,
+            plane: Mutex::new(None),
+            iface: None,
+            udp: None,
+            tcp: None,
+            tcp_connections: None,
+        }
     }
 
     pub fn snapshot(&self) -> Snapshot {
@@ -60,6 +71,7 @@ impl Runtime {
             xdp,
             udp: sum(&self.udp),
             tcp: sum(&self.tcp),
+            tcp_connections: self.tcp_connections.as_ref().map(|c| c.snapshot()).unwrap_or_default(),
         }
     }
 }

@@ -57,10 +57,12 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
         }
         config.tcp.idle_timeout = Duration::from_secs(args.tcp_idle_timeout);
         config.tcp.max_connections = args.tcp_max_connections;
+        config.tcp.max_connections_per_client = args.tcp_max_connections_per_client;
         let answerer = EngineAnswerer::new(engine.clone(), policy);
         runtime.udp = Some(answerer.udp_counters());
         runtime.tcp = Some(answerer.tcp_counters());
         let server = Server::start(config, Arc::new(answerer)).map_err(|e| e.to_string())?;
+        runtime.tcp_connections = Some(server.tcp_connection_counters());
         Some(server)
     };
 

@@ -48,10 +48,19 @@ pub struct TcpLimits {
     /// long is closed. A trickle of bytes does not count as activity, so a
     /// client that sends a length prefix and stalls cannot hold a slot.
     pub idle_timeout: Duration,
-    /// Open connections across all listen addresses. Connections beyond
-    /// this are accepted and closed at once, so clients fail fast instead of
+    /// Open connections across all listen addresses. When it is full, a
+    /// new connection either takes the slot of the busiest client's least
+    /// recently active one or, if its own client holds as many as anyone,
+    /// is accepted and closed at once, so clients fail fast instead of
     /// waiting in the kernel's backlog.
     pub max_connections: usize,
+    /// Open connections one client may hold: one IPv4 address, or one IPv6
+    /// /64 (see `tcp/fairness.rs`). A client at its limit has further
+    /// connections closed at once. When the table is full, a newcomer
+    /// takes the slot of the least recently active connection of the
+    /// client holding the most, and the idle timeout shrinks as the table
+    /// fills, so no one client can hold the table.
+    pub max_connections_per_client: usize,
     /// Queries answered on one connection before the server closes it
     /// (after sending those answers); 0 means no limit.
     pub max_queries_per_connection: usize,
@@ -65,6 +74,7 @@ impl Default for TcpLimits {
         TcpLimits {
             idle_timeout: Duration::from_secs(10),
             max_connections: 1024,
+            max_connections_per_client: 32,
             max_queries_per_connection: 0,
             max_message: usize::from(u16::MAX),
         }
@@ -78,6 +88,9 @@ impl TcpLimits {
         }
         if self.max_connections == 0 {
             return Err(invalid("tcp max_connections must be at least 1"));
+        }
+        if self.max_connections_per_client == 0 {
+            return Err(invalid("tcp max_connections_per_client must be at least 1"));
         }
         if !(DNS_HEADER_LEN..=usize::from(u16::MAX)).contains(&self.max_message) {
             return Err(invalid(format!(
@@ -114,11 +127,12 @@ mod tests {
     #[test]
     fn rejects_useless_settings() {
         type Spoil = fn(&mut ServerConfig);
-        let cases: [(&str, Spoil); 6] = [
+        let cases: [(&str, Spoil); 7] = [
             ("listen", |c| c.listen.clear()),
             ("udp_workers", |c| c.udp_workers = 0),
             ("idle_timeout", |c| c.tcp.idle_timeout = Duration::ZERO),
             ("max_connections", |c| c.tcp.max_connections = 0),
+            ("max_connections_per_client", |c| c.tcp.max_connections_per_client = 0),
             ("max_message", |c| c.tcp.max_message = 11),
             ("max_message", |c| c.tcp.max_message = 65536),
         ];

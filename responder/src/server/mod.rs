@@ -26,6 +26,7 @@ use tracing::{error, info};
 pub use self::config::{ServerConfig, TcpLimits};
 pub use self::engine::EngineAnswerer;
 use crate::engine::Transport;
+use crate::stats::{Published, TcpCounters};
 
 /// Makes each serving thread its own [`Session`], so that threads share
 /// nothing mutable while they serve (counters, rate-limit state).
@@ -49,6 +50,8 @@ pub struct Server {
     /// Kept to wake the UDP workers at shutdown.
     udp_sockets: Vec<Arc<UdpSocket>>,
     tcp_waker: mio::Waker,
+    /// The TCP connection table's counters, published by its event loop.
+    tcp_connections: Arc<Published<TcpCounters>>,
     threads: Vec<JoinHandle<()>>,
 }
 
@@ -68,8 +71,14 @@ impl Server {
             listeners.push(bound.tcp);
         }
         let stop = Arc::new(AtomicBool::new(false));
-        let (tcp_loop, tcp_waker) =
-            tcp::EventLoop::new(listeners, answerer.session(Transport::Tcp), config.tcp.clone(), Arc::clone(&stop))?;
+        let tcp_connections = Arc::new(Published::default());
+        let (tcp_loop, tcp_waker) = tcp::EventLoop::new(
+            listeners,
+            answerer.session(Transport::Tcp),
+            config.tcp.clone(),
+            Arc::clone(&tcp_connections),
+            Arc::clone(&stop),
+        )?;
 
         // From here a failure drops `server`, which stops and joins the
         // threads already started.
@@ -78,6 +87,7 @@ impl Server {
             stop,
             udp_sockets: Vec::with_capacity(udp.len()),
             tcp_waker,
+            tcp_connections,
             threads: Vec::with_capacity(udp.len() + 1),
         };
         for (index, socket) in udp.into_iter().enumerate() {
@@ -97,6 +107,11 @@ impl Server {
     /// replaced by the port actually bound (the same for UDP and TCP).
     pub fn local_addrs(&self) -> &[SocketAddr] {
         &self.local_addrs
+    }
+
+    /// What the TCP connection table let in, turned away and closed.
+    pub fn tcp_connection_counters(&self) -> Arc<Published<TcpCounters>> {
+        Arc::clone(&self.tcp_connections)
     }
 
     /// Stops all threads and waits for them; returns promptly because every

@@ -364,3 +364,163 @@ fn invalid_configuration_is_rejected_before_binding() {
     let error = Server::start(config, Arc::new(Arc::new(Echo::default()))).err().expect("start fails");
     assert_eq!(error.kind(), ErrorKind::InvalidInput);
 }
+
+// --- TCP fairness: one client must not hold every slot ---
+
+/// A TCP connection from `source`, a loopback address standing for a
+/// client other than 127.0.0.1 (all of 127/8 is local on Linux).
+fn tcp_client_from(source: &str, server: SocketAddr) -> TcpStream {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.bind(&SocketAddr::new(source.parse().unwrap(), 0).into()).unwrap();
+    socket.connect_timeout(&server.into(), PATIENCE).unwrap();
+    let stream = TcpStream::from(socket);
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    stream.set_nodelay(true).unwrap();
+    stream
+}
+
+/// One client holding as many connections as the server lets it, each
+/// kept alive by queries from a thread until the flood is dropped.
+struct Flood {
+    /// Connections the server kept (answered their first query).
+    held: usize,
+    stop: Arc<AtomicBool>,
+    trickle: Option<thread::JoinHandle<()>>,
+}
+
+impl Flood {
+    /// Opens `count` connections from `source`, one query on each; then a
+    /// thread sends one query on a kept connection every `gap`, in turn,
+    /// pausing `round_pause` after each round.
+    fn start(server: SocketAddr, source: &str, count: usize, gap: Duration, round_pause: Duration) -> Flood {
+        let mut held = Vec::new();
+        for id in 0..count {
+            let mut stream = tcp_client_from(source, server);
+            let query = framed(&query(id as u16));
+            let mut prefix = [0u8; 2];
+            // Refused connections are closed at once: end of stream or reset.
+            if stream.write_all(&query).is_ok() && stream.read_exact(&mut prefix).is_ok() {
+                let mut answer = vec![0; usize::from(u16::from_be_bytes(prefix))];
+                stream.read_exact(&mut answer).unwrap();
+                stream.set_nonblocking(true).unwrap();
+                held.push(stream);
+            }
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let held_count = held.len();
+        let trickle = {
+            let stop = Arc::clone(&stop);
+            thread::spawn(move || {
+                let query = framed(&query(0x7e57));
+                while !stop.load(Ordering::Relaxed) {
+                    for stream in &mut held {
+                        // Answers are never read; a closed or full socket just fails.
+                        let _ = stream.write(&query);
+                        thread::sleep(gap);
+                        if stop.load(Ordering::Relaxed) {
+                            return;
+                        }
+                    }
+                    thread::sleep(round_pause);
+                }
+            })
+        };
+        Flood { held: held_count, stop, trickle: Some(trickle) }
+    }
+}
+
+impl Drop for Flood {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(trickle) = self.trickle.take() {
+            trickle.join().unwrap(); // its connections close with it
+        }
+    }
+}
+
+/// The TCP table's counters once `settled` holds for them (they are
+/// published after each batch of events), or as they are after `PATIENCE`.
+fn tcp_counters_when(
+    server: &Server,
+    settled: impl Fn(&crate::stats::TcpCounters) -> bool,
+) -> crate::stats::TcpCounters {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let counters = server.tcp_connection_counters().snapshot();
+        if settled(&counters) || Instant::now() >= deadline {
+            return counters;
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// A connection from another client, timed from connect to its answer.
+fn served_from(source: &str, server: SocketAddr) -> Duration {
+    let since = Instant::now();
+    let mut stream = tcp_client_from(source, server);
+    stream.write_all(&framed(&query(42))).unwrap();
+    assert_eq!(read_framed(&mut stream), answer_to(&query(42), Transport::Tcp));
+    since.elapsed()
+}
+
+#[test]
+fn tcp_one_client_with_1100_connections_leaves_another_client_served_within_1s() {
+    // Default limits: 1024 connections, 32 per client.
+    let (server, _) = start(listen_on(&["127.0.0.1:0"]));
+    let addr = server.local_addrs()[0];
+    // About 200 queries a second, as the attack that held every slot.
+    let flood = Flood::start(addr, "127.0.0.2", 1100, Duration::from_millis(5), Duration::ZERO);
+    assert_eq!(flood.held, 32, "the client holds its share, no more");
+
+    let took = served_from("127.0.0.3", addr);
+    assert!(took < Duration::from_secs(1), "second client waited {took:?}");
+    let counters = tcp_counters_when(&server, |c| c.accepted + c.refused_client_limit >= 1101);
+    assert_eq!((counters.accepted, counters.refused_client_limit, counters.evicted), (33, 1068, 0));
+    drop(flood);
+}
+
+#[test]
+fn tcp_full_table_makes_room_for_a_newcomer_by_closing_the_busiest_clients_connection() {
+    // One client may take the whole table (as many clients behind one
+    // NAT address might): it fills it and keeps every connection busy.
+    let mut config = listen_on(&["127.0.0.1:0"]);
+    config.tcp.max_connections_per_client = config.tcp.max_connections;
+    let (server, _) = start(config);
+    let addr = server.local_addrs()[0];
+    let flood = Flood::start(addr, "127.0.0.2", 1100, Duration::ZERO, Duration::from_millis(200));
+    assert_eq!(flood.held, 1024);
+    let counters = tcp_counters_when(&server, |c| c.accepted + c.refused_client_limit >= 1100);
+    assert_eq!((counters.accepted, counters.refused_client_limit), (1024, 76), "{counters:?}");
+
+    let took = served_from("127.0.0.3", addr);
+    assert!(took < Duration::from_secs(1), "newcomer waited {took:?}");
+    let counters = tcp_counters_when(&server, |c| c.accepted >= 1025);
+    assert_eq!((counters.accepted, counters.evicted, counters.closed_idle), (1025, 1, 0), "{counters:?}");
+    drop(flood);
+}
+
+#[test]
+fn tcp_idle_timeout_shrinks_when_the_table_is_full() {
+    let mut config = listen_on(&["127.0.0.1:0"]);
+    config.tcp.max_connections = 8;
+    config.tcp.max_connections_per_client = 8;
+    config.tcp.idle_timeout = Duration::from_secs(60);
+    let (server, _) = start(config);
+    let addr = server.local_addrs()[0];
+    let mut silent: Vec<TcpStream> = (0..8).map(|_| tcp_client(addr)).collect();
+    let since = Instant::now();
+    // Full: the timeout is 1 s, and closing one brings it back up (7 of 8
+    // open: 60 s - 59 s * 3/4), so exactly one goes, long before 60 s.
+    assert!(closed_by_server(&mut silent[0]), "oldest idle connection kept at a full table");
+    let waited = since.elapsed();
+    assert!(waited >= Duration::from_millis(900), "closed too early: {waited:?}");
+    thread::sleep(Duration::from_millis(500));
+    for (index, stream) in silent.iter_mut().enumerate().skip(1) {
+        stream.set_nonblocking(true).unwrap();
+        let mut byte = [0u8; 1];
+        let still_open = matches!(stream.read(&mut byte), Err(e) if e.kind() == ErrorKind::WouldBlock);
+        assert!(still_open, "connection {index} closed too: the timeout did not grow back");
+    }
+    let counters = tcp_counters_when(&server, |c| c.closed_idle >= 1);
+    assert_eq!((counters.closed_idle, counters.open), (1, 7));
+}

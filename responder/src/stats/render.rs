@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use serde_json::{json, Map, Value};
 
-use super::{DnsCounters, Snapshot};
+use super::{DnsCounters, Snapshot, TcpCounters};
 use crate::stats::QueueSnapshot;
 use crate::xdp::socket::KernelStats;
 
@@ -25,7 +25,15 @@ pub fn json(s: &Snapshot) -> Value {
         "xdp": xdp,
         "udp": dns_json(&s.udp),
         "tcp": dns_json(&s.tcp),
+        "tcp_connections": tcp_connections_json(&s.tcp_connections),
     })
+}
+
+fn tcp_connections_json(c: &TcpCounters) -> Value {
+    let mut events: Map<String, Value> =
+        TcpCounters::EVENTS.iter().zip(c.events()).map(|(name, n)| ((*name).to_owned(), json!(n))).collect();
+    events.insert("open".into(), json!(c.open));
+    Value::Object(events)
 }
 
 fn queue_json(q: &QueueSnapshot) -> Value {
@@ -112,6 +120,13 @@ pub fn prometheus(s: &Snapshot) -> String {
             out.sample("responder_responses_total", &[("path", path), ("queue", queue), ("rcode", rcode)], n as f64);
         }
     }
+
+    out.family("responder_tcp_connections_total", "counter", "Kernel-socket TCP connections, by what was done.");
+    for (event, n) in TcpCounters::EVENTS.iter().zip(s.tcp_connections.events()) {
+        out.sample("responder_tcp_connections_total", &[("event", event)], n as f64);
+    }
+    out.family("responder_tcp_connections_open", "gauge", "Kernel-socket TCP connections open now.");
+    out.sample("responder_tcp_connections_open", &[], s.tcp_connections.open as f64);
 
     if let Some(x) = &s.xdp {
         let ring: [Family<QueueSnapshot>; 8] = [
@@ -222,6 +237,13 @@ mod tests {
             }),
             udp: DnsCounters { queries: 5, refused: 5, ..DnsCounters::default() },
             tcp: DnsCounters::default(),
+            tcp_connections: TcpCounters {
+                accepted: 40,
+                refused_client_limit: 7,
+                evicted: 2,
+                open: 31,
+                ..TcpCounters::default()
+            },
         }
     }
 
@@ -235,6 +257,8 @@ mod tests {
         assert_eq!(v["xdp"]["program"]["passed_port"], 4);
         assert_eq!(v["zones"][0]["serial"], 7);
         assert_eq!(v["reloads"]["last_error"], "x.zone:3: bad");
+        assert_eq!(v["tcp_connections"]["refused_client_limit"], 7);
+        assert_eq!(v["tcp_connections"]["open"], 31);
     }
 
     #[test]
@@ -245,6 +269,8 @@ mod tests {
         assert!(text.contains("responder_zone_serial{zone=\"example.com.\"} 7\n"));
         assert!(!text.contains("we\\\"ird"), "a zone without a serial has no serial sample");
         assert!(text.contains("responder_xdp_program_frames_total{outcome=\"redirected\"} 12\n"));
+        assert!(text.contains("responder_tcp_connections_total{event=\"evicted\"} 2\n"));
+        assert!(text.contains("responder_tcp_connections_open 31\n"));
         for line in text.lines().filter(|l| l.starts_with("# TYPE")) {
             assert_eq!(text.matches(line).count(), 1, "{line} repeated");
         }

@@ -1,6 +1,6 @@
 //! Everything the counters say at one moment, gathered from every thread.
 
-use super::DnsCounters;
+use super::{DnsCounters, TcpCounters};
 use crate::xdp::socket::KernelStats;
 use crate::xdp::WorkerCounters;
 
@@ -17,6 +17,8 @@ pub struct Snapshot {
     pub udp: DnsCounters,
     /// Kernel-socket TCP.
     pub tcp: DnsCounters,
+    /// Kernel-socket TCP's connection table.
+    pub tcp_connections: TcpCounters,
 }
 
 #[derive(Debug, Clone, Default)]

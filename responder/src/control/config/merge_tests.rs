@@ -37,6 +37,7 @@ listen = ["198.18.0.1:53"]
 udp-workers = 3
 tcp-idle-timeout = 7
 tcp-max-clients = 99
+tcp-max-connections-per-client = 5
 udp-max-payload = 4096
 identity = "id"
 hostname = "host"
@@ -77,6 +78,7 @@ fn the_file_sets_what_the_command_line_does_not() {
     let a = &r.args;
     assert_eq!(a.listen, ["198.18.0.1:53".parse().unwrap()]);
     assert_eq!((a.udp_workers, a.tcp_idle_timeout, a.tcp_max_connections, a.edns_size), (Some(3), 7, 99, 4096));
+    assert_eq!(a.tcp_max_connections_per_client, 5);
     assert_eq!(
         (a.identity.as_deref(), a.chaos_hostname.as_deref(), a.chaos_version.as_deref()),
         (Some("id"), Some("host"), Some("ver"))
@@ -114,6 +116,7 @@ fn flags_on_the_command_line_win_even_at_their_default_value() {
         "--udp-workers=1",
         "--tcp-idle-timeout=10",
         "--tcp-max-connections=1024",
+        "--tcp-max-connections-per-client=32",
         "--edns-size=1232",
         "--identity=i2",
         "--chaos-hostname=h2",
@@ -145,6 +148,7 @@ fn flags_on_the_command_line_win_even_at_their_default_value() {
     let a = &r.args;
     assert_eq!(a.listen, ["127.0.0.1:5353".parse().unwrap(), "[::1]:5353".parse().unwrap()]);
     assert_eq!((a.udp_workers, a.tcp_idle_timeout, a.tcp_max_connections, a.edns_size), (Some(1), 10, 1024, 1232));
+    assert_eq!(a.tcp_max_connections_per_client, 32);
     assert_eq!(
         (a.identity.as_deref(), a.chaos_hostname.as_deref(), a.chaos_version.as_deref()),
         (Some("i2"), Some("h2"), Some("v2"))
@@ -271,6 +275,7 @@ fn the_example_configuration_serves_the_example_zone_on_loopback() {
     assert!(file.is_absolute() && file.ends_with("scripts/../zones/example.com.zone"), "{file:?}");
     assert!(file.is_file(), "{file:?} does not exist");
     assert_eq!((a.udp_workers, a.tcp_idle_timeout, a.tcp_max_connections, a.edns_size), (Some(2), 10, 1024, 1232));
+    assert_eq!(a.tcp_max_connections_per_client, 32);
     assert_eq!(a.identity.as_deref(), Some("ns1.example.com"));
     assert_eq!(a.xdp.iface, None, "the example serves on kernel sockets only");
     assert_eq!((a.rrl.rrl_rate, a.rrl.rrl_slip), (0, 2));

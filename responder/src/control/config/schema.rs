@@ -49,6 +49,8 @@ pub struct Server {
     pub tcp_idle_timeout: Option<u64>,
     /// --tcp-max-connections (Knot: tcp-max-clients)
     pub tcp_max_clients: Option<usize>,
+    /// --tcp-max-connections-per-client
+    pub tcp_max_connections_per_client: Option<usize>,
     /// --edns-size (Knot: udp-max-payload)
     pub udp_max_payload: Option<Bounded<u16, EDNS_SIZE_MIN, EDNS_SIZE_MAX>>,
     /// --identity

@@ -45,6 +45,7 @@ listen = ["198.18.0.1:53", "[fd00::1]:5353"]
 udp-workers = 3
 tcp-idle-timeout = 7
 tcp-max-clients = 99
+tcp-max-connections-per-client = 5
 udp-max-payload = 1400
 identity = "id"
 hostname = "host"
@@ -89,6 +90,7 @@ stats-interval = 5
     .unwrap();
     assert_eq!(s.listen.unwrap(), ["198.18.0.1:53".parse().unwrap(), "[fd00::1]:5353".parse().unwrap()]);
     assert_eq!((s.udp_workers, s.tcp_idle_timeout, s.tcp_max_connections), (Some(3), Some(7), Some(99)));
+    assert_eq!(s.tcp_max_connections_per_client, Some(5));
     assert_eq!(s.edns_size, Some(1400));
     assert_eq!(
         (s.identity.as_deref(), s.chaos_hostname.as_deref(), s.chaos_version.as_deref()),

@@ -11,7 +11,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::Shutdown;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::super::config::TcpLimits;
 use super::super::Session;
@@ -49,6 +49,8 @@ pub(super) enum Closed {
     BadLength(usize),
     /// Nothing useful happened for the idle timeout.
     Idle,
+    /// The table was full: closed to make room for another client.
+    Evicted,
     Io(io::Error),
 }
 
@@ -59,6 +61,7 @@ impl std::fmt::Display for Closed {
             Closed::CapReached => f.write_str("query limit reached"),
             Closed::BadLength(length) => write!(f, "unacceptable length prefix {length}"),
             Closed::Idle => f.write_str("idle"),
+            Closed::Evicted => f.write_str("evicted to make room for another client"),
             Closed::Io(error) => write!(f, "{error}"),
         }
     }
@@ -115,9 +118,16 @@ impl<S: Stream> Connection<S> {
         &mut self.stream
     }
 
-    /// True if nothing useful has happened for `timeout`. Bytes trickling
-    /// in or out do not count, so stalled or slow-reading clients expire.
-    pub(super) fn is_idle(&self, now: Instant, timeout: Duration) -> bool {
+    /// The last time a query completed or the answers drained. Bytes
+    /// trickling in or out do not count, so stalled or slow-reading
+    /// clients expire.
+    pub(super) fn last_progress(&self) -> Instant {
+        self.last_progress
+    }
+
+    /// True if nothing useful has happened for `timeout`.
+    #[cfg(test)]
+    pub(super) fn is_idle(&self, now: Instant, timeout: std::time::Duration) -> bool {
         now.saturating_duration_since(self.last_progress) >= timeout
     }
 

@@ -5,8 +5,14 @@
 //! thousands of connections, and idle or hostile ones cost a little memory,
 //! never a thread. Readiness is edge-triggered: each event is followed by as
 //! much work as the socket allows (see [`Connection::drive`]).
+//!
+//! Who may hold the connection table is decided by [`Fairness`]: a cap per
+//! client, an idle timeout that shrinks as the table fills, and eviction
+//! of the busiest client's least recently active connection when full.
 
 mod connection;
+mod fairness;
+mod report;
 mod slots;
 
 use std::io;
@@ -16,12 +22,15 @@ use std::time::{Duration, Instant};
 
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token, Waker};
-use tracing::{debug, trace, warn};
+use tracing::{trace, warn};
 
 use self::connection::{Closed, Connection, Status};
+use self::fairness::{client_of, Admission, Fairness};
+use self::report::Report;
 use self::slots::Slots;
 use super::config::TcpLimits;
 use super::Session;
+use crate::stats::{Published, TcpCounters};
 
 /// Wakes the loop for shutdown.
 const WAKE_TOKEN: Token = Token(usize::MAX);
@@ -37,6 +46,11 @@ pub(super) struct EventLoop {
     /// Listener `i` polls with token `i`; connection `j` with `listeners.len() + j`.
     listeners: Vec<TcpListener>,
     connections: Slots<Connection<TcpStream>>,
+    /// Who holds the connections, mirroring `connections` slot for slot.
+    fairness: Fairness,
+    counters: TcpCounters,
+    published: Arc<Published<TcpCounters>>,
+    report: Report,
     session: Box<dyn Session>,
     limits: TcpLimits,
     stop: Arc<AtomicBool>,
@@ -56,6 +70,7 @@ impl EventLoop {
         listeners: Vec<std::net::TcpListener>,
         session: Box<dyn Session>,
         limits: TcpLimits,
+        published: Arc<Published<TcpCounters>>,
         stop: Arc<AtomicBool>,
     ) -> io::Result<(EventLoop, Waker)> {
         let poll = Poll::new()?;
@@ -70,6 +85,10 @@ impl EventLoop {
             poll,
             listeners: registered,
             connections: Slots::new(),
+            fairness: Fairness::new(limits.max_connections, limits.max_connections_per_client, limits.idle_timeout),
+            counters: TcpCounters::default(),
+            published,
+            report: Report::default(),
             session,
             limits,
             stop,
@@ -82,8 +101,7 @@ impl EventLoop {
     /// Serves until `stop` is set and the waker woken.
     pub(super) fn run(mut self) {
         let mut events = Events::with_capacity(EVENTS_PER_POLL);
-        let sweep_interval = sweep_interval(self.limits.idle_timeout);
-        let mut next_sweep = Instant::now() + sweep_interval;
+        let mut next_sweep = Instant::now() + sweep_interval(self.fairness.idle_timeout());
         loop {
             let timeout = next_sweep.saturating_duration_since(Instant::now());
             if let Err(error) = self.poll.poll(&mut events, Some(timeout)) {
@@ -113,8 +131,12 @@ impl EventLoop {
                     self.accept_stalled = false;
                     (0..self.listeners.len()).for_each(|listener| self.accept(listener, now));
                 }
-                next_sweep = now + sweep_interval;
+                self.report_turned_away(now);
+                // The timeout shrinks as the table fills; so does the interval.
+                next_sweep = now + sweep_interval(self.fairness.idle_timeout());
             }
+            self.counters.open = self.fairness.open() as u64;
+            self.published.publish(&self.counters);
         }
     }
 
@@ -133,11 +155,27 @@ impl EventLoop {
                     return;
                 }
             };
-            if self.connections.len() >= self.limits.max_connections {
-                // Dropping closes it: the client learns at once, rather
-                // than hanging in the backlog until its own timeout.
-                debug!(%peer, limit = self.limits.max_connections, "TCP connection limit reached; closed");
-                continue;
+            let client = client_of(peer.ip());
+            // Dropping a refused stream closes it: the client learns at
+            // once, rather than hanging in the backlog until its timeout.
+            match self.fairness.admit(client) {
+                Admission::Keep => {}
+                Admission::KeepEvicting(victim) => {
+                    self.counters.evicted += 1;
+                    self.close(victim, &Closed::Evicted);
+                }
+                Admission::RefuseClientLimit => {
+                    self.counters.refused_client_limit += 1;
+                    trace!(%peer, "TCP connection refused: client at its connection limit");
+                    self.report_turned_away(now);
+                    continue;
+                }
+                Admission::RefuseFull => {
+                    self.counters.refused_full += 1;
+                    trace!(%peer, "TCP connection refused: table full and this client holds the most");
+                    self.report_turned_away(now);
+                    continue;
+                }
             }
             // Answers are written whole; don't let Nagle hold back the
             // next pipelined one until the previous is acknowledged.
@@ -156,6 +194,9 @@ impl EventLoop {
             }
             trace!(%peer, slot, "TCP connection accepted");
             self.connections.insert(Connection::new(stream, now));
+            self.fairness.insert(slot, client, now);
+            self.counters.accepted += 1;
+            debug_assert_eq!(self.connections.len(), self.fairness.open(), "table and fairness disagree");
             // Data that arrived before registration is reported by the
             // registration itself, so no drive is needed here.
         }
@@ -165,21 +206,45 @@ impl EventLoop {
         let Some(connection) = self.connections.get_mut(slot) else {
             return; // already closed earlier in this batch of events
         };
-        if let Status::Closed(reason) = connection.drive(&mut *self.session, &mut self.scratch, &self.limits, now) {
-            self.close(slot, &reason);
+        match connection.drive(&mut *self.session, &mut self.scratch, &self.limits, now) {
+            Status::Open => {
+                let last_progress = connection.last_progress();
+                self.fairness.touch(slot, last_progress);
+            }
+            Status::Closed(reason) => self.close(slot, &reason),
         }
     }
 
+    /// Closes connections idle for the timeout at the table's occupancy,
+    /// least recently active first; each close lengthens it for the rest.
     fn close_idle(&mut self, now: Instant) {
-        let timeout = self.limits.idle_timeout;
-        for slot in 0..self.connections.index_bound() {
-            if self.connections.get_mut(slot).is_some_and(|connection| connection.is_idle(now, timeout)) {
-                self.close(slot, &Closed::Idle);
-            }
+        while let Some(slot) = self.fairness.first_expired(now) {
+            self.counters.closed_idle += 1;
+            self.close(slot, &Closed::Idle);
+        }
+    }
+
+    /// The rate-limited line about connections refused or evicted.
+    fn report_turned_away(&mut self, now: Instant) {
+        if let Some(turned) = self.report.due(&self.counters, now) {
+            let (busiest, held) = self.fairness.busiest().map_or((None, 0), |(client, held)| (Some(client), held));
+            warn!(
+                refused_client_limit = turned.refused_client_limit,
+                refused_full = turned.refused_full,
+                evicted = turned.evicted,
+                per_client_limit = self.limits.max_connections_per_client,
+                open = self.fairness.open(),
+                limit = self.limits.max_connections,
+                busiest = ?busiest,
+                busiest_holds = held,
+                "TCP connections turned away or evicted to keep the table fair (at most one line per {:?})",
+                report::REPORT_INTERVAL
+            );
         }
     }
 
     fn close(&mut self, slot: usize, reason: &Closed) {
+        self.fairness.remove(slot);
         if let Some(mut connection) = self.connections.remove(slot) {
             trace!(slot, %reason, "TCP connection closed");
             // Closing the fd would remove it from epoll too; deregistering

@@ -43,11 +43,6 @@ impl<T> Slots<T> {
         self.len -= 1;
         Some(value)
     }
-
-    /// Upper bound (exclusive) of the indices in use, for sweeping.
-    pub(super) fn index_bound(&self) -> usize {
-        self.entries.len()
-    }
 }
 
 #[cfg(test)]
@@ -69,7 +64,6 @@ mod tests {
         assert_eq!(slots.next_index(), b);
         assert_eq!(slots.insert("d"), b);
         assert_eq!(slots.get_mut(b).copied(), Some("d"));
-        assert_eq!(slots.index_bound(), 3);
         assert_eq!(slots.get_mut(7), None);
         assert_eq!(slots.remove(7), None);
     }
