@@ -265,6 +265,9 @@ fn tcp_connection_limit_turns_away_the_extra_connection() {
     }
     let mut extra = tcp_client(addr);
     assert!(closed_by_server(&mut extra), "third connection served");
+    // Its client holds the most already: refused, not given another's slot.
+    let counters = tcp_counters_when(&server, |c| c.refused_full >= 1);
+    assert_eq!((counters.accepted, counters.refused_full, counters.evicted), (2, 1, 0));
 
     // Freeing a slot lets a new client in (once the server sees the close).
     drop(held);
