@@ -163,6 +163,7 @@ impl EventLoop {
                 Admission::KeepEvicting(victim) => {
                     self.counters.evicted += 1;
                     self.close(victim, &Closed::Evicted);
+                    self.report_turned_away(now);
                 }
                 Admission::RefuseClientLimit => {
                     self.counters.refused_client_limit += 1;
