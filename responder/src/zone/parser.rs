@@ -18,6 +18,7 @@ use super::fields::NO_ORIGIN;
 use super::lexer::{EntryStart, Lexer, Token};
 use super::name::Name;
 use super::rdata::parse_rdata;
+use super::reader::Reader;
 use super::record::{Location, Record};
 use super::rtype::{class, RType};
 use super::ttl::parse_ttl;
@@ -38,6 +39,8 @@ pub struct Parser {
     warnings: Vec<String>,
     /// Reused for every record: RDATA is built here, then copied out at its exact size.
     rdata: Vec<u8>,
+    /// Opens `$INCLUDE` files, within the zone's byte cap and directories.
+    reader: Reader,
 }
 
 /// What precedes the RDATA of a record.
@@ -58,7 +61,7 @@ struct Source<'p> {
 
 impl Parser {
     /// `origin`: the initial `$ORIGIN`, when the caller knows the zone name.
-    pub fn new(origin: Option<&Name>) -> Parser {
+    pub fn new(origin: Option<&Name>, reader: Reader) -> Parser {
         Parser {
             origin: origin.cloned(),
             default_ttl: None,
@@ -67,6 +70,7 @@ impl Parser {
             records: Vec::new(),
             warnings: Vec::new(),
             rdata: Vec::with_capacity(512),
+            reader,
         }
     }
 
@@ -154,9 +158,9 @@ impl Parser {
             return fail(format!("$INCLUDE file name \"{}\" is not UTF-8", file.show()));
         };
         let path: PathBuf = source.dir.join(relative);
-        let text = match std::fs::read(&path) {
+        let text = match self.reader.read_include(&path) {
             Ok(text) => text,
-            Err(e) => return fail(format!("$INCLUDE cannot read {}: {e}", path.display())),
+            Err(e) => return fail(format!("$INCLUDE {e}")),
         };
         let label = path.display().to_string();
         let dir = path.parent().unwrap_or(Path::new("."));
