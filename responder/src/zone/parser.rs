@@ -425,6 +425,27 @@ mod tests {
         assert!(err.ends_with("part.zone:2: bad IPv4 address \"1.2.3\""), "{err}");
     }
 
+    #[test]
+    fn include_outside_the_zone_directory_is_refused_and_never_read() {
+        let dir = TempDir::new("include-confined");
+        dir.write("secret.zone", "leak A 198.18.0.66\nsecret-token TXT hidden\n");
+        dir.write("zones/main.zone", &format!("{HEAD}$INCLUDE ../secret.zone\n"));
+        let err = crate::zone::load_file(&dir.path("zones/main.zone"), None).unwrap_err().to_string();
+        assert!(err.contains("main.zone:6: $INCLUDE ") && err.contains("../secret.zone is outside "), "{err}");
+        assert!(!err.contains("leak") && !err.contains("secret-token"), "the refused file is echoed: {err}");
+        dir.write("zones/main.zone", &format!("{HEAD}$INCLUDE /etc/passwd\n"));
+        let err = crate::zone::load_file(&dir.path("zones/main.zone"), None).unwrap_err().to_string();
+        assert!(err.contains("main.zone:6: $INCLUDE /etc/passwd is outside "), "{err}");
+        let limits = crate::zone::ReadLimits { include_dirs: vec![dir.root().to_path_buf()], ..Default::default() };
+        dir.write("zones/main.zone", &format!("{HEAD}$INCLUDE ../secret.zone\n"));
+        let zone = crate::zone::load_file_with(&dir.path("zones/main.zone"), None, &limits).unwrap();
+        assert_eq!(
+            zone.records.last().unwrap().owner.to_string(),
+            "secret-token.example.com.",
+            "allowed by the config"
+        );
+    }
+
     /// One test per kind of mistake: each names the line the record starts on.
     #[test]
     fn malformed_files_report_file_line_and_cause() {
