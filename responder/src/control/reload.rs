@@ -178,6 +178,33 @@ mod tests {
     }
 
     #[test]
+    fn a_fifo_zone_path_fails_the_reload_at_once_and_the_old_zone_serves() {
+        let dir = std::env::temp_dir().join(format!("rsp-reload-fifo-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = write_zone(&dir, 1, false);
+        let (reloader, _) = Reloader::start(ZoneSource::Zones(vec![file.clone()]), Options::default()).unwrap();
+        std::fs::remove_file(&file).unwrap();
+        assert!(std::process::Command::new("mkfifo").arg(&file).status().unwrap().success());
+
+        let (done, outcome) = std::sync::mpsc::channel();
+        std::thread::scope(|s| {
+            s.spawn(|| done.send(reloader.reload().map(|_| ())).unwrap());
+            let result = outcome.recv_timeout(Duration::from_secs(5));
+            if result.is_err() {
+                // Stuck opening the FIFO: give it a writer that closes at
+                // once, so the reload ends and the test fails instead of hanging.
+                let _ = std::fs::OpenOptions::new().write(true).open(&file);
+            }
+            let error = result.expect("the reload returns at once").unwrap_err();
+            assert!(error.ends_with("is not a regular file (a FIFO): zone files must be regular files"), "{error}");
+        });
+        let history = reloader.history();
+        assert_eq!((history.succeeded, history.failed, history.zones[0].serial), (0, 1, Some(1)));
+        assert_eq!(served::zones(&reloader.engine().load())[0].serial, Some(1), "the old zone serves");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn a_first_load_that_fails_serves_nothing() {
         let missing = ZoneSource::Zones(vec!["/nonexistent/zone".into()]);
         assert!(Reloader::start(missing, Options::default()).is_err());
