@@ -64,7 +64,10 @@ impl Reader {
     pub fn read_include(&mut self, path: &Path) -> Result<Vec<u8>, String> {
         let real = std::fs::canonicalize(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         if !self.roots.iter().any(|root| real.starts_with(root)) {
-            let roots: Vec<String> = self.roots.iter().map(|r| r.display().to_string()).collect();
+            let mut roots: Vec<String> = self.roots.iter().map(|r| r.display().to_string()).collect();
+            if roots.is_empty() {
+                roots.push("the zone file's directory (which cannot be resolved)".into());
+            }
             let resolved = if real == path { String::new() } else { format!(" (it resolves to {})", real.display()) };
             return Err(format!(
                 "{} is outside {}{resolved}: $INCLUDE reads only below the zone file's directory; \
