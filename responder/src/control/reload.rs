@@ -111,8 +111,9 @@ impl Reloader {
             self.engine.replace(engine);
             loaded
         });
-        // Only now, and only for the copy: the swap above and this update
-        // happen under `reloading`, so stats never see them out of order.
+        // Only now, and only to copy the outcome in. Both the swap above and
+        // this update happen under `reloading`, so the history records
+        // reloads in the order their engines were served.
         let mut history = self.lock_history();
         match &outcome {
             Ok(loaded) => {
