@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::xdp::program::XdpMode;
 use crate::xdp::queues::{CpuSelection, QueueSelection};
 use crate::xdp::socket::ZeroCopy;
+use crate::zone::{self, ReadLimits};
 
 /// Bounds the command line puts on numeric flags. The configuration file
 /// checks its keys against the same constants, so both refuse the same values.
@@ -92,11 +93,34 @@ pub struct ServeArgs {
     #[arg(long, value_name = "TEXT")]
     pub chaos_version: Option<String>,
     #[command(flatten)]
+    pub zone_read: ZoneReadArgs,
+    #[command(flatten)]
     pub xdp: XdpArgs,
     #[command(flatten)]
     pub rrl: RrlArgs,
     #[command(flatten)]
     pub ops: OpsArgs,
+}
+
+/// What reading a zone may touch: a server that starts as root must not be
+/// made to read without end, or to read files outside the zones' directories.
+/// `check` and `compile` take the same flags, so they refuse what `serve` would.
+#[derive(Args, Debug, Clone)]
+pub struct ZoneReadArgs {
+    /// Most bytes read for one zone, its $INCLUDE files counted in: bytes,
+    /// or with K, M or G (powers of 1024).
+    #[arg(long, value_name = "BYTES", default_value = "4G", value_parser = zone::parse_size)]
+    pub zone_max_size: u64,
+    /// A directory $INCLUDE may read from (with everything below it) besides
+    /// the zone file's own. Repeatable.
+    #[arg(long = "include-dir", value_name = "DIR")]
+    pub include_dirs: Vec<PathBuf>,
+}
+
+impl ZoneReadArgs {
+    pub fn limits(&self) -> ReadLimits {
+        ReadLimits { max_bytes: self.zone_max_size, include_dirs: self.include_dirs.clone() }
+    }
 }
 
 /// Response rate limiting, as Knot's, NSD's and BIND's RRL.
@@ -207,6 +231,8 @@ pub struct CompileArgs {
     /// Where to write the table.
     #[arg(short, long, value_name = "FILE")]
     pub output: PathBuf,
+    #[command(flatten)]
+    pub zone_read: ZoneReadArgs,
 }
 
 #[derive(Args, Debug)]
@@ -214,6 +240,8 @@ pub struct CheckArgs {
     /// Zone files, as FILE or NAME=FILE.
     #[arg(required = true, value_name = "[NAME=]FILE")]
     pub zones: Vec<String>,
+    #[command(flatten)]
+    pub zone_read: ZoneReadArgs,
 }
 
 #[derive(Args, Debug)]
@@ -247,6 +275,19 @@ mod tests {
         assert_eq!(s.listen, ["[::1]:5353".parse::<SocketAddr>().unwrap()]);
         assert_eq!(s.edns_size, 1232);
         assert_eq!(s.xdp.iface, None);
+        assert_eq!(s.zone_read.limits(), ReadLimits::default());
+    }
+
+    #[test]
+    fn zone_read_flags() {
+        let cli =
+            parse(&["check", "--zone-max-size", "64M", "--include-dir", "/srv/a", "--include-dir", "b", "x.zone"])
+                .unwrap();
+        let Command::Check(c) = cli.command else { panic!("not check") };
+        let want = ReadLimits { max_bytes: 64 << 20, include_dirs: vec!["/srv/a".into(), "b".into()] };
+        assert_eq!(c.zone_read.limits(), want);
+        assert!(parse(&["check", "--zone-max-size", "0", "x.zone"]).is_err());
+        assert!(parse(&["compile", "--zone-max-size", "lots", "-o", "t", "x.zone"]).is_err());
     }
 
     #[test]

@@ -62,7 +62,7 @@ fn serve(args: cli::ServeArgs, matches: &ArgMatches, verbose: u8, quiet: bool) -
 
 fn compile(args: cli::CompileArgs) -> Result<(), String> {
     let started = std::time::Instant::now();
-    let loaded = zones::load_all(&args.zones)?;
+    let loaded = zones::load_all(&args.zones, &args.zone_read.limits())?;
     let table = crate::table::Table::compile(&loaded.zones).map_err(|e| e.to_string())?;
     table.write(&args.output).map_err(|e| e.to_string())?;
     eprintln!(
@@ -77,7 +77,7 @@ fn compile(args: cli::CompileArgs) -> Result<(), String> {
 }
 
 fn check(args: cli::CheckArgs) -> Result<(), String> {
-    let loaded = zones::load_all(&args.zones)?;
+    let loaded = zones::load_all(&args.zones, &args.zone_read.limits())?;
     for z in &loaded.zones {
         println!("{}: {} records, OK", z.origin, z.records.len());
     }

@@ -11,6 +11,7 @@ use super::zones;
 use crate::engine::live::SharedEngine;
 use crate::engine::{Engine, Options};
 use crate::table::Table;
+use crate::zone::{self, ReadLimits};
 
 /// Where the served data comes from.
 #[derive(Debug, Clone)]
@@ -22,13 +23,17 @@ pub enum ZoneSource {
 }
 
 impl ZoneSource {
-    /// Loads and compiles everything; the first error is returned, naming
-    /// the file and line.
-    pub fn load(&self, options: &Options) -> Result<Engine, String> {
+    /// Loads and compiles everything, zone files read within `limits`; the
+    /// first error is returned, naming the file and line.
+    pub fn load(&self, options: &Options, limits: &ReadLimits) -> Result<Engine, String> {
         let table = match self {
-            ZoneSource::Table(path) => Table::open(path).map_err(|e| format!("{}: {e}", path.display()))?,
+            ZoneSource::Table(path) => {
+                // A FIFO would block the open, and so every later reload, for ever.
+                zone::require_regular_file(path)?;
+                Table::open(path).map_err(|e| format!("{}: {e}", path.display()))?
+            }
             ZoneSource::Zones(args) => {
-                let loaded = zones::load_all(args)?;
+                let loaded = zones::load_all(args, limits)?;
                 Table::compile(&loaded.zones).map_err(|e| e.to_string())?
             }
         };
@@ -56,20 +61,40 @@ pub struct ReloadHistory {
 pub struct Reloader {
     source: ZoneSource,
     options: Options,
+    limits: ReadLimits,
     engine: SharedEngine,
     /// Held for a whole reload, so SIGHUP and `ctl reload` arriving together
-    /// compile one after the other instead of racing to swap.
+    /// compile one after the other instead of racing to swap. Stats never
+    /// take it: a reload of millions of names (or a zone file that never
+    /// ends) must not stall `/metrics` or `ctl stats`.
+    reloading: Mutex<()>,
+    /// Taken only to copy in or out, never across a load.
     history: Mutex<ReloadHistory>,
 }
 
 impl Reloader {
     /// Loads the first engine; fails without serving anything on error.
+    /// Under the default read limits: `serve` passes its own to `start_with`.
+    #[cfg(test)]
     pub fn start(source: ZoneSource, options: Options) -> Result<(Reloader, Loaded), String> {
+        Reloader::start_with(source, options, ReadLimits::default())
+    }
+
+    /// [`Reloader::start`] with zone files read within `limits`, at start
+    /// and at every reload.
+    pub fn start_with(source: ZoneSource, options: Options, limits: ReadLimits) -> Result<(Reloader, Loaded), String> {
         let started = Instant::now();
-        let engine = source.load(&options)?;
+        let engine = source.load(&options, &limits)?;
         let loaded = describe(&engine, started);
         let history = ReloadHistory { zones: loaded.zones.clone(), ..ReloadHistory::default() };
-        let reloader = Reloader { source, options, engine: SharedEngine::new(engine), history: Mutex::new(history) };
+        let reloader = Reloader {
+            source,
+            options,
+            limits,
+            engine: SharedEngine::new(engine),
+            reloading: Mutex::new(()),
+            history: Mutex::new(history),
+        };
         Ok((reloader, loaded))
     }
 
@@ -79,26 +104,36 @@ impl Reloader {
 
     /// Loads everything again and, if it all loads, serves it.
     pub fn reload(&self) -> Result<Loaded, String> {
-        let mut history = self.history.lock().unwrap_or_else(|e| e.into_inner());
+        let _one_at_a_time = self.reloading.lock().unwrap_or_else(|e| e.into_inner());
         let started = Instant::now();
-        match self.source.load(&self.options) {
-            Ok(engine) => {
-                let loaded = describe(&engine, started);
-                self.engine.replace(engine);
+        let outcome = self.source.load(&self.options, &self.limits).map(|engine| {
+            let loaded = describe(&engine, started);
+            self.engine.replace(engine);
+            loaded
+        });
+        // Only now, and only to copy the outcome in. Both the swap above and
+        // this update happen under `reloading`, so the history records
+        // reloads in the order their engines were served.
+        let mut history = self.lock_history();
+        match &outcome {
+            Ok(loaded) => {
                 history.succeeded += 1;
                 history.zones = loaded.zones.clone();
-                Ok(loaded)
             }
             Err(error) => {
                 history.failed += 1;
                 history.last_error = Some(error.clone());
-                Err(error)
             }
         }
+        outcome
     }
 
     pub fn history(&self) -> ReloadHistory {
-        self.history.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.lock_history().clone()
+    }
+
+    fn lock_history(&self) -> std::sync::MutexGuard<'_, ReloadHistory> {
+        self.history.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -140,6 +175,33 @@ mod tests {
         let history = reloader.history();
         assert_eq!((history.succeeded, history.failed), (1, 1));
         assert_eq!(history.last_error.as_deref(), Some(error.as_str()));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_fifo_zone_path_fails_the_reload_at_once_and_the_old_zone_serves() {
+        let dir = std::env::temp_dir().join(format!("rsp-reload-fifo-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = write_zone(&dir, 1, false);
+        let (reloader, _) = Reloader::start(ZoneSource::Zones(vec![file.clone()]), Options::default()).unwrap();
+        std::fs::remove_file(&file).unwrap();
+        assert!(std::process::Command::new("mkfifo").arg(&file).status().unwrap().success());
+
+        let (done, outcome) = std::sync::mpsc::channel();
+        std::thread::scope(|s| {
+            s.spawn(|| done.send(reloader.reload().map(|_| ())).unwrap());
+            let result = outcome.recv_timeout(Duration::from_secs(5));
+            if result.is_err() {
+                // Stuck opening the FIFO: give it a writer that closes at
+                // once, so the reload ends and the test fails instead of hanging.
+                let _ = std::fs::OpenOptions::new().write(true).open(&file);
+            }
+            let error = result.expect("the reload returns at once").unwrap_err();
+            assert!(error.ends_with("is not a regular file (a FIFO): zone files must be regular files"), "{error}");
+        });
+        let history = reloader.history();
+        assert_eq!((history.succeeded, history.failed, history.zones[0].serial), (0, 1, Some(1)));
+        assert_eq!(served::zones(&reloader.engine().load())[0].serial, Some(1), "the old zone serves");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

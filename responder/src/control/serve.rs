@@ -43,7 +43,7 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
     };
     let rrl = rrl_config(&args.rrl);
     let policy = RrlPolicy::maker(rrl).map_err(|e| e.to_string())?;
-    let (reloader, loaded) = Reloader::start(source, options)?;
+    let (reloader, loaded) = Reloader::start_with(source, options, args.zone_read.limits())?;
     tracing::info!("loaded in {:.2?}: table of {} bytes", loaded.took, loaded.table_bytes);
     let engine = reloader.engine().clone();
     let mut runtime = Runtime::new(reloader);

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::zone::{self, Name, Zone};
+use crate::zone::{self, Name, ReadLimits, Zone};
 
 pub struct Loaded {
     pub zones: Vec<Zone>,
@@ -29,15 +29,16 @@ pub fn parse_arg(arg: &str) -> Result<(Option<Name>, &str), String> {
     }
 }
 
-/// Loads every zone; the first error stops, naming file and line.
-pub fn load_all(args: &[String]) -> Result<Loaded, String> {
+/// Loads every zone, each read within `limits`; the first error stops,
+/// naming file and line.
+pub fn load_all(args: &[String], limits: &ReadLimits) -> Result<Loaded, String> {
     if args.is_empty() {
         return Err("no zones given: use --zone FILE (or --table FILE)".into());
     }
     let mut zones = Vec::with_capacity(args.len());
     for arg in args {
         let (origin, file) = parse_arg(arg)?;
-        let z = zone::load_file(Path::new(file), origin.as_ref()).map_err(|e| e.to_string())?;
+        let z = zone::load_file_with(Path::new(file), origin.as_ref(), limits).map_err(|e| e.to_string())?;
         for w in &z.warnings {
             tracing::warn!("{w}");
         }
@@ -57,6 +58,6 @@ mod tests {
         assert_eq!(f, "zones/x.zone");
         assert_eq!(parse_arg("zones/a=b.zone").unwrap(), (None, "zones/a=b.zone"));
         assert!(parse_arg("bad..name=x").is_err());
-        assert!(load_all(&[]).is_err());
+        assert!(load_all(&[], &ReadLimits::default()).is_err());
     }
 }

@@ -1,8 +1,9 @@
 //! Zone loading: RFC 1035 master files → records with wire-format RDATA,
 //! followed by the semantic checks Knot and NSD apply before serving a zone.
 //!
-//! Entry points: [`load_file`] (with `$INCLUDE` relative to the file) and
-//! [`parse_str`] for text already in memory.
+//! Entry points: [`load_file`] (with `$INCLUDE` relative to the file, read
+//! under the default [`ReadLimits`]), [`load_file_with`] for other limits,
+//! and [`parse_str`] for text already in memory.
 
 mod check;
 mod dnssec;
@@ -15,6 +16,7 @@ mod lexer;
 pub mod name;
 mod parser;
 mod rdata;
+mod reader;
 pub mod record;
 pub mod rtype;
 mod svcb;
@@ -26,6 +28,7 @@ use std::path::Path;
 
 pub use embedded::embedded_names;
 pub use name::Name;
+pub use reader::{parse_size, require_regular_file, ReadLimits, DEFAULT_MAX_BYTES};
 pub use record::{Location, Record};
 pub use rtype::{class, RType};
 
@@ -63,21 +66,29 @@ impl std::error::Error for ZoneError {}
 /// name when the caller knows it: the initial `$ORIGIN`, and where the SOA
 /// must be. `$INCLUDE` paths are relative to the file's directory.
 pub fn load_file(path: &Path, origin: Option<&Name>) -> Result<Zone, ZoneError> {
-    let text = std::fs::read(path)
-        .map_err(|e| ZoneError { location: None, message: format!("cannot read {}: {e}", path.display()) })?;
+    load_file_with(path, origin, &ReadLimits::default())
+}
+
+/// [`load_file`] reading no more, and from no other places, than `limits`
+/// allow (see `reader`).
+pub fn load_file_with(path: &Path, origin: Option<&Name>, limits: &ReadLimits) -> Result<Zone, ZoneError> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    load(&text, &path.display().to_string(), dir, origin)
+    let mut reader = reader::Reader::new(limits, dir);
+    let text = reader.read_zone(path).map_err(|message| ZoneError { location: None, message })?;
+    load(&text, &path.display().to_string(), dir, origin, reader)
 }
 
 /// Parses and checks zone text already in memory; `file` names it in
-/// messages, and `$INCLUDE` paths are relative to `file`'s directory.
+/// messages, and `$INCLUDE` paths are relative to `file`'s directory (and
+/// confined to it, under the default [`ReadLimits`]).
 pub fn parse_str(text: &str, file: &str, origin: Option<&Name>) -> Result<Zone, ZoneError> {
     let dir = Path::new(file).parent().unwrap_or(Path::new("."));
-    load(text.as_bytes(), file, dir, origin)
+    let reader = reader::Reader::new(&ReadLimits::default(), dir);
+    load(text.as_bytes(), file, dir, origin, reader)
 }
 
-fn load(text: &[u8], file: &str, dir: &Path, origin: Option<&Name>) -> Result<Zone, ZoneError> {
-    let mut parser = parser::Parser::new(origin);
+fn load(text: &[u8], file: &str, dir: &Path, origin: Option<&Name>, reader: reader::Reader) -> Result<Zone, ZoneError> {
+    let mut parser = parser::Parser::new(origin, reader);
     parser.parse(text, file, dir)?;
     let (records, mut warnings) = parser.finish();
     let checked = check::check(records, origin, file, &mut warnings)?;

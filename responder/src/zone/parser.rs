@@ -18,6 +18,7 @@ use super::fields::NO_ORIGIN;
 use super::lexer::{EntryStart, Lexer, Token};
 use super::name::Name;
 use super::rdata::parse_rdata;
+use super::reader::Reader;
 use super::record::{Location, Record};
 use super::rtype::{class, RType};
 use super::ttl::parse_ttl;
@@ -38,6 +39,8 @@ pub struct Parser {
     warnings: Vec<String>,
     /// Reused for every record: RDATA is built here, then copied out at its exact size.
     rdata: Vec<u8>,
+    /// Opens `$INCLUDE` files, within the zone's byte cap and directories.
+    reader: Reader,
 }
 
 /// What precedes the RDATA of a record.
@@ -58,7 +61,7 @@ struct Source<'p> {
 
 impl Parser {
     /// `origin`: the initial `$ORIGIN`, when the caller knows the zone name.
-    pub fn new(origin: Option<&Name>) -> Parser {
+    pub fn new(origin: Option<&Name>, reader: Reader) -> Parser {
         Parser {
             origin: origin.cloned(),
             default_ttl: None,
@@ -67,6 +70,7 @@ impl Parser {
             records: Vec::new(),
             warnings: Vec::new(),
             rdata: Vec::with_capacity(512),
+            reader,
         }
     }
 
@@ -154,9 +158,9 @@ impl Parser {
             return fail(format!("$INCLUDE file name \"{}\" is not UTF-8", file.show()));
         };
         let path: PathBuf = source.dir.join(relative);
-        let text = match std::fs::read(&path) {
+        let text = match self.reader.read_include(&path) {
             Ok(text) => text,
-            Err(e) => return fail(format!("$INCLUDE cannot read {}: {e}", path.display())),
+            Err(e) => return fail(format!("$INCLUDE {e}")),
         };
         let label = path.display().to_string();
         let dir = path.parent().unwrap_or(Path::new("."));
@@ -419,6 +423,27 @@ mod tests {
         dir.write("part.zone", "ok A 198.18.0.1\nbroken A 1.2.3\n");
         let err = crate::zone::load_file(&dir.path("bad.zone"), None).unwrap_err().to_string();
         assert!(err.ends_with("part.zone:2: bad IPv4 address \"1.2.3\""), "{err}");
+    }
+
+    #[test]
+    fn include_outside_the_zone_directory_is_refused_and_never_read() {
+        let dir = TempDir::new("include-confined");
+        dir.write("secret.zone", "leak A 198.18.0.66\nsecret-token TXT hidden\n");
+        dir.write("zones/main.zone", &format!("{HEAD}$INCLUDE ../secret.zone\n"));
+        let err = crate::zone::load_file(&dir.path("zones/main.zone"), None).unwrap_err().to_string();
+        assert!(err.contains("main.zone:6: $INCLUDE ") && err.contains("../secret.zone is outside "), "{err}");
+        assert!(!err.contains("leak") && !err.contains("secret-token"), "the refused file is echoed: {err}");
+        dir.write("zones/main.zone", &format!("{HEAD}$INCLUDE /etc/passwd\n"));
+        let err = crate::zone::load_file(&dir.path("zones/main.zone"), None).unwrap_err().to_string();
+        assert!(err.contains("main.zone:6: $INCLUDE /etc/passwd is outside "), "{err}");
+        let limits = crate::zone::ReadLimits { include_dirs: vec![dir.root().to_path_buf()], ..Default::default() };
+        dir.write("zones/main.zone", &format!("{HEAD}$INCLUDE ../secret.zone\n"));
+        let zone = crate::zone::load_file_with(&dir.path("zones/main.zone"), None, &limits).unwrap();
+        assert_eq!(
+            zone.records.last().unwrap().owner.to_string(),
+            "secret-token.example.com.",
+            "allowed by the config"
+        );
     }
 
     /// One test per kind of mistake: each names the line the record starts on.

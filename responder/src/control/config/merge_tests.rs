@@ -43,6 +43,8 @@ identity = "id"
 hostname = "host"
 version = "ver"
 user = "nobody"
+zone-max-size = "64M"
+include-dirs = ["shared", "/srv/zones"]
 [[zone]]
 name = "example.com"
 file = "example.com.zone"
@@ -85,6 +87,9 @@ fn the_file_sets_what_the_command_line_does_not() {
     );
     assert_eq!(a.zones, ["example.com=/etc/responder/example.com.zone"]);
     assert_eq!(a.table, None);
+    assert_eq!(a.zone_read.zone_max_size, 64 << 20);
+    let dirs = [PathBuf::from("/etc/responder/shared"), PathBuf::from("/srv/zones")];
+    assert_eq!(a.zone_read.include_dirs, dirs, "relative to the file's directory");
     let x = &a.xdp;
     assert_eq!(x.iface.as_deref(), Some("eth9"));
     assert_eq!(
@@ -143,6 +148,8 @@ fn flags_on_the_command_line_win_even_at_their_default_value() {
         "--metrics=[::1]:9100",
         "--stats-interval=60",
         "--user=daemon",
+        "--zone-max-size=4G",
+        "--include-dir=/opt/z",
     ];
     let r = resolved(&flags, EVERYTHING).unwrap();
     let a = &r.args;
@@ -154,6 +161,10 @@ fn flags_on_the_command_line_win_even_at_their_default_value() {
         (Some("i2"), Some("h2"), Some("v2"))
     );
     assert_eq!(a.zones, ["a.zone", "b.zone"], "--zone replaces the file's list, relative to the working directory");
+    assert_eq!(
+        a.zone_read.limits(),
+        crate::zone::ReadLimits { include_dirs: vec!["/opt/z".into()], ..Default::default() }
+    );
     let x = &a.xdp;
     assert_eq!(x.iface.as_deref(), Some("lo"));
     assert_eq!((x.queues.clone(), x.cpus.clone()), (QueueSelection::All, CpuSelection::Auto));
@@ -314,6 +325,8 @@ fn every_left_out_setting_in_the_example_is_valid() {
     assert_eq!(s.control_socket.as_deref(), Some(Path::new(crate::control::cli::DEFAULT_CONTROL_SOCKET)));
     assert_eq!((s.user.as_deref(), s.chaos_version.as_deref()), (Some("responder"), Some("responder")));
     assert!(s.metrics.is_some());
+    assert_eq!(s.zone_max_size, Some(256 << 20));
+    assert_eq!(s.include_dirs, Some(vec![PathBuf::from("/etc/responder/shared")]));
 }
 
 #[test]

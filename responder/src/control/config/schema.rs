@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::values::{Address, Bounded, LogLevel, Parsed};
+use super::values::{Address, Bounded, LogLevel, Parsed, Size};
 use crate::control::cli::limits::*;
 use crate::xdp::program::XdpMode;
 use crate::xdp::queues::{CpuSelection, QueueSelection};
@@ -63,6 +63,11 @@ pub struct Server {
     pub user: Option<String>,
     /// --table. Spanned: a table and `[[zone]]`s together are reported here.
     pub table: Option<Spanned<PathBuf>>,
+    /// --zone-max-size (Knot: zone-max-size): bytes, or a string like "64M".
+    pub zone_max_size: Option<Size>,
+    /// --include-dir, repeated: where `$INCLUDE` may read besides each zone
+    /// file's own directory.
+    pub include_dirs: Option<Vec<Spanned<PathBuf>>>,
 }
 
 #[derive(Deserialize, Debug)]

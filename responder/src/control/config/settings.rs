@@ -29,6 +29,8 @@ pub struct Settings {
     pub chaos_hostname: Option<String>,
     pub chaos_version: Option<String>,
     pub user: Option<String>,
+    pub zone_max_size: Option<u64>,
+    pub include_dirs: Option<Vec<PathBuf>>,
 
     pub iface: Option<String>,
     pub queues: Option<QueueSelection>,
@@ -93,6 +95,10 @@ impl Settings {
             None => None,
         };
         let zones = if zones.is_empty() { None } else { Some(zone_arguments(&zones, origin)?) };
+        let include_dirs = match &server.include_dirs {
+            Some(dirs) => Some(dirs.iter().map(|d| origin.path(d, "include-dirs entry")).collect::<Result<_, _>>()?),
+            None => None,
+        };
         let control_socket = match control.listen {
             Some(path) => Some(origin.path(&path, "control socket")?),
             None => None,
@@ -128,6 +134,8 @@ impl Settings {
             chaos_hostname: server.hostname,
             chaos_version: server.version,
             user: server.user,
+            zone_max_size: server.zone_max_size.map(|v| v.0),
+            include_dirs,
             iface: xdp.interface,
             queues: xdp.queues.map(|v| v.0),
             cpus: xdp.cpus.map(|v| v.0),

@@ -58,6 +58,33 @@ impl<'de, T: TryFrom<i64>, const MIN: i64, const MAX: i64> Deserialize<'de> for 
     }
 }
 
+/// A size in bytes: an integer, or a string with K, M or G as
+/// `--zone-max-size` takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Size(pub u64);
+
+impl<'de> Deserialize<'de> for Size {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Size;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a size: bytes, or a string like \"64M\"")
+            }
+            fn visit_i64<E: Error>(self, v: i64) -> Result<Size, E> {
+                self.visit_str(&v.to_string())
+            }
+            fn visit_u64<E: Error>(self, v: u64) -> Result<Size, E> {
+                self.visit_str(&v.to_string())
+            }
+            fn visit_str<E: Error>(self, v: &str) -> Result<Size, E> {
+                crate::zone::parse_size(v).map(Size).map_err(E::custom)
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
 /// `[log] level`: the levels of `-q`, default, `-v` and `-vv`, plus `error`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogLevel {
