@@ -61,11 +61,22 @@ fn a_second_server_on_a_live_control_socket_refuses_and_the_first_keeps_serving(
     assert!(first.daemon.exited().is_none(), "the first server stopped:\n{}", first.daemon.log());
 }
 
+/// A stale socket left by a killed server is replaced; a symlink to one is
+/// not followed (what it points to could be anywhere), so it is refused.
 #[test]
-fn a_stale_control_socket_is_replaced() {
+fn a_stale_control_socket_is_replaced_and_a_symlink_to_one_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("control.sock");
     drop(std::os::unix::net::UnixListener::bind(&socket).unwrap()); // left by a killed server
+    let link = dir.path().join("link.sock");
+    std::os::unix::fs::symlink(&socket, &link).unwrap();
+
+    let out = serve_expecting_exit(&["--control-socket", &link.display().to_string()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the server started over a symlink:\n{stderr}");
+    assert!(stderr.contains("a symbolic link is there, not a socket"), "unclear error:\n{stderr}");
+    assert_eq!(std::fs::read_link(&link).unwrap(), socket, "the symlink was changed");
+
     let _server = Server::start(&["--zone", &zone(), "--control-socket", &socket.display().to_string()]).unwrap();
     let stats = ctl_stats(&socket);
     assert!(stats.status.success(), "{}", String::from_utf8_lossy(&stats.stderr));
