@@ -178,6 +178,36 @@ mod tests {
         assert_eq!(std::fs::read(&path).unwrap(), b"not a socket\n");
     }
 
+    /// Two servers starting at once on a stale socket: one serves it, the
+    /// other is refused, and neither removes the other's new socket.
+    #[test]
+    fn of_two_servers_starting_at_once_on_a_stale_socket_exactly_one_serves_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ctl.sock");
+        let runtime = runtime(dir.path());
+        for round in 0..40 {
+            drop(UnixListener::bind(&path).unwrap()); // stale
+            let barrier = std::sync::Barrier::new(2);
+            let started: Vec<Result<ControlSocket, String>> = std::thread::scope(|scope| {
+                let starts: Vec<_> = (0..2)
+                    .map(|_| {
+                        scope.spawn(|| {
+                            barrier.wait();
+                            ControlSocket::start(&path, Arc::clone(&runtime))
+                        })
+                    })
+                    .collect();
+                starts.into_iter().map(|s| s.join().unwrap()).collect()
+            });
+            let served = started.iter().filter(|s| s.is_ok()).count();
+            let errors: Vec<&String> = started.iter().filter_map(|s| s.as_ref().err()).collect();
+            assert_eq!(served, 1, "round {round}: {served} servers started ({errors:?})");
+            assert!(errors[0].contains("another responder is serving it"), "round {round}: {}", errors[0]);
+            assert_eq!(ask(&path, b"stats\n")["ok"], true, "round {round}: the winner lost its socket");
+            drop(started);
+        }
+    }
+
     #[test]
     fn a_stale_socket_is_replaced() {
         let dir = tempfile::tempdir().unwrap();
