@@ -31,6 +31,13 @@ const LISTENER: Token = Token(0);
 const WAKE: Token = Token(1);
 /// Pause after a failed accept (out of descriptors, say) before trying again.
 const ACCEPT_RETRY: Duration = Duration::from_millis(100);
+/// After the reply, what the client sent past its request (a body, a second
+/// request, the rest of an oversized head) is read and dropped for this long
+/// at most, then the connection closes: closing over unread data would reset
+/// it (TCP sends RST, a Unix socket reports ECONNRESET) and the client could
+/// lose the reply.
+const LINGER: Duration = Duration::from_secs(1);
+const LINGER_BYTES: usize = 64 * 1024;
 
 /// What one listener allows its clients.
 #[derive(Clone, Copy, Debug)]
@@ -55,6 +62,7 @@ pub trait Stream: Read + Write + Send + 'static {
     fn set_read_timeout(&self, limit: Option<Duration>) -> io::Result<()>;
     fn set_write_timeout(&self, limit: Option<Duration>) -> io::Result<()>;
     fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()>;
+    fn shutdown_write(&self) -> io::Result<()>;
 }
 
 macro_rules! socket_impls {
@@ -77,6 +85,9 @@ macro_rules! socket_impls {
             }
             fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
                 <$stream>::set_nonblocking(self, nonblocking)
+            }
+            fn shutdown_write(&self) -> io::Result<()> {
+                <$stream>::shutdown(self, std::net::Shutdown::Write)
             }
         }
     };
@@ -241,12 +252,36 @@ impl<S: Stream> Server<S> {
         let spawned = std::thread::Builder::new().name(self.name.clone()).spawn(move || {
             let _slot = slot;
             let mut client = Client::new(stream, &limits);
-            if let Err(e) = client.stream.set_nonblocking(false).and_then(|()| handler(&mut client)) {
-                tracing::debug!("{name} client: {e}");
+            match client.stream.set_nonblocking(false).and_then(|()| handler(&mut client)) {
+                Ok(()) => linger(&mut client.stream),
+                Err(e) => tracing::debug!("{name} client: {e}"),
             }
         });
         if let Err(e) = spawned {
             tracing::warn!("{}: cannot start a thread for a client: {e}", self.name);
+        }
+    }
+}
+
+/// Ends the connection without resetting it: our side is closed first, then
+/// whatever the client still sends is dropped until it closes too (a client
+/// that has read its reply closes at once), within [`LINGER`] and
+/// [`LINGER_BYTES`].
+fn linger<S: Stream>(stream: &mut S) {
+    if stream.shutdown_write().is_err() {
+        return;
+    }
+    let by = Instant::now() + LINGER;
+    let mut sink = [0u8; 4096];
+    let mut dropped = 0;
+    while dropped < LINGER_BYTES {
+        let Ok(limit) = left(by, "lingering") else { return };
+        if stream.set_read_timeout(Some(limit)).is_err() {
+            return;
+        }
+        match stream.read(&mut sink) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => dropped += n,
         }
     }
 }
