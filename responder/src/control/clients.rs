@@ -183,11 +183,14 @@ impl Clients {
 impl Drop for Clients {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
-        if let Err(e) = self.waker.wake() {
-            tracing::warn!("cannot wake an accept thread to stop it: {e}");
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+        match self.waker.wake() {
+            Ok(()) => {
+                if let Some(thread) = self.thread.take() {
+                    let _ = thread.join();
+                }
+            }
+            // Not joined: it would wait for the next client. It stops then.
+            Err(e) => tracing::warn!("cannot wake an accept thread to stop it: {e}"),
         }
     }
 }
