@@ -1,103 +1,54 @@
 //! The Unix control socket behind `responder ctl`: one line in (`reload`,
-//! `stats`), one JSON line out. One request at a time on one thread: a
-//! reload is serialised anyway, and stats are cheap.
+//! `stats`), one JSON line out. Each client on its own thread
+//! ([`clients`](super::clients)), so an idle one delays no `ctl stats`; two
+//! reloads at once take turns inside the reloader.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::os::unix::fs::PermissionsExt;
-use std::os::unix::net::{UnixListener, UnixStream};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::path::Path;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use super::clients::{Client, Clients, Limits};
 use super::runtime::Runtime;
 use super::served;
+use super::socket_path::{self, Claimed};
 use crate::stats::render;
 
-/// How long a client may take to send its request line.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// Longest line accepted; the commands are a few bytes.
 const MAX_REQUEST: u64 = 256;
-/// How often the accept loop looks at the stop flag.
-const STOP_POLL: Duration = Duration::from_millis(200);
+/// A command is a few bytes typed by a program: the whole line must arrive
+/// within the request limit. The reply limit starts with its first byte,
+/// after any reload.
+const LIMITS: Limits = Limits { connections: 8, request: Duration::from_secs(3), reply: Duration::from_secs(5) };
+const BUSY: &[u8] = b"{\"ok\":false,\"error\":\"busy: too many control clients at once\"}\n";
 
 pub struct ControlSocket {
-    path: PathBuf,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    // Fields drop in order: accepting stops before the file goes.
+    _clients: Clients,
+    _claimed: Claimed,
 }
 
 impl ControlSocket {
-    /// Binds `path` (mode 0600: the socket can reload zones). A stale socket
-    /// left by a killed server is replaced; a live one is an error, so two
-    /// servers never fight over one path.
+    /// Binds `path`, refusing anything there but a stale socket
+    /// ([`socket_path::bind`]), and serves it.
     pub fn start(path: &Path, runtime: Arc<Runtime>) -> Result<ControlSocket, String> {
-        let shown = path.display();
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| format!("control socket {shown}: cannot create its directory: {e}"))?;
-        }
-        if path.exists() {
-            if UnixStream::connect(path).is_ok() {
-                return Err(format!("control socket {shown}: another server is listening on it"));
-            }
-            std::fs::remove_file(path)
-                .map_err(|e| format!("control socket {shown}: cannot remove the stale one: {e}"))?;
-        }
-        let listener = UnixListener::bind(path).map_err(|e| format!("control socket {shown}: {e}"))?;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-            .map_err(|e| format!("control socket {shown}: {e}"))?;
-        listener.set_nonblocking(true).map_err(|e| format!("control socket {shown}: {e}"))?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let thread_stop = Arc::clone(&stop);
-        let thread = std::thread::Builder::new()
-            .name("control".into())
-            .spawn(move || accept_loop(&listener, &runtime, &thread_stop))
-            .map_err(|e| format!("control socket {shown}: cannot start its thread: {e}"))?;
-        Ok(ControlSocket { path: path.to_owned(), stop, thread: Some(thread) })
+        let (listener, claimed) = socket_path::bind(path)?;
+        let clients = Clients::start("control", listener, LIMITS, BUSY, move |client| serve_one(client, &runtime))
+            .map_err(|e| format!("control socket {}: cannot serve it: {e}", path.display()))?;
+        Ok(ControlSocket { _clients: clients, _claimed: claimed })
     }
 }
 
-impl Drop for ControlSocket {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-        // After a privilege drop the directory may not let us: harmless, the
-        // next start replaces a stale socket.
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
-
-fn accept_loop(listener: &UnixListener, runtime: &Runtime, stop: &AtomicBool) {
-    while !stop.load(Ordering::Relaxed) {
-        match listener.accept() {
-            Ok((stream, _)) => {
-                if let Err(e) = serve_one(stream, runtime) {
-                    tracing::debug!("control socket client: {e}");
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::thread::sleep(STOP_POLL),
-            Err(e) => {
-                tracing::warn!("control socket: accept failed: {e}");
-                std::thread::sleep(STOP_POLL);
-            }
-        }
-    }
-}
-
-fn serve_one(stream: UnixStream, runtime: &Runtime) -> io::Result<()> {
-    stream.set_nonblocking(false)?;
-    stream.set_read_timeout(Some(REQUEST_TIMEOUT))?;
+fn serve_one<S: super::clients::Stream>(client: &mut Client<S>, runtime: &Runtime) -> io::Result<()> {
     let mut line = String::new();
-    BufReader::new((&stream).take(MAX_REQUEST)).read_line(&mut line)?;
+    BufReader::new((&mut *client).take(MAX_REQUEST)).read_line(&mut line)?;
+    if line.is_empty() {
+        return Ok(()); // closed without asking: a liveness probe
+    }
     let reply = handle(line.trim(), runtime);
-    let mut stream = stream;
-    writeln!(stream, "{reply}")
+    writeln!(client, "{reply}")
 }
 
 /// The reply to one request line.
@@ -141,6 +92,8 @@ mod tests {
     use super::*;
     use crate::control::reload::{Reloader, ZoneSource};
     use crate::engine::Options;
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::net::{UnixListener, UnixStream};
 
     fn runtime(dir: &Path) -> Arc<Runtime> {
         let zone = dir.join("example.com.zone");
@@ -182,10 +135,77 @@ mod tests {
 
         // A second server on a live socket is refused; the first keeps it.
         let error = ControlSocket::start(&path, runtime(dir.path())).err().expect("a live socket is kept");
-        assert!(error.contains("another server is listening"), "{error}");
+        assert!(error.contains("another responder is serving it"), "{error}");
         assert_eq!(ask(&path, b"stats\n")["ok"], true);
         drop(socket);
         assert!(!path.exists(), "the socket is removed at stop");
+    }
+
+    /// `stats` is answered within 1 s while one client sits idle and another
+    /// drips a byte every 4 s; the dripping one is cut off before its second
+    /// byte is due.
+    #[test]
+    fn idle_and_dripping_clients_delay_no_stats() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ctl.sock");
+        let _socket = ControlSocket::start(&path, runtime(dir.path())).unwrap();
+        let idle = UnixStream::connect(&path).unwrap();
+        let mut drip = UnixStream::connect(&path).unwrap();
+        drip.write_all(b"s").unwrap();
+        std::thread::sleep(Duration::from_millis(100)); // both in the server's hands
+
+        let started = std::time::Instant::now();
+        assert_eq!(ask(&path, b"stats\n")["ok"], true);
+        assert!(started.elapsed() < Duration::from_secs(1), "stats took {:?}", started.elapsed());
+
+        drip.set_read_timeout(Some(Duration::from_secs(4))).unwrap();
+        let mut byte = [0u8; 1];
+        match drip.read(&mut byte) {
+            Ok(0) => {}
+            Err(e) if e.kind() == io::ErrorKind::ConnectionReset => {}
+            other => panic!("the dripping client was kept past the request limit: {other:?}"),
+        }
+        drop(idle);
+    }
+
+    #[test]
+    fn a_file_at_the_path_is_refused_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ctl.sock");
+        std::fs::write(&path, b"not a socket\n").unwrap();
+        let error = ControlSocket::start(&path, runtime(dir.path())).err().expect("a file is not replaced");
+        assert!(error.contains("a regular file is there, not a socket"), "{error}");
+        assert_eq!(std::fs::read(&path).unwrap(), b"not a socket\n");
+    }
+
+    /// Two servers starting at once on a stale socket: one serves it, the
+    /// other is refused, and neither removes the other's new socket.
+    #[test]
+    fn of_two_servers_starting_at_once_on_a_stale_socket_exactly_one_serves_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ctl.sock");
+        let runtime = runtime(dir.path());
+        for round in 0..40 {
+            drop(UnixListener::bind(&path).unwrap()); // stale
+            let barrier = std::sync::Barrier::new(2);
+            let started: Vec<Result<ControlSocket, String>> = std::thread::scope(|scope| {
+                let starts: Vec<_> = (0..2)
+                    .map(|_| {
+                        scope.spawn(|| {
+                            barrier.wait();
+                            ControlSocket::start(&path, Arc::clone(&runtime))
+                        })
+                    })
+                    .collect();
+                starts.into_iter().map(|s| s.join().unwrap()).collect()
+            });
+            let served = started.iter().filter(|s| s.is_ok()).count();
+            let errors: Vec<&String> = started.iter().filter_map(|s| s.as_ref().err()).collect();
+            assert_eq!(served, 1, "round {round}: {served} servers started ({errors:?})");
+            assert!(errors[0].contains("another responder is serving it"), "round {round}: {}", errors[0]);
+            assert_eq!(ask(&path, b"stats\n")["ok"], true, "round {round}: the winner lost its socket");
+            drop(started);
+        }
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! that sits around the pure engine.
 
 mod cli;
+mod clients;
 pub mod config;
 mod control_socket;
 mod ctl;
@@ -14,6 +15,7 @@ mod runtime;
 mod serve;
 mod served;
 mod signals;
+mod socket_path;
 mod xdp;
 pub mod zones;
 
