@@ -20,6 +20,9 @@ pub mod limits {
     pub const RRL_IPV6_PREFIX_MAX: i64 = 128;
     pub const RRL_TABLE_SIZE_MIN: i64 = 64;
     pub const RRL_TABLE_SIZE_MAX: i64 = 16_777_216;
+    /// `xdp::program::STALL_THRESHOLD_MIN` and `_MAX`, in milliseconds.
+    pub const STALL_THRESHOLD_MS_MIN: i64 = 50;
+    pub const STALL_THRESHOLD_MS_MAX: i64 = 60_000;
 }
 
 #[derive(Parser, Debug)]
@@ -194,6 +197,10 @@ pub struct XdpArgs {
     /// UDP ports steered to the workers (default: the ports of --listen, else 53).
     #[arg(long = "xdp-port", value_name = "PORT")]
     pub ports: Vec<u16>,
+    /// A queue whose worker shows no progress for this long has its queries
+    /// passed to the kernel sockets until it does (milliseconds).
+    #[arg(long, value_name = "MS", default_value_t = 200, value_parser = clap::value_parser!(u64).range(limits::STALL_THRESHOLD_MS_MIN as u64..=limits::STALL_THRESHOLD_MS_MAX as u64))]
+    pub stall_threshold: u64,
 }
 
 #[derive(Args, Debug)]

@@ -102,6 +102,10 @@ fn serve_one(stream: UnixStream, runtime: &Runtime) -> io::Result<()> {
 
 /// The reply to one request line.
 pub fn handle(request: &str, runtime: &Runtime) -> Value {
+    #[cfg(feature = "test-hooks")]
+    if let Some(reply) = crate::test_hooks::handle(request) {
+        return reply;
+    }
     match request {
         "stats" => {
             let mut stats = render::json(&runtime.snapshot());

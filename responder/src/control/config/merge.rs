@@ -80,6 +80,7 @@ pub fn apply(args: &mut ServeArgs, file: Settings, precedence: &mut Precedence) 
     p.take("batch", &mut x.batch, file.batch);
     p.take_option("busy_poll", &mut x.busy_poll, file.busy_poll);
     p.take("ports", &mut x.ports, file.xdp_ports);
+    p.take("stall_threshold", &mut x.stall_threshold, file.stall_threshold);
 
     let r = &mut args.rrl;
     p.take("rrl_rate", &mut r.rrl_rate, file.rrl_rate);
@@ -96,7 +97,7 @@ pub fn apply(args: &mut ServeArgs, file: Settings, precedence: &mut Precedence) 
 }
 
 /// The flags that only mean something with an interface.
-pub const XDP_SETTINGS: [(&str, &str); 10] = [
+pub const XDP_SETTINGS: [(&str, &str); 11] = [
     ("queues", "--queues"),
     ("cpus", "--cpus"),
     ("xdp_mode", "--xdp-mode"),
@@ -107,6 +108,7 @@ pub const XDP_SETTINGS: [(&str, &str); 10] = [
     ("batch", "--batch"),
     ("busy_poll", "--busy-poll"),
     ("ports", "--xdp-port"),
+    ("stall_threshold", "--stall-threshold"),
 ];
 
 /// XDP settings with no interface from either source are a mistake (a
