@@ -79,6 +79,11 @@ pub struct ServeArgs {
     /// Most TCP connections open at once.
     #[arg(long, value_name = "N", default_value_t = 1024)]
     pub tcp_max_connections: usize,
+    /// Let another instance bind the same port beside this one (TCP
+    /// listeners get SO_REUSEPORT too, as UDP sockets always do): the
+    /// primary/standby pair of docs/DEPLOY.md gives it to both.
+    #[arg(long)]
+    pub share_port: bool,
     /// EDNS UDP payload size we advertise and send at most (RFC 6891).
     #[arg(long, value_name = "BYTES", default_value_t = 1232, value_parser = clap::value_parser!(u16).range(limits::EDNS_SIZE_MIN..=limits::EDNS_SIZE_MAX))]
     pub edns_size: u16,

@@ -63,6 +63,7 @@ pub fn apply(args: &mut ServeArgs, file: Settings, precedence: &mut Precedence) 
     p.take_option("udp_workers", &mut args.udp_workers, file.udp_workers);
     p.take("tcp_idle_timeout", &mut args.tcp_idle_timeout, file.tcp_idle_timeout);
     p.take("tcp_max_connections", &mut args.tcp_max_connections, file.tcp_max_connections);
+    p.take("share_port", &mut args.share_port, file.share_port);
     p.take("edns_size", &mut args.edns_size, file.edns_size);
     p.take_option("identity", &mut args.identity, file.identity);
     p.take_option("chaos_hostname", &mut args.chaos_hostname, file.chaos_hostname);

@@ -49,6 +49,8 @@ pub struct Server {
     pub tcp_idle_timeout: Option<u64>,
     /// --tcp-max-connections (Knot: tcp-max-clients)
     pub tcp_max_clients: Option<usize>,
+    /// --share-port
+    pub share_port: Option<bool>,
     /// --edns-size (Knot: udp-max-payload)
     pub udp_max_payload: Option<Bounded<u16, EDNS_SIZE_MIN, EDNS_SIZE_MAX>>,
     /// --identity
