@@ -26,7 +26,7 @@ use serde_json::Value;
 
 use responder_tests::daemon::Daemon;
 use responder_tests::dns::rtype::A;
-use responder_tests::dns::Question;
+use responder_tests::dns::{self, Question, Transport};
 use responder_tests::netns::in_netns;
 use responder_tests::paced::{self, Pace, Tally};
 use responder_tests::responder::{self, workspace_root};
@@ -206,11 +206,18 @@ fn a_frozen_server_is_answered_by_its_standby_and_takes_over_when_it_thaws() {
     let standby = start_standby(&bed, dir.path(), &standby_socket);
 
     let (primary_before, standby_before) = (control(&primary_socket, "stats"), control(&standby_socket, "stats"));
+    // Both alive: the kernel prefers the standby's exact-address listener
+    // for TCP (as for UDP), so TCP does not depend on the primary either.
+    let www = Question::new("www.example.com.", A);
+    let tcp_query = || in_netns(&bed.client_ns, || dns::ask(server_v4(), Transport::Tcp, &www)).unwrap();
+    tcp_query().unwrap_or_else(|e| panic!("TCP with both alive: {e}"));
     let mut thawed = (Value::Null, Value::Null);
-    let moments = [STOP_AT, STOP_AT + STOP_FOR, RESUMED_AT];
+    let mut tcp_while_frozen = Err("not asked".to_string());
+    let moments = [STOP_AT, STOP_AT + STOP_FOR / 2, STOP_AT + STOP_FOR, RESUMED_AT];
     let tally = load_with_events(&bed, server_v4(), &moments, |event| match event {
         0 => signal(primary.pid(), libc::SIGSTOP),
-        1 => signal(primary.pid(), libc::SIGCONT),
+        1 => tcp_while_frozen = tcp_query(),
+        2 => signal(primary.pid(), libc::SIGCONT),
         _ => thawed = (control(&primary_socket, "stats"), control(&standby_socket, "stats")),
     });
     let (primary_after, standby_after) = (control(&primary_socket, "stats"), control(&standby_socket, "stats"));
@@ -224,6 +231,9 @@ fn a_frozen_server_is_answered_by_its_standby_and_takes_over_when_it_thaws() {
     eprintln!("{test}: while frozen: passed_stalled {stalled}, standby answers {standby_answers}");
     assert!(stalled > 0, "the fallback is counted by the program even while the process is frozen");
     assert!(standby_answers > 0, "the standby answered while the primary was frozen");
+    tcp_while_frozen.unwrap_or_else(|e| panic!("TCP while the primary was frozen: {e}"));
+    let standby_tcp = delta(&standby_before, &thawed.1, "/tcp/answered");
+    assert_eq!(standby_tcp, 2, "the standby answers TCP, frozen primary or not");
     let redirected = delta(&thawed.0, &primary_after, "/xdp/program/redirected");
     let standby_after_thaw = delta(&thawed.1, &standby_after, "/udp/answered");
     eprintln!("{test}: after SIGCONT: redirected {redirected}, standby answers {standby_after_thaw}");
