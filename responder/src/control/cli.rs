@@ -256,6 +256,7 @@ mod tests {
         assert_eq!(s.listen, ["[::1]:5353".parse::<SocketAddr>().unwrap()]);
         assert_eq!(s.edns_size, 1232);
         assert_eq!(s.xdp.iface, None);
+        assert_eq!((s.xdp.stall_threshold, s.share_port), (200, false));
     }
 
     #[test]
@@ -264,6 +265,8 @@ mod tests {
         assert!(parse(&["serve", "--edns-size", "100"]).is_err());
         assert!(parse(&["serve", "--zone", "a", "--table", "t"]).is_err());
         assert!(parse(&["serve", "--iface", "eth0", "--xdp-mode", "fast"]).is_err());
+        assert!(parse(&["serve", "--iface", "eth0", "--stall-threshold", "49"]).is_err(), "below 50 ms");
+        assert!(parse(&["serve", "--iface", "eth0", "--stall-threshold", "60001"]).is_err(), "above 60 s");
         assert!(parse(&["compile", "a.zone"]).is_err(), "needs -o");
         assert!(parse(&["bogus"]).is_err());
     }

@@ -193,6 +193,15 @@ mod tests {
     }
 
     #[test]
+    fn the_stall_hook_exists_only_with_the_test_hooks_feature() {
+        let dir = tempfile::tempdir().unwrap();
+        let reply = handle("test-stall-worker 0 10", &runtime(dir.path()));
+        assert_eq!(reply["ok"], cfg!(feature = "test-hooks"), "{reply}");
+        // No worker runs here; take the request back so none in this process sleeps.
+        handle("test-stall-worker 0 0", &runtime(dir.path()));
+    }
+
+    #[test]
     fn a_stale_socket_is_replaced() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ctl.sock");

@@ -131,5 +131,8 @@ mod tests {
         assert_eq!((c.steering.ports, c.steering.addrs.len()), (vec![53], 0));
         let c = config(&serve(&["--iface", "eth0", "--listen", "198.18.0.1:53", "--xdp-port", "5300"]));
         assert_eq!(c.steering.ports, [5300]);
+        assert_eq!(c.steering.stall_threshold, Duration::from_millis(200));
+        let c = config(&serve(&["--iface", "eth0", "--stall-threshold", "75"]));
+        assert_eq!(c.steering.stall_threshold, Duration::from_millis(75));
     }
 }

@@ -64,3 +64,25 @@ impl Drop for StallWatch {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_queue_is_reported_once_when_it_goes_stale_and_once_when_it_recovers() {
+        let threshold = Duration::from_millis(200);
+        let ms = Duration::from_millis;
+        let mut stalled = None;
+        check(0, Some(ms(10)), threshold, &mut stalled);
+        assert_eq!(stalled, None);
+        check(0, Some(ms(250)), threshold, &mut stalled);
+        assert_eq!(stalled, Some(ms(250)), "stale past the threshold");
+        check(0, Some(ms(900)), threshold, &mut stalled);
+        assert_eq!(stalled, Some(ms(250)), "still the same stall");
+        check(0, Some(ms(1)), threshold, &mut stalled);
+        assert_eq!(stalled, None, "resumed");
+        check(0, None, threshold, &mut stalled);
+        assert!(stalled.is_some(), "a worker that never beat is stale too");
+    }
+}
