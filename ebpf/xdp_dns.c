@@ -75,7 +75,7 @@ struct {
 } liveness SEC(".maps");
 
 // A queue whose word is older than this is passed to the kernel (.rodata,
-// set by the loader).
+// set by the loader). 0 turns the check off, and the verifier prunes it.
 volatile const __u64 stall_threshold_ns = 200 * 1000 * 1000;
 
 struct vlan_hdr {
@@ -241,7 +241,7 @@ int xdp_dns_steer(struct xdp_md *ctx)
 	// A stopped, hung or never-started worker would leave its queries in a
 	// ring nobody reads: the kernel answers them until it beats again. A
 	// queue without a socket is not stalled: the redirect below counts it.
-	if (bpf_map_lookup_elem(&xsks, &queue) && !worker_alive(queue))
+	if (stall_threshold_ns && bpf_map_lookup_elem(&xsks, &queue) && !worker_alive(queue))
 		return count(STEER_PASSED_STALLED, XDP_PASS);
 
 	// XDP_PASS as the fallback: a queue whose socket is missing (not yet

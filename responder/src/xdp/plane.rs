@@ -178,11 +178,12 @@ impl DataPlane {
             tracing::warn!(iface = config.iface, "zero-copy sockets behind a generic-mode XDP program get copies");
         }
         plane.attached = Some(attached);
-        let queues = plane.workers.iter().map(|w| w.queue).collect();
-        let liveness = Arc::clone(plane.program.liveness());
-        let watch =
-            StallWatch::start(liveness, queues, config.steering.stall_threshold).map_err(DataPlaneError::Watch)?;
-        plane.watch = Some(watch);
+        let threshold = config.steering.stall_threshold;
+        if !threshold.is_zero() {
+            let queues = plane.workers.iter().map(|w| w.queue).collect();
+            let liveness = Arc::clone(plane.program.liveness());
+            plane.watch = Some(StallWatch::start(liveness, queues, threshold).map_err(DataPlaneError::Watch)?);
+        }
         Ok(plane)
     }
 

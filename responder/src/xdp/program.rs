@@ -68,7 +68,8 @@ pub struct SteeringConfig {
     /// Destination addresses; empty means any address.
     pub addrs: Vec<IpAddr>,
     /// A queue whose worker has not shown progress for this long goes to
-    /// the kernel until it does (see [`Liveness`]).
+    /// the kernel until it does (see [`Liveness`]). Zero turns the check
+    /// off: a stopped worker then black-holes its queue, as before.
     pub stall_threshold: Duration,
 }
 
@@ -96,11 +97,12 @@ impl SteeringConfig {
                 reason: format!("{v4} IPv4 and {v6} IPv6 addresses: at most {MAX_ADDRS} per family"),
             });
         }
-        if !(STALL_THRESHOLD_MIN..=STALL_THRESHOLD_MAX).contains(&self.stall_threshold) {
+        let threshold = self.stall_threshold;
+        if !threshold.is_zero() && !(STALL_THRESHOLD_MIN..=STALL_THRESHOLD_MAX).contains(&threshold) {
             return Err(XdpProgramError::InvalidConfig {
                 reason: format!(
-                    "stall threshold {:?} outside {STALL_THRESHOLD_MIN:?}..={STALL_THRESHOLD_MAX:?}",
-                    self.stall_threshold
+                    "stall threshold {threshold:?} outside {STALL_THRESHOLD_MIN:?}..={STALL_THRESHOLD_MAX:?} \
+                     (0 turns the check off)"
                 ),
             });
         }

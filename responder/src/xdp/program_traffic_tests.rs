@@ -98,6 +98,23 @@ fn a_stale_liveness_word_passes_and_a_fresh_one_redirects() {
     });
 }
 
+#[test]
+fn a_zero_stall_threshold_turns_the_liveness_check_off() {
+    if !privileged("a_zero_stall_threshold_turns_the_liveness_check_off") {
+        return;
+    }
+    let bed = NetnsVeth::create("nolv");
+    bed.run(|| {
+        let config = SteeringConfig { stall_threshold: Duration::ZERO, ..SteeringConfig::default() };
+        let mut program = XdpProgram::load(&config).expect("load");
+        let socket = small_socket(interface_index(&bed.iface).expect("ifindex"), 0);
+        program.register_socket(0, socket.raw_fd()).expect("register");
+        // Never beaten, yet steered: the operator chose the old behaviour.
+        assert_eq!(program.liveness().age(0), None);
+        assert_eq!(program.test_run(&Frame::udp4(53).build()).expect("run"), XdpAction::Redirect);
+    });
+}
+
 /// Sends `count` DNS queries from the client namespace to `server`.
 fn send_queries(bed: &NetnsVeth, server: SocketAddr, count: usize) {
     in_netns(&bed.peer_ns, || {

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::values::{Address, Bounded, LogLevel, Parsed};
+use super::values::{Address, Bounded, LogLevel, Parsed, StallThreshold};
 use crate::control::cli::limits::*;
 use crate::xdp::program::XdpMode;
 use crate::xdp::queues::{CpuSelection, QueueSelection};
@@ -99,7 +99,7 @@ pub struct Xdp {
     /// --xdp-port, repeated
     pub ports: Option<Vec<u16>>,
     /// --stall-threshold, in milliseconds
-    pub stall_threshold: Option<Bounded<u64, STALL_THRESHOLD_MS_MIN, STALL_THRESHOLD_MS_MAX>>,
+    pub stall_threshold: Option<StallThreshold>,
 }
 
 impl Xdp {
