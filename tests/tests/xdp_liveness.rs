@@ -48,6 +48,8 @@ const STOP_FOR: Duration = Duration::from_millis(1_500);
 /// catch up on what its ring held and beat again, with a wide margin.
 const RESUMED_AT: Duration = Duration::from_millis(3_000);
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
+/// Idle time before a load: longer than the stall threshold.
+const IDLE: Duration = Duration::from_millis(500);
 
 fn zone() -> PathBuf {
     workspace_root().join("zones/example.com.zone")
@@ -130,9 +132,14 @@ fn a_stalled_worker_falls_back_to_the_kernel_sockets_and_takes_over_again() {
     .unwrap_or_else(|e| panic!("{e}"));
 
     let before = control(&socket, "stats");
-    let mut resumed = Value::Null;
-    let tally = load_with_events(&bed, server_v4(), &[STOP_AT, RESUMED_AT], |event| match event {
-        0 => {
+    // Idle for longer than the threshold: an idle worker keeps beating, so
+    // the first queries are steered, not passed.
+    thread::sleep(IDLE);
+    let (mut running, mut resumed) = (Value::Null, Value::Null);
+    let moments = [STOP_AT - Duration::from_millis(100), STOP_AT, RESUMED_AT];
+    let tally = load_with_events(&bed, server_v4(), &moments, |event| match event {
+        0 => running = control(&socket, "stats"),
+        1 => {
             control(&socket, &format!("test-stall-worker 0 {}", STOP_FOR.as_millis()));
         }
         _ => resumed = control(&socket, "stats"),
@@ -143,6 +150,8 @@ fn a_stalled_worker_falls_back_to_the_kernel_sockets_and_takes_over_again() {
 
     check_resumed_within_bound(test, &tally);
     let delta = |a: &Value, b: &Value, key: &str| count(b, key) - count(a, key);
+    assert_eq!(delta(&before, &running, "/xdp/program/passed_stalled"), 0, "no fallback before the stall");
+    assert_eq!(delta(&before, &running, "/udp/answered"), 0, "XDP answers everything before the stall");
     let stalled = delta(&before, &resumed, "/xdp/program/passed_stalled");
     let kernel_answers = delta(&before, &resumed, "/udp/answered");
     eprintln!("{test}: passed_stalled {stalled}, kernel-socket answers {kernel_answers} during the stall");
@@ -218,6 +227,7 @@ fn a_frozen_server_is_answered_by_its_standby_and_takes_over_when_it_thaws() {
     let standby = start_standby(&bed, dir.path(), &standby_socket);
 
     let (primary_before, standby_before) = (control(&primary_socket, "stats"), control(&standby_socket, "stats"));
+    thread::sleep(IDLE);
     // Both alive: the kernel prefers the standby's exact-address listener
     // for TCP (as for UDP), so TCP does not depend on the primary either.
     let www = Question::new("www.example.com.", A);
