@@ -63,6 +63,21 @@ struct {
 // address lookups entirely when no filter is configured.
 volatile const __u8 filter_by_address = 0;
 
+// Per-queue liveness: the bpf_ktime_get_ns() time (CLOCK_MONOTONIC) of the
+// queue's worker's last sign of progress. Mmapped by the workers, who store
+// to it without a system call; 0 means no worker has written yet.
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, STEER_MAX_QUEUES);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u64);
+} liveness SEC(".maps");
+
+// A queue whose word is older than this is passed to the kernel (.rodata,
+// set by the loader). 0 turns the check off, and the verifier prunes it.
+volatile const __u64 stall_threshold_ns = 200 * 1000 * 1000;
+
 struct vlan_hdr {
 	__be16 tci;
 	__be16 encapsulated_proto;
@@ -135,6 +150,15 @@ static __always_inline int address_allowed6(const struct in6_addr *daddr)
 	// Copied to the stack: map helpers take keys from the stack, not the packet.
 	__builtin_memcpy(&key, daddr, sizeof(key));
 	return bpf_map_lookup_elem(&addrs6, &key) != NULL;
+}
+
+static __always_inline int worker_alive(__u32 queue)
+{
+	__u64 *beat = bpf_map_lookup_elem(&liveness, &queue);
+
+	// A word of 0, or any word older than the threshold, is stale. A beat
+	// stored after we read the clock looks fresh, as it is.
+	return beat && *(volatile __u64 *)beat + stall_threshold_ns >= bpf_ktime_get_ns();
 }
 
 SEC("xdp")
@@ -212,10 +236,18 @@ int xdp_dns_steer(struct xdp_md *ctx)
 	if (!allowed)
 		return count(STEER_PASSED_ADDRESS, XDP_PASS);
 
+	__u32 queue = ctx->rx_queue_index;
+
+	// A stopped, hung or never-started worker would leave its queries in a
+	// ring nobody reads: the kernel answers them until it beats again. A
+	// queue without a socket is not stalled: the redirect below counts it.
+	if (stall_threshold_ns && bpf_map_lookup_elem(&xsks, &queue) && !worker_alive(queue))
+		return count(STEER_PASSED_STALLED, XDP_PASS);
+
 	// XDP_PASS as the fallback: a queue whose socket is missing (not yet
 	// bound, or its worker gone) degrades to the kernel instead of silently
 	// dropping port-53 traffic.
-	int action = bpf_redirect_map(&xsks, ctx->rx_queue_index, XDP_PASS);
+	int action = bpf_redirect_map(&xsks, queue, XDP_PASS);
 
 	return count(action == XDP_REDIRECT ? STEER_REDIRECTED : STEER_PASSED_NO_SOCKET, action);
 }

@@ -23,7 +23,8 @@ enum steer_outcome {
 	STEER_PASSED_PORT = 6,       /* UDP, but not to a configured port */
 	STEER_PASSED_ADDRESS = 7,    /* not to a configured address */
 	STEER_PASSED_MALFORMED = 8,  /* truncated or invalid headers */
-	STEER_OUTCOME_COUNT = 9,
+	STEER_PASSED_STALLED = 9,    /* the queue's worker shows no progress */
+	STEER_OUTCOME_COUNT = 10,
 };
 
 #endif

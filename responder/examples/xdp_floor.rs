@@ -51,7 +51,7 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<DataPlaneConfig, Stri
     if config.iface.is_empty() {
         return Err("--iface is required".to_owned());
     }
-    config.steering = SteeringConfig { ports: vec![53], addrs };
+    config.steering = SteeringConfig { ports: vec![53], addrs, ..SteeringConfig::default() };
     Ok(config)
 }
 

@@ -19,6 +19,8 @@ pub mod rrl;
 pub mod server;
 pub mod stats;
 pub mod table;
+#[cfg(feature = "test-hooks")]
+pub mod test_hooks;
 pub mod wire;
 pub mod xdp;
 pub mod zone;

@@ -42,6 +42,10 @@ fn build() -> Result<PathBuf, String> {
         "responder",
         "--bin",
         "responder",
+        // The fault-injection hooks (responder/src/test_hooks.rs): only the
+        // binary under test has them, never a plain or release build.
+        "--features",
+        "test-hooks",
         "--message-format=json",
     ]);
     let out = daemon::run_bounded(&mut cmd, Duration::from_secs(900))?;

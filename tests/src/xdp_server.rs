@@ -51,6 +51,27 @@ impl XdpServer {
     /// [`XdpServer::start`] through `wrapper` (a program and its arguments
     /// that execs the rest of its command line, such as `setpriv ...`).
     pub fn start_wrapped(bed: &Testbed, zone: &Path, extra: &[&str], wrapper: &[&str]) -> Result<XdpServer, String> {
+        XdpServer::launch(bed, zone, &[server_v4(), server_v6()], extra, wrapper)
+    }
+
+    /// [`XdpServer::start`] with these `--listen` addresses instead of the
+    /// testbed's (wildcards, for instance).
+    pub fn start_listening(
+        bed: &Testbed,
+        zone: &Path,
+        listen: &[SocketAddr],
+        extra: &[&str],
+    ) -> Result<XdpServer, String> {
+        XdpServer::launch(bed, zone, listen, extra, &[])
+    }
+
+    fn launch(
+        bed: &Testbed,
+        zone: &Path,
+        listen: &[SocketAddr],
+        extra: &[&str],
+        wrapper: &[&str],
+    ) -> Result<XdpServer, String> {
         let binary = responder::binary()?.display().to_string();
         let mut cmd = match wrapper.split_first() {
             Some((program, args)) => {
@@ -62,7 +83,7 @@ impl XdpServer {
         };
         cmd.args(["serve", "--iface", &bed.server_if, "--zone"])
             .arg(zone)
-            .args(["--listen", &server_v4().to_string(), "--listen", &server_v6().to_string()])
+            .args(listen.iter().flat_map(|addr| ["--listen".to_string(), addr.to_string()]))
             // The kernel-socket side only serves TCP here: one UDP thread is plenty.
             .args(["--udp-workers", "1"])
             .args(extra)

@@ -53,6 +53,10 @@ fn serve_one<S: super::clients::Stream>(client: &mut Client<S>, runtime: &Runtim
 
 /// The reply to one request line.
 pub fn handle(request: &str, runtime: &Runtime) -> Value {
+    #[cfg(feature = "test-hooks")]
+    if let Some(reply) = crate::test_hooks::handle(request) {
+        return reply;
+    }
     match request {
         "stats" => {
             let mut stats = render::json(&runtime.snapshot());
@@ -206,6 +210,15 @@ mod tests {
             assert_eq!(ask(&path, b"stats\n")["ok"], true, "round {round}: the winner lost its socket");
             drop(started);
         }
+    }
+
+    #[test]
+    fn the_stall_hook_exists_only_with_the_test_hooks_feature() {
+        let dir = tempfile::tempdir().unwrap();
+        let reply = handle("test-stall-worker 0 10", &runtime(dir.path()));
+        assert_eq!(reply["ok"], cfg!(feature = "test-hooks"), "{reply}");
+        // No worker runs here; take the request back so none in this process sleeps.
+        handle("test-stall-worker 0 0", &runtime(dir.path()));
     }
 
     #[test]

@@ -58,6 +58,7 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
         config.tcp.idle_timeout = Duration::from_secs(args.tcp_idle_timeout);
         config.tcp.max_connections = args.tcp_max_connections;
         config.tcp.max_connections_per_client = args.tcp_max_connections_per_client;
+        config.share_port = args.share_port;
         let answerer = EngineAnswerer::new(engine.clone(), policy);
         runtime.udp = Some(answerer.udp_counters());
         runtime.tcp = Some(answerer.tcp_counters());

@@ -1,5 +1,7 @@
 //! Starting and stopping the AF_XDP data plane from `serve`.
 
+use std::time::Duration;
+
 use super::cli::ServeArgs;
 use crate::engine::live::SharedEngine;
 use crate::engine::policy::Policy;
@@ -37,7 +39,8 @@ pub fn config(args: &ServeArgs) -> DataPlaneConfig {
     let mut addrs: Vec<_> = if any_address { Vec::new() } else { args.listen.iter().map(|a| a.ip()).collect() };
     addrs.sort_unstable();
     addrs.dedup();
-    config.steering = SteeringConfig { ports, addrs };
+    let stall_threshold = Duration::from_millis(x.stall_threshold);
+    config.steering = SteeringConfig { ports, addrs, stall_threshold };
     config
 }
 
@@ -128,5 +131,8 @@ mod tests {
         assert_eq!((c.steering.ports, c.steering.addrs.len()), (vec![53], 0));
         let c = config(&serve(&["--iface", "eth0", "--listen", "198.18.0.1:53", "--xdp-port", "5300"]));
         assert_eq!(c.steering.ports, [5300]);
+        assert_eq!(c.steering.stall_threshold, Duration::from_millis(200));
+        let c = config(&serve(&["--iface", "eth0", "--stall-threshold", "75"]));
+        assert_eq!(c.steering.stall_threshold, Duration::from_millis(75));
     }
 }

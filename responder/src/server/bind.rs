@@ -24,10 +24,11 @@ pub(super) struct Bound {
     pub tcp: TcpListener,
 }
 
-/// Binds `udp_workers` UDP sockets and one TCP listener on `addr`.
-pub(super) fn bind(addr: SocketAddr, udp_workers: usize) -> io::Result<Bound> {
+/// Binds `udp_workers` UDP sockets and one TCP listener on `addr`; with
+/// `share_port` the listener accepts another instance beside it.
+pub(super) fn bind(addr: SocketAddr, udp_workers: usize, share_port: bool) -> io::Result<Bound> {
     if addr.port() != 0 {
-        return bind_port(addr, udp_workers);
+        return bind_port(addr, udp_workers, share_port);
     }
     // The kernel picks UDP and TCP ports independently; retry until the
     // UDP port it picked is also free for TCP.
@@ -35,7 +36,7 @@ pub(super) fn bind(addr: SocketAddr, udp_workers: usize) -> io::Result<Bound> {
     for _ in 0..EPHEMERAL_PORT_ATTEMPTS {
         let first = bind_udp(addr)?;
         let local = first.local_addr()?;
-        match bind_tcp(local) {
+        match bind_tcp(local, share_port) {
             Ok(tcp) => {
                 let mut udp = Vec::with_capacity(udp_workers);
                 udp.push(first);
@@ -51,9 +52,9 @@ pub(super) fn bind(addr: SocketAddr, udp_workers: usize) -> io::Result<Bound> {
     Err(last_error.unwrap_or_else(|| io::Error::other(format!("no free port on {addr}"))))
 }
 
-fn bind_port(addr: SocketAddr, udp_workers: usize) -> io::Result<Bound> {
+fn bind_port(addr: SocketAddr, udp_workers: usize, share_port: bool) -> io::Result<Bound> {
     let udp = (0..udp_workers).map(|_| bind_udp(addr)).collect::<io::Result<Vec<_>>>()?;
-    let tcp = bind_tcp(addr)?;
+    let tcp = bind_tcp(addr, share_port)?;
     Ok(Bound { local: addr, udp, tcp })
 }
 
@@ -66,11 +67,16 @@ fn bind_udp(addr: SocketAddr) -> io::Result<UdpSocket> {
     Ok(socket.into())
 }
 
-fn bind_tcp(addr: SocketAddr) -> io::Result<TcpListener> {
+fn bind_tcp(addr: SocketAddr, share_port: bool) -> io::Result<TcpListener> {
     let socket = new_socket(addr, Type::STREAM, Protocol::TCP).map_err(|e| context(e, "TCP", addr))?;
     // Restarting must not wait for old connections' TIME_WAIT to expire.
-    // No SO_REUSEPORT here: a second server on the port is an error we want.
+    // No SO_REUSEPORT unless asked: a second server on the port is usually
+    // an error we want. Asked (a primary and its standby, both root), the
+    // kernel still prefers the listener bound to the exact address.
     socket.set_reuse_address(true).map_err(|e| context(e, "TCP", addr))?;
+    if share_port {
+        socket.set_reuse_port(true).map_err(|e| context(e, "TCP", addr))?;
+    }
     socket.bind(&addr.into()).map_err(|e| context(e, "TCP", addr))?;
     socket.listen(LISTEN_BACKLOG).map_err(|e| context(e, "TCP", addr))?;
     socket.set_nonblocking(true).map_err(|e| context(e, "TCP", addr))?;
@@ -106,7 +112,7 @@ mod tests {
 
     #[test]
     fn port_zero_gives_udp_and_tcp_the_same_port() {
-        let bound = bind("127.0.0.1:0".parse().unwrap(), 3).unwrap();
+        let bound = bind("127.0.0.1:0".parse().unwrap(), 3, false).unwrap();
         assert_ne!(bound.local.port(), 0);
         assert_eq!(bound.udp.len(), 3);
         for socket in &bound.udp {
@@ -117,8 +123,8 @@ mod tests {
 
     #[test]
     fn ipv6_wildcard_coexists_with_ipv4_wildcard_on_one_port() {
-        let v4 = bind("0.0.0.0:0".parse().unwrap(), 1).unwrap();
-        let v6 = bind(SocketAddr::new("::".parse().unwrap(), v4.local.port()), 1).unwrap();
+        let v4 = bind("0.0.0.0:0".parse().unwrap(), 1, false).unwrap();
+        let v6 = bind(SocketAddr::new("::".parse().unwrap(), v4.local.port()), 1, false).unwrap();
         assert_eq!(v6.local.port(), v4.local.port());
     }
 
@@ -126,8 +132,20 @@ mod tests {
     fn address_in_use_error_names_protocol_and_address() {
         let taken = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = taken.local_addr().unwrap();
-        let error = bind(addr, 1).err().expect("port is taken");
+        let error = bind(addr, 1, false).err().expect("port is taken");
         assert_eq!(error.kind(), io::ErrorKind::AddrInUse);
         assert!(error.to_string().contains(&format!("TCP {addr}")), "{error}");
+    }
+
+    #[test]
+    fn a_shared_port_takes_a_standby_on_the_exact_address_beside_a_wildcard() {
+        let wildcard = bind("0.0.0.0:0".parse().unwrap(), 1, true).unwrap();
+        let exact = SocketAddr::new("127.0.0.1".parse().unwrap(), wildcard.local.port());
+        let standby = bind(exact, 1, true).unwrap();
+        assert_eq!(standby.local, exact);
+        // Without sharing, the wildcard's TCP listener keeps the port to itself.
+        let alone = bind("0.0.0.0:0".parse().unwrap(), 1, false).unwrap();
+        let error = bind(SocketAddr::new(exact.ip(), alone.local.port()), 1, true).err().expect("refused");
+        assert_eq!(error.kind(), io::ErrorKind::AddrInUse);
     }
 }

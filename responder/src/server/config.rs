@@ -18,13 +18,17 @@ pub struct ServerConfig {
     /// kernel with `SO_REUSEPORT`.
     pub udp_workers: usize,
     pub tcp: TcpLimits,
+    /// TCP listeners get `SO_REUSEPORT` too, so that another instance (a
+    /// standby, see docs/DEPLOY.md) can bind the same port; without it a
+    /// second server on the port is refused, as it usually is a mistake.
+    pub share_port: bool,
 }
 
 impl ServerConfig {
     /// One UDP worker per available CPU and default TCP limits.
     pub fn new(listen: Vec<SocketAddr>) -> ServerConfig {
         let udp_workers = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
-        ServerConfig { listen, udp_workers, tcp: TcpLimits::default() }
+        ServerConfig { listen, udp_workers, tcp: TcpLimits::default(), share_port: false }
     }
 
     /// Rejects settings that would make the server useless or unsafe, with

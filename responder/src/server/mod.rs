@@ -65,7 +65,7 @@ impl Server {
         let mut udp = Vec::new();
         let mut listeners = Vec::with_capacity(config.listen.len());
         for &addr in &config.listen {
-            let bound = bind::bind(addr, config.udp_workers)?;
+            let bound = bind::bind(addr, config.udp_workers, config.share_port)?;
             local_addrs.push(bound.local);
             udp.extend(bound.udp.into_iter().map(Arc::new));
             listeners.push(bound.tcp);

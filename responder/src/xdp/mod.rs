@@ -9,16 +9,19 @@
 //! - [`socket`]: one AF_XDP socket: UMEM registration, rings, bind.
 //! - [`queues`]: which queues and CPUs to use.
 //! - [`worker`]: the per-queue loop and its counters.
+//! - [`liveness`]: each worker's heartbeat, which the program checks before steering.
 //! - [`engine_handler`]: the answer engine as a worker's frame handler.
 //! - [`plane`]: all of it started and stopped in order ([`DataPlane`]).
 
 pub mod engine_handler;
 pub mod ethtool;
+pub mod liveness;
 pub mod plane;
 pub mod program;
 pub mod queues;
 pub mod ring;
 pub mod socket;
+pub mod stall_watch;
 pub mod umem;
 pub mod worker;
 

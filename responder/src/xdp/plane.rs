@@ -6,7 +6,11 @@
 //! socket in the program's socket map → attach the program. By the time the
 //! first frame is steered, every queue has a socket reading it.
 //!
-//! Stop: detach the program and unregister the sockets (frames go to the
+//! Once attached, a small thread watches the workers' liveness words and
+//! logs a queue that falls back to the kernel (see [`super::liveness`]).
+//!
+//! Stop: stop that watcher (workers stop beating from here on), detach the
+//! program and unregister the sockets (frames go to the
 //! kernel stack again) → tell the workers to stop; each finishes what it had
 //! received, waits briefly for its sends to complete, accounts for every
 //! UMEM frame, and closes its socket. Sockets are closed only once nothing
@@ -16,9 +20,11 @@ use std::os::fd::{AsFd, AsRawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use super::liveness::Heartbeat;
 use super::program::{AttachedMode, SteeringConfig, XdpMode, XdpProgram, XdpProgramError};
 use super::queues::{self, CpuSelection, QueueSelection};
 use super::socket::{kernel_stats_of, BindMode, BusyPoll, KernelStats, XskConfig, ZeroCopy};
+use super::stall_watch::StallWatch;
 use super::umem::UmemConfig;
 use super::worker::{
     self, FrameHandler, QueueStats, WorkerConfig, WorkerCounters, WorkerError, WorkerHandle, WorkerSpec,
@@ -97,6 +103,8 @@ pub enum DataPlaneError {
     Program(#[from] XdpProgramError),
     #[error(transparent)]
     Worker(#[from] WorkerError),
+    #[error("cannot start the worker stall watcher: {0}")]
+    Watch(std::io::Error),
 }
 
 /// One queue, as [`DataPlane::live_stats`] sees it.
@@ -112,6 +120,7 @@ pub struct LiveQueueStats {
 /// A running data plane. Dropping it without [`DataPlane::stop`] tears it
 /// down the same way, without reporting.
 pub struct DataPlane {
+    watch: Option<StallWatch>,
     program: XdpProgram,
     workers: Vec<WorkerHandle>,
     stop: Arc<AtomicBool>,
@@ -137,8 +146,13 @@ impl DataPlane {
             .map_err(DataPlaneError::Config)?;
 
         let program = XdpProgram::load(&config.steering)?;
-        let mut plane =
-            DataPlane { program, workers: Vec::new(), stop: Arc::new(AtomicBool::new(false)), attached: None };
+        let mut plane = DataPlane {
+            watch: None,
+            program,
+            workers: Vec::new(),
+            stop: Arc::new(AtomicBool::new(false)),
+            attached: None,
+        };
         let xsk = XskConfig {
             umem: config.umem(),
             ring_size: config.ring_size,
@@ -151,7 +165,8 @@ impl DataPlane {
         // On any error below, dropping `plane` stops what was started.
         for (&queue, &cpu) in queue_ids.iter().zip(&cpus) {
             let spec = WorkerSpec { ifindex, queue, cpu: Some(cpu), xsk, worker };
-            let handle = worker::spawn(spec, make_handler(queue), Arc::clone(&plane.stop))?;
+            let heartbeat = Heartbeat::new(Arc::clone(plane.program.liveness()), queue);
+            let handle = worker::spawn(spec, make_handler(queue), Arc::clone(&plane.stop), heartbeat)?;
             tracing::info!(iface = config.iface, queue, cpu, mode = %handle.mode, "AF_XDP worker started");
             plane.workers.push(handle);
         }
@@ -163,6 +178,12 @@ impl DataPlane {
             tracing::warn!(iface = config.iface, "zero-copy sockets behind a generic-mode XDP program get copies");
         }
         plane.attached = Some(attached);
+        let threshold = config.steering.stall_threshold;
+        if !threshold.is_zero() {
+            let queues = plane.workers.iter().map(|w| w.queue).collect();
+            let liveness = Arc::clone(plane.program.liveness());
+            plane.watch = Some(StallWatch::start(liveness, queues, threshold).map_err(DataPlaneError::Watch)?);
+        }
         Ok(plane)
     }
 
@@ -211,6 +232,8 @@ impl DataPlane {
     }
 
     fn stop_steering(&mut self) -> Result<(), DataPlaneError> {
+        // Stopping workers stop beating: that is not a stall worth a warning.
+        self.watch = None;
         // Detach first so no frame is steered to a queue being unregistered.
         let detached = self.program.detach();
         let mut unregistered = Ok(());

@@ -213,7 +213,7 @@ fn serve_on_veth(test: &str, queues: u32, zero_copy: ZeroCopy) {
         ring_size: 256,
         frame_count: 512,
         batch: 32,
-        steering: program::SteeringConfig { ports: vec![PORT], addrs: Vec::new() },
+        steering: program::SteeringConfig { ports: vec![PORT], addrs: Vec::new(), ..Default::default() },
         ..DataPlaneConfig::new(bed.server_if.clone())
     };
 

@@ -8,7 +8,9 @@
 
 use std::ffi::CString;
 use std::net::IpAddr;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd as _, AsRawFd};
+use std::sync::Arc;
+use std::time::Duration;
 
 use aya::maps::{Array, HashMap, MapData, PerCpuArray, XskMap};
 use aya::programs::xdp::XdpLink;
@@ -21,6 +23,7 @@ mod counters;
 #[path = "program_error.rs"]
 mod error;
 
+use super::liveness::Liveness;
 pub use counters::{Outcome, SteeringCounters, MAX_ADDRS, MAX_QUEUES};
 pub use error::XdpProgramError;
 use error::{errno_in_chain, privilege_error};
@@ -64,11 +67,21 @@ pub struct SteeringConfig {
     pub ports: Vec<u16>,
     /// Destination addresses; empty means any address.
     pub addrs: Vec<IpAddr>,
+    /// A queue whose worker has not shown progress for this long goes to
+    /// the kernel until it does (see [`Liveness`]). Zero turns the check
+    /// off: a stopped worker then black-holes its queue, as before.
+    pub stall_threshold: Duration,
 }
+
+/// The stall threshold's default and bounds. Above the workers' 10 ms poll
+/// timeout with a wide margin, so only a worker that truly stops goes stale.
+pub const STALL_THRESHOLD_DEFAULT: Duration = Duration::from_millis(200);
+pub const STALL_THRESHOLD_MIN: Duration = Duration::from_millis(50);
+pub const STALL_THRESHOLD_MAX: Duration = Duration::from_secs(60);
 
 impl Default for SteeringConfig {
     fn default() -> Self {
-        SteeringConfig { ports: vec![53], addrs: Vec::new() }
+        SteeringConfig { ports: vec![53], addrs: Vec::new(), stall_threshold: STALL_THRESHOLD_DEFAULT }
     }
 }
 
@@ -82,6 +95,15 @@ impl SteeringConfig {
         if v4.max(v6) > MAX_ADDRS as usize {
             return Err(XdpProgramError::InvalidConfig {
                 reason: format!("{v4} IPv4 and {v6} IPv6 addresses: at most {MAX_ADDRS} per family"),
+            });
+        }
+        let threshold = self.stall_threshold;
+        if !threshold.is_zero() && !(STALL_THRESHOLD_MIN..=STALL_THRESHOLD_MAX).contains(&threshold) {
+            return Err(XdpProgramError::InvalidConfig {
+                reason: format!(
+                    "stall threshold {threshold:?} outside {STALL_THRESHOLD_MIN:?}..={STALL_THRESHOLD_MAX:?} \
+                     (0 turns the check off)"
+                ),
             });
         }
         Ok(())
@@ -164,6 +186,7 @@ pub struct XdpProgram {
     attachment: Option<Attachment>,
     sockets: XskMap<MapData>,
     counters: PerCpuArray<MapData, u64>,
+    liveness: Arc<Liveness>,
     ebpf: Ebpf,
 }
 
@@ -175,10 +198,14 @@ impl XdpProgram {
         raise_memlock_limit();
 
         let filter_by_address = u8::from(!config.addrs.is_empty());
-        let mut ebpf =
-            EbpfLoader::new().override_global("filter_by_address", &filter_by_address, true).load(OBJECT).map_err(
-                |source| privilege_error("creating the XDP maps", &source).unwrap_or(XdpProgramError::Load { source }),
-            )?;
+        let stall_threshold_ns = u64::try_from(config.stall_threshold.as_nanos()).unwrap_or(u64::MAX);
+        let mut ebpf = EbpfLoader::new()
+            .override_global("filter_by_address", &filter_by_address, true)
+            .override_global("stall_threshold_ns", &stall_threshold_ns, true)
+            .load(OBJECT)
+            .map_err(|source| {
+                privilege_error("creating the XDP maps", &source).unwrap_or(XdpProgramError::Load { source })
+            })?;
 
         let program = xdp_mut(&mut ebpf)?;
         program.load().map_err(|source| {
@@ -192,8 +219,9 @@ impl XdpProgram {
         let counters: PerCpuArray<MapData, u64> = take_map(&mut ebpf, "counters")?;
         expect_len("xsks", sockets.len(), MAX_QUEUES)?;
         expect_len("counters", counters.len(), Outcome::COUNT)?;
+        let liveness = Arc::new(map_liveness(&ebpf)?);
 
-        Ok(XdpProgram { attachment: None, sockets, counters, ebpf })
+        Ok(XdpProgram { attachment: None, sockets, counters, liveness, ebpf })
     }
 
     /// Attaches to the interface named `interface` in the calling thread's
@@ -266,6 +294,11 @@ impl XdpProgram {
         let program: &Xdp = xdp(&self.ebpf)?;
         let info = program.info().map_err(|source| XdpProgramError::Query { source })?;
         Ok(info.id())
+    }
+
+    /// The per-queue liveness words the program checks before steering.
+    pub fn liveness(&self) -> &Arc<Liveness> {
+        &self.liveness
     }
 
     /// Steers queue `queue`'s queries to the AF_XDP socket `xsk`, which must
@@ -350,6 +383,16 @@ fn expect_len(name: &str, found: u32, expected: u32) -> Result<()> {
         return Err(mismatch(format!("map `{name}` has {found} entries, the loader expects {expected}")));
     }
     Ok(())
+}
+
+fn map_liveness(ebpf: &Ebpf) -> Result<Liveness> {
+    let map = ebpf.map("liveness").ok_or_else(|| mismatch("no map `liveness`".into()))?;
+    let array: Array<&MapData, u64> = Array::try_from(map).map_err(|err| mismatch(format!("map `liveness`: {err}")))?;
+    expect_len("liveness", array.len(), MAX_QUEUES)?;
+    let aya::maps::Map::Array(data) = map else {
+        return Err(mismatch("map `liveness` is not an array".into()));
+    };
+    Liveness::map(data.fd().as_fd(), MAX_QUEUES).map_err(|source| XdpProgramError::Mmap { map: "liveness", source })
 }
 
 fn configure_ports(ebpf: &mut Ebpf, ports: &[u16]) -> Result<()> {

@@ -34,11 +34,14 @@ pub enum Outcome {
     PassedAddress = 7,
     /// Truncated or invalid headers, or a UDP datagram longer than the frame.
     PassedMalformed = 8,
+    /// A steerable query on a queue whose worker has shown no progress for
+    /// the stall threshold: passed to the kernel rather than left unread.
+    PassedStalled = 9,
 }
 
 impl Outcome {
     /// Every outcome, in counter-index order.
-    pub const ALL: [Outcome; 9] = [
+    pub const ALL: [Outcome; 10] = [
         Outcome::Redirected,
         Outcome::PassedNoSocket,
         Outcome::PassedNotIp,
@@ -48,6 +51,7 @@ impl Outcome {
         Outcome::PassedPort,
         Outcome::PassedAddress,
         Outcome::PassedMalformed,
+        Outcome::PassedStalled,
     ];
 
     /// `STEER_OUTCOME_COUNT`: the size of the counters map.
@@ -69,6 +73,7 @@ impl Outcome {
             Outcome::PassedPort => "passed_port",
             Outcome::PassedAddress => "passed_address",
             Outcome::PassedMalformed => "passed_malformed",
+            Outcome::PassedStalled => "passed_stalled",
         }
     }
 }
@@ -185,8 +190,8 @@ mod tests {
 
     #[test]
     fn totals_and_differences() {
-        let before = SteeringCounters::from_totals([1, 0, 2, 0, 0, 0, 0, 0, 0]);
-        let after = SteeringCounters::from_totals([4, 1, 2, 0, 0, 0, 0, 0, 7]);
+        let before = SteeringCounters::from_totals([1, 0, 2, 0, 0, 0, 0, 0, 0, 0]);
+        let after = SteeringCounters::from_totals([4, 1, 2, 0, 0, 0, 0, 0, 7, 0]);
         let delta = after.since(&before);
         assert_eq!(delta.get(Outcome::Redirected), 3);
         assert_eq!(delta.get(Outcome::PassedNotIp), 0);

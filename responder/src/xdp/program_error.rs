@@ -38,6 +38,14 @@ pub enum XdpProgramError {
     #[error("invalid steering configuration: {reason}")]
     InvalidConfig { reason: String },
 
+    /// The liveness words need BPF_F_MMAPABLE array maps (Linux 5.5+).
+    #[error("mapping the XDP map `{map}` into memory failed (needs Linux 5.5+): {source}")]
+    Mmap {
+        map: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+
     #[error("no network interface `{name}` (see `ip link`); {KERNEL_SOCKET_HINT}")]
     NoSuchInterface { name: String },
 

@@ -117,7 +117,7 @@ fn steers_exactly_the_configured_ports() {
     if !privileged("steers_exactly_the_configured_ports") {
         return;
     }
-    let program = load(&SteeringConfig { ports: vec![5353, 65535], addrs: Vec::new() });
+    let program = load(&SteeringConfig { ports: vec![5353, 65535], addrs: Vec::new(), ..Default::default() });
     assert_outcome(&program, &Frame::udp4(5353), Outcome::PassedNoSocket);
     assert_outcome(&program, &Frame::udp6(65535), Outcome::PassedNoSocket);
     assert_outcome(&program, &Frame::udp4(53), Outcome::PassedPort);
@@ -129,14 +129,18 @@ fn filters_by_destination_address_when_configured() {
     if !privileged("filters_by_destination_address_when_configured") {
         return;
     }
-    let program = load(&SteeringConfig { ports: vec![53], addrs: vec![IpAddr::V4(SERVER_V4), IpAddr::V6(SERVER_V6)] });
+    let program = load(&SteeringConfig {
+        ports: vec![53],
+        addrs: vec![IpAddr::V4(SERVER_V4), IpAddr::V6(SERVER_V6)],
+        ..Default::default()
+    });
     assert_outcome(&program, &Frame::udp4(53), Outcome::PassedNoSocket);
     assert_outcome(&program, &Frame::udp6(53), Outcome::PassedNoSocket);
     assert_outcome(&program, &Frame::udp4(53).to(IpAddr::V4(OTHER_V4)), Outcome::PassedAddress);
     assert_outcome(&program, &Frame::udp6(53).to(IpAddr::V6(OTHER_V6)), Outcome::PassedAddress);
 
     // An IPv4-only filter steers no IPv6 at all.
-    let v4_only = load(&SteeringConfig { ports: vec![53], addrs: vec![IpAddr::V4(SERVER_V4)] });
+    let v4_only = load(&SteeringConfig { ports: vec![53], addrs: vec![IpAddr::V4(SERVER_V4)], ..Default::default() });
     assert_outcome(&v4_only, &Frame::udp4(53), Outcome::PassedNoSocket);
     assert_outcome(&v4_only, &Frame::udp6(53), Outcome::PassedAddress);
 
@@ -273,11 +277,12 @@ fn registering_a_non_xdp_socket_is_refused_clearly() {
 
 #[test]
 fn configuration_is_validated_before_loading() {
-    let no_ports = SteeringConfig { ports: Vec::new(), addrs: Vec::new() };
+    let no_ports = SteeringConfig { ports: Vec::new(), addrs: Vec::new(), ..Default::default() };
     assert!(matches!(XdpProgram::load(&no_ports), Err(XdpProgramError::InvalidConfig { .. })));
     let too_many = SteeringConfig {
         ports: vec![53],
         addrs: (0..=MAX_ADDRS).map(|i| IpAddr::V4(std::net::Ipv4Addr::from(0xc612_0000 + i))).collect(),
+        ..Default::default()
     };
     let err = XdpProgram::load(&too_many).err().expect("too many addresses");
     assert!(matches!(err, XdpProgramError::InvalidConfig { .. }), "{err}");

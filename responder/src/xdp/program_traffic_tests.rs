@@ -3,12 +3,14 @@
 //! every wait capped.
 
 use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::test_frames::*;
 use super::test_netns::{in_netns, NetnsVeth};
 use super::tests::privileged;
 use super::*;
+use crate::xdp::liveness;
 use crate::xdp::socket::{XskConfig, XskSocket, ZeroCopy};
 use crate::xdp::umem::UmemConfig;
 
@@ -38,8 +40,9 @@ fn a_registered_socket_turns_the_decision_into_a_redirect() {
     bed.run(|| {
         let mut program = XdpProgram::load(&SteeringConfig::default()).expect("load");
         let socket = small_socket(interface_index(&bed.iface).expect("ifindex"), 0);
-        // Test runs arrive on queue 0.
+        // Test runs arrive on queue 0, whose worker (us) is alive.
         program.register_socket(0, socket.raw_fd()).expect("register");
+        program.liveness().beat(0);
         let before = program.counters().expect("counters");
         assert_eq!(program.test_run(&Frame::udp4(53).build()).expect("run"), XdpAction::Redirect);
         assert_eq!(program.test_run(&Frame::udp6(53).build()).expect("run"), XdpAction::Redirect);
@@ -53,6 +56,62 @@ fn a_registered_socket_turns_the_decision_into_a_redirect() {
         assert_eq!(program.test_run(&Frame::udp4(53).build()).expect("run"), XdpAction::Pass);
         assert_eq!(delta_of(&program, &before, Outcome::PassedNoSocket), 1);
         assert_eq!(delta_of(&program, &before, Outcome::Redirected), 0);
+    });
+}
+
+#[test]
+fn a_stale_liveness_word_passes_and_a_fresh_one_redirects() {
+    if !privileged("a_stale_liveness_word_passes_and_a_fresh_one_redirects") {
+        return;
+    }
+    let bed = NetnsVeth::create("live");
+    bed.run(|| {
+        let threshold = Duration::from_millis(200);
+        let config = SteeringConfig { stall_threshold: threshold, ..SteeringConfig::default() };
+        let mut program = XdpProgram::load(&config).expect("load");
+        let socket = small_socket(interface_index(&bed.iface).expect("ifindex"), 0);
+        program.register_socket(0, socket.raw_fd()).expect("register");
+        let run = |program: &XdpProgram| {
+            let before = program.counters().expect("counters");
+            let action = program.test_run(&Frame::udp4(53).build()).expect("run");
+            let counted: Vec<_> = program.counters().expect("counters").since(&before).nonzero().collect();
+            (action, counted)
+        };
+        let liveness = Arc::clone(program.liveness());
+
+        // Registered, but no worker has ever beaten: not a black hole.
+        assert_eq!(run(&program), (XdpAction::Pass, vec![(Outcome::PassedStalled, 1)]));
+        liveness.beat(0);
+        assert_eq!(run(&program), (XdpAction::Redirect, vec![(Outcome::Redirected, 1)]));
+        // A beat older than the threshold: the worker is stalled.
+        let stale = liveness::monotonic_ns() - 2 * threshold.as_nanos() as u64;
+        liveness.set_raw(0, stale);
+        assert_eq!(run(&program), (XdpAction::Pass, vec![(Outcome::PassedStalled, 1)]));
+        // Just inside the threshold still counts as alive.
+        liveness.set_raw(0, liveness::monotonic_ns() - threshold.as_nanos() as u64 / 2);
+        assert_eq!(run(&program), (XdpAction::Redirect, vec![(Outcome::Redirected, 1)]));
+        // Another queue's beat does not vouch for queue 0.
+        liveness.set_raw(0, stale);
+        liveness.beat(1);
+        assert_eq!(run(&program), (XdpAction::Pass, vec![(Outcome::PassedStalled, 1)]));
+        assert_eq!(liveness.age(0).map(|age| age >= 2 * threshold), Some(true));
+    });
+}
+
+#[test]
+fn a_zero_stall_threshold_turns_the_liveness_check_off() {
+    if !privileged("a_zero_stall_threshold_turns_the_liveness_check_off") {
+        return;
+    }
+    let bed = NetnsVeth::create("nolv");
+    bed.run(|| {
+        let config = SteeringConfig { stall_threshold: Duration::ZERO, ..SteeringConfig::default() };
+        let mut program = XdpProgram::load(&config).expect("load");
+        let socket = small_socket(interface_index(&bed.iface).expect("ifindex"), 0);
+        program.register_socket(0, socket.raw_fd()).expect("register");
+        // Never beaten, yet steered: the operator chose the old behaviour.
+        assert_eq!(program.liveness().age(0), None);
+        assert_eq!(program.test_run(&Frame::udp4(53).build()).expect("run"), XdpAction::Redirect);
     });
 }
 
@@ -119,6 +178,7 @@ fn live_queries_reach_the_kernel_without_a_socket_and_the_socket_with_one() {
         // With a socket on the (only) queue, port-53 queries go to it, not the kernel.
         let socket = small_socket(interface_index(&bed.iface).expect("ifindex"), 0);
         program.register_socket(0, socket.raw_fd()).expect("register");
+        program.liveness().beat(0);
         let before = program.counters().expect("counters");
         send_queries(&bed, v4, N);
         send_queries(&bed, other_port, N);

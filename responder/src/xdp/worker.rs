@@ -21,6 +21,13 @@
 //! 5. **Idle:** `poll()` with a short timeout so a stop request is seen
 //!    promptly; with busy polling, a non-blocking `recvfrom` instead, which
 //!    runs the driver's NAPI loop in our context.
+//! 6. **Heartbeat:** after a pass that answered something or found the RX
+//!    ring empty, the queue's liveness word gets the time (a store into
+//!    mapped memory, see [`super::liveness`]). A worker with queries waiting
+//!    that it cannot take stops beating, and so does one that is stopped or
+//!    hung: past the stall threshold the XDP program passes its queue's
+//!    queries to the kernel. The poll timeout is far below that threshold,
+//!    so an idle worker keeps beating.
 //!
 //! Nothing here allocates, locks or makes a system call per packet: the free
 //! stack is preallocated to hold every frame, counters are plain integers
@@ -35,6 +42,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::liveness::Heartbeat;
 use super::socket::{BindMode, KernelStats, XskConfig, XskError, XskSocket};
 use super::umem::{FrameAccounting, FrameLedger, Owner, RingLevels};
 use crate::engine::Verdict;
@@ -216,11 +224,14 @@ impl WorkerHandle {
 
 /// Starts a worker thread. The thread pins itself, then creates its socket,
 /// so that the UMEM is first touched (and pinned by the kernel) on the
-/// worker's NUMA node. Returns once the socket is bound, or with its error.
+/// worker's NUMA node. Returns once the socket is bound, or with its error;
+/// by then the worker has beaten once, so registering its socket steers
+/// queries to it at once.
 pub fn spawn<H: FrameHandler>(
     spec: WorkerSpec,
     handler: H,
     stop: Arc<AtomicBool>,
+    heartbeat: Heartbeat,
 ) -> Result<WorkerHandle, WorkerError> {
     let (queue, cpu) = (spec.queue, spec.cpu);
     let counters = Arc::new(PublishedCounters::default());
@@ -244,8 +255,9 @@ pub fn spawn<H: FrameHandler>(
                     return None;
                 }
             };
+            heartbeat.beat();
             let _ = ready_tx.send(Ok((dup, socket.mode())));
-            Some(Worker::new(socket, handler, spec, published).run(&stop))
+            Some(Worker::new(socket, handler, spec, published, heartbeat).run(&stop))
         })
         .map_err(|source| WorkerError::Spawn { queue, source })?;
     match ready_rx.recv() {
@@ -281,13 +293,20 @@ pub(crate) struct Worker<H> {
     counters: WorkerCounters,
     published: Arc<PublishedCounters>,
     spec: WorkerSpec,
+    heartbeat: Heartbeat,
 }
 
 /// Busy iterations between counter publications.
 const PUBLISH_EVERY: u32 = 4096;
 
 impl<H: FrameHandler> Worker<H> {
-    fn new(socket: XskSocket, handler: H, spec: WorkerSpec, published: Arc<PublishedCounters>) -> Worker<H> {
+    fn new(
+        socket: XskSocket,
+        handler: H,
+        spec: WorkerSpec,
+        published: Arc<PublishedCounters>,
+        heartbeat: Heartbeat,
+    ) -> Worker<H> {
         let frames = socket.umem.frame_count();
         let free = (0..frames).rev().map(|i| socket.umem.frame_addr(i)).collect();
         Worker {
@@ -298,6 +317,7 @@ impl<H: FrameHandler> Worker<H> {
             counters: WorkerCounters::default(),
             published,
             spec,
+            heartbeat,
         }
     }
 
@@ -305,7 +325,13 @@ impl<H: FrameHandler> Worker<H> {
         self.refill();
         let mut busy_iterations = 0u32;
         while !stop.load(Ordering::Relaxed) {
-            if self.step() > 0 {
+            #[cfg(feature = "test-hooks")]
+            crate::test_hooks::stall_point(self.spec.queue);
+            let received = self.step();
+            if received > 0 || self.socket.rx.peek(1) == 0 {
+                self.heartbeat.beat();
+            }
+            if received > 0 {
                 busy_iterations += 1;
                 if busy_iterations >= PUBLISH_EVERY {
                     self.publish();

@@ -68,6 +68,7 @@ pub fn apply(args: &mut ServeArgs, file: Settings, precedence: &mut Precedence) 
         &mut args.tcp_max_connections_per_client,
         file.tcp_max_connections_per_client,
     );
+    p.take("share_port", &mut args.share_port, file.share_port);
     p.take("edns_size", &mut args.edns_size, file.edns_size);
     p.take_option("identity", &mut args.identity, file.identity);
     p.take_option("chaos_hostname", &mut args.chaos_hostname, file.chaos_hostname);
@@ -87,6 +88,7 @@ pub fn apply(args: &mut ServeArgs, file: Settings, precedence: &mut Precedence) 
     p.take("batch", &mut x.batch, file.batch);
     p.take_option("busy_poll", &mut x.busy_poll, file.busy_poll);
     p.take("ports", &mut x.ports, file.xdp_ports);
+    p.take("stall_threshold", &mut x.stall_threshold, file.stall_threshold);
 
     let r = &mut args.rrl;
     p.take("rrl_rate", &mut r.rrl_rate, file.rrl_rate);
@@ -103,7 +105,7 @@ pub fn apply(args: &mut ServeArgs, file: Settings, precedence: &mut Precedence) 
 }
 
 /// The flags that only mean something with an interface.
-pub const XDP_SETTINGS: [(&str, &str); 10] = [
+pub const XDP_SETTINGS: [(&str, &str); 11] = [
     ("queues", "--queues"),
     ("cpus", "--cpus"),
     ("xdp_mode", "--xdp-mode"),
@@ -114,6 +116,7 @@ pub const XDP_SETTINGS: [(&str, &str); 10] = [
     ("batch", "--batch"),
     ("busy_poll", "--busy-poll"),
     ("ports", "--xdp-port"),
+    ("stall_threshold", "--stall-threshold"),
 ];
 
 /// XDP settings with no interface from either source are a mistake (a

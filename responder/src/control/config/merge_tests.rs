@@ -38,6 +38,7 @@ udp-workers = 3
 tcp-idle-timeout = 7
 tcp-max-clients = 99
 tcp-max-connections-per-client = 5
+share-port = true
 udp-max-payload = 4096
 identity = "id"
 hostname = "host"
@@ -60,6 +61,7 @@ ring-size = 1024
 batch = 32
 busy-poll = 50
 ports = [5300]
+stall-threshold = 300
 [rrl]
 rate-limit = 20
 slip = 3
@@ -99,6 +101,7 @@ fn the_file_sets_what_the_command_line_does_not() {
     assert_eq!((x.xdp_mode, x.zero_copy), (XdpMode::Generic, ZeroCopy::Off));
     assert_eq!((x.frames, x.frame_size, x.ring_size, x.batch, x.busy_poll), (8192, 4096, 1024, 32, Some(50)));
     assert_eq!(x.ports, [5300]);
+    assert_eq!((x.stall_threshold, a.share_port), (300, true));
     let rrl = &a.rrl;
     assert_eq!(
         (rrl.rrl_rate, rrl.rrl_slip, rrl.rrl_ipv4_prefix, rrl.rrl_ipv6_prefix, rrl.rrl_table_size),
@@ -139,6 +142,7 @@ fn flags_on_the_command_line_win_even_at_their_default_value() {
         "--batch=64",
         "--busy-poll=10",
         "--xdp-port=53",
+        "--stall-threshold=200",
         "--rrl-rate=0",
         "--rrl-slip=2",
         "--rrl-ipv4-prefix=24",
@@ -171,6 +175,7 @@ fn flags_on_the_command_line_win_even_at_their_default_value() {
     assert_eq!((x.xdp_mode, x.zero_copy), (XdpMode::Auto, ZeroCopy::Auto));
     assert_eq!((x.frames, x.frame_size, x.ring_size, x.batch, x.busy_poll), (4096, 2048, 2048, 64, Some(10)));
     assert_eq!(x.ports, [53]);
+    assert_eq!(x.stall_threshold, 200);
     let rrl = &a.rrl;
     assert_eq!(
         (rrl.rrl_rate, rrl.rrl_slip, rrl.rrl_ipv4_prefix, rrl.rrl_ipv6_prefix, rrl.rrl_table_size),

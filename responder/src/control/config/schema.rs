@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::values::{Address, Bounded, LogLevel, Parsed, Size};
+use super::values::{Address, Bounded, LogLevel, Parsed, Size, StallThreshold};
 use crate::control::cli::limits::*;
 use crate::xdp::program::XdpMode;
 use crate::xdp::queues::{CpuSelection, QueueSelection};
@@ -51,6 +51,8 @@ pub struct Server {
     pub tcp_max_clients: Option<usize>,
     /// --tcp-max-connections-per-client
     pub tcp_max_connections_per_client: Option<usize>,
+    /// --share-port
+    pub share_port: Option<bool>,
     /// --edns-size (Knot: udp-max-payload)
     pub udp_max_payload: Option<Bounded<u16, EDNS_SIZE_MIN, EDNS_SIZE_MAX>>,
     /// --identity
@@ -103,13 +105,27 @@ pub struct Xdp {
     pub busy_poll: Option<u32>,
     /// --xdp-port, repeated
     pub ports: Option<Vec<u16>>,
+    /// --stall-threshold, in milliseconds
+    pub stall_threshold: Option<StallThreshold>,
 }
 
 impl Xdp {
     /// Whether anything besides the interface is set.
     pub fn has_settings(&self) -> bool {
-        let Xdp { interface: _, queues, cpus, mode, zero_copy, frames, frame_size, ring_size, batch, busy_poll, ports } =
-            self;
+        let Xdp {
+            interface: _,
+            queues,
+            cpus,
+            mode,
+            zero_copy,
+            frames,
+            frame_size,
+            ring_size,
+            batch,
+            busy_poll,
+            ports,
+            stall_threshold,
+        } = self;
         queues.is_some()
             || cpus.is_some()
             || mode.is_some()
@@ -120,6 +136,7 @@ impl Xdp {
             || batch.is_some()
             || busy_poll.is_some()
             || ports.is_some()
+            || stall_threshold.is_some()
     }
 }
 

@@ -24,6 +24,7 @@ pub struct Settings {
     pub tcp_idle_timeout: Option<u64>,
     pub tcp_max_connections: Option<usize>,
     pub tcp_max_connections_per_client: Option<usize>,
+    pub share_port: Option<bool>,
     pub edns_size: Option<u16>,
     pub identity: Option<String>,
     pub chaos_hostname: Option<String>,
@@ -43,6 +44,7 @@ pub struct Settings {
     pub batch: Option<u32>,
     pub busy_poll: Option<u32>,
     pub xdp_ports: Option<Vec<u16>>,
+    pub stall_threshold: Option<u64>,
     /// `FILE:LINE:COL` of `[xdp]` when it has settings besides the
     /// interface: they are an error unless an interface comes from somewhere.
     pub xdp_settings_at: Option<String>,
@@ -129,6 +131,7 @@ impl Settings {
             tcp_idle_timeout: server.tcp_idle_timeout,
             tcp_max_connections: server.tcp_max_clients,
             tcp_max_connections_per_client: server.tcp_max_connections_per_client,
+            share_port: server.share_port,
             edns_size: server.udp_max_payload.map(|v| v.0),
             identity: server.identity,
             chaos_hostname: server.hostname,
@@ -147,6 +150,7 @@ impl Settings {
             batch: xdp.batch,
             busy_poll: xdp.busy_poll,
             xdp_ports: xdp.ports,
+            stall_threshold: xdp.stall_threshold.map(|v| v.0),
             xdp_settings_at,
             rrl_rate: rrl.rate_limit,
             rrl_slip: rrl.slip,

@@ -168,6 +168,8 @@ fn numbers_out_of_the_command_lines_ranges_are_refused() {
     refused("[rrl]\nipv6-prefix-length = 129\n", "2:22", &["129 is not in 16..=128"]);
     refused("[rrl]\ntable-size = 63\n", "2:14", &["63 is not in 64..=16777216"]);
     refused("[rrl]\ntable-size = 16777217\n", "2:14", &["16777217 is not in 64..=16777216"]);
+    refused("[xdp]\ninterface = \"e\"\nstall-threshold = 49\n", "3:19", &["49 ms: 0 (off) or 50 to 60000"]);
+    refused("[xdp]\ninterface = \"e\"\nstall-threshold = 60001\n", "3:19", &["60001 ms"]);
     refused("[server]\nudp-workers = -1\n", "2:15", &["-1", "usize"]);
     refused("[server]\ntcp-idle-timeout = -5\n", "2:20", &["-5", "u64"]);
     refused("[rrl]\nrate-limit = 4294967296\n", "2:14", &["4294967296", "u32"]);

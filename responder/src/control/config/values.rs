@@ -119,3 +119,15 @@ impl FromStr for LogLevel {
             .ok_or_else(|| "the log level must be error, warn, info, debug or trace".to_string())
     }
 }
+
+/// `--stall-threshold` in the file: milliseconds, 0 (off) or within the
+/// limits, checked by the flag's own parser so both refuse the same values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StallThreshold(pub u64);
+
+impl<'de> Deserialize<'de> for StallThreshold {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = i64::deserialize(deserializer)?;
+        crate::control::cli::parse_stall_threshold(&value.to_string()).map(StallThreshold).map_err(D::Error::custom)
+    }
+}
