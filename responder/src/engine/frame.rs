@@ -7,7 +7,15 @@
 //! NICs verify it in hardware, and frames from a local stack with checksum
 //! offload (veth, virtio) carry only the partial pseudo-header sum, so a
 //! software check would drop good queries. The IPv4 header checksum, always
-//! complete, is checked.
+//! complete, is checked, and an IPv6 UDP checksum of zero (never valid, RFC
+//! 8200 8.1) is dropped.
+//!
+//! What the XDP program already passed to the kernel is checked again here
+//! where it costs a compare or two (defence in depth, and the frame rewrite
+//! is also used without the program): frames to a group (broadcast,
+//! multicast) MAC, martian source addresses and source port 0 are dropped.
+//! Whether the destination is one of the host's addresses is the program's
+//! check alone (its maps follow netlink; the workers do not).
 
 use super::policy::Policy;
 use super::query::Query;
@@ -47,7 +55,8 @@ where
     }
     let frame = &mut frame[..capacity];
     let Some(l3) = ethernet::layer3(&frame[..len]) else { return Verdict::Pass };
-    if ethernet::is_group(&frame[6..12]) {
+    // A group source MAC is forged; a group destination is not a query to us.
+    if ethernet::is_group(&frame[6..12]) || ethernet::is_group(&frame[..6]) {
         return Verdict::Drop;
     }
     match l3.ethertype {
@@ -129,8 +138,9 @@ fn answer_v6<A: FnOnce(&mut [u8], usize, &[u8]) -> Option<Written>>(
         }
         payload_len
     };
-    let udp_len = udp::length(&frame[udp_at..]);
-    if udp_len < udp::HEADER_LEN || udp_len > payload_len || udp::src_port(&frame[udp_at..]) == 0 {
+    let udp = &frame[udp_at..];
+    let udp_len = udp::length(udp);
+    if udp_len < udp::HEADER_LEN || udp_len > payload_len || udp::src_port(udp) == 0 || udp::checksum_field(udp) == 0 {
         return Verdict::Drop;
     }
     let dns_at = udp_at + udp::HEADER_LEN;
