@@ -51,6 +51,19 @@ impl XdpServer {
     /// [`XdpServer::start`] through `wrapper` (a program and its arguments
     /// that execs the rest of its command line, such as `setpriv ...`).
     pub fn start_wrapped(bed: &Testbed, zone: &Path, extra: &[&str], wrapper: &[&str]) -> Result<XdpServer, String> {
+        let listen = [server_v4().to_string(), server_v6().to_string()];
+        XdpServer::start_listening(bed, zone, &[&listen[0], &listen[1]], extra, wrapper)
+    }
+
+    /// [`XdpServer::start_wrapped`] with `--listen` addresses of the caller's
+    /// choosing (such as the wildcards) instead of the testbed's.
+    pub fn start_listening(
+        bed: &Testbed,
+        zone: &Path,
+        listen: &[&str],
+        extra: &[&str],
+        wrapper: &[&str],
+    ) -> Result<XdpServer, String> {
         let binary = responder::binary()?.display().to_string();
         let mut cmd = match wrapper.split_first() {
             Some((program, args)) => {
@@ -62,7 +75,7 @@ impl XdpServer {
         };
         cmd.args(["serve", "--iface", &bed.server_if, "--zone"])
             .arg(zone)
-            .args(["--listen", &server_v4().to_string(), "--listen", &server_v6().to_string()])
+            .args(listen.iter().flat_map(|addr| ["--listen", addr]))
             // The kernel-socket side only serves TCP here: one UDP thread is plenty.
             .args(["--udp-workers", "1"])
             .args(extra)
@@ -249,7 +262,7 @@ mod tests {
 2026-01-01T00:00:00Z  INFO stopping
 queue 0 (cpu Some(0), copy): rx 60011 tx 60010 dropped 1 passed 0 invalid 0 fill-empty 0 tx-full 0 kicks 5967, kernel rx_dropped 7 rx_ring_full 0
 queue 1 (cpu None, zero-copy): rx 3 tx 3 dropped 0 passed 2 invalid 1 fill-empty 0 tx-full 0 kicks 1, UMEM FRAMES DO NOT ADD UP
-XDP program: SteeringCounters { counts: [60012, 0] }";
+XDP program: redirected=60012 passed_no_socket=0 passed_address=0";
 
     #[test]
     fn reads_every_queue_line() {
