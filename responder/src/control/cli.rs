@@ -194,6 +194,12 @@ pub struct XdpArgs {
     /// UDP ports steered to the workers (default: the ports of --listen, else 53).
     #[arg(long = "xdp-port", value_name = "PORT")]
     pub ports: Vec<u16>,
+    /// Verify each query's UDP checksum in the workers and drop a wrong one.
+    /// For NICs that do not validate checksums; costs a pass over each
+    /// datagram, and drops every query from a local stack with checksum
+    /// offload (veth, virtio), whose frames carry partial sums.
+    #[arg(long)]
+    pub verify_udp_checksum: bool,
 }
 
 #[derive(Args, Debug)]

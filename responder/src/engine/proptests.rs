@@ -678,6 +678,46 @@ fn frames_no_query_to_us_comes_in_get_no_answer() {
     assert!(matches!(answered(&FrameSpec::simple(no_checksum, vec![]), &none), Verdict::Transmit(_)));
 }
 
+/// `Options::verify_udp_checksum`: off, a wrong UDP checksum is answered
+/// (offloaded local stacks send partial sums); on, it is dropped, while a
+/// right one, and zero over IPv4 ("none"), are answered.
+#[test]
+fn udp_checksums_are_verified_only_when_asked() {
+    let verifying = engine_for(&[EXAMPLE], Options { verify_udp_checksum: true, ..Options::default() });
+    let run = |e: &Engine, frame: &[u8]| {
+        let mut buf = frame.to_vec();
+        buf.resize(MAX_FRAME, 0);
+        answer_in_place(e, &mut buf, frame.len(), MAX_FRAME)
+    };
+    let v4 = |options: Vec<u8>, no_udp_checksum| Network::V4 {
+        src: [198, 18, 0, 2],
+        dst: [198, 18, 0, 53],
+        options,
+        no_udp_checksum,
+    };
+    let v6 = Network::V6 {
+        src: [0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2],
+        dst: [0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x53],
+    };
+    let query = QuerySpec::new("www.example.com.", 1).encode();
+    for (spec, udp_at) in [
+        (FrameSpec::simple(v4(vec![], false), vec![]), ETH_HEADER + 20),
+        (FrameSpec::simple(v4(vec![1, 1, 1, 0], false), vec![(0x8100, 7)]), ETH_HEADER + 4 + 24),
+        (FrameSpec::simple(v6.clone(), vec![]), ETH_HEADER + 40),
+    ] {
+        let good = spec.build(&query);
+        assert!(matches!(run(&verifying, &good), Verdict::Transmit(_)), "a right checksum: {spec:?}");
+        for at in [udp_at + 7, good.len() - 1] {
+            let mut bad = good.clone();
+            bad[at] ^= 0x10; // the checksum itself, or the last payload byte
+            assert_eq!(run(&verifying, &bad), Verdict::Drop, "{spec:?}, byte {at} changed");
+            assert!(matches!(run(engine(), &bad), Verdict::Transmit(_)), "not verified by default: {spec:?}");
+        }
+    }
+    let none = FrameSpec::simple(v4(vec![], true), vec![]).build(&query);
+    assert!(matches!(run(&verifying, &none), Verdict::Transmit(_)), "IPv4 checksum 0 means none");
+}
+
 /// Regenerates the frame and message seeds of the fuzz corpora. Not a test:
 /// run `cargo test -p responder --lib -- --ignored write_fuzz_seeds` after changing
 /// the query or frame layout, and commit the result.

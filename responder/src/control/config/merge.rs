@@ -79,6 +79,7 @@ pub fn apply(args: &mut ServeArgs, file: Settings, precedence: &mut Precedence) 
     p.take("ring_size", &mut x.ring_size, file.ring_size);
     p.take("batch", &mut x.batch, file.batch);
     p.take_option("busy_poll", &mut x.busy_poll, file.busy_poll);
+    p.take("verify_udp_checksum", &mut x.verify_udp_checksum, file.verify_udp_checksum);
     p.take("ports", &mut x.ports, file.xdp_ports);
 
     let r = &mut args.rrl;
@@ -96,7 +97,7 @@ pub fn apply(args: &mut ServeArgs, file: Settings, precedence: &mut Precedence) 
 }
 
 /// The flags that only mean something with an interface.
-pub const XDP_SETTINGS: [(&str, &str); 10] = [
+pub const XDP_SETTINGS: [(&str, &str); 11] = [
     ("queues", "--queues"),
     ("cpus", "--cpus"),
     ("xdp_mode", "--xdp-mode"),
@@ -107,6 +108,7 @@ pub const XDP_SETTINGS: [(&str, &str); 10] = [
     ("batch", "--batch"),
     ("busy_poll", "--busy-poll"),
     ("ports", "--xdp-port"),
+    ("verify_udp_checksum", "--verify-udp-checksum"),
 ];
 
 /// XDP settings with no interface from either source are a mistake (a

@@ -96,13 +96,27 @@ pub struct Xdp {
     pub busy_poll: Option<u32>,
     /// --xdp-port, repeated
     pub ports: Option<Vec<u16>>,
+    /// --verify-udp-checksum
+    pub verify_udp_checksum: Option<bool>,
 }
 
 impl Xdp {
     /// Whether anything besides the interface is set.
     pub fn has_settings(&self) -> bool {
-        let Xdp { interface: _, queues, cpus, mode, zero_copy, frames, frame_size, ring_size, batch, busy_poll, ports } =
-            self;
+        let Xdp {
+            interface: _,
+            queues,
+            cpus,
+            mode,
+            zero_copy,
+            frames,
+            frame_size,
+            ring_size,
+            batch,
+            busy_poll,
+            ports,
+            verify_udp_checksum,
+        } = self;
         queues.is_some()
             || cpus.is_some()
             || mode.is_some()
@@ -113,6 +127,7 @@ impl Xdp {
             || batch.is_some()
             || busy_poll.is_some()
             || ports.is_some()
+            || verify_udp_checksum.is_some()
     }
 }
 

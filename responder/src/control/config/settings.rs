@@ -40,6 +40,7 @@ pub struct Settings {
     pub batch: Option<u32>,
     pub busy_poll: Option<u32>,
     pub xdp_ports: Option<Vec<u16>>,
+    pub verify_udp_checksum: Option<bool>,
     /// `FILE:LINE:COL` of `[xdp]` when it has settings besides the
     /// interface: they are an error unless an interface comes from somewhere.
     pub xdp_settings_at: Option<String>,
@@ -137,6 +138,7 @@ impl Settings {
             batch: xdp.batch,
             busy_poll: xdp.busy_poll,
             xdp_ports: xdp.ports,
+            verify_udp_checksum: xdp.verify_udp_checksum,
             xdp_settings_at,
             rrl_rate: rrl.rate_limit,
             rrl_slip: rrl.slip,
