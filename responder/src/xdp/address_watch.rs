@@ -62,6 +62,8 @@ fn watch(events: &ChangeEvents, ifindex: u32, iface: &str, filter: &AddressFilte
     // Whatever changed between the caller's first read and the subscription.
     let mut reread_at = Instant::now();
     let mut failing = false;
+    // Warned once per streak: a failure that repeats every tick is one event.
+    let mut apply_failing = false;
     while !stop.load(Ordering::Relaxed) {
         let changed = match events.wait(TICK) {
             Ok(changed) => changed,
@@ -82,7 +84,9 @@ fn watch(events: &ChangeEvents, ifindex: u32, iface: &str, filter: &AddressFilte
             .map_err(|e| e.to_string())
             .and_then(|state| filter.apply(&state).map_err(|e| e.to_string()))
         {
-            Ok(changes) if !changes.is_empty() => tracing::info!(
+            Ok(changes) if !changes.is_empty() => {
+                apply_failing = false;
+                tracing::info!(
                 iface,
                 added = ?changes.added,
                 removed = ?changes.removed,
@@ -90,10 +94,17 @@ fn watch(events: &ChangeEvents, ifindex: u32, iface: &str, filter: &AddressFilte
                 left_out = changes.left_out,
                 steered = ?filter.steered(),
                 "interface addresses changed: steering updated"
-            ),
-            Ok(_) => {}
-            // The interface may be going away; the maps keep their last state.
-            Err(err) => tracing::warn!(iface, error = %err, "re-reading the interface's addresses"),
+                )
+            }
+            Ok(_) => apply_failing = false,
+            // The interface may be going away, or (kernels before 6.5 with
+            // kernel.unprivileged_bpf_disabled, after --user) map updates are
+            // refused: the maps keep their last state.
+            Err(err) if !apply_failing => {
+                apply_failing = true;
+                tracing::warn!(iface, error = %err, "following the interface's addresses: keeping the last ones")
+            }
+            Err(_) => {}
         }
     }
 }
