@@ -173,7 +173,7 @@ static __always_inline int mac_is_ours(const struct ethhdr *eth)
 // one of our own addresses or one of our subnets' broadcast addresses.
 static __always_inline int source_plausible4(__u32 saddr)
 {
-	__u8 first = saddr & 0xff; // network order: the first octet is the lowest byte
+	__u8 first = ((__u8 *)&saddr)[0]; // network order: the first octet first
 
 	if (first == 0 || first == 127 || first >= 224)
 		return 0;
