@@ -64,7 +64,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FILE", conflicts_with = "zones")]
     pub table: Option<PathBuf>,
     /// Address and port to serve on kernel sockets (UDP and TCP). Repeatable;
-    /// IPv6 as '[::1]:53'. With --iface, also the addresses XDP answers for.
+    /// IPv6 as '[::1]:53'. With --iface, also the addresses XDP answers for
+    /// (a wildcard: the interface's own addresses of that family).
     #[arg(long = "listen", value_name = "ADDR:PORT")]
     pub listen: Vec<SocketAddr>,
     /// UDP worker threads per listen address (default: one per CPU).
