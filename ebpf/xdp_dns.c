@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //
-// XDP steering for responder: DNS queries (UDP to a configured port, and
-// optionally to a configured address) go to the AF_XDP socket bound to the
-// receiving queue; every other frame continues to the kernel untouched.
+// XDP steering for responder: DNS queries go to the AF_XDP socket bound to
+// the receiving queue; every other frame continues to the kernel untouched.
+// A query is UDP to a configured port and to one of the interface's own
+// addresses that is listened on, sent to the interface's MAC, from a
+// plausible unicast source. Anything less is the kernel's to judge, as it
+// would be without this program.
 //
 // The program never drops and never rewrites: the worst a bug here can do is
 // send a frame to the kernel that a worker could have answered.
@@ -35,8 +38,9 @@ struct {
 	__type(value, __u8);
 } ports SEC(".maps");
 
-// Destination addresses to steer when filter_by_address is set.
-// Keys are in network byte order, exactly as they sit in the header.
+// Our addresses (flags ADDR_STEER / ADDR_LOCAL), kept up to date from
+// netlink by the loader. Keys are in network byte order, exactly as they sit
+// in the header.
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, STEER_MAX_ADDRS);
@@ -59,9 +63,20 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
-// Set by the loader before load (.rodata): the verifier then prunes the
-// address lookups entirely when no filter is configured.
-volatile const __u8 filter_by_address = 0;
+// The interface's MAC, set by the loader. Until `known` is set nothing is
+// steered: a program loaded but not yet told its interface steers nothing.
+struct iface_mac {
+	__u8 addr[ETH_ALEN];
+	__u8 known;
+	__u8 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct iface_mac);
+} iface SEC(".maps");
 
 // Per-queue liveness: the bpf_ktime_get_ns() time (CLOCK_MONOTONIC) of the
 // queue's worker's last sign of progress. Mmapped by the workers, who store
@@ -136,20 +151,64 @@ static __always_inline int udp_datagram_complete(struct udphdr *udp, void *data_
 
 static __always_inline int address_allowed4(__u32 daddr)
 {
-	if (!filter_by_address)
-		return 1;
-	return bpf_map_lookup_elem(&addrs4, &daddr) != NULL;
+	__u8 *flags = bpf_map_lookup_elem(&addrs4, &daddr);
+
+	return flags && (*flags & ADDR_STEER);
 }
 
 static __always_inline int address_allowed6(const struct in6_addr *daddr)
 {
 	struct in6_addr key;
+	__u8 *flags;
 
-	if (!filter_by_address)
-		return 1;
 	// Copied to the stack: map helpers take keys from the stack, not the packet.
 	__builtin_memcpy(&key, daddr, sizeof(key));
-	return bpf_map_lookup_elem(&addrs6, &key) != NULL;
+	flags = bpf_map_lookup_elem(&addrs6, &key);
+	return flags && (*flags & ADDR_STEER);
+}
+
+// Frames for another station (a switch flooding, promiscuous mode), a
+// broadcast or a multicast group are not queries to us.
+static __always_inline int mac_is_ours(const struct ethhdr *eth)
+{
+	__u32 key = 0;
+	struct iface_mac *ours = bpf_map_lookup_elem(&iface, &key);
+	__u8 differ = 0;
+
+	if (!ours || !ours->known)
+		return 0;
+#pragma unroll
+	for (int i = 0; i < ETH_ALEN; i++)
+		differ |= eth->h_dest[i] ^ ours->addr[i];
+	return !differ;
+}
+
+// A source the kernel would call martian (RFC 1122 3.2.1.3, RFC 6890):
+// "this network", loopback, multicast, reserved and limited broadcast,
+// one of our own addresses or one of our subnets' broadcast addresses.
+static __always_inline int source_plausible4(__u32 saddr)
+{
+	__u8 first = ((__u8 *)&saddr)[0]; // network order: the first octet first
+
+	if (first == 0 || first == 127 || first >= 224)
+		return 0;
+	return bpf_map_lookup_elem(&addrs4, &saddr) == NULL;
+}
+
+// ::/96 (unspecified, loopback, the deprecated v4-compatible form),
+// ::ffff:0:0/96 (v4-mapped: never on the wire, RFC 4291 2.5.5.2), multicast,
+// or one of our own addresses.
+static __always_inline int source_plausible6(const struct in6_addr *saddr)
+{
+	struct in6_addr key;
+
+	__builtin_memcpy(&key, saddr, sizeof(key));
+	if (key.in6_u.u6_addr8[0] == 0xff)
+		return 0;
+	if (key.in6_u.u6_addr32[0] == 0 && key.in6_u.u6_addr32[1] == 0 &&
+	    (key.in6_u.u6_addr32[2] == 0 || key.in6_u.u6_addr32[2] == bpf_htonl(0xffff)))
+		return 0;
+	return bpf_map_lookup_elem(&addrs6, &key) == NULL;
 }
 
 static __always_inline int worker_alive(__u32 queue)
@@ -170,7 +229,6 @@ int xdp_dns_steer(struct xdp_md *ctx)
 	struct udphdr *udp;
 	void *cursor;
 	__be16 proto;
-	int allowed;
 
 	if ((void *)(eth + 1) > data_end)
 		return count(STEER_PASSED_MALFORMED, XDP_PASS);
@@ -209,7 +267,12 @@ int xdp_dns_steer(struct xdp_md *ctx)
 			return count(STEER_PASSED_MALFORMED, XDP_PASS);
 		if (!ports_contains(udp->dest))
 			return count(STEER_PASSED_PORT, XDP_PASS);
-		allowed = address_allowed4(ip->daddr);
+		if (!address_allowed4(ip->daddr))
+			return count(STEER_PASSED_ADDRESS, XDP_PASS);
+		if (!mac_is_ours(eth))
+			return count(STEER_PASSED_MAC, XDP_PASS);
+		if (!source_plausible4(ip->saddr) || udp->source == 0)
+			return count(STEER_PASSED_SOURCE, XDP_PASS);
 	} else if (proto == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6 = cursor;
 
@@ -228,13 +291,20 @@ int xdp_dns_steer(struct xdp_md *ctx)
 			return count(STEER_PASSED_MALFORMED, XDP_PASS);
 		if (!ports_contains(udp->dest))
 			return count(STEER_PASSED_PORT, XDP_PASS);
-		allowed = address_allowed6(&ip6->daddr);
+		if (!address_allowed6(&ip6->daddr))
+			return count(STEER_PASSED_ADDRESS, XDP_PASS);
+		if (!mac_is_ours(eth))
+			return count(STEER_PASSED_MAC, XDP_PASS);
+		if (!source_plausible6(&ip6->saddr) || udp->source == 0)
+			return count(STEER_PASSED_SOURCE, XDP_PASS);
+		// Illegal over IPv6 (RFC 8200 8.1). Passed, not dropped: the kernel
+		// drops it and counts it where operators look (Udp6InErrors), and
+		// this program keeps its rule of never dropping.
+		if (udp->check == 0)
+			return count(STEER_PASSED_CHECKSUM, XDP_PASS);
 	} else {
 		return count(STEER_PASSED_NOT_IP, XDP_PASS);
 	}
-
-	if (!allowed)
-		return count(STEER_PASSED_ADDRESS, XDP_PASS);
 
 	__u32 queue = ctx->rx_queue_index;
 

@@ -41,7 +41,9 @@ fn main() {
     let callgrind = count_after("--callgrind");
     let callgrind_batched = count_after("--callgrind-batched");
     let names = count_after("--names").unwrap_or(NAMES);
-    let engine = build_engine(names);
+    // The workers' optional software UDP checksum check (off in service by default).
+    let verify_udp_checksum = args.iter().any(|a| a == "--verify-udp-checksum");
+    let engine = build_engine(names, verify_udp_checksum);
     let frames: Vec<Vec<u8>> = workload::queries(names, QUERIES, 1)
         .iter()
         .enumerate()
@@ -167,10 +169,10 @@ fn check_mix(engine: &Engine, frames: &[Vec<u8>], buf: &mut [u8]) {
     assert_eq!(rcodes[0] + rcodes[3], frames.len(), "only NOERROR and NXDOMAIN expected: {rcodes:?}");
 }
 
-fn build_engine(names: usize) -> Engine {
+fn build_engine(names: usize, verify_udp_checksum: bool) -> Engine {
     let text = workload::zone_text(names);
     let zone = responder::zone::parse_str(&text, "bench.zone", None).expect("generated zone parses");
-    Engine::new(Table::compile(&[zone]).expect("compiles"), Options::default())
+    Engine::new(Table::compile(&[zone]).expect("compiles"), Options { verify_udp_checksum, ..Options::default() })
 }
 
 fn compile_benchmark(names: usize) {

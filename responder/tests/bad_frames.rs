@@ -142,8 +142,18 @@ impl Frame {
         f.extend_from_slice(&self.src_port.to_be_bytes());
         f.extend_from_slice(&53u16.to_be_bytes());
         f.extend_from_slice(&udp_len.to_be_bytes());
-        f.extend_from_slice(&[0, 0]); // no checksum: allowed over IPv4, and never verified
+        f.extend_from_slice(&[0, 0]); // no checksum: allowed over IPv4 only
         f.extend_from_slice(&self.payload);
+        if self.v6 {
+            // Zero is illegal over IPv6 (RFC 8200 8.1): the real sum.
+            let udp = self.udp_at();
+            let pseudo = sum16(&self.src6) + sum16(&self.dst6) + u32::from(udp_len) + u32::from(self.protocol);
+            let csum = match fold(pseudo + sum16(&f[udp..])) {
+                0 => 0xffff,
+                c => c,
+            };
+            f[udp + 6..udp + 8].copy_from_slice(&csum.to_be_bytes());
+        }
         f
     }
 }
@@ -343,6 +353,8 @@ fn ipv6_headers() {
     all_nodes[0] = 0xff;
     all_nodes[1] = 0x02;
     all_nodes[15] = 1;
+    let mut v4_mapped_loopback = [0u8; 16];
+    v4_mapped_loopback[10..].copy_from_slice(&[0xff, 0xff, 127, 0, 0, 1]);
     check(
         &e,
         vec![
@@ -360,6 +372,8 @@ fn ipv6_headers() {
             ("source multicast", Frame { src6: all_nodes, ..Frame::v6() }.build(), Verdict::Drop),
             ("source unspecified", Frame { src6: [0; 16], ..Frame::v6() }.build(), Verdict::Drop),
             ("destination multicast", Frame { dst6: all_nodes, ..Frame::v6() }.build(), Verdict::Drop),
+            ("UDP checksum 0 (RFC 8200)", edit(&|b| set_u16(b, udp + 6, 0)), Verdict::Drop),
+            ("source v4-mapped loopback", Frame { src6: v4_mapped_loopback, ..Frame::v6() }.build(), Verdict::Drop),
         ],
     );
     answer(&e, &good, "a good IPv6 query");

@@ -11,6 +11,7 @@ pub mod knot;
 pub mod kxdpgun;
 pub mod netns;
 pub mod paced;
+pub mod raw_link;
 pub mod rdata;
 pub mod responder;
 pub mod testbed;

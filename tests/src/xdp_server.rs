@@ -270,7 +270,7 @@ mod tests {
 2026-01-01T00:00:00Z  INFO stopping
 queue 0 (cpu Some(0), copy): rx 60011 tx 60010 dropped 1 passed 0 invalid 0 fill-empty 0 tx-full 0 kicks 5967, kernel rx_dropped 7 rx_ring_full 0
 queue 1 (cpu None, zero-copy): rx 3 tx 3 dropped 0 passed 2 invalid 1 fill-empty 0 tx-full 0 kicks 1, UMEM FRAMES DO NOT ADD UP
-XDP program: SteeringCounters { counts: [60012, 0] }";
+XDP program: redirected=60012 passed_no_socket=0 passed_address=0";
 
     #[test]
     fn reads_every_queue_line() {

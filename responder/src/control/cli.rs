@@ -69,7 +69,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FILE", conflicts_with = "zones")]
     pub table: Option<PathBuf>,
     /// Address and port to serve on kernel sockets (UDP and TCP). Repeatable;
-    /// IPv6 as '[::1]:53'. With --iface, also the addresses XDP answers for.
+    /// IPv6 as '[::1]:53'. With --iface, also the addresses XDP answers for
+    /// (a wildcard: the interface's own addresses of that family).
     #[arg(long = "listen", value_name = "ADDR:PORT")]
     pub listen: Vec<SocketAddr>,
     /// UDP worker threads per listen address (default: one per CPU).
@@ -230,6 +231,12 @@ pub struct XdpArgs {
     /// UDP ports steered to the workers (default: the ports of --listen, else 53).
     #[arg(long = "xdp-port", value_name = "PORT")]
     pub ports: Vec<u16>,
+    /// Verify each query's UDP checksum in the workers and drop a wrong one.
+    /// For NICs that do not validate checksums; costs a pass over each
+    /// datagram, and drops every query from a local stack with checksum
+    /// offload (veth, virtio), whose frames carry partial sums.
+    #[arg(long)]
+    pub verify_udp_checksum: bool,
     /// A queue whose worker shows no progress for this long has its queries
     /// passed to the kernel sockets until it does (milliseconds, 50 to
     /// 60000; 0 turns the check off and saves its ~30 ns per steered frame).

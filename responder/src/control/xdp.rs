@@ -14,8 +14,9 @@ use crate::xdp::EngineHandler;
 const BUSY_POLL_BUDGET: u32 = 64;
 
 /// The data plane configuration `serve` asks for. `--listen` addresses become
-/// the steering program's address filter (a wildcard address means any), and
-/// their ports the steered ports unless --xdp-port names them.
+/// the steering program's listen addresses (a wildcard address means every
+/// address the interface has of its family), and their ports the steered
+/// ports unless --xdp-port names them.
 pub fn config(args: &ServeArgs) -> DataPlaneConfig {
     let x = &args.xdp;
     let mut config = DataPlaneConfig::new(x.iface.clone().unwrap_or_default());
@@ -35,8 +36,7 @@ pub fn config(args: &ServeArgs) -> DataPlaneConfig {
     }
     ports.sort_unstable();
     ports.dedup();
-    let any_address = args.listen.is_empty() || args.listen.iter().any(|a| a.ip().is_unspecified());
-    let mut addrs: Vec<_> = if any_address { Vec::new() } else { args.listen.iter().map(|a| a.ip()).collect() };
+    let mut addrs: Vec<_> = args.listen.iter().map(|a| a.ip()).collect();
     addrs.sort_unstable();
     addrs.dedup();
     let stall_threshold = Duration::from_millis(x.stall_threshold);
@@ -64,12 +64,12 @@ pub fn describe(args: &ServeArgs, plane: &DataPlane) -> String {
         .map(|q| format!("{}@cpu{}:{}", q.queue, q.cpu.map(|c| c.to_string()).unwrap_or("?".into()), q.mode))
         .collect();
     format!(
-        "XDP on {} ({}), queues [{}], UDP ports {:?}, addresses {}",
+        "XDP on {} ({}), queues [{}], UDP ports {:?}, addresses {:?}",
         config.iface,
         plane.attached_mode().map(|m| format!("{m:?}").to_lowercase()).unwrap_or_default(),
         queues.join(" "),
         config.steering.ports,
-        if config.steering.addrs.is_empty() { "any".to_string() } else { format!("{:?}", config.steering.addrs) },
+        plane.program().addresses().steered(),
     )
 }
 
@@ -101,7 +101,7 @@ pub fn stop(plane: DataPlane) {
         Err(e) => tracing::error!("stopping the data plane: {e}"),
     }
     if let Some(c) = steering {
-        eprintln!("XDP program: {c:?}");
+        eprintln!("XDP program: {c}");
     }
 }
 
@@ -126,9 +126,9 @@ mod tests {
         assert_eq!(c.steering.ports, [53, 5353]);
         assert_eq!(c.steering.addrs.len(), 2);
         let c = config(&serve(&["--iface", "eth0", "--listen", "0.0.0.0:53", "--listen", "198.18.0.1:53"]));
-        assert!(c.steering.addrs.is_empty(), "a wildcard listen address means any address");
+        assert_eq!(c.steering.addrs.len(), 2, "a wildcard stays a wildcard: the interface's own addresses");
         let c = config(&serve(&["--iface", "eth0"]));
-        assert_eq!((c.steering.ports, c.steering.addrs.len()), (vec![53], 0));
+        assert_eq!((c.steering.listen().len(), c.steering.ports), (2, vec![53]), "both wildcards");
         let c = config(&serve(&["--iface", "eth0", "--listen", "198.18.0.1:53", "--xdp-port", "5300"]));
         assert_eq!(c.steering.ports, [5300]);
         assert_eq!(c.steering.stall_threshold, Duration::from_millis(200));

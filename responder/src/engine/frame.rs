@@ -7,13 +7,23 @@
 //! NICs verify it in hardware, and frames from a local stack with checksum
 //! offload (veth, virtio) carry only the partial pseudo-header sum, so a
 //! software check would drop good queries. The IPv4 header checksum, always
-//! complete, is checked.
+//! complete, is checked, and an IPv6 UDP checksum of zero (never valid, RFC
+//! 8200 8.1) is dropped. `Options::verify_udp_checksum` turns the full check
+//! on, for NICs that do not validate and deliver complete sums; it costs a
+//! pass over the datagram (measured in docs/BENCHMARKS.md).
+//!
+//! What the XDP program already passed to the kernel is checked again here
+//! where it costs a compare or two (defence in depth, and the frame rewrite
+//! is also used without the program): frames to a group (broadcast,
+//! multicast) MAC, martian source addresses and source port 0 are dropped.
+//! Whether the destination is one of the host's addresses is the program's
+//! check alone (its maps follow netlink; the workers do not).
 
 use super::policy::Policy;
 use super::query::Query;
 use super::reply::Written;
 use super::{answer_written, Engine, Transport, Verdict};
-use crate::wire::{ethernet, ipv4, ipv6, udp};
+use crate::wire::{checksum, ethernet, ipv4, ipv6, udp};
 
 /// TTL and hop limit of answers: the usual default of hosts.
 const REPLY_TTL: u8 = 64;
@@ -27,7 +37,10 @@ pub fn answer_in_place<P: Policy>(
     capacity: usize,
     policy: &mut P,
 ) -> Verdict {
-    rewrite_in_place(frame, len, capacity, |message, len, client| {
+    // A flag, not two monomorphised copies of the rewrite: those cost more
+    // (the DNS step stops being inlined; BENCHMARKS.md, "Issue 19").
+    let verify = engine.options.verify_udp_checksum;
+    rewrite_in_place(frame, len, capacity, verify, |message, len, client| {
         answer_written(engine, query, message, len, Transport::Udp, client, policy)
     })
 }
@@ -35,9 +48,9 @@ pub fn answer_in_place<P: Policy>(
 /// The frame rewrite around any DNS step: `answer(message, len, client
 /// address)` turns the query in `message[..len]` into its answer and returns
 /// its length and checksum sum (`None`: send nothing). The engine is one such step; the I/O
-/// floor ([`super::floor`]) is another.
+/// floor ([`super::floor`]) is another. `verify`: check the UDP checksum.
 #[inline]
-pub(crate) fn rewrite_in_place<A>(frame: &mut [u8], len: usize, capacity: usize, answer: A) -> Verdict
+pub(crate) fn rewrite_in_place<A>(frame: &mut [u8], len: usize, capacity: usize, verify: bool, answer: A) -> Verdict
 where
     A: FnOnce(&mut [u8], usize, &[u8]) -> Option<Written>,
 {
@@ -47,12 +60,13 @@ where
     }
     let frame = &mut frame[..capacity];
     let Some(l3) = ethernet::layer3(&frame[..len]) else { return Verdict::Pass };
-    if ethernet::is_group(&frame[6..12]) {
+    // A group source MAC is forged; a group destination is not a query to us.
+    if ethernet::is_group(&frame[6..12]) || ethernet::is_group(&frame[..6]) {
         return Verdict::Drop;
     }
     match l3.ethertype {
-        ethernet::ETHERTYPE_IPV4 => answer_v4(frame, len, l3.offset, answer),
-        ethernet::ETHERTYPE_IPV6 => answer_v6(frame, len, l3.offset, answer),
+        ethernet::ETHERTYPE_IPV4 => answer_v4(frame, len, l3.offset, verify, answer),
+        ethernet::ETHERTYPE_IPV6 => answer_v6(frame, len, l3.offset, verify, answer),
         _ => Verdict::Pass,
     }
 }
@@ -61,6 +75,7 @@ fn answer_v4<A: FnOnce(&mut [u8], usize, &[u8]) -> Option<Written>>(
     frame: &mut [u8],
     len: usize,
     ip_at: usize,
+    verify: bool,
     answer: A,
 ) -> Verdict {
     // `layer3` found `ip_at` inside `frame[..len]`. From here on the headers
@@ -94,6 +109,13 @@ fn answer_v4<A: FnOnce(&mut [u8], usize, &[u8]) -> Option<Written>>(
     if udp_len < udp::HEADER_LEN || udp_len > total - ihl || udp::src_port(header) == 0 {
         return Verdict::Drop;
     }
+    // Zero means "not computed" over IPv4 (RFC 768).
+    if verify && udp::checksum_field(header) != 0 {
+        let pseudo = ipv4::pseudo_header_sum(src, dst, udp_len as u16);
+        if !udp_sum_ok(pseudo, header, &message[..udp_len - udp::HEADER_LEN]) {
+            return Verdict::Drop;
+        }
+    }
     let max_dns = message.len().min(u16::MAX as usize - ipv4::MIN_HEADER_LEN - udp::HEADER_LEN);
     let Some(dns) = answer(&mut message[..max_dns], udp_len - udp::HEADER_LEN, &src) else {
         return Verdict::Drop;
@@ -110,6 +132,7 @@ fn answer_v6<A: FnOnce(&mut [u8], usize, &[u8]) -> Option<Written>>(
     frame: &mut [u8],
     len: usize,
     ip_at: usize,
+    verify: bool,
     answer: A,
 ) -> Verdict {
     let udp_at = ip_at + ipv6::HEADER_LEN;
@@ -129,9 +152,20 @@ fn answer_v6<A: FnOnce(&mut [u8], usize, &[u8]) -> Option<Written>>(
         }
         payload_len
     };
-    let udp_len = udp::length(&frame[udp_at..]);
-    if udp_len < udp::HEADER_LEN || udp_len > payload_len || udp::src_port(&frame[udp_at..]) == 0 {
+    let udp = &frame[udp_at..];
+    let udp_len = udp::length(udp);
+    if udp_len < udp::HEADER_LEN || udp_len > payload_len || udp::src_port(udp) == 0 || udp::checksum_field(udp) == 0 {
         return Verdict::Drop;
+    }
+    if verify {
+        let pseudo = {
+            let Some(ip) = ipv6::Ipv6::new(&mut frame[ip_at..udp_at]) else { return Verdict::Drop };
+            ip.pseudo_header_sum(udp_len as u16)
+        };
+        let (header, payload) = frame[udp_at..udp_at + udp_len].split_at(udp::HEADER_LEN);
+        if !udp_sum_ok(pseudo, header, payload) {
+            return Verdict::Drop;
+        }
     }
     let dns_at = udp_at + udp::HEADER_LEN;
     let max_dns = (frame.len() - dns_at).min(u16::MAX as usize - udp::HEADER_LEN);
@@ -148,4 +182,12 @@ fn answer_v6<A: FnOnce(&mut [u8], usize, &[u8]) -> Option<Written>>(
     udp::write_reply(&mut frame[udp_at..udp_at + udp_total], pseudo, dns.sum);
     ethernet::swap_macs(frame);
     Verdict::Transmit(udp_at + udp_total)
+}
+
+/// Whether a UDP header (with its checksum) and payload sum to zero with
+/// the pseudo-header: the datagram is as its sender computed it.
+#[inline]
+fn udp_sum_ok(pseudo: u64, header: &[u8], payload: &[u8]) -> bool {
+    // The header is 8 bytes, so the payload's sum needs no realignment.
+    checksum::finish(checksum::combine(checksum::combine(pseudo, checksum::sum(header)), checksum::sum(payload))) == 0
 }

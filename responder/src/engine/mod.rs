@@ -56,11 +56,15 @@ pub struct Options {
     pub hostname: Option<String>,
     /// CHAOS TXT `version.bind.` (and `version.server.`) answer; `None` refuses.
     pub version: Option<String>,
+    /// Verify each query frame's UDP checksum in software and drop a wrong
+    /// one (the frame path only; the kernel verifies for its sockets). Off by
+    /// default: see `frame`.
+    pub verify_udp_checksum: bool,
 }
 
 impl Default for Options {
     fn default() -> Options {
-        Options { edns_udp_size: 1232, identity: None, hostname: None, version: None }
+        Options { edns_udp_size: 1232, identity: None, hostname: None, version: None, verify_udp_checksum: false }
     }
 }
 

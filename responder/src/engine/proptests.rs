@@ -309,7 +309,8 @@ fn frame_spec() -> impl Strategy<Value = FrameSpec> {
         m
     });
     let tag = (select(&[0x8100u16, 0x88a8][..]), any::<u16>());
-    (any::<[u8; 6]>(), unicast_mac, proptest::collection::vec(tag, 0..=2), network(), 1u16.., any::<u16>()).prop_map(
+    // Both unicast: a query to a group MAC is not to us, one from one is forged.
+    (unicast_mac.clone(), unicast_mac, proptest::collection::vec(tag, 0..=2), network(), 1u16.., any::<u16>()).prop_map(
         |(dst_mac, src_mac, vlans, network, src_port, dst_port)| FrameSpec {
             dst_mac,
             src_mac,
@@ -624,6 +625,97 @@ fn the_frame_builder_makes_frames_the_engine_answers() {
         buf.resize(MAX_FRAME, 0);
         assert!(matches!(answer_in_place(engine(), &mut buf, frame.len(), MAX_FRAME), Verdict::Transmit(_)));
     }
+}
+
+/// Issue 19: what the XDP program leaves to the kernel, the workers drop
+/// too: frames to a group MAC, martian and v4-mapped sources, IPv6 UDP
+/// with checksum 0. Each variation of a frame the engine answers.
+#[test]
+fn frames_no_query_to_us_comes_in_get_no_answer() {
+    let answered = |spec: &FrameSpec, edit: &dyn Fn(&mut Vec<u8>)| {
+        let mut frame = spec.build(&QuerySpec::new("www.example.com.", 1).encode());
+        edit(&mut frame);
+        let len = frame.len();
+        frame.resize(MAX_FRAME, 0);
+        answer_in_place(engine(), &mut frame, len, MAX_FRAME)
+    };
+    let v4 = |src: [u8; 4]| Network::V4 { src, dst: [198, 18, 0, 53], options: vec![], no_udp_checksum: false };
+    let mut v6_dst = [0u8; 16];
+    v6_dst[..2].copy_from_slice(&[0xfd, 0]);
+    v6_dst[15] = 0x53;
+    let v6 = |src: [u8; 16]| Network::V6 { src, dst: v6_dst };
+    let mapped = |a: [u8; 4]| [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, a[0], a[1], a[2], a[3]];
+    let mut client6 = v6_dst;
+    client6[15] = 2;
+    let none = |_: &mut Vec<u8>| {};
+
+    // The baseline: answered.
+    for network in [v4([198, 18, 0, 2]), v6(client6)] {
+        assert!(matches!(answered(&FrameSpec::simple(network, vec![]), &none), Verdict::Transmit(_)));
+    }
+    for src in [[0, 1, 2, 3], [127, 0, 0, 1], [224, 0, 0, 1], [240, 0, 0, 1], [255; 4]] {
+        assert_eq!(answered(&FrameSpec::simple(v4(src), vec![]), &none), Verdict::Drop, "source {src:?}");
+    }
+    let mut loopback = [0u8; 16];
+    loopback[15] = 1;
+    for src in [[0; 16], loopback, mapped([127, 0, 0, 1]), mapped([198, 18, 0, 2]), [0xff; 16]] {
+        assert_eq!(answered(&FrameSpec::simple(v6(src), vec![]), &none), Verdict::Drop, "source {src:?}");
+    }
+    for mac in [[0xff; 6], [0x01, 0, 0x5e, 0, 0, 1], [0x33, 0x33, 0, 0, 0, 1]] {
+        for network in [v4([198, 18, 0, 2]), v6(client6)] {
+            let spec = FrameSpec { dst_mac: mac, ..FrameSpec::simple(network, vec![(0x8100, 5)]) };
+            assert_eq!(answered(&spec, &none), Verdict::Drop, "destination MAC {mac:?}");
+        }
+    }
+    // IPv6 UDP checksum 0: illegal (RFC 8200). Over IPv4 it means "none" and is answered.
+    let zero_checksum = |f: &mut Vec<u8>| {
+        let udp = ETH_HEADER + 40;
+        f[udp + 6..udp + 8].copy_from_slice(&[0, 0]);
+    };
+    assert_eq!(answered(&FrameSpec::simple(v6(client6), vec![]), &zero_checksum), Verdict::Drop);
+    let no_checksum =
+        Network::V4 { src: [198, 18, 0, 2], dst: [198, 18, 0, 53], options: vec![], no_udp_checksum: true };
+    assert!(matches!(answered(&FrameSpec::simple(no_checksum, vec![]), &none), Verdict::Transmit(_)));
+}
+
+/// `Options::verify_udp_checksum`: off, a wrong UDP checksum is answered
+/// (offloaded local stacks send partial sums); on, it is dropped, while a
+/// right one, and zero over IPv4 ("none"), are answered.
+#[test]
+fn udp_checksums_are_verified_only_when_asked() {
+    let verifying = engine_for(&[EXAMPLE], Options { verify_udp_checksum: true, ..Options::default() });
+    let run = |e: &Engine, frame: &[u8]| {
+        let mut buf = frame.to_vec();
+        buf.resize(MAX_FRAME, 0);
+        answer_in_place(e, &mut buf, frame.len(), MAX_FRAME)
+    };
+    let v4 = |options: Vec<u8>, no_udp_checksum| Network::V4 {
+        src: [198, 18, 0, 2],
+        dst: [198, 18, 0, 53],
+        options,
+        no_udp_checksum,
+    };
+    let v6 = Network::V6 {
+        src: [0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2],
+        dst: [0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x53],
+    };
+    let query = QuerySpec::new("www.example.com.", 1).encode();
+    for (spec, udp_at) in [
+        (FrameSpec::simple(v4(vec![], false), vec![]), ETH_HEADER + 20),
+        (FrameSpec::simple(v4(vec![1, 1, 1, 0], false), vec![(0x8100, 7)]), ETH_HEADER + 4 + 24),
+        (FrameSpec::simple(v6.clone(), vec![]), ETH_HEADER + 40),
+    ] {
+        let good = spec.build(&query);
+        assert!(matches!(run(&verifying, &good), Verdict::Transmit(_)), "a right checksum: {spec:?}");
+        for at in [udp_at + 7, good.len() - 1] {
+            let mut bad = good.clone();
+            bad[at] ^= 0x10; // the checksum itself, or the last payload byte
+            assert_eq!(run(&verifying, &bad), Verdict::Drop, "{spec:?}, byte {at} changed");
+            assert!(matches!(run(engine(), &bad), Verdict::Transmit(_)), "not verified by default: {spec:?}");
+        }
+    }
+    let none = FrameSpec::simple(v4(vec![], true), vec![]).build(&query);
+    assert!(matches!(run(&verifying, &none), Verdict::Transmit(_)), "IPv4 checksum 0 means none");
 }
 
 /// Regenerates the frame and message seeds of the fuzz corpora. Not a test:

@@ -82,11 +82,13 @@ fn header_sum(h: &[u8; MIN_HEADER_LEN]) -> u64 {
     w(0) + w(4) + w(8) + w(12) + w(16)
 }
 
-/// Addresses that must never be answered from or to: unspecified,
-/// multicast, broadcast, class E, and loopback (127/8), which on a wire is
-/// always spoofed (the kernel drops it as a martian; XDP sees it first).
+/// Addresses that must never be answered from or to: "this network"
+/// (0/8, RFC 1122 3.2.1.3, with the unspecified address), multicast,
+/// broadcast, class E, and loopback (127/8), which on a wire is always
+/// spoofed (the kernel drops all of these as martians; XDP sees them first).
+#[inline]
 pub fn is_unanswerable(addr: [u8; 4]) -> bool {
-    addr[0] >= 224 || addr[0] == 127 || addr == [0, 0, 0, 0]
+    addr[0] >= 224 || addr[0] == 127 || addr[0] == 0
 }
 
 /// Sum of the UDP pseudo-header (RFC 768): source, destination, protocol, length.
@@ -128,5 +130,6 @@ mod tests {
         assert!(ip.checksum_ok());
         assert!(is_unanswerable([224, 0, 0, 1]) && is_unanswerable([255; 4]) && !is_unanswerable([198, 18, 0, 1]));
         assert!(is_unanswerable([127, 0, 0, 1]) && is_unanswerable([127, 9, 9, 9]) && !is_unanswerable([126, 0, 0, 1]));
+        assert!(is_unanswerable([0, 1, 2, 3]) && is_unanswerable([240, 0, 0, 1]) && !is_unanswerable([1, 0, 0, 0]));
     }
 }

@@ -48,11 +48,15 @@ impl<'a> Ipv6<'a> {
     }
 }
 
-/// Multicast (ff00::/8), the unspecified address and loopback (::1, always
-/// spoofed on a wire) are never answered.
+/// Multicast (ff00::/8) and ::/96 (the unspecified address, loopback ::1,
+/// always spoofed on a wire, and the deprecated v4-compatible form) are
+/// never answered, nor v4-mapped addresses (::ffff:0:0/96), which never
+/// appear on a wire (RFC 4291 2.5.5.2) and could name a v4 martian.
+#[inline]
 pub fn is_unanswerable(addr: &[u8]) -> bool {
-    let Some((&last, head)) = addr.split_last() else { return true };
-    addr.first() == Some(&0xff) || (head.iter().all(|&b| b == 0) && last <= 1)
+    let Some(a) = addr.first_chunk::<16>() else { return true };
+    let word = |i: usize| u32::from_ne_bytes([a[i], a[i + 1], a[i + 2], a[i + 3]]);
+    a[0] == 0xff || (word(0) | word(4) == 0 && (word(8) == 0 || word(8) == u32::from_ne_bytes([0, 0, 0xff, 0xff])))
 }
 
 #[cfg(test)]
@@ -75,6 +79,10 @@ mod tests {
         assert!(is_unanswerable(&[0xff, 2, 0, 0]) && is_unanswerable(&[0; 16]) && !is_unanswerable(&b[8..24]));
         let mut loopback = [0u8; 16];
         loopback[15] = 1;
-        assert!(is_unanswerable(&loopback) && !is_unanswerable(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]));
+        assert!(is_unanswerable(&loopback) && is_unanswerable(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]));
+        let mapped = |v4: [u8; 4]| [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, v4[0], v4[1], v4[2], v4[3]];
+        assert!(is_unanswerable(&mapped([127, 0, 0, 1])) && is_unanswerable(&mapped([198, 18, 0, 2])));
+        assert!(!is_unanswerable(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 2]));
+        assert!(!is_unanswerable(&[0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]));
     }
 }

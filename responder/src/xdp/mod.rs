@@ -12,10 +12,15 @@
 //! - [`liveness`]: each worker's heartbeat, which the program checks before steering.
 //! - [`engine_handler`]: the answer engine as a worker's frame handler.
 //! - [`plane`]: all of it started and stopped in order ([`DataPlane`]).
+//! - [`own_addresses`], [`netlink`], [`address_watch`]: the interface's MAC
+//!   and addresses, read from netlink and followed, for the program's maps.
 
+pub mod address_watch;
 pub mod engine_handler;
 pub mod ethtool;
 pub mod liveness;
+pub mod netlink;
+pub mod own_addresses;
 pub mod plane;
 pub mod program;
 pub mod queues;

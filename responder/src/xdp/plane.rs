@@ -3,8 +3,10 @@
 //!
 //! Start: load the program (config and verifier errors before any thread
 //! exists) → start the workers, each creating its own socket → register every
-//! socket in the program's socket map → attach the program. By the time the
-//! first frame is steered, every queue has a socket reading it.
+//! socket in the program's socket map → attach the program (which first
+//! reads the interface's MAC and addresses) → start the address watcher
+//! that keeps them current. By the time the first frame is steered, every
+//! queue has a socket reading it.
 //!
 //! Once attached, a small thread watches the workers' liveness words and
 //! logs a queue that falls back to the kernel (see [`super::liveness`]).
@@ -20,6 +22,7 @@ use std::os::fd::{AsFd, AsRawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use super::address_watch::AddressWatcher;
 use super::liveness::Heartbeat;
 use super::program::{AttachedMode, SteeringConfig, XdpMode, XdpProgram, XdpProgramError};
 use super::queues::{self, CpuSelection, QueueSelection};
@@ -125,6 +128,8 @@ pub struct DataPlane {
     workers: Vec<WorkerHandle>,
     stop: Arc<AtomicBool>,
     attached: Option<AttachedMode>,
+    /// Follows the interface's addresses into the program's maps.
+    addresses: Option<AddressWatcher>,
 }
 
 impl DataPlane {
@@ -152,6 +157,7 @@ impl DataPlane {
             workers: Vec::new(),
             stop: Arc::new(AtomicBool::new(false)),
             attached: None,
+            addresses: None,
         };
         let xsk = XskConfig {
             umem: config.umem(),
@@ -173,7 +179,13 @@ impl DataPlane {
         for handle in &plane.workers {
             plane.program.register_socket(handle.queue, handle.socket_fd.as_raw_fd())?;
         }
+        // Subscribed before attach reads the addresses: no change is missed.
+        let events = AddressWatcher::subscribe()
+            .map_err(|e| interface_error(format!("subscribing to address changes (netlink): {e}")))?;
         let attached = plane.program.attach(&config.iface, config.xdp_mode)?;
+        let watcher = AddressWatcher::spawn(events, ifindex, config.iface.clone(), plane.program.addresses())
+            .map_err(|e| interface_error(format!("starting the address watcher: {e}")))?;
+        plane.addresses = Some(watcher);
         if attached == AttachedMode::Generic && plane.workers.iter().any(|w| w.mode == BindMode::ZeroCopy) {
             tracing::warn!(iface = config.iface, "zero-copy sockets behind a generic-mode XDP program get copies");
         }
@@ -234,6 +246,7 @@ impl DataPlane {
     fn stop_steering(&mut self) -> Result<(), DataPlaneError> {
         // Stopping workers stop beating: that is not a stall worth a warning.
         self.watch = None;
+        self.addresses = None;
         // Detach first so no frame is steered to a queue being unregistered.
         let detached = self.program.detach();
         let mut unregistered = Ok(());

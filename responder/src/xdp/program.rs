@@ -1,6 +1,7 @@
 //! The XDP steering program (`ebpf/xdp_dns.c`) from user space: load it with
-//! the port and address sets, attach it to an interface through a bpf_link,
-//! register each queue's AF_XDP socket, and read its counters.
+//! the port and listen address sets, attach it to an interface through a
+//! bpf_link (reading the interface's MAC and addresses first), register each
+//! queue's AF_XDP socket, and read its counters.
 //!
 //! The attachment is a bpf_link owned by this process: when the process
 //! exits, however it exits, the kernel detaches the program, so a crashed
@@ -12,18 +13,21 @@ use std::os::fd::{AsFd as _, AsRawFd};
 use std::sync::Arc;
 use std::time::Duration;
 
-use aya::maps::{Array, HashMap, MapData, PerCpuArray, XskMap};
+use aya::maps::{Array, MapData, PerCpuArray, XskMap};
 use aya::programs::xdp::XdpLink;
 use aya::programs::{Link as _, TestRun as _, TestRunOptions, Xdp};
 use aya::util::KernelVersion;
 use aya::{Ebpf, EbpfLoader};
 
+#[path = "program_addresses.rs"]
+mod addresses;
 #[path = "program_counters.rs"]
 mod counters;
 #[path = "program_error.rs"]
 mod error;
 
 use super::liveness::Liveness;
+pub use addresses::{AddressChanges, AddressFilter};
 pub use counters::{Outcome, SteeringCounters, MAX_ADDRS, MAX_QUEUES};
 pub use error::XdpProgramError;
 use error::{errno_in_chain, privilege_error};
@@ -65,7 +69,11 @@ const TEST_FRAME_MAX: usize = 4096 - 256 - 320;
 pub struct SteeringConfig {
     /// Destination UDP ports; must not be empty.
     pub ports: Vec<u16>,
-    /// Destination addresses; empty means any address.
+    /// Listen addresses: a query is steered only to one of them. The
+    /// unspecified address of a family (0.0.0.0, ::) stands for every address
+    /// the interface has of that family, as netlink reports it and follows
+    /// it; a family with no listen address is not steered. Empty means both
+    /// wildcards.
     pub addrs: Vec<IpAddr>,
     /// A queue whose worker has not shown progress for this long goes to
     /// the kernel until it does (see [`Liveness`]). Zero turns the check
@@ -84,6 +92,10 @@ impl Default for SteeringConfig {
         SteeringConfig { ports: vec![53], addrs: Vec::new(), stall_threshold: STALL_THRESHOLD_DEFAULT }
     }
 }
+
+/// Every address of both families.
+const WILDCARDS: [IpAddr; 2] =
+    [IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED)];
 
 impl SteeringConfig {
     fn validate(&self) -> Result<()> {
@@ -107,6 +119,15 @@ impl SteeringConfig {
             });
         }
         Ok(())
+    }
+
+    /// The listen addresses with empty spelled out as both wildcards.
+    pub fn listen(&self) -> &[IpAddr] {
+        if self.addrs.is_empty() {
+            &WILDCARDS
+        } else {
+            &self.addrs
+        }
     }
 }
 
@@ -187,6 +208,7 @@ pub struct XdpProgram {
     sockets: XskMap<MapData>,
     counters: PerCpuArray<MapData, u64>,
     liveness: Arc<Liveness>,
+    addresses: AddressFilter,
     ebpf: Ebpf,
 }
 
@@ -197,10 +219,8 @@ impl XdpProgram {
         config.validate()?;
         raise_memlock_limit();
 
-        let filter_by_address = u8::from(!config.addrs.is_empty());
         let stall_threshold_ns = u64::try_from(config.stall_threshold.as_nanos()).unwrap_or(u64::MAX);
         let mut ebpf = EbpfLoader::new()
-            .override_global("filter_by_address", &filter_by_address, true)
             .override_global("stall_threshold_ns", &stall_threshold_ns, true)
             .load(OBJECT)
             .map_err(|source| {
@@ -213,7 +233,8 @@ impl XdpProgram {
         })?;
 
         configure_ports(&mut ebpf, &config.ports)?;
-        configure_addresses(&mut ebpf, &config.addrs)?;
+        // Empty until the interface is known: nothing is steered before.
+        let addresses = AddressFilter::take(&mut ebpf, config.listen())?;
 
         let sockets: XskMap<MapData> = take_map(&mut ebpf, "xsks")?;
         let counters: PerCpuArray<MapData, u64> = take_map(&mut ebpf, "counters")?;
@@ -221,7 +242,7 @@ impl XdpProgram {
         expect_len("counters", counters.len(), Outcome::COUNT)?;
         let liveness = Arc::new(map_liveness(&ebpf)?);
 
-        Ok(XdpProgram { attachment: None, sockets, counters, liveness, ebpf })
+        Ok(XdpProgram { attachment: None, sockets, counters, liveness, addresses, ebpf })
     }
 
     /// Attaches to the interface named `interface` in the calling thread's
@@ -241,6 +262,7 @@ impl XdpProgram {
             return Err(XdpProgramError::AlreadyAttachedHere { interface: existing.interface.clone() });
         }
         require_bpf_link_kernel()?;
+        self.learn_interface(ifindex, interface)?;
         let attached = match mode {
             XdpMode::Native => self.attach_in(ifindex, interface, AttachedMode::Native)?,
             XdpMode::Generic => self.attach_in(ifindex, interface, AttachedMode::Generic)?,
@@ -268,6 +290,33 @@ impl XdpProgram {
             .map_err(|source| attach_error(source, interface, mode))?;
         self.attachment = Some(Attachment { link, interface: interface.to_owned(), mode });
         Ok(mode)
+    }
+
+    /// Reads the interface's MAC and addresses into the maps, so that the
+    /// first frame after attaching is already judged against them.
+    fn learn_interface(&self, ifindex: u32, interface: &str) -> Result<()> {
+        let state = super::netlink::interface_state(ifindex).map_err(|source| match source.raw_os_error() {
+            Some(libc::ENODEV) => XdpProgramError::NoSuchInterface { name: interface.to_owned() },
+            _ => XdpProgramError::InterfaceState { interface: interface.to_owned(), source },
+        })?;
+        let changes = self.addresses.apply(&state)?;
+        let not_here = super::own_addresses::listen_not_on_interface(&self.addresses.listen(), &state);
+        if !not_here.is_empty() {
+            tracing::warn!(interface, addresses = ?not_here, "listen addresses not on the interface: steered all the same");
+        }
+        if state.mac.is_none() {
+            tracing::warn!(interface, "the interface has no MAC address: no query will be steered");
+        }
+        if changes.left_out > 0 {
+            tracing::warn!(interface, left_out = changes.left_out, max = MAX_ADDRS, "too many addresses for the map");
+        }
+        Ok(())
+    }
+
+    /// The program's address maps, for keeping them in step with the
+    /// interface (and for tests that run the program without attaching).
+    pub fn addresses(&self) -> AddressFilter {
+        self.addresses.clone()
     }
 
     /// Detaches from the interface; a no-op when not attached.
@@ -403,28 +452,6 @@ fn configure_ports(ebpf: &mut Ebpf, ports: &[u16]) -> Result<()> {
         ports_map
             .set(u32::from(port), 1, 0)
             .map_err(|source| XdpProgramError::Map { action: "configuring the steered ports", source })?;
-    }
-    Ok(())
-}
-
-fn configure_addresses(ebpf: &mut Ebpf, addrs: &[IpAddr]) -> Result<()> {
-    const ACTION: &str = "configuring the steered addresses";
-    let map = ebpf.map_mut("addrs4").ok_or_else(|| mismatch("no map `addrs4`".into()))?;
-    let mut v4: HashMap<&mut MapData, [u8; 4], u8> =
-        HashMap::try_from(map).map_err(|err| mismatch(format!("map `addrs4`: {err}")))?;
-    for addr in addrs {
-        if let IpAddr::V4(addr) = addr {
-            // Keyed by the header's bytes, so no byte-order conversion in the program.
-            v4.insert(addr.octets(), 1, 0).map_err(|source| XdpProgramError::Map { action: ACTION, source })?;
-        }
-    }
-    let map = ebpf.map_mut("addrs6").ok_or_else(|| mismatch("no map `addrs6`".into()))?;
-    let mut v6: HashMap<&mut MapData, [u8; 16], u8> =
-        HashMap::try_from(map).map_err(|err| mismatch(format!("map `addrs6`: {err}")))?;
-    for addr in addrs {
-        if let IpAddr::V6(addr) = addr {
-            v6.insert(addr.octets(), 1, 0).map_err(|source| XdpProgramError::Map { action: ACTION, source })?;
-        }
     }
     Ok(())
 }

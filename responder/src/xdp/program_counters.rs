@@ -8,8 +8,9 @@ use std::fmt;
 /// carry an AF_XDP socket.
 pub const MAX_QUEUES: u32 = 256;
 
-/// Destination addresses per family (`STEER_MAX_ADDRS`) in an address filter.
-pub const MAX_ADDRS: u32 = 256;
+/// Entries per family (`STEER_MAX_ADDRS`) in the address maps: steered
+/// destinations, the interface's own addresses and its subnet broadcasts.
+pub const MAX_ADDRS: u32 = 4096;
 
 /// Why the program redirected or passed a frame; the index into `counters`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -30,18 +31,27 @@ pub enum Outcome {
     PassedIpv6Extension = 5,
     /// UDP to a port outside the configured set.
     PassedPort = 6,
-    /// To an address outside the configured filter.
+    /// Not to one of our addresses that is listened on (a wildcard listen
+    /// address means the interface's own addresses).
     PassedAddress = 7,
     /// Truncated or invalid headers, or a UDP datagram longer than the frame.
     PassedMalformed = 8,
+    /// Not to the interface's MAC: broadcast, multicast, another station.
+    PassedMac = 9,
+    /// From a source no query comes from: "this network", loopback,
+    /// multicast, reserved, v4-mapped, our own address or subnet broadcast,
+    /// or source port 0.
+    PassedSource = 10,
+    /// IPv6 UDP with checksum 0, illegal (RFC 8200): the kernel drops it.
+    PassedChecksum = 11,
     /// A steerable query on a queue whose worker has shown no progress for
     /// the stall threshold: passed to the kernel rather than left unread.
-    PassedStalled = 9,
+    PassedStalled = 12,
 }
 
 impl Outcome {
     /// Every outcome, in counter-index order.
-    pub const ALL: [Outcome; 10] = [
+    pub const ALL: [Outcome; 13] = [
         Outcome::Redirected,
         Outcome::PassedNoSocket,
         Outcome::PassedNotIp,
@@ -51,6 +61,9 @@ impl Outcome {
         Outcome::PassedPort,
         Outcome::PassedAddress,
         Outcome::PassedMalformed,
+        Outcome::PassedMac,
+        Outcome::PassedSource,
+        Outcome::PassedChecksum,
         Outcome::PassedStalled,
     ];
 
@@ -73,6 +86,9 @@ impl Outcome {
             Outcome::PassedPort => "passed_port",
             Outcome::PassedAddress => "passed_address",
             Outcome::PassedMalformed => "passed_malformed",
+            Outcome::PassedMac => "passed_mac",
+            Outcome::PassedSource => "passed_source",
+            Outcome::PassedChecksum => "passed_checksum",
             Outcome::PassedStalled => "passed_stalled",
         }
     }
@@ -177,6 +193,8 @@ mod tests {
         assert_eq!(lookup("STEER_OUTCOME_COUNT"), u64::from(Outcome::COUNT));
         assert_eq!(lookup("STEER_MAX_QUEUES"), u64::from(MAX_QUEUES));
         assert_eq!(lookup("STEER_MAX_ADDRS"), u64::from(MAX_ADDRS));
+        assert_eq!(lookup("ADDR_STEER"), u64::from(crate::xdp::own_addresses::ADDR_STEER));
+        assert_eq!(lookup("ADDR_LOCAL"), u64::from(crate::xdp::own_addresses::ADDR_LOCAL));
         let enumerators = constants.iter().filter(|(n, _)| n.starts_with("STEER_") && !n.contains("MAX")).count();
         assert_eq!(enumerators, Outcome::ALL.len() + 1, "an outcome in the header is missing here");
     }
@@ -190,8 +208,8 @@ mod tests {
 
     #[test]
     fn totals_and_differences() {
-        let before = SteeringCounters::from_totals([1, 0, 2, 0, 0, 0, 0, 0, 0, 0]);
-        let after = SteeringCounters::from_totals([4, 1, 2, 0, 0, 0, 0, 0, 7, 0]);
+        let before = SteeringCounters::from_totals([1, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        let after = SteeringCounters::from_totals([4, 1, 2, 0, 0, 0, 0, 0, 7, 0, 0, 0, 0]);
         let delta = after.since(&before);
         assert_eq!(delta.get(Outcome::Redirected), 3);
         assert_eq!(delta.get(Outcome::PassedNotIp), 0);

@@ -82,6 +82,13 @@ pub enum XdpProgramError {
         source: aya::programs::ProgramError,
     },
 
+    #[error("reading the MAC and addresses of `{interface}` from the kernel (netlink): {source}")]
+    InterfaceState {
+        interface: String,
+        #[source]
+        source: io::Error,
+    },
+
     #[error("queue {queue} is out of range: the socket map holds queues 0..{max}")]
     QueueOutOfRange { queue: u32, max: u32 },
 

@@ -1,17 +1,30 @@
 //! The steering program's decisions, checked with BPF_PROG_TEST_RUN over
 //! hand-built frames. No socket is registered, so a frame the program would
 //! steer comes back as XDP_PASS counted `passed_no_socket`: the counters, not
-//! the action, reveal the decision.
+//! the action, reveal the decision. The program is told it runs on an
+//! interface with [`SERVER_MAC`] and the server addresses, as attaching to
+//! the test interface would.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::os::fd::AsRawFd;
 
 use super::test_frames::*;
 pub(super) use super::test_netns::privileged;
 use super::*;
+use crate::xdp::own_addresses::{InterfaceAddr, InterfaceState};
 
 fn load(config: &SteeringConfig) -> XdpProgram {
-    XdpProgram::load(config).unwrap_or_else(|err| panic!("loading the steering program: {err}"))
+    let program = XdpProgram::load(config).unwrap_or_else(|err| panic!("loading the steering program: {err}"));
+    program.addresses().apply(&test_interface()).expect("setting the interface's addresses");
+    program
+}
+
+/// The server end of the test frames: 198.18.0.1/24 and fd00::1/64.
+pub(super) fn test_interface() -> InterfaceState {
+    InterfaceState {
+        mac: Some(SERVER_MAC),
+        addrs: vec![InterfaceAddr::new(IpAddr::V4(SERVER_V4), 24), InterfaceAddr::new(IpAddr::V6(SERVER_V6), 64)],
+    }
 }
 
 /// Runs `frame` once and returns the action and the single outcome counted.
@@ -144,9 +157,108 @@ fn filters_by_destination_address_when_configured() {
     assert_outcome(&v4_only, &Frame::udp4(53), Outcome::PassedNoSocket);
     assert_outcome(&v4_only, &Frame::udp6(53), Outcome::PassedAddress);
 
-    // Without a filter any destination is steered.
+    // A wildcard steers the interface's own addresses, and only those.
     let any = load(&SteeringConfig::default());
-    assert_outcome(&any, &Frame::udp4(53).to(IpAddr::V4(OTHER_V4)), Outcome::PassedNoSocket);
+    assert_outcome(&any, &Frame::udp4(53), Outcome::PassedNoSocket);
+    assert_outcome(&any, &Frame::udp4(53).to(IpAddr::V4(OTHER_V4)), Outcome::PassedAddress);
+}
+
+/// Issue 19: with a wildcard listen address, queries to any destination
+/// were steered and answered from that destination.
+#[test]
+fn wildcard_listen_steers_only_the_interfaces_own_addresses() {
+    if !privileged("wildcard_listen_steers_only_the_interfaces_own_addresses") {
+        return;
+    }
+    let program = load(&SteeringConfig { ports: vec![53], addrs: vec![Ipv4Addr::UNSPECIFIED.into()], ..SteeringConfig::default() });
+    assert_outcome(&program, &Frame::udp4(53), Outcome::PassedNoSocket);
+    for foreign in ["198.18.0.255", "255.255.255.255", "203.0.113.9", "10.0.0.1", "198.18.0.3"] {
+        let frame = Frame::udp4(53).to(foreign.parse().unwrap());
+        assert_outcome(&program, &frame, Outcome::PassedAddress);
+        assert_outcome(&program, &frame.dest_mac(BROADCAST_MAC), Outcome::PassedAddress);
+    }
+    // No IPv6 listen address: no IPv6 steered, even to our own address.
+    assert_outcome(&program, &Frame::udp6(53), Outcome::PassedAddress);
+    let both = load(&SteeringConfig::default());
+    assert_outcome(&both, &Frame::udp6(53), Outcome::PassedNoSocket);
+    assert_outcome(&both, &Frame::udp6(53).to("2001:db8::1".parse().unwrap()), Outcome::PassedAddress);
+
+    // An address added later is steered once the maps learn it, and one removed is not.
+    let mut moved = test_interface();
+    moved.addrs[0] = InterfaceAddr::new(IpAddr::V4(OTHER_V4), 24);
+    let changes = both.addresses().apply(&moved).expect("update");
+    assert_eq!((changes.added, changes.removed), (vec![IpAddr::V4(OTHER_V4)], vec![IpAddr::V4(SERVER_V4)]));
+    assert_outcome(&both, &Frame::udp4(53).to(IpAddr::V4(OTHER_V4)), Outcome::PassedNoSocket);
+    assert_outcome(&both, &Frame::udp4(53), Outcome::PassedAddress);
+}
+
+#[test]
+fn only_frames_to_the_interfaces_mac_are_steered() {
+    if !privileged("only_frames_to_the_interfaces_mac_are_steered") {
+        return;
+    }
+    let program = load(&SteeringConfig::default());
+    for frame in [Frame::udp4(53), Frame::udp6(53)] {
+        assert_outcome(&program, &frame, Outcome::PassedNoSocket);
+        for mac in [BROADCAST_MAC, [0x01, 0, 0x5e, 0, 0, 1], [0x33, 0x33, 0, 0, 0, 1], [0x02, 0, 0, 0, 0, 0x09], [0; 6]]
+        {
+            assert_outcome(&program, &frame.clone().dest_mac(mac), Outcome::PassedMac);
+        }
+    }
+    // Through a VLAN tag: the MAC is still the first thing in the frame.
+    assert_outcome(&program, &Frame::udp4(53).vlan(ETHERTYPE_VLAN, 10).dest_mac(BROADCAST_MAC), Outcome::PassedMac);
+    // A program that does not know its interface's MAC steers nothing.
+    let unknown = XdpProgram::load(&SteeringConfig::default()).expect("load");
+    unknown.addresses().apply(&InterfaceState { mac: None, ..test_interface() }).expect("update");
+    assert_outcome(&unknown, &Frame::udp4(53), Outcome::PassedMac);
+}
+
+#[test]
+fn implausible_sources_are_left_to_the_kernel() {
+    if !privileged("implausible_sources_are_left_to_the_kernel") {
+        return;
+    }
+    let program = load(&SteeringConfig::default());
+    let v4_martians = [
+        "0.0.0.0",
+        "0.1.2.3",
+        "127.0.0.1",
+        "127.9.9.9",
+        "224.0.0.1",
+        "239.255.255.255",
+        "240.0.0.1",
+        "255.255.255.255",
+        "198.18.0.1",   // ours
+        "198.18.0.255", // our subnet's broadcast
+    ];
+    for source in v4_martians {
+        assert_outcome(&program, &Frame::udp4(53).from(source.parse().unwrap()), Outcome::PassedSource);
+    }
+    let v6_martians =
+        ["::", "::1", "::198.18.0.2", "ff02::1", "ff0e::1", "::ffff:127.0.0.1", "::ffff:198.18.0.2", "fd00::1"];
+    for source in v6_martians {
+        assert_outcome(&program, &Frame::udp6(53).from(source.parse().unwrap()), Outcome::PassedSource);
+    }
+    assert_outcome(&program, &Frame::udp4(53).source_port(0), Outcome::PassedSource);
+    assert_outcome(&program, &Frame::udp6(53).source_port(0), Outcome::PassedSource);
+    // Plausible ones, including neighbours in our subnet and outside it.
+    for source in ["198.18.0.2", "198.18.0.254", "198.19.1.1", "1.0.0.1", "223.255.255.254"] {
+        assert_outcome(&program, &Frame::udp4(53).from(source.parse().unwrap()), Outcome::PassedNoSocket);
+    }
+    for source in ["fd00::2", "fe80::1", "2001:db8::1", "::1:0:0:1"] {
+        assert_outcome(&program, &Frame::udp6(53).from(source.parse().unwrap()), Outcome::PassedNoSocket);
+    }
+}
+
+#[test]
+fn ipv6_udp_without_checksum_is_left_to_the_kernel() {
+    if !privileged("ipv6_udp_without_checksum_is_left_to_the_kernel") {
+        return;
+    }
+    let program = load(&SteeringConfig::default());
+    assert_outcome(&program, &Frame::udp6(53).udp_checksum(0), Outcome::PassedChecksum);
+    // Legal over IPv4 (RFC 768): steered.
+    assert_outcome(&program, &Frame::udp4(53).udp_checksum(0), Outcome::PassedNoSocket);
 }
 
 #[test]

@@ -39,6 +39,8 @@ fn a_registered_socket_turns_the_decision_into_a_redirect() {
     let bed = NetnsVeth::create("reg");
     bed.run(|| {
         let mut program = XdpProgram::load(&SteeringConfig::default()).expect("load");
+        // Not attached: told the addresses and MAC the test frames carry.
+        program.addresses().apply(&super::tests::test_interface()).expect("addresses");
         let socket = small_socket(interface_index(&bed.iface).expect("ifindex"), 0);
         // Test runs arrive on queue 0, whose worker (us) is alive.
         program.register_socket(0, socket.raw_fd()).expect("register");

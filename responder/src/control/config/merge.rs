@@ -87,6 +87,7 @@ pub fn apply(args: &mut ServeArgs, file: Settings, precedence: &mut Precedence) 
     p.take("ring_size", &mut x.ring_size, file.ring_size);
     p.take("batch", &mut x.batch, file.batch);
     p.take_option("busy_poll", &mut x.busy_poll, file.busy_poll);
+    p.take("verify_udp_checksum", &mut x.verify_udp_checksum, file.verify_udp_checksum);
     p.take("ports", &mut x.ports, file.xdp_ports);
     p.take("stall_threshold", &mut x.stall_threshold, file.stall_threshold);
 
@@ -105,7 +106,7 @@ pub fn apply(args: &mut ServeArgs, file: Settings, precedence: &mut Precedence) 
 }
 
 /// The flags that only mean something with an interface.
-pub const XDP_SETTINGS: [(&str, &str); 11] = [
+pub const XDP_SETTINGS: [(&str, &str); 12] = [
     ("queues", "--queues"),
     ("cpus", "--cpus"),
     ("xdp_mode", "--xdp-mode"),
@@ -117,6 +118,7 @@ pub const XDP_SETTINGS: [(&str, &str); 11] = [
     ("busy_poll", "--busy-poll"),
     ("ports", "--xdp-port"),
     ("stall_threshold", "--stall-threshold"),
+    ("verify_udp_checksum", "--verify-udp-checksum"),
 ];
 
 /// XDP settings with no interface from either source are a mistake (a

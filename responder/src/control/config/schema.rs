@@ -107,6 +107,8 @@ pub struct Xdp {
     pub ports: Option<Vec<u16>>,
     /// --stall-threshold, in milliseconds
     pub stall_threshold: Option<StallThreshold>,
+    /// --verify-udp-checksum
+    pub verify_udp_checksum: Option<bool>,
 }
 
 impl Xdp {
@@ -125,6 +127,7 @@ impl Xdp {
             busy_poll,
             ports,
             stall_threshold,
+            verify_udp_checksum,
         } = self;
         queues.is_some()
             || cpus.is_some()
@@ -137,6 +140,7 @@ impl Xdp {
             || busy_poll.is_some()
             || ports.is_some()
             || stall_threshold.is_some()
+            || verify_udp_checksum.is_some()
     }
 }
 

@@ -45,6 +45,7 @@ pub struct Settings {
     pub busy_poll: Option<u32>,
     pub xdp_ports: Option<Vec<u16>>,
     pub stall_threshold: Option<u64>,
+    pub verify_udp_checksum: Option<bool>,
     /// `FILE:LINE:COL` of `[xdp]` when it has settings besides the
     /// interface: they are an error unless an interface comes from somewhere.
     pub xdp_settings_at: Option<String>,
@@ -151,6 +152,7 @@ impl Settings {
             busy_poll: xdp.busy_poll,
             xdp_ports: xdp.ports,
             stall_threshold: xdp.stall_threshold.map(|v| v.0),
+            verify_udp_checksum: xdp.verify_udp_checksum,
             xdp_settings_at,
             rrl_rate: rrl.rate_limit,
             rrl_slip: rrl.slip,

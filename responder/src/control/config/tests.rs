@@ -70,6 +70,7 @@ ring-size = 1024
 batch = 32
 busy-poll = 50
 ports = [53, 5353]
+verify-udp-checksum = true
 
 [rrl]
 rate-limit = 20
@@ -105,6 +106,7 @@ stats-interval = 5
     assert_eq!((s.xdp_mode, s.zero_copy), (Some(XdpMode::Generic), Some(ZeroCopy::Off)));
     assert_eq!((s.frames, s.frame_size, s.ring_size, s.batch), (Some(8192), Some(4096), Some(1024), Some(32)));
     assert_eq!((s.busy_poll, s.xdp_ports), (Some(50), Some(vec![53, 5353])));
+    assert_eq!(s.verify_udp_checksum, Some(true));
     assert_eq!(s.xdp_settings_at, None, "the interface is set");
     assert_eq!((s.rrl_rate, s.rrl_slip), (Some(20), Some(3)));
     assert_eq!((s.rrl_ipv4_prefix, s.rrl_ipv6_prefix, s.rrl_table_size), (Some(20), Some(48), Some(1000)));
