@@ -71,6 +71,8 @@ fn a_stale_liveness_word_passes_and_a_fresh_one_redirects() {
         let threshold = Duration::from_millis(200);
         let config = SteeringConfig { stall_threshold: threshold, ..SteeringConfig::default() };
         let mut program = XdpProgram::load(&config).expect("load");
+        // Not attached: told the addresses and MAC the test frames carry.
+        program.addresses().apply(&super::tests::test_interface()).expect("addresses");
         let socket = small_socket(interface_index(&bed.iface).expect("ifindex"), 0);
         program.register_socket(0, socket.raw_fd()).expect("register");
         let run = |program: &XdpProgram| {
@@ -109,6 +111,8 @@ fn a_zero_stall_threshold_turns_the_liveness_check_off() {
     bed.run(|| {
         let config = SteeringConfig { stall_threshold: Duration::ZERO, ..SteeringConfig::default() };
         let mut program = XdpProgram::load(&config).expect("load");
+        // Not attached: told the addresses and MAC the test frames carry.
+        program.addresses().apply(&super::tests::test_interface()).expect("addresses");
         let socket = small_socket(interface_index(&bed.iface).expect("ifindex"), 0);
         program.register_socket(0, socket.raw_fd()).expect("register");
         // Never beaten, yet steered: the operator chose the old behaviour.
