@@ -75,9 +75,20 @@ pub enum TableError {
 }
 
 impl Table {
-    /// Compiles zones into a table.
+    /// Compiles zones into a table; warnings (answers too big for any DNS
+    /// message) are logged, as the zones' own warnings are when they load.
     pub fn compile(zones: &[Zone]) -> Result<Table, TableError> {
-        let bytes = compile::compile(zones)?;
+        let mut warnings = Vec::new();
+        let table = Table::compile_noting(zones, &mut warnings);
+        for w in &warnings {
+            tracing::warn!("{w}");
+        }
+        table
+    }
+
+    /// [`Table::compile`], handing the warnings back instead.
+    pub fn compile_noting(zones: &[Zone], warnings: &mut Vec<String>) -> Result<Table, TableError> {
+        let bytes = compile::compile(zones, warnings)?;
         Table::from_bytes(bytes)
     }
 

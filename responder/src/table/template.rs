@@ -5,7 +5,7 @@
 
 use super::format::*;
 use crate::wire::checksum;
-use crate::zone::{Name, RType};
+use crate::zone::{Location, Name, RType};
 
 /// Who owns a record in a template.
 #[derive(Clone, Debug)]
@@ -29,6 +29,8 @@ pub struct RrsetRef<'a> {
     pub rtype: RType,
     pub ttl: u32,
     pub rdatas: &'a [&'a [u8]],
+    /// Its first record in the zone file, for messages about it.
+    pub location: &'a Location,
 }
 
 #[derive(Default, Clone, PartialEq, Eq, Debug)]
@@ -49,6 +51,9 @@ pub struct Chunk {
 pub struct Template {
     pub aa: bool,
     pub rcode: u8,
+    /// The body and required chunks need more than [`MAX_SECTIONS`] bytes:
+    /// no message can carry them, so they are not kept (see `RESP_TOO_BIG`).
+    pub too_big: bool,
     pub ancount: u16,
     pub nscount: u16,
     pub body: Encoded,
@@ -105,9 +110,31 @@ struct Writer<'d> {
     out: Encoded,
     dict: &'d mut Dict,
     kind: u16,
+    /// The last offset of this buffer a pointer may target. In the body, one
+    /// that stays below 2^14 after the longest question; in a chunk, any
+    /// 14-bit one, as where the chunk lands is known only at run time (the
+    /// engine leaves out a chunk whose pointers would not reach).
+    max_target: usize,
 }
 
 impl Writer<'_> {
+    /// Whether the bytes written so far still fit some message.
+    fn fits(&self) -> bool {
+        self.out.bytes.len() <= MAX_SECTIONS
+    }
+
+    /// Writes a whole RRset, stopping once no message could carry it (so
+    /// that a million-record RRset neither takes its size in memory nor
+    /// overflows the 16-bit record count).
+    fn rrset(&mut self, set: &RrsetRef<'_>) {
+        for rd in set.rdatas {
+            if !self.fits() {
+                return;
+            }
+            self.record(&set.owner, set.rtype, set.ttl, rd);
+        }
+    }
+
     fn pointer(&mut self, target: u16) {
         self.out.patches.push((self.out.bytes.len() as u16, target));
         self.out.bytes.extend_from_slice(&PLACEHOLDER);
@@ -135,7 +162,7 @@ impl Writer<'_> {
         let mut s = 0;
         while s < literal && wire[s] != 0 {
             let at = start + s;
-            if at <= TARGET_VALUE_MASK as usize {
+            if at <= self.max_target {
                 self.dict.push(&wire[s..], self.kind | at as u16);
             }
             s += 1 + wire[s] as usize;
@@ -188,44 +215,71 @@ pub struct Sections<'a> {
 impl Sections<'_> {
     pub fn encode(&self, ctx: QueryContext<'_>) -> Template {
         let mut dict = Dict::new(ctx);
-        let mut w = Writer { out: Encoded::default(), dict: &mut dict, kind: TARGET_BODY };
+        let mut w = Writer { out: Encoded::default(), dict: &mut dict, kind: TARGET_BODY, max_target: MAX_BODY_TARGET };
         for set in &self.answer {
-            for rd in set.rdatas {
-                w.record(&set.owner, set.rtype, set.ttl, rd);
-            }
+            w.rrset(set);
         }
         let ancount = w.out.count;
         for set in &self.authority {
-            for rd in set.rdatas {
-                w.record(&set.owner, set.rtype, set.ttl, rd);
-            }
+            w.rrset(set);
         }
         let nscount = w.out.count - ancount;
         let body = std::mem::take(&mut w.out);
+        let mut too_big = body.bytes.len() > MAX_SECTIONS;
+        let mut required_len = body.bytes.len();
+        // The header's ARCOUNT, OPT included, must hold every chunk's count.
+        let mut arcount = 1usize;
         let mut chunks = Vec::new();
         for (set, required) in &self.additional {
+            if too_big {
+                break;
+            }
             // A chunk may point into the body or at itself, never at another
             // chunk: chunks before it may be left out at run time.
             let mut chunk_dict = dict.clone();
-            let mut cw = Writer { out: Encoded::default(), dict: &mut chunk_dict, kind: TARGET_CHUNK };
-            for rd in set.rdatas {
-                cw.record(&set.owner, set.rtype, set.ttl, rd);
+            let mut cw = Writer {
+                out: Encoded::default(),
+                dict: &mut chunk_dict,
+                kind: TARGET_CHUNK,
+                max_target: TARGET_VALUE_MASK as usize,
+            };
+            cw.rrset(set);
+            let len = cw.out.bytes.len();
+            if *required {
+                required_len += len;
+                too_big = required_len > MAX_SECTIONS;
+            } else if len > MAX_SECTIONS || arcount + cw.out.count as usize > u16::MAX as usize {
+                // Could never be sent: leave it out.
+                continue;
             }
+            arcount += cw.out.count as usize;
             chunks.push(Chunk { enc: cw.out, required: *required });
         }
-        Template { aa: self.aa, rcode: self.rcode, ancount, nscount, body, chunks }
+        if too_big {
+            return Template { aa: self.aa, rcode: self.rcode, too_big, ..Template::default() };
+        }
+        Template { aa: self.aa, rcode: self.rcode, too_big, ancount, nscount, body, chunks }
+    }
+
+    /// The RRset that takes the most room: the one to name when the
+    /// answer is too big.
+    pub fn largest(&self) -> Option<&RrsetRef<'_>> {
+        let size = |s: &RrsetRef<'_>| s.rdatas.iter().map(|r| 12 + r.len()).sum::<usize>();
+        let sets = self.answer.iter().chain(&self.authority).chain(self.additional.iter().map(|(s, _)| s));
+        sets.max_by_key(|s| size(s))
     }
 }
 
 impl Template {
     /// Appends the template in table layout (see `format`).
     pub fn serialize(&self, out: &mut Vec<u8>) {
-        out.push(self.rcode | if self.aa { RESP_AA } else { 0 });
-        out.push(self.body.patches.len() as u8);
+        let too_big = if self.too_big { RESP_TOO_BIG } else { 0 };
+        out.push(self.rcode | if self.aa { RESP_AA } else { 0 } | too_big);
+        out.extend_from_slice(&(self.body.patches.len() as u16).to_le_bytes());
         out.extend_from_slice(&self.ancount.to_le_bytes());
         out.extend_from_slice(&self.nscount.to_le_bytes());
         out.extend_from_slice(&(self.body.bytes.len() as u16).to_le_bytes());
-        out.push(self.chunks.len() as u8);
+        out.extend_from_slice(&(self.chunks.len() as u16).to_le_bytes());
         out.extend_from_slice(&stored_sum(&self.body.bytes));
         out.extend_from_slice(&self.body.bytes);
         put_patches(out, &self.body.patches);
@@ -233,22 +287,19 @@ impl Template {
             out.extend_from_slice(&(c.enc.bytes.len() as u16).to_le_bytes());
             out.extend_from_slice(&c.enc.count.to_le_bytes());
             out.push(if c.required { CHUNK_REQUIRED } else { 0 });
-            out.push(c.enc.patches.len() as u8);
+            out.extend_from_slice(&(c.enc.patches.len() as u16).to_le_bytes());
             out.extend_from_slice(&stored_sum(&c.enc.bytes));
             out.extend_from_slice(&c.enc.bytes);
             put_patches(out, &c.enc.patches);
         }
     }
 
-    /// Whether the layout's small counters can hold this template.
+    /// Whether the layout's 16-bit counters can hold this template. `encode`
+    /// keeps every template within them (bodies and chunks of at most
+    /// [`MAX_SECTIONS`] bytes); this is the compiler's last guard.
     pub fn fits_layout(&self) -> bool {
-        self.body.patches.len() <= u8::MAX as usize
-            && self.body.bytes.len() <= u16::MAX as usize
-            && self.chunks.len() <= u8::MAX as usize
-            && self
-                .chunks
-                .iter()
-                .all(|c| c.enc.patches.len() <= u8::MAX as usize && c.enc.bytes.len() <= u16::MAX as usize)
+        let fits = |e: &Encoded| e.patches.len() <= u16::MAX as usize && e.bytes.len() <= u16::MAX as usize;
+        fits(&self.body) && self.chunks.len() <= u16::MAX as usize && self.chunks.iter().all(|c| fits(&c.enc))
     }
 }
 

@@ -46,6 +46,14 @@ pub(super) fn validate(t: &Table) -> Result<(), TableError> {
 fn response(t: &Table, off: u32) -> Result<(), TableError> {
     let r = t.response(off).ok_or(TableError::Corrupt("response out of bounds"))?;
     bytes_ok(r.body, r.body_sum, r.patches)?;
+    // The body lands right after the question: a pointer into it must
+    // reach after the longest one too.
+    for p in r.patches.chunks_exact(PATCH_LEN) {
+        let target = u16::from_le_bytes([p[2], p[3]]);
+        if target & TARGET_KIND_MASK == TARGET_BODY && target as usize > MAX_BODY_TARGET {
+            return Err(TableError::Corrupt("compression target beyond a pointer's reach"));
+        }
+    }
     let mut n = 0;
     // Every section count, plus OPT, must fit the header's 16-bit fields
     // even when all additional chunks are sent.
