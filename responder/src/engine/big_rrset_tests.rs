@@ -143,6 +143,26 @@ fn additional_chunks_beyond_pointer_reach_are_left_out() {
 }
 
 #[test]
+fn referral_glue_past_16_kb_is_carried() {
+    // 700 NS with long names fill 21 KB of authority; in-domain glue must
+    // go in (RFC 9471), so it never points into itself, where a pointer
+    // from beyond 16 KB could not reach.
+    let mut body = String::new();
+    for i in 0..700 {
+        let _ = writeln!(
+            body,
+            "d NS nameserver-{i:04}.d\nnameserver-{i:04}.d A 198.18.3.1\nnameserver-{i:04}.d A 198.18.3.2"
+        );
+    }
+    let (e, _) = compile_noting(&zone(&body));
+    let m = ask(&e, "x.d.example.com.", RecordType::A, None, Transport::Tcp);
+    assert_eq!(m.response_code(), ResponseCode::NoError);
+    assert_eq!((m.name_servers().len(), m.additionals().len()), (700, 1400));
+    let m = ask(&e, "x.d.example.com.", RecordType::A, Some(4096), Transport::Udp);
+    assert!(m.truncated());
+}
+
+#[test]
 fn a_rrset_too_big_for_the_counters_compiles_quickly() {
     // 70,000 records would overflow a 16-bit count; encoding stops once
     // no message could carry what is written.

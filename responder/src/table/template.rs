@@ -3,6 +3,7 @@
 //! points at (see `format`). Encoding happens here; the runtime only copies
 //! bytes and resolves patches.
 
+use super::fasthash::FastMap;
 use super::format::*;
 use crate::wire::checksum;
 use crate::zone::{Location, Name, RType};
@@ -62,17 +63,22 @@ pub struct Template {
 
 /// Compression dictionary: lowercase wire suffixes and where they are. The
 /// suffixes live in one byte arena, so building a template allocates a few
-/// buffers, not one per name suffix.
-#[derive(Clone)]
+/// buffers, not one per name suffix. Past [`INDEXED_FROM`] entries (answers
+/// of thousands of names) a hash index takes over from the linear search,
+/// which had made a thousand-NS referral take minutes to compile.
 struct Dict {
     arena: Vec<u8>,
     /// (start in arena, length, target)
     entries: Vec<(u32, u16, u16)>,
+    /// Lowercase suffix → its first target, once there are many entries.
+    index: Option<FastMap<Vec<u8>, u16>>,
 }
+
+const INDEXED_FROM: usize = 64;
 
 impl Dict {
     fn new(ctx: QueryContext<'_>) -> Dict {
-        let mut d = Dict { arena: Vec::with_capacity(256), entries: Vec::with_capacity(16) };
+        let mut d = Dict { arena: Vec::with_capacity(256), entries: Vec::with_capacity(16), index: None };
         let wire = ctx.name.wire();
         let mut pos = 0;
         let mut remaining = ctx.name.label_count();
@@ -88,13 +94,51 @@ impl Dict {
         d
     }
 
-    fn push(&mut self, suffix: &[u8], target: u16) {
-        let start = self.arena.len() as u32;
-        self.arena.extend(suffix.iter().map(u8::to_ascii_lowercase));
-        self.entries.push((start, suffix.len() as u16, target));
+    /// How much the dictionary holds, to [`Dict::reset`] to later.
+    fn mark(&self) -> (usize, usize) {
+        (self.arena.len(), self.entries.len())
     }
 
+    /// Forgets what was pushed since `mark` (a chunk's own names).
+    fn reset(&mut self, (arena, entries): (usize, usize)) {
+        if let Some(index) = &mut self.index {
+            for &(start, len, target) in &self.entries[entries..] {
+                let key = &self.arena[start as usize..start as usize + len as usize];
+                if index.get(key) == Some(&target) {
+                    index.remove(key);
+                }
+            }
+        }
+        self.arena.truncate(arena);
+        self.entries.truncate(entries);
+    }
+
+    fn push(&mut self, suffix: &[u8], target: u16) {
+        let start = self.arena.len();
+        self.arena.extend(suffix.iter().map(u8::to_ascii_lowercase));
+        self.entries.push((start as u32, suffix.len() as u16, target));
+        if self.index.is_none() && self.entries.len() >= INDEXED_FROM {
+            let mut index = FastMap::default();
+            for &(start, len, target) in &self.entries {
+                let key = self.arena[start as usize..start as usize + len as usize].to_vec();
+                index.entry(key).or_insert(target);
+            }
+            self.index = Some(index);
+        } else if let Some(index) = &mut self.index {
+            index.entry(self.arena[start..].to_vec()).or_insert(target);
+        }
+    }
+
+    /// The first target pushed for `suffix`, whatever its case.
     fn find(&self, suffix: &[u8]) -> Option<u16> {
+        if let Some(index) = &self.index {
+            let mut lower = [0u8; 255];
+            let lower = lower.get_mut(..suffix.len())?;
+            for (l, b) in lower.iter_mut().zip(suffix) {
+                *l = b.to_ascii_lowercase();
+            }
+            return index.get(&*lower).copied();
+        }
         self.entries
             .iter()
             .find(|&&(start, len, _)| {
@@ -110,11 +154,12 @@ struct Writer<'d> {
     out: Encoded,
     dict: &'d mut Dict,
     kind: u16,
-    /// The last offset of this buffer a pointer may target. In the body, one
-    /// that stays below 2^14 after the longest question; in a chunk, any
-    /// 14-bit one, as where the chunk lands is known only at run time (the
-    /// engine leaves out a chunk whose pointers would not reach).
-    max_target: usize,
+    /// Offsets of this buffer below this may be pointer targets. In the
+    /// body, those that stay below 2^14 after the longest question. In an
+    /// optional chunk, any 14-bit one: where the chunk lands is known only
+    /// at run time, and the engine leaves out a chunk whose pointers would
+    /// not reach. A required chunk has none, so it can always be placed.
+    target_limit: usize,
 }
 
 impl Writer<'_> {
@@ -162,7 +207,7 @@ impl Writer<'_> {
         let mut s = 0;
         while s < literal && wire[s] != 0 {
             let at = start + s;
-            if at <= self.max_target {
+            if at < self.target_limit {
                 self.dict.push(&wire[s..], self.kind | at as u16);
             }
             s += 1 + wire[s] as usize;
@@ -215,7 +260,8 @@ pub struct Sections<'a> {
 impl Sections<'_> {
     pub fn encode(&self, ctx: QueryContext<'_>) -> Template {
         let mut dict = Dict::new(ctx);
-        let mut w = Writer { out: Encoded::default(), dict: &mut dict, kind: TARGET_BODY, max_target: MAX_BODY_TARGET };
+        let mut w =
+            Writer { out: Encoded::default(), dict: &mut dict, kind: TARGET_BODY, target_limit: MAX_BODY_TARGET + 1 };
         for set in &self.answer {
             w.rrset(set);
         }
@@ -236,24 +282,29 @@ impl Sections<'_> {
             }
             // A chunk may point into the body or at itself, never at another
             // chunk: chunks before it may be left out at run time.
-            let mut chunk_dict = dict.clone();
+            let body_names = dict.mark();
             let mut cw = Writer {
                 out: Encoded::default(),
-                dict: &mut chunk_dict,
+                dict: &mut dict,
                 kind: TARGET_CHUNK,
-                max_target: TARGET_VALUE_MASK as usize,
+                target_limit: if *required { 0 } else { TARGET_VALUE_MASK as usize + 1 },
             };
             cw.rrset(set);
-            let len = cw.out.bytes.len();
+            let enc = std::mem::take(&mut cw.out);
+            // Forget the chunk's own names (rather than cloning the body's
+            // dictionary for each chunk: a referral of thousands of NS has
+            // thousands of glue chunks).
+            dict.reset(body_names);
+            let len = enc.bytes.len();
             if *required {
                 required_len += len;
                 too_big = required_len > MAX_SECTIONS;
-            } else if len > MAX_SECTIONS || arcount + cw.out.count as usize > u16::MAX as usize {
+            } else if len > MAX_SECTIONS || arcount + enc.count as usize > u16::MAX as usize {
                 // Could never be sent: leave it out.
                 continue;
             }
-            arcount += cw.out.count as usize;
-            chunks.push(Chunk { enc: cw.out, required: *required });
+            arcount += enc.count as usize;
+            chunks.push(Chunk { enc, required: *required });
         }
         if too_big {
             return Template { aa: self.aa, rcode: self.rcode, too_big, ..Template::default() };
