@@ -306,6 +306,29 @@ mod tests {
     }
 
     #[test]
+    fn pointers_into_the_body_beyond_reach_are_refused() {
+        let t = table();
+        let base = t.as_bytes().as_ptr() as usize;
+        // The first patch that points into a body (glue owners do).
+        let patch = t
+            .bucket_offsets()
+            .filter_map(|n| t.node_at(n))
+            .flat_map(|n| std::iter::once(n.default_response()).chain(n.types().map(|(_, r)| r)))
+            .filter_map(|r| t.response(r))
+            .flat_map(|r| std::iter::once(r.patches).chain(r.chunks().map(|c| c.patches)).collect::<Vec<_>>())
+            .flat_map(|p| p.chunks_exact(PATCH_LEN))
+            .find(|p| u16::from_le_bytes([p[2], p[3]]) & TARGET_KIND_MASK == TARGET_BODY)
+            .expect("a pointer into a body");
+        let at = patch.as_ptr() as usize - base + 2;
+        let mut b = t.as_bytes().to_vec();
+        // Reachable only after a question shorter than the longest.
+        b[at..at + 2].copy_from_slice(&(MAX_BODY_TARGET as u16 + 1).to_le_bytes());
+        reseal(&mut b);
+        let refused = Table::from_bytes(b);
+        assert!(matches!(refused, Err(TableError::Corrupt("compression target beyond a pointer's reach"))));
+    }
+
+    #[test]
     fn structural_corruption_behind_a_valid_checksum_is_caught() {
         let good = table().as_bytes().to_vec();
         // A bucket pointing past the end.
