@@ -71,13 +71,15 @@ fn ask(server: std::net::SocketAddr, transport: Transport, name: &str, qtype: u1
     dns::ask(server, transport, &q).unwrap_or_else(|e| panic!("{name} {qtype} over {transport:?}: {e}"))
 }
 
-/// What these tests compare: the header bits and how many records came.
-fn shape(r: &Reply) -> (u16, bool, bool, usize) {
+/// What these tests compare: rcode, AA, TC and how many records came.
+type Shape = (u16, bool, bool, usize);
+
+fn shape(r: &Reply) -> Shape {
     (r.rcode, r.aa, r.tc, r.answer.len())
 }
 
 /// The queries, with what each must get over UDP and over TCP.
-fn expected() -> Vec<(&'static str, u16, (u16, bool, bool, usize), (u16, bool, bool, usize))> {
+fn expected() -> Vec<(&'static str, u16, Shape, Shape)> {
     vec![
         ("many.big.test.", A, (NOERROR, true, true, 0), (NOERROR, true, false, MANY)),
         ("huge.big.test.", TXT, (NOERROR, true, true, 0), (SERVFAIL, false, false, 0)),
@@ -117,7 +119,8 @@ fn check_and_compile_agree_on_big_rrsets() {
     let dir = tempfile::tempdir().unwrap();
     // Around the old 255-record limit, a referral of 1,000 NS with their
     // glue, past what one message carries, and past the 16-bit counts.
-    let cases: [(&str, fn(&mut String)); 5] = [
+    type Fill = fn(&mut String);
+    let cases: [(&str, Fill); 5] = [
         ("255", |z| a_records(z, "a", 255)),
         ("256", |z| a_records(z, "a", 256)),
         ("1000-ns", |z| {
