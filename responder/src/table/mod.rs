@@ -16,6 +16,8 @@ mod proptests;
 mod template;
 mod validate;
 mod view;
+#[cfg(test)]
+mod width_tests;
 
 use std::path::Path;
 
