@@ -22,8 +22,9 @@ pub enum CompileError {
     NoSoa(String),
     #[error("the table would exceed 4 GiB")]
     TooLarge,
-    #[error("{location}: the answer for {owner} {rtype} is too large for the table layout")]
-    ResponseTooLarge { owner: String, rtype: RType, location: Location },
+    /// `file:line: the answer for OWNER TYPE`, naming its largest RRset.
+    #[error("{0} is too large for the table layout")]
+    ResponseTooLarge(String),
 }
 
 /// RDATA is borrowed from the zones: a million-name compile would otherwise
@@ -482,26 +483,28 @@ impl<'z> Compiler<'z> {
         let mut too_big: Vec<Location> = Vec::new();
         let mut emit_template = |out: &mut Vec<u8>, s: &Sections<'_>, ctx: QueryContext<'_>| {
             let t = s.encode(ctx);
-            let culprit = || {
-                let set = s.largest().expect("a template over the limits has records");
-                let owner = match &set.owner {
-                    Owner::Query => ctx.name.to_string(),
-                    Owner::Name(n) => n.to_string(),
-                };
-                (owner, set.rtype, set.location, set.rdatas.len())
-            };
+            // The RRset to name: the largest in the answer (over a limit,
+            // an answer always has one).
+            let culprit = s.largest().map(|set| match &set.owner {
+                Owner::Query => (ctx.name.to_string(), set),
+                Owner::Name(n) => (n.to_string(), set),
+            });
             if !t.fits_layout() {
-                let (owner, rtype, location, _) = culprit();
-                return Err(CompileError::ResponseTooLarge { owner, rtype, location: location.clone() });
+                let what = match culprit {
+                    Some((owner, set)) => format!("{}: the answer for {owner} {}", set.location, set.rtype),
+                    None => format!("the answer at {}", ctx.name),
+                };
+                return Err(CompileError::ResponseTooLarge(what));
             }
-            if t.too_big {
-                let (owner, rtype, location, count) = culprit();
-                if !too_big.contains(location) {
-                    too_big.push(location.clone());
+            if let (true, Some((owner, set))) = (t.too_big, culprit) {
+                if !too_big.contains(set.location) {
+                    too_big.push(set.location.clone());
                     warnings.push(format!(
-                        "{location}: the {count} {rtype} records of {owner} make an answer larger than a DNS message \
-                         can carry ({MAX_MESSAGE} bytes): it is answered with TC over UDP and SERVFAIL over TCP, \
-                         as Knot answers"
+                        "{}: the {} {} records of {owner} make an answer larger than a DNS message can carry \
+                         ({MAX_MESSAGE} bytes): it is answered with TC over UDP and SERVFAIL over TCP, as Knot answers",
+                        set.location,
+                        set.rdatas.len(),
+                        set.rtype,
                     ));
                 }
             }
