@@ -48,7 +48,7 @@ pub enum Command {
     Serve(ServeArgs),
     /// Compile zone files into a table file for `serve --table`.
     Compile(CompileArgs),
-    /// Load and check zone files, like kzonecheck or nsd-checkzone.
+    /// Load and check zone files, like kzonecheck or nsd-checkzone, and compile them as `compile` would.
     Check(CheckArgs),
     /// Check an interface for XDP serving: driver, queues, offloads, modes, zero-copy.
     Doctor(DoctorArgs),

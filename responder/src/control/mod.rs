@@ -80,6 +80,10 @@ fn compile(args: cli::CompileArgs) -> Result<(), String> {
 
 fn check(args: cli::CheckArgs) -> Result<(), String> {
     let loaded = zones::load_all(&args.zones, &args.zone_read.limits())?;
+    // What `compile` and `serve` refuse, `check` refuses: the same compile,
+    // its table thrown away (and its warnings, such as answers too big for
+    // any message, logged alike).
+    crate::table::Table::compile(&loaded.zones).map_err(|e| e.to_string())?;
     for z in &loaded.zones {
         println!("{}: {} records, OK", z.origin, z.records.len());
     }

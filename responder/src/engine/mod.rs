@@ -194,7 +194,7 @@ fn answer_written<P: Policy>(
     let qtype = RType(q.qtype);
     // The common case first: class IN and a data type.
     let outcome = if q.qclass == class::IN && !qtype.is_meta() {
-        answer_in(&engine.table, query, &mut reply)
+        answer_in(&engine.table, query, &mut reply, transport)
     } else if qtype == RType::OPT {
         Err(rcode::FORMERR)
     } else if qtype == RType::AXFR || qtype == RType::IXFR {
@@ -203,7 +203,7 @@ fn answer_written<P: Policy>(
     } else if qtype.is_meta() && qtype != RType::ANY {
         Err(rcode::NOTIMP)
     } else if q.qclass == class::IN {
-        answer_in(&engine.table, query, &mut reply)
+        answer_in(&engine.table, query, &mut reply, transport)
     } else if q.qclass == class::CH {
         answer_chaos(opts, query, &mut reply)
     } else {
@@ -223,7 +223,7 @@ fn answer_written<P: Policy>(
     Some(reply.finish(query, opts.edns_udp_size, 0))
 }
 
-fn answer_in(table: &Table, query: &Query, reply: &mut Reply<'_>) -> Result<(), u8> {
+fn answer_in(table: &Table, query: &Query, reply: &mut Reply<'_>, transport: Transport) -> Result<(), u8> {
     let result = match resolve::plan(table, query) {
         Plan::Template(r) => reply.template(query, &r),
         Plan::Dname { skip, dname } => dname::synthesise(reply, query, skip, &dname),
@@ -232,6 +232,10 @@ fn answer_in(table: &Table, query: &Query, reply: &mut Reply<'_>) -> Result<(), 
     };
     match result {
         Ok(()) => Ok(()),
+        // Over TCP nothing bigger can be asked for: an answer that does not
+        // fit 65,535 bytes is a server failure, as Knot answers it (TC over
+        // TCP would send the client nowhere).
+        Err(Failure::Truncated) if transport == Transport::Tcp => Err(rcode::SERVFAIL),
         Err(Failure::Truncated) => {
             reply.truncate(query);
             Ok(())
@@ -285,6 +289,8 @@ fn error_reply(buf: &mut [u8], question_end: Option<usize>, code: u8, decision: 
     Some(Written { len, sum: crate::wire::checksum::sum(buf.get(..len)?) })
 }
 
+#[cfg(test)]
+mod big_rrset_tests;
 #[cfg(test)]
 pub(crate) mod proptests;
 #[cfg(test)]

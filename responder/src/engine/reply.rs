@@ -82,7 +82,7 @@ impl<'b> Reply<'b> {
         let room = self.room(query);
         let body_start = self.pos;
         let body_end = body_start + r.body.len();
-        if body_end > room {
+        if body_end > room || r.too_big() {
             return Err(Failure::Truncated);
         }
         self.buf[body_start..body_end].copy_from_slice(r.body);
@@ -101,7 +101,13 @@ impl<'b> Reply<'b> {
             }
             let start = self.pos;
             self.buf[start..end].copy_from_slice(chunk.bytes);
-            let patched = patch(self.buf, start, chunk.patches, query, body_start, start)?;
+            let patched = match patch(self.buf, start, chunk.patches, query, body_start, start) {
+                Ok(sum) => sum,
+                // Landed too far into a long (TCP) answer for its pointers
+                // to reach itself: as if it did not fit.
+                Err(Failure::Truncated) if !chunk.required => continue,
+                Err(e) => return Err(e),
+            };
             self.add_sum(checksum::combine(checksum::placed(chunk.sum, start), patched));
             self.pos = end;
             // Counts come from the table: a corrupt one must not wrap, and
@@ -165,7 +171,10 @@ impl<'b> Reply<'b> {
 
 /// Resolves compression placeholders written at `base`. Returns what that
 /// adds to the checksum sum: each pointer's offset, as the placeholder
-/// (`c0 00`) was already counted.
+/// (`c0 00`) was already counted. A pointer past the 14 bits a pointer can
+/// reach is `Truncated`: a chunk placed late in a long TCP answer, whose
+/// targets inside itself are only known once placed (body targets are kept
+/// within reach by the compiler and the loader).
 #[inline]
 fn patch(buf: &mut [u8], base: usize, patches: &[u8], q: &Query, body: usize, chunk: usize) -> Result<u64, Failure> {
     let mut sum = 0u64;
@@ -186,11 +195,11 @@ fn patch(buf: &mut [u8], base: usize, patches: &[u8], q: &Query, body: usize, ch
             _ => chunk + value,
         };
         if ptr > TARGET_VALUE_MASK as usize {
-            return Err(Failure::Corrupt);
+            return Err(Failure::Truncated);
         }
         let word = (0xc000 | ptr as u16).to_be_bytes();
         buf.get_mut(pos..pos + 2).ok_or(Failure::Corrupt)?.copy_from_slice(&word);
-        // At most 255 patches of 24 bits each: a plain add cannot overflow.
+        // At most 65,535 patches of 24 bits each: a plain add cannot overflow.
         sum += checksum::placed(checksum::from_stored((ptr as u16).to_be_bytes()), pos);
     }
     Ok(sum)

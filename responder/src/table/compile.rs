@@ -4,9 +4,9 @@
 
 use super::fasthash::FastMap;
 use super::format::*;
-use super::template::{Owner, QueryContext, RrsetRef, Sections, Template};
+use super::template::{Owner, QueryContext, RrsetRef, Sections};
 use crate::wire::dns::rcode;
-use crate::zone::{Name, RType, Zone};
+use crate::zone::{Location, Name, RType, Zone};
 
 /// Longest CNAME chain followed inside served zones (Knot and BIND use
 /// similar small limits); a longer chain or a loop ends the answer there.
@@ -22,7 +22,8 @@ pub enum CompileError {
     NoSoa(String),
     #[error("the table would exceed 4 GiB")]
     TooLarge,
-    #[error("a response at {0} is too large for the table layout")]
+    /// `file:line: the answer for OWNER TYPE`, naming its largest RRset.
+    #[error("{0} is too large for the table layout")]
     ResponseTooLarge(String),
 }
 
@@ -32,6 +33,8 @@ struct Rrset<'z> {
     rtype: RType,
     ttl: u32,
     rdatas: Vec<&'z [u8]>,
+    /// The first record's place in its file, for messages about the RRset.
+    location: &'z Location,
 }
 
 struct Node<'z> {
@@ -76,10 +79,12 @@ struct Compiler<'z> {
     index: FastMap<Vec<u8>, usize>,
 }
 
-/// Compiles zones into table bytes (see `format` for the layout).
-pub fn compile(zones: &[Zone]) -> Result<Vec<u8>, CompileError> {
+/// Compiles zones into table bytes (see `format` for the layout). Answers
+/// that no DNS message can carry are compiled to be truncated, and each
+/// RRset that makes one so gets a warning in `warnings`, `file:line:` first.
+pub fn compile(zones: &[Zone], warnings: &mut Vec<String>) -> Result<Vec<u8>, CompileError> {
     let c = Compiler::build(zones)?;
-    c.emit()
+    c.emit(warnings)
 }
 
 impl<'z> Compiler<'z> {
@@ -109,6 +114,7 @@ impl<'z> Compiler<'z> {
                     rtype: RType::SOA,
                     ttl: soa.ttl.min(minimum),
                     rdatas: vec![soa.rdata.as_slice()],
+                    location: &soa.location,
                 },
             });
         }
@@ -135,9 +141,10 @@ impl<'z> Compiler<'z> {
                     // child apex stays: DS is answered from the parent side.
                     if r.rtype == RType::DS && deepest.is_some_and(|d| c.zones[d].apex == r.owner) {
                         let n = c.node(&r.owner, deepest.unwrap_or(0));
-                        let entry = c.nodes[n]
-                            .parent_ds
-                            .get_or_insert((zi_sorted, Rrset { rtype: RType::DS, ttl: r.ttl, rdatas: Vec::new() }));
+                        let entry = c.nodes[n].parent_ds.get_or_insert_with(|| {
+                            let ds = Rrset { rtype: RType::DS, ttl: r.ttl, rdatas: Vec::new(), location: &r.location };
+                            (zi_sorted, ds)
+                        });
                         if !entry.1.rdatas.contains(&r.rdata.as_slice()) {
                             entry.1.rdatas.push(&r.rdata);
                         }
@@ -147,13 +154,21 @@ impl<'z> Compiler<'z> {
                 let n = c.node(&r.owner, zi_sorted);
                 let node = &mut c.nodes[n];
                 match node.rrsets.iter_mut().find(|s| s.rtype == r.rtype) {
-                    Some(set) => {
-                        if !set.rdatas.contains(&r.rdata.as_slice()) {
-                            set.rdatas.push(&r.rdata);
-                        }
-                    }
-                    None => node.rrsets.push(Rrset { rtype: r.rtype, ttl: r.ttl, rdatas: vec![&r.rdata] }),
+                    // Duplicates go once every record is in (`dedup_rdatas`):
+                    // a check per record here was quadratic in the RRset.
+                    Some(set) => set.rdatas.push(&r.rdata),
+                    None => node.rrsets.push(Rrset {
+                        rtype: r.rtype,
+                        ttl: r.ttl,
+                        rdatas: vec![&r.rdata],
+                        location: &r.location,
+                    }),
                 }
+            }
+        }
+        for node in &mut c.nodes {
+            for set in &mut node.rrsets {
+                dedup_rdatas(&mut set.rdatas);
             }
         }
         c.drop_below_dnames();
@@ -460,13 +475,38 @@ impl<'z> Compiler<'z> {
         types
     }
 
-    fn emit(&self) -> Result<Vec<u8>, CompileError> {
+    fn emit(&self, warnings: &mut Vec<String>) -> Result<Vec<u8>, CompileError> {
         let mut out = vec![0u8; HEADER_LEN];
         let mut dedup: FastMap<Vec<u8>, u32> = FastMap::default();
         let mut scratch = Vec::new();
-        let mut emit_template = |out: &mut Vec<u8>, t: &Template, at: &Name| -> Result<u32, CompileError> {
+        // One warning per RRset, however many answers (types, chains, ANY) carry it.
+        let mut too_big: Vec<Location> = Vec::new();
+        let mut emit_template = |out: &mut Vec<u8>, s: &Sections<'_>, ctx: QueryContext<'_>| {
+            let t = s.encode(ctx);
+            // The RRset to name: the largest in the answer (over a limit,
+            // an answer always has one).
+            let culprit = s.largest().map(|set| match &set.owner {
+                Owner::Query => (ctx.name.to_string(), set),
+                Owner::Name(n) => (n.to_string(), set),
+            });
             if !t.fits_layout() {
-                return Err(CompileError::ResponseTooLarge(at.to_string()));
+                let what = match culprit {
+                    Some((owner, set)) => format!("{}: the answer for {owner} {}", set.location, set.rtype),
+                    None => format!("the answer at {}", ctx.name),
+                };
+                return Err(CompileError::ResponseTooLarge(what));
+            }
+            if let (true, Some((owner, set))) = (t.too_big, culprit) {
+                if !too_big.contains(set.location) {
+                    too_big.push(set.location.clone());
+                    warnings.push(format!(
+                        "{}: the {} {} records of {owner} make an answer larger than a DNS message can carry \
+                         ({MAX_MESSAGE} bytes): it is answered with TC over UDP and SERVFAIL over TCP, as Knot answers",
+                        set.location,
+                        set.rdatas.len(),
+                        set.rtype,
+                    ));
+                }
             }
             scratch.clear();
             t.serialize(&mut scratch);
@@ -481,22 +521,17 @@ impl<'z> Compiler<'z> {
 
         // Zone records first: negative templates are relative to the apex.
         let zones_off = out.len();
-        let mut zone_templates = Vec::new();
-        for z in &self.zones {
+        out.resize(zones_off + self.zones.len() * ZONE_LEN, 0);
+        for (zi, z) in self.zones.iter().enumerate() {
             let ctx = QueryContext { name: &z.apex, labels: z.apex.label_count() };
             let soa = set(Owner::Name(z.apex.clone()), &z.negative_soa);
             let nx =
                 Sections { aa: true, rcode: rcode::NXDOMAIN, answer: vec![], authority: vec![soa], additional: vec![] };
+            let nx_off = emit_template(&mut out, &nx, ctx)?;
             let soa = set(Owner::Name(z.apex.clone()), &z.negative_soa);
             let nodata =
                 Sections { aa: true, rcode: rcode::NOERROR, answer: vec![], authority: vec![soa], additional: vec![] };
-            zone_templates.push((nx.encode(ctx), nodata.encode(ctx)));
-        }
-        out.resize(zones_off + self.zones.len() * ZONE_LEN, 0);
-        for (zi, (nx, nodata)) in zone_templates.iter().enumerate() {
-            let apex = &self.zones[zi].apex;
-            let nx_off = emit_template(&mut out, nx, apex)?;
-            let nd_off = emit_template(&mut out, nodata, apex)?;
+            let nd_off = emit_template(&mut out, &nodata, ctx)?;
             let at = zones_off + zi * ZONE_LEN;
             out[at..at + 4].copy_from_slice(&nx_off.to_le_bytes());
             out[at + 4..at + 8].copy_from_slice(&nd_off.to_le_bytes());
@@ -514,11 +549,9 @@ impl<'z> Compiler<'z> {
             let types = self.answer_types(i);
             let mut entries = Vec::with_capacity(types.len());
             for t in &types {
-                let tpl = self.answer(i, *t).encode(ctx);
-                entries.push((t.0, emit_template(&mut out, &tpl, &node.name)?));
+                entries.push((t.0, emit_template(&mut out, &self.answer(i, *t), ctx)?));
             }
-            let default = self.answer(i, TYPE_NONE).encode(ctx);
-            let default_off = emit_template(&mut out, &default, &node.name)?;
+            let default_off = emit_template(&mut out, &self.answer(i, TYPE_NONE), ctx)?;
 
             let off = u32::try_from(out.len()).map_err(|_| CompileError::TooLarge)?;
             node_offsets[i] = off;
@@ -617,7 +650,27 @@ fn key<'b>(name: &Name, buf: &'b mut [u8; 255]) -> &'b [u8] {
 }
 
 fn set<'a>(owner: Owner, r: &'a Rrset<'_>) -> RrsetRef<'a> {
-    RrsetRef { owner, rtype: r.rtype, ttl: r.ttl, rdatas: &r.rdatas }
+    RrsetRef { owner, rtype: r.rtype, ttl: r.ttl, rdatas: &r.rdatas, location: r.location }
+}
+
+/// Drops repeated RDATA, keeping file order, in time linear in the RRset
+/// (RRsets of many thousands of records are served).
+fn dedup_rdatas(rdatas: &mut Vec<&[u8]>) {
+    if rdatas.len() <= 16 {
+        // Small sets, nearly all of them: no map to allocate.
+        let mut kept = 0;
+        for i in 0..rdatas.len() {
+            if !rdatas[..kept].contains(&rdatas[i]) {
+                rdatas[kept] = rdatas[i];
+                kept += 1;
+            }
+        }
+        rdatas.truncate(kept);
+        return;
+    }
+    let mut seen: FastMap<&[u8], ()> = FastMap::default();
+    seen.reserve(rdatas.len());
+    rdatas.retain(|rd| seen.insert(rd, ()).is_none());
 }
 
 /// MINIMUM, the last field of SOA RDATA: the negative-caching TTL (RFC 2308).

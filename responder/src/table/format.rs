@@ -18,12 +18,18 @@
 //!          type_count × (u16 type, u32 response),
 //!          [u32 wildcard child node]   if FLAG_WILDCARD_CHILD
 //!          [u32 ttl, u8 len, target]   if FLAG_DNAME
-//! response: u8 flags (rcode | AA), u8 patch_count, u16 ancount, u16 nscount,
-//!          u16 body_len, u8 chunk_count, [u8; 2] body sum, body,
+//! response: u8 flags (rcode | AA | TOO_BIG), u16 patch_count, u16 ancount,
+//!          u16 nscount, u16 body_len, u16 chunk_count, [u8; 2] body sum, body,
 //!          patch_count × (u16 pos, u16 target),
-//!          chunk_count × (u16 len, u16 arcount, u8 required, u8 patch_count,
+//!          chunk_count × (u16 len, u16 arcount, u8 required, u16 patch_count,
 //!                         [u8; 2] sum, bytes, patches)
 //! ```
+//!
+//! Counts are 16 bits wide (format 5; 8 bits before, which refused RRsets of
+//! 256 records): a body or chunk of at most 65,535 bytes holds at most
+//! 32,767 placeholders, and a body that fits a message at most 5,459
+//! records (12 bytes each at the least) and so 10,918 additional chunks. A response whose required
+//! sections cannot fit any DNS message is stored empty and flagged TOO_BIG.
 //!
 //! A response template holds the answer and authority sections (the body)
 //! and the additional section in chunks, one RRset each, that are added while
@@ -34,7 +40,7 @@
 
 pub const MAGIC: &[u8; 8] = b"RSPDTBL\0";
 /// Bumped whenever the layout changes: a table from another version is refused.
-pub const VERSION: u32 = 4;
+pub const VERSION: u32 = 5;
 pub const HEADER_LEN: usize = 64;
 
 pub const FLAG_CUT: u8 = 1;
@@ -43,6 +49,23 @@ pub const FLAG_WILDCARD_CHILD: u8 = 4;
 
 pub const RESP_AA: u8 = 0x10;
 pub const RESP_RCODE_MASK: u8 = 0x0f;
+/// The answer and authority (and required glue) need more than a DNS
+/// message can carry, whatever the question: the body is left empty, and
+/// the engine truncates (TC over UDP, SERVFAIL over TCP, as Knot answers).
+pub const RESP_TOO_BIG: u8 = 0x20;
+
+/// The largest DNS message: TCP's two-byte length prefix (RFC 1035 §4.2.2).
+pub const MAX_MESSAGE: usize = u16::MAX as usize;
+/// Where the sections start after the shortest question (the root name).
+pub const MIN_QUESTION_END: usize = 12 + 1 + 4;
+/// Where they start after the longest (a 255-byte name).
+pub const MAX_QUESTION_END: usize = 12 + 255 + 4;
+/// The most section bytes any answer can carry; more is TOO_BIG.
+pub const MAX_SECTIONS: usize = MAX_MESSAGE - MIN_QUESTION_END;
+/// The last body offset a compression pointer may target: the body starts
+/// after the question, at most [`MAX_QUESTION_END`], and a pointer reaches
+/// only 14 bits into the message (RFC 1035 §4.1.4).
+pub const MAX_BODY_TARGET: usize = TARGET_VALUE_MASK as usize - MAX_QUESTION_END;
 
 pub const CHUNK_REQUIRED: u8 = 1;
 
@@ -63,11 +86,11 @@ pub const ZONE_LEN: usize = 8;
 /// After the name: flags, zone, default response, type count.
 pub const NODE_FIXED_LEN: usize = 9;
 pub const TYPE_ENTRY_LEN: usize = 6;
-pub const RESPONSE_FIXED_LEN: usize = 11;
+pub const RESPONSE_FIXED_LEN: usize = 13;
 pub const PATCH_LEN: usize = 4;
 /// What the compiler writes where a patch will put a compression pointer.
 pub const PLACEHOLDER: [u8; 2] = [0xc0, 0x00];
-pub const CHUNK_FIXED_LEN: usize = 8;
+pub const CHUNK_FIXED_LEN: usize = 9;
 
 /// 64-bit hash of a lowercase wire name; the bucket index is its low bits,
 /// the bucket's tag ([`tag`]) its high half.

@@ -16,6 +16,8 @@ mod proptests;
 mod template;
 mod validate;
 mod view;
+#[cfg(test)]
+mod width_tests;
 
 use std::path::Path;
 
@@ -75,9 +77,20 @@ pub enum TableError {
 }
 
 impl Table {
-    /// Compiles zones into a table.
+    /// Compiles zones into a table; warnings (answers too big for any DNS
+    /// message) are logged, as the zones' own warnings are when they load.
     pub fn compile(zones: &[Zone]) -> Result<Table, TableError> {
-        let bytes = compile::compile(zones)?;
+        let mut warnings = Vec::new();
+        let table = Table::compile_noting(zones, &mut warnings);
+        for w in &warnings {
+            tracing::warn!("{w}");
+        }
+        table
+    }
+
+    /// [`Table::compile`], handing the warnings back instead.
+    pub fn compile_noting(zones: &[Zone], warnings: &mut Vec<String>) -> Result<Table, TableError> {
+        let bytes = compile::compile(zones, warnings)?;
         Table::from_bytes(bytes)
     }
 
@@ -292,6 +305,29 @@ mod tests {
         let zone = crate::zone::parse_str(EXAMPLE, "t.zone", None).unwrap();
         let err = Table::compile(&[zone.clone(), zone]).err().expect("a zone given twice");
         assert_eq!(err.to_string(), "zone example.com. is given twice");
+    }
+
+    #[test]
+    fn pointers_into_the_body_beyond_reach_are_refused() {
+        let t = table();
+        let base = t.as_bytes().as_ptr() as usize;
+        // The first patch that points into a body (glue owners do).
+        let patch = t
+            .bucket_offsets()
+            .filter_map(|n| t.node_at(n))
+            .flat_map(|n| std::iter::once(n.default_response()).chain(n.types().map(|(_, r)| r)))
+            .filter_map(|r| t.response(r))
+            .flat_map(|r| std::iter::once(r.patches).chain(r.chunks().map(|c| c.patches)).collect::<Vec<_>>())
+            .flat_map(|p| p.chunks_exact(PATCH_LEN))
+            .find(|p| u16::from_le_bytes([p[2], p[3]]) & TARGET_KIND_MASK == TARGET_BODY)
+            .expect("a pointer into a body");
+        let at = patch.as_ptr() as usize - base + 2;
+        let mut b = t.as_bytes().to_vec();
+        // Reachable only after a question shorter than the longest.
+        b[at..at + 2].copy_from_slice(&(MAX_BODY_TARGET as u16 + 1).to_le_bytes());
+        reseal(&mut b);
+        let refused = Table::from_bytes(b);
+        assert!(matches!(refused, Err(TableError::Corrupt("compression target beyond a pointer's reach"))));
     }
 
     #[test]

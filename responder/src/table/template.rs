@@ -3,9 +3,10 @@
 //! points at (see `format`). Encoding happens here; the runtime only copies
 //! bytes and resolves patches.
 
+use super::fasthash::FastMap;
 use super::format::*;
 use crate::wire::checksum;
-use crate::zone::{Name, RType};
+use crate::zone::{Location, Name, RType};
 
 /// Who owns a record in a template.
 #[derive(Clone, Debug)]
@@ -29,6 +30,8 @@ pub struct RrsetRef<'a> {
     pub rtype: RType,
     pub ttl: u32,
     pub rdatas: &'a [&'a [u8]],
+    /// Its first record in the zone file, for messages about it.
+    pub location: &'a Location,
 }
 
 #[derive(Default, Clone, PartialEq, Eq, Debug)]
@@ -49,6 +52,9 @@ pub struct Chunk {
 pub struct Template {
     pub aa: bool,
     pub rcode: u8,
+    /// The body and required chunks need more than [`MAX_SECTIONS`] bytes:
+    /// no message can carry them, so they are not kept (see `RESP_TOO_BIG`).
+    pub too_big: bool,
     pub ancount: u16,
     pub nscount: u16,
     pub body: Encoded,
@@ -57,17 +63,22 @@ pub struct Template {
 
 /// Compression dictionary: lowercase wire suffixes and where they are. The
 /// suffixes live in one byte arena, so building a template allocates a few
-/// buffers, not one per name suffix.
-#[derive(Clone)]
+/// buffers, not one per name suffix. Past [`INDEXED_FROM`] entries (answers
+/// of thousands of names) a hash index takes over from the linear search,
+/// which had made a thousand-NS referral take minutes to compile.
 struct Dict {
     arena: Vec<u8>,
     /// (start in arena, length, target)
     entries: Vec<(u32, u16, u16)>,
+    /// Lowercase suffix → its first target, once there are many entries.
+    index: Option<FastMap<Vec<u8>, u16>>,
 }
+
+const INDEXED_FROM: usize = 64;
 
 impl Dict {
     fn new(ctx: QueryContext<'_>) -> Dict {
-        let mut d = Dict { arena: Vec::with_capacity(256), entries: Vec::with_capacity(16) };
+        let mut d = Dict { arena: Vec::with_capacity(256), entries: Vec::with_capacity(16), index: None };
         let wire = ctx.name.wire();
         let mut pos = 0;
         let mut remaining = ctx.name.label_count();
@@ -83,13 +94,51 @@ impl Dict {
         d
     }
 
-    fn push(&mut self, suffix: &[u8], target: u16) {
-        let start = self.arena.len() as u32;
-        self.arena.extend(suffix.iter().map(u8::to_ascii_lowercase));
-        self.entries.push((start, suffix.len() as u16, target));
+    /// How much the dictionary holds, to [`Dict::reset`] to later.
+    fn mark(&self) -> (usize, usize) {
+        (self.arena.len(), self.entries.len())
     }
 
+    /// Forgets what was pushed since `mark` (a chunk's own names).
+    fn reset(&mut self, (arena, entries): (usize, usize)) {
+        if let Some(index) = &mut self.index {
+            for &(start, len, target) in &self.entries[entries..] {
+                let key = &self.arena[start as usize..start as usize + len as usize];
+                if index.get(key) == Some(&target) {
+                    index.remove(key);
+                }
+            }
+        }
+        self.arena.truncate(arena);
+        self.entries.truncate(entries);
+    }
+
+    fn push(&mut self, suffix: &[u8], target: u16) {
+        let start = self.arena.len();
+        self.arena.extend(suffix.iter().map(u8::to_ascii_lowercase));
+        self.entries.push((start as u32, suffix.len() as u16, target));
+        if self.index.is_none() && self.entries.len() >= INDEXED_FROM {
+            let mut index = FastMap::default();
+            for &(start, len, target) in &self.entries {
+                let key = self.arena[start as usize..start as usize + len as usize].to_vec();
+                index.entry(key).or_insert(target);
+            }
+            self.index = Some(index);
+        } else if let Some(index) = &mut self.index {
+            index.entry(self.arena[start..].to_vec()).or_insert(target);
+        }
+    }
+
+    /// The first target pushed for `suffix`, whatever its case.
     fn find(&self, suffix: &[u8]) -> Option<u16> {
+        if let Some(index) = &self.index {
+            let mut lower = [0u8; 255];
+            let lower = lower.get_mut(..suffix.len())?;
+            for (l, b) in lower.iter_mut().zip(suffix) {
+                *l = b.to_ascii_lowercase();
+            }
+            return index.get(&*lower).copied();
+        }
         self.entries
             .iter()
             .find(|&&(start, len, _)| {
@@ -105,9 +154,32 @@ struct Writer<'d> {
     out: Encoded,
     dict: &'d mut Dict,
     kind: u16,
+    /// Offsets of this buffer below this may be pointer targets. In the
+    /// body, those that stay below 2^14 after the longest question. In an
+    /// optional chunk, any 14-bit one: where the chunk lands is known only
+    /// at run time, and the engine leaves out a chunk whose pointers would
+    /// not reach. A required chunk has none, so it can always be placed.
+    target_limit: usize,
 }
 
 impl Writer<'_> {
+    /// Whether the bytes written so far still fit some message.
+    fn fits(&self) -> bool {
+        self.out.bytes.len() <= MAX_SECTIONS
+    }
+
+    /// Writes a whole RRset, stopping once no message could carry it (so
+    /// that a million-record RRset neither takes its size in memory nor
+    /// overflows the 16-bit record count).
+    fn rrset(&mut self, set: &RrsetRef<'_>) {
+        for rd in set.rdatas {
+            if !self.fits() {
+                return;
+            }
+            self.record(&set.owner, set.rtype, set.ttl, rd);
+        }
+    }
+
     fn pointer(&mut self, target: u16) {
         self.out.patches.push((self.out.bytes.len() as u16, target));
         self.out.bytes.extend_from_slice(&PLACEHOLDER);
@@ -135,7 +207,7 @@ impl Writer<'_> {
         let mut s = 0;
         while s < literal && wire[s] != 0 {
             let at = start + s;
-            if at <= TARGET_VALUE_MASK as usize {
+            if at < self.target_limit {
                 self.dict.push(&wire[s..], self.kind | at as u16);
             }
             s += 1 + wire[s] as usize;
@@ -188,44 +260,77 @@ pub struct Sections<'a> {
 impl Sections<'_> {
     pub fn encode(&self, ctx: QueryContext<'_>) -> Template {
         let mut dict = Dict::new(ctx);
-        let mut w = Writer { out: Encoded::default(), dict: &mut dict, kind: TARGET_BODY };
+        let mut w =
+            Writer { out: Encoded::default(), dict: &mut dict, kind: TARGET_BODY, target_limit: MAX_BODY_TARGET + 1 };
         for set in &self.answer {
-            for rd in set.rdatas {
-                w.record(&set.owner, set.rtype, set.ttl, rd);
-            }
+            w.rrset(set);
         }
         let ancount = w.out.count;
         for set in &self.authority {
-            for rd in set.rdatas {
-                w.record(&set.owner, set.rtype, set.ttl, rd);
-            }
+            w.rrset(set);
         }
         let nscount = w.out.count - ancount;
         let body = std::mem::take(&mut w.out);
+        let mut too_big = body.bytes.len() > MAX_SECTIONS;
+        let mut required_len = body.bytes.len();
+        // The header's ARCOUNT, OPT included, must hold every chunk's count.
+        let mut arcount = 1usize;
         let mut chunks = Vec::new();
         for (set, required) in &self.additional {
+            if too_big {
+                break;
+            }
             // A chunk may point into the body or at itself, never at another
             // chunk: chunks before it may be left out at run time.
-            let mut chunk_dict = dict.clone();
-            let mut cw = Writer { out: Encoded::default(), dict: &mut chunk_dict, kind: TARGET_CHUNK };
-            for rd in set.rdatas {
-                cw.record(&set.owner, set.rtype, set.ttl, rd);
+            let body_names = dict.mark();
+            let mut cw = Writer {
+                out: Encoded::default(),
+                dict: &mut dict,
+                kind: TARGET_CHUNK,
+                target_limit: if *required { 0 } else { TARGET_VALUE_MASK as usize + 1 },
+            };
+            cw.rrset(set);
+            let enc = std::mem::take(&mut cw.out);
+            // Forget the chunk's own names (rather than cloning the body's
+            // dictionary for each chunk: a referral of thousands of NS has
+            // thousands of glue chunks).
+            dict.reset(body_names);
+            let len = enc.bytes.len();
+            if *required {
+                required_len += len;
+                too_big = required_len > MAX_SECTIONS;
+            } else if len > MAX_SECTIONS || arcount + enc.count as usize > u16::MAX as usize {
+                // Could never be sent: leave it out.
+                continue;
             }
-            chunks.push(Chunk { enc: cw.out, required: *required });
+            arcount += enc.count as usize;
+            chunks.push(Chunk { enc, required: *required });
         }
-        Template { aa: self.aa, rcode: self.rcode, ancount, nscount, body, chunks }
+        if too_big {
+            return Template { aa: self.aa, rcode: self.rcode, too_big, ..Template::default() };
+        }
+        Template { aa: self.aa, rcode: self.rcode, too_big, ancount, nscount, body, chunks }
+    }
+
+    /// The RRset that takes the most room: the one to name when the
+    /// answer is too big.
+    pub fn largest(&self) -> Option<&RrsetRef<'_>> {
+        let size = |s: &RrsetRef<'_>| s.rdatas.iter().map(|r| 12 + r.len()).sum::<usize>();
+        let sets = self.answer.iter().chain(&self.authority).chain(self.additional.iter().map(|(s, _)| s));
+        sets.max_by_key(|s| size(s))
     }
 }
 
 impl Template {
     /// Appends the template in table layout (see `format`).
     pub fn serialize(&self, out: &mut Vec<u8>) {
-        out.push(self.rcode | if self.aa { RESP_AA } else { 0 });
-        out.push(self.body.patches.len() as u8);
+        let too_big = if self.too_big { RESP_TOO_BIG } else { 0 };
+        out.push(self.rcode | if self.aa { RESP_AA } else { 0 } | too_big);
+        out.extend_from_slice(&(self.body.patches.len() as u16).to_le_bytes());
         out.extend_from_slice(&self.ancount.to_le_bytes());
         out.extend_from_slice(&self.nscount.to_le_bytes());
         out.extend_from_slice(&(self.body.bytes.len() as u16).to_le_bytes());
-        out.push(self.chunks.len() as u8);
+        out.extend_from_slice(&(self.chunks.len() as u16).to_le_bytes());
         out.extend_from_slice(&stored_sum(&self.body.bytes));
         out.extend_from_slice(&self.body.bytes);
         put_patches(out, &self.body.patches);
@@ -233,22 +338,19 @@ impl Template {
             out.extend_from_slice(&(c.enc.bytes.len() as u16).to_le_bytes());
             out.extend_from_slice(&c.enc.count.to_le_bytes());
             out.push(if c.required { CHUNK_REQUIRED } else { 0 });
-            out.push(c.enc.patches.len() as u8);
+            out.extend_from_slice(&(c.enc.patches.len() as u16).to_le_bytes());
             out.extend_from_slice(&stored_sum(&c.enc.bytes));
             out.extend_from_slice(&c.enc.bytes);
             put_patches(out, &c.enc.patches);
         }
     }
 
-    /// Whether the layout's small counters can hold this template.
+    /// Whether the layout's 16-bit counters can hold this template. `encode`
+    /// keeps every template within them (bodies and chunks of at most
+    /// [`MAX_SECTIONS`] bytes); this is the compiler's last guard.
     pub fn fits_layout(&self) -> bool {
-        self.body.patches.len() <= u8::MAX as usize
-            && self.body.bytes.len() <= u16::MAX as usize
-            && self.chunks.len() <= u8::MAX as usize
-            && self
-                .chunks
-                .iter()
-                .all(|c| c.enc.patches.len() <= u8::MAX as usize && c.enc.bytes.len() <= u16::MAX as usize)
+        let fits = |e: &Encoded| e.patches.len() <= u16::MAX as usize && e.bytes.len() <= u16::MAX as usize;
+        fits(&self.body) && self.chunks.len() <= u16::MAX as usize && self.chunks.iter().all(|c| fits(&c.enc))
     }
 }
 

@@ -46,12 +46,14 @@ pub(super) fn validate(t: &Table) -> Result<(), TableError> {
 fn response(t: &Table, off: u32) -> Result<(), TableError> {
     let r = t.response(off).ok_or(TableError::Corrupt("response out of bounds"))?;
     bytes_ok(r.body, r.body_sum, r.patches)?;
+    body_targets_reach(r.patches)?;
     let mut n = 0;
     // Every section count, plus OPT, must fit the header's 16-bit fields
     // even when all additional chunks are sent.
     let mut additional = 1u32;
     for c in r.chunks() {
         bytes_ok(c.bytes, c.sum, c.patches)?;
+        body_targets_reach(c.patches)?;
         additional += c.arcount as u32;
         n += 1;
     }
@@ -78,6 +80,18 @@ fn bytes_ok(bytes: &[u8], stored_sum: u64, patches: &[u8]) -> Result<(), TableEr
     }
     if checksum::fold(checksum::sum(bytes)) as u64 != stored_sum {
         return Err(TableError::Corrupt("checksum partial sum does not match its bytes"));
+    }
+    Ok(())
+}
+
+/// The body lands right after the question: a pointer into it must reach
+/// after the longest question too.
+fn body_targets_reach(patches: &[u8]) -> Result<(), TableError> {
+    for p in patches.chunks_exact(PATCH_LEN) {
+        let target = u16::from_le_bytes([p[2], p[3]]);
+        if target & TARGET_KIND_MASK == TARGET_BODY && target as usize > MAX_BODY_TARGET {
+            return Err(TableError::Corrupt("compression target beyond a pointer's reach"));
+        }
     }
     Ok(())
 }

@@ -141,7 +141,7 @@ pub struct ResponseView<'t> {
     pub patches: &'t [u8],
     /// Checksum partial sum of `body` as stored, placeholders included.
     pub body_sum: u64,
-    chunk_count: u8,
+    chunk_count: u16,
     chunks: &'t [u8],
 }
 
@@ -160,19 +160,19 @@ impl<'t> ResponseView<'t> {
     #[inline]
     pub(super) fn parse(b: &'t [u8], at: usize) -> Option<ResponseView<'t>> {
         let f = array_at::<RESPONSE_FIXED_LEN>(b, at)?;
-        let patch_count = f[1] as usize;
-        let body_len = u16::from_le_bytes([f[6], f[7]]) as usize;
+        let patch_count = u16::from_le_bytes([f[1], f[2]]) as usize;
+        let body_len = u16::from_le_bytes([f[7], f[8]]) as usize;
         let body_at = at + RESPONSE_FIXED_LEN;
         let patches_at = body_at + body_len;
         let chunks_at = patches_at + patch_count * PATCH_LEN;
         Some(ResponseView {
             flags: f[0],
-            ancount: u16::from_le_bytes([f[2], f[3]]),
-            nscount: u16::from_le_bytes([f[4], f[5]]),
+            ancount: u16::from_le_bytes([f[3], f[4]]),
+            nscount: u16::from_le_bytes([f[5], f[6]]),
             body: b.get(body_at..patches_at)?,
             patches: b.get(patches_at..chunks_at)?,
-            body_sum: checksum::from_stored([f[9], f[10]]),
-            chunk_count: f[8],
+            body_sum: checksum::from_stored([f[11], f[12]]),
+            chunk_count: u16::from_le_bytes([f[9], f[10]]),
             chunks: b.get(chunks_at..)?,
         })
     }
@@ -182,6 +182,10 @@ impl<'t> ResponseView<'t> {
     }
     pub fn authoritative(&self) -> bool {
         self.flags & RESP_AA != 0
+    }
+    /// No message can hold this answer: it is always truncated.
+    pub fn too_big(&self) -> bool {
+        self.flags & RESP_TOO_BIG != 0
     }
 
     pub fn chunk_count(&self) -> usize {
@@ -196,7 +200,7 @@ impl<'t> ResponseView<'t> {
 
 pub struct Chunks<'t> {
     b: &'t [u8],
-    left: u8,
+    left: u16,
 }
 
 impl<'t> Iterator for Chunks<'t> {
@@ -209,7 +213,7 @@ impl<'t> Iterator for Chunks<'t> {
         self.left -= 1;
         let f = array_at::<CHUNK_FIXED_LEN>(self.b, 0)?;
         let len = u16::from_le_bytes([f[0], f[1]]) as usize;
-        let patch_count = f[5] as usize;
+        let patch_count = u16::from_le_bytes([f[5], f[6]]) as usize;
         let bytes_end = CHUNK_FIXED_LEN + len;
         let end = bytes_end + patch_count * PATCH_LEN;
         let chunk = ChunkView {
@@ -217,7 +221,7 @@ impl<'t> Iterator for Chunks<'t> {
             required: f[4] & CHUNK_REQUIRED != 0,
             bytes: self.b.get(CHUNK_FIXED_LEN..bytes_end)?,
             patches: self.b.get(bytes_end..end)?,
-            sum: checksum::from_stored([f[6], f[7]]),
+            sum: checksum::from_stored([f[7], f[8]]),
         };
         self.b = &self.b[end..];
         Some(chunk)
