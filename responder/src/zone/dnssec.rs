@@ -1,4 +1,7 @@
-//! DNSSEC RDATA: DS, DNSKEY, RRSIG, NSEC (RFC 4034), NSEC3 and NSEC3PARAM (RFC 5155).
+//! DNSSEC RDATA: DS, DNSKEY, RRSIG, NSEC (RFC 4034), NSEC3 and NSEC3PARAM
+//! (RFC 5155), and the types that share their formats or bitmaps: CDS and
+//! CDNSKEY (RFC 7344), KEY and SIG (RFC 2535), TA and DLV, CSYNC (RFC 7477),
+//! ZONEMD (RFC 8976).
 //!
 //! We serve these as opaque data (signing happens elsewhere), but they must
 //! reach the wire exactly as the signer meant them.
@@ -64,6 +67,27 @@ pub fn nsec3(f: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> Result<(), String> {
     type_bitmap(f, out)
 }
 
+/// RFC 7477 §2.1: SOA serial, flags, then the types to synchronise.
+pub fn csync(f: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> Result<(), String> {
+    push_u32(out, f.u32("SOA serial")?);
+    push_u16(out, f.u16("flags")?);
+    type_bitmap(f, out)
+}
+
+/// RFC 8976 §2.2: serial, scheme, hash algorithm, digest of 12 octets or more.
+pub fn zonemd(f: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> Result<(), String> {
+    push_u32(out, f.u32("serial")?);
+    out.push(f.u8("scheme")?);
+    out.push(f.u8("hash algorithm")?);
+    let start = out.len();
+    hex_rest(f, "digest", out)?;
+    let len = out.len() - start;
+    if len < 12 {
+        return Err(f.fail(format!("digest is {len} octets; RFC 8976 §2.2.4 wants at least 12")));
+    }
+    Ok(())
+}
+
 /// Also the first four fields of NSEC3.
 pub fn nsec3param(f: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> Result<(), String> {
     out.push(f.u8("hash algorithm")?);
@@ -88,7 +112,7 @@ pub fn nsec3param(f: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> Result<(), Strin
 }
 
 /// RFC 4034 §4.1.2: the listed types as windowed bitmaps.
-fn type_bitmap(f: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> Result<(), String> {
+pub fn type_bitmap(f: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> Result<(), String> {
     let tokens = f.rest();
     let mut types = Vec::with_capacity(tokens.len());
     for token in tokens {
@@ -122,7 +146,7 @@ fn rtype_from(text: &[u8]) -> Option<RType> {
 }
 
 /// An algorithm number or its mnemonic (IANA "DNS Security Algorithm Numbers").
-fn algorithm(f: &mut Fields<'_, '_>) -> Result<u8, String> {
+pub fn algorithm(f: &mut Fields<'_, '_>) -> Result<u8, String> {
     const MNEMONICS: [(&str, u8); 13] = [
         ("RSAMD5", 1),
         ("DH", 2),
@@ -150,7 +174,7 @@ fn algorithm(f: &mut Fields<'_, '_>) -> Result<u8, String> {
 }
 
 /// Base64 that may be split into several fields; at least one.
-fn base64_rest(f: &mut Fields<'_, '_>, what: &str, out: &mut Vec<u8>) -> Result<(), String> {
+pub fn base64_rest(f: &mut Fields<'_, '_>, what: &str, out: &mut Vec<u8>) -> Result<(), String> {
     let pieces = f.rest();
     if pieces.is_empty() {
         return Err(f.fail(format!("missing {what}")));

@@ -9,9 +9,12 @@ mod dnssec;
 mod embedded;
 mod encoding;
 mod fields;
+mod keys;
 #[cfg(test)]
 mod knot_diff;
 mod lexer;
+mod loc;
+mod locators;
 pub mod name;
 mod parser;
 mod rdata;

@@ -1,7 +1,9 @@
 //! RDATA presentation format → uncompressed wire format, one function per type.
 //!
-//! DNSSEC types live in `dnssec.rs`, SVCB/HTTPS in `svcb.rs`; RFC 3597's
-//! generic `\# LENGTH HEX` form is accepted for every type.
+//! DNSSEC types live in `dnssec.rs`, SVCB/HTTPS in `svcb.rs`, LOC in
+//! `loc.rs`, addresses and identifiers (EUI48/64, ILNP, APL) in
+//! `locators.rs`, keys and certificates outside DNSSEC in `keys.rs`.
+//! RFC 3597's generic `\# LENGTH HEX` form is accepted for every type.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -11,7 +13,7 @@ use super::fields::Fields;
 use super::lexer::Token;
 use super::name::Name;
 use super::rtype::RType;
-use super::{dnssec, svcb};
+use super::{dnssec, keys, loc, locators, svcb};
 
 /// Appends the wire form of `tokens`, the RDATA fields of a `rtype` record.
 pub fn parse_rdata(rtype: RType, tokens: &[Token<'_>], origin: Option<&Name>, out: &mut Vec<u8>) -> Result<(), String> {
@@ -28,18 +30,48 @@ pub fn parse_rdata(rtype: RType, tokens: &[Token<'_>], origin: Option<&Name>, ou
         RType::NS => f.name("name server", out)?,
         RType::CNAME => f.name("canonical name", out)?,
         RType::PTR | RType::DNAME => f.name("target name", out)?,
+        RType::MD | RType::MF => f.name("mail agent", out)?,
+        RType::MB => f.name("mailbox host", out)?,
+        RType::MG | RType::MR => f.name("mailbox", out)?,
         RType::SOA => soa(&mut f, out)?,
         RType::MX => {
             push_u16(out, f.u16("preference")?);
             f.name("exchange name", out)?;
         }
-        RType::TXT => txt(&mut f, out)?,
+        RType::MINFO => {
+            f.name("responsible mailbox", out)?;
+            f.name("error mailbox", out)?;
+        }
+        // RFC 1183 §2.2: a mailbox and where its TXT explanation is.
+        RType::RP => {
+            f.name("mailbox", out)?;
+            f.name("TXT name", out)?;
+        }
+        RType::AFSDB => {
+            push_u16(out, f.u16("subtype")?);
+            f.name("hostname", out)?;
+        }
+        RType::RT | RType::KX | RType::LP => {
+            push_u16(out, f.u16("preference")?);
+            f.name(if rtype == RType::RT { "intermediate host" } else { "exchanger name" }, out)?;
+        }
+        // RFC 1183 §3.1: one string; §3.2: an address and an optional subaddress.
+        RType::X25 => f.char_string("PSDN address", out)?,
+        RType::ISDN => {
+            f.char_string("ISDN address", out)?;
+            if let Some(token) = f.peek() {
+                f.push_char_string(token, "subaddress", out)?;
+                f.next("subaddress")?;
+            }
+        }
+        RType::TXT | RType::SPF | RType::AVC | RType::RESINFO | RType::WALLET | RType::NINFO => txt(&mut f, out)?,
         RType::SRV => {
             for what in ["priority", "weight", "port"] {
                 push_u16(out, f.u16(what)?);
             }
             f.name("target name", out)?;
         }
+        RType::URI => uri(&mut f, out)?,
         RType::CAA => caa(&mut f, out)?,
         RType::NAPTR => {
             push_u16(out, f.u16("order")?);
@@ -58,19 +90,32 @@ pub fn parse_rdata(rtype: RType, tokens: &[Token<'_>], origin: Option<&Name>, ou
             out.push(f.u8("fingerprint type")?);
             hex_rest(&mut f, "fingerprint", out)?;
         }
-        RType::TLSA => {
+        RType::TLSA | RType::SMIMEA => {
             out.push(f.u8("certificate usage")?);
             out.push(f.u8("selector")?);
             out.push(f.u8("matching type")?);
             hex_rest(&mut f, "certificate association data", out)?;
         }
-        RType::DS => dnssec::ds(&mut f, out)?,
-        RType::DNSKEY => dnssec::dnskey(&mut f, out)?,
-        RType::RRSIG => dnssec::rrsig(&mut f, out)?,
+        RType::DS | RType::CDS | RType::TA | RType::DLV => dnssec::ds(&mut f, out)?,
+        RType::DNSKEY | RType::CDNSKEY | RType::KEY => dnssec::dnskey(&mut f, out)?,
+        RType::RRSIG | RType::SIG => dnssec::rrsig(&mut f, out)?,
         RType::NSEC => dnssec::nsec(&mut f, out)?,
         RType::NSEC3 => dnssec::nsec3(&mut f, out)?,
         RType::NSEC3PARAM => dnssec::nsec3param(&mut f, out)?,
+        RType::CSYNC => dnssec::csync(&mut f, out)?,
+        RType::ZONEMD => dnssec::zonemd(&mut f, out)?,
         RType::SVCB | RType::HTTPS => svcb::svcb(&mut f, out)?,
+        RType::LOC => loc::loc(&mut f, out)?,
+        RType::EUI48 => locators::eui(&mut f, 6, out)?,
+        RType::EUI64 => locators::eui(&mut f, 8, out)?,
+        RType::NID | RType::L64 => locators::ilnp64(&mut f, out)?,
+        RType::L32 => locators::l32(&mut f, out)?,
+        RType::APL => locators::apl(&mut f, out)?,
+        RType::CERT => keys::cert(&mut f, out)?,
+        RType::IPSECKEY => keys::ipseckey(&mut f, out)?,
+        RType::HIP => keys::hip(&mut f, out)?,
+        RType::DHCID => dnssec::base64_rest(&mut f, "digest", out)?,
+        RType::OPENPGPKEY => dnssec::base64_rest(&mut f, "public key", out)?,
         _ => return Err(f.fail("no presentation format known for this type; write it as \\# LENGTH HEX (RFC 3597)")),
     }
     f.end()
@@ -159,6 +204,20 @@ fn caa(f: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> Result<(), String> {
     let value = f.next("value")?;
     // Not a character-string: the value runs to the end of the RDATA, unbounded.
     super::fields::decode_text(value.text, out).map_err(|e| f.fail(format!("value: {e}")))
+}
+
+/// RFC 7553 §4: priority, weight, then the target URI, quoted, which runs
+/// to the end of the RDATA without a length octet and may not be empty.
+fn uri(f: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> Result<(), String> {
+    push_u16(out, f.u16("priority")?);
+    push_u16(out, f.u16("weight")?);
+    let target = f.next("target")?;
+    let start = out.len();
+    super::fields::decode_text(target.text, out).map_err(|e| f.fail(format!("target: {e}")))?;
+    if out.len() == start {
+        return Err(f.fail("empty target URI"));
+    }
+    Ok(())
 }
 
 /// Hex that may be split into several fields; at least one digit pair.
