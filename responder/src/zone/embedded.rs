@@ -274,4 +274,26 @@ mod tests {
         assert_eq!(check_wire(RType(65534), b"anything"), Ok(()));
         assert!(embedded_names(RType::NS, b"\x05ab").is_empty());
     }
+
+    #[test]
+    fn names_in_later_types_are_found_but_never_compressible() {
+        let rp = ok(RType::RP, "Mbox.example. txt.example.");
+        assert_eq!(embedded_names(RType::RP, &rp), vec![(0, 14, false), (14, 13, false)]);
+        for rtype in [RType::AFSDB, RType::RT, RType::KX, RType::LP] {
+            assert_eq!(embedded_names(rtype, &ok(rtype, "1 a.")), vec![(2, 3, false)], "{rtype}");
+        }
+        let minfo = ok(RType::MINFO, "a. b.");
+        assert_eq!(embedded_names(RType::MINFO, &minfo), vec![(0, 3, true), (3, 3, true)]);
+        assert_eq!(embedded_names(RType::MB, &ok(RType::MB, "a.")), vec![(0, 3, true)]);
+        let ipseckey = ok(RType::IPSECKEY, "10 3 2 gw. AQID");
+        assert_eq!(embedded_names(RType::IPSECKEY, &ipseckey), vec![(3, 4, false)]);
+        assert!(embedded_names(RType::IPSECKEY, &ok(RType::IPSECKEY, "10 1 2 198.18.0.1 AQID")).is_empty());
+        let hip = ok(RType::HIP, "2 0102 AQID a. b.");
+        assert_eq!(embedded_names(RType::HIP, &hip), vec![(9, 3, false), (12, 3, false)]);
+        let sig = ok(RType::SIG, "A 13 2 300 1 0 7 example. AQID");
+        assert_eq!(embedded_names(RType::SIG, &sig), vec![(18, 9, false)]);
+        for rtype in [RType::CDS, RType::URI, RType::LOC, RType::CAA, RType::ZONEMD, RType(65534)] {
+            assert!(embedded_names(rtype, b"\x01a\x00\x00\x00\x00").is_empty(), "{rtype}");
+        }
+    }
 }

@@ -89,3 +89,56 @@ pub fn hip(f: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> Result<(), String> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::zone::rdata::tests::{ok, unhex, wire};
+    use crate::zone::rtype::RType;
+
+    const KEY: &str = "AQNRU3mG7TVTO2BkR47usntb102uFJtugbo6BSGvgqt4AQ==";
+    const KEY_HEX: &str = "010351537986ED35533B6064478EEEB27B5BD74DAE149B6E81BA3A0521AF82AB7801";
+
+    #[test]
+    fn cert_types_and_algorithms_by_number_or_mnemonic() {
+        assert_eq!(ok(RType::CERT, "PGP 0 0 AQID"), unhex("0003 0000 00 010203"));
+        assert_eq!(ok(RType::CERT, "1 65535 RSASHA256 ( BA UG )"), unhex("0001 ffff 08 040506"));
+        assert_eq!(ok(RType::CERT, "ipkix 1 13 AQID")[..2], [0, 4]);
+        assert_eq!(wire(RType::CERT, "FOO 0 0 AQID").unwrap_err(), "CERT: bad certificate type \"FOO\"");
+        assert_eq!(wire(RType::CERT, "PGP 0 0").unwrap_err(), "CERT: missing certificate");
+    }
+
+    #[test]
+    fn ipseckey_from_rfc4025_section_3_3() {
+        let v4 = ok(RType::IPSECKEY, &format!("10 1 2 192.0.2.38 {KEY}"));
+        assert_eq!(v4, unhex(&format!("0a 01 02 c0000226 {KEY_HEX}")));
+        assert_eq!(ok(RType::IPSECKEY, &format!("10 0 2 . {KEY}")), unhex(&format!("0a 00 02 {KEY_HEX}")));
+        let name = ok(RType::IPSECKEY, &format!("10 3 2 MyGateway.example.com. {KEY}"));
+        assert_eq!(name, unhex(&format!("0a 03 02 094d7947617465776179 076578616d706c65 03636f6d 00 {KEY_HEX}")));
+        // The key may be left out.
+        assert_eq!(
+            ok(RType::IPSECKEY, "10 2 2 2001:0DB8:0:8002::2000:1"),
+            unhex("0a 02 02 20010db8000080020000000020000001")
+        );
+        let err = |text: &str| wire(RType::IPSECKEY, text).unwrap_err();
+        assert_eq!(
+            err("10 1 2 2001:db8::1 AQID"),
+            "IPSECKEY: gateway \"2001:db8::1\" is not an IPv4 address (gateway type 1)"
+        );
+        assert_eq!(err("10 0 2 gw. AQID"), "IPSECKEY: gateway \"gw.\" is not \".\" (gateway type 0)");
+        assert_eq!(err("10 4 2 x AQID"), "IPSECKEY: bad gateway type 4 (expected 0-3)");
+    }
+
+    #[test]
+    fn hip_from_rfc8005_section_6() {
+        let key = "AwEAAbdxyhNuSutc5EMzxTs9LBPCIkOFH8cIvM4p9+LrV4e19WzK00+CI6zBCQTdtWsuxKbWIy87UOoJTwkUs7lBu+Upr1gsNrut79ryra+bSRGQb1slImA8YVJyuIDsj7kwzG7jnERNqnWxZ48AWkskmdHaVDP4BcelrTI3rMXdXF5D";
+        let got = ok(RType::HIP, &format!("( 2 200100107B1A74DF365639CC39F1D578\n {key}\n rvs.example.com. )"));
+        // HIT length 16, algorithm 2 (RSA), key length 132 (176 base64 characters).
+        assert_eq!(got[..4], [16, 2, 0, 132]);
+        assert_eq!(got[4..20], unhex("200100107B1A74DF365639CC39F1D578"));
+        assert_eq!(got[20..23], [0x03, 0x01, 0x00]);
+        assert_eq!(got[4 + 16 + 132..], *b"\x03rvs\x07example\x03com\x00");
+        assert_eq!(ok(RType::HIP, "2 0102 AQID"), unhex("02 02 0003 0102 010203"));
+        assert_eq!(wire(RType::HIP, "2 01x2 AQID").unwrap_err(), "HIP: HIT \"01x2\": bad hex digit");
+        assert_eq!(wire(RType::HIP, "2 0102").unwrap_err(), "HIP: missing public key");
+    }
+}

@@ -113,3 +113,51 @@ fn precision(token: &Token<'_>) -> Option<u8> {
     let mantissa = (cm / 10u64.pow(exponent)).min(9) as u8;
     Some(mantissa << 4 | exponent as u8)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::zone::rdata::tests::{ok, unhex, wire};
+    use crate::zone::rtype::RType;
+
+    #[test]
+    fn equator_prime_meridian_and_defaults() {
+        // 2^31 for both angles, 0 m above 100 km below the spheroid, and the
+        // RFC 1876 §3 defaults 1 m, 10 km and 10 m.
+        assert_eq!(ok(RType::LOC, "0 N 0 E 0"), unhex("00 12 16 13 80000000 80000000 00989680"));
+        assert_eq!(ok(RType::LOC, "0 0 0.000 s 0 0 0 w 0.00m"), ok(RType::LOC, "0 N 0 E 0"));
+    }
+
+    #[test]
+    fn rfc1876_style_positions_match_knot() {
+        // Checked against Knot's zone parser (zones/tests/all-types.zone).
+        let got = ok(RType::LOC, "52 22 23.000 N 4 53 32.000 E -2.00m 0.00m 10000m 10m");
+        assert_eq!(got, unhex("00 00 16 13 8B3CF018 810CBCE0 009895B8"));
+        // 42°21'43.528" N = 152,503,528 ms above the equator.
+        assert_eq!(
+            ok(RType::LOC, "42 21 43.528 N 71 5 6.284 W 12m")[4..8],
+            (0x8000_0000u32 + 152_503_528).to_be_bytes()
+        );
+        // The highest altitude and the largest size the format holds.
+        assert_eq!(
+            ok(RType::LOC, "1 S 2 30 W 42849672.95m 90000000m 5m 1m"),
+            unhex("00 99 52 12 7FC91180 7F76ABC0 FFFFFFFF")
+        );
+    }
+
+    #[test]
+    fn out_of_range_or_incomplete_positions_are_refused() {
+        let err = |text: &str| wire(RType::LOC, text).unwrap_err();
+        assert_eq!(err("91 N 0 E 0"), "LOC: bad latitude \"91\"");
+        assert_eq!(err("90 1 N 0 E 0"), "LOC: latitude is more than 90 degrees");
+        assert_eq!(err("52 60 N 0 E 0"), "LOC: bad latitude \"60\"");
+        assert_eq!(err("52 1 60.000 N 0 E 0"), "LOC: bad latitude \"60.000\"");
+        assert_eq!(err("52 1 1.2345 N 0 E 0"), "LOC: bad latitude \"1.2345\"");
+        assert_eq!(err("52 N 181 E 0"), "LOC: bad longitude \"181\"");
+        assert_eq!(err("52 N 4 E"), "LOC: missing altitude");
+        assert_eq!(err("52 1 2 3 N 4 E 0"), "LOC: bad latitude \"3\"");
+        assert_eq!(err("52 N 4 E -100000.01m"), "LOC: bad altitude \"-100000.01m\" (-100000.00m to 42849672.95m)");
+        assert_eq!(err("52 N 4 E 0 1.234m"), "LOC: bad size \"1.234m\" (0-90000000.00m)");
+        assert_eq!(err("52 N 4 E 0 1 1 90000000.01"), "LOC: bad vertical precision \"90000000.01\" (0-90000000.00m)");
+        assert_eq!(err("52 N 4 E 0 1 1 1 1"), "LOC: unexpected extra field \"1\"");
+    }
+}

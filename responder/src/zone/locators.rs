@@ -84,3 +84,47 @@ pub fn apl(f: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> Result<(), String> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::zone::rdata::tests::{ok, unhex, wire};
+    use crate::zone::rtype::RType;
+
+    #[test]
+    fn eui48_and_eui64_from_rfc7043() {
+        assert_eq!(ok(RType::EUI48, "00-00-5e-00-53-2a"), unhex("00005e00532a"));
+        assert_eq!(ok(RType::EUI64, "00-00-5E-EF-10-00-00-2A"), unhex("00005eef1000002a"));
+        assert_eq!(
+            wire(RType::EUI48, "00:00:5e:00:53:2a").unwrap_err(),
+            "EUI48: bad address \"00:00:5e:00:53:2a\" (expected xx-xx-xx-xx-xx-xx in hex)"
+        );
+        assert!(wire(RType::EUI48, "00-00-5e-00-53").unwrap_err().starts_with("EUI48: bad address"));
+        assert!(wire(RType::EUI64, "00-00-5e-00-53-2a").unwrap_err().starts_with("EUI64: bad address"));
+        assert!(wire(RType::EUI64, "00-00-5e-ef-10-00-00-2g").unwrap_err().starts_with("EUI64: bad address"));
+    }
+
+    #[test]
+    fn ilnp_from_rfc6742_section_3() {
+        assert_eq!(ok(RType::NID, "10 0014:4fff:ff20:ee64"), unhex("000a 0014 4fff ff20 ee64"));
+        assert_eq!(ok(RType::L64, "10 2001:0DB8:1140:1000"), unhex("000a 2001 0db8 1140 1000"));
+        assert_eq!(ok(RType::L32, "10 10.1.2.0"), unhex("000a 0a010200"));
+        assert!(wire(RType::NID, "10 0014:4fff:ff20").unwrap_err().starts_with("NID: bad 64-bit value"));
+        assert!(wire(RType::L64, "10 2001:0DB8:1140:10000").unwrap_err().starts_with("L64: bad 64-bit value"));
+        assert_eq!(wire(RType::L32, "10 10.1.2").unwrap_err(), "L32: bad locator \"10.1.2\"");
+    }
+
+    #[test]
+    fn apl_from_rfc3123_section_8() {
+        let got = ok(RType::APL, "1:192.168.32.0/21 !1:192.168.38.0/28");
+        assert_eq!(got, unhex("0001 15 03 c0a820 0001 1c 83 c0a826"));
+        assert_eq!(ok(RType::APL, "1:224.0.0.0/4 2:FF00:0:0:0:0:0:0:0/8"), unhex("0001 04 01 e0 0002 08 01 ff"));
+        // The default route: every octet is a trailing zero.
+        assert_eq!(ok(RType::APL, "1:0.0.0.0/0"), unhex("0001 00 00"));
+        assert_eq!(ok(RType::APL, ""), Vec::<u8>::new());
+        let err = |text: &str| wire(RType::APL, text).unwrap_err();
+        assert_eq!(err("3:1.2.3.4/8"), "APL: bad item \"3:1.2.3.4/8\": address family must be 1 (IPv4) or 2 (IPv6)");
+        assert_eq!(err("1:1.2.3.4/33"), "APL: bad item \"1:1.2.3.4/33\": bad prefix length");
+        assert_eq!(err("1:1.2.3.4"), "APL: bad item \"1:1.2.3.4\": expected [!]afi:address/prefix");
+        assert_eq!(err("2:1.2.3.4/8"), "APL: bad item \"2:1.2.3.4/8\": not an IPv6 address");
+    }
+}

@@ -24,6 +24,8 @@ mod svcb;
 #[cfg(test)]
 mod test_support;
 mod ttl;
+#[cfg(test)]
+mod type_loading;
 
 use std::path::Path;
 

@@ -381,4 +381,106 @@ pub(super) mod tests {
         assert!(wire(RType(65534), "0a000001").unwrap_err().contains("\\# LENGTH HEX"));
         assert_eq!(wire(RType(65534), r"\#").unwrap_err(), "TYPE65534: missing generic RDATA length");
     }
+
+    /// Hex digits, blanks ignored.
+    pub fn unhex(text: &str) -> Vec<u8> {
+        let digits: Vec<u8> = text.bytes().filter(|c| !c.is_ascii_whitespace()).collect();
+        digits.chunks(2).map(|pair| u8::from_str_radix(std::str::from_utf8(pair).unwrap(), 16).unwrap()).collect()
+    }
+
+    #[test]
+    fn rfc1183_types_keep_the_case_of_their_names() {
+        // RFC 1183 §2.2: RP is a mailbox and a TXT owner; no lowering (RFC 4343).
+        let rp = ok(RType::RP, "Louie.Trantor.UMD.EDU. LAM1.people");
+        assert_eq!(rp, cat(&[b"\x05Louie\x07Trantor\x03UMD\x03EDU\x00", b"\x04LAM1\x06people", EXAMPLE]));
+        assert_eq!(ok(RType::RP, ". ."), b"\x00\x00");
+        assert_eq!(wire(RType::RP, "a.").unwrap_err(), "RP: missing TXT name");
+        // RFC 1183 §1: AFSDB subtype 1 and a host.
+        assert_eq!(ok(RType::AFSDB, "1 BigBird.Toaster.com."), b"\x00\x01\x07BigBird\x07Toaster\x03com\x00");
+        assert_eq!(wire(RType::AFSDB, "65536 a.").unwrap_err(), "AFSDB: bad subtype \"65536\" (expected 0-65535)");
+        assert_eq!(ok(RType::RT, "2 Relay.Prime.COM."), b"\x00\x02\x05Relay\x05Prime\x03COM\x00");
+        assert_eq!(wire(RType::RT, "2").unwrap_err(), "RT: missing intermediate host");
+        assert_eq!(ok(RType::KX, "10 kx"), cat(&[b"\x00\x0a\x02kx", EXAMPLE]));
+        assert_eq!(ok(RType::LP, "10 L64-Subnet1.example.com."), cat(&[b"\x00\x0a\x0bL64-Subnet1", EXAMPLE]));
+        assert_eq!(wire(RType::KX, "x kx").unwrap_err(), "KX: bad preference \"x\" (expected 0-65535)");
+    }
+
+    #[test]
+    fn rfc1035_mailbox_types() {
+        assert_eq!(ok(RType::MINFO, "rm em"), cat(&[b"\x02rm", EXAMPLE, b"\x02em", EXAMPLE]));
+        assert_eq!(wire(RType::MINFO, "rm").unwrap_err(), "MINFO: missing error mailbox");
+        for rtype in [RType::MB, RType::MG, RType::MR, RType::MD, RType::MF] {
+            assert_eq!(ok(rtype, "a."), b"\x01a\x00", "{rtype}");
+            assert!(wire(rtype, "a..").unwrap_err().starts_with(&format!("{rtype}: bad ")), "{rtype}");
+        }
+    }
+
+    #[test]
+    fn x25_and_isdn_from_rfc1183_section_3() {
+        assert_eq!(ok(RType::X25, "311061700956"), b"\x0c311061700956");
+        assert_eq!(wire(RType::X25, "1 2").unwrap_err(), "X25: unexpected extra field \"2\"");
+        assert_eq!(ok(RType::ISDN, "150862028003217 004"), b"\x0f150862028003217\x03004");
+        assert_eq!(ok(RType::ISDN, "\"150862028003217\""), b"\x0f150862028003217");
+        assert_eq!(wire(RType::ISDN, "").unwrap_err(), "ISDN: missing ISDN address");
+        assert_eq!(wire(RType::ISDN, "1 2 3").unwrap_err(), "ISDN: unexpected extra field \"3\"");
+    }
+
+    #[test]
+    fn spf_and_other_text_types_read_like_txt() {
+        for rtype in [RType::SPF, RType::AVC, RType::RESINFO, RType::WALLET, RType::NINFO] {
+            assert_eq!(ok(rtype, r#""v=spf1 -all" x"#), b"\x0bv=spf1 -all\x01x", "{rtype}");
+            assert!(wire(rtype, r"bad\25").unwrap_err().contains("bad escape"), "{rtype}");
+        }
+        assert_eq!(wire(RType::SPF, "").unwrap_err(), "SPF: missing text");
+    }
+
+    #[test]
+    fn uri_from_rfc7553_section_4_5() {
+        let got = ok(RType::URI, r#"10 1 "ftp://ftp1.example.com/public""#);
+        assert_eq!(got, cat(&[b"\x00\x0a\x00\x01", b"ftp://ftp1.example.com/public"]));
+        // The target has no length octet, so it may pass 255 octets.
+        let long = format!("10 1 \"https://{}\"", "a".repeat(300));
+        assert_eq!(ok(RType::URI, &long).len(), 4 + 8 + 300);
+        assert_eq!(wire(RType::URI, r#"10 1 """#).unwrap_err(), "URI: empty target URI");
+        assert_eq!(wire(RType::URI, "10 1").unwrap_err(), "URI: missing target");
+    }
+
+    #[test]
+    fn smimea_reads_like_tlsa() {
+        assert_eq!(ok(RType::SMIMEA, "3 1 1 ( ABCD\n ef01 )"), b"\x03\x01\x01\xab\xcd\xef\x01");
+        assert_eq!(wire(RType::SMIMEA, "3 1 1").unwrap_err(), "SMIMEA: missing certificate association data");
+    }
+
+    #[test]
+    fn dhcid_and_openpgpkey_are_base64() {
+        // RFC 4701 §3.6, first example.
+        let got = ok(RType::DHCID, "( AAIBY2/AuCccgoJbsaxcQc9TUapptP69lOjxfNuVAA2kjEA= )");
+        assert_eq!(got, unhex("000201636fc0b8271c82825bb1ac5c41cf5351aa69b4febd94e8f17cdb95000da48c40"));
+        assert!(wire(RType::DHCID, "AAI").unwrap_err().starts_with("DHCID: digest: base64"));
+        assert_eq!(ok(RType::OPENPGPKEY, "AQID BAUG Bwg="), unhex("0102030405060708"));
+        assert_eq!(wire(RType::OPENPGPKEY, "").unwrap_err(), "OPENPGPKEY: missing public key");
+    }
+
+    #[test]
+    fn types_without_a_presentation_format_ask_for_the_generic_one() {
+        for rtype in [RType::NULL, RType::WKS, RType::NSAP, RType::DOA, RType(65280)] {
+            let err = wire(rtype, "anything").unwrap_err();
+            assert!(err.contains("\\# LENGTH HEX"), "{rtype}: {err}");
+            assert_eq!(ok(rtype, r"\# 2 abcd"), [0xab, 0xcd]);
+        }
+    }
+
+    #[test]
+    fn generic_form_of_new_types_is_checked_against_their_layout() {
+        assert_eq!(ok(RType::CDS, r"\# 5 0000000000"), ok(RType::CDS, "0 0 0 00"));
+        assert_eq!(ok(RType::EUI48, r"\# 6 00005e00532a"), ok(RType::EUI48, "00-00-5e-00-53-2a"));
+        assert_eq!(ok(RType::RP, r"\# 6 01610001 6200"), b"\x01a\x00\x01b\x00");
+        let err = |rtype, text| wire(rtype, text).unwrap_err();
+        assert_eq!(err(RType::EUI48, r"\# 5 00005e0053"), "EUI48: generic RDATA: EUI48 RDATA must be 6 octets, not 5");
+        assert_eq!(err(RType::LOC, r"\# 1 00"), "LOC: generic RDATA: LOC RDATA must be 16 octets, not 1");
+        assert_eq!(err(RType::CDS, r"\# 3 000000"), "CDS: generic RDATA: CDS RDATA must be at least 4 octets, not 3");
+        assert!(err(RType::RP, r"\# 3 016100").starts_with("RP: generic RDATA: RP: name runs past"));
+        assert!(err(RType::IPSECKEY, r"\# 4 0a050200").contains("gateway type 5"));
+        assert!(err(RType::AFSDB, r"\# 5 000100ffff").contains("AFSDB RDATA is 5 octets where 3 were expected"));
+    }
 }

@@ -143,4 +143,51 @@ mod tests {
         assert_eq!(class::to_text(42), "CLASS42");
         assert!(RType::ANY.is_meta() && RType::OPT.is_meta() && !RType::CAA.is_meta());
     }
+
+    #[test]
+    fn every_assigned_mnemonic_a_signer_writes() {
+        let types = [
+            ("CDS", 59),
+            ("CDNSKEY", 60),
+            ("ZONEMD", 63),
+            ("CSYNC", 62),
+            ("LOC", 29),
+            ("URI", 256),
+            ("CERT", 37),
+            ("RP", 17),
+            ("SPF", 99),
+            ("OPENPGPKEY", 61),
+            ("SMIMEA", 53),
+            ("EUI48", 108),
+            ("EUI64", 109),
+            ("DHCID", 49),
+            ("IPSECKEY", 45),
+            ("APL", 42),
+            ("NID", 104),
+            ("L64", 106),
+            ("TA", 32768),
+            ("DLV", 32769),
+            ("dsync", 66),
+            ("Tsig", 250),
+        ];
+        for (text, number) in types {
+            assert_eq!(RType::from_text(text), Some(RType(number)), "{text}");
+            assert_eq!(RType(number).to_string(), text.to_ascii_uppercase());
+        }
+        assert_eq!(RType::from_text("CDZ"), None);
+    }
+
+    #[test]
+    fn types_that_are_never_zone_data_say_why() {
+        assert_eq!(RType::ANY.not_data(), Some("is a query type, not data"));
+        assert_eq!(RType::AXFR.not_data(), Some("is a query type, not data"));
+        assert_eq!(RType::OPT.not_data(), Some("is a pseudo-record of one message (EDNS), not zone data"));
+        assert_eq!(RType::TSIG.not_data(), Some("is a per-message transaction record, not zone data"));
+        assert_eq!(RType::TKEY.not_data(), RType::TSIG.not_data());
+        assert_eq!(RType(0).not_data(), Some("is reserved and never data (RFC 6895)"));
+        assert!(RType::NXNAME.not_data().is_some_and(|why| why.contains("meta type")));
+        for data in [RType::A, RType::CDS, RType::CAA, RType(127), RType(256), RType(65534)] {
+            assert_eq!(data.not_data(), None, "{data}");
+        }
+    }
 }

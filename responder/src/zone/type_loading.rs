@@ -1,0 +1,75 @@
+//! Whole-file tests for record types: what loads (every type a signer or a
+//! real zone writes, in its own syntax or RFC 3597's) and what is refused
+//! with its `file:line` (unknown mnemonics, meta types, bad generic data).
+
+use super::{parse_str, Name, RType, ZoneError};
+
+const HEAD: &str =
+    "$ORIGIN example.com.\n$TTL 3600\n@ SOA ns1 hostmaster 1 7200 900 1209600 300\n@ NS ns1\nns1 A 198.18.0.53\n";
+
+fn load(body: &str) -> Result<super::Zone, ZoneError> {
+    parse_str(&format!("{HEAD}{body}"), "t.zone", None)
+}
+
+fn error(body: &str) -> String {
+    load(body).unwrap_err().to_string()
+}
+
+#[test]
+fn a_knot_signed_apex_loads() {
+    // What `kzonesign` writes at an apex with automatic CDS/CDNSKEY
+    // publication; the RRSIG over CDS used to be "unknown type covered".
+    let body = "@ CDS 12345 13 2 3a7f9e4d6c3b2a19f0e1d2c3b4a5968778695a4b3c2d1e0f9e8d7c6b5a493827\n\
+                @ CDNSKEY 257 3 13 AQID\n\
+                @ RRSIG CDS 13 2 3600 20270101000000 20261201000000 12345 example.com. AQID\n\
+                @ RRSIG CDNSKEY 13 2 3600 20270101000000 20261201000000 12345 example.com. AQID\n\
+                @ ZONEMD 1 1 1 000102030405060708090a0b0c0d0e0f\n\
+                @ NSEC ns1.example.com. NS SOA RRSIG NSEC DNSKEY CDS CDNSKEY ZONEMD\n";
+    let zone = load(body).unwrap_or_else(|e| panic!("{e}"));
+    let types: Vec<RType> = zone.records[3..].iter().map(|r| r.rtype).collect();
+    assert_eq!(types, [RType::CDS, RType::CDNSKEY, RType::RRSIG, RType::RRSIG, RType::ZONEMD, RType::NSEC]);
+}
+
+#[test]
+fn generic_type_class_and_rdata_load_for_any_type() {
+    let body = "a CLASS1 TYPE59 \\# 5 0000000000\nb IN CDS 0 0 0 00\nc CLASS1 3600 TYPE65280 \\# 3 abcdef\n\
+                d TYPE257 \\# 5 0005697373\n";
+    let zone = load(body).unwrap_or_else(|e| panic!("{e}"));
+    let got: Vec<(RType, &[u8])> = zone.records[3..].iter().map(|r| (r.rtype, r.rdata.as_slice())).collect();
+    assert_eq!(got[0], got[1]);
+    assert_eq!(got[2], (RType(65280), &[0xab, 0xcd, 0xef][..]));
+    assert_eq!(got[3].0, RType::CAA);
+}
+
+#[test]
+fn names_in_rdata_keep_their_case() {
+    let zone = load("rp RP Admin.Example.COM. Info\nkx KX 1 KX.Example.com.\n").unwrap();
+    assert_eq!(zone.records[3].rdata[..19], *b"\x05Admin\x07Example\x03COM\x00");
+    assert_eq!(zone.records[4].rdata[2..], *b"\x02KX\x07Example\x03com\x00");
+    let name = Name::parse("Info.example.com.", None).unwrap().unwrap();
+    assert_eq!(zone.records[3].rdata[19..], *name.wire());
+}
+
+#[test]
+fn unknown_mnemonics_and_meta_types_are_refused_with_file_and_line() {
+    let cases = [
+        ("x CDZ 0 0 0 00\n", "t.zone:6: unknown record type \"CDZ\""),
+        ("x TYPE65536 \\# 0\n", "t.zone:6: unknown record type \"TYPE65536\""),
+        ("x TSIG \\# 0\n", "t.zone:6: TSIG is a per-message transaction record, not zone data"),
+        ("x TKEY \\# 0\n", "t.zone:6: TKEY is a per-message transaction record, not zone data"),
+        ("x OPT \\# 0\n", "t.zone:6: OPT is a pseudo-record of one message (EDNS), not zone data"),
+        ("x TYPE41 \\# 0\n", "t.zone:6: OPT is a pseudo-record of one message (EDNS), not zone data"),
+        ("x AXFR \\# 0\n", "t.zone:6: AXFR is a query type, not data"),
+        ("x IXFR \\# 0\n", "t.zone:6: IXFR is a query type, not data"),
+        ("x TYPE255 \\# 0\n", "t.zone:6: ANY is a query type, not data"),
+        ("x TYPE0 \\# 0\n", "t.zone:6: TYPE0 is reserved and never data (RFC 6895)"),
+        ("x NXNAME \\# 0\n", "t.zone:6: NXNAME is a meta type, never data (RFC 6895 §3.1)"),
+        ("x CDS \\# 5 00000000\n", "t.zone:6: CDS: generic RDATA is 4 octets but its length says 5"),
+        ("x EUI48 \\# 4 00005e00\n", "t.zone:6: EUI48: generic RDATA: EUI48 RDATA must be 6 octets, not 4"),
+        ("x RRSIG CDZ 13 2 1 1 0 1 . AQID\n", "t.zone:6: RRSIG: unknown type covered \"CDZ\""),
+        ("x LOC 91 N 0 E 0\n", "t.zone:6: LOC: bad latitude \"91\""),
+    ];
+    for (body, want) in cases {
+        assert_eq!(error(body), want, "for {body:?}");
+    }
+}
