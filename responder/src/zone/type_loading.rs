@@ -73,3 +73,15 @@ fn unknown_mnemonics_and_meta_types_are_refused_with_file_and_line() {
         assert_eq!(error(body), want, "for {body:?}");
     }
 }
+
+#[test]
+fn the_fuzz_seed_of_signed_types_loads() {
+    // The seed is worth most to the fuzzer while it loads, compiles and serves.
+    let seed = super::test_support::zones_dir().join("../fuzz/corpus/zone_parser/seed-signed-types.zone");
+    let zone = super::load_file(&seed, None).unwrap_or_else(|e| panic!("{e}"));
+    let types: std::collections::BTreeSet<RType> = zone.records.iter().map(|r| r.rtype).collect();
+    for wanted in [RType::CDS, RType::CDNSKEY, RType::ZONEMD, RType::RRSIG, RType::LOC, RType::HIP, RType(65534)] {
+        assert!(types.contains(&wanted), "the seed should exercise {wanted}");
+    }
+    crate::table::Table::compile(&[zone]).unwrap_or_else(|e| panic!("{e}"));
+}
