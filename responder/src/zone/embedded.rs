@@ -204,6 +204,22 @@ fn layout(rtype: RType, rdata: &[u8]) -> Result<Vec<NameSpan>, String> {
             }
             w.rest()
         }
+        RType::AMTRELAY => {
+            w.skip(1)?;
+            match w.u8()? & 0x7f {
+                0 => {}
+                1 => w.skip(4)?,
+                2 => w.skip(16)?,
+                3 => w.name(false)?,
+                _ => return w.rest(),
+            }
+            w.end()
+        }
+        RType::DSYNC => {
+            w.skip(5)?;
+            w.name(false)?;
+            w.end()
+        }
         RType::HIP => {
             let hit = w.u8()?;
             w.skip(1)?;
@@ -290,6 +306,10 @@ mod tests {
         assert!(embedded_names(RType::IPSECKEY, &ok(RType::IPSECKEY, "10 1 2 198.18.0.1 AQID")).is_empty());
         let hip = ok(RType::HIP, "2 0102 AQID a. b.");
         assert_eq!(embedded_names(RType::HIP, &hip), vec![(9, 3, false), (12, 3, false)]);
+        assert_eq!(embedded_names(RType::PX, &ok(RType::PX, "1 a. b.")), vec![(2, 3, false), (5, 3, false)]);
+        assert_eq!(embedded_names(RType::DSYNC, &ok(RType::DSYNC, "CDS 1 53 a.")), vec![(5, 3, false)]);
+        assert_eq!(embedded_names(RType::AMTRELAY, &ok(RType::AMTRELAY, "1 0 3 a.")), vec![(2, 3, false)]);
+        assert!(check_wire(RType::AMTRELAY, &[1, 1, 198, 18]).is_err());
         let sig = ok(RType::SIG, "A 13 2 300 1 0 7 example. AQID");
         assert_eq!(embedded_names(RType::SIG, &sig), vec![(18, 9, false)]);
         for rtype in [RType::CDS, RType::URI, RType::LOC, RType::CAA, RType::ZONEMD, RType(65534)] {

@@ -1,10 +1,12 @@
-//! Keys and certificates outside DNSSEC proper: CERT (RFC 4398), IPSECKEY
-//! (RFC 4025) and HIP (RFC 8005). DHCID and OPENPGPKEY are plain base64.
+//! Keys, certificates and endpoints outside DNSSEC proper: CERT (RFC 4398),
+//! IPSECKEY (RFC 4025), HIP (RFC 8005), AMTRELAY (RFC 8777) and DSYNC
+//! (RFC 9859). DHCID and OPENPGPKEY are plain base64.
 
 use super::dnssec::{algorithm, base64_rest};
 use super::encoding::{Base64, Hex};
 use super::fields::{parse_decimal, Fields};
 use super::rdata::{ipv4, ipv6, push_u16};
+use super::rtype::RType;
 
 /// RFC 4398 §2.1 certificate type mnemonics.
 const CERT_TYPES: [(&str, u16); 10] = [
@@ -58,6 +60,58 @@ pub fn ipseckey(f: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> Result<(), String>
         base64_rest(f, "public key", out)?;
     }
     Ok(())
+}
+
+/// RFC 8777 §4: precedence, discovery-optional bit (0 or 1), relay type,
+/// relay: none (`.`), IPv4, IPv6 or a name (type 0-3).
+pub fn amtrelay(f: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> Result<(), String> {
+    out.push(f.u8("precedence")?);
+    let token = f.next("discovery optional")?;
+    let discovery = match token.text {
+        b"0" => 0,
+        b"1" => 0x80,
+        _ => return Err(f.fail(format!("bad discovery optional \"{}\" (expected 0 or 1)", token.show()))),
+    };
+    let relay_type = f.u8("relay type")?;
+    if relay_type > 0x7f {
+        return Err(f.fail(format!("bad relay type {relay_type} (expected 0-127)")));
+    }
+    out.push(discovery | relay_type);
+    let relay = f.next("relay")?;
+    let bad = |what: &str| f.fail(format!("relay \"{}\" is not {what} (relay type {relay_type})", relay.show()));
+    match relay_type {
+        0 if relay.text == b"." => {}
+        0 => return Err(bad("\".\"")),
+        1 => out.extend_from_slice(&ipv4(relay.text).ok_or_else(|| bad("an IPv4 address"))?.octets()),
+        2 => out.extend_from_slice(&ipv6(relay.text).ok_or_else(|| bad("an IPv6 address"))?.octets()),
+        3 => {
+            let mut one = Fields::new(f.rtype(), std::slice::from_ref(relay), f.origin());
+            one.name("relay", out)?;
+        }
+        // Later relay types are opaque: RFC 3597 form only.
+        _ => return Err(f.fail(format!("relay type {relay_type} has no presentation format; use \\# LENGTH HEX"))),
+    }
+    Ok(())
+}
+
+/// RFC 9859 §2: the type to notify about, the scheme (1 = NOTIFY), a port
+/// and the target that takes the notifications.
+pub fn dsync(f: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> Result<(), String> {
+    let token = f.next("type")?;
+    let rtype = std::str::from_utf8(token.text)
+        .ok()
+        .and_then(RType::from_text)
+        .ok_or_else(|| f.fail(format!("unknown type \"{}\"", token.show())))?;
+    push_u16(out, rtype.0);
+    let token = f.next("scheme")?;
+    let scheme = if token.text.eq_ignore_ascii_case(b"NOTIFY") {
+        Some(1)
+    } else {
+        parse_decimal(token.text).and_then(|v| u8::try_from(v).ok())
+    };
+    out.push(scheme.ok_or_else(|| f.fail(format!("bad scheme \"{}\" (NOTIFY or 0-255)", token.show())))?);
+    push_u16(out, f.u16("port")?);
+    f.name("target", out)
 }
 
 /// RFC 8005 §3: algorithm, HIT (hex), public key (base64), then any
@@ -140,5 +194,32 @@ mod tests {
         assert_eq!(ok(RType::HIP, "2 0102 AQID"), unhex("02 02 0003 0102 010203"));
         assert_eq!(wire(RType::HIP, "2 01x2 AQID").unwrap_err(), "HIP: HIT \"01x2\": bad hex digit");
         assert_eq!(wire(RType::HIP, "2 0102").unwrap_err(), "HIP: missing public key");
+    }
+
+    #[test]
+    fn amtrelay_from_rfc8777_section_4_3() {
+        assert_eq!(ok(RType::AMTRELAY, "10 0 0 ."), unhex("0a 00"));
+        assert_eq!(ok(RType::AMTRELAY, "10 0 1 203.0.113.15"), unhex("0a 01 cb00710f"));
+        assert_eq!(ok(RType::AMTRELAY, "128 1 2 2001:db8::15")[..2], [0x80, 0x82]);
+        assert_eq!(
+            ok(RType::AMTRELAY, "10 1 3 AMTrelays.Example.com."),
+            unhex("0a 83 09414d5472656c617973 074578616d706c65 03636f6d 00")
+        );
+        let err = |text: &str| wire(RType::AMTRELAY, text).unwrap_err();
+        assert_eq!(err("10 2 1 203.0.113.15"), "AMTRELAY: bad discovery optional \"2\" (expected 0 or 1)");
+        assert_eq!(
+            err("10 0 1 2001:db8::15"),
+            "AMTRELAY: relay \"2001:db8::15\" is not an IPv4 address (relay type 1)"
+        );
+        assert!(err("10 0 4 x").contains("use \\# LENGTH HEX"));
+    }
+
+    #[test]
+    fn dsync_from_rfc9859_section_2_3() {
+        let got = ok(RType::DSYNC, "CDS NOTIFY 5359 cds-scanner.Example.net.");
+        assert_eq!(got, unhex("003b 01 14ef 0b6364732d7363616e6e6572 074578616d706c65 036e6574 00"));
+        assert_eq!(ok(RType::DSYNC, "CSYNC 1 53 ."), unhex("003e 01 0035 00"));
+        assert_eq!(wire(RType::DSYNC, "CDZ 1 53 .").unwrap_err(), "DSYNC: unknown type \"CDZ\"");
+        assert_eq!(wire(RType::DSYNC, "CDS PUSH 53 .").unwrap_err(), "DSYNC: bad scheme \"PUSH\" (NOTIFY or 0-255)");
     }
 }

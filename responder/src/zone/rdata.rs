@@ -72,6 +72,18 @@ pub fn parse_rdata(rtype: RType, tokens: &[Token<'_>], origin: Option<&Name>, ou
             f.name("target name", out)?;
         }
         RType::URI => uri(&mut f, out)?,
+        // RFC 2163 §4: preference, the RFC 822 domain and its X.400 mapping.
+        RType::PX => {
+            push_u16(out, f.u16("preference")?);
+            f.name("MAP822", out)?;
+            f.name("MAPX400", out)?;
+        }
+        RType::TALINK => {
+            f.name("previous name", out)?;
+            f.name("next name", out)?;
+        }
+        RType::DSYNC => keys::dsync(&mut f, out)?,
+        RType::AMTRELAY => keys::amtrelay(&mut f, out)?,
         RType::CAA => caa(&mut f, out)?,
         RType::NAPTR => {
             push_u16(out, f.u16("order")?);
@@ -403,6 +415,12 @@ pub(super) mod tests {
         assert_eq!(ok(RType::KX, "10 kx"), cat(&[b"\x00\x0a\x02kx", EXAMPLE]));
         assert_eq!(ok(RType::LP, "10 L64-Subnet1.example.com."), cat(&[b"\x00\x0a\x0bL64-Subnet1", EXAMPLE]));
         assert_eq!(wire(RType::KX, "x kx").unwrap_err(), "KX: bad preference \"x\" (expected 0-65535)");
+        // RFC 2163 §4's example: PX 10 Net2.it. PRMD-net2.ADMD-p400.C-it.
+        let px = ok(RType::PX, "10 Net2.it. PRMD-net2.ADMD-p400.C-it.");
+        assert_eq!(px, cat(&[b"\x00\x0a\x04Net2\x02it\x00", b"\x09PRMD-net2\x09ADMD-p400\x04C-it\x00"]));
+        assert_eq!(wire(RType::PX, "10 Net2.it.").unwrap_err(), "PX: missing MAPX400");
+        assert_eq!(ok(RType::TALINK, "a. b."), b"\x01a\x00\x01b\x00");
+        assert_eq!(wire(RType::TALINK, "a.").unwrap_err(), "TALINK: missing next name");
     }
 
     #[test]
@@ -463,7 +481,7 @@ pub(super) mod tests {
 
     #[test]
     fn types_without_a_presentation_format_ask_for_the_generic_one() {
-        for rtype in [RType::NULL, RType::WKS, RType::NSAP, RType::DOA, RType(65280)] {
+        for rtype in [RType::NULL, RType::WKS, RType::NSAP, RType::DOA, RType::GPOS, RType(65280)] {
             let err = wire(rtype, "anything").unwrap_err();
             assert!(err.contains("\\# LENGTH HEX"), "{rtype}: {err}");
             assert_eq!(ok(rtype, r"\# 2 abcd"), [0xab, 0xcd]);
