@@ -53,15 +53,19 @@ pub fn parse_rdata(rtype: RType, tokens: &[Token<'_>], origin: Option<&Name>, ou
         }
         RType::RT | RType::KX | RType::LP => {
             push_u16(out, f.u16("preference")?);
-            f.name(if rtype == RType::RT { "intermediate host" } else { "exchanger name" }, out)?;
+            let what = match rtype {
+                RType::RT => "intermediate host",
+                RType::KX => "exchanger name",
+                _ => "locator name",
+            };
+            f.name(what, out)?;
         }
         // RFC 1183 §3.1: one string; §3.2: an address and an optional subaddress.
         RType::X25 => f.char_string("PSDN address", out)?,
         RType::ISDN => {
             f.char_string("ISDN address", out)?;
-            if let Some(token) = f.peek() {
-                f.push_char_string(token, "subaddress", out)?;
-                f.next("subaddress")?;
+            if f.peek().is_some() {
+                f.char_string("subaddress", out)?;
             }
         }
         RType::TXT | RType::SPF | RType::AVC | RType::RESINFO | RType::WALLET | RType::NINFO => txt(&mut f, out)?,
