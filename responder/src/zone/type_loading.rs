@@ -85,3 +85,55 @@ fn the_fuzz_seed_of_signed_types_loads() {
     }
     crate::table::Table::compile(&[zone]).unwrap_or_else(|e| panic!("{e}"));
 }
+
+/// The whole answer to `name`/`qtype` from a table compiled from `zone`.
+fn answer(engine: &crate::engine::Engine, name: &str, qtype: RType) -> Vec<u8> {
+    let mut query = vec![0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+    query.extend_from_slice(Name::parse(name, None).unwrap().unwrap().wire());
+    query.extend_from_slice(&qtype.0.to_be_bytes());
+    query.extend_from_slice(&1u16.to_be_bytes());
+    let mut buf = vec![0u8; 1232];
+    buf[..query.len()].copy_from_slice(&query);
+    let len =
+        crate::engine::answer_message(engine, &mut buf, query.len(), crate::engine::Transport::Udp).expect("an answer");
+    buf.truncate(len);
+    buf
+}
+
+#[test]
+fn only_rfc1035_types_have_their_rdata_names_compressed_in_answers() {
+    let body = "rp RP admin.example.com. info.example.com.\nkx KX 10 kx.example.com.\nafs AFSDB 1 afs.example.com.\n\
+                lp LP 10 lp.example.com.\npx PX 10 px.example.com. x400.px.example.com.\n\
+                sip NAPTR 1 2 \"S\" \"SIP+D2U\" \"\" sip.example.com.\n\
+                mx MX 10 mx.example.com.\nmi MINFO mi.example.com. err.mi.example.com.\nmb MB mb.example.com.\n";
+    let zone = load(body).unwrap_or_else(|e| panic!("{e}"));
+    let table = crate::table::Table::compile(&[zone]).unwrap_or_else(|e| panic!("{e}"));
+    let engine = crate::engine::Engine::new(table, crate::engine::Options::default());
+    let whole = |wire: &[u8], name: &str| {
+        let name = Name::parse(name, None).unwrap().unwrap();
+        wire.windows(name.wire().len()).any(|w| w == name.wire())
+    };
+    // RFC 3597 §4: the question offers the suffix, yet the names go out whole.
+    let later = [
+        ("rp.example.com.", RType::RP, "admin.example.com."),
+        ("rp.example.com.", RType::RP, "info.example.com."),
+        ("kx.example.com.", RType::KX, "kx.example.com."),
+        ("afs.example.com.", RType::AFSDB, "afs.example.com."),
+        ("lp.example.com.", RType::LP, "lp.example.com."),
+        ("px.example.com.", RType::PX, "x400.px.example.com."),
+        ("sip.example.com.", RType::NAPTR, "sip.example.com."),
+    ];
+    for (qname, qtype, target) in later {
+        let wire = answer(&engine, qname, qtype);
+        assert!(whole(&wire[12 + qname.len() + 1 + 4..], target), "{qtype} {target} compressed: {wire:02x?}");
+    }
+    // RFC 1035's own types are compressed against the question.
+    for (qname, qtype, target) in [
+        ("mx.example.com.", RType::MX, "mx.example.com."),
+        ("mi.example.com.", RType::MINFO, "err.mi.example.com."),
+        ("mb.example.com.", RType::MB, "mb.example.com."),
+    ] {
+        let wire = answer(&engine, qname, qtype);
+        assert!(!whole(&wire[12 + qname.len() + 1 + 4..], target), "{qtype} {target} not compressed: {wire:02x?}");
+    }
+}
