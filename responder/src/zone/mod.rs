@@ -12,6 +12,8 @@ mod fields;
 mod keys;
 #[cfg(test)]
 mod knot_diff;
+#[cfg(test)]
+mod ldns_diff;
 mod lexer;
 mod loc;
 mod locators;
