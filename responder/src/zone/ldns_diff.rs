@@ -40,7 +40,7 @@ fn ldns_reads_the_types_knot_lacks_to_the_same_wire_bytes() {
     assert_eq!(ours, theirs);
 }
 
-/// Lines like `mb.ldns.example.	300	IN	TYPE7	\# 23 084d61...`.
+/// Lines like `mb.ldns.example. 300 IN TYPE7 \# 23 084d61...` (tab-separated).
 fn parse_generic(text: &str) -> Rows {
     let mut rows = Rows::new();
     for line in text.lines() {
