@@ -17,9 +17,21 @@ pub const BUILD_PACKAGES: &[&str] =
     &["clang", "llvm", "libbpf-dev", "libelf-dev", "zlib1g-dev", "pkg-config", "linux-libc-dev", "m4"];
 
 /// Needed to run and test: testbeds (ip, ping), NIC queries, XDP inspection,
-/// reference server and clients (knot, kdig, kxdpgun), load and leak checks.
-pub const RUNTIME_PACKAGES: &[&str] =
-    &["iproute2", "iputils-ping", "ethtool", "bpftool", "knot", "knot-dnsutils", "dnsperf", "valgrind"];
+/// reference server and clients (knot, kdig, kxdpgun), the signers that sign
+/// test zones at test time (kzonesign and keymgr; ldns-signzone), load and
+/// leak checks.
+pub const RUNTIME_PACKAGES: &[&str] = &[
+    "iproute2",
+    "iputils-ping",
+    "ethtool",
+    "bpftool",
+    "knot",
+    "knot-dnsutils",
+    "knot-dnssecutils",
+    "ldnsutils",
+    "dnsperf",
+    "valgrind",
+];
 
 /// Needed by `cargo xtask bench` only, so installed by it rather than by
 /// every command: the peer servers, the load and latency generators, and
@@ -261,7 +273,9 @@ mod tests {
         let unique: BTreeSet<_> = all.iter().collect();
         assert_eq!(unique.len(), all.len());
         assert!(!all.contains(&"gcc-multilib"));
-        for tool_package in ["clang", "libbpf-dev", "knot-dnsutils", "iproute2", "bpftool"] {
+        for tool_package in
+            ["clang", "libbpf-dev", "knot-dnsutils", "knot-dnssecutils", "ldnsutils", "iproute2", "bpftool"]
+        {
             assert!(all.contains(&tool_package), "{tool_package}");
         }
     }

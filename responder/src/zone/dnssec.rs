@@ -1,4 +1,7 @@
-//! DNSSEC RDATA: DS, DNSKEY, RRSIG, NSEC (RFC 4034), NSEC3 and NSEC3PARAM (RFC 5155).
+//! DNSSEC RDATA: DS, DNSKEY, RRSIG, NSEC (RFC 4034), NSEC3 and NSEC3PARAM
+//! (RFC 5155), and the types that share their formats or bitmaps: CDS and
+//! CDNSKEY (RFC 7344), KEY and SIG (RFC 2535), TA and DLV, CSYNC (RFC 7477),
+//! ZONEMD (RFC 8976).
 //!
 //! We serve these as opaque data (signing happens elsewhere), but they must
 //! reach the wire exactly as the signer meant them.
@@ -64,6 +67,27 @@ pub fn nsec3(f: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> Result<(), String> {
     type_bitmap(f, out)
 }
 
+/// RFC 7477 §2.1: SOA serial, flags, then the types to synchronise.
+pub fn csync(f: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> Result<(), String> {
+    push_u32(out, f.u32("SOA serial")?);
+    push_u16(out, f.u16("flags")?);
+    type_bitmap(f, out)
+}
+
+/// RFC 8976 §2.2: serial, scheme, hash algorithm, digest of 12 octets or more.
+pub fn zonemd(f: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> Result<(), String> {
+    push_u32(out, f.u32("serial")?);
+    out.push(f.u8("scheme")?);
+    out.push(f.u8("hash algorithm")?);
+    let start = out.len();
+    hex_rest(f, "digest", out)?;
+    let len = out.len() - start;
+    if len < 12 {
+        return Err(f.fail(format!("digest is {len} octets; RFC 8976 §2.2.4 wants at least 12")));
+    }
+    Ok(())
+}
+
 /// Also the first four fields of NSEC3.
 pub fn nsec3param(f: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> Result<(), String> {
     out.push(f.u8("hash algorithm")?);
@@ -88,7 +112,7 @@ pub fn nsec3param(f: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> Result<(), Strin
 }
 
 /// RFC 4034 §4.1.2: the listed types as windowed bitmaps.
-fn type_bitmap(f: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> Result<(), String> {
+pub fn type_bitmap(f: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> Result<(), String> {
     let tokens = f.rest();
     let mut types = Vec::with_capacity(tokens.len());
     for token in tokens {
@@ -122,7 +146,7 @@ fn rtype_from(text: &[u8]) -> Option<RType> {
 }
 
 /// An algorithm number or its mnemonic (IANA "DNS Security Algorithm Numbers").
-fn algorithm(f: &mut Fields<'_, '_>) -> Result<u8, String> {
+pub fn algorithm(f: &mut Fields<'_, '_>) -> Result<u8, String> {
     const MNEMONICS: [(&str, u8); 13] = [
         ("RSAMD5", 1),
         ("DH", 2),
@@ -150,7 +174,7 @@ fn algorithm(f: &mut Fields<'_, '_>) -> Result<u8, String> {
 }
 
 /// Base64 that may be split into several fields; at least one.
-fn base64_rest(f: &mut Fields<'_, '_>, what: &str, out: &mut Vec<u8>) -> Result<(), String> {
+pub fn base64_rest(f: &mut Fields<'_, '_>, what: &str, out: &mut Vec<u8>) -> Result<(), String> {
     let pieces = f.rest();
     if pieces.is_empty() {
         return Err(f.fail(format!("missing {what}")));
@@ -309,5 +333,68 @@ mod tests {
             wire(RType::NSEC3PARAM, "1 0 0 - extra").unwrap_err(),
             "NSEC3PARAM: unexpected extra field \"extra\""
         );
+    }
+
+    #[test]
+    fn cds_and_cdnskey_from_rfc7344_and_their_deletion_form_from_rfc8078() {
+        assert_eq!(
+            ok(RType::CDS, "60485 5 1 2BB183AF5F22588179A53B0A98631FAD1A292118"),
+            ok(RType::DS, "60485 5 1 2BB183AF5F22588179A53B0A98631FAD1A292118")
+        );
+        // RFC 8078 §4: "remove the DS RRset".
+        assert_eq!(ok(RType::CDS, "0 0 0 00"), unhex("0000 00 00 00"));
+        assert_eq!(ok(RType::CDNSKEY, "0 3 0 AA=="), unhex("0000 03 00 00"));
+        assert_eq!(ok(RType::CDNSKEY, "257 3 ECDSAP256SHA256 AQID"), unhex("0101030d010203"));
+        assert_eq!(wire(RType::CDS, "1 2 3").unwrap_err(), "CDS: missing digest");
+        assert_eq!(wire(RType::CDNSKEY, "257 3 13").unwrap_err(), "CDNSKEY: missing public key");
+        // KEY, TA and DLV share the layouts (RFC 2535, DNSSEC look-aside).
+        assert_eq!(ok(RType::KEY, "256 3 13 AQID"), ok(RType::DNSKEY, "256 3 13 AQID"));
+        assert_eq!(ok(RType::DLV, "1 13 2 abcd"), ok(RType::TA, "1 13 2 abcd"));
+    }
+
+    #[test]
+    fn rrsig_covers_every_mnemonic_and_sig_reads_the_same() {
+        // Knot signs CDS and CDNSKEY at the apex: this line used not to load.
+        let cds = ok(RType::RRSIG, "CDS 13 2 3600 20270101000000 20261201000000 12345 example.com. AQID");
+        assert_eq!(cds[..2], 59u16.to_be_bytes());
+        for (mnemonic, number) in [("CDNSKEY", 60u16), ("ZONEMD", 63), ("CSYNC", 62), ("SMIMEA", 53), ("URI", 256)] {
+            let got = ok(RType::RRSIG, &format!("{mnemonic} 13 2 3600 1 0 1 . AQID"));
+            assert_eq!(got[..2], number.to_be_bytes(), "{mnemonic}");
+        }
+        assert_eq!(
+            ok(RType::SIG, "A 13 2 300 1 0 7 example.com. AQID"),
+            ok(RType::RRSIG, "A 13 2 300 1 0 7 example.com. AQID")
+        );
+        assert_eq!(wire(RType::RRSIG, "CDZ 13 2 1 1 0 1 . AQID").unwrap_err(), "RRSIG: unknown type covered \"CDZ\"");
+    }
+
+    #[test]
+    fn nsec_bitmap_takes_new_mnemonics() {
+        // CDS 59, CDNSKEY 60 (octet 7), CAA 257 (window 1, bit 1).
+        let got = ok(RType::NSEC, "a. CDS CDNSKEY CAA");
+        assert_eq!(got, unhex("0161 00 0008 00000000 00000018 0101 40"));
+        assert_eq!(wire(RType::NSEC, "a. CDS NOPE").unwrap_err(), "NSEC: unknown type \"NOPE\" in type bitmap");
+    }
+
+    #[test]
+    fn csync_from_rfc7477_section_2_1_1() {
+        // Serial 66, flags immediate|soaminimum, A NS AAAA.
+        assert_eq!(ok(RType::CSYNC, "66 3 A NS AAAA"), unhex("00000042 0003 0004 60000008"));
+        assert_eq!(ok(RType::CSYNC, "1 0"), unhex("00000001 0000"));
+        assert_eq!(wire(RType::CSYNC, "66 3 A BOGUS").unwrap_err(), "CSYNC: unknown type \"BOGUS\" in type bitmap");
+        assert_eq!(wire(RType::CSYNC, "66").unwrap_err(), "CSYNC: missing flags");
+    }
+
+    #[test]
+    fn zonemd_from_rfc8976_appendix_a_1() {
+        let text = "2018031900 1 1 ( c68090d90a7aed716bc459f9340e3d7c1370d4d24b7e2fc3a1ddc0b9\n \
+                    a87153b9a9713b3c9ae5cc27777f98b8e730044c )";
+        let digest = "c68090d90a7aed716bc459f9340e3d7c1370d4d24b7e2fc3a1ddc0b9a87153b9a9713b3c9ae5cc27777f98b8e730044c";
+        assert_eq!(ok(RType::ZONEMD, text), [unhex("7848b91c 01 01"), unhex(digest)].concat());
+        assert_eq!(
+            wire(RType::ZONEMD, "1 1 1 0102030405").unwrap_err(),
+            "ZONEMD: digest is 5 octets; RFC 8976 §2.2.4 wants at least 12"
+        );
+        assert_eq!(wire(RType::ZONEMD, "1 1 1").unwrap_err(), "ZONEMD: missing digest");
     }
 }

@@ -18,11 +18,17 @@ pub fn embedded_names(rtype: RType, rdata: &[u8]) -> Vec<NameSpan> {
 }
 
 /// Checks that `rdata` (given in RFC 3597 generic form) is well formed for
-/// `rtype`: fixed sizes match and embedded names are uncompressed and complete.
+/// `rtype`: fixed sizes and fixed headers are there, embedded names are
+/// uncompressed and complete, and nothing is left over where the type
+/// leaves no room for it. Types we know no layout of take any octets.
 pub fn check_wire(rtype: RType, rdata: &[u8]) -> Result<(), String> {
     let fixed = match rtype {
         RType::A => Some(4),
         RType::AAAA => Some(16),
+        RType::EUI48 | RType::L32 => Some(6),
+        RType::EUI64 => Some(8),
+        RType::NID | RType::L64 => Some(10),
+        RType::LOC => Some(16),
         _ => None,
     };
     if let Some(size) = fixed {
@@ -30,61 +36,201 @@ pub fn check_wire(rtype: RType, rdata: &[u8]) -> Result<(), String> {
             return Err(format!("{rtype} RDATA must be {size} octets, not {}", rdata.len()));
         }
     }
+    if let Some(head) = minimum(rtype) {
+        if rdata.len() < head {
+            return Err(format!("{rtype} RDATA must be at least {head} octets, not {}", rdata.len()));
+        }
+    }
     layout(rtype, rdata).map(|_| ())
 }
 
-/// How the RDATA of a type is laid out around its names.
-struct Shape {
-    /// Fixed octets before the first name.
-    head: usize,
-    /// Character-strings between the head and the name (NAPTR's three).
-    strings: usize,
-    /// Names, each compressible or not, one after another.
-    names: &'static [bool],
-    /// Octets after the names: `Some(n)` exactly n, `None` anything.
-    tail: Option<usize>,
-}
-
-fn shape(rtype: RType) -> Option<Shape> {
-    let shape = |head, strings, names, tail| Some(Shape { head, strings, names, tail });
+/// The fixed fields that open the RDATA of types without names.
+fn minimum(rtype: RType) -> Option<usize> {
     match rtype {
-        RType::NS | RType::CNAME | RType::PTR => shape(0, 0, &[true], Some(0)),
-        RType::MX => shape(2, 0, &[true], Some(0)),
-        RType::SOA => shape(0, 0, &[true, true], Some(20)),
-        RType::DNAME => shape(0, 0, &[false], Some(0)),
-        RType::SRV => shape(6, 0, &[false], Some(0)),
-        RType::NAPTR => shape(4, 3, &[false], Some(0)),
-        RType::RRSIG => shape(18, 0, &[false], None),
-        RType::NSEC => shape(0, 0, &[false], None),
-        RType::SVCB | RType::HTTPS => shape(2, 0, &[false], None),
+        RType::DS | RType::CDS | RType::TA | RType::DLV | RType::DNSKEY | RType::CDNSKEY | RType::KEY => Some(4),
+        RType::SSHFP => Some(2),
+        RType::TLSA | RType::SMIMEA => Some(3),
+        RType::NSEC3PARAM => Some(5),
+        RType::NSEC3 | RType::CSYNC | RType::ZONEMD => Some(6),
+        RType::CERT => Some(5),
+        RType::URI => Some(4),
+        RType::CAA => Some(2),
+        RType::TXT | RType::SPF | RType::HINFO => Some(1),
         _ => None,
     }
 }
 
-fn layout(rtype: RType, rdata: &[u8]) -> Result<Vec<NameSpan>, String> {
-    let Some(shape) = shape(rtype) else {
-        return Ok(Vec::new());
-    };
-    let short = || format!("{rtype} RDATA is too short");
-    let mut at = shape.head;
-    if at > rdata.len() {
-        return Err(short());
+/// A cursor over wire RDATA that notes each name it steps over.
+struct Walk<'r> {
+    rtype: RType,
+    rdata: &'r [u8],
+    at: usize,
+    spans: Vec<NameSpan>,
+}
+
+impl Walk<'_> {
+    fn short(&self) -> String {
+        format!("{} RDATA is too short", self.rtype)
     }
-    for _ in 0..shape.strings {
-        let len = *rdata.get(at).ok_or_else(short)? as usize;
-        at += 1 + len;
-    }
-    let mut spans = Vec::with_capacity(shape.names.len());
-    for &compressible in shape.names {
-        let len = name_length(rdata.get(at..).ok_or_else(short)?).map_err(|e| format!("{rtype}: {e}"))?;
-        spans.push((at, len, compressible));
-        at += len;
-    }
-    match shape.tail {
-        Some(tail) if rdata.len() != at + tail => {
-            Err(format!("{rtype} RDATA is {} octets where {} were expected", rdata.len(), at + tail))
+
+    fn skip(&mut self, octets: usize) -> Result<(), String> {
+        if self.at + octets > self.rdata.len() {
+            return Err(self.short());
         }
-        _ => Ok(spans),
+        self.at += octets;
+        Ok(())
+    }
+
+    fn u8(&mut self) -> Result<usize, String> {
+        let value = *self.rdata.get(self.at).ok_or_else(|| self.short())?;
+        self.at += 1;
+        Ok(usize::from(value))
+    }
+
+    fn u16(&mut self) -> Result<usize, String> {
+        let high = self.u8()?;
+        Ok(high << 8 | self.u8()?)
+    }
+
+    fn char_string(&mut self) -> Result<(), String> {
+        let len = self.u8()?;
+        self.skip(len)
+    }
+
+    fn name(&mut self, compressible: bool) -> Result<(), String> {
+        let rest = self.rdata.get(self.at..).ok_or_else(|| self.short())?;
+        let len = name_length(rest).map_err(|e| format!("{}: {e}", self.rtype))?;
+        self.spans.push((self.at, len, compressible));
+        self.at += len;
+        Ok(())
+    }
+
+    /// The RDATA must end here.
+    fn end(self) -> Result<Vec<NameSpan>, String> {
+        if self.at != self.rdata.len() {
+            return Err(format!("{} RDATA is {} octets where {} were expected", self.rtype, self.rdata.len(), self.at));
+        }
+        Ok(self.spans)
+    }
+
+    /// Whatever follows is opaque here.
+    fn rest(self) -> Result<Vec<NameSpan>, String> {
+        Ok(self.spans)
+    }
+}
+
+fn layout(rtype: RType, rdata: &[u8]) -> Result<Vec<NameSpan>, String> {
+    let mut w = Walk { rtype, rdata, at: 0, spans: Vec::new() };
+    match rtype {
+        // RFC 1035's own types: the only ones a server may compress.
+        RType::NS | RType::MD | RType::MF | RType::CNAME | RType::MB | RType::MG | RType::MR | RType::PTR => {
+            w.name(true)?;
+            w.end()
+        }
+        RType::SOA => {
+            w.name(true)?;
+            w.name(true)?;
+            w.skip(20)?;
+            w.end()
+        }
+        RType::MINFO => {
+            w.name(true)?;
+            w.name(true)?;
+            w.end()
+        }
+        RType::MX => {
+            w.skip(2)?;
+            w.name(true)?;
+            w.end()
+        }
+        // Every later type goes out as written (RFC 3597 §4).
+        RType::DNAME => {
+            w.name(false)?;
+            w.end()
+        }
+        RType::RP | RType::TALINK => {
+            w.name(false)?;
+            w.name(false)?;
+            w.end()
+        }
+        RType::AFSDB | RType::RT | RType::KX | RType::LP => {
+            w.skip(2)?;
+            w.name(false)?;
+            w.end()
+        }
+        RType::PX => {
+            w.skip(2)?;
+            w.name(false)?;
+            w.name(false)?;
+            w.end()
+        }
+        RType::SRV => {
+            w.skip(6)?;
+            w.name(false)?;
+            w.end()
+        }
+        RType::NAPTR => {
+            w.skip(4)?;
+            for _ in 0..3 {
+                w.char_string()?;
+            }
+            w.name(false)?;
+            w.end()
+        }
+        RType::RRSIG | RType::SIG => {
+            w.skip(18)?;
+            w.name(false)?;
+            w.rest()
+        }
+        RType::NSEC => {
+            w.name(false)?;
+            w.rest()
+        }
+        RType::SVCB | RType::HTTPS => {
+            w.skip(2)?;
+            w.name(false)?;
+            w.rest()
+        }
+        RType::IPSECKEY => {
+            w.skip(1)?;
+            let gateway_type = w.u8()?;
+            w.skip(1)?;
+            match gateway_type {
+                0 => {}
+                1 => w.skip(4)?,
+                2 => w.skip(16)?,
+                3 => w.name(false)?,
+                other => return Err(format!("IPSECKEY gateway type {other} is not 0-3")),
+            }
+            w.rest()
+        }
+        RType::AMTRELAY => {
+            w.skip(1)?;
+            match w.u8()? & 0x7f {
+                0 => {}
+                1 => w.skip(4)?,
+                2 => w.skip(16)?,
+                3 => w.name(false)?,
+                _ => return w.rest(),
+            }
+            w.end()
+        }
+        RType::DSYNC => {
+            w.skip(5)?;
+            w.name(false)?;
+            w.end()
+        }
+        RType::HIP => {
+            let hit = w.u8()?;
+            w.skip(1)?;
+            let key = w.u16()?;
+            w.skip(hit + key)?;
+            while w.at < rdata.len() {
+                w.name(false)?;
+            }
+            w.end()
+        }
+        _ => w.rest(),
     }
 }
 
@@ -143,5 +289,31 @@ mod tests {
         assert!(check_wire(RType::NAPTR, b"\x00\x01\x00\x02\x09").is_err());
         assert_eq!(check_wire(RType(65534), b"anything"), Ok(()));
         assert!(embedded_names(RType::NS, b"\x05ab").is_empty());
+    }
+
+    #[test]
+    fn names_in_later_types_are_found_but_never_compressible() {
+        let rp = ok(RType::RP, "Mbox.example. txt.example.");
+        assert_eq!(embedded_names(RType::RP, &rp), vec![(0, 14, false), (14, 13, false)]);
+        for rtype in [RType::AFSDB, RType::RT, RType::KX, RType::LP] {
+            assert_eq!(embedded_names(rtype, &ok(rtype, "1 a.")), vec![(2, 3, false)], "{rtype}");
+        }
+        let minfo = ok(RType::MINFO, "a. b.");
+        assert_eq!(embedded_names(RType::MINFO, &minfo), vec![(0, 3, true), (3, 3, true)]);
+        assert_eq!(embedded_names(RType::MB, &ok(RType::MB, "a.")), vec![(0, 3, true)]);
+        let ipseckey = ok(RType::IPSECKEY, "10 3 2 gw. AQID");
+        assert_eq!(embedded_names(RType::IPSECKEY, &ipseckey), vec![(3, 4, false)]);
+        assert!(embedded_names(RType::IPSECKEY, &ok(RType::IPSECKEY, "10 1 2 198.18.0.1 AQID")).is_empty());
+        let hip = ok(RType::HIP, "2 0102 AQID a. b.");
+        assert_eq!(embedded_names(RType::HIP, &hip), vec![(9, 3, false), (12, 3, false)]);
+        assert_eq!(embedded_names(RType::PX, &ok(RType::PX, "1 a. b.")), vec![(2, 3, false), (5, 3, false)]);
+        assert_eq!(embedded_names(RType::DSYNC, &ok(RType::DSYNC, "CDS 1 53 a.")), vec![(5, 3, false)]);
+        assert_eq!(embedded_names(RType::AMTRELAY, &ok(RType::AMTRELAY, "1 0 3 a.")), vec![(2, 3, false)]);
+        assert!(check_wire(RType::AMTRELAY, &[1, 1, 198, 18]).is_err());
+        let sig = ok(RType::SIG, "A 13 2 300 1 0 7 example. AQID");
+        assert_eq!(embedded_names(RType::SIG, &sig), vec![(18, 9, false)]);
+        for rtype in [RType::CDS, RType::URI, RType::LOC, RType::CAA, RType::ZONEMD, RType(65534)] {
+            assert!(embedded_names(rtype, b"\x01a\x00\x00\x00\x00").is_empty(), "{rtype}");
+        }
     }
 }

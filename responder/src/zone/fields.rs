@@ -26,6 +26,14 @@ impl<'t, 'a> Fields<'t, 'a> {
         Fields { rtype, tokens, pos: 0, origin }
     }
 
+    pub fn rtype(&self) -> RType {
+        self.rtype
+    }
+
+    pub fn origin(&self) -> Option<&'t Name> {
+        self.origin
+    }
+
     /// An error message about this record's RDATA, prefixed with its type.
     pub fn fail(&self, message: impl Display) -> String {
         format!("{}: {message}", self.rtype)

@@ -10,9 +10,14 @@ mod dnssec;
 mod embedded;
 mod encoding;
 mod fields;
+mod keys;
 #[cfg(test)]
 mod knot_diff;
+#[cfg(test)]
+mod ldns_diff;
 mod lexer;
+mod loc;
+mod locators;
 pub mod name;
 mod parser;
 mod rdata;
@@ -23,6 +28,8 @@ mod svcb;
 #[cfg(test)]
 mod test_support;
 mod ttl;
+#[cfg(test)]
+mod type_loading;
 
 use std::path::Path;
 

@@ -223,8 +223,8 @@ impl Parser {
             .filter(|_| !type_token.quoted)
             .and_then(RType::from_text)
             .ok_or_else(|| format!("unknown record type \"{}\"", type_token.show()))?;
-        if rtype.is_meta() || rtype.0 == 0 {
-            return Err(format!("{rtype} is a query type, not data"));
+        if let Some(why) = rtype.not_data() {
+            return Err(format!("{rtype} {why}"));
         }
         let record_class = record_class.unwrap_or(class::IN);
         if record_class != class::IN {

@@ -1,7 +1,9 @@
 //! RDATA presentation format → uncompressed wire format, one function per type.
 //!
-//! DNSSEC types live in `dnssec.rs`, SVCB/HTTPS in `svcb.rs`; RFC 3597's
-//! generic `\# LENGTH HEX` form is accepted for every type.
+//! DNSSEC types live in `dnssec.rs`, SVCB/HTTPS in `svcb.rs`, LOC in
+//! `loc.rs`, addresses and identifiers (EUI48/64, ILNP, APL) in
+//! `locators.rs`, keys and certificates outside DNSSEC in `keys.rs`.
+//! RFC 3597's generic `\# LENGTH HEX` form is accepted for every type.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -11,7 +13,7 @@ use super::fields::Fields;
 use super::lexer::Token;
 use super::name::Name;
 use super::rtype::RType;
-use super::{dnssec, svcb};
+use super::{dnssec, keys, loc, locators, svcb};
 
 /// Appends the wire form of `tokens`, the RDATA fields of a `rtype` record.
 pub fn parse_rdata(rtype: RType, tokens: &[Token<'_>], origin: Option<&Name>, out: &mut Vec<u8>) -> Result<(), String> {
@@ -28,18 +30,64 @@ pub fn parse_rdata(rtype: RType, tokens: &[Token<'_>], origin: Option<&Name>, ou
         RType::NS => f.name("name server", out)?,
         RType::CNAME => f.name("canonical name", out)?,
         RType::PTR | RType::DNAME => f.name("target name", out)?,
+        RType::MD | RType::MF => f.name("mail agent", out)?,
+        RType::MB => f.name("mailbox host", out)?,
+        RType::MG | RType::MR => f.name("mailbox", out)?,
         RType::SOA => soa(&mut f, out)?,
         RType::MX => {
             push_u16(out, f.u16("preference")?);
             f.name("exchange name", out)?;
         }
-        RType::TXT => txt(&mut f, out)?,
+        RType::MINFO => {
+            f.name("responsible mailbox", out)?;
+            f.name("error mailbox", out)?;
+        }
+        // RFC 1183 §2.2: a mailbox and where its TXT explanation is.
+        RType::RP => {
+            f.name("mailbox", out)?;
+            f.name("TXT name", out)?;
+        }
+        RType::AFSDB => {
+            push_u16(out, f.u16("subtype")?);
+            f.name("hostname", out)?;
+        }
+        RType::RT | RType::KX | RType::LP => {
+            push_u16(out, f.u16("preference")?);
+            let what = match rtype {
+                RType::RT => "intermediate host",
+                RType::KX => "exchanger name",
+                _ => "locator name",
+            };
+            f.name(what, out)?;
+        }
+        // RFC 1183 §3.1: one string; §3.2: an address and an optional subaddress.
+        RType::X25 => f.char_string("PSDN address", out)?,
+        RType::ISDN => {
+            f.char_string("ISDN address", out)?;
+            if f.peek().is_some() {
+                f.char_string("subaddress", out)?;
+            }
+        }
+        RType::TXT | RType::SPF | RType::AVC | RType::RESINFO | RType::WALLET | RType::NINFO => txt(&mut f, out)?,
         RType::SRV => {
             for what in ["priority", "weight", "port"] {
                 push_u16(out, f.u16(what)?);
             }
             f.name("target name", out)?;
         }
+        RType::URI => uri(&mut f, out)?,
+        // RFC 2163 §4: preference, the RFC 822 domain and its X.400 mapping.
+        RType::PX => {
+            push_u16(out, f.u16("preference")?);
+            f.name("MAP822", out)?;
+            f.name("MAPX400", out)?;
+        }
+        RType::TALINK => {
+            f.name("previous name", out)?;
+            f.name("next name", out)?;
+        }
+        RType::DSYNC => keys::dsync(&mut f, out)?,
+        RType::AMTRELAY => keys::amtrelay(&mut f, out)?,
         RType::CAA => caa(&mut f, out)?,
         RType::NAPTR => {
             push_u16(out, f.u16("order")?);
@@ -58,19 +106,32 @@ pub fn parse_rdata(rtype: RType, tokens: &[Token<'_>], origin: Option<&Name>, ou
             out.push(f.u8("fingerprint type")?);
             hex_rest(&mut f, "fingerprint", out)?;
         }
-        RType::TLSA => {
+        RType::TLSA | RType::SMIMEA => {
             out.push(f.u8("certificate usage")?);
             out.push(f.u8("selector")?);
             out.push(f.u8("matching type")?);
             hex_rest(&mut f, "certificate association data", out)?;
         }
-        RType::DS => dnssec::ds(&mut f, out)?,
-        RType::DNSKEY => dnssec::dnskey(&mut f, out)?,
-        RType::RRSIG => dnssec::rrsig(&mut f, out)?,
+        RType::DS | RType::CDS | RType::TA | RType::DLV => dnssec::ds(&mut f, out)?,
+        RType::DNSKEY | RType::CDNSKEY | RType::KEY => dnssec::dnskey(&mut f, out)?,
+        RType::RRSIG | RType::SIG => dnssec::rrsig(&mut f, out)?,
         RType::NSEC => dnssec::nsec(&mut f, out)?,
         RType::NSEC3 => dnssec::nsec3(&mut f, out)?,
         RType::NSEC3PARAM => dnssec::nsec3param(&mut f, out)?,
+        RType::CSYNC => dnssec::csync(&mut f, out)?,
+        RType::ZONEMD => dnssec::zonemd(&mut f, out)?,
         RType::SVCB | RType::HTTPS => svcb::svcb(&mut f, out)?,
+        RType::LOC => loc::loc(&mut f, out)?,
+        RType::EUI48 => locators::eui(&mut f, 6, out)?,
+        RType::EUI64 => locators::eui(&mut f, 8, out)?,
+        RType::NID | RType::L64 => locators::ilnp64(&mut f, out)?,
+        RType::L32 => locators::l32(&mut f, out)?,
+        RType::APL => locators::apl(&mut f, out)?,
+        RType::CERT => keys::cert(&mut f, out)?,
+        RType::IPSECKEY => keys::ipseckey(&mut f, out)?,
+        RType::HIP => keys::hip(&mut f, out)?,
+        RType::DHCID => dnssec::base64_rest(&mut f, "digest", out)?,
+        RType::OPENPGPKEY => dnssec::base64_rest(&mut f, "public key", out)?,
         _ => return Err(f.fail("no presentation format known for this type; write it as \\# LENGTH HEX (RFC 3597)")),
     }
     f.end()
@@ -159,6 +220,20 @@ fn caa(f: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> Result<(), String> {
     let value = f.next("value")?;
     // Not a character-string: the value runs to the end of the RDATA, unbounded.
     super::fields::decode_text(value.text, out).map_err(|e| f.fail(format!("value: {e}")))
+}
+
+/// RFC 7553 §4: priority, weight, then the target URI, quoted, which runs
+/// to the end of the RDATA without a length octet and may not be empty.
+fn uri(f: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> Result<(), String> {
+    push_u16(out, f.u16("priority")?);
+    push_u16(out, f.u16("weight")?);
+    let target = f.next("target")?;
+    let start = out.len();
+    super::fields::decode_text(target.text, out).map_err(|e| f.fail(format!("target: {e}")))?;
+    if out.len() == start {
+        return Err(f.fail("empty target URI"));
+    }
+    Ok(())
 }
 
 /// Hex that may be split into several fields; at least one digit pair.
@@ -321,5 +396,113 @@ pub(super) mod tests {
         assert!(wire(RType::NS, r"\# 2 0300").unwrap_err().starts_with("NS: generic RDATA:"));
         assert!(wire(RType(65534), "0a000001").unwrap_err().contains("\\# LENGTH HEX"));
         assert_eq!(wire(RType(65534), r"\#").unwrap_err(), "TYPE65534: missing generic RDATA length");
+    }
+
+    /// Hex digits, blanks ignored.
+    pub fn unhex(text: &str) -> Vec<u8> {
+        let digits: Vec<u8> = text.bytes().filter(|c| !c.is_ascii_whitespace()).collect();
+        digits.chunks(2).map(|pair| u8::from_str_radix(std::str::from_utf8(pair).unwrap(), 16).unwrap()).collect()
+    }
+
+    #[test]
+    fn rfc1183_types_keep_the_case_of_their_names() {
+        // RFC 1183 §2.2: RP is a mailbox and a TXT owner; no lowering (RFC 4343).
+        let rp = ok(RType::RP, "Louie.Trantor.UMD.EDU. LAM1.people");
+        assert_eq!(rp, cat(&[b"\x05Louie\x07Trantor\x03UMD\x03EDU\x00", b"\x04LAM1\x06people", EXAMPLE]));
+        assert_eq!(ok(RType::RP, ". ."), b"\x00\x00");
+        assert_eq!(wire(RType::RP, "a.").unwrap_err(), "RP: missing TXT name");
+        // RFC 1183 §1: AFSDB subtype 1 and a host.
+        assert_eq!(ok(RType::AFSDB, "1 BigBird.Toaster.com."), b"\x00\x01\x07BigBird\x07Toaster\x03com\x00");
+        assert_eq!(wire(RType::AFSDB, "65536 a.").unwrap_err(), "AFSDB: bad subtype \"65536\" (expected 0-65535)");
+        assert_eq!(ok(RType::RT, "2 Relay.Prime.COM."), b"\x00\x02\x05Relay\x05Prime\x03COM\x00");
+        assert_eq!(wire(RType::RT, "2").unwrap_err(), "RT: missing intermediate host");
+        assert_eq!(ok(RType::KX, "10 kx"), cat(&[b"\x00\x0a\x02kx", EXAMPLE]));
+        assert_eq!(ok(RType::LP, "10 L64-Subnet1.example.com."), cat(&[b"\x00\x0a\x0bL64-Subnet1", EXAMPLE]));
+        assert_eq!(wire(RType::KX, "x kx").unwrap_err(), "KX: bad preference \"x\" (expected 0-65535)");
+        // RFC 2163 §4's example: PX 10 Net2.it. PRMD-net2.ADMD-p400.C-it.
+        let px = ok(RType::PX, "10 Net2.it. PRMD-net2.ADMD-p400.C-it.");
+        assert_eq!(px, cat(&[b"\x00\x0a\x04Net2\x02it\x00", b"\x09PRMD-net2\x09ADMD-p400\x04C-it\x00"]));
+        assert_eq!(wire(RType::PX, "10 Net2.it.").unwrap_err(), "PX: missing MAPX400");
+        assert_eq!(ok(RType::TALINK, "a. b."), b"\x01a\x00\x01b\x00");
+        assert_eq!(wire(RType::TALINK, "a.").unwrap_err(), "TALINK: missing next name");
+    }
+
+    #[test]
+    fn rfc1035_mailbox_types() {
+        assert_eq!(ok(RType::MINFO, "rm em"), cat(&[b"\x02rm", EXAMPLE, b"\x02em", EXAMPLE]));
+        assert_eq!(wire(RType::MINFO, "rm").unwrap_err(), "MINFO: missing error mailbox");
+        for rtype in [RType::MB, RType::MG, RType::MR, RType::MD, RType::MF] {
+            assert_eq!(ok(rtype, "a."), b"\x01a\x00", "{rtype}");
+            assert!(wire(rtype, "a..").unwrap_err().starts_with(&format!("{rtype}: bad ")), "{rtype}");
+        }
+    }
+
+    #[test]
+    fn x25_and_isdn_from_rfc1183_section_3() {
+        assert_eq!(ok(RType::X25, "311061700956"), b"\x0c311061700956");
+        assert_eq!(wire(RType::X25, "1 2").unwrap_err(), "X25: unexpected extra field \"2\"");
+        assert_eq!(ok(RType::ISDN, "150862028003217 004"), b"\x0f150862028003217\x03004");
+        assert_eq!(ok(RType::ISDN, "\"150862028003217\""), b"\x0f150862028003217");
+        assert_eq!(wire(RType::ISDN, "").unwrap_err(), "ISDN: missing ISDN address");
+        assert_eq!(wire(RType::ISDN, "1 2 3").unwrap_err(), "ISDN: unexpected extra field \"3\"");
+    }
+
+    #[test]
+    fn spf_and_other_text_types_read_like_txt() {
+        for rtype in [RType::SPF, RType::AVC, RType::RESINFO, RType::WALLET, RType::NINFO] {
+            assert_eq!(ok(rtype, r#""v=spf1 -all" x"#), b"\x0bv=spf1 -all\x01x", "{rtype}");
+            assert!(wire(rtype, r"bad\25").unwrap_err().contains("bad escape"), "{rtype}");
+        }
+        assert_eq!(wire(RType::SPF, "").unwrap_err(), "SPF: missing text");
+    }
+
+    #[test]
+    fn uri_from_rfc7553_section_4_5() {
+        let got = ok(RType::URI, r#"10 1 "ftp://ftp1.example.com/public""#);
+        assert_eq!(got, cat(&[b"\x00\x0a\x00\x01", b"ftp://ftp1.example.com/public"]));
+        // The target has no length octet, so it may pass 255 octets.
+        let long = format!("10 1 \"https://{}\"", "a".repeat(300));
+        assert_eq!(ok(RType::URI, &long).len(), 4 + 8 + 300);
+        assert_eq!(wire(RType::URI, r#"10 1 """#).unwrap_err(), "URI: empty target URI");
+        assert_eq!(wire(RType::URI, "10 1").unwrap_err(), "URI: missing target");
+    }
+
+    #[test]
+    fn smimea_reads_like_tlsa() {
+        assert_eq!(ok(RType::SMIMEA, "3 1 1 ( ABCD\n ef01 )"), b"\x03\x01\x01\xab\xcd\xef\x01");
+        assert_eq!(wire(RType::SMIMEA, "3 1 1").unwrap_err(), "SMIMEA: missing certificate association data");
+    }
+
+    #[test]
+    fn dhcid_and_openpgpkey_are_base64() {
+        // RFC 4701 §3.6, first example.
+        let got = ok(RType::DHCID, "( AAIBY2/AuCccgoJbsaxcQc9TUapptP69lOjxfNuVAA2kjEA= )");
+        assert_eq!(got, unhex("000201636fc0b8271c82825bb1ac5c41cf5351aa69b4febd94e8f17cdb95000da48c40"));
+        assert!(wire(RType::DHCID, "AAI").unwrap_err().starts_with("DHCID: digest: base64"));
+        assert_eq!(ok(RType::OPENPGPKEY, "AQID BAUG Bwg="), unhex("0102030405060708"));
+        assert_eq!(wire(RType::OPENPGPKEY, "").unwrap_err(), "OPENPGPKEY: missing public key");
+    }
+
+    #[test]
+    fn types_without_a_presentation_format_ask_for_the_generic_one() {
+        for rtype in [RType::NULL, RType::WKS, RType::NSAP, RType::DOA, RType::GPOS, RType(65280)] {
+            let err = wire(rtype, "anything").unwrap_err();
+            assert!(err.contains("\\# LENGTH HEX"), "{rtype}: {err}");
+            assert_eq!(ok(rtype, r"\# 2 abcd"), [0xab, 0xcd]);
+        }
+    }
+
+    #[test]
+    fn generic_form_of_new_types_is_checked_against_their_layout() {
+        assert_eq!(ok(RType::CDS, r"\# 5 0000000000"), ok(RType::CDS, "0 0 0 00"));
+        assert_eq!(ok(RType::EUI48, r"\# 6 00005e00532a"), ok(RType::EUI48, "00-00-5e-00-53-2a"));
+        assert_eq!(ok(RType::RP, r"\# 6 01610001 6200"), b"\x01a\x00\x01b\x00");
+        let err = |rtype, text| wire(rtype, text).unwrap_err();
+        assert_eq!(err(RType::EUI48, r"\# 5 00005e0053"), "EUI48: generic RDATA: EUI48 RDATA must be 6 octets, not 5");
+        assert_eq!(err(RType::LOC, r"\# 1 00"), "LOC: generic RDATA: LOC RDATA must be 16 octets, not 1");
+        assert_eq!(err(RType::CDS, r"\# 3 000000"), "CDS: generic RDATA: CDS RDATA must be at least 4 octets, not 3");
+        assert!(err(RType::RP, r"\# 3 016100").starts_with("RP: generic RDATA: RP: name runs past"));
+        assert!(err(RType::IPSECKEY, r"\# 4 0a050200").contains("gateway type 5"));
+        assert!(err(RType::AFSDB, r"\# 5 000100ffff").contains("AFSDB RDATA is 5 octets where 3 were expected"));
     }
 }

@@ -28,11 +28,23 @@ macro_rules! rtypes {
     };
 }
 
+// IANA "Resource Record (RR) TYPEs", every assigned mnemonic a zone file,
+// an RRSIG's type covered or an NSEC bitmap may name. Which of them have a
+// presentation format we read is `rdata.rs`'s business; the others still
+// load in RFC 3597 generic form.
 rtypes! {
-    A = 1, NS = 2, CNAME = 5, SOA = 6, PTR = 12, HINFO = 13, MX = 15, TXT = 16,
-    AAAA = 28, SRV = 33, NAPTR = 35, DNAME = 39, OPT = 41, DS = 43, SSHFP = 44,
-    RRSIG = 46, NSEC = 47, DNSKEY = 48, NSEC3 = 50, NSEC3PARAM = 51, TLSA = 52,
-    SVCB = 64, HTTPS = 65, IXFR = 251, AXFR = 252, ANY = 255, CAA = 257,
+    A = 1, NS = 2, MD = 3, MF = 4, CNAME = 5, SOA = 6, MB = 7, MG = 8, MR = 9, NULL = 10, WKS = 11,
+    PTR = 12, HINFO = 13, MINFO = 14, MX = 15, TXT = 16, RP = 17, AFSDB = 18, X25 = 19, ISDN = 20,
+    RT = 21, NSAP = 22, SIG = 24, KEY = 25, PX = 26, GPOS = 27, AAAA = 28, LOC = 29, NXT = 30,
+    EID = 31, NIMLOC = 32, SRV = 33, ATMA = 34, NAPTR = 35, KX = 36, CERT = 37, A6 = 38, DNAME = 39,
+    SINK = 40, OPT = 41, APL = 42, DS = 43, SSHFP = 44, IPSECKEY = 45, RRSIG = 46, NSEC = 47,
+    DNSKEY = 48, DHCID = 49, NSEC3 = 50, NSEC3PARAM = 51, TLSA = 52, SMIMEA = 53, HIP = 55,
+    NINFO = 56, RKEY = 57, TALINK = 58, CDS = 59, CDNSKEY = 60, OPENPGPKEY = 61, CSYNC = 62,
+    ZONEMD = 63, SVCB = 64, HTTPS = 65, DSYNC = 66, SPF = 99, UINFO = 100, UID = 101, GID = 102,
+    UNSPEC = 103, NID = 104, L32 = 105, L64 = 106, LP = 107, EUI48 = 108, EUI64 = 109,
+    NXNAME = 128, TKEY = 249, TSIG = 250, IXFR = 251, AXFR = 252, MAILB = 253, MAILA = 254,
+    ANY = 255, URI = 256, CAA = 257, AVC = 258, DOA = 259, AMTRELAY = 260, RESINFO = 261,
+    WALLET = 262, TA = 32768, DLV = 32769,
 }
 
 fn parse_generic(text: &str, prefix: &str) -> Option<u16> {
@@ -51,6 +63,20 @@ impl RType {
     /// Types a query may ask for but that never exist as data (RFC 6895 §3.1).
     pub fn is_meta(self) -> bool {
         self.0 == 41 || (128..=255).contains(&self.0)
+    }
+
+    /// Why a record of this type cannot be in a zone, if it cannot: type 0
+    /// is reserved (RFC 6895 §3.1), OPT, TKEY and TSIG live only in one
+    /// message, and AXFR, IXFR, MAILA, MAILB and ANY are questions.
+    pub fn not_data(self) -> Option<&'static str> {
+        match self.0 {
+            0 => Some("is reserved and never data (RFC 6895)"),
+            41 => Some("is a pseudo-record of one message (EDNS), not zone data"),
+            249 | 250 => Some("is a per-message transaction record, not zone data"),
+            251..=255 => Some("is a query type, not data"),
+            128..=248 => Some("is a meta type, never data (RFC 6895 §3.1)"),
+            _ => None,
+        }
     }
 }
 
@@ -116,5 +142,52 @@ mod tests {
         assert_eq!(class::to_text(class::CH), "CH");
         assert_eq!(class::to_text(42), "CLASS42");
         assert!(RType::ANY.is_meta() && RType::OPT.is_meta() && !RType::CAA.is_meta());
+    }
+
+    #[test]
+    fn every_assigned_mnemonic_a_signer_writes() {
+        let types = [
+            ("CDS", 59),
+            ("CDNSKEY", 60),
+            ("ZONEMD", 63),
+            ("CSYNC", 62),
+            ("LOC", 29),
+            ("URI", 256),
+            ("CERT", 37),
+            ("RP", 17),
+            ("SPF", 99),
+            ("OPENPGPKEY", 61),
+            ("SMIMEA", 53),
+            ("EUI48", 108),
+            ("EUI64", 109),
+            ("DHCID", 49),
+            ("IPSECKEY", 45),
+            ("APL", 42),
+            ("NID", 104),
+            ("L64", 106),
+            ("TA", 32768),
+            ("DLV", 32769),
+            ("dsync", 66),
+            ("Tsig", 250),
+        ];
+        for (text, number) in types {
+            assert_eq!(RType::from_text(text), Some(RType(number)), "{text}");
+            assert_eq!(RType(number).to_string(), text.to_ascii_uppercase());
+        }
+        assert_eq!(RType::from_text("CDZ"), None);
+    }
+
+    #[test]
+    fn types_that_are_never_zone_data_say_why() {
+        assert_eq!(RType::ANY.not_data(), Some("is a query type, not data"));
+        assert_eq!(RType::AXFR.not_data(), Some("is a query type, not data"));
+        assert_eq!(RType::OPT.not_data(), Some("is a pseudo-record of one message (EDNS), not zone data"));
+        assert_eq!(RType::TSIG.not_data(), Some("is a per-message transaction record, not zone data"));
+        assert_eq!(RType::TKEY.not_data(), RType::TSIG.not_data());
+        assert_eq!(RType(0).not_data(), Some("is reserved and never data (RFC 6895)"));
+        assert!(RType::NXNAME.not_data().is_some_and(|why| why.contains("meta type")));
+        for data in [RType::A, RType::CDS, RType::CAA, RType(127), RType(256), RType(65534)] {
+            assert_eq!(data.not_data(), None, "{data}");
+        }
     }
 }
