@@ -1,12 +1,12 @@
 //! The command line and process set-up: everything privileged or stateful
 //! that sits around the pure engine. Three jobs, one folder each:
 //!
-//! - [`cli`]: what the user typed: flags, the config file merged under them,
+//! - `cli`: what the user typed: flags, the config file merged under them,
 //!   and `ctl`, the control socket's client.
-//! - [`daemon`]: `serve`'s life cycle: start, reload, report, stop.
-//! - [`doctor`]: whether XDP can serve on an interface, and the fix if not.
+//! - `daemon`: `serve`'s life cycle: start, reload, report, stop.
+//! - `doctor`: whether XDP can serve on an interface, and the fix if not.
 //!
-//! This file dispatches; [`logging`] and [`zones`] are shared by all three.
+//! This file dispatches; `logging` and [`zones`] are shared by all three.
 
 mod cli;
 mod daemon;
