@@ -16,9 +16,6 @@
 //!   `answer_batches` and nothing else timed, for
 //!   `valgrind --tool=callgrind --toggle-collect='*answer_loop*'` (or `'*answer_batches*'`).
 
-#[path = "support/workload.rs"]
-mod workload;
-
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -27,6 +24,7 @@ use responder::engine::{
     answer_in_place, answer_in_place_with, Engine, Options, Prefetch, Scratch, Verdict, MAX_BATCH,
 };
 use responder::table::Table;
+use testkit::workload;
 
 const NAMES: usize = 100_000;
 const QUERIES: usize = 65_536;

@@ -10,8 +10,10 @@
 //! - [`rrl`]: response rate limiting, one table per worker.
 //! - [`server`]: kernel-socket UDP/TCP serving on the same engine.
 //! - [`xdp`]: the AF_XDP data plane: XDP program, UMEM, rings, pinned workers.
-//! - [`stats`]: per-thread counters, summed on read; JSON and Prometheus.
-//! - [`control`]: command line, process set-up, reload, control socket.
+//! - [`stats`]: per-thread counters, published to readers, summed on read.
+//! - [`control`]: the command line and config file (`cli`), `serve`'s life
+//!   cycle (`daemon`: reload, control socket, metrics, the stats snapshot and
+//!   its JSON and Prometheus renderings) and `doctor`.
 
 pub mod control;
 pub mod engine;

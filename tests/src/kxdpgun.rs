@@ -12,10 +12,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-#[path = "kxdpgun_summary.rs"]
-mod summary;
-
-pub use summary::{parse_summary, Summary};
+pub use testkit::kxdpgun_summary::{parse_summary, Summary};
 
 use crate::daemon::run_bounded;
 use crate::testbed::{run as run_checked, Testbed};

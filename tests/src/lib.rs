@@ -14,5 +14,8 @@ pub mod paced;
 pub mod raw_link;
 pub mod rdata;
 pub mod responder;
-pub mod testbed;
 pub mod xdp_server;
+
+/// The veth testbed lives in `testkit`, shared with `cargo xtask` and the
+/// responder's own tests; here under its old name for the tests.
+pub use testkit::testbed;

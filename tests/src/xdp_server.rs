@@ -18,7 +18,7 @@ use crate::responder;
 use crate::testbed::{run, Testbed, SERVER_V4, SERVER_V6};
 
 /// The responder logs this once everything serves: every queue has a socket
-/// and XDP steers to them (control/serve.rs's READY_LINE).
+/// and XDP steers to them (control/daemon/serve.rs's READY_LINE).
 const SERVING_LINE: &str = "responder ready:";
 /// Loading, attaching and the first answers take well under a second; the
 /// margin is for a loaded 2-core machine running debug builds.

@@ -11,12 +11,10 @@ mod supervise;
 mod test;
 mod workspace;
 
-// Shared with the integration tests by path rather than by depending on the
-// `responder-tests` crate: that crate depends on `responder`, whose build
-// script needs clang, which `cargo xtask deps` may be about to install.
-#[path = "../../tests/src/testbed.rs"]
-#[allow(dead_code)] // xtask uses only part of the shared testbed API
-mod testbed;
+// From `testkit` rather than the `responder-tests` crate: that crate depends
+// on `responder`, whose build script needs clang, which `cargo xtask deps`
+// may be about to install.
+use testkit::testbed;
 
 use std::process::ExitCode;
 

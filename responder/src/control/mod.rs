@@ -1,27 +1,22 @@
 //! The command line and process set-up: everything privileged or stateful
-//! that sits around the pure engine.
+//! that sits around the pure engine. Three jobs, one folder each:
+//!
+//! - `cli`: what the user typed: flags, the config file merged under them,
+//!   and `ctl`, the control socket's client.
+//! - `daemon`: `serve`'s life cycle: start, reload, report, stop.
+//! - `doctor`: whether XDP can serve on an interface, and the fix if not.
+//!
+//! This file dispatches; `logging` and [`zones`] are shared by all three.
 
 mod cli;
-mod clients;
-pub mod config;
-mod control_socket;
-mod ctl;
+mod daemon;
 mod doctor;
 mod logging;
-mod metrics;
-mod privileges;
-mod reload;
-mod runtime;
-mod serve;
-mod served;
-mod signals;
-mod socket_path;
-mod xdp;
 pub mod zones;
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
 
-pub use cli::{Cli, Command};
+pub use cli::{config, Cli, Command};
 
 /// Runs the command line; returns the process exit code.
 pub fn main() -> i32 {
@@ -41,7 +36,7 @@ pub fn main() -> i32 {
         Command::Compile(args) => compile(args),
         Command::Check(args) => check(args),
         Command::Doctor(args) => return doctor::run(&args),
-        Command::Ctl(args) => ctl::run(&args),
+        Command::Ctl(args) => cli::ctl::run(&args),
     };
     match result {
         Ok(()) => 0,
@@ -59,7 +54,7 @@ fn serve(args: cli::ServeArgs, matches: &ArgMatches, verbose: u8, quiet: bool) -
         matches.subcommand_matches("serve").ok_or("internal error: `serve` parsed without its matches")?;
     let resolved = config::resolve(args, serve_matches)?;
     logging::init(verbose, quiet, resolved.log_level.map(config::LogLevel::as_filter));
-    serve::run(resolved.args)
+    daemon::serve::run(resolved.args)
 }
 
 fn compile(args: cli::CompileArgs) -> Result<(), String> {

@@ -62,6 +62,8 @@ fn question_end(message: &[u8]) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
+    use testkit::frames::{checksum_verifies, udp_checksum_verifies, FrameSpec, Network};
+
     use super::*;
 
     const CLIENT_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 2];
@@ -79,40 +81,19 @@ mod tests {
     ];
     const QUESTION_END: usize = 12 + 13 + 4;
 
-    /// Ethernet/IPv4/UDP around `dns`, built byte by byte (not with the
-    /// `wire` module the code under test uses), IPv4 checksum filled in.
+    /// Ethernet/IPv4/UDP around `dns`, built by testkit (not with the
+    /// `wire` module the code under test uses), without a UDP checksum.
     fn frame_v4(dns: &[u8]) -> Vec<u8> {
-        let mut f = Vec::new();
-        f.extend_from_slice(&SERVER_MAC);
-        f.extend_from_slice(&CLIENT_MAC);
-        f.extend_from_slice(&[0x08, 0x00]);
-        let total = (20 + 8 + dns.len()) as u16;
-        let mut ip = vec![0x45, 0, 0, 0, 0x12, 0x34, 0x40, 0, 64, 17, 0, 0];
-        ip[2..4].copy_from_slice(&total.to_be_bytes());
-        ip.extend_from_slice(&CLIENT_V4);
-        ip.extend_from_slice(&SERVER_V4);
-        let sum = !ones_complement_sum(&[&ip]);
-        ip[10..12].copy_from_slice(&sum.to_be_bytes());
-        f.extend_from_slice(&ip);
-        f.extend_from_slice(&CLIENT_PORT.to_be_bytes());
-        f.extend_from_slice(&53u16.to_be_bytes());
-        f.extend_from_slice(&((8 + dns.len()) as u16).to_be_bytes());
-        f.extend_from_slice(&[0, 0]); // no UDP checksum: allowed over IPv4
-        f.extend_from_slice(dns);
-        f
-    }
-
-    fn ones_complement_sum(parts: &[&[u8]]) -> u16 {
-        let mut sum = 0u32;
-        for part in parts {
-            for pair in part.chunks(2) {
-                sum += u32::from(u16::from_be_bytes([pair[0], *pair.get(1).unwrap_or(&0)]));
-            }
+        let network = Network::V4 { src: CLIENT_V4, dst: SERVER_V4, options: vec![], no_udp_checksum: true };
+        FrameSpec {
+            dst_mac: SERVER_MAC,
+            src_mac: CLIENT_MAC,
+            vlans: vec![],
+            network,
+            src_port: CLIENT_PORT,
+            dst_port: 53,
         }
-        while sum > 0xffff {
-            sum = (sum & 0xffff) + (sum >> 16);
-        }
-        sum as u16
+        .build(dns)
     }
 
     fn reflect(frame: &[u8]) -> (Verdict, Vec<u8>) {
@@ -136,14 +117,13 @@ mod tests {
         assert_eq!(&ip[12..16], &SERVER_V4, "from the server");
         assert_eq!(&ip[16..20], &CLIENT_V4, "to the client");
         assert_eq!(usize::from(u16::from_be_bytes([ip[2], ip[3]])), 20 + 8 + QUESTION_END);
-        assert_eq!(ones_complement_sum(&[ip]), 0xffff, "IPv4 header checksum");
+        assert!(checksum_verifies(ip), "IPv4 header checksum");
 
         let udp = &reply[34..];
         assert_eq!(u16::from_be_bytes([udp[0], udp[1]]), 53);
         assert_eq!(u16::from_be_bytes([udp[2], udp[3]]), CLIENT_PORT);
         assert_eq!(usize::from(u16::from_be_bytes([udp[4], udp[5]])), 8 + QUESTION_END);
-        let pseudo = [&SERVER_V4[..], &CLIENT_V4[..], &[0, 17], &udp[4..6]].concat();
-        assert_eq!(ones_complement_sum(&[&pseudo, udp]), 0xffff, "UDP checksum");
+        assert!(udp_checksum_verifies(&SERVER_V4, &CLIENT_V4, udp), "UDP checksum");
 
         let dns = &udp[8..];
         assert_eq!(&dns[..2], &[0xbe, 0xef], "same id");

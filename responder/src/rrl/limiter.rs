@@ -135,5 +135,4 @@ impl RateLimiter {
 }
 
 #[cfg(test)]
-#[path = "limiter_tests.rs"]
 mod tests;

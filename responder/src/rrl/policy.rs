@@ -41,7 +41,7 @@ impl RrlPolicy {
 
     /// A maker of one policy per serving thread, each with its own limiter
     /// for `config` (none when `None`), for `EngineAnswerer::new` and
-    /// `control::xdp::start`.
+    /// `control::daemon::xdp::start`.
     ///
     /// One limiter is built here first, so that a configuration error or a
     /// table too large to allocate is reported before anything serves.

@@ -4,11 +4,8 @@
 
 mod dns;
 mod published;
-pub mod render;
-mod snapshot;
 mod tcp;
 
 pub use dns::{Counting, DnsCounters};
 pub use published::{CounterSet, Published, Registry};
-pub use snapshot::{QueueSnapshot, Snapshot, SteeringSnapshot, XdpSnapshot};
 pub use tcp::TcpCounters;

@@ -15,11 +15,7 @@ use std::time::Duration;
 use super::*;
 use crate::engine::Verdict;
 
-#[path = "../../../tests/src/testbed.rs"]
-#[allow(dead_code)]
-mod testbed;
-
-use testbed::{privileged, Testbed, SERVER_V4, SERVER_V6};
+use testkit::testbed::{privileged, Testbed, SERVER_V4, SERVER_V6};
 
 const PORT: u16 = 53;
 const DNS_HEADER: usize = 12;

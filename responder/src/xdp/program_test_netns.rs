@@ -10,10 +10,7 @@ use std::time::{Duration, Instant};
 
 use super::test_frames::{CLIENT_V4, CLIENT_V6};
 
-// The shared testbed offers more than these tests use.
-#[allow(dead_code)]
-#[path = "../../../tests/src/testbed.rs"]
-mod testbed;
+use testkit::testbed;
 
 pub use testbed::privileged;
 

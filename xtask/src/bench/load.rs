@@ -20,12 +20,7 @@ use super::cpu::{self, CpuUse};
 use super::drops::{PathCounters, Sampler};
 use super::process::run_bounded;
 use crate::testbed::{run, SERVER_V4};
-
-#[path = "../../../tests/src/kxdpgun_summary.rs"]
-#[allow(dead_code)] // shared with the tests, which use more of it
-mod kxdpgun_summary;
-
-use kxdpgun_summary::parse_summary;
+use testkit::kxdpgun_summary::parse_summary;
 
 /// Where Debian's knot-dnsutils installs it.
 pub const KXDPGUN: &str = "/usr/sbin/kxdpgun";

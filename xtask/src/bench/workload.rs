@@ -1,7 +1,6 @@
 //! The zone every server serves and the queries every server is asked.
 //!
-//! The zone is `cargo bench`'s (`responder/benches/support/workload.rs`,
-//! included by path): the engine-only figures of `cargo bench` and the
+//! The zone is `cargo bench`'s (`testkit/src/workload.rs`): the engine-only figures of `cargo bench` and the
 //! end-to-end figures here then describe the same data. The queries are the
 //! bench's own, as text for kxdpgun and dnsperf, each with the answer shape
 //! an authoritative server must give it, which the correctness gate checks.
@@ -9,11 +8,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-#[path = "../../../responder/benches/support/workload.rs"]
-#[allow(dead_code)] // the wire-format query builders serve `cargo bench` only
-mod zone_source;
-
-use zone_source::{kind_of, Kind, Lcg};
+use testkit::workload::{self as zone_source, kind_of, Kind, Lcg};
 
 /// The zone's origin, as the generator writes it.
 pub const ORIGIN: &str = "bench.test.";

@@ -5,9 +5,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use super::reload::Reloader;
-use crate::stats::{
-    DnsCounters, Published, QueueSnapshot, Registry, Snapshot, SteeringSnapshot, TcpCounters, XdpSnapshot,
-};
+use super::snapshot::{QueueSnapshot, Snapshot, SteeringSnapshot, XdpSnapshot};
+use crate::stats::{DnsCounters, Published, Registry, TcpCounters};
 use crate::xdp::DataPlane;
 
 pub struct Runtime {

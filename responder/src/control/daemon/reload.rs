@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::served::{self, ServedZone};
-use super::zones;
+use crate::control::zones;
 use crate::engine::live::SharedEngine;
 use crate::engine::{Engine, Options};
 use crate::table::Table;

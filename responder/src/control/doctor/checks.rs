@@ -538,5 +538,4 @@ fn list(cpus: &[usize]) -> String {
 }
 
 #[cfg(test)]
-#[path = "doctor_checks_tests.rs"]
 mod tests;

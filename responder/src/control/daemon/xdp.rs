@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::cli::ServeArgs;
+use crate::control::cli::ServeArgs;
 use crate::engine::live::SharedEngine;
 use crate::engine::policy::Policy;
 use crate::xdp::plane::{DataPlane, DataPlaneConfig};

@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
-use super::cli::{CtlArgs, CtlCommand};
+use super::{CtlArgs, CtlCommand};
 
 /// A reload of a large zone set can take seconds; anything beyond this is a
 /// server that stopped answering.

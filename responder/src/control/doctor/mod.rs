@@ -14,17 +14,11 @@
 //! - [`drivers`]: what is known about common drivers.
 //! - [`probe`]: the attach and bind probes.
 
-#[path = "doctor_checks.rs"]
 mod checks;
-#[path = "doctor_drivers.rs"]
 mod drivers;
-#[path = "doctor_host.rs"]
 mod host;
-#[path = "doctor_netlink.rs"]
 mod netlink;
-#[path = "doctor_probe.rs"]
 mod probe;
-#[path = "doctor_report.rs"]
 mod report;
 
 use std::ffi::CString;

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use super::clients::{Client, Clients, Limits, Stream};
 use super::runtime::Runtime;
-use crate::stats::render;
+use super::snapshot::render;
 
 /// Request heads are small; anything longer is not a scraper.
 const MAX_HEAD: usize = 8192;
@@ -107,7 +107,7 @@ fn respond(request: &Request, runtime: &Runtime) -> (&'static str, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::control::reload::{Reloader, ZoneSource};
+    use crate::control::daemon::reload::{Reloader, ZoneSource};
     use crate::engine::Options;
     use std::net::TcpStream;
 

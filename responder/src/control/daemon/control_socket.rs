@@ -13,8 +13,8 @@ use serde_json::{json, Value};
 use super::clients::{Client, Clients, Limits};
 use super::runtime::Runtime;
 use super::served;
+use super::snapshot::render;
 use super::socket_path::{self, Claimed};
-use crate::stats::render;
 
 /// Longest line accepted; the commands are a few bytes.
 const MAX_REQUEST: u64 = 256;
@@ -94,7 +94,7 @@ pub fn reload_reply(runtime: &Runtime) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::control::reload::{Reloader, ZoneSource};
+    use crate::control::daemon::reload::{Reloader, ZoneSource};
     use crate::engine::Options;
     use std::os::unix::fs::PermissionsExt;
     use std::os::unix::net::{UnixListener, UnixStream};

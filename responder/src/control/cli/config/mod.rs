@@ -38,7 +38,7 @@ use std::path::{Path, PathBuf};
 
 use clap::ArgMatches;
 
-use super::cli::ServeArgs;
+use super::ServeArgs;
 use merge::Precedence;
 use position::located;
 

@@ -5,7 +5,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::cli::{RrlArgs, ServeArgs};
 use super::control_socket::{self, ControlSocket};
 use super::metrics::MetricsServer;
 use super::privileges;
@@ -13,10 +12,11 @@ use super::reload::{Reloader, ZoneSource};
 use super::runtime::Runtime;
 use super::served;
 use super::signals::{Signal, Signals};
+use super::snapshot::Snapshot;
+use crate::control::cli::{RrlArgs, ServeArgs};
 use crate::engine::Options;
 use crate::rrl::{RrlConfig, RrlPolicy};
 use crate::server::{EngineAnswerer, Server, ServerConfig};
-use crate::stats::Snapshot;
 
 /// Starts the one line logged once everything serves (tests wait for it).
 pub const READY_LINE: &str = "responder ready:";

@@ -12,6 +12,8 @@ impl Lcg {
     pub fn new(seed: u64) -> Lcg {
         Lcg(seed)
     }
+    // Not an Iterator: the sequence never ends and callers want the number.
+    #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         self.0 >> 33

@@ -1,6 +1,8 @@
 //! Everything the counters say at one moment, gathered from every thread.
 
-use super::{DnsCounters, TcpCounters};
+pub mod render;
+
+use crate::stats::{DnsCounters, TcpCounters};
 use crate::xdp::socket::KernelStats;
 use crate::xdp::WorkerCounters;
 

@@ -5,8 +5,8 @@ use std::fmt::Write;
 
 use serde_json::{json, Map, Value};
 
-use super::{DnsCounters, Snapshot, TcpCounters};
-use crate::stats::QueueSnapshot;
+use super::{QueueSnapshot, Snapshot};
+use crate::stats::{DnsCounters, TcpCounters};
 use crate::xdp::socket::KernelStats;
 
 pub fn json(s: &Snapshot) -> Value {
@@ -211,8 +211,8 @@ fn escape(value: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::{SteeringSnapshot, XdpSnapshot};
     use super::*;
-    use crate::stats::{SteeringSnapshot, XdpSnapshot};
     use crate::xdp::WorkerCounters;
 
     fn snapshot() -> Snapshot {

@@ -1,6 +1,5 @@
-//! kxdpgun's closing summary, parsed. A file of its own, with nothing but
-//! std, so that `cargo xtask bench` can include it by path (xtask does not
-//! depend on the test crate).
+//! kxdpgun's closing summary, parsed: for the kxdpgun runs of the
+//! integration tests and of `cargo xtask bench`.
 
 use std::collections::BTreeMap;
 

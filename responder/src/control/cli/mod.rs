@@ -10,6 +10,9 @@ use crate::xdp::queues::{CpuSelection, QueueSelection};
 use crate::xdp::socket::ZeroCopy;
 use crate::zone::{self, ReadLimits};
 
+pub mod config;
+pub mod ctl;
+
 /// Bounds the command line puts on numeric flags. The configuration file
 /// checks its keys against the same constants, so both refuse the same values.
 pub mod limits {

@@ -1,0 +1,15 @@
+//! `responder serve`'s life cycle: everything that runs while the server
+//! does. [`serve`] starts it and waits for signals; the rest are its parts.
+
+mod clients;
+mod control_socket;
+mod metrics;
+mod privileges;
+mod reload;
+mod runtime;
+pub mod serve;
+mod served;
+mod signals;
+mod snapshot;
+mod socket_path;
+mod xdp;

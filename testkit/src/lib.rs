@@ -1,0 +1,17 @@
+//! Test-only code that more than one crate needs: the responder's unit tests
+//! and benches, the integration tests, the fuzz targets and `cargo xtask`.
+//! Depends on std and libc only, never on the responder, so `cargo xtask deps` can
+//! build it on a machine without clang.
+//!
+//! - [`testbed`]: two network namespaces joined by a veth pair, and the
+//!   privilege checks of the tests that need them.
+//! - [`frames`]: DNS queries and the Ethernet/VLAN/IPv4/IPv6/UDP frames
+//!   around them, with every length and checksum right, built byte by byte
+//!   independently of the responder's `wire` module.
+//! - [`workload`]: the benchmark zone and query mix.
+//! - [`kxdpgun_summary`]: kxdpgun's closing summary, parsed.
+
+pub mod frames;
+pub mod kxdpgun_summary;
+pub mod testbed;
+pub mod workload;
