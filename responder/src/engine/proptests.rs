@@ -16,7 +16,9 @@ use super::tests::{engine_for, EXAMPLE};
 use super::*;
 // The frame and query builders and the checksums are testkit's: an encoding
 // independent of `wire`, which the engine's own replies are checked against.
-use testkit::frames::{checksum_verifies, udp_checksum_verifies, ETH_HEADER, IPV4_HEADER, IPV6_HEADER, PROTO_UDP, UDP_HEADER};
+use testkit::frames::{
+    checksum_verifies, udp_checksum_verifies, ETH_HEADER, IPV4_HEADER, IPV6_HEADER, PROTO_UDP, UDP_HEADER,
+};
 pub(crate) use testkit::frames::{wire_name, FrameSpec, Network, QuerySpec};
 
 /// XDP frames are at most this long (one UMEM chunk).

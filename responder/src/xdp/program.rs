@@ -220,12 +220,10 @@ impl XdpProgram {
         raise_memlock_limit();
 
         let stall_threshold_ns = u64::try_from(config.stall_threshold.as_nanos()).unwrap_or(u64::MAX);
-        let mut ebpf = EbpfLoader::new()
-            .override_global("stall_threshold_ns", &stall_threshold_ns, true)
-            .load(OBJECT)
-            .map_err(|source| {
-                privilege_error("creating the XDP maps", &source).unwrap_or(XdpProgramError::Load { source })
-            })?;
+        let mut ebpf =
+            EbpfLoader::new().override_global("stall_threshold_ns", &stall_threshold_ns, true).load(OBJECT).map_err(
+                |source| privilege_error("creating the XDP maps", &source).unwrap_or(XdpProgramError::Load { source }),
+            )?;
 
         let program = xdp_mut(&mut ebpf)?;
         program.load().map_err(|source| {

@@ -170,7 +170,11 @@ fn wildcard_listen_steers_only_the_interfaces_own_addresses() {
     if !privileged("wildcard_listen_steers_only_the_interfaces_own_addresses") {
         return;
     }
-    let program = load(&SteeringConfig { ports: vec![53], addrs: vec![Ipv4Addr::UNSPECIFIED.into()], ..SteeringConfig::default() });
+    let program = load(&SteeringConfig {
+        ports: vec![53],
+        addrs: vec![Ipv4Addr::UNSPECIFIED.into()],
+        ..SteeringConfig::default()
+    });
     assert_outcome(&program, &Frame::udp4(53), Outcome::PassedNoSocket);
     for foreign in ["198.18.0.255", "255.255.255.255", "203.0.113.9", "10.0.0.1", "198.18.0.3"] {
         let frame = Frame::udp4(53).to(foreign.parse().unwrap());
