@@ -6,9 +6,8 @@
 //! We serve these as opaque data (signing happens elsewhere), but they must
 //! reach the wire exactly as the signer meant them.
 
-use super::encoding::{Base32Hex, Base64, Hex};
-use super::fields::{parse_decimal, Fields};
-use super::rdata::{hex_rest, push_u16, push_u32};
+use super::encoding::{Base32Hex, Hex};
+use super::fields::{base64_rest, hex_rest, parse_decimal, push_u16, push_u32, Fields};
 use super::rtype::RType;
 
 pub fn ds(f: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> Result<(), String> {
@@ -171,19 +170,6 @@ pub fn algorithm(f: &mut Fields<'_, '_>) -> Result<u8, String> {
         .find(|(name, _)| token.text.eq_ignore_ascii_case(name.as_bytes()))
         .map(|&(_, number)| number)
         .ok_or_else(|| f.fail(format!("bad algorithm \"{}\"", token.show())))
-}
-
-/// Base64 that may be split into several fields; at least one.
-pub fn base64_rest(f: &mut Fields<'_, '_>, what: &str, out: &mut Vec<u8>) -> Result<(), String> {
-    let pieces = f.rest();
-    if pieces.is_empty() {
-        return Err(f.fail(format!("missing {what}")));
-    }
-    let mut decoder = Base64::default();
-    for piece in pieces {
-        decoder.feed(piece.text, out).map_err(|e| f.fail(format!("{what}: {e}")))?;
-    }
-    decoder.finish().map_err(|e| f.fail(format!("{what}: {e}")))
 }
 
 /// RFC 4034 §3.2: `YYYYMMDDHHmmSS` in UTC, or plain seconds since 1970.

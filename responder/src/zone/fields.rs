@@ -3,7 +3,9 @@
 //! type and which field went wrong.
 
 use std::fmt::Display;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
+use super::encoding::{Base64, Hex};
 use super::lexer::Token;
 use super::name::{append_presentation, unescape, Name};
 use super::rtype::RType;
@@ -134,6 +136,48 @@ pub fn decode_text(text: &[u8], out: &mut Vec<u8>) -> Result<(), &'static str> {
         }
     }
     Ok(())
+}
+
+pub fn push_u16(out: &mut Vec<u8>, value: u16) {
+    out.extend_from_slice(&value.to_be_bytes());
+}
+
+pub fn push_u32(out: &mut Vec<u8>, value: u32) {
+    out.extend_from_slice(&value.to_be_bytes());
+}
+
+pub fn ipv4(text: &[u8]) -> Option<Ipv4Addr> {
+    std::str::from_utf8(text).ok()?.parse().ok()
+}
+
+pub fn ipv6(text: &[u8]) -> Option<Ipv6Addr> {
+    std::str::from_utf8(text).ok()?.parse().ok()
+}
+
+/// Hex that may be split into several fields; at least one digit pair.
+pub fn hex_rest(f: &mut Fields<'_, '_>, what: &str, out: &mut Vec<u8>) -> Result<(), String> {
+    let pieces = f.rest();
+    if pieces.is_empty() {
+        return Err(f.fail(format!("missing {what}")));
+    }
+    let mut hex = Hex::default();
+    for piece in pieces {
+        hex.feed(piece.text, out).map_err(|e| f.fail(format!("{what}: {e}")))?;
+    }
+    hex.finish().map_err(|e| f.fail(format!("{what}: {e}")))
+}
+
+/// Base64 that may be split into several fields; at least one.
+pub fn base64_rest(f: &mut Fields<'_, '_>, what: &str, out: &mut Vec<u8>) -> Result<(), String> {
+    let pieces = f.rest();
+    if pieces.is_empty() {
+        return Err(f.fail(format!("missing {what}")));
+    }
+    let mut decoder = Base64::default();
+    for piece in pieces {
+        decoder.feed(piece.text, out).map_err(|e| f.fail(format!("{what}: {e}")))?;
+    }
+    decoder.finish().map_err(|e| f.fail(format!("{what}: {e}")))
 }
 
 #[cfg(test)]

@@ -2,10 +2,9 @@
 //! IPSECKEY (RFC 4025), HIP (RFC 8005), AMTRELAY (RFC 8777) and DSYNC
 //! (RFC 9859). DHCID and OPENPGPKEY are plain base64.
 
-use super::dnssec::{algorithm, base64_rest};
+use super::dnssec::algorithm;
 use super::encoding::{Base64, Hex};
-use super::fields::{parse_decimal, Fields};
-use super::rdata::{ipv4, ipv6, push_u16};
+use super::fields::{base64_rest, ipv4, ipv6, parse_decimal, push_u16, Fields};
 use super::rtype::RType;
 
 /// RFC 4398 §2.1 certificate type mnemonics.

@@ -1,9 +1,8 @@
 //! LOC RDATA (RFC 1876): a position as degrees, minutes and seconds, an
 //! altitude, and three sizes in a one-octet mantissa-and-exponent form.
 
-use super::fields::{parse_decimal, Fields};
+use super::fields::{parse_decimal, push_u32, Fields};
 use super::lexer::Token;
-use super::rdata::push_u32;
 
 /// 2^31: the equator and the prime meridian (RFC 1876 §2).
 const EQUATOR: u32 = 1 << 31;

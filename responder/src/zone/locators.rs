@@ -2,8 +2,7 @@
 //! (RFC 7043), the ILNP types NID, L32 and L64 (RFC 6742), and APL
 //! (RFC 3123) prefix lists.
 
-use super::fields::{parse_decimal, Fields};
-use super::rdata::{ipv4, ipv6, push_u16};
+use super::fields::{ipv4, ipv6, parse_decimal, push_u16, Fields};
 
 /// RFC 7043 §3.2 and §4.2: `xx-xx-xx-xx-xx-xx` (or eight groups), two hex
 /// digits per group, nothing else.

@@ -5,11 +5,9 @@
 //! `locators.rs`, keys and certificates outside DNSSEC in `keys.rs`.
 //! RFC 3597's generic `\# LENGTH HEX` form is accepted for every type.
 
-use std::net::{Ipv4Addr, Ipv6Addr};
-
 use super::embedded::check_wire;
 use super::encoding::Hex;
-use super::fields::Fields;
+use super::fields::{base64_rest, hex_rest, ipv4, ipv6, push_u16, push_u32, Fields};
 use super::lexer::Token;
 use super::name::Name;
 use super::rtype::RType;
@@ -130,19 +128,11 @@ pub fn parse_rdata(rtype: RType, tokens: &[Token<'_>], origin: Option<&Name>, ou
         RType::CERT => keys::cert(&mut f, out)?,
         RType::IPSECKEY => keys::ipseckey(&mut f, out)?,
         RType::HIP => keys::hip(&mut f, out)?,
-        RType::DHCID => dnssec::base64_rest(&mut f, "digest", out)?,
-        RType::OPENPGPKEY => dnssec::base64_rest(&mut f, "public key", out)?,
+        RType::DHCID => base64_rest(&mut f, "digest", out)?,
+        RType::OPENPGPKEY => base64_rest(&mut f, "public key", out)?,
         _ => return Err(f.fail("no presentation format known for this type; write it as \\# LENGTH HEX (RFC 3597)")),
     }
     f.end()
-}
-
-pub fn push_u16(out: &mut Vec<u8>, value: u16) {
-    out.extend_from_slice(&value.to_be_bytes());
-}
-
-pub fn push_u32(out: &mut Vec<u8>, value: u32) {
-    out.extend_from_slice(&value.to_be_bytes());
 }
 
 /// RFC 3597 §5: `\# LENGTH HEX...`, the hex possibly split into pieces.
@@ -160,14 +150,6 @@ fn generic(f: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> Result<(), String> {
         return Err(f.fail(format!("generic RDATA is {actual} octets but its length says {declared}")));
     }
     Ok(())
-}
-
-pub fn ipv4(text: &[u8]) -> Option<Ipv4Addr> {
-    std::str::from_utf8(text).ok()?.parse().ok()
-}
-
-pub fn ipv6(text: &[u8]) -> Option<Ipv6Addr> {
-    std::str::from_utf8(text).ok()?.parse().ok()
 }
 
 fn a(f: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> Result<(), String> {
@@ -234,19 +216,6 @@ fn uri(f: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> Result<(), String> {
         return Err(f.fail("empty target URI"));
     }
     Ok(())
-}
-
-/// Hex that may be split into several fields; at least one digit pair.
-pub fn hex_rest(f: &mut Fields<'_, '_>, what: &str, out: &mut Vec<u8>) -> Result<(), String> {
-    let pieces = f.rest();
-    if pieces.is_empty() {
-        return Err(f.fail(format!("missing {what}")));
-    }
-    let mut hex = Hex::default();
-    for piece in pieces {
-        hex.feed(piece.text, out).map_err(|e| f.fail(format!("{what}: {e}")))?;
-    }
-    hex.finish().map_err(|e| f.fail(format!("{what}: {e}")))
 }
 
 #[cfg(test)]

@@ -2,9 +2,8 @@
 //! written `key=value`, stored on the wire sorted by key.
 
 use super::encoding::Base64;
-use super::fields::{decode_text, parse_decimal, Fields};
+use super::fields::{decode_text, ipv4, ipv6, parse_decimal, push_u16, Fields};
 use super::lexer::Token;
-use super::rdata::{ipv4, ipv6, push_u16};
 
 const MANDATORY: u16 = 0;
 const ALPN: u16 = 1;
