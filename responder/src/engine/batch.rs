@@ -9,7 +9,7 @@
 //! Prefetching is only a hint. A frame that is not a query, or a table that
 //! was replaced in the meantime, costs a useless prefetch and nothing else.
 
-use super::Engine;
+use super::message::Engine;
 use crate::wire::dns;
 use crate::wire::{ethernet, ipv6, udp};
 

@@ -9,6 +9,7 @@ use std::fmt::Write;
 use super::tests::query_bytes;
 use super::*;
 use crate::table::format::{MAX_MESSAGE, MAX_SECTIONS};
+use crate::table::Table;
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::RecordType;
 use proptest::prelude::*;

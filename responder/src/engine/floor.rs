@@ -9,9 +9,8 @@
 //!
 //! Not a serving mode: it answers every name with REFUSED.
 
-use super::frame::rewrite_in_place;
+use super::frame::{rewrite_in_place, Verdict};
 use super::reply::Written;
-use super::Verdict;
 use crate::wire::checksum;
 use crate::wire::dns::{self, flags, rcode, HEADER_LEN};
 

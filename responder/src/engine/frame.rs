@@ -19,14 +19,26 @@
 //! Whether the destination is one of the host's addresses is the program's
 //! check alone (its maps follow netlink; the workers do not).
 
+use super::message::{answer_written, Engine};
 use super::policy::Policy;
 use super::query::Query;
 use super::reply::Written;
-use super::{answer_written, Engine, Transport, Verdict};
+use super::transport::Transport;
 use crate::wire::{checksum, ethernet, ipv4, ipv6, udp};
 
 /// TTL and hop limit of answers: the usual default of hosts.
 const REPLY_TTL: u8 = 64;
+
+/// What to do with a frame after [`super::answer_in_place`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The frame now holds the answer, `usize` bytes long: send it back.
+    Transmit(usize),
+    /// Not worth an answer (a response, or unreadable): recycle the frame.
+    Drop,
+    /// Not DNS over UDP to us: hand it to the kernel.
+    Pass,
+}
 
 #[inline]
 pub fn answer_in_place<P: Policy>(

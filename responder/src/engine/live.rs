@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use arc_swap::{ArcSwap, Cache};
 
-use super::Engine;
+use super::message::Engine;
 
 /// The engine all serving threads answer from; clones share it.
 #[derive(Clone)]

@@ -1,105 +1,38 @@
 //! The answer engine: a query rewritten into its answer in place.
 //!
-//! Two entry points share one implementation:
-//! - [`answer_in_place`] takes a whole Ethernet frame (AF_XDP data plane);
-//! - [`answer_message`] takes a bare DNS message (kernel sockets, TCP).
+//! The path runs one way, frame → message → reply, and never back up:
+//! - `frame` rewrites Ethernet/IP/UDP around the message step
+//!   ([`answer_in_place`]: a whole frame, the AF_XDP data plane);
+//! - `message` turns a bare DNS message into its answer
+//!   ([`answer_message`]: kernel sockets, TCP), through `query`, `resolve`,
+//!   `dname` and `reply`;
+//! - [`Session`] is one serving thread's bundle around both: its view of the
+//!   live engine, its policy, its scratch and the per-query count.
 //!
-//! Both are pure: no allocation, no locks, no system calls, no panics, and no
-//! access outside `buf[..capacity]` whatever the input.
+//! Answering is pure: no allocation, no locks, no system calls, no panics,
+//! and no access outside `buf[..capacity]` whatever the input. This file
+//! only names the public surface; callers import from here.
 
 mod batch;
 mod dname;
 pub mod floor;
 mod frame;
 pub mod live;
+mod message;
 pub mod policy;
 mod query;
 mod reply;
 mod resolve;
+mod session;
+mod transport;
 
 pub use batch::{Prefetch, MAX_BATCH};
+pub use frame::Verdict;
+pub use message::{answer_message, answer_message_with, Engine, Options, Scratch};
+pub use session::Session;
+pub use transport::Transport;
 
-use crate::table::Table;
-use crate::wire::dns::{self, rcode};
-use crate::zone::{class, RType};
-use policy::{Decision, Policy, Response, ResponseClass, SendAll};
-use query::{Query, Rejection};
-use reply::{Failure, Reply, Written};
-use resolve::Plan;
-
-/// What to do with a frame after [`answer_in_place`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    /// The frame now holds the answer, `usize` bytes long: send it back.
-    Transmit(usize),
-    /// Not worth an answer (a response, or unreadable): recycle the frame.
-    Drop,
-    /// Not DNS over UDP to us: hand it to the kernel.
-    Pass,
-}
-
-/// How the message arrived; decides the size limit and truncation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Transport {
-    Udp,
-    Tcp,
-}
-
-/// Serving options that shape answers but are not zone data.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Options {
-    /// The UDP payload size we advertise in OPT and accept at most (RFC 6891).
-    pub edns_udp_size: u16,
-    /// CHAOS TXT `id.server.` answer; `None` refuses the query.
-    pub identity: Option<String>,
-    /// CHAOS TXT `hostname.bind.` answer; `None` refuses the query.
-    pub hostname: Option<String>,
-    /// CHAOS TXT `version.bind.` (and `version.server.`) answer; `None` refuses.
-    pub version: Option<String>,
-    /// Verify each query frame's UDP checksum in software and drop a wrong
-    /// one (the frame path only; the kernel verifies for its sockets). Off by
-    /// default: see `frame`.
-    pub verify_udp_checksum: bool,
-}
-
-impl Default for Options {
-    fn default() -> Options {
-        Options { edns_udp_size: 1232, identity: None, hostname: None, version: None, verify_udp_checksum: false }
-    }
-}
-
-/// A table with the options it is served with.
-pub struct Engine {
-    table: Table,
-    options: Options,
-}
-
-impl Engine {
-    pub fn new(table: Table, options: Options) -> Engine {
-        Engine { table, options }
-    }
-
-    pub fn table(&self) -> &Table {
-        &self.table
-    }
-
-    pub fn options(&self) -> &Options {
-        &self.options
-    }
-}
-
-/// A worker's working memory for the query being answered, kept from one
-/// query to the next: a fresh one costs clearing its 256-byte name buffer,
-/// which is more than a twentieth of an answer's instructions.
-pub struct Scratch {
-    query: Query,
-}
-
-impl Default for Scratch {
-    fn default() -> Scratch {
-        Scratch { query: Query::new() }
-    }
-}
+use policy::{Policy, SendAll};
 
 /// Rewrites the query frame `frame[..len]` into its answer. `capacity`
 /// (≤ `frame.len()`) bounds how far the answer may grow.
@@ -120,173 +53,6 @@ pub fn answer_in_place_with<P: Policy>(
     policy: &mut P,
 ) -> Verdict {
     frame::answer_in_place(engine, &mut scratch.query, frame, len, capacity, policy)
-}
-
-/// Rewrites the DNS message `buf[..len]` into its answer, at most
-/// `buf.len()` bytes; `None` means send nothing.
-#[inline]
-pub fn answer_message(engine: &Engine, buf: &mut [u8], len: usize, transport: Transport) -> Option<usize> {
-    answer_message_with(engine, &mut Scratch::default(), buf, len, transport, &[], &mut SendAll)
-}
-
-/// [`answer_message`] with a worker's own scratch, for a query from
-/// `client` (its address bytes, or empty), with `policy` deciding the fate
-/// of the response.
-#[inline]
-pub fn answer_message_with<P: Policy>(
-    engine: &Engine,
-    scratch: &mut Scratch,
-    buf: &mut [u8],
-    len: usize,
-    transport: Transport,
-    client: &[u8],
-    policy: &mut P,
-) -> Option<usize> {
-    answer_written(engine, &mut scratch.query, buf, len, transport, client, policy).map(|w| w.len)
-}
-
-/// [`answer_message_with`], also returning the answer's checksum sum, kept
-/// as it was written (the frame path's UDP checksum).
-#[inline]
-fn answer_written<P: Policy>(
-    engine: &Engine,
-    query: &mut Query,
-    buf: &mut [u8],
-    len: usize,
-    transport: Transport,
-    client: &[u8],
-    policy: &mut P,
-) -> Option<Written> {
-    if len > buf.len() {
-        return None;
-    }
-    let decide = |policy: &mut P, rcode: u16, truncated: bool| {
-        policy.decide(&Response { client, transport, rcode, class: ResponseClass::of(rcode), truncated })
-    };
-    match query.parse(&buf[..len]) {
-        Ok(()) => {}
-        Err(Rejection::Drop) => return None,
-        Err(Rejection::FormErr(question_end)) => {
-            return error_reply(buf, question_end, rcode::FORMERR, decide(policy, rcode::FORMERR as u16, false));
-        }
-    }
-    let opts = &engine.options;
-    if query.opcode != 0 {
-        return error_reply(buf, Some(query.question.end), rcode::NOTIMP, decide(policy, rcode::NOTIMP as u16, false));
-    }
-    let limit = match (transport, query.edns) {
-        (Transport::Tcp, _) => u16::MAX as usize,
-        (Transport::Udp, None) => 512,
-        (Transport::Udp, Some(e)) => e.udp_size.min(opts.edns_udp_size.max(512)) as usize,
-    };
-    let query = &*query;
-    let mut reply = Reply::new(buf, query, limit);
-    if query.edns.is_some_and(|e| e.version > 0) {
-        // BADVERS is 16: zero in the header, 1 in the OPT's upper rcode bits.
-        match decide(policy, rcode::BADVERS, false) {
-            Decision::Drop => return None,
-            Decision::Slip => reply.truncate(query),
-            Decision::Send => {}
-        }
-        return Some(reply.finish(query, opts.edns_udp_size, (rcode::BADVERS >> 4) as u8));
-    }
-    let q = &query.question;
-    let qtype = RType(q.qtype);
-    // The common case first: class IN and a data type.
-    let outcome = if q.qclass == class::IN && !qtype.is_meta() {
-        answer_in(&engine.table, query, &mut reply, transport)
-    } else if qtype == RType::OPT {
-        Err(rcode::FORMERR)
-    } else if qtype == RType::AXFR || qtype == RType::IXFR {
-        // Zone transfers are not offered: refuse, as servers without a transfer ACL do.
-        Err(rcode::REFUSED)
-    } else if qtype.is_meta() && qtype != RType::ANY {
-        Err(rcode::NOTIMP)
-    } else if q.qclass == class::IN {
-        answer_in(&engine.table, query, &mut reply, transport)
-    } else if q.qclass == class::CH {
-        answer_chaos(opts, query, &mut reply)
-    } else {
-        Err(rcode::REFUSED)
-    };
-    if let Err(code) = outcome {
-        reply.truncate(query);
-        reply.flags &= !(dns::flags::TC | dns::flags::AA);
-        reply.set_rcode(code);
-    }
-    let code = reply.flags & dns::flags::RCODE_MASK;
-    match decide(policy, code, reply.flags & dns::flags::TC != 0) {
-        Decision::Send => {}
-        Decision::Slip => reply.truncate(query),
-        Decision::Drop => return None,
-    }
-    Some(reply.finish(query, opts.edns_udp_size, 0))
-}
-
-fn answer_in(table: &Table, query: &Query, reply: &mut Reply<'_>, transport: Transport) -> Result<(), u8> {
-    let result = match resolve::plan(table, query) {
-        Plan::Template(r) => reply.template(query, &r),
-        Plan::Dname { skip, dname } => dname::synthesise(reply, query, skip, &dname),
-        Plan::Refused => return Err(rcode::REFUSED),
-        Plan::Corrupt => Err(Failure::Corrupt),
-    };
-    match result {
-        Ok(()) => Ok(()),
-        // Over TCP nothing bigger can be asked for: an answer that does not
-        // fit 65,535 bytes is a server failure, as Knot answers it (TC over
-        // TCP would send the client nowhere).
-        Err(Failure::Truncated) if transport == Transport::Tcp => Err(rcode::SERVFAIL),
-        Err(Failure::Truncated) => {
-            reply.truncate(query);
-            Ok(())
-        }
-        Err(Failure::Corrupt) => Err(rcode::SERVFAIL),
-    }
-}
-
-/// CHAOS TXT identity queries; everything else in class CH is refused.
-#[cold]
-#[inline(never)]
-fn answer_chaos(opts: &Options, query: &Query, reply: &mut Reply<'_>) -> Result<(), u8> {
-    let q = &query.question;
-    if q.qtype != RType::TXT.0 && q.qtype != RType::ANY.0 {
-        return Err(rcode::REFUSED);
-    }
-    let text = match query.lname() {
-        b"\x02id\x06server\x00" => &opts.identity,
-        b"\x08hostname\x04bind\x00" => &opts.hostname,
-        b"\x07version\x04bind\x00" | b"\x07version\x06server\x00" => &opts.version,
-        _ => return Err(rcode::REFUSED),
-    };
-    let Some(text) = text else { return Err(rcode::REFUSED) };
-    let mut rr = [0u8; 12 + 1 + 255];
-    let n = reply::chaos_txt(text, &mut rr);
-    match reply.push(&rr[..n], query) {
-        Ok(()) => {
-            reply.ancount = 1;
-            reply.flags |= dns::flags::AA;
-        }
-        Err(_) => reply.truncate(query),
-    }
-    Ok(())
-}
-
-/// A reply with no sections: the question when it could be read, otherwise
-/// just the header. A slipped error reply only gains TC: it is already as
-/// small as a reply can be.
-#[cold]
-#[inline(never)]
-fn error_reply(buf: &mut [u8], question_end: Option<usize>, code: u8, decision: Decision) -> Option<Written> {
-    let f = dns::flags(buf);
-    let mut flags = dns::flags::QR | (f & (dns::flags::OPCODE_MASK | dns::flags::RD | dns::flags::CD)) | code as u16;
-    match decision {
-        Decision::Send => {}
-        Decision::Slip => flags |= dns::flags::TC,
-        Decision::Drop => return None,
-    }
-    let _ = reply::write_header(buf, flags, question_end.is_some() as u16, 0, 0, 0);
-    let len = question_end.unwrap_or(dns::HEADER_LEN);
-    Some(Written { len, sum: crate::wire::checksum::sum(buf.get(..len)?) })
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 //! truncate costs no second lookup. Policies are generic parameters, not
 //! trait objects: [`SendAll`] compiles away entirely.
 
-use super::Transport;
+use super::transport::Transport;
 
 /// How rate limiting groups responses (RFC-less, as Knot, NSD and BIND do):
 /// a flood of NXDOMAINs or errors is limited apart from real answers.
@@ -51,6 +51,13 @@ pub trait Policy {
     fn begin_batch(&mut self) {}
 
     fn decide(&mut self, response: &Response<'_>) -> Decision;
+
+    /// Called by the serving thread's [`super::Session`] once per query the
+    /// engine read (not for frames passed to the kernel), after its fate:
+    /// `decided` says whether its response reached [`Policy::decide`]
+    /// (false: the engine dropped it by itself, a response or unreadable).
+    #[inline(always)]
+    fn end_query(&mut self, _decided: bool) {}
 }
 
 /// Every response is sent; nothing is counted.

@@ -14,6 +14,7 @@ use proptest::sample::{select, Index};
 
 use super::tests::{engine_for, EXAMPLE};
 use super::*;
+use crate::wire::dns;
 // The frame and query builders and the checksums are testkit's: an encoding
 // independent of `wire`, which the engine's own replies are checked against.
 use testkit::frames::{

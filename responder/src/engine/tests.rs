@@ -3,6 +3,7 @@
 //! pointer we write).
 
 use super::*;
+use crate::table::Table;
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query as HQuery, ResponseCode};
 use hickory_proto::rr::{DNSClass, Name as HName, Record, RecordType};
 

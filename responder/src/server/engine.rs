@@ -1,13 +1,14 @@
 //! The answer engine as the kernel-socket server's answerer: each thread
-//! answers from its own view of the live engine, through its own policy
-//! (rate limiting), and keeps its own counters.
+//! answers through its own `engine::Session` (its view of the live engine,
+//! its counting and rate-limiting policy) and publishes its counters after
+//! each query.
 
 use std::sync::Arc;
 
 use super::{Answerer, Session};
-use crate::engine::live::{LocalEngine, SharedEngine};
+use crate::engine::live::SharedEngine;
 use crate::engine::policy::Policy;
-use crate::engine::{answer_message_with, Scratch, Transport};
+use crate::engine::{self, Transport};
 use crate::stats::{Counting, DnsCounters, Published, Registry};
 
 /// Builds the per-thread sessions. `policy` makes each thread's policy.
@@ -48,40 +49,26 @@ where
             Transport::Udp => &self.udp,
             Transport::Tcp => &self.tcp,
         };
-        Box::new(EngineSession {
-            engine: self.engine.local(),
-            policy: Counting::new((self.policy)()),
+        Box::new(ThreadSession {
+            session: engine::Session::new(&self.engine, Counting::new((self.policy)())),
             published: registry.register(),
-            scratch: Scratch::default(),
         })
     }
 }
 
-struct EngineSession<P> {
-    engine: LocalEngine,
-    policy: Counting<P>,
+/// One thread's engine session and where its counters are published.
+struct ThreadSession<P> {
+    session: engine::Session<Counting<P>>,
     published: Arc<Published<DnsCounters>>,
-    scratch: Scratch,
 }
 
-impl<P: Policy + Send> Session for EngineSession<P> {
+impl<P: Policy + Send> Session for ThreadSession<P> {
     fn answer(&mut self, buf: &mut [u8], len: usize, transport: Transport, client: &[u8]) -> Option<usize> {
         // A kernel-socket query costs two system calls; publishing a dozen
         // counters with plain stores each time costs nothing beside them.
-        self.policy.begin_batch();
-        let before = self.policy.decided;
-        let answer = answer_message_with(
-            self.engine.current(),
-            &mut self.scratch,
-            buf,
-            len,
-            transport,
-            client,
-            &mut self.policy,
-        );
-        let decided = self.policy.decided != before;
-        self.policy.counters.count_query(decided);
-        self.published.publish(&self.policy.counters);
+        self.session.begin_batch();
+        let answer = self.session.answer_message(buf, len, transport, client);
+        self.published.publish(&self.session.policy().counters);
         answer
     }
 }

@@ -54,7 +54,7 @@ impl DnsCounters {
     }
 
     /// Counts one query given to the engine, from whether a response was
-    /// decided on (`Counting::decided` moved) and whether anything is sent.
+    /// decided on (see `Policy::end_query`).
     #[inline]
     pub fn count_query(&mut self, decided: bool) {
         self.queries += 1;
@@ -128,14 +128,11 @@ impl CounterSet for DnsCounters {
 pub struct Counting<P> {
     pub counters: DnsCounters,
     pub inner: P,
-    /// Responses decided on so far; lets the caller tell a query the engine
-    /// dropped by itself from one the policy dropped.
-    pub decided: u64,
 }
 
 impl<P: Policy> Counting<P> {
     pub fn new(inner: P) -> Counting<P> {
-        Counting { counters: DnsCounters::default(), inner, decided: 0 }
+        Counting { counters: DnsCounters::default(), inner }
     }
 }
 
@@ -149,8 +146,13 @@ impl<P: Policy> Policy for Counting<P> {
     fn decide(&mut self, response: &Response<'_>) -> Decision {
         let decision = self.inner.decide(response);
         self.counters.count(response, decision);
-        self.decided += 1;
         decision
+    }
+
+    #[inline(always)]
+    fn end_query(&mut self, decided: bool) {
+        self.counters.count_query(decided);
+        self.inner.end_query(decided);
     }
 }
 
