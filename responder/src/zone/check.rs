@@ -12,10 +12,10 @@
 
 use std::collections::HashMap;
 
+use super::error::ZoneError;
 use super::name::Name;
 use super::record::Record;
 use super::rtype::{class, RType};
-use super::ZoneError;
 
 /// A checked zone: its apex and its records, duplicates removed.
 pub struct Checked {

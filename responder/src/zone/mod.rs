@@ -9,6 +9,7 @@ mod check;
 mod dnssec;
 mod embedded;
 mod encoding;
+mod error;
 mod fields;
 mod keys;
 #[cfg(test)]
@@ -34,6 +35,7 @@ mod type_loading;
 use std::path::Path;
 
 pub use embedded::embedded_names;
+pub use error::ZoneError;
 pub use name::Name;
 pub use reader::{parse_size, require_regular_file, ReadLimits, DEFAULT_MAX_BYTES};
 pub use record::{Location, Record};
@@ -50,24 +52,6 @@ pub struct Zone {
     /// (for example missing glue), each prefixed with `file:line:`.
     pub warnings: Vec<String>,
 }
-
-/// Why a zone could not be loaded. Display gives `file:line: message`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ZoneError {
-    pub location: Option<Location>,
-    pub message: String,
-}
-
-impl std::fmt::Display for ZoneError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.location {
-            Some(loc) => write!(f, "{loc}: {}", self.message),
-            None => f.write_str(&self.message),
-        }
-    }
-}
-
-impl std::error::Error for ZoneError {}
 
 /// Reads, parses and checks the master file at `path`. `origin` is the zone
 /// name when the caller knows it: the initial `$ORIGIN`, and where the SOA

@@ -14,6 +14,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::error::ZoneError;
 use super::fields::NO_ORIGIN;
 use super::lexer::{EntryStart, Lexer, Token};
 use super::name::Name;
@@ -22,7 +23,6 @@ use super::reader::Reader;
 use super::record::{Location, Record};
 use super::rtype::{class, RType};
 use super::ttl::parse_ttl;
-use super::ZoneError;
 
 /// Include chains deeper than this are almost certainly a file including itself.
 pub const MAX_INCLUDE_DEPTH: usize = 10;
