@@ -127,16 +127,42 @@ impl Umem {
     }
 
     /// The bytes from `addr` to the end of its frame, or `None` when `addr`
-    /// lies outside the area. The caller must own the frame ([`Owner::App`]):
-    /// the kernel writes frames it owns concurrently.
-    pub fn frame_from(&mut self, addr: u64) -> Option<&mut [u8]> {
+    /// lies outside the area.
+    ///
+    /// # Safety
+    ///
+    /// The frame must not be written by anyone while the slice lives: it is
+    /// ours ([`Owner::App`], or [`Owner::Fill`] and handed back through an RX
+    /// descriptor not yet released), never one lent to the kernel, which
+    /// writes frames it owns concurrently. Only [`super::pool`] calls it, under
+    /// the ledger's discipline.
+    pub(super) unsafe fn frame_from(&self, addr: u64) -> Option<&[u8]> {
+        let (start, len) = self.frame_range(addr)?;
+        // SAFETY: the range is inside the mapping (`frame_range`); the caller
+        // guarantees nobody writes the frame meanwhile.
+        Some(unsafe { std::slice::from_raw_parts(self.area.as_ptr().add(start), len) })
+    }
+
+    /// [`Umem::frame_from`], writable.
+    ///
+    /// # Safety
+    ///
+    /// The frame must be ours ([`Owner::App`]) and nothing else may refer to
+    /// its bytes while the slice lives: not the kernel (a frame lent to it is
+    /// read or written by the NIC at any moment) and not another slice made
+    /// by this function or [`Umem::frame_from`] for the same frame.
+    pub(super) unsafe fn frame_from_mut(&mut self, addr: u64) -> Option<&mut [u8]> {
+        let (start, len) = self.frame_range(addr)?;
+        // SAFETY: inside the mapping (`frame_range`); the caller guarantees
+        // the slice is the only reference to the frame.
+        Some(unsafe { std::slice::from_raw_parts_mut(self.area.as_ptr().add(start), len) })
+    }
+
+    /// Offset and length of the bytes from `addr` to the end of its frame.
+    fn frame_range(&self, addr: u64) -> Option<(usize, usize)> {
         let index = self.frame_index(addr)?;
         let end = self.frame_addr(index) + u64::from(self.frame_size);
-        let start = addr as usize;
-        // SAFETY: `start < end <= len` (index < frame_count), so the range is
-        // inside the mapping; `&mut self` makes the slice unique on our side,
-        // and frames the kernel owns are never asked for (ledger discipline).
-        Some(unsafe { std::slice::from_raw_parts_mut(self.area.as_ptr().add(start), end as usize - start) })
+        Some((addr as usize, (end - addr) as usize))
     }
 }
 
@@ -403,11 +429,15 @@ mod tests {
         assert_eq!(umem.frame_addr(3), 3 * 2048);
         assert_eq!(umem.frame_index(3 * 2048 + 256), Some(3));
         assert_eq!(umem.frame_index(16 * 2048), None);
-        let frame = umem.frame_from(3 * 2048 + 256).unwrap();
-        assert_eq!(frame.len(), 2048 - 256, "slice runs to the end of the frame");
-        frame[0] = 0xab;
-        assert_eq!(umem.frame_from(3 * 2048 + 256).unwrap()[0], 0xab);
-        assert!(umem.frame_from(16 * 2048).is_none());
+        // SAFETY: the UMEM is registered with no socket: no kernel writes it,
+        // and each slice is gone before the next is made.
+        unsafe {
+            let frame = umem.frame_from_mut(3 * 2048 + 256).unwrap();
+            assert_eq!(frame.len(), 2048 - 256, "slice runs to the end of the frame");
+            frame[0] = 0xab;
+            assert_eq!(umem.frame_from(3 * 2048 + 256).unwrap()[0], 0xab);
+            assert!(umem.frame_from(16 * 2048).is_none());
+        }
     }
 
     #[test]
