@@ -7,6 +7,7 @@ use std::collections::VecDeque;
 use proptest::prelude::*;
 
 use super::*;
+use crate::engine::Verdict;
 use crate::xdp::umem::UmemConfig;
 
 const FRAMES: u32 = 16;
@@ -27,11 +28,15 @@ struct Bench {
 
 impl Bench {
     fn new() -> Bench {
-        let umem = Umem::new(&UmemConfig { frame_size: FRAME_SIZE, frame_count: FRAMES, huge_pages: false }).unwrap();
+        Bench::with(FRAMES, RING)
+    }
+
+    fn with(frames: u32, ring: u32) -> Bench {
+        let umem = Umem::new(&UmemConfig { frame_size: FRAME_SIZE, frame_count: frames, huge_pages: false }).unwrap();
         Bench {
-            pool: FramePool::new(umem, ProducerRing::heap(RING), ConsumerRing::heap(RING)),
-            rx: ConsumerRing::heap(RING),
-            tx: ProducerRing::heap(RING),
+            pool: FramePool::new(umem, ProducerRing::heap(ring), ConsumerRing::heap(ring)),
+            rx: ConsumerRing::heap(ring),
+            tx: ProducerRing::heap(ring),
             receiving: VecDeque::new(),
             sending: VecDeque::new(),
         }
@@ -72,7 +77,8 @@ impl Bench {
     /// Every frame is in exactly one place, and the ledger names the owner
     /// of that place.
     fn assert_every_frame_once(&self) {
-        let mut seen = vec![None; FRAMES as usize];
+        let frames = self.pool.umem.frame_count();
+        let mut seen = vec![None; frames as usize];
         let mut place = |addr: u64, owner: Owner, where_: &'static str| {
             let frame = self.frame(addr);
             assert_eq!(seen[frame as usize], None, "frame {frame} both {:?} and {where_}", seen[frame as usize]);
@@ -86,7 +92,7 @@ impl Bench {
         self.tx.pending().iter().for_each(|d| place(d.addr, Owner::Tx, "in the TX ring"));
         self.sending.iter().for_each(|&a| place(a, Owner::Tx, "being sent"));
         self.pool.completion.pending().iter().for_each(|&a| place(a, Owner::Tx, "in the completion ring"));
-        let lost: Vec<_> = (0..FRAMES).filter(|&f| seen[f as usize].is_none()).collect();
+        let lost: Vec<_> = (0..frames).filter(|&f| seen[f as usize].is_none()).collect();
         assert!(
             lost.is_empty(),
             "frames {lost:?} are nowhere (ledger: {:?})",
@@ -287,4 +293,144 @@ fn a_full_tx_ring_leaves_the_queries_waiting() {
     assert!(bench.pool.rx_batch(&mut bench.rx, &mut bench.tx, 64).is_none(), "no TX slot, no batch");
     assert_eq!(bench.rx.pending().len(), 1, "the query waits in the RX ring");
     bench.assert_every_frame_once();
+}
+
+/// The worker's answer step as it was before the pool (PR d36ba73's parent:
+/// ledger, free stack and `frame_from` driven by hand), kept here only to
+/// measure the pool against it with callgrind; see docs/BENCHMARKS.md.
+#[inline(never)]
+fn answer_batch_by_hand(bench: &mut Bench, batch: u32, counters: &mut [u64; 4]) -> u32 {
+    let (pool, rx, tx) = (&mut bench.pool, &mut bench.rx, &mut bench.tx);
+    let room = tx.reserve(batch);
+    if room == 0 {
+        return 0;
+    }
+    let n = rx.peek(room);
+    for i in 0..n {
+        let Some(desc) = rx.read(i) else { break };
+        let filled = pool.umem.frame_index(desc.addr).and_then(|f| pool.ledger.owner(f));
+        if filled != Some(Owner::Fill) {
+            continue;
+        }
+        // SAFETY: as in `RxBatch::packet`.
+        if let Some(packet) = unsafe { pool.umem.frame_from(desc.addr) }.and_then(|b| b.get(..desc.len as usize)) {
+            std::hint::black_box(packet);
+        }
+    }
+    let mut sent = 0;
+    for i in 0..n {
+        let Some(desc) = rx.read(i) else { break };
+        let Some(frame) = pool.umem.frame_index(desc.addr) else {
+            counters[0] += 1;
+            continue;
+        };
+        if pool.ledger.transfer(frame, Owner::Fill, Owner::App).is_err() {
+            counters[0] += 1;
+            continue;
+        }
+        // SAFETY: the ledger moved the frame to App just above.
+        let verdict = match unsafe { pool.umem.frame_from_mut(desc.addr) } {
+            Some(bytes) if desc.len as usize <= bytes.len() => {
+                let capacity = bytes.len();
+                match reflect(bytes, desc.len as usize, capacity) {
+                    Verdict::Transmit(len) if len == 0 || len > capacity => Verdict::Drop,
+                    verdict => verdict,
+                }
+            }
+            _ => {
+                counters[0] += 1;
+                Verdict::Drop
+            }
+        };
+        match verdict {
+            Verdict::Transmit(len) => {
+                let _ = pool.ledger.transfer(frame, Owner::App, Owner::Tx);
+                tx.write(sent, libc::xdp_desc { addr: desc.addr, len: len as u32, options: 0 });
+                sent += 1;
+            }
+            Verdict::Drop | Verdict::Pass => {
+                counters[1] += 1;
+                let _ = pool.ledger.transfer(frame, Owner::App, Owner::Free);
+                pool.free.push(pool.umem.frame_addr(frame));
+            }
+        }
+    }
+    rx.release(n);
+    tx.submit(sent);
+    counters[2] += u64::from(n);
+    counters[3] += u64::from(sent);
+    n
+}
+
+/// The worker's answer step through the pool, as `Worker::receive_and_answer`.
+#[inline(never)]
+fn answer_batch_with_pool(bench: &mut Bench, batch: u32, counters: &mut [u64; 4]) -> u32 {
+    let Some(mut batch) = bench.pool.rx_batch(&mut bench.rx, &mut bench.tx, batch) else {
+        return 0;
+    };
+    for i in 0..batch.len() {
+        if let Some(packet) = batch.packet(i) {
+            std::hint::black_box(packet);
+        }
+    }
+    while let Some(mut frame) = batch.next_frame() {
+        let len = frame.len();
+        let bytes = frame.bytes();
+        let capacity = bytes.len();
+        match reflect(bytes, len, capacity) {
+            Verdict::Transmit(len) => {
+                if !frame.transmit(len) {
+                    counters[1] += 1;
+                }
+            }
+            Verdict::Drop | Verdict::Pass => {
+                counters[1] += 1;
+                frame.recycle();
+            }
+        }
+    }
+    let done = batch.finish();
+    counters[0] += u64::from(done.invalid);
+    counters[1] += u64::from(done.oversized);
+    counters[2] += u64::from(done.received);
+    counters[3] += u64::from(done.sent);
+    done.received
+}
+
+/// A stand-in handler as cheap as the floor's: flip a byte, send it back.
+#[inline(never)]
+fn reflect(frame: &mut [u8], len: usize, _capacity: usize) -> Verdict {
+    frame[0] ^= 1;
+    Verdict::Transmit(len)
+}
+
+/// Runs `frames` frames through fill → RX → answer → TX → completion in
+/// batches of 64, the answer step being `step`.
+fn worker_loop(frames: u64, step: fn(&mut Bench, u32, &mut [u64; 4]) -> u32) -> [u64; 4] {
+    const BATCH: u32 = 64;
+    let mut bench = Bench::with(4 * BATCH, 2 * BATCH);
+    let mut counters = [0u64; 4];
+    while counters[3] < frames {
+        bench.pool.recycle_completions();
+        bench.pool.refill();
+        bench.kernel_takes_fill(BATCH);
+        bench.kernel_receives(BATCH as usize, 60, 0);
+        step(&mut bench, BATCH, &mut counters);
+        bench.kernel_sends(BATCH);
+        bench.kernel_completes(BATCH as usize);
+    }
+    bench.pool.recycle_completions();
+    bench.assert_every_frame_once();
+    counters
+}
+
+/// For callgrind (docs/BENCHMARKS.md): both answer steps over 100,000
+/// frames each, in one process.
+#[test]
+#[ignore = "a measurement: run under callgrind, see docs/BENCHMARKS.md"]
+fn worker_loop_cost() {
+    let by_hand = worker_loop(100_000, answer_batch_by_hand);
+    let with_pool = worker_loop(100_000, answer_batch_with_pool);
+    assert_eq!(by_hand, with_pool, "both steps count the same");
+    assert_eq!(with_pool[3], with_pool[2], "every frame answered");
 }
