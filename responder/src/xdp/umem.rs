@@ -429,8 +429,8 @@ mod tests {
         assert_eq!(umem.frame_addr(3), 3 * 2048);
         assert_eq!(umem.frame_index(3 * 2048 + 256), Some(3));
         assert_eq!(umem.frame_index(16 * 2048), None);
-        // SAFETY: the UMEM is registered with no socket: no kernel writes it,
-        // and each slice is gone before the next is made.
+        // SAFETY: this UMEM belongs to no socket, so no kernel touches it, and
+        // each slice is gone before the next is made.
         unsafe {
             let frame = umem.frame_from_mut(3 * 2048 + 256).unwrap();
             assert_eq!(frame.len(), 2048 - 256, "slice runs to the end of the frame");

@@ -95,8 +95,10 @@ pub struct Refill {
 }
 
 impl FramePool {
-    /// Every frame starts free.
-    pub fn new(umem: Umem, fill: ProducerRing<u64>, completion: ConsumerRing<u64>) -> FramePool {
+    /// Every frame starts free. `fill` and `completion` must be the rings of
+    /// the socket `umem` is registered with (only [`super::socket`] makes
+    /// pools, and the tests over heap rings).
+    pub(super) fn new(umem: Umem, fill: ProducerRing<u64>, completion: ConsumerRing<u64>) -> FramePool {
         let frames = umem.frame_count();
         let free = (0..frames).rev().map(|i| umem.frame_addr(i)).collect();
         FramePool { fill, completion, ledger: FrameLedger::new(frames), free, umem }
@@ -158,7 +160,13 @@ impl FramePool {
     /// Up to `want` received frames, no more than `tx` has room for, so
     /// that every answer has its TX slot. `None` when `tx` is full: the
     /// received frames then stay in `rx` until answers can be sent.
-    pub fn rx_batch<'a>(
+    ///
+    /// Not public: the RX descriptors are trusted to name frames the kernel
+    /// has finished writing, which holds only for the RX ring of the socket
+    /// this pool's UMEM is registered with ([`XskSocket::rx_batch`]).
+    ///
+    /// [`XskSocket::rx_batch`]: super::socket::XskSocket::rx_batch
+    pub(super) fn rx_batch<'a>(
         &'a mut self,
         rx: &'a mut ConsumerRing<libc::xdp_desc>,
         tx: &'a mut ProducerRing<libc::xdp_desc>,
