@@ -143,19 +143,21 @@ impl Umem {
         Some(unsafe { std::slice::from_raw_parts(self.area.as_ptr().add(start), len) })
     }
 
-    /// [`Umem::frame_from`], writable.
+    /// The `len` bytes from `addr`, writable: [`Umem::frame_from`]'s range,
+    /// found once by the caller rather than again here (the hot path).
     ///
     /// # Safety
     ///
-    /// The frame must be ours ([`Owner::App`]) and nothing else may refer to
-    /// its bytes while the slice lives: not the kernel (a frame lent to it is
-    /// read or written by the NIC at any moment) and not another slice made
-    /// by this function or [`Umem::frame_from`] for the same frame.
-    pub(super) unsafe fn frame_from_mut(&mut self, addr: u64) -> Option<&mut [u8]> {
-        let (start, len) = self.frame_range(addr)?;
-        // SAFETY: inside the mapping (`frame_range`); the caller guarantees
-        // the slice is the only reference to the frame.
-        Some(unsafe { std::slice::from_raw_parts_mut(self.area.as_ptr().add(start), len) })
+    /// `addr..addr + len` must lie inside one frame of this UMEM, that frame
+    /// must be ours ([`Owner::App`]), and nothing else may refer to its bytes
+    /// while the slice lives: not the kernel (a frame lent to it is read or
+    /// written by the NIC at any moment) and not another slice made by this
+    /// function or [`Umem::frame_from`].
+    #[inline]
+    pub(super) unsafe fn frame_bytes_mut(&mut self, addr: u64, len: usize) -> &mut [u8] {
+        debug_assert!(addr as usize + len <= self.len);
+        // SAFETY: inside the mapping and unaliased, by the caller's contract.
+        unsafe { std::slice::from_raw_parts_mut(self.area.as_ptr().add(addr as usize), len) }
     }
 
     /// Offset and length of the bytes from `addr` to the end of its frame.
@@ -432,9 +434,8 @@ mod tests {
         // SAFETY: this UMEM belongs to no socket, so no kernel touches it, and
         // each slice is gone before the next is made.
         unsafe {
-            let frame = umem.frame_from_mut(3 * 2048 + 256).unwrap();
-            assert_eq!(frame.len(), 2048 - 256, "slice runs to the end of the frame");
-            frame[0] = 0xab;
+            assert_eq!(umem.frame_from(3 * 2048 + 256).unwrap().len(), 2048 - 256, "runs to the end of the frame");
+            umem.frame_bytes_mut(3 * 2048 + 256, 2048 - 256)[0] = 0xab;
             assert_eq!(umem.frame_from(3 * 2048 + 256).unwrap()[0], 0xab);
             assert!(umem.frame_from(16 * 2048).is_none());
         }

@@ -236,8 +236,9 @@ impl<'a> RxBatch<'a> {
     /// Packet `i` of the batch, read only, for prefetching before any is
     /// answered: `None` once it was taken, or when its descriptor does not
     /// name a frame lent for receiving.
+    #[inline]
     pub fn packet(&self, i: u32) -> Option<&[u8]> {
-        if i < self.next {
+        if i < self.next || i >= self.len {
             return None;
         }
         let desc = self.rx.read(i)?;
@@ -258,6 +259,10 @@ impl<'a> RxBatch<'a> {
 
     /// The next frame to answer (`Fill → App`), skipping descriptors not to
     /// be trusted; `None` at the end of the batch.
+    // Always inlined: called once per frame, and out of line its prologue
+    // and the returned `RxFrame` cost a quarter of the pool's overhead
+    // (callgrind, docs/BENCHMARKS.md).
+    #[inline(always)]
     pub fn next_frame(&mut self) -> Option<RxFrame<'_>> {
         while self.next < self.len {
             let i = self.next;
@@ -272,7 +277,8 @@ impl<'a> RxBatch<'a> {
                 continue;
             }
             let end = self.pool.umem.frame_addr(frame) + u64::from(self.pool.umem.frame_size());
-            if u64::from(desc.len) > end - desc.addr {
+            let capacity = (end - desc.addr) as usize;
+            if desc.len as usize > capacity {
                 self.invalid += 1;
                 self.oversized += 1;
                 let _ = self.pool.ledger.transfer(frame, Owner::App, Owner::Free);
@@ -285,6 +291,7 @@ impl<'a> RxBatch<'a> {
                 sent: &mut self.sent,
                 addr: desc.addr,
                 len: desc.len as usize,
+                capacity,
                 frame,
             });
         }
@@ -321,6 +328,8 @@ pub struct RxFrame<'b> {
     /// The packet's first byte (the frame's base plus the kernel's headroom).
     addr: u64,
     len: usize,
+    /// From `addr` to the end of the frame.
+    capacity: usize,
     frame: u32,
 }
 
@@ -336,21 +345,24 @@ impl RxFrame<'_> {
 
     /// From the packet's first byte to the end of its frame: the room an
     /// answer may use.
+    #[inline]
     pub fn bytes(&mut self) -> &mut [u8] {
         // SAFETY: the ledger says App (moved by `next_frame`, and only
         // `transmit`/`recycle`, which consume `self`, move it on), so the
         // kernel neither reads nor writes this frame; the slice borrows
         // `self` mutably, so it is the only reference to the frame's bytes.
-        // `next_frame` checked that `addr` lies inside the UMEM.
-        unsafe { self.pool.umem.frame_from_mut(self.addr) }.unwrap_or_default()
+        // `next_frame` found `addr` inside the UMEM and `capacity` bytes
+        // from it to the end of its frame.
+        unsafe { self.pool.umem.frame_bytes_mut(self.addr, self.capacity) }
     }
 
     /// Sends `bytes()[..len]` from this very frame (`App → Tx`). An
     /// impossible length (0, or beyond the frame) would hand the kernel a
     /// descriptor it refuses and never completes, so the frame is recycled
     /// instead and `false` returned.
+    #[inline]
     pub fn transmit(self, len: usize) -> bool {
-        let capacity = self.capacity();
+        let capacity = self.capacity;
         let mut frame = std::mem::ManuallyDrop::new(self);
         let this: &mut RxFrame<'_> = &mut frame;
         if len == 0 || len > capacity {
@@ -367,15 +379,12 @@ impl RxFrame<'_> {
     }
 
     /// Puts the frame back on the free stack (`App → Free`), unanswered.
+    #[inline]
     pub fn recycle(self) {
         std::mem::ManuallyDrop::new(self).give_back();
     }
 
-    fn capacity(&self) -> usize {
-        let end = self.pool.umem.frame_addr(self.frame) + u64::from(self.pool.umem.frame_size());
-        (end - self.addr) as usize
-    }
-
+    #[inline]
     fn give_back(&mut self) {
         let _ = self.pool.ledger.transfer(self.frame, Owner::App, Owner::Free);
         self.pool.free.push(self.pool.umem.frame_addr(self.frame));

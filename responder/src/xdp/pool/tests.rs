@@ -266,6 +266,8 @@ fn descriptors_not_to_be_trusted_are_counted_and_never_handed_out() {
     assert_eq!(bench.rx.kernel_put(&descs), 5);
     let mut batch = bench.pool.rx_batch(&mut bench.rx, &mut bench.tx, 64).unwrap();
     assert!(batch.packet(2).is_none() && batch.packet(3).is_none(), "no bytes of frames not received");
+    assert!(batch.packet(5).is_none(), "nor past the batch");
+    assert_eq!(batch.packet(0).map(<[u8]>::len), Some(60));
     let mut handed = 0;
     while let Some(frame) = batch.next_frame() {
         handed += 1;
@@ -328,8 +330,11 @@ fn answer_batch_by_hand(bench: &mut Bench, batch: u32, counters: &mut [u64; 4]) 
             counters[0] += 1;
             continue;
         }
-        // SAFETY: the ledger moved the frame to App just above.
-        let verdict = match unsafe { pool.umem.frame_from_mut(desc.addr) } {
+        // What `frame_from` was before it became `unsafe`: the frame found
+        // again from the address. SAFETY: the ledger moved it to App above.
+        let end = pool.umem.frame_index(desc.addr).map(|f| pool.umem.frame_addr(f) + u64::from(pool.umem.frame_size()));
+        let bytes = end.map(|end| unsafe { pool.umem.frame_bytes_mut(desc.addr, (end - desc.addr) as usize) });
+        let verdict = match bytes {
             Some(bytes) if desc.len as usize <= bytes.len() => {
                 let capacity = bytes.len();
                 match reflect(bytes, desc.len as usize, capacity) {

@@ -11,7 +11,6 @@ use super::*;
 use crate::xdp::liveness;
 use crate::xdp::socket::{XskConfig, XskSocket, ZeroCopy};
 use crate::xdp::umem::UmemConfig;
-use testkit::steering::*;
 
 /// Copy mode and a small UMEM: works on any driver, and these tests never
 /// fill the fill ring, so frames redirected to it are counted then dropped.
