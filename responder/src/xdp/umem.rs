@@ -17,6 +17,10 @@
 //! `Tx → Free` (completion consume). The ledger refuses any other move, so a
 //! descriptor the kernel should not have handed back, or a frame submitted
 //! twice, is caught instead of silently corrupting a packet in flight.
+//! Only the worker's [`super::pool::FramePool`] holds a ledger and makes
+//! these moves, and the frame bytes are reachable only through its
+//! `RxFrame`: [`Umem::frame_from`] and [`Umem::frame_bytes_mut`] are
+//! `unsafe fn`s whose contract is exactly this table.
 //!
 //! Frames are aligned chunks (`XDP_UMEM_REG` without the unaligned flag): the
 //! kernel may add an offset (its headroom) to a frame's base address in RX
