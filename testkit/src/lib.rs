@@ -8,10 +8,13 @@
 //! - [`frames`]: DNS queries and the Ethernet/VLAN/IPv4/IPv6/UDP frames
 //!   around them, with every length and checksum right, built byte by byte
 //!   independently of the responder's `wire` module.
+//! - [`steering`]: the frames the XDP steering program must classify,
+//!   odd ones included (other protocols, fragments, extension headers, ARP).
 //! - [`workload`]: the benchmark zone and query mix.
 //! - [`kxdpgun_summary`]: kxdpgun's closing summary, parsed.
 
 pub mod frames;
 pub mod kxdpgun_summary;
+pub mod steering;
 pub mod testbed;
 pub mod workload;

@@ -11,20 +11,16 @@
 //! only the in-place rewrite does: it answers from the query's destination
 //! address and keeps the query's IPv4 identification (the kernel sends 0).
 
-#[allow(dead_code)]
-#[path = "../../responder/src/xdp/program_test_frames.rs"]
-mod frames;
-
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use frames::{Frame, BROADCAST_MAC};
 use responder_tests::netns::in_netns;
 use responder_tests::raw_link::RawLink;
 use responder_tests::responder::workspace_root;
 use responder_tests::testbed::{privileged, run, Testbed, SERVER_V4};
 use responder_tests::xdp_server::XdpServer;
+use testkit::steering::{Frame, BROADCAST_MAC};
 
 /// The identification field `Frame` puts in every IPv4 header.
 const QUERY_IP_ID: [u8; 2] = [0xab, 0xcd];

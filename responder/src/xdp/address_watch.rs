@@ -2,7 +2,7 @@
 //! address maps in step with its interface: on every rtnetlink link or
 //! address notification, and every [`REREAD`] in case one was lost, it
 //! re-reads the interface's MAC and addresses and applies the difference
-//! (additions before removals, see `program_addresses`).
+//! (additions before removals, see `program/addresses.rs`).
 //!
 //! Re-reading rather than applying each notification keeps one code path
 //! for start and change, and cannot drift from the kernel's view.

@@ -6,6 +6,8 @@
 //! - [`program`]: the XDP steering program and its maps.
 //! - [`umem`]: frame memory and the ledger of who owns each frame.
 //! - [`ring`]: the fill, RX, TX and completion rings shared with the kernel.
+//! - [`pool`]: the worker's frames and the only moves between owners; RX
+//!   yields an [`pool::RxFrame`] that is transmitted or recycled.
 //! - [`socket`]: one AF_XDP socket: UMEM registration, rings, bind.
 //! - [`queues`]: which queues and CPUs to use.
 //! - [`worker`]: the per-queue loop and its counters.
@@ -22,6 +24,7 @@ pub mod liveness;
 pub mod netlink;
 pub mod own_addresses;
 pub mod plane;
+pub mod pool;
 pub mod program;
 pub mod queues;
 pub mod ring;

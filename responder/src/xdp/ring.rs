@@ -159,6 +159,61 @@ impl<T: Copy> Shared<T> {
     }
 }
 
+/// Rings in ordinary memory, and the kernel's side of them, for tests of
+/// the code that drives the rings (the frame pool).
+#[cfg(test)]
+impl<T: Copy> ProducerRing<T> {
+    pub(super) fn heap(size: u32) -> Self {
+        Self::over(Shared::heap(size))
+    }
+
+    /// Entries submitted and not consumed yet, oldest first.
+    pub(super) fn pending(&self) -> Vec<T> {
+        let cons = self.shared.consumer().load(Ordering::Acquire);
+        let prod = self.shared.producer().load(Ordering::Acquire);
+        (0..prod.wrapping_sub(cons)).map(|i| self.shared.read(cons.wrapping_add(i))).collect()
+    }
+
+    /// The kernel consumes up to `n` submitted entries.
+    pub(super) fn kernel_take(&self, n: u32) -> Vec<T> {
+        let shared = &self.shared;
+        let cons = shared.consumer().load(Ordering::Acquire);
+        let prod = shared.producer().load(Ordering::Acquire);
+        let n = n.min(prod.wrapping_sub(cons));
+        let out = (0..n).map(|i| shared.read(cons.wrapping_add(i))).collect();
+        shared.consumer().store(cons.wrapping_add(n), Ordering::Release);
+        out
+    }
+}
+
+#[cfg(test)]
+impl<T: Copy> ConsumerRing<T> {
+    pub(super) fn heap(size: u32) -> Self {
+        Self::over(Shared::heap(size))
+    }
+
+    /// Entries produced and not released yet, oldest first.
+    pub(super) fn pending(&self) -> Vec<T> {
+        let cons = self.shared.consumer().load(Ordering::Acquire);
+        let prod = self.shared.producer().load(Ordering::Acquire);
+        (0..prod.wrapping_sub(cons)).map(|i| self.shared.read(cons.wrapping_add(i))).collect()
+    }
+
+    /// The kernel produces as many of `values` as there is room for and
+    /// returns how many.
+    pub(super) fn kernel_put(&mut self, values: &[T]) -> usize {
+        let prod = self.shared.producer().load(Ordering::Relaxed);
+        let cons = self.shared.consumer().load(Ordering::Acquire);
+        let room = (self.shared.size - prod.wrapping_sub(cons)) as usize;
+        let n = values.len().min(room);
+        for (i, v) in values[..n].iter().enumerate() {
+            self.shared.write(prod.wrapping_add(i as u32), *v);
+        }
+        self.shared.producer().store(prod.wrapping_add(n as u32), Ordering::Release);
+        n
+    }
+}
+
 /// A ring we fill and the kernel drains: the fill and TX rings.
 pub struct ProducerRing<T> {
     shared: Shared<T>,

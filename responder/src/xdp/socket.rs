@@ -8,7 +8,10 @@
 //!
 //! Ring ownership and the frame ledger are documented in [`super::ring`] and
 //! [`super::umem`]; this module only creates the pieces and wraps the few
-//! system calls the worker needs (`sendto` kick, `poll`, statistics).
+//! system calls the worker needs (`sendto` kick, `poll`, statistics). The
+//! UMEM with the fill and completion rings is the socket's [`FramePool`];
+//! the RX and TX rings stay here and are reached only through
+//! [`XskSocket::rx_batch`], so frames move only as the pool allows.
 
 use std::fmt;
 use std::io;
@@ -16,8 +19,9 @@ use std::mem::size_of;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::time::Duration;
 
+use super::pool::{FramePool, RxBatch};
 use super::ring::{ConsumerRing, ProducerRing};
-use super::umem::{Umem, UmemConfig};
+use super::umem::{FrameAccounting, Umem, UmemConfig};
 
 // Socket options from <asm-generic/socket.h> (x86, arm and most others); the
 // libc crate does not export them for every Linux target.
@@ -122,15 +126,13 @@ pub struct XskError {
     pub source: io::Error,
 }
 
-/// An AF_XDP socket, its UMEM and its rings. Field order is drop order: the
-/// socket closes before the memory it uses is unmapped.
+/// An AF_XDP socket, its frame pool and its rings. Field order is drop
+/// order: the socket closes before the memory it uses is unmapped.
 pub struct XskSocket {
     fd: OwnedFd,
-    pub fill: ProducerRing<u64>,
-    pub completion: ConsumerRing<u64>,
-    pub rx: ConsumerRing<libc::xdp_desc>,
-    pub tx: ProducerRing<libc::xdp_desc>,
-    pub umem: Umem,
+    rx: ConsumerRing<libc::xdp_desc>,
+    tx: ProducerRing<libc::xdp_desc>,
+    pool: FramePool,
     mode: BindMode,
     need_wakeup: bool,
     ifindex: u32,
@@ -217,7 +219,50 @@ impl XskSocket {
         let options: libc::xdp_options =
             get_option(fd.as_fd(), libc::SOL_XDP, libc::XDP_OPTIONS).map_err(|e| fail("XDP_OPTIONS", e))?;
         let mode = if options.flags & libc::XDP_OPTIONS_ZEROCOPY != 0 { BindMode::ZeroCopy } else { BindMode::Copy };
-        Ok(XskSocket { fd, fill, completion, rx, tx, umem, mode, need_wakeup: config.need_wakeup, ifindex, queue })
+        let pool = FramePool::new(umem, fill, completion);
+        Ok(XskSocket { fd, rx, tx, pool, mode, need_wakeup: config.need_wakeup, ifindex, queue })
+    }
+
+    /// The UMEM, fill and completion rings and the ledger.
+    pub fn pool(&self) -> &FramePool {
+        &self.pool
+    }
+
+    pub fn pool_mut(&mut self) -> &mut FramePool {
+        &mut self.pool
+    }
+
+    /// Up to `want` received frames; `None` while the TX ring is full (see
+    /// [`FramePool::rx_batch`]).
+    pub fn rx_batch(&mut self, want: u32) -> Option<RxBatch<'_>> {
+        self.pool.rx_batch(&mut self.rx, &mut self.tx, want)
+    }
+
+    /// Whether the RX ring holds a frame not yet taken.
+    pub fn rx_waiting(&mut self) -> bool {
+        self.rx.peek(1) > 0
+    }
+
+    /// Slots in each ring.
+    pub fn ring_size(&self) -> u32 {
+        self.tx.size()
+    }
+
+    /// Answers on the TX ring the kernel has not taken yet.
+    pub fn tx_outstanding(&self) -> u32 {
+        self.tx.outstanding()
+    }
+
+    /// The kernel asks for a `sendto` before it looks at the TX ring again.
+    pub fn tx_needs_wakeup(&self) -> bool {
+        self.tx.needs_wakeup()
+    }
+
+    /// Where every frame is, the ledger reconciled with all four rings.
+    pub fn frame_accounting(&mut self) -> FrameAccounting {
+        let rx = self.rx.peek(self.rx.size());
+        let tx = self.tx.outstanding();
+        self.pool.accounting(rx, tx)
     }
 
     pub fn mode(&self) -> BindMode {

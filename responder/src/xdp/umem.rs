@@ -17,6 +17,10 @@
 //! `Tx → Free` (completion consume). The ledger refuses any other move, so a
 //! descriptor the kernel should not have handed back, or a frame submitted
 //! twice, is caught instead of silently corrupting a packet in flight.
+//! Only the worker's [`super::pool::FramePool`] holds a ledger and makes
+//! these moves, and the frame bytes are reachable only through its
+//! `RxFrame`: [`Umem::frame_from`] and [`Umem::frame_bytes_mut`] are
+//! `unsafe fn`s whose contract is exactly this table.
 //!
 //! Frames are aligned chunks (`XDP_UMEM_REG` without the unaligned flag): the
 //! kernel may add an offset (its headroom) to a frame's base address in RX
@@ -127,16 +131,44 @@ impl Umem {
     }
 
     /// The bytes from `addr` to the end of its frame, or `None` when `addr`
-    /// lies outside the area. The caller must own the frame ([`Owner::App`]):
-    /// the kernel writes frames it owns concurrently.
-    pub fn frame_from(&mut self, addr: u64) -> Option<&mut [u8]> {
+    /// lies outside the area.
+    ///
+    /// # Safety
+    ///
+    /// The frame must not be written by anyone while the slice lives: it is
+    /// ours ([`Owner::App`], or [`Owner::Fill`] and handed back through an RX
+    /// descriptor not yet released), never one lent to the kernel, which
+    /// writes frames it owns concurrently. Only [`super::pool`] calls it, under
+    /// the ledger's discipline.
+    pub(super) unsafe fn frame_from(&self, addr: u64) -> Option<&[u8]> {
+        let (start, len) = self.frame_range(addr)?;
+        // SAFETY: the range is inside the mapping (`frame_range`); the caller
+        // guarantees nobody writes the frame meanwhile.
+        Some(unsafe { std::slice::from_raw_parts(self.area.as_ptr().add(start), len) })
+    }
+
+    /// The `len` bytes from `addr`, writable: [`Umem::frame_from`]'s range,
+    /// found once by the caller rather than again here (the hot path).
+    ///
+    /// # Safety
+    ///
+    /// `addr..addr + len` must lie inside one frame of this UMEM, that frame
+    /// must be ours ([`Owner::App`]), and nothing else may refer to its bytes
+    /// while the slice lives: not the kernel (a frame lent to it is read or
+    /// written by the NIC at any moment) and not another slice made by this
+    /// function or [`Umem::frame_from`].
+    #[inline]
+    pub(super) unsafe fn frame_bytes_mut(&mut self, addr: u64, len: usize) -> &mut [u8] {
+        debug_assert!(addr as usize + len <= self.len);
+        // SAFETY: inside the mapping and unaliased, by the caller's contract.
+        unsafe { std::slice::from_raw_parts_mut(self.area.as_ptr().add(addr as usize), len) }
+    }
+
+    /// Offset and length of the bytes from `addr` to the end of its frame.
+    fn frame_range(&self, addr: u64) -> Option<(usize, usize)> {
         let index = self.frame_index(addr)?;
         let end = self.frame_addr(index) + u64::from(self.frame_size);
-        let start = addr as usize;
-        // SAFETY: `start < end <= len` (index < frame_count), so the range is
-        // inside the mapping; `&mut self` makes the slice unique on our side,
-        // and frames the kernel owns are never asked for (ledger discipline).
-        Some(unsafe { std::slice::from_raw_parts_mut(self.area.as_ptr().add(start), end as usize - start) })
+        Some((addr as usize, (end - addr) as usize))
     }
 }
 
@@ -403,11 +435,14 @@ mod tests {
         assert_eq!(umem.frame_addr(3), 3 * 2048);
         assert_eq!(umem.frame_index(3 * 2048 + 256), Some(3));
         assert_eq!(umem.frame_index(16 * 2048), None);
-        let frame = umem.frame_from(3 * 2048 + 256).unwrap();
-        assert_eq!(frame.len(), 2048 - 256, "slice runs to the end of the frame");
-        frame[0] = 0xab;
-        assert_eq!(umem.frame_from(3 * 2048 + 256).unwrap()[0], 0xab);
-        assert!(umem.frame_from(16 * 2048).is_none());
+        // SAFETY: this UMEM belongs to no socket, so no kernel touches it, and
+        // each slice is gone before the next is made.
+        unsafe {
+            assert_eq!(umem.frame_from(3 * 2048 + 256).unwrap().len(), 2048 - 256, "runs to the end of the frame");
+            umem.frame_bytes_mut(3 * 2048 + 256, 2048 - 256)[0] = 0xab;
+            assert_eq!(umem.frame_from(3 * 2048 + 256).unwrap()[0], 0xab);
+            assert!(umem.frame_from(16 * 2048).is_none());
+        }
     }
 
     #[test]

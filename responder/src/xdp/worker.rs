@@ -9,9 +9,10 @@
 //!    driver that finds it empty drops packets.
 //! 3. **RX batch.** At most `batch` descriptors, and no more than the TX
 //!    ring has room for, so an answer never waits for a TX slot. Each frame
-//!    (`Fill → App`) goes to the [`FrameHandler`]; `Transmit` puts the same
-//!    address, with the new length, on the TX ring (`App → Tx`); `Drop` and
-//!    `Pass` return it to the free stack (`App → Free`). A `Pass` cannot be
+//!    (`Fill → App`, an [`super::pool::RxFrame`]) goes to the
+//!    [`FrameHandler`]; `Transmit` puts the same address, with the new
+//!    length, on the TX ring (`App → Tx`); `Drop` and `Pass` return it to the
+//!    free stack (`App → Free`). The frame pool makes these the only moves. A `Pass` cannot be
 //!    re-injected into the kernel from user space; the XDP program already
 //!    passes non-DNS traffic, so it is counted and dropped.
 //! 4. **Submit TX and kick** with `sendto(MSG_DONTWAIT)` when the kernel
@@ -44,7 +45,7 @@ use std::time::{Duration, Instant};
 
 use super::liveness::Heartbeat;
 use super::socket::{BindMode, KernelStats, XskConfig, XskError, XskSocket};
-use super::umem::{FrameAccounting, FrameLedger, Owner, RingLevels};
+use super::umem::{FrameAccounting, Owner};
 use crate::engine::Verdict;
 use crate::stats::{CounterSet, DnsCounters, Published};
 
@@ -282,13 +283,9 @@ fn start_in_thread(spec: &WorkerSpec) -> Result<XskSocket, WorkerError> {
     Ok(XskSocket::new(spec.ifindex, spec.queue, &spec.xsk)?)
 }
 
-/// The worker's state: its socket, the frame ledger, the free stack.
+/// The worker's state: its socket (with the frame pool) and its counters.
 pub(crate) struct Worker<H> {
     socket: XskSocket,
-    ledger: FrameLedger,
-    /// Frame base addresses owned by us and not in use; capacity for all
-    /// frames, so pushing never allocates.
-    free: Vec<u64>,
     handler: H,
     counters: WorkerCounters,
     published: Arc<PublishedCounters>,
@@ -307,18 +304,7 @@ impl<H: FrameHandler> Worker<H> {
         published: Arc<PublishedCounters>,
         heartbeat: Heartbeat,
     ) -> Worker<H> {
-        let frames = socket.umem.frame_count();
-        let free = (0..frames).rev().map(|i| socket.umem.frame_addr(i)).collect();
-        Worker {
-            socket,
-            ledger: FrameLedger::new(frames),
-            free,
-            handler,
-            counters: WorkerCounters::default(),
-            published,
-            spec,
-            heartbeat,
-        }
+        Worker { socket, handler, counters: WorkerCounters::default(), published, spec, heartbeat }
     }
 
     fn run(mut self, stop: &AtomicBool) -> QueueStats {
@@ -328,7 +314,7 @@ impl<H: FrameHandler> Worker<H> {
             #[cfg(feature = "test-hooks")]
             crate::test_hooks::stall_point(self.spec.queue);
             let received = self.step();
-            if received > 0 || self.socket.rx.peek(1) == 0 {
+            if received > 0 || !self.socket.rx_waiting() {
                 self.heartbeat.beat();
             }
             if received > 0 {
@@ -368,131 +354,66 @@ impl<H: FrameHandler> Worker<H> {
 
     /// Completion ring → free stack.
     fn recycle_completions(&mut self) {
-        let ring = &mut self.socket.completion;
-        let n = ring.peek(ring.size());
-        for i in 0..n {
-            let Some(addr) = ring.read(i) else { break };
-            match self.socket.umem.frame_index(addr) {
-                Some(frame) if self.ledger.transfer(frame, Owner::Tx, Owner::Free).is_ok() => {
-                    self.free.push(self.socket.umem.frame_addr(frame));
-                }
-                _ => self.counters.invalid += 1,
-            }
-        }
-        ring.release(n);
+        let invalid = self.socket.pool_mut().recycle_completions();
+        self.counters.invalid += u64::from(invalid);
     }
 
     /// Free stack → fill ring. Returns whether the ring had been drained
     /// empty by the kernel (it may have dropped packets meanwhile).
     fn refill(&mut self) -> bool {
-        let ring = &mut self.socket.fill;
-        let was_empty = ring.free(ring.size()) == ring.size();
-        let want = self.free.len().min(ring.size() as usize) as u32;
-        if want == 0 {
-            return was_empty;
-        }
-        let n = ring.reserve(want);
-        for i in 0..n {
-            let Some(addr) = self.free.pop() else { break };
-            // The frame came off our free stack, so this cannot fail; if the
-            // ledger ever disagreed, the frame stays out of circulation.
-            let frame = self.socket.umem.frame_index(addr).unwrap_or(u32::MAX);
-            if self.ledger.transfer(frame, Owner::Free, Owner::Fill).is_err() {
-                self.counters.invalid += 1;
-                ring.submit(i);
-                return was_empty;
-            }
-            ring.write(i, addr);
-        }
-        ring.submit(n);
-        was_empty
+        let done = self.socket.pool_mut().refill();
+        self.counters.invalid += u64::from(done.invalid);
+        done.was_empty
     }
 
     /// RX ring → handler → TX ring or free stack.
     fn receive_and_answer(&mut self) -> u32 {
-        let batch = self.spec.worker.batch;
-        let room = self.socket.tx.reserve(batch);
-        if room == 0 {
+        let Some(mut batch) = self.socket.rx_batch(self.spec.worker.batch) else {
             // Queries are left in the RX ring until answers can be sent.
-            if self.socket.rx.peek(1) > 0 {
+            if self.socket.rx_waiting() {
                 self.counters.tx_ring_full += 1;
             }
             return 0;
-        }
-        let n = self.socket.rx.peek(room);
-        if n > 0 {
+        };
+        if !batch.is_empty() {
+            // Shows the handler each packet before it answers any (see
+            // [`FrameHandler::prefetch`]); read only, the frames are taken,
+            // and checked, when they are handled.
             self.handler.begin_batch();
-            self.prefetch(n);
-        }
-        let mut sent = 0;
-        for i in 0..n {
-            let Some(desc) = self.socket.rx.read(i) else {
-                break;
-            };
-            let Some(frame) = self.socket.umem.frame_index(desc.addr) else {
-                self.counters.invalid += 1;
-                continue;
-            };
-            if self.ledger.transfer(frame, Owner::Fill, Owner::App).is_err() {
-                self.counters.invalid += 1;
-                continue;
+            for i in 0..batch.len() {
+                if let Some(packet) = batch.packet(i) {
+                    self.handler.prefetch(packet);
+                }
             }
-            let verdict = match self.socket.umem.frame_from(desc.addr) {
-                Some(bytes) if desc.len as usize <= bytes.len() => {
-                    let capacity = bytes.len();
-                    match self.handler.handle(bytes, desc.len as usize, capacity) {
-                        Verdict::Transmit(len) if len == 0 || len > capacity => Verdict::Drop,
-                        verdict => verdict,
-                    }
-                }
-                _ => {
-                    self.counters.invalid += 1;
-                    Verdict::Drop
-                }
-            };
-            match verdict {
+            self.handler.prefetched();
+        }
+        while let Some(mut frame) = batch.next_frame() {
+            let len = frame.len();
+            let bytes = frame.bytes();
+            let capacity = bytes.len();
+            match self.handler.handle(bytes, len, capacity) {
+                // An impossible length is refused, and the frame recycled.
                 Verdict::Transmit(len) => {
-                    // Moves App → Tx: cannot fail, the frame was just moved to App.
-                    let _ = self.ledger.transfer(frame, Owner::App, Owner::Tx);
-                    self.socket.tx.write(sent, libc::xdp_desc { addr: desc.addr, len: len as u32, options: 0 });
-                    sent += 1;
-                }
-                Verdict::Drop | Verdict::Pass => {
-                    if verdict == Verdict::Pass {
-                        self.counters.passed += 1;
-                    } else {
+                    if !frame.transmit(len) {
                         self.counters.dropped += 1;
                     }
-                    let _ = self.ledger.transfer(frame, Owner::App, Owner::Free);
-                    self.free.push(self.socket.umem.frame_addr(frame));
+                }
+                Verdict::Pass => {
+                    self.counters.passed += 1;
+                    frame.recycle();
+                }
+                Verdict::Drop => {
+                    self.counters.dropped += 1;
+                    frame.recycle();
                 }
             }
         }
-        self.socket.rx.release(n);
-        self.socket.tx.submit(sent);
-        self.counters.rx += u64::from(n);
-        self.counters.tx += u64::from(sent);
-        n
-    }
-
-    /// Shows the handler each of the `n` peeked packets before it answers
-    /// any (see [`FrameHandler::prefetch`]). Read only: the frames are moved
-    /// to the application, and checked, when they are handled.
-    fn prefetch(&mut self, n: u32) {
-        for i in 0..n {
-            let Some(desc) = self.socket.rx.read(i) else { break };
-            // A frame on the RX ring was filled and released by the kernel;
-            // the ledger still says Fill until it is handled, and any other
-            // owner means a descriptor not to be trusted.
-            let filled = self.socket.umem.frame_index(desc.addr).and_then(|f| self.ledger.owner(f));
-            if filled != Some(Owner::Fill) {
-                continue;
-            }
-            if let Some(packet) = self.socket.umem.frame_from(desc.addr).and_then(|b| b.get(..desc.len as usize)) {
-                self.handler.prefetch(packet);
-            }
-        }
-        self.handler.prefetched();
+        let done = batch.finish();
+        self.counters.invalid += u64::from(done.invalid);
+        self.counters.dropped += u64::from(done.oversized);
+        self.counters.rx += u64::from(done.received);
+        self.counters.tx += u64::from(done.sent);
+        done.received
     }
 
     /// Wakes the kernel to send what the TX ring holds, if it needs waking.
@@ -500,15 +421,15 @@ impl<H: FrameHandler> Worker<H> {
         let copy_mode = self.socket.mode() == BindMode::Copy;
         // Each copy-mode sendto sends at most 32 frames (the kernel's
         // TX_BATCH_SIZE); zero-copy drivers drain the whole ring per wakeup.
-        let max_kicks = if copy_mode { self.socket.tx.size() / 32 + 1 } else { 1 };
-        let mut outstanding = self.socket.tx.outstanding();
+        let max_kicks = if copy_mode { self.socket.ring_size() / 32 + 1 } else { 1 };
+        let mut outstanding = self.socket.tx_outstanding();
         for _ in 0..max_kicks {
-            if outstanding == 0 || (self.socket.uses_need_wakeup() && !self.socket.tx.needs_wakeup()) {
+            if outstanding == 0 || (self.socket.uses_need_wakeup() && !self.socket.tx_needs_wakeup()) {
                 return;
             }
             self.socket.kick_tx();
             self.counters.tx_kicks += 1;
-            let now = self.socket.tx.outstanding();
+            let now = self.socket.tx_outstanding();
             if !copy_mode || now >= outstanding {
                 // Zero-copy sends asynchronously; in copy mode no progress
                 // means the completion ring is full: try again next pass.
@@ -525,7 +446,7 @@ impl<H: FrameHandler> Worker<H> {
         let deadline = Instant::now() + self.spec.worker.drain_timeout;
         while Instant::now() < deadline {
             let received = self.step();
-            if received == 0 && self.ledger.count(Owner::Tx) == 0 {
+            if received == 0 && self.socket.pool().count(Owner::Tx) == 0 {
                 break;
             }
             if received == 0 {
@@ -533,19 +454,13 @@ impl<H: FrameHandler> Worker<H> {
             }
         }
         self.publish();
-        let levels = RingLevels {
-            fill: self.socket.fill.outstanding(),
-            rx: self.socket.rx.peek(self.socket.rx.size()),
-            tx: self.socket.tx.outstanding(),
-            completion: self.socket.completion.peek(self.socket.completion.size()),
-        };
         QueueStats {
             queue: self.spec.queue,
             cpu: self.spec.cpu,
             mode: self.socket.mode(),
             counters: self.counters,
             kernel: self.socket.kernel_stats().ok(),
-            frames: FrameAccounting::reconcile(&self.ledger, levels),
+            frames: self.socket.frame_accounting(),
         }
     }
 }

@@ -6,8 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 
-use super::test_netns::{NetnsVeth, GENERIC, NATIVE, PATIENCE};
-use super::tests::privileged;
+use super::netns::{privileged, NetnsVeth, GENERIC, NATIVE, PATIENCE};
 use super::*;
 
 /// Tells the holder child (see [`attach_holder_child`]) where to attach.
@@ -127,7 +126,7 @@ fn killing_the_owner_process_detaches() {
     }
     let bed = NetnsVeth::create("kil");
     let test_binary = std::env::current_exe().expect("test binary path");
-    // Test names omit the crate: `xdp::program::attach_tests::attach_holder_child`.
+    // Test names omit the crate: `xdp::program::tests::attach::attach_holder_child`.
     let module = module_path!().split_once("::").map_or(module_path!(), |(_, rest)| rest);
     let child = Command::new("ip")
         .args(["netns", "exec", &bed.ns])

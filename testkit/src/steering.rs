@@ -1,8 +1,14 @@
-//! Hand-built Ethernet frames for exercising the steering program. Built
-//! byte by byte rather than with the `wire` module so that the tests check
-//! the program against an independent reading of the RFCs.
+//! Hand-built Ethernet frames for exercising the XDP steering program,
+//! including the ones [`crate::frames::FrameSpec`] never builds because a
+//! server should not see them from a well-behaved client: other IP
+//! protocols, IPv4 fragments and options, an IPv6 hop-by-hop header, a
+//! chosen UDP checksum, ARP. Built byte by byte rather than with the
+//! responder's `wire` module so that the tests check the program against an
+//! independent reading of the RFCs; the checksum is [`crate::frames::checksum`].
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use crate::frames::checksum as internet_checksum;
 
 pub const ETHERTYPE_IPV4: u16 = 0x0800;
 pub const ETHERTYPE_IPV6: u16 = 0x86dd;
@@ -11,7 +17,7 @@ pub const ETHERTYPE_VLAN: u16 = 0x8100;
 pub const ETHERTYPE_QINQ: u16 = 0x88a8;
 
 pub const PROTO_TCP: u8 = 6;
-pub const PROTO_UDP: u8 = 17;
+pub use crate::frames::PROTO_UDP;
 pub const IPV6_HOP_BY_HOP: u8 = 0;
 
 pub const SERVER_V4: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
@@ -254,14 +260,6 @@ pub fn arp_request() -> Vec<u8> {
     frame.extend_from_slice(&[0; 6]);
     frame.extend_from_slice(&SERVER_V4.octets());
     frame
-}
-
-fn internet_checksum(bytes: &[u8]) -> u16 {
-    let mut sum: u32 = bytes.chunks(2).map(|c| u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]))).sum();
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
 }
 
 #[cfg(test)]

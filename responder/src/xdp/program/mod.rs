@@ -19,11 +19,8 @@ use aya::programs::{Link as _, TestRun as _, TestRunOptions, Xdp};
 use aya::util::KernelVersion;
 use aya::{Ebpf, EbpfLoader};
 
-#[path = "program_addresses.rs"]
 mod addresses;
-#[path = "program_counters.rs"]
 mod counters;
-#[path = "program_error.rs"]
 mod error;
 
 use super::liveness::Liveness;
@@ -33,20 +30,7 @@ pub use error::XdpProgramError;
 use error::{errno_in_chain, privilege_error};
 
 #[cfg(test)]
-#[path = "program_attach_tests.rs"]
-mod attach_tests;
-#[cfg(test)]
-#[path = "program_test_frames.rs"]
-mod test_frames;
-#[cfg(test)]
-#[path = "program_test_netns.rs"]
-mod test_netns;
-#[cfg(test)]
-#[path = "program_tests.rs"]
 mod tests;
-#[cfg(test)]
-#[path = "program_traffic_tests.rs"]
-mod traffic_tests;
 
 pub type Result<T, E = XdpProgramError> = std::result::Result<T, E>;
 

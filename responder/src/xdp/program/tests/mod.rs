@@ -8,10 +8,15 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::os::fd::AsRawFd;
 
-use super::test_frames::*;
-pub(super) use super::test_netns::privileged;
+use netns::privileged;
+use testkit::steering::*;
+
 use super::*;
 use crate::xdp::own_addresses::{InterfaceAddr, InterfaceState};
+
+mod attach;
+mod netns;
+mod traffic;
 
 fn load(config: &SteeringConfig) -> XdpProgram {
     let program = XdpProgram::load(config).unwrap_or_else(|err| panic!("loading the steering program: {err}"));
@@ -20,7 +25,7 @@ fn load(config: &SteeringConfig) -> XdpProgram {
 }
 
 /// The server end of the test frames: 198.18.0.1/24 and fd00::1/64.
-pub(super) fn test_interface() -> InterfaceState {
+fn test_interface() -> InterfaceState {
     InterfaceState {
         mac: Some(SERVER_MAC),
         addrs: vec![InterfaceAddr::new(IpAddr::V4(SERVER_V4), 24), InterfaceAddr::new(IpAddr::V6(SERVER_V6), 64)],

@@ -8,8 +8,7 @@ use std::os::fd::AsRawFd;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use super::test_frames::{CLIENT_V4, CLIENT_V6};
-
+use testkit::steering::{CLIENT_V4, CLIENT_V6};
 use testkit::testbed;
 
 pub use testbed::privileged;
@@ -21,9 +20,9 @@ pub const PATIENCE: Duration = Duration::from_secs(20);
 pub const NATIVE: u32 = 1;
 pub const GENERIC: u32 = 2;
 
-/// The shared veth testbed (`tests/src/testbed.rs`, which the library's own
-/// tests include since they cannot depend on the `tests` crate), seen from
-/// the program's side.
+/// The shared veth testbed (`testkit/src/testbed.rs`, a dev-dependency of
+/// the library, so its unit tests and the integration tests build the same
+/// pair), seen from the program's side.
 pub struct NetnsVeth {
     /// Holds `iface`, where the program attaches, with the server addresses.
     pub ns: String,

@@ -6,9 +6,7 @@ use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::test_frames::*;
-use super::test_netns::{in_netns, NetnsVeth};
-use super::tests::privileged;
+use super::netns::{in_netns, privileged, NetnsVeth};
 use super::*;
 use crate::xdp::liveness;
 use crate::xdp::socket::{XskConfig, XskSocket, ZeroCopy};
@@ -40,7 +38,7 @@ fn a_registered_socket_turns_the_decision_into_a_redirect() {
     bed.run(|| {
         let mut program = XdpProgram::load(&SteeringConfig::default()).expect("load");
         // Not attached: told the addresses and MAC the test frames carry.
-        program.addresses().apply(&super::tests::test_interface()).expect("addresses");
+        program.addresses().apply(&super::test_interface()).expect("addresses");
         let socket = small_socket(interface_index(&bed.iface).expect("ifindex"), 0);
         // Test runs arrive on queue 0, whose worker (us) is alive.
         program.register_socket(0, socket.raw_fd()).expect("register");
@@ -72,7 +70,7 @@ fn a_stale_liveness_word_passes_and_a_fresh_one_redirects() {
         let config = SteeringConfig { stall_threshold: threshold, ..SteeringConfig::default() };
         let mut program = XdpProgram::load(&config).expect("load");
         // Not attached: told the addresses and MAC the test frames carry.
-        program.addresses().apply(&super::tests::test_interface()).expect("addresses");
+        program.addresses().apply(&super::test_interface()).expect("addresses");
         let socket = small_socket(interface_index(&bed.iface).expect("ifindex"), 0);
         program.register_socket(0, socket.raw_fd()).expect("register");
         let run = |program: &XdpProgram| {
@@ -112,7 +110,7 @@ fn a_zero_stall_threshold_turns_the_liveness_check_off() {
         let config = SteeringConfig { stall_threshold: Duration::ZERO, ..SteeringConfig::default() };
         let mut program = XdpProgram::load(&config).expect("load");
         // Not attached: told the addresses and MAC the test frames carry.
-        program.addresses().apply(&super::tests::test_interface()).expect("addresses");
+        program.addresses().apply(&super::test_interface()).expect("addresses");
         let socket = small_socket(interface_index(&bed.iface).expect("ifindex"), 0);
         program.register_socket(0, socket.raw_fd()).expect("register");
         // Never beaten, yet steered: the operator chose the old behaviour.
