@@ -1,6 +1,8 @@
 //! DNS message header, question and resource-record framing (RFC 1035 §4.1).
 
-use super::{checksum, get_u16, tail_word, words};
+use core::ops::{Deref, DerefMut};
+
+use super::{be16, checksum, set_be16, tail_word, words};
 
 pub const HEADER_LEN: usize = 12;
 /// Longest name on the wire (RFC 1035 §3.1).
@@ -33,14 +35,91 @@ pub mod flags {
     pub const RCODE_MASK: u16 = 0x000f;
 }
 
-pub fn id(m: &[u8]) -> u16 {
-    get_u16(m, 0)
+mod field {
+    use crate::wire::Field;
+    pub const ID: Field = 0..2;
+    pub const FLAGS: Field = 2..4;
+    pub const QDCOUNT: Field = 4..6;
+    pub const ANCOUNT: Field = 6..8;
+    pub const NSCOUNT: Field = 8..10;
+    pub const ARCOUNT: Field = 10..12;
 }
-pub fn flags(m: &[u8]) -> u16 {
-    get_u16(m, 2)
+
+/// The fixed part of a question, after its name.
+pub mod question_field {
+    use crate::wire::Field;
+    pub const TYPE: Field = 0..2;
+    pub const CLASS: Field = 2..4;
+    pub const LEN: usize = CLASS.end;
 }
-pub fn qdcount(m: &[u8]) -> u16 {
-    get_u16(m, 4)
+
+/// The fixed part of a resource record, after its owner name.
+pub mod rr_field {
+    use crate::wire::Field;
+    pub const TYPE: Field = 0..2;
+    pub const CLASS: Field = 2..4;
+    pub const TTL: Field = 4..8;
+    pub const RDLENGTH: Field = 8..10;
+    pub const LEN: usize = RDLENGTH.end;
+}
+
+/// The message header as an array. `Header<&[u8; 12]>` reads;
+/// `Header<&mut [u8; 12]>` also writes.
+pub struct Header<T>(T);
+
+impl<'a> Header<&'a [u8; HEADER_LEN]> {
+    /// The header at the start of `message`; `None` when it is shorter.
+    #[inline]
+    pub fn new_checked(message: &'a [u8]) -> Option<Self> {
+        message.first_chunk().map(Header)
+    }
+}
+
+impl<'a> Header<&'a mut [u8; HEADER_LEN]> {
+    #[inline]
+    pub fn new_checked_mut(message: &'a mut [u8]) -> Option<Self> {
+        message.first_chunk_mut().map(Header)
+    }
+}
+
+impl<T: Deref<Target = [u8; HEADER_LEN]>> Header<T> {
+    #[inline]
+    pub fn id(&self) -> u16 {
+        be16(&self.0, field::ID)
+    }
+    #[inline]
+    pub fn flags(&self) -> u16 {
+        be16(&self.0, field::FLAGS)
+    }
+    #[inline]
+    pub fn qdcount(&self) -> u16 {
+        be16(&self.0, field::QDCOUNT)
+    }
+    #[inline]
+    pub fn ancount(&self) -> u16 {
+        be16(&self.0, field::ANCOUNT)
+    }
+    #[inline]
+    pub fn nscount(&self) -> u16 {
+        be16(&self.0, field::NSCOUNT)
+    }
+    #[inline]
+    pub fn arcount(&self) -> u16 {
+        be16(&self.0, field::ARCOUNT)
+    }
+}
+
+impl<T: DerefMut<Target = [u8; HEADER_LEN]>> Header<T> {
+    /// Writes everything after the ID: flags and the four section counts.
+    #[inline]
+    pub fn set_flags_and_counts(&mut self, flags: u16, [qd, an, ns, ar]: [u16; 4]) {
+        let h = &mut *self.0;
+        set_be16(h, field::FLAGS, flags);
+        set_be16(h, field::QDCOUNT, qd);
+        set_be16(h, field::ANCOUNT, an);
+        set_be16(h, field::NSCOUNT, ns);
+        set_be16(h, field::ARCOUNT, ar);
+    }
 }
 
 /// The single question of a query, with its name lowered for lookup.
@@ -70,13 +149,13 @@ pub fn parse_question(m: &[u8], lower: &mut [u8; LOWER_LEN], on_word: impl FnMut
     let (n, labels) = question_name_len(name)?;
     let src = name.get(..n)?;
     let name_sum = lowercase_into(lower, src, on_word);
-    let fixed: &[u8; 4] = name.get(n..n + 4)?.try_into().ok()?;
+    let fixed = name.get(n..)?.first_chunk::<{ question_field::LEN }>()?;
     Some(Question {
         name_len: n,
         labels,
-        qtype: get_u16(fixed, 0),
-        qclass: get_u16(fixed, 2),
-        end: HEADER_LEN + n + 4,
+        qtype: be16(fixed, question_field::TYPE),
+        qclass: be16(fixed, question_field::CLASS),
+        end: HEADER_LEN + n + question_field::LEN,
         // The name starts at offset 12, even; type and class follow it.
         sum: checksum::combine(name_sum, checksum::placed(u32::from_ne_bytes(*fixed) as u64, n)),
     })
@@ -182,18 +261,20 @@ pub struct RrHeader {
 #[inline]
 pub fn parse_rr(m: &[u8], pos: usize) -> Option<RrHeader> {
     let after = skip_name(m, pos)?;
-    let f = m.get(after..after + 10)?;
-    let rdlen = get_u16(f, 8) as usize;
-    let end = after + 10 + rdlen;
+    let f = m.get(after..)?.first_chunk::<{ rr_field::LEN }>()?;
+    let rdlen = be16(f, rr_field::RDLENGTH) as usize;
+    let rdata = after + rr_field::LEN;
+    let end = rdata + rdlen;
     if end > m.len() {
         return None;
     }
+    let ttl = rr_field::TTL.start;
     Some(RrHeader {
         start: pos,
-        rtype: get_u16(f, 0),
-        class: get_u16(f, 2),
-        ttl: u32::from_be_bytes([f[4], f[5], f[6], f[7]]),
-        rdata: after + 10,
+        rtype: be16(f, rr_field::TYPE),
+        class: be16(f, rr_field::CLASS),
+        ttl: u32::from_be_bytes([f[ttl], f[ttl + 1], f[ttl + 2], f[ttl + 3]]),
+        rdata,
         rdlen,
         end,
     })
@@ -202,6 +283,37 @@ pub fn parse_rr(m: &[u8], pos: usize) -> Option<RrHeader> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any bytes: a header when there are twelve, `None` otherwise;
+        /// the question and record parsers return `None` on anything cut
+        /// short and never read past the message.
+        #[test]
+        fn any_bytes_give_a_header_or_none(bytes in proptest::collection::vec(any::<u8>(), 0..80), pos in 0usize..90) {
+            match Header::new_checked(&bytes) {
+                None => prop_assert!(bytes.len() < HEADER_LEN),
+                Some(h) => {
+                    let be = |at: usize| u16::from_be_bytes([bytes[at], bytes[at + 1]]);
+                    prop_assert_eq!([h.id(), h.flags(), h.qdcount()], [be(0), be(2), be(4)]);
+                    prop_assert_eq!([h.ancount(), h.nscount(), h.arcount()], [be(6), be(8), be(10)]);
+                }
+            }
+            let mut lower = [0u8; LOWER_LEN];
+            if let Some(q) = parse_question(&bytes, &mut lower, |_| {}) {
+                prop_assert!(q.end <= bytes.len());
+            }
+            if let Some(rr) = parse_rr(&bytes, pos) {
+                prop_assert!(rr.rdata + rr.rdlen == rr.end && rr.end <= bytes.len());
+            }
+            let mut copy = bytes.clone();
+            if let Some(mut h) = Header::new_checked_mut(&mut copy) {
+                h.set_flags_and_counts(0x8180, [1, 2, 3, 4]);
+                prop_assert_eq!(&copy[..2], &bytes[..2], "the id is kept");
+                prop_assert_eq!(&copy[2..12], &[0x81, 0x80, 0, 1, 0, 2, 0, 3, 0, 4]);
+            }
+        }
+    }
 
     #[test]
     fn parses_question_lowering_name() {
