@@ -5,8 +5,8 @@
 use super::query::Query;
 use super::reply::{Failure, Reply};
 use crate::table::DnameView;
+use crate::wire::dns::{class, RType};
 use crate::wire::dns::{rcode, HEADER_LEN, MAX_NAME};
-use crate::zone::{class, RType};
 
 pub fn synthesise(reply: &mut Reply<'_>, q: &Query, skip: usize, d: &DnameView<'_>) -> Result<(), Failure> {
     let owner = HEADER_LEN + q.suffix_start(skip);

@@ -21,7 +21,7 @@ pub use batch::{Prefetch, MAX_BATCH};
 
 use crate::table::Table;
 use crate::wire::dns::{self, rcode};
-use crate::zone::{class, RType};
+use crate::wire::dns::{class, RType};
 use policy::{Decision, Policy, Response, ResponseClass, SendAll};
 use query::{Query, Rejection};
 use reply::{Failure, Reply, Written};

@@ -1,8 +1,8 @@
 //! Reading a query: header, the one question, and the OPT record (RFC 6891).
 
 use crate::table::format::NameHasher;
+use crate::wire::dns::RType;
 use crate::wire::dns::{self, flags, Question, LOWER_LEN};
-use crate::zone::RType;
 
 /// What the client said in its OPT record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,8 +10,8 @@ use super::query::Query;
 use crate::table::format::*;
 use crate::table::ResponseView;
 use crate::wire::checksum;
+use crate::wire::dns::{class, RType};
 use crate::wire::dns::{flags, HEADER_LEN};
-use crate::zone::{class, RType};
 
 /// OPT with no options: root name, type, class, TTL, RDLENGTH.
 pub const OPT_LEN: usize = 11;

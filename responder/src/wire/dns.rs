@@ -35,6 +35,59 @@ pub mod flags {
     pub const RCODE_MASK: u16 = 0x000f;
 }
 
+/// A resource record type (RFC 1035 §3.2.2 and successors): the number the
+/// wire carries. Its mnemonics are read and written by the zone reader
+/// (`zone::rtype`); the answer path needs only the numbers.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RType(pub u16);
+
+macro_rules! rtypes {
+    ($($name:ident = $num:expr),* $(,)?) => {
+        impl RType {
+            $(pub const $name: RType = RType($num);)*
+
+            /// Every type with a mnemonic, and the mnemonic.
+            pub const MNEMONICS: &[(&'static str, RType)] = &[$((stringify!($name), RType($num)),)*];
+        }
+    };
+}
+
+// IANA "Resource Record (RR) TYPEs", every assigned mnemonic a zone file,
+// an RRSIG's type covered or an NSEC bitmap may name. Which of them have a
+// presentation format we read is `zone/rdata.rs`'s business; the others
+// still load in RFC 3597 generic form.
+rtypes! {
+    A = 1, NS = 2, MD = 3, MF = 4, CNAME = 5, SOA = 6, MB = 7, MG = 8, MR = 9, NULL = 10, WKS = 11,
+    PTR = 12, HINFO = 13, MINFO = 14, MX = 15, TXT = 16, RP = 17, AFSDB = 18, X25 = 19, ISDN = 20,
+    RT = 21, NSAP = 22, SIG = 24, KEY = 25, PX = 26, GPOS = 27, AAAA = 28, LOC = 29, NXT = 30,
+    EID = 31, NIMLOC = 32, SRV = 33, ATMA = 34, NAPTR = 35, KX = 36, CERT = 37, A6 = 38, DNAME = 39,
+    SINK = 40, OPT = 41, APL = 42, DS = 43, SSHFP = 44, IPSECKEY = 45, RRSIG = 46, NSEC = 47,
+    DNSKEY = 48, DHCID = 49, NSEC3 = 50, NSEC3PARAM = 51, TLSA = 52, SMIMEA = 53, HIP = 55,
+    NINFO = 56, RKEY = 57, TALINK = 58, CDS = 59, CDNSKEY = 60, OPENPGPKEY = 61, CSYNC = 62,
+    ZONEMD = 63, SVCB = 64, HTTPS = 65, DSYNC = 66, SPF = 99, UINFO = 100, UID = 101, GID = 102,
+    UNSPEC = 103, NID = 104, L32 = 105, L64 = 106, LP = 107, EUI48 = 108, EUI64 = 109,
+    NXNAME = 128, TKEY = 249, TSIG = 250, IXFR = 251, AXFR = 252, MAILB = 253, MAILA = 254,
+    ANY = 255, URI = 256, CAA = 257, AVC = 258, DOA = 259, AMTRELAY = 260, RESINFO = 261,
+    WALLET = 262, TA = 32768, DLV = 32769,
+}
+
+impl RType {
+    /// Types a query may ask for but that never exist as data (RFC 6895 §3.1).
+    #[inline]
+    pub fn is_meta(self) -> bool {
+        self.0 == 41 || (128..=255).contains(&self.0)
+    }
+}
+
+/// Record classes. Only IN carries zone data; CH is used for server
+/// identity queries. Their mnemonics are the zone reader's (`zone::rtype`).
+pub mod class {
+    pub const IN: u16 = 1;
+    pub const CH: u16 = 3;
+    pub const NONE: u16 = 254;
+    pub const ANY: u16 = 255;
+}
+
 mod field {
     use crate::wire::Field;
     pub const ID: Field = 0..2;
