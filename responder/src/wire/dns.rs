@@ -116,6 +116,52 @@ pub mod rr_field {
     pub const LEN: usize = RDLENGTH.end;
 }
 
+/// An EDNS option's header in an OPT record's RDATA (RFC 6891 §6.1.2).
+pub mod option_field {
+    use crate::wire::Field;
+    pub const CODE: Field = 0..2;
+    pub const LENGTH: Field = 2..4;
+    pub const LEN: usize = LENGTH.end;
+}
+
+/// Writes the fixed part of a record, after its owner name.
+#[inline(always)]
+pub fn write_rr_fixed(f: &mut [u8; rr_field::LEN], rtype: RType, class: u16, ttl: u32, rdlength: u16) {
+    set_be16(f, rr_field::TYPE, rtype.0);
+    set_be16(f, rr_field::CLASS, class);
+    f[rr_field::TTL].copy_from_slice(&ttl.to_be_bytes());
+    set_be16(f, rr_field::RDLENGTH, rdlength);
+}
+
+/// An OPT record owned by the root and without options (RFC 6891 §6.1.2):
+/// what a reply carries, and what nearly every query with EDNS carries.
+pub const OPT_ALONE_LEN: usize = 1 + rr_field::LEN;
+
+/// The OPT record alone, advertising `udp_size` with `ttl` (extended
+/// rcode, version, DO).
+#[inline(always)]
+pub fn opt_alone(udp_size: u16, ttl: u32) -> [u8; OPT_ALONE_LEN] {
+    let mut opt = [0u8; OPT_ALONE_LEN];
+    let [_root, fixed @ ..] = &mut opt;
+    write_rr_fixed(fixed, RType::OPT, udp_size, ttl, 0);
+    opt
+}
+
+/// The class (UDP size) and TTL of `opt` when it is an OPT record alone as
+/// [`opt_alone`] writes it: owned by the root, RDLENGTH 0.
+#[inline(always)]
+pub fn parse_opt_alone(opt: &[u8; OPT_ALONE_LEN]) -> Option<(u16, u32)> {
+    let [owner, fixed @ ..] = opt;
+    if *owner != 0 || be16(fixed, rr_field::TYPE) != RType::OPT.0 || be16(fixed, rr_field::RDLENGTH) != 0 {
+        return None;
+    }
+    let ttl = rr_field::TTL.start;
+    Some((
+        be16(fixed, rr_field::CLASS),
+        u32::from_be_bytes([fixed[ttl], fixed[ttl + 1], fixed[ttl + 2], fixed[ttl + 3]]),
+    ))
+}
+
 /// The message header as an array. `Header<&[u8; 12]>` reads;
 /// `Header<&mut [u8; 12]>` also writes.
 pub struct Header<T>(T);
@@ -136,6 +182,11 @@ impl<'a> Header<&'a mut [u8; HEADER_LEN]> {
 }
 
 impl<T: Deref<Target = [u8; HEADER_LEN]>> Header<T> {
+    /// The header in `bytes`, already a whole header.
+    #[inline]
+    pub fn new(bytes: T) -> Self {
+        Header(bytes)
+    }
     #[inline]
     pub fn id(&self) -> u16 {
         be16(&self.0, field::ID)
@@ -416,6 +467,18 @@ mod tests {
         }
         m.extend_from_slice(b"\x00\x00\x01\x00\x01");
         assert!(parse_question(&m, &mut lower, |_| {}).is_none());
+    }
+
+    #[test]
+    fn the_opt_record_alone_reads_back() {
+        let opt = opt_alone(1232, 0x0100_8000);
+        assert_eq!(opt, [0, 0, 41, 0x04, 0xd0, 0x01, 0, 0x80, 0, 0, 0]);
+        assert_eq!(parse_opt_alone(&opt), Some((1232, 0x0100_8000)));
+        for (at, bad) in [(0, 1), (2, 42), (10, 1)] {
+            let mut o = opt;
+            o[at] = bad;
+            assert_eq!(parse_opt_alone(&o), None, "byte {at}");
+        }
     }
 
     #[test]
