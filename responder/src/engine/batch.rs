@@ -67,16 +67,16 @@ impl Prefetch {
     }
 }
 
-/// The UDP payload of an IPv4 or IPv6 frame, found through the same header
-/// views as the answer path but without checking more than it takes to get
-/// there (lengths, checksums, addresses): the answer path checks everything.
+/// The UDP payload of an IPv4 or IPv6 frame, found without checking more
+/// than it takes to get there: the answer path checks everything. (Checking
+/// the IP version here, through the views, cost 13 instructions a frame.)
 #[inline]
 fn dns_message(frame: &[u8]) -> Option<&[u8]> {
     let l3 = ethernet::layer3(frame)?;
     let packet = frame.get(l3.offset..)?;
     let udp_at = match l3.ethertype {
-        ethernet::ETHERTYPE_IPV4 => ipv4::Header::new_checked(packet)?.header_len(),
-        ethernet::ETHERTYPE_IPV6 => ipv6::Header::new_checked(packet).map(|_| ipv6::HEADER_LEN)?,
+        ethernet::ETHERTYPE_IPV4 => ipv4::claimed_header_len(packet)?,
+        ethernet::ETHERTYPE_IPV6 => ipv6::HEADER_LEN,
         _ => return None,
     };
     packet.get(udp_at + udp::HEADER_LEN..)

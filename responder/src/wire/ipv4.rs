@@ -76,6 +76,14 @@ impl<'a> Header<'a> {
     }
 }
 
+/// The header length the first byte of `packet` claims, unchecked: for a
+/// prefetch that only needs to find the UDP payload and leaves checking to
+/// [`Header::new_checked`]. `None` for an empty `packet`.
+#[inline(always)]
+pub fn claimed_header_len(packet: &[u8]) -> Option<usize> {
+    packet.get(field::VER_IHL).map(|&b| (b & 0x0f) as usize * 4)
+}
+
 /// The 4 bytes of `field` (a constant range of 4: the fallback is never
 /// taken, and compiles away).
 #[inline(always)]
