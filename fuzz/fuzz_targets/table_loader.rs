@@ -9,17 +9,14 @@
 
 use libfuzzer_sys::fuzz_target;
 use responder::engine::{Engine, Options};
-use responder::table::format::{checksum, HEADER_LEN};
-use responder::table::Table;
+use responder::table::format::HEADER_LEN;
+use responder::table::{seal, Table};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&mode, table)) = data.split_first() else { return };
     let mut bytes = table.to_vec();
     if mode & 1 == 1 && bytes.len() >= HEADER_LEN {
-        let total = bytes.len() as u64;
-        bytes[16..24].copy_from_slice(&total.to_le_bytes());
-        let sum = checksum(&bytes[HEADER_LEN..]);
-        bytes[24..32].copy_from_slice(&sum.to_le_bytes());
+        seal(&mut bytes);
     }
     let Ok(table) = Table::from_bytes(bytes) else { return };
     for q in responder_fuzz::probe_queries() {

@@ -5,18 +5,17 @@
 use super::query::Query;
 use super::reply::{Failure, Reply};
 use crate::table::DnameView;
+use crate::wire::dns::{class, rr_field, write_rr_fixed, RType};
 use crate::wire::dns::{rcode, HEADER_LEN, MAX_NAME};
-use crate::zone::{class, RType};
 
 pub fn synthesise(reply: &mut Reply<'_>, q: &Query, skip: usize, d: &DnameView<'_>) -> Result<(), Failure> {
     let owner = HEADER_LEN + q.suffix_start(skip);
     let prefix_len = q.suffix_start(skip);
-    let mut rr = [0u8; 12];
-    rr[..2].copy_from_slice(&(0xc000 | owner as u16).to_be_bytes());
-    rr[2..4].copy_from_slice(&RType::DNAME.0.to_be_bytes());
-    rr[4..6].copy_from_slice(&class::IN.to_be_bytes());
-    rr[6..10].copy_from_slice(&d.ttl.to_be_bytes());
-    rr[10..12].copy_from_slice(&(d.target.len() as u16).to_be_bytes());
+    // Owned by the query name's suffix: a pointer into the question.
+    let mut rr = [0u8; 2 + rr_field::LEN];
+    let [p0, p1, fixed @ ..] = &mut rr;
+    [*p0, *p1] = (0xc000 | owner as u16).to_be_bytes();
+    write_rr_fixed(fixed, RType::DNAME, class::IN, d.ttl, d.target.len() as u16);
     reply.push(&rr, q)?;
     let target_at = reply.pos;
     reply.push(d.target, q)?;
@@ -30,9 +29,10 @@ pub fn synthesise(reply: &mut Reply<'_>, q: &Query, skip: usize, d: &DnameView<'
     if target_at > 0x3fff {
         return Err(Failure::Truncated);
     }
-    rr[..2].copy_from_slice(&[0xc0, HEADER_LEN as u8]);
-    rr[2..4].copy_from_slice(&RType::CNAME.0.to_be_bytes());
-    rr[10..12].copy_from_slice(&(prefix_len as u16 + 2).to_be_bytes());
+    // The CNAME, owned by the query name (a pointer to the question).
+    let [p0, p1, fixed @ ..] = &mut rr;
+    [*p0, *p1] = [0xc0, HEADER_LEN as u8];
+    write_rr_fixed(fixed, RType::CNAME, class::IN, d.ttl, prefix_len as u16 + 2);
     reply.push(&rr, q)?;
     // The leading labels exactly as the client wrote them.
     let mut prefix = [0u8; MAX_NAME];

@@ -31,32 +31,20 @@ pub fn reflect_in_place(frame: &mut [u8], len: usize, capacity: usize) -> Verdic
 /// not.
 fn refuse(message: &mut [u8], len: usize) -> Option<usize> {
     let query = message.get(..len)?;
-    if query.len() < HEADER_LEN || dns::flags(query) & flags::QR != 0 || dns::qdcount(query) != 1 {
+    let header = dns::Header::new_checked(query)?;
+    if header.flags() & flags::QR != 0 || header.qdcount() != 1 {
         return None;
     }
-    let end = question_end(query)?;
-    let kept = dns::flags(query) & (flags::OPCODE_MASK | flags::RD | flags::CD);
+    // The engine's own question walk: labels only (no compression in a
+    // question), then type and class.
+    let (name_len, _) = dns::question_name_len(query.get(HEADER_LEN..)?)?;
+    let end = HEADER_LEN + name_len + dns::question_field::LEN;
+    if end > query.len() {
+        return None;
+    }
+    let kept = header.flags() & (flags::OPCODE_MASK | flags::RD | flags::CD);
     super::reply::write_header(message, flags::QR | kept | u16::from(rcode::REFUSED), 1, 0, 0, 0);
     Some(end)
-}
-
-/// Offset just past the question: the name's labels (no compression in a
-/// question), then type and class.
-fn question_end(message: &[u8]) -> Option<usize> {
-    let mut at = HEADER_LEN;
-    loop {
-        let label = usize::from(*message.get(at)?);
-        at += 1;
-        if label == 0 {
-            break;
-        }
-        if label > 63 || at + label - HEADER_LEN >= dns::MAX_NAME {
-            return None;
-        }
-        at += label;
-    }
-    let end = at + 4;
-    (end <= message.len()).then_some(end)
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ use super::policy::Policy;
 use super::query::Query;
 use super::reply::Written;
 use super::transport::Transport;
-use crate::wire::{checksum, ethernet, ipv4, ipv6, udp};
+use crate::wire::{ethernet, ipv4, ipv6, udp};
 
 /// TTL and hop limit of answers: the usual default of hosts.
 const REPLY_TTL: u8 = 64;
@@ -72,31 +72,43 @@ where
     }
     let frame = &mut frame[..capacity];
     let Some(l3) = ethernet::layer3(&frame[..len]) else { return Verdict::Pass };
+    let Some(eth) = ethernet::Header::new_checked(frame) else { return Verdict::Pass };
     // A group source MAC is forged; a group destination is not a query to us.
-    if ethernet::is_group(&frame[6..12]) || ethernet::is_group(&frame[..6]) {
+    if ethernet::is_group(eth.src()) || ethernet::is_group(eth.dst()) {
         return Verdict::Drop;
     }
-    match l3.ethertype {
-        ethernet::ETHERTYPE_IPV4 => answer_v4(frame, len, l3.offset, verify, answer),
-        ethernet::ETHERTYPE_IPV6 => answer_v6(frame, len, l3.offset, verify, answer),
-        _ => Verdict::Pass,
+    // `layer3` found `l3.offset` inside `frame[..len]`.
+    let Some(received) = len.checked_sub(l3.offset) else { return Verdict::Drop };
+    let (l2, packet) = frame.split_at_mut(l3.offset);
+    let verdict = match l3.ethertype {
+        ethernet::ETHERTYPE_IPV4 => answer_v4(packet, received, verify, answer),
+        ethernet::ETHERTYPE_IPV6 => answer_v6(packet, received, verify, answer),
+        _ => return Verdict::Pass,
+    };
+    match verdict {
+        Verdict::Transmit(reply_len) => {
+            if let Some(mut eth) = ethernet::Header::new_checked_mut(l2) {
+                eth.swap_macs();
+            }
+            Verdict::Transmit(l3.offset + reply_len)
+        }
+        other => other,
     }
 }
 
+/// The IPv4 step of [`rewrite_in_place`]: `packet` is everything from the
+/// IP header to the end of the buffer, `received` of it arrived; the
+/// answer's length from the IP header on is returned. From here on the
+/// headers are views over fixed-size arrays, so their fields are read and
+/// written without a bounds check each.
 fn answer_v4<A: FnOnce(&mut [u8], usize, &[u8]) -> Option<Written>>(
-    frame: &mut [u8],
-    len: usize,
-    ip_at: usize,
+    packet: &mut [u8],
+    received: usize,
     verify: bool,
     answer: A,
 ) -> Verdict {
-    // `layer3` found `ip_at` inside `frame[..len]`. From here on the headers
-    // are fixed-size arrays, so their fields are read and written without a
-    // bounds check each.
-    let Some(received) = len.checked_sub(ip_at) else { return Verdict::Drop };
-    let (l2, l3) = frame.split_at_mut(ip_at);
     let (ihl, total, src, dst) = {
-        let Some(ip) = ipv4::Ipv4::new(&mut l3[..received]) else { return Verdict::Pass };
+        let Some(ip) = packet.get(..received).and_then(ipv4::Header::new_checked) else { return Verdict::Pass };
         if ip.protocol() != ipv4::PROTO_UDP || ip.is_fragment() {
             return Verdict::Pass;
         }
@@ -111,20 +123,20 @@ fn answer_v4<A: FnOnce(&mut [u8], usize, &[u8]) -> Option<Written>>(
     }
     if ihl > ipv4::MIN_HEADER_LEN {
         // IP options are not echoed: close the gap they leave.
-        l3.copy_within(ihl..total, ipv4::MIN_HEADER_LEN);
+        packet.copy_within(ihl..total, ipv4::MIN_HEADER_LEN);
     }
-    let Some((ip, datagram)) = l3.split_first_chunk_mut::<{ ipv4::MIN_HEADER_LEN }>() else { return Verdict::Drop };
-    let Some((header, message)) = datagram.split_first_chunk_mut::<{ udp::HEADER_LEN }>() else {
+    let Some((ip, datagram)) = packet.split_first_chunk_mut::<{ ipv4::MIN_HEADER_LEN }>() else {
         return Verdict::Drop;
     };
-    let udp_len = udp::length(header);
-    if udp_len < udp::HEADER_LEN || udp_len > total - ihl || udp::src_port(header) == 0 {
+    let Some((mut header, message)) = udp::Header::split_mut(datagram) else { return Verdict::Drop };
+    let udp_len = header.length();
+    if udp_len < udp::HEADER_LEN || udp_len > total - ihl || header.src_port() == 0 {
         return Verdict::Drop;
     }
     // Zero means "not computed" over IPv4 (RFC 768).
-    if verify && udp::checksum_field(header) != 0 {
+    if verify && header.checksum() != 0 {
         let pseudo = ipv4::pseudo_header_sum(src, dst, udp_len as u16);
-        if !udp_sum_ok(pseudo, header, &message[..udp_len - udp::HEADER_LEN]) {
+        if !header.sum_ok(pseudo, &message[..udp_len - udp::HEADER_LEN]) {
             return Verdict::Drop;
         }
     }
@@ -135,71 +147,47 @@ fn answer_v4<A: FnOnce(&mut [u8], usize, &[u8]) -> Option<Written>>(
     let udp_total = udp::HEADER_LEN + dns.len;
     ipv4::write_reply_header(ip, ipv4::MIN_HEADER_LEN + udp_total, REPLY_TTL);
     let pseudo = ipv4::pseudo_header_sum(dst, src, udp_total as u16);
-    udp::write_reply_header(header, udp_total as u16, pseudo, dns.sum);
-    ethernet::swap_macs(l2);
-    Verdict::Transmit(ip_at + ipv4::MIN_HEADER_LEN + udp_total)
+    header.write_reply(udp_total as u16, pseudo, dns.sum);
+    Verdict::Transmit(ipv4::MIN_HEADER_LEN + udp_total)
 }
 
+/// The IPv6 step of [`rewrite_in_place`], same contract as [`answer_v4`].
 fn answer_v6<A: FnOnce(&mut [u8], usize, &[u8]) -> Option<Written>>(
-    frame: &mut [u8],
-    len: usize,
-    ip_at: usize,
+    packet: &mut [u8],
+    received: usize,
     verify: bool,
     answer: A,
 ) -> Verdict {
-    let udp_at = ip_at + ipv6::HEADER_LEN;
-    let mut client = [0u8; 16];
-    let payload_len = {
-        let Some(ip) = ipv6::Ipv6::new(&mut frame[ip_at..len]) else { return Verdict::Pass };
-        if ip.next_header() != ipv4::PROTO_UDP {
-            return Verdict::Pass;
-        }
-        if ipv6::is_unanswerable(ip.src()) || ipv6::is_unanswerable(ip.dst()) {
-            return Verdict::Drop;
-        }
-        client.copy_from_slice(ip.src());
-        let payload_len = ip.payload_len();
-        if payload_len < udp::HEADER_LEN || udp_at + payload_len > len {
-            return Verdict::Drop;
-        }
-        payload_len
-    };
-    let udp = &frame[udp_at..];
-    let udp_len = udp::length(udp);
-    if udp_len < udp::HEADER_LEN || udp_len > payload_len || udp::src_port(udp) == 0 || udp::checksum_field(udp) == 0 {
+    if received < ipv6::HEADER_LEN {
+        return Verdict::Pass;
+    }
+    let Some((mut ip, datagram)) = ipv6::Header::split_mut(packet) else { return Verdict::Pass };
+    if ip.next_header() != ipv4::PROTO_UDP {
+        return Verdict::Pass;
+    }
+    let (client, dst) = (ip.src(), ip.dst());
+    if ipv6::is_unanswerable(&client) || ipv6::is_unanswerable(&dst) {
         return Verdict::Drop;
     }
-    if verify {
-        let pseudo = {
-            let Some(ip) = ipv6::Ipv6::new(&mut frame[ip_at..udp_at]) else { return Verdict::Drop };
-            ip.pseudo_header_sum(udp_len as u16)
-        };
-        let (header, payload) = frame[udp_at..udp_at + udp_len].split_at(udp::HEADER_LEN);
-        if !udp_sum_ok(pseudo, header, payload) {
-            return Verdict::Drop;
-        }
+    let payload_len = ip.payload_len();
+    if payload_len < udp::HEADER_LEN || payload_len > received - ipv6::HEADER_LEN {
+        return Verdict::Drop;
     }
-    let dns_at = udp_at + udp::HEADER_LEN;
-    let max_dns = (frame.len() - dns_at).min(u16::MAX as usize - udp::HEADER_LEN);
-    let query = &mut frame[dns_at..dns_at + max_dns];
-    let Some(dns) = answer(query, udp_len - udp::HEADER_LEN, &client) else {
+    let Some((mut header, message)) = udp::Header::split_mut(datagram) else { return Verdict::Drop };
+    let udp_len = header.length();
+    if udp_len < udp::HEADER_LEN || udp_len > payload_len || header.src_port() == 0 || header.checksum() == 0 {
+        return Verdict::Drop;
+    }
+    if verify && !header.sum_ok(ip.pseudo_header_sum(udp_len as u16), &message[..udp_len - udp::HEADER_LEN]) {
+        return Verdict::Drop;
+    }
+    let max_dns = message.len().min(u16::MAX as usize - udp::HEADER_LEN);
+    let Some(dns) = answer(&mut message[..max_dns], udp_len - udp::HEADER_LEN, &client) else {
         return Verdict::Drop;
     };
     let udp_total = udp::HEADER_LEN + dns.len;
-    let pseudo = {
-        let Some(mut ip) = ipv6::Ipv6::new(&mut frame[ip_at..udp_at]) else { return Verdict::Drop };
-        ip.write_reply(udp_total, REPLY_TTL);
-        ip.pseudo_header_sum(udp_total as u16)
-    };
-    udp::write_reply(&mut frame[udp_at..udp_at + udp_total], pseudo, dns.sum);
-    ethernet::swap_macs(frame);
-    Verdict::Transmit(udp_at + udp_total)
-}
-
-/// Whether a UDP header (with its checksum) and payload sum to zero with
-/// the pseudo-header: the datagram is as its sender computed it.
-#[inline]
-fn udp_sum_ok(pseudo: u64, header: &[u8], payload: &[u8]) -> bool {
-    // The header is 8 bytes, so the payload's sum needs no realignment.
-    checksum::finish(checksum::combine(checksum::combine(pseudo, checksum::sum(header)), checksum::sum(payload))) == 0
+    ip.write_reply(udp_total, REPLY_TTL);
+    let pseudo = ip.pseudo_header_sum(udp_total as u16);
+    header.write_reply(udp_total as u16, pseudo, dns.sum);
+    Verdict::Transmit(ipv6::HEADER_LEN + udp_total)
 }

@@ -13,7 +13,7 @@ use super::resolve::{self, Plan};
 use super::transport::Transport;
 use crate::table::Table;
 use crate::wire::dns::{self, rcode};
-use crate::zone::{class, RType};
+use crate::wire::dns::{class, RType};
 
 /// Serving options that shape answers but are not zone data.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -226,7 +226,7 @@ fn answer_chaos(opts: &Options, query: &Query, reply: &mut Reply<'_>) -> Result<
 #[cold]
 #[inline(never)]
 fn error_reply(buf: &mut [u8], question_end: Option<usize>, code: u8, decision: Decision) -> Option<Written> {
-    let f = dns::flags(buf);
+    let f = dns::Header::new_checked(buf).map_or(0, |h| h.flags());
     let mut flags = dns::flags::QR | (f & (dns::flags::OPCODE_MASK | dns::flags::RD | dns::flags::CD)) | code as u16;
     match decision {
         Decision::Send => {}

@@ -1,8 +1,8 @@
 //! Reading a query: header, the one question, and the OPT record (RFC 6891).
 
 use crate::table::format::NameHasher;
+use crate::wire::dns::RType;
 use crate::wire::dns::{self, flags, Question, LOWER_LEN};
-use crate::zone::RType;
 
 /// What the client said in its OPT record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,12 +118,9 @@ fn parse_rest(m: &[u8], pos: usize, counts: Counts) -> Result<Option<Edns>, ()> 
         let rest = m.get(pos..).ok_or(())?;
         match (counts.ar, rest.len()) {
             (0, 0) => return Ok(None),
-            (1, OPT_ALONE_LEN) => {
-                if let Some(opt) =
-                    rest.first_chunk::<OPT_ALONE_LEN>().filter(|o| o[..3] == [0, 0, 41] && o[9..] == [0, 0])
-                {
-                    let ttl = u32::from_be_bytes([opt[5], opt[6], opt[7], opt[8]]);
-                    return Ok(Some(Edns::new(u16::from_be_bytes([opt[3], opt[4]]), ttl)));
+            (1, dns::OPT_ALONE_LEN) => {
+                if let Some((class, ttl)) = rest.first_chunk().and_then(dns::parse_opt_alone) {
+                    return Ok(Some(Edns::new(class, ttl)));
                 }
             }
             _ => {}
@@ -131,10 +128,6 @@ fn parse_rest(m: &[u8], pos: usize, counts: Counts) -> Result<Option<Edns>, ()> 
     }
     walk_rest(m, pos, counts)
 }
-
-/// An OPT record owned by the root with no options: name, type, class,
-/// TTL, RDLENGTH 0.
-const OPT_ALONE_LEN: usize = 11;
 
 impl Edns {
     /// From an OPT record's class (the UDP size) and TTL fields.
@@ -161,8 +154,12 @@ fn walk_rest(m: &[u8], mut pos: usize, counts: Counts) -> Result<Option<Edns>, (
             }
             let mut opt = rr.rdata;
             while opt < rr.end {
-                let len = m.get(opt + 2..opt + 4).map(|l| u16::from_be_bytes([l[0], l[1]]) as usize).ok_or(())?;
-                opt += 4 + len;
+                let option = m.get(opt..).and_then(|o| o.first_chunk::<{ dns::option_field::LEN }>()).ok_or(())?;
+                let len = u16::from_be_bytes([
+                    option[dns::option_field::LENGTH.start],
+                    option[dns::option_field::LENGTH.start + 1],
+                ]);
+                opt += dns::option_field::LEN + len as usize;
             }
             if opt != rr.end {
                 return Err(());

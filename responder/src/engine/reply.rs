@@ -10,11 +10,11 @@ use super::query::Query;
 use crate::table::format::*;
 use crate::table::ResponseView;
 use crate::wire::checksum;
-use crate::wire::dns::{flags, HEADER_LEN};
-use crate::zone::{class, RType};
+use crate::wire::dns::{self, flags, HEADER_LEN};
+use crate::wire::dns::{class, RType};
 
 /// OPT with no options: root name, type, class, TTL, RDLENGTH.
-pub const OPT_LEN: usize = 11;
+pub const OPT_LEN: usize = dns::OPT_ALONE_LEN;
 
 /// An answer being written into the query's buffer.
 pub struct Reply<'b> {
@@ -150,11 +150,9 @@ impl<'b> Reply<'b> {
     /// OPT (when the query had one), then the header.
     pub fn finish(&mut self, query: &Query, our_udp_size: u16, ext_rcode: u8) -> Written {
         if let Some(edns) = query.edns {
-            let mut opt = [0u8; OPT_LEN];
-            opt[1..3].copy_from_slice(&RType::OPT.0.to_be_bytes());
-            opt[3..5].copy_from_slice(&our_udp_size.to_be_bytes());
-            opt[5] = ext_rcode;
-            opt[7] = if edns.dnssec_ok { 0x80 } else { 0 };
+            // TTL: extended rcode, version 0, then the DO bit (RFC 6891 §6.1.3).
+            let ttl = (ext_rcode as u32) << 24 | if edns.dnssec_ok { 0x8000 } else { 0 };
+            let opt = dns::opt_alone(our_udp_size, ttl);
             let end = self.pos + OPT_LEN;
             if end <= self.buf.len() {
                 self.buf[self.pos..end].copy_from_slice(&opt);
@@ -208,24 +206,21 @@ fn patch(buf: &mut [u8], base: usize, patches: &[u8], q: &Query, body: usize, ch
 /// Writes the header after the ID; returns its checksum sum.
 pub fn write_header(buf: &mut [u8], flags: u16, qd: u16, an: u16, ns: u16, ar: u16) -> u64 {
     let Some(h) = buf.first_chunk_mut::<HEADER_LEN>() else { return 0 };
-    let [f0, f1] = flags.to_be_bytes();
-    let [q0, q1] = qd.to_be_bytes();
-    let [a0, a1] = an.to_be_bytes();
-    let [n0, n1] = ns.to_be_bytes();
-    let [r0, r1] = ar.to_be_bytes();
-    *h = [h[0], h[1], f0, f1, q0, q1, a0, a1, n0, n1, r0, r1];
+    dns::Header::new(&mut *h).set_flags_and_counts(flags, [qd, an, ns, ar]);
     checksum::sum(h)
 }
 
 /// A TXT record in class CH owned by the query name (server identity).
 pub fn chaos_txt(text: &str, out: &mut [u8; 12 + 1 + 255]) -> usize {
     let t = &text.as_bytes()[..text.len().min(255)];
-    out[..2].copy_from_slice(&[0xc0, HEADER_LEN as u8]);
-    out[2..4].copy_from_slice(&RType::TXT.0.to_be_bytes());
-    out[4..6].copy_from_slice(&class::CH.to_be_bytes());
-    out[6..10].copy_from_slice(&0u32.to_be_bytes());
-    out[10..12].copy_from_slice(&(t.len() as u16 + 1).to_be_bytes());
-    out[12] = t.len() as u8;
-    out[13..13 + t.len()].copy_from_slice(t);
-    13 + t.len()
+    // Owned by the query name: a pointer to the question.
+    let (owner, rest) = out.split_at_mut(2);
+    owner.copy_from_slice(&[0xc0, HEADER_LEN as u8]);
+    let (fixed, rdata) = rest.split_at_mut(dns::rr_field::LEN);
+    if let Ok(fixed) = <&mut [u8; dns::rr_field::LEN]>::try_from(fixed) {
+        dns::write_rr_fixed(fixed, RType::TXT, class::CH, 0, t.len() as u16 + 1);
+    }
+    rdata[0] = t.len() as u8;
+    rdata[1..1 + t.len()].copy_from_slice(t);
+    2 + dns::rr_field::LEN + 1 + t.len()
 }

@@ -3,7 +3,7 @@
 
 use super::query::Query;
 use crate::table::{DnameView, ResponseView, Table};
-use crate::zone::RType;
+use crate::wire::dns::RType;
 
 pub enum Plan<'t> {
     Template(ResponseView<'t>),

@@ -4,6 +4,7 @@
 
 use super::fasthash::FastMap;
 use super::format::*;
+use super::header::{seal, Header};
 use super::template::{Owner, QueryContext, RrsetRef, Sections};
 use crate::wire::dns::rcode;
 use crate::zone::{Location, Name, RType, Zone};
@@ -624,17 +625,15 @@ impl<'z> Compiler<'z> {
             return Err(CompileError::TooLarge);
         }
 
-        out[..8].copy_from_slice(MAGIC);
-        out[8..12].copy_from_slice(&VERSION.to_le_bytes());
-        let total = out.len() as u64;
-        out[16..24].copy_from_slice(&total.to_le_bytes());
-        out[32..36].copy_from_slice(&(bucket_count as u32).to_le_bytes());
-        out[36..40].copy_from_slice(&max_probe.to_le_bytes());
-        out[40..44].copy_from_slice(&(buckets_off as u32).to_le_bytes());
-        out[44..48].copy_from_slice(&(self.zones.len() as u32).to_le_bytes());
-        out[48..52].copy_from_slice(&(zones_off as u32).to_le_bytes());
-        let sum = checksum(&out[HEADER_LEN..]);
-        out[24..32].copy_from_slice(&sum.to_le_bytes());
+        // `out` began as a zeroed header's worth of bytes.
+        let mut header = Header::new_checked_mut(&mut out).ok_or(CompileError::TooLarge)?;
+        header.set_identity();
+        header.set_bucket_count(bucket_count as u32);
+        header.set_max_probe(max_probe);
+        header.set_buckets_off(buckets_off as u32);
+        header.set_zone_count(self.zones.len() as u32);
+        header.set_zones_off(zones_off as u32);
+        seal(&mut out);
         Ok(out)
     }
 }

@@ -3,7 +3,7 @@
 //! the start of the table, so a table file can be used as read, in place.
 //!
 //! ```text
-//! header (64 bytes)
+//! header (64 bytes; written and read through `header::Header`)
 //!   0 magic "RSPDTBL\0"   8 version u32       12 reserved u32
 //!  16 total_len u64        24 checksum u64 (FNV-1a over bytes 64..total_len)
 //!  32 bucket_count u32    36 max_probe u32    40 buckets_off u32

@@ -10,6 +10,7 @@
 mod compile;
 mod fasthash;
 pub mod format;
+mod header;
 mod prefetch;
 #[cfg(test)]
 mod proptests;
@@ -22,6 +23,7 @@ mod width_tests;
 use std::path::Path;
 
 pub use compile::CompileError;
+pub use header::{seal, Header};
 pub use view::{DnameView, NodeView, ResponseView, ZoneView};
 
 use crate::wire::{tail_word, words};
@@ -130,28 +132,25 @@ impl Table {
 
     fn new(bytes: Bytes, len: usize) -> Result<Table, TableError> {
         let b: &[u8] = &bytes.0[..len];
-        if b.len() < HEADER_LEN || &b[..8] != MAGIC {
+        let Some(header) = Header::new_checked(b).filter(|h| h.magic_ok()) else {
             return Err(TableError::BadMagic);
+        };
+        if header.version() != VERSION {
+            return Err(TableError::Version { found: header.version(), expected: VERSION });
         }
-        let version = u32_at(b, 8).unwrap_or(0);
-        if version != VERSION {
-            return Err(TableError::Version { found: version, expected: VERSION });
+        if header.total_len() != b.len() as u64 {
+            return Err(TableError::Length { expected: header.total_len(), found: b.len() as u64 });
         }
-        let total = u64_at(b, 16).unwrap_or(0);
-        if total != b.len() as u64 {
-            return Err(TableError::Length { expected: total, found: b.len() as u64 });
-        }
-        if u64_at(b, 24) != Some(checksum(&b[HEADER_LEN..])) {
+        if header.checksum() != checksum(&b[HEADER_LEN..]) {
             return Err(TableError::Checksum);
         }
-        let field = |at| u32_at(b, at).map(|v| v as usize).unwrap_or(0);
-        let bucket_count = field(32);
+        let bucket_count = header.bucket_count() as usize;
         let table = Table {
             bucket_mask: bucket_count.wrapping_sub(1),
-            max_probe: field(36),
-            buckets_off: field(40),
-            zone_count: field(44),
-            zones_off: field(48),
+            max_probe: header.max_probe() as usize,
+            buckets_off: header.buckets_off() as usize,
+            zone_count: header.zone_count() as usize,
+            zones_off: header.zones_off() as usize,
             bytes,
             len,
         };
@@ -261,8 +260,7 @@ mod tests {
     }
 
     fn reseal(b: &mut [u8]) {
-        let sum = checksum(&b[HEADER_LEN..]);
-        b[24..32].copy_from_slice(&sum.to_le_bytes());
+        seal(b);
     }
 
     #[test]
@@ -334,8 +332,8 @@ mod tests {
     fn structural_corruption_behind_a_valid_checksum_is_caught() {
         let good = table().as_bytes().to_vec();
         // A bucket pointing past the end.
-        let buckets = u32_at(&good, 40).unwrap() as usize;
-        let count = u32_at(&good, 32).unwrap() as usize;
+        let header = Header::new_checked(&good).unwrap();
+        let (buckets, count) = (header.buckets_off() as usize, header.bucket_count() as usize);
         let slot = (0..count).find(|s| u32_at(&good, buckets + s * BUCKET_LEN) != Some(0)).unwrap();
         let mut b = good.clone();
         let at = buckets + slot * BUCKET_LEN;
@@ -344,7 +342,7 @@ mod tests {
         assert!(matches!(Table::from_bytes(b), Err(TableError::Corrupt(_))));
         // A zone count larger than the zone array.
         let mut b = good.clone();
-        b[44..48].copy_from_slice(&1_000_000u32.to_le_bytes());
+        Header::new_checked_mut(&mut b).unwrap().set_zone_count(1_000_000);
         reseal(&mut b);
         assert!(matches!(Table::from_bytes(b), Err(TableError::Corrupt(_))));
         // A node's name changed: it can no longer be found through its own hash.

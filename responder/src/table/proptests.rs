@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use proptest::prelude::*;
 use proptest::sample::Index;
 
-use super::format::{checksum, CHUNK_FIXED_LEN, HEADER_LEN};
+use super::format::{CHUNK_FIXED_LEN, HEADER_LEN};
 use super::{Table, TableError};
 use crate::engine::proptests::{wire_name, QuerySpec, NAMES};
 use crate::engine::tests::{engine_for, EXAMPLE};
@@ -25,12 +25,7 @@ fn valid_table() -> &'static [u8] {
 
 /// Makes the header agree with the bytes again, as a writer would.
 fn reseal(bytes: &mut [u8]) {
-    if bytes.len() >= HEADER_LEN {
-        let total = bytes.len() as u64;
-        bytes[16..24].copy_from_slice(&total.to_le_bytes());
-        let sum = checksum(&bytes[HEADER_LEN..]);
-        bytes[24..32].copy_from_slice(&sum.to_le_bytes());
-    }
+    super::seal(bytes);
 }
 
 /// Everything the runtime does with a table, for names of the test zone:

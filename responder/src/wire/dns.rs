@@ -1,6 +1,8 @@
 //! DNS message header, question and resource-record framing (RFC 1035 §4.1).
 
-use super::{checksum, get_u16, tail_word, words};
+use core::ops::{Deref, DerefMut};
+
+use super::{be16, checksum, set_be16, tail_word, words};
 
 pub const HEADER_LEN: usize = 12;
 /// Longest name on the wire (RFC 1035 §3.1).
@@ -33,14 +35,195 @@ pub mod flags {
     pub const RCODE_MASK: u16 = 0x000f;
 }
 
-pub fn id(m: &[u8]) -> u16 {
-    get_u16(m, 0)
+/// A resource record type (RFC 1035 §3.2.2 and successors): the number the
+/// wire carries. Its mnemonics are read and written by the zone reader
+/// (`zone::rtype`); the answer path needs only the numbers.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RType(pub u16);
+
+macro_rules! rtypes {
+    ($($name:ident = $num:expr),* $(,)?) => {
+        impl RType {
+            $(pub const $name: RType = RType($num);)*
+
+            /// Every type with a mnemonic, and the mnemonic.
+            pub const MNEMONICS: &[(&'static str, RType)] = &[$((stringify!($name), RType($num)),)*];
+        }
+    };
 }
-pub fn flags(m: &[u8]) -> u16 {
-    get_u16(m, 2)
+
+// IANA "Resource Record (RR) TYPEs", every assigned mnemonic a zone file,
+// an RRSIG's type covered or an NSEC bitmap may name. Which of them have a
+// presentation format we read is `zone/rdata.rs`'s business; the others
+// still load in RFC 3597 generic form.
+rtypes! {
+    A = 1, NS = 2, MD = 3, MF = 4, CNAME = 5, SOA = 6, MB = 7, MG = 8, MR = 9, NULL = 10, WKS = 11,
+    PTR = 12, HINFO = 13, MINFO = 14, MX = 15, TXT = 16, RP = 17, AFSDB = 18, X25 = 19, ISDN = 20,
+    RT = 21, NSAP = 22, SIG = 24, KEY = 25, PX = 26, GPOS = 27, AAAA = 28, LOC = 29, NXT = 30,
+    EID = 31, NIMLOC = 32, SRV = 33, ATMA = 34, NAPTR = 35, KX = 36, CERT = 37, A6 = 38, DNAME = 39,
+    SINK = 40, OPT = 41, APL = 42, DS = 43, SSHFP = 44, IPSECKEY = 45, RRSIG = 46, NSEC = 47,
+    DNSKEY = 48, DHCID = 49, NSEC3 = 50, NSEC3PARAM = 51, TLSA = 52, SMIMEA = 53, HIP = 55,
+    NINFO = 56, RKEY = 57, TALINK = 58, CDS = 59, CDNSKEY = 60, OPENPGPKEY = 61, CSYNC = 62,
+    ZONEMD = 63, SVCB = 64, HTTPS = 65, DSYNC = 66, SPF = 99, UINFO = 100, UID = 101, GID = 102,
+    UNSPEC = 103, NID = 104, L32 = 105, L64 = 106, LP = 107, EUI48 = 108, EUI64 = 109,
+    NXNAME = 128, TKEY = 249, TSIG = 250, IXFR = 251, AXFR = 252, MAILB = 253, MAILA = 254,
+    ANY = 255, URI = 256, CAA = 257, AVC = 258, DOA = 259, AMTRELAY = 260, RESINFO = 261,
+    WALLET = 262, TA = 32768, DLV = 32769,
 }
-pub fn qdcount(m: &[u8]) -> u16 {
-    get_u16(m, 4)
+
+impl RType {
+    /// Types a query may ask for but that never exist as data (RFC 6895 §3.1).
+    #[inline]
+    pub fn is_meta(self) -> bool {
+        self.0 == 41 || (128..=255).contains(&self.0)
+    }
+}
+
+/// Record classes. Only IN carries zone data; CH is used for server
+/// identity queries. Their mnemonics are the zone reader's (`zone::rtype`).
+pub mod class {
+    pub const IN: u16 = 1;
+    pub const CH: u16 = 3;
+    pub const NONE: u16 = 254;
+    pub const ANY: u16 = 255;
+}
+
+mod field {
+    use crate::wire::Field;
+    pub const ID: Field = 0..2;
+    pub const FLAGS: Field = 2..4;
+    pub const QDCOUNT: Field = 4..6;
+    pub const ANCOUNT: Field = 6..8;
+    pub const NSCOUNT: Field = 8..10;
+    pub const ARCOUNT: Field = 10..12;
+}
+
+/// The fixed part of a question, after its name.
+pub mod question_field {
+    use crate::wire::Field;
+    pub const TYPE: Field = 0..2;
+    pub const CLASS: Field = 2..4;
+    pub const LEN: usize = CLASS.end;
+}
+
+/// The fixed part of a resource record, after its owner name.
+pub mod rr_field {
+    use crate::wire::Field;
+    pub const TYPE: Field = 0..2;
+    pub const CLASS: Field = 2..4;
+    pub const TTL: Field = 4..8;
+    pub const RDLENGTH: Field = 8..10;
+    pub const LEN: usize = RDLENGTH.end;
+}
+
+/// An EDNS option's header in an OPT record's RDATA (RFC 6891 §6.1.2).
+pub mod option_field {
+    use crate::wire::Field;
+    pub const CODE: Field = 0..2;
+    pub const LENGTH: Field = 2..4;
+    pub const LEN: usize = LENGTH.end;
+}
+
+/// Writes the fixed part of a record, after its owner name.
+#[inline(always)]
+pub fn write_rr_fixed(f: &mut [u8; rr_field::LEN], rtype: RType, class: u16, ttl: u32, rdlength: u16) {
+    set_be16(f, rr_field::TYPE, rtype.0);
+    set_be16(f, rr_field::CLASS, class);
+    f[rr_field::TTL].copy_from_slice(&ttl.to_be_bytes());
+    set_be16(f, rr_field::RDLENGTH, rdlength);
+}
+
+/// An OPT record owned by the root and without options (RFC 6891 §6.1.2):
+/// what a reply carries, and what nearly every query with EDNS carries.
+pub const OPT_ALONE_LEN: usize = 1 + rr_field::LEN;
+
+/// The OPT record alone, advertising `udp_size` with `ttl` (extended
+/// rcode, version, DO).
+#[inline(always)]
+pub fn opt_alone(udp_size: u16, ttl: u32) -> [u8; OPT_ALONE_LEN] {
+    let mut opt = [0u8; OPT_ALONE_LEN];
+    let [_root, fixed @ ..] = &mut opt;
+    write_rr_fixed(fixed, RType::OPT, udp_size, ttl, 0);
+    opt
+}
+
+/// The class (UDP size) and TTL of `opt` when it is an OPT record alone as
+/// [`opt_alone`] writes it: owned by the root, RDLENGTH 0.
+#[inline(always)]
+pub fn parse_opt_alone(opt: &[u8; OPT_ALONE_LEN]) -> Option<(u16, u32)> {
+    let [owner, fixed @ ..] = opt;
+    if *owner != 0 || be16(fixed, rr_field::TYPE) != RType::OPT.0 || be16(fixed, rr_field::RDLENGTH) != 0 {
+        return None;
+    }
+    let ttl = rr_field::TTL.start;
+    Some((
+        be16(fixed, rr_field::CLASS),
+        u32::from_be_bytes([fixed[ttl], fixed[ttl + 1], fixed[ttl + 2], fixed[ttl + 3]]),
+    ))
+}
+
+/// The message header as an array. `Header<&[u8; 12]>` reads;
+/// `Header<&mut [u8; 12]>` also writes.
+pub struct Header<T>(T);
+
+impl<'a> Header<&'a [u8; HEADER_LEN]> {
+    /// The header at the start of `message`; `None` when it is shorter.
+    #[inline]
+    pub fn new_checked(message: &'a [u8]) -> Option<Self> {
+        message.first_chunk().map(Header)
+    }
+}
+
+impl<'a> Header<&'a mut [u8; HEADER_LEN]> {
+    #[inline]
+    pub fn new_checked_mut(message: &'a mut [u8]) -> Option<Self> {
+        message.first_chunk_mut().map(Header)
+    }
+}
+
+impl<T: Deref<Target = [u8; HEADER_LEN]>> Header<T> {
+    /// The header in `bytes`, already a whole header.
+    #[inline]
+    pub fn new(bytes: T) -> Self {
+        Header(bytes)
+    }
+    #[inline]
+    pub fn id(&self) -> u16 {
+        be16(&self.0, field::ID)
+    }
+    #[inline]
+    pub fn flags(&self) -> u16 {
+        be16(&self.0, field::FLAGS)
+    }
+    #[inline]
+    pub fn qdcount(&self) -> u16 {
+        be16(&self.0, field::QDCOUNT)
+    }
+    #[inline]
+    pub fn ancount(&self) -> u16 {
+        be16(&self.0, field::ANCOUNT)
+    }
+    #[inline]
+    pub fn nscount(&self) -> u16 {
+        be16(&self.0, field::NSCOUNT)
+    }
+    #[inline]
+    pub fn arcount(&self) -> u16 {
+        be16(&self.0, field::ARCOUNT)
+    }
+}
+
+impl<T: DerefMut<Target = [u8; HEADER_LEN]>> Header<T> {
+    /// Writes everything after the ID: flags and the four section counts.
+    #[inline]
+    pub fn set_flags_and_counts(&mut self, flags: u16, [qd, an, ns, ar]: [u16; 4]) {
+        let h = &mut *self.0;
+        set_be16(h, field::FLAGS, flags);
+        set_be16(h, field::QDCOUNT, qd);
+        set_be16(h, field::ANCOUNT, an);
+        set_be16(h, field::NSCOUNT, ns);
+        set_be16(h, field::ARCOUNT, ar);
+    }
 }
 
 /// The single question of a query, with its name lowered for lookup.
@@ -70,13 +253,13 @@ pub fn parse_question(m: &[u8], lower: &mut [u8; LOWER_LEN], on_word: impl FnMut
     let (n, labels) = question_name_len(name)?;
     let src = name.get(..n)?;
     let name_sum = lowercase_into(lower, src, on_word);
-    let fixed: &[u8; 4] = name.get(n..n + 4)?.try_into().ok()?;
+    let fixed = name.get(n..)?.first_chunk::<{ question_field::LEN }>()?;
     Some(Question {
         name_len: n,
         labels,
-        qtype: get_u16(fixed, 0),
-        qclass: get_u16(fixed, 2),
-        end: HEADER_LEN + n + 4,
+        qtype: be16(fixed, question_field::TYPE),
+        qclass: be16(fixed, question_field::CLASS),
+        end: HEADER_LEN + n + question_field::LEN,
         // The name starts at offset 12, even; type and class follow it.
         sum: checksum::combine(name_sum, checksum::placed(u32::from_ne_bytes(*fixed) as u64, n)),
     })
@@ -182,18 +365,20 @@ pub struct RrHeader {
 #[inline]
 pub fn parse_rr(m: &[u8], pos: usize) -> Option<RrHeader> {
     let after = skip_name(m, pos)?;
-    let f = m.get(after..after + 10)?;
-    let rdlen = get_u16(f, 8) as usize;
-    let end = after + 10 + rdlen;
+    let f = m.get(after..)?.first_chunk::<{ rr_field::LEN }>()?;
+    let rdlen = be16(f, rr_field::RDLENGTH) as usize;
+    let rdata = after + rr_field::LEN;
+    let end = rdata + rdlen;
     if end > m.len() {
         return None;
     }
+    let ttl = rr_field::TTL.start;
     Some(RrHeader {
         start: pos,
-        rtype: get_u16(f, 0),
-        class: get_u16(f, 2),
-        ttl: u32::from_be_bytes([f[4], f[5], f[6], f[7]]),
-        rdata: after + 10,
+        rtype: be16(f, rr_field::TYPE),
+        class: be16(f, rr_field::CLASS),
+        ttl: u32::from_be_bytes([f[ttl], f[ttl + 1], f[ttl + 2], f[ttl + 3]]),
+        rdata,
         rdlen,
         end,
     })
@@ -202,6 +387,37 @@ pub fn parse_rr(m: &[u8], pos: usize) -> Option<RrHeader> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any bytes: a header when there are twelve, `None` otherwise;
+        /// the question and record parsers return `None` on anything cut
+        /// short and never read past the message.
+        #[test]
+        fn any_bytes_give_a_header_or_none(bytes in proptest::collection::vec(any::<u8>(), 0..80), pos in 0usize..90) {
+            match Header::new_checked(&bytes) {
+                None => prop_assert!(bytes.len() < HEADER_LEN),
+                Some(h) => {
+                    let be = |at: usize| u16::from_be_bytes([bytes[at], bytes[at + 1]]);
+                    prop_assert_eq!([h.id(), h.flags(), h.qdcount()], [be(0), be(2), be(4)]);
+                    prop_assert_eq!([h.ancount(), h.nscount(), h.arcount()], [be(6), be(8), be(10)]);
+                }
+            }
+            let mut lower = [0u8; LOWER_LEN];
+            if let Some(q) = parse_question(&bytes, &mut lower, |_| {}) {
+                prop_assert!(q.end <= bytes.len());
+            }
+            if let Some(rr) = parse_rr(&bytes, pos) {
+                prop_assert!(rr.rdata + rr.rdlen == rr.end && rr.end <= bytes.len());
+            }
+            let mut copy = bytes.clone();
+            if let Some(mut h) = Header::new_checked_mut(&mut copy) {
+                h.set_flags_and_counts(0x8180, [1, 2, 3, 4]);
+                prop_assert_eq!(&copy[..2], &bytes[..2], "the id is kept");
+                prop_assert_eq!(&copy[2..12], &[0x81, 0x80, 0, 1, 0, 2, 0, 3, 0, 4]);
+            }
+        }
+    }
 
     #[test]
     fn parses_question_lowering_name() {
@@ -251,6 +467,18 @@ mod tests {
         }
         m.extend_from_slice(b"\x00\x00\x01\x00\x01");
         assert!(parse_question(&m, &mut lower, |_| {}).is_none());
+    }
+
+    #[test]
+    fn the_opt_record_alone_reads_back() {
+        let opt = opt_alone(1232, 0x0100_8000);
+        assert_eq!(opt, [0, 0, 41, 0x04, 0xd0, 0x01, 0, 0x80, 0, 0, 0]);
+        assert_eq!(parse_opt_alone(&opt), Some((1232, 0x0100_8000)));
+        for (at, bad) in [(0, 1), (2, 42), (10, 1)] {
+            let mut o = opt;
+            o[at] = bad;
+            assert_eq!(parse_opt_alone(&o), None, "byte {at}");
+        }
     }
 
     #[test]

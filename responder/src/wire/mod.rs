@@ -1,7 +1,9 @@
 //! Typed, bounds-checked views over the bytes of a frame, in the manner of
-//! smoltcp's `wire`: each header type wraps a byte slice and offers getters
-//! and setters at fixed offsets. Constructors check the length once, so the
-//! accessors cannot read out of bounds.
+//! smoltcp's `wire`: each header's fields are named byte ranges (its `field`
+//! module), and its view wraps the header's fixed bytes as an array. The
+//! constructor checks the length once and returns `None` when the bytes are
+//! too short, so no accessor can panic and none needs a bounds check of its
+//! own. Nothing outside `wire` reads a header at a literal offset.
 
 pub mod checksum;
 pub mod dns;
@@ -10,14 +12,19 @@ pub mod ipv4;
 pub mod ipv6;
 pub mod udp;
 
+/// A header field: its byte range within the header.
+pub type Field = core::ops::Range<usize>;
+
+/// The big-endian `u16` at `field` of a fixed-size header (a constant index
+/// into an array: no bounds check is left once inlined).
 #[inline(always)]
-pub(crate) fn get_u16(b: &[u8], at: usize) -> u16 {
-    u16::from_be_bytes([b[at], b[at + 1]])
+pub(crate) fn be16<const N: usize>(b: &[u8; N], field: Field) -> u16 {
+    u16::from_be_bytes([b[field.start], b[field.start + 1]])
 }
 
 #[inline(always)]
-pub(crate) fn put_u16(b: &mut [u8], at: usize, v: u16) {
-    b[at..at + 2].copy_from_slice(&v.to_be_bytes());
+pub(crate) fn set_be16<const N: usize>(b: &mut [u8; N], field: Field, v: u16) {
+    [b[field.start], b[field.start + 1]] = v.to_be_bytes();
 }
 
 /// The whole 8-byte words of `bytes`, in order (`as_chunks` is newer than

@@ -1,75 +1,122 @@
 //! UDP header (RFC 768).
 
-use super::{checksum, get_u16, put_u16};
+use core::ops::{Deref, DerefMut};
+
+use super::{be16, checksum, set_be16};
 
 pub const HEADER_LEN: usize = 8;
 
-pub fn src_port(b: &[u8]) -> u16 {
-    get_u16(b, 0)
-}
-pub fn dst_port(b: &[u8]) -> u16 {
-    get_u16(b, 2)
-}
-pub fn length(b: &[u8]) -> usize {
-    get_u16(b, 4) as usize
-}
-pub fn checksum_field(b: &[u8]) -> u16 {
-    get_u16(b, 6)
+mod field {
+    use crate::wire::Field;
+    pub const SRC_PORT: Field = 0..2;
+    pub const DST_PORT: Field = 2..4;
+    pub const LENGTH: Field = 4..6;
+    pub const CHECKSUM: Field = 6..8;
 }
 
-/// Verifies a datagram (header + payload) against its pseudo-header sum.
-/// A zero checksum means "not computed", allowed for IPv4 only.
-pub fn checksum_ok(datagram: &[u8], pseudo: u64, zero_allowed: bool) -> bool {
-    if checksum_field(datagram) == 0 {
-        return zero_allowed;
-    }
-    checksum::finish(checksum::combine(pseudo, checksum::sum(datagram))) == 0
-}
+/// A UDP header: the first [`HEADER_LEN`] bytes of a datagram, as an array.
+/// `Header<&[u8; 8]>` reads; `Header<&mut [u8; 8]>` also writes the reply.
+pub struct Header<T>(T);
 
-/// Swaps the ports, sets the length and fills in the checksum over
-/// `datagram` (header + payload). `payload_sum` is the checksum sum of
-/// `datagram[HEADER_LEN..]`, which the answer engine keeps as it writes, so
-/// only the header is read here. Never writes zero: over IPv6 zero is
-/// invalid, over IPv4 it would mean "no checksum" (RFC 768), so 0xffff
-/// stands in.
-#[inline]
-pub fn write_reply(datagram: &mut [u8], pseudo: u64, payload_sum: u64) {
-    let len = datagram.len() as u16;
-    if let Some(header) = datagram.first_chunk_mut::<HEADER_LEN>() {
-        write_reply_header(header, len, pseudo, payload_sum);
+impl<'a> Header<&'a [u8; HEADER_LEN]> {
+    /// The header at the start of `datagram`; `None` when it is shorter.
+    #[inline]
+    pub fn new_checked(datagram: &'a [u8]) -> Option<Self> {
+        datagram.first_chunk().map(Header)
     }
 }
 
-/// [`write_reply`] given the header alone and the datagram's length.
-#[inline(always)]
-pub fn write_reply_header(header: &mut [u8; HEADER_LEN], len: u16, pseudo: u64, payload_sum: u64) {
-    let (sport, dport) = (get_u16(header, 0), get_u16(header, 2));
-    put_u16(header, 0, dport);
-    put_u16(header, 2, sport);
-    put_u16(header, 4, len);
-    put_u16(header, 6, 0);
-    let header_sum = u64::from_ne_bytes(*header);
-    let c = checksum::finish(checksum::combine(checksum::combine(pseudo, header_sum), payload_sum));
-    put_u16(header, 6, if c == 0 { 0xffff } else { c });
+impl<'a> Header<&'a mut [u8; HEADER_LEN]> {
+    /// The header and the payload behind it; `None` when `datagram` is
+    /// shorter than a header.
+    #[inline]
+    pub fn split_mut(datagram: &'a mut [u8]) -> Option<(Self, &'a mut [u8])> {
+        let (header, payload) = datagram.split_first_chunk_mut()?;
+        Some((Header(header), payload))
+    }
+}
+
+impl<T: Deref<Target = [u8; HEADER_LEN]>> Header<T> {
+    #[inline]
+    pub fn new(bytes: T) -> Self {
+        Header(bytes)
+    }
+    #[inline]
+    pub fn src_port(&self) -> u16 {
+        be16(&self.0, field::SRC_PORT)
+    }
+    #[inline]
+    pub fn dst_port(&self) -> u16 {
+        be16(&self.0, field::DST_PORT)
+    }
+    /// The datagram's length, header included, as the sender wrote it.
+    #[inline]
+    pub fn length(&self) -> usize {
+        be16(&self.0, field::LENGTH) as usize
+    }
+    /// The checksum field; zero means "not computed" (IPv4 only).
+    #[inline]
+    pub fn checksum(&self) -> u16 {
+        be16(&self.0, field::CHECKSUM)
+    }
+    /// Whether this header (with its checksum), `payload` and the
+    /// pseudo-header sum `pseudo` add up to zero: the datagram is as its
+    /// sender computed it. What a zero checksum means is the caller's call.
+    #[inline]
+    pub fn sum_ok(&self, pseudo: u64, payload: &[u8]) -> bool {
+        // The header is 8 bytes, so the payload's sum needs no realignment.
+        let header = checksum::combine(pseudo, checksum::sum(&self.0[..]));
+        checksum::finish(checksum::combine(header, checksum::sum(payload))) == 0
+    }
+}
+
+impl<T: DerefMut<Target = [u8; HEADER_LEN]>> Header<T> {
+    /// Turns the query's header into the answer's: ports swapped, length
+    /// `len` (header included) and the checksum filled in. `payload_sum` is
+    /// the checksum sum of the payload, which the answer engine keeps as it
+    /// writes, so only the header is read here. Never writes zero: over IPv6
+    /// zero is invalid, over IPv4 it would mean "no checksum" (RFC 768), so
+    /// 0xffff stands in.
+    #[inline(always)]
+    pub fn write_reply(&mut self, len: u16, pseudo: u64, payload_sum: u64) {
+        let h = &mut *self.0;
+        let (sport, dport) = (be16(h, field::SRC_PORT), be16(h, field::DST_PORT));
+        set_be16(h, field::SRC_PORT, dport);
+        set_be16(h, field::DST_PORT, sport);
+        set_be16(h, field::LENGTH, len);
+        set_be16(h, field::CHECKSUM, 0);
+        let header_sum = u64::from_ne_bytes(*h);
+        let c = checksum::finish(checksum::combine(checksum::combine(pseudo, header_sum), payload_sum));
+        set_be16(h, field::CHECKSUM, if c == 0 { 0xffff } else { c });
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::wire::ipv4::pseudo_header_sum;
+    use proptest::prelude::*;
+
+    fn reply(d: &mut [u8], pseudo: u64, payload_sum: u64) {
+        let len = d.len() as u16;
+        Header::split_mut(d).unwrap().0.write_reply(len, pseudo, payload_sum);
+    }
+
+    fn verifies(d: &[u8], pseudo: u64) -> bool {
+        Header::new_checked(d).unwrap().sum_ok(pseudo, &d[HEADER_LEN..])
+    }
 
     #[test]
     fn reply_checksum_verifies() {
         let mut d = vec![0x12, 0x34, 0x00, 0x35, 0, 0, 0, 0, 1, 2, 3, 4, 5];
         let pseudo = pseudo_header_sum([198, 18, 0, 1], [198, 18, 0, 2], d.len() as u16);
         let payload = checksum::sum(&d[HEADER_LEN..]);
-        write_reply(&mut d, pseudo, payload);
-        assert_eq!(src_port(&d), 53);
-        assert_eq!(dst_port(&d), 0x1234);
-        assert_eq!(length(&d), 13);
-        assert!(checksum_ok(&d, pseudo, false));
+        reply(&mut d, pseudo, payload);
+        let h = Header::new_checked(&d).unwrap();
+        assert_eq!((h.src_port(), h.dst_port(), h.length()), (53, 0x1234, 13));
+        assert!(verifies(&d, pseudo));
         d[9] ^= 1;
-        assert!(!checksum_ok(&d, pseudo, false));
+        assert!(!verifies(&d, pseudo));
     }
 
     #[test]
@@ -77,15 +124,28 @@ mod tests {
         let mut d = vec![0x12, 0x34, 0x00, 0x35, 0, 0, 0, 0, 1, 2, 3, 4, 5];
         let pseudo = pseudo_header_sum([198, 18, 0, 1], [198, 18, 0, 2], d.len() as u16);
         let wrong = checksum::sum(&d[HEADER_LEN + 1..]);
-        write_reply(&mut d, pseudo, wrong);
-        assert!(!checksum_ok(&d, pseudo, false), "a wrong payload sum gives a wrong checksum");
-        write_reply(&mut [0u8; 7], pseudo, 0);
+        reply(&mut d, pseudo, wrong);
+        assert!(!verifies(&d, pseudo), "a wrong payload sum gives a wrong checksum");
+        assert!(Header::split_mut(&mut [0u8; 7]).is_none());
     }
 
-    #[test]
-    fn zero_checksum_only_for_ipv4() {
-        let d = [0u8; 8];
-        assert!(checksum_ok(&d, 0, true));
-        assert!(!checksum_ok(&d, 0, false));
+    proptest! {
+        /// Any bytes: a header when there are eight, `None` otherwise, and
+        /// every accessor reads its field, never past it.
+        #[test]
+        fn any_bytes_give_a_header_or_none(bytes in proptest::collection::vec(any::<u8>(), 0..20)) {
+            match Header::new_checked(&bytes) {
+                None => prop_assert!(bytes.len() < HEADER_LEN),
+                Some(h) => {
+                    let be = |at: usize| u16::from_be_bytes([bytes[at], bytes[at + 1]]);
+                    prop_assert_eq!(h.src_port(), be(0));
+                    prop_assert_eq!(h.dst_port(), be(2));
+                    prop_assert_eq!(h.length(), be(4) as usize);
+                    prop_assert_eq!(h.checksum(), be(6));
+                }
+            }
+            let mut copy = bytes.clone();
+            prop_assert_eq!(Header::split_mut(&mut copy).is_some(), bytes.len() >= HEADER_LEN);
+        }
     }
 }

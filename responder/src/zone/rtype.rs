@@ -2,49 +2,23 @@
 
 use std::fmt;
 
-/// A resource record type (RFC 1035 §3.2.2 and successors).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct RType(pub u16);
+pub use crate::wire::dns::RType;
 
-macro_rules! rtypes {
-    ($($name:ident = $num:expr),* $(,)?) => {
-        impl RType {
-            $(pub const $name: RType = RType($num);)*
+impl RType {
+    /// The mnemonic, when the type has one.
+    pub fn mnemonic(self) -> Option<&'static str> {
+        RType::MNEMONICS.iter().find(|&&(_, t)| t == self).map(|&(m, _)| m)
+    }
 
-            /// The mnemonic, when the type has one.
-            pub fn mnemonic(self) -> Option<&'static str> {
-                match self.0 {
-                    $($num => Some(stringify!($name)),)*
-                    _ => None,
-                }
-            }
-
-            /// Parses a mnemonic (any case) or `TYPEnnn`.
-            pub fn from_text(text: &str) -> Option<RType> {
-                $(if text.eq_ignore_ascii_case(stringify!($name)) { return Some(RType($num)); })*
-                parse_generic(text, "TYPE").map(RType)
-            }
-        }
-    };
-}
-
-// IANA "Resource Record (RR) TYPEs", every assigned mnemonic a zone file,
-// an RRSIG's type covered or an NSEC bitmap may name. Which of them have a
-// presentation format we read is `rdata.rs`'s business; the others still
-// load in RFC 3597 generic form.
-rtypes! {
-    A = 1, NS = 2, MD = 3, MF = 4, CNAME = 5, SOA = 6, MB = 7, MG = 8, MR = 9, NULL = 10, WKS = 11,
-    PTR = 12, HINFO = 13, MINFO = 14, MX = 15, TXT = 16, RP = 17, AFSDB = 18, X25 = 19, ISDN = 20,
-    RT = 21, NSAP = 22, SIG = 24, KEY = 25, PX = 26, GPOS = 27, AAAA = 28, LOC = 29, NXT = 30,
-    EID = 31, NIMLOC = 32, SRV = 33, ATMA = 34, NAPTR = 35, KX = 36, CERT = 37, A6 = 38, DNAME = 39,
-    SINK = 40, OPT = 41, APL = 42, DS = 43, SSHFP = 44, IPSECKEY = 45, RRSIG = 46, NSEC = 47,
-    DNSKEY = 48, DHCID = 49, NSEC3 = 50, NSEC3PARAM = 51, TLSA = 52, SMIMEA = 53, HIP = 55,
-    NINFO = 56, RKEY = 57, TALINK = 58, CDS = 59, CDNSKEY = 60, OPENPGPKEY = 61, CSYNC = 62,
-    ZONEMD = 63, SVCB = 64, HTTPS = 65, DSYNC = 66, SPF = 99, UINFO = 100, UID = 101, GID = 102,
-    UNSPEC = 103, NID = 104, L32 = 105, L64 = 106, LP = 107, EUI48 = 108, EUI64 = 109,
-    NXNAME = 128, TKEY = 249, TSIG = 250, IXFR = 251, AXFR = 252, MAILB = 253, MAILA = 254,
-    ANY = 255, URI = 256, CAA = 257, AVC = 258, DOA = 259, AMTRELAY = 260, RESINFO = 261,
-    WALLET = 262, TA = 32768, DLV = 32769,
+    /// Parses a mnemonic (any case) or `TYPEnnn`.
+    pub fn from_text(text: &str) -> Option<RType> {
+        // Called for a token of most zone file lines: no allocation.
+        RType::MNEMONICS
+            .iter()
+            .find(|(mnemonic, _)| text.eq_ignore_ascii_case(mnemonic))
+            .map(|&(_, t)| t)
+            .or_else(|| parse_generic(text, "TYPE").map(RType))
+    }
 }
 
 fn parse_generic(text: &str, prefix: &str) -> Option<u16> {
@@ -60,11 +34,6 @@ fn parse_generic(text: &str, prefix: &str) -> Option<u16> {
 }
 
 impl RType {
-    /// Types a query may ask for but that never exist as data (RFC 6895 §3.1).
-    pub fn is_meta(self) -> bool {
-        self.0 == 41 || (128..=255).contains(&self.0)
-    }
-
     /// Why a record of this type cannot be in a zone, if it cannot: type 0
     /// is reserved (RFC 6895 §3.1), OPT, TKEY and TSIG live only in one
     /// message, and AXFR, IXFR, MAILA, MAILB and ANY are questions.
@@ -95,12 +64,10 @@ impl fmt::Debug for RType {
     }
 }
 
-/// Record classes. Only IN carries zone data; CH is used for server identity queries.
+/// Record classes: the numbers are `wire::dns::class`'s, the mnemonics are
+/// read and written here.
 pub mod class {
-    pub const IN: u16 = 1;
-    pub const CH: u16 = 3;
-    pub const NONE: u16 = 254;
-    pub const ANY: u16 = 255;
+    pub use crate::wire::dns::class::*;
 
     /// Parses `IN`, `CH`, `HS`, `CS` or `CLASSnnn`.
     pub fn from_text(text: &str) -> Option<u16> {
