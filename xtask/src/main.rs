@@ -6,6 +6,8 @@ mod demo;
 mod deps;
 mod fuzz;
 mod interrupt;
+#[cfg(test)]
+mod msrv;
 mod run;
 mod supervise;
 mod test;
