@@ -53,7 +53,7 @@ fn rust_version_covers_every_dependency() {
         .and_then(|p| p.get("rust-version"))
         .and_then(|v| v.as_str())
         .expect("Cargo.toml has no [workspace.package] rust-version");
-    let ours = version(&ours);
+    let ours = version(ours);
     let lock = manifest(&root.join("Cargo.lock"));
     let sources = registry_sources();
     let (mut found, mut too_new) = (Vec::new(), Vec::new());
