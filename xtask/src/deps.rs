@@ -31,6 +31,9 @@ pub const RUNTIME_PACKAGES: &[&str] = &[
     "ldnsutils",
     "dnsperf",
     "valgrind",
+    // `cargo xtask man`'s test renders the pages with `man -l` and groff.
+    "man-db",
+    "groff-base",
 ];
 
 /// Needed by `cargo xtask bench` only, so installed by it rather than by

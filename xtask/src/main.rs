@@ -6,6 +6,7 @@ mod demo;
 mod deps;
 mod fuzz;
 mod interrupt;
+mod man;
 #[cfg(test)]
 mod msrv;
 mod run;
@@ -31,9 +32,9 @@ fn main() -> ExitCode {
         }
     };
     // `test` checks packages itself, as one of its reported steps; `fuzz`
-    // builds the responder, whose build script needs clang.
-    let deps_first =
-        !invocation.no_deps && matches!(invocation.command, Command::Run(_) | Command::Fuzz(_) | Command::Bench(_));
+    // and `man` build the responder, whose build script needs clang.
+    let deps_first = !invocation.no_deps
+        && matches!(invocation.command, Command::Run(_) | Command::Fuzz(_) | Command::Bench(_) | Command::Man(_));
     let result = (|| {
         if deps_first {
             deps::run(false)?;
@@ -48,6 +49,7 @@ fn main() -> ExitCode {
             Command::Test(args) => test::run(args, invocation.no_deps),
             Command::Fuzz(args) => fuzz::run(args),
             Command::Bench(args) => bench::run(args),
+            Command::Man(out) => man::run(out),
         }
     })();
     match result {
