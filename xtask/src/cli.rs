@@ -27,6 +27,7 @@ global options:
 
 run options:
   --iface IFACE          serve on this real interface instead of a testbed
+                         (needs `-- --listen ADDR:PORT` or `-- --config FILE`)
   --zone FILE|NAME=FILE  zone to serve (repeatable; default: the bundled
                          zones/example.com.zone)
   --queues N             testbed veth queues (default 1)
