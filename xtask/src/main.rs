@@ -9,6 +9,7 @@ mod interrupt;
 mod man;
 #[cfg(test)]
 mod msrv;
+mod package;
 mod run;
 mod supervise;
 mod test;
@@ -34,7 +35,10 @@ fn main() -> ExitCode {
     // `test` checks packages itself, as one of its reported steps; `fuzz`
     // and `man` build the responder, whose build script needs clang.
     let deps_first = !invocation.no_deps
-        && matches!(invocation.command, Command::Run(_) | Command::Fuzz(_) | Command::Bench(_) | Command::Man(_));
+        && matches!(
+            invocation.command,
+            Command::Run(_) | Command::Fuzz(_) | Command::Bench(_) | Command::Man(_) | Command::Package(_)
+        );
     let result = (|| {
         if deps_first {
             deps::run(false)?;
@@ -50,6 +54,7 @@ fn main() -> ExitCode {
             Command::Fuzz(args) => fuzz::run(args),
             Command::Bench(args) => bench::run(args),
             Command::Man(out) => man::run(out),
+            Command::Package(out) => package::run(out),
         }
     })();
     match result {

@@ -37,7 +37,7 @@ pub fn run(args: RunArgs) -> Result<(), String> {
     }
 }
 
-fn build_release() -> Result<PathBuf, String> {
+pub fn build_release() -> Result<PathBuf, String> {
     eprintln!("xtask run: building the responder (release)");
     let status = workspace::cargo()
         .args(["build", "--release", "-p", "responder"])
