@@ -8,7 +8,8 @@
 //!   (from `cargo xtask man`)
 //! - `/lib/systemd/system/responder.service` (scripts/responder.service, the
 //!   binary's path changed to /usr/sbin)
-//! - `/etc/responder/responder.toml`, a conffile (scripts/responder.toml)
+//! - `/etc/responder/responder.toml` (scripts/responder.toml) and the
+//!   example zone it serves, `/etc/responder/zones/example.com.zone`: conffiles
 //! - copyright, changelog; a postinst that creates the `responder` system
 //!   user and starts nothing: the operator edits the config, then enables.
 
@@ -66,7 +67,12 @@ pub fn build(binary: &Path, out: &Path) -> Result<PathBuf, String> {
     let unit =
         read(&root.join("scripts/responder.service"))?.replace("/usr/local/bin/responder", "/usr/sbin/responder");
     write(&stage.join("lib/systemd/system/responder.service"), &unit, 0o644)?;
-    copy(&root.join("scripts/responder.toml"), &stage.join("etc/responder/responder.toml"), 0o644)?;
+    // The example zone beside the config, so the installed config checks out
+    // (`responder check-config`) before the operator points it at real zones.
+    let config = read(&root.join("scripts/responder.toml"))?;
+    let config = config.replace("file = \"../zones/example.com.zone\"", "file = \"zones/example.com.zone\"");
+    write(&stage.join("etc/responder/responder.toml"), &config, 0o644)?;
+    copy(&workspace::bundled_zone(), &stage.join("etc/responder/zones/example.com.zone"), 0o644)?;
 
     let doc = stage.join("usr/share/doc/responder");
     write(&doc.join("copyright"), &copyright(root)?, 0o644)?;
@@ -77,7 +83,7 @@ pub fn build(binary: &Path, out: &Path) -> Result<PathBuf, String> {
 
     let control = stage.join("DEBIAN");
     write(&control.join("control"), &control_text(&version, &arch, binary)?, 0o644)?;
-    write(&control.join("conffiles"), "/etc/responder/responder.toml\n", 0o644)?;
+    write(&control.join("conffiles"), CONFFILES, 0o644)?;
     write(&control.join("postinst"), POSTINST, 0o755)?;
     write(&control.join("md5sums"), &md5sums(&stage)?, 0o644)?;
 
@@ -85,6 +91,8 @@ pub fn build(binary: &Path, out: &Path) -> Result<PathBuf, String> {
     check(Command::new("dpkg-deb").args(["--root-owner-group", "--build"]).arg(&stage).arg(&deb), "dpkg-deb --build")?;
     Ok(deb)
 }
+
+const CONFFILES: &str = "/etc/responder/responder.toml\n/etc/responder/zones/example.com.zone\n";
 
 /// Creates the system user the example config's `user` names; starts and
 /// enables nothing (the config must be edited first: zones, interface).
@@ -272,6 +280,7 @@ mod tests {
             "./usr/share/fish/vendor_completions.d/responder.fish",
             "./lib/systemd/system/responder.service",
             "./etc/responder/responder.toml",
+            "./etc/responder/zones/example.com.zone",
             "./usr/share/doc/responder/copyright",
         ] {
             assert!(contents.lines().any(|l| l.ends_with(path)), "{path} is not in the package:\n{contents}");
@@ -284,7 +293,13 @@ mod tests {
         assert!(ok && postinst.contains("useradd --system"), "{postinst}");
         assert!(!postinst.contains("systemctl") && !postinst.contains("invoke-rc.d"), "starts something:\n{postinst}");
         let (ok, conffiles) = text("dpkg-deb", &["--info", deb, "conffiles"]);
-        assert!(ok && conffiles.trim() == "/etc/responder/responder.toml", "{conffiles}");
+        assert!(ok, "{conffiles}");
+        let conffiles = conffiles.trim();
+        assert_eq!(conffiles, CONFFILES.trim(), "conffiles");
+        // The installed config, zone and all, is one `check-config` accepts.
+        let config = out.join("stage/etc/responder/responder.toml");
+        let (ok, said) = text(binary.to_str().unwrap(), &["check-config", "--config", config.to_str().unwrap()]);
+        assert!(ok && said.contains("OK, 1 zone(s)"), "{said}");
 
         let unit = fs::read_to_string(out.join("stage/lib/systemd/system/responder.service")).unwrap();
         assert!(unit.contains("ExecStart=/usr/sbin/responder serve") && !unit.contains("/usr/local/bin"), "{unit}");
