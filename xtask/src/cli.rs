@@ -16,6 +16,12 @@ commands:
   test    build everything, run all tests, then a `run --once` smoke test
   fuzz    run the cargo-fuzz targets (nightly) for a bounded time; fails
           on a crash
+  man     write man pages (responder(8), responder-SUBCOMMAND(8)) and bash,
+          zsh and fish completions from the clap definitions, into
+          target/man (or --out DIR)
+  package build a Debian package (target/debian/responder_VERSION_ARCH.deb,
+          or under --out DIR): binary, man pages, completions, systemd unit,
+          example config; `responder` user made on install, nothing started
   bench   measure the responder beside Knot DNS, NSD and BIND on a veth
           testbed (root); report under bench-results/
 
@@ -24,12 +30,21 @@ global options:
 
 run options:
   --iface IFACE          serve on this real interface instead of a testbed
+                         (needs `-- --listen ADDR:PORT` or `-- --config FILE`)
   --zone FILE|NAME=FILE  zone to serve (repeatable; default: the bundled
                          zones/example.com.zone)
   --queues N             testbed veth queues (default 1)
   --once                 show the answers and exit instead of waiting
   --responder-bin PATH   use this responder binary instead of building one
   -- FLAGS...            extra flags passed to `responder serve`
+
+man options:
+  --out DIR              where to write man8/ and completions/ (default
+                         target/man)
+
+package options:
+  --out DIR              where to stage and write the .deb (default
+                         target/debian)
 
 test options:
   --quick                skip the end-to-end smoke run
@@ -71,6 +86,10 @@ pub enum Command {
     Test(TestArgs),
     Fuzz(FuzzArgs),
     Bench(BenchArgs),
+    /// Man pages and completions into this directory (default target/man).
+    Man(Option<PathBuf>),
+    /// The .deb into this directory (default target/debian).
+    Package(Option<PathBuf>),
 }
 
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -109,6 +128,7 @@ where
     let mut test = TestArgs::default();
     let mut fuzz = FuzzArgs::default();
     let mut bench = BenchArgs::default();
+    let mut man_out = None;
 
     while let Some(arg) = args.next() {
         // `--flag=value` and `--flag value` are both accepted.
@@ -126,7 +146,7 @@ where
         match (command.as_deref(), flag.as_str()) {
             (_, "-h" | "--help") => return Ok(Invocation { command: Command::Help, no_deps }),
             (_, "--no-deps") => no_deps = true,
-            (None, "deps" | "run" | "test" | "fuzz" | "bench") => command = Some(flag),
+            (None, "deps" | "run" | "test" | "fuzz" | "bench" | "man" | "package") => command = Some(flag),
             (None, other) => return Err(format!("unknown command `{other}`")),
             (Some("run"), "--iface") => run.iface = Some(value("--iface")?),
             (Some("run"), "--zone") => run.zones.push(value("--zone")?),
@@ -135,6 +155,7 @@ where
             (Some("run"), "--responder-bin") => run.responder_bin = Some(value("--responder-bin")?.into()),
             (Some("run"), "--") => run.extra.extend(args.by_ref()),
             (Some("test"), "--quick") => test.quick = true,
+            (Some("man" | "package"), "--out") => man_out = Some(PathBuf::from(value("--out")?)),
             (Some("fuzz"), "--seconds") => fuzz.seconds = Some(parse_seconds(&value("--seconds")?)?),
             (Some("fuzz"), target) if !target.starts_with('-') && fuzz.target.is_none() => {
                 fuzz.target = Some(target.to_owned())
@@ -178,6 +199,8 @@ where
         }
         Some("fuzz") => Command::Fuzz(fuzz),
         Some("bench") => Command::Bench(bench),
+        Some("man") => Command::Man(man_out),
+        Some("package") => Command::Package(man_out),
         Some(_) => Command::Test(test),
     };
     Ok(Invocation { command, no_deps })
@@ -278,6 +301,15 @@ mod tests {
         }
         assert_eq!(parse_str("fuzz frame message").unwrap_err(), "unknown option `message` for `fuzz`");
         assert_eq!(parse_str("fuzz --quick").unwrap_err(), "unknown option `--quick` for `fuzz`");
+    }
+
+    #[test]
+    fn man_takes_an_output_directory() {
+        assert_eq!(parse_str("man").unwrap().command, Command::Man(None));
+        assert_eq!(parse_str("man --out=/tmp/m").unwrap().command, Command::Man(Some("/tmp/m".into())));
+        assert_eq!(parse_str("man --out").unwrap_err(), "--out needs a value");
+        assert_eq!(parse_str("man --quick").unwrap_err(), "unknown option `--quick` for `man`");
+        assert_eq!(parse_str("package --out d").unwrap().command, Command::Package(Some("d".into())));
     }
 
     #[test]

@@ -31,6 +31,11 @@ pub const RUNTIME_PACKAGES: &[&str] = &[
     "ldnsutils",
     "dnsperf",
     "valgrind",
+    // `cargo xtask man`'s test renders the pages with `man -l` and groff.
+    "man-db",
+    "groff-base",
+    // `cargo xtask package` builds with dpkg-deb (in dpkg) and its test runs lintian.
+    "lintian",
 ];
 
 /// Needed by `cargo xtask bench` only, so installed by it rather than by

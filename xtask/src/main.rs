@@ -6,6 +6,10 @@ mod demo;
 mod deps;
 mod fuzz;
 mod interrupt;
+mod man;
+#[cfg(test)]
+mod msrv;
+mod package;
 mod run;
 mod supervise;
 mod test;
@@ -29,9 +33,12 @@ fn main() -> ExitCode {
         }
     };
     // `test` checks packages itself, as one of its reported steps; `fuzz`
-    // builds the responder, whose build script needs clang.
-    let deps_first =
-        !invocation.no_deps && matches!(invocation.command, Command::Run(_) | Command::Fuzz(_) | Command::Bench(_));
+    // and `man` build the responder, whose build script needs clang.
+    let deps_first = !invocation.no_deps
+        && matches!(
+            invocation.command,
+            Command::Run(_) | Command::Fuzz(_) | Command::Bench(_) | Command::Man(_) | Command::Package(_)
+        );
     let result = (|| {
         if deps_first {
             deps::run(false)?;
@@ -46,6 +53,8 @@ fn main() -> ExitCode {
             Command::Test(args) => test::run(args, invocation.no_deps),
             Command::Fuzz(args) => fuzz::run(args),
             Command::Bench(args) => bench::run(args),
+            Command::Man(out) => man::run(out),
+            Command::Package(out) => package::run(out),
         }
     })();
     match result {

@@ -18,6 +18,10 @@ const READY_TIMEOUT: Duration = Duration::from_secs(10);
 const STOP_GRACE: Duration = Duration::from_secs(5);
 
 pub fn run(args: RunArgs) -> Result<(), String> {
+    if args.iface.is_some() {
+        // Before the build: a refusal should not wait for a release compile.
+        listen_given(&args.extra)?;
+    }
     let binary = match &args.responder_bin {
         Some(path) => path.clone(),
         None => build_release()?,
@@ -33,7 +37,7 @@ pub fn run(args: RunArgs) -> Result<(), String> {
     }
 }
 
-fn build_release() -> Result<PathBuf, String> {
+pub fn build_release() -> Result<PathBuf, String> {
     eprintln!("xtask run: building the responder (release)");
     let status = workspace::cargo()
         .args(["build", "--release", "-p", "responder"])
@@ -66,6 +70,23 @@ pub fn serve_args(iface: &str, zones: &[String], listen: &[String], extra: &[Str
     }
     args.extend(extra.iter().cloned());
     args
+}
+
+/// On a real interface, `--listen` (or a `--config` that may set `listen`)
+/// must come after `--`. Without one the kernel sockets are off, so TCP and
+/// the retries over TCP that truncated answers ask for fail without a word.
+/// Refused rather than defaulted: the only default that fits every host is
+/// the wildcard on port 53, which collides with a local resolver (such as
+/// systemd-resolved's 127.0.0.53:53) and widens what the host exposes.
+pub fn listen_given(extra: &[String]) -> Result<(), String> {
+    let given = |flag: &str| extra.iter().any(|a| a == flag || a.starts_with(&format!("{flag}=")));
+    if given("--listen") || given("--config") {
+        return Ok(());
+    }
+    Err("`cargo xtask run --iface` needs the addresses to serve TCP (and truncated retries) on: add \
+         `-- --listen ADDR:53` (repeatable; e.g. the interface's address, or 0.0.0.0:53 and '[::]:53'), \
+         or `-- --config FILE` whose [server] sets `listen`"
+        .to_owned())
 }
 
 /// Replaces this process with the responder: signals reach it directly and
@@ -274,6 +295,18 @@ mod tests {
             "serve --iface rs1 --zone a.zone --zone example.org=b.zone --listen 198.18.0.1:53 \
              --listen [fd00::1]:53 --cpus 0,1"
         );
+    }
+
+    #[test]
+    fn a_real_interface_needs_listen_addresses() {
+        let refused = listen_given(&strings(&["--cpus", "0,1"])).unwrap_err();
+        assert!(refused.contains("--listen ADDR:53") && refused.contains("--config"), "{refused}");
+        assert!(listen_given(&[]).is_err());
+        // A value that merely looks like the flag is not the flag.
+        assert!(listen_given(&strings(&["--identity", "--listenx"])).is_err());
+        assert!(listen_given(&strings(&["--listen", "192.0.2.1:53"])).is_ok());
+        assert!(listen_given(&strings(&["--listen=[::]:53"])).is_ok());
+        assert!(listen_given(&strings(&["--config", "/etc/responder/responder.toml"])).is_ok());
     }
 
     #[test]

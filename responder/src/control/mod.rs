@@ -8,6 +8,7 @@
 //!
 //! This file dispatches; `logging` and [`zones`] are shared by all three.
 
+mod check_config;
 mod cli;
 mod daemon;
 mod doctor;
@@ -35,6 +36,7 @@ pub fn main() -> i32 {
         Command::Serve(args) => serve(args, &matches, cli.verbose, quiet),
         Command::Compile(args) => compile(args),
         Command::Check(args) => check(args),
+        Command::CheckConfig(args) => check_config::run(&args),
         Command::Doctor(args) => return doctor::run(&args),
         Command::Ctl(args) => cli::ctl::run(&args),
     };
@@ -74,13 +76,20 @@ fn compile(args: cli::CompileArgs) -> Result<(), String> {
 }
 
 fn check(args: cli::CheckArgs) -> Result<(), String> {
-    let loaded = zones::load_all(&args.zones, &args.zone_read.limits())?;
     // What `compile` and `serve` refuse, `check` refuses: the same compile,
     // its table thrown away (and its warnings, such as answers too big for
-    // any message, logged alike).
-    crate::table::Table::compile(&loaded.zones).map_err(|e| e.to_string())?;
-    for z in &loaded.zones {
+    // any message, logged alike). Every file is checked, each error printed.
+    let zones = zones::check_all(&args.zones, &args.zone_read.limits()).map_err(report_errors)?;
+    for z in &zones {
         println!("{}: {} records, OK", z.origin, z.records.len());
     }
     Ok(())
+}
+
+/// Prints each error on its own line; the count is what `main` prints last.
+fn report_errors(errors: Vec<String>) -> String {
+    for e in &errors {
+        eprintln!("{e}");
+    }
+    format!("{} error(s)", errors.len())
 }

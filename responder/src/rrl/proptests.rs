@@ -130,7 +130,7 @@ proptest! {
                     }
                     if decision != Decision::Send {
                         limited += 1;
-                        let due = slip != 0 && limited % slip == 0;
+                        let due = slip != 0 && limited.is_multiple_of(slip);
                         prop_assert_eq!(decision == Decision::Slip, due);
                     }
                     last = Some(now);

@@ -53,6 +53,8 @@ pub enum Command {
     Compile(CompileArgs),
     /// Load and check zone files, like kzonecheck or nsd-checkzone, and compile them as `compile` would.
     Check(CheckArgs),
+    /// Check a configuration file and every zone it names, as `serve --config` would load them; print every error.
+    CheckConfig(CheckConfigArgs),
     /// Check an interface for XDP serving: driver, queues, offloads, modes, zero-copy.
     Doctor(DoctorArgs),
     /// Talk to a running server over its control socket: reload, stats.
@@ -277,6 +279,13 @@ pub struct CheckArgs {
     pub zones: Vec<String>,
     #[command(flatten)]
     pub zone_read: ZoneReadArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckConfigArgs {
+    /// The configuration file, as `serve --config` takes it.
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
 }
 
 #[derive(Args, Debug)]

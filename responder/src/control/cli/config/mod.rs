@@ -22,6 +22,7 @@
 //!
 //! Errors name the place: `FILE:LINE:COL: what is wrong`.
 
+pub mod every_error;
 mod merge;
 mod position;
 mod read;
