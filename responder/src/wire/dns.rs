@@ -324,7 +324,7 @@ fn lowercase_into(dst: &mut [u8; LOWER_LEN], src: &[u8], mut on_word: impl FnMut
         lower_into(d, s);
     }
     match out.next() {
-        Some(d) if src.len() % 8 != 0 => lower_into(d, tail_word(src)),
+        Some(d) if !src.len().is_multiple_of(8) => lower_into(d, tail_word(src)),
         _ => on_word(0),
     }
     sum

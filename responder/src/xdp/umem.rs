@@ -87,7 +87,7 @@ impl Umem {
         let len = config.area_len();
         let mut huge_pages = false;
         let mut area = None;
-        if config.huge_pages && len % (2 << 20) == 0 {
+        if config.huge_pages && len.is_multiple_of(2 << 20) {
             area = map_anonymous(len, libc::MAP_HUGETLB).ok();
             huge_pages = area.is_some();
             if !huge_pages {

@@ -74,7 +74,7 @@ impl Base64 {
     }
 
     pub fn finish(self) -> DecodeResult {
-        let complete = (self.chars + self.padding) % 4 == 0;
+        let complete = (self.chars + self.padding).is_multiple_of(4);
         // One character alone carries only six bits: never a whole octet.
         if !complete || self.padding > 2 || self.chars % 4 == 1 {
             return Err("base64 length is not a multiple of 4 (bad padding)");
