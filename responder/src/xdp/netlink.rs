@@ -253,8 +253,9 @@ fn parse_addr(body: &[u8]) -> Option<(u32, InterfaceAddr)> {
 }
 
 /// Route attributes (`struct rtattr` + value, 4-byte aligned), yielding
-/// type and value; stops at the first malformed one.
-struct Attributes<'a>(&'a [u8]);
+/// type and value; stops at the first malformed one. The doctor reads its
+/// link replies with it too.
+pub(crate) struct Attributes<'a>(pub(crate) &'a [u8]);
 
 impl<'a> Iterator for Attributes<'a> {
     type Item = (u16, &'a [u8]);
@@ -268,11 +269,11 @@ impl<'a> Iterator for Attributes<'a> {
     }
 }
 
-fn u16_at(buf: &[u8], at: usize) -> Option<u16> {
+pub(crate) fn u16_at(buf: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_ne_bytes(buf.get(at..at + 2)?.try_into().ok()?))
 }
 
-fn u32_at(buf: &[u8], at: usize) -> Option<u32> {
+pub(crate) fn u32_at(buf: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_ne_bytes(buf.get(at..at + 4)?.try_into().ok()?))
 }
 

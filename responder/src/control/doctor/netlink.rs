@@ -6,6 +6,8 @@
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
+use crate::xdp::netlink::{u16_at, u32_at, Attributes};
+
 // From <linux/rtnetlink.h>, <linux/if_link.h>, <linux/netlink.h>; the libc
 // crate lacks some of them on some targets, so they are spelled out here.
 const RTM_NEWLINK: u16 = 16;
@@ -21,8 +23,6 @@ const IFLA_XDP: u16 = 43;
 const IFLA_MAX_MTU: u16 = 51;
 const IFLA_XDP_ATTACHED: u16 = 2;
 const IFLA_XDP_PROG_ID: u16 = 4;
-/// The nested-attribute flag bits in `rta_type`.
-const NLA_TYPE_MASK: u16 = !(1 << 15 | 1 << 14);
 
 const NLMSG_HDR_LEN: usize = 16;
 const IFINFOMSG_LEN: usize = 16;
@@ -194,30 +194,6 @@ fn parse_xdp(nested: &[u8]) -> Option<AttachedXdp> {
         }
     }
     mode.map(|mode| AttachedXdp { mode, program_id })
-}
-
-/// Route attributes (`struct rtattr` + value, 4-byte aligned), yielding
-/// type and value; stops at the first malformed one.
-struct Attributes<'a>(&'a [u8]);
-
-impl<'a> Iterator for Attributes<'a> {
-    type Item = (u16, &'a [u8]);
-    fn next(&mut self) -> Option<(u16, &'a [u8])> {
-        let len = usize::from(u16_at(self.0, 0)?);
-        let kind = u16_at(self.0, 2)? & NLA_TYPE_MASK;
-        let value = self.0.get(4..len)?;
-        let advance = len.checked_add(3)? & !3;
-        self.0 = self.0.get(advance..).unwrap_or(&[]);
-        Some((kind, value))
-    }
-}
-
-fn u16_at(buf: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_ne_bytes(buf.get(at..at + 2)?.try_into().ok()?))
-}
-
-fn u32_at(buf: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_ne_bytes(buf.get(at..at + 4)?.try_into().ok()?))
 }
 
 #[cfg(test)]
