@@ -10,6 +10,7 @@
 //! - [`rrl`]: response rate limiting, one table per worker.
 //! - [`server`]: kernel-socket UDP/TCP serving on the same engine.
 //! - [`xdp`]: the AF_XDP data plane: XDP program, UMEM, rings, pinned workers.
+//! - [`transfer`]: zone transfers; `inbound`: responder as a secondary.
 //! - [`stats`]: per-thread counters, published to readers, summed on read.
 //! - [`control`]: the command line and config file (`cli`), `serve`'s life
 //!   cycle (`daemon`: reload, control socket, metrics, the stats snapshot and
@@ -23,6 +24,7 @@ pub mod stats;
 pub mod table;
 #[cfg(feature = "test-hooks")]
 pub mod test_hooks;
+pub mod transfer;
 pub mod wire;
 pub mod xdp;
 pub mod zone;

@@ -61,6 +61,8 @@ struct ZoneInfo<'z> {
     apex_node: usize,
     /// The SOA as it goes in negative answers: TTL = min(TTL, MINIMUM), RFC 2308 §3.
     negative_soa: Rrset<'z>,
+    /// Every answer in it is SERVFAIL (`Zone::expired`).
+    expired: bool,
 }
 
 /// Where a name leads, as the runtime lookup would find it.
@@ -117,6 +119,7 @@ impl<'z> Compiler<'z> {
                     rdatas: vec![soa.rdata.as_slice()],
                     location: &soa.location,
                 },
+                expired: z.expired,
             });
         }
         // Which served zone is deepest for a name: walk up to the first apex.
@@ -525,14 +528,29 @@ impl<'z> Compiler<'z> {
         out.resize(zones_off + self.zones.len() * ZONE_LEN, 0);
         for (zi, z) in self.zones.iter().enumerate() {
             let ctx = QueryContext { name: &z.apex, labels: z.apex.label_count() };
-            let soa = set(Owner::Name(z.apex.clone()), &z.negative_soa);
-            let nx =
-                Sections { aa: true, rcode: rcode::NXDOMAIN, answer: vec![], authority: vec![soa], additional: vec![] };
-            let nx_off = emit_template(&mut out, &nx, ctx)?;
-            let soa = set(Owner::Name(z.apex.clone()), &z.negative_soa);
-            let nodata =
-                Sections { aa: true, rcode: rcode::NOERROR, answer: vec![], authority: vec![soa], additional: vec![] };
-            let nd_off = emit_template(&mut out, &nodata, ctx)?;
+            let (nx_off, nd_off) = if z.expired {
+                let failed = emit_template(&mut out, &Sections::servfail(), ctx)?;
+                (failed, failed)
+            } else {
+                let soa = set(Owner::Name(z.apex.clone()), &z.negative_soa);
+                let nx = Sections {
+                    aa: true,
+                    rcode: rcode::NXDOMAIN,
+                    answer: vec![],
+                    authority: vec![soa],
+                    additional: vec![],
+                };
+                let nx_off = emit_template(&mut out, &nx, ctx)?;
+                let soa = set(Owner::Name(z.apex.clone()), &z.negative_soa);
+                let nodata = Sections {
+                    aa: true,
+                    rcode: rcode::NOERROR,
+                    answer: vec![],
+                    authority: vec![soa],
+                    additional: vec![],
+                };
+                (nx_off, emit_template(&mut out, &nodata, ctx)?)
+            };
             let at = zones_off + zi * ZONE_LEN;
             out[at..at + 4].copy_from_slice(&nx_off.to_le_bytes());
             out[at + 4..at + 8].copy_from_slice(&nd_off.to_le_bytes());
@@ -547,12 +565,18 @@ impl<'z> Compiler<'z> {
             // name that every match shares: the wildcard's parent.
             let labels = if node.name.is_wildcard() { node.name.label_count() - 1 } else { node.name.label_count() };
             let ctx = QueryContext { name: &node.name, labels };
-            let types = self.answer_types(i);
+            let expired = self.zones[node.zone].expired;
+            let types = if expired { Vec::new() } else { self.answer_types(i) };
             let mut entries = Vec::with_capacity(types.len());
             for t in &types {
                 entries.push((t.0, emit_template(&mut out, &self.answer(i, *t), ctx)?));
             }
-            let default_off = emit_template(&mut out, &self.answer(i, TYPE_NONE), ctx)?;
+            let default = if expired {
+                emit_template(&mut out, &Sections::servfail(), ctx)
+            } else {
+                emit_template(&mut out, &self.answer(i, TYPE_NONE), ctx)
+            };
+            let default_off = default?;
 
             let off = u32::try_from(out.len()).map_err(|_| CompileError::TooLarge)?;
             node_offsets[i] = off;

@@ -258,6 +258,17 @@ pub struct Sections<'a> {
 }
 
 impl Sections<'_> {
+    /// SERVFAIL with no record and AA clear: what an expired zone answers.
+    pub fn servfail() -> Sections<'static> {
+        Sections {
+            aa: false,
+            rcode: crate::wire::dns::rcode::SERVFAIL,
+            answer: vec![],
+            authority: vec![],
+            additional: vec![],
+        }
+    }
+
     pub fn encode(&self, ctx: QueryContext<'_>) -> Template {
         let mut dict = Dict::new(ctx);
         let mut w =

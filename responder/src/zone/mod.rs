@@ -51,6 +51,10 @@ pub struct Zone {
     /// Problems worth reporting that do not stop the zone from loading
     /// (for example missing glue), each prefixed with `file:line:`.
     pub warnings: Vec<String>,
+    /// A secondary's copy past its SOA EXPIRE (RFC 1035 §3.3.13): compiled
+    /// to answer SERVFAIL for every name in it, as Knot and NSD do. Zone
+    /// files always load with `false`.
+    pub expired: bool,
 }
 
 /// Reads, parses and checks the master file at `path`. `origin` is the zone
@@ -83,7 +87,7 @@ fn load(text: &[u8], file: &str, dir: &Path, origin: Option<&Name>, reader: read
     parser.parse(text, file, dir)?;
     let (records, mut warnings) = parser.finish();
     let checked = check::check(records, origin, file, &mut warnings)?;
-    Ok(Zone { origin: checked.apex, records: checked.records, warnings })
+    Ok(Zone { origin: checked.apex, records: checked.records, warnings, expired: false })
 }
 
 #[cfg(test)]

@@ -1,0 +1,58 @@
+//! What the config says about one secondary zone.
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+use crate::zone::Name;
+
+/// A primary to pull from (a `[[remote]]`, or an address in `master`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Primary {
+    /// The `[[remote]]` id, if it came from one.
+    pub id: Option<String>,
+    pub address: SocketAddr,
+    /// The TSIG key id to sign with (RFC 8945).
+    pub key: Option<String>,
+}
+
+impl fmt::Display for Primary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.id {
+            Some(id) => write!(f, "{id} ({})", self.address),
+            None => write!(f, "{}", self.address),
+        }
+    }
+}
+
+/// One `[[zone]]` with `master`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecondaryConfig {
+    pub zone: Name,
+    /// Where the last good copy is kept, as a plain zone file.
+    pub file: PathBuf,
+    /// Asked in order; the first that answers wins.
+    pub primaries: Vec<Primary>,
+    /// Who else may send NOTIFY (an `[[acl]]` with `action = "notify"`),
+    /// besides the primaries' addresses.
+    pub notify_from: Vec<IpAddr>,
+}
+
+impl SecondaryConfig {
+    /// Whether a NOTIFY from `source` is to be believed (RFC 1996 §3.10:
+    /// from a master of the zone).
+    pub fn may_notify(&self, source: IpAddr) -> bool {
+        let source = canonical(source);
+        self.primaries.iter().any(|p| canonical(p.address.ip()) == source)
+            || self.notify_from.iter().any(|&a| canonical(a) == source)
+    }
+}
+
+/// An IPv4-mapped IPv6 address as IPv4, so a dual-stack socket's view of a
+/// v4 peer matches a v4 address in the config.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}

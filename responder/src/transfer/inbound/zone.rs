@@ -1,0 +1,298 @@
+//! One secondary zone's life, on its own thread: check the primaries' SOA
+//! when REFRESH (or RETRY, after a failure) runs out, when a NOTIFY comes or
+//! when asked; transfer by IXFR when we hold a copy (AXFR when we do not,
+//! when the primary cannot, or when the differences do not fit); check the
+//! result as a zone file, persist it, and have it served; stop answering
+//! from the copy when EXPIRE runs out with no good check.
+
+use std::net::IpAddr;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime};
+
+use super::apply;
+use super::client::{self, Limits};
+use super::config::SecondaryConfig;
+use super::message::{WireRecord, AXFR, IXFR};
+use super::storage;
+use super::stream::Received;
+use super::timers::{serial_newer, Soa, NO_COPY_RETRY};
+use super::zone_text;
+use crate::table::Table;
+use crate::wire::dns::RType;
+use crate::zone::{self, Zone};
+
+/// What can wake a zone's thread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    Notify {
+        from: IpAddr,
+        serial: Option<u32>,
+    },
+    /// `ctl zone-refresh`: check the SOA now.
+    Refresh,
+    /// `ctl zone-retransfer`: a full AXFR now, whatever the serial.
+    Retransfer,
+    Stop,
+}
+
+/// What `ctl zone-status` shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Status {
+    pub serial: Option<u32>,
+    /// The primary the last good refresh came from.
+    pub primary: Option<String>,
+    pub last_refresh: Option<SystemTime>,
+    pub next_refresh: Option<SystemTime>,
+    pub expires: Option<SystemTime>,
+    pub expired: bool,
+    /// `AXFR`, `IXFR`, and when.
+    pub last_transfer: Option<(String, SystemTime)>,
+    pub last_error: Option<String>,
+}
+
+/// A zone's copy and status, shared by its thread and everybody who reads.
+pub struct State {
+    /// The copy being served: checked, as loaded from a zone file.
+    pub zone: Option<Arc<Zone>>,
+    pub status: Status,
+}
+
+/// Swaps the zones being served for what the secondaries now hold (the
+/// daemon's reload). An error leaves the old ones serving.
+pub type Swap = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
+
+/// Everything a zone's thread works with.
+pub struct Worker {
+    pub config: SecondaryConfig,
+    pub state: Arc<Mutex<State>>,
+    pub swap: Swap,
+    pub limits: Limits,
+}
+
+impl Worker {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs until `Stop` or until every sender is gone. `confirmed` is when
+    /// the copy we start with was last known good.
+    pub fn run(self, events: Receiver<Event>, confirmed: Option<SystemTime>) {
+        let zone = self.config.zone.clone();
+        let now = Instant::now();
+        // The expire timer runs on from the persisted copy's last good check.
+        let mut expires = self.soa().zip(confirmed).map(|(soa, at)| {
+            let age = SystemTime::now().duration_since(at).unwrap_or_default();
+            now + soa.expire().saturating_sub(age)
+        });
+        let mut due = now;
+        loop {
+            let now = Instant::now();
+            if expires.is_some_and(|at| at <= now) && !self.lock().status.expired {
+                self.expire();
+            }
+            let mut force = false;
+            if now >= due {
+                due = self.refresh(false, &mut expires);
+                continue;
+            }
+            let wake = match expires {
+                Some(at) if at > now => due.min(at),
+                _ => due,
+            };
+            match events.recv_timeout(wake.saturating_duration_since(now)) {
+                Ok(Event::Stop) | Err(RecvTimeoutError::Disconnected) => return,
+                Ok(Event::Notify { from, serial }) => {
+                    let ours = self.lock().status.serial;
+                    if let (Some(new), Some(ours)) = (serial, ours) {
+                        if !serial_newer(new, ours) {
+                            tracing::info!(
+                                "zone {zone}: NOTIFY from {from} with serial {new}, ours is {ours}: checking anyway"
+                            );
+                        }
+                    }
+                    tracing::info!("zone {zone}: NOTIFY from {from}, checking the primaries' SOA");
+                }
+                Ok(Event::Refresh) => tracing::info!("zone {zone}: refresh requested"),
+                Ok(Event::Retransfer) => {
+                    tracing::info!("zone {zone}: full retransfer requested");
+                    force = true;
+                }
+                Err(RecvTimeoutError::Timeout) => continue,
+            }
+            due = self.refresh(force, &mut expires);
+        }
+    }
+
+    fn soa(&self) -> Option<Soa> {
+        let state = self.lock();
+        let zone = state.zone.as_ref()?;
+        let soa = zone.records.iter().find(|r| r.rtype == RType::SOA && r.owner == zone.origin)?;
+        Soa::from_rdata(&soa.rdata)
+    }
+
+    /// Checks the primaries (or retransfers, with `force`); returns when to
+    /// check next and moves `expires` on after a good check.
+    fn refresh(&self, force: bool, expires: &mut Option<Instant>) -> Instant {
+        let zone = &self.config.zone;
+        let outcome = self.try_primaries(force);
+        let now = Instant::now();
+        let soa = self.soa();
+        let wall = SystemTime::now();
+        let next = match &outcome {
+            Ok(_) => soa.map_or(NO_COPY_RETRY, |s| s.refresh()),
+            Err(_) => soa.map_or(NO_COPY_RETRY, |s| s.retry()),
+        };
+        let mut state = self.lock();
+        state.status.next_refresh = Some(wall + next);
+        match outcome {
+            Ok(primary) => {
+                if std::mem::take(&mut state.status.expired) {
+                    drop(state);
+                    tracing::info!("zone {zone}: {primary} answers again, serving the zone again");
+                    if let Err(e) = (self.swap)() {
+                        tracing::error!("zone {zone}: could not serve the zone again: {e}");
+                    }
+                    state = self.lock();
+                }
+                state.status.last_refresh = Some(wall);
+                state.status.primary = Some(primary);
+                state.status.last_error = None;
+                if let Some(soa) = soa {
+                    *expires = Some(now + soa.expire());
+                    state.status.expires = Some(wall + soa.expire());
+                }
+            }
+            Err(error) => {
+                let holding = match state.status.serial {
+                    Some(serial) => format!("still serving serial {serial}"),
+                    None => "nothing to serve yet".to_string(),
+                };
+                tracing::warn!("zone {zone}: refresh failed, {holding}, next try in {next:?}: {error}");
+                state.status.last_error = Some(error);
+            }
+        }
+        now + next
+    }
+
+    /// The first primary that answers decides; the error lists them all.
+    fn try_primaries(&self, force: bool) -> Result<String, String> {
+        let mut errors = Vec::new();
+        for primary in &self.config.primaries {
+            match self.from_primary(primary, force) {
+                Ok(()) => return Ok(primary.to_string()),
+                Err(e) => errors.push(format!("{primary}: {e}")),
+            }
+        }
+        if errors.is_empty() {
+            errors.push("no primary configured".into());
+        }
+        Err(errors.join("; "))
+    }
+
+    fn from_primary(&self, primary: &super::Primary, force: bool) -> Result<(), String> {
+        let zone = &self.config.zone;
+        let current = self.current_soa();
+        let ours = current.as_ref().and_then(|s| s.soa_serial());
+        if !force {
+            if let Some(ours) = ours {
+                let theirs = match client::ask(primary, zone, RType::SOA, None, &self.limits)? {
+                    Received::UpToDate { serial } => serial,
+                    other => return Err(format!("an SOA query answered with {}", other.kind())),
+                };
+                if !serial_newer(theirs, ours) {
+                    if theirs != ours {
+                        tracing::warn!(
+                            "zone {zone}: {primary} has serial {theirs}, older than ours ({ours}): kept ours"
+                        );
+                    }
+                    storage::touch(&self.config.file);
+                    return Ok(());
+                }
+                match self.incremental(primary, current.as_ref()) {
+                    Ok(()) => return Ok(()),
+                    Err(e) => tracing::info!("zone {zone}: IXFR from {primary} failed, trying AXFR: {e}"),
+                }
+            }
+        }
+        match client::ask(primary, zone, AXFR, None, &self.limits)? {
+            Received::Full { records, .. } => self.accept(records, "AXFR", primary),
+            other => Err(format!("AXFR answered with {}", other.kind())),
+        }
+    }
+
+    fn incremental(&self, primary: &super::Primary, current: Option<&WireRecord>) -> Result<(), String> {
+        match client::ask(primary, &self.config.zone, IXFR, current, &self.limits)? {
+            Received::UpToDate { .. } => Ok(()),
+            Received::Full { records, .. } => self.accept(records, "AXFR (as IXFR)", primary),
+            Received::Incremental { diffs, .. } => {
+                let copy = self.lock().zone.clone().ok_or("no copy to apply differences to")?;
+                let records = apply::apply(zone_text::from_zone(&copy.records), &diffs)?;
+                self.accept(records, "IXFR", primary)
+            }
+        }
+    }
+
+    fn current_soa(&self) -> Option<WireRecord> {
+        let state = self.lock();
+        let zone = state.zone.as_ref()?;
+        let soa = zone.records.iter().find(|r| r.rtype == RType::SOA && r.owner == zone.origin)?;
+        Some(zone_text::from_zone(std::slice::from_ref(soa)).remove(0))
+    }
+
+    /// Checks a received zone as a zone file, compiles it alone, persists
+    /// it and has it served. Any failure keeps the old copy serving.
+    fn accept(&self, records: Vec<WireRecord>, kind: &str, primary: &super::Primary) -> Result<(), String> {
+        let zone = &self.config.zone;
+        let serial = records.iter().find_map(|r| r.soa_serial()).ok_or("the transferred zone has no SOA")?;
+        let file = self.config.file.display().to_string();
+        let text = zone_text::render(zone, &records, &format!("serial {serial}, {kind} from {primary}"));
+        let loaded = zone::parse_str(&text, &file, Some(zone))
+            .map_err(|e| format!("{kind} of serial {serial} does not load as a zone: {e}"))?;
+        for w in &loaded.warnings {
+            tracing::warn!("zone {zone}: {w}");
+        }
+        Table::compile_noting(std::slice::from_ref(&loaded), &mut Vec::new())
+            .map_err(|e| format!("{kind} of serial {serial} does not compile: {e}"))?;
+        let old = {
+            let mut state = self.lock();
+            let old = state.zone.replace(Arc::new(loaded));
+            state.status.expired = false;
+            old
+        };
+        if let Err(e) = (self.swap)() {
+            let mut state = self.lock();
+            state.zone = old;
+            return Err(format!("{kind} of serial {serial} could not be served: {e}"));
+        }
+        let before = {
+            let mut state = self.lock();
+            let before = state.status.serial.replace(serial);
+            state.status.last_transfer = Some((kind.to_string(), SystemTime::now()));
+            before
+        };
+        if let Err(e) = storage::write_atomically(&self.config.file, &text) {
+            tracing::warn!("zone {zone}: serving serial {serial}, but the copy on disk is older: {e}");
+        }
+        let from = before.map_or("nothing".to_string(), |s| format!("serial {s}"));
+        tracing::info!("zone {zone}: {kind} from {primary}: {from} → serial {serial}, {} records", records.len());
+        Ok(())
+    }
+
+    /// EXPIRE ran out: answer SERVFAIL for the zone until a check succeeds.
+    fn expire(&self) {
+        let zone = &self.config.zone;
+        let serial = {
+            let mut state = self.lock();
+            state.status.expired = true;
+            state.status.serial
+        };
+        tracing::error!(
+            "zone {zone}: expired (no good refresh within the SOA's EXPIRE), answering SERVFAIL; serial {} is kept for when a primary answers",
+            serial.map_or("none".into(), |s| s.to_string())
+        );
+        if let Err(e) = (self.swap)() {
+            tracing::error!("zone {zone}: could not stop serving the expired copy: {e}");
+        }
+    }
+}
