@@ -306,6 +306,13 @@ int xdp_dns_steer(struct xdp_md *ctx)
 		return count(STEER_PASSED_NOT_IP, XDP_PASS);
 	}
 
+	// NOTIFY (RFC 1996) is for the secondary zones, which live beside the
+	// kernel sockets: the workers would answer it NOTIMP. A message too
+	// short to show its opcode is the worker's to refuse.
+	__u8 *dns = (void *)(udp + 1);
+	if ((void *)(dns + 3) <= data_end && (dns[2] & 0x80) == 0 && ((dns[2] >> 3) & 0x0f) == 4)
+		return count(STEER_PASSED_NOTIFY, XDP_PASS);
+
 	__u32 queue = ctx->rx_queue_index;
 
 	// A stopped, hung or never-started worker would leave its queries in a

@@ -32,7 +32,8 @@ enum steer_outcome {
 	STEER_PASSED_SOURCE = 10,    /* implausible source: martian, ours, port 0 */
 	STEER_PASSED_CHECKSUM = 11,  /* IPv6 UDP with checksum 0 (RFC 8200) */
 	STEER_PASSED_STALLED = 12,   /* the queue's worker shows no progress */
-	STEER_OUTCOME_COUNT = 13,
+	STEER_PASSED_NOTIFY = 13,    /* a NOTIFY (opcode 4): secondary zones read it on the kernel socket */
+	STEER_OUTCOME_COUNT = 14,
 };
 
 #endif

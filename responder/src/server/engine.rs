@@ -1,8 +1,10 @@
 //! The answer engine as the kernel-socket server's answerer: each thread
 //! answers through its own `engine::Session` (its view of the live engine,
 //! its counting and rate-limiting policy) and publishes its counters after
-//! each query.
+//! each query. A NOTIFY goes to the secondary zones' handler instead, when
+//! there is one (the engine itself answers NOTIMP to any other opcode).
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use super::{Answerer, Session};
@@ -11,10 +13,15 @@ use crate::engine::policy::Policy;
 use crate::engine::{self, Transport};
 use crate::stats::{Counting, DnsCounters, Published, Registry};
 
+/// Answers a NOTIFY (RFC 1996) of `len` bytes from a client in place; the
+/// answer's length, or `None` to drop it.
+pub type NotifyHandler = Arc<dyn Fn(&mut [u8], usize, IpAddr) -> Option<usize> + Send + Sync>;
+
 /// Builds the per-thread sessions. `policy` makes each thread's policy.
 pub struct EngineAnswerer<F> {
     engine: SharedEngine,
     policy: F,
+    notify: Option<NotifyHandler>,
     udp: Arc<Registry<DnsCounters>>,
     tcp: Arc<Registry<DnsCounters>>,
 }
@@ -25,7 +32,13 @@ where
     P: Policy + Send + 'static,
 {
     pub fn new(engine: SharedEngine, policy: F) -> EngineAnswerer<F> {
-        EngineAnswerer { engine, policy, udp: Arc::default(), tcp: Arc::default() }
+        EngineAnswerer { engine, policy, notify: None, udp: Arc::default(), tcp: Arc::default() }
+    }
+
+    /// Hands every NOTIFY to `handler`.
+    pub fn with_notify(mut self, handler: NotifyHandler) -> EngineAnswerer<F> {
+        self.notify = Some(handler);
+        self
     }
 
     /// Each UDP thread's counters, as last published.
@@ -52,6 +65,7 @@ where
         Box::new(ThreadSession {
             session: engine::Session::new(&self.engine, Counting::new((self.policy)())),
             published: registry.register(),
+            notify: self.notify.clone(),
         })
     }
 }
@@ -60,10 +74,22 @@ where
 struct ThreadSession<P> {
     session: engine::Session<Counting<P>>,
     published: Arc<Published<DnsCounters>>,
+    notify: Option<NotifyHandler>,
 }
 
 impl<P: Policy + Send> Session for ThreadSession<P> {
     fn answer(&mut self, buf: &mut [u8], len: usize, transport: Transport, client: &[u8]) -> Option<usize> {
+        if let Some(notify) = &self.notify {
+            if crate::transfer::inbound::notify::is_notify(buf.get(..len)?) {
+                // Without the client's address no NOTIFY is believed.
+                let source = match client.len() {
+                    4 => IpAddr::from(<[u8; 4]>::try_from(client).ok()?),
+                    16 => IpAddr::from(<[u8; 16]>::try_from(client).ok()?),
+                    _ => IpAddr::from([0u8; 4]),
+                };
+                return notify(buf, len, source);
+            }
+        }
         // A kernel-socket query costs two system calls; publishing a dozen
         // counters with plain stores each time costs nothing beside them.
         self.session.begin_batch();

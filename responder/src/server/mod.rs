@@ -24,7 +24,7 @@ use std::thread::{self, JoinHandle};
 use tracing::{error, info};
 
 pub use self::config::{ServerConfig, TcpLimits};
-pub use self::engine::EngineAnswerer;
+pub use self::engine::{EngineAnswerer, NotifyHandler};
 use crate::engine::Transport;
 use crate::stats::{Published, TcpCounters};
 

@@ -15,9 +15,13 @@ use super::{CtlArgs, CtlCommand};
 const REPLY_TIMEOUT: Duration = Duration::from_secs(120);
 
 pub fn run(args: &CtlArgs) -> Result<(), String> {
-    let request = match args.command {
-        CtlCommand::Reload => "reload",
-        CtlCommand::Stats => "stats",
+    let request = match &args.command {
+        CtlCommand::Reload => "reload".to_string(),
+        CtlCommand::Stats => "stats".to_string(),
+        CtlCommand::ZoneStatus { zone: None } => "zone-status".to_string(),
+        CtlCommand::ZoneStatus { zone: Some(zone) } => format!("zone-status {zone}"),
+        CtlCommand::ZoneRefresh { zone } => format!("zone-refresh {zone}"),
+        CtlCommand::ZoneRetransfer { zone } => format!("zone-retransfer {zone}"),
     };
     let path = args.socket.display();
     let mut stream = UnixStream::connect(&args.socket).map_err(|e| format!("cannot connect to {path}: {e}"))?;

@@ -107,6 +107,9 @@ pub struct ServeArgs {
     /// Answer CHAOS TXT version.bind and version.server with this text (refused when unset).
     #[arg(long, value_name = "TEXT")]
     pub chaos_version: Option<String>,
+    /// Secondary zones: from the config file only (`[[zone]]` with `master`).
+    #[arg(skip)]
+    pub secondaries: Vec<crate::transfer::inbound::SecondaryConfig>,
     #[command(flatten)]
     pub zone_read: ZoneReadArgs,
     #[command(flatten)]
@@ -189,12 +192,21 @@ pub struct CtlArgs {
 /// Where the example configuration and the systemd unit put the control socket.
 pub const DEFAULT_CONTROL_SOCKET: &str = "/run/responder/control.sock";
 
-#[derive(Subcommand, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Subcommand, Debug, Clone, PartialEq, Eq)]
 pub enum CtlCommand {
     /// Recompile the zones and swap them in; the old ones keep serving on error.
     Reload,
     /// Print counters as JSON.
     Stats,
+    /// Secondary zones: serial, primary, last and next refresh, expiry, last error.
+    ZoneStatus {
+        /// One zone (default: every secondary zone).
+        zone: Option<String>,
+    },
+    /// Check a secondary zone's primaries now, and transfer if they have a newer serial.
+    ZoneRefresh { zone: String },
+    /// Transfer a secondary zone in full (AXFR) now, whatever its serial.
+    ZoneRetransfer { zone: String },
 }
 
 /// The AF_XDP data plane. Every setting but --iface needs an interface;

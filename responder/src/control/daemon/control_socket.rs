@@ -1,5 +1,5 @@
 //! The Unix control socket behind `responder ctl`: one line in (`reload`,
-//! `stats`), one JSON line out. Each client on its own thread
+//! `stats`, `zone-status [ZONE]`, `zone-refresh ZONE`, `zone-retransfer ZONE`), one JSON line out. Each client on its own thread
 //! ([`clients`](super::clients)), so an idle one delays no `ctl stats`; two
 //! reloads at once take turns inside the reloader.
 
@@ -57,6 +57,9 @@ pub fn handle(request: &str, runtime: &Runtime) -> Value {
     if let Some(reply) = crate::test_hooks::handle(request) {
         return reply;
     }
+    if let Some(reply) = super::secondary::handle(request, runtime) {
+        return reply;
+    }
     match request {
         "stats" => {
             let mut stats = render::json(&runtime.snapshot());
@@ -67,7 +70,9 @@ pub fn handle(request: &str, runtime: &Runtime) -> Value {
             tracing::info!("reload requested over the control socket");
             reload_reply(runtime)
         }
-        other => json!({"ok": false, "error": format!("unknown command {other:?}: try reload or stats")}),
+        other => {
+            json!({"ok": false, "error": format!("unknown command {other:?}: try reload, stats, zone-status, zone-refresh or zone-retransfer")})
+        }
     }
 }
 

@@ -96,7 +96,11 @@ fn read_request<S: Stream>(client: &mut Client<S>) -> io::Result<Option<Request>
 
 fn respond(request: &Request, runtime: &Runtime) -> (&'static str, String) {
     match request {
-        Request::Get { path, .. } if path == "/metrics" => ("200 OK", render::prometheus(&runtime.snapshot())),
+        Request::Get { path, .. } if path == "/metrics" => {
+            let mut body = render::prometheus(&runtime.snapshot());
+            super::secondary::prometheus(runtime, &mut body);
+            ("200 OK", body)
+        }
         Request::Get { .. } => ("404 Not Found", "not found: try /metrics\n".into()),
         Request::OtherMethod => ("405 Method Not Allowed", "only GET\n".into()),
         Request::Malformed => ("400 Bad Request", "not an HTTP/1.x request\n".into()),

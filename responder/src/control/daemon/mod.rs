@@ -7,6 +7,7 @@ mod metrics;
 mod privileges;
 mod reload;
 mod runtime;
+mod secondary;
 pub mod serve;
 mod served;
 mod signals;

@@ -3,7 +3,7 @@
 //! not load leaves the serving engine untouched.
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::served::{self, ServedZone};
@@ -11,6 +11,7 @@ use crate::control::zones;
 use crate::engine::live::SharedEngine;
 use crate::engine::{Engine, Options};
 use crate::table::Table;
+use crate::transfer::inbound::Secondaries;
 use crate::zone::{self, ReadLimits};
 
 /// Where the served data comes from.
@@ -25,7 +26,14 @@ pub enum ZoneSource {
 impl ZoneSource {
     /// Loads and compiles everything, zone files read within `limits`; the
     /// first error is returned, naming the file and line.
-    pub fn load(&self, options: &Options, limits: &ReadLimits) -> Result<Engine, String> {
+    /// Secondary zones, when there are any, are compiled in beside the
+    /// zone files: each as its thread last left it (`Secondaries::serving`).
+    pub fn load(
+        &self,
+        options: &Options,
+        limits: &ReadLimits,
+        secondaries: Option<&Secondaries>,
+    ) -> Result<Engine, String> {
         let table = match self {
             ZoneSource::Table(path) => {
                 // A FIFO would block the open, and so every later reload, for ever.
@@ -33,8 +41,13 @@ impl ZoneSource {
                 Table::open(path).map_err(|e| format!("{}: {e}", path.display()))?
             }
             ZoneSource::Zones(args) => {
-                let loaded = zones::load_all(args, limits)?;
-                Table::compile(&loaded.zones).map_err(|e| e.to_string())?
+                let secondaries = secondaries.filter(|s| !s.is_empty());
+                let mut loaded = match (args.is_empty(), secondaries) {
+                    (true, Some(_)) => Vec::new(),
+                    _ => zones::load_all(args, limits)?.zones,
+                };
+                loaded.extend(secondaries.map(|s| s.serving()).unwrap_or_default());
+                Table::compile(&loaded).map_err(|e| e.to_string())?
             }
         };
         Ok(Engine::new(table, options.clone()))
@@ -62,6 +75,7 @@ pub struct Reloader {
     source: ZoneSource,
     options: Options,
     limits: ReadLimits,
+    secondaries: Option<Arc<Secondaries>>,
     engine: SharedEngine,
     /// Held for a whole reload, so SIGHUP and `ctl reload` arriving together
     /// compile one after the other instead of racing to swap. Stats never
@@ -77,25 +91,35 @@ impl Reloader {
     /// Under the default read limits: `serve` passes its own to `start_with`.
     #[cfg(test)]
     pub fn start(source: ZoneSource, options: Options) -> Result<(Reloader, Loaded), String> {
-        Reloader::start_with(source, options, ReadLimits::default())
+        Reloader::start_with(source, options, ReadLimits::default(), None)
     }
 
     /// [`Reloader::start`] with zone files read within `limits`, at start
-    /// and at every reload.
-    pub fn start_with(source: ZoneSource, options: Options, limits: ReadLimits) -> Result<(Reloader, Loaded), String> {
+    /// and at every reload, and `secondaries` compiled in beside them.
+    pub fn start_with(
+        source: ZoneSource,
+        options: Options,
+        limits: ReadLimits,
+        secondaries: Option<Arc<Secondaries>>,
+    ) -> Result<(Reloader, Loaded), String> {
         let started = Instant::now();
-        let engine = source.load(&options, &limits)?;
+        let engine = source.load(&options, &limits, secondaries.as_deref())?;
         let loaded = describe(&engine, started);
         let history = ReloadHistory { zones: loaded.zones.clone(), ..ReloadHistory::default() };
         let reloader = Reloader {
             source,
             options,
             limits,
+            secondaries,
             engine: SharedEngine::new(engine),
             reloading: Mutex::new(()),
             history: Mutex::new(history),
         };
         Ok((reloader, loaded))
+    }
+
+    pub fn secondaries(&self) -> Option<&Arc<Secondaries>> {
+        self.secondaries.as_ref()
     }
 
     pub fn engine(&self) -> &SharedEngine {
@@ -106,7 +130,7 @@ impl Reloader {
     pub fn reload(&self) -> Result<Loaded, String> {
         let _one_at_a_time = self.reloading.lock().unwrap_or_else(|e| e.into_inner());
         let started = Instant::now();
-        let outcome = self.source.load(&self.options, &self.limits).map(|engine| {
+        let outcome = self.source.load(&self.options, &self.limits, self.secondaries.as_deref()).map(|engine| {
             let loaded = describe(&engine, started);
             self.engine.replace(engine);
             loaded

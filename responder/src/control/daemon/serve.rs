@@ -44,7 +44,8 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
     };
     let rrl = rrl_config(&args.rrl);
     let policy = RrlPolicy::maker(rrl).map_err(|e| e.to_string())?;
-    let (reloader, loaded) = Reloader::start_with(source, options, args.zone_read.limits())?;
+    let secondaries = super::secondary::prepare(&args.secondaries, &args.zone_read.limits())?;
+    let (reloader, loaded) = Reloader::start_with(source, options, args.zone_read.limits(), secondaries.clone())?;
     tracing::info!("loaded in {:.2?}: table of {} bytes", loaded.took, loaded.table_bytes);
     let engine = reloader.engine().clone();
     let mut runtime = Runtime::new(reloader);
@@ -60,7 +61,10 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
         config.tcp.max_connections = args.tcp_max_connections;
         config.tcp.max_connections_per_client = args.tcp_max_connections_per_client;
         config.share_port = args.share_port;
-        let answerer = EngineAnswerer::new(engine.clone(), policy);
+        let mut answerer = EngineAnswerer::new(engine.clone(), policy);
+        if let Some(secondaries) = &secondaries {
+            answerer = answerer.with_notify(super::secondary::notify_handler(secondaries));
+        }
         runtime.udp = Some(answerer.udp_counters());
         runtime.tcp = Some(answerer.tcp_counters());
         let server = Server::start(config, Arc::new(answerer)).map_err(|e| e.to_string())?;
@@ -76,6 +80,7 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
     let xdp_line = plane.as_ref().map(|p| super::xdp::describe(&args, p));
     *runtime.plane.get_mut().unwrap_or_else(|e| e.into_inner()) = plane;
     let runtime = Arc::new(runtime);
+    super::secondary::start(&runtime)?;
 
     let control = match &args.ops.control_socket {
         Some(path) => Some(ControlSocket::start(path, Arc::clone(&runtime))?),
@@ -106,6 +111,7 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
     serve_until_stopped(&signals, &runtime, args.ops.stats_interval);
 
     tracing::info!("stopping");
+    super::secondary::stop(&runtime);
     drop(metrics);
     drop(control);
     if let Some(plane) = runtime.plane.lock().unwrap_or_else(|e| e.into_inner()).take() {

@@ -97,6 +97,9 @@ pub(super) struct Connection<S> {
     phase: Phase,
     /// Last time a query completed or the answers drained.
     last_progress: Instant,
+    /// The client's address bytes (4 or 16), for the answerer: NOTIFY is
+    /// believed by its source. Empty when unknown.
+    peer: Vec<u8>,
 }
 
 impl<S: Stream> Connection<S> {
@@ -111,7 +114,16 @@ impl<S: Stream> Connection<S> {
             peer_closed: false,
             phase: Phase::Serving,
             last_progress: now,
+            peer: Vec::new(),
         }
+    }
+
+    pub(super) fn with_peer(mut self, peer: std::net::IpAddr) -> Connection<S> {
+        self.peer = match peer {
+            std::net::IpAddr::V4(v4) => v4.octets().to_vec(),
+            std::net::IpAddr::V6(v6) => v6.octets().to_vec(),
+        };
+        self
     }
 
     pub(super) fn stream_mut(&mut self) -> &mut S {
@@ -244,7 +256,7 @@ impl<S: Stream> Connection<S> {
             start += LENGTH_PREFIX + length;
             self.queries += 1;
             self.last_progress = now;
-            if let Some(answer_len) = session.answer(scratch, length, Transport::Tcp, &[]) {
+            if let Some(answer_len) = session.answer(scratch, length, Transport::Tcp, &self.peer) {
                 self.queue_answer(scratch, answer_len);
             }
         }

@@ -179,7 +179,7 @@ impl Worker {
     fn try_primaries(&self, force: bool) -> Result<String, String> {
         let mut errors = Vec::new();
         for primary in &self.config.primaries {
-            match self.from_primary(primary, force) {
+            match self.refresh_from(primary, force) {
                 Ok(()) => return Ok(primary.to_string()),
                 Err(e) => errors.push(format!("{primary}: {e}")),
             }
@@ -190,7 +190,7 @@ impl Worker {
         Err(errors.join("; "))
     }
 
-    fn from_primary(&self, primary: &super::Primary, force: bool) -> Result<(), String> {
+    fn refresh_from(&self, primary: &super::Primary, force: bool) -> Result<(), String> {
         let zone = &self.config.zone;
         let current = self.current_soa();
         let ours = current.as_ref().and_then(|s| s.soa_serial());
@@ -247,6 +247,13 @@ impl Worker {
         let serial = records.iter().find_map(|r| r.soa_serial()).ok_or("the transferred zone has no SOA")?;
         let file = self.config.file.display().to_string();
         let text = zone_text::render(zone, &records, &format!("serial {serial}, {kind} from {primary}"));
+        if text.len() as u64 > self.limits.max_bytes {
+            return Err(format!(
+                "{kind} of serial {serial} is {} bytes as a zone file, over the zone size limit ({} bytes)",
+                text.len(),
+                self.limits.max_bytes
+            ));
+        }
         let loaded = zone::parse_str(&text, &file, Some(zone))
             .map_err(|e| format!("{kind} of serial {serial} does not load as a zone: {e}"))?;
         for w in &loaded.warnings {

@@ -47,11 +47,13 @@ pub enum Outcome {
     /// A steerable query on a queue whose worker has shown no progress for
     /// the stall threshold: passed to the kernel rather than left unread.
     PassedStalled = 12,
+    /// A NOTIFY (opcode 4): the secondary zones read it on the kernel socket.
+    PassedNotify = 13,
 }
 
 impl Outcome {
     /// Every outcome, in counter-index order.
-    pub const ALL: [Outcome; 13] = [
+    pub const ALL: [Outcome; 14] = [
         Outcome::Redirected,
         Outcome::PassedNoSocket,
         Outcome::PassedNotIp,
@@ -65,6 +67,7 @@ impl Outcome {
         Outcome::PassedSource,
         Outcome::PassedChecksum,
         Outcome::PassedStalled,
+        Outcome::PassedNotify,
     ];
 
     /// `STEER_OUTCOME_COUNT`: the size of the counters map.
@@ -90,6 +93,7 @@ impl Outcome {
             Outcome::PassedSource => "passed_source",
             Outcome::PassedChecksum => "passed_checksum",
             Outcome::PassedStalled => "passed_stalled",
+            Outcome::PassedNotify => "passed_notify",
         }
     }
 }
@@ -208,8 +212,8 @@ mod tests {
 
     #[test]
     fn totals_and_differences() {
-        let before = SteeringCounters::from_totals([1, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-        let after = SteeringCounters::from_totals([4, 1, 2, 0, 0, 0, 0, 0, 7, 0, 0, 0, 0]);
+        let before = SteeringCounters::from_totals([1, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        let after = SteeringCounters::from_totals([4, 1, 2, 0, 0, 0, 0, 0, 7, 0, 0, 0, 0, 0]);
         let delta = after.since(&before);
         assert_eq!(delta.get(Outcome::Redirected), 3);
         assert_eq!(delta.get(Outcome::PassedNotIp), 0);

@@ -54,6 +54,9 @@ pub fn apply(args: &mut ServeArgs, file: Settings, precedence: &mut Precedence) 
         if let Some(zones) = file.zones {
             args.zones = zones;
         }
+        if let Some(secondaries) = file.secondaries {
+            args.secondaries = secondaries;
+        }
         if let Some(table) = file.table {
             args.table = Some(table);
         }

@@ -27,6 +27,9 @@ pub struct Document {
     /// `[[zone]]`: one table per zone, like Knot's `zone:` list. --zone
     #[serde(default, rename = "zone")]
     pub zones: Vec<Spanned<ZoneEntry>>,
+    /// `[[remote]]`: a primary to pull secondary zones from, like Knot's `remote:`.
+    #[serde(default, rename = "remote")]
+    pub remotes: Vec<Spanned<RemoteEntry>>,
     /// Spanned: settings without an interface are reported at `[xdp]`.
     #[serde(default)]
     pub xdp: Option<Spanned<Xdp>>,
@@ -70,6 +73,9 @@ pub struct Server {
     /// --include-dir, repeated: where `$INCLUDE` may read besides each zone
     /// file's own directory.
     pub include_dirs: Option<Vec<Spanned<PathBuf>>>,
+    /// Where secondary zones without a `file` keep their copy, as
+    /// `ZONE.zone` (Knot: zone storage).
+    pub storage: Option<Spanned<PathBuf>>,
 }
 
 #[derive(Deserialize, Debug)]
@@ -77,7 +83,22 @@ pub struct Server {
 pub struct ZoneEntry {
     /// The origin; without it, the SOA owner or the file's $ORIGIN.
     pub name: Option<Spanned<String>>,
-    pub file: Spanned<PathBuf>,
+    /// The zone file; for a secondary zone, where its copy is kept
+    /// (default: `server.storage`/`ZONE.zone`).
+    pub file: Option<Spanned<PathBuf>>,
+    /// Makes the zone a secondary: `[[remote]]` ids or addresses
+    /// (`IP` or `IP@PORT`) to transfer it from, asked in order.
+    pub master: Option<Spanned<Vec<Spanned<String>>>>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RemoteEntry {
+    pub id: Spanned<String>,
+    /// `IP` or `IP@PORT` (port 53 by default), as Knot writes it.
+    pub address: Spanned<String>,
+    /// A TSIG key id.
+    pub key: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Debug, Default)]

@@ -10,6 +10,7 @@ use toml::Spanned;
 use super::position::{located, location, Position};
 use super::schema::{Document, ZoneEntry};
 use super::values::{parse_address, LogLevel};
+use crate::transfer::inbound::SecondaryConfig;
 use crate::xdp::program::XdpMode;
 use crate::xdp::queues::{CpuSelection, QueueSelection};
 use crate::xdp::socket::ZeroCopy;
@@ -18,6 +19,7 @@ use crate::zone::Name;
 #[derive(Debug, Default, Clone)]
 pub struct Settings {
     pub zones: Option<Vec<String>>,
+    pub secondaries: Option<Vec<SecondaryConfig>>,
     pub table: Option<PathBuf>,
     pub listen: Option<Vec<SocketAddr>>,
     pub udp_workers: Option<usize>,
@@ -71,12 +73,12 @@ pub struct Origin<'a> {
 }
 
 impl Origin<'_> {
-    fn error<T>(&self, span: std::ops::Range<usize>, message: impl AsRef<str>) -> Result<T, String> {
+    pub(super) fn error<T>(&self, span: std::ops::Range<usize>, message: impl AsRef<str>) -> Result<T, String> {
         Err(located(self.file, self.text, Some(span), message.as_ref()))
     }
 
     /// A path from the file, relative to the file's directory unless absolute.
-    fn path(&self, path: &Spanned<PathBuf>, key: &str) -> Result<PathBuf, String> {
+    pub(super) fn path(&self, path: &Spanned<PathBuf>, key: &str) -> Result<PathBuf, String> {
         if path.get_ref().as_os_str().is_empty() {
             return self.error(path.span(), format!("{key} is an empty path"));
         }
@@ -86,7 +88,7 @@ impl Origin<'_> {
 
 impl Settings {
     pub fn from_document(doc: Document, origin: &Origin) -> Result<Settings, String> {
-        let Document { server, zones, xdp, rrl, control, log } = doc;
+        let Document { server, zones, remotes, xdp, rrl, control, log } = doc;
         let table = match &server.table {
             Some(table) if !zones.is_empty() => {
                 return origin.error(
@@ -97,7 +99,14 @@ impl Settings {
             Some(table) => Some(origin.path(table, "table")?),
             None => None,
         };
-        let zones = if zones.is_empty() { None } else { Some(zone_arguments(&zones, origin)?) };
+        let storage = match &server.storage {
+            Some(dir) => Some(origin.path(dir, "storage")?),
+            None => None,
+        };
+        let secondaries = super::secondary::secondaries(&zones, &remotes, storage.as_deref(), origin)?;
+        let secondaries = if secondaries.is_empty() { None } else { Some(secondaries) };
+        let primaries_only: Vec<_> = zones.into_iter().filter(|z| z.get_ref().master.is_none()).collect();
+        let zones = if primaries_only.is_empty() { None } else { Some(zone_arguments(&primaries_only, origin)?) };
         let include_dirs = match &server.include_dirs {
             Some(dirs) => Some(dirs.iter().map(|d| origin.path(d, "include-dirs entry")).collect::<Result<_, _>>()?),
             None => None,
@@ -126,6 +135,7 @@ impl Settings {
         };
         Ok(Settings {
             zones,
+            secondaries,
             table,
             listen,
             udp_workers: server.udp_workers,
@@ -173,9 +183,12 @@ fn zone_arguments(zones: &[Spanned<ZoneEntry>], origin: &Origin) -> Result<Vec<S
     let mut seen: Vec<(Name, usize)> = Vec::new();
     let mut arguments = Vec::with_capacity(zones.len());
     for zone in zones {
-        let file = origin.path(&zone.get_ref().file, "file")?;
+        let Some(file) = &zone.get_ref().file else {
+            return origin.error(zone.span(), "a [[zone]] needs `file` (or `master`, for a secondary zone)");
+        };
+        let file = origin.path(file, "file")?;
         let Some(file) = file.to_str() else {
-            return origin.error(zone.get_ref().file.span(), "the zone file's path is not UTF-8");
+            return origin.error(zone.span(), "the zone file's path is not UTF-8");
         };
         let argument = match &zone.get_ref().name {
             Some(name) => {
@@ -197,7 +210,7 @@ fn zone_arguments(zones: &[Spanned<ZoneEntry>], origin: &Origin) -> Result<Vec<S
 }
 
 /// A zone name as --zone's NAME: relative names are taken as absolute.
-fn zone_name(name: &Spanned<String>, origin: &Origin) -> Result<Name, String> {
+pub(super) fn zone_name(name: &Spanned<String>, origin: &Origin) -> Result<Name, String> {
     let text = name.get_ref();
     if text.is_empty() || text.contains(['=', '/']) {
         return origin

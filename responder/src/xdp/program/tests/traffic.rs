@@ -60,6 +60,35 @@ fn a_registered_socket_turns_the_decision_into_a_redirect() {
 }
 
 #[test]
+fn a_notify_goes_to_the_kernel_while_queries_go_to_the_socket() {
+    if !privileged("a_notify_goes_to_the_kernel_while_queries_go_to_the_socket") {
+        return;
+    }
+    let bed = NetnsVeth::create("ntfy");
+    bed.run(|| {
+        let mut program = XdpProgram::load(&SteeringConfig::default()).expect("load");
+        program.addresses().apply(&super::test_interface()).expect("addresses");
+        let socket = small_socket(interface_index(&bed.iface).expect("ifindex"), 0);
+        program.register_socket(0, socket.raw_fd()).expect("register");
+        program.liveness().beat(0);
+        let with_flags = |mut frame: Frame, flags: u8| {
+            frame.payload[2] = flags;
+            frame.build()
+        };
+        let before = program.counters().expect("counters");
+        // Opcode 4 (NOTIFY) in the flags byte: for the secondary zones.
+        assert_eq!(program.test_run(&with_flags(Frame::udp4(53), 4 << 3)).expect("run"), XdpAction::Pass);
+        assert_eq!(program.test_run(&with_flags(Frame::udp6(53), 4 << 3 | 1)).expect("run"), XdpAction::Pass);
+        assert_eq!(delta_of(&program, &before, Outcome::PassedNotify), 2);
+        // A NOTIFY answer (QR set), a query and another opcode stay on XDP.
+        assert_eq!(program.test_run(&with_flags(Frame::udp4(53), 0x80 | 4 << 3)).expect("run"), XdpAction::Redirect);
+        assert_eq!(program.test_run(&with_flags(Frame::udp4(53), 1)).expect("run"), XdpAction::Redirect);
+        assert_eq!(program.test_run(&with_flags(Frame::udp4(53), 2 << 3)).expect("run"), XdpAction::Redirect);
+        assert_eq!(delta_of(&program, &before, Outcome::Redirected), 3);
+    });
+}
+
+#[test]
 fn a_stale_liveness_word_passes_and_a_fresh_one_redirects() {
     if !privileged("a_stale_liveness_word_passes_and_a_fresh_one_redirects") {
         return;

@@ -1,0 +1,112 @@
+//! Secondary zones inside `serve`: their copies loaded before the first
+//! table, their threads swapping new copies in through the reloader, NOTIFY
+//! from the kernel-socket server, and `ctl zone-status` / `zone-refresh` /
+//! `zone-retransfer`.
+
+use std::sync::{Arc, Weak};
+use std::time::SystemTime;
+
+use serde_json::{json, Value};
+
+use super::runtime::Runtime;
+use super::served;
+use crate::server::NotifyHandler;
+use crate::transfer::inbound::{Secondaries, ZoneStatus};
+use crate::zone::ReadLimits;
+
+/// The secondary zones of `configs` with their persisted copies; `None`
+/// when there are none.
+pub fn prepare(
+    configs: &[crate::transfer::inbound::SecondaryConfig],
+    limits: &ReadLimits,
+) -> Result<Option<Arc<Secondaries>>, String> {
+    if configs.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Arc::new(Secondaries::load(configs.to_vec(), limits)?)))
+}
+
+/// The kernel-socket server's NOTIFY handler.
+pub fn notify_handler(secondaries: &Arc<Secondaries>) -> NotifyHandler {
+    let secondaries = Arc::clone(secondaries);
+    Arc::new(move |buf: &mut [u8], len, source| secondaries.notify(buf, len, source))
+}
+
+/// Starts the zones' threads; each new copy is served through a reload,
+/// compiled on the zone's own thread, never a serving one.
+pub fn start(runtime: &Arc<Runtime>) -> Result<(), String> {
+    let Some(secondaries) = runtime.reloader.secondaries() else { return Ok(()) };
+    let weak: Weak<Runtime> = Arc::downgrade(runtime);
+    secondaries.start(Arc::new(move || {
+        let runtime = weak.upgrade().ok_or("the server is stopping")?;
+        let loaded = runtime.reloader.reload()?;
+        tracing::debug!("serving {}", served::describe(&loaded.zones));
+        Ok(())
+    }))
+}
+
+pub fn stop(runtime: &Runtime) {
+    if let Some(secondaries) = runtime.reloader.secondaries() {
+        secondaries.stop();
+    }
+}
+
+/// `zone-status [ZONE]`, `zone-refresh ZONE`, `zone-retransfer ZONE`;
+/// `None` for any other request.
+pub fn handle(request: &str, runtime: &Runtime) -> Option<Value> {
+    let mut words = request.split_whitespace();
+    let command = words.next()?;
+    let zone = words.next();
+    if !matches!(command, "zone-status" | "zone-refresh" | "zone-retransfer") {
+        return None;
+    }
+    let Some(secondaries) = runtime.reloader.secondaries() else {
+        return Some(json!({"ok": false, "error": "no secondary zones are configured"}));
+    };
+    let reply = match (command, zone) {
+        ("zone-status", zone) => secondaries
+            .status(zone)
+            .map(|all| json!({"ok": true, "zones": all.iter().map(status_json).collect::<Vec<_>>()})),
+        (_, None) => Err(format!("{command} needs a zone name")),
+        (command, Some(zone)) => {
+            secondaries.refresh(zone, command == "zone-retransfer").map(|()| json!({"ok": true, "zone": zone}))
+        }
+    };
+    Some(reply.unwrap_or_else(|error| json!({"ok": false, "error": error})))
+}
+
+fn unix(at: Option<SystemTime>) -> Value {
+    at.and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok()).map_or(Value::Null, |d| json!(d.as_secs()))
+}
+
+/// One zone for `ctl zone-status`: times as Unix seconds.
+pub fn status_json(z: &ZoneStatus) -> Value {
+    let s = &z.status;
+    json!({
+        "zone": z.zone,
+        "serial": s.serial,
+        "primaries": z.primaries,
+        "primary": s.primary,
+        "last_refresh": unix(s.last_refresh),
+        "next_refresh": unix(s.next_refresh),
+        "expires": unix(s.expires),
+        "expired": s.expired,
+        "last_transfer": s.last_transfer.as_ref().map(|(kind, _)| kind.clone()),
+        "last_transfer_at": unix(s.last_transfer.as_ref().map(|(_, at)| *at)),
+        "last_error": s.last_error,
+    })
+}
+
+/// `responder_zone_expired` for /metrics (`responder_zone_serial` already
+/// covers every served zone).
+pub fn prometheus(runtime: &Runtime, out: &mut String) {
+    use std::fmt::Write;
+    let Some(statuses) = runtime.reloader.secondaries().and_then(|s| s.status(None).ok()) else { return };
+    out.push_str(
+        "# HELP responder_zone_expired 1 when a secondary zone is past its SOA EXPIRE and answers SERVFAIL.\n",
+    );
+    out.push_str("# TYPE responder_zone_expired gauge\n");
+    for z in &statuses {
+        let _ = writeln!(out, "responder_zone_expired{{zone=\"{}\"}} {}", z.zone, u8::from(z.status.expired));
+    }
+}

@@ -1,0 +1,331 @@
+//! responder as a secondary of a real knotd primary on loopback (issue 13):
+//! the first AXFR, a change on the primary reaching us by NOTIFY and IXFR,
+//! a NOTIFY from a stranger refused, a restart with the primary down served
+//! from the persisted copy, a silent primary → expire → SERVFAIL → recovery
+//! when it is back, and a transfer over the size limit keeping the old zone.
+//!
+//! Loopback only, no root needed. Needs knotd and knotc: under `CI=true`
+//! their absence is a failure, elsewhere the tests skip with a message.
+//! Every wait is bounded (seconds).
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use responder_tests::daemon::{run_bounded, Daemon};
+use responder_tests::dns::rtype::*;
+use responder_tests::dns::{self, Question, Reply, Transport};
+use responder_tests::knot;
+use responder_tests::responder::{binary, free_port};
+use responder_tests::testbed::required_tools;
+
+const ZONE: &str = "example.test.";
+const RCODE_SERVFAIL: u16 = 2;
+const RCODE_REFUSED: u16 = 5;
+
+fn tools(test: &str) -> bool {
+    required_tools(test, if knot::available() { &[] } else { &["knotd", "knotc"] })
+}
+
+/// knotd as a hidden primary: serves `ZONE` with IXFR from its journal,
+/// allows transfers from loopback and sends NOTIFY to `secondary`.
+struct Primary {
+    daemon: Option<Daemon>,
+    addr: SocketAddr,
+    dir: PathBuf,
+}
+
+impl Primary {
+    fn start(dir: &Path, zone_text: &str, secondary: u16) -> Primary {
+        std::fs::create_dir_all(dir.join("db")).unwrap();
+        std::fs::write(dir.join("example.test.zone"), zone_text).unwrap();
+        let port = free_port().unwrap();
+        let conf = format!(
+            "server:\n    listen: 127.0.0.1@{port}\n    rundir: {d}\n    udp-workers: 1\n    tcp-workers: 1\n    \
+             background-workers: 1\n\
+             log:\n  - target: stderr\n    any: info\n\
+             database:\n    storage: {d}/db\n\
+             remote:\n  - id: sec\n    address: 127.0.0.1@{secondary}\n\
+             acl:\n  - id: xfr\n    address: 127.0.0.1\n    action: transfer\n\
+             template:\n  - id: default\n    storage: {d}\n    zonefile-sync: -1\n    zonefile-load: whole\n    \
+             journal-content: changes\n\
+             zone:\n  - domain: {ZONE}\n    file: example.test.zone\n    notify: sec\n    acl: xfr\n",
+            d = dir.display()
+        );
+        std::fs::write(dir.join("knot.conf"), conf).unwrap();
+        let mut primary =
+            Primary { daemon: None, addr: SocketAddr::from((Ipv4Addr::LOCALHOST, port)), dir: dir.into() };
+        primary.run();
+        primary
+    }
+
+    /// (Re)starts knotd on the same port and waits for the zone.
+    fn run(&mut self) {
+        let mut cmd = Command::new("knotd");
+        cmd.arg("-c").arg(self.dir.join("knot.conf"));
+        let log = self.dir.join(format!("knotd-{}.log", Instant::now().elapsed().as_nanos()));
+        let mut daemon = Daemon::spawn(cmd, "knotd", &log).unwrap();
+        daemon.wait_until_answering(self.addr, Duration::from_secs(20)).unwrap_or_else(|e| panic!("{e}"));
+        wait_for("knotd to load the zone", Duration::from_secs(10), || {
+            dns::ask(self.addr, Transport::Udp, &Question::new(ZONE, SOA)).is_ok_and(|r| r.rcode == 0)
+        });
+        self.daemon = Some(daemon);
+    }
+
+    fn stop(&mut self) {
+        if let Some(daemon) = self.daemon.take() {
+            daemon.terminate(Duration::from_secs(10)).unwrap();
+        }
+    }
+
+    /// `knotc zone-begin; zone-set OWNER TTL TYPE RDATA; zone-commit`: the
+    /// serial goes up by one and knotd sends NOTIFY.
+    fn add(&self, owner: &str, rtype: &str, rdata: &str) {
+        let socket = self.dir.join("knot.sock");
+        for args in
+            [vec!["zone-begin", ZONE], vec!["zone-set", ZONE, owner, "60", rtype, rdata], vec!["zone-commit", ZONE]]
+        {
+            let out =
+                run_bounded(Command::new("knotc").arg("-s").arg(&socket).args(&args), Duration::from_secs(10)).unwrap();
+            assert!(out.status.success(), "knotc {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+    }
+}
+
+fn zone_text(serial: u32, refresh: u32, retry: u32, expire: u32, extra: &str) -> String {
+    format!(
+        "$ORIGIN {ZONE}\n$TTL 60\n@ SOA ns hostmaster {serial} {refresh} {retry} {expire} 60\n@ NS ns\n\
+         ns A 198.18.0.53\nwww A 198.18.0.80\nmail MX 10 www\n{extra}"
+    )
+}
+
+/// responder with `ZONE` as a secondary of `primary`.
+struct Secondary {
+    daemon: Option<Daemon>,
+    v4: SocketAddr,
+    v6: SocketAddr,
+    dir: PathBuf,
+}
+
+impl Secondary {
+    fn start(dir: &Path, port: u16, primary: SocketAddr, extra_server: &str) -> Secondary {
+        let conf = format!(
+            "[server]\nlisten = [\"127.0.0.1:{port}\", \"[::1]:{port}\"]\nudp-workers = 1\nstorage = \"copies\"\n{extra_server}\n\
+             [control]\nlisten = \"ctl.sock\"\n\n\
+             [[remote]]\nid = \"primary\"\naddress = \"{}@{}\"\n\n\
+             [[zone]]\nname = \"{ZONE}\"\nmaster = [\"primary\"]\n",
+            primary.ip(),
+            primary.port()
+        );
+        std::fs::write(dir.join("responder.toml"), conf).unwrap();
+        let mut secondary = Secondary {
+            daemon: None,
+            v4: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+            v6: SocketAddr::from((Ipv6Addr::LOCALHOST, port)),
+            dir: dir.into(),
+        };
+        secondary.run();
+        secondary
+    }
+
+    fn run(&mut self) {
+        let mut cmd = Command::new(binary().unwrap());
+        cmd.arg("serve").arg("--config").arg(self.dir.join("responder.toml"));
+        let log = self.dir.join(format!("responder-{}.log", Instant::now().elapsed().as_nanos()));
+        let mut daemon = Daemon::spawn(cmd, "responder serve", &log).unwrap();
+        daemon.wait_until_answering(self.v4, Duration::from_secs(20)).unwrap_or_else(|e| panic!("{e}"));
+        self.daemon = Some(daemon);
+    }
+
+    fn stop(&mut self) -> String {
+        let daemon = self.daemon.take().expect("running");
+        daemon.terminate(Duration::from_secs(20)).unwrap().1
+    }
+
+    fn log(&self) -> String {
+        self.daemon.as_ref().map(|d| d.log()).unwrap_or_default()
+    }
+
+    fn ask(&self, name: &str, qtype: u16) -> Reply {
+        dns::ask(self.v4, Transport::Udp, &Question::new(name, qtype)).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn ctl(&self, request: &str) -> Value {
+        let mut stream = UnixStream::connect(self.dir.join("ctl.sock")).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        writeln!(stream, "{request}").unwrap();
+        let mut line = String::new();
+        BufReader::new(stream).read_line(&mut line).unwrap();
+        serde_json::from_str(&line).unwrap()
+    }
+
+    fn status(&self) -> Value {
+        let reply = self.ctl(&format!("zone-status {ZONE}"));
+        assert_eq!(reply["ok"], true, "{reply}");
+        reply["zones"][0].clone()
+    }
+
+    fn address_of(&self, name: &str) -> Option<String> {
+        let reply = self.ask(name, A);
+        (reply.rcode == 0).then(|| reply.answer.first().map(|rr| rr.to_string())).flatten()
+    }
+}
+
+/// A failed test shows what both servers said.
+impl Drop for Secondary {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("--- responder log ---\n{}", self.log());
+        }
+    }
+}
+
+impl Drop for Primary {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("--- knotd log ---\n{}", self.daemon.as_ref().map(|d| d.log()).unwrap_or_default());
+        }
+    }
+}
+
+fn wait_for(what: &str, within: Duration, mut done: impl FnMut() -> bool) -> Duration {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < within, "{what}: not within {within:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    started.elapsed()
+}
+
+/// A NOTIFY for `ZONE` sent from `from` to `to`; the answer's rcode and AA.
+fn notify_from(from: SocketAddr, to: SocketAddr) -> (u16, bool) {
+    let socket = UdpSocket::bind(from).unwrap();
+    socket.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    let mut query = vec![0x4e, 0x01, 4 << 3, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+    for label in ZONE.trim_end_matches('.').split('.') {
+        query.push(label.len() as u8);
+        query.extend_from_slice(label.as_bytes());
+    }
+    query.extend_from_slice(&[0, 0, SOA as u8, 0, 1]);
+    socket.send_to(&query, to).unwrap();
+    let mut buf = [0u8; 512];
+    let (n, _) = socket.recv_from(&mut buf).unwrap();
+    assert!(n >= 12 && buf[..2] == query[..2], "an answer to our NOTIFY");
+    (u16::from(buf[3] & 0x0f), buf[2] & 0x04 != 0)
+}
+
+#[test]
+fn axfr_then_notify_and_ixfr_then_a_restart_serves_the_persisted_copy() {
+    if !tools("axfr_then_notify_and_ixfr_then_a_restart_serves_the_persisted_copy") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let sec_port = free_port().unwrap();
+    std::fs::create_dir_all(dir.path().join("primary")).unwrap();
+    let mut primary = Primary::start(&dir.path().join("primary"), &zone_text(1, 3600, 600, 86400, ""), sec_port);
+    let mut secondary = Secondary::start(dir.path(), sec_port, primary.addr, "");
+
+    // The first transfer: AXFR, as we hold no copy.
+    wait_for("the first AXFR", Duration::from_secs(10), || secondary.address_of("www.example.test.").is_some());
+    let status = secondary.status();
+    assert_eq!((status["serial"].as_u64(), status["last_transfer"].as_str()), (Some(1), Some("AXFR")), "{status}");
+    assert_eq!(secondary.ask("mail.example.test.", MX).answer.len(), 1);
+
+    // A change on the primary: NOTIFY, then IXFR, within 2 s.
+    primary.add("new", "A", "198.18.0.81");
+    let took = wait_for("the change by NOTIFY and IXFR", Duration::from_secs(5), || {
+        secondary.address_of("new.example.test.").is_some()
+    });
+    let status = secondary.status();
+    assert_eq!((status["serial"].as_u64(), status["last_transfer"].as_str()), (Some(2), Some("IXFR")), "{status}");
+    assert!(took < Duration::from_secs(2), "the change took {took:?}");
+    let log = secondary.log();
+    assert!(log.contains("NOTIFY from 127.0.0.1"), "{log}");
+    assert!(log.contains("IXFR from primary (127.0.0.1:"), "{log}");
+    assert!(secondary.address_of("www.example.test.").is_some(), "the rest of the zone stays");
+
+    // A NOTIFY from anybody but the primary is refused; from it, accepted with AA.
+    assert_eq!(notify_from("[::1]:0".parse().unwrap(), secondary.v6), (RCODE_REFUSED, false));
+    assert_eq!(notify_from("127.0.0.1:0".parse().unwrap(), secondary.v4), (0, true));
+
+    // The copy on disk is a plain zone file with the change.
+    let copy = std::fs::read_to_string(dir.path().join("copies/example.test.zone")).unwrap();
+    assert!(copy.contains("new.example.test. 60 IN A 198.18.0.81"), "{copy}");
+
+    // Primary gone, responder restarted: it serves the copy at once.
+    primary.stop();
+    secondary.stop();
+    secondary.run();
+    assert_eq!(secondary.address_of("new.example.test.").as_deref(), Some("new.example.test. 60 A 198.18.0.81"));
+    assert_eq!(secondary.status()["serial"].as_u64(), Some(2));
+    wait_for("the failed refresh to be logged", Duration::from_secs(5), || {
+        secondary.log().contains("refresh failed, still serving serial 2")
+    });
+    secondary.stop();
+}
+
+#[test]
+fn a_silent_primary_expires_the_zone_to_servfail_and_its_return_recovers_it() {
+    if !tools("a_silent_primary_expires_the_zone_to_servfail_and_its_return_recovers_it") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let sec_port = free_port().unwrap();
+    std::fs::create_dir_all(dir.path().join("primary")).unwrap();
+    // REFRESH 1, RETRY 1, EXPIRE 4: the whole cycle in seconds.
+    let mut primary = Primary::start(&dir.path().join("primary"), &zone_text(7, 1, 1, 4, ""), sec_port);
+    let mut secondary = Secondary::start(dir.path(), sec_port, primary.addr, "");
+    wait_for("the first AXFR", Duration::from_secs(10), || secondary.address_of("www.example.test.").is_some());
+
+    primary.stop();
+    let stopped = Instant::now();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(secondary.address_of("www.example.test.").is_some(), "served while the primary is away");
+    wait_for("expiry", Duration::from_secs(8), || secondary.ask("www.example.test.", A).rcode == RCODE_SERVFAIL);
+    assert!(stopped.elapsed() >= Duration::from_secs(3), "expired after {:?}, before EXPIRE", stopped.elapsed());
+    assert_eq!(secondary.ask("nothing.example.test.", A).rcode, RCODE_SERVFAIL);
+    assert_eq!(secondary.ask(ZONE, SOA).rcode, RCODE_SERVFAIL);
+    assert_eq!(secondary.ask("other.test.", A).rcode, RCODE_REFUSED, "other names are not ours");
+    let status = secondary.status();
+    assert_eq!(status["expired"], true, "{status}");
+    assert!(status["last_error"].as_str().is_some_and(|e| e.contains("cannot connect")), "{status}");
+    assert!(secondary.log().contains("zone example.test.: expired"), "{}", secondary.log());
+
+    primary.run();
+    wait_for("recovery", Duration::from_secs(8), || secondary.address_of("www.example.test.").is_some());
+    assert_eq!(secondary.status()["expired"], false);
+    secondary.stop();
+}
+
+#[test]
+fn a_transfer_over_the_size_limit_keeps_the_old_zone() {
+    if !tools("a_transfer_over_the_size_limit_keeps_the_old_zone") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let sec_port = free_port().unwrap();
+    std::fs::create_dir_all(dir.path().join("primary")).unwrap();
+    let mut primary = Primary::start(&dir.path().join("primary"), &zone_text(1, 3600, 1, 86400, ""), sec_port);
+    let mut secondary = Secondary::start(dir.path(), sec_port, primary.addr, "zone-max-size = 1200");
+    wait_for("the first AXFR", Duration::from_secs(10), || secondary.address_of("www.example.test.").is_some());
+
+    // A change that makes the zone larger than the secondary accepts.
+    let strings: Vec<String> = ["x", "y", "z", "w"].iter().map(|c| format!("\"{}\"", c.repeat(200))).collect();
+    primary.add("big", "TXT", &strings.join(" "));
+    wait_for("the failure to be logged", Duration::from_secs(10), || {
+        secondary.log().contains("refresh failed, still serving serial")
+    });
+    let status = secondary.status();
+    assert!(status["last_error"].as_str().is_some_and(|e| e.contains("size limit")), "{status}");
+    assert!(secondary.address_of("www.example.test.").is_some(), "the old zone keeps serving");
+    assert_eq!(secondary.ask("big.example.test.", TXT).rcode, 3, "NXDOMAIN: the new data is not served");
+    assert_eq!(status["serial"].as_u64(), Some(1), "{status}");
+    assert_eq!(std::fs::read_to_string(dir.path().join("copies/example.test.zone")).unwrap().matches("big").count(), 0);
+    primary.stop();
+    secondary.stop();
+}
