@@ -253,6 +253,18 @@ fn axfr_then_notify_and_ixfr_then_a_restart_serves_the_persisted_copy() {
     assert_eq!(notify_from("[::1]:0".parse().unwrap(), secondary.v6), (RCODE_REFUSED, false));
     assert_eq!(notify_from("127.0.0.1:0".parse().unwrap(), secondary.v4), (0, true));
 
+    // Asked by hand: an SOA check (nothing newer), then a full AXFR.
+    assert_eq!(secondary.ctl("zone-refresh example.test")["ok"], true);
+    wait_for("the requested refresh", Duration::from_secs(5), || secondary.log().contains("refresh requested"));
+    assert_eq!(secondary.ctl("zone-retransfer example.test")["ok"], true);
+    wait_for("the requested AXFR", Duration::from_secs(5), || secondary.status()["last_transfer"] == "AXFR");
+    assert_eq!(secondary.status()["serial"].as_u64(), Some(2));
+    let unknown = secondary.ctl("zone-refresh other.test");
+    assert_eq!(
+        (unknown["ok"].as_bool(), unknown["error"].as_str()),
+        (Some(false), Some("other.test is not a secondary zone here"))
+    );
+
     // The copy on disk is a plain zone file with the change.
     let copy = std::fs::read_to_string(dir.path().join("copies/example.test.zone")).unwrap();
     assert!(copy.contains("new.example.test. 60 IN A 198.18.0.81"), "{copy}");

@@ -180,3 +180,55 @@ fn serial(zone: &Zone) -> Option<u32> {
     let soa = zone.records.iter().find(|r| r.rtype == RType::SOA && r.owner == zone.origin)?;
     Soa::from_rdata(&soa.rdata).map(|s| s.serial)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{answer_message, Engine, Options, Transport};
+    use crate::table::Table;
+    use crate::transfer::inbound::Primary;
+    use crate::zone::Name;
+
+    fn rcode_of(engine: &Engine, name: &str) -> u8 {
+        let mut buf = vec![0u8; 512];
+        let q = crate::transfer::inbound::message::query(1, &Name::parse(name, None).unwrap().unwrap(), RType::A, None);
+        buf[..q.len()].copy_from_slice(&q);
+        let n = answer_message(engine, &mut buf, q.len(), Transport::Udp).expect("answered");
+        buf[3] & 0x0f
+    }
+
+    #[test]
+    fn an_expired_copy_is_served_as_servfail_and_a_missing_one_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("example.test.zone");
+        std::fs::write(
+            &file,
+            "example.test. 60 IN SOA ns.example.test. h.example.test. 1 2 3 4 5\n\
+             example.test. 60 IN NS ns.example.test.\nns.example.test. 60 IN A 198.18.0.1\n",
+        )
+        .unwrap();
+        let config = |zone: &str, file: std::path::PathBuf| SecondaryConfig {
+            zone: Name::parse(zone, None).unwrap().unwrap(),
+            file,
+            primaries: vec![Primary { id: None, address: "127.0.0.1:1".parse().unwrap(), key: None }],
+            notify_from: vec![],
+        };
+        let secondaries = Secondaries::load(
+            vec![config("example.test.", file), config("missing.test.", dir.path().join("none.zone"))],
+            &ReadLimits::default(),
+        )
+        .unwrap();
+        let engine = |s: &Secondaries| Engine::new(Table::compile(&s.serving()).unwrap(), Options::default());
+        assert_eq!(secondaries.serving().len(), 1, "a zone with no copy yet is not served");
+        assert_eq!(rcode_of(&engine(&secondaries), "ns.example.test."), 0);
+        assert_eq!(secondaries.status(Some("example.test")).unwrap()[0].status.serial, Some(1));
+
+        secondaries.entries[0].state.lock().unwrap().status.expired = true;
+        let expired = engine(&secondaries);
+        for name in ["ns.example.test.", "example.test.", "nothing.example.test."] {
+            assert_eq!(rcode_of(&expired, name), crate::wire::dns::rcode::SERVFAIL, "{name}");
+        }
+        assert_eq!(rcode_of(&expired, "missing.test."), crate::wire::dns::rcode::REFUSED);
+        assert!(secondaries.status(Some("other.test")).is_err());
+    }
+}

@@ -135,7 +135,7 @@ fn unknown_keys_are_refused_with_the_valid_ones_in_every_section() {
     refused(
         "[[zone]]\nfile = \"a\"\nzonefile = \"b\"\n",
         "3:1",
-        &["unknown field `zonefile`", "expected `name` or `file`"],
+        &["unknown field `zonefile`", "`name`, `file`, `master`"],
     );
     refused("[xdp]\niface = \"eth0\"\n", "2:1", &["unknown field `iface`", "`interface`", "`zero-copy`"]);
     refused("[rrl]\nrate = 5\n", "2:1", &["unknown field `rate`", "`rate-limit`", "`table-size`"]);
@@ -238,7 +238,7 @@ fn a_table_and_zones_together_are_refused() {
 
 #[test]
 fn bad_zones_are_refused() {
-    refused("[[zone]]\nname = \"example.com\"\n", "1:1", &["missing field `file`"]);
+    refused("[[zone]]\nname = \"example.com\"\n", "1:1", &["a [[zone]] needs `file` (or `master`"]);
     refused("[[zone]]\nfile = \"\"\n", "2:8", &["file is an empty path"]);
     refused("[[zone]]\nname = \"bad..name\"\nfile = \"a\"\n", "2:8", &["bad zone name \"bad..name\""]);
     refused("[[zone]]\nname = \"a=b\"\nfile = \"a\"\n", "2:8", &["bad zone name", "'='"]);
@@ -247,6 +247,42 @@ fn bad_zones_are_refused() {
     refused("[[zone]]\nname = 7\nfile = \"a\"\n", "2:8", &["invalid type"]);
     refused("[server]\ntable = \"\"\n", "2:9", &["table is an empty path"]);
     refused("[control]\nlisten = \"\"\n", "2:10", &["control socket is an empty path"]);
+}
+
+#[test]
+fn secondary_zones_name_their_primaries_and_keep_their_copy() {
+    let text = "[server]\nstorage = \"copies\"\n\
+                [[remote]]\nid = \"hidden\"\naddress = \"198.18.0.9@5300\"\n\
+                [[zone]]\nname = \"example.com\"\nmaster = [\"hidden\", \"fd00::9\"]\n\
+                [[zone]]\nname = \"b.example\"\nfile = \"b.copy\"\nmaster = [\"198.18.0.10\"]\n\
+                [[zone]]\nname = \"c.example\"\nfile = \"c.zone\"\n";
+    let s = parse(text).unwrap();
+    assert_eq!(s.zones.as_deref(), Some(&["c.example=/etc/responder/c.zone".to_string()][..]), "a primary zone stays");
+    let secondaries = s.secondaries.unwrap();
+    assert_eq!(secondaries.len(), 2);
+    assert_eq!(secondaries[0].zone.to_string(), "example.com.");
+    assert_eq!(secondaries[0].file, std::path::Path::new("/etc/responder/copies/example.com.zone"));
+    let primaries: Vec<String> = secondaries[0].primaries.iter().map(|p| p.to_string()).collect();
+    assert_eq!(primaries, ["hidden (198.18.0.9:5300)", "[fd00::9]:53"]);
+    assert_eq!(secondaries[1].file, std::path::Path::new("/etc/responder/b.copy"));
+}
+
+#[test]
+fn bad_secondary_zones_are_refused() {
+    refused(
+        "[[zone]]\nname = \"a.example\"\nmaster = [\"nobody\"]\n",
+        "3:11",
+        &["\"nobody\" is neither a [[remote]] id"],
+    );
+    refused("[[zone]]\nname = \"a.example\"\nmaster = []\n", "3:10", &["`master` lists no primary"]);
+    refused(
+        "[[zone]]\nname = \"a.example\"\nmaster = [\"198.18.0.1\"]\n",
+        "1:1",
+        &["needs `file` or [server] `storage`"],
+    );
+    refused("[[zone]]\nfile = \"x\"\nmaster = [\"198.18.0.1\"]\n", "1:1", &["needs its `name`"]);
+    refused("[[remote]]\nid = \"p\"\naddress = \"198.18.0.1@x\"\n", "3:11", &["bad port"]);
+    refused("[[remote]]\nid = \"p\"\naddress = \"198.18.0.1\"\nkey = \"k\"\n", "4:7", &["TSIG keys for transfers"]);
 }
 
 #[test]
