@@ -193,7 +193,7 @@ mod tests {
         let mut buf = vec![0u8; 512];
         let q = crate::transfer::inbound::message::query(1, &Name::parse(name, None).unwrap().unwrap(), RType::A, None);
         buf[..q.len()].copy_from_slice(&q);
-        let n = answer_message(engine, &mut buf, q.len(), Transport::Udp).expect("answered");
+        answer_message(engine, &mut buf, q.len(), Transport::Udp).expect("answered");
         buf[3] & 0x0f
     }
 
