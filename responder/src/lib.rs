@@ -23,6 +23,7 @@ pub mod stats;
 pub mod table;
 #[cfg(feature = "test-hooks")]
 pub mod test_hooks;
+pub mod tsig;
 pub mod wire;
 pub mod xdp;
 pub mod zone;
