@@ -25,6 +25,7 @@ pub mod table;
 #[cfg(feature = "test-hooks")]
 pub mod test_hooks;
 pub mod transfer;
+pub mod tsig;
 pub mod wire;
 pub mod xdp;
 pub mod zone;

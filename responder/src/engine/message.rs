@@ -10,8 +10,10 @@ use super::policy::{Decision, Policy, Response, ResponseClass, SendAll};
 use super::query::{Query, Rejection};
 use super::reply::{self, Failure, Reply, Written};
 use super::resolve::{self, Plan};
+use super::signed;
 use super::transport::Transport;
 use crate::table::Table;
+use crate::tsig::Keyring;
 use crate::wire::dns::{self, rcode};
 use crate::wire::dns::{class, RType};
 
@@ -30,11 +32,21 @@ pub struct Options {
     /// one (the frame path only; the kernel verifies for its sockets). Off by
     /// default: see `frame`.
     pub verify_udp_checksum: bool,
+    /// The TSIG keys signed queries may use (`[[key]]`); a query signed
+    /// with any other key is answered NOTAUTH/BADKEY (`signed`).
+    pub tsig: Keyring,
 }
 
 impl Default for Options {
     fn default() -> Options {
-        Options { edns_udp_size: 1232, identity: None, hostname: None, version: None, verify_udp_checksum: false }
+        Options {
+            edns_udp_size: 1232,
+            identity: None,
+            hostname: None,
+            version: None,
+            verify_udp_checksum: false,
+            tsig: Keyring::default(),
+        }
     }
 }
 
@@ -106,6 +118,25 @@ pub(super) fn answer_written<P: Policy>(
     client: &[u8],
     policy: &mut P,
 ) -> Option<Written> {
+    answer_within(engine, query, buf, len, transport, client, policy, 0)
+}
+
+/// [`answer_written`] leaving `reserve` bytes of the size limit free (for
+/// the TSIG record a signed answer gets). Zero from the plain path, where
+/// it folds away; nonzero only from `signed`, whose query was already
+/// unwrapped, so its malformed queries are not looked at for a TSIG again.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(super) fn answer_within<P: Policy>(
+    engine: &Engine,
+    query: &mut Query,
+    buf: &mut [u8],
+    len: usize,
+    transport: Transport,
+    client: &[u8],
+    policy: &mut P,
+    reserve: usize,
+) -> Option<Written> {
     if len > buf.len() {
         return None;
     }
@@ -115,6 +146,9 @@ pub(super) fn answer_written<P: Policy>(
     match query.parse(&buf[..len]) {
         Ok(()) => {}
         Err(Rejection::Drop) => return None,
+        Err(Rejection::FormErr(Some(question_end))) if reserve == 0 => {
+            return signed::answer(engine, query, buf, len, transport, client, policy, question_end);
+        }
         Err(Rejection::FormErr(question_end)) => {
             return error_reply(buf, question_end, rcode::FORMERR, decide(policy, rcode::FORMERR as u16, false));
         }
@@ -128,6 +162,7 @@ pub(super) fn answer_written<P: Policy>(
         (Transport::Udp, None) => 512,
         (Transport::Udp, Some(e)) => e.udp_size.min(opts.edns_udp_size.max(512)) as usize,
     };
+    let limit = if reserve == 0 { limit } else { limit.min(buf.len()).saturating_sub(reserve) };
     let query = &*query;
     let mut reply = Reply::new(buf, query, limit);
     if query.edns.is_some_and(|e| e.version > 0) {
@@ -225,7 +260,12 @@ fn answer_chaos(opts: &Options, query: &Query, reply: &mut Reply<'_>) -> Result<
 /// small as a reply can be.
 #[cold]
 #[inline(never)]
-fn error_reply(buf: &mut [u8], question_end: Option<usize>, code: u8, decision: Decision) -> Option<Written> {
+pub(super) fn error_reply(
+    buf: &mut [u8],
+    question_end: Option<usize>,
+    code: u8,
+    decision: Decision,
+) -> Option<Written> {
     let f = dns::Header::new_checked(buf).map_or(0, |h| h.flags());
     let mut flags = dns::flags::QR | (f & (dns::flags::OPCODE_MASK | dns::flags::RD | dns::flags::CD)) | code as u16;
     match decision {

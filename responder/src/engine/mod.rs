@@ -24,6 +24,7 @@ mod query;
 mod reply;
 mod resolve;
 mod session;
+mod signed;
 mod transport;
 
 pub use batch::{Prefetch, MAX_BATCH};
@@ -59,5 +60,7 @@ pub fn answer_in_place_with<P: Policy>(
 mod big_rrset_tests;
 #[cfg(test)]
 pub(crate) mod proptests;
+#[cfg(test)]
+mod signed_tests;
 #[cfg(test)]
 pub(crate) mod tests;

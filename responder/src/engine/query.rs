@@ -148,6 +148,12 @@ fn walk_rest(m: &[u8], mut pos: usize, counts: Counts) -> Result<Option<Edns>, (
     let mut edns = None;
     for i in 0..total {
         let rr = dns::parse_rr(m, pos).ok_or(())?;
+        // A signed query is not read here: it fails as malformed, and the
+        // error's cold path (`engine::signed`) finds the TSIG, checks it and
+        // answers the query without it. Plain queries pay nothing for it.
+        if rr.rtype == RType::TSIG.0 {
+            return Err(());
+        }
         if rr.rtype == RType::OPT.0 {
             if i < before_additional || edns.is_some() || m[rr.start] != 0 {
                 return Err(());

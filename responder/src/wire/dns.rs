@@ -21,6 +21,8 @@ pub mod rcode {
     pub const NOTIMP: u8 = 4;
     pub const REFUSED: u8 = 5;
     pub const YXDOMAIN: u8 = 6;
+    /// Not authorized: a signed message turned down (RFC 8945 §5.2).
+    pub const NOTAUTH: u8 = 9;
     /// Extended rcode 16 (RFC 6891 §9): upper eight bits go in the OPT TTL.
     pub const BADVERS: u16 = 16;
 }
@@ -88,7 +90,7 @@ pub mod class {
     pub const ANY: u16 = 255;
 }
 
-mod field {
+pub mod field {
     use crate::wire::Field;
     pub const ID: Field = 0..2;
     pub const FLAGS: Field = 2..4;

@@ -41,6 +41,7 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
         hostname: args.chaos_hostname.clone(),
         version: args.chaos_version.clone(),
         verify_udp_checksum: args.xdp.verify_udp_checksum,
+        tsig: Default::default(),
     };
     let rrl = rrl_config(&args.rrl);
     let policy = RrlPolicy::maker(rrl).map_err(|e| e.to_string())?;
