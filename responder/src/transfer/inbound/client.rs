@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use super::config::Primary;
 use super::message::{self, WireRecord};
 use super::stream::{read_message, Assembler, Received};
+use crate::tsig;
 use crate::wire::dns::RType;
 use crate::zone::Name;
 
@@ -43,15 +44,20 @@ pub fn ask(
     current: Option<&WireRecord>,
     limits: &Limits,
 ) -> Result<Received, String> {
-    if let Some(key) = &primary.key {
-        // The config refuses keys until TSIG signing is in; this is the
-        // one place that will sign the query and verify each answer.
-        return Err(format!("TSIG key {key:?} cannot be used: this build does not sign transfers"));
-    }
     let started = Instant::now();
     let id = random_id();
     let ours = current.and_then(|soa| soa.soa_serial());
-    let query = message::query(id, zone, qtype, current);
+    let mut query = message::query(id, zone, qtype, current);
+    // Signed with the primary's key, every answer message must then verify
+    // against the chain of MACs that starts with the query's (RFC 8945 §5.3.1).
+    let mut verifier = match &primary.key {
+        Some(key) => {
+            let mac = tsig::sign_message(key, &mut query, &tsig::Signing::new(None, tsig::now()))
+                .ok_or("the signed query does not fit a message")?;
+            Some(tsig::StreamVerifier::new(key, mac.as_slice()))
+        }
+        None => None,
+    };
     let mut stream =
         TcpStream::connect_timeout(&primary.address, limits.connect).map_err(|e| format!("cannot connect: {e}"))?;
     stream.set_read_timeout(Some(limits.read)).map_err(|e| e.to_string())?;
@@ -72,9 +78,26 @@ pub fn ask(
             }
             _ => format!("{qtype}: {e}"),
         })?;
+        if let Some(verifier) = &mut verifier {
+            verifier.verify(&msg, tsig::now()).map_err(|f| tsig_error(qtype, &msg, f))?;
+        }
         if let Some(received) = assembler.push(&msg).map_err(|e| format!("{qtype}: {e}"))? {
+            if let Some(verifier) = &verifier {
+                verifier.finish().map_err(|f| format!("{qtype}: TSIG: the last message is not signed ({f})"))?;
+            }
             return Ok(received);
         }
+    }
+}
+
+/// `IXFR: TSIG BADKEY (the primary answered NOTAUTH)`: what went wrong,
+/// and the rcode when the primary refused rather than signed badly.
+fn tsig_error(qtype: RType, msg: &[u8], failure: tsig::Failure) -> String {
+    let rcode = msg.get(3).map(|b| b & 0x0f).unwrap_or(0);
+    if rcode != 0 {
+        format!("{qtype}: TSIG {failure} (the primary answered {})", super::stream::rcode_name(rcode))
+    } else {
+        format!("{qtype}: TSIG {failure}")
     }
 }
 
@@ -84,4 +107,67 @@ fn random_id() -> u16 {
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u128(Instant::now().elapsed().as_nanos());
     h.finish() as u16
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transfer::inbound::message::AXFR;
+    use crate::transfer::inbound::stream::tests::{a, answer, name, soa};
+    use std::io::Read;
+    use std::net::TcpListener;
+
+    /// A one-shot primary on loopback: reads the query, checks its TSIG with
+    /// `key`, answers with `messages` signed as a stream by `signer_key`.
+    fn primary(key: tsig::Key, signer_key: tsig::Key, sign_last: bool) -> (Primary, std::thread::JoinHandle<()>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        let thread = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let query = read_message(&mut stream).unwrap();
+            let verified = tsig::verify_message(&key, &query, None, tsig::now()).expect("a signed query");
+            let id = u16::from_be_bytes([query[0], query[1]]);
+            let mut signer = tsig::StreamSigner::new(&signer_key, verified.mac.as_slice());
+            let messages = [answer(id, AXFR, &[soa(4), a("a.example.test.", 1)]), answer(id, AXFR, &[soa(4)])];
+            for (i, mut m) in messages.into_iter().enumerate() {
+                if sign_last || i == 0 {
+                    signer.sign(&mut m, tsig::now()).unwrap();
+                }
+                let mut framed = (m.len() as u16).to_be_bytes().to_vec();
+                framed.extend_from_slice(&m);
+                let _ = stream.write_all(&framed);
+            }
+            let _ = stream.read(&mut [0u8; 1]);
+        });
+        (Primary { id: None, address, key: Some(key_for_query()) }, thread)
+    }
+
+    fn key_for_query() -> tsig::Key {
+        tsig::Key::from_text("xfr", "hmac-sha256", "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0").unwrap()
+    }
+
+    fn limits() -> Limits {
+        Limits { read: Duration::from_secs(5), total: Duration::from_secs(10), ..Limits::default() }
+    }
+
+    #[test]
+    fn a_signed_transfer_verifies_message_by_message() {
+        let (p, t) = primary(key_for_query(), key_for_query(), true);
+        let got = ask(&p, &name("example.test."), AXFR, None, &limits()).unwrap();
+        assert!(matches!(got, Received::Full { serial: 4, .. }), "{got:?}");
+        t.join().unwrap();
+    }
+
+    #[test]
+    fn an_answer_signed_with_another_key_or_left_unsigned_at_the_end_is_refused() {
+        let other = tsig::Key::from_text("xfr", "hmac-sha256", "b3RoZXItb3RoZXItb3RoZXItb3RoZXI=").unwrap();
+        let (p, t) = primary(key_for_query(), other, true);
+        let error = ask(&p, &name("example.test."), AXFR, None, &limits()).unwrap_err();
+        assert!(error.contains("TSIG"), "{error}");
+        t.join().unwrap();
+        let (p, t) = primary(key_for_query(), key_for_query(), false);
+        let error = ask(&p, &name("example.test."), AXFR, None, &limits()).unwrap_err();
+        assert!(error.contains("the last message is not signed"), "{error}");
+        t.join().unwrap();
+    }
 }

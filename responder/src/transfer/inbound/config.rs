@@ -12,15 +12,20 @@ pub struct Primary {
     /// The `[[remote]]` id, if it came from one.
     pub id: Option<String>,
     pub address: SocketAddr,
-    /// The TSIG key id to sign with (RFC 8945).
-    pub key: Option<String>,
+    /// The TSIG key queries to it are signed with, and every answer from it
+    /// must be signed with (RFC 8945).
+    pub key: Option<crate::tsig::Key>,
 }
 
 impl fmt::Display for Primary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.id {
-            Some(id) => write!(f, "{id} ({})", self.address),
-            None => write!(f, "{}", self.address),
+            Some(id) => write!(f, "{id} ({})", self.address)?,
+            None => write!(f, "{}", self.address)?,
+        }
+        match &self.key {
+            Some(key) => write!(f, " key {}", key.id()),
+            None => Ok(()),
         }
     }
 }
