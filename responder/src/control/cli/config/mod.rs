@@ -22,6 +22,7 @@
 //!
 //! Errors name the place: `FILE:LINE:COL: what is wrong`.
 
+mod access;
 pub mod every_error;
 mod merge;
 mod position;
@@ -30,6 +31,8 @@ mod schema;
 mod settings;
 mod values;
 
+#[cfg(test)]
+mod access_tests;
 #[cfg(test)]
 mod merge_tests;
 #[cfg(test)]

@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::access::{AclEntry, KeyEntry, RemoteEntry};
 use super::values::{Address, Bounded, LogLevel, Parsed, Size, StallThreshold};
 use crate::control::cli::limits::*;
 use crate::xdp::program::XdpMode;
@@ -36,6 +37,15 @@ pub struct Document {
     pub control: Control,
     #[serde(default)]
     pub log: Log,
+    /// `[[key]]`: TSIG keys, like Knot's `key:` list.
+    #[serde(default, rename = "key")]
+    pub keys: Vec<Spanned<KeyEntry>>,
+    /// `[[remote]]`: peers (secondaries to notify, primaries), like Knot's.
+    #[serde(default, rename = "remote")]
+    pub remotes: Vec<Spanned<RemoteEntry>>,
+    /// `[[acl]]`: who may transfer or notify, like Knot's `acl:` list.
+    #[serde(default, rename = "acl")]
+    pub acls: Vec<Spanned<AclEntry>>,
 }
 
 #[derive(Deserialize, Debug, Default)]

@@ -10,6 +10,7 @@ use toml::Spanned;
 use super::position::{located, location, Position};
 use super::schema::{Document, ZoneEntry};
 use super::values::{parse_address, LogLevel};
+use crate::access::Access;
 use crate::xdp::program::XdpMode;
 use crate::xdp::queues::{CpuSelection, QueueSelection};
 use crate::xdp::socket::ZeroCopy;
@@ -60,6 +61,9 @@ pub struct Settings {
     pub metrics: Option<SocketAddr>,
     pub log_level: Option<LogLevel>,
     pub stats_interval: Option<u64>,
+
+    /// `[[key]]`, `[[remote]]`, `[[acl]]`; `None` when the file has none.
+    pub access: Option<Access>,
 }
 
 /// Where the text came from: the name errors are reported under, and the
@@ -71,7 +75,7 @@ pub struct Origin<'a> {
 }
 
 impl Origin<'_> {
-    fn error<T>(&self, span: std::ops::Range<usize>, message: impl AsRef<str>) -> Result<T, String> {
+    pub(super) fn error<T>(&self, span: std::ops::Range<usize>, message: impl AsRef<str>) -> Result<T, String> {
         Err(located(self.file, self.text, Some(span), message.as_ref()))
     }
 
@@ -86,7 +90,8 @@ impl Origin<'_> {
 
 impl Settings {
     pub fn from_document(doc: Document, origin: &Origin) -> Result<Settings, String> {
-        let Document { server, zones, xdp, rrl, control, log } = doc;
+        let Document { server, zones, xdp, rrl, control, log, keys, remotes, acls } = doc;
+        let access = super::access::read(&keys, &remotes, &acls, origin)?;
         let table = match &server.table {
             Some(table) if !zones.is_empty() => {
                 return origin.error(
@@ -163,6 +168,7 @@ impl Settings {
             metrics: control.metrics.map(|a| a.0),
             log_level: log.level.map(|v| v.0),
             stats_interval: log.stats_interval,
+            access,
         })
     }
 }
