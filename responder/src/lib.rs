@@ -16,6 +16,7 @@
 //!   cycle (`daemon`: reload, control socket, metrics, the stats snapshot and
 //!   its JSON and Prometheus renderings) and `doctor`.
 
+pub mod access;
 pub mod control;
 pub mod engine;
 pub mod rrl;

@@ -174,7 +174,7 @@ pub struct Fields<'a> {
 
 impl Fields<'_> {
     /// The record's length on the wire.
-    pub fn len(&self) -> usize {
+    pub fn wire_len(&self) -> usize {
         self.key_name.len() + dns::rr_field::LEN + self.rdata_len()
     }
 
@@ -185,7 +185,7 @@ impl Fields<'_> {
     /// Writes the record at `out[at..]`; returns its end, `None` if it does
     /// not fit.
     pub fn write(&self, out: &mut [u8], at: usize) -> Option<usize> {
-        let end = at.checked_add(self.len())?;
+        let end = at.checked_add(self.wire_len())?;
         let dst = out.get_mut(at..end)?;
         let mut w = Writer { dst, pos: 0 };
         w.put(self.key_name);
@@ -245,7 +245,7 @@ mod tests {
             other: b"",
         };
         let end = f.write(&mut out, 0).unwrap();
-        assert_eq!(end, f.len());
+        assert_eq!(end, f.wire_len());
         out.truncate(end);
         out
     }

@@ -46,7 +46,7 @@ pub fn record_len(key: &Key, other_len: usize) -> usize {
         error: 0,
         other: &[0; 6][..other_len.min(6)],
     }
-    .len()
+    .wire_len()
 }
 
 /// Signs `buf[..len]` with `key`, appending the TSIG record after it and

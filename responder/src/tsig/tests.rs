@@ -97,7 +97,7 @@ fn truncate_mac(m: &[u8], keep: usize) -> Vec<u8> {
         other: r.other,
     };
     let mut out = m[..r.start].to_vec();
-    out.resize(r.start + fields.len(), 0);
+    out.resize(r.start + fields.wire_len(), 0);
     fields.write(&mut out, r.start).unwrap();
     out
 }
@@ -114,7 +114,7 @@ fn truncated_macs_down_to_half_are_accepted_and_no_further() {
     let r = record::locate(&q).unwrap().unwrap();
     let fields = record::Fields { mac: &[0; 33], ..fields_of(&r) };
     longer.truncate(r.start);
-    longer.resize(r.start + fields.len(), 0);
+    longer.resize(r.start + fields.wire_len(), 0);
     fields.write(&mut longer, r.start).unwrap();
     assert_eq!(verify_request(&ring, &longer, T).unwrap_err().failure, Failure::FormErr);
 }
@@ -195,7 +195,7 @@ fn signer_sign_covering(signer: &mut StreamSigner, m: &mut Vec<u8>, i: u8) {
             other: b"",
         };
         let len = m.len();
-        m.resize(len + fields.len(), 0);
+        m.resize(len + fields.wire_len(), 0);
         fields.write(m, len).unwrap();
         m[field::ARCOUNT.end - 1] += 1;
         return;
@@ -219,7 +219,7 @@ fn signer_sign_covering(signer: &mut StreamSigner, m: &mut Vec<u8>, i: u8) {
             other: b"",
         };
         let len = m.len();
-        m.resize(len + fields.len(), 0);
+        m.resize(len + fields.wire_len(), 0);
         fields.write(m, len).unwrap();
         m[field::ARCOUNT.end - 1] += 1;
         signer_set_prior(signer, mac);

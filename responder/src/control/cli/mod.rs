@@ -118,6 +118,9 @@ pub struct ServeArgs {
     pub rrl: RrlArgs,
     #[command(flatten)]
     pub ops: OpsArgs,
+    /// `[[key]]`, `[[remote]]`, `[[acl]]` from the config file (no flags).
+    #[arg(skip)]
+    pub access: crate::access::Access,
 }
 
 /// What reading a zone may touch: a server that starts as root must not be

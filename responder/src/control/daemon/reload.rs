@@ -84,6 +84,9 @@ pub struct Reloader {
     reloading: Mutex<()>,
     /// Taken only to copy in or out, never across a load.
     history: Mutex<ReloadHistory>,
+    /// The config file the TSIG keys come from, read again at each reload
+    /// (a key added, rotated or removed takes effect without a restart).
+    keys_from: Option<PathBuf>,
 }
 
 impl Reloader {
@@ -114,6 +117,7 @@ impl Reloader {
             engine: SharedEngine::new(engine),
             reloading: Mutex::new(()),
             history: Mutex::new(history),
+            keys_from: None,
         };
         Ok((reloader, loaded))
     }
@@ -126,15 +130,33 @@ impl Reloader {
         &self.engine
     }
 
+    /// Re-reads the TSIG keys from `config` at each reload; a file that
+    /// no longer reads fails the reload and the old engine keeps serving.
+    pub fn keys_from(mut self, config: Option<PathBuf>) -> Reloader {
+        self.keys_from = config;
+        self
+    }
+
+    /// The options for the next load: the keys as the config file has them now.
+    fn current_options(&self) -> Result<Options, String> {
+        let Some(path) = &self.keys_from else { return Ok(self.options.clone()) };
+        let settings = crate::control::cli::config::load(path)?;
+        let keys = settings.access.map(|a| a.keys).unwrap_or_default();
+        Ok(Options { tsig: keys, ..self.options.clone() })
+    }
+
     /// Loads everything again and, if it all loads, serves it.
     pub fn reload(&self) -> Result<Loaded, String> {
         let _one_at_a_time = self.reloading.lock().unwrap_or_else(|e| e.into_inner());
         let started = Instant::now();
-        let outcome = self.source.load(&self.options, &self.limits, self.secondaries.as_deref()).map(|engine| {
-            let loaded = describe(&engine, started);
-            self.engine.replace(engine);
-            loaded
-        });
+        let outcome = self
+            .current_options()
+            .and_then(|options| self.source.load(&options, &self.limits, self.secondaries.as_deref()))
+            .map(|engine| {
+                let loaded = describe(&engine, started);
+                self.engine.replace(engine);
+                loaded
+            });
         // Only now, and only to copy the outcome in. Both the swap above and
         // this update happen under `reloading`, so the history records
         // reloads in the order their engines were served.

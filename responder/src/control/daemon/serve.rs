@@ -41,12 +41,13 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
         hostname: args.chaos_hostname.clone(),
         version: args.chaos_version.clone(),
         verify_udp_checksum: args.xdp.verify_udp_checksum,
-        tsig: Default::default(),
+        tsig: args.access.keys.clone(),
     };
     let rrl = rrl_config(&args.rrl);
     let policy = RrlPolicy::maker(rrl).map_err(|e| e.to_string())?;
     let secondaries = super::secondary::prepare(&args.secondaries, &args.zone_read.limits())?;
     let (reloader, loaded) = Reloader::start_with(source, options, args.zone_read.limits(), secondaries.clone())?;
+    let reloader = reloader.keys_from(args.config.clone());
     tracing::info!("loaded in {:.2?}: table of {} bytes", loaded.took, loaded.table_bytes);
     let engine = reloader.engine().clone();
     let mut runtime = Runtime::new(reloader);

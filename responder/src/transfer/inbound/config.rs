@@ -40,7 +40,7 @@ pub struct SecondaryConfig {
     pub primaries: Vec<Primary>,
     /// Who else may send NOTIFY (an `[[acl]]` with `action = "notify"`),
     /// besides the primaries' addresses.
-    pub notify_from: Vec<IpAddr>,
+    pub notify_from: Vec<crate::access::AddressRange>,
 }
 
 impl SecondaryConfig {
@@ -49,7 +49,7 @@ impl SecondaryConfig {
     pub fn may_notify(&self, source: IpAddr) -> bool {
         let source = canonical(source);
         self.primaries.iter().any(|p| canonical(p.address.ip()) == source)
-            || self.notify_from.iter().any(|&a| canonical(a) == source)
+            || self.notify_from.iter().any(|range| range.contains(source))
     }
 }
 

@@ -76,7 +76,7 @@ mod tests {
             zone: name("example.test."),
             file: "x".into(),
             primaries: vec![Primary { id: None, address: "127.0.0.1:5300".parse().unwrap(), key: None }],
-            notify_from: vec!["198.18.0.9".parse().unwrap()],
+            notify_from: vec![crate::access::AddressRange::parse("198.18.0.8-198.18.0.9").unwrap()],
         };
         let zones = [&config];
         let msg = notify("example.test.");

@@ -106,6 +106,11 @@ pub fn apply(args: &mut ServeArgs, file: Settings, precedence: &mut Precedence) 
     p.take_option("metrics", &mut o.metrics, file.metrics);
     p.take("stats_interval", &mut o.stats_interval, file.stats_interval);
     p.take_option("user", &mut o.user, file.user);
+
+    // Not flags: only the file has keys, remotes and ACLs.
+    if let Some(access) = file.access {
+        args.access = access;
+    }
 }
 
 /// The flags that only mean something with an interface.

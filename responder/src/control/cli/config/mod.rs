@@ -23,6 +23,7 @@
 //!
 //! Errors name the place: `FILE:LINE:COL: what is wrong`.
 
+mod access;
 pub mod every_error;
 mod merge;
 mod position;
@@ -32,6 +33,8 @@ mod secondary;
 mod settings;
 mod values;
 
+#[cfg(test)]
+mod access_tests;
 #[cfg(test)]
 mod merge_tests;
 #[cfg(test)]

@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::access::{AclEntry, KeyEntry, RemoteEntry};
 use super::values::{Address, Bounded, LogLevel, Parsed, Size, StallThreshold};
 use crate::control::cli::limits::*;
 use crate::xdp::program::XdpMode;
@@ -27,9 +28,6 @@ pub struct Document {
     /// `[[zone]]`: one table per zone, like Knot's `zone:` list. --zone
     #[serde(default, rename = "zone")]
     pub zones: Vec<Spanned<ZoneEntry>>,
-    /// `[[remote]]`: a primary to pull secondary zones from, like Knot's `remote:`.
-    #[serde(default, rename = "remote")]
-    pub remotes: Vec<Spanned<RemoteEntry>>,
     /// Spanned: settings without an interface are reported at `[xdp]`.
     #[serde(default)]
     pub xdp: Option<Spanned<Xdp>>,
@@ -39,6 +37,15 @@ pub struct Document {
     pub control: Control,
     #[serde(default)]
     pub log: Log,
+    /// `[[key]]`: TSIG keys, like Knot's `key:` list.
+    #[serde(default, rename = "key")]
+    pub keys: Vec<Spanned<KeyEntry>>,
+    /// `[[remote]]`: peers (secondaries to notify, primaries), like Knot's.
+    #[serde(default, rename = "remote")]
+    pub remotes: Vec<Spanned<RemoteEntry>>,
+    /// `[[acl]]`: who may transfer or notify, like Knot's `acl:` list.
+    #[serde(default, rename = "acl")]
+    pub acls: Vec<Spanned<AclEntry>>,
 }
 
 #[derive(Deserialize, Debug, Default)]
@@ -89,16 +96,6 @@ pub struct ZoneEntry {
     /// Makes the zone a secondary: `[[remote]]` ids or addresses
     /// (`IP` or `IP@PORT`) to transfer it from, asked in order.
     pub master: Option<Spanned<Vec<Spanned<String>>>>,
-}
-
-#[derive(Deserialize, Debug)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct RemoteEntry {
-    pub id: Spanned<String>,
-    /// `IP` or `IP@PORT` (port 53 by default), as Knot writes it.
-    pub address: Spanned<String>,
-    /// A TSIG key id.
-    pub key: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Debug, Default)]

@@ -1,38 +1,25 @@
-//! `[[zone]]`s with `master` and the `[[remote]]`s they name, as the
-//! secondary zones `serve` pulls.
+//! `[[zone]]`s with `master`, resolved against the `[[remote]]`s and
+//! `[[key]]`s they name (read by `access`), as the secondary zones `serve`
+//! pulls.
 
-use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 
 use toml::Spanned;
 
-use super::schema::{RemoteEntry, ZoneEntry};
+use super::schema::ZoneEntry;
 use super::settings::{zone_name, Origin};
+use crate::access::{remote, Access, Action};
 use crate::transfer::inbound::{Primary, SecondaryConfig};
 
 /// Every secondary zone in the file, each checked where the error can
-/// point at it.
+/// point at it. A `master` entry is a `[[remote]]` id (each of its
+/// addresses, signed with its key) or an address (`IP` or `IP@PORT`).
 pub fn secondaries(
     zones: &[Spanned<ZoneEntry>],
-    remotes: &[Spanned<RemoteEntry>],
+    access: Option<&Access>,
     storage: Option<&Path>,
     origin: &Origin,
 ) -> Result<Vec<SecondaryConfig>, String> {
-    let mut known: Vec<Primary> = Vec::with_capacity(remotes.len());
-    for remote in remotes {
-        let r = remote.get_ref();
-        if known.iter().any(|k| k.id.as_deref() == Some(r.id.get_ref())) {
-            return origin.error(r.id.span(), format!("remote {:?} is defined twice", r.id.get_ref()));
-        }
-        let address = parse_remote_address(r.address.get_ref()).or_else(|e| origin.error(r.address.span(), e))?;
-        if let Some(key) = &r.key {
-            return origin.error(
-                key.span(),
-                format!("remote {:?}: TSIG keys for transfers are not in this build yet", r.id.get_ref()),
-            );
-        }
-        known.push(Primary { id: Some(r.id.get_ref().clone()), address, key: None });
-    }
     let mut out = Vec::new();
     for zone in zones {
         let entry = zone.get_ref();
@@ -46,10 +33,23 @@ pub fn secondaries(
         }
         let mut primaries = Vec::new();
         for m in master.get_ref() {
-            let primary = match known.iter().find(|k| k.id.as_deref() == Some(m.get_ref().as_str())) {
-                Some(remote) => remote.clone(),
-                None => match parse_remote_address(m.get_ref()) {
-                    Ok(address) => Primary { id: None, address, key: None },
+            match access.and_then(|a| a.remote(m.get_ref())) {
+                Some(r) => {
+                    let key = match &r.key {
+                        Some(id) => match access.and_then(|a| a.keys.by_id(id)) {
+                            Some(key) => Some(key.clone()),
+                            None => {
+                                return origin.error(m.span(), format!("remote {}: key {id:?} is not defined", r.id))
+                            }
+                        },
+                        None => None,
+                    };
+                    for address in &r.addresses {
+                        primaries.push(Primary { id: Some(r.id.clone()), address: *address, key: key.clone() });
+                    }
+                }
+                None => match remote::parse_address(m.get_ref()) {
+                    Ok(address) => primaries.push(Primary { id: None, address, key: None }),
                     Err(_) => {
                         return origin.error(
                             m.span(),
@@ -57,12 +57,11 @@ pub fn secondaries(
                         )
                     }
                 },
-            };
-            primaries.push(primary);
+            }
         }
         let file = match (&entry.file, storage) {
             (Some(file), _) => origin.path(file, "file")?,
-            (None, Some(dir)) => dir.join(format!("{}zone", zone_name)),
+            (None, Some(dir)) => dir.join(format!("{zone_name}zone")),
             (None, None) => {
                 return origin.error(
                     zone.span(),
@@ -70,17 +69,19 @@ pub fn secondaries(
                 )
             }
         };
-        out.push(SecondaryConfig { zone: zone_name, file, primaries, notify_from: Vec::new() });
+        // Besides its primaries, the addresses of every [[acl]] with
+        // `action = "notify"` may send NOTIFY (there is no zone `acl` list
+        // yet; an ACL with no address lets nobody more in, not everybody).
+        let notify_from = access
+            .map(|a| {
+                a.acls
+                    .iter()
+                    .filter(|acl| acl.actions.contains(&Action::Notify))
+                    .flat_map(|acl| acl.addresses.iter().copied())
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.push(SecondaryConfig { zone: zone_name, file, primaries, notify_from });
     }
     Ok(out)
-}
-
-/// `IP` or `IP@PORT`, as Knot writes a remote's address.
-pub fn parse_remote_address(text: &str) -> Result<SocketAddr, String> {
-    let (ip, port) = match text.split_once('@') {
-        Some((ip, port)) => (ip, port.parse::<u16>().map_err(|_| format!("bad port in {text:?}"))?),
-        None => (text, 53),
-    };
-    let ip: IpAddr = ip.parse().map_err(|_| format!("bad address {text:?}: expected IP or IP@PORT"))?;
-    Ok(SocketAddr::new(ip, port))
 }

@@ -10,6 +10,7 @@ use toml::Spanned;
 use super::position::{located, location, Position};
 use super::schema::{Document, ZoneEntry};
 use super::values::{parse_address, LogLevel};
+use crate::access::Access;
 use crate::transfer::inbound::SecondaryConfig;
 use crate::xdp::program::XdpMode;
 use crate::xdp::queues::{CpuSelection, QueueSelection};
@@ -62,6 +63,9 @@ pub struct Settings {
     pub metrics: Option<SocketAddr>,
     pub log_level: Option<LogLevel>,
     pub stats_interval: Option<u64>,
+
+    /// `[[key]]`, `[[remote]]`, `[[acl]]`; `None` when the file has none.
+    pub access: Option<Access>,
 }
 
 /// Where the text came from: the name errors are reported under, and the
@@ -88,7 +92,8 @@ impl Origin<'_> {
 
 impl Settings {
     pub fn from_document(doc: Document, origin: &Origin) -> Result<Settings, String> {
-        let Document { server, zones, remotes, xdp, rrl, control, log } = doc;
+        let Document { server, zones, xdp, rrl, control, log, keys, remotes, acls } = doc;
+        let access = super::access::read(&keys, &remotes, &acls, origin)?;
         let table = match &server.table {
             Some(table) if !zones.is_empty() => {
                 return origin.error(
@@ -103,7 +108,7 @@ impl Settings {
             Some(dir) => Some(origin.path(dir, "storage")?),
             None => None,
         };
-        let secondaries = super::secondary::secondaries(&zones, &remotes, storage.as_deref(), origin)?;
+        let secondaries = super::secondary::secondaries(&zones, access.as_ref(), storage.as_deref(), origin)?;
         let secondaries = if secondaries.is_empty() { None } else { Some(secondaries) };
         let primaries_only: Vec<_> = zones.into_iter().filter(|z| z.get_ref().master.is_none()).collect();
         let zones = if primaries_only.is_empty() { None } else { Some(zone_arguments(&primaries_only, origin)?) };
@@ -173,6 +178,7 @@ impl Settings {
             metrics: control.metrics.map(|a| a.0),
             log_level: log.level.map(|v| v.0),
             stats_interval: log.stats_interval,
+            access,
         })
     }
 }
