@@ -42,6 +42,12 @@ struct Primary {
 
 impl Primary {
     fn start(dir: &Path, zone_text: &str, secondary: u16) -> Primary {
+        Primary::start_keyed(dir, zone_text, secondary, None)
+    }
+
+    /// With `key` (a base64 hmac-sha256 secret), transfers must be signed
+    /// with it and NOTIFY is.
+    fn start_keyed(dir: &Path, zone_text: &str, secondary: u16, key: Option<&str>) -> Primary {
         std::fs::create_dir_all(dir.join("db")).unwrap();
         std::fs::write(dir.join("example.test.zone"), zone_text).unwrap();
         let port = free_port().unwrap();
@@ -50,12 +56,16 @@ impl Primary {
              background-workers: 1\n\
              log:\n  - target: stderr\n    any: info\n\
              database:\n    storage: {d}/db\n\
-             remote:\n  - id: sec\n    address: 127.0.0.1@{secondary}\n\
-             acl:\n  - id: xfr\n    address: 127.0.0.1\n    action: transfer\n\
+             {keys}\
+             remote:\n  - id: sec\n    address: 127.0.0.1@{secondary}\n{remote_key}\
+             acl:\n  - id: xfr\n    address: 127.0.0.1\n    action: transfer\n{remote_key}\
              template:\n  - id: default\n    storage: {d}\n    zonefile-sync: -1\n    zonefile-load: whole\n    \
              journal-content: changes\n\
              zone:\n  - domain: {ZONE}\n    file: example.test.zone\n    notify: sec\n    acl: xfr\n",
-            d = dir.display()
+            d = dir.display(),
+            keys = key
+                .map_or(String::new(), |k| format!("key:\n  - id: xfr\n    algorithm: hmac-sha256\n    secret: {k}\n")),
+            remote_key = if key.is_some() { "    key: xfr\n" } else { "" },
         );
         std::fs::write(dir.join("knot.conf"), conf).unwrap();
         let mut primary =
@@ -114,15 +124,11 @@ struct Secondary {
 
 impl Secondary {
     fn start(dir: &Path, port: u16, primary: SocketAddr, extra_server: &str) -> Secondary {
-        let conf = format!(
-            "[server]\nlisten = [\"127.0.0.1:{port}\", \"[::1]:{port}\"]\nudp-workers = 1\nstorage = \"copies\"\n{extra_server}\n\
-             [control]\nlisten = \"ctl.sock\"\n\n\
-             [[remote]]\nid = \"primary\"\naddress = \"{}@{}\"\n\n\
-             [[zone]]\nname = \"{ZONE}\"\nmaster = [\"primary\"]\n",
-            primary.ip(),
-            primary.port()
-        );
-        std::fs::write(dir.join("responder.toml"), conf).unwrap();
+        Secondary::start_keyed(dir, port, primary, extra_server, None)
+    }
+
+    fn start_keyed(dir: &Path, port: u16, primary: SocketAddr, extra_server: &str, key: Option<&str>) -> Secondary {
+        Secondary::write_config(dir, port, primary, extra_server, key);
         let mut secondary = Secondary {
             daemon: None,
             v4: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
@@ -131,6 +137,22 @@ impl Secondary {
         };
         secondary.run();
         secondary
+    }
+
+    fn write_config(dir: &Path, port: u16, primary: SocketAddr, extra_server: &str, key: Option<&str>) {
+        let keys = key.map_or(String::new(), |k| {
+            format!("[[key]]\nid = \"xfr\"\nalgorithm = \"hmac-sha256\"\nsecret = \"{k}\"\n\n")
+        });
+        let remote_key = if key.is_some() { "key = \"xfr\"\n" } else { "" };
+        let conf = format!(
+            "[server]\nlisten = [\"127.0.0.1:{port}\", \"[::1]:{port}\"]\nudp-workers = 1\nstorage = \"copies\"\n{extra_server}\n\
+             [control]\nlisten = \"ctl.sock\"\n\n\
+             {keys}[[remote]]\nid = \"primary\"\naddress = \"{}@{}\"\n{remote_key}\n\
+             [[zone]]\nname = \"{ZONE}\"\nmaster = [\"primary\"]\n",
+            primary.ip(),
+            primary.port()
+        );
+        std::fs::write(dir.join("responder.toml"), conf).unwrap();
     }
 
     fn run(&mut self) {
@@ -232,6 +254,7 @@ fn axfr_then_notify_and_ixfr_then_a_restart_serves_the_persisted_copy() {
 
     // The first transfer: AXFR, as we hold no copy.
     wait_for("the first AXFR", Duration::from_secs(10), || secondary.address_of("www.example.test.").is_some());
+    wait_for("the AXFR in the status", Duration::from_secs(2), || secondary.status()["serial"] == 1);
     let status = secondary.status();
     assert_eq!((status["serial"].as_u64(), status["last_transfer"].as_str()), (Some(1), Some("AXFR")), "{status}");
     assert_eq!(secondary.ask("mail.example.test.", MX).answer.len(), 1);
@@ -241,12 +264,14 @@ fn axfr_then_notify_and_ixfr_then_a_restart_serves_the_persisted_copy() {
     let took = wait_for("the change by NOTIFY and IXFR", Duration::from_secs(5), || {
         secondary.address_of("new.example.test.").is_some()
     });
+    assert!(took < Duration::from_secs(2), "the change took {took:?}");
+    // The status and the log line follow the swap by a moment.
+    wait_for("the IXFR to be logged", Duration::from_secs(2), || {
+        secondary.log().contains("IXFR from primary (127.0.0.1:")
+    });
     let status = secondary.status();
     assert_eq!((status["serial"].as_u64(), status["last_transfer"].as_str()), (Some(2), Some("IXFR")), "{status}");
-    assert!(took < Duration::from_secs(2), "the change took {took:?}");
-    let log = secondary.log();
-    assert!(log.contains("NOTIFY from 127.0.0.1"), "{log}");
-    assert!(log.contains("IXFR from primary (127.0.0.1:"), "{log}");
+    assert!(secondary.log().contains("NOTIFY from 127.0.0.1"), "{}", secondary.log());
     assert!(secondary.address_of("www.example.test.").is_some(), "the rest of the zone stays");
 
     // A NOTIFY from anybody but the primary is refused; from it, accepted with AA.
@@ -339,5 +364,48 @@ fn a_transfer_over_the_size_limit_keeps_the_old_zone() {
     assert_eq!(status["serial"].as_u64(), Some(1), "{status}");
     assert_eq!(std::fs::read_to_string(dir.path().join("copies/example.test.zone")).unwrap().matches("big").count(), 0);
     primary.stop();
+    secondary.stop();
+}
+
+const SECRET: &str = "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXh4eA==";
+const WRONG_SECRET: &str = "b3RoZXItb3RoZXItb3RoZXItb3RoZXItb3RoZXI=";
+
+#[test]
+fn tsig_signed_transfers_and_a_wrong_key_is_refused_while_the_zone_serves() {
+    if !tools("tsig_signed_transfers_and_a_wrong_key_is_refused_while_the_zone_serves") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let sec_port = free_port().unwrap();
+    std::fs::create_dir_all(dir.path().join("primary")).unwrap();
+    let primary =
+        Primary::start_keyed(&dir.path().join("primary"), &zone_text(1, 3600, 1, 86400, ""), sec_port, Some(SECRET));
+    let mut secondary = Secondary::start_keyed(dir.path(), sec_port, primary.addr, "", Some(SECRET));
+    wait_for("the first signed AXFR", Duration::from_secs(10), || secondary.address_of("www.example.test.").is_some());
+
+    // A signed NOTIFY (Knot signs it with the remote's key), then a signed IXFR.
+    primary.add("new", "A", "198.18.0.81");
+    wait_for("the signed IXFR", Duration::from_secs(5), || secondary.status()["last_transfer"] == "IXFR");
+    assert!(secondary.address_of("new.example.test.").is_some());
+    // Knot took our signed answer to its signed NOTIFY.
+    let notified = format!("notify, outgoing, remote 127.0.0.1@{sec_port}, serial 2");
+    wait_for("knotd to log the NOTIFY", Duration::from_secs(5), || {
+        primary.daemon.as_ref().unwrap().log().contains(&notified)
+    });
+    let knot_log = primary.daemon.as_ref().unwrap().log();
+    assert!(!knot_log.contains("TSIG"), "{knot_log}");
+    // From the primary's address but unsigned: refused, as the primary has a key.
+    assert_eq!(notify_from("127.0.0.1:0".parse().unwrap(), secondary.v4), (RCODE_REFUSED, false));
+
+    // The same secondary with the wrong secret: refused and logged, and the
+    // copy it holds keeps being served.
+    secondary.stop();
+    Secondary::write_config(dir.path(), sec_port, primary.addr, "", Some(WRONG_SECRET));
+    secondary.run();
+    wait_for("the refusal to be logged", Duration::from_secs(5), || secondary.log().contains("TSIG"));
+    let status = secondary.status();
+    assert!(status["last_error"].as_str().is_some_and(|e| e.contains("TSIG")), "{status}");
+    assert!(secondary.address_of("new.example.test.").is_some(), "the copy keeps being served");
+    assert!(secondary.log().contains("TSIG error BADSIG (the primary answered NOTAUTH)"), "{}", secondary.log());
     secondary.stop();
 }

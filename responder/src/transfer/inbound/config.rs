@@ -53,6 +53,15 @@ impl SecondaryConfig {
     }
 }
 
+impl SecondaryConfig {
+    /// The keys of the primaries at `source`: a NOTIFY from there must be
+    /// signed with one of them.
+    pub fn keys_at(&self, source: IpAddr) -> Vec<&crate::tsig::Key> {
+        let source = canonical(source);
+        self.primaries.iter().filter(|p| canonical(p.address.ip()) == source).filter_map(|p| p.key.as_ref()).collect()
+    }
+}
+
 /// An IPv4-mapped IPv6 address as IPv4, so a dual-stack socket's view of a
 /// v4 peer matches a v4 address in the config.
 fn canonical(ip: IpAddr) -> IpAddr {

@@ -129,7 +129,30 @@ impl Secondaries {
     /// zone when accepted. `None`: drop it.
     pub fn notify(&self, buf: &mut [u8], len: usize, source: IpAddr) -> Option<usize> {
         let configs: Vec<&SecondaryConfig> = self.entries.iter().map(|e| &e.config).collect();
-        let decision = notify::decide(buf.get(..len)?, source, &configs);
+        let mut decision = notify::decide(buf.get(..len)?, source, &configs);
+        let mut signer = None;
+        if let Decision::Accept { zone, .. } = decision {
+            // From a primary that has a key, only a NOTIFY signed with it
+            // counts, and its answer is signed in turn (RFC 8945 §5.3).
+            let keys = configs[zone].keys_at(source);
+            if !keys.is_empty() {
+                let now = crate::tsig::now();
+                let mut failure = None;
+                for key in keys {
+                    match crate::tsig::verify_message(key, &buf[..len], None, now) {
+                        Ok(verified) => {
+                            signer = Some((key.clone(), verified.mac));
+                            break;
+                        }
+                        Err(f) => failure = Some(f),
+                    }
+                }
+                if signer.is_none() {
+                    let why = failure.map_or("unsigned".to_string(), |f| f.to_string());
+                    decision = Decision::Refuse(format!("NOTIFY for {} from {source}: TSIG {why}", configs[zone].zone));
+                }
+            }
+        }
         match &decision {
             Decision::Accept { zone, serial } => {
                 let events = self.entries[*zone].events.lock().unwrap_or_else(|p| p.into_inner());
@@ -138,7 +161,14 @@ impl Secondaries {
             Decision::Refuse(why) => tracing::info!("NOTIFY refused: {why}"),
             Decision::Drop => {}
         }
-        notify::reply(buf, len, &decision)
+        let answer = notify::reply(buf, len, &decision)?;
+        match signer {
+            Some((key, mac)) => {
+                let how = crate::tsig::Signing::new(Some(mac.as_slice()), crate::tsig::now());
+                crate::tsig::sign_in_place(&key, buf, answer, &how).map(|(end, _)| end)
+            }
+            None => Some(answer),
+        }
     }
 
     /// The status of `zone`, or of every zone.

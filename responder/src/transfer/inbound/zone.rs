@@ -278,11 +278,11 @@ impl Worker {
             state.status.last_transfer = Some((kind.to_string(), SystemTime::now()));
             before
         };
+        let from = before.map_or("nothing".to_string(), |s| format!("serial {s}"));
+        tracing::info!("zone {zone}: {kind} from {primary}: {from} → serial {serial}, {} records", records.len());
         if let Err(e) = storage::write_atomically(&self.config.file, &text) {
             tracing::warn!("zone {zone}: serving serial {serial}, but the copy on disk is older: {e}");
         }
-        let from = before.map_or("nothing".to_string(), |s| format!("serial {s}"));
-        tracing::info!("zone {zone}: {kind} from {primary}: {from} → serial {serial}, {} records", records.len());
         Ok(())
     }
 
