@@ -79,10 +79,43 @@ fn dns_json(c: &DnsCounters) -> Value {
     })
 }
 
-/// Prometheus text format. Every family is announced once with HELP and
-/// TYPE, then its samples, as the format requires.
+/// The two exposition formats of `/metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Prometheus text 0.0.4, what every scraper reads.
+    Prometheus,
+    /// OpenMetrics 1.0 text, when the scraper's `Accept` header asks for it:
+    /// counter families are named without `_total`, and the text ends in `# EOF`.
+    OpenMetrics,
+}
+
+impl Format {
+    pub fn from_accept(accept: &str) -> Format {
+        if accept.contains("application/openmetrics-text") {
+            Format::OpenMetrics
+        } else {
+            Format::Prometheus
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Prometheus => "text/plain; version=0.0.4; charset=utf-8",
+            Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        }
+    }
+}
+
+/// Prometheus text format.
+#[cfg(test)]
 pub fn prometheus(s: &Snapshot) -> String {
-    let mut out = Prom(String::with_capacity(8192));
+    exposition(s, Format::Prometheus)
+}
+
+/// Every family is announced once with HELP and TYPE, then its samples, as
+/// both formats require.
+pub fn exposition(s: &Snapshot, format: Format) -> String {
+    let mut out = Prom { text: String::with_capacity(8192), format };
     out.family("responder_uptime_seconds", "gauge", "Seconds since the server started.");
     out.sample("responder_uptime_seconds", &[], s.uptime_secs);
     out.family("responder_zone_serial", "gauge", "SOA serial of each zone being served.");
@@ -174,33 +207,47 @@ pub fn prometheus(s: &Snapshot) -> String {
             }
         }
     }
-    out.0
+    out.finish()
 }
 
 /// A metric family's name, help text, and how to read it from `T`.
 type Family<T> = (&'static str, &'static str, Getter<T>);
 type Getter<T> = fn(&T) -> u64;
 
-struct Prom(String);
+struct Prom {
+    text: String,
+    format: Format,
+}
 
 impl Prom {
     fn family(&mut self, name: &str, kind: &str, help: &str) {
-        let _ = writeln!(self.0, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        let name = match (self.format, kind) {
+            (Format::OpenMetrics, "counter") => name.strip_suffix("_total").unwrap_or(name),
+            _ => name,
+        };
+        let _ = writeln!(self.text, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    }
+
+    fn finish(mut self) -> String {
+        if self.format == Format::OpenMetrics {
+            self.text.push_str("# EOF\n");
+        }
+        self.text
     }
 
     fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: f64) {
-        self.0.push_str(name);
+        self.text.push_str(name);
         if !labels.is_empty() {
-            self.0.push('{');
+            self.text.push('{');
             for (i, (key, val)) in labels.iter().enumerate() {
                 if i > 0 {
-                    self.0.push(',');
+                    self.text.push(',');
                 }
-                let _ = write!(self.0, "{key}=\"{}\"", escape(val));
+                let _ = write!(self.text, "{key}=\"{}\"", escape(val));
             }
-            self.0.push('}');
+            self.text.push('}');
         }
-        let _ = writeln!(self.0, " {value}");
+        let _ = writeln!(self.text, " {value}");
     }
 }
 

@@ -1,0 +1,62 @@
+//! `/healthz` and `/readyz`: whether the process answers at all, and
+//! whether it should be sent traffic (an anycast route announced, a pod
+//! behind a Service). Ready means every configured zone is loaded with its
+//! SOA and XDP is attached where it was asked for.
+//!
+//! Each check is a function of the running server giving the reasons it is
+//! not ready; a new condition (a zone past its SOA expire, say) is one more
+//! entry in [`CHECKS`].
+
+use super::runtime::Runtime;
+use super::served::ServedZone;
+
+type Check = fn(&Runtime) -> Vec<String>;
+
+const CHECKS: &[Check] = &[zones_loaded, xdp_attached];
+
+/// `Ok` with a one-line summary, or every reason not to send traffic here.
+pub fn readiness(runtime: &Runtime) -> Result<String, Vec<String>> {
+    let reasons: Vec<String> = CHECKS.iter().flat_map(|check| check(runtime)).collect();
+    if reasons.is_empty() {
+        Ok(format!("ready: {} zones served", runtime.reloader.history().zones.len()))
+    } else {
+        Err(reasons)
+    }
+}
+
+fn zones_loaded(runtime: &Runtime) -> Vec<String> {
+    zones_problems(&runtime.reloader.history().zones)
+}
+
+/// The loader refuses a zone file without SOA, but a table file is read as
+/// it was compiled: checked again here, since a zone without SOA cannot be
+/// transferred or checked for expiry.
+fn zones_problems(zones: &[ServedZone]) -> Vec<String> {
+    if zones.is_empty() {
+        return vec!["no zone is served".into()];
+    }
+    zones.iter().filter(|z| z.serial.is_none()).map(|z| format!("zone {} has no SOA", z.name)).collect()
+}
+
+fn xdp_attached(runtime: &Runtime) -> Vec<String> {
+    let Some(iface) = &runtime.iface else { return Vec::new() };
+    let plane = runtime.plane.lock().unwrap_or_else(|e| e.into_inner());
+    match plane.as_ref() {
+        None => vec![format!("the XDP data plane on {iface} is not running")],
+        Some(plane) if plane.attached_mode().is_none() => vec![format!("no XDP program attached to {iface}")],
+        Some(_) => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zones_without_soa_or_no_zones_are_not_ready() {
+        let zone = |name: &str, serial| ServedZone { name: name.into(), serial };
+        assert_eq!(zones_problems(&[]), ["no zone is served"]);
+        assert_eq!(zones_problems(&[zone("a.", Some(1)), zone("b.", None)]), ["zone b. has no SOA"]);
+        assert!(zones_problems(&[zone("a.", Some(1))]).is_empty());
+    }
+}
