@@ -65,3 +65,70 @@ fn a_scrape_answers_within_a_second_while_50_idle_and_10_dripping_clients_are_he
     assert!(server.daemon.exited().is_none(), "the server stopped:\n{}", server.daemon.log());
     drop(idle);
 }
+
+/// The samples of a scrape, parsed by the `prometheus-parse` crate.
+fn parse(body: &str) -> prometheus_parse::Scrape {
+    prometheus_parse::Scrape::parse(body.lines().map(|l| Ok(l.to_owned()))).expect("the exposition parses")
+}
+
+fn sum(scrape: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &str)]) -> f64 {
+    scrape
+        .samples
+        .iter()
+        .filter(|s| s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+        .map(|s| match s.value {
+            prometheus_parse::Value::Counter(v)
+            | prometheus_parse::Value::Gauge(v)
+            | prometheus_parse::Value::Untyped(v) => v,
+            _ => panic!("{name} is not a counter or gauge"),
+        })
+        .sum()
+}
+
+#[test]
+fn counters_move_by_the_queries_sent_and_health_endpoints_answer() {
+    use responder_tests::dns::{ask, Question, Transport};
+    let (server, addr) = serve();
+    let (head, body) = get(addr, "/healthz", "*/*");
+    assert!(head.starts_with("HTTP/1.1 200 OK") && body == "alive\n", "{head}\n{body}");
+    let (head, body) = get(addr, "/readyz", "*/*");
+    assert!(head.starts_with("HTTP/1.1 200 OK") && body.starts_with("ready: 1 zones"), "{head}\n{body}");
+
+    let (_, before) = get(addr, "/metrics", "*/*");
+    let before = parse(&before);
+    for _ in 0..5 {
+        ask(server.v4, Transport::Udp, &Question::new("nope.example.com.", 1)).unwrap();
+    }
+    for _ in 0..3 {
+        ask(server.v6, Transport::Tcp, &Question::new("ns1.example.com.", 1)).unwrap();
+    }
+    // The kernel path's threads publish their counters every few hundred ms.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let after = loop {
+        let (_, text) = get(addr, "/metrics", "*/*");
+        let after = parse(&text);
+        let moved = sum(&after, "responder_queries_total", &[]) - sum(&before, "responder_queries_total", &[]);
+        if moved >= 8.0 || Instant::now() > deadline {
+            break after;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let delta = |name: &str, labels: &[(&str, &str)]| sum(&after, name, labels) - sum(&before, name, labels);
+    let udp = [("path", "kernel"), ("protocol", "udp")];
+    let tcp = [("path", "kernel"), ("protocol", "tcp")];
+    assert_eq!(delta("responder_queries_total", &udp), 5.0);
+    assert_eq!(delta("responder_queries_total", &tcp), 3.0);
+    assert_eq!(delta("responder_responses_total", &[udp[0], udp[1], ("rcode", "nxdomain")]), 5.0);
+    assert_eq!(delta("responder_responses_total", &[tcp[0], tcp[1], ("rcode", "noerror")]), 3.0);
+    assert_eq!(sum(&after, "responder_zone_serial", &[("zone", "example.com.")]), 2024060101.0);
+    assert_eq!(sum(&after, "responder_build_info", &[("xdp_mode", "off"), ("zero_copy", "false")]), 1.0);
+    assert!(sum(&after, "process_open_fds", &[]) >= 3.0 && sum(&after, "process_resident_memory_bytes", &[]) > 0.0);
+    assert!(after.docs.contains_key("responder_rrl_actions_total"), "HELP text for every family");
+
+    // OpenMetrics when asked, as Prometheus asks.
+    let accept = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+    let (head, body) = get(addr, "/metrics", accept);
+    assert!(head.contains("Content-Type: application/openmetrics-text; version=1.0.0"), "{head}");
+    assert!(body.ends_with("# EOF\n") && body.contains("# TYPE responder_queries counter\n"), "{body}");
+    assert!(body.contains("\nresponder_queries_total{"), "{body}");
+}

@@ -1,5 +1,6 @@
 //! Everything the counters say at one moment, gathered from every thread.
 
+pub mod process;
 pub mod render;
 
 use crate::stats::{DnsCounters, TcpCounters};
@@ -14,6 +15,10 @@ pub struct Snapshot {
     pub reloads_ok: u64,
     pub reloads_failed: u64,
     pub last_reload_error: Option<String>,
+    /// Unix seconds: when the served zones were loaded, when a reload last failed.
+    pub loaded_at: f64,
+    pub reload_failed_at: Option<f64>,
+    pub process: Option<process::ProcessStats>,
     pub xdp: Option<XdpSnapshot>,
     /// Kernel-socket UDP, summed over its threads.
     pub udp: DnsCounters,
