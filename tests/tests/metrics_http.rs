@@ -132,3 +132,51 @@ fn counters_move_by_the_queries_sent_and_health_endpoints_answer() {
     assert!(body.ends_with("# EOF\n") && body.contains("# TYPE responder_queries counter\n"), "{body}");
     assert!(body.contains("\nresponder_queries_total{"), "{body}");
 }
+
+/// With XDP on a veth testbed (root): ready while the worker runs, not
+/// ready (naming the queue) while it is stalled by the test-only hook,
+/// ready again once it resumes.
+#[test]
+fn readyz_fails_while_an_xdp_worker_is_stalled() {
+    use responder_tests::netns::in_netns;
+    use responder_tests::testbed::{privileged, Testbed};
+    use responder_tests::xdp_server::XdpServer;
+    use std::os::unix::net::UnixStream;
+
+    let test = "readyz_fails_while_an_xdp_worker_is_stalled";
+    if !privileged(test) {
+        return;
+    }
+    let bed = Testbed::create("readyz", 1).expect("testbed");
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("ctl.sock");
+    let metrics: SocketAddr = "127.0.0.1:9156".parse().unwrap();
+    let zone = workspace_root().join("zones/example.com.zone");
+    let extra = ["--control-socket", &socket.display().to_string(), "--metrics", &metrics.to_string()];
+    let server = XdpServer::start(&bed, &zone, &extra).unwrap_or_else(|e| panic!("{e}"));
+    let readyz = || in_netns(&bed.server_ns, || get(metrics, "/readyz", "*/*")).unwrap();
+
+    let (head, body) = readyz();
+    assert!(head.starts_with("HTTP/1.1 200 OK"), "{head}\n{body}");
+    let mut control = UnixStream::connect(&socket).unwrap();
+    control.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    writeln!(control, "test-stall-worker 0 4000").unwrap();
+    let mut reply = String::new();
+    control.read_to_string(&mut reply).unwrap();
+    assert!(reply.contains("\"ok\":true"), "{reply}");
+
+    std::thread::sleep(Duration::from_millis(2000));
+    let (head, body) = readyz();
+    assert!(head.starts_with("HTTP/1.1 503"), "ready during a 4 s stall: {head}\n{body}");
+    assert!(body.contains("the XDP worker of queue 0 has been silent for"), "{body}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (head, body) = readyz();
+        if head.starts_with("HTTP/1.1 200 OK") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not ready again after the stall: {body}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    server.stop().unwrap_or_else(|e| panic!("{e}"));
+}

@@ -7,8 +7,16 @@
 //! not ready; a new condition (a zone past its SOA expire, say) is one more
 //! entry in [`CHECKS`].
 
+use std::time::Duration;
+
 use super::runtime::Runtime;
 use super::served::ServedZone;
+
+/// A worker beats at least every idle period (10 ms) while it runs; one
+/// silent this long is stuck, stopped or starved, and its queries go through
+/// the kernel's slower path (see `xdp/liveness.rs`). Far above any pause of
+/// a healthy worker on a loaded host, so readiness does not flap.
+pub const WORKER_SILENCE: Duration = Duration::from_secs(1);
 
 type Check = fn(&Runtime) -> Vec<String>;
 
@@ -44,8 +52,23 @@ fn xdp_attached(runtime: &Runtime) -> Vec<String> {
     match plane.as_ref() {
         None => vec![format!("the XDP data plane on {iface} is not running")],
         Some(plane) if plane.attached_mode().is_none() => vec![format!("no XDP program attached to {iface}")],
-        Some(_) => Vec::new(),
+        Some(plane) => {
+            let liveness = plane.program().liveness();
+            let ages = plane.queues().into_iter().map(|(queue, _)| (queue, liveness.age(queue)));
+            silent_workers(ages)
+        }
     }
+}
+
+fn silent_workers(ages: impl Iterator<Item = (u32, Option<Duration>)>) -> Vec<String> {
+    ages.filter_map(|(queue, age)| match age {
+        None => Some(format!("the XDP worker of queue {queue} never started")),
+        Some(age) if age > WORKER_SILENCE => {
+            Some(format!("the XDP worker of queue {queue} has been silent for {} ms", age.as_millis()))
+        }
+        Some(_) => None,
+    })
+    .collect()
 }
 
 #[cfg(test)]
@@ -58,5 +81,14 @@ mod tests {
         assert_eq!(zones_problems(&[]), ["no zone is served"]);
         assert_eq!(zones_problems(&[zone("a.", Some(1)), zone("b.", None)]), ["zone b. has no SOA"]);
         assert!(zones_problems(&[zone("a.", Some(1))]).is_empty());
+    }
+
+    #[test]
+    fn a_worker_silent_past_the_limit_or_never_started_is_not_ready() {
+        let ages = [(0, Some(Duration::from_millis(5))), (1, Some(Duration::from_millis(1500))), (2, None)];
+        assert_eq!(
+            silent_workers(ages.into_iter()),
+            ["the XDP worker of queue 1 has been silent for 1500 ms", "the XDP worker of queue 2 never started"]
+        );
     }
 }
