@@ -16,6 +16,7 @@ fn main() {
         println!("cargo:rerun-if-changed={}", ebpf_dir.join(source).display());
     }
     println!("cargo:rerun-if-env-changed=CLANG");
+    commit(&manifest_dir);
 
     let clang = env::var("CLANG").unwrap_or_else(|_| "clang".to_owned());
     let object = out_dir.join("xdp_dns.o");
@@ -53,6 +54,28 @@ fn main() {
     for line in String::from_utf8_lossy(&output.stderr).lines() {
         println!("cargo:warning={line}");
     }
+}
+
+/// The commit built, for `responder_build_info` and the logs:
+/// `RESPONDER_COMMIT` when set (a build from a tarball), else asked of git,
+/// else "unknown". Rebuilt when HEAD moves.
+fn commit(manifest_dir: &Path) {
+    println!("cargo:rerun-if-env-changed=RESPONDER_COMMIT");
+    let git = |args: &[&str]| -> Option<String> {
+        let out = Command::new("git").args(args).current_dir(manifest_dir).output().ok()?;
+        out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    };
+    let commit = env::var("RESPONDER_COMMIT").ok().or_else(|| git(&["rev-parse", "--short=12", "HEAD"]));
+    // A missing file would make cargo rerun this script (and clang) every build.
+    let head_ref = git(&["symbolic-ref", "-q", "HEAD"]);
+    for path in ["HEAD", "packed-refs"].into_iter().chain(head_ref.as_deref()) {
+        if let Some(file) = git(&["rev-parse", "--git-path", path]).map(|f| manifest_dir.join(f)) {
+            if file.exists() {
+                println!("cargo:rerun-if-changed={}", file.display());
+            }
+        }
+    }
+    println!("cargo:rustc-env=RESPONDER_COMMIT={}", commit.unwrap_or_else(|| "unknown".into()));
 }
 
 /// `/usr/include/<triple>`: asked of gcc when present, else derived from the

@@ -145,7 +145,10 @@ fn counters_equal_a_known_query_mix_and_metrics_parse() {
     };
     let nx_json = xdp_dns(&after, "/rcode/nxdomain") as f64;
     assert_eq!(sample("responder_responses_total", &[("path", "xdp"), ("rcode", "nxdomain")]), nx_json);
-    assert_eq!(sample("responder_responses_total", &[("path", "tcp"), ("rcode", "noerror")]), 6.0);
+    assert_eq!(
+        sample("responder_responses_total", &[("path", "kernel"), ("protocol", "tcp"), ("rcode", "noerror")]),
+        6.0
+    );
     assert_eq!(sample("responder_zone_serial", &[("zone", "example.com.")]), 2024060101.0);
     assert!(sample("responder_xdp_program_frames_total", &[("outcome", "redirected")]) >= 21.0);
     assert!(scrape.docs.contains_key("responder_xdp_received_total"), "HELP text for every family");

@@ -36,6 +36,8 @@ pub const RUNTIME_PACKAGES: &[&str] = &[
     "groff-base",
     // `cargo xtask package` builds with dpkg-deb (in dpkg) and its test runs lintian.
     "lintian",
+    // scripts/anycast-healthcheck polls /readyz with curl; its test runs it.
+    "curl",
 ];
 
 /// Needed by `cargo xtask bench` only, so installed by it rather than by

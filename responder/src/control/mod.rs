@@ -8,6 +8,7 @@
 //!
 //! This file dispatches; `logging` and [`zones`] are shared by all three.
 
+pub mod build_info;
 mod check_config;
 mod cli;
 mod daemon;

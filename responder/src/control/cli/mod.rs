@@ -172,7 +172,7 @@ pub struct OpsArgs {
     /// Unix socket for `responder ctl` (reload, stats).
     #[arg(long, value_name = "PATH")]
     pub control_socket: Option<PathBuf>,
-    /// Serve Prometheus metrics on http://ADDR:PORT/metrics.
+    /// Serve Prometheus metrics on http://ADDR:PORT/metrics, and /healthz and /readyz.
     #[arg(long, value_name = "ADDR:PORT")]
     pub metrics: Option<SocketAddr>,
     /// Log a rate line every SECS seconds; 0 turns it off.

@@ -1,19 +1,20 @@
-//! The clients of the control socket and of the metrics endpoint: each
+//! The clients of the control socket: each
 //! connection on a thread of its own, a few at once, each with one time limit
 //! for its whole request and one for its whole reply, so that an idle or
 //! slow-dripping client delays nobody else and is cut off.
 //!
 //! Threads rather than a mio loop for the connections: a control request may
-//! be a reload that takes seconds and a scrape renders every counter, blocking
-//! work that a loop would hand to a thread anyway. The clients are few (a
-//! scraper, an operator), so a thread each, capped, costs little and keeps the
-//! handlers straight-line code. Only the accept loop waits in mio, so that
+//! be a reload that takes seconds, blocking work that a loop would hand to a
+//! thread anyway. The clients are few (an operator, a deploy script), so a
+//! thread each, capped, costs little and keeps the handlers straight-line
+//! code. (The metrics listener, open to every scraper and prober, is a loop:
+//! see `http/`.) Only the accept loop waits in mio, so that
 //! stopping wakes it at once.
 //!
 //! Over the cap a new connection gets a short busy reply and is closed at
 //! once, rather than the oldest being closed: the connections already in
 //! hand end within their limits anyway, so the cap frees itself, and a flood
-//! of new connections cannot cut off a scrape half-way.
+//! of new connections cannot cut off a request half-way.
 
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -3,6 +3,8 @@
 
 mod clients;
 mod control_socket;
+mod health;
+mod http;
 mod metrics;
 mod privileges;
 mod reload;

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::served::{self, ServedZone};
 use crate::control::zones;
@@ -69,6 +69,14 @@ pub struct ReloadHistory {
     pub failed: u64,
     pub last_error: Option<String>,
     pub zones: Vec<ServedZone>,
+    /// When the zones served now were loaded (at start or by the last
+    /// successful reload), and when a reload last failed; Unix seconds.
+    pub loaded_at: f64,
+    pub failed_at: Option<f64>,
+}
+
+fn unix_now() -> f64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or_default()
 }
 
 pub struct Reloader {
@@ -108,7 +116,7 @@ impl Reloader {
         let started = Instant::now();
         let engine = source.load(&options, &limits, secondaries.as_deref())?;
         let loaded = describe(&engine, started);
-        let history = ReloadHistory { zones: loaded.zones.clone(), ..ReloadHistory::default() };
+        let history = ReloadHistory { zones: loaded.zones.clone(), loaded_at: unix_now(), ..ReloadHistory::default() };
         let reloader = Reloader {
             source,
             options,
@@ -165,10 +173,12 @@ impl Reloader {
             Ok(loaded) => {
                 history.succeeded += 1;
                 history.zones = loaded.zones.clone();
+                history.loaded_at = unix_now();
             }
             Err(error) => {
                 history.failed += 1;
                 history.last_error = Some(error.clone());
+                history.failed_at = Some(unix_now());
             }
         }
         outcome
@@ -220,6 +230,7 @@ mod tests {
         assert_eq!(served::zones(view.current())[0].serial, Some(2), "the old table keeps serving");
         let history = reloader.history();
         assert_eq!((history.succeeded, history.failed), (1, 1));
+        assert!(history.failed_at.is_some_and(|failed| failed >= history.loaded_at && history.loaded_at > 1.0e9));
         assert_eq!(history.last_error.as_deref(), Some(error.as_str()));
         std::fs::remove_dir_all(&dir).unwrap();
     }

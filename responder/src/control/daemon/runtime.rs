@@ -67,10 +67,14 @@ impl Runtime {
             reloads_ok: history.succeeded,
             reloads_failed: history.failed,
             last_reload_error: history.last_error,
+            loaded_at: history.loaded_at,
+            reload_failed_at: history.failed_at,
+            process: super::snapshot::process::ProcessStats::read(),
             xdp,
             udp: sum(&self.udp),
             tcp: sum(&self.tcp),
             tcp_connections: self.tcp_connections.as_ref().map(|c| c.snapshot()).unwrap_or_default(),
+            secondaries: super::secondary::snapshot(self),
         }
     }
 }

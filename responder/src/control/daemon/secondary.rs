@@ -97,16 +97,16 @@ pub fn status_json(z: &ZoneStatus) -> Value {
     })
 }
 
-/// `responder_zone_expired` for /metrics (`responder_zone_serial` already
-/// covers every served zone).
-pub fn prometheus(runtime: &Runtime, out: &mut String) {
-    use std::fmt::Write;
-    let Some(statuses) = runtime.reloader.secondaries().and_then(|s| s.status(None).ok()) else { return };
-    out.push_str(
-        "# HELP responder_zone_expired 1 when a secondary zone is past its SOA EXPIRE and answers SERVFAIL.\n",
-    );
-    out.push_str("# TYPE responder_zone_expired gauge\n");
-    for z in &statuses {
-        let _ = writeln!(out, "responder_zone_expired{{zone=\"{}\"}} {}", z.zone, u8::from(z.status.expired));
-    }
+/// The secondary zones for `ctl stats`, /metrics and /readyz.
+pub fn snapshot(runtime: &Runtime) -> Vec<super::snapshot::SecondarySnapshot> {
+    let Some(statuses) = runtime.reloader.secondaries().and_then(|s| s.status(None).ok()) else { return Vec::new() };
+    statuses
+        .iter()
+        .map(|z| super::snapshot::SecondarySnapshot {
+            zone: z.zone.clone(),
+            has_copy: z.status.serial.is_some(),
+            expired: z.status.expired,
+            expires: z.status.expires.and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok()).map(|d| d.as_secs_f64()),
+        })
+        .collect()
 }

@@ -1,5 +1,6 @@
 //! Everything the counters say at one moment, gathered from every thread.
 
+pub mod process;
 pub mod render;
 
 use crate::stats::{DnsCounters, TcpCounters};
@@ -14,6 +15,10 @@ pub struct Snapshot {
     pub reloads_ok: u64,
     pub reloads_failed: u64,
     pub last_reload_error: Option<String>,
+    /// Unix seconds: when the served zones were loaded, when a reload last failed.
+    pub loaded_at: f64,
+    pub reload_failed_at: Option<f64>,
+    pub process: Option<process::ProcessStats>,
     pub xdp: Option<XdpSnapshot>,
     /// Kernel-socket UDP, summed over its threads.
     pub udp: DnsCounters,
@@ -21,6 +26,20 @@ pub struct Snapshot {
     pub tcp: DnsCounters,
     /// Kernel-socket TCP's connection table.
     pub tcp_connections: TcpCounters,
+    /// Zones pulled from primaries (empty when there are none).
+    pub secondaries: Vec<SecondarySnapshot>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SecondarySnapshot {
+    pub zone: String,
+    /// False until the first transfer when no copy was persisted: the zone
+    /// answers REFUSED meanwhile.
+    pub has_copy: bool,
+    /// Past its SOA EXPIRE without a good refresh: answers SERVFAIL.
+    pub expired: bool,
+    /// Unix seconds at which the copy expires unless refreshed.
+    pub expires: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default)]

@@ -79,128 +79,289 @@ fn dns_json(c: &DnsCounters) -> Value {
     })
 }
 
-/// Prometheus text format. Every family is announced once with HELP and
-/// TYPE, then its samples, as the format requires.
+/// The two exposition formats of `/metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Prometheus text 0.0.4, what every scraper reads.
+    Prometheus,
+    /// OpenMetrics 1.0 text, when the scraper's `Accept` header asks for it:
+    /// counter families are named without `_total`, and the text ends in `# EOF`.
+    OpenMetrics,
+}
+
+impl Format {
+    pub fn from_accept(accept: &str) -> Format {
+        if accept.contains("application/openmetrics-text") {
+            Format::OpenMetrics
+        } else {
+            Format::Prometheus
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Prometheus => "text/plain; version=0.0.4; charset=utf-8",
+            Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        }
+    }
+}
+
+/// Prometheus text format.
+#[cfg(test)]
 pub fn prometheus(s: &Snapshot) -> String {
-    let mut out = Prom(String::with_capacity(8192));
+    exposition(s, Format::Prometheus)
+}
+
+/// Every family is announced once with HELP and TYPE, then its samples, as
+/// both formats require. Each section below is one concern; adding a family
+/// is one `out.family` line and its samples, in the section it belongs to
+/// (or a new section function called here). docs/DEPLOY.md lists them all.
+pub fn exposition(s: &Snapshot, format: Format) -> String {
+    let mut out = Prom { text: String::with_capacity(16 * 1024), format };
+    build_and_process(&mut out, s);
+    zones_and_reloads(&mut out, s);
+    dns(&mut out, s);
+    tcp_connections(&mut out, s);
+    if let Some(x) = &s.xdp {
+        xdp(&mut out, x);
+    }
+    out.finish()
+}
+
+fn build_and_process(out: &mut Prom, s: &Snapshot) {
+    let xdp = s.xdp.as_ref();
+    let xdp_mode = xdp.map(|x| x.attach.as_str()).filter(|m| !m.is_empty()).unwrap_or("off");
+    let zero_copy = xdp.is_some_and(|x| !x.queues.is_empty() && x.queues.iter().all(|q| q.mode == "zero-copy"));
+    out.family("responder_build_info", "gauge", "Always 1: the version and commit built, how XDP is attached (native, generic or off), whether every AF_XDP socket is zero-copy.");
+    out.sample(
+        "responder_build_info",
+        &[
+            ("version", crate::control::build_info::VERSION),
+            ("commit", crate::control::build_info::COMMIT),
+            ("xdp_mode", xdp_mode),
+            ("zero_copy", if zero_copy { "true" } else { "false" }),
+        ],
+        1.0,
+    );
     out.family("responder_uptime_seconds", "gauge", "Seconds since the server started.");
     out.sample("responder_uptime_seconds", &[], s.uptime_secs);
+    let Some(p) = &s.process else { return };
+    let gauges: [(&str, &str, Option<f64>); 5] = [
+        ("process_resident_memory_bytes", "Resident memory size in bytes.", Some(p.resident_bytes as f64)),
+        ("process_virtual_memory_bytes", "Virtual memory size in bytes.", Some(p.virtual_bytes as f64)),
+        ("process_open_fds", "Open file descriptors.", Some(p.open_fds as f64)),
+        ("process_max_fds", "Soft limit on open file descriptors.", p.max_fds.map(|n| n as f64)),
+        (
+            "process_start_time_seconds",
+            "Start time of the process since the Unix epoch in seconds.",
+            Some(p.start_time_seconds),
+        ),
+    ];
+    out.family("process_cpu_seconds_total", "counter", "User and system CPU time spent in seconds.");
+    out.sample("process_cpu_seconds_total", &[], p.cpu_seconds);
+    for (name, help, value) in gauges {
+        if let Some(value) = value {
+            out.family(name, "gauge", help);
+            out.sample(name, &[], value);
+        }
+    }
+}
+
+fn zones_and_reloads(out: &mut Prom, s: &Snapshot) {
     out.family("responder_zone_serial", "gauge", "SOA serial of each zone being served.");
     for (name, serial) in &s.zones {
         if let Some(serial) = serial {
             out.sample("responder_zone_serial", &[("zone", name)], *serial as f64);
         }
     }
+    out.family("responder_zones", "gauge", "Zones being served.");
+    out.sample("responder_zones", &[], s.zones.len() as f64);
     out.family("responder_reloads_total", "counter", "Zone reloads, by result.");
     out.sample("responder_reloads_total", &[("result", "ok")], s.reloads_ok as f64);
     out.sample("responder_reloads_total", &[("result", "error")], s.reloads_failed as f64);
-
-    // DNS counters: one series per path (xdp queue, udp, tcp).
-    let mut paths: Vec<(String, String, DnsCounters)> =
-        vec![("udp".into(), "all".into(), s.udp), ("tcp".into(), "all".into(), s.tcp)];
-    for q in s.xdp.iter().flat_map(|x| &x.queues) {
-        paths.push(("xdp".into(), q.queue.to_string(), q.counters.dns));
+    out.family(
+        "responder_last_reload_timestamp_seconds",
+        "gauge",
+        "When the zones served were loaded (result ok: at start or by the last good reload) and when a reload last failed (result error), since the Unix epoch.",
+    );
+    out.sample("responder_last_reload_timestamp_seconds", &[("result", "ok")], s.loaded_at);
+    if let Some(failed) = s.reload_failed_at {
+        out.sample("responder_last_reload_timestamp_seconds", &[("result", "error")], failed);
     }
-    let dns_families: [Family<DnsCounters>; 5] = [
+    if s.secondaries.is_empty() {
+        return;
+    }
+    out.family("responder_zone_expired", "gauge", "1 when a secondary zone is past its SOA EXPIRE and answers SERVFAIL.");
+    for z in &s.secondaries {
+        out.sample("responder_zone_expired", &[("zone", &z.zone)], f64::from(u8::from(z.expired)));
+    }
+    out.family(
+        "responder_zone_expiry_timestamp_seconds",
+        "gauge",
+        "When a secondary zone's copy expires unless refreshed, since the Unix epoch.",
+    );
+    for z in &s.secondaries {
+        if let Some(at) = z.expires {
+            out.sample("responder_zone_expiry_timestamp_seconds", &[("zone", &z.zone)], at);
+        }
+    }
+}
+
+/// Where a set of DNS counters was counted: `path` is xdp or kernel (the
+/// kernel-socket server), `protocol` udp or tcp, `queue` the XDP queue or
+/// "all" for the kernel path's threads summed.
+struct DnsSeries {
+    path: &'static str,
+    protocol: &'static str,
+    queue: String,
+    counters: DnsCounters,
+}
+
+fn dns(out: &mut Prom, s: &Snapshot) {
+    let mut series = vec![
+        DnsSeries { path: "kernel", protocol: "udp", queue: "all".into(), counters: s.udp },
+        DnsSeries { path: "kernel", protocol: "tcp", queue: "all".into(), counters: s.tcp },
+    ];
+    for q in s.xdp.iter().flat_map(|x| &x.queues) {
+        series.push(DnsSeries { path: "xdp", protocol: "udp", queue: q.queue.to_string(), counters: q.counters.dns });
+    }
+    let labels = |d: &DnsSeries| [("path", d.path), ("protocol", d.protocol)];
+    let families: [Family<DnsCounters>; 3] = [
         ("responder_queries_total", "DNS queries handed to the engine.", |c| c.queries),
         ("responder_unanswered_total", "Queries not answered: responses or unreadable.", |c| c.unanswered),
         ("responder_truncated_total", "Responses sent with TC because they did not fit.", |c| c.truncated),
-        ("responder_rrl_slipped_total", "Rate-limited responses sent truncated.", |c| c.slipped),
-        ("responder_rrl_dropped_total", "Rate-limited responses not sent.", |c| c.rate_limited),
     ];
-    for (name, help, get) in dns_families {
+    for (name, help, get) in families {
         out.family(name, "counter", help);
-        for (path, queue, c) in &paths {
-            out.sample(name, &[("path", path), ("queue", queue)], get(c) as f64);
+        for d in &series {
+            let [path, protocol] = labels(d);
+            out.sample(name, &[path, protocol, ("queue", &d.queue)], get(&d.counters) as f64);
         }
     }
     out.family("responder_responses_total", "counter", "Responses by rcode (rate-limited ones included).");
-    for (path, queue, c) in &paths {
-        for (rcode, n) in DnsCounters::RCODES.iter().zip(c.by_rcode()) {
-            out.sample("responder_responses_total", &[("path", path), ("queue", queue), ("rcode", rcode)], n as f64);
+    for d in &series {
+        let [path, protocol] = labels(d);
+        for (rcode, n) in DnsCounters::RCODES.iter().zip(d.counters.by_rcode()) {
+            out.sample("responder_responses_total", &[path, protocol, ("queue", &d.queue), ("rcode", rcode)], n as f64);
         }
     }
+    out.family(
+        "responder_rrl_actions_total",
+        "counter",
+        "Responses rate limiting acted on: slip (sent truncated) or drop (not sent).",
+    );
+    for d in &series {
+        let [path, protocol] = labels(d);
+        for (action, n) in [("slip", d.counters.slipped), ("drop", d.counters.rate_limited)] {
+            out.sample(
+                "responder_rrl_actions_total",
+                &[path, protocol, ("queue", &d.queue), ("action", action)],
+                n as f64,
+            );
+        }
+    }
+}
 
+fn tcp_connections(out: &mut Prom, s: &Snapshot) {
     out.family("responder_tcp_connections_total", "counter", "Kernel-socket TCP connections, by what was done.");
     for (event, n) in TcpCounters::EVENTS.iter().zip(s.tcp_connections.events()) {
         out.sample("responder_tcp_connections_total", &[("event", event)], n as f64);
     }
     out.family("responder_tcp_connections_open", "gauge", "Kernel-socket TCP connections open now.");
     out.sample("responder_tcp_connections_open", &[], s.tcp_connections.open as f64);
+}
 
-    if let Some(x) = &s.xdp {
-        let ring: [Family<QueueSnapshot>; 8] = [
-            ("responder_xdp_received_total", "Frames read from the RX ring.", |q| q.counters.rx),
-            ("responder_xdp_sent_total", "Answers put on the TX ring.", |q| q.counters.tx),
-            ("responder_xdp_dropped_total", "Frames not answered (unanswerable or rate limited).", |q| {
-                q.counters.dropped
-            }),
-            ("responder_xdp_passed_total", "Frames that were not DNS to us.", |q| q.counters.passed),
-            ("responder_xdp_invalid_descriptors_total", "Descriptors the kernel should never give.", |q| {
-                q.counters.invalid
-            }),
-            ("responder_xdp_fill_ring_empty_total", "Times the fill ring was found empty.", |q| {
-                q.counters.fill_ring_empty
-            }),
-            ("responder_xdp_tx_ring_full_total", "Times RX waited for TX ring room.", |q| q.counters.tx_ring_full),
-            ("responder_xdp_tx_kicks_total", "sendto wake-ups of the kernel.", |q| q.counters.tx_kicks),
-        ];
-        for (name, help, get) in ring {
-            out.family(name, "counter", help);
-            for q in &x.queues {
-                out.sample(name, &[("queue", &q.queue.to_string())], get(q) as f64);
-            }
-        }
-        let kernel: [(&str, Getter<KernelStats>); 6] = [
-            ("rx_dropped", |k| k.rx_dropped),
-            ("rx_invalid_descs", |k| k.rx_invalid_descs),
-            ("tx_invalid_descs", |k| k.tx_invalid_descs),
-            ("rx_ring_full", |k| k.rx_ring_full),
-            ("rx_fill_ring_empty_descs", |k| k.rx_fill_ring_empty_descs),
-            ("tx_ring_empty_descs", |k| k.tx_ring_empty_descs),
-        ];
-        out.family("responder_xsk_kernel_total", "counter", "The kernel's AF_XDP socket statistics (XDP_STATISTICS).");
+/// The kernel's AF_XDP socket statistics (XDP_STATISTICS), one family each:
+/// they count unlike things (frames, descriptors, times a ring was found
+/// full or empty) that must not be summed together.
+pub const XSK_FAMILIES: [Family<KernelStats>; 6] = [
+    (
+        "responder_xsk_rx_dropped_total",
+        "Frames the kernel dropped for this socket (no room in the UMEM, or filtered).",
+        |k| k.rx_dropped,
+    ),
+    ("responder_xsk_rx_invalid_descs_total", "Invalid descriptors on the RX side.", |k| k.rx_invalid_descs),
+    ("responder_xsk_tx_invalid_descs_total", "Invalid descriptors on the TX ring.", |k| k.tx_invalid_descs),
+    ("responder_xsk_rx_ring_full_total", "Frames dropped because the RX ring was full.", |k| k.rx_ring_full),
+    ("responder_xsk_rx_fill_ring_empty_descs_total", "Times the kernel found the fill ring empty.", |k| {
+        k.rx_fill_ring_empty_descs
+    }),
+    ("responder_xsk_tx_ring_empty_descs_total", "Times the kernel found the TX ring empty.", |k| k.tx_ring_empty_descs),
+];
+
+fn xdp(out: &mut Prom, x: &super::XdpSnapshot) {
+    let ring: [Family<QueueSnapshot>; 8] = [
+        ("responder_xdp_received_total", "Frames read from the RX ring.", |q| q.counters.rx),
+        ("responder_xdp_sent_total", "Answers put on the TX ring.", |q| q.counters.tx),
+        ("responder_xdp_dropped_total", "Frames not answered (unanswerable or rate limited).", |q| q.counters.dropped),
+        ("responder_xdp_passed_total", "Frames that were not DNS to us.", |q| q.counters.passed),
+        ("responder_xdp_invalid_descriptors_total", "Descriptors the kernel should never give.", |q| {
+            q.counters.invalid
+        }),
+        ("responder_xdp_fill_ring_empty_total", "Times the fill ring was found empty.", |q| q.counters.fill_ring_empty),
+        ("responder_xdp_tx_ring_full_total", "Times RX waited for TX ring room.", |q| q.counters.tx_ring_full),
+        ("responder_xdp_tx_kicks_total", "sendto wake-ups of the kernel.", |q| q.counters.tx_kicks),
+    ];
+    for (name, help, get) in ring {
+        out.family(name, "counter", help);
         for q in &x.queues {
-            let Some(k) = &q.kernel else { continue };
-            for (stat, get) in kernel {
-                let queue = q.queue.to_string();
-                out.sample("responder_xsk_kernel_total", &[("queue", &queue), ("stat", stat)], get(k) as f64);
-            }
+            out.sample(name, &[("queue", &q.queue.to_string())], get(q) as f64);
         }
-        if let Some(st) = &x.steering {
-            out.family("responder_xdp_program_frames_total", "counter", "Frames seen by the XDP program, by outcome.");
-            for (outcome, n) in &st.outcomes {
-                out.sample("responder_xdp_program_frames_total", &[("outcome", outcome)], *n as f64);
+    }
+    for (name, help, get) in XSK_FAMILIES {
+        out.family(name, "counter", help);
+        for q in &x.queues {
+            if let Some(k) = &q.kernel {
+                out.sample(name, &[("queue", &q.queue.to_string())], get(k) as f64);
             }
         }
     }
-    out.0
+    if let Some(st) = &x.steering {
+        out.family("responder_xdp_program_frames_total", "counter", "Frames seen by the XDP program, by outcome.");
+        for (outcome, n) in &st.outcomes {
+            out.sample("responder_xdp_program_frames_total", &[("outcome", outcome)], *n as f64);
+        }
+    }
 }
 
 /// A metric family's name, help text, and how to read it from `T`.
-type Family<T> = (&'static str, &'static str, Getter<T>);
-type Getter<T> = fn(&T) -> u64;
+pub type Family<T> = (&'static str, &'static str, Getter<T>);
+pub type Getter<T> = fn(&T) -> u64;
 
-struct Prom(String);
+struct Prom {
+    text: String,
+    format: Format,
+}
 
 impl Prom {
     fn family(&mut self, name: &str, kind: &str, help: &str) {
-        let _ = writeln!(self.0, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        let name = match (self.format, kind) {
+            (Format::OpenMetrics, "counter") => name.strip_suffix("_total").unwrap_or(name),
+            _ => name,
+        };
+        let _ = writeln!(self.text, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    }
+
+    fn finish(mut self) -> String {
+        if self.format == Format::OpenMetrics {
+            self.text.push_str("# EOF\n");
+        }
+        self.text
     }
 
     fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: f64) {
-        self.0.push_str(name);
+        self.text.push_str(name);
         if !labels.is_empty() {
-            self.0.push('{');
+            self.text.push('{');
             for (i, (key, val)) in labels.iter().enumerate() {
                 if i > 0 {
-                    self.0.push(',');
+                    self.text.push(',');
                 }
-                let _ = write!(self.0, "{key}=\"{}\"", escape(val));
+                let _ = write!(self.text, "{key}=\"{}\"", escape(val));
             }
-            self.0.push('}');
+            self.text.push('}');
         }
-        let _ = writeln!(self.0, " {value}");
+        let _ = writeln!(self.text, " {value}");
     }
 }
 
@@ -211,6 +372,7 @@ fn escape(value: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::process::ProcessStats;
     use super::super::{SteeringSnapshot, XdpSnapshot};
     use super::*;
     use crate::xdp::WorkerCounters;
@@ -223,6 +385,9 @@ mod tests {
             reloads_ok: 2,
             reloads_failed: 1,
             last_reload_error: Some("x.zone:3: bad".into()),
+            loaded_at: 1_700_000_000.0,
+            reload_failed_at: Some(1_700_000_001.0),
+            process: Some(ProcessStats { cpu_seconds: 1.25, open_fds: 12, ..ProcessStats::default() }),
             xdp: Some(XdpSnapshot {
                 iface: "veth0".into(),
                 attach: "native".into(),
@@ -231,12 +396,12 @@ mod tests {
                     cpu: Some(0),
                     mode: "copy".into(),
                     counters: WorkerCounters { rx: 12, tx: 9, dns, ..WorkerCounters::default() },
-                    kernel: None,
+                    kernel: Some(KernelStats { rx_ring_full: 4, ..KernelStats::default() }),
                 }],
                 steering: Some(SteeringSnapshot { outcomes: vec![("redirected", 12), ("passed_port", 4)] }),
             }),
             udp: DnsCounters { queries: 5, refused: 5, ..DnsCounters::default() },
-            tcp: DnsCounters::default(),
+            tcp: DnsCounters { refused: 2, rate_limited: 2, ..DnsCounters::default() },
             tcp_connections: TcpCounters {
                 accepted: 40,
                 refused_client_limit: 7,
@@ -251,7 +416,7 @@ mod tests {
     fn json_carries_totals_queues_and_zones() {
         let v = json(&snapshot());
         assert_eq!(v["total"]["queries"], 15);
-        assert_eq!(v["total"]["rcode"]["refused"], 5);
+        assert_eq!(v["total"]["rcode"]["refused"], 7);
         assert_eq!(v["total"]["answered"], 14);
         assert_eq!(v["xdp"]["queues"][0]["received"], 12);
         assert_eq!(v["xdp"]["program"]["passed_port"], 4);
@@ -264,8 +429,19 @@ mod tests {
     #[test]
     fn prometheus_text_announces_each_family_once_and_escapes_labels() {
         let text = prometheus(&snapshot());
-        assert!(text.contains("responder_responses_total{path=\"xdp\",queue=\"1\",rcode=\"nxdomain\"} 3\n"));
-        assert!(text.contains("responder_responses_total{path=\"udp\",queue=\"all\",rcode=\"refused\"} 5\n"));
+        let xdp_nx = "responder_responses_total{path=\"xdp\",protocol=\"udp\",queue=\"1\",rcode=\"nxdomain\"} 3\n";
+        assert!(text.contains(xdp_nx), "{text}");
+        let udp_refused =
+            "responder_responses_total{path=\"kernel\",protocol=\"udp\",queue=\"all\",rcode=\"refused\"} 5\n";
+        assert!(text.contains(udp_refused), "{text}");
+        assert!(text.contains("responder_build_info{version=\""), "{text}");
+        assert!(text.contains("xdp_mode=\"native\",zero_copy=\"false\"} 1\n"), "{text}");
+        assert!(text.contains("responder_xsk_rx_ring_full_total{queue=\"1\"} 4\n"), "{text}");
+        assert!(text.contains(
+            "responder_rrl_actions_total{path=\"kernel\",protocol=\"tcp\",queue=\"all\",action=\"drop\"} 2\n"
+        ));
+        assert!(text.contains("responder_last_reload_timestamp_seconds{result=\"error\"} 1700000001\n"), "{text}");
+        assert!(text.contains("process_open_fds 12\n") && text.contains("process_cpu_seconds_total 1.25\n"), "{text}");
         assert!(text.contains("responder_zone_serial{zone=\"example.com.\"} 7\n"));
         assert!(!text.contains("we\\\"ird"), "a zone without a serial has no serial sample");
         assert!(text.contains("responder_xdp_program_frames_total{outcome=\"redirected\"} 12\n"));
