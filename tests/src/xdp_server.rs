@@ -86,6 +86,7 @@ impl XdpServer {
             .args(listen.iter().flat_map(|addr| ["--listen".to_string(), addr.to_string()]))
             // The kernel-socket side only serves TCP here: one UDP thread is plenty.
             .args(["--udp-workers", "1"])
+            .args(responder::as_root(extra))
             .args(extra)
             // Plain text in the log file, so tests can match lines.
             .env("NO_COLOR", "1");

@@ -12,4 +12,5 @@ mod served;
 mod signals;
 mod snapshot;
 mod socket_path;
+mod systemd;
 mod xdp;

@@ -13,6 +13,7 @@ use super::runtime::Runtime;
 use super::served;
 use super::signals::{Signal, Signals};
 use super::snapshot::Snapshot;
+use super::systemd::{self, Notifier, Watchdog};
 use crate::control::cli::{RrlArgs, ServeArgs};
 use crate::engine::Options;
 use crate::rrl::{RrlConfig, RrlPolicy};
@@ -31,6 +32,8 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
         return Err("nothing to serve on: give --listen ADDR:PORT and/or --iface IFACE".into());
     }
     let identity = args.ops.user.as_deref().map(privileges::resolve).transpose()?;
+    privileges::refuse_unintended_root(identity.as_ref(), privileges::effective_uid())?;
+    let notifier = Notifier::from_env()?;
     let source = match &args.table {
         Some(path) => ZoneSource::Table(path.clone()),
         None => ZoneSource::Zones(args.zones.clone()),
@@ -48,6 +51,7 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
     tracing::info!("loaded in {:.2?}: table of {} bytes", loaded.took, loaded.table_bytes);
     let engine = reloader.engine().clone();
     let mut runtime = Runtime::new(reloader);
+    runtime.notifier = notifier;
 
     let server = if args.listen.is_empty() {
         None
@@ -85,27 +89,41 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
         Some(addr) => Some(MetricsServer::start(addr, Arc::clone(&runtime))?),
         None => None,
     };
-    if let Some(id) = &identity {
+    if let Some(id) = identity.as_ref().filter(|id| id.uid != 0) {
         privileges::drop_to(id)?;
     }
 
+    let zones_line = served::describe(&loaded.zones);
     tracing::info!(
         "{READY_LINE} zones {}; {}; kernel sockets {}; rate limiting {}; control {}; metrics {}; running as {}",
-        served::describe(&loaded.zones),
+        zones_line,
         xdp_line.as_deref().unwrap_or("no XDP"),
         server.as_ref().map(|s| format!("UDP+TCP on {:?}", s.local_addrs())).unwrap_or_else(|| "off".into()),
         rrl.map(|c| describe_rrl(&c)).unwrap_or_else(|| "off".into()),
         args.ops.control_socket.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "off".into()),
         metrics.as_ref().map(|m| format!("http://{}/metrics", m.local_addr)).unwrap_or_else(|| "off".into()),
-        identity
-            .as_ref()
-            .map(|i| format!("{} (uid {}, no capabilities)", i.user, i.uid))
-            .unwrap_or_else(|| "started".into()),
+        identity.as_ref().map(privileges::describe).unwrap_or_else(|| "started".into()),
     );
+    // Only now: systemd orders dependent units (and a deploy script waits)
+    // on READY=1, so it must mean "answering", not "starting".
+    runtime.notifier.ready(&format!("serving {zones_line}"));
+    let watchdog = match systemd::watchdog::interval_from_env() {
+        Some(timeout) if runtime.notifier.enabled() => {
+            let checked = Arc::clone(&runtime);
+            let pinger = Notifier::from_env()?;
+            let watchdog = Watchdog::start(pinger, timeout, move |max_age| checked.check_workers(max_age))
+                .map_err(|e| format!("cannot start the watchdog thread: {e}"))?;
+            tracing::info!("pinging the service watchdog every {:.1?}", timeout / 2);
+            Some(watchdog)
+        }
+        _ => None,
+    };
 
     serve_until_stopped(&signals, &runtime, args.ops.stats_interval);
 
     tracing::info!("stopping");
+    runtime.notifier.stopping();
+    drop(watchdog);
     drop(metrics);
     drop(control);
     if let Some(plane) = runtime.plane.lock().unwrap_or_else(|e| e.into_inner()).take() {
