@@ -65,7 +65,7 @@ fn build() -> Result<PathBuf, String> {
 /// root without being told (tests start it as root to attach XDP and bind
 /// port 53).
 pub fn as_root(args: &[&str]) -> &'static [&'static str] {
-    if args.contains(&"--user") || args.contains(&"--config") {
+    if args.contains(&"--user") {
         &[]
     } else {
         &["--user", "root"]

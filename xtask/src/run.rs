@@ -71,7 +71,8 @@ pub fn serve_args(iface: &str, zones: &[String], listen: &[String], extra: &[Str
     // `xtask run` is a developer's server on a test interface: it keeps the
     // root it was started with unless told to become someone (serve refuses
     // to keep root silently).
-    if !extra.iter().any(|a| a == "--user" || a.starts_with("--user=") || a == "--config" || a.starts_with("--config=")) {
+    if !extra.iter().any(|a| a == "--user" || a.starts_with("--user=") || a == "--config" || a.starts_with("--config="))
+    {
         args.extend(["--user".to_owned(), "root".to_owned()]);
     }
     args.extend(extra.iter().cloned());

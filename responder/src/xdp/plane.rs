@@ -239,7 +239,9 @@ impl DataPlane {
             }
             match self.program.liveness().age(w.queue) {
                 Some(age) if age <= max_age => {}
-                Some(age) => return Err(format!("the AF_XDP worker of queue {} made no progress for {age:.1?}", w.queue)),
+                Some(age) => {
+                    return Err(format!("the AF_XDP worker of queue {} made no progress for {age:.1?}", w.queue))
+                }
                 None => return Err(format!("the AF_XDP worker of queue {} never beat", w.queue)),
             }
         }

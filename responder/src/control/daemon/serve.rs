@@ -110,7 +110,7 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
     let watchdog = match systemd::watchdog::interval_from_env() {
         Some(timeout) if runtime.notifier.enabled() => {
             let checked = Arc::clone(&runtime);
-            let pinger = Notifier::from_env()?;
+            let pinger = runtime.notifier.try_clone().map_err(|e| format!("NOTIFY_SOCKET: {e}"))?;
             let watchdog = Watchdog::start(pinger, timeout, move |max_age| checked.check_workers(max_age))
                 .map_err(|e| format!("cannot start the watchdog thread: {e}"))?;
             tracing::info!("pinging the service watchdog every {:.1?}", timeout / 2);

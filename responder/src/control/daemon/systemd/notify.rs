@@ -9,7 +9,7 @@ use std::os::unix::net::{SocketAddr, UnixDatagram};
 /// Where notifications go; `None` when no service manager listens.
 #[derive(Debug)]
 pub struct Notifier {
-    target: Option<(UnixDatagram, SocketAddr)>,
+    target: Option<UnixDatagram>,
 }
 
 impl Notifier {
@@ -41,7 +41,18 @@ impl Notifier {
             None if name.starts_with('/') => SocketAddr::from_pathname(name)?,
             None => return Err(io::Error::new(io::ErrorKind::InvalidInput, "neither a path nor @abstract")),
         };
-        Ok(Notifier { target: Some((UnixDatagram::unbound()?, addr)) })
+        // Connected now, while the process may still be root: the server
+        // drops to its `user` before READY=1, and a socket file the user
+        // cannot write would then swallow every notification.
+        let socket = UnixDatagram::unbound()?;
+        socket.connect_addr(&addr)?;
+        Ok(Notifier { target: Some(socket) })
+    }
+
+    /// Another handle on the same connected socket, for the watchdog
+    /// thread (a new connection could fail once privileges are dropped).
+    pub fn try_clone(&self) -> std::io::Result<Notifier> {
+        Ok(Notifier { target: self.target.as_ref().map(UnixDatagram::try_clone).transpose()? })
     }
 
     /// Whether a service manager listens.
@@ -52,8 +63,8 @@ impl Notifier {
     /// Sends `state` (newline-separated `KEY=VALUE` lines). A lost
     /// notification is logged, not fatal: serving matters more than telling.
     pub fn send(&self, state: &str) {
-        if let Some((socket, addr)) = &self.target {
-            if let Err(e) = socket.send_to_addr(state.as_bytes(), addr) {
+        if let Some(socket) = &self.target {
+            if let Err(e) = socket.send(state.as_bytes()) {
                 tracing::warn!("cannot notify the service manager ({state:?}): {e}");
             }
         }
@@ -140,6 +151,7 @@ mod tests {
     #[test]
     fn bad_names_are_refused_and_no_socket_means_silence() {
         assert!(Notifier::to("relative/path").is_err());
+        assert!(Notifier::to("/nonexistent/notify").is_err(), "a socket nobody holds is an error at start");
         let silent = Notifier::none();
         assert!(!silent.enabled());
         silent.ready("nobody listens"); // must not fail or block
