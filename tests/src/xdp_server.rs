@@ -171,7 +171,9 @@ impl StopReport {
     pub fn counters_text(&self) -> String {
         self.log
             .lines()
-            .filter(|l| l.starts_with("queue ") || l.starts_with("XDP program"))
+            .filter_map(|l| {
+                l.find("queue ").filter(|_| l.contains("): rx ")).or_else(|| l.find("XDP program:")).map(|at| &l[at..])
+            })
             .collect::<Vec<_>>()
             .join("\n")
     }
@@ -199,7 +201,8 @@ pub struct QueueCounters {
 pub fn parse_queue_counters(log: &str) -> Result<Vec<QueueCounters>, String> {
     let queues: Vec<QueueCounters> = log
         .lines()
-        .filter(|line| line.starts_with("queue "))
+        // The stop report's lines, after the log's timestamp and level.
+        .filter_map(|line| line.find("queue ").filter(|_| line.contains("): rx ")).map(|at| &line[at..]))
         .map(|line| parse_queue_line(line).ok_or_else(|| format!("malformed queue counters: {line:?}")))
         .collect::<Result<_, _>>()?;
     if queues.is_empty() {

@@ -17,6 +17,7 @@ pub struct EngineAnswerer<F> {
     policy: F,
     udp: Arc<Registry<DnsCounters>>,
     tcp: Arc<Registry<DnsCounters>>,
+    log_queries: bool,
 }
 
 impl<F, P> EngineAnswerer<F>
@@ -25,7 +26,13 @@ where
     P: Policy + Send + 'static,
 {
     pub fn new(engine: SharedEngine, policy: F) -> EngineAnswerer<F> {
-        EngineAnswerer { engine, policy, udp: Arc::default(), tcp: Arc::default() }
+        EngineAnswerer { engine, policy, udp: Arc::default(), tcp: Arc::default(), log_queries: false }
+    }
+
+    /// Logs one line per query answered (`--log-queries`).
+    pub fn with_query_log(mut self, on: bool) -> EngineAnswerer<F> {
+        self.log_queries = on;
+        self
     }
 
     /// Each UDP thread's counters, as last published.
@@ -52,6 +59,7 @@ where
         Box::new(ThreadSession {
             session: engine::Session::new(&self.engine, Counting::new((self.policy)())),
             published: registry.register(),
+            log_queries: self.log_queries,
         })
     }
 }
@@ -60,6 +68,7 @@ where
 struct ThreadSession<P> {
     session: engine::Session<Counting<P>>,
     published: Arc<Published<DnsCounters>>,
+    log_queries: bool,
 }
 
 impl<P: Policy + Send> Session for ThreadSession<P> {
@@ -69,6 +78,9 @@ impl<P: Policy + Send> Session for ThreadSession<P> {
         self.session.begin_batch();
         let answer = self.session.answer_message(buf, len, transport, client);
         self.published.publish(&self.session.policy().counters);
+        if self.log_queries {
+            tracing::info!("{}", super::query_log::line(answer.and_then(|n| buf.get(..n)), transport, client));
+        }
         answer
     }
 }

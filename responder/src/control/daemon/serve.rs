@@ -64,7 +64,7 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
         config.tcp.max_connections = args.tcp_max_connections;
         config.tcp.max_connections_per_client = args.tcp_max_connections_per_client;
         config.share_port = args.share_port;
-        let answerer = EngineAnswerer::new(engine.clone(), policy);
+        let answerer = EngineAnswerer::new(engine.clone(), policy).with_query_log(args.ops.log_queries);
         runtime.udp = Some(answerer.udp_counters());
         runtime.tcp = Some(answerer.tcp_counters());
         let server = Server::start(config, Arc::new(answerer)).map_err(|e| e.to_string())?;
@@ -95,7 +95,8 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
 
     let zones_line = served::describe(&loaded.zones);
     tracing::info!(
-        "{READY_LINE} zones {}; {}; kernel sockets {}; rate limiting {}; control {}; metrics {}; running as {}",
+        "{READY_LINE} {}; zones {}; {}; kernel sockets {}; rate limiting {}; control {}; metrics {}; running as {}",
+        build(),
         zones_line,
         xdp_line.as_deref().unwrap_or("no XDP"),
         server.as_ref().map(|s| format!("UDP+TCP on {:?}", s.local_addrs())).unwrap_or_else(|| "off".into()),
@@ -123,6 +124,8 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
 
     tracing::info!("stopping");
     runtime.notifier.stopping();
+    // Before the data plane goes: its counters are part of the summary.
+    let summary = stop_line(&runtime.snapshot());
     drop(watchdog);
     drop(metrics);
     drop(control);
@@ -132,7 +135,40 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
     if let Some(s) = server {
         s.shutdown();
     }
+    tracing::info!("{summary}");
     Ok(())
+}
+
+/// `stopped after 1h02m03s: 1234 answers (xdp 1200, udp 30, tcp 4), 20
+/// nxdomain, 1 refused, 3 truncated, 0 unanswered, 0 rate-limited; 2
+/// reloads, 1 failed`.
+fn stop_line(s: &Snapshot) -> String {
+    let t = s.total();
+    let xdp: u64 = s.xdp.iter().flat_map(|x| &x.queues).map(|q| q.counters.dns.answered()).sum();
+    let secs = s.uptime_secs.max(0.0) as u64;
+    format!(
+        "stopped after {}h{:02}m{:02}s: {} answers (xdp {xdp}, udp {}, tcp {}), {} nxdomain, {} refused, {} truncated, \
+         {} unanswered, {} rate-limited; {} reloads, {} failed",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60,
+        t.answered(),
+        s.udp.answered(),
+        s.tcp.answered(),
+        t.nxdomain,
+        t.refused,
+        t.truncated,
+        t.unanswered,
+        t.rate_limited,
+        s.reloads_ok + s.reloads_failed,
+        s.reloads_failed,
+    )
+}
+
+/// `responder 0.1.0 (commit 0123456789ab)`: which build answers, for bug
+/// reports and fleet roll-outs.
+pub fn build() -> String {
+    format!("responder {} (commit {})", env!("CARGO_PKG_VERSION"), env!("RESPONDER_COMMIT"))
 }
 
 /// Rate limiting as the flags ask: `None` with --rrl-rate 0 (the default).
@@ -240,6 +276,21 @@ mod tests {
         assert!(error.to_string().contains("slip 500"), "{error}");
         let error = RrlPolicy::maker(rrl(&["--rrl-rate", "2000000"])).err().expect("refused");
         assert!(error.to_string().contains("rate 2000000"), "{error}");
+    }
+
+    #[test]
+    fn the_stop_line_reads_as_a_sentence() {
+        let s = Snapshot {
+            uptime_secs: 3723.9,
+            reloads_ok: 1,
+            reloads_failed: 1,
+            udp: DnsCounters { queries: 200, noerror: 150, nxdomain: 50, ..DnsCounters::default() },
+            ..Snapshot::default()
+        };
+        let line = stop_line(&s);
+        assert!(line.starts_with("stopped after 1h02m03s: 200 answers (xdp 0, udp 200, tcp 0), 50 nxdomain"), "{line}");
+        assert!(line.ends_with("; 2 reloads, 1 failed") && !line.contains("Some("), "{line}");
+        assert!(build().starts_with(&format!("responder {} (commit ", env!("CARGO_PKG_VERSION"))));
     }
 
     #[test]

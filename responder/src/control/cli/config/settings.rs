@@ -60,6 +60,8 @@ pub struct Settings {
     pub metrics: Option<SocketAddr>,
     pub log_level: Option<LogLevel>,
     pub stats_interval: Option<u64>,
+    pub log_format: Option<crate::control::logging::LogFormat>,
+    pub log_queries: Option<bool>,
 }
 
 /// Where the text came from: the name errors are reported under, and the
@@ -163,6 +165,8 @@ impl Settings {
             metrics: control.metrics.map(|a| a.0),
             log_level: log.level.map(|v| v.0),
             stats_interval: log.stats_interval,
+            log_format: log.format.map(|v| v.0),
+            log_queries: log.queries,
         })
     }
 }
