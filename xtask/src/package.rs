@@ -173,7 +173,7 @@ License: Apache-2.0
     ))
 }
 
-fn crate_version() -> Result<String, String> {
+pub fn crate_version() -> Result<String, String> {
     let manifest = read(&workspace::root().join("responder/Cargo.toml"))?;
     manifest
         .lines()
