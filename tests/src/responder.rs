@@ -61,6 +61,17 @@ fn build() -> Result<PathBuf, String> {
 }
 
 /// Runs `responder ARGS` to completion (bounded): for the CLI's error paths.
+/// `--user root` unless `args` name a user: the server refuses to keep
+/// root without being told (tests start it as root to attach XDP and bind
+/// port 53).
+pub fn as_root(args: &[&str]) -> &'static [&'static str] {
+    if args.contains(&"--user") {
+        &[]
+    } else {
+        &["--user", "root"]
+    }
+}
+
 pub fn run(args: &[&str]) -> Result<Output, String> {
     daemon::run_bounded(Command::new(binary()?).args(args), Duration::from_secs(30))
 }
@@ -104,7 +115,7 @@ impl Server {
             let v4 = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
             let v6 = SocketAddr::from((Ipv6Addr::LOCALHOST, port));
             let mut cmd = Command::new(binary()?);
-            cmd.arg("serve").args(source_args).args([
+            cmd.arg("serve").args(source_args).args(as_root(source_args)).args([
                 "--listen",
                 &v4.to_string(),
                 "--listen",

@@ -86,6 +86,7 @@ impl XdpServer {
             .args(listen.iter().flat_map(|addr| ["--listen".to_string(), addr.to_string()]))
             // The kernel-socket side only serves TCP here: one UDP thread is plenty.
             .args(["--udp-workers", "1"])
+            .args(responder::as_root(extra))
             .args(extra)
             // Plain text in the log file, so tests can match lines.
             .env("NO_COLOR", "1");
@@ -170,7 +171,9 @@ impl StopReport {
     pub fn counters_text(&self) -> String {
         self.log
             .lines()
-            .filter(|l| l.starts_with("queue ") || l.starts_with("XDP program"))
+            .filter_map(|l| {
+                l.find("queue ").filter(|_| l.contains("): rx ")).or_else(|| l.find("XDP program:")).map(|at| &l[at..])
+            })
             .collect::<Vec<_>>()
             .join("\n")
     }
@@ -198,7 +201,8 @@ pub struct QueueCounters {
 pub fn parse_queue_counters(log: &str) -> Result<Vec<QueueCounters>, String> {
     let queues: Vec<QueueCounters> = log
         .lines()
-        .filter(|line| line.starts_with("queue "))
+        // The stop report's lines, after the log's timestamp and level.
+        .filter_map(|line| line.find("queue ").filter(|_| line.contains("): rx ")).map(|at| &line[at..]))
         .map(|line| parse_queue_line(line).ok_or_else(|| format!("malformed queue counters: {line:?}")))
         .collect::<Result<_, _>>()?;
     if queues.is_empty() {

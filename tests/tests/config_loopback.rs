@@ -46,7 +46,7 @@ fn serve(dir: &Path, extra: impl Fn(u16) -> Vec<String>, answering_on: impl Fn(u
         let (file_port, flag_port) = (free_port().unwrap(), free_port().unwrap());
         let config = example_copy(dir, file_port);
         let mut cmd = Command::new(responder::binary().unwrap());
-        cmd.current_dir("/").arg("serve").arg("--config").arg(&config).args(extra(flag_port));
+        cmd.current_dir("/").args(["serve", "--user", "root", "--config"]).arg(&config).args(extra(flag_port));
         let log = dir.join(format!("responder-{attempt}.log"));
         let mut daemon = Daemon::spawn(cmd, "responder serve --config", &log).unwrap();
         let port = answering_on(file_port, flag_port);

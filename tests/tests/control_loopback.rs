@@ -22,7 +22,7 @@ fn zone() -> String {
 fn serve_expecting_exit(extra: &[&str]) -> std::process::Output {
     let listen = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port().unwrap())).to_string();
     let zone = zone();
-    let mut args = vec!["serve", "--zone", &zone, "--listen", &listen, "--udp-workers", "1"];
+    let mut args = vec!["serve", "--user", "root", "--zone", &zone, "--listen", &listen, "--udp-workers", "1"];
     args.extend_from_slice(extra);
     responder::run(&args).unwrap_or_else(|e| panic!("the server did not exit by itself: {e}"))
 }

@@ -126,7 +126,15 @@ fn doctor_leaves_another_xdp_program_attached() {
     let zone = workspace_root().join("zones/tests/compare/example.com.zone");
     let bin = binary().unwrap_or_else(|e| panic!("{e}"));
     let mut serve = bed.server_command(&bin.display().to_string());
-    serve.args(["serve", "--zone", &zone.display().to_string(), "--listen", &format!("{SERVER_V4}:53")]);
+    serve.args([
+        "serve",
+        "--user",
+        "root",
+        "--zone",
+        &zone.display().to_string(),
+        "--listen",
+        &format!("{SERVER_V4}:53"),
+    ]);
     serve.args(["--iface", &bed.server_if, "--frames", "2048", "--ring-size", "1024"]);
     let mut server = Daemon::spawn(serve, "responder serve --iface", &dir.path().join("serve.log")).expect("spawn");
 

@@ -211,7 +211,7 @@ fn include_is_confined_to_the_zone_directory_and_etc_passwd_is_never_echoed() {
 
     // At start: `serve` exits with the reason, and so does `check`.
     let mut cmd = Command::new(responder::binary().unwrap());
-    cmd.args(["serve", "--listen", "127.0.0.1:0", "--zone", zone.to_str().unwrap()]);
+    cmd.args(["serve", "--user", "root", "--listen", "127.0.0.1:0", "--zone", zone.to_str().unwrap()]);
     let out = responder_tests::daemon::run_bounded(&mut cmd, Duration::from_secs(30)).unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "serve started with $INCLUDE /etc/passwd:\n{stderr}");

@@ -136,7 +136,7 @@ fn kernel_socket_flood_is_limited_and_a_gentle_client_is_not() {
     let bed = testbed("rrlsock");
     let binary = responder::binary().expect("responder binary");
     let mut cmd = bed.server_command(&binary.display().to_string());
-    cmd.args(["serve", "--zone"])
+    cmd.args(["serve", "--user", "root", "--zone"])
         .arg(zone())
         .args(["--listen", &server_v4().to_string(), "--udp-workers", "1"])
         .args(RRL_FLAGS)

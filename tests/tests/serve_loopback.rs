@@ -256,7 +256,7 @@ fn zone_file_errors_name_file_and_line() {
     std::fs::write(&zone, "$ORIGIN t.test.\n$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns A 198.18.0.400\n").unwrap();
     let zone = zone.display().to_string();
     for cmd in [
-        &["serve", "--zone", &zone, "--listen", "127.0.0.1:0"][..],
+        &["serve", "--user", "root", "--zone", &zone, "--listen", "127.0.0.1:0"][..],
         &["check", &zone],
         &["compile", &zone, "-o", "/dev/null"],
     ] {
@@ -268,7 +268,7 @@ fn zone_file_errors_name_file_and_line() {
 #[test]
 fn nothing_to_listen_on_is_an_error() {
     let zone = zone_dir().join("child.example.com.zone").display().to_string();
-    let stderr = stderr_of_failure(&["serve", "--zone", &zone]);
+    let stderr = stderr_of_failure(&["serve", "--user", "root", "--zone", &zone]);
     assert!(stderr.contains("nothing to serve on") && stderr.contains("--listen"), "{stderr}");
 }
 
@@ -279,7 +279,7 @@ fn listening_on_a_port_in_use_is_a_clear_error() {
     let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
     let addr = udp.local_addr().unwrap();
     let tcp = TcpListener::bind(addr);
-    let stderr = stderr_of_failure(&["serve", "--zone", &zone, "--listen", &addr.to_string()]);
+    let stderr = stderr_of_failure(&["serve", "--user", "root", "--zone", &zone, "--listen", &addr.to_string()]);
     assert!(stderr.contains(&addr.to_string()) && stderr.contains("in use"), "{stderr}");
     drop((udp, tcp));
 }
@@ -305,10 +305,10 @@ fn corrupt_or_foreign_tables_are_refused() {
     for (name, bytes, reason) in cases {
         let path = dir.path().join(name).display().to_string();
         std::fs::write(&path, bytes).unwrap();
-        let stderr = stderr_of_failure(&["serve", "--table", &path, "--listen", "127.0.0.1:0"]);
+        let stderr = stderr_of_failure(&["serve", "--user", "root", "--table", &path, "--listen", "127.0.0.1:0"]);
         assert!(stderr.contains(&path) && stderr.contains(reason), "{name}: {stderr}");
     }
     let missing = dir.path().join("missing.tbl").display().to_string();
-    let stderr = stderr_of_failure(&["serve", "--table", &missing, "--listen", "127.0.0.1:0"]);
+    let stderr = stderr_of_failure(&["serve", "--user", "root", "--table", &missing, "--listen", "127.0.0.1:0"]);
     assert!(stderr.contains(&missing) && stderr.contains("No such file"), "{stderr}");
 }

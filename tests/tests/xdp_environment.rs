@@ -32,7 +32,7 @@ fn zone() -> String {
 fn serve_in(ns: &str, args: &[&str]) -> Output {
     let bin = binary().unwrap_or_else(|e| panic!("{e}"));
     let mut cmd = Testbed::command_in(ns, &bin.display().to_string());
-    cmd.arg("serve").args(args).env("NO_COLOR", "1");
+    cmd.arg("serve").args(responder_tests::responder::as_root(args)).args(args).env("NO_COLOR", "1");
     run_bounded(&mut cmd, BOUND).unwrap_or_else(|e| panic!("responder serve: {e}"))
 }
 
@@ -211,7 +211,19 @@ fn a_link_down_at_start_or_flapping_while_serving_keeps_serving() {
     // IPv4 only: it starts on the down link, and serves once it comes up.
     let bin = binary().unwrap_or_else(|e| panic!("{e}"));
     let mut cmd = bed.server_command(&bin.display().to_string());
-    cmd.args(["serve", "--iface", &bed.server_if, "--zone", &zone(), "--listen", &v4, "--udp-workers", "1"]);
+    cmd.args([
+        "serve",
+        "--user",
+        "root",
+        "--iface",
+        &bed.server_if,
+        "--zone",
+        &zone(),
+        "--listen",
+        &v4,
+        "--udp-workers",
+        "1",
+    ]);
     cmd.env("NO_COLOR", "1");
     let dir = tempfile::tempdir().expect("temp dir");
     let mut daemon = Daemon::spawn(cmd, "responder serve on a down link", &dir.path().join("log")).unwrap();

@@ -172,7 +172,7 @@ fn a_stalled_worker_falls_back_to_the_kernel_sockets_and_takes_over_again() {
 fn start_standby(bed: &Testbed, dir: &Path, socket: &Path) -> Daemon {
     let binary = responder::binary().unwrap().display().to_string();
     let mut cmd = bed.server_command(&binary);
-    cmd.arg("serve")
+    cmd.args(["serve", "--user", "root"])
         .arg("--zone")
         .arg(zone())
         .args(["--listen", &server_v4().to_string(), "--listen", &server_v6().to_string()])

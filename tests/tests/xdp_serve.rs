@@ -247,7 +247,12 @@ fn sigkill_leaves_no_xdp_and_the_kernel_serves_port_53() {
     let dir = tempfile::tempdir().unwrap();
     let binary = responder::binary().unwrap().display().to_string();
     let mut cmd = bed.server_command(&binary);
-    cmd.arg("serve").arg("--zone").arg(zone()).args(["--listen", &server_v4().to_string(), "--udp-workers", "1"]);
+    cmd.args(["serve", "--user", "root"]).arg("--zone").arg(zone()).args([
+        "--listen",
+        &server_v4().to_string(),
+        "--udp-workers",
+        "1",
+    ]);
     let mut kernel = Daemon::spawn(cmd, "responder serve (kernel sockets)", &dir.path().join("kernel.log")).unwrap();
     in_netns(&bed.client_ns, || kernel.wait_until_answering(server_v4(), Duration::from_secs(20)))
         .unwrap()
@@ -292,7 +297,8 @@ fn generic_mode_serves_too() {
 fn a_missing_interface_is_a_clear_error() {
     let iface = format!("rsp-none{}", std::process::id() % 100_000);
     let zone = zone().display().to_string();
-    let out = responder::run(&["serve", "--iface", &iface, "--zone", &zone]).unwrap_or_else(|e| panic!("{e}"));
+    let out = responder::run(&["serve", "--user", "root", "--iface", &iface, "--zone", &zone])
+        .unwrap_or_else(|e| panic!("{e}"));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "serving on a missing interface must fail:\n{stderr}");
     assert!(stderr.contains(&format!("interface {iface}: no such interface")), "unclear error:\n{stderr}");

@@ -22,6 +22,8 @@ commands:
   package build a Debian package (target/debian/responder_VERSION_ARCH.deb,
           or under --out DIR): binary, man pages, completions, systemd unit,
           example config; `responder` user made on install, nothing started
+  image   build an OCI image FROM scratch with podman (localhost/responder:
+          VERSION and :latest; installs podman and runc, root)
   bench   measure the responder beside Knot DNS, NSD and BIND on a veth
           testbed (root); report under bench-results/
 
@@ -90,6 +92,8 @@ pub enum Command {
     Man(Option<PathBuf>),
     /// The .deb into this directory (default target/debian).
     Package(Option<PathBuf>),
+    /// The OCI image, built with podman.
+    Image,
 }
 
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -146,7 +150,7 @@ where
         match (command.as_deref(), flag.as_str()) {
             (_, "-h" | "--help") => return Ok(Invocation { command: Command::Help, no_deps }),
             (_, "--no-deps") => no_deps = true,
-            (None, "deps" | "run" | "test" | "fuzz" | "bench" | "man" | "package") => command = Some(flag),
+            (None, "deps" | "run" | "test" | "fuzz" | "bench" | "man" | "package" | "image") => command = Some(flag),
             (None, other) => return Err(format!("unknown command `{other}`")),
             (Some("run"), "--iface") => run.iface = Some(value("--iface")?),
             (Some("run"), "--zone") => run.zones.push(value("--zone")?),
@@ -201,6 +205,7 @@ where
         Some("bench") => Command::Bench(bench),
         Some("man") => Command::Man(man_out),
         Some("package") => Command::Package(man_out),
+        Some("image") => Command::Image,
         Some(_) => Command::Test(test),
     };
     Ok(Invocation { command, no_deps })
@@ -310,6 +315,7 @@ mod tests {
         assert_eq!(parse_str("man --out").unwrap_err(), "--out needs a value");
         assert_eq!(parse_str("man --quick").unwrap_err(), "unknown option `--quick` for `man`");
         assert_eq!(parse_str("package --out d").unwrap().command, Command::Package(Some("d".into())));
+        assert_eq!(parse_str("image").unwrap().command, Command::Image);
     }
 
     #[test]

@@ -45,6 +45,39 @@ pub const RUNTIME_PACKAGES: &[&str] = &[
 /// gnuplot for the plot. Their services are kept from starting.
 pub const BENCH_PACKAGES: &[&str] = &["knot", "nsd", "bind9", "knot-dnsutils", "dnsperf", "gnuplot-nox"];
 
+/// Needed by `cargo xtask image` and its test only: podman builds and runs
+/// the image; runc is its runtime here (crun fails on this machine kind's
+/// cgroup layout, see [`configure_podman`]).
+pub const IMAGE_PACKAGES: &[&str] = &["podman", "runc"];
+
+/// What podman needs on these hosts (measured on Debian 12, podman 4.3):
+/// the runc runtime, and no default ulimits (setting them fails in the
+/// hosts' containers). Written only where no containers.conf exists, so an
+/// administrator's file is never replaced.
+const CONTAINERS_CONF: &str = "/etc/containers/containers.conf";
+const CONTAINERS_CONF_TEXT: &str = "# Written by `cargo xtask image` (xtask/src/deps.rs): crun fails here\n\
+                                    # (cgroups in hybrid mode, setrlimit errors); runc works.\n\
+                                    [containers]\ndefault_ulimits = []\n\n[engine]\nruntime = \"runc\"\n";
+
+pub fn configure_podman() -> Result<(), String> {
+    let path = Path::new(CONTAINERS_CONF);
+    if path.exists() {
+        let text = fs::read_to_string(path).map_err(|e| format!("{CONTAINERS_CONF}: {e}"))?;
+        if !text.contains("default_ulimits") || !text.contains("runc") {
+            eprintln!(
+                "xtask: warning: {CONTAINERS_CONF} exists without `default_ulimits = []` and runtime \"runc\"; \
+                 podman may fail here (see docs/DEPLOY.md, Containers)"
+            );
+        }
+        return Ok(());
+    }
+    if !workspace::is_root() {
+        return Err(format!("{CONTAINERS_CONF} is missing; as root, write:\n{CONTAINERS_CONF_TEXT}"));
+    }
+    fs::create_dir_all("/etc/containers").map_err(|e| format!("/etc/containers: {e}"))?;
+    fs::write(path, CONTAINERS_CONF_TEXT).map_err(|e| format!("{CONTAINERS_CONF}: {e}"))
+}
+
 /// Services that packages start on install; the bench starts its own
 /// instances on the testbed and must find port 53 free.
 const SERVICES: &[(&str, &str)] = &[("knot", "knot.service"), ("nsd", "nsd.service"), ("bind9", "named.service")];
@@ -54,7 +87,13 @@ const POLICY_RC_D: &str = "/usr/sbin/policy-rc.d";
 /// `announce`: say so when nothing needed doing (when asked for explicitly;
 /// as the silent first step of other commands it would only be noise).
 pub fn run(announce: bool) -> Result<(), String> {
-    ensure(&wanted(), announce)
+    ensure(&wanted(), announce)?;
+    // The image's test (xtask/src/image.rs) runs in `cargo xtask test` too.
+    ensure(IMAGE_PACKAGES, announce)?;
+    if workspace::is_root() {
+        configure_podman()?;
+    }
+    Ok(())
 }
 
 /// Installs those of `packages` that are missing.

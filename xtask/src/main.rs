@@ -5,6 +5,7 @@ mod cli;
 mod demo;
 mod deps;
 mod fuzz;
+mod image;
 mod interrupt;
 mod man;
 #[cfg(test)]
@@ -37,7 +38,12 @@ fn main() -> ExitCode {
     let deps_first = !invocation.no_deps
         && matches!(
             invocation.command,
-            Command::Run(_) | Command::Fuzz(_) | Command::Bench(_) | Command::Man(_) | Command::Package(_)
+            Command::Run(_)
+                | Command::Fuzz(_)
+                | Command::Bench(_)
+                | Command::Man(_)
+                | Command::Package(_)
+                | Command::Image
         );
     let result = (|| {
         if deps_first {
@@ -55,6 +61,7 @@ fn main() -> ExitCode {
             Command::Bench(args) => bench::run(args),
             Command::Man(out) => man::run(out),
             Command::Package(out) => package::run(out),
+            Command::Image => image::run(()),
         }
     })();
     match result {

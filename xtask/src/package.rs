@@ -71,6 +71,11 @@ pub fn build(binary: &Path, out: &Path) -> Result<PathBuf, String> {
     // (`responder check-config`) before the operator points it at real zones.
     let config = read(&root.join("scripts/responder.toml"))?;
     let config = config.replace("file = \"../zones/example.com.zone\"", "file = \"zones/example.com.zone\"");
+    // The unit needs both: the server refuses to keep root without `user`,
+    // and ExecReload talks to this socket.
+    let config = config
+        .replace("#user = \"responder\"", "user = \"responder\"")
+        .replace("#listen = \"/run/responder/control.sock\"", "listen = \"/run/responder/control.sock\"");
     write(&stage.join("etc/responder/responder.toml"), &config, 0o644)?;
     copy(&workspace::bundled_zone(), &stage.join("etc/responder/zones/example.com.zone"), 0o644)?;
 
@@ -168,7 +173,7 @@ License: Apache-2.0
     ))
 }
 
-fn crate_version() -> Result<String, String> {
+pub fn crate_version() -> Result<String, String> {
     let manifest = read(&workspace::root().join("responder/Cargo.toml"))?;
     manifest
         .lines()
@@ -300,6 +305,11 @@ mod tests {
         let config = out.join("stage/etc/responder/responder.toml");
         let (ok, said) = text(binary.to_str().unwrap(), &["check-config", "--config", config.to_str().unwrap()]);
         assert!(ok && said.contains("OK, 1 zone(s)"), "{said}");
+        let installed = fs::read_to_string(&config).unwrap();
+        assert!(
+            installed.contains("\nuser = \"responder\"")
+                && installed.contains("\nlisten = \"/run/responder/control.sock\"")
+        );
 
         let unit = fs::read_to_string(out.join("stage/lib/systemd/system/responder.service")).unwrap();
         assert!(unit.contains("ExecStart=/usr/sbin/responder serve") && !unit.contains("/usr/local/bin"), "{unit}");

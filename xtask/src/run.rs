@@ -68,6 +68,13 @@ pub fn serve_args(iface: &str, zones: &[String], listen: &[String], extra: &[Str
     for addr in listen {
         args.extend(["--listen".to_owned(), addr.clone()]);
     }
+    // `xtask run` is a developer's server on a test interface: it keeps the
+    // root it was started with unless told to become someone (serve refuses
+    // to keep root silently).
+    if !extra.iter().any(|a| a == "--user" || a.starts_with("--user=") || a == "--config" || a.starts_with("--config="))
+    {
+        args.extend(["--user".to_owned(), "root".to_owned()]);
+    }
     args.extend(extra.iter().cloned());
     args
 }
@@ -293,8 +300,10 @@ mod tests {
         assert_eq!(
             args.join(" "),
             "serve --iface rs1 --zone a.zone --zone example.org=b.zone --listen 198.18.0.1:53 \
-             --listen [fd00::1]:53 --cpus 0,1"
+             --listen [fd00::1]:53 --user root --cpus 0,1"
         );
+        let args = serve_args("rs1", &[], &[], &strings(&["--user", "responder"]));
+        assert_eq!(args.join(" "), "serve --iface rs1 --user responder", "a user given is the user kept");
     }
 
     #[test]

@@ -31,10 +31,10 @@ pub fn main() -> i32 {
     let quiet = cli.quiet || (matches!(cli.command, Command::Doctor(_)) && cli.verbose == 0);
     // serve starts logging itself, once it knows the config file's level.
     if !matches!(cli.command, Command::Serve(_)) {
-        logging::init(cli.verbose, quiet, None);
+        logging::init(cli.verbose, quiet, None, cli.log_format.unwrap_or_default());
     }
     let result = match cli.command {
-        Command::Serve(args) => serve(args, &matches, cli.verbose, quiet),
+        Command::Serve(args) => serve(args, &matches, cli.verbose, quiet, cli.log_format),
         Command::Compile(args) => compile(args),
         Command::Check(args) => check(args),
         Command::CheckConfig(args) => check_config::run(&args),
@@ -52,11 +52,18 @@ pub fn main() -> i32 {
 
 /// Merges --config under the flags, then serves. Logging starts after the
 /// merge, because the file may set its level.
-fn serve(args: cli::ServeArgs, matches: &ArgMatches, verbose: u8, quiet: bool) -> Result<(), String> {
+fn serve(
+    args: cli::ServeArgs,
+    matches: &ArgMatches,
+    verbose: u8,
+    quiet: bool,
+    log_format: Option<logging::LogFormat>,
+) -> Result<(), String> {
     let serve_matches =
         matches.subcommand_matches("serve").ok_or("internal error: `serve` parsed without its matches")?;
     let resolved = config::resolve(args, serve_matches)?;
-    logging::init(verbose, quiet, resolved.log_level.map(config::LogLevel::as_filter));
+    let format = log_format.or(resolved.log_format).unwrap_or_default();
+    logging::init(verbose, quiet, resolved.log_level.map(config::LogLevel::as_filter), format);
     daemon::serve::run(resolved.args)
 }
 

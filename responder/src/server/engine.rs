@@ -24,6 +24,7 @@ pub struct EngineAnswerer<F> {
     notify: Option<NotifyHandler>,
     udp: Arc<Registry<DnsCounters>>,
     tcp: Arc<Registry<DnsCounters>>,
+    log_queries: bool,
 }
 
 impl<F, P> EngineAnswerer<F>
@@ -32,12 +33,18 @@ where
     P: Policy + Send + 'static,
 {
     pub fn new(engine: SharedEngine, policy: F) -> EngineAnswerer<F> {
-        EngineAnswerer { engine, policy, notify: None, udp: Arc::default(), tcp: Arc::default() }
+        EngineAnswerer { engine, policy, notify: None, udp: Arc::default(), tcp: Arc::default(), log_queries: false }
     }
 
     /// Hands every NOTIFY to `handler`.
     pub fn with_notify(mut self, handler: NotifyHandler) -> EngineAnswerer<F> {
         self.notify = Some(handler);
+        self
+    }
+
+    /// Logs one line per query answered (`--log-queries`).
+    pub fn with_query_log(mut self, on: bool) -> EngineAnswerer<F> {
+        self.log_queries = on;
         self
     }
 
@@ -66,6 +73,7 @@ where
             session: engine::Session::new(&self.engine, Counting::new((self.policy)())),
             published: registry.register(),
             notify: self.notify.clone(),
+            log_queries: self.log_queries,
         })
     }
 }
@@ -75,6 +83,7 @@ struct ThreadSession<P> {
     session: engine::Session<Counting<P>>,
     published: Arc<Published<DnsCounters>>,
     notify: Option<NotifyHandler>,
+    log_queries: bool,
 }
 
 impl<P: Policy + Send> Session for ThreadSession<P> {
@@ -95,6 +104,9 @@ impl<P: Policy + Send> Session for ThreadSession<P> {
         self.session.begin_batch();
         let answer = self.session.answer_message(buf, len, transport, client);
         self.published.publish(&self.session.policy().counters);
+        if self.log_queries {
+            tracing::info!("{}", super::query_log::line(answer.and_then(|n| buf.get(..n)), transport, client));
+        }
         answer
     }
 }

@@ -9,6 +9,7 @@ mod bind;
 mod config;
 mod datagram;
 mod engine;
+mod query_log;
 mod tcp;
 mod udp;
 

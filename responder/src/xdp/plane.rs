@@ -230,6 +230,24 @@ impl DataPlane {
             .collect()
     }
 
+    /// Whether every worker thread still runs and showed progress within
+    /// `max_age` (an idle worker beats too): the service watchdog's check.
+    pub fn check_workers(&self, max_age: std::time::Duration) -> Result<(), String> {
+        for w in &self.workers {
+            if !w.is_running() {
+                return Err(format!("the AF_XDP worker of queue {} has stopped", w.queue));
+            }
+            match self.program.liveness().age(w.queue) {
+                Some(age) if age <= max_age => {}
+                Some(age) => {
+                    return Err(format!("the AF_XDP worker of queue {} made no progress for {age:.1?}", w.queue))
+                }
+                None => return Err(format!("the AF_XDP worker of queue {} never beat", w.queue)),
+            }
+        }
+        Ok(())
+    }
+
     pub fn program(&self) -> &XdpProgram {
         &self.program
     }

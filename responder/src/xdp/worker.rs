@@ -221,6 +221,12 @@ impl WorkerHandle {
     pub fn join(self) -> Option<QueueStats> {
         self.thread.join().ok().flatten()
     }
+
+    /// Whether the worker thread still runs (it ends only at stop, on a
+    /// socket error or by panicking).
+    pub fn is_running(&self) -> bool {
+        !self.thread.is_finished()
+    }
 }
 
 /// Starts a worker thread. The thread pins itself, then creates its socket,

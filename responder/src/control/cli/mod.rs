@@ -39,6 +39,9 @@ pub struct Cli {
     /// Only warnings and errors.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// Log as readable text (default) or one JSON object per line.
+    #[arg(long, global = true, value_enum, value_name = "FORMAT")]
+    pub log_format: Option<super::logging::LogFormat>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -178,6 +181,11 @@ pub struct OpsArgs {
     /// Log a rate line every SECS seconds; 0 turns it off.
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     pub stats_interval: u64,
+    /// Log every query answered on the kernel sockets (client, name, type,
+    /// rcode, size). Off by default: a line per query costs more than the
+    /// answer. Queries served through XDP are not logged.
+    #[arg(long)]
+    pub log_queries: bool,
     /// After start-up, run as this user (and its group, or USER:GROUP) with no capabilities.
     #[arg(long, value_name = "USER[:GROUP]")]
     pub user: Option<String>,

@@ -78,7 +78,15 @@ pub fn handle(request: &str, runtime: &Runtime) -> Value {
 
 /// Reloads and logs the outcome; shared with SIGHUP.
 pub fn reload_reply(runtime: &Runtime) -> Value {
-    match runtime.reloader.reload() {
+    runtime.notifier.reloading();
+    let outcome = runtime.reloader.reload();
+    // READY=1 either way: a failed reload leaves the old zones serving.
+    let status = match &outcome {
+        Ok(loaded) => format!("serving {}", served::describe(&loaded.zones)),
+        Err(_) => "reload failed; serving the previous zones".into(),
+    };
+    runtime.notifier.reloaded(&status);
+    match outcome {
         Ok(loaded) => {
             tracing::info!(
                 "reloaded in {:.2?}: {} ({} bytes)",

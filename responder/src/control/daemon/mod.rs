@@ -15,4 +15,5 @@ mod served;
 mod signals;
 mod snapshot;
 mod socket_path;
+mod systemd;
 mod xdp;

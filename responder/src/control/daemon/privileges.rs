@@ -35,6 +35,33 @@ pub fn resolve(spec: &str) -> Result<Identity, String> {
     Ok(Identity { user: user.to_owned(), uid, gid })
 }
 
+/// A server that runs as root for ever because its config forgot `user`
+/// is one bug away from owning the host: refuse, unless root was asked for
+/// by name (`user = "root"`, or --user root).
+pub fn refuse_unintended_root(identity: Option<&Identity>, euid: libc::uid_t) -> Result<(), String> {
+    if euid == 0 && identity.is_none() {
+        return Err("started as root with no `user` to become after start-up: set `user = \"responder\"` \
+                    in [server] (or --user responder) to drop to an unprivileged user once XDP is attached, \
+                    or `user = \"root\"` (--user root) to keep running as root on purpose"
+            .into());
+    }
+    Ok(())
+}
+
+pub fn effective_uid() -> libc::uid_t {
+    // SAFETY: geteuid cannot fail and touches no memory.
+    unsafe { libc::geteuid() }
+}
+
+/// How the ready line names who serves.
+pub fn describe(id: &Identity) -> String {
+    if id.uid == 0 {
+        format!("{} (uid 0, kept on purpose: `user = \"root\"`)", id.user)
+    } else {
+        format!("{} (uid {}, no capabilities)", id.user, id.uid)
+    }
+}
+
 /// Becomes `id` in every thread (glibc applies set*id to all threads) and
 /// checks that no capability is left.
 pub fn drop_to(id: &Identity) -> Result<(), String> {
@@ -123,6 +150,19 @@ mod tests {
         let nobody = resolve("nobody:root").expect("nobody exists on Debian");
         assert_ne!(nobody.uid, 0);
         assert_eq!(nobody.gid, 0);
+    }
+
+    #[test]
+    fn root_is_kept_only_when_named() {
+        let error = refuse_unintended_root(None, 0).unwrap_err();
+        assert!(error.contains("user = \"responder\"") && error.contains("user = \"root\""), "{error}");
+        let root = resolve("root").unwrap();
+        assert_eq!(refuse_unintended_root(Some(&root), 0), Ok(()));
+        assert!(describe(&root).contains("kept on purpose"));
+        assert_eq!(refuse_unintended_root(None, 1000), Ok(()), "not root: nothing to drop");
+        let nobody = resolve("nobody").unwrap();
+        assert_eq!(refuse_unintended_root(Some(&nobody), 0), Ok(()));
+        assert!(describe(&nobody).ends_with("no capabilities)"));
     }
 
     #[test]

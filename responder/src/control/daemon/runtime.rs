@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use super::reload::Reloader;
 use super::snapshot::{QueueSnapshot, Snapshot, SteeringSnapshot, XdpSnapshot};
+use super::systemd::Notifier;
 use crate::stats::{DnsCounters, Published, Registry, TcpCounters};
 use crate::xdp::DataPlane;
 
@@ -19,6 +20,8 @@ pub struct Runtime {
     pub udp: Option<Arc<Registry<DnsCounters>>>,
     pub tcp: Option<Arc<Registry<DnsCounters>>>,
     pub tcp_connections: Option<Arc<Published<TcpCounters>>>,
+    /// Told about reloads, whoever asks for them (SIGHUP or `ctl reload`).
+    pub notifier: Notifier,
 }
 
 impl Runtime {
@@ -31,6 +34,18 @@ impl Runtime {
             udp: None,
             tcp: None,
             tcp_connections: None,
+            notifier: Notifier::none(),
+        }
+    }
+
+    /// The watchdog's check: every AF_XDP worker alive and beating within
+    /// `max_age`. Without a data plane there is nothing to stall: the
+    /// kernel-socket threads block in the kernel and cannot hang apart
+    /// from the process.
+    pub fn check_workers(&self, max_age: std::time::Duration) -> Result<(), String> {
+        match self.plane.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            Some(plane) => plane.check_workers(max_age),
+            None => Ok(()),
         }
     }
 

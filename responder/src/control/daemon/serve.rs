@@ -13,6 +13,7 @@ use super::runtime::Runtime;
 use super::served;
 use super::signals::{Signal, Signals};
 use super::snapshot::Snapshot;
+use super::systemd::{self, Notifier, Watchdog};
 use crate::control::cli::{RrlArgs, ServeArgs};
 use crate::engine::Options;
 use crate::rrl::{RrlConfig, RrlPolicy};
@@ -31,6 +32,8 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
         return Err("nothing to serve on: give --listen ADDR:PORT and/or --iface IFACE".into());
     }
     let identity = args.ops.user.as_deref().map(privileges::resolve).transpose()?;
+    privileges::refuse_unintended_root(identity.as_ref(), privileges::effective_uid())?;
+    let notifier = Notifier::from_env()?;
     let source = match &args.table {
         Some(path) => ZoneSource::Table(path.clone()),
         None => ZoneSource::Zones(args.zones.clone()),
@@ -51,6 +54,7 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
     tracing::info!("loaded in {:.2?}: table of {} bytes", loaded.took, loaded.table_bytes);
     let engine = reloader.engine().clone();
     let mut runtime = Runtime::new(reloader);
+    runtime.notifier = notifier;
 
     let server = if args.listen.is_empty() {
         None
@@ -63,7 +67,7 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
         config.tcp.max_connections = args.tcp_max_connections;
         config.tcp.max_connections_per_client = args.tcp_max_connections_per_client;
         config.share_port = args.share_port;
-        let mut answerer = EngineAnswerer::new(engine.clone(), policy);
+        let mut answerer = EngineAnswerer::new(engine.clone(), policy).with_query_log(args.ops.log_queries);
         if let Some(secondaries) = &secondaries {
             answerer = answerer.with_notify(super::secondary::notify_handler(secondaries));
         }
@@ -92,28 +96,45 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
         Some(addr) => Some(MetricsServer::start(addr, Arc::clone(&runtime))?),
         None => None,
     };
-    if let Some(id) = &identity {
+    if let Some(id) = identity.as_ref().filter(|id| id.uid != 0) {
         privileges::drop_to(id)?;
     }
 
+    let zones_line = served::describe(&loaded.zones);
     tracing::info!(
-        "{READY_LINE} zones {}; {}; kernel sockets {}; rate limiting {}; control {}; metrics {}; running as {}",
-        served::describe(&loaded.zones),
+        "{READY_LINE} {}; zones {}; {}; kernel sockets {}; rate limiting {}; control {}; metrics {}; running as {}",
+        build(),
+        zones_line,
         xdp_line.as_deref().unwrap_or("no XDP"),
         server.as_ref().map(|s| format!("UDP+TCP on {:?}", s.local_addrs())).unwrap_or_else(|| "off".into()),
         rrl.map(|c| describe_rrl(&c)).unwrap_or_else(|| "off".into()),
         args.ops.control_socket.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "off".into()),
         metrics.as_ref().map(|m| format!("http://{}/metrics", m.local_addr)).unwrap_or_else(|| "off".into()),
-        identity
-            .as_ref()
-            .map(|i| format!("{} (uid {}, no capabilities)", i.user, i.uid))
-            .unwrap_or_else(|| "started".into()),
+        identity.as_ref().map(privileges::describe).unwrap_or_else(|| "started".into()),
     );
+    // Only now: systemd orders dependent units (and a deploy script waits)
+    // on READY=1, so it must mean "answering", not "starting".
+    runtime.notifier.ready(&format!("serving {zones_line}"));
+    let watchdog = match systemd::watchdog::interval_from_env() {
+        Some(timeout) if runtime.notifier.enabled() => {
+            let checked = Arc::clone(&runtime);
+            let pinger = runtime.notifier.try_clone().map_err(|e| format!("NOTIFY_SOCKET: {e}"))?;
+            let watchdog = Watchdog::start(pinger, timeout, move |max_age| checked.check_workers(max_age))
+                .map_err(|e| format!("cannot start the watchdog thread: {e}"))?;
+            tracing::info!("pinging the service watchdog every {:.1?}", timeout / 2);
+            Some(watchdog)
+        }
+        _ => None,
+    };
 
     serve_until_stopped(&signals, &runtime, args.ops.stats_interval);
 
     tracing::info!("stopping");
     super::secondary::stop(&runtime);
+    runtime.notifier.stopping();
+    // Before the data plane goes: its counters are part of the summary.
+    let summary = stop_line(&runtime.snapshot());
+    drop(watchdog);
     drop(metrics);
     drop(control);
     if let Some(plane) = runtime.plane.lock().unwrap_or_else(|e| e.into_inner()).take() {
@@ -122,7 +143,40 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
     if let Some(s) = server {
         s.shutdown();
     }
+    tracing::info!("{summary}");
     Ok(())
+}
+
+/// `stopped after 1h02m03s: 1234 answers (xdp 1200, udp 30, tcp 4), 20
+/// nxdomain, 1 refused, 3 truncated, 0 unanswered, 0 rate-limited; 2
+/// reloads, 1 failed`.
+fn stop_line(s: &Snapshot) -> String {
+    let t = s.total();
+    let xdp: u64 = s.xdp.iter().flat_map(|x| &x.queues).map(|q| q.counters.dns.answered()).sum();
+    let secs = s.uptime_secs.max(0.0) as u64;
+    format!(
+        "stopped after {}h{:02}m{:02}s: {} answers (xdp {xdp}, udp {}, tcp {}), {} nxdomain, {} refused, {} truncated, \
+         {} unanswered, {} rate-limited; {} reloads, {} failed",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60,
+        t.answered(),
+        s.udp.answered(),
+        s.tcp.answered(),
+        t.nxdomain,
+        t.refused,
+        t.truncated,
+        t.unanswered,
+        t.rate_limited,
+        s.reloads_ok + s.reloads_failed,
+        s.reloads_failed,
+    )
+}
+
+/// `responder 0.1.0 (commit 0123456789ab)`: which build answers, for bug
+/// reports and fleet roll-outs.
+pub fn build() -> String {
+    format!("responder {} (commit {})", env!("CARGO_PKG_VERSION"), env!("RESPONDER_COMMIT"))
 }
 
 /// Rate limiting as the flags ask: `None` with --rrl-rate 0 (the default).
@@ -230,6 +284,21 @@ mod tests {
         assert!(error.to_string().contains("slip 500"), "{error}");
         let error = RrlPolicy::maker(rrl(&["--rrl-rate", "2000000"])).err().expect("refused");
         assert!(error.to_string().contains("rate 2000000"), "{error}");
+    }
+
+    #[test]
+    fn the_stop_line_reads_as_a_sentence() {
+        let s = Snapshot {
+            uptime_secs: 3723.9,
+            reloads_ok: 1,
+            reloads_failed: 1,
+            udp: DnsCounters { queries: 200, noerror: 150, nxdomain: 50, ..DnsCounters::default() },
+            ..Snapshot::default()
+        };
+        let line = stop_line(&s);
+        assert!(line.starts_with("stopped after 1h02m03s: 200 answers (xdp 0, udp 200, tcp 0), 50 nxdomain"), "{line}");
+        assert!(line.ends_with("; 2 reloads, 1 failed") && !line.contains("Some("), "{line}");
+        assert!(build().starts_with(&format!("responder {} (commit ", env!("CARGO_PKG_VERSION"))));
     }
 
     #[test]

@@ -8,6 +8,7 @@ use crate::engine::policy::Policy;
 use crate::xdp::plane::{DataPlane, DataPlaneConfig};
 use crate::xdp::program::SteeringConfig;
 use crate::xdp::socket::BusyPoll;
+use crate::xdp::worker::QueueStats;
 use crate::xdp::EngineHandler;
 
 /// Packets per busy poll, in the range Knot advises (8–64).
@@ -73,36 +74,46 @@ pub fn describe(args: &ServeArgs, plane: &DataPlane) -> String {
     )
 }
 
-/// Stops the data plane and prints each queue's final counters.
+/// Stops the data plane and logs each queue's final counters, one line a
+/// queue (`queue 0 (cpu 1, zero-copy): rx … tx …`), then the program's.
 pub fn stop(plane: DataPlane) {
     let steering = plane.program().counters().ok();
     match plane.stop() {
         Ok(stats) => {
             for s in &stats {
-                let c = &s.counters;
-                eprintln!(
-                    "queue {} (cpu {:?}, {}): rx {} tx {} dropped {} passed {} invalid {} fill-empty {} tx-full {} kicks {}{}{}",
-                    s.queue,
-                    s.cpu,
-                    s.mode,
-                    c.rx,
-                    c.tx,
-                    c.dropped,
-                    c.passed,
-                    c.invalid,
-                    c.fill_ring_empty,
-                    c.tx_ring_full,
-                    c.tx_kicks,
-                    s.kernel.map(|k| format!(", kernel rx_dropped {} rx_ring_full {}", k.rx_dropped, k.rx_ring_full)).unwrap_or_default(),
-                    if s.frames_balanced() { "" } else { ", UMEM FRAMES DO NOT ADD UP" },
-                );
+                if s.frames_balanced() {
+                    tracing::info!("{}", queue_line(s));
+                } else {
+                    tracing::error!("{}, UMEM FRAMES DO NOT ADD UP", queue_line(s));
+                }
             }
         }
         Err(e) => tracing::error!("stopping the data plane: {e}"),
     }
     if let Some(c) = steering {
-        eprintln!("XDP program: {c}");
+        tracing::info!("XDP program: {c}");
     }
+}
+
+fn queue_line(s: &QueueStats) -> String {
+    let c = &s.counters;
+    format!(
+        "queue {} (cpu {}, {}): rx {} tx {} dropped {} passed {} invalid {} fill-empty {} tx-full {} kicks {}{}",
+        s.queue,
+        s.cpu.map(|c| c.to_string()).unwrap_or_else(|| "unpinned".into()),
+        s.mode,
+        c.rx,
+        c.tx,
+        c.dropped,
+        c.passed,
+        c.invalid,
+        c.fill_ring_empty,
+        c.tx_ring_full,
+        c.tx_kicks,
+        s.kernel
+            .map(|k| format!(", kernel rx_dropped {} rx_ring_full {}", k.rx_dropped, k.rx_ring_full))
+            .unwrap_or_default(),
+    )
 }
 
 #[cfg(test)]

@@ -24,7 +24,9 @@ pub fn launch(kind: ServerKind, ctx: &Context<'_>) -> Result<Launch, NotRun> {
         // One kernel UDP worker: the XDP modes do not use it, the kernel mode
         // gets one, like the other servers.
         let mut args: Vec<String> =
-            ["serve", "--zone", &zone, "--listen", &listen, "--udp-workers", "1"].map(str::to_owned).to_vec();
+            ["serve", "--user", "root", "--zone", &zone, "--listen", &listen, "--udp-workers", "1"]
+                .map(str::to_owned)
+                .to_vec();
         args.extend(extra.iter().map(|s| s.to_string()));
         args.extend(ctx.responder_args.iter().cloned());
         args

@@ -105,6 +105,7 @@ pub fn apply(args: &mut ServeArgs, file: Settings, precedence: &mut Precedence) 
     p.take_option("control_socket", &mut o.control_socket, file.control_socket);
     p.take_option("metrics", &mut o.metrics, file.metrics);
     p.take("stats_interval", &mut o.stats_interval, file.stats_interval);
+    p.take("log_queries", &mut o.log_queries, file.log_queries);
     p.take_option("user", &mut o.user, file.user);
 
     // Not flags: only the file has keys, remotes and ACLs.

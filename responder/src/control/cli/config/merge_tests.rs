@@ -74,6 +74,8 @@ metrics = "127.0.0.1:9153"
 [log]
 level = "warn"
 stats-interval = 5
+format = "json"
+queries = true
 "#;
 
 #[test]
@@ -112,6 +114,7 @@ fn the_file_sets_what_the_command_line_does_not() {
     assert_eq!(o.metrics, Some("127.0.0.1:9153".parse().unwrap()));
     assert_eq!((o.stats_interval, o.user.as_deref()), (5, Some("nobody")));
     assert_eq!(r.log_level, Some(LogLevel::Warn));
+    assert_eq!((r.log_format, o.log_queries), (Some(crate::control::logging::LogFormat::Json), true));
 }
 
 #[test]

@@ -57,6 +57,8 @@ pub struct Resolved {
     pub args: ServeArgs,
     /// `[log] level`, for when neither -v nor -q is given.
     pub log_level: Option<LogLevel>,
+    /// `[log] format`, for when --log-format is not given.
+    pub log_format: Option<crate::control::logging::LogFormat>,
 }
 
 /// Reads `--config` if given and merges it under the command line.
@@ -99,11 +101,11 @@ pub fn parse_str(text: &str, file: &Path, base: &Path) -> Result<Settings, Strin
 /// Puts `file` under the command line in `args`.
 pub fn merge(mut args: ServeArgs, file: Settings, matches: &ArgMatches) -> Result<Resolved, String> {
     let mut precedence = Precedence::new(matches);
-    let log_level = file.log_level;
+    let (log_level, log_format) = (file.log_level, file.log_format);
     let xdp_settings_at = file.xdp_settings_at.clone();
     merge::apply(&mut args, file, &mut precedence);
     merge::check_interface(&args, xdp_settings_at.as_deref(), &mut precedence)?;
-    Ok(Resolved { args, log_level })
+    Ok(Resolved { args, log_level, log_format })
 }
 
 /// The file's directory, absolute so that the paths taken from it do not

@@ -193,4 +193,8 @@ pub struct Log {
     pub level: Option<Parsed<LogLevel>>,
     /// --stats-interval
     pub stats_interval: Option<u64>,
+    /// --log-format: "text" or "json" (one object a line).
+    pub format: Option<Parsed<crate::control::logging::LogFormat>>,
+    /// --log-queries: one line per query answered on the kernel sockets.
+    pub queries: Option<bool>,
 }

@@ -63,6 +63,8 @@ pub struct Settings {
     pub metrics: Option<SocketAddr>,
     pub log_level: Option<LogLevel>,
     pub stats_interval: Option<u64>,
+    pub log_format: Option<crate::control::logging::LogFormat>,
+    pub log_queries: Option<bool>,
 
     /// `[[key]]`, `[[remote]]`, `[[acl]]`; `None` when the file has none.
     pub access: Option<Access>,
@@ -178,6 +180,8 @@ impl Settings {
             metrics: control.metrics.map(|a| a.0),
             log_level: log.level.map(|v| v.0),
             stats_interval: log.stats_interval,
+            log_format: log.format.map(|v| v.0),
+            log_queries: log.queries,
             access,
         })
     }
