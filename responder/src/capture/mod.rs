@@ -35,7 +35,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 pub use self::sink::DnstapSink;
-pub use self::tap::{Tap, TapConfig, TapCounters, TapCounts};
+pub use self::tap::{MaybeTap, NoTap, Tap, TapConfig, TapCounters, TapCounts};
 
 /// Default bytes of each serving thread's ring: a few thousand exchanges,
 /// a second of 1-in-1 capture on a busy kernel-socket thread.

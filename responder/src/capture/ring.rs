@@ -143,14 +143,15 @@ impl RecordReader {
     /// The next whole record into `buf` (replacing its contents); false when
     /// the ring holds none.
     pub fn next(&mut self, buf: &mut Vec<u8>) -> bool {
-        let Ok(chunk) = self.consumer.read_chunk(4) else { return false };
-        let (a, b) = chunk.as_slices();
         let mut len = [0u8; 4];
-        for (dst, src) in len.iter_mut().zip(a.iter().chain(b)) {
-            *dst = *src;
+        {
+            // Peeked, not committed: the length stays in front of the record.
+            let Ok(chunk) = self.consumer.read_chunk(4) else { return false };
+            let (a, b) = chunk.as_slices();
+            for (dst, src) in len.iter_mut().zip(a.iter().chain(b)) {
+                *dst = *src;
+            }
         }
-        // Not committed: the length stays in front of the record.
-        drop(chunk);
         let len = u32::from_le_bytes(len) as usize;
         buf.resize(len, 0);
         // The producer commits records whole, so all of it is there.

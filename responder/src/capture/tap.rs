@@ -193,7 +193,7 @@ impl Tap {
         self.counts.seen += 1;
         let dnstap = self.dnstap.tick();
         let pcap = self.pcap.tick();
-        self.chosen = u8::from(dnstap) * WANT_DNSTAP | u8::from(pcap) * WANT_PCAP;
+        self.chosen = (u8::from(dnstap) * WANT_DNSTAP) | (u8::from(pcap) * WANT_PCAP);
         self.chosen != 0
     }
 
@@ -271,6 +271,46 @@ impl Tap {
     #[cfg(test)]
     pub fn counts(&self) -> TapCounts {
         self.counts
+    }
+}
+
+/// A serving thread's tap, or [`NoTap`]. Handlers are generic over it, so
+/// one built without capture has a constant `None` where the sampling
+/// would be, and compiles to what it was before capture existed.
+pub trait MaybeTap: Send + 'static {
+    /// The tap if this packet is sampled ([`Tap::sample`]).
+    fn sampled(&mut self) -> Option<&mut Tap>;
+
+    /// [`Tap::publish`].
+    fn publish(&self);
+}
+
+/// No capture.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoTap;
+
+impl MaybeTap for NoTap {
+    #[inline(always)]
+    fn sampled(&mut self) -> Option<&mut Tap> {
+        None
+    }
+
+    #[inline(always)]
+    fn publish(&self) {}
+}
+
+impl MaybeTap for Tap {
+    #[inline(always)]
+    fn sampled(&mut self) -> Option<&mut Tap> {
+        if self.sample() {
+            Some(self)
+        } else {
+            None
+        }
+    }
+
+    fn publish(&self) {
+        Tap::publish(self);
     }
 }
 

@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use super::reload::Reloader;
 use super::snapshot::{QueueSnapshot, Snapshot, SteeringSnapshot, XdpSnapshot};
+use crate::capture::Capture;
 use crate::stats::{DnsCounters, Published, Registry, TcpCounters};
 use crate::xdp::DataPlane;
 
@@ -19,6 +20,7 @@ pub struct Runtime {
     pub udp: Option<Arc<Registry<DnsCounters>>>,
     pub tcp: Option<Arc<Registry<DnsCounters>>>,
     pub tcp_connections: Option<Arc<Published<TcpCounters>>>,
+    pub capture: Option<Arc<Capture>>,
 }
 
 impl Runtime {
@@ -31,6 +33,7 @@ impl Runtime {
             udp: None,
             tcp: None,
             tcp_connections: None,
+            capture: None,
         }
     }
 
@@ -71,6 +74,7 @@ impl Runtime {
             udp: sum(&self.udp),
             tcp: sum(&self.tcp),
             tcp_connections: self.tcp_connections.as_ref().map(|c| c.snapshot()).unwrap_or_default(),
+            capture: self.capture.as_ref().map(|c| c.counters()),
         }
     }
 }

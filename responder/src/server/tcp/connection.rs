@@ -10,7 +10,7 @@
 //! growing our memory, and is closed once idle.
 
 use std::io::{self, Read, Write};
-use std::net::Shutdown;
+use std::net::{Shutdown, SocketAddr};
 use std::time::Instant;
 
 use super::super::config::TcpLimits;
@@ -97,6 +97,8 @@ pub(super) struct Connection<S> {
     phase: Phase,
     /// Last time a query completed or the answers drained.
     last_progress: Instant,
+    /// Client and server addresses, kept only for a capturing session.
+    addresses: Option<(SocketAddr, SocketAddr)>,
 }
 
 impl<S: Stream> Connection<S> {
@@ -111,7 +113,14 @@ impl<S: Stream> Connection<S> {
             peer_closed: false,
             phase: Phase::Serving,
             last_progress: now,
+            addresses: None,
         }
+    }
+
+    /// Remembers the connection's client and server addresses, to tell a
+    /// capturing session where each query came from.
+    pub(super) fn set_addresses(&mut self, client: SocketAddr, server: SocketAddr) {
+        self.addresses = Some((client, server));
     }
 
     pub(super) fn stream_mut(&mut self) -> &mut S {
@@ -244,6 +253,9 @@ impl<S: Stream> Connection<S> {
             start += LENGTH_PREFIX + length;
             self.queries += 1;
             self.last_progress = now;
+            if let Some((client, server)) = self.addresses {
+                session.peer(client, server);
+            }
             if let Some(answer_len) = session.answer(scratch, length, Transport::Tcp, &[]) {
                 self.queue_answer(scratch, answer_len);
             }

@@ -2,6 +2,7 @@
 
 pub mod render;
 
+use crate::capture::CaptureCounters;
 use crate::stats::{DnsCounters, TcpCounters};
 use crate::xdp::socket::KernelStats;
 use crate::xdp::WorkerCounters;
@@ -21,6 +22,8 @@ pub struct Snapshot {
     pub tcp: DnsCounters,
     /// Kernel-socket TCP's connection table.
     pub tcp_connections: TcpCounters,
+    /// Query capture (dnstap, pcap), when on.
+    pub capture: Option<CaptureCounters>,
 }
 
 #[derive(Debug, Clone, Default)]
