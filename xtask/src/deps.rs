@@ -36,6 +36,11 @@ pub const RUNTIME_PACKAGES: &[&str] = &[
     "groff-base",
     // `cargo xtask package` builds with dpkg-deb (in dpkg) and its test runs lintian.
     "lintian",
+    // tests/tests/dnstap.rs: fstrm_capture reads the dnstap stream, dnstap-read
+    // (in bind9-dnsutils) decodes it, tcpdump reads the pcap output.
+    "fstrm-bin",
+    "bind9-dnsutils",
+    "tcpdump",
 ];
 
 /// Needed by `cargo xtask bench` only, so installed by it rather than by
