@@ -18,30 +18,68 @@ use rtrb::Producer;
 use super::ring::{self, Header, Source, HEADER_LEN, WANT_DNSTAP, WANT_PCAP};
 use crate::wire::{ethernet, ipv4, ipv6};
 
-/// Every `every`-th packet; 0 never.
+/// 1-in-N for each output (N = 0: off), as one countdown to the next
+/// packet either output takes, so that a packet neither takes costs one
+/// decrement and one branch; the packets counted down are added to `seen`
+/// when it runs out.
 #[derive(Debug, Clone, Copy)]
-struct Sampler {
-    every: u32,
-    left: u32,
+struct Samplers {
+    every: [u32; 2],
+    /// Packets until each output's next sample, as of the last run-out.
+    left: [u32; 2],
+    /// Counts down to the next sample of either output.
+    next: u32,
+    /// What `next` started from.
+    window: u32,
+    /// Packets before the current window.
+    seen: u64,
 }
 
-impl Sampler {
-    fn new(every: u32) -> Sampler {
-        Sampler { every, left: every }
+impl Samplers {
+    fn new(dnstap: u32, pcap: u32) -> Samplers {
+        let mut s = Samplers { every: [dnstap, pcap], left: [dnstap, pcap], next: 0, window: 0, seen: 0 };
+        s.rewind();
+        s
     }
 
+    /// The outputs that take this packet (bits), or 0.
     #[inline(always)]
-    fn tick(&mut self) -> bool {
-        if self.every == 0 {
-            return false;
+    fn tick(&mut self) -> u8 {
+        self.next -= 1;
+        if self.next != 0 {
+            return 0;
         }
-        self.left -= 1;
-        if self.left == 0 {
-            self.left = self.every;
-            true
-        } else {
-            false
+        self.ran_out()
+    }
+
+    #[cold]
+    fn ran_out(&mut self) -> u8 {
+        self.seen += u64::from(self.window);
+        let mut chosen = 0;
+        for (i, bit) in [WANT_DNSTAP, WANT_PCAP].into_iter().enumerate() {
+            if self.every[i] != 0 {
+                self.left[i] -= self.window;
+                if self.left[i] == 0 {
+                    self.left[i] = self.every[i];
+                    chosen |= bit;
+                }
+            }
         }
+        self.rewind();
+        chosen
+    }
+
+    /// Starts the countdown to the nearest output's next sample.
+    fn rewind(&mut self) {
+        let nearest = (0..2).filter(|&i| self.every[i] != 0).map(|i| self.left[i]).min();
+        // With no output on, the countdown only ever adds to `seen`.
+        self.next = nearest.unwrap_or(u32::MAX);
+        self.window = self.next;
+    }
+
+    /// Every packet counted so far.
+    fn seen(&self) -> u64 {
+        self.seen + u64::from(self.window - self.next)
     }
 }
 
@@ -158,8 +196,7 @@ pub struct TapConfig {
 /// One serving thread's end of the capture.
 pub struct Tap {
     ring: Producer<u8>,
-    dnstap: Sampler,
-    pcap: Sampler,
+    samplers: Samplers,
     limiter: SourceLimiter,
     /// The outputs the last [`Tap::sample`] chose.
     chosen: u8,
@@ -174,8 +211,7 @@ impl Tap {
     pub fn new(config: TapConfig, ring: Producer<u8>, published: Arc<TapCounters>) -> Tap {
         Tap {
             ring,
-            dnstap: Sampler::new(config.dnstap_every),
-            pcap: Sampler::new(config.pcap_every),
+            samplers: Samplers::new(config.dnstap_every, config.pcap_every),
             limiter: SourceLimiter::new(config.dnstap_source_rate, config.pcap_source_rate),
             chosen: 0,
             record: Vec::with_capacity(HEADER_LEN + 2 * usize::from(u16::MAX)),
@@ -190,10 +226,7 @@ impl Tap {
     /// [`Tap::take_message`] before answering it.
     #[inline(always)]
     pub fn sample(&mut self) -> bool {
-        self.counts.seen += 1;
-        let dnstap = self.dnstap.tick();
-        let pcap = self.pcap.tick();
-        self.chosen = (u8::from(dnstap) * WANT_DNSTAP) | (u8::from(pcap) * WANT_PCAP);
+        self.chosen = self.samplers.tick();
         self.chosen != 0
     }
 
@@ -262,7 +295,7 @@ impl Tap {
     pub fn publish(&self) {
         let c = &self.counts;
         let p = &self.published;
-        p.seen.store(c.seen, Ordering::Relaxed);
+        p.seen.store(self.samplers.seen(), Ordering::Relaxed);
         p.pushed.store(c.pushed, Ordering::Relaxed);
         p.dropped_full.store(c.dropped_full, Ordering::Relaxed);
         p.rate_limited.store(c.rate_limited, Ordering::Relaxed);
@@ -270,7 +303,7 @@ impl Tap {
 
     #[cfg(test)]
     pub fn counts(&self) -> TapCounts {
-        self.counts
+        TapCounts { seen: self.samplers.seen(), ..self.counts }
     }
 }
 
@@ -374,6 +407,21 @@ mod tests {
         assert_eq!((dnstap, pcap, records), (100, 250, 300));
         let c = tap.counts();
         assert_eq!((c.seen, c.pushed, c.sampled_out(), c.dropped_full, c.rate_limited), (1000, 300, 700, 0, 0));
+    }
+
+    #[test]
+    fn the_shared_countdown_takes_each_output_one_in_n_and_counts_every_packet() {
+        for (dnstap, pcap) in [(1, 0), (0, 7), (3, 5), (10, 10), (6, 4), (1, 1), (0, 0)] {
+            let mut s = Samplers::new(dnstap, pcap);
+            for n in 1..=1000u64 {
+                let chosen = s.tick();
+                for (i, (every, bit)) in [(dnstap, WANT_DNSTAP), (pcap, WANT_PCAP)].into_iter().enumerate() {
+                    let due = every != 0 && n % u64::from(every) == 0;
+                    assert_eq!(chosen & bit != 0, due, "{dnstap}/{pcap}: packet {n}, output {i}");
+                }
+                assert_eq!(s.seen(), n);
+            }
+        }
     }
 
     #[test]
