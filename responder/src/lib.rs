@@ -11,12 +11,15 @@
 //! - [`server`]: kernel-socket UDP/TCP serving on the same engine.
 //! - [`xdp`]: the AF_XDP data plane: XDP program, UMEM, rings, pinned workers.
 //! - [`transfer`]: zone transfers; `inbound`: responder as a secondary.
+//! - [`capture`]: sampled queries and responses as dnstap and pcap, taken
+//!   from the serving threads through lock-free rings.
 //! - [`stats`]: per-thread counters, published to readers, summed on read.
 //! - [`control`]: the command line and config file (`cli`), `serve`'s life
 //!   cycle (`daemon`: reload, control socket, metrics, the stats snapshot and
 //!   its JSON and Prometheus renderings) and `doctor`.
 
 pub mod access;
+pub mod capture;
 pub mod control;
 pub mod engine;
 pub mod rrl;

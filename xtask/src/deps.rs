@@ -38,6 +38,11 @@ pub const RUNTIME_PACKAGES: &[&str] = &[
     "lintian",
     // scripts/anycast-healthcheck polls /readyz with curl; its test runs it.
     "curl",
+    // tests/tests/dnstap.rs: fstrm_capture reads the dnstap stream, dnstap-read
+    // (in bind9-dnsutils) decodes it, tcpdump reads the pcap output.
+    "fstrm-bin",
+    "bind9-dnsutils",
+    "tcpdump",
 ];
 
 /// Needed by `cargo xtask bench` only, so installed by it rather than by

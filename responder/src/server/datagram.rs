@@ -8,7 +8,7 @@
 
 use std::io;
 use std::mem;
-use std::net::UdpSocket;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::os::fd::{AsFd, AsRawFd};
 use std::ptr;
 
@@ -58,6 +58,8 @@ pub(super) struct Exchange {
     control: [u64; CONTROL_WORDS],
     /// Bytes of `control` to send with the reply; 0 sends none.
     reply_control_len: usize,
+    /// The address the last datagram was sent to, if the kernel said.
+    destination: Option<IpAddr>,
 }
 
 impl Exchange {
@@ -69,6 +71,7 @@ impl Exchange {
             peer_len: 0,
             control: [0; CONTROL_WORDS],
             reply_control_len: 0,
+            destination: None,
         }
     }
 
@@ -86,6 +89,7 @@ impl Exchange {
         msg.msg_control = self.control.as_mut_ptr().cast();
         msg.msg_controllen = mem::size_of_val(&self.control) as _;
         self.reply_control_len = 0;
+        self.destination = None;
 
         // SAFETY: every pointer in `msg` refers to storage that is live and
         // exclusively borrowed for the call, with its true length.
@@ -121,6 +125,28 @@ impl Exchange {
             }
             _ => &out[..0],
         }
+    }
+
+    /// The last peer's address and port; `None` for a family we do not serve.
+    pub(super) fn peer_socket(&self) -> Option<SocketAddr> {
+        let mut bytes = [0u8; 16];
+        let ip: IpAddr = match *self.peer_address(&mut bytes) {
+            [a, b, c, d] => Ipv4Addr::new(a, b, c, d).into(),
+            ref v6 => Ipv6Addr::from(<[u8; 16]>::try_from(v6).ok()?).into(),
+        };
+        let family = libc::c_int::from(self.peer.ss_family);
+        // SAFETY: as in `peer_address`: the kernel wrote a sockaddr of this
+        // family; both put the port at the same offset, in network order.
+        let port = match family {
+            libc::AF_INET => unsafe { (*ptr::from_ref(&self.peer).cast::<libc::sockaddr_in>()).sin_port },
+            _ => unsafe { (*ptr::from_ref(&self.peer).cast::<libc::sockaddr_in6>()).sin6_port },
+        };
+        Some(SocketAddr::new(ip, u16::from_be(port)))
+    }
+
+    /// The address the last datagram was sent to (from its pktinfo).
+    pub(super) fn destination(&self) -> Option<IpAddr> {
+        self.destination
     }
 
     /// Sends `answer` to the last peer, from the address it wrote to.
@@ -159,6 +185,7 @@ impl Exchange {
                 let (level, kind) = ((*cmsg).cmsg_level, (*cmsg).cmsg_type);
                 if level == libc::IPPROTO_IP && kind == libc::IP_PKTINFO {
                     let received: libc::in_pktinfo = ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
+                    self.destination = Some(Ipv4Addr::from(u32::from_be(received.ipi_addr.s_addr)).into());
                     // Interface 0 lets routing pick the way out; the
                     // local address the query reached becomes the source.
                     let reply = libc::in_pktinfo {
@@ -172,6 +199,7 @@ impl Exchange {
                     // Kept whole: the interface index scopes link-local
                     // destinations.
                     let received: libc::in6_pktinfo = ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
+                    self.destination = Some(Ipv6Addr::from(received.ipi6_addr.s6_addr).into());
                     return self.write_control(libc::IPPROTO_IPV6, libc::IPV6_PKTINFO, received);
                 }
                 cmsg = libc::CMSG_NXTHDR(msg, cmsg);
@@ -228,6 +256,8 @@ mod tests {
         let mut buf = [0u8; 64];
         assert_eq!(exchange.receive(&server, &mut buf).unwrap(), Received::Datagram(5));
         assert_eq!(&buf[..5], b"query");
+        assert_eq!(exchange.peer_socket(), Some(client.local_addr().unwrap()));
+        assert_eq!(exchange.destination(), Some(queried.ip()));
         exchange.reply(&server, b"answer").unwrap();
 
         let (len, from) = client.recv_from(&mut buf).unwrap();

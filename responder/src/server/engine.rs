@@ -3,11 +3,13 @@
 //! its counting and rate-limiting policy) and publishes its counters after
 //! each query. A NOTIFY goes to the secondary zones' handler instead, when
 //! there is one (the engine itself answers NOTIMP to any other opcode).
+//! With capture on, each thread also has its own tap.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
 use super::{Answerer, Session};
+use crate::capture::{Capture, MaybeTap, Tap};
 use crate::engine::live::SharedEngine;
 use crate::engine::policy::Policy;
 use crate::engine::{self, Transport};
@@ -25,6 +27,7 @@ pub struct EngineAnswerer<F> {
     udp: Arc<Registry<DnsCounters>>,
     tcp: Arc<Registry<DnsCounters>>,
     log_queries: bool,
+    capture: Option<Arc<Capture>>,
 }
 
 impl<F, P> EngineAnswerer<F>
@@ -33,7 +36,15 @@ where
     P: Policy + Send + 'static,
 {
     pub fn new(engine: SharedEngine, policy: F) -> EngineAnswerer<F> {
-        EngineAnswerer { engine, policy, notify: None, udp: Arc::default(), tcp: Arc::default(), log_queries: false }
+        EngineAnswerer {
+            engine,
+            policy,
+            notify: None,
+            udp: Arc::default(),
+            tcp: Arc::default(),
+            log_queries: false,
+            capture: None,
+        }
     }
 
     /// Hands every NOTIFY to `handler`.
@@ -45,6 +56,12 @@ where
     /// Logs one line per query answered (`--log-queries`).
     pub fn with_query_log(mut self, on: bool) -> EngineAnswerer<F> {
         self.log_queries = on;
+        self
+    }
+
+    /// Gives each thread a tap of `capture`.
+    pub fn with_capture(mut self, capture: Option<Arc<Capture>>) -> EngineAnswerer<F> {
+        self.capture = capture;
         self
     }
 
@@ -74,6 +91,8 @@ where
             published: registry.register(),
             notify: self.notify.clone(),
             log_queries: self.log_queries,
+            tap: self.capture.as_ref().map(|c| c.tap()),
+            peer: (UNSPECIFIED, UNSPECIFIED),
         })
     }
 }
@@ -84,7 +103,12 @@ struct ThreadSession<P> {
     published: Arc<Published<DnsCounters>>,
     notify: Option<NotifyHandler>,
     log_queries: bool,
+    tap: Option<Tap>,
+    /// Client and server of the next query, when capturing.
+    peer: (SocketAddr, SocketAddr),
 }
+
+const UNSPECIFIED: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0);
 
 impl<P: Policy + Send> Session for ThreadSession<P> {
     fn answer(&mut self, buf: &mut [u8], len: usize, transport: Transport, client: &[u8]) -> Option<usize> {
@@ -102,11 +126,45 @@ impl<P: Policy + Send> Session for ThreadSession<P> {
         // A kernel-socket query costs two system calls; publishing a dozen
         // counters with plain stores each time costs nothing beside them.
         self.session.begin_batch();
-        let answer = self.session.answer_message(buf, len, transport, client);
+        let answer = match self.tap.as_mut().and_then(MaybeTap::sampled) {
+            Some(tap) => answer_tapped(&mut self.session, tap, self.peer, buf, len, transport, client),
+            None => self.session.answer_message(buf, len, transport, client),
+        };
         self.published.publish(&self.session.policy().counters);
         if self.log_queries {
             tracing::info!("{}", super::query_log::line(answer.and_then(|n| buf.get(..n)), transport, client));
         }
+        if let Some(tap) = &self.tap {
+            tap.publish();
+        }
         answer
     }
+
+    fn captures(&self) -> bool {
+        self.tap.is_some()
+    }
+
+    fn peer(&mut self, client: SocketAddr, server: SocketAddr) {
+        self.peer = (client, server);
+    }
+}
+
+/// A sampled query: copied before it is answered in place, the answer after.
+#[cold]
+fn answer_tapped<P: Policy>(
+    session: &mut engine::Session<Counting<P>>,
+    tap: &mut Tap,
+    (peer, server): (SocketAddr, SocketAddr),
+    buf: &mut [u8],
+    len: usize,
+    transport: Transport,
+    client: &[u8],
+) -> Option<usize> {
+    let tcp = transport == Transport::Tcp;
+    let taken = buf.get(..len).is_some_and(|query| tap.take_message(query, tcp, peer, server));
+    let answer = session.answer_message(buf, len, transport, client);
+    if taken {
+        tap.complete(answer.and_then(|n| buf.get(..n)));
+    }
+    answer
 }

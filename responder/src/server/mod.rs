@@ -42,6 +42,15 @@ pub trait Session: Send {
     /// `client` (its address bytes, or empty), `buf.len()` the room for the
     /// answer. Returns the answer's length, or `None` to send nothing.
     fn answer(&mut self, buf: &mut [u8], len: usize, transport: Transport, client: &[u8]) -> Option<usize>;
+
+    /// Whether the session captures queries (see `capture`), and so wants
+    /// [`Session::peer`] before each one.
+    fn captures(&self) -> bool {
+        false
+    }
+
+    /// The client and server socket addresses of the next query.
+    fn peer(&mut self, _client: SocketAddr, _server: SocketAddr) {}
 }
 
 /// A running server; dropping it stops it too.

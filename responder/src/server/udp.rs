@@ -5,7 +5,7 @@
 //! own buffer and allocates nothing per query.
 
 use std::io;
-use std::net::{Shutdown, UdpSocket};
+use std::net::{Shutdown, SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -28,13 +28,21 @@ const ERROR_BACKOFF: Duration = Duration::from_millis(1);
 pub(super) fn serve(socket: &UdpSocket, session: &mut dyn Session, stop: &AtomicBool) {
     let mut buf = vec![0u8; MAX_UDP_MESSAGE];
     let mut exchange = Exchange::new();
+    // The server address a capture records when the kernel gives no
+    // destination; read once, not per query.
+    let local = if session.captures() { socket.local_addr().ok() } else { None };
     loop {
         let received = exchange.receive(socket, &mut buf);
         if stop.load(Ordering::Acquire) {
             return;
         }
         match received {
-            Ok(Received::Datagram(len)) => answer_one(socket, session, &mut exchange, &mut buf, len),
+            Ok(Received::Datagram(len)) => {
+                if let (Some(local), Some(client)) = (local, exchange.peer_socket()) {
+                    session.peer(client, SocketAddr::new(exchange.destination().unwrap_or(local.ip()), local.port()));
+                }
+                answer_one(socket, session, &mut exchange, &mut buf, len)
+            }
             Ok(Received::Truncated) => {
                 trace!("dropped a datagram larger than {MAX_UDP_MESSAGE} bytes")
             }

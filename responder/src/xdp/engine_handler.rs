@@ -1,25 +1,34 @@
 //! The answer engine as a worker's frame handler: this queue's
 //! [`Session`] (the live engine, the queue's counting and rate-limiting
-//! policy, its scratch) and the batch prefetcher (see `engine::Prefetch`).
+//! policy, its scratch), the batch prefetcher (see `engine::Prefetch`), and
+//! its capture tap, if any (see `capture`).
 
 use super::worker::FrameHandler;
+use crate::capture::{MaybeTap, NoTap, Tap};
 use crate::engine::live::SharedEngine;
 use crate::engine::policy::Policy;
 use crate::engine::{Prefetch, Session, Verdict};
 use crate::stats::{Counting, DnsCounters};
 
-pub struct EngineHandler<P> {
+pub struct EngineHandler<P, T = NoTap> {
     session: Session<Counting<P>>,
     prefetch: Prefetch,
+    tap: T,
 }
 
 impl<P: Policy> EngineHandler<P> {
     pub fn new(engine: &SharedEngine, policy: P) -> EngineHandler<P> {
-        EngineHandler { session: Session::new(engine, Counting::new(policy)), prefetch: Prefetch::new() }
+        EngineHandler::with_tap(engine, policy, NoTap)
     }
 }
 
-impl<P: Policy + Send + 'static> FrameHandler for EngineHandler<P> {
+impl<P: Policy, T: MaybeTap> EngineHandler<P, T> {
+    pub fn with_tap(engine: &SharedEngine, policy: P, tap: T) -> EngineHandler<P, T> {
+        EngineHandler { session: Session::new(engine, Counting::new(policy)), prefetch: Prefetch::new(), tap }
+    }
+}
+
+impl<P: Policy + Send + 'static, T: MaybeTap> FrameHandler for EngineHandler<P, T> {
     #[inline]
     fn begin_batch(&mut self) {
         self.session.begin_batch();
@@ -37,10 +46,39 @@ impl<P: Policy + Send + 'static> FrameHandler for EngineHandler<P> {
 
     #[inline]
     fn handle(&mut self, frame: &mut [u8], len: usize, capacity: usize) -> Verdict {
+        if let Some(tap) = self.tap.sampled() {
+            return answer_tapped(&mut self.session, tap, frame, len, capacity);
+        }
         self.session.answer_frame(frame, len, capacity)
     }
 
     fn dns_counters(&self) -> DnsCounters {
+        self.tap.publish();
         self.session.policy().counters
     }
+}
+
+/// A sampled frame: the query is copied before the engine rewrites it in
+/// place, the answer after. Out of line, so the unsampled path stays as
+/// small as without capture.
+#[cold]
+#[inline(never)]
+fn answer_tapped<P: Policy>(
+    session: &mut Session<Counting<P>>,
+    tap: &mut Tap,
+    frame: &mut [u8],
+    len: usize,
+    capacity: usize,
+) -> Verdict {
+    let taken = frame.get(..len).is_some_and(|query| tap.take_frame(query));
+    let verdict = session.answer_frame(frame, len, capacity);
+    if taken {
+        match verdict {
+            Verdict::Transmit(n) => tap.complete(frame.get(..n)),
+            Verdict::Drop => tap.complete(None),
+            // Not a query (the kernel's traffic): nothing to record.
+            Verdict::Pass => {}
+        }
+    }
+    verdict
 }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::capture::DnstapSink;
 use crate::xdp::program::XdpMode;
 use crate::xdp::queues::{CpuSelection, QueueSelection};
 use crate::xdp::socket::ZeroCopy;
@@ -28,6 +29,9 @@ pub mod limits {
     /// 0 (off) is allowed besides.
     pub const STALL_THRESHOLD_MS_MIN: i64 = 50;
     pub const STALL_THRESHOLD_MS_MAX: i64 = 60_000;
+    /// `--capture-ring-size`: a few records at least, and not a memory sink.
+    pub const CAPTURE_RING_MIN: u64 = 4 << 10;
+    pub const CAPTURE_RING_MAX: u64 = 1 << 30;
 }
 
 #[derive(Parser, Debug)]
@@ -124,6 +128,8 @@ pub struct ServeArgs {
     /// `[[key]]`, `[[remote]]`, `[[acl]]` from the config file (no flags).
     #[arg(skip)]
     pub access: crate::access::Access,
+    #[command(flatten)]
+    pub capture: CaptureArgs,
 }
 
 /// What reading a zone may touch: a server that starts as root must not be
@@ -189,6 +195,50 @@ pub struct OpsArgs {
     /// After start-up, run as this user (and its group, or USER:GROUP) with no capabilities.
     #[arg(long, value_name = "USER[:GROUP]")]
     pub user: Option<String>,
+}
+
+/// Query capture (dnstap and pcap): see docs/DEPLOY.md. Each output samples
+/// on its own; a query either samples is captured.
+#[derive(Args, Debug, Clone)]
+pub struct CaptureArgs {
+    /// Send dnstap AUTH_QUERY/AUTH_RESPONSE messages to a Frame Streams
+    /// reader listening at unix:PATH (reconnected when it restarts), or
+    /// write them to a file (file:PATH or PATH).
+    #[arg(long, value_name = "unix:PATH|FILE", value_parser = DnstapSink::parse)]
+    pub dnstap: Option<DnstapSink>,
+    /// dnstap takes one query in N (1: every query).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub dnstap_sample: u32,
+    /// dnstap takes at most N queries per client address and second, per
+    /// serving thread (0: no cap).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub dnstap_source_rate: u32,
+    /// Write sampled queries and responses to this pcap file (link type
+    /// raw IP), for those without dnstap tooling.
+    #[arg(long, value_name = "FILE")]
+    pub pcap: Option<PathBuf>,
+    /// The pcap file takes one query in N (1: every query).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub pcap_sample: u32,
+    /// The pcap file takes at most N queries per client address and second,
+    /// per serving thread (0: no cap).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub pcap_source_rate: u32,
+    /// Bytes of each serving thread's capture ring (bytes, or with K, M or
+    /// G); when it is full, captures are dropped and counted.
+    #[arg(long, value_name = "BYTES", default_value = "1M", value_parser = parse_capture_ring_size)]
+    pub capture_ring_size: u64,
+}
+
+/// A size as --zone-max-size takes it, within the ring's limits.
+pub fn parse_capture_ring_size(text: &str) -> Result<u64, String> {
+    let bytes = zone::parse_size(text)?;
+    let range = limits::CAPTURE_RING_MIN..=limits::CAPTURE_RING_MAX;
+    if range.contains(&bytes) {
+        Ok(bytes)
+    } else {
+        Err(format!("{bytes} bytes: a capture ring is {} to {} bytes", range.start(), range.end()))
+    }
 }
 
 #[derive(Args, Debug)]
@@ -344,6 +394,12 @@ mod tests {
         assert_eq!(s.xdp.iface, None);
         assert_eq!((s.xdp.stall_threshold, s.share_port), (200, false));
         assert_eq!(s.zone_read.limits(), ReadLimits::default());
+        let c = &s.capture;
+        assert_eq!((&c.dnstap, c.dnstap_sample, &c.pcap, c.capture_ring_size), (&None, 1, &None, 1 << 20));
+        let cli = parse(&["serve", "--dnstap", "unix:/run/d.sock", "--dnstap-sample", "100"]).unwrap();
+        let Command::Serve(s) = cli.command else { panic!("not serve") };
+        assert_eq!(s.capture.dnstap, Some(DnstapSink::Unix("/run/d.sock".into())));
+        assert_eq!(s.capture.dnstap_sample, 100);
     }
 
     #[test]
@@ -368,6 +424,10 @@ mod tests {
         assert!(parse(&["serve", "--iface", "eth0", "--stall-threshold", "60001"]).is_err(), "above 60 s");
         assert!(parse(&["serve", "--iface", "eth0", "--stall-threshold", "0"]).is_ok(), "0 is off");
         assert!(parse(&["compile", "a.zone"]).is_err(), "needs -o");
+        assert!(parse(&["serve", "--dnstap", "unix:"]).is_err(), "a socket needs a path");
+        assert!(parse(&["serve", "--dnstap", "unix:/s", "--dnstap-sample", "0"]).is_err(), "1 in 0");
+        assert!(parse(&["serve", "--pcap", "q.pcap", "--pcap-sample", "0"]).is_err(), "1 in 0");
+        assert!(parse(&["serve", "--capture-ring-size", "1K"]).is_err(), "below 4K");
         assert!(parse(&["bogus"]).is_err());
     }
 }

@@ -7,6 +7,7 @@ use std::time::Instant;
 use super::reload::Reloader;
 use super::snapshot::{QueueSnapshot, Snapshot, SteeringSnapshot, XdpSnapshot};
 use super::systemd::Notifier;
+use crate::capture::Capture;
 use crate::stats::{DnsCounters, Published, Registry, TcpCounters};
 use crate::xdp::DataPlane;
 
@@ -22,6 +23,7 @@ pub struct Runtime {
     pub tcp_connections: Option<Arc<Published<TcpCounters>>>,
     /// Told about reloads, whoever asks for them (SIGHUP or `ctl reload`).
     pub notifier: Notifier,
+    pub capture: Option<Arc<Capture>>,
 }
 
 impl Runtime {
@@ -34,6 +36,7 @@ impl Runtime {
             udp: None,
             tcp: None,
             tcp_connections: None,
+            capture: None,
             notifier: Notifier::none(),
         }
     }
@@ -90,6 +93,7 @@ impl Runtime {
             tcp: sum(&self.tcp),
             tcp_connections: self.tcp_connections.as_ref().map(|c| c.snapshot()).unwrap_or_default(),
             secondaries: super::secondary::snapshot(self),
+            capture: self.capture.as_ref().map(|c| c.counters()),
         }
     }
 }

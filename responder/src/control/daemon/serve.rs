@@ -14,6 +14,7 @@ use super::served;
 use super::signals::{Signal, Signals};
 use super::snapshot::Snapshot;
 use super::systemd::{self, Notifier, Watchdog};
+use crate::capture::{Capture, CaptureConfig, DnstapConfig, PcapConfig, DEFAULT_RING_BYTES};
 use crate::control::cli::{RrlArgs, ServeArgs};
 use crate::engine::Options;
 use crate::rrl::{RrlConfig, RrlPolicy};
@@ -55,6 +56,9 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
     let engine = reloader.engine().clone();
     let mut runtime = Runtime::new(reloader);
     runtime.notifier = notifier;
+    let capture_config = capture_config(&args);
+    let capture = if capture_config.is_on() { Some(Arc::new(Capture::start(capture_config.clone())?)) } else { None };
+    runtime.capture = capture.clone();
 
     let server = if args.listen.is_empty() {
         None
@@ -67,7 +71,7 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
         config.tcp.max_connections = args.tcp_max_connections;
         config.tcp.max_connections_per_client = args.tcp_max_connections_per_client;
         config.share_port = args.share_port;
-        let mut answerer = EngineAnswerer::new(engine.clone(), policy).with_query_log(args.ops.log_queries);
+        let mut answerer = EngineAnswerer::new(engine.clone(), policy).with_query_log(args.ops.log_queries).with_capture(capture.clone());
         if let Some(secondaries) = &secondaries {
             answerer = answerer.with_notify(super::secondary::notify_handler(secondaries));
         }
@@ -79,7 +83,7 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
     };
 
     let plane = match &args.xdp.iface {
-        Some(_) => Some(super::xdp::start(&args, &engine, policy)?),
+        Some(_) => Some(super::xdp::start(&args, &engine, policy, capture.as_deref())?),
         None => None,
     };
     runtime.iface = args.xdp.iface.clone();
@@ -102,12 +106,13 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
 
     let zones_line = served::describe(&loaded.zones);
     tracing::info!(
-        "{READY_LINE} {}; zones {}; {}; kernel sockets {}; rate limiting {}; control {}; metrics {}; running as {}",
+        "{READY_LINE} {}; zones {}; {}; kernel sockets {}; rate limiting {}; capture {}; control {}; metrics {}; running as {}",
         build(),
         zones_line,
         xdp_line.as_deref().unwrap_or("no XDP"),
         server.as_ref().map(|s| format!("UDP+TCP on {:?}", s.local_addrs())).unwrap_or_else(|| "off".into()),
         rrl.map(|c| describe_rrl(&c)).unwrap_or_else(|| "off".into()),
+        capture_config.describe(),
         args.ops.control_socket.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "off".into()),
         metrics.as_ref().map(|m| format!("http://{}/metrics", m.local_addr)).unwrap_or_else(|| "off".into()),
         identity.as_ref().map(privileges::describe).unwrap_or_else(|| "started".into()),
@@ -143,8 +148,33 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
     if let Some(s) = server {
         s.shutdown();
     }
+    // After the serving threads: what their rings still hold is written.
+    if let Some(capture) = &capture {
+        capture.stop();
+    }
     tracing::info!("{summary}");
     Ok(())
+}
+
+/// The capture the flags ask for (`is_on` false when none).
+fn capture_config(args: &ServeArgs) -> CaptureConfig {
+    let c = &args.capture;
+    CaptureConfig {
+        dnstap: c.dnstap.clone().map(|sink| DnstapConfig {
+            sink,
+            sample: c.dnstap_sample,
+            source_rate: c.dnstap_source_rate,
+        }),
+        pcap: c.pcap.clone().map(|file| PcapConfig { file, sample: c.pcap_sample, source_rate: c.pcap_source_rate }),
+        identity: args.identity.clone().or_else(|| args.chaos_hostname.clone()).or_else(host_name),
+        ring_bytes: usize::try_from(c.capture_ring_size).unwrap_or(DEFAULT_RING_BYTES),
+    }
+}
+
+/// dnstap's identity when neither --identity nor --chaos-hostname names
+/// the server, as Knot and BIND default to the host name.
+fn host_name() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/hostname").ok().map(|h| h.trim().to_owned()).filter(|h| !h.is_empty())
 }
 
 /// `stopped after 1h02m03s: 1234 answers (xdp 1200, udp 30, tcp 4), 20

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::capture::Capture;
 use crate::control::cli::ServeArgs;
 use crate::engine::live::SharedEngine;
 use crate::engine::policy::Policy;
@@ -46,13 +47,20 @@ pub fn config(args: &ServeArgs) -> DataPlaneConfig {
 }
 
 /// Starts the data plane; `policy` makes each queue's response policy.
+/// With `capture`, each queue's handler gets a tap; without, handlers are
+/// built without one (see `capture::NoTap`).
 pub fn start<P: Policy + Send + 'static>(
     args: &ServeArgs,
     engine: &SharedEngine,
     policy: impl Fn() -> P,
+    capture: Option<&Capture>,
 ) -> Result<DataPlane, String> {
     let config = config(args);
-    DataPlane::start(&config, |_| EngineHandler::new(engine, policy())).map_err(|e| e.to_string())
+    match capture {
+        Some(c) => DataPlane::start(&config, |_| EngineHandler::with_tap(engine, policy(), c.tap())),
+        None => DataPlane::start(&config, |_| EngineHandler::new(engine, policy())),
+    }
+    .map_err(|e| e.to_string())
 }
 
 /// The start line's XDP part: interface, attach mode, queues with their

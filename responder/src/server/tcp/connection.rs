@@ -10,7 +10,7 @@
 //! growing our memory, and is closed once idle.
 
 use std::io::{self, Read, Write};
-use std::net::Shutdown;
+use std::net::{Shutdown, SocketAddr};
 use std::time::Instant;
 
 use super::super::config::TcpLimits;
@@ -100,6 +100,8 @@ pub(super) struct Connection<S> {
     /// The client's address bytes (4 or 16), for the answerer: NOTIFY is
     /// believed by its source. Empty when unknown.
     peer: Vec<u8>,
+    /// Client and server addresses, kept only for a capturing session.
+    addresses: Option<(SocketAddr, SocketAddr)>,
 }
 
 impl<S: Stream> Connection<S> {
@@ -115,6 +117,7 @@ impl<S: Stream> Connection<S> {
             phase: Phase::Serving,
             last_progress: now,
             peer: Vec::new(),
+            addresses: None,
         }
     }
 
@@ -124,6 +127,12 @@ impl<S: Stream> Connection<S> {
             std::net::IpAddr::V6(v6) => v6.octets().to_vec(),
         };
         self
+    }
+
+    /// Remembers the connection's client and server addresses, to tell a
+    /// capturing session where each query came from.
+    pub(super) fn set_addresses(&mut self, client: SocketAddr, server: SocketAddr) {
+        self.addresses = Some((client, server));
     }
 
     pub(super) fn stream_mut(&mut self) -> &mut S {
@@ -256,6 +265,9 @@ impl<S: Stream> Connection<S> {
             start += LENGTH_PREFIX + length;
             self.queries += 1;
             self.last_progress = now;
+            if let Some((client, server)) = self.addresses {
+                session.peer(client, server);
+            }
             if let Some(answer_len) = session.answer(scratch, length, Transport::Tcp, &self.peer) {
                 self.queue_answer(scratch, answer_len);
             }

@@ -194,7 +194,13 @@ impl EventLoop {
                 continue;
             }
             trace!(%peer, slot, "TCP connection accepted");
-            self.connections.insert(Connection::new(stream, now).with_peer(peer.ip()));
+            // One system call per connection, and only when capturing.
+            let local = if self.session.captures() { stream.local_addr().ok() } else { None };
+            let mut connection = Connection::new(stream, now).with_peer(peer.ip());
+            if let Some(local) = local {
+                connection.set_addresses(peer, local);
+            }
+            self.connections.insert(connection);
             self.fairness.insert(slot, client, now);
             self.counters.accepted += 1;
             debug_assert_eq!(self.connections.len(), self.fairness.open(), "table and fairness disagree");

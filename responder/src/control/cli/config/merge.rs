@@ -112,6 +112,41 @@ pub fn apply(args: &mut ServeArgs, file: Settings, precedence: &mut Precedence) 
     if let Some(access) = file.access {
         args.access = access;
     }
+    let c = &mut args.capture;
+    p.take_option("dnstap", &mut c.dnstap, file.dnstap);
+    p.take("dnstap_sample", &mut c.dnstap_sample, file.dnstap_sample);
+    p.take("dnstap_source_rate", &mut c.dnstap_source_rate, file.dnstap_source_rate);
+    p.take_option("pcap", &mut c.pcap, file.pcap);
+    p.take("pcap_sample", &mut c.pcap_sample, file.pcap_sample);
+    p.take("pcap_source_rate", &mut c.pcap_source_rate, file.pcap_source_rate);
+    p.take("capture_ring_size", &mut c.capture_ring_size, file.capture_ring_size);
+}
+
+/// Sampling settings with no output to sample for are a mistake (a
+/// forgotten --dnstap or `sink`), refused like XDP settings without an
+/// interface.
+pub fn check_capture(
+    args: &ServeArgs,
+    file_settings_at: &[Option<String>; 2],
+    precedence: &mut Precedence,
+) -> Result<(), String> {
+    let c = &args.capture;
+    let outputs = [
+        ("--dnstap unix:PATH|FILE", "`sink`", c.dnstap.is_some(), ["dnstap_sample", "dnstap_source_rate"]),
+        ("--pcap FILE", "`file`", c.pcap.is_some(), ["pcap_sample", "pcap_source_rate"]),
+    ];
+    for ((flag, key, on, ids), at) in outputs.into_iter().zip(file_settings_at) {
+        let given = ids.into_iter().find(|id| precedence.on_command_line(id));
+        match (on, given, at) {
+            (true, _, _) => {}
+            (false, Some(id), _) => return Err(format!("--{} needs an output: give {flag}", id.replace('_', "-"))),
+            (false, None, Some(at)) => {
+                return Err(format!("{at}: sampling settings need an output: set {key} here or give {flag}"))
+            }
+            (false, None, None) => {}
+        }
+    }
+    Ok(())
 }
 
 /// The flags that only mean something with an interface.

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
 
 use super::*;
+use crate::capture::DnstapSink;
 use crate::control::cli::ServeArgs;
 use crate::control::{Cli, Command};
 use crate::xdp::program::XdpMode;
@@ -349,5 +350,39 @@ fn the_example_names_every_flag() {
             continue;
         }
         assert!(text.contains(&format!("--{long}")), "scripts/responder.toml does not mention --{long}");
+    }
+}
+
+#[test]
+fn capture_sections_set_the_capture_flags_under_the_command_line() {
+    let text = "[dnstap]\nsink = \"unix:dnstap.sock\"\nsample = 100\nsource-rate = 5\n\
+                [pcap]\nfile = \"q.pcap\"\nsample = 1000\n[capture]\nring-size = \"64K\"\n";
+    let c = resolved(&[], text).unwrap().args.capture;
+    assert_eq!(c.dnstap, Some(DnstapSink::Unix("/etc/responder/dnstap.sock".into())), "relative to the file");
+    assert_eq!((c.dnstap_sample, c.dnstap_source_rate), (100, 5));
+    assert_eq!((c.pcap, c.pcap_sample, c.capture_ring_size), (Some("/etc/responder/q.pcap".into()), 1000, 64 << 10));
+    let c = resolved(&["--dnstap-sample", "7", "--dnstap", "/tmp/d.fstrm"], text).unwrap().args.capture;
+    assert_eq!((c.dnstap, c.dnstap_sample), (Some(DnstapSink::File("/tmp/d.fstrm".into())), 7));
+}
+
+#[test]
+fn sampling_without_an_output_is_refused_naming_what_is_missing() {
+    let e = resolved(&["--dnstap-sample", "10"], "").unwrap_err();
+    assert_eq!(e, "--dnstap-sample needs an output: give --dnstap unix:PATH|FILE");
+    let e = resolved(&["--pcap-source-rate", "10"], "").unwrap_err();
+    assert_eq!(e, "--pcap-source-rate needs an output: give --pcap FILE");
+    let e = resolved(&[], "[pcap]\nsample = 10\n").unwrap_err();
+    assert!(e.starts_with("r.toml:1:1: sampling settings need an output: set `file` here"), "{e}");
+    assert!(resolved(&["--pcap", "q.pcap"], "[pcap]\nsample = 10\n").is_ok(), "the flag gives the file");
+    let bad = [
+        ("[dnstap]\nsink = \"unix:\"\n", "give unix:PATH"),
+        ("[dnstap]\nsink = \"x\"\nsample = 0\n", "0 is not in 1..="),
+        ("[capture]\nring-size = 10\n", "a capture ring is 4096 to"),
+        ("[pcap]\nfile = \"\"\n", "pcap file is an empty path"),
+        ("[dnstap]\nsamples = 3\n", "unknown field `samples`"),
+    ];
+    for (text, want) in bad {
+        let e = parse_str(text, Path::new("r.toml"), Path::new("/etc/responder")).unwrap_err();
+        assert!(e.contains(want) && e.starts_with("r.toml:"), "{text}: {e}");
     }
 }

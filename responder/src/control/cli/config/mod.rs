@@ -13,6 +13,9 @@
 //! | `[rrl]`    | `rate-limit` (--rrl-rate), `slip`, `ipv4-prefix-length`, `ipv6-prefix-length`, `table-size` |
 //! | `[control]`| `listen` (--control-socket), `metrics`                                               |
 //! | `[log]`    | `level` (-q/-v), `stats-interval`                                                    |
+//! | `[dnstap]` | `sink` (--dnstap), `sample` (--dnstap-sample), `source-rate` (--dnstap-source-rate)  |
+//! | `[pcap]`   | `file` (--pcap), `sample` (--pcap-sample), `source-rate` (--pcap-source-rate)        |
+//! | `[capture]`| `ring-size` (--capture-ring-size)                                                    |
 //!
 //! Precedence: a flag on the command line, else the file, else the flag's
 //! default. Lists given as flags (--zone, --listen, --xdp-port) replace the
@@ -103,8 +106,10 @@ pub fn merge(mut args: ServeArgs, file: Settings, matches: &ArgMatches) -> Resul
     let mut precedence = Precedence::new(matches);
     let (log_level, log_format) = (file.log_level, file.log_format);
     let xdp_settings_at = file.xdp_settings_at.clone();
+    let capture_settings_at = file.capture_settings_at.clone();
     merge::apply(&mut args, file, &mut precedence);
     merge::check_interface(&args, xdp_settings_at.as_deref(), &mut precedence)?;
+    merge::check_capture(&args, &capture_settings_at, &mut precedence)?;
     Ok(Resolved { args, log_level, log_format })
 }
 

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::access::{AclEntry, KeyEntry, RemoteEntry};
-use super::values::{Address, Bounded, LogLevel, Parsed, Size, StallThreshold};
+use super::values::{Address, Bounded, LogLevel, Parsed, RingSize, Size, StallThreshold};
 use crate::control::cli::limits::*;
 use crate::xdp::program::XdpMode;
 use crate::xdp::queues::{CpuSelection, QueueSelection};
@@ -46,6 +46,13 @@ pub struct Document {
     /// `[[acl]]`: who may transfer or notify, like Knot's `acl:` list.
     #[serde(default, rename = "acl")]
     pub acls: Vec<Spanned<AclEntry>>,
+    /// Spanned: sampling without a sink is reported at the section.
+    #[serde(default)]
+    pub dnstap: Option<Spanned<Dnstap>>,
+    #[serde(default)]
+    pub pcap: Option<Spanned<Pcap>>,
+    #[serde(default)]
+    pub capture: Capture,
 }
 
 #[derive(Deserialize, Debug, Default)]
@@ -197,4 +204,33 @@ pub struct Log {
     pub format: Option<Parsed<crate::control::logging::LogFormat>>,
     /// --log-queries: one line per query answered on the kernel sockets.
     pub queries: Option<bool>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Dnstap {
+    /// --dnstap: "unix:PATH" or a file path.
+    pub sink: Option<Spanned<String>>,
+    /// --dnstap-sample
+    pub sample: Option<Bounded<u32, 1, { u32::MAX as i64 }>>,
+    /// --dnstap-source-rate
+    pub source_rate: Option<u32>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Pcap {
+    /// --pcap
+    pub file: Option<Spanned<PathBuf>>,
+    /// --pcap-sample
+    pub sample: Option<Bounded<u32, 1, { u32::MAX as i64 }>>,
+    /// --pcap-source-rate
+    pub source_rate: Option<u32>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Capture {
+    /// --capture-ring-size
+    pub ring_size: Option<RingSize>,
 }

@@ -12,6 +12,7 @@ use super::schema::{Document, ZoneEntry};
 use super::values::{parse_address, LogLevel};
 use crate::access::Access;
 use crate::transfer::inbound::SecondaryConfig;
+use crate::capture::DnstapSink;
 use crate::xdp::program::XdpMode;
 use crate::xdp::queues::{CpuSelection, QueueSelection};
 use crate::xdp::socket::ZeroCopy;
@@ -68,6 +69,17 @@ pub struct Settings {
 
     /// `[[key]]`, `[[remote]]`, `[[acl]]`; `None` when the file has none.
     pub access: Option<Access>,
+
+    pub dnstap: Option<DnstapSink>,
+    pub dnstap_sample: Option<u32>,
+    pub dnstap_source_rate: Option<u32>,
+    pub pcap: Option<PathBuf>,
+    pub pcap_sample: Option<u32>,
+    pub pcap_source_rate: Option<u32>,
+    pub capture_ring_size: Option<u64>,
+    /// `FILE:LINE:COL` of a `[dnstap]` and a `[pcap]` that sample without
+    /// a sink: an error unless the sink comes from the command line.
+    pub capture_settings_at: [Option<String>; 2],
 }
 
 /// Where the text came from: the name errors are reported under, and the
@@ -94,8 +106,47 @@ impl Origin<'_> {
 
 impl Settings {
     pub fn from_document(doc: Document, origin: &Origin) -> Result<Settings, String> {
-        let Document { server, zones, xdp, rrl, control, log, keys, remotes, acls } = doc;
+        let Document { server, zones, xdp, rrl, control, log, keys, remotes, acls, dnstap, pcap, capture } = doc;
         let access = super::access::read(&keys, &remotes, &acls, origin)?;
+        let mut capture_settings_at = [None, None];
+        let (dnstap_sink, dnstap) = match dnstap {
+            Some(section) => {
+                let span = section.span();
+                let d = section.into_inner();
+                let sink = match &d.sink {
+                    Some(text) => Some(
+                        DnstapSink::parse(text.get_ref())
+                            .map(|sink| sink.relative_to(origin.base))
+                            .or_else(|e| origin.error(text.span(), e))?,
+                    ),
+                    None => {
+                        if d.sample.is_some() || d.source_rate.is_some() {
+                            capture_settings_at[0] = Some(location(origin.file, origin.text, span.start));
+                        }
+                        None
+                    }
+                };
+                (sink, d)
+            }
+            None => (None, Default::default()),
+        };
+        let (pcap_file, pcap) = match pcap {
+            Some(section) => {
+                let span = section.span();
+                let p = section.into_inner();
+                let file = match &p.file {
+                    Some(file) => Some(origin.path(file, "pcap file")?),
+                    None => {
+                        if p.sample.is_some() || p.source_rate.is_some() {
+                            capture_settings_at[1] = Some(location(origin.file, origin.text, span.start));
+                        }
+                        None
+                    }
+                };
+                (file, p)
+            }
+            None => (None, Default::default()),
+        };
         let table = match &server.table {
             Some(table) if !zones.is_empty() => {
                 return origin.error(
@@ -183,6 +234,14 @@ impl Settings {
             log_format: log.format.map(|v| v.0),
             log_queries: log.queries,
             access,
+            dnstap: dnstap_sink,
+            dnstap_sample: dnstap.sample.map(|v| v.0),
+            dnstap_source_rate: dnstap.source_rate,
+            pcap: pcap_file,
+            pcap_sample: pcap.sample.map(|v| v.0),
+            pcap_source_rate: pcap.source_rate,
+            capture_ring_size: capture.ring_size.map(|v| v.0),
+            capture_settings_at,
         })
     }
 }

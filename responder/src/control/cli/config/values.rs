@@ -131,3 +131,15 @@ impl<'de> Deserialize<'de> for StallThreshold {
         crate::control::cli::parse_stall_threshold(&value.to_string()).map(StallThreshold).map_err(D::Error::custom)
     }
 }
+
+/// `[capture] ring-size`: a size as [`Size`], held to --capture-ring-size's
+/// limits by its own parser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RingSize(pub u64);
+
+impl<'de> Deserialize<'de> for RingSize {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let Size(bytes) = Size::deserialize(deserializer)?;
+        crate::control::cli::parse_capture_ring_size(&bytes.to_string()).map(RingSize).map_err(D::Error::custom)
+    }
+}

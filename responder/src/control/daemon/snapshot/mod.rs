@@ -3,6 +3,7 @@
 pub mod process;
 pub mod render;
 
+use crate::capture::CaptureCounters;
 use crate::stats::{DnsCounters, TcpCounters};
 use crate::xdp::socket::KernelStats;
 use crate::xdp::WorkerCounters;
@@ -26,6 +27,8 @@ pub struct Snapshot {
     pub tcp: DnsCounters,
     /// Kernel-socket TCP's connection table.
     pub tcp_connections: TcpCounters,
+    /// Query capture (dnstap, pcap), when on.
+    pub capture: Option<CaptureCounters>,
     /// Zones pulled from primaries (empty when there are none).
     pub secondaries: Vec<SecondarySnapshot>,
 }

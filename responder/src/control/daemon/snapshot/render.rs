@@ -6,6 +6,7 @@ use std::fmt::Write;
 use serde_json::{json, Map, Value};
 
 use super::{QueueSnapshot, Snapshot};
+use crate::capture::CaptureCounters;
 use crate::stats::{DnsCounters, TcpCounters};
 use crate::xdp::socket::KernelStats;
 
@@ -26,6 +27,9 @@ pub fn json(s: &Snapshot) -> Value {
         "udp": dns_json(&s.udp),
         "tcp": dns_json(&s.tcp),
         "tcp_connections": tcp_connections_json(&s.tcp_connections),
+        "capture": s.capture.map(|c| {
+            CaptureCounters::OUTCOMES.iter().zip(c.outcomes()).map(|(name, n)| ((*name).to_owned(), json!(n))).collect::<Map<_, _>>()
+        }),
     })
 }
 
@@ -122,6 +126,7 @@ pub fn exposition(s: &Snapshot, format: Format) -> String {
     zones_and_reloads(&mut out, s);
     dns(&mut out, s);
     tcp_connections(&mut out, s);
+    capture(&mut out, s);
     if let Some(x) = &s.xdp {
         xdp(&mut out, x);
     }
@@ -271,6 +276,15 @@ fn tcp_connections(out: &mut Prom, s: &Snapshot) {
     out.sample("responder_tcp_connections_open", &[], s.tcp_connections.open as f64);
 }
 
+fn capture(out: &mut Prom, s: &Snapshot) {
+    if let Some(c) = &s.capture {
+        out.family("responder_capture_total", "counter", "Queries seen by the capture taps, by what became of them.");
+        for (outcome, n) in CaptureCounters::OUTCOMES.iter().zip(c.outcomes()) {
+            out.sample("responder_capture_total", &[("outcome", outcome)], n as f64);
+        }
+    }
+}
+
 /// The kernel's AF_XDP socket statistics (XDP_STATISTICS), one family each:
 /// they count unlike things (frames, descriptors, times a ring was found
 /// full or empty) that must not be summed together.
@@ -409,6 +423,12 @@ mod tests {
                 open: 31,
                 ..TcpCounters::default()
             },
+            capture: Some(CaptureCounters {
+                written: 3,
+                sampled_out: 297,
+                dropped_full: 1,
+                ..CaptureCounters::default()
+            }),
         }
     }
 
@@ -424,6 +444,7 @@ mod tests {
         assert_eq!(v["reloads"]["last_error"], "x.zone:3: bad");
         assert_eq!(v["tcp_connections"]["refused_client_limit"], 7);
         assert_eq!(v["tcp_connections"]["open"], 31);
+        assert_eq!((v["capture"]["written"].as_u64(), v["capture"]["sampled_out"].as_u64()), (Some(3), Some(297)));
     }
 
     #[test]
@@ -447,6 +468,9 @@ mod tests {
         assert!(text.contains("responder_xdp_program_frames_total{outcome=\"redirected\"} 12\n"));
         assert!(text.contains("responder_tcp_connections_total{event=\"evicted\"} 2\n"));
         assert!(text.contains("responder_tcp_connections_open 31\n"));
+        assert!(text.contains("responder_capture_total{outcome=\"dropped_full\"} 1\n"));
+        let without = prometheus(&Snapshot { capture: None, ..snapshot() });
+        assert!(!without.contains("responder_capture_total"), "no family while capture is off");
         for line in text.lines().filter(|l| l.starts_with("# TYPE")) {
             assert_eq!(text.matches(line).count(), 1, "{line} repeated");
         }
