@@ -174,6 +174,13 @@ pub(super) fn answer_written<P: Policy>(
 
 fn answer_in(table: &Table, query: &Query, reply: &mut Reply<'_>, transport: Transport) -> Result<(), u8> {
     let result = match resolve::plan(table, query) {
+        // The DO=1 variant (RRSIGs and proofs) is a response of its own:
+        // choosing it is the whole run-time cost of DNSSEC (RFC 4035 §3.1).
+        Plan::Template(r) if r.signed != 0 && query.edns.is_some_and(|e| e.dnssec_ok) => match table.response(r.signed)
+        {
+            Some(signed) => reply.template(query, &signed),
+            None => Err(Failure::Corrupt),
+        },
         Plan::Template(r) => reply.template(query, &r),
         Plan::Dname { skip, dname } => dname::synthesise(reply, query, skip, &dname),
         Plan::Refused => return Err(rcode::REFUSED),

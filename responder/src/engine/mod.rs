@@ -58,6 +58,8 @@ pub fn answer_in_place_with<P: Policy>(
 #[cfg(test)]
 mod big_rrset_tests;
 #[cfg(test)]
+mod dnssec_tests;
+#[cfg(test)]
 pub(crate) mod proptests;
 #[cfg(test)]
 pub(crate) mod tests;

@@ -5,7 +5,7 @@
 use super::fasthash::FastMap;
 use super::format::*;
 use super::header::{seal, Header};
-use super::template::{Owner, QueryContext, RrsetRef, Sections};
+use super::template::{Owner, QueryContext, RrsetRef, Sections, Template};
 use crate::wire::dns::rcode;
 use crate::zone::{Location, Name, RType, Zone};
 
@@ -34,8 +34,32 @@ struct Rrset<'z> {
     rtype: RType,
     ttl: u32,
     rdatas: Vec<&'z [u8]>,
+    /// The RRSIGs covering this RRset, and their TTL (RFC 4034 §3: that of
+    /// the first, as RRset TTLs go).
+    sigs: Vec<&'z [u8]>,
+    sig_ttl: u32,
     /// The first record's place in its file, for messages about the RRset.
     location: &'z Location,
+}
+
+impl<'z> Rrset<'z> {
+    fn new(rtype: RType, ttl: u32, location: &'z Location) -> Rrset<'z> {
+        Rrset { rtype, ttl, rdatas: Vec::new(), sigs: Vec::new(), sig_ttl: 0, location }
+    }
+
+    fn add_sig(&mut self, ttl: u32, rdata: &'z [u8]) {
+        if self.sigs.is_empty() {
+            self.sig_ttl = ttl;
+        }
+        if !self.sigs.contains(&rdata) {
+            self.sigs.push(rdata);
+        }
+    }
+}
+
+/// The type an RRSIG covers: the first field of its RDATA.
+fn covered(rdata: &[u8]) -> Option<RType> {
+    Some(RType(u16::from_be_bytes([*rdata.first()?, *rdata.get(1)?])))
 }
 
 struct Node<'z> {
@@ -43,6 +67,9 @@ struct Node<'z> {
     name: Name,
     zone: usize,
     rrsets: Vec<Rrset<'z>>,
+    /// Every RRSIG here with its TTL, until `attach_signatures` gives each
+    /// to the RRset it covers.
+    sigs: Vec<(u32, &'z [u8])>,
     /// DS at a served child's apex, as the (also served) parent has it.
     parent_ds: Option<(usize, Rrset<'z>)>,
     /// The topmost zone cut at or above this node, within its zone.
@@ -75,6 +102,11 @@ enum Found {
 }
 
 struct Compiler<'z> {
+    /// Some zone has signatures: answers get a DO=1 variant.
+    signed: bool,
+    /// Per zone, its NSEC owners in canonical order (RFC 4034 §6.1), as
+    /// (canonical sort key, node): the proofs that a name does not exist.
+    nsec_chain: Vec<Vec<(Vec<u8>, usize)>>,
     zones: Vec<ZoneInfo<'z>>,
     nodes: Vec<Node<'z>>,
     index: FastMap<Vec<u8>, usize>,
@@ -90,7 +122,13 @@ pub fn compile(zones: &[Zone], warnings: &mut Vec<String>) -> Result<Vec<u8>, Co
 
 impl<'z> Compiler<'z> {
     fn build(zones: &'z [Zone]) -> Result<Compiler<'z>, CompileError> {
-        let mut c = Compiler { zones: Vec::new(), nodes: Vec::new(), index: FastMap::default() };
+        let mut c = Compiler {
+            signed: false,
+            nsec_chain: Vec::new(),
+            zones: Vec::new(),
+            nodes: Vec::new(),
+            index: FastMap::default(),
+        };
         // Deepest zone wins: process parents first so children can claim names.
         let mut order: Vec<usize> = (0..zones.len()).collect();
         order.sort_by_key(|&i| zones[i].origin.label_count());
@@ -108,16 +146,15 @@ impl<'z> Compiler<'z> {
                 .ok_or_else(|| CompileError::NoSoa(z.origin.to_string()))?;
             let minimum = soa_minimum(&soa.rdata).unwrap_or(soa.ttl);
             apexes.insert(key, c.zones.len());
-            c.zones.push(ZoneInfo {
-                apex: z.origin.clone(),
-                apex_node: 0,
-                negative_soa: Rrset {
-                    rtype: RType::SOA,
-                    ttl: soa.ttl.min(minimum),
-                    rdatas: vec![soa.rdata.as_slice()],
-                    location: &soa.location,
-                },
-            });
+            let mut negative_soa = Rrset::new(RType::SOA, soa.ttl.min(minimum), &soa.location);
+            negative_soa.rdatas.push(soa.rdata.as_slice());
+            // Its signatures get the same negative TTL, as Knot serves them.
+            for r in &z.records {
+                if r.rtype == RType::RRSIG && r.owner == z.origin && covered(&r.rdata) == Some(RType::SOA) {
+                    negative_soa.add_sig(r.ttl.min(minimum), &r.rdata);
+                }
+            }
+            c.zones.push(ZoneInfo { apex: z.origin.clone(), apex_node: 0, negative_soa });
         }
         // Which served zone is deepest for a name: walk up to the first apex.
         let owner_zone = |name: &Name| -> Option<usize> {
@@ -140,13 +177,19 @@ impl<'z> Compiler<'z> {
                 if deepest != Some(zi_sorted) {
                     // Occluded by a served child. Only the parent's DS at the
                     // child apex stays: DS is answered from the parent side.
-                    if r.rtype == RType::DS && deepest.is_some_and(|d| c.zones[d].apex == r.owner) {
+                    let is_ds = r.rtype == RType::DS;
+                    let is_ds_sig = r.rtype == RType::RRSIG && covered(&r.rdata) == Some(RType::DS);
+                    if (is_ds || is_ds_sig) && deepest.is_some_and(|d| c.zones[d].apex == r.owner) {
                         let n = c.node(&r.owner, deepest.unwrap_or(0));
-                        let entry = c.nodes[n].parent_ds.get_or_insert_with(|| {
-                            let ds = Rrset { rtype: RType::DS, ttl: r.ttl, rdatas: Vec::new(), location: &r.location };
-                            (zi_sorted, ds)
-                        });
-                        if !entry.1.rdatas.contains(&r.rdata.as_slice()) {
+                        let entry = c.nodes[n]
+                            .parent_ds
+                            .get_or_insert_with(|| (zi_sorted, Rrset::new(RType::DS, r.ttl, &r.location)));
+                        if is_ds_sig {
+                            entry.1.add_sig(r.ttl, &r.rdata);
+                        } else if !entry.1.rdatas.contains(&r.rdata.as_slice()) {
+                            if entry.1.rdatas.is_empty() {
+                                (entry.1.ttl, entry.1.location) = (r.ttl, &r.location);
+                            }
                             entry.1.rdatas.push(&r.rdata);
                         }
                     }
@@ -154,22 +197,31 @@ impl<'z> Compiler<'z> {
                 }
                 let n = c.node(&r.owner, zi_sorted);
                 let node = &mut c.nodes[n];
+                if r.rtype == RType::RRSIG {
+                    node.sigs.push((r.ttl, &r.rdata));
+                    c.signed = true;
+                }
                 match node.rrsets.iter_mut().find(|s| s.rtype == r.rtype) {
                     // Duplicates go once every record is in (`dedup_rdatas`):
                     // a check per record here was quadratic in the RRset.
                     Some(set) => set.rdatas.push(&r.rdata),
-                    None => node.rrsets.push(Rrset {
-                        rtype: r.rtype,
-                        ttl: r.ttl,
-                        rdatas: vec![&r.rdata],
-                        location: &r.location,
-                    }),
+                    None => {
+                        let mut set = Rrset::new(r.rtype, r.ttl, &r.location);
+                        set.rdatas.push(&r.rdata);
+                        node.rrsets.push(set);
+                    }
                 }
             }
         }
         for node in &mut c.nodes {
             for set in &mut node.rrsets {
                 dedup_rdatas(&mut set.rdatas);
+            }
+            for (ttl, rd) in std::mem::take(&mut node.sigs) {
+                let Some(t) = covered(rd) else { continue };
+                if let Some(set) = node.rrsets.iter_mut().find(|s| s.rtype == t) {
+                    set.add_sig(ttl, rd);
+                }
             }
         }
         c.drop_below_dnames();
@@ -179,6 +231,7 @@ impl<'z> Compiler<'z> {
             c.zones[z].apex_node = c.node(&apex, z);
         }
         c.mark_cuts_and_wildcards();
+        c.order_nsec_chains();
         for node in &mut c.nodes {
             // CNAME first: it is what ANY gets (RFC 8482 minimal answer).
             node.rrsets.sort_by_key(|s| (s.rtype != RType::CNAME, s.rtype));
@@ -197,6 +250,7 @@ impl<'z> Compiler<'z> {
             name: name.clone(),
             zone,
             rrsets: Vec::new(),
+            sigs: Vec::new(),
             parent_ds: None,
             cut: None,
             wildcard_child: None,
@@ -280,6 +334,62 @@ impl<'z> Compiler<'z> {
         }
     }
 
+    /// Sorts each zone's NSEC owners canonically: a name that is not there
+    /// lies between two of them.
+    fn order_nsec_chains(&mut self) {
+        self.nsec_chain = vec![Vec::new(); self.zones.len()];
+        for (i, n) in self.nodes.iter().enumerate() {
+            if n.rrset(RType::NSEC).is_some() {
+                self.nsec_chain[n.zone].push((canonical_key(&n.name), i));
+            }
+        }
+        for chain in &mut self.nsec_chain {
+            chain.sort();
+        }
+    }
+
+    /// The NSEC that matches or covers `name` in zone `zone`: the last owner
+    /// at or before it in canonical order (the apex sorts first).
+    fn nsec_covering(&self, zone: usize, name: &Name) -> Option<RrsetRef<'_>> {
+        let chain = &self.nsec_chain[zone];
+        let key = canonical_key(name);
+        let at = match chain.binary_search_by(|(k, _)| k.as_slice().cmp(&key)) {
+            Ok(i) => i,
+            Err(0) => chain.len().checked_sub(1)?,
+            Err(i) => i - 1,
+        };
+        let node = &self.nodes[chain[at].1];
+        Some(set(Owner::Name(node.name.clone()), node.rrset(RType::NSEC)?))
+    }
+
+    /// Adds the NSEC proving `name`'s absence or that of its type (it may
+    /// be the name's own NSEC), once.
+    fn deny<'a>(&'a self, zone: usize, name: &Name, s: &mut Sections<'a>) {
+        if let Some(nsec) = self.nsec_covering(zone, name) {
+            let same = |a: &RrsetRef<'_>| a.rtype == nsec.rtype && a.rdatas == nsec.rdatas;
+            if !s.denial.iter().any(same) {
+                s.denial.push(nsec);
+            }
+        }
+    }
+
+    /// NXDOMAIN's proofs for a name the compiler knows (a CNAME target):
+    /// the NSEC covering it and the one covering the wildcard at its
+    /// closest encloser (RFC 4035 §3.1.3.2).
+    fn deny_name<'a>(&'a self, zone: usize, name: &Name, s: &mut Sections<'a>) {
+        self.deny(zone, name, s);
+        let mut ce = name.parent();
+        while let Some(n) = ce {
+            if self.index.contains_key(key(&n, &mut [0u8; 255])) {
+                if let Ok(wild) = n.prepend(b"*") {
+                    self.deny(zone, &wild, s);
+                }
+                return;
+            }
+            ce = n.parent();
+        }
+    }
+
     /// The runtime's lookup, done at compile time for chains and additionals.
     fn find(&self, name: &Name) -> Found {
         let lower = name.to_lowercase();
@@ -318,6 +428,7 @@ impl<'z> Compiler<'z> {
             answer: Vec::new(),
             authority: Vec::new(),
             additional: Vec::new(),
+            denial: Vec::new(),
         };
         let mut owner = Owner::Query;
         let mut at = start;
@@ -332,10 +443,14 @@ impl<'z> Compiler<'z> {
                 // DS belongs to the parent side of a cut (RFC 4035 §3.1.4.1).
                 match node.rrset(RType::DS) {
                     Some(ds) => s.answer.push(set(owner, ds)),
-                    None => s.authority.push(set(
-                        Owner::Name(self.zones[node.zone].apex.clone()),
-                        &self.zones[node.zone].negative_soa,
-                    )),
+                    None => {
+                        s.authority.push(set(
+                            Owner::Name(self.zones[node.zone].apex.clone()),
+                            &self.zones[node.zone].negative_soa,
+                        ));
+                        // An insecure delegation: its NSEC shows no DS.
+                        self.deny(node.zone, &node.name, &mut s);
+                    }
                 }
                 return s;
             }
@@ -362,6 +477,10 @@ impl<'z> Compiler<'z> {
                 _ => {
                     let z = &self.zones[node.zone];
                     s.authority.push(set(Owner::Name(z.apex.clone()), &z.negative_soa));
+                    // NODATA: the name's NSEC, or at an empty non-terminal
+                    // the one covering it (RFC 4035 §3.1.3.1). A wildcard's
+                    // match needs the query name's too, known at run time.
+                    self.deny(node.zone, &node.name, &mut s);
                     return s;
                 }
             };
@@ -384,8 +503,9 @@ impl<'z> Compiler<'z> {
                 Found::NxDomain(z) => {
                     // RFC 6604: the rcode describes the last name in the chain.
                     s.rcode = rcode::NXDOMAIN;
-                    let z = &self.zones[z];
-                    s.authority.push(set(Owner::Name(z.apex.clone()), &z.negative_soa));
+                    let zi = &self.zones[z];
+                    s.authority.push(set(Owner::Name(zi.apex.clone()), &zi.negative_soa));
+                    self.deny_name(z, &target, &mut s);
                     return s;
                 }
                 Found::Dname | Found::OutOfZone => return s,
@@ -400,6 +520,12 @@ impl<'z> Compiler<'z> {
         let node = &self.nodes[cut];
         let Some(ns) = node.rrset(RType::NS) else { return };
         s.authority.push(set(Owner::Name(node.name.clone()), ns));
+        // A signed referral carries the DS with its RRSIG, an unsigned one
+        // the NSEC that proves there is no DS (RFC 4035 §3.1.4).
+        match node.rrset(RType::DS) {
+            Some(ds) => s.denial.push(set(Owner::Name(node.name.clone()), ds)),
+            None => self.deny(node.zone, &node.name, s),
+        }
         for rd in &ns.rdatas {
             let Ok(target) = Name::from_wire(rd) else { continue };
             // In-domain glue must fit (RFC 9471); addresses we hold for
@@ -482,8 +608,29 @@ impl<'z> Compiler<'z> {
         let mut scratch = Vec::new();
         // One warning per RRset, however many answers (types, chains, ANY) carry it.
         let mut too_big: Vec<Location> = Vec::new();
+        let signed = self.signed;
         let mut emit_template = |out: &mut Vec<u8>, s: &Sections<'_>, ctx: QueryContext<'_>| {
-            let t = s.encode(ctx);
+            let mut t = s.encode(ctx, false);
+            if signed {
+                // The DO=1 variant first, so that the DO=0 one can name it.
+                let mut st = s.encode(ctx, true);
+                if st != t {
+                    if !st.fits_layout() {
+                        st = Template { aa: st.aa, rcode: st.rcode, too_big: true, ..Template::default() };
+                    }
+                    scratch.clear();
+                    st.serialize(&mut scratch);
+                    t.signed = match dedup.get(&scratch) {
+                        Some(&off) => off,
+                        None => {
+                            let off = u32::try_from(out.len()).map_err(|_| CompileError::TooLarge)?;
+                            out.extend_from_slice(&scratch);
+                            dedup.insert(scratch.clone(), off);
+                            off
+                        }
+                    };
+                }
+            }
             // The RRset to name: the largest in the answer (over a limit,
             // an answer always has one).
             let culprit = s.largest().map(|set| match &set.owner {
@@ -526,12 +673,24 @@ impl<'z> Compiler<'z> {
         for (zi, z) in self.zones.iter().enumerate() {
             let ctx = QueryContext { name: &z.apex, labels: z.apex.label_count() };
             let soa = set(Owner::Name(z.apex.clone()), &z.negative_soa);
-            let nx =
-                Sections { aa: true, rcode: rcode::NXDOMAIN, answer: vec![], authority: vec![soa], additional: vec![] };
+            let nx = Sections {
+                aa: true,
+                rcode: rcode::NXDOMAIN,
+                answer: vec![],
+                authority: vec![soa],
+                additional: vec![],
+                denial: vec![],
+            };
             let nx_off = emit_template(&mut out, &nx, ctx)?;
             let soa = set(Owner::Name(z.apex.clone()), &z.negative_soa);
-            let nodata =
-                Sections { aa: true, rcode: rcode::NOERROR, answer: vec![], authority: vec![soa], additional: vec![] };
+            let nodata = Sections {
+                aa: true,
+                rcode: rcode::NOERROR,
+                answer: vec![],
+                authority: vec![soa],
+                additional: vec![],
+                denial: vec![],
+            };
             let nd_off = emit_template(&mut out, &nodata, ctx)?;
             let at = zones_off + zi * ZONE_LEN;
             out[at..at + 4].copy_from_slice(&nx_off.to_le_bytes());
@@ -649,7 +808,32 @@ fn key<'b>(name: &Name, buf: &'b mut [u8; 255]) -> &'b [u8] {
 }
 
 fn set<'a>(owner: Owner, r: &'a Rrset<'_>) -> RrsetRef<'a> {
-    RrsetRef { owner, rtype: r.rtype, ttl: r.ttl, rdatas: &r.rdatas, location: r.location }
+    RrsetRef {
+        owner,
+        rtype: r.rtype,
+        ttl: r.ttl,
+        rdatas: &r.rdatas,
+        sigs: &r.sigs,
+        sig_ttl: r.sig_ttl,
+        location: r.location,
+    }
+}
+
+/// A byte string that sorts as `name` does in canonical DNS order (RFC 4034
+/// §6.1): labels from the root down, each lowercase octet as `octet + 1`
+/// in two bytes, each label closed by two zero bytes, so a label sorts
+/// before any longer one it begins, and a name before its descendants.
+fn canonical_key(name: &Name) -> Vec<u8> {
+    let lower = name.to_lowercase();
+    let labels: Vec<&[u8]> = lower.labels().collect();
+    let mut k = Vec::with_capacity(lower.wire_len() * 2 + 2);
+    for l in labels.iter().rev() {
+        for &b in *l {
+            k.extend_from_slice(&(b as u16 + 1).to_be_bytes());
+        }
+        k.extend_from_slice(&[0, 0]);
+    }
+    k
 }
 
 /// Drops repeated RDATA, keeping file order, in time linear in the RRset

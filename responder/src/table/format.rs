@@ -19,7 +19,8 @@
 //!          [u32 wildcard child node]   if FLAG_WILDCARD_CHILD
 //!          [u32 ttl, u8 len, target]   if FLAG_DNAME
 //! response: u8 flags (rcode | AA | TOO_BIG), u16 patch_count, u16 ancount,
-//!          u16 nscount, u16 body_len, u16 chunk_count, [u8; 2] body sum, body,
+//!          u16 nscount, u16 body_len, u16 chunk_count, [u8; 2] body sum,
+//!          u32 signed (the DO=1 variant's response, 0 = this one), body,
 //!          patch_count × (u16 pos, u16 target),
 //!          chunk_count × (u16 len, u16 arcount, u8 required, u16 patch_count,
 //!                         [u8; 2] sum, bytes, patches)
@@ -40,7 +41,7 @@
 
 pub const MAGIC: &[u8; 8] = b"RSPDTBL\0";
 /// Bumped whenever the layout changes: a table from another version is refused.
-pub const VERSION: u32 = 5;
+pub const VERSION: u32 = 6;
 pub const HEADER_LEN: usize = 64;
 
 pub const FLAG_CUT: u8 = 1;
@@ -86,7 +87,7 @@ pub const ZONE_LEN: usize = 8;
 /// After the name: flags, zone, default response, type count.
 pub const NODE_FIXED_LEN: usize = 9;
 pub const TYPE_ENTRY_LEN: usize = 6;
-pub const RESPONSE_FIXED_LEN: usize = 13;
+pub const RESPONSE_FIXED_LEN: usize = 17;
 pub const PATCH_LEN: usize = 4;
 /// What the compiler writes where a patch will put a compression pointer.
 pub const PLACEHOLDER: [u8; 2] = [0xc0, 0x00];

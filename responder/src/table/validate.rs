@@ -45,6 +45,18 @@ pub(super) fn validate(t: &Table) -> Result<(), TableError> {
 
 fn response(t: &Table, off: u32) -> Result<(), TableError> {
     let r = t.response(off).ok_or(TableError::Corrupt("response out of bounds"))?;
+    if r.signed != 0 {
+        let signed = t.response(r.signed).ok_or(TableError::Corrupt("DO=1 response out of bounds"))?;
+        // One step only: the runtime follows a single link.
+        if signed.signed != 0 {
+            return Err(TableError::Corrupt("DO=1 response has a DO=1 variant of its own"));
+        }
+        sections(signed)?;
+    }
+    sections(r)
+}
+
+fn sections(r: crate::table::ResponseView<'_>) -> Result<(), TableError> {
     bytes_ok(r.body, r.body_sum, r.patches)?;
     body_targets_reach(r.patches)?;
     let mut n = 0;

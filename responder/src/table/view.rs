@@ -141,6 +141,9 @@ pub struct ResponseView<'t> {
     pub patches: &'t [u8],
     /// Checksum partial sum of `body` as stored, placeholders included.
     pub body_sum: u64,
+    /// The response a DO=1 query gets instead (RRSIGs and proofs), 0 when
+    /// it is this one (an unsigned zone, or nothing to add).
+    pub signed: u32,
     chunk_count: u16,
     chunks: &'t [u8],
 }
@@ -172,6 +175,7 @@ impl<'t> ResponseView<'t> {
             body: b.get(body_at..patches_at)?,
             patches: b.get(patches_at..chunks_at)?,
             body_sum: checksum::from_stored([f[11], f[12]]),
+            signed: u32::from_le_bytes([f[13], f[14], f[15], f[16]]),
             chunk_count: u16::from_le_bytes([f[9], f[10]]),
             chunks: b.get(chunks_at..)?,
         })
