@@ -9,9 +9,11 @@
 //! Covered so far: data at existing names with their RRSIGs (SOA, NS with
 //! signed additional addresses, MX, A/AAAA, DNSKEY), CNAME chains, NODATA
 //! and NODATA at an empty non-terminal, DS at signed and insecure
-//! delegations, referrals to signed and unsigned children. Not yet served
-//! (issue 12, left for later work): NXDOMAIN and wildcard proofs, NSEC3, and
-//! DNAME chasing, so this test does not ask for them.
+//! delegations, referrals to signed and unsigned children, NXDOMAIN (the
+//! covering NSEC and the wildcard's), wildcard answers with the proof that
+//! no closer name exists, wildcard NODATA. Not yet served (issue 12, left
+//! for later work): NSEC3 and DNAME chasing, so this test does not ask for
+//! them.
 //!
 //! Loopback only, no root needed. Needs knotd, keymgr, kzonesign (Debian
 //! knot, knot-dnssecutils) and delv (bind9-dnsutils): under `CI=true` their
@@ -43,6 +45,9 @@ www      A     198.18.0.80
 www      AAAA  fd00::80
 alias    CNAME www
 deep.ent A     198.18.0.90
+*.wild   A     198.18.1.1
+*.wild   TXT   "wild"
+sub.ent.wild A 198.18.1.2
 sec      NS    ns.sec
 sec      DS    12345 13 2 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
 ns.sec   A     198.18.2.53
@@ -76,6 +81,15 @@ const CASES: &[(&str, u16, Validation)] = &[
     ("dnssec.test.", TXT, Validation::Negative),
     ("ent.dnssec.test.", A, Validation::Negative),
     ("ins.dnssec.test.", DS, Validation::Negative),
+    ("nothere.dnssec.test.", A, Validation::Negative),
+    ("zzz.dnssec.test.", AAAA, Validation::Negative),
+    ("a.b.c.dnssec.test.", A, Validation::Negative),
+    ("x.www.dnssec.test.", A, Validation::Negative),
+    ("x.wild.dnssec.test.", A, Validation::Positive),
+    ("a.b.wild.dnssec.test.", TXT, Validation::Positive),
+    ("x.wild.dnssec.test.", MX, Validation::Negative),
+    ("ent.wild.dnssec.test.", A, Validation::Negative),
+    ("x.sub.ent.wild.dnssec.test.", A, Validation::Negative),
     // Referrals: not validated by delv (it would follow them), compared only.
     ("www.sec.dnssec.test.", A, Validation::None),
     ("www.ins.dnssec.test.", A, Validation::None),

@@ -27,7 +27,9 @@ fn signed_zone() -> String {
          ns1 300 NSEC sec A RRSIG NSEC\n\
          sec NS ns1\n\
          sec DS 1 13 2 0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF\n\
-         sec 300 NSEC example.com. NS DS RRSIG NSEC\n\
+         sec 300 NSEC *.w.example.com. NS DS RRSIG NSEC\n\
+         *.w A 198.18.0.99\n\
+         *.w 300 NSEC example.com. A RRSIG NSEC\n\
          @ 3600 A 198.18.0.1\n",
     );
     for (owner, ttl, covered) in [
@@ -43,6 +45,8 @@ fn signed_zone() -> String {
         ("ns1", 300, "NSEC"),
         ("sec", 3600, "DS"),
         ("sec", 300, "NSEC"),
+        ("*.w", 3600, "A"),
+        ("*.w", 300, "NSEC"),
     ] {
         z.push_str(&format!("{owner} {ttl} RRSIG {covered} {SIG}\n"));
     }
@@ -162,4 +166,40 @@ fn required_signatures_that_do_not_fit_truncate() {
     assert!(m.truncated() && m.answers().is_empty() && m.authoritative(), "RFC 4035 §3.1.1: TC, not a bare RRset");
     let (m, _) = ask(&e, "t.example.com.", RecordType::TXT, true);
     assert_eq!(show(m.answers()).last().map(String::as_str), Some("t.example.com. 3600 RRSIG TXT"));
+}
+
+#[test]
+fn nxdomain_proves_the_name_and_the_wildcard_absent() {
+    let e = engine_for(&[&signed_zone()], Options::default());
+    // nx sorts between ns1 and sec; *.example.com between the apex and a.b.
+    let (m, _) = ask(&e, "Nx.example.com.", RecordType::A, true);
+    assert_eq!(m.response_code(), ResponseCode::NXDomain);
+    assert_eq!(
+        show(m.name_servers()),
+        [
+            "example.com. 300 SOA",
+            "example.com. 300 RRSIG SOA",
+            "ns1.example.com. 300 NSEC",
+            "ns1.example.com. 300 RRSIG NSEC",
+            "example.com. 300 NSEC",
+            "example.com. 300 RRSIG NSEC",
+        ]
+    );
+    // a.example.com and *.example.com both sort between the apex and a.b:
+    // the one NSEC covering both is sent once.
+    let (m, _) = ask(&e, "a.example.com.", RecordType::A, true);
+    assert_eq!(show(m.name_servers())[2..], ["example.com. 300 NSEC", "example.com. 300 RRSIG NSEC"]);
+    let (m, _) = ask(&e, "nx.example.com.", RecordType::A, false);
+    assert_eq!(show(m.name_servers()), ["example.com. 300 SOA"], "DO=0 unchanged");
+}
+
+#[test]
+fn wildcard_answers_prove_no_closer_name() {
+    let e = engine_for(&[&signed_zone()], Options::default());
+    let (m, _) = ask(&e, "x.w.example.com.", RecordType::A, true);
+    assert_eq!(show(m.answers()), ["x.w.example.com. 3600 A", "x.w.example.com. 3600 RRSIG A"]);
+    assert_eq!(show(m.name_servers()), ["*.w.example.com. 300 NSEC", "*.w.example.com. 300 RRSIG NSEC"]);
+    // Wildcard NODATA: the wildcard's NSEC also covers x.w, sent once.
+    let (m, _) = ask(&e, "x.w.example.com.", RecordType::TXT, true);
+    assert_eq!(show(m.name_servers())[2..], ["*.w.example.com. 300 NSEC", "*.w.example.com. 300 RRSIG NSEC"]);
 }

@@ -5,6 +5,7 @@
 //! this one around its L2–L4 rewrite; kernel sockets and TCP call it
 //! directly. Nothing here knows frames.
 
+use super::denial;
 use super::dname;
 use super::policy::{Decision, Policy, Response, ResponseClass, SendAll};
 use super::query::{Query, Rejection};
@@ -182,6 +183,13 @@ fn answer_in(table: &Table, query: &Query, reply: &mut Reply<'_>, transport: Tra
             None => Err(Failure::Corrupt),
         },
         Plan::Template(r) => reply.template(query, &r),
+        Plan::Denial { response, zone, encloser, wildcard } => {
+            if response.signed != 0 && query.edns.is_some_and(|e| e.dnssec_ok) {
+                denial::answer(table, query, reply, &response, zone, encloser, wildcard)
+            } else {
+                reply.template(query, &response)
+            }
+        }
         Plan::Dname { skip, dname } => dname::synthesise(reply, query, skip, &dname),
         Plan::Refused => return Err(rcode::REFUSED),
         Plan::Corrupt => Err(Failure::Corrupt),

@@ -14,6 +14,7 @@
 //! only names the public surface; callers import from here.
 
 mod batch;
+mod denial;
 mod dname;
 pub mod floor;
 mod frame;

@@ -699,6 +699,26 @@ impl<'z> Compiler<'z> {
 
         // Nodes, each followed by the templates only it uses.
         let mut node_offsets = vec![0u32; self.nodes.len()];
+        // Each NSEC with its RRSIGs, owner written out: the proofs the
+        // engine adds to NXDOMAIN and wildcard answers for DO=1.
+        let mut proofs = vec![0u32; self.nodes.len()];
+        for chain in &self.nsec_chain {
+            for &(_, i) in chain {
+                let node = &self.nodes[i];
+                let Some(nsec) = node.rrset(RType::NSEC) else { continue };
+                let s = Sections {
+                    aa: true,
+                    rcode: rcode::NOERROR,
+                    answer: vec![],
+                    authority: vec![set(Owner::Name(node.name.clone()), nsec)],
+                    additional: vec![],
+                    denial: vec![],
+                };
+                let t = s.encode(QueryContext { name: &node.name, labels: 0 }, true);
+                proofs[i] = u32::try_from(out.len()).map_err(|_| CompileError::TooLarge)?;
+                t.serialize(&mut out);
+            }
+        }
         let mut wildcard_fixups = Vec::new();
         for (i, node) in self.nodes.iter().enumerate() {
             let lower = node.name.to_lowercase();
@@ -748,6 +768,19 @@ impl<'z> Compiler<'z> {
         }
         for (at, w) in wildcard_fixups {
             out[at..at + 4].copy_from_slice(&node_offsets[w].to_le_bytes());
+        }
+        for (zi, chain) in self.nsec_chain.iter().enumerate() {
+            if chain.is_empty() {
+                continue;
+            }
+            let chain_off = u32::try_from(out.len()).map_err(|_| CompileError::TooLarge)?;
+            out.extend_from_slice(&(chain.len() as u32).to_le_bytes());
+            for &(_, i) in chain {
+                out.extend_from_slice(&node_offsets[i].to_le_bytes());
+                out.extend_from_slice(&proofs[i].to_le_bytes());
+            }
+            let at = zones_off + zi * ZONE_LEN + 8;
+            out[at..at + 4].copy_from_slice(&chain_off.to_le_bytes());
         }
 
         // Buckets: load factor at most 3/4. A probe past another name reads

@@ -8,6 +8,7 @@
 //! so a corrupt table can at worst give a wrong answer, never a crash.
 
 mod compile;
+mod denial;
 mod fasthash;
 pub mod format;
 mod header;

@@ -16,6 +16,11 @@ pub(super) fn validate(t: &Table) -> Result<(), TableError> {
         let zone = t.zone(z as u16).ok_or(corrupt("zone record out of bounds"))?;
         response(t, zone.nxdomain)?;
         response(t, zone.nodata)?;
+        let chain = t.nsec_chain(z as u16).ok_or(corrupt("NSEC chain out of bounds"))?;
+        for (node, proof) in chain {
+            t.node_at(node).ok_or(corrupt("NSEC chain node out of bounds"))?;
+            response(t, proof)?;
+        }
     }
     for off in t.bucket_offsets() {
         let node = t.node_at(off).ok_or(corrupt("node out of bounds"))?;

@@ -121,12 +121,19 @@ impl<'t> NodeView<'t> {
 pub struct ZoneView<'t> {
     pub nxdomain: u32,
     pub nodata: u32,
+    /// The NSEC chain (see `format`), 0 for a zone without NSEC.
+    pub nsec_chain: u32,
     _b: std::marker::PhantomData<&'t [u8]>,
 }
 
 impl ZoneView<'_> {
     pub(super) fn parse(b: &[u8], at: usize) -> Option<ZoneView<'_>> {
-        Some(ZoneView { nxdomain: u32_at(b, at)?, nodata: u32_at(b, at + 4)?, _b: std::marker::PhantomData })
+        Some(ZoneView {
+            nxdomain: u32_at(b, at)?,
+            nodata: u32_at(b, at + 4)?,
+            nsec_chain: u32_at(b, at + 8)?,
+            _b: std::marker::PhantomData,
+        })
     }
 }
 
