@@ -2,9 +2,11 @@
 //! CNAME chains, wildcard synthesis, referrals with glue, negative answers
 //! with the SOA, additional addresses. The runtime only looks up and copies.
 
+use super::denial::{CHAIN_NSEC, CHAIN_NSEC3};
 use super::fasthash::FastMap;
 use super::format::*;
 use super::header::{seal, Header};
+use super::nsec3_hash::{decode_base32hex, nsec3_hash, HASH_LEN};
 use super::template::{Owner, QueryContext, RrsetRef, Sections, Template};
 use crate::wire::dns::rcode;
 use crate::zone::{Location, Name, RType, Zone};
@@ -83,6 +85,19 @@ impl<'z> Node<'z> {
     }
 }
 
+#[derive(Default)]
+struct Nsec3Chain<'z> {
+    salt: Vec<u8>,
+    iterations: u16,
+    entries: Vec<Nsec3Entry<'z>>,
+}
+
+struct Nsec3Entry<'z> {
+    hash: [u8; HASH_LEN],
+    owner: Name,
+    set: Rrset<'z>,
+}
+
 struct ZoneInfo<'z> {
     apex: Name,
     apex_node: usize,
@@ -107,6 +122,10 @@ struct Compiler<'z> {
     /// Per zone, its NSEC owners in canonical order (RFC 4034 §6.1), as
     /// (canonical sort key, node): the proofs that a name does not exist.
     nsec_chain: Vec<Vec<(Vec<u8>, usize)>>,
+    /// Per zone, its NSEC3 records in hash order, kept out of the name
+    /// space (their owners are no names of the zone), and the zone's salt
+    /// and iterations.
+    nsec3: Vec<Nsec3Chain<'z>>,
     zones: Vec<ZoneInfo<'z>>,
     nodes: Vec<Node<'z>>,
     index: FastMap<Vec<u8>, usize>,
@@ -125,6 +144,7 @@ impl<'z> Compiler<'z> {
         let mut c = Compiler {
             signed: false,
             nsec_chain: Vec::new(),
+            nsec3: Vec::new(),
             zones: Vec::new(),
             nodes: Vec::new(),
             index: FastMap::default(),
@@ -224,6 +244,7 @@ impl<'z> Compiler<'z> {
                 }
             }
         }
+        c.take_nsec3_out();
         c.drop_below_dnames();
         c.add_empty_non_terminals();
         for z in 0..c.zones.len() {
@@ -334,6 +355,82 @@ impl<'z> Compiler<'z> {
         }
     }
 
+    /// Moves NSEC3 records out of the name space into each zone's chain,
+    /// sorted by hash, with the salt and iterations they were made with.
+    fn take_nsec3_out(&mut self) {
+        self.nsec3 = (0..self.zones.len()).map(|_| Nsec3Chain::default()).collect();
+        let mut keep = vec![true; self.nodes.len()];
+        for (i, node) in self.nodes.iter_mut().enumerate() {
+            let Some(at) = node.rrsets.iter().position(|r| r.rtype == RType::NSEC3) else { continue };
+            let apex = &self.zones[node.zone].apex;
+            let Some(label) = node.name.labels().next() else { continue };
+            let Some(hash) = decode_base32hex(label) else { continue };
+            if node.name.parent().as_ref() != Some(apex) {
+                continue;
+            }
+            let set = node.rrsets.remove(at);
+            let chain = &mut self.nsec3[node.zone];
+            if chain.entries.is_empty() {
+                // Algorithm, flags, iterations, salt length, salt.
+                let rd = set.rdatas[0];
+                chain.iterations = u16::from_be_bytes([rd[2], rd[3]]);
+                chain.salt = rd.get(5..5 + rd[4] as usize).unwrap_or_default().to_vec();
+            }
+            chain.entries.push(Nsec3Entry { hash, owner: node.name.clone(), set });
+            // Its signatures went with it (`set.sigs`).
+            for r in node.rrsets.iter_mut().filter(|r| r.rtype == RType::RRSIG) {
+                r.rdatas.retain(|rd| covered(rd) != Some(RType::NSEC3));
+            }
+            node.rrsets.retain(|r| !r.rdatas.is_empty());
+            keep[i] = !node.rrsets.is_empty();
+        }
+        for chain in &mut self.nsec3 {
+            chain.entries.sort_by(|a, b| a.hash.cmp(&b.hash));
+        }
+        self.retain(&keep);
+    }
+
+    /// The NSEC3 entry matching or covering `name` (last hash not after
+    /// its hash, wrapping), and whether it matches.
+    fn nsec3_find(&self, zone: usize, name: &Name) -> Option<(usize, bool)> {
+        let chain = &self.nsec3[zone];
+        let hash = nsec3_hash(name.to_lowercase().wire(), &chain.salt, chain.iterations);
+        match chain.entries.binary_search_by(|e| e.hash.cmp(&hash)) {
+            Ok(i) => Some((i, true)),
+            Err(0) => Some((chain.entries.len().checked_sub(1)?, false)),
+            Err(i) => Some((i - 1, false)),
+        }
+    }
+
+    fn push_nsec3<'a>(&'a self, zone: usize, i: usize, s: &mut Sections<'a>) {
+        let e = &self.nsec3[zone].entries[i];
+        if !s.denial.iter().any(|d| d.rtype == RType::NSEC3 && d.rdatas == e.set.rdatas.as_slice()) {
+            s.denial.push(set(Owner::Name(e.owner.clone()), &e.set));
+        }
+    }
+
+    /// NSEC3 for a name that exists (NODATA, DS at a delegation): its
+    /// matching NSEC3, or where there is none (an opt-out delegation) the
+    /// closest provable encloser's and the one covering the next closer
+    /// name (RFC 5155 §7.2.3, §7.2.4, §7.2.7).
+    fn deny_nsec3<'a>(&'a self, zone: usize, name: &Name, s: &mut Sections<'a>) {
+        let mut next_closer = name.clone();
+        let mut cur = Some(name.clone());
+        while let Some(n) = cur {
+            if let Some((i, true)) = self.nsec3_find(zone, &n) {
+                self.push_nsec3(zone, i, s);
+                if n != *name {
+                    if let Some((j, _)) = self.nsec3_find(zone, &next_closer) {
+                        self.push_nsec3(zone, j, s);
+                    }
+                }
+                return;
+            }
+            next_closer = n.clone();
+            cur = n.parent().filter(|p| p.is_subdomain_of(&self.zones[zone].apex));
+        }
+    }
+
     /// Sorts each zone's NSEC owners canonically: a name that is not there
     /// lies between two of them.
     fn order_nsec_chains(&mut self) {
@@ -365,6 +462,9 @@ impl<'z> Compiler<'z> {
     /// Adds the NSEC proving `name`'s absence or that of its type (it may
     /// be the name's own NSEC), once.
     fn deny<'a>(&'a self, zone: usize, name: &Name, s: &mut Sections<'a>) {
+        if !self.nsec3[zone].entries.is_empty() {
+            return self.deny_nsec3(zone, name, s);
+        }
         if let Some(nsec) = self.nsec_covering(zone, name) {
             let same = |a: &RrsetRef<'_>| a.rtype == nsec.rtype && a.rdatas == nsec.rdatas;
             if !s.denial.iter().any(same) {
@@ -377,15 +477,31 @@ impl<'z> Compiler<'z> {
     /// the NSEC covering it and the one covering the wildcard at its
     /// closest encloser (RFC 4035 §3.1.3.2).
     fn deny_name<'a>(&'a self, zone: usize, name: &Name, s: &mut Sections<'a>) {
-        self.deny(zone, name, s);
+        let nsec3 = !self.nsec3[zone].entries.is_empty();
+        if !nsec3 {
+            self.deny(zone, name, s);
+        }
+        let mut next_closer = name.clone();
         let mut ce = name.parent();
         while let Some(n) = ce {
             if self.index.contains_key(key(&n, &mut [0u8; 255])) {
+                if nsec3 {
+                    // Closest encloser proof (RFC 5155 §7.2.2).
+                    self.deny_nsec3(zone, &n, s);
+                    if let Some((i, _)) = self.nsec3_find(zone, &next_closer) {
+                        self.push_nsec3(zone, i, s);
+                    }
+                }
                 if let Ok(wild) = n.prepend(b"*") {
-                    self.deny(zone, &wild, s);
+                    match (nsec3, self.nsec3_find(zone, &wild)) {
+                        (true, Some((i, _))) => self.push_nsec3(zone, i, s),
+                        (true, None) => {}
+                        (false, _) => self.deny(zone, &wild, s),
+                    }
                 }
                 return;
             }
+            next_closer = n.clone();
             ce = n.parent();
         }
     }
@@ -769,11 +885,42 @@ impl<'z> Compiler<'z> {
         for (at, w) in wildcard_fixups {
             out[at..at + 4].copy_from_slice(&node_offsets[w].to_le_bytes());
         }
+        for (zi, n3) in self.nsec3.iter().enumerate() {
+            if n3.entries.is_empty() {
+                continue;
+            }
+            let mut proofs = Vec::with_capacity(n3.entries.len());
+            for e in &n3.entries {
+                let s = Sections {
+                    aa: true,
+                    rcode: rcode::NOERROR,
+                    answer: vec![],
+                    authority: vec![set(Owner::Name(e.owner.clone()), &e.set)],
+                    additional: vec![],
+                    denial: vec![],
+                };
+                proofs.push(u32::try_from(out.len()).map_err(|_| CompileError::TooLarge)?);
+                s.encode(QueryContext { name: &e.owner, labels: 0 }, true).serialize(&mut out);
+            }
+            let chain_off = u32::try_from(out.len()).map_err(|_| CompileError::TooLarge)?;
+            out.push(CHAIN_NSEC3);
+            out.extend_from_slice(&n3.iterations.to_le_bytes());
+            out.push(n3.salt.len() as u8);
+            out.extend_from_slice(&n3.salt);
+            out.extend_from_slice(&(n3.entries.len() as u32).to_le_bytes());
+            for (e, p) in n3.entries.iter().zip(proofs) {
+                out.extend_from_slice(&e.hash);
+                out.extend_from_slice(&p.to_le_bytes());
+            }
+            let at = zones_off + zi * ZONE_LEN + 8;
+            out[at..at + 4].copy_from_slice(&chain_off.to_le_bytes());
+        }
         for (zi, chain) in self.nsec_chain.iter().enumerate() {
-            if chain.is_empty() {
+            if chain.is_empty() || !self.nsec3[zi].entries.is_empty() {
                 continue;
             }
             let chain_off = u32::try_from(out.len()).map_err(|_| CompileError::TooLarge)?;
+            out.push(CHAIN_NSEC);
             out.extend_from_slice(&(chain.len() as u32).to_le_bytes());
             for &(_, i) in chain {
                 out.extend_from_slice(&node_offsets[i].to_le_bytes());

@@ -1,10 +1,12 @@
-//! Finding the NSEC that proves a name absent (RFC 4035 §3.1.3): the last
-//! owner at or before the name in canonical order (RFC 4034 §6.1), by
-//! binary search over the zone's chain. Run only for DO=1 answers that the
+//! Finding the NSEC or NSEC3 that proves a name absent (RFC 4035 §3.1.3,
+//! RFC 5155 §7.2): the last owner at or before the name in canonical order
+//! (RFC 4034 §6.1), or the last hash at or before the name's, by binary
+//! search over the zone's chain. Run only for DO=1 answers that the
 //! compiler cannot finish (NXDOMAIN, wildcards): no allocation, at most
 //! log2(owners) name comparisons.
 
 use super::format::*;
+use super::nsec3_hash::{nsec3_hash, HASH_LEN};
 use super::view::{NodeView, ResponseView};
 use super::Table;
 use std::cmp::Ordering;
@@ -47,56 +49,106 @@ pub fn canonical_cmp(a: &[u8], b: &[u8]) -> Option<Ordering> {
     Some(na.cmp(&nb))
 }
 
-/// An NSEC proof: the node owning it and its records.
+/// A proof: which entry of the chain (an NSEC's node offset, an NSEC3's
+/// index), whether its owner is the name itself, and its records.
 #[derive(Clone, Copy)]
 pub struct Proof<'t> {
-    pub node: u32,
+    pub id: u32,
+    pub exact: bool,
     pub response: ResponseView<'t>,
 }
 
+pub const CHAIN_NSEC: u8 = 1;
+pub const CHAIN_NSEC3: u8 = 3;
+
+/// A zone's denial chain (see `format`): NSEC owners in canonical order,
+/// or NSEC3 hashes in order with the zone's salt and iterations.
+#[derive(Clone, Copy)]
+pub struct Chain<'t> {
+    b: &'t [u8],
+    nsec3: bool,
+    pub salt: &'t [u8],
+    pub iterations: u16,
+    count: usize,
+    entries: usize,
+}
+
 impl Table {
-    /// The NSEC of zone `zone` that matches or covers the lowercase wire
-    /// name `name`; `None` for a zone without NSEC or a corrupt chain.
-    pub fn nsec_proof(&self, zone: u16, name: &[u8]) -> Option<Proof<'_>> {
-        let chain = self.zone(zone)?.nsec_chain as usize;
-        if chain == 0 {
+    /// The denial chain of zone `zone`; `None` when it has none (or the
+    /// bytes do not hold one).
+    pub fn denial_chain(&self, zone: u16) -> Option<Chain<'_>> {
+        let at = self.zone(zone)?.nsec_chain as usize;
+        if at == 0 {
             return None;
         }
         let b = self.as_bytes();
-        let count = u32_at(b, chain)? as usize;
-        let entry = |i: usize| {
-            let at = chain + 4 + i * CHAIN_ENTRY_LEN;
-            Some((u32_at(b, at)?, u32_at(b, at + 4)?))
-        };
-        // The last entry whose owner is not after `name`; before the first
-        // (the apex, which sorts first), the chain wraps to the last.
-        let (mut lo, mut hi) = (0usize, count);
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            let owner = NodeView::name_at(b, entry(mid)?.0 as usize)?;
-            match canonical_cmp(owner, name)? {
-                Ordering::Greater => hi = mid,
-                _ => lo = mid + 1,
+        let (nsec3, salt, iterations, count_at) = match *b.get(at)? {
+            CHAIN_NSEC => (false, &b[..0], 0, at + 1),
+            CHAIN_NSEC3 => {
+                let iterations = u16_at(b, at + 1)?;
+                let salt_len = *b.get(at + 3)? as usize;
+                (true, b.get(at + 4..at + 4 + salt_len)?, iterations, at + 4 + salt_len)
             }
-        }
-        let (node, response) = entry(lo.checked_sub(1).unwrap_or(count.checked_sub(1)?))?;
-        Some(Proof { node, response: self.response(response)? })
+            _ => return None,
+        };
+        let count = u32_at(b, count_at)? as usize;
+        let entries = count_at + 4;
+        let width = if nsec3 { NSEC3_ENTRY_LEN } else { CHAIN_ENTRY_LEN };
+        b.get(entries..entries.checked_add(count.checked_mul(width)?)?)?;
+        Some(Chain { b, nsec3, salt, iterations, count, entries })
+    }
+}
+
+impl<'t> Chain<'t> {
+    pub fn is_nsec3(&self) -> bool {
+        self.nsec3
     }
 
-    /// Every (node, proof response) of a zone's chain, for validation.
-    pub(super) fn nsec_chain(&self, zone: u16) -> Option<Vec<(u32, u32)>> {
-        let chain = self.zone(zone)?.nsec_chain as usize;
-        if chain == 0 {
-            return Some(Vec::new());
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Entry `i`: the node offset (NSEC) or index (NSEC3), and its proof.
+    pub fn entry(&self, i: usize) -> Option<(u32, u32)> {
+        if self.nsec3 {
+            let at = self.entries + i * NSEC3_ENTRY_LEN;
+            Some((i as u32, u32_at(self.b, at + HASH_LEN)?))
+        } else {
+            let at = self.entries + i * CHAIN_ENTRY_LEN;
+            Some((u32_at(self.b, at)?, u32_at(self.b, at + 4)?))
         }
-        let b = self.as_bytes();
-        let count = u32_at(b, chain)? as usize;
-        (0..count)
-            .map(|i| {
-                let at = chain + 4 + i * CHAIN_ENTRY_LEN;
-                Some((u32_at(b, at)?, u32_at(b, at + 4)?))
-            })
-            .collect()
+    }
+
+    fn cmp_entry(&self, i: usize, name: &[u8], hash: &[u8; HASH_LEN]) -> Option<Ordering> {
+        if self.nsec3 {
+            let at = self.entries + i * NSEC3_ENTRY_LEN;
+            Some(self.b.get(at..at + HASH_LEN)?.cmp(&hash[..]))
+        } else {
+            canonical_cmp(NodeView::name_at(self.b, self.entry(i)?.0 as usize)?, name)
+        }
+    }
+
+    /// The NSEC or NSEC3 that matches or covers the lowercase wire name
+    /// `name`: the last entry not after it, wrapping to the last entry
+    /// before the first (RFC 4034 §4.1.1, RFC 5155 §3.1.7).
+    pub fn proof(&self, table: &'t Table, name: &[u8]) -> Option<Proof<'t>> {
+        let hash = if self.nsec3 { nsec3_hash(name, self.salt, self.iterations) } else { [0; HASH_LEN] };
+        let (mut lo, mut hi) = (0usize, self.count);
+        let mut exact = false;
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match self.cmp_entry(mid, name, &hash)? {
+                Ordering::Greater => hi = mid,
+                Ordering::Equal => {
+                    exact = true;
+                    lo = mid + 1;
+                }
+                Ordering::Less => lo = mid + 1,
+            }
+        }
+        let i = lo.checked_sub(1).or(self.count.checked_sub(1))?;
+        let (id, response) = self.entry(i)?;
+        Some(Proof { id, exact: exact && lo == i + 1, response: table.response(response)? })
     }
 }
 

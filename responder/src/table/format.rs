@@ -13,9 +13,12 @@
 //!          name's hash, so a probe skips other names without reading their node
 //! zones:   zone_count × (u32 nxdomain response, u32 nodata response,
 //!          u32 nsec chain (0 = none))
-//! chain:   u32 count, count × (u32 node, u32 proof response): the zone's
-//!          NSEC owners in canonical order (RFC 4034 §6.1), each with its
-//!          NSEC and RRSIGs as an authority-only response
+//! chain:   u8 kind 1 (NSEC), u32 count, count × (u32 node, u32 proof
+//!          response): the zone's NSEC owners in canonical order (RFC 4034
+//!          §6.1), each with its NSEC and RRSIGs as an authority-only
+//!          response; or kind 3 (NSEC3), u16 iterations, u8 salt length,
+//!          salt, u32 count, count × ([u8; 20] hash, u32 proof response)
+//!          in hash order
 //! node:    u8 name_len, name (lowercase wire; first, so a probe compares it
 //!          before decoding anything else), u8 flags, u16 zone,
 //!          u32 default response, u16 type_count,
@@ -89,6 +92,7 @@ pub const TARGET_VALUE_MASK: u16 = 0x3fff;
 pub const BUCKET_LEN: usize = 8;
 pub const ZONE_LEN: usize = 12;
 pub const CHAIN_ENTRY_LEN: usize = 8;
+pub const NSEC3_ENTRY_LEN: usize = 24;
 /// After the name: flags, zone, default response, type count.
 pub const NODE_FIXED_LEN: usize = 9;
 pub const TYPE_ENTRY_LEN: usize = 6;

@@ -8,10 +8,11 @@
 //! so a corrupt table can at worst give a wrong answer, never a crash.
 
 mod compile;
-mod denial;
+pub mod denial;
 mod fasthash;
 pub mod format;
 mod header;
+pub mod nsec3_hash;
 mod prefetch;
 #[cfg(test)]
 mod proptests;

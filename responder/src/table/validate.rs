@@ -16,10 +16,15 @@ pub(super) fn validate(t: &Table) -> Result<(), TableError> {
         let zone = t.zone(z as u16).ok_or(corrupt("zone record out of bounds"))?;
         response(t, zone.nxdomain)?;
         response(t, zone.nodata)?;
-        let chain = t.nsec_chain(z as u16).ok_or(corrupt("NSEC chain out of bounds"))?;
-        for (node, proof) in chain {
-            t.node_at(node).ok_or(corrupt("NSEC chain node out of bounds"))?;
-            response(t, proof)?;
+        if zone.nsec_chain != 0 {
+            let chain = t.denial_chain(z as u16).ok_or(corrupt("denial chain out of bounds"))?;
+            for i in 0..chain.len() {
+                let (node, proof) = chain.entry(i).ok_or(corrupt("denial chain out of bounds"))?;
+                if !chain.is_nsec3() {
+                    t.node_at(node).ok_or(corrupt("NSEC chain node out of bounds"))?;
+                }
+                response(t, proof)?;
+            }
         }
     }
     for off in t.bucket_offsets() {
