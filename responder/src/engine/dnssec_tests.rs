@@ -203,3 +203,22 @@ fn wildcard_answers_prove_no_closer_name() {
     let (m, _) = ask(&e, "x.w.example.com.", RecordType::TXT, true);
     assert_eq!(show(m.name_servers())[2..], ["*.w.example.com. 300 NSEC", "*.w.example.com. 300 RRSIG NSEC"]);
 }
+
+#[test]
+fn out_of_date_signatures_load_with_a_warning_and_the_earliest_expiry_is_known() {
+    // 20300101000000 in the zone's signatures; one that expired in 2020.
+    let mut z = signed_zone();
+    z.push_str(
+        "www A 198.18.0.80\nwww RRSIG A 13 3 3600 20200201000000 20200101000000 4711 example.com. AAECAwQFBgcICQ==\n",
+    );
+    let parsed = crate::zone::parse_str(&z, "signed.zone", None).expect("zone");
+    let mut warnings = Vec::new();
+    let table = crate::table::Table::compile_noting(&[parsed], &mut warnings).expect("compiles");
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("RRSIG over www.example.com. A expired 20200201000000"), "{}", warnings[0]);
+    // 2020-02-01 00:00:00 UTC.
+    assert_eq!(table.earliest_rrsig_expiry(0), Some(1_580_515_200));
+    assert_eq!(crate::table::rrsig_time(1_580_515_200), "20200201000000");
+    let unsigned = engine_for(&[super::tests::EXAMPLE], Options::default());
+    assert_eq!(unsigned.table().earliest_rrsig_expiry(0), None);
+}

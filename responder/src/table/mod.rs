@@ -9,6 +9,7 @@
 
 mod compile;
 pub mod denial;
+mod expiry;
 mod fasthash;
 pub mod format;
 mod header;
@@ -24,7 +25,7 @@ mod width_tests;
 
 use std::path::Path;
 
-pub use compile::CompileError;
+pub use compile::{rrsig_time, CompileError};
 pub use header::{seal, Header};
 pub use view::{DnameView, NodeView, ResponseView, ZoneView};
 
