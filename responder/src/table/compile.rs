@@ -389,7 +389,7 @@ impl<'z> Compiler<'z> {
             keep[i] = !node.rrsets.is_empty();
         }
         for chain in &mut self.nsec3 {
-            chain.entries.sort_by(|a, b| a.hash.cmp(&b.hash));
+            chain.entries.sort_by_key(|e| e.hash);
         }
         self.retain(&keep);
     }

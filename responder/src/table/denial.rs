@@ -108,6 +108,10 @@ impl<'t> Chain<'t> {
         self.count
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
     /// Entry `i`: the node offset (NSEC) or index (NSEC3), and its proof.
     pub fn entry(&self, i: usize) -> Option<(u32, u32)> {
         if self.nsec3 {
