@@ -29,6 +29,8 @@ pub const RUNTIME_PACKAGES: &[&str] = &[
     "knot-dnsutils",
     "knot-dnssecutils",
     "ldnsutils",
+    // `delv` validates DO=1 answers against a test zone's key (tests/tests/dnssec_serve.rs).
+    "bind9-dnsutils",
     "dnsperf",
     "valgrind",
     // `cargo xtask man`'s test renders the pages with `man -l` and groff.

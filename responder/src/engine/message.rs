@@ -5,6 +5,7 @@
 //! this one around its L2–L4 rewrite; kernel sockets and TCP call it
 //! directly. Nothing here knows frames.
 
+use super::denial;
 use super::dname;
 use super::policy::{Decision, Policy, Response, ResponseClass, SendAll};
 use super::query::{Query, Rejection};
@@ -209,7 +210,21 @@ pub(super) fn answer_within<P: Policy>(
 
 fn answer_in(table: &Table, query: &Query, reply: &mut Reply<'_>, transport: Transport) -> Result<(), u8> {
     let result = match resolve::plan(table, query) {
+        // The DO=1 variant (RRSIGs and proofs) is a response of its own:
+        // choosing it is the whole run-time cost of DNSSEC (RFC 4035 §3.1).
+        Plan::Template(r) if r.signed != 0 && query.edns.is_some_and(|e| e.dnssec_ok) => match table.response(r.signed)
+        {
+            Some(signed) => reply.template(query, &signed),
+            None => Err(Failure::Corrupt),
+        },
         Plan::Template(r) => reply.template(query, &r),
+        Plan::Denial { response, zone, encloser, wildcard } => {
+            if response.signed != 0 && query.edns.is_some_and(|e| e.dnssec_ok) {
+                denial::answer(table, query, reply, &response, zone, encloser, wildcard)
+            } else {
+                reply.template(query, &response)
+            }
+        }
         Plan::Dname { skip, dname } => dname::synthesise(reply, query, skip, &dname),
         Plan::Refused => return Err(rcode::REFUSED),
         Plan::Corrupt => Err(Failure::Corrupt),

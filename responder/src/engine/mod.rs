@@ -14,6 +14,7 @@
 //! only names the public surface; callers import from here.
 
 mod batch;
+mod denial;
 mod dname;
 pub mod floor;
 mod frame;
@@ -58,6 +59,8 @@ pub fn answer_in_place_with<P: Policy>(
 
 #[cfg(test)]
 mod big_rrset_tests;
+#[cfg(test)]
+mod dnssec_tests;
 #[cfg(test)]
 pub(crate) mod proptests;
 #[cfg(test)]

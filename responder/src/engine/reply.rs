@@ -73,6 +73,19 @@ impl<'b> Reply<'b> {
     /// Copies a template in: body always, additional chunks while they fit.
     #[inline]
     pub fn template(&mut self, query: &Query, r: &ResponseView<'_>) -> Result<(), Failure> {
+        self.template_with(query, r, &[])
+    }
+
+    /// [`Reply::template`] with `proofs` (authority-only responses: NSEC
+    /// records with their RRSIGs) placed after its authority section; they
+    /// are required, like the body (RFC 4035 §3.1.1).
+    #[inline(always)]
+    pub fn template_with(
+        &mut self,
+        query: &Query,
+        r: &ResponseView<'_>,
+        proofs: &[ResponseView<'_>],
+    ) -> Result<(), Failure> {
         // AA and the rcode describe the question, so a truncated answer keeps
         // them (RFC 1035 §4.1.1): set them before anything can truncate.
         if r.authoritative() {
@@ -91,6 +104,9 @@ impl<'b> Reply<'b> {
         self.pos = body_end;
         self.ancount = r.ancount;
         self.nscount = r.nscount;
+        for p in proofs {
+            self.proof(query, p, room)?;
+        }
         for chunk in r.chunks() {
             let end = self.pos + chunk.bytes.len();
             if end > room {
@@ -117,6 +133,23 @@ impl<'b> Reply<'b> {
                 _ => return Err(Failure::Corrupt),
             };
         }
+        Ok(())
+    }
+
+    /// Appends a proof's records to the authority section. Its compression
+    /// pointers target only itself (it was compiled without a query).
+    #[cold]
+    fn proof(&mut self, query: &Query, p: &ResponseView<'_>, room: usize) -> Result<(), Failure> {
+        let start = self.pos;
+        let end = start + p.body.len();
+        if end > room || p.ancount != 0 {
+            return Err(if end > room { Failure::Truncated } else { Failure::Corrupt });
+        }
+        self.buf[start..end].copy_from_slice(p.body);
+        let patched = patch(self.buf, start, p.patches, query, start, start)?;
+        self.add_sum(checksum::combine(checksum::placed(p.body_sum, start), patched));
+        self.pos = end;
+        self.nscount = self.nscount.checked_add(p.nscount).ok_or(Failure::Corrupt)?;
         Ok(())
     }
 

@@ -7,6 +7,16 @@ use crate::wire::dns::RType;
 
 pub enum Plan<'t> {
     Template(ResponseView<'t>),
+    /// A template whose DO=1 form needs proofs about the query name itself
+    /// (RFC 4035 §3.1.3): NXDOMAIN (`wildcard` 0), or an answer through
+    /// the wildcard node at `wildcard`. `encloser` is where the closest
+    /// encloser starts in the lowered query name.
+    Denial {
+        response: ResponseView<'t>,
+        zone: u16,
+        encloser: usize,
+        wildcard: u32,
+    },
     /// The query is below a DNAME: synthesise (RFC 6672). `skip` labels of
     /// the query name sit below the DNAME owner.
     Dname {
@@ -41,12 +51,20 @@ pub fn plan<'t>(table: &'t Table, q: &Query) -> Plan<'t> {
         if let Some(dname) = node.dname() {
             return Plan::Dname { skip, dname };
         }
-        if let Some(w) = node.wildcard_child() {
-            let Some(wild) = table.node_at(w) else { return Plan::Corrupt };
-            let off = if qtype == RType::ANY.0 { wild.any_response() } else { wild.response_for(qtype) };
-            return pick(Some(off));
-        }
-        return pick(table.zone(node.zone()).map(|z| z.nxdomain));
+        let (off, wildcard) = match node.wildcard_child() {
+            Some(w) => {
+                let Some(wild) = table.node_at(w) else { return Plan::Corrupt };
+                (if qtype == RType::ANY.0 { wild.any_response() } else { wild.response_for(qtype) }, w)
+            }
+            None => match table.zone(node.zone()) {
+                Some(z) => (z.nxdomain, 0),
+                None => return Plan::Corrupt,
+            },
+        };
+        return match table.response(off) {
+            Some(response) => Plan::Denial { response, zone: node.zone(), encloser: start, wildcard },
+            None => Plan::Corrupt,
+        };
     }
     Plan::Refused
 }

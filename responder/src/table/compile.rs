@@ -2,10 +2,12 @@
 //! CNAME chains, wildcard synthesis, referrals with glue, negative answers
 //! with the SOA, additional addresses. The runtime only looks up and copies.
 
+use super::denial::{CHAIN_NSEC, CHAIN_NSEC3};
 use super::fasthash::FastMap;
 use super::format::*;
 use super::header::{seal, Header};
-use super::template::{Owner, QueryContext, RrsetRef, Sections};
+use super::nsec3_hash::{decode_base32hex, nsec3_hash, HASH_LEN};
+use super::template::{Owner, QueryContext, RrsetRef, Sections, Template};
 use crate::wire::dns::rcode;
 use crate::zone::{Location, Name, RType, Zone};
 
@@ -34,8 +36,32 @@ struct Rrset<'z> {
     rtype: RType,
     ttl: u32,
     rdatas: Vec<&'z [u8]>,
+    /// The RRSIGs covering this RRset, and their TTL (RFC 4034 §3: that of
+    /// the first, as RRset TTLs go).
+    sigs: Vec<&'z [u8]>,
+    sig_ttl: u32,
     /// The first record's place in its file, for messages about the RRset.
     location: &'z Location,
+}
+
+impl<'z> Rrset<'z> {
+    fn new(rtype: RType, ttl: u32, location: &'z Location) -> Rrset<'z> {
+        Rrset { rtype, ttl, rdatas: Vec::new(), sigs: Vec::new(), sig_ttl: 0, location }
+    }
+
+    fn add_sig(&mut self, ttl: u32, rdata: &'z [u8]) {
+        if self.sigs.is_empty() {
+            self.sig_ttl = ttl;
+        }
+        if !self.sigs.contains(&rdata) {
+            self.sigs.push(rdata);
+        }
+    }
+}
+
+/// The type an RRSIG covers: the first field of its RDATA.
+fn covered(rdata: &[u8]) -> Option<RType> {
+    Some(RType(u16::from_be_bytes([*rdata.first()?, *rdata.get(1)?])))
 }
 
 struct Node<'z> {
@@ -43,6 +69,9 @@ struct Node<'z> {
     name: Name,
     zone: usize,
     rrsets: Vec<Rrset<'z>>,
+    /// Every RRSIG here with its TTL, until `attach_signatures` gives each
+    /// to the RRset it covers.
+    sigs: Vec<(u32, &'z [u8])>,
     /// DS at a served child's apex, as the (also served) parent has it.
     parent_ds: Option<(usize, Rrset<'z>)>,
     /// The topmost zone cut at or above this node, within its zone.
@@ -54,6 +83,19 @@ impl<'z> Node<'z> {
     fn rrset(&self, t: RType) -> Option<&Rrset<'z>> {
         self.rrsets.iter().find(|r| r.rtype == t)
     }
+}
+
+#[derive(Default)]
+struct Nsec3Chain<'z> {
+    salt: Vec<u8>,
+    iterations: u16,
+    entries: Vec<Nsec3Entry<'z>>,
+}
+
+struct Nsec3Entry<'z> {
+    hash: [u8; HASH_LEN],
+    owner: Name,
+    set: Rrset<'z>,
 }
 
 struct ZoneInfo<'z> {
@@ -77,6 +119,15 @@ enum Found {
 }
 
 struct Compiler<'z> {
+    /// Some zone has signatures: answers get a DO=1 variant.
+    signed: bool,
+    /// Per zone, its NSEC owners in canonical order (RFC 4034 §6.1), as
+    /// (canonical sort key, node): the proofs that a name does not exist.
+    nsec_chain: Vec<Vec<(Vec<u8>, usize)>>,
+    /// Per zone, its NSEC3 records in hash order, kept out of the name
+    /// space (their owners are no names of the zone), and the zone's salt
+    /// and iterations.
+    nsec3: Vec<Nsec3Chain<'z>>,
     zones: Vec<ZoneInfo<'z>>,
     nodes: Vec<Node<'z>>,
     index: FastMap<Vec<u8>, usize>,
@@ -86,13 +137,24 @@ struct Compiler<'z> {
 /// that no DNS message can carry are compiled to be truncated, and each
 /// RRset that makes one so gets a warning in `warnings`, `file:line:` first.
 pub fn compile(zones: &[Zone], warnings: &mut Vec<String>) -> Result<Vec<u8>, CompileError> {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    for z in zones {
+        signatures_out_of_date(z, now as u32, warnings);
+    }
     let c = Compiler::build(zones)?;
     c.emit(warnings)
 }
 
 impl<'z> Compiler<'z> {
     fn build(zones: &'z [Zone]) -> Result<Compiler<'z>, CompileError> {
-        let mut c = Compiler { zones: Vec::new(), nodes: Vec::new(), index: FastMap::default() };
+        let mut c = Compiler {
+            signed: false,
+            nsec_chain: Vec::new(),
+            nsec3: Vec::new(),
+            zones: Vec::new(),
+            nodes: Vec::new(),
+            index: FastMap::default(),
+        };
         // Deepest zone wins: process parents first so children can claim names.
         let mut order: Vec<usize> = (0..zones.len()).collect();
         order.sort_by_key(|&i| zones[i].origin.label_count());
@@ -110,17 +172,15 @@ impl<'z> Compiler<'z> {
                 .ok_or_else(|| CompileError::NoSoa(z.origin.to_string()))?;
             let minimum = soa_minimum(&soa.rdata).unwrap_or(soa.ttl);
             apexes.insert(key, c.zones.len());
-            c.zones.push(ZoneInfo {
-                apex: z.origin.clone(),
-                apex_node: 0,
-                negative_soa: Rrset {
-                    rtype: RType::SOA,
-                    ttl: soa.ttl.min(minimum),
-                    rdatas: vec![soa.rdata.as_slice()],
-                    location: &soa.location,
-                },
-                expired: z.expired,
-            });
+            let mut negative_soa = Rrset::new(RType::SOA, soa.ttl.min(minimum), &soa.location);
+            negative_soa.rdatas.push(soa.rdata.as_slice());
+            // Its signatures get the same negative TTL, as Knot serves them.
+            for r in &z.records {
+                if r.rtype == RType::RRSIG && r.owner == z.origin && covered(&r.rdata) == Some(RType::SOA) {
+                    negative_soa.add_sig(r.ttl.min(minimum), &r.rdata);
+                }
+            }
+            c.zones.push(ZoneInfo { apex: z.origin.clone(), apex_node: 0, negative_soa, expired: z.expired });
         }
         // Which served zone is deepest for a name: walk up to the first apex.
         let owner_zone = |name: &Name| -> Option<usize> {
@@ -143,13 +203,19 @@ impl<'z> Compiler<'z> {
                 if deepest != Some(zi_sorted) {
                     // Occluded by a served child. Only the parent's DS at the
                     // child apex stays: DS is answered from the parent side.
-                    if r.rtype == RType::DS && deepest.is_some_and(|d| c.zones[d].apex == r.owner) {
+                    let is_ds = r.rtype == RType::DS;
+                    let is_ds_sig = r.rtype == RType::RRSIG && covered(&r.rdata) == Some(RType::DS);
+                    if (is_ds || is_ds_sig) && deepest.is_some_and(|d| c.zones[d].apex == r.owner) {
                         let n = c.node(&r.owner, deepest.unwrap_or(0));
-                        let entry = c.nodes[n].parent_ds.get_or_insert_with(|| {
-                            let ds = Rrset { rtype: RType::DS, ttl: r.ttl, rdatas: Vec::new(), location: &r.location };
-                            (zi_sorted, ds)
-                        });
-                        if !entry.1.rdatas.contains(&r.rdata.as_slice()) {
+                        let entry = c.nodes[n]
+                            .parent_ds
+                            .get_or_insert_with(|| (zi_sorted, Rrset::new(RType::DS, r.ttl, &r.location)));
+                        if is_ds_sig {
+                            entry.1.add_sig(r.ttl, &r.rdata);
+                        } else if !entry.1.rdatas.contains(&r.rdata.as_slice()) {
+                            if entry.1.rdatas.is_empty() {
+                                (entry.1.ttl, entry.1.location) = (r.ttl, &r.location);
+                            }
                             entry.1.rdatas.push(&r.rdata);
                         }
                     }
@@ -157,16 +223,19 @@ impl<'z> Compiler<'z> {
                 }
                 let n = c.node(&r.owner, zi_sorted);
                 let node = &mut c.nodes[n];
+                if r.rtype == RType::RRSIG {
+                    node.sigs.push((r.ttl, &r.rdata));
+                    c.signed = true;
+                }
                 match node.rrsets.iter_mut().find(|s| s.rtype == r.rtype) {
                     // Duplicates go once every record is in (`dedup_rdatas`):
                     // a check per record here was quadratic in the RRset.
                     Some(set) => set.rdatas.push(&r.rdata),
-                    None => node.rrsets.push(Rrset {
-                        rtype: r.rtype,
-                        ttl: r.ttl,
-                        rdatas: vec![&r.rdata],
-                        location: &r.location,
-                    }),
+                    None => {
+                        let mut set = Rrset::new(r.rtype, r.ttl, &r.location);
+                        set.rdatas.push(&r.rdata);
+                        node.rrsets.push(set);
+                    }
                 }
             }
         }
@@ -174,7 +243,14 @@ impl<'z> Compiler<'z> {
             for set in &mut node.rrsets {
                 dedup_rdatas(&mut set.rdatas);
             }
+            for (ttl, rd) in std::mem::take(&mut node.sigs) {
+                let Some(t) = covered(rd) else { continue };
+                if let Some(set) = node.rrsets.iter_mut().find(|s| s.rtype == t) {
+                    set.add_sig(ttl, rd);
+                }
+            }
         }
+        c.take_nsec3_out();
         c.drop_below_dnames();
         c.add_empty_non_terminals();
         for z in 0..c.zones.len() {
@@ -182,6 +258,7 @@ impl<'z> Compiler<'z> {
             c.zones[z].apex_node = c.node(&apex, z);
         }
         c.mark_cuts_and_wildcards();
+        c.order_nsec_chains();
         for node in &mut c.nodes {
             // CNAME first: it is what ANY gets (RFC 8482 minimal answer).
             node.rrsets.sort_by_key(|s| (s.rtype != RType::CNAME, s.rtype));
@@ -200,6 +277,7 @@ impl<'z> Compiler<'z> {
             name: name.clone(),
             zone,
             rrsets: Vec::new(),
+            sigs: Vec::new(),
             parent_ds: None,
             cut: None,
             wildcard_child: None,
@@ -283,6 +361,157 @@ impl<'z> Compiler<'z> {
         }
     }
 
+    /// Moves NSEC3 records out of the name space into each zone's chain,
+    /// sorted by hash, with the salt and iterations they were made with.
+    fn take_nsec3_out(&mut self) {
+        self.nsec3 = (0..self.zones.len()).map(|_| Nsec3Chain::default()).collect();
+        let mut keep = vec![true; self.nodes.len()];
+        for (i, node) in self.nodes.iter_mut().enumerate() {
+            let Some(at) = node.rrsets.iter().position(|r| r.rtype == RType::NSEC3) else { continue };
+            let apex = &self.zones[node.zone].apex;
+            let Some(label) = node.name.labels().next() else { continue };
+            let Some(hash) = decode_base32hex(label) else { continue };
+            if node.name.parent().as_ref() != Some(apex) {
+                continue;
+            }
+            let set = node.rrsets.remove(at);
+            let chain = &mut self.nsec3[node.zone];
+            if chain.entries.is_empty() {
+                // Algorithm, flags, iterations, salt length, salt.
+                let rd = set.rdatas[0];
+                chain.iterations = u16::from_be_bytes([rd[2], rd[3]]);
+                chain.salt = rd.get(5..5 + rd[4] as usize).unwrap_or_default().to_vec();
+            }
+            chain.entries.push(Nsec3Entry { hash, owner: node.name.clone(), set });
+            // Its signatures went with it (`set.sigs`).
+            for r in node.rrsets.iter_mut().filter(|r| r.rtype == RType::RRSIG) {
+                r.rdatas.retain(|rd| covered(rd) != Some(RType::NSEC3));
+            }
+            node.rrsets.retain(|r| !r.rdatas.is_empty());
+            keep[i] = !node.rrsets.is_empty();
+        }
+        for chain in &mut self.nsec3 {
+            chain.entries.sort_by_key(|e| e.hash);
+        }
+        self.retain(&keep);
+    }
+
+    /// The NSEC3 entry matching or covering `name` (last hash not after
+    /// its hash, wrapping), and whether it matches.
+    fn nsec3_find(&self, zone: usize, name: &Name) -> Option<(usize, bool)> {
+        let chain = &self.nsec3[zone];
+        let hash = nsec3_hash(name.to_lowercase().wire(), &chain.salt, chain.iterations);
+        match chain.entries.binary_search_by(|e| e.hash.cmp(&hash)) {
+            Ok(i) => Some((i, true)),
+            Err(0) => Some((chain.entries.len().checked_sub(1)?, false)),
+            Err(i) => Some((i - 1, false)),
+        }
+    }
+
+    fn push_nsec3<'a>(&'a self, zone: usize, i: usize, s: &mut Sections<'a>) {
+        let e = &self.nsec3[zone].entries[i];
+        if !s.denial.iter().any(|d| d.rtype == RType::NSEC3 && d.rdatas == e.set.rdatas.as_slice()) {
+            s.denial.push(set(Owner::Name(e.owner.clone()), &e.set));
+        }
+    }
+
+    /// NSEC3 for a name that exists (NODATA, DS at a delegation): its
+    /// matching NSEC3, or where there is none (an opt-out delegation) the
+    /// closest provable encloser's and the one covering the next closer
+    /// name (RFC 5155 §7.2.3, §7.2.4, §7.2.7).
+    fn deny_nsec3<'a>(&'a self, zone: usize, name: &Name, s: &mut Sections<'a>) {
+        let mut next_closer = name.clone();
+        let mut cur = Some(name.clone());
+        while let Some(n) = cur {
+            if let Some((i, true)) = self.nsec3_find(zone, &n) {
+                self.push_nsec3(zone, i, s);
+                if n != *name {
+                    if let Some((j, _)) = self.nsec3_find(zone, &next_closer) {
+                        self.push_nsec3(zone, j, s);
+                    }
+                }
+                return;
+            }
+            next_closer = n.clone();
+            cur = n.parent().filter(|p| p.is_subdomain_of(&self.zones[zone].apex));
+        }
+    }
+
+    /// Sorts each zone's NSEC owners canonically: a name that is not there
+    /// lies between two of them.
+    fn order_nsec_chains(&mut self) {
+        self.nsec_chain = vec![Vec::new(); self.zones.len()];
+        for (i, n) in self.nodes.iter().enumerate() {
+            if n.rrset(RType::NSEC).is_some() {
+                self.nsec_chain[n.zone].push((canonical_key(&n.name), i));
+            }
+        }
+        for chain in &mut self.nsec_chain {
+            chain.sort();
+        }
+    }
+
+    /// The NSEC that matches or covers `name` in zone `zone`: the last owner
+    /// at or before it in canonical order (the apex sorts first).
+    fn nsec_covering(&self, zone: usize, name: &Name) -> Option<RrsetRef<'_>> {
+        let chain = &self.nsec_chain[zone];
+        let key = canonical_key(name);
+        let at = match chain.binary_search_by(|(k, _)| k.as_slice().cmp(&key)) {
+            Ok(i) => i,
+            Err(0) => chain.len().checked_sub(1)?,
+            Err(i) => i - 1,
+        };
+        let node = &self.nodes[chain[at].1];
+        Some(set(Owner::Name(node.name.clone()), node.rrset(RType::NSEC)?))
+    }
+
+    /// Adds the NSEC proving `name`'s absence or that of its type (it may
+    /// be the name's own NSEC), once.
+    fn deny<'a>(&'a self, zone: usize, name: &Name, s: &mut Sections<'a>) {
+        if !self.nsec3[zone].entries.is_empty() {
+            return self.deny_nsec3(zone, name, s);
+        }
+        if let Some(nsec) = self.nsec_covering(zone, name) {
+            let same = |a: &RrsetRef<'_>| a.rtype == nsec.rtype && a.rdatas == nsec.rdatas;
+            if !s.denial.iter().any(same) {
+                s.denial.push(nsec);
+            }
+        }
+    }
+
+    /// NXDOMAIN's proofs for a name the compiler knows (a CNAME target):
+    /// the NSEC covering it and the one covering the wildcard at its
+    /// closest encloser (RFC 4035 §3.1.3.2).
+    fn deny_name<'a>(&'a self, zone: usize, name: &Name, s: &mut Sections<'a>) {
+        let nsec3 = !self.nsec3[zone].entries.is_empty();
+        if !nsec3 {
+            self.deny(zone, name, s);
+        }
+        let mut next_closer = name.clone();
+        let mut ce = name.parent();
+        while let Some(n) = ce {
+            if self.index.contains_key(key(&n, &mut [0u8; 255])) {
+                if nsec3 {
+                    // Closest encloser proof (RFC 5155 §7.2.2).
+                    self.deny_nsec3(zone, &n, s);
+                    if let Some((i, _)) = self.nsec3_find(zone, &next_closer) {
+                        self.push_nsec3(zone, i, s);
+                    }
+                }
+                if let Ok(wild) = n.prepend(b"*") {
+                    match (nsec3, self.nsec3_find(zone, &wild)) {
+                        (true, Some((i, _))) => self.push_nsec3(zone, i, s),
+                        (true, None) => {}
+                        (false, _) => self.deny(zone, &wild, s),
+                    }
+                }
+                return;
+            }
+            next_closer = n.clone();
+            ce = n.parent();
+        }
+    }
+
     /// The runtime's lookup, done at compile time for chains and additionals.
     fn find(&self, name: &Name) -> Found {
         let lower = name.to_lowercase();
@@ -321,6 +550,7 @@ impl<'z> Compiler<'z> {
             answer: Vec::new(),
             authority: Vec::new(),
             additional: Vec::new(),
+            denial: Vec::new(),
         };
         let mut owner = Owner::Query;
         let mut at = start;
@@ -335,10 +565,14 @@ impl<'z> Compiler<'z> {
                 // DS belongs to the parent side of a cut (RFC 4035 §3.1.4.1).
                 match node.rrset(RType::DS) {
                     Some(ds) => s.answer.push(set(owner, ds)),
-                    None => s.authority.push(set(
-                        Owner::Name(self.zones[node.zone].apex.clone()),
-                        &self.zones[node.zone].negative_soa,
-                    )),
+                    None => {
+                        s.authority.push(set(
+                            Owner::Name(self.zones[node.zone].apex.clone()),
+                            &self.zones[node.zone].negative_soa,
+                        ));
+                        // An insecure delegation: its NSEC shows no DS.
+                        self.deny(node.zone, &node.name, &mut s);
+                    }
                 }
                 return s;
             }
@@ -365,6 +599,10 @@ impl<'z> Compiler<'z> {
                 _ => {
                     let z = &self.zones[node.zone];
                     s.authority.push(set(Owner::Name(z.apex.clone()), &z.negative_soa));
+                    // NODATA: the name's NSEC, or at an empty non-terminal
+                    // the one covering it (RFC 4035 §3.1.3.1). A wildcard's
+                    // match needs the query name's too, known at run time.
+                    self.deny(node.zone, &node.name, &mut s);
                     return s;
                 }
             };
@@ -387,8 +625,9 @@ impl<'z> Compiler<'z> {
                 Found::NxDomain(z) => {
                     // RFC 6604: the rcode describes the last name in the chain.
                     s.rcode = rcode::NXDOMAIN;
-                    let z = &self.zones[z];
-                    s.authority.push(set(Owner::Name(z.apex.clone()), &z.negative_soa));
+                    let zi = &self.zones[z];
+                    s.authority.push(set(Owner::Name(zi.apex.clone()), &zi.negative_soa));
+                    self.deny_name(z, &target, &mut s);
                     return s;
                 }
                 Found::Dname | Found::OutOfZone => return s,
@@ -403,6 +642,12 @@ impl<'z> Compiler<'z> {
         let node = &self.nodes[cut];
         let Some(ns) = node.rrset(RType::NS) else { return };
         s.authority.push(set(Owner::Name(node.name.clone()), ns));
+        // A signed referral carries the DS with its RRSIG, an unsigned one
+        // the NSEC that proves there is no DS (RFC 4035 §3.1.4).
+        match node.rrset(RType::DS) {
+            Some(ds) => s.denial.push(set(Owner::Name(node.name.clone()), ds)),
+            None => self.deny(node.zone, &node.name, s),
+        }
         for rd in &ns.rdatas {
             let Ok(target) = Name::from_wire(rd) else { continue };
             // In-domain glue must fit (RFC 9471); addresses we hold for
@@ -485,8 +730,29 @@ impl<'z> Compiler<'z> {
         let mut scratch = Vec::new();
         // One warning per RRset, however many answers (types, chains, ANY) carry it.
         let mut too_big: Vec<Location> = Vec::new();
+        let signed = self.signed;
         let mut emit_template = |out: &mut Vec<u8>, s: &Sections<'_>, ctx: QueryContext<'_>| {
-            let t = s.encode(ctx);
+            let mut t = s.encode(ctx, false);
+            if signed {
+                // The DO=1 variant first, so that the DO=0 one can name it.
+                let mut st = s.encode(ctx, true);
+                if st != t {
+                    if !st.fits_layout() {
+                        st = Template { aa: st.aa, rcode: st.rcode, too_big: true, ..Template::default() };
+                    }
+                    scratch.clear();
+                    st.serialize(&mut scratch);
+                    t.signed = match dedup.get(&scratch) {
+                        Some(&off) => off,
+                        None => {
+                            let off = u32::try_from(out.len()).map_err(|_| CompileError::TooLarge)?;
+                            out.extend_from_slice(&scratch);
+                            dedup.insert(scratch.clone(), off);
+                            off
+                        }
+                    };
+                }
+            }
             // The RRset to name: the largest in the answer (over a limit,
             // an answer always has one).
             let culprit = s.largest().map(|set| match &set.owner {
@@ -539,6 +805,7 @@ impl<'z> Compiler<'z> {
                     answer: vec![],
                     authority: vec![soa],
                     additional: vec![],
+                    denial: vec![],
                 };
                 let nx_off = emit_template(&mut out, &nx, ctx)?;
                 let soa = set(Owner::Name(z.apex.clone()), &z.negative_soa);
@@ -548,6 +815,7 @@ impl<'z> Compiler<'z> {
                     answer: vec![],
                     authority: vec![soa],
                     additional: vec![],
+                    denial: vec![],
                 };
                 (nx_off, emit_template(&mut out, &nodata, ctx)?)
             };
@@ -558,6 +826,26 @@ impl<'z> Compiler<'z> {
 
         // Nodes, each followed by the templates only it uses.
         let mut node_offsets = vec![0u32; self.nodes.len()];
+        // Each NSEC with its RRSIGs, owner written out: the proofs the
+        // engine adds to NXDOMAIN and wildcard answers for DO=1.
+        let mut proofs = vec![0u32; self.nodes.len()];
+        for chain in &self.nsec_chain {
+            for &(_, i) in chain {
+                let node = &self.nodes[i];
+                let Some(nsec) = node.rrset(RType::NSEC) else { continue };
+                let s = Sections {
+                    aa: true,
+                    rcode: rcode::NOERROR,
+                    answer: vec![],
+                    authority: vec![set(Owner::Name(node.name.clone()), nsec)],
+                    additional: vec![],
+                    denial: vec![],
+                };
+                let t = s.encode(QueryContext { name: &node.name, labels: 0 }, true);
+                proofs[i] = u32::try_from(out.len()).map_err(|_| CompileError::TooLarge)?;
+                t.serialize(&mut out);
+            }
+        }
         let mut wildcard_fixups = Vec::new();
         for (i, node) in self.nodes.iter().enumerate() {
             let lower = node.name.to_lowercase();
@@ -613,6 +901,50 @@ impl<'z> Compiler<'z> {
         }
         for (at, w) in wildcard_fixups {
             out[at..at + 4].copy_from_slice(&node_offsets[w].to_le_bytes());
+        }
+        for (zi, n3) in self.nsec3.iter().enumerate() {
+            if n3.entries.is_empty() {
+                continue;
+            }
+            let mut proofs = Vec::with_capacity(n3.entries.len());
+            for e in &n3.entries {
+                let s = Sections {
+                    aa: true,
+                    rcode: rcode::NOERROR,
+                    answer: vec![],
+                    authority: vec![set(Owner::Name(e.owner.clone()), &e.set)],
+                    additional: vec![],
+                    denial: vec![],
+                };
+                proofs.push(u32::try_from(out.len()).map_err(|_| CompileError::TooLarge)?);
+                s.encode(QueryContext { name: &e.owner, labels: 0 }, true).serialize(&mut out);
+            }
+            let chain_off = u32::try_from(out.len()).map_err(|_| CompileError::TooLarge)?;
+            out.push(CHAIN_NSEC3);
+            out.extend_from_slice(&n3.iterations.to_le_bytes());
+            out.push(n3.salt.len() as u8);
+            out.extend_from_slice(&n3.salt);
+            out.extend_from_slice(&(n3.entries.len() as u32).to_le_bytes());
+            for (e, p) in n3.entries.iter().zip(proofs) {
+                out.extend_from_slice(&e.hash);
+                out.extend_from_slice(&p.to_le_bytes());
+            }
+            let at = zones_off + zi * ZONE_LEN + 8;
+            out[at..at + 4].copy_from_slice(&chain_off.to_le_bytes());
+        }
+        for (zi, chain) in self.nsec_chain.iter().enumerate() {
+            if chain.is_empty() || !self.nsec3[zi].entries.is_empty() {
+                continue;
+            }
+            let chain_off = u32::try_from(out.len()).map_err(|_| CompileError::TooLarge)?;
+            out.push(CHAIN_NSEC);
+            out.extend_from_slice(&(chain.len() as u32).to_le_bytes());
+            for &(_, i) in chain {
+                out.extend_from_slice(&node_offsets[i].to_le_bytes());
+                out.extend_from_slice(&proofs[i].to_le_bytes());
+            }
+            let at = zones_off + zi * ZONE_LEN + 8;
+            out[at..at + 4].copy_from_slice(&chain_off.to_le_bytes());
         }
 
         // Buckets: load factor at most 3/4. A probe past another name reads
@@ -673,7 +1005,78 @@ fn key<'b>(name: &Name, buf: &'b mut [u8; 255]) -> &'b [u8] {
 }
 
 fn set<'a>(owner: Owner, r: &'a Rrset<'_>) -> RrsetRef<'a> {
-    RrsetRef { owner, rtype: r.rtype, ttl: r.ttl, rdatas: &r.rdatas, location: r.location }
+    RrsetRef {
+        owner,
+        rtype: r.rtype,
+        ttl: r.ttl,
+        rdatas: &r.rdatas,
+        sigs: &r.sigs,
+        sig_ttl: r.sig_ttl,
+        location: r.location,
+    }
+}
+
+/// Warns, once per zone, of RRSIGs that have expired or are not valid yet
+/// at `now` (serial arithmetic, RFC 4034 §3.1.5). The zone is loaded and
+/// served anyway, as Knot does: refusing it would take the whole zone down
+/// at a reload, while validators reject only the out-of-date RRsets.
+fn signatures_out_of_date(z: &Zone, now: u32, warnings: &mut Vec<String>) {
+    let after = |a: u32, b: u32| (a.wrapping_sub(b) as i32) > 0;
+    let mut bad = z.records.iter().filter(|r| r.rtype == RType::RRSIG && r.rdata.len() >= 16).filter_map(|r| {
+        let expiration = u32::from_be_bytes([r.rdata[8], r.rdata[9], r.rdata[10], r.rdata[11]]);
+        let inception = u32::from_be_bytes([r.rdata[12], r.rdata[13], r.rdata[14], r.rdata[15]]);
+        if after(now, expiration) {
+            Some((r, "expired", expiration))
+        } else if after(inception, now) {
+            Some((r, "is not valid until", inception))
+        } else {
+            None
+        }
+    });
+    let Some((first, what, when)) = bad.next() else { return };
+    let more = bad.count();
+    let covered = covered(&first.rdata).unwrap_or(RType(0));
+    warnings.push(format!(
+        "{}: the RRSIG over {} {covered} {what} {} (and {more} more RRSIGs of {} out of date): the zone is \
+         served anyway, as Knot does, but validating resolvers will reject those answers",
+        first.location,
+        first.owner,
+        rrsig_time(when),
+        z.origin,
+    ));
+}
+
+/// An RRSIG time as the zone file writes it, YYYYMMDDHHmmSS (UTC).
+pub fn rrsig_time(t: u32) -> String {
+    let (days, secs) = (t as i64 / 86_400, t as i64 % 86_400);
+    // Civil date from days since 1970 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + (month <= 2) as i64;
+    format!("{year:04}{month:02}{day:02}{:02}{:02}{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+}
+
+/// A byte string that sorts as `name` does in canonical DNS order (RFC 4034
+/// §6.1): labels from the root down, each lowercase octet as `octet + 1`
+/// in two bytes, each label closed by two zero bytes, so a label sorts
+/// before any longer one it begins, and a name before its descendants.
+fn canonical_key(name: &Name) -> Vec<u8> {
+    let lower = name.to_lowercase();
+    let labels: Vec<&[u8]> = lower.labels().collect();
+    let mut k = Vec::with_capacity(lower.wire_len() * 2 + 2);
+    for l in labels.iter().rev() {
+        for &b in *l {
+            k.extend_from_slice(&(b as u16 + 1).to_be_bytes());
+        }
+        k.extend_from_slice(&[0, 0]);
+    }
+    k
 }
 
 /// Drops repeated RDATA, keeping file order, in time linear in the RRset

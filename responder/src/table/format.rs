@@ -11,7 +11,14 @@
 //! buckets: bucket_count × (u32 node offset (0 = empty), u32 tag), open
 //!          addressing, linear probing; the tag is the high half of the
 //!          name's hash, so a probe skips other names without reading their node
-//! zones:   zone_count × (u32 nxdomain response, u32 nodata response)
+//! zones:   zone_count × (u32 nxdomain response, u32 nodata response,
+//!          u32 nsec chain (0 = none))
+//! chain:   u8 kind 1 (NSEC), u32 count, count × (u32 node, u32 proof
+//!          response): the zone's NSEC owners in canonical order (RFC 4034
+//!          §6.1), each with its NSEC and RRSIGs as an authority-only
+//!          response; or kind 3 (NSEC3), u16 iterations, u8 salt length,
+//!          salt, u32 count, count × ([u8; 20] hash, u32 proof response)
+//!          in hash order
 //! node:    u8 name_len, name (lowercase wire; first, so a probe compares it
 //!          before decoding anything else), u8 flags, u16 zone,
 //!          u32 default response, u16 type_count,
@@ -19,7 +26,8 @@
 //!          [u32 wildcard child node]   if FLAG_WILDCARD_CHILD
 //!          [u32 ttl, u8 len, target]   if FLAG_DNAME
 //! response: u8 flags (rcode | AA | TOO_BIG), u16 patch_count, u16 ancount,
-//!          u16 nscount, u16 body_len, u16 chunk_count, [u8; 2] body sum, body,
+//!          u16 nscount, u16 body_len, u16 chunk_count, [u8; 2] body sum,
+//!          u32 signed (the DO=1 variant's response, 0 = this one), body,
 //!          patch_count × (u16 pos, u16 target),
 //!          chunk_count × (u16 len, u16 arcount, u8 required, u16 patch_count,
 //!                         [u8; 2] sum, bytes, patches)
@@ -40,7 +48,7 @@
 
 pub const MAGIC: &[u8; 8] = b"RSPDTBL\0";
 /// Bumped whenever the layout changes: a table from another version is refused.
-pub const VERSION: u32 = 5;
+pub const VERSION: u32 = 6;
 pub const HEADER_LEN: usize = 64;
 
 pub const FLAG_CUT: u8 = 1;
@@ -82,11 +90,13 @@ pub const TARGET_VALUE_MASK: u16 = 0x3fff;
 
 /// A bucket: node offset, then tag.
 pub const BUCKET_LEN: usize = 8;
-pub const ZONE_LEN: usize = 8;
+pub const ZONE_LEN: usize = 12;
+pub const CHAIN_ENTRY_LEN: usize = 8;
+pub const NSEC3_ENTRY_LEN: usize = 24;
 /// After the name: flags, zone, default response, type count.
 pub const NODE_FIXED_LEN: usize = 9;
 pub const TYPE_ENTRY_LEN: usize = 6;
-pub const RESPONSE_FIXED_LEN: usize = 13;
+pub const RESPONSE_FIXED_LEN: usize = 17;
 pub const PATCH_LEN: usize = 4;
 /// What the compiler writes where a patch will put a compression pointer.
 pub const PLACEHOLDER: [u8; 2] = [0xc0, 0x00];

@@ -8,9 +8,12 @@
 //! so a corrupt table can at worst give a wrong answer, never a crash.
 
 mod compile;
+pub mod denial;
+mod expiry;
 mod fasthash;
 pub mod format;
 mod header;
+pub mod nsec3_hash;
 mod prefetch;
 #[cfg(test)]
 mod proptests;
@@ -22,7 +25,7 @@ mod width_tests;
 
 use std::path::Path;
 
-pub use compile::CompileError;
+pub use compile::{rrsig_time, CompileError};
 pub use header::{seal, Header};
 pub use view::{DnameView, NodeView, ResponseView, ZoneView};
 

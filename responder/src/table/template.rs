@@ -30,6 +30,9 @@ pub struct RrsetRef<'a> {
     pub rtype: RType,
     pub ttl: u32,
     pub rdatas: &'a [&'a [u8]],
+    /// The RRSIGs covering it, written after it in DNSSEC answers (DO=1).
+    pub sigs: &'a [&'a [u8]],
+    pub sig_ttl: u32,
     /// Its first record in the zone file, for messages about it.
     pub location: &'a Location,
 }
@@ -59,6 +62,8 @@ pub struct Template {
     pub nscount: u16,
     pub body: Encoded,
     pub chunks: Vec<Chunk>,
+    /// Offset of the DO=1 variant of this response, 0 when it is this one.
+    pub signed: u32,
 }
 
 /// Compression dictionary: lowercase wire suffixes and where they are. The
@@ -171,12 +176,21 @@ impl Writer<'_> {
     /// Writes a whole RRset, stopping once no message could carry it (so
     /// that a million-record RRset neither takes its size in memory nor
     /// overflows the 16-bit record count).
-    fn rrset(&mut self, set: &RrsetRef<'_>) {
+    fn rrset(&mut self, set: &RrsetRef<'_>, dnssec: bool) {
         for rd in set.rdatas {
             if !self.fits() {
                 return;
             }
             self.record(&set.owner, set.rtype, set.ttl, rd);
+        }
+        if !dnssec {
+            return;
+        }
+        for rd in set.sigs {
+            if !self.fits() {
+                return;
+            }
+            self.record(&set.owner, RType::RRSIG, set.sig_ttl, rd);
         }
     }
 
@@ -255,6 +269,9 @@ pub struct Sections<'a> {
     pub authority: Vec<RrsetRef<'a>>,
     /// Additional RRsets, each with whether it must fit (referral glue).
     pub additional: Vec<(RrsetRef<'a>, bool)>,
+    /// Authority RRsets only DNSSEC answers carry: the NSEC/NSEC3 proofs
+    /// (RFC 4035 §3.1.3) and the DS of a signed referral.
+    pub denial: Vec<RrsetRef<'a>>,
 }
 
 impl Sections<'_> {
@@ -266,19 +283,30 @@ impl Sections<'_> {
             answer: vec![],
             authority: vec![],
             additional: vec![],
+            denial: vec![],
         }
     }
 
-    pub fn encode(&self, ctx: QueryContext<'_>) -> Template {
+    /// The sections in wire form; with `dnssec`, as a DO=1 query gets them:
+    /// each RRset followed by its RRSIGs and the authority's proofs added
+    /// (RFC 4035 §3.1). Those are in the body, so they must fit or the
+    /// answer is truncated (§3.1.1); RRSIGs of optional additional records
+    /// go in their chunk and are left out with it.
+    pub fn encode(&self, ctx: QueryContext<'_>, dnssec: bool) -> Template {
         let mut dict = Dict::new(ctx);
         let mut w =
             Writer { out: Encoded::default(), dict: &mut dict, kind: TARGET_BODY, target_limit: MAX_BODY_TARGET + 1 };
         for set in &self.answer {
-            w.rrset(set);
+            w.rrset(set, dnssec);
         }
         let ancount = w.out.count;
         for set in &self.authority {
-            w.rrset(set);
+            w.rrset(set, dnssec);
+        }
+        if dnssec {
+            for set in &self.denial {
+                w.rrset(set, dnssec);
+            }
         }
         let nscount = w.out.count - ancount;
         let body = std::mem::take(&mut w.out);
@@ -300,7 +328,7 @@ impl Sections<'_> {
                 kind: TARGET_CHUNK,
                 target_limit: if *required { 0 } else { TARGET_VALUE_MASK as usize + 1 },
             };
-            cw.rrset(set);
+            cw.rrset(set, dnssec);
             let enc = std::mem::take(&mut cw.out);
             // Forget the chunk's own names (rather than cloning the body's
             // dictionary for each chunk: a referral of thousands of NS has
@@ -320,14 +348,15 @@ impl Sections<'_> {
         if too_big {
             return Template { aa: self.aa, rcode: self.rcode, too_big, ..Template::default() };
         }
-        Template { aa: self.aa, rcode: self.rcode, too_big, ancount, nscount, body, chunks }
+        Template { aa: self.aa, rcode: self.rcode, too_big, ancount, nscount, body, chunks, signed: 0 }
     }
 
     /// The RRset that takes the most room: the one to name when the
     /// answer is too big.
     pub fn largest(&self) -> Option<&RrsetRef<'_>> {
         let size = |s: &RrsetRef<'_>| s.rdatas.iter().map(|r| 12 + r.len()).sum::<usize>();
-        let sets = self.answer.iter().chain(&self.authority).chain(self.additional.iter().map(|(s, _)| s));
+        let sets = self.answer.iter().chain(&self.authority).chain(&self.denial);
+        let sets = sets.chain(self.additional.iter().map(|(s, _)| s));
         sets.max_by_key(|s| size(s))
     }
 }
@@ -343,6 +372,7 @@ impl Template {
         out.extend_from_slice(&(self.body.bytes.len() as u16).to_le_bytes());
         out.extend_from_slice(&(self.chunks.len() as u16).to_le_bytes());
         out.extend_from_slice(&stored_sum(&self.body.bytes));
+        out.extend_from_slice(&self.signed.to_le_bytes());
         out.extend_from_slice(&self.body.bytes);
         put_patches(out, &self.body.patches);
         for c in &self.chunks {

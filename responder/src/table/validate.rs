@@ -16,6 +16,16 @@ pub(super) fn validate(t: &Table) -> Result<(), TableError> {
         let zone = t.zone(z as u16).ok_or(corrupt("zone record out of bounds"))?;
         response(t, zone.nxdomain)?;
         response(t, zone.nodata)?;
+        if zone.nsec_chain != 0 {
+            let chain = t.denial_chain(z as u16).ok_or(corrupt("denial chain out of bounds"))?;
+            for i in 0..chain.len() {
+                let (node, proof) = chain.entry(i).ok_or(corrupt("denial chain out of bounds"))?;
+                if !chain.is_nsec3() {
+                    t.node_at(node).ok_or(corrupt("NSEC chain node out of bounds"))?;
+                }
+                response(t, proof)?;
+            }
+        }
     }
     for off in t.bucket_offsets() {
         let node = t.node_at(off).ok_or(corrupt("node out of bounds"))?;
@@ -45,6 +55,18 @@ pub(super) fn validate(t: &Table) -> Result<(), TableError> {
 
 fn response(t: &Table, off: u32) -> Result<(), TableError> {
     let r = t.response(off).ok_or(TableError::Corrupt("response out of bounds"))?;
+    if r.signed != 0 {
+        let signed = t.response(r.signed).ok_or(TableError::Corrupt("DO=1 response out of bounds"))?;
+        // One step only: the runtime follows a single link.
+        if signed.signed != 0 {
+            return Err(TableError::Corrupt("DO=1 response has a DO=1 variant of its own"));
+        }
+        sections(signed)?;
+    }
+    sections(r)
+}
+
+fn sections(r: crate::table::ResponseView<'_>) -> Result<(), TableError> {
     bytes_ok(r.body, r.body_sum, r.patches)?;
     body_targets_reach(r.patches)?;
     let mut n = 0;

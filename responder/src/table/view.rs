@@ -121,12 +121,19 @@ impl<'t> NodeView<'t> {
 pub struct ZoneView<'t> {
     pub nxdomain: u32,
     pub nodata: u32,
+    /// The NSEC chain (see `format`), 0 for a zone without NSEC.
+    pub nsec_chain: u32,
     _b: std::marker::PhantomData<&'t [u8]>,
 }
 
 impl ZoneView<'_> {
     pub(super) fn parse(b: &[u8], at: usize) -> Option<ZoneView<'_>> {
-        Some(ZoneView { nxdomain: u32_at(b, at)?, nodata: u32_at(b, at + 4)?, _b: std::marker::PhantomData })
+        Some(ZoneView {
+            nxdomain: u32_at(b, at)?,
+            nodata: u32_at(b, at + 4)?,
+            nsec_chain: u32_at(b, at + 8)?,
+            _b: std::marker::PhantomData,
+        })
     }
 }
 
@@ -141,6 +148,9 @@ pub struct ResponseView<'t> {
     pub patches: &'t [u8],
     /// Checksum partial sum of `body` as stored, placeholders included.
     pub body_sum: u64,
+    /// The response a DO=1 query gets instead (RRSIGs and proofs), 0 when
+    /// it is this one (an unsigned zone, or nothing to add).
+    pub signed: u32,
     chunk_count: u16,
     chunks: &'t [u8],
 }
@@ -172,6 +182,7 @@ impl<'t> ResponseView<'t> {
             body: b.get(body_at..patches_at)?,
             patches: b.get(patches_at..chunks_at)?,
             body_sum: checksum::from_stored([f[11], f[12]]),
+            signed: u32::from_le_bytes([f[13], f[14], f[15], f[16]]),
             chunk_count: u16::from_le_bytes([f[9], f[10]]),
             chunks: b.get(chunks_at..)?,
         })

@@ -82,6 +82,7 @@ impl Runtime {
         Snapshot {
             uptime_secs: self.started.elapsed().as_secs_f64(),
             zones: history.zones.iter().map(|z| (z.name.clone(), z.serial)).collect(),
+            rrsig_expiry: history.zones.iter().filter_map(|z| Some((z.name.clone(), z.rrsig_expires?))).collect(),
             reloads_ok: history.succeeded,
             reloads_failed: history.failed,
             last_reload_error: history.last_error,

@@ -15,6 +15,9 @@ use crate::zone::{Name, RType};
 pub struct ServedZone {
     pub name: String,
     pub serial: Option<u32>,
+    /// The earliest RRSIG expiration it serves (seconds since 1970), for
+    /// a signed zone: when validators start to reject it.
+    pub rrsig_expires: Option<u32>,
 }
 
 /// Every zone of the engine's table, by name.
@@ -30,9 +33,13 @@ pub fn zones(engine: &Engine) -> Vec<ServedZone> {
     }
     let mut zones: Vec<ServedZone> = apexes
         .into_iter()
-        .flatten()
-        .filter_map(|wire| Name::from_wire(&wire).ok())
-        .map(|name| ServedZone { serial: serial(engine, &name), name: name.to_string() })
+        .enumerate()
+        .filter_map(|(z, wire)| Some((z, Name::from_wire(&wire?).ok()?)))
+        .map(|(z, name)| ServedZone {
+            serial: serial(engine, &name),
+            name: name.to_string(),
+            rrsig_expires: table.earliest_rrsig_expiry(z as u16),
+        })
         .collect();
     zones.sort_by(|a, b| a.name.cmp(&b.name));
     zones
@@ -118,8 +125,8 @@ mod tests {
         assert_eq!(
             zones,
             [
-                ServedZone { name: "example.com.".into(), serial: Some(2024010101) },
-                ServedZone { name: "sub.example.com.".into(), serial: Some(7) },
+                ServedZone { name: "example.com.".into(), serial: Some(2024010101), rrsig_expires: None },
+                ServedZone { name: "sub.example.com.".into(), serial: Some(7), rrsig_expires: None },
             ]
         );
         assert_eq!(describe(&zones), "example.com. (serial 2024010101), sub.example.com. (serial 7)");

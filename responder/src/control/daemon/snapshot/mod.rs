@@ -13,6 +13,8 @@ pub struct Snapshot {
     pub uptime_secs: f64,
     /// Zone name and SOA serial, as served now.
     pub zones: Vec<(String, Option<u32>)>,
+    /// Signed zones' earliest RRSIG expiration (seconds since 1970).
+    pub rrsig_expiry: Vec<(String, u32)>,
     pub reloads_ok: u64,
     pub reloads_failed: u64,
     pub last_reload_error: Option<String>,

@@ -11,7 +11,12 @@ use crate::stats::{DnsCounters, TcpCounters};
 use crate::xdp::socket::KernelStats;
 
 pub fn json(s: &Snapshot) -> Value {
-    let zones: Vec<Value> = s.zones.iter().map(|(name, serial)| json!({"name": name, "serial": serial})).collect();
+    let expiry = |name: &String| s.rrsig_expiry.iter().find(|(n, _)| n == name).map(|&(_, t)| t);
+    let zones: Vec<Value> = s
+        .zones
+        .iter()
+        .map(|(name, serial)| json!({"name": name, "serial": serial, "rrsig_expires": expiry(name)}))
+        .collect();
     let xdp = s.xdp.as_ref().map(|x| {
         let queues: Vec<Value> = x.queues.iter().map(queue_json).collect();
         let steering: Map<String, Value> =
@@ -181,6 +186,14 @@ fn zones_and_reloads(out: &mut Prom, s: &Snapshot) {
     }
     out.family("responder_zones", "gauge", "Zones being served.");
     out.sample("responder_zones", &[], s.zones.len() as f64);
+    out.family(
+        "responder_zone_rrsig_expiry_timestamp_seconds",
+        "gauge",
+        "Earliest RRSIG expiration served in each signed zone (Unix time).",
+    );
+    for (name, t) in &s.rrsig_expiry {
+        out.sample("responder_zone_rrsig_expiry_timestamp_seconds", &[("zone", name)], *t as f64);
+    }
     out.family("responder_reloads_total", "counter", "Zone reloads, by result.");
     out.sample("responder_reloads_total", &[("result", "ok")], s.reloads_ok as f64);
     out.sample("responder_reloads_total", &[("result", "error")], s.reloads_failed as f64);
@@ -396,6 +409,7 @@ mod tests {
         Snapshot {
             uptime_secs: 1.5,
             zones: vec![("example.com.".into(), Some(7)), ("we\"ird.".into(), None)],
+            rrsig_expiry: vec![("example.com.".into(), 1_900_000_000)],
             reloads_ok: 2,
             reloads_failed: 1,
             last_reload_error: Some("x.zone:3: bad".into()),
@@ -441,6 +455,10 @@ mod tests {
         assert_eq!(v["xdp"]["queues"][0]["received"], 12);
         assert_eq!(v["xdp"]["program"]["passed_port"], 4);
         assert_eq!(v["zones"][0]["serial"], 7);
+        assert_eq!(
+            (v["zones"][0]["rrsig_expires"].as_u64(), v["zones"][1]["rrsig_expires"].as_u64()),
+            (Some(1_900_000_000), None)
+        );
         assert_eq!(v["reloads"]["last_error"], "x.zone:3: bad");
         assert_eq!(v["tcp_connections"]["refused_client_limit"], 7);
         assert_eq!(v["tcp_connections"]["open"], 31);
@@ -464,6 +482,7 @@ mod tests {
         assert!(text.contains("responder_last_reload_timestamp_seconds{result=\"error\"} 1700000001\n"), "{text}");
         assert!(text.contains("process_open_fds 12\n") && text.contains("process_cpu_seconds_total 1.25\n"), "{text}");
         assert!(text.contains("responder_zone_serial{zone=\"example.com.\"} 7\n"));
+        assert!(text.contains("responder_zone_rrsig_expiry_timestamp_seconds{zone=\"example.com.\"} 1900000000\n"));
         assert!(!text.contains("we\\\"ird"), "a zone without a serial has no serial sample");
         assert!(text.contains("responder_xdp_program_frames_total{outcome=\"redirected\"} 12\n"));
         assert!(text.contains("responder_tcp_connections_total{event=\"evicted\"} 2\n"));

@@ -1,0 +1,94 @@
+//! The DO=1 proofs the compiler cannot write because they depend on the
+//! query name (RFC 4035 §3.1.3, RFC 5155 §7.2). With NSEC: for NXDOMAIN,
+//! the NSEC covering the name and the one covering the wildcard at its
+//! closest encloser; for a wildcard answer, the NSEC covering the name.
+//! With NSEC3, the closest encloser proof: the NSEC3 matching the closest
+//! encloser, the one covering the next closer name, and for NXDOMAIN the
+//! one covering the wildcard; a wildcard answer needs only the next closer
+//! one. Binary searches over the zone's chain (and for NSEC3 a SHA-1 hash
+//! per name), no allocation; DO=0 answers never come here.
+
+use super::query::Query;
+use super::reply::{Failure, Reply};
+use crate::table::denial::Proof;
+use crate::table::{ResponseView, Table};
+
+#[cold]
+#[inline(never)]
+pub fn answer(
+    table: &Table,
+    query: &Query,
+    reply: &mut Reply<'_>,
+    unsigned: &ResponseView<'_>,
+    zone: u16,
+    encloser: usize,
+    wildcard: u32,
+) -> Result<(), Failure> {
+    let signed = table.response(unsigned.signed).ok_or(Failure::Corrupt)?;
+    let Some(chain) = table.denial_chain(zone) else { return reply.template(query, &signed) };
+    let end = query.question.name_len;
+    let name = query.lname();
+    let ce = query.lower.get(encloser..end).ok_or(Failure::Corrupt)?;
+    // `*.` + the closest encloser, when that fits a name.
+    let mut star = [0u8; 255];
+    let star = star.get_mut(..ce.len() + 2).map(|w| {
+        w[..2].copy_from_slice(b"\x01*");
+        w[2..].copy_from_slice(ce);
+        &*w
+    });
+    let mut c = Collected { proofs: [signed; 3], n: 0, ids: [u32::MAX; 4], seen: 0 };
+    let nodata = wildcard != 0 && signed.ancount == 0;
+    if nodata {
+        // A wildcard NODATA already holds the wildcard's own NSEC/NSEC3.
+        if chain.is_nsec3() {
+            c.add(star.and_then(|s| chain.proof(table, s)), false);
+        } else {
+            c.ids[0] = wildcard;
+            c.seen = 1;
+        }
+    }
+    if chain.is_nsec3() {
+        // The next closer name: one label more than the closest encloser.
+        let mut next = 0;
+        while next < encloser {
+            let after = next + 1 + query.lower[next] as usize;
+            if after >= encloser {
+                break;
+            }
+            next = after;
+        }
+        if wildcard == 0 || nodata {
+            c.add(chain.proof(table, ce), true);
+        }
+        c.add(chain.proof(table, query.lower.get(next..end).ok_or(Failure::Corrupt)?), true);
+    } else {
+        c.add(chain.proof(table, name), true);
+    }
+    if wildcard == 0 {
+        c.add(star.and_then(|s| chain.proof(table, s)), true);
+    }
+    reply.template_with(query, &signed, &c.proofs[..c.n])
+}
+
+/// The proofs to send, each once: one NSEC can cover two names.
+struct Collected<'t> {
+    proofs: [ResponseView<'t>; 3],
+    n: usize,
+    ids: [u32; 4],
+    seen: usize,
+}
+
+impl<'t> Collected<'t> {
+    fn add(&mut self, p: Option<Proof<'t>>, send: bool) {
+        let Some(p) = p else { return };
+        if self.ids[..self.seen].contains(&p.id) || self.seen == self.ids.len() {
+            return;
+        }
+        self.ids[self.seen] = p.id;
+        self.seen += 1;
+        if send && self.n < self.proofs.len() {
+            self.proofs[self.n] = p.response;
+            self.n += 1;
+        }
+    }
+}
