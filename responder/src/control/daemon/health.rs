@@ -94,7 +94,7 @@ mod tests {
 
     #[test]
     fn zones_without_soa_or_no_zones_are_not_ready() {
-        let zone = |name: &str, serial| ServedZone { name: name.into(), serial };
+        let zone = |name: &str, serial| ServedZone { name: name.into(), serial, rrsig_expires: None };
         assert_eq!(zones_problems(&[]), ["no zone is served"]);
         assert_eq!(zones_problems(&[zone("a.", Some(1)), zone("b.", None)]), ["zone b. has no SOA"]);
         assert!(zones_problems(&[zone("a.", Some(1))]).is_empty());

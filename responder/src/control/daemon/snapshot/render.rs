@@ -437,6 +437,12 @@ mod tests {
                 open: 31,
                 ..TcpCounters::default()
             },
+            secondaries: vec![super::super::SecondarySnapshot {
+                zone: "sec.example.".into(),
+                has_copy: true,
+                expired: true,
+                expires: Some(1_700_000_100.0),
+            }],
             capture: Some(CaptureCounters {
                 written: 3,
                 sampled_out: 297,
@@ -483,6 +489,8 @@ mod tests {
         assert!(text.contains("process_open_fds 12\n") && text.contains("process_cpu_seconds_total 1.25\n"), "{text}");
         assert!(text.contains("responder_zone_serial{zone=\"example.com.\"} 7\n"));
         assert!(text.contains("responder_zone_rrsig_expiry_timestamp_seconds{zone=\"example.com.\"} 1900000000\n"));
+        assert!(text.contains("responder_zone_expired{zone=\"sec.example.\"} 1\n"), "{text}");
+        assert!(text.contains("responder_zone_expiry_timestamp_seconds{zone=\"sec.example.\"} 1700000100\n"), "{text}");
         assert!(!text.contains("we\\\"ird"), "a zone without a serial has no serial sample");
         assert!(text.contains("responder_xdp_program_frames_total{outcome=\"redirected\"} 12\n"));
         assert!(text.contains("responder_tcp_connections_total{event=\"evicted\"} 2\n"));
