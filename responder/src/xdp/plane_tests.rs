@@ -157,7 +157,10 @@ fn exchange_sequence(bed: &Testbed, server: IpAddr, count: usize) -> u64 {
         for i in 0..count {
             // Varying sizes from a bare DNS header (the program passes
             // anything shorter to the kernel) to well past a minimum frame.
-            let payload: Vec<u8> = (0..(i % 300) + DNS_HEADER).map(|b| (b * 7 + i) as u8).collect();
+            let mut payload: Vec<u8> = (0..(i % 300) + DNS_HEADER).map(|b| (b * 7 + i) as u8).collect();
+            // Opcode 4 (NOTIFY) is passed to the kernel for the secondary
+            // zones: keep the opcode bits of the flags byte clear of it.
+            payload[2] &= 0x87;
             expect_reflection(&socket, &payload);
         }
         count as u64
