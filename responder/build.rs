@@ -1,20 +1,92 @@
-//! Records the commit the binary is built from, for the ready line (and
-//! anything else that reports the build): `RESPONDER_COMMIT` if the builder
-//! sets it (a source tarball has no git), else `git rev-parse`, else
-//! "unknown".
+//! Compiles the XDP steering program (`ebpf/xdp_dns.c`) to BPF bytecode with
+//! BTF, into `$OUT_DIR/xdp_dns.o`, which the library embeds. Compiling here,
+//! rather than shipping a prebuilt object, keeps source and bytecode in step.
+//!
+//! Also records the commit the binary is built from (`RESPONDER_COMMIT`),
+//! for the ready line.
 
-use std::process::Command;
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::{exit, Command};
 
-fn git(args: &[&str]) -> Option<String> {
-    let out = Command::new("git").args(args).output().ok()?;
-    let text = String::from_utf8(out.stdout).ok()?.trim().to_owned();
-    (out.status.success() && !text.is_empty()).then_some(text)
-}
+const SOURCES: &[&str] = &["xdp_dns.c", "xdp_dns.h"];
 
 fn main() {
+    let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let ebpf_dir = manifest_dir.join("../ebpf");
+    for source in SOURCES {
+        println!("cargo:rerun-if-changed={}", ebpf_dir.join(source).display());
+    }
+    println!("cargo:rerun-if-env-changed=CLANG");
+    record_commit();
+
+    let clang = env::var("CLANG").unwrap_or_else(|_| "clang".to_owned());
+    let object = out_dir.join("xdp_dns.o");
+    let mut cmd = Command::new(&clang);
+    cmd.args(["-target", "bpf", "-O2", "-g", "-Wall", "-Wextra"])
+        .arg("-I")
+        .arg(&ebpf_dir)
+        // <linux/types.h> pulls in <asm/types.h>, which Debian keeps in the
+        // multiarch directory that clang does not search for the bpf target.
+        .arg("-I")
+        .arg(multiarch_include_dir())
+        .arg("-c")
+        .arg(ebpf_dir.join("xdp_dns.c"))
+        .arg("-o")
+        .arg(&object);
+
+    let output = match cmd.output() {
+        Ok(output) => output,
+        Err(err) => fail(&format!(
+            "cannot run `{clang}` ({err}). The XDP program needs clang and the libbpf headers: \
+             run `cargo xtask deps` or `apt-get install clang llvm libbpf-dev`"
+        )),
+    };
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let hint = if stderr.contains("bpf/bpf_helpers.h") || stderr.contains("asm/types.h") {
+            "\nmissing headers: run `cargo xtask deps` or `apt-get install libbpf-dev linux-libc-dev`"
+        } else {
+            ""
+        };
+        fail(&format!("compiling ebpf/xdp_dns.c failed:\n{stderr}{hint}"));
+    }
+    // Not -Werror: a newer clang's new warnings should not break the build,
+    // but they must be seen.
+    for line in String::from_utf8_lossy(&output.stderr).lines() {
+        println!("cargo:warning={line}");
+    }
+}
+
+/// `/usr/include/<triple>`: asked of gcc when present, else derived from the
+/// target so a clang-only machine still builds.
+fn multiarch_include_dir() -> PathBuf {
+    let from_gcc = Command::new("gcc")
+        .arg("-print-multiarch")
+        .output()
+        .ok()
+        .filter(|out| out.status.success())
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        .filter(|triple| !triple.is_empty());
+    let triple = from_gcc.unwrap_or_else(|| {
+        let arch = env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_else(|_| "x86_64".to_owned());
+        format!("{arch}-linux-gnu")
+    });
+    Path::new("/usr/include").join(triple)
+}
+
+fn fail(message: &str) -> ! {
+    eprintln!("error: {message}");
+    exit(1);
+}
+
+/// `RESPONDER_COMMIT` for the crate: the builder's own value if set (a
+/// source tarball has no git), else `git rev-parse`, else "unknown".
+fn record_commit() {
     println!("cargo:rerun-if-env-changed=RESPONDER_COMMIT");
-    let commit = std::env::var("RESPONDER_COMMIT").ok().filter(|c| !c.is_empty()).or_else(|| {
-        // Rebuilt when HEAD moves: HEAD itself, the branch it names, and
+    let commit = env::var("RESPONDER_COMMIT").ok().filter(|c| !c.is_empty()).or_else(|| {
+        // Rerun when HEAD moves: HEAD itself, the branch it names, and
         // packed-refs (where `git gc` moves branch heads).
         for path in ["HEAD", "packed-refs"] {
             if let Some(p) = git(&["rev-parse", "--git-path", path]) {
@@ -26,9 +98,15 @@ fn main() {
                 println!("cargo:rerun-if-changed={p}");
             }
         }
-        // No "-dirty": the script reruns only when HEAD moves, so it could
-        // not keep that mark true.
+        // No "-dirty" mark: the script reruns only when HEAD moves, so it
+        // could not keep such a mark true.
         git(&["rev-parse", "--short=12", "HEAD"])
     });
     println!("cargo:rustc-env=RESPONDER_COMMIT={}", commit.as_deref().unwrap_or("unknown"));
+}
+
+fn git(args: &[&str]) -> Option<String> {
+    let out = Command::new("git").args(args).output().ok()?;
+    let text = String::from_utf8(out.stdout).ok()?.trim().to_owned();
+    (out.status.success() && !text.is_empty()).then_some(text)
 }
