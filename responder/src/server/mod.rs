@@ -9,7 +9,7 @@ mod bind;
 mod config;
 mod datagram;
 mod engine;
-mod query_log;
+pub mod query_log;
 mod tcp;
 mod udp;
 

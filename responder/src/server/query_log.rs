@@ -9,7 +9,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use crate::engine::Transport;
 
 /// The longest name text kept: a hostile name still makes a bounded line.
-const NAME_TEXT_MAX: usize = 300;
+pub const NAME_TEXT_MAX: usize = 300;
 
 /// `query from 198.18.0.2 over udp: www.example.com. A -> NOERROR, 61 bytes`.
 /// `answer` is `None` when nothing was sent back.
@@ -45,8 +45,9 @@ fn question_text(m: &[u8]) -> Option<String> {
         if len == 0 {
             break;
         }
-        // The question section is never compressed in an answer we built.
-        if len > 63 {
+        // The question section is never compressed in an answer we built,
+        // and no name is longer than 255 bytes.
+        if len > 63 || pos + len - 12 > 255 {
             return None;
         }
         for &b in m.get(pos..pos + len)? {
@@ -58,7 +59,9 @@ fn question_text(m: &[u8]) -> Option<String> {
                 }
             }
         }
-        name.push('.');
+        if name.len() < NAME_TEXT_MAX {
+            name.push('.');
+        }
         pos += len;
     }
     if name.is_empty() {
@@ -160,5 +163,12 @@ mod tests {
         name.push(0);
         let l = line(Some(&answer(&name, 1, 0)), Transport::Udp, &[]);
         assert!(l.len() < NAME_TEXT_MAX + 100, "{}", l.len());
+        // Labels running past 255 bytes are no name at all.
+        let mut long = Vec::new();
+        for _ in 0..200 {
+            long.extend_from_slice(b"\x01a");
+        }
+        long.push(0);
+        assert!(line(Some(&answer(&long, 1, 0)), Transport::Udp, &[]).contains("(no question)"));
     }
 }
