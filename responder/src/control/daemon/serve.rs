@@ -206,7 +206,7 @@ fn stop_line(s: &Snapshot) -> String {
 /// `responder 0.1.0 (commit 0123456789ab)`: which build answers, for bug
 /// reports and fleet roll-outs.
 pub fn build() -> String {
-    format!("responder {} (commit {})", env!("CARGO_PKG_VERSION"), env!("RESPONDER_COMMIT"))
+    format!("responder {} (commit {})", crate::control::build_info::VERSION, crate::control::build_info::COMMIT)
 }
 
 /// Rate limiting as the flags ask: `None` with --rrl-rate 0 (the default).
