@@ -157,7 +157,7 @@ impl Secondary {
 
     fn run(&mut self) {
         let mut cmd = Command::new(binary().unwrap());
-        cmd.arg("serve").arg("--config").arg(self.dir.join("responder.toml"));
+        cmd.arg("serve").args(["--user", "root"]).arg("--config").arg(self.dir.join("responder.toml"));
         let log = self.dir.join(format!("responder-{}.log", Instant::now().elapsed().as_nanos()));
         let mut daemon = Daemon::spawn(cmd, "responder serve", &log).unwrap();
         daemon.wait_until_answering(self.v4, Duration::from_secs(20)).unwrap_or_else(|e| panic!("{e}"));

@@ -122,7 +122,7 @@ fn the_server_answers_kdigs_signed_queries_on_udp_and_tcp() {
     let port = free_port().unwrap();
     let path = config(dir.path(), port);
     let mut cmd = Command::new(server::binary().unwrap());
-    cmd.arg("serve").arg("--config").arg(&path);
+    cmd.arg("serve").args(["--user", "root"]).arg("--config").arg(&path);
     let mut daemon = Daemon::spawn(cmd, "responder serve (tsig)", &dir.path().join("log")).unwrap();
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     daemon.wait_until_answering(addr, Duration::from_secs(20)).unwrap();
