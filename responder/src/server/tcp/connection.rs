@@ -10,7 +10,7 @@
 //! growing our memory, and is closed once idle.
 
 use std::io::{self, Read, Write};
-use std::net::Shutdown;
+use std::net::{IpAddr, Shutdown};
 use std::time::Instant;
 
 use super::super::config::TcpLimits;
@@ -85,6 +85,10 @@ enum Phase {
 }
 
 pub(super) struct Connection<S> {
+    /// The client's address as the engine's policy takes it (4 or 16
+    /// bytes): counted by IP family; rate limiting passes TCP through.
+    client: [u8; 16],
+    client_len: usize,
     stream: S,
     /// `input[..input_len]` is received and not yet answered.
     input: Vec<u8>,
@@ -100,9 +104,22 @@ pub(super) struct Connection<S> {
 }
 
 impl<S: Stream> Connection<S> {
-    pub(super) fn new(stream: S, now: Instant) -> Connection<S> {
+    pub(super) fn new(stream: S, peer: IpAddr, now: Instant) -> Connection<S> {
+        let mut client = [0u8; 16];
+        let client_len = match peer {
+            IpAddr::V4(v4) => {
+                client[..4].copy_from_slice(&v4.octets());
+                4
+            }
+            IpAddr::V6(v6) => {
+                client.copy_from_slice(&v6.octets());
+                16
+            }
+        };
         Connection {
             stream,
+            client,
+            client_len,
             input: Vec::new(),
             input_len: 0,
             output: Vec::new(),
@@ -244,7 +261,8 @@ impl<S: Stream> Connection<S> {
             start += LENGTH_PREFIX + length;
             self.queries += 1;
             self.last_progress = now;
-            if let Some(answer_len) = session.answer(scratch, length, Transport::Tcp, &[]) {
+            let client = &self.client[..self.client_len];
+            if let Some(answer_len) = session.answer(scratch, length, Transport::Tcp, client) {
                 self.queue_answer(scratch, answer_len);
             }
         }

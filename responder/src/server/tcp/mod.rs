@@ -194,7 +194,7 @@ impl EventLoop {
                 continue;
             }
             trace!(%peer, slot, "TCP connection accepted");
-            self.connections.insert(Connection::new(stream, now));
+            self.connections.insert(Connection::new(stream, peer.ip(), now));
             self.fairness.insert(slot, client, now);
             self.counters.accepted += 1;
             debug_assert_eq!(self.connections.len(), self.fairness.open(), "table and fairness disagree");

@@ -76,6 +76,7 @@ fn dns_json(c: &DnsCounters) -> Value {
         "truncated": c.truncated,
         "rrl_slipped": c.slipped,
         "rrl_dropped": c.rate_limited,
+        "ipv6": c.ipv6,
     })
 }
 
@@ -229,6 +230,19 @@ fn dns(out: &mut Prom, s: &Snapshot) {
         }
     }
     out.family(
+        "responder_responses_by_family_total",
+        "counter",
+        "Responses by the client's IP family (ipv4 includes the rare query whose transport gives no address).",
+    );
+    for d in &series {
+        let [path, protocol] = labels(d);
+        let ipv6 = d.counters.ipv6;
+        for (family, n) in [("ipv4", d.counters.responses().saturating_sub(ipv6)), ("ipv6", ipv6)] {
+            let labels = [path, protocol, ("queue", &d.queue), ("family", family)];
+            out.sample("responder_responses_by_family_total", &labels, n as f64);
+        }
+    }
+    out.family(
         "responder_rrl_actions_total",
         "counter",
         "Responses rate limiting acted on: slip (sent truncated) or drop (not sent).",
@@ -361,7 +375,8 @@ mod tests {
     use crate::xdp::WorkerCounters;
 
     fn snapshot() -> Snapshot {
-        let dns = DnsCounters { queries: 10, noerror: 6, nxdomain: 3, unanswered: 1, ..DnsCounters::default() };
+        let dns =
+            DnsCounters { queries: 10, noerror: 6, nxdomain: 3, unanswered: 1, ipv6: 4, ..DnsCounters::default() };
         Snapshot {
             uptime_secs: 1.5,
             zones: vec![("example.com.".into(), Some(7)), ("we\"ird.".into(), None)],
@@ -418,6 +433,9 @@ mod tests {
             "responder_responses_total{path=\"kernel\",protocol=\"udp\",queue=\"all\",rcode=\"refused\"} 5\n";
         assert!(text.contains(udp_refused), "{text}");
         assert!(text.contains("responder_build_info{version=\""), "{text}");
+        let v6 = "responder_responses_by_family_total{path=\"xdp\",protocol=\"udp\",queue=\"1\",family=\"ipv6\"} 4\n";
+        let v4 = "responder_responses_by_family_total{path=\"xdp\",protocol=\"udp\",queue=\"1\",family=\"ipv4\"} 5\n";
+        assert!(text.contains(v6) && text.contains(v4), "{text}");
         assert!(text.contains("xdp_mode=\"native\",zero_copy=\"false\"} 1\n"), "{text}");
         assert!(text.contains("responder_xsk_rx_ring_full_total{queue=\"1\"} 4\n"), "{text}");
         assert!(text.contains(
