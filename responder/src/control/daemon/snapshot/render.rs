@@ -133,7 +133,7 @@ fn build_and_process(out: &mut Prom, s: &Snapshot) {
     let xdp = s.xdp.as_ref();
     let xdp_mode = xdp.map(|x| x.attach.as_str()).filter(|m| !m.is_empty()).unwrap_or("off");
     let zero_copy = xdp.is_some_and(|x| !x.queues.is_empty() && x.queues.iter().all(|q| q.mode == "zero-copy"));
-    out.family("responder_build_info", "gauge", "Always 1: the version and commit built, how XDP is attached (native, generic or off), whether every AF_XDP socket is zero-copy.");
+    out.family("responder_build_info", "info", "Always 1: the version and commit built, how XDP is attached (native, generic or off), whether every AF_XDP socket is zero-copy.");
     out.sample(
         "responder_build_info",
         &[
@@ -332,9 +332,13 @@ struct Prom {
 
 impl Prom {
     fn family(&mut self, name: &str, kind: &str, help: &str) {
-        let name = match (self.format, kind) {
-            (Format::OpenMetrics, "counter") => name.strip_suffix("_total").unwrap_or(name),
-            _ => name,
+        // OpenMetrics names a counter family without `_total` and has an
+        // info type whose family drops `_info`; Prometheus text has neither.
+        let (name, kind) = match (self.format, kind) {
+            (Format::OpenMetrics, "counter") => (name.strip_suffix("_total").unwrap_or(name), kind),
+            (Format::OpenMetrics, "info") => (name.strip_suffix("_info").unwrap_or(name), kind),
+            (Format::Prometheus, "info") => (name, "gauge"),
+            _ => (name, kind),
         };
         let _ = writeln!(self.text, "# HELP {name} {help}\n# TYPE {name} {kind}");
     }
@@ -448,6 +452,10 @@ mod tests {
         assert!(text.contains("responder_xdp_program_frames_total{outcome=\"redirected\"} 12\n"));
         assert!(text.contains("responder_tcp_connections_total{event=\"evicted\"} 2\n"));
         assert!(text.contains("responder_tcp_connections_open 31\n"));
+        assert!(text.contains("# TYPE responder_build_info gauge\n"), "{text}");
+        let om = exposition(&snapshot(), Format::OpenMetrics);
+        assert!(om.contains("# TYPE responder_build info\n") && om.contains("\nresponder_build_info{"), "{om}");
+        assert!(om.contains("# TYPE process_cpu_seconds counter\n") && om.ends_with("# EOF\n"), "{om}");
         for line in text.lines().filter(|l| l.starts_with("# TYPE")) {
             assert_eq!(text.matches(line).count(), 1, "{line} repeated");
         }
