@@ -313,6 +313,20 @@ fn xdp(out: &mut Prom, x: &super::XdpSnapshot) {
             }
         }
     }
+    out.family(
+        "responder_xdp_worker_heartbeat_age_seconds",
+        "gauge",
+        "Seconds since the queue's worker last showed progress; past the stall threshold its queries go to the kernel, past 1 s /readyz fails.",
+    );
+    for q in &x.queues {
+        if let Some(age) = q.heartbeat_age {
+            out.sample(
+                "responder_xdp_worker_heartbeat_age_seconds",
+                &[("queue", &q.queue.to_string())],
+                age.as_secs_f64(),
+            );
+        }
+    }
     if let Some(st) = &x.steering {
         out.family("responder_xdp_program_frames_total", "counter", "Frames seen by the XDP program, by outcome.");
         for (outcome, n) in &st.outcomes {
@@ -399,6 +413,7 @@ mod tests {
                     mode: "copy".into(),
                     counters: WorkerCounters { rx: 12, tx: 9, dns, ..WorkerCounters::default() },
                     kernel: Some(KernelStats { rx_ring_full: 4, ..KernelStats::default() }),
+                    heartbeat_age: Some(std::time::Duration::from_millis(250)),
                 }],
                 steering: Some(SteeringSnapshot { outcomes: vec![("redirected", 12), ("passed_port", 4)] }),
             }),
@@ -442,6 +457,7 @@ mod tests {
         assert!(text.contains(v6) && text.contains(v4), "{text}");
         assert!(text.contains("xdp_mode=\"native\",zero_copy=\"false\"} 1\n"), "{text}");
         assert!(text.contains("responder_xsk_rx_ring_full_total{queue=\"1\"} 4\n"), "{text}");
+        assert!(text.contains("responder_xdp_worker_heartbeat_age_seconds{queue=\"1\"} 0.25\n"), "{text}");
         assert!(text.contains(
             "responder_rrl_actions_total{path=\"kernel\",protocol=\"tcp\",queue=\"all\",action=\"drop\"} 2\n"
         ));
