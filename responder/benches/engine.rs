@@ -20,13 +20,17 @@
 //!   `engine::Session::answer_frame` (what the worker's handler called before
 //!   capture existed), through `xdp::EngineHandler` without a capture tap,
 //!   and with a dnstap tap sampling 1 in 100, for `--toggle-collect='*handler_loop*'`.
+//! - `--callgrind-counting N`: N answers in `answer_loop_counting`, frame by
+//!   frame through the counting policy the servers use (`stats::Counting`)
+//!   instead of `SendAll`, for the cost of counting:
+//!   `--toggle-collect='*answer_loop_counting*'`.
 
 use std::hint::black_box;
 use std::time::Instant;
 
 use responder::capture::{ring, Tap, TapConfig};
 use responder::engine::live::SharedEngine;
-use responder::engine::policy::SendAll;
+use responder::engine::policy::{Policy, SendAll};
 use responder::engine::{
     answer_in_place, answer_in_place_with, Engine, Options, Prefetch, Scratch, Session, Verdict, MAX_BATCH,
 };
@@ -47,6 +51,7 @@ fn main() {
     let count_after = |flag: &str| args.iter().position(|a| a == flag).map(|i| args[i + 1].parse::<usize>().unwrap());
     let callgrind = count_after("--callgrind");
     let callgrind_batched = count_after("--callgrind-batched");
+    let callgrind_counting = count_after("--callgrind-counting");
     let names = count_after("--names").unwrap_or(NAMES);
     // The workers' optional software UDP checksum check (off in service by default).
     let verify_udp_checksum = args.iter().any(|a| a == "--verify-udp-checksum");
@@ -64,6 +69,11 @@ fn main() {
     if let Some(n) = callgrind {
         let (tx, bytes) = answer_loop(&engine, &frames, &mut buf, n);
         println!("callgrind run: {n} answers, {tx} transmitted, {bytes} bytes");
+        return;
+    }
+    if let Some(n) = callgrind_counting {
+        let (tx, bytes) = answer_loop_counting(&engine, &frames, &mut buf, n);
+        println!("callgrind run (counting): {n} answers, {tx} transmitted, {bytes} bytes");
         return;
     }
     for (flag, tap) in
@@ -166,6 +176,27 @@ impl FrameHandler for SessionHandler {
     fn handle(&mut self, frame: &mut [u8], len: usize, capacity: usize) -> Verdict {
         self.0.answer_frame(frame, len, capacity)
     }
+}
+
+/// [`answer_loop`] through the servers' counting policy.
+#[inline(never)]
+fn answer_loop_counting(engine: &Engine, frames: &[Vec<u8>], buf: &mut [u8], n: usize) -> (usize, usize) {
+    let mut scratch = Scratch::default();
+    let mut policy = Counting::new(SendAll);
+    let (mut tx, mut bytes) = (0, 0);
+    for i in 0..n {
+        let f = &frames[i & (QUERIES - 1)];
+        buf[..f.len()].copy_from_slice(f);
+        let capacity = buf.len();
+        if let Verdict::Transmit(len) = answer_in_place_with(engine, &mut scratch, buf, f.len(), capacity, &mut policy)
+        {
+            tx += 1;
+            bytes += len;
+        }
+        policy.end_query(true);
+    }
+    black_box(policy.counters);
+    (tx, bytes)
 }
 
 /// As a worker answers an RX batch: each frame arrives in its own buffer and

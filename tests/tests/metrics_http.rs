@@ -120,6 +120,11 @@ fn counters_move_by_the_queries_sent_and_health_endpoints_answer() {
     assert_eq!(delta("responder_queries_total", &tcp), 3.0);
     assert_eq!(delta("responder_responses_total", &[udp[0], udp[1], ("rcode", "nxdomain")]), 5.0);
     assert_eq!(delta("responder_responses_total", &[tcp[0], tcp[1], ("rcode", "noerror")]), 3.0);
+    let family = |labels: [(&'static str, &'static str); 2], family| {
+        delta("responder_responses_by_family_total", &[labels[0], labels[1], ("family", family)])
+    };
+    assert_eq!((family(udp, "ipv4"), family(udp, "ipv6")), (5.0, 0.0), "UDP went over IPv4");
+    assert_eq!((family(tcp, "ipv4"), family(tcp, "ipv6")), (0.0, 3.0), "TCP went over IPv6");
     assert_eq!(sum(&after, "responder_zone_serial", &[("zone", "example.com.")]), 2024060101.0);
     assert_eq!(sum(&after, "responder_build_info", &[("xdp_mode", "off"), ("zero_copy", "false")]), 1.0);
     assert!(sum(&after, "process_open_fds", &[]) >= 3.0 && sum(&after, "process_resident_memory_bytes", &[]) > 0.0);

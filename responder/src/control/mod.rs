@@ -19,6 +19,8 @@ pub mod zones;
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
 
 pub use cli::{config, Cli, Command};
+/// The metrics listener's request-head parser, for its fuzz target.
+pub use daemon::http::request as http_request;
 
 /// Runs the command line; returns the process exit code.
 pub fn main() -> i32 {

@@ -28,6 +28,10 @@ pub struct DnsCounters {
     pub slipped: u64,
     /// Rate limited and not sent.
     pub rate_limited: u64,
+    /// Responses (any rcode, any decision) to IPv6 clients; the rest went
+    /// to IPv4 ones. The one per-response dimension counted beside rcode:
+    /// a compare and an add (docs/BENCHMARKS.md, "cost of counting").
+    pub ipv6: u64,
 }
 
 impl DnsCounters {
@@ -46,6 +50,11 @@ impl DnsCounters {
             self.badvers,
             self.other_rcode,
         ]
+    }
+
+    /// Responses decided, with any rcode and any decision.
+    pub fn responses(&self) -> u64 {
+        self.by_rcode().iter().sum::<u64>()
     }
 
     /// Responses sent (with any rcode, slipped ones included).
@@ -85,6 +94,7 @@ impl DnsCounters {
             _ => &mut self.other_rcode,
         };
         *cell += 1;
+        self.ipv6 += (response.client.len() == 16) as u64;
         match decision {
             Decision::Send => self.truncated += response.truncated as u64,
             Decision::Slip => self.slipped += 1,
@@ -94,7 +104,7 @@ impl DnsCounters {
 }
 
 impl CounterSet for DnsCounters {
-    const LEN: usize = 13;
+    const LEN: usize = 14;
     fn write_to(&self, out: &mut [u64]) {
         out[..8].copy_from_slice(&self.by_rcode());
         out[8] = self.truncated;
@@ -102,6 +112,7 @@ impl CounterSet for DnsCounters {
         out[10] = self.rate_limited;
         out[11] = self.queries;
         out[12] = self.unanswered;
+        out[13] = self.ipv6;
     }
     fn read_from(v: &[u64]) -> DnsCounters {
         DnsCounters {
@@ -118,6 +129,7 @@ impl CounterSet for DnsCounters {
             rate_limited: v[10],
             queries: v[11],
             unanswered: v[12],
+            ipv6: v[13],
         }
     }
 }
@@ -201,6 +213,10 @@ mod tests {
         counting.decide(&response(0, true));
         let c = counting.counters;
         assert_eq!((c.rate_limited, c.slipped, c.truncated, c.answered()), (1, 1, 1, 2));
+        assert_eq!(c.ipv6, 0);
+        counting.decide(&Response { client: &[0xfd; 16], ..response(0, false) });
+        counting.decide(&Response { client: &[], ..response(0, false) });
+        assert_eq!((counting.counters.ipv6, counting.counters.responses()), (1, 5));
     }
 
     #[test]

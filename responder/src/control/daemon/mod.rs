@@ -4,7 +4,7 @@
 mod clients;
 mod control_socket;
 mod health;
-mod http;
+pub mod http;
 mod metrics;
 mod privileges;
 mod reload;

@@ -73,6 +73,7 @@ impl Runtime {
                     mode: q.mode.to_string(),
                     counters: q.counters,
                     kernel: q.kernel,
+                    heartbeat_age: plane.program().liveness().age(q.queue),
                 })
                 .collect(),
             steering: plane.program().counters().ok().map(|c| SteeringSnapshot {

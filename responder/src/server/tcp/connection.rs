@@ -10,7 +10,7 @@
 //! growing our memory, and is closed once idle.
 
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr};
+use std::net::{IpAddr, Shutdown, SocketAddr};
 use std::time::Instant;
 
 use super::super::config::TcpLimits;
@@ -85,6 +85,10 @@ enum Phase {
 }
 
 pub(super) struct Connection<S> {
+    /// The client's address as the engine's policy takes it (4 or 16
+    /// bytes): counted by IP family; rate limiting passes TCP through.
+    client: [u8; 16],
+    client_len: usize,
     stream: S,
     /// `input[..input_len]` is received and not yet answered.
     input: Vec<u8>,
@@ -97,17 +101,27 @@ pub(super) struct Connection<S> {
     phase: Phase,
     /// Last time a query completed or the answers drained.
     last_progress: Instant,
-    /// The client's address bytes (4 or 16), for the answerer: NOTIFY is
-    /// believed by its source. Empty when unknown.
-    peer: Vec<u8>,
     /// Client and server addresses, kept only for a capturing session.
     addresses: Option<(SocketAddr, SocketAddr)>,
 }
 
 impl<S: Stream> Connection<S> {
-    pub(super) fn new(stream: S, now: Instant) -> Connection<S> {
+    pub(super) fn new(stream: S, peer: IpAddr, now: Instant) -> Connection<S> {
+        let mut client = [0u8; 16];
+        let client_len = match peer {
+            IpAddr::V4(v4) => {
+                client[..4].copy_from_slice(&v4.octets());
+                4
+            }
+            IpAddr::V6(v6) => {
+                client.copy_from_slice(&v6.octets());
+                16
+            }
+        };
         Connection {
             stream,
+            client,
+            client_len,
             input: Vec::new(),
             input_len: 0,
             output: Vec::new(),
@@ -116,17 +130,8 @@ impl<S: Stream> Connection<S> {
             peer_closed: false,
             phase: Phase::Serving,
             last_progress: now,
-            peer: Vec::new(),
             addresses: None,
         }
-    }
-
-    pub(super) fn with_peer(mut self, peer: std::net::IpAddr) -> Connection<S> {
-        self.peer = match peer {
-            std::net::IpAddr::V4(v4) => v4.octets().to_vec(),
-            std::net::IpAddr::V6(v6) => v6.octets().to_vec(),
-        };
-        self
     }
 
     /// Remembers the connection's client and server addresses, to tell a
@@ -268,7 +273,8 @@ impl<S: Stream> Connection<S> {
             if let Some((client, server)) = self.addresses {
                 session.peer(client, server);
             }
-            if let Some(answer_len) = session.answer(scratch, length, Transport::Tcp, &self.peer) {
+            let client = &self.client[..self.client_len];
+            if let Some(answer_len) = session.answer(scratch, length, Transport::Tcp, client) {
                 self.queue_answer(scratch, answer_len);
             }
         }

@@ -196,7 +196,7 @@ impl EventLoop {
             trace!(%peer, slot, "TCP connection accepted");
             // One system call per connection, and only when capturing.
             let local = if self.session.captures() { stream.local_addr().ok() } else { None };
-            let mut connection = Connection::new(stream, now).with_peer(peer.ip());
+            let mut connection = Connection::new(stream, peer.ip(), now);
             if let Some(local) = local {
                 connection.set_addresses(peer, local);
             }

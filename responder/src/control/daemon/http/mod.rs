@@ -18,7 +18,7 @@
 //! idle connections cannot keep a scraper out.
 
 mod connection;
-mod request;
+pub mod request;
 mod server;
 
 #[cfg(test)]

@@ -70,6 +70,8 @@ pub struct QueueSnapshot {
     pub mode: String,
     pub counters: WorkerCounters,
     pub kernel: Option<KernelStats>,
+    /// How long ago the worker last showed progress (`None`: never).
+    pub heartbeat_age: Option<std::time::Duration>,
 }
 
 impl Snapshot {

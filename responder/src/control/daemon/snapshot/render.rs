@@ -85,6 +85,7 @@ fn dns_json(c: &DnsCounters) -> Value {
         "truncated": c.truncated,
         "rrl_slipped": c.slipped,
         "rrl_dropped": c.rate_limited,
+        "ipv6": c.ipv6,
     })
 }
 
@@ -142,7 +143,7 @@ fn build_and_process(out: &mut Prom, s: &Snapshot) {
     let xdp = s.xdp.as_ref();
     let xdp_mode = xdp.map(|x| x.attach.as_str()).filter(|m| !m.is_empty()).unwrap_or("off");
     let zero_copy = xdp.is_some_and(|x| !x.queues.is_empty() && x.queues.iter().all(|q| q.mode == "zero-copy"));
-    out.family("responder_build_info", "gauge", "Always 1: the version and commit built, how XDP is attached (native, generic or off), whether every AF_XDP socket is zero-copy.");
+    out.family("responder_build_info", "info", "Always 1: the version and commit built, how XDP is attached (native, generic or off), whether every AF_XDP socket is zero-copy.");
     out.sample(
         "responder_build_info",
         &[
@@ -264,6 +265,19 @@ fn dns(out: &mut Prom, s: &Snapshot) {
         }
     }
     out.family(
+        "responder_responses_by_family_total",
+        "counter",
+        "Responses by the client's IP family (ipv4 includes the rare query whose transport gives no address).",
+    );
+    for d in &series {
+        let [path, protocol] = labels(d);
+        let ipv6 = d.counters.ipv6;
+        for (family, n) in [("ipv4", d.counters.responses().saturating_sub(ipv6)), ("ipv6", ipv6)] {
+            let labels = [path, protocol, ("queue", &d.queue), ("family", family)];
+            out.sample("responder_responses_by_family_total", &labels, n as f64);
+        }
+    }
+    out.family(
         "responder_rrl_actions_total",
         "counter",
         "Responses rate limiting acted on: slip (sent truncated) or drop (not sent).",
@@ -343,6 +357,20 @@ fn xdp(out: &mut Prom, x: &super::XdpSnapshot) {
             }
         }
     }
+    out.family(
+        "responder_xdp_worker_heartbeat_age_seconds",
+        "gauge",
+        "Seconds since the queue's worker last showed progress; past the stall threshold its queries go to the kernel, past 1 s /readyz fails.",
+    );
+    for q in &x.queues {
+        if let Some(age) = q.heartbeat_age {
+            out.sample(
+                "responder_xdp_worker_heartbeat_age_seconds",
+                &[("queue", &q.queue.to_string())],
+                age.as_secs_f64(),
+            );
+        }
+    }
     if let Some(st) = &x.steering {
         out.family("responder_xdp_program_frames_total", "counter", "Frames seen by the XDP program, by outcome.");
         for (outcome, n) in &st.outcomes {
@@ -362,9 +390,13 @@ struct Prom {
 
 impl Prom {
     fn family(&mut self, name: &str, kind: &str, help: &str) {
-        let name = match (self.format, kind) {
-            (Format::OpenMetrics, "counter") => name.strip_suffix("_total").unwrap_or(name),
-            _ => name,
+        // OpenMetrics names a counter family without `_total` and has an
+        // info type whose family drops `_info`; Prometheus text has neither.
+        let (name, kind) = match (self.format, kind) {
+            (Format::OpenMetrics, "counter") => (name.strip_suffix("_total").unwrap_or(name), kind),
+            (Format::OpenMetrics, "info") => (name.strip_suffix("_info").unwrap_or(name), kind),
+            (Format::Prometheus, "info") => (name, "gauge"),
+            _ => (name, kind),
         };
         let _ = writeln!(self.text, "# HELP {name} {help}\n# TYPE {name} {kind}");
     }
@@ -405,7 +437,8 @@ mod tests {
     use crate::xdp::WorkerCounters;
 
     fn snapshot() -> Snapshot {
-        let dns = DnsCounters { queries: 10, noerror: 6, nxdomain: 3, unanswered: 1, ..DnsCounters::default() };
+        let dns =
+            DnsCounters { queries: 10, noerror: 6, nxdomain: 3, unanswered: 1, ipv6: 4, ..DnsCounters::default() };
         Snapshot {
             uptime_secs: 1.5,
             zones: vec![("example.com.".into(), Some(7)), ("we\"ird.".into(), None)],
@@ -425,6 +458,7 @@ mod tests {
                     mode: "copy".into(),
                     counters: WorkerCounters { rx: 12, tx: 9, dns, ..WorkerCounters::default() },
                     kernel: Some(KernelStats { rx_ring_full: 4, ..KernelStats::default() }),
+                    heartbeat_age: Some(std::time::Duration::from_millis(250)),
                 }],
                 steering: Some(SteeringSnapshot { outcomes: vec![("redirected", 12), ("passed_port", 4)] }),
             }),
@@ -480,8 +514,12 @@ mod tests {
             "responder_responses_total{path=\"kernel\",protocol=\"udp\",queue=\"all\",rcode=\"refused\"} 5\n";
         assert!(text.contains(udp_refused), "{text}");
         assert!(text.contains("responder_build_info{version=\""), "{text}");
+        let v6 = "responder_responses_by_family_total{path=\"xdp\",protocol=\"udp\",queue=\"1\",family=\"ipv6\"} 4\n";
+        let v4 = "responder_responses_by_family_total{path=\"xdp\",protocol=\"udp\",queue=\"1\",family=\"ipv4\"} 5\n";
+        assert!(text.contains(v6) && text.contains(v4), "{text}");
         assert!(text.contains("xdp_mode=\"native\",zero_copy=\"false\"} 1\n"), "{text}");
         assert!(text.contains("responder_xsk_rx_ring_full_total{queue=\"1\"} 4\n"), "{text}");
+        assert!(text.contains("responder_xdp_worker_heartbeat_age_seconds{queue=\"1\"} 0.25\n"), "{text}");
         assert!(text.contains(
             "responder_rrl_actions_total{path=\"kernel\",protocol=\"tcp\",queue=\"all\",action=\"drop\"} 2\n"
         ));
@@ -498,6 +536,10 @@ mod tests {
         assert!(text.contains("responder_capture_total{outcome=\"dropped_full\"} 1\n"));
         let without = prometheus(&Snapshot { capture: None, ..snapshot() });
         assert!(!without.contains("responder_capture_total"), "no family while capture is off");
+        assert!(text.contains("# TYPE responder_build_info gauge\n"), "{text}");
+        let om = exposition(&snapshot(), Format::OpenMetrics);
+        assert!(om.contains("# TYPE responder_build info\n") && om.contains("\nresponder_build_info{"), "{om}");
+        assert!(om.contains("# TYPE process_cpu_seconds counter\n") && om.ends_with("# EOF\n"), "{om}");
         for line in text.lines().filter(|l| l.starts_with("# TYPE")) {
             assert_eq!(text.matches(line).count(), 1, "{line} repeated");
         }

@@ -130,7 +130,7 @@ impl Harness {
     fn new(stream: Scripted) -> Harness {
         let start = Instant::now();
         Harness {
-            connection: Connection::new(stream, start),
+            connection: Connection::new(stream, std::net::Ipv4Addr::new(198, 18, 0, 2).into(), start),
             answerer: Reverser::default(),
             scratch: vec![0; 65535],
             limits: TcpLimits::default(),
