@@ -69,9 +69,6 @@ struct Node<'z> {
     name: Name,
     zone: usize,
     rrsets: Vec<Rrset<'z>>,
-    /// Every RRSIG here with its TTL, until `attach_signatures` gives each
-    /// to the RRset it covers.
-    sigs: Vec<(u32, &'z [u8])>,
     /// DS at a served child's apex, as the (also served) parent has it.
     parent_ds: Option<(usize, Rrset<'z>)>,
     /// The topmost zone cut at or above this node, within its zone.
@@ -197,6 +194,7 @@ impl<'z> Compiler<'z> {
                 }
             }
         };
+        let mut pending_sigs: Vec<(usize, u32, &'z [u8])> = Vec::new();
         for (zi_sorted, &zi) in order.iter().enumerate() {
             for r in &zones[zi].records {
                 let deepest = owner_zone(&r.owner);
@@ -222,11 +220,12 @@ impl<'z> Compiler<'z> {
                     continue;
                 }
                 let n = c.node(&r.owner, zi_sorted);
-                let node = &mut c.nodes[n];
                 if r.rtype == RType::RRSIG {
-                    node.sigs.push((r.ttl, &r.rdata));
+                    // Kept beside the nodes, not in them: most zones have none.
+                    pending_sigs.push((n, r.ttl, r.rdata.as_slice()));
                     c.signed = true;
                 }
+                let node = &mut c.nodes[n];
                 match node.rrsets.iter_mut().find(|s| s.rtype == r.rtype) {
                     // Duplicates go once every record is in (`dedup_rdatas`):
                     // a check per record here was quadratic in the RRset.
@@ -243,11 +242,12 @@ impl<'z> Compiler<'z> {
             for set in &mut node.rrsets {
                 dedup_rdatas(&mut set.rdatas);
             }
-            for (ttl, rd) in std::mem::take(&mut node.sigs) {
-                let Some(t) = covered(rd) else { continue };
-                if let Some(set) = node.rrsets.iter_mut().find(|s| s.rtype == t) {
-                    set.add_sig(ttl, rd);
-                }
+        }
+        // Each RRSIG to the RRset it covers.
+        for (n, ttl, rd) in pending_sigs {
+            let Some(t) = covered(rd) else { continue };
+            if let Some(set) = c.nodes[n].rrsets.iter_mut().find(|s| s.rtype == t) {
+                set.add_sig(ttl, rd);
             }
         }
         c.take_nsec3_out();
@@ -277,7 +277,6 @@ impl<'z> Compiler<'z> {
             name: name.clone(),
             zone,
             rrsets: Vec::new(),
-            sigs: Vec::new(),
             parent_ds: None,
             cut: None,
             wildcard_child: None,
@@ -393,7 +392,11 @@ impl<'z> Compiler<'z> {
         for chain in &mut self.nsec3 {
             chain.entries.sort_by_key(|e| e.hash);
         }
-        self.retain(&keep);
+        // Rebuilding the index costs a million-name compile seconds: only
+        // when an NSEC3 owner left.
+        if keep.contains(&false) {
+            self.retain(&keep);
+        }
     }
 
     /// The NSEC3 entry matching or covering `name` (last hash not after
@@ -455,6 +458,9 @@ impl<'z> Compiler<'z> {
     /// at or before it in canonical order (the apex sorts first).
     fn nsec_covering(&self, zone: usize, name: &Name) -> Option<RrsetRef<'_>> {
         let chain = &self.nsec_chain[zone];
+        if chain.is_empty() {
+            return None;
+        }
         let key = canonical_key(name);
         let at = match chain.binary_search_by(|(k, _)| k.as_slice().cmp(&key)) {
             Ok(i) => i,
