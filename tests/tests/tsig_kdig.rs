@@ -136,5 +136,24 @@ fn the_server_answers_kdigs_signed_queries_on_udp_and_tcp() {
         let wrong = text(&kdig_command(addr, "hmac-sha256:xfr.example:d3Jvbmc=", transport).output().unwrap());
         assert!(wrong.contains("BADSIG"), "{transport:?}: {wrong}");
     }
+    // A rotated secret takes effect at the next reload (SIGHUP), and the
+    // old one then fails.
+    const NEW_SECRET: &str = "cm90YXRlZC1zZWNyZXQtb2YtdGhlLXRlc3Q=";
+    let rotated = std::fs::read_to_string(&path).unwrap().replace(SECRET, NEW_SECRET);
+    std::fs::write(&path, rotated).unwrap();
+    // SAFETY: kill(2) on the pid of the child this test spawned.
+    assert_eq!(unsafe { libc::kill(daemon.pid() as i32, libc::SIGHUP) }, 0);
+    let ask =
+        |secret: &str| text(&kdig_command(addr, &format!("hmac-sha256:xfr.example:{secret}"), &[]).output().unwrap());
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let out = ask(NEW_SECRET);
+        if out.contains("status: NOERROR") && !out.contains("WARNING") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the new secret never took effect: {out}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(ask(SECRET).contains("BADSIG"), "the old secret still works after the reload");
     daemon.terminate(Duration::from_secs(10)).unwrap();
 }

@@ -19,6 +19,7 @@ pub mod floor;
 mod frame;
 pub mod live;
 mod message;
+pub mod nsid;
 pub mod policy;
 mod query;
 mod reply;
@@ -58,6 +59,8 @@ pub fn answer_in_place_with<P: Policy>(
 
 #[cfg(test)]
 mod big_rrset_tests;
+#[cfg(test)]
+mod nsid_tests;
 #[cfg(test)]
 pub(crate) mod proptests;
 #[cfg(test)]

@@ -107,6 +107,10 @@ pub struct ServeArgs {
     /// Answer CHAOS TXT version.bind and version.server with this text (refused when unset).
     #[arg(long, value_name = "TEXT")]
     pub chaos_version: Option<String>,
+    /// Return this NSID (RFC 5001) to queries that ask for it: text, or hex
+    /// after 0x (off when unset).
+    #[arg(long, value_name = "TEXT|0xHEX", value_parser = nsid_argument)]
+    pub nsid: Option<String>,
     #[command(flatten)]
     pub zone_read: ZoneReadArgs,
     #[command(flatten)]
@@ -118,6 +122,11 @@ pub struct ServeArgs {
     /// `[[key]]`, `[[remote]]`, `[[acl]]` from the config file (no flags).
     #[arg(skip)]
     pub access: crate::access::Access,
+}
+
+/// `--nsid`, checked as the config's `nsid` is.
+fn nsid_argument(text: &str) -> Result<String, String> {
+    crate::engine::nsid::parse(text).map(|_| text.to_string())
 }
 
 /// What reading a zone may touch: a server that starts as root must not be

@@ -6,12 +6,13 @@
 //!
 //! | section    | keys (flag)                                                                         |
 //! |------------|-------------------------------------------------------------------------------------|
-//! | `[server]` | `listen` (--listen), `udp-workers`, `tcp-idle-timeout`, `tcp-max-clients` (--tcp-max-connections), `tcp-max-connections-per-client`, `udp-max-payload` (--edns-size), `identity`, `hostname` (--chaos-hostname), `version` (--chaos-version), `user`, `table`, `zone-max-size`, `include-dirs` (--include-dir) |
+//! | `[server]` | `listen` (--listen), `udp-workers`, `tcp-idle-timeout`, `tcp-max-clients` (--tcp-max-connections), `tcp-max-connections-per-client`, `udp-max-payload` (--edns-size), `identity`, `hostname` (--chaos-hostname), `version` (--chaos-version), `nsid`, `user`, `table`, `zone-max-size`, `include-dirs` (--include-dir) |
 //! | `[[zone]]` | `name`, `file` (--zone NAME=FILE), one table per zone                                |
 //! | `[xdp]`    | `interface` (--iface), `queues`, `cpus`, `mode` (--xdp-mode), `zero-copy`, `frames`, `frame-size`, `ring-size`, `batch`, `busy-poll`, `ports` (--xdp-port) |
 //! | `[rrl]`    | `rate-limit` (--rrl-rate), `slip`, `ipv4-prefix-length`, `ipv6-prefix-length`, `table-size` |
 //! | `[control]`| `listen` (--control-socket), `metrics`                                               |
 //! | `[log]`    | `level` (-q/-v), `stats-interval`                                                    |
+//! | `[[key]]`, `[[remote]]`, `[[acl]]` | TSIG keys, peers, access rules (no flags; `access.rs`)                  |
 //!
 //! Precedence: a flag on the command line, else the file, else the flag's
 //! default. Lists given as flags (--zone, --listen, --xdp-port) replace the
