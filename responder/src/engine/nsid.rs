@@ -1,6 +1,6 @@
 //! NSID (RFC 5001): the server's identifier, returned in our OPT only when
 //! the query's OPT asks for it with an empty NSID option. Like TSIG, it
-//! costs plain queries nothing: `query::walk_rest` turns a query carrying
+//! adds nothing to plain queries' path: `query::walk_rest` turns a query carrying
 //! an NSID option down as malformed, and the cold FORMERR branch (through
 //! `signed`) comes here. The option is taken out of the query, the query
 //! answered as usual, and the identifier appended to the answer's OPT,

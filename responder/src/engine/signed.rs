@@ -5,7 +5,8 @@
 //! kept for ours, then signed over the request's MAC. One that fails is
 //! answered NOTAUTH with the TSIG error (§5.3.2): BADKEY, BADSIG and
 //! BADTRUNC unsigned, BADTIME signed, with the server's time in Other
-//! Data. Plain queries never come here, so they pay nothing for it.
+//! Data. Plain queries never come here (what the call site costs them:
+//! BENCHMARKS.md, "Issue 13").
 //!
 //! The time comes from the system clock (`clock_gettime`, a vDSO call, no
 //! system call); tests sign at the real time or, for BADTIME, far from it.
