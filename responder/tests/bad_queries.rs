@@ -365,9 +365,10 @@ fn query_types_and_classes_we_do_not_serve() {
 }
 
 #[test]
-fn a_tsig_signed_query_is_answered_unsigned() {
-    // No TSIG keys exist here: the signature is neither checked nor added,
-    // as for any other additional record (see docs/BAD-INPUT.md).
+fn a_query_signed_with_an_unknown_key_is_notauth_badkey() {
+    // No TSIG keys are configured here: the signature names a key the
+    // server does not have, answered NOTAUTH with TSIG error BADKEY and an
+    // unsigned TSIG record (RFC 8945 §5.3.2); see docs/BAD-INPUT.md.
     let e = engine();
     let mut tsig = b"\x03key\x00".to_vec();
     tsig.extend_from_slice(&[0, 250, 0, 255, 0, 0, 0, 0]);
@@ -375,6 +376,14 @@ fn a_tsig_signed_query_is_answered_unsigned() {
         [&b"\x0bhmac-sha256\x00"[..], &[0, 0, 0x65, 0x5f, 0x5f, 0x5f, 1, 44, 0, 0, 0x5a, 0xa5, 0, 0, 0, 0]].concat();
     tsig.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
     tsig.extend_from_slice(&rdata);
-    let r = udp(&e, &with_additional(www(), &[tsig]), "TSIG");
-    assert_eq!(r, udp(&e, &www(), "plain"));
+    let r = udp(&e, &with_additional(www(), &[tsig.clone()]), "TSIG");
+    assert_eq!(head(&r).rcode, 9, "NOTAUTH");
+    assert_eq!(head(&r).counts, [1, 0, 0, 1], "question and TSIG");
+    let error_at = r.len() - 4;
+    assert_eq!(&r[error_at..error_at + 2], &[0, 17], "BADKEY");
+    assert_eq!(&r[r.len() - 8..r.len() - 6], &[0, 0], "MAC size 0: unsigned");
+    // A TSIG that is not the last record is malformed.
+    let opt = opt(b"\x00", 1232, 0, 0, b"");
+    let r = udp(&e, &with_additional(www(), &[tsig, opt]), "TSIG then OPT");
+    assert_eq!(head(&r).rcode, FORMERR);
 }

@@ -136,5 +136,53 @@ fn the_server_answers_kdigs_signed_queries_on_udp_and_tcp() {
         let wrong = text(&kdig_command(addr, "hmac-sha256:xfr.example:d3Jvbmc=", transport).output().unwrap());
         assert!(wrong.contains("BADSIG"), "{transport:?}: {wrong}");
     }
+    // A rotated secret takes effect at the next reload (SIGHUP), and the
+    // old one then fails.
+    const NEW_SECRET: &str = "cm90YXRlZC1zZWNyZXQtb2YtdGhlLXRlc3Q=";
+    let rotated = std::fs::read_to_string(&path).unwrap().replace(SECRET, NEW_SECRET);
+    std::fs::write(&path, rotated).unwrap();
+    // SAFETY: kill(2) on the pid of the child this test spawned.
+    assert_eq!(unsafe { libc::kill(daemon.pid() as i32, libc::SIGHUP) }, 0);
+    let ask =
+        |secret: &str| text(&kdig_command(addr, &format!("hmac-sha256:xfr.example:{secret}"), &[]).output().unwrap());
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let out = ask(NEW_SECRET);
+        if out.contains("status: NOERROR") && !out.contains("WARNING") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the new secret never took effect: {out}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(ask(SECRET).contains("BADSIG"), "the old secret still works after the reload");
     daemon.terminate(Duration::from_secs(10)).unwrap();
+}
+
+/// NSID (RFC 5001): `kdig +nsid` shows the node's name over UDP and TCP;
+/// without `+nsid` it is not sent.
+#[test]
+fn kdig_nsid_shows_the_nodes_name() {
+    if !kdig_usable("kdig_nsid_shows_the_nodes_name") {
+        return;
+    }
+    let zone = workspace_root().join("zones/tests/compare/example.com.zone");
+    let zone = zone.display().to_string();
+    let server = server::Server::start(&["--zone", &zone, "--nsid", "node-7.anycast.test"]).unwrap();
+    for transport in [&["+nsid"][..], &["+nsid", "+tcp"][..]] {
+        let out = Command::new("kdig")
+            .arg(format!("@{}", server.v4.ip()))
+            .args(["-p", &server.v4.port().to_string(), "+retry=0", "+timeout=3", "www.example.com.", "A"])
+            .args(transport)
+            .output()
+            .unwrap();
+        let out = text(&out);
+        assert!(out.contains("NSID") && out.contains("node-7.anycast.test"), "{transport:?}: {out}");
+        assert!(out.contains("198.18.0.80"), "{transport:?}: {out}");
+    }
+    let plain = Command::new("kdig")
+        .arg(format!("@{}", server.v4.ip()))
+        .args(["-p", &server.v4.port().to_string(), "+retry=0", "+timeout=3", "www.example.com.", "A"])
+        .output()
+        .unwrap();
+    assert!(!text(&plain).contains("node-7"), "NSID sent unasked: {}", text(&plain));
 }

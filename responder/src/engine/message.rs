@@ -36,6 +36,8 @@ pub struct Options {
     /// The TSIG keys signed queries may use (`[[key]]`); a query signed
     /// with any other key is answered NOTAUTH/BADKEY (`signed`).
     pub tsig: Keyring,
+    /// NSID (RFC 5001) returned to queries that ask; `None`: not returned.
+    pub nsid: Option<Vec<u8>>,
 }
 
 impl Default for Options {
@@ -47,6 +49,7 @@ impl Default for Options {
             version: None,
             verify_udp_checksum: false,
             tsig: Keyring::default(),
+            nsid: None,
         }
     }
 }
@@ -119,25 +122,6 @@ pub(super) fn answer_written<P: Policy>(
     client: &[u8],
     policy: &mut P,
 ) -> Option<Written> {
-    answer_within(engine, query, buf, len, transport, client, policy, 0)
-}
-
-/// [`answer_written`] leaving `reserve` bytes of the size limit free (for
-/// the TSIG record a signed answer gets). Zero from the plain path, where
-/// it folds away; nonzero only from `signed`, whose query was already
-/// unwrapped, so its malformed queries are not looked at for a TSIG again.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-pub(super) fn answer_within<P: Policy>(
-    engine: &Engine,
-    query: &mut Query,
-    buf: &mut [u8],
-    len: usize,
-    transport: Transport,
-    client: &[u8],
-    policy: &mut P,
-    reserve: usize,
-) -> Option<Written> {
     if len > buf.len() {
         return None;
     }
@@ -147,7 +131,7 @@ pub(super) fn answer_within<P: Policy>(
     match query.parse(&buf[..len]) {
         Ok(()) => {}
         Err(Rejection::Drop) => return None,
-        Err(Rejection::FormErr(Some(question_end))) if reserve == 0 => {
+        Err(Rejection::FormErr(Some(question_end))) => {
             return signed::answer(engine, query, buf, len, transport, client, policy, question_end);
         }
         Err(Rejection::FormErr(question_end)) => {
@@ -163,7 +147,6 @@ pub(super) fn answer_within<P: Policy>(
         (Transport::Udp, None) => 512,
         (Transport::Udp, Some(e)) => e.udp_size.min(opts.edns_udp_size.max(512)) as usize,
     };
-    let limit = if reserve == 0 { limit } else { limit.min(buf.len()).saturating_sub(reserve) };
     let query = &*query;
     let mut reply = Reply::new(buf, query, limit);
     if query.edns.is_some_and(|e| e.version > 0) {

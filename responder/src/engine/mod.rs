@@ -20,6 +20,7 @@ pub mod floor;
 mod frame;
 pub mod live;
 mod message;
+pub mod nsid;
 pub mod policy;
 mod query;
 mod reply;
@@ -61,6 +62,8 @@ pub fn answer_in_place_with<P: Policy>(
 mod big_rrset_tests;
 #[cfg(test)]
 mod dnssec_tests;
+#[cfg(test)]
+mod nsid_tests;
 #[cfg(test)]
 pub(crate) mod proptests;
 #[cfg(test)]

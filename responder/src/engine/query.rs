@@ -141,6 +141,9 @@ impl Edns {
     }
 }
 
+/// The NSID option code (RFC 5001).
+const NSID_OPTION: u16 = 3;
+
 /// [`parse_rest`] for any shape: every record parsed.
 fn walk_rest(m: &[u8], mut pos: usize, counts: Counts) -> Result<Option<Edns>, ()> {
     let before_additional = counts.an as usize + counts.ns as usize;
@@ -150,7 +153,7 @@ fn walk_rest(m: &[u8], mut pos: usize, counts: Counts) -> Result<Option<Edns>, (
         let rr = dns::parse_rr(m, pos).ok_or(())?;
         // A signed query is not read here: it fails as malformed, and the
         // error's cold path (`engine::signed`) finds the TSIG, checks it and
-        // answers the query without it. Plain queries pay nothing for it.
+        // answers the query without it. Plain queries never run it.
         if rr.rtype == RType::TSIG.0 {
             return Err(());
         }
@@ -165,6 +168,11 @@ fn walk_rest(m: &[u8], mut pos: usize, counts: Counts) -> Result<Option<Edns>, (
                     option[dns::option_field::LENGTH.start],
                     option[dns::option_field::LENGTH.start + 1],
                 ]);
+                // NSID asked for: answered on the cold path (`engine::nsid`),
+                // as TSIG is, so plain queries never run it.
+                if u16::from_be_bytes([option[0], option[1]]) == NSID_OPTION {
+                    return Err(());
+                }
                 opt += dns::option_field::LEN + len as usize;
             }
             if opt != rr.end {

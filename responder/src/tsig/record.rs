@@ -185,12 +185,14 @@ impl Fields<'_> {
     /// Writes the record at `out[at..]`; returns its end, `None` if it does
     /// not fit.
     pub fn write(&self, out: &mut [u8], at: usize) -> Option<usize> {
+        // Names read back uncompressed can make RDATA longer than it came.
+        let rdlength = u16::try_from(self.rdata_len()).ok()?;
         let end = at.checked_add(self.wire_len())?;
         let dst = out.get_mut(at..end)?;
         let mut w = Writer { dst, pos: 0 };
         w.put(self.key_name);
         let mut fixed = [0u8; dns::rr_field::LEN];
-        dns::write_rr_fixed(&mut fixed, RType::TSIG, class::ANY, 0, self.rdata_len() as u16);
+        dns::write_rr_fixed(&mut fixed, RType::TSIG, class::ANY, 0, rdlength);
         w.put(&fixed);
         w.put(self.algorithm);
         w.put(&self.time_signed.to_be_bytes()[2..]);

@@ -117,6 +117,10 @@ pub struct ServeArgs {
     /// Secondary zones: from the config file only (`[[zone]]` with `master`).
     #[arg(skip)]
     pub secondaries: Vec<crate::transfer::inbound::SecondaryConfig>,
+    /// Return this NSID (RFC 5001) to queries that ask for it: text, or hex
+    /// after 0x (off when unset).
+    #[arg(long, value_name = "TEXT|0xHEX", value_parser = nsid_argument)]
+    pub nsid: Option<String>,
     #[command(flatten)]
     pub zone_read: ZoneReadArgs,
     #[command(flatten)]
@@ -130,6 +134,11 @@ pub struct ServeArgs {
     pub access: crate::access::Access,
     #[command(flatten)]
     pub capture: CaptureArgs,
+}
+
+/// `--nsid`, checked as the config's `nsid` is.
+fn nsid_argument(text: &str) -> Result<String, String> {
+    crate::engine::nsid::parse(text).map(|_| text.to_string())
 }
 
 /// What reading a zone may touch: a server that starts as root must not be

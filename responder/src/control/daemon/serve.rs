@@ -46,12 +46,17 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
         version: args.chaos_version.clone(),
         verify_udp_checksum: args.xdp.verify_udp_checksum,
         tsig: args.access.keys.clone(),
+        nsid: args.nsid.as_deref().map(crate::engine::nsid::parse).transpose()?,
     };
     let rrl = rrl_config(&args.rrl);
     let policy = RrlPolicy::maker(rrl).map_err(|e| e.to_string())?;
     let secondaries = super::secondary::prepare(&args.secondaries, &args.zone_read.limits())?;
     let (reloader, loaded) = Reloader::start_with(source, options, args.zone_read.limits(), secondaries.clone())?;
-    let reloader = reloader.keys_from(args.config.clone());
+    // Only a config that had keys, remotes or ACLs is read again: a server
+    // that drops to a user who cannot read a root-only config must keep
+    // reloading its zones as before.
+    let has_access = !args.access.keys.is_empty() || !args.access.acls.is_empty() || !args.access.remotes.is_empty();
+    let reloader = reloader.keys_from(args.config.clone().filter(|_| has_access));
     tracing::info!("loaded in {:.2?}: table of {} bytes", loaded.took, loaded.table_bytes);
     let engine = reloader.engine().clone();
     let mut runtime = Runtime::new(reloader);

@@ -76,6 +76,7 @@ pub fn apply(args: &mut ServeArgs, file: Settings, precedence: &mut Precedence) 
     p.take_option("identity", &mut args.identity, file.identity);
     p.take_option("chaos_hostname", &mut args.chaos_hostname, file.chaos_hostname);
     p.take_option("chaos_version", &mut args.chaos_version, file.chaos_version);
+    p.take_option("nsid", &mut args.nsid, file.nsid);
     p.take("zone_max_size", &mut args.zone_read.zone_max_size, file.zone_max_size);
     p.take("include_dirs", &mut args.zone_read.include_dirs, file.include_dirs);
 

@@ -6,16 +6,16 @@
 //!
 //! | section    | keys (flag)                                                                         |
 //! |------------|-------------------------------------------------------------------------------------|
-//! | `[server]` | `listen` (--listen), `udp-workers`, `tcp-idle-timeout`, `tcp-max-clients` (--tcp-max-connections), `tcp-max-connections-per-client`, `udp-max-payload` (--edns-size), `identity`, `hostname` (--chaos-hostname), `version` (--chaos-version), `user`, `table`, `zone-max-size`, `include-dirs` (--include-dir) |
+//! | `[server]` | `listen` (--listen), `udp-workers`, `tcp-idle-timeout`, `tcp-max-clients` (--tcp-max-connections), `tcp-max-connections-per-client`, `udp-max-payload` (--edns-size), `identity`, `hostname` (--chaos-hostname), `version` (--chaos-version), `nsid`, `user`, `table`, `zone-max-size`, `include-dirs` (--include-dir) |
 //! | `[[zone]]` | `name`, `file` (--zone NAME=FILE), one table per zone; `master` makes it a secondary (file only) |
-//! | `[[remote]]` | `id`, `address` (`IP` or `IP@PORT`), `key`: the primaries `master` names (file only) |
 //! | `[xdp]`    | `interface` (--iface), `queues`, `cpus`, `mode` (--xdp-mode), `zero-copy`, `frames`, `frame-size`, `ring-size`, `batch`, `busy-poll`, `ports` (--xdp-port) |
 //! | `[rrl]`    | `rate-limit` (--rrl-rate), `slip`, `ipv4-prefix-length`, `ipv6-prefix-length`, `table-size` |
 //! | `[control]`| `listen` (--control-socket), `metrics`                                               |
-//! | `[log]`    | `level` (-q/-v), `stats-interval`                                                    |
+//! | `[log]`    | `level` (-q/-v), `stats-interval`, `format` (--log-format), `queries` (--log-queries) |
 //! | `[dnstap]` | `sink` (--dnstap), `sample` (--dnstap-sample), `source-rate` (--dnstap-source-rate)  |
 //! | `[pcap]`   | `file` (--pcap), `sample` (--pcap-sample), `source-rate` (--pcap-source-rate)        |
 //! | `[capture]`| `ring-size` (--capture-ring-size)                                                    |
+//! | `[[key]]`, `[[remote]]`, `[[acl]]` | TSIG keys, peers, access rules (no flags; `access.rs`)                  |
 //!
 //! Precedence: a flag on the command line, else the file, else the flag's
 //! default. Lists given as flags (--zone, --listen, --xdp-port) replace the

@@ -78,6 +78,8 @@ pub struct Server {
     pub hostname: Option<String>,
     /// --chaos-version (Knot: version)
     pub version: Option<String>,
+    /// --nsid (Knot: nsid): text, or hex after `0x`.
+    pub nsid: Option<Spanned<String>>,
     /// --user (Knot: user)
     pub user: Option<String>,
     /// --table. Spanned: a table and `[[zone]]`s together are reported here.

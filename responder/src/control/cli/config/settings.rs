@@ -33,6 +33,7 @@ pub struct Settings {
     pub identity: Option<String>,
     pub chaos_hostname: Option<String>,
     pub chaos_version: Option<String>,
+    pub nsid: Option<String>,
     pub user: Option<String>,
     pub zone_max_size: Option<u64>,
     pub include_dirs: Option<Vec<PathBuf>>,
@@ -183,6 +184,13 @@ impl Settings {
             }
             _ => None,
         };
+        let nsid = match server.nsid {
+            Some(text) => match crate::engine::nsid::parse(text.get_ref()) {
+                Ok(_) => Some(text.into_inner()),
+                Err(e) => return origin.error(text.span(), e),
+            },
+            None => None,
+        };
         let listen = match server.listen {
             Some(list) => Some(
                 list.iter()
@@ -205,6 +213,7 @@ impl Settings {
             identity: server.identity,
             chaos_hostname: server.hostname,
             chaos_version: server.version,
+            nsid,
             user: server.user,
             zone_max_size: server.zone_max_size.map(|v| v.0),
             include_dirs,
