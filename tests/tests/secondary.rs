@@ -144,9 +144,11 @@ impl Secondary {
             format!("[[key]]\nid = \"xfr\"\nalgorithm = \"hmac-sha256\"\nsecret = \"{k}\"\n\n")
         });
         let remote_key = if key.is_some() { "key = \"xfr\"\n" } else { "" };
+        let metrics = free_port().unwrap();
+        std::fs::write(dir.join("metrics.port"), metrics.to_string()).unwrap();
         let conf = format!(
             "[server]\nlisten = [\"127.0.0.1:{port}\", \"[::1]:{port}\"]\nudp-workers = 1\nstorage = \"copies\"\n{extra_server}\n\
-             [control]\nlisten = \"ctl.sock\"\n\n\
+             [control]\nlisten = \"ctl.sock\"\nmetrics = \"127.0.0.1:{metrics}\"\n\n\
              {keys}[[remote]]\nid = \"primary\"\naddress = \"{}@{}\"\n{remote_key}\n\
              [[zone]]\nname = \"{ZONE}\"\nmaster = [\"primary\"]\n",
             primary.ip(),
@@ -190,6 +192,18 @@ impl Secondary {
         let reply = self.ctl(&format!("zone-status {ZONE}"));
         assert_eq!(reply["ok"], true, "{reply}");
         reply["zones"][0].clone()
+    }
+
+    /// `GET /metrics`, the body.
+    fn metrics(&self) -> String {
+        use std::io::Read;
+        let port: u16 = std::fs::read_to_string(self.dir.join("metrics.port")).unwrap().parse().unwrap();
+        let mut stream = std::net::TcpStream::connect((Ipv4Addr::LOCALHOST, port)).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+        let mut response = String::new();
+        let _ = stream.read_to_string(&mut response);
+        response
     }
 
     fn address_of(&self, name: &str) -> Option<String> {
@@ -332,10 +346,13 @@ fn a_silent_primary_expires_the_zone_to_servfail_and_its_return_recovers_it() {
     assert_eq!(status["expired"], true, "{status}");
     assert!(status["last_error"].as_str().is_some_and(|e| e.contains("cannot connect")), "{status}");
     assert!(secondary.log().contains("zone example.test.: expired"), "{}", secondary.log());
+    let metrics = secondary.metrics();
+    assert!(metrics.contains("responder_zone_expired{zone=\"example.test.\"} 1"), "{metrics}");
 
     primary.run();
     wait_for("recovery", Duration::from_secs(8), || secondary.address_of("www.example.test.").is_some());
     assert_eq!(secondary.status()["expired"], false);
+    assert!(secondary.metrics().contains("responder_zone_expired{zone=\"example.test.\"} 0"));
     secondary.stop();
 }
 
