@@ -46,6 +46,9 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
     let rrl = rrl_config(&args.rrl);
     let policy = RrlPolicy::maker(rrl).map_err(|e| e.to_string())?;
     let secondaries = super::secondary::prepare(&args.secondaries, &args.zone_read.limits())?;
+    if let Some(id) = &identity {
+        super::secondary::hand_over_storage(&args.secondaries, id)?;
+    }
     let (reloader, loaded) = Reloader::start_with(source, options, args.zone_read.limits(), secondaries.clone())?;
     let reloader = reloader.keys_from(args.config.clone());
     tracing::info!("loaded in {:.2?}: table of {} bytes", loaded.took, loaded.table_bytes);
