@@ -22,7 +22,7 @@ use responder_tests::dns::rtype::*;
 use responder_tests::dns::{self, Question, Reply, Transport};
 use responder_tests::knot;
 use responder_tests::responder::{binary, free_port};
-use responder_tests::testbed::required_tools;
+use responder_tests::testbed::{privileged, required_tools};
 
 const ZONE: &str = "example.test.";
 const RCODE_SERVFAIL: u16 = 2;
@@ -444,5 +444,27 @@ fn tsig_signed_transfers_and_a_wrong_key_is_refused_while_the_zone_serves() {
     assert!(status["last_error"].as_str().is_some_and(|e| e.contains("TSIG")), "{status}");
     assert!(secondary.address_of("new.example.test.").is_some(), "the copy keeps being served");
     assert!(secondary.log().contains("TSIG error BADSIG (the primary answered NOTAUTH)"), "{}", secondary.log());
+    secondary.stop();
+}
+
+#[test]
+fn copies_are_written_after_the_drop_to_an_unprivileged_user() {
+    let test = "copies_are_written_after_the_drop_to_an_unprivileged_user";
+    if !privileged(test) || !tools(test) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // The user must reach the config's directory to write below it.
+    std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let sec_port = free_port().unwrap();
+    std::fs::create_dir_all(dir.path().join("primary")).unwrap();
+    let mut primary = Primary::start(&dir.path().join("primary"), &zone_text(1, 3600, 1, 86400, ""), sec_port);
+    let mut secondary = Secondary::start(dir.path(), sec_port, primary.addr, "user = \"nobody\"");
+    wait_for("the first AXFR", Duration::from_secs(10), || secondary.address_of("www.example.test.").is_some());
+    let copy = dir.path().join("copies/example.test.zone");
+    wait_for("the copy on disk", Duration::from_secs(5), || copy.exists());
+    let owner = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(&copy).unwrap());
+    assert_ne!(owner, 0, "written by the unprivileged user, not root");
+    primary.stop();
     secondary.stop();
 }

@@ -85,7 +85,6 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
     let xdp_line = plane.as_ref().map(|p| super::xdp::describe(&args, p));
     *runtime.plane.get_mut().unwrap_or_else(|e| e.into_inner()) = plane;
     let runtime = Arc::new(runtime);
-    super::secondary::start(&runtime)?;
 
     let control = match &args.ops.control_socket {
         Some(path) => Some(ControlSocket::start(path, Arc::clone(&runtime))?),
@@ -98,6 +97,8 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
     if let Some(id) = &identity {
         privileges::drop_to(id)?;
     }
+    // After the drop: transfers and the copies they write run as `user`.
+    super::secondary::start(&runtime)?;
 
     tracing::info!(
         "{READY_LINE} zones {}; {}; kernel sockets {}; rate limiting {}; control {}; metrics {}; running as {}",
