@@ -172,9 +172,10 @@ impl Worker {
                 }
             }
             Err(error) => {
-                let holding = match state.status.serial {
-                    Some(serial) => format!("still serving serial {serial}"),
-                    None => "nothing to serve yet".to_string(),
+                let holding = match (state.status.serial, state.status.expired) {
+                    (Some(serial), false) => format!("still serving serial {serial}"),
+                    (Some(serial), true) => format!("expired (SERVFAIL), holding serial {serial}"),
+                    (None, _) => "nothing to serve yet".to_string(),
                 };
                 tracing::warn!("zone {zone}: refresh failed, {holding}, next try in {next:?}: {error}");
                 state.status.last_error = Some(error);
