@@ -175,6 +175,8 @@ impl Secondary {
         let log = self.dir.join(format!("responder-{}.log", Instant::now().elapsed().as_nanos()));
         let mut daemon = Daemon::spawn(cmd, "responder serve", &log).unwrap();
         daemon.wait_until_answering(self.v4, Duration::from_secs(20)).unwrap_or_else(|e| panic!("{e}"));
+        // The control socket comes up after the servers: the ready line says all is.
+        wait_for("the ready line", Duration::from_secs(10), || daemon.log().contains("responder ready:"));
         self.daemon = Some(daemon);
     }
 
