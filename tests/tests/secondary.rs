@@ -22,7 +22,7 @@ use responder_tests::dns::rtype::*;
 use responder_tests::dns::{self, Question, Reply, Transport};
 use responder_tests::knot;
 use responder_tests::responder::{binary, free_port};
-use responder_tests::testbed::required_tools;
+use responder_tests::testbed::{privileged, required_tools};
 
 const ZONE: &str = "example.test.";
 const RCODE_SERVFAIL: u16 = 2;
@@ -76,11 +76,23 @@ impl Primary {
 
     /// (Re)starts knotd on the same port and waits for the zone.
     fn run(&mut self) {
-        let mut cmd = Command::new("knotd");
-        cmd.arg("-c").arg(self.dir.join("knot.conf"));
-        let log = self.dir.join(format!("knotd-{}.log", Instant::now().elapsed().as_nanos()));
-        let mut daemon = Daemon::spawn(cmd, "knotd", &log).unwrap();
-        daemon.wait_until_answering(self.addr, Duration::from_secs(20)).unwrap_or_else(|e| panic!("{e}"));
+        // A restart may find the port not yet released: a few tries, bounded.
+        let mut attempt = 0;
+        let daemon = loop {
+            attempt += 1;
+            let mut cmd = Command::new("knotd");
+            cmd.arg("-c").arg(self.dir.join("knot.conf"));
+            let log = self.dir.join(format!("knotd-{}-{attempt}.log", std::process::id()));
+            let mut daemon = Daemon::spawn(cmd, "knotd", &log).unwrap();
+            match daemon.wait_until_answering(self.addr, Duration::from_secs(20)) {
+                Ok(()) => break daemon,
+                Err(e) if attempt < 5 && daemon.exited().is_some() => {
+                    eprintln!("knotd start {attempt} failed, retrying: {e}");
+                    std::thread::sleep(Duration::from_millis(500));
+                }
+                Err(e) => panic!("{e}"),
+            }
+        };
         wait_for("knotd to load the zone", Duration::from_secs(10), || {
             dns::ask(self.addr, Transport::Udp, &Question::new(ZONE, SOA)).is_ok_and(|r| r.rcode == 0)
         });
@@ -144,9 +156,11 @@ impl Secondary {
             format!("[[key]]\nid = \"xfr\"\nalgorithm = \"hmac-sha256\"\nsecret = \"{k}\"\n\n")
         });
         let remote_key = if key.is_some() { "key = \"xfr\"\n" } else { "" };
+        let metrics = free_port().unwrap();
+        std::fs::write(dir.join("metrics.port"), metrics.to_string()).unwrap();
         let conf = format!(
             "[server]\nlisten = [\"127.0.0.1:{port}\", \"[::1]:{port}\"]\nudp-workers = 1\nstorage = \"copies\"\n{extra_server}\n\
-             [control]\nlisten = \"ctl.sock\"\n\n\
+             [control]\nlisten = \"ctl.sock\"\nmetrics = \"127.0.0.1:{metrics}\"\n\n\
              {keys}[[remote]]\nid = \"primary\"\naddress = \"{}@{}\"\n{remote_key}\n\
              [[zone]]\nname = \"{ZONE}\"\nmaster = [\"primary\"]\n",
             primary.ip(),
@@ -161,6 +175,8 @@ impl Secondary {
         let log = self.dir.join(format!("responder-{}.log", Instant::now().elapsed().as_nanos()));
         let mut daemon = Daemon::spawn(cmd, "responder serve", &log).unwrap();
         daemon.wait_until_answering(self.v4, Duration::from_secs(20)).unwrap_or_else(|e| panic!("{e}"));
+        // The control socket comes up after the servers: the ready line says all is.
+        wait_for("the ready line", Duration::from_secs(10), || daemon.log().contains("responder ready:"));
         self.daemon = Some(daemon);
     }
 
@@ -190,6 +206,18 @@ impl Secondary {
         let reply = self.ctl(&format!("zone-status {ZONE}"));
         assert_eq!(reply["ok"], true, "{reply}");
         reply["zones"][0].clone()
+    }
+
+    /// `GET /metrics`, the body.
+    fn metrics(&self) -> String {
+        use std::io::Read;
+        let port: u16 = std::fs::read_to_string(self.dir.join("metrics.port")).unwrap().parse().unwrap();
+        let mut stream = std::net::TcpStream::connect((Ipv4Addr::LOCALHOST, port)).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+        let mut response = String::new();
+        let _ = stream.read_to_string(&mut response);
+        response
     }
 
     fn address_of(&self, name: &str) -> Option<String> {
@@ -277,6 +305,14 @@ fn axfr_then_notify_and_ixfr_then_a_restart_serves_the_persisted_copy() {
     // A NOTIFY from anybody but the primary is refused; from it, accepted with AA.
     assert_eq!(notify_from("[::1]:0".parse().unwrap(), secondary.v6), (RCODE_REFUSED, false));
     assert_eq!(notify_from("127.0.0.1:0".parse().unwrap(), secondary.v4), (0, true));
+    // A burst of NOTIFYs is one check, not one connection to the primary each.
+    let checks = |log: &str| log.matches("NOTIFY from 127.0.0.1, checking").count();
+    let before = checks(&secondary.log());
+    for _ in 0..20 {
+        assert_eq!(notify_from("127.0.0.1:0".parse().unwrap(), secondary.v4), (0, true));
+    }
+    let burst = checks(&secondary.log()) - before;
+    assert!(burst <= 1, "{burst} checks scheduled for a burst of 20 NOTIFYs");
 
     // Asked by hand: an SOA check (nothing newer), then a full AXFR.
     assert_eq!(secondary.ctl("zone-refresh example.test")["ok"], true);
@@ -332,10 +368,13 @@ fn a_silent_primary_expires_the_zone_to_servfail_and_its_return_recovers_it() {
     assert_eq!(status["expired"], true, "{status}");
     assert!(status["last_error"].as_str().is_some_and(|e| e.contains("cannot connect")), "{status}");
     assert!(secondary.log().contains("zone example.test.: expired"), "{}", secondary.log());
+    let metrics = secondary.metrics();
+    assert!(metrics.contains("responder_zone_expired{zone=\"example.test.\"} 1"), "{metrics}");
 
     primary.run();
     wait_for("recovery", Duration::from_secs(8), || secondary.address_of("www.example.test.").is_some());
     assert_eq!(secondary.status()["expired"], false);
+    assert!(secondary.metrics().contains("responder_zone_expired{zone=\"example.test.\"} 0"));
     secondary.stop();
 }
 
@@ -407,5 +446,27 @@ fn tsig_signed_transfers_and_a_wrong_key_is_refused_while_the_zone_serves() {
     assert!(status["last_error"].as_str().is_some_and(|e| e.contains("TSIG")), "{status}");
     assert!(secondary.address_of("new.example.test.").is_some(), "the copy keeps being served");
     assert!(secondary.log().contains("TSIG error BADSIG (the primary answered NOTAUTH)"), "{}", secondary.log());
+    secondary.stop();
+}
+
+#[test]
+fn copies_are_written_after_the_drop_to_an_unprivileged_user() {
+    let test = "copies_are_written_after_the_drop_to_an_unprivileged_user";
+    if !privileged(test) || !tools(test) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // The user must reach the config's directory to write below it.
+    std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let sec_port = free_port().unwrap();
+    std::fs::create_dir_all(dir.path().join("primary")).unwrap();
+    let mut primary = Primary::start(&dir.path().join("primary"), &zone_text(1, 3600, 1, 86400, ""), sec_port);
+    let mut secondary = Secondary::start(dir.path(), sec_port, primary.addr, "user = \"nobody\"");
+    wait_for("the first AXFR", Duration::from_secs(10), || secondary.address_of("www.example.test.").is_some());
+    let copy = dir.path().join("copies/example.test.zone");
+    wait_for("the copy on disk", Duration::from_secs(5), || copy.exists());
+    let owner = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(&copy).unwrap());
+    assert_ne!(owner, 0, "written by the unprivileged user, not root");
+    primary.stop();
     secondary.stop();
 }

@@ -40,11 +40,24 @@ pub fn check(path: &Path) -> Result<String, Vec<String>> {
         Some(table) => crate::table::Table::open(table)
             .map(|_| format!("table {}", table.display()))
             .map_err(|e| vec![format!("{}: {e}", table.display())]),
+        None if args.zones.is_empty() && !args.secondaries.is_empty() => Ok(String::new()),
         None => zones::check_all(&args.zones, &args.zone_read.limits()).map(|zones| {
             let records: usize = zones.iter().map(|z| z.records.len()).sum();
             format!("{} zone(s), {records} records", zones.len())
         }),
     };
+    let summary = summary.and_then(|mut summary| {
+        if args.secondaries.is_empty() {
+            return Ok(summary);
+        }
+        let (copies, broken) = secondary_copies(&args);
+        if !broken.is_empty() {
+            return Err(broken);
+        }
+        let sep = if summary.is_empty() { "" } else { "; " };
+        summary.push_str(&format!("{sep}{} secondary zone(s), {copies} with a copy", args.secondaries.len()));
+        Ok(summary)
+    });
     match summary {
         Ok(summary) if errors.is_empty() => Ok(summary),
         Ok(_) => Err(errors),
@@ -53,6 +66,20 @@ pub fn check(path: &Path) -> Result<String, Vec<String>> {
             Err(errors)
         }
     }
+}
+
+/// How many secondary zones have a persisted copy, and an error for each
+/// copy that would stop `serve` from starting.
+fn secondary_copies(args: &super::cli::ServeArgs) -> (usize, Vec<String>) {
+    let (mut copies, mut broken) = (0, Vec::new());
+    for s in &args.secondaries {
+        match crate::transfer::inbound::storage::load(&s.file, &s.zone, &args.zone_read.limits()) {
+            Ok(Some(_)) => copies += 1,
+            Ok(None) => {}
+            Err(e) => broken.push(format!("secondary zone {}: its copy does not load: {e}", s.zone)),
+        }
+    }
+    (copies, broken)
 }
 
 /// `serve --config PATH` with no other flag, parsed as the command line is,
@@ -92,6 +119,23 @@ mod tests {
         assert!(errors[0].starts_with(&config_at(3)) && errors[0].contains("bogus"), "{errors:#?}");
         assert!(errors[1].starts_with(&config_at(9)) && errors[1].contains("nonsense"), "{errors:#?}");
         assert!(errors[2].starts_with(&zone_at), "{errors:#?}");
+    }
+
+    #[test]
+    fn secondary_zones_are_counted_and_a_broken_copy_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("r.toml");
+        std::fs::write(
+            &config,
+            "[server]\nstorage = \"copies\"\n[[zone]]\nname = \"a.test\"\nmaster = [\"198.18.0.1\"]\n\
+             [[zone]]\nname = \"b.test\"\nmaster = [\"198.18.0.1\"]\n",
+        )
+        .unwrap();
+        assert_eq!(check(&config).unwrap(), "2 secondary zone(s), 0 with a copy");
+        std::fs::create_dir_all(dir.path().join("copies")).unwrap();
+        std::fs::write(dir.path().join("copies/b.test.zone"), "b.test. 60 IN A 198.18.0.1\n").unwrap();
+        let errors = check(&config).unwrap_err();
+        assert!(errors[0].starts_with("secondary zone b.test.: its copy does not load:"), "{errors:#?}");
     }
 
     #[test]

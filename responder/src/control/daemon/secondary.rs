@@ -26,6 +26,35 @@ pub fn prepare(
     Ok(Some(Arc::new(Secondaries::load(configs.to_vec(), limits)?)))
 }
 
+/// Before privileges are dropped: creates the directory of each copy and
+/// gives it (and the copy) to the user the server will run as, whose
+/// threads write the copies. Without CAP_CHOWN (the systemd unit's bounding
+/// set leaves it out) that fails: a warning then says what to do, since a
+/// directory the user can already write (given to it once) works as well.
+pub fn hand_over_storage(
+    configs: &[crate::transfer::inbound::SecondaryConfig],
+    identity: &super::privileges::Identity,
+) -> Result<(), String> {
+    for config in configs {
+        let Some(dir) = config.file.parent().filter(|d| !d.as_os_str().is_empty()) else { continue };
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        for path in [dir, config.file.as_path()] {
+            if !path.exists() {
+                continue;
+            }
+            if let Err(e) = std::os::unix::fs::chown(path, Some(identity.uid), Some(identity.gid)) {
+                tracing::warn!(
+                    "cannot give {} to {} ({e}): secondary zone copies are written as {}, so it must be writable by them (chown it once)",
+                    path.display(),
+                    identity.user,
+                    identity.user
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The kernel-socket server's NOTIFY handler.
 pub fn notify_handler(secondaries: &Arc<Secondaries>) -> NotifyHandler {
     let secondaries = Arc::clone(secondaries);

@@ -51,6 +51,9 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
     let rrl = rrl_config(&args.rrl);
     let policy = RrlPolicy::maker(rrl).map_err(|e| e.to_string())?;
     let secondaries = super::secondary::prepare(&args.secondaries, &args.zone_read.limits())?;
+    if let Some(id) = &identity {
+        super::secondary::hand_over_storage(&args.secondaries, id)?;
+    }
     let (reloader, loaded) = Reloader::start_with(source, options, args.zone_read.limits(), secondaries.clone())?;
     // Only a config that had keys, remotes or ACLs is read again: a server
     // that drops to a user who cannot read a root-only config must keep
@@ -95,7 +98,6 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
     let xdp_line = plane.as_ref().map(|p| super::xdp::describe(&args, p));
     *runtime.plane.get_mut().unwrap_or_else(|e| e.into_inner()) = plane;
     let runtime = Arc::new(runtime);
-    super::secondary::start(&runtime)?;
 
     let control = match &args.ops.control_socket {
         Some(path) => Some(ControlSocket::start(path, Arc::clone(&runtime))?),
@@ -108,6 +110,8 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
     if let Some(id) = identity.as_ref().filter(|id| id.uid != 0) {
         privileges::drop_to(id)?;
     }
+    // After the drop: transfers and the copies they write run as `user`.
+    super::secondary::start(&runtime)?;
 
     let zones_line = served::describe(&loaded.zones);
     tracing::info!(

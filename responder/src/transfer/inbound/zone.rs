@@ -16,7 +16,7 @@ use super::config::SecondaryConfig;
 use super::message::{WireRecord, AXFR, IXFR};
 use super::storage;
 use super::stream::Received;
-use super::timers::{serial_newer, Soa, NO_COPY_RETRY};
+use super::timers::{serial_newer, Soa, MIN_INTERVAL, NO_COPY_RETRY};
 use super::zone_text;
 use crate::table::Table;
 use crate::wire::dns::RType;
@@ -86,41 +86,49 @@ impl Worker {
             now + soa.expire().saturating_sub(age)
         });
         let mut due = now;
+        let mut last_check: Option<Instant> = None;
+        let mut force = false;
         loop {
             let now = Instant::now();
             if expires.is_some_and(|at| at <= now) && !self.lock().status.expired {
                 self.expire();
             }
-            let mut force = false;
             if now >= due {
-                due = self.refresh(false, &mut expires);
+                last_check = Some(now);
+                due = self.refresh(std::mem::take(&mut force), &mut expires);
                 continue;
             }
             let wake = match expires {
                 Some(at) if at > now => due.min(at),
                 _ => due,
             };
-            match events.recv_timeout(wake.saturating_duration_since(now)) {
+            let (why, retransfer, asked) = match events.recv_timeout(wake.saturating_duration_since(now)) {
                 Ok(Event::Stop) | Err(RecvTimeoutError::Disconnected) => return,
+                Err(RecvTimeoutError::Timeout) => continue,
                 Ok(Event::Notify { from, serial }) => {
                     let ours = self.lock().status.serial;
-                    if let (Some(new), Some(ours)) = (serial, ours) {
-                        if !serial_newer(new, ours) {
-                            tracing::info!(
-                                "zone {zone}: NOTIFY from {from} with serial {new}, ours is {ours}: checking anyway"
-                            );
+                    let note = match (serial, ours) {
+                        (Some(new), Some(ours)) if !serial_newer(new, ours) => {
+                            format!(" (its serial {new} is not newer than ours, {ours}: checking anyway)")
                         }
-                    }
-                    tracing::info!("zone {zone}: NOTIFY from {from}, checking the primaries' SOA");
+                        _ => String::new(),
+                    };
+                    (format!("NOTIFY from {from}{note}, checking the primaries' SOA"), false, false)
                 }
-                Ok(Event::Refresh) => tracing::info!("zone {zone}: refresh requested"),
-                Ok(Event::Retransfer) => {
-                    tracing::info!("zone {zone}: full retransfer requested");
-                    force = true;
-                }
-                Err(RecvTimeoutError::Timeout) => continue,
+                Ok(Event::Refresh) => ("refresh requested".to_string(), false, true),
+                Ok(Event::Retransfer) => ("full retransfer requested".to_string(), true, true),
+            };
+            force |= retransfer;
+            // A burst of NOTIFYs (spoofed ones included: UDP) makes one check
+            // a second at most, not one connection to the primary each.
+            let earliest = last_check.map_or(now, |t| (t + MIN_INTERVAL).max(now));
+            let moved = earliest < due;
+            due = due.min(earliest);
+            if moved || asked {
+                tracing::info!("zone {zone}: {why}");
+            } else {
+                tracing::debug!("zone {zone}: {why}: a check is already due");
             }
-            due = self.refresh(force, &mut expires);
         }
     }
 
@@ -164,9 +172,10 @@ impl Worker {
                 }
             }
             Err(error) => {
-                let holding = match state.status.serial {
-                    Some(serial) => format!("still serving serial {serial}"),
-                    None => "nothing to serve yet".to_string(),
+                let holding = match (state.status.serial, state.status.expired) {
+                    (Some(serial), false) => format!("still serving serial {serial}"),
+                    (Some(serial), true) => format!("expired (SERVFAIL), holding serial {serial}"),
+                    (None, _) => "nothing to serve yet".to_string(),
                 };
                 tracing::warn!("zone {zone}: refresh failed, {holding}, next try in {next:?}: {error}");
                 state.status.last_error = Some(error);
