@@ -82,10 +82,7 @@ impl Query {
 
     /// Reads `m` into `self`, in place: the query is large enough that
     /// returning it by value would be a noticeable copy per packet.
-    /// Always inlined: with more instantiations of the answer path (each
-    /// capture tap type, the benchmark's handler loops) LLVM stopped
-    /// inlining it at `#[inline]`, +33 instructions per answer.
-    #[inline(always)]
+    #[inline]
     pub fn parse(&mut self, m: &[u8]) -> Result<(), Rejection> {
         // The header as one fixed array: its fields are then read without a
         // bounds check each.
