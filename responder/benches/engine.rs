@@ -14,25 +14,16 @@
 //!   the table in cache: what is left is the instructions' time);
 //! - `--callgrind N` / `--callgrind-batched N`: N answers in `answer_loop` /
 //!   `answer_batches` and nothing else timed, for
-//!   `valgrind --tool=callgrind --toggle-collect='*answer_loop*'` (or `'*answer_batches*'`);
-//! - `--callgrind-session N` / `--callgrind-handler N` / `--callgrind-tapped N`:
-//!   N answers in `handler_loop` as an XDP worker hands frames over: through
-//!   `engine::Session::answer_frame` (what the worker's handler called before
-//!   capture existed), through `xdp::EngineHandler` without a capture tap,
-//!   and with a dnstap tap sampling 1 in 100, for `--toggle-collect='*handler_loop*'`.
+//!   `valgrind --tool=callgrind --toggle-collect='*answer_loop*'` (or `'*answer_batches*'`).
 
 use std::hint::black_box;
 use std::time::Instant;
 
-use responder::capture::{ring, Tap, TapConfig};
-use responder::engine::live::SharedEngine;
 use responder::engine::policy::SendAll;
 use responder::engine::{
-    answer_in_place, answer_in_place_with, Engine, Options, Prefetch, Scratch, Session, Verdict, MAX_BATCH,
+    answer_in_place, answer_in_place_with, Engine, Options, Prefetch, Scratch, Verdict, MAX_BATCH,
 };
-use responder::stats::Counting;
 use responder::table::Table;
-use responder::xdp::{EngineHandler, FrameHandler};
 use testkit::workload;
 
 const NAMES: usize = 100_000;
@@ -64,27 +55,6 @@ fn main() {
     if let Some(n) = callgrind {
         let (tx, bytes) = answer_loop(&engine, &frames, &mut buf, n);
         println!("callgrind run: {n} answers, {tx} transmitted, {bytes} bytes");
-        return;
-    }
-    for (flag, tap) in
-        [("--callgrind-session", None), ("--callgrind-handler", Some(0)), ("--callgrind-tapped", Some(100))]
-    {
-        let Some(n) = count_after(flag) else { continue };
-        let shared = SharedEngine::new(engine);
-        let (tx, bytes) = match tap {
-            None => {
-                handler_loop(&mut SessionHandler(Session::new(&shared, Counting::new(SendAll))), &frames, &mut buf, n)
-            }
-            Some(0) => handler_loop(&mut EngineHandler::new(&shared, SendAll), &frames, &mut buf, n),
-            Some(every) => {
-                // Room for every sampled record: the ring is never drained here.
-                let (producer, _reader) = ring::ring(64 << 20);
-                let config = TapConfig { dnstap_every: every, ..TapConfig::default() };
-                let tap = Tap::new(config, producer, Default::default());
-                handler_loop(&mut EngineHandler::with_tap(&shared, SendAll, tap), &frames, &mut buf, n)
-            }
-        };
-        println!("callgrind run ({flag}): {n} answers, {tx} transmitted, {bytes} bytes");
         return;
     }
     if let Some(n) = callgrind_batched {
@@ -139,33 +109,6 @@ fn answer_loop(engine: &Engine, frames: &[Vec<u8>], buf: &mut [u8], n: usize) ->
         }
     }
     (tx, bytes)
-}
-
-/// Frame by frame through a worker's frame handler.
-#[inline(never)]
-fn handler_loop<H: FrameHandler>(handler: &mut H, frames: &[Vec<u8>], buf: &mut [u8], n: usize) -> (usize, usize) {
-    let mut tx = 0;
-    let mut bytes = 0;
-    for i in 0..n {
-        let f = &frames[i & (QUERIES - 1)];
-        buf[..f.len()].copy_from_slice(f);
-        let capacity = buf.len();
-        if let Verdict::Transmit(len) = handler.handle(buf, f.len(), capacity) {
-            tx += 1;
-            bytes += len;
-        }
-    }
-    (tx, bytes)
-}
-
-/// The worker's handler as it was before capture: the session's answer alone.
-struct SessionHandler(Session<Counting<SendAll>>);
-
-impl FrameHandler for SessionHandler {
-    #[inline]
-    fn handle(&mut self, frame: &mut [u8], len: usize, capacity: usize) -> Verdict {
-        self.0.answer_frame(frame, len, capacity)
-    }
 }
 
 /// As a worker answers an RX batch: each frame arrives in its own buffer and
