@@ -15,32 +15,23 @@
 //! - `--callgrind N` / `--callgrind-batched N`: N answers in `answer_loop` /
 //!   `answer_batches` and nothing else timed, for
 //!   `valgrind --tool=callgrind --toggle-collect='*answer_loop*'` (or `'*answer_batches*'`);
-//! - `--callgrind-session N` / `--callgrind-handler N` / `--callgrind-tapped N`:
-//!   N answers in `handler_loop` as an XDP worker hands frames over: through
-//!   `engine::Session::answer_frame` (what the worker's handler called before
-//!   capture existed), through `xdp::EngineHandler` without a capture tap,
-//!   and with a dnstap tap sampling 1 in 100, for `--toggle-collect='*handler_loop*'`.
-//! - `--callgrind-counting N`: N answers in `answer_loop_counting`, frame by
-//!   frame through the counting policy the servers use (`stats::Counting`)
-//!   instead of `SendAll`, for the cost of counting:
-//!   `--toggle-collect='*answer_loop_counting*'`.
 //! - `--signed`: the zone signed (a fake RRSIG per RRset, an NSEC chain: the
 //!   engine copies signatures, it never checks them) and every query sent
 //!   with DO=1, the same mix (about 20% NXDOMAIN, each with two NSEC proofs
 //!   found at answer time).
+//!
+//! The handler and counting loops of the serving threads are in their own
+//! binaries (`capture`, `counting`): more instantiations of the answer path
+//! in this one change how LLVM inlines the loops measured here.
 
 use std::hint::black_box;
 use std::time::Instant;
 
-use responder::capture::{ring, Tap, TapConfig};
-use responder::engine::live::SharedEngine;
-use responder::engine::policy::{Policy, SendAll};
+use responder::engine::policy::SendAll;
 use responder::engine::{
-    answer_in_place, answer_in_place_with, Engine, Options, Prefetch, Scratch, Session, Verdict, MAX_BATCH,
+    answer_in_place, answer_in_place_with, Engine, Options, Prefetch, Scratch, Verdict, MAX_BATCH,
 };
-use responder::stats::Counting;
 use responder::table::Table;
-use responder::xdp::{EngineHandler, FrameHandler};
 use testkit::workload;
 
 const NAMES: usize = 100_000;
@@ -55,7 +46,6 @@ fn main() {
     let count_after = |flag: &str| args.iter().position(|a| a == flag).map(|i| args[i + 1].parse::<usize>().unwrap());
     let callgrind = count_after("--callgrind");
     let callgrind_batched = count_after("--callgrind-batched");
-    let callgrind_counting = count_after("--callgrind-counting");
     let names = count_after("--names").unwrap_or(NAMES);
     // The workers' optional software UDP checksum check (off in service by default).
     let verify_udp_checksum = args.iter().any(|a| a == "--verify-udp-checksum");
@@ -75,32 +65,6 @@ fn main() {
     if let Some(n) = callgrind {
         let (tx, bytes) = answer_loop(&engine, &frames, &mut buf, n);
         println!("callgrind run: {n} answers, {tx} transmitted, {bytes} bytes");
-        return;
-    }
-    if let Some(n) = callgrind_counting {
-        let (tx, bytes) = answer_loop_counting(&engine, &frames, &mut buf, n);
-        println!("callgrind run (counting): {n} answers, {tx} transmitted, {bytes} bytes");
-        return;
-    }
-    for (flag, tap) in
-        [("--callgrind-session", None), ("--callgrind-handler", Some(0)), ("--callgrind-tapped", Some(100))]
-    {
-        let Some(n) = count_after(flag) else { continue };
-        let shared = SharedEngine::new(engine);
-        let (tx, bytes) = match tap {
-            None => {
-                handler_loop(&mut SessionHandler(Session::new(&shared, Counting::new(SendAll))), &frames, &mut buf, n)
-            }
-            Some(0) => handler_loop(&mut EngineHandler::new(&shared, SendAll), &frames, &mut buf, n),
-            Some(every) => {
-                // Room for every sampled record: the ring is never drained here.
-                let (producer, _reader) = ring::ring(64 << 20);
-                let config = TapConfig { dnstap_every: every, ..TapConfig::default() };
-                let tap = Tap::new(config, producer, Default::default());
-                handler_loop(&mut EngineHandler::with_tap(&shared, SendAll, tap), &frames, &mut buf, n)
-            }
-        };
-        println!("callgrind run ({flag}): {n} answers, {tx} transmitted, {bytes} bytes");
         return;
     }
     if let Some(n) = callgrind_batched {
@@ -154,54 +118,6 @@ fn answer_loop(engine: &Engine, frames: &[Vec<u8>], buf: &mut [u8], n: usize) ->
             bytes += len;
         }
     }
-    (tx, bytes)
-}
-
-/// Frame by frame through a worker's frame handler.
-#[inline(never)]
-fn handler_loop<H: FrameHandler>(handler: &mut H, frames: &[Vec<u8>], buf: &mut [u8], n: usize) -> (usize, usize) {
-    let mut tx = 0;
-    let mut bytes = 0;
-    for i in 0..n {
-        let f = &frames[i & (QUERIES - 1)];
-        buf[..f.len()].copy_from_slice(f);
-        let capacity = buf.len();
-        if let Verdict::Transmit(len) = handler.handle(buf, f.len(), capacity) {
-            tx += 1;
-            bytes += len;
-        }
-    }
-    (tx, bytes)
-}
-
-/// The worker's handler as it was before capture: the session's answer alone.
-struct SessionHandler(Session<Counting<SendAll>>);
-
-impl FrameHandler for SessionHandler {
-    #[inline]
-    fn handle(&mut self, frame: &mut [u8], len: usize, capacity: usize) -> Verdict {
-        self.0.answer_frame(frame, len, capacity)
-    }
-}
-
-/// [`answer_loop`] through the servers' counting policy.
-#[inline(never)]
-fn answer_loop_counting(engine: &Engine, frames: &[Vec<u8>], buf: &mut [u8], n: usize) -> (usize, usize) {
-    let mut scratch = Scratch::default();
-    let mut policy = Counting::new(SendAll);
-    let (mut tx, mut bytes) = (0, 0);
-    for i in 0..n {
-        let f = &frames[i & (QUERIES - 1)];
-        buf[..f.len()].copy_from_slice(f);
-        let capacity = buf.len();
-        if let Verdict::Transmit(len) = answer_in_place_with(engine, &mut scratch, buf, f.len(), capacity, &mut policy)
-        {
-            tx += 1;
-            bytes += len;
-        }
-        policy.end_query(true);
-    }
-    black_box(policy.counters);
     (tx, bytes)
 }
 

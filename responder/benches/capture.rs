@@ -1,0 +1,86 @@
+//! `cargo bench --bench capture`: what query capture costs an XDP worker's
+//! frame handler, for callgrind (instructions are the measure; a separate
+//! binary from `engine`, whose extra instantiations of the answer path
+//! changed LLVM's inlining of the engine's own loops there).
+//!
+//! `--callgrind-session N` / `--callgrind-handler N` / `--callgrind-tapped N`:
+//! N answers in `handler_loop` as an XDP worker hands frames over: through
+//! `engine::Session::answer_frame` (what the worker's handler called before
+//! capture existed), through `xdp::EngineHandler` without a capture tap, and
+//! with a dnstap tap sampling 1 in 100, for
+//! `valgrind --tool=callgrind --toggle-collect='*handler_loop*'`.
+
+use responder::capture::{ring, Tap, TapConfig};
+use responder::engine::live::SharedEngine;
+use responder::engine::policy::SendAll;
+use responder::engine::{Engine, Options, Session, Verdict};
+use responder::stats::Counting;
+use responder::table::Table;
+use responder::xdp::{EngineHandler, FrameHandler};
+use testkit::workload;
+
+const NAMES: usize = 100_000;
+const QUERIES: usize = 65_536;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let count_after = |flag: &str| args.iter().position(|a| a == flag).map(|i| args[i + 1].parse::<usize>().unwrap());
+    let text = workload::zone_text(NAMES);
+    let zone = responder::zone::parse_str(&text, "bench.zone", None).expect("generated zone parses");
+    let engine = Engine::new(Table::compile(&[zone]).expect("compiles"), Options::default());
+    let frames: Vec<Vec<u8>> = workload::queries(NAMES, QUERIES, 1)
+        .iter()
+        .enumerate()
+        .map(|(i, q)| workload::ipv4_frame(q, 1024 + (i % 60_000) as u16))
+        .collect();
+    let mut buf = vec![0u8; 2048];
+    let shared = SharedEngine::new(engine);
+    for (flag, tap) in
+        [("--callgrind-session", None), ("--callgrind-handler", Some(0)), ("--callgrind-tapped", Some(100))]
+    {
+        let Some(n) = count_after(flag) else { continue };
+        let (tx, bytes) = match tap {
+            None => {
+                handler_loop(&mut SessionHandler(Session::new(&shared, Counting::new(SendAll))), &frames, &mut buf, n)
+            }
+            Some(0) => handler_loop(&mut EngineHandler::new(&shared, SendAll), &frames, &mut buf, n),
+            Some(every) => {
+                // Room for every sampled record: the ring is never drained here.
+                let (producer, _reader) = ring::ring(64 << 20);
+                let config = TapConfig { dnstap_every: every, ..TapConfig::default() };
+                let tap = Tap::new(config, producer, Default::default());
+                handler_loop(&mut EngineHandler::with_tap(&shared, SendAll, tap), &frames, &mut buf, n)
+            }
+        };
+        println!("callgrind run ({flag}): {n} answers, {tx} transmitted, {bytes} bytes");
+        return;
+    }
+    eprintln!("give --callgrind-session N, --callgrind-handler N or --callgrind-tapped N");
+}
+
+/// Frame by frame through a worker's frame handler.
+#[inline(never)]
+fn handler_loop<H: FrameHandler>(handler: &mut H, frames: &[Vec<u8>], buf: &mut [u8], n: usize) -> (usize, usize) {
+    let mut tx = 0;
+    let mut bytes = 0;
+    for i in 0..n {
+        let f = &frames[i & (QUERIES - 1)];
+        buf[..f.len()].copy_from_slice(f);
+        let capacity = buf.len();
+        if let Verdict::Transmit(len) = handler.handle(buf, f.len(), capacity) {
+            tx += 1;
+            bytes += len;
+        }
+    }
+    (tx, bytes)
+}
+
+/// The worker's handler as it was before capture: the session's answer alone.
+struct SessionHandler(Session<Counting<SendAll>>);
+
+impl FrameHandler for SessionHandler {
+    #[inline]
+    fn handle(&mut self, frame: &mut [u8], len: usize, capacity: usize) -> Verdict {
+        self.0.answer_frame(frame, len, capacity)
+    }
+}
