@@ -13,9 +13,30 @@ use super::reply::{Failure, Reply};
 use crate::table::denial::Proof;
 use crate::table::{ResponseView, Table};
 
+/// What a denial plan answers: the proofs for a DO=1 query of a signed
+/// zone, else the unsigned template. Out of line so that the plain answer
+/// path keeps its shape.
+#[inline(never)]
+pub fn answer_or_template(
+    table: &Table,
+    query: &Query,
+    reply: &mut Reply<'_>,
+    unsigned: &ResponseView<'_>,
+    zone: u16,
+    encloser: usize,
+    wildcard: u32,
+) -> Result<(), Failure> {
+    if unsigned.signed != 0 && query.edns.is_some_and(|e| e.dnssec_ok) {
+        answer(table, query, reply, unsigned, zone, encloser, wildcard)
+    } else {
+        reply.template(query, unsigned)
+    }
+}
+
+/// The proofs themselves: a binary search over the zone's chain.
 #[cold]
 #[inline(never)]
-pub fn answer(
+fn answer(
     table: &Table,
     query: &Query,
     reply: &mut Reply<'_>,

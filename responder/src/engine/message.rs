@@ -191,22 +191,25 @@ pub(super) fn answer_written<P: Policy>(
     Some(reply.finish(query, opts.edns_udp_size, 0))
 }
 
+/// The DO=1 variant of a template (RRSIGs and proofs) is a response of its
+/// own: choosing it is the whole run-time cost of DNSSEC (RFC 4035 §3.1).
+/// Out of line so that the DO=0 path keeps its shape.
+#[inline(never)]
+fn signed_template(table: &Table, query: &Query, reply: &mut Reply<'_>, signed: u32) -> Result<(), Failure> {
+    match table.response(signed) {
+        Some(signed) => reply.template(query, &signed),
+        None => Err(Failure::Corrupt),
+    }
+}
+
 fn answer_in(table: &Table, query: &Query, reply: &mut Reply<'_>, transport: Transport) -> Result<(), u8> {
     let result = match resolve::plan(table, query) {
-        // The DO=1 variant (RRSIGs and proofs) is a response of its own:
-        // choosing it is the whole run-time cost of DNSSEC (RFC 4035 §3.1).
-        Plan::Template(r) if r.signed != 0 && query.edns.is_some_and(|e| e.dnssec_ok) => match table.response(r.signed)
-        {
-            Some(signed) => reply.template(query, &signed),
-            None => Err(Failure::Corrupt),
-        },
+        Plan::Template(r) if r.signed != 0 && query.edns.is_some_and(|e| e.dnssec_ok) => {
+            signed_template(table, query, reply, r.signed)
+        }
         Plan::Template(r) => reply.template(query, &r),
         Plan::Denial { response, zone, encloser, wildcard } => {
-            if response.signed != 0 && query.edns.is_some_and(|e| e.dnssec_ok) {
-                denial::answer(table, query, reply, &response, zone, encloser, wildcard)
-            } else {
-                reply.template(query, &response)
-            }
+            denial::answer_or_template(table, query, reply, &response, zone, encloser, wildcard)
         }
         Plan::Dname { skip, dname } => dname::synthesise(reply, query, skip, &dname),
         Plan::Refused => return Err(rcode::REFUSED),

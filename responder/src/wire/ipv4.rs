@@ -69,7 +69,7 @@ impl<'a> Header<'a> {
         address(self.b, field::DST)
     }
     /// True when the header checksum verifies.
-    #[inline]
+    #[inline(always)]
     pub fn checksum_ok(&self) -> bool {
         let options = if self.options.is_empty() { 0 } else { checksum::sum(self.options) };
         checksum::finish(checksum::combine(header_sum(self.b), options)) == 0
