@@ -135,7 +135,11 @@ pub fn snapshot(runtime: &Runtime) -> Vec<super::snapshot::SecondarySnapshot> {
             zone: z.zone.clone(),
             has_copy: z.status.serial.is_some(),
             expired: z.status.expired,
-            expires: z.status.expires.and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok()).map(|d| d.as_secs_f64()),
+            expires: z
+                .status
+                .expires
+                .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+                .map(|d| d.as_secs_f64()),
         })
         .collect()
 }

@@ -210,7 +210,11 @@ fn zones_and_reloads(out: &mut Prom, s: &Snapshot) {
     if s.secondaries.is_empty() {
         return;
     }
-    out.family("responder_zone_expired", "gauge", "1 when a secondary zone is past its SOA EXPIRE and answers SERVFAIL.");
+    out.family(
+        "responder_zone_expired",
+        "gauge",
+        "1 when a secondary zone is past its SOA EXPIRE and answers SERVFAIL.",
+    );
     for z in &s.secondaries {
         out.sample("responder_zone_expired", &[("zone", &z.zone)], f64::from(u8::from(z.expired)));
     }
