@@ -3,9 +3,11 @@
 //! `cargo xtask image` builds with the capabilities docs/DEPLOY.md lists
 //! (not privileged), probes /healthz and /readyz on the metrics listener the
 //! config opens, and the config in each ConfigMap passes `responder
-//! check-config` with the zones ConfigMap beside it. No Kubernetes schema
-//! validator (kubeconform) is packaged for Debian, so the fields checked are
-//! the ones that matter for this server.
+//! check-config` with the zones ConfigMap beside it; and every resource
+//! (the SR-IOV DaemonSet as its patch makes it) validates against the
+//! Kubernetes OpenAPI schemas with `kubernetes-validate --strict` (PyPI,
+//! schemas bundled; installed by `cargo xtask deps`: Debian packages no
+//! kubeconform or kubectl).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -188,4 +190,56 @@ fn check(config_file: &str) {
 fn the_configmaps_pass_check_config() {
     check("base/configmap-config.yaml");
     check("sriov/configmap-config-sriov.yaml");
+}
+
+/// A strategic merge as kustomize applies `patches` here: maps merged key by
+/// key, a null deletes, lists of named items merged by `name`, other lists
+/// replaced.
+fn strategic_merge(base: &mut Value, patch: &Value) {
+    match (base, patch) {
+        (Value::Mapping(b), Value::Mapping(p)) => {
+            for (k, v) in p {
+                if v.is_null() {
+                    b.remove(k);
+                } else if let Some(existing) = b.get_mut(k) {
+                    strategic_merge(existing, v);
+                } else {
+                    b.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        (Value::Sequence(b), Value::Sequence(p)) if p.iter().all(|v| v.get("name").is_some()) => {
+            for item in p {
+                match b.iter_mut().find(|x| x.get("name") == item.get("name")) {
+                    Some(existing) => strategic_merge(existing, item),
+                    None => b.push(item.clone()),
+                }
+            }
+        }
+        (b, p) => *b = p.clone(),
+    }
+}
+
+#[test]
+fn every_resource_validates_against_the_kubernetes_schemas() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut daemonset = one(&dir().join("base/daemonset.yaml"));
+    strategic_merge(&mut daemonset, &one(&dir().join("sriov/daemonset-sriov.yaml")));
+    let sriov_daemonset = tmp.path().join("daemonset-sriov-merged.yaml");
+    std::fs::write(&sriov_daemonset, serde_yaml::to_string(&daemonset).unwrap()).unwrap();
+    assert_eq!(str_at(&daemonset, &["spec", "template", "spec", "dnsPolicy"]), "ClusterFirst", "the patch applied");
+    let mut files: Vec<PathBuf> = ["namespace.yaml", "daemonset.yaml", "configmap-config.yaml", "configmap-zones.yaml"]
+        .iter()
+        .map(|f| dir().join("base").join(f))
+        .collect();
+    files.push(dir().join("sriov/configmap-config-sriov.yaml"));
+    files.push(sriov_daemonset);
+    let out = run_bounded(
+        Command::new("kubernetes-validate").args(["--strict", "--kubernetes-version", "1.31.0"]).args(&files),
+        Duration::from_secs(120),
+    )
+    .unwrap_or_else(|e| panic!("kubernetes-validate (cargo xtask deps installs it): {e}"));
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{said}");
+    assert_eq!(said.matches(" passed for resource ").count(), files.len(), "{said}");
 }

@@ -100,7 +100,38 @@ pub fn run(announce: bool) -> Result<(), String> {
     if workspace::is_root() {
         configure_podman()?;
     }
-    Ok(())
+    ensure_python_tool(KUBERNETES_VALIDATE.0, KUBERNETES_VALIDATE.1, announce)
+}
+
+/// `kubernetes-validate` (PyPI): the Kubernetes OpenAPI schemas bundled, so
+/// tests/tests/kubernetes.rs validates the manifests offline. Debian has no
+/// kubeconform or kubectl, and no image registry is reachable here.
+pub const KUBERNETES_VALIDATE: (&str, &str) = ("kubernetes-validate", "kubernetes-validate==1.37.0");
+
+/// Installs `requirement` with pip unless `command` is already on PATH.
+fn ensure_python_tool(command: &str, requirement: &str, announce: bool) -> Result<(), String> {
+    let present = Command::new(command).arg("--version").output().is_ok_and(|o| o.status.success());
+    if present {
+        if announce {
+            eprintln!("xtask deps: {command} is installed");
+        }
+        return Ok(());
+    }
+    eprintln!("xtask deps: installing {requirement} with pip");
+    let pip = |extra: &[&str]| {
+        Command::new("python3")
+            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+            .args(extra)
+            .arg(requirement)
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    // Debian's own python3 refuses installs outside a venv (PEP 668) unless told.
+    if pip(&[]) || pip(&["--break-system-packages"]) {
+        Ok(())
+    } else {
+        Err(format!("cannot install {requirement}: run `python3 -m pip install {requirement}` (Debian: apt-get install python3-pip)"))
+    }
 }
 
 /// Installs those of `packages` that are missing.
