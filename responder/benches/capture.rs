@@ -9,11 +9,19 @@
 //! capture existed), through `xdp::EngineHandler` without a capture tap, and
 //! with a dnstap tap sampling 1 in 100, for
 //! `valgrind --tool=callgrind --toggle-collect='*handler_loop*'`.
+//!
+//! `--callgrind-counting N`: N answers in `answer_loop_counting`, frame by
+//! frame through the servers' counting policy (`stats::Counting`, per-thread
+//! counters) instead of `SendAll`, for
+//! `valgrind --tool=callgrind --toggle-collect='*answer_loop_counting*'`:
+//! the other wrapper a serving thread puts around the engine.
+
+use std::hint::black_box;
 
 use responder::capture::{ring, Tap, TapConfig};
 use responder::engine::live::SharedEngine;
-use responder::engine::policy::SendAll;
-use responder::engine::{Engine, Options, Session, Verdict};
+use responder::engine::policy::{Policy, SendAll};
+use responder::engine::{answer_in_place_with, Engine, Options, Scratch, Session, Verdict};
 use responder::stats::Counting;
 use responder::table::Table;
 use responder::xdp::{EngineHandler, FrameHandler};
@@ -34,6 +42,11 @@ fn main() {
         .map(|(i, q)| workload::ipv4_frame(q, 1024 + (i % 60_000) as u16))
         .collect();
     let mut buf = vec![0u8; 2048];
+    if let Some(n) = count_after("--callgrind-counting") {
+        let (tx, bytes) = answer_loop_counting(&engine, &frames, &mut buf, n);
+        println!("callgrind run (counting): {n} answers, {tx} transmitted, {bytes} bytes");
+        return;
+    }
     let shared = SharedEngine::new(engine);
     for (flag, tap) in
         [("--callgrind-session", None), ("--callgrind-handler", Some(0)), ("--callgrind-tapped", Some(100))]
@@ -55,7 +68,7 @@ fn main() {
         println!("callgrind run ({flag}): {n} answers, {tx} transmitted, {bytes} bytes");
         return;
     }
-    eprintln!("give --callgrind-session N, --callgrind-handler N or --callgrind-tapped N");
+    eprintln!("give --callgrind-session N, --callgrind-handler N, --callgrind-tapped N or --callgrind-counting N");
 }
 
 /// Frame by frame through a worker's frame handler.
@@ -83,4 +96,25 @@ impl FrameHandler for SessionHandler {
     fn handle(&mut self, frame: &mut [u8], len: usize, capacity: usize) -> Verdict {
         self.0.answer_frame(frame, len, capacity)
     }
+}
+
+/// Frame by frame through the servers' counting policy.
+#[inline(never)]
+fn answer_loop_counting(engine: &Engine, frames: &[Vec<u8>], buf: &mut [u8], n: usize) -> (usize, usize) {
+    let mut scratch = Scratch::default();
+    let mut policy = Counting::new(SendAll);
+    let (mut tx, mut bytes) = (0, 0);
+    for i in 0..n {
+        let f = &frames[i & (QUERIES - 1)];
+        buf[..f.len()].copy_from_slice(f);
+        let capacity = buf.len();
+        if let Verdict::Transmit(len) = answer_in_place_with(engine, &mut scratch, buf, f.len(), capacity, &mut policy)
+        {
+            tx += 1;
+            bytes += len;
+        }
+        policy.end_query(true);
+    }
+    black_box(policy.counters);
+    (tx, bytes)
 }

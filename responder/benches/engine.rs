@@ -20,9 +20,9 @@
 //!   with DO=1, the same mix (about 20% NXDOMAIN, each with two NSEC proofs
 //!   found at answer time).
 //!
-//! The handler and counting loops of the serving threads are in their own
-//! binaries (`capture`, `counting`): more instantiations of the answer path
-//! in this one change how LLVM inlines the loops measured here.
+//! The serving threads' handler and counting loops are in another binary
+//! (`capture`): more instantiations of the answer path in this one change
+//! how LLVM inlines the loops measured here.
 
 use std::hint::black_box;
 use std::time::Instant;

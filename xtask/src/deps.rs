@@ -29,7 +29,8 @@ pub const RUNTIME_PACKAGES: &[&str] = &[
     "knot-dnsutils",
     "knot-dnssecutils",
     "ldnsutils",
-    // `delv` validates DO=1 answers against a test zone's key (tests/tests/dnssec_serve.rs).
+    // `delv` validates DO=1 answers against a test zone's key (tests/tests/dnssec_serve.rs);
+    // `dnstap-read` decodes what tests/tests/dnstap.rs captures.
     "bind9-dnsutils",
     "dnsperf",
     "valgrind",
@@ -40,10 +41,9 @@ pub const RUNTIME_PACKAGES: &[&str] = &[
     "lintian",
     // scripts/anycast-healthcheck polls /readyz with curl; its test runs it.
     "curl",
-    // tests/tests/dnstap.rs: fstrm_capture reads the dnstap stream, dnstap-read
-    // (in bind9-dnsutils) decodes it, tcpdump reads the pcap output.
+    // tests/tests/dnstap.rs: fstrm_capture reads the dnstap stream (dnstap-read,
+    // above, decodes it), tcpdump reads the pcap output.
     "fstrm-bin",
-    "bind9-dnsutils",
     "tcpdump",
 ];
 
