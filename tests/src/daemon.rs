@@ -117,6 +117,21 @@ pub fn run_bounded(cmd: &mut Command, timeout: Duration) -> Result<Output, Strin
     }
 }
 
+/// Whether `tool` is on PATH.
+pub fn installed(tool: &str) -> bool {
+    let probe = Command::new("sh").args(["-c", &format!("command -v {tool}")]).output();
+    probe.is_ok_and(|o| o.status.success())
+}
+
+/// Runs a tool the test needs (a signer, a key generator) within a minute:
+/// its stdout, or a panic with its stderr.
+pub fn tool(cmd: &mut Command) -> String {
+    let shown = format!("{cmd:?}");
+    let out = run_bounded(cmd, Duration::from_secs(60)).unwrap_or_else(|e| panic!("{shown}: {e}"));
+    assert!(out.status.success(), "{shown} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> thread::JoinHandle<Vec<u8>> {
     thread::spawn(move || {
         let mut bytes = Vec::new();

@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use responder_tests::daemon::run_bounded;
+use responder_tests::daemon::{installed, run_bounded, tool};
 use responder_tests::dns::{self, Edns, Question, Transport};
 use responder_tests::knot::Knot;
 use responder_tests::netns::in_netns;
@@ -338,17 +338,4 @@ fn delv(anchor: &Path, server: std::net::SocketAddr, name: &str, qtype: u16, tcp
     let shown = format!("{cmd:?}");
     let out = run_bounded(&mut cmd, Duration::from_secs(30)).unwrap_or_else(|e| panic!("{shown}: {e}"));
     format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
-}
-
-fn installed(tool: &str) -> bool {
-    let probe = Command::new("sh").args(["-c", &format!("command -v {tool}")]).output();
-    probe.is_ok_and(|o| o.status.success())
-}
-
-/// Runs a signing tool (bounded); its stdout, or a panic with its stderr.
-fn tool(cmd: &mut Command) -> String {
-    let shown = format!("{cmd:?}");
-    let out = run_bounded(cmd, Duration::from_secs(60)).unwrap_or_else(|e| panic!("{shown}: {e}"));
-    assert!(out.status.success(), "{shown} failed:\n{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }

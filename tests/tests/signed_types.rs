@@ -18,7 +18,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use responder::zone::{load_file, Name, RType};
-use responder_tests::daemon::run_bounded;
+use responder_tests::daemon::{installed, tool};
 use responder_tests::dns::{self, Question, Transport};
 use responder_tests::knot::Knot;
 use responder_tests::responder::{run, Server};
@@ -149,19 +149,6 @@ fn sign_with_ldns(dir: &Path) -> PathBuf {
             .args([&ksk, &zsk]),
     );
     ldns.join("signed.test.zone.signed")
-}
-
-fn installed(tool: &str) -> bool {
-    let probe = Command::new("sh").args(["-c", &format!("command -v {tool}")]).output();
-    probe.is_ok_and(|o| o.status.success())
-}
-
-/// Runs a signing tool (bounded); its stdout, or a panic with its stderr.
-fn tool(cmd: &mut Command) -> String {
-    let shown = format!("{cmd:?}");
-    let out = run_bounded(cmd, Duration::from_secs(60)).unwrap_or_else(|e| panic!("{shown}: {e}"));
-    assert!(out.status.success(), "{shown} failed:\n{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn origin() -> Name {
