@@ -5,6 +5,8 @@
 //!
 //! - [`testbed`]: two network namespaces joined by a veth pair, and the
 //!   privilege checks of the tests that need them.
+//! - [`fleet`]: N node namespaces, each joined by a veth pair to one hub
+//!   namespace that routes between them: primaries, secondaries and clients.
 //! - [`frames`]: DNS queries and the Ethernet/VLAN/IPv4/IPv6/UDP frames
 //!   around them, with every length and checksum right, built byte by byte
 //!   independently of the responder's `wire` module.
@@ -13,6 +15,7 @@
 //! - [`workload`]: the benchmark zone and query mix.
 //! - [`kxdpgun_summary`]: kxdpgun's closing summary, parsed.
 
+pub mod fleet;
 pub mod frames;
 pub mod kxdpgun_summary;
 pub mod steering;

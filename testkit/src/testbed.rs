@@ -154,14 +154,14 @@ impl Drop for Testbed {
 }
 
 /// Appends namespace names, one a line, to the file named by [`LEDGER_ENV`].
-fn record_in_ledger(namespaces: &[&str]) -> io::Result<()> {
+pub(crate) fn record_in_ledger(namespaces: &[&str]) -> io::Result<()> {
     let Some(path) = std::env::var_os(LEDGER_ENV) else { return Ok(()) };
     let lines: String = namespaces.iter().map(|ns| format!("{ns}\n")).collect();
     // One append-mode write per testbed: parallel tests cannot interleave lines.
     std::fs::OpenOptions::new().create(true).append(true).open(&path)?.write_all(lines.as_bytes())
 }
 
-fn short(tag: &str, n: usize) -> String {
+pub(crate) fn short(tag: &str, n: usize) -> String {
     tag.chars().filter(char::is_ascii_alphanumeric).take(n).collect()
 }
 

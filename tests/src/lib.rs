@@ -6,6 +6,7 @@
 pub mod daemon;
 pub mod dns;
 pub mod expect;
+pub mod fleet;
 pub mod kdig;
 pub mod knot;
 pub mod kxdpgun;

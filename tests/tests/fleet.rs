@@ -1,0 +1,367 @@
+//! One node of a fleet (issue 13), on a veth testbed with a real primary:
+//! knotd as the hidden primary in node 0, and two responders as its
+//! secondaries, node 1 with the AF_XDP data plane on its link and node 2 on
+//! kernel sockets only, each in its own namespace, all joined through a hub
+//! namespace that routes between them and from which the tests query as a
+//! client would (`testkit::fleet`). Every SOA query, transfer and NOTIFY is
+//! signed with TSIG (hmac-sha256).
+//!
+//! - a change committed on the primary reaches both secondaries by NOTIFY
+//!   and IXFR within 2 s, and is answered through XDP;
+//! - a secondary with the wrong key is refused and says so, and keeps
+//!   serving its copy;
+//! - the primary stopped: the secondaries serve until EXPIRE, then answer
+//!   SERVFAIL with `/readyz` failing; the primary back, they recover;
+//! - a secondary restarted while the primary is down serves its copy;
+//! - a paced load through XDP during 20 transfers loses no more queries
+//!   than the same load without them.
+//!
+//! Each test builds its own fleet (so each stands alone) through
+//! [`Topology`]; further roles (responder as a primary that knotd pulls
+//! from, catalog zones) are further knotd/responder configurations on the
+//! same nodes. The tests take turns (a lock): each runs three servers, and
+//! the load test counts losses that a neighbour's CPU use would distort.
+//!
+//! Needs root, knotd and knotc: skipped with a message otherwise, except
+//! under `CI=true`. Every wait is bounded.
+
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::Mutex;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use responder_tests::dns::rtype::*;
+use responder_tests::dns::Question;
+use responder_tests::fleet::knot_node::{KnotAcl, KnotConfig, KnotKey, KnotNode, KnotRemote, KnotZone};
+use responder_tests::fleet::responder_node::{metric_sum, Remote, ResponderConfig, ResponderNode, Zone};
+use responder_tests::fleet::{wait_for, Fleet};
+use responder_tests::knot;
+use responder_tests::netns::in_netns;
+use responder_tests::paced::{self, Pace, Tally};
+use responder_tests::testbed::{privileged, required_tools};
+
+const ZONE: &str = "example.test.";
+const KEY: &str = "xfr";
+const SECRET: &str = "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXh4eA==";
+const WRONG_SECRET: &str = "b3RoZXItb3RoZXItb3RoZXItb3RoZXItb3RoZXI=";
+const SERVFAIL: u16 = 2;
+
+/// One fleet at a time in this file.
+static TURN: Mutex<()> = Mutex::new(());
+
+fn can_run(test: &str) -> bool {
+    privileged(test) && required_tools(test, if knot::available() { &[] } else { &["knotd", "knotc"] })
+}
+
+fn zone_text(serial: u32, refresh: u32, retry: u32, expire: u32) -> String {
+    format!(
+        "$ORIGIN {ZONE}\n$TTL 60\n@ SOA ns hostmaster {serial} {refresh} {retry} {expire} 60\n@ NS ns\n\
+         ns A 198.19.0.1\nwww A 198.18.0.80\nmail MX 10 www\n"
+    )
+}
+
+/// A zone that is only refreshed on NOTIFY within a test's lifetime.
+fn quiet_zone() -> String {
+    zone_text(1, 3600, 600, 86400)
+}
+
+/// The hidden primary and its two secondaries, after the first transfer.
+/// Fields drop in order: the servers stop before their namespaces go.
+struct Topology {
+    primary: KnotNode,
+    /// Node 1: XDP on its link.
+    xdp: ResponderNode,
+    /// Node 2: kernel sockets only.
+    kernel: ResponderNode,
+    fleet: Fleet,
+    _dir: tempfile::TempDir,
+}
+
+impl Topology {
+    fn start(tag: &str, zone: &str) -> Topology {
+        let fleet = Fleet::create(tag, &[1, 1, 1]).expect("fleet");
+        let dir = tempfile::tempdir().unwrap();
+        let (n0, n1, n2) = (fleet.node(0), fleet.node(1), fleet.node(2));
+        let knot = KnotConfig {
+            keys: vec![KnotKey { id: KEY.into(), secret: SECRET.into() }],
+            remotes: [("sec1", n1), ("sec2", n2)]
+                .iter()
+                .map(|(id, n)| KnotRemote {
+                    id: id.to_string(),
+                    address: SocketAddr::from((n.v4, 53)),
+                    key: Some(KEY.into()),
+                })
+                .collect(),
+            acls: vec![KnotAcl {
+                id: "nodes".into(),
+                address: vec![n1.v4.to_string(), n1.v6.to_string(), n2.v4.to_string(), n2.v6.to_string()],
+                key: Some(KEY.into()),
+                action: "transfer".into(),
+            }],
+            zones: vec![KnotZone::primary(ZONE, zone, &["sec1", "sec2"], &["nodes"])],
+        };
+        let primary = KnotNode::start(n0, &fleet.hub_ns, &dir.path().join("primary"), &knot);
+        let xdp =
+            ResponderNode::start(n1, &fleet.hub_ns, &dir.path().join("xdp"), &secondary_config(&fleet, true, SECRET));
+        let kernel = ResponderNode::start(
+            n2,
+            &fleet.hub_ns,
+            &dir.path().join("kernel"),
+            &secondary_config(&fleet, false, SECRET),
+        );
+        let topology = Topology { primary, xdp, kernel, fleet, _dir: dir };
+        for node in topology.secondaries() {
+            wait_for("the first AXFR", Duration::from_secs(15), || node.answer("www.example.test.", A).is_some());
+            assert_eq!(node.zone_status(ZONE)["last_transfer"], "AXFR");
+        }
+        topology
+    }
+
+    fn secondaries(&self) -> [&ResponderNode; 2] {
+        [&self.xdp, &self.kernel]
+    }
+
+    /// Answers to queries served by the XDP workers so far.
+    fn xdp_answers(&self) -> u64 {
+        metric_sum(&self.xdp.metrics(), "responder_responses_total", &[("path", "xdp")])
+    }
+
+    fn kernel_udp_answers(&self, node: &ResponderNode) -> u64 {
+        metric_sum(&node.metrics(), "responder_responses_total", &[("path", "kernel"), ("protocol", "udp")])
+    }
+}
+
+/// A secondary of node 0 signing with `secret` under the key's id.
+fn secondary_config(fleet: &Fleet, xdp: bool, secret: &str) -> ResponderConfig {
+    ResponderConfig {
+        xdp,
+        keys: vec![(KEY.into(), secret.into())],
+        remotes: vec![Remote {
+            id: "primary".into(),
+            address: SocketAddr::from((fleet.node(0).v4, 53)),
+            key: Some(KEY.into()),
+        }],
+        zones: vec![Zone::secondary(ZONE, &["primary"])],
+        extra: String::new(),
+    }
+}
+
+fn turn() -> std::sync::MutexGuard<'static, ()> {
+    TURN.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[test]
+fn a_change_on_the_primary_reaches_both_secondaries_by_notify_and_ixfr_and_is_answered_through_xdp() {
+    let test = "a_change_on_the_primary_reaches_both_secondaries_by_notify_and_ixfr_and_is_answered_through_xdp";
+    if !can_run(test) {
+        return;
+    }
+    let _turn = turn();
+    let t = Topology::start("fixfr", &quiet_zone());
+
+    t.primary.commit(ZONE, &["new 60 A 198.18.0.81"]);
+    let took = wait_for("the change on both secondaries", Duration::from_secs(5), || {
+        t.secondaries().iter().all(|n| n.answer("new.example.test.", A).is_some())
+    });
+    assert!(took < Duration::from_secs(2), "the change took {took:?} to reach both secondaries");
+    eprintln!("{test}: the change reached both secondaries in {took:?}");
+    for node in t.secondaries() {
+        // The status follows the swap by a moment.
+        wait_for("the IXFR in zone-status", Duration::from_secs(2), || node.serial(ZONE) == Some(2));
+        let status = node.zone_status(ZONE);
+        assert_eq!(status["last_transfer"], "IXFR", "{}: {status}", node.node.ns);
+        let log = node.log();
+        assert!(log.contains("NOTIFY from 198.19.0.1"), "{log}");
+        assert!(log.contains("IXFR from primary (198.19.0.1:53)"), "{log}");
+        assert_eq!(node.answer("www.example.test.", A).as_deref(), Some("www.example.test. 60 A 198.18.0.80"));
+    }
+    // knotd served both an IXFR, signed (its ACL wants the key).
+    let knot_log = t.primary.log();
+    for n in [1, 2] {
+        let served = format!("IXFR, outgoing, remote 198.19.{n}.1@");
+        assert!(knot_log.contains(&served), "no IXFR to node {n} in knotd's log:\n{knot_log}");
+    }
+
+    // The new record through XDP: the XDP workers' answer counter moves by
+    // every query, the kernel path's by none.
+    let (xdp_before, kernel_before) = (t.xdp_answers(), t.kernel_udp_answers(&t.xdp));
+    for _ in 0..20 {
+        assert_eq!(t.xdp.answer("new.example.test.", A).as_deref(), Some("new.example.test. 60 A 198.18.0.81"));
+    }
+    let (xdp_after, kernel_after) = (t.xdp_answers(), t.kernel_udp_answers(&t.xdp));
+    assert_eq!(xdp_after - xdp_before, 20, "answers counted on the XDP path");
+    assert_eq!(kernel_after, kernel_before, "no UDP answer from the kernel path");
+}
+
+#[test]
+fn a_secondary_with_the_wrong_tsig_key_is_refused_and_logs_it_while_serving_its_copy() {
+    let test = "a_secondary_with_the_wrong_tsig_key_is_refused_and_logs_it_while_serving_its_copy";
+    if !can_run(test) {
+        return;
+    }
+    let _turn = turn();
+    let mut t = Topology::start("fbadkey", &quiet_zone());
+
+    // Node 2 comes back with another secret under the same key id.
+    t.kernel.stop();
+    t.kernel.configure(&secondary_config(&t.fleet, false, WRONG_SECRET));
+    t.kernel.run();
+    wait_for("the refusal to be logged", Duration::from_secs(5), || {
+        t.kernel.log().contains("TSIG error BADSIG (the primary answered NOTAUTH)")
+    });
+    let status = t.kernel.zone_status(ZONE);
+    assert!(status["last_error"].as_str().is_some_and(|e| e.contains("TSIG")), "{status}");
+    // knotd saw a signature it could not verify.
+    wait_for("knotd to log the bad signature", Duration::from_secs(5), || t.primary.log().contains("TSIG"));
+
+    // A change: node 1 takes it; node 2 refuses the primary's NOTIFY (signed
+    // with the right key, which it no longer has) and keeps its copy.
+    t.primary.commit(ZONE, &["new 60 A 198.18.0.81"]);
+    wait_for("the change on node 1", Duration::from_secs(5), || t.xdp.answer("new.example.test.", A).is_some());
+    wait_for("node 2 to refuse the NOTIFY", Duration::from_secs(5), || t.kernel.log().contains("NOTIFY refused"));
+    assert_eq!(t.kernel.serial(ZONE), Some(1));
+    assert_eq!(t.kernel.answer("www.example.test.", A).as_deref(), Some("www.example.test. 60 A 198.18.0.80"));
+    assert_eq!(t.kernel.ask("new.example.test.", A).rcode, 3, "NXDOMAIN: the change did not get in");
+    let (code, body) = t.kernel.readyz();
+    assert_eq!(code, 200, "a refused refresh does not make the node unready before EXPIRE: {body}");
+
+    // The right key again: node 2 catches up by IXFR from the copy it kept.
+    t.kernel.stop();
+    t.kernel.configure(&secondary_config(&t.fleet, false, SECRET));
+    t.kernel.run();
+    wait_for("node 2 to catch up", Duration::from_secs(5), || t.kernel.serial(ZONE) == Some(2));
+    assert_eq!(t.kernel.zone_status(ZONE)["last_transfer"], "IXFR");
+    assert!(t.kernel.answer("new.example.test.", A).is_some());
+}
+
+#[test]
+fn a_stopped_primary_expires_both_secondaries_to_servfail_and_unready_and_its_return_recovers_them() {
+    let test = "a_stopped_primary_expires_both_secondaries_to_servfail_and_unready_and_its_return_recovers_them";
+    if !can_run(test) {
+        return;
+    }
+    let _turn = turn();
+    // REFRESH 1, RETRY 1, EXPIRE 4: the whole cycle in seconds.
+    let mut t = Topology::start("fexpire", &zone_text(7, 1, 1, 4));
+    for node in t.secondaries() {
+        assert_eq!(node.readyz().0, 200, "{}", node.readyz().1);
+    }
+
+    let pid = t.primary.pid().expect("knotd runs");
+    t.primary.stop();
+    let stopped = Instant::now();
+    eprintln!("{test}: knotd (PID {pid}) stopped");
+    thread::sleep(Duration::from_millis(1500));
+    for node in t.secondaries() {
+        assert!(node.answer("www.example.test.", A).is_some(), "served while the primary is away");
+    }
+    for node in t.secondaries() {
+        wait_for("expiry", Duration::from_secs(8), || node.ask("www.example.test.", A).rcode == SERVFAIL);
+        assert!(stopped.elapsed() >= Duration::from_secs(3), "expired after {:?}, before EXPIRE", stopped.elapsed());
+        assert_eq!(node.ask(ZONE, SOA).rcode, SERVFAIL);
+        let (code, body) = node.readyz();
+        assert_eq!(code, 503, "{}: {body}", node.node.ns);
+        assert!(body.contains("secondary zone example.test. is past its SOA expire"), "{body}");
+        assert!(node.metrics().contains("responder_zone_expired{zone=\"example.test.\"} 1"));
+    }
+
+    let zones = [ZONE.to_string()];
+    let hub = t.fleet.hub_ns.clone();
+    t.primary.run(&hub, &zones);
+    for node in t.secondaries() {
+        wait_for("recovery", Duration::from_secs(8), || node.answer("www.example.test.", A).is_some());
+        wait_for("/readyz to pass again", Duration::from_secs(5), || node.readyz().0 == 200);
+        assert_eq!(node.zone_status(ZONE)["expired"], false);
+    }
+}
+
+#[test]
+fn a_secondary_restarted_while_the_primary_is_down_serves_its_persisted_copy_through_xdp() {
+    let test = "a_secondary_restarted_while_the_primary_is_down_serves_its_persisted_copy_through_xdp";
+    if !can_run(test) {
+        return;
+    }
+    let _turn = turn();
+    let mut t = Topology::start("fpersist", &quiet_zone());
+    t.primary.commit(ZONE, &["new 60 A 198.18.0.81"]);
+    wait_for("the change on node 1", Duration::from_secs(5), || t.xdp.serial(ZONE) == Some(2));
+
+    t.primary.stop();
+    t.xdp.stop();
+    t.xdp.run();
+    let xdp_before = t.xdp_answers();
+    assert_eq!(t.xdp.answer("new.example.test.", A).as_deref(), Some("new.example.test. 60 A 198.18.0.81"));
+    assert_eq!(t.xdp_answers() - xdp_before, 1, "answered by the XDP workers");
+    assert_eq!(t.xdp.serial(ZONE), Some(2));
+    let (code, body) = t.xdp.readyz();
+    assert_eq!(code, 200, "a copy within EXPIRE is ready: {body}");
+    wait_for("the failed refresh to be logged", Duration::from_secs(10), || {
+        t.xdp.log().contains("refresh failed, still serving serial 2")
+    });
+}
+
+/// The paced load on node 1: 2,000 queries a second from one hub socket
+/// for 8 s, every reply read. 20 transfers take a few seconds; the rest is
+/// margin on a loaded host.
+const LOAD: Pace = Pace { per_second: 2_000, count: 16_000 };
+const TRANSFERS: u32 = 20;
+
+#[test]
+fn twenty_transfers_under_a_paced_xdp_load_lose_no_more_queries_than_the_same_load_without_them() {
+    let test = "twenty_transfers_under_a_paced_xdp_load_lose_no_more_queries_than_the_same_load_without_them";
+    if !can_run(test) {
+        return;
+    }
+    let _turn = turn();
+    let t = Topology::start("fload", &quiet_zone());
+    let query = Question::new("www.example.test.", A).to_wire().unwrap();
+    let server = SocketAddr::from((t.xdp.node.v4, 53));
+    let hub_v4 = t.xdp.node.hub_v4;
+    let socket = || in_netns(&t.fleet.hub_ns, || UdpSocket::bind((hub_v4, 0)).unwrap()).unwrap();
+
+    // Without transfers: what this host loses anyway.
+    let xdp_before = t.xdp_answers();
+    let quiet = paced::run(socket(), server, &query, LOAD).unwrap();
+    let quiet_xdp = t.xdp_answers() - xdp_before;
+
+    // The same load with 20 changes committed on the primary, one after the
+    // other has reached node 1.
+    let xdp_before = t.xdp_answers();
+    let (busy, last_swap) = thread::scope(|scope| {
+        let started = Instant::now();
+        let run = scope.spawn(|| paced::run(socket(), server, &query, LOAD).unwrap());
+        for i in 0..TRANSFERS {
+            t.primary.commit(ZONE, &[&format!("n{i} 60 A 198.18.1.{i}")]);
+            let serial = u64::from(i) + 2;
+            wait_for("the transfer", Duration::from_secs(5), || t.xdp.serial(ZONE) == Some(serial));
+        }
+        let last_swap = started.elapsed();
+        (run.join().expect("load thread"), last_swap)
+    });
+    let busy_xdp = t.xdp_answers() - xdp_before;
+
+    let lost = |tally: &Tally| tally.sent - tally.full;
+    eprintln!(
+        "{test}: without transfers: sent {}, answered {} ({} by XDP), lost {}; with {TRANSFERS} transfers \
+         (the last swapped in at {last_swap:?} of {:?}): sent {}, answered {} ({} by XDP), lost {}",
+        quiet.sent,
+        quiet.full,
+        quiet_xdp,
+        lost(&quiet),
+        busy.send_time,
+        busy.sent,
+        busy.full,
+        busy_xdp,
+        lost(&busy)
+    );
+    assert!(last_swap < busy.send_time, "the transfers outlasted the load: nothing was measured");
+    let log = t.xdp.log();
+    assert_eq!(log.matches("IXFR from primary").count(), TRANSFERS as usize, "one IXFR per change:\n{log}");
+    // Tolerance: the losses of the quiet run again (the host's own noise
+    // can strike twice), nothing for the transfers themselves.
+    assert!(lost(&busy) <= 2 * lost(&quiet), "{} queries lost during transfers, {} without", lost(&busy), lost(&quiet));
+    assert_eq!(busy.other, 0, "no SERVFAIL, REFUSED or stray reply while swapping");
+    // Answered by the XDP workers, not by the kernel sockets' fallback.
+    assert!(busy_xdp >= u64::from(busy.full), "{busy_xdp} XDP answers for {} answered queries", busy.full);
+    assert!(quiet_xdp >= u64::from(quiet.full));
+}
