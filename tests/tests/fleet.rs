@@ -25,7 +25,7 @@
 //! Needs root, knotd and knotc: skipped with a message otherwise, except
 //! under `CI=true`. Every wait is bounded.
 
-use std::net::{SocketAddr, UdpSocket};
+use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -34,9 +34,8 @@ use responder_tests::dns::rtype::*;
 use responder_tests::dns::Question;
 use responder_tests::fleet::knot_node::{KnotAcl, KnotConfig, KnotKey, KnotNode, KnotRemote, KnotZone};
 use responder_tests::fleet::responder_node::{metric_sum, Remote, ResponderConfig, ResponderNode, Zone};
-use responder_tests::fleet::{ask_in, wait_for, Fleet};
+use responder_tests::fleet::{ask_in, roomy_udp_socket, wait_for, Fleet};
 use responder_tests::knot;
-use responder_tests::netns::in_netns;
 use responder_tests::paced::{self, Pace, Tally};
 use responder_tests::testbed::{privileged, required_tools};
 
@@ -348,7 +347,7 @@ fn twenty_transfers_under_a_paced_xdp_load_lose_no_more_queries_than_the_same_lo
     let query = Question::new("www.example.test.", A).to_wire().unwrap();
     let server = SocketAddr::from((t.xdp.node.v4, 53));
     let hub_v4 = t.xdp.node.hub_v4;
-    let socket = || in_netns(&t.fleet.hub_ns, || UdpSocket::bind((hub_v4, 0)).unwrap()).unwrap();
+    let socket = || roomy_udp_socket(&t.fleet.hub_ns, SocketAddr::from((hub_v4, 0))).unwrap_or_else(|e| panic!("{e}"));
 
     // Without transfers: what this host loses anyway.
     let xdp_before = t.xdp_answers();

@@ -30,3 +30,31 @@ pub fn wait_for(what: &str, within: Duration, mut done: impl FnMut() -> bool) ->
     }
     started.elapsed()
 }
+
+/// A UDP socket bound to `addr` in namespace `ns`, with a receive buffer
+/// of 4 MiB (forced: root passes `net.core.rmem_max`), so that a load's
+/// replies are not dropped on the client's side when its reader is
+/// descheduled for a moment on a busy host: a load test counts the server's
+/// losses, not the client's.
+pub fn roomy_udp_socket(ns: &str, addr: SocketAddr) -> Result<std::net::UdpSocket, String> {
+    use std::os::fd::AsRawFd;
+    in_netns(ns, || {
+        let socket = std::net::UdpSocket::bind(addr).map_err(|e| format!("bind {addr} in {ns}: {e}"))?;
+        let size: libc::c_int = 4 << 20;
+        // SAFETY: setsockopt(2) on a socket we own, with a pointer to a live
+        // c_int and its exact length.
+        let rc = unsafe {
+            libc::setsockopt(
+                socket.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_RCVBUFFORCE,
+                (&size as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if rc != 0 {
+            return Err(format!("SO_RCVBUFFORCE: {}", std::io::Error::last_os_error()));
+        }
+        Ok(socket)
+    })?
+}
