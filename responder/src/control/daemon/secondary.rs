@@ -15,15 +15,17 @@ use crate::transfer::inbound::{Secondaries, ZoneStatus};
 use crate::zone::ReadLimits;
 
 /// The secondary zones of `configs` with their persisted copies; `None`
-/// when there are none.
+/// when there are none and none can come (`live`: the zone set is read
+/// again from the config at each reload, so one may be added).
 pub fn prepare(
     configs: &[crate::transfer::inbound::SecondaryConfig],
     limits: &ReadLimits,
+    live: bool,
 ) -> Result<Option<Arc<Secondaries>>, String> {
-    if configs.is_empty() {
+    if configs.is_empty() && !live {
         return Ok(None);
     }
-    Ok(Some(Arc::new(Secondaries::load(configs.to_vec(), limits)?)))
+    Ok(Some(Secondaries::load(configs.to_vec(), limits)?))
 }
 
 /// Before privileges are dropped: creates the directory of each copy and
@@ -68,7 +70,7 @@ pub fn start(runtime: &Arc<Runtime>) -> Result<(), String> {
     let weak: Weak<Runtime> = Arc::downgrade(runtime);
     secondaries.start(Arc::new(move || {
         let runtime = weak.upgrade().ok_or("the server is stopping")?;
-        let loaded = runtime.reloader.reload()?;
+        let loaded = runtime.reloader.swap_secondaries()?;
         tracing::debug!("serving {}", served::describe(&loaded.zones));
         Ok(())
     }))
@@ -123,6 +125,7 @@ pub fn status_json(z: &ZoneStatus) -> Value {
         "last_transfer": s.last_transfer.as_ref().map(|(kind, _)| kind.clone()),
         "last_transfer_at": unix(s.last_transfer.as_ref().map(|(_, at)| *at)),
         "last_error": s.last_error,
+        "catalog": z.member_of,
     })
 }
 
