@@ -94,6 +94,9 @@ pub struct Secondaries {
     /// The zones served from files: a catalog member by one of these names
     /// is left out (the configured zone wins).
     file_zones: RwLock<Vec<Name>>,
+    /// Held across a whole change of the set (a config reload, a catalog's
+    /// members), so two never interleave their reads and writes.
+    changing: Mutex<()>,
     this: Weak<Secondaries>,
 }
 
@@ -115,6 +118,7 @@ impl Secondaries {
             threads: Mutex::new(Vec::new()),
             swap: Mutex::new(None),
             file_zones: RwLock::new(Vec::new()),
+            changing: Mutex::new(()),
             this: this.clone(),
         });
         for catalog in secondaries.catalogs() {
@@ -251,6 +255,7 @@ impl Secondaries {
     /// members follow. Nothing changes if a new zone's copy does not load.
     /// Returns what changed, for the log.
     pub fn configure(&self, configs: Vec<SecondaryConfig>) -> Result<Vec<String>, String> {
+        let _one_change = self.changing.lock().unwrap_or_else(|p| p.into_inner());
         let current: Vec<Arc<Entry>> = self.read_entries().iter().filter(|e| e.member_of.is_none()).cloned().collect();
         let mut added = Vec::new();
         for config in &configs {
@@ -299,7 +304,7 @@ impl Secondaries {
         });
         drop(entries);
         for catalog in &catalogs {
-            self.reconcile(catalog);
+            self.reconcile_locked(catalog);
         }
         for e in &added {
             self.spawn(e)?;
@@ -312,6 +317,11 @@ impl Secondaries {
     /// copies deleted. A catalog that cannot be interpreted (no copy yet, a
     /// version we do not know) leaves its members as they are.
     fn reconcile(&self, catalog: &Name) {
+        let _one_change = self.changing.lock().unwrap_or_else(|p| p.into_inner());
+        self.reconcile_locked(catalog);
+    }
+
+    fn reconcile_locked(&self, catalog: &Name) {
         let entry = self
             .read_entries()
             .iter()
