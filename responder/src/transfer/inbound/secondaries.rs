@@ -543,4 +543,55 @@ mod tests {
         assert_eq!(rcode_of(&expired, "missing.test."), crate::wire::dns::rcode::REFUSED);
         assert!(secondaries.status(Some("other.test")).is_err());
     }
+
+    #[test]
+    fn a_catalog_copy_brings_its_members_and_a_config_without_it_takes_them_away() {
+        let dir = tempfile::tempdir().unwrap();
+        let soa = |origin: &str| {
+            format!("{origin} 60 IN SOA ns.{origin} h.{origin} 1 2 3 4 5\n{origin} 60 IN NS ns.{origin}\nns.{origin} 60 IN A 198.18.0.1\n")
+        };
+        std::fs::write(
+            dir.path().join("cat.test.zone"),
+            format!("{}version.cat.test. 0 IN TXT \"2\"\na.zones.cat.test. 0 IN PTR one.test.\nb.zones.cat.test. 0 IN PTR two.test.\nc.zones.cat.test. 0 IN PTR file.test.\n", soa("cat.test.")),
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("one.test.zone"), soa("one.test.")).unwrap();
+        let primaries = vec![Primary { id: None, address: "127.0.0.1:1".parse().unwrap(), key: None }];
+        let template = crate::transfer::catalog::MemberTemplate {
+            id: None,
+            primaries: primaries.clone(),
+            notify_from: vec![],
+            storage: dir.path().into(),
+        };
+        let catalog = SecondaryConfig {
+            zone: Name::parse("cat.test.", None).unwrap().unwrap(),
+            file: dir.path().join("cat.test.zone"),
+            primaries,
+            notify_from: vec![],
+            catalog: Some(Arc::new(crate::transfer::catalog::CatalogConfig { templates: vec![template] })),
+        };
+        let secondaries = Secondaries::load(vec![catalog.clone()], &ReadLimits::default()).unwrap();
+        let names =
+            |s: &Secondaries| s.status(None).unwrap().into_iter().map(|z| (z.zone, z.member_of)).collect::<Vec<_>>();
+        let member = |zone: &str| (zone.to_string(), Some("cat.test.".to_string()));
+        assert_eq!(
+            names(&secondaries),
+            [("cat.test.".to_string(), None), member("file.test."), member("one.test."), member("two.test.")]
+        );
+        let served: Vec<String> = secondaries.serving().iter().map(|z| z.origin.to_string()).collect();
+        assert_eq!(served, ["cat.test.", "one.test."], "two.test. has no copy yet");
+
+        // A file zone of a member's name wins: the member is not served.
+        secondaries.set_file_zones(vec![Name::parse("one.test.", None).unwrap().unwrap()]);
+        assert_eq!(secondaries.serving().len(), 1);
+
+        // The same config again changes no configured zone, but the
+        // member shadowed by a file zone leaves; without the catalog, its
+        // members go too.
+        assert!(secondaries.configure(vec![catalog]).unwrap().is_empty());
+        assert_eq!(names(&secondaries), [("cat.test.".to_string(), None), member("file.test."), member("two.test.")]);
+        let changes = secondaries.configure(vec![]).unwrap();
+        assert!(secondaries.is_empty(), "{changes:?}");
+        assert_eq!(changes.len(), 3, "{changes:?}");
+    }
 }

@@ -41,6 +41,8 @@ mod values;
 #[cfg(test)]
 mod access_tests;
 #[cfg(test)]
+mod catalog_tests;
+#[cfg(test)]
 mod merge_tests;
 #[cfg(test)]
 mod tests;
