@@ -146,3 +146,9 @@ pub fn snapshot(runtime: &Runtime) -> Vec<super::snapshot::SecondarySnapshot> {
         })
         .collect()
 }
+
+/// Catalog members not transferred yet (never held a copy).
+pub fn members_without_copy(runtime: &Runtime) -> Vec<String> {
+    let Some(statuses) = runtime.reloader.secondaries().and_then(|s| s.status(None).ok()) else { return Vec::new() };
+    statuses.into_iter().filter(|z| z.member_of.is_some() && z.status.serial.is_none()).map(|z| z.zone).collect()
+}
