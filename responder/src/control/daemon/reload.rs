@@ -140,6 +140,13 @@ impl Reloader {
         secondaries: Option<Arc<Secondaries>>,
     ) -> Result<(Reloader, Loaded), String> {
         let started = Instant::now();
+        // A config that lists no zone at all is a mistake at start; a
+        // reload may still take every zone away.
+        if matches!(&source, ZoneSource::Zones(args) if args.is_empty())
+            && secondaries.as_deref().is_none_or(Secondaries::is_empty)
+        {
+            return Err("no zones given: use --zone FILE (or --table FILE), or [[zone]] in the config".into());
+        }
         let files = source.read_files(&limits, secondaries.as_deref())?;
         let engine = source.compile(&files, &options, secondaries.as_deref())?;
         let loaded = describe(&engine, started);

@@ -37,6 +37,19 @@ pub fn hand_over_storage(
     configs: &[crate::transfer::inbound::SecondaryConfig],
     identity: &super::privileges::Identity,
 ) -> Result<(), String> {
+    // A catalog's members keep their copies in its templates' directories.
+    let member_dirs = configs.iter().flat_map(|c| c.catalog.iter().flat_map(|cat| cat.templates.iter()));
+    for dir in member_dirs.map(|t| t.storage.as_path()).filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        if let Err(e) = std::os::unix::fs::chown(dir, Some(identity.uid), Some(identity.gid)) {
+            tracing::warn!(
+                "cannot give {} to {} ({e}): catalog members' copies are written as {}, so it must be writable by them (chown it once)",
+                dir.display(),
+                identity.user,
+                identity.user
+            );
+        }
+    }
     for config in configs {
         let Some(dir) = config.file.parent().filter(|d| !d.as_os_str().is_empty()) else { continue };
         std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;

@@ -56,13 +56,17 @@ impl Entry {
     fn new(config: SecondaryConfig, member_of: Option<Name>, read: &ReadLimits) -> Result<Entry, String> {
         let copy = storage::load(&config.file, &config.zone, read)
             .map_err(|e| format!("secondary zone {}: its copy does not load: {e}", config.zone))?;
+        Ok(Entry::with_copy(config, member_of, copy))
+    }
+
+    fn with_copy(config: SecondaryConfig, member_of: Option<Name>, copy: Option<(Zone, SystemTime)>) -> Entry {
         let (zone, confirmed) = match copy {
             Some((zone, at)) => (Some(Arc::new(zone)), Some(at)),
             None => (None, None),
         };
         let status = Status { serial: zone.as_deref().and_then(serial), ..Status::default() };
         let (sender, receiver) = mpsc::channel();
-        Ok(Entry {
+        Entry {
             config,
             state: Arc::new(Mutex::new(State { zone, status })),
             events: Mutex::new(sender),
@@ -70,7 +74,7 @@ impl Entry {
             confirmed,
             member_of,
             purge: Arc::new(AtomicBool::new(false)),
-        })
+        }
     }
 
     fn send(&self, event: Event) -> bool {
@@ -365,8 +369,7 @@ impl Secondaries {
                 // set aside and the member transferred afresh.
                 tracing::warn!("catalog {catalog}: {error}: transferring it afresh");
                 let _ = std::fs::remove_file(&config.file);
-                Entry::new(config.clone(), Some(catalog.clone()), &ReadLimits::default())
-                    .expect("with its copy removed, a member has none to fail on")
+                Entry::with_copy(config.clone(), Some(catalog.clone()), None)
             });
             added.push(Arc::new(e));
         }
