@@ -3,7 +3,9 @@
 //! transferred and served; a member added on knotd (`knotc zone-set` in the
 //! catalog) appears by NOTIFY and IXFR; a member removed answers REFUSED
 //! within 5 s while another member, asked in a loop throughout, never
-//! misses; a restart with knotd stopped serves the members from their copies.
+//! misses; a secondary zone added to the config comes on reload; a restart
+//! with knotd stopped serves every zone from its copy; the catalog taken
+//! out of the config takes its members with it on reload.
 //!
 //! Loopback only, no root needed. Needs knotd and knotc: under `CI=true`
 //! their absence is a failure, elsewhere the test skips with a message.
@@ -125,21 +127,34 @@ struct Consumer {
 
 impl Consumer {
     fn start(dir: &Path, port: u16, primary: SocketAddr) -> Consumer {
-        let conf = format!(
-            "[server]\nlisten = [\"127.0.0.1:{port}\"]\nudp-workers = 1\nstorage = \"copies\"\nuser = \"root\"\n\n\
-             [control]\nlisten = \"ctl.sock\"\n\n\
-             [[remote]]\nid = \"primary\"\naddress = \"{}@{}\"\n\n\
-             [[template]]\nid = \"members\"\nstorage = \"members\"\n\n\
-             [[zone]]\nname = \"{CATALOG}\"\nmaster = [\"primary\"]\ncatalog-role = \"interpret\"\n\
-             catalog-template = [\"members\"]\n",
-            primary.ip(),
-            primary.port()
-        );
-        std::fs::write(dir.join("responder.toml"), conf).unwrap();
+        Consumer::configure(dir, port, primary, true, &[]);
         let mut consumer =
             Consumer { daemon: None, addr: SocketAddr::from((Ipv4Addr::LOCALHOST, port)), dir: dir.into() };
         consumer.run();
         consumer
+    }
+
+    /// The config: the catalog if `catalog`, and `secondaries` as plain
+    /// secondary zones of the same primary.
+    fn configure(dir: &Path, port: u16, primary: SocketAddr, catalog: bool, secondaries: &[&str]) {
+        let mut conf = format!(
+            "[server]\nlisten = [\"127.0.0.1:{port}\"]\nudp-workers = 1\nstorage = \"copies\"\nuser = \"root\"\n\n\
+             [control]\nlisten = \"ctl.sock\"\n\n\
+             [[remote]]\nid = \"primary\"\naddress = \"{}@{}\"\n\n\
+             [[template]]\nid = \"members\"\nstorage = \"members\"\n\n",
+            primary.ip(),
+            primary.port()
+        );
+        if catalog {
+            conf.push_str(&format!(
+                "[[zone]]\nname = \"{CATALOG}\"\nmaster = [\"primary\"]\ncatalog-role = \"interpret\"\n\
+                 catalog-template = [\"members\"]\n\n"
+            ));
+        }
+        for zone in secondaries {
+            conf.push_str(&format!("[[zone]]\nname = \"{zone}\"\nmaster = [\"primary\"]\n\n"));
+        }
+        std::fs::write(dir.join("responder.toml"), conf).unwrap();
     }
 
     fn run(&mut self) {
@@ -250,12 +265,24 @@ fn catalog_members_come_and_go_live_and_a_restart_serves_them_from_copies() {
     wait_for("the removed member's copy to go", Duration::from_secs(5), || !copies.join("m2.test.zone").exists());
     assert!(copies.join("m1.test.zone").exists() && copies.join("m3.test.zone").exists());
 
-    // knotd gone, responder restarted: members served from their copies.
+    // The config's zone list is live too: m2, no longer a member, comes
+    // back as a configured secondary zone on reload.
+    Consumer::configure(dir.path(), port, primary.addr, true, &[m2]);
+    assert_eq!(consumer.ctl("reload")["ok"], true);
+    wait_for("m2 as a configured secondary", Duration::from_secs(10), || consumer.serves(m2));
+
+    // knotd gone, responder restarted: every zone served from its copy.
     primary.stop();
     consumer.stop();
     consumer.run();
-    assert!(consumer.serves(m1) && consumer.serves(m3), "members from their copies");
-    assert_eq!(consumer.rcode(m2), REFUSED);
+    assert!(consumer.serves(m1) && consumer.serves(m2) && consumer.serves(m3), "zones from their copies");
+
+    // The catalog taken out of the config: its members go with it, at once.
+    Consumer::configure(dir.path(), port, primary.addr, false, &[m2]);
+    assert_eq!(consumer.ctl("reload")["ok"], true);
+    assert_eq!((consumer.rcode(m1), consumer.rcode(m3), consumer.rcode(CATALOG)), (REFUSED, REFUSED, REFUSED));
+    assert!(consumer.serves(m2));
     let log = consumer.stop();
     assert!(log.contains("catalog catalog.test.: member m1.test. added"), "{log}");
+    assert!(log.contains("catalog member m3.test. removed with its catalog"), "{log}");
 }
