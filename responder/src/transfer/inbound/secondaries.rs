@@ -213,11 +213,14 @@ impl Secondaries {
         let confirmed = e.confirmed;
         let purge = Arc::clone(&e.purge);
         let file = e.config.file.clone();
+        let this = self.this.clone();
         let thread = std::thread::Builder::new()
             .name(format!("secondary {}", e.config.zone))
             .spawn(move || {
                 worker.run(receiver, confirmed);
-                if purge.load(Ordering::Acquire) {
+                // Unless the member came back meanwhile and uses the file again.
+                let reused = this.upgrade().is_some_and(|s| s.read_entries().iter().any(|e| e.config.file == file));
+                if purge.load(Ordering::Acquire) && !reused {
                     let _ = std::fs::remove_file(&file);
                 }
             })
@@ -559,6 +562,8 @@ mod tests {
         )
         .unwrap();
         std::fs::write(dir.path().join("one.test.zone"), soa("one.test.")).unwrap();
+        // A member's copy that no longer loads is set aside, not fatal.
+        std::fs::write(dir.path().join("two.test.zone"), "garbage\n").unwrap();
         let primaries = vec![Primary { id: None, address: "127.0.0.1:1".parse().unwrap(), key: None }];
         let template = crate::transfer::catalog::MemberTemplate {
             id: None,
@@ -582,7 +587,8 @@ mod tests {
             [("cat.test.".to_string(), None), member("file.test."), member("one.test."), member("two.test.")]
         );
         let served: Vec<String> = secondaries.serving().iter().map(|z| z.origin.to_string()).collect();
-        assert_eq!(served, ["cat.test.", "one.test."], "two.test. has no copy yet");
+        assert_eq!(served, ["cat.test.", "one.test."], "two.test.'s broken copy is not served");
+        assert!(!dir.path().join("two.test.zone").exists(), "and is deleted, to be transferred afresh");
 
         // A file zone of a member's name wins: the member is not served.
         secondaries.set_file_zones(vec![Name::parse("one.test.", None).unwrap().unwrap()]);
