@@ -21,6 +21,7 @@ pub fn run(args: &CtlArgs) -> Result<(), String> {
         CtlCommand::ZoneStatus { zone: None } => "zone-status".to_string(),
         CtlCommand::ZoneStatus { zone: Some(zone) } => format!("zone-status {zone}"),
         CtlCommand::ZoneRefresh { zone } => format!("zone-refresh {zone}"),
+        CtlCommand::ZoneReload { zone } => format!("zone-reload {zone}"),
         CtlCommand::ZoneRetransfer { zone } => format!("zone-retransfer {zone}"),
     };
     let path = args.socket.display();

@@ -117,6 +117,10 @@ pub struct ServeArgs {
     /// Secondary zones: from the config file only (`[[zone]]` with `master`).
     #[arg(skip)]
     pub secondaries: Vec<crate::transfer::inbound::SecondaryConfig>,
+    /// Whether the zones come from the config file's `[[zone]]`s (neither
+    /// --zone nor --table given): a reload then reads the zone set again.
+    #[arg(skip)]
+    pub zones_from_config: bool,
     /// Return this NSID (RFC 5001) to queries that ask for it: text, or hex
     /// after 0x (off when unset).
     #[arg(long, value_name = "TEXT|0xHEX", value_parser = nsid_argument)]
@@ -275,6 +279,9 @@ pub enum CtlCommand {
     },
     /// Check a secondary zone's primaries now, and transfer if they have a newer serial.
     ZoneRefresh { zone: String },
+    /// Read one zone's file again and serve it (the other zones are not
+    /// read); for a secondary zone, check its primaries now.
+    ZoneReload { zone: String },
     /// Transfer a secondary zone in full (AXFR) now, whatever its serial.
     ZoneRetransfer { zone: String },
 }

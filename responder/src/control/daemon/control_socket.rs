@@ -1,5 +1,5 @@
 //! The Unix control socket behind `responder ctl`: one line in (`reload`,
-//! `stats`, `zone-status [ZONE]`, `zone-refresh ZONE`, `zone-retransfer ZONE`), one JSON line out. Each client on its own thread
+//! `stats`, `zone-status [ZONE]`, `zone-reload ZONE`, `zone-refresh ZONE`, `zone-retransfer ZONE`), one JSON line out. Each client on its own thread
 //! ([`clients`](super::clients)), so an idle one delays no `ctl stats`; two
 //! reloads at once take turns inside the reloader.
 
@@ -60,6 +60,9 @@ pub fn handle(request: &str, runtime: &Runtime) -> Value {
     if let Some(reply) = super::secondary::handle(request, runtime) {
         return reply;
     }
+    if let Some(reply) = super::zone_set::handle(request, runtime) {
+        return reply;
+    }
     match request {
         "stats" => {
             let mut stats = render::json(&runtime.snapshot());
@@ -71,7 +74,7 @@ pub fn handle(request: &str, runtime: &Runtime) -> Value {
             reload_reply(runtime)
         }
         other => {
-            json!({"ok": false, "error": format!("unknown command {other:?}: try reload, stats, zone-status, zone-refresh or zone-retransfer")})
+            json!({"ok": false, "error": format!("unknown command {other:?}: try reload, stats, zone-status, zone-reload, zone-refresh or zone-retransfer")})
         }
     }
 }

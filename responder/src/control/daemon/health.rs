@@ -48,8 +48,14 @@ fn zones_problems(zones: &[ServedZone]) -> Vec<String> {
 
 /// A secondary zone with no copy yet answers REFUSED, an expired one
 /// SERVFAIL: neither should draw traffic to this node.
+/// A catalog member waiting for its first transfer is left out: it answers
+/// REFUSED as it did before it was listed, and counting it would withdraw
+/// every node at once each time a member is added to the catalog.
 fn secondaries_current(runtime: &Runtime) -> Vec<String> {
-    secondaries_problems(&super::secondary::snapshot(runtime))
+    let waiting = super::secondary::members_without_copy(runtime);
+    let zones: Vec<_> =
+        super::secondary::snapshot(runtime).into_iter().filter(|z| !waiting.contains(&z.zone)).collect();
+    secondaries_problems(&zones)
 }
 
 fn secondaries_problems(zones: &[super::snapshot::SecondarySnapshot]) -> Vec<String> {

@@ -17,3 +17,4 @@ mod snapshot;
 mod socket_path;
 mod systemd;
 mod xdp;
+mod zone_set;

@@ -24,14 +24,26 @@ pub enum ZoneSource {
 }
 
 impl ZoneSource {
-    /// Loads and compiles everything, zone files read within `limits`; the
-    /// first error is returned, naming the file and line.
-    /// Secondary zones, when there are any, are compiled in beside the
-    /// zone files: each as its thread last left it (`Secondaries::serving`).
-    pub fn load(
+    /// The zone files, each read afresh within `limits` (none for a
+    /// table); the first error is returned, naming the file and line.
+    fn read_files(&self, limits: &ReadLimits, secondaries: Option<&Secondaries>) -> Result<Vec<FileZone>, String> {
+        match self {
+            ZoneSource::Table(_) => Ok(Vec::new()),
+            // Secondaries alone (or none yet, all from catalogs) are a zone set.
+            ZoneSource::Zones(args) if args.is_empty() && secondaries.is_some() => Ok(Vec::new()),
+            ZoneSource::Zones(args) => {
+                let loaded = zones::load_all(args, limits)?.zones;
+                Ok(args.iter().cloned().zip(loaded.into_iter().map(Arc::new)).collect())
+            }
+        }
+    }
+
+    /// The table from `files` and the secondary zones, each as its thread
+    /// last left it (`Secondaries::serving`).
+    fn compile(
         &self,
+        files: &[FileZone],
         options: &Options,
-        limits: &ReadLimits,
         secondaries: Option<&Secondaries>,
     ) -> Result<Engine, String> {
         let table = match self {
@@ -40,18 +52,30 @@ impl ZoneSource {
                 zone::require_regular_file(path)?;
                 Table::open(path).map_err(|e| format!("{}: {e}", path.display()))?
             }
-            ZoneSource::Zones(args) => {
-                let secondaries = secondaries.filter(|s| !s.is_empty());
-                let mut loaded = match (args.is_empty(), secondaries) {
-                    (true, Some(_)) => Vec::new(),
-                    _ => zones::load_all(args, limits)?.zones,
-                };
-                loaded.extend(secondaries.map(|s| s.serving()).unwrap_or_default());
-                Table::compile(&loaded).map_err(|e| e.to_string())?
+            ZoneSource::Zones(_) => {
+                let mut all: Vec<zone::Zone> = files.iter().map(|(_, z)| zone::Zone::clone(z)).collect();
+                if let Some(s) = secondaries {
+                    s.set_file_zones(files.iter().map(|(_, z)| z.origin.clone()).collect());
+                    all.extend(s.serving());
+                }
+                Table::compile(&all).map_err(|e| e.to_string())?
             }
         };
         Ok(Engine::new(table, options.clone()))
     }
+}
+
+/// A zone file as loaded: its `--zone` argument and its zone.
+type FileZone = (String, Arc<zone::Zone>);
+
+/// What the next load starts from; changed only under `Reloader::loading`.
+struct Loading {
+    source: ZoneSource,
+    /// The zone files as last loaded: a swap of secondary zones and a
+    /// `zone-reload` of one zone reuse the others instead of reading them.
+    files: Vec<FileZone>,
+    /// The options of the engine serving now.
+    options: Options,
 }
 
 /// What a successful load produced.
@@ -80,8 +104,6 @@ fn unix_now() -> f64 {
 }
 
 pub struct Reloader {
-    source: ZoneSource,
-    options: Options,
     limits: ReadLimits,
     secondaries: Option<Arc<Secondaries>>,
     engine: SharedEngine,
@@ -89,12 +111,16 @@ pub struct Reloader {
     /// compile one after the other instead of racing to swap. Stats never
     /// take it: a reload of millions of names (or a zone file that never
     /// ends) must not stall `/metrics` or `ctl stats`.
-    reloading: Mutex<()>,
+    reloading: Mutex<Loading>,
     /// Taken only to copy in or out, never across a load.
     history: Mutex<ReloadHistory>,
     /// The config file the TSIG keys come from, read again at each reload
     /// (a key added, rotated or removed takes effect without a restart).
     keys_from: Option<PathBuf>,
+    /// The config file the zone set comes from, read again at each reload
+    /// (zones added or removed take effect without a restart); `None` when
+    /// the zones came from the command line.
+    zones_from: Option<PathBuf>,
 }
 
 impl Reloader {
@@ -114,18 +140,25 @@ impl Reloader {
         secondaries: Option<Arc<Secondaries>>,
     ) -> Result<(Reloader, Loaded), String> {
         let started = Instant::now();
-        let engine = source.load(&options, &limits, secondaries.as_deref())?;
+        // A config that lists no zone at all is a mistake at start; a
+        // reload may still take every zone away.
+        if matches!(&source, ZoneSource::Zones(args) if args.is_empty())
+            && secondaries.as_deref().is_none_or(Secondaries::is_empty)
+        {
+            return Err("no zones given: use --zone FILE (or --table FILE), or [[zone]] in the config".into());
+        }
+        let files = source.read_files(&limits, secondaries.as_deref())?;
+        let engine = source.compile(&files, &options, secondaries.as_deref())?;
         let loaded = describe(&engine, started);
         let history = ReloadHistory { zones: loaded.zones.clone(), loaded_at: unix_now(), ..ReloadHistory::default() };
         let reloader = Reloader {
-            source,
-            options,
             limits,
             secondaries,
             engine: SharedEngine::new(engine),
-            reloading: Mutex::new(()),
+            reloading: Mutex::new(Loading { source, files, options }),
             history: Mutex::new(history),
             keys_from: None,
+            zones_from: None,
         };
         Ok((reloader, loaded))
     }
@@ -145,29 +178,103 @@ impl Reloader {
         self
     }
 
-    /// The options for the next load: the keys as the config file has them now.
-    fn current_options(&self) -> Result<Options, String> {
-        let Some(path) = &self.keys_from else { return Ok(self.options.clone()) };
-        let settings = crate::control::cli::config::load(path)?;
-        let keys = settings.access.map(|a| a.keys).unwrap_or_default();
-        Ok(Options { tsig: keys, ..self.options.clone() })
+    /// Takes the zone set from `config` at each reload: `[[zone]]`s added
+    /// or removed there are added or removed here (see `zone_set`).
+    pub fn zones_from(mut self, config: Option<PathBuf>) -> Reloader {
+        self.zones_from = config;
+        self
     }
 
-    /// Loads everything again and, if it all loads, serves it.
+    /// The options for the next load: the keys as the config file has them now.
+    fn current_options(&self, serving: &Options) -> Result<Options, String> {
+        let Some(path) = &self.keys_from else { return Ok(serving.clone()) };
+        let settings = crate::control::cli::config::load(path)?;
+        let keys = settings.access.map(|a| a.keys).unwrap_or_default();
+        Ok(Options { tsig: keys, ..serving.clone() })
+    }
+
+    fn lock_loading(&self) -> std::sync::MutexGuard<'_, Loading> {
+        self.reloading.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Loads everything again (the zone set too, from the config file) and,
+    /// if it all loads, serves it.
     pub fn reload(&self) -> Result<Loaded, String> {
-        let _one_at_a_time = self.reloading.lock().unwrap_or_else(|e| e.into_inner());
+        let mut loading = self.lock_loading();
+        let outcome = self.reload_all(&mut loading);
+        self.record(outcome)
+    }
+
+    fn reload_all(&self, loading: &mut Loading) -> Result<Loaded, String> {
         let started = Instant::now();
-        let outcome = self
-            .current_options()
-            .and_then(|options| self.source.load(&options, &self.limits, self.secondaries.as_deref()))
-            .map(|engine| {
-                let loaded = describe(&engine, started);
-                self.engine.replace(engine);
-                loaded
-            });
-        // Only now, and only to copy the outcome in. Both the swap above and
-        // this update happen under `reloading`, so the history records
-        // reloads in the order their engines were served.
+        let options = self.current_options(&loading.options)?;
+        let set = super::zone_set::read(self.zones_from.as_deref())?;
+        let source = match (&set, &loading.source) {
+            (Some(set), ZoneSource::Zones(_)) => ZoneSource::Zones(set.files.clone()),
+            _ => loading.source.clone(),
+        };
+        let files = source.read_files(&self.limits, self.secondaries.as_deref())?;
+        if let (Some(set), Some(secondaries)) = (set, &self.secondaries) {
+            super::zone_set::check_overlap(&files, &set.secondaries)?;
+            for change in secondaries.configure(set.secondaries)? {
+                tracing::info!("reload: {change}");
+            }
+        }
+        let engine = source.compile(&files, &options, self.secondaries.as_deref())?;
+        *loading = Loading { source, files, options };
+        Ok(self.serve(engine, started))
+    }
+
+    fn serve(&self, engine: Engine, started: Instant) -> Loaded {
+        let loaded = describe(&engine, started);
+        self.engine.replace(engine);
+        loaded
+    }
+
+    /// Serves what the secondary zones hold now beside the zone files as
+    /// last loaded (no file is read again): a transfer's new copy.
+    pub fn swap_secondaries(&self) -> Result<Loaded, String> {
+        let loading = self.lock_loading();
+        let started = Instant::now();
+        let outcome = loading
+            .source
+            .compile(&loading.files, &loading.options, self.secondaries.as_deref())
+            .map(|engine| self.serve(engine, started));
+        self.record(outcome)
+    }
+
+    /// `zone-reload ZONE` for a zone file: only its file is read again; the
+    /// others are served as last loaded. An error names file and line and
+    /// leaves the serving engine as it was.
+    pub fn reload_zone(&self, zone: &zone::Name) -> Result<Loaded, String> {
+        let mut loading = self.lock_loading();
+        let started = Instant::now();
+        let outcome = (|| {
+            let Some(at) = loading.files.iter().position(|(_, z)| z.origin == *zone) else {
+                return Err(format!("{zone} is not served from a zone file here"));
+            };
+            let (arg, _) = &loading.files[at];
+            let (origin, file) = zones::parse_arg(arg)?;
+            let fresh = zone::load_file_with(std::path::Path::new(file), origin.as_ref(), &self.limits)
+                .map_err(|e| e.to_string())?;
+            for w in &fresh.warnings {
+                tracing::warn!("{w}");
+            }
+            if fresh.origin != *zone {
+                return Err(format!("{file}: now holds zone {}, not {zone}: use reload", fresh.origin));
+            }
+            let mut files = loading.files.clone();
+            files[at].1 = Arc::new(fresh);
+            let engine = loading.source.compile(&files, &loading.options, self.secondaries.as_deref())?;
+            loading.files = files;
+            Ok(self.serve(engine, started))
+        })();
+        self.record(outcome)
+    }
+
+    /// Copies the outcome into the history. Callers hold `reloading`, so
+    /// the history records loads in the order their engines were served.
+    fn record(&self, outcome: Result<Loaded, String>) -> Result<Loaded, String> {
         let mut history = self.lock_history();
         match &outcome {
             Ok(loaded) => {
@@ -181,6 +288,7 @@ impl Reloader {
                 history.failed_at = Some(unix_now());
             }
         }
+        drop(history);
         outcome
     }
 

@@ -15,15 +15,17 @@ use crate::transfer::inbound::{Secondaries, ZoneStatus};
 use crate::zone::ReadLimits;
 
 /// The secondary zones of `configs` with their persisted copies; `None`
-/// when there are none.
+/// when there are none and none can come (`live`: the zone set is read
+/// again from the config at each reload, so one may be added).
 pub fn prepare(
     configs: &[crate::transfer::inbound::SecondaryConfig],
     limits: &ReadLimits,
+    live: bool,
 ) -> Result<Option<Arc<Secondaries>>, String> {
-    if configs.is_empty() {
+    if configs.is_empty() && !live {
         return Ok(None);
     }
-    Ok(Some(Arc::new(Secondaries::load(configs.to_vec(), limits)?)))
+    Ok(Some(Secondaries::load(configs.to_vec(), limits)?))
 }
 
 /// Before privileges are dropped: creates the directory of each copy and
@@ -35,6 +37,19 @@ pub fn hand_over_storage(
     configs: &[crate::transfer::inbound::SecondaryConfig],
     identity: &super::privileges::Identity,
 ) -> Result<(), String> {
+    // A catalog's members keep their copies in its templates' directories.
+    let member_dirs = configs.iter().flat_map(|c| c.catalog.iter().flat_map(|cat| cat.templates.iter()));
+    for dir in member_dirs.map(|t| t.storage.as_path()).filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        if let Err(e) = std::os::unix::fs::chown(dir, Some(identity.uid), Some(identity.gid)) {
+            tracing::warn!(
+                "cannot give {} to {} ({e}): catalog members' copies are written as {}, so it must be writable by them (chown it once)",
+                dir.display(),
+                identity.user,
+                identity.user
+            );
+        }
+    }
     for config in configs {
         let Some(dir) = config.file.parent().filter(|d| !d.as_os_str().is_empty()) else { continue };
         std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
@@ -68,7 +83,7 @@ pub fn start(runtime: &Arc<Runtime>) -> Result<(), String> {
     let weak: Weak<Runtime> = Arc::downgrade(runtime);
     secondaries.start(Arc::new(move || {
         let runtime = weak.upgrade().ok_or("the server is stopping")?;
-        let loaded = runtime.reloader.reload()?;
+        let loaded = runtime.reloader.swap_secondaries()?;
         tracing::debug!("serving {}", served::describe(&loaded.zones));
         Ok(())
     }))
@@ -123,6 +138,7 @@ pub fn status_json(z: &ZoneStatus) -> Value {
         "last_transfer": s.last_transfer.as_ref().map(|(kind, _)| kind.clone()),
         "last_transfer_at": unix(s.last_transfer.as_ref().map(|(_, at)| *at)),
         "last_error": s.last_error,
+        "catalog": z.member_of,
     })
 }
 
@@ -142,4 +158,10 @@ pub fn snapshot(runtime: &Runtime) -> Vec<super::snapshot::SecondarySnapshot> {
                 .map(|d| d.as_secs_f64()),
         })
         .collect()
+}
+
+/// Catalog members not transferred yet (never held a copy).
+pub fn members_without_copy(runtime: &Runtime) -> Vec<String> {
+    let Some(statuses) = runtime.reloader.secondaries().and_then(|s| s.status(None).ok()) else { return Vec::new() };
+    statuses.into_iter().filter(|z| z.member_of.is_some() && z.status.serial.is_none()).map(|z| z.zone).collect()
 }

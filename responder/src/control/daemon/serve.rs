@@ -50,7 +50,9 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
     };
     let rrl = rrl_config(&args.rrl);
     let policy = RrlPolicy::maker(rrl).map_err(|e| e.to_string())?;
-    let secondaries = super::secondary::prepare(&args.secondaries, &args.zone_read.limits())?;
+    // With the zones from a config file, each reload reads its zone set again.
+    let zones_from = args.config.clone().filter(|_| args.zones_from_config && args.table.is_none());
+    let secondaries = super::secondary::prepare(&args.secondaries, &args.zone_read.limits(), zones_from.is_some())?;
     if let Some(id) = &identity {
         super::secondary::hand_over_storage(&args.secondaries, id)?;
     }
@@ -59,7 +61,7 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
     // that drops to a user who cannot read a root-only config must keep
     // reloading its zones as before.
     let has_access = !args.access.keys.is_empty() || !args.access.acls.is_empty() || !args.access.remotes.is_empty();
-    let reloader = reloader.keys_from(args.config.clone().filter(|_| has_access));
+    let reloader = reloader.keys_from(args.config.clone().filter(|_| has_access)).zones_from(zones_from);
     tracing::info!("loaded in {:.2?}: table of {} bytes", loaded.took, loaded.table_bytes);
     let engine = reloader.engine().clone();
     let mut runtime = Runtime::new(reloader);

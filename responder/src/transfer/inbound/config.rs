@@ -41,6 +41,9 @@ pub struct SecondaryConfig {
     /// Who else may send NOTIFY (an `[[acl]]` with `action = "notify"`),
     /// besides the primaries' addresses.
     pub notify_from: Vec<crate::access::AddressRange>,
+    /// `catalog-role = "interpret"`: the zone is a catalog (RFC 9432) whose
+    /// members become secondary zones with these settings.
+    pub catalog: Option<std::sync::Arc<crate::transfer::catalog::CatalogConfig>>,
 }
 
 impl SecondaryConfig {

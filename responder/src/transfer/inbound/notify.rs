@@ -77,6 +77,7 @@ mod tests {
             file: "x".into(),
             primaries: vec![Primary { id: None, address: "127.0.0.1:5300".parse().unwrap(), key: None }],
             notify_from: vec![crate::access::AddressRange::parse("198.18.0.8-198.18.0.9").unwrap()],
+            catalog: None,
         };
         let zones = [&config];
         let msg = notify("example.test.");

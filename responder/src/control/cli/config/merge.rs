@@ -51,6 +51,7 @@ pub fn apply(args: &mut ServeArgs, file: Settings, precedence: &mut Precedence) 
     let zones_given = precedence.on_command_line("zones");
     let table_given = precedence.on_command_line("table");
     if !zones_given && !table_given {
+        args.zones_from_config = file.table.is_none();
         if let Some(zones) = file.zones {
             args.zones = zones;
         }

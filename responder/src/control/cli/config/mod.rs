@@ -16,6 +16,7 @@
 //! | `[pcap]`   | `file` (--pcap), `sample` (--pcap-sample), `source-rate` (--pcap-source-rate)        |
 //! | `[capture]`| `ring-size` (--capture-ring-size)                                                    |
 //! | `[[key]]`, `[[remote]]`, `[[acl]]` | TSIG keys, peers, access rules (no flags; `access.rs`)                  |
+//! | `[[template]]` | `id`, `master`, `storage`: what a catalog's members get (`catalog.rs`; `[[zone]]` `catalog-role`, `catalog-template`) |
 //!
 //! Precedence: a flag on the command line, else the file, else the flag's
 //! default. Lists given as flags (--zone, --listen, --xdp-port) replace the
@@ -27,6 +28,7 @@
 //! Errors name the place: `FILE:LINE:COL: what is wrong`.
 
 mod access;
+mod catalog;
 pub mod every_error;
 mod merge;
 mod position;
@@ -38,6 +40,8 @@ mod values;
 
 #[cfg(test)]
 mod access_tests;
+#[cfg(test)]
+mod catalog_tests;
 #[cfg(test)]
 mod merge_tests;
 #[cfg(test)]

@@ -53,6 +53,10 @@ pub struct Document {
     pub pcap: Option<Spanned<Pcap>>,
     #[serde(default)]
     pub capture: Capture,
+    /// `[[template]]`: settings a catalog gives its members (Knot's
+    /// `template:` list, as `catalog-template` names them).
+    #[serde(default, rename = "template")]
+    pub templates: Vec<Spanned<super::catalog::TemplateEntry>>,
 }
 
 #[derive(Deserialize, Debug, Default)]
@@ -105,6 +109,14 @@ pub struct ZoneEntry {
     /// Makes the zone a secondary: `[[remote]]` ids or addresses
     /// (`IP` or `IP@PORT`) to transfer it from, asked in order.
     pub master: Option<Spanned<Vec<Spanned<String>>>>,
+    // --- catalog zones (config/catalog.rs) ---
+    /// `"interpret"`: the zone is a catalog whose members are served as
+    /// secondary zones (RFC 9432); `"none"`: a plain zone (Knot's names).
+    pub catalog_role: Option<Spanned<String>>,
+    /// `[[template]]` ids the members take their settings from: a member's
+    /// `group` picks one, else the first.
+    pub catalog_template: Option<Spanned<Vec<Spanned<String>>>>,
+    // --- end of catalog zones ---
 }
 
 #[derive(Deserialize, Debug, Default)]

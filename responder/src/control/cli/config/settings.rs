@@ -107,7 +107,8 @@ impl Origin<'_> {
 
 impl Settings {
     pub fn from_document(doc: Document, origin: &Origin) -> Result<Settings, String> {
-        let Document { server, zones, xdp, rrl, control, log, keys, remotes, acls, dnstap, pcap, capture } = doc;
+        let Document { server, zones, xdp, rrl, control, log, keys, remotes, acls, dnstap, pcap, capture, templates } =
+            doc;
         let access = super::access::read(&keys, &remotes, &acls, origin)?;
         let mut capture_settings_at = [None, None];
         let (dnstap_sink, dnstap) = match dnstap {
@@ -162,7 +163,9 @@ impl Settings {
             Some(dir) => Some(origin.path(dir, "storage")?),
             None => None,
         };
-        let secondaries = super::secondary::secondaries(&zones, access.as_ref(), storage.as_deref(), origin)?;
+        let templates = super::catalog::templates(&templates, access.as_ref(), storage.as_deref(), origin)?;
+        let secondaries =
+            super::secondary::secondaries(&zones, access.as_ref(), storage.as_deref(), &templates, origin)?;
         let secondaries = if secondaries.is_empty() { None } else { Some(secondaries) };
         let primaries_only: Vec<_> = zones.into_iter().filter(|z| z.get_ref().master.is_none()).collect();
         let zones = if primaries_only.is_empty() { None } else { Some(zone_arguments(&primaries_only, origin)?) };
