@@ -12,6 +12,7 @@ use crate::engine::live::SharedEngine;
 use crate::engine::{Engine, Options};
 use crate::table::Table;
 use crate::transfer::inbound::Secondaries;
+use crate::transfer::outbound::Outbound;
 use crate::zone::{self, ReadLimits};
 
 /// Where the served data comes from.
@@ -28,12 +29,15 @@ impl ZoneSource {
     /// first error is returned, naming the file and line.
     /// Secondary zones, when there are any, are compiled in beside the
     /// zone files: each as its thread last left it (`Secondaries::serving`).
-    pub fn load(
+    /// Also returns the zones compiled (none from a table file), for the
+    /// zones sent out (`transfer::outbound`).
+    pub fn load_keeping(
         &self,
         options: &Options,
         limits: &ReadLimits,
         secondaries: Option<&Secondaries>,
-    ) -> Result<Engine, String> {
+    ) -> Result<(Engine, Vec<zone::Zone>), String> {
+        let mut zones = Vec::new();
         let table = match self {
             ZoneSource::Table(path) => {
                 // A FIFO would block the open, and so every later reload, for ever.
@@ -47,10 +51,12 @@ impl ZoneSource {
                     _ => zones::load_all(args, limits)?.zones,
                 };
                 loaded.extend(secondaries.map(|s| s.serving()).unwrap_or_default());
-                Table::compile(&loaded).map_err(|e| e.to_string())?
+                let table = Table::compile(&loaded).map_err(|e| e.to_string())?;
+                zones = loaded;
+                table
             }
         };
-        Ok(Engine::new(table, options.clone()))
+        Ok((Engine::new(table, options.clone()), zones))
     }
 }
 
@@ -95,26 +101,35 @@ pub struct Reloader {
     /// The config file the TSIG keys come from, read again at each reload
     /// (a key added, rotated or removed takes effect without a restart).
     keys_from: Option<PathBuf>,
+    /// Zones sent out: given every load's zones once it serves them.
+    outbound: Option<Arc<Outbound>>,
 }
 
 impl Reloader {
     /// Loads the first engine; fails without serving anything on error.
-    /// Under the default read limits: `serve` passes its own to `start_with`.
+    /// Under the default read limits: `serve` passes its own to `start_sending`.
     #[cfg(test)]
     pub fn start(source: ZoneSource, options: Options) -> Result<(Reloader, Loaded), String> {
-        Reloader::start_with(source, options, ReadLimits::default(), None)
+        Reloader::start_sending(source, options, ReadLimits::default(), None, None)
     }
 
     /// [`Reloader::start`] with zone files read within `limits`, at start
-    /// and at every reload, and `secondaries` compiled in beside them.
-    pub fn start_with(
+    /// and at every reload, `secondaries` compiled in beside them, and
+    /// every load's zones given to `outbound` (the first without NOTIFY:
+    /// secondaries ask at their own start).
+    pub fn start_sending(
         source: ZoneSource,
         options: Options,
         limits: ReadLimits,
         secondaries: Option<Arc<Secondaries>>,
+        outbound: Option<Arc<Outbound>>,
     ) -> Result<(Reloader, Loaded), String> {
         let started = Instant::now();
-        let engine = source.load(&options, &limits, secondaries.as_deref())?;
+        let (engine, zones) = source.load_keeping(&options, &limits, secondaries.as_deref())?;
+        if let Some(outbound) = &outbound {
+            outbound.update(&zones, false);
+        }
+        drop(zones);
         let loaded = describe(&engine, started);
         let history = ReloadHistory { zones: loaded.zones.clone(), loaded_at: unix_now(), ..ReloadHistory::default() };
         let reloader = Reloader {
@@ -126,6 +141,7 @@ impl Reloader {
             reloading: Mutex::new(()),
             history: Mutex::new(history),
             keys_from: None,
+            outbound,
         };
         Ok((reloader, loaded))
     }
@@ -159,10 +175,13 @@ impl Reloader {
         let started = Instant::now();
         let outcome = self
             .current_options()
-            .and_then(|options| self.source.load(&options, &self.limits, self.secondaries.as_deref()))
-            .map(|engine| {
+            .and_then(|options| self.source.load_keeping(&options, &self.limits, self.secondaries.as_deref()))
+            .map(|(engine, zones)| {
                 let loaded = describe(&engine, started);
                 self.engine.replace(engine);
+                if let Some(outbound) = &self.outbound {
+                    outbound.update(&zones, true);
+                }
                 loaded
             });
         // Only now, and only to copy the outcome in. Both the swap above and

@@ -105,6 +105,12 @@ pub struct ZoneEntry {
     /// Makes the zone a secondary: `[[remote]]` ids or addresses
     /// (`IP` or `IP@PORT`) to transfer it from, asked in order.
     pub master: Option<Spanned<Vec<Spanned<String>>>>,
+    /// `[[acl]]` ids: who may transfer the zone out (`action = "transfer"`).
+    pub acl: Option<Vec<Spanned<String>>>,
+    /// `[[remote]]` ids (or addresses) to send NOTIFY when the serial changes.
+    pub notify: Option<Vec<Spanned<String>>>,
+    /// Differences kept for IXFR out (Knot: journal-max-depth).
+    pub journal_max_depth: Option<Spanned<u32>>,
 }
 
 #[derive(Deserialize, Debug, Default)]
