@@ -42,6 +42,8 @@ mod access_tests;
 #[cfg(test)]
 mod merge_tests;
 #[cfg(test)]
+mod outbound_tests;
+#[cfg(test)]
 mod tests;
 
 use std::path::{Path, PathBuf};
