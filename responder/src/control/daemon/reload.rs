@@ -162,11 +162,13 @@ impl Reloader {
     }
 
     /// The options for the next load: the keys as the config file has them now.
-    fn current_options(&self) -> Result<Options, String> {
-        let Some(path) = &self.keys_from else { return Ok(self.options.clone()) };
+    /// With them, the keys and ACLs as the file has them now, for the
+    /// zones sent out (`None`: unchanged).
+    fn current_options(&self) -> Result<(Options, Option<crate::access::Access>), String> {
+        let Some(path) = &self.keys_from else { return Ok((self.options.clone(), None)) };
         let settings = crate::control::cli::config::load(path)?;
-        let keys = settings.access.map(|a| a.keys).unwrap_or_default();
-        Ok(Options { tsig: keys, ..self.options.clone() })
+        let access = settings.access.unwrap_or_default();
+        Ok((Options { tsig: access.keys.clone(), ..self.options.clone() }, Some(access)))
     }
 
     /// Loads everything again and, if it all loads, serves it.
@@ -175,11 +177,17 @@ impl Reloader {
         let started = Instant::now();
         let outcome = self
             .current_options()
-            .and_then(|options| self.source.load_keeping(&options, &self.limits, self.secondaries.as_deref()))
-            .map(|(engine, zones)| {
+            .and_then(|(options, access)| {
+                let (engine, zones) = self.source.load_keeping(&options, &self.limits, self.secondaries.as_deref())?;
+                Ok((engine, zones, access))
+            })
+            .map(|(engine, zones, access)| {
                 let loaded = describe(&engine, started);
                 self.engine.replace(engine);
                 if let Some(outbound) = &self.outbound {
+                    if let Some(access) = access {
+                        outbound.set_access(access);
+                    }
                     outbound.update(&zones, true);
                 }
                 loaded

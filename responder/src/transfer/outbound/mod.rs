@@ -63,7 +63,8 @@ struct Entry {
 /// Every zone sent out.
 pub struct Outbound {
     entries: Vec<Entry>,
-    access: Access,
+    /// Replaced at each reload of a config that has keys or ACLs.
+    access: arc_swap::ArcSwap<Access>,
     limits: Limits,
     active: Arc<AtomicUsize>,
     notifier: notify::Notifier,
@@ -87,7 +88,7 @@ impl Outbound {
             .collect();
         Some(Arc::new(Outbound {
             entries,
-            access: access.clone(),
+            access: arc_swap::ArcSwap::from_pointee(access.clone()),
             limits,
             active: Arc::default(),
             notifier: notify::Notifier::default(),
@@ -123,6 +124,11 @@ impl Outbound {
         }
     }
 
+    /// The keys and ACLs as the config has them now (a reload re-read it).
+    pub fn set_access(&self, access: Access) {
+        self.access.store(Arc::new(access));
+    }
+
     /// Starts the NOTIFY thread.
     pub fn start(&self) -> Result<(), String> {
         self.notifier.start()
@@ -153,7 +159,8 @@ impl Outbound {
         };
         let entry = self.entries.iter().find(|e| e.config.zone == request.zone)?;
         let now = tsig::now();
-        let signed = match tsig::verify_request(&self.access.keys, &buf[..len], now) {
+        let access = self.access.load();
+        let signed = match tsig::verify_request(&access.keys, &buf[..len], now) {
             Ok(signed) => signed,
             Err(rejected) => {
                 let error = reply::TsigError::of(&rejected);
@@ -163,7 +170,7 @@ impl Outbound {
         };
         let key = signed.map(|s| s.key);
         let signing = signed.map(|s| (s.key, s.verified.mac));
-        if !self.access.allows(&entry.config.acls, source, key, Action::Transfer) {
+        if !access.allows(&entry.config.acls, source, key, Action::Transfer) {
             let who = key.map_or("unsigned".to_string(), |k| format!("key {}", k.id()));
             self.log_refusal(&request.zone, source, &format!("no acl allows it ({who})"));
             return single(reply::error(buf, request.question_end, rcode::REFUSED, signing));
