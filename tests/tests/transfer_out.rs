@@ -294,3 +294,83 @@ fn knotd_as_a_secondary_follows_a_reload_by_notify_and_ixfr() {
     });
     assert!(primary.log().contains("IXFR out: zone example.test. serial 2"), "{}", primary.log());
 }
+
+/// responder in the middle of a tree: a secondary of knotd that sends the
+/// zone on. A change on knotd reaches responder by NOTIFY and IXFR, and
+/// responder's journal then serves the difference to the next secondary.
+#[test]
+fn a_secondary_of_knotd_sends_the_zone_on_with_the_difference_it_received() {
+    let missing: &[&str] = if knot::available() && kdig::available() { &[] } else { &["knotd", "knotc", "kdig"] };
+    if !required_tools("a_secondary_of_knotd_sends_the_zone_on_with_the_difference_it_received", missing) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (knot_dir, relay_dir) = (dir.path().join("knot"), dir.path().join("relay"));
+    std::fs::create_dir_all(knot_dir.join("db")).unwrap();
+    std::fs::create_dir_all(&relay_dir).unwrap();
+    let (knot_port, relay_port) = (free_port().unwrap(), free_port().unwrap());
+
+    std::fs::write(knot_dir.join("example.test.zone"), zone_text(1, "")).unwrap();
+    let conf = format!(
+        "server:\n    listen: 127.0.0.1@{knot_port}\n    rundir: {d}\n    udp-workers: 1\n    tcp-workers: 1\n    \
+         background-workers: 1\n\
+         log:\n  - target: stderr\n    any: info\n\
+         database:\n    storage: {d}/db\n\
+         key:\n  - id: xfr\n    algorithm: hmac-sha256\n    secret: {SECRET}\n\
+         remote:\n  - id: relay\n    address: 127.0.0.1@{relay_port}\n    key: xfr\n\
+         acl:\n  - id: xfr\n    address: 127.0.0.1\n    key: xfr\n    action: transfer\n\
+         template:\n  - id: default\n    storage: {d}\n    zonefile-sync: -1\n    zonefile-load: whole\n    \
+         journal-content: changes\n\
+         zone:\n  - domain: {ZONE}\n    file: example.test.zone\n    notify: relay\n    acl: xfr\n",
+        d = knot_dir.display(),
+    );
+    std::fs::write(knot_dir.join("knot.conf"), conf).unwrap();
+    let mut cmd = Command::new("knotd");
+    cmd.arg("-c").arg(knot_dir.join("knot.conf"));
+    let mut knotd = Daemon::spawn(cmd, "knotd", &knot_dir.join("knotd.log")).unwrap();
+    let knot_addr = SocketAddr::from((Ipv4Addr::LOCALHOST, knot_port));
+    knotd.wait_until_answering(knot_addr, Duration::from_secs(20)).unwrap_or_else(|e| panic!("{e}"));
+    let knotd = KnotSecondary { daemon: Some(knotd), addr: knot_addr };
+    wait_for("knotd to load the zone", Duration::from_secs(10), || knotd.serial() == Some(1));
+
+    let relay_conf = format!(
+        "[server]\nlisten = [\"127.0.0.1:{relay_port}\"]\nudp-workers = 1\nuser = \"root\"\nstorage = \"copies\"\n\n\
+         [[key]]\nid = \"xfr\"\nalgorithm = \"hmac-sha256\"\nsecret = \"{SECRET}\"\n\n\
+         [[remote]]\nid = \"hidden\"\naddress = \"127.0.0.1@{knot_port}\"\nkey = \"xfr\"\n\n\
+         [[acl]]\nid = \"downstream\"\naddress = \"127.0.0.1\"\nkey = \"xfr\"\naction = \"transfer\"\n\n\
+         [[zone]]\nname = \"{ZONE}\"\nmaster = [\"hidden\"]\nacl = [\"downstream\"]\n",
+    );
+    std::fs::write(relay_dir.join("responder.toml"), relay_conf).unwrap();
+    let mut cmd = Command::new(binary().unwrap());
+    cmd.arg("serve").arg("--config").arg(relay_dir.join("responder.toml"));
+    let mut daemon = Daemon::spawn(cmd, "responder serve", &relay_dir.join("responder.log")).unwrap();
+    let relay_addr = SocketAddr::from((Ipv4Addr::LOCALHOST, relay_port));
+    daemon.wait_until_answering(relay_addr, Duration::from_secs(20)).unwrap_or_else(|e| panic!("{e}"));
+    let relay = Primary { daemon: Some(daemon), addr: relay_addr, dir: relay_dir.clone() };
+    let relay_serial = || {
+        dns::ask(relay.addr, Transport::Udp, &Question::new(ZONE, SOA))
+            .ok()
+            .and_then(|r| r.answer.first().and_then(|rr| rr.to_string().split_whitespace().nth(5)?.parse::<u32>().ok()))
+    };
+    wait_for("the relay's first copy", Duration::from_secs(20), || relay_serial() == Some(1));
+    let axfr = relay.kdig(Some(("xfr", SECRET)), &["AXFR", ZONE]);
+    assert_eq!(received(&axfr).map(|(_, n)| n), Some(FILLER + 4), "{axfr}");
+
+    // A change on knotd: NOTIFY to the relay, IXFR in, kept as a difference.
+    let socket = knot_dir.join("knot.sock");
+    for args in [
+        vec!["zone-begin", ZONE],
+        vec!["zone-set", ZONE, &format!("added.{ZONE}"), "60", "A", "198.18.0.99"],
+        vec!["zone-commit", ZONE],
+    ] {
+        let out =
+            run_bounded(Command::new("knotc").arg("-s").arg(&socket).args(&args), Duration::from_secs(10)).unwrap();
+        assert!(out.status.success(), "knotc {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    wait_for("serial 2 on the relay", Duration::from_secs(15), || relay_serial() == Some(2));
+    let ixfr = relay.kdig(Some(("xfr", SECRET)), &["IXFR=1", ZONE]);
+    let lines = records(&ixfr);
+    assert_eq!(lines.len(), 5, "SOA 2, SOA 1, SOA 2, +added, SOA 2:\n{ixfr}");
+    assert!(lines[3].starts_with("added."), "{ixfr}");
+    assert!(!ixfr.contains(";; ERROR"), "{ixfr}");
+}
