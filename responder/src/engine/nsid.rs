@@ -152,7 +152,7 @@ pub fn parse(text: &str) -> Result<Vec<u8>, String> {
 pub fn configured(nsid: Option<&str>, identity: Option<&str>) -> Result<Option<Vec<u8>>, String> {
     match (nsid, identity) {
         (Some(text), _) => parse(text).map(Some),
-        (None, Some(identity)) if identity.is_empty() => Ok(None),
+        (None, Some("")) => Ok(None),
         (None, Some(identity)) if identity.len() > 128 => Err(format!(
             "identity {identity:?} is the NSID when nsid is not set, and an NSID is at most 128 octets: shorten it or set nsid"
         )),
