@@ -27,6 +27,8 @@ pub const WAIT: Duration = Duration::from_secs(2);
 pub const MAX_PENDING: usize = 1024;
 /// How long one look at the sockets waits while NOTIFYs are pending.
 const POLL: Duration = Duration::from_millis(50);
+/// Datagrams read per socket between two rounds of sends.
+const MAX_READS: usize = 64;
 
 /// A zone's new SOA, for its secondaries.
 #[derive(Debug, Clone)]
@@ -210,8 +212,10 @@ fn run(receiver: Receiver<Message>) {
             if pending.is_empty() {
                 break;
             }
-            // Answers already in, then at most one POLL of waiting.
-            while let Ok((n, from)) = socket.recv_from(&mut buf) {
+            // Answers already in, then at most one POLL of waiting; a flood
+            // of datagrams to our port cannot hold back the retries.
+            for _ in 0..MAX_READS {
+                let Ok((n, from)) = socket.recv_from(&mut buf) else { break };
                 answered(&mut pending, &buf[..n], from);
                 if pending.is_empty() {
                     break;
@@ -314,5 +318,31 @@ mod tests {
         assert_eq!(u16::from_be_bytes([answer[0], answer[1]]), id);
         answered(&mut pending, &answer, target.address);
         assert!(pending.is_empty());
+    }
+
+    #[test]
+    fn the_thread_sends_again_until_answered_then_stops() {
+        let zone = Name::parse("example.test.", None).unwrap().unwrap();
+        let soa = rr::encode(&crate::transfer::journal::rr::tests::soa_record("example.test.", 4)).unwrap();
+        let secondary = UdpSocket::bind("127.0.0.1:0").unwrap();
+        secondary.set_read_timeout(Some(WAIT + Duration::from_secs(2))).unwrap();
+        let target = Target { id: "s".into(), address: secondary.local_addr().unwrap(), key: None };
+        let notifier = Notifier::default();
+        notifier.start().unwrap();
+        notifier.send(Announcement { zone, soa, targets: vec![target] });
+        let mut buf = [0u8; 512];
+        let (n, _) = secondary.recv_from(&mut buf).expect("the first NOTIFY");
+        let first = buf[..n].to_vec();
+        let started = Instant::now();
+        // Not answered: it comes again, the same message, WAIT later.
+        let (n, from) = secondary.recv_from(&mut buf).expect("the NOTIFY again");
+        assert!(started.elapsed() >= WAIT - Duration::from_millis(200), "{:?}", started.elapsed());
+        assert_eq!(&buf[..n], &first[..]);
+        buf[2] |= 0x80;
+        secondary.send_to(&buf[..n], from).unwrap();
+        // Answered: no third.
+        secondary.set_read_timeout(Some(WAIT + Duration::from_millis(500))).unwrap();
+        assert!(secondary.recv_from(&mut buf).is_err(), "sent again after its answer");
+        notifier.stop();
     }
 }
