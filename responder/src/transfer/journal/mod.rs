@@ -86,6 +86,50 @@ pub enum Change {
     Same,
 }
 
+/// A new version, compared with the one it follows (the slow part of an
+/// update, done without the journal's lock).
+#[derive(Debug)]
+pub struct Step {
+    new: Arc<Version>,
+    kind: StepKind,
+}
+
+#[derive(Debug)]
+enum StepKind {
+    First,
+    Same,
+    /// The same serial, other records.
+    Changed,
+    /// A serial that went back (or jumped too far), from this one.
+    Back(u32),
+    /// A newer serial, from this one, with the difference when kept.
+    Forward(u32, Option<Diff>),
+}
+
+impl Step {
+    /// `new` after `current`; the difference is computed when `depth`
+    /// keeps any.
+    pub fn towards(current: Option<&Arc<Version>>, new: Version, depth: usize) -> Step {
+        let new = Arc::new(new);
+        let kind = match current {
+            None => StepKind::First,
+            Some(old) if old.serial == new.serial => {
+                if same_records(old, &new) {
+                    StepKind::Same
+                } else {
+                    StepKind::Changed
+                }
+            }
+            Some(old) if !serial_newer(new.serial, old.serial) => StepKind::Back(old.serial),
+            Some(old) => StepKind::Forward(
+                old.serial,
+                (depth > 0).then(|| Diff::between(old.soa.clone(), &old.records, new.soa.clone(), &new.records)),
+            ),
+        };
+        Step { new, kind }
+    }
+}
+
 /// One zone's current version and recent differences.
 #[derive(Debug)]
 pub struct Journal {
@@ -104,6 +148,10 @@ impl Journal {
         self.current.as_ref()
     }
 
+    pub fn depth(&self) -> usize {
+        self.depth
+    }
+
     /// How many differences are kept.
     pub fn len(&self) -> usize {
         self.history.len()
@@ -118,31 +166,42 @@ impl Journal {
     /// went back or jumped oddly, or the same serial with other records,
     /// empties the history: clients then get the zone whole.
     pub fn update(&mut self, new: Version) -> Change {
-        let new = Arc::new(new);
-        let Some(old) = self.current.replace(Arc::clone(&new)) else { return Change::First(new.serial) };
-        if old.serial == new.serial {
-            if !same_records(&old, &new) {
+        let step = Step::towards(self.current.as_ref(), new, self.depth);
+        self.commit(step)
+    }
+
+    /// Puts a [`Step`] made from the current version in place: quick, so
+    /// that the lock a server thread takes to plan a transfer is never
+    /// held across the work of comparing two versions of a big zone.
+    pub fn commit(&mut self, step: Step) -> Change {
+        self.current = Some(Arc::clone(&step.new));
+        match step.kind {
+            StepKind::First => Change::First(step.new.serial),
+            StepKind::Same => Change::Same,
+            StepKind::Changed => {
                 tracing::warn!(
-                    serial = new.serial,
+                    serial = step.new.serial,
                     "zone changed without a new SOA serial: secondaries will not notice; the IXFR history is cleared"
                 );
                 self.history.clear();
+                Change::Same
             }
-            return Change::Same;
+            StepKind::Back(from) => {
+                self.history.clear();
+                Change::Serial { from, to: step.new.serial }
+            }
+            StepKind::Forward(from, diff) => {
+                if let Some(diff) = diff {
+                    self.history.push_back(diff);
+                }
+                let budget = step.new.bytes().max(MIN_BUDGET);
+                let mut held: usize = self.history.iter().map(Diff::bytes).sum();
+                while self.history.len() > self.depth || (held > budget && !self.history.is_empty()) {
+                    held -= self.history.pop_front().map_or(0, |d| d.bytes());
+                }
+                Change::Serial { from, to: step.new.serial }
+            }
         }
-        if !serial_newer(new.serial, old.serial) {
-            self.history.clear();
-            return Change::Serial { from: old.serial, to: new.serial };
-        }
-        if self.depth > 0 {
-            self.history.push_back(Diff::between(old.soa.clone(), &old.records, new.soa.clone(), &new.records));
-        }
-        let budget = new.bytes().max(MIN_BUDGET);
-        let mut held: usize = self.history.iter().map(Diff::bytes).sum();
-        while self.history.len() > self.depth || (held > budget && !self.history.is_empty()) {
-            held -= self.history.pop_front().map_or(0, |d| d.bytes());
-        }
-        Change::Serial { from: old.serial, to: new.serial }
     }
 
     /// The answer to an AXFR (`since` None) or an IXFR from serial `since`.

@@ -32,7 +32,7 @@ use crate::access::{Access, Action};
 use crate::engine::Transport;
 use crate::server::{TransferAnswer, TransferHandler};
 use crate::transfer::inbound::message::AXFR;
-use crate::transfer::journal::{Change, Journal, Plan, Version};
+use crate::transfer::journal::{Change, Journal, Plan, Step, Version};
 use crate::tsig;
 use crate::wire::dns::rcode;
 use crate::zone::{Name, Zone};
@@ -107,7 +107,13 @@ impl Outbound {
             }
             let Some(version) = Version::of(zone) else { continue };
             let soa = version.soa.clone();
-            let change = lock(&entry.journal).update(version);
+            // Compared outside the lock: transfers plan under it.
+            let (current, depth) = {
+                let journal = lock(&entry.journal);
+                (journal.current().cloned(), journal.depth())
+            };
+            let step = Step::towards(current.as_ref(), version, depth);
+            let change = lock(&entry.journal).commit(step);
             match change {
                 Change::Serial { from, to } => {
                     tracing::info!(zone = %entry.config.zone, "serial {from} -> {to}: kept for transfers out");
