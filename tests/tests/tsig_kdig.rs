@@ -186,3 +186,26 @@ fn kdig_nsid_shows_the_nodes_name() {
         .unwrap();
     assert!(!text(&plain).contains("node-7"), "NSID sent unasked: {}", text(&plain));
 }
+
+/// `--identity` is the NSID when `--nsid` is not given, as Knot's
+/// `server.identity`; `--nsid` wins over it.
+#[test]
+fn kdig_nsid_shows_the_identity_unless_an_nsid_is_given() {
+    if !kdig_usable("kdig_nsid_shows_the_identity_unless_an_nsid_is_given") {
+        return;
+    }
+    let zone = workspace_root().join("zones/tests/compare/example.com.zone").display().to_string();
+    let nsid_of = |args: &[&str]| {
+        let server = server::Server::start(&[&["--zone", &zone][..], args].concat()).unwrap();
+        let out = Command::new("kdig")
+            .arg(format!("@{}", server.v4.ip()))
+            .args(["-p", &server.v4.port().to_string(), "+retry=0", "+timeout=3", "+nsid", "www.example.com.", "A"])
+            .output()
+            .unwrap();
+        text(&out)
+    };
+    let out = nsid_of(&["--identity", "ns1.fra.anycast.test"]);
+    assert!(out.contains("NSID") && out.contains("ns1.fra.anycast.test"), "{out}");
+    let out = nsid_of(&["--identity", "ns1.fra.anycast.test", "--nsid", "node-9"]);
+    assert!(out.contains("node-9") && !out.contains("ns1.fra"), "{out}");
+}

@@ -58,6 +58,12 @@ pub fn check(path: &Path) -> Result<String, Vec<String>> {
         summary.push_str(&format!("{sep}{} secondary zone(s), {copies} with a copy", args.secondaries.len()));
         Ok(summary)
     });
+    let summary = summary.map(|mut summary| {
+        if !args.outbound.is_empty() {
+            summary.push_str(&format!("; {} zone(s) sent out (acl/notify)", args.outbound.len()));
+        }
+        summary
+    });
     match summary {
         Ok(summary) if errors.is_empty() => Ok(summary),
         Ok(_) => Err(errors),
@@ -132,6 +138,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(check(&config).unwrap(), "2 secondary zone(s), 0 with a copy");
+        let relay = std::fs::read_to_string(&config).unwrap()
+            + "acl = [\"out\"]\n[[acl]]\nid = \"out\"\naddress = \"198.18.0.0/24\"\naction = \"transfer\"\n";
+        std::fs::write(&config, relay).unwrap();
+        assert_eq!(check(&config).unwrap(), "2 secondary zone(s), 0 with a copy; 1 zone(s) sent out (acl/notify)");
         std::fs::create_dir_all(dir.path().join("copies")).unwrap();
         std::fs::write(dir.path().join("copies/b.test.zone"), "b.test. 60 IN A 198.18.0.1\n").unwrap();
         let errors = check(&config).unwrap_err();

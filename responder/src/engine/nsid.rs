@@ -145,3 +145,18 @@ pub fn parse(text: &str) -> Result<Vec<u8>, String> {
     }
     Ok(bytes)
 }
+
+/// The NSID to serve: `nsid` when given, else the server's `identity` as
+/// its bytes (Knot's `server.identity` sets the NSID the same way), else
+/// none. An identity too long for an NSID is an error naming both keys.
+pub fn configured(nsid: Option<&str>, identity: Option<&str>) -> Result<Option<Vec<u8>>, String> {
+    match (nsid, identity) {
+        (Some(text), _) => parse(text).map(Some),
+        (None, Some("")) => Ok(None),
+        (None, Some(identity)) if identity.len() > 128 => Err(format!(
+            "identity {identity:?} is the NSID when nsid is not set, and an NSID is at most 128 octets: shorten it or set nsid"
+        )),
+        (None, Some(identity)) => Ok(Some(identity.as_bytes().to_vec())),
+        (None, None) => Ok(None),
+    }
+}

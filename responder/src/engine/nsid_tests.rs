@@ -95,3 +95,14 @@ fn nsid_values_parse() {
     assert!(parse("").is_err());
     assert!(parse(&"x".repeat(129)).is_err());
 }
+
+#[test]
+fn the_identity_is_the_nsid_unless_one_is_given() {
+    use super::nsid::configured;
+    assert_eq!(configured(None, None), Ok(None));
+    assert_eq!(configured(None, Some("ns1.fra")), Ok(Some(b"ns1.fra".to_vec())));
+    // Taken as text even when it looks like hex: it is a name, not an NSID.
+    assert_eq!(configured(None, Some("0x41")), Ok(Some(b"0x41".to_vec())));
+    assert_eq!(configured(Some("0x4142"), Some("ns1.fra")), Ok(Some(b"AB".to_vec())));
+    assert!(configured(None, Some(&"x".repeat(129))).unwrap_err().contains("set nsid"));
+}

@@ -2,7 +2,8 @@
 //! answers through its own `engine::Session` (its view of the live engine,
 //! its counting and rate-limiting policy) and publishes its counters after
 //! each query. A NOTIFY goes to the secondary zones' handler instead, when
-//! there is one (the engine itself answers NOTIMP to any other opcode).
+//! there is one (the engine itself answers NOTIMP to any other opcode), and
+//! an AXFR or IXFR to the zone transfers' handler, when there is one.
 //! With capture on, each thread also has its own tap.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -19,11 +20,23 @@ use crate::stats::{Counting, DnsCounters, Published, Registry};
 /// answer's length, or `None` to drop it.
 pub type NotifyHandler = Arc<dyn Fn(&mut [u8], usize, IpAddr) -> Option<usize> + Send + Sync>;
 
+/// What the transfer handler made of an AXFR or IXFR query: the first
+/// message's length (`None`: send nothing) and, over TCP, the rest.
+pub struct TransferAnswer {
+    pub len: Option<usize>,
+    pub rest: Option<Box<dyn super::MessageStream>>,
+}
+
+/// Answers an AXFR or IXFR of `len` bytes from a client in place, or
+/// returns `None` to leave it to the engine (a zone not sent out: REFUSED).
+pub type TransferHandler = Arc<dyn Fn(&mut [u8], usize, Transport, IpAddr) -> Option<TransferAnswer> + Send + Sync>;
+
 /// Builds the per-thread sessions. `policy` makes each thread's policy.
 pub struct EngineAnswerer<F> {
     engine: SharedEngine,
     policy: F,
     notify: Option<NotifyHandler>,
+    transfer: Option<TransferHandler>,
     udp: Arc<Registry<DnsCounters>>,
     tcp: Arc<Registry<DnsCounters>>,
     log_queries: bool,
@@ -40,6 +53,7 @@ where
             engine,
             policy,
             notify: None,
+            transfer: None,
             udp: Arc::default(),
             tcp: Arc::default(),
             log_queries: false,
@@ -50,6 +64,12 @@ where
     /// Hands every NOTIFY to `handler`.
     pub fn with_notify(mut self, handler: NotifyHandler) -> EngineAnswerer<F> {
         self.notify = Some(handler);
+        self
+    }
+
+    /// Hands every AXFR and IXFR query to `handler` first.
+    pub fn with_transfer(mut self, handler: TransferHandler) -> EngineAnswerer<F> {
+        self.transfer = Some(handler);
         self
     }
 
@@ -90,6 +110,8 @@ where
             session: engine::Session::new(&self.engine, Counting::new((self.policy)())),
             published: registry.register(),
             notify: self.notify.clone(),
+            transfer: self.transfer.clone(),
+            pending: None,
             log_queries: self.log_queries,
             tap: self.capture.as_ref().map(|c| c.tap()),
             peer: (UNSPECIFIED, UNSPECIFIED),
@@ -102,6 +124,9 @@ struct ThreadSession<P> {
     session: engine::Session<Counting<P>>,
     published: Arc<Published<DnsCounters>>,
     notify: Option<NotifyHandler>,
+    transfer: Option<TransferHandler>,
+    /// The rest of the transfer just started, for the TCP connection.
+    pending: Option<Box<dyn super::MessageStream>>,
     log_queries: bool,
     tap: Option<Tap>,
     /// Client and server of the next query, when capturing.
@@ -115,12 +140,15 @@ impl<P: Policy + Send> Session for ThreadSession<P> {
         if let Some(notify) = &self.notify {
             if crate::transfer::inbound::notify::is_notify(buf.get(..len)?) {
                 // Without the client's address no NOTIFY is believed.
-                let source = match client.len() {
-                    4 => IpAddr::from(<[u8; 4]>::try_from(client).ok()?),
-                    16 => IpAddr::from(<[u8; 16]>::try_from(client).ok()?),
-                    _ => IpAddr::from([0u8; 4]),
-                };
-                return notify(buf, len, source);
+                return notify(buf, len, source(client));
+            }
+        }
+        if let Some(transfer) = &self.transfer {
+            if crate::transfer::outbound::request::is_transfer(buf.get(..len)?) {
+                if let Some(answer) = transfer(buf, len, transport, source(client)) {
+                    self.pending = answer.rest;
+                    return answer.len;
+                }
             }
         }
         // A kernel-socket query costs two system calls; publishing a dozen
@@ -144,8 +172,23 @@ impl<P: Policy + Send> Session for ThreadSession<P> {
         self.tap.is_some()
     }
 
+    fn take_stream(&mut self) -> Option<Box<dyn super::MessageStream>> {
+        self.pending.take()
+    }
+
     fn peer(&mut self, client: SocketAddr, server: SocketAddr) {
         self.peer = (client, server);
+    }
+}
+
+/// The client's address as the engine takes it (4 or 16 bytes); any
+/// other length, which no server passes, reads as 0.0.0.0, which no ACL
+/// meant for a peer lets in.
+fn source(client: &[u8]) -> IpAddr {
+    match client.len() {
+        4 => <[u8; 4]>::try_from(client).map_or(IpAddr::from([0u8; 4]), IpAddr::from),
+        16 => <[u8; 16]>::try_from(client).map_or(IpAddr::from([0u8; 4]), IpAddr::from),
+        _ => IpAddr::from([0u8; 4]),
     }
 }
 

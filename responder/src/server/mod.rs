@@ -25,7 +25,7 @@ use std::thread::{self, JoinHandle};
 use tracing::{error, info};
 
 pub use self::config::{ServerConfig, TcpLimits};
-pub use self::engine::{EngineAnswerer, NotifyHandler};
+pub use self::engine::{EngineAnswerer, NotifyHandler, TransferAnswer, TransferHandler};
 use crate::engine::Transport;
 use crate::stats::{Published, TcpCounters};
 
@@ -51,6 +51,32 @@ pub trait Session: Send {
 
     /// The client and server socket addresses of the next query.
     fn peer(&mut self, _client: SocketAddr, _server: SocketAddr) {}
+
+    /// After an answer over TCP: the rest of a multi-message answer (a
+    /// zone transfer) to send before any later query is answered.
+    fn take_stream(&mut self) -> Option<Box<dyn MessageStream>> {
+        None
+    }
+}
+
+/// The next message of a multi-message answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// A message of this length was written.
+    Message(usize),
+    /// The answer is complete.
+    Done,
+    /// The answer cannot be completed (a time limit): close the connection,
+    /// so the client sees it cut short rather than waiting.
+    Abort,
+}
+
+/// The messages after the first of a multi-message answer, made one at a
+/// time as the connection's output drains, so a whole zone is never
+/// buffered.
+pub trait MessageStream: Send {
+    /// Writes the next message into `buf` (64 KiB).
+    fn next(&mut self, buf: &mut [u8]) -> Step;
 }
 
 /// A running server; dropping it stops it too.

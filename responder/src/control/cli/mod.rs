@@ -121,6 +121,9 @@ pub struct ServeArgs {
     /// --zone nor --table given): a reload then reads the zone set again.
     #[arg(skip)]
     pub zones_from_config: bool,
+    /// Zones sent out: from the config file only (`[[zone]]` with `acl` or `notify`).
+    #[arg(skip)]
+    pub outbound: Vec<crate::transfer::outbound::OutboundConfig>,
     /// Return this NSID (RFC 5001) to queries that ask for it: text, or hex
     /// after 0x (off when unset).
     #[arg(long, value_name = "TEXT|0xHEX", value_parser = nsid_argument)]

@@ -12,6 +12,7 @@ use crate::engine::live::SharedEngine;
 use crate::engine::{Engine, Options};
 use crate::table::Table;
 use crate::transfer::inbound::Secondaries;
+use crate::transfer::outbound::Outbound;
 use crate::zone::{self, ReadLimits};
 
 /// Where the served data comes from.
@@ -39,13 +40,16 @@ impl ZoneSource {
     }
 
     /// The table from `files` and the secondary zones, each as its thread
-    /// last left it (`Secondaries::serving`).
+    /// last left it (`Secondaries::serving`). Also returns the zones
+    /// compiled (none from a table file), for the zones sent out
+    /// (`transfer::outbound`).
     fn compile(
         &self,
         files: &[FileZone],
         options: &Options,
         secondaries: Option<&Secondaries>,
-    ) -> Result<Engine, String> {
+    ) -> Result<(Engine, Vec<zone::Zone>), String> {
+        let mut zones = Vec::new();
         let table = match self {
             ZoneSource::Table(path) => {
                 // A FIFO would block the open, and so every later reload, for ever.
@@ -58,10 +62,12 @@ impl ZoneSource {
                     s.set_file_zones(files.iter().map(|(_, z)| z.origin.clone()).collect());
                     all.extend(s.serving());
                 }
-                Table::compile(&all).map_err(|e| e.to_string())?
+                let table = Table::compile(&all).map_err(|e| e.to_string())?;
+                zones = all;
+                table
             }
         };
-        Ok(Engine::new(table, options.clone()))
+        Ok((Engine::new(table, options.clone()), zones))
     }
 }
 
@@ -121,23 +127,28 @@ pub struct Reloader {
     /// (zones added or removed take effect without a restart); `None` when
     /// the zones came from the command line.
     zones_from: Option<PathBuf>,
+    /// Zones sent out: given every load's zones once it serves them.
+    outbound: Option<Arc<Outbound>>,
 }
 
 impl Reloader {
     /// Loads the first engine; fails without serving anything on error.
-    /// Under the default read limits: `serve` passes its own to `start_with`.
+    /// Under the default read limits: `serve` passes its own to `start_sending`.
     #[cfg(test)]
     pub fn start(source: ZoneSource, options: Options) -> Result<(Reloader, Loaded), String> {
-        Reloader::start_with(source, options, ReadLimits::default(), None)
+        Reloader::start_sending(source, options, ReadLimits::default(), None, None)
     }
 
     /// [`Reloader::start`] with zone files read within `limits`, at start
-    /// and at every reload, and `secondaries` compiled in beside them.
-    pub fn start_with(
+    /// and at every reload, `secondaries` compiled in beside them, and
+    /// every load's zones given to `outbound` (the first without NOTIFY:
+    /// secondaries ask at their own start).
+    pub fn start_sending(
         source: ZoneSource,
         options: Options,
         limits: ReadLimits,
         secondaries: Option<Arc<Secondaries>>,
+        outbound: Option<Arc<Outbound>>,
     ) -> Result<(Reloader, Loaded), String> {
         let started = Instant::now();
         // A config that lists no zone at all is a mistake at start; a
@@ -148,7 +159,11 @@ impl Reloader {
             return Err("no zones given: use --zone FILE (or --table FILE), or [[zone]] in the config".into());
         }
         let files = source.read_files(&limits, secondaries.as_deref())?;
-        let engine = source.compile(&files, &options, secondaries.as_deref())?;
+        let (engine, zones) = source.compile(&files, &options, secondaries.as_deref())?;
+        if let Some(outbound) = &outbound {
+            outbound.update(&zones, false);
+        }
+        drop(zones);
         let loaded = describe(&engine, started);
         let history = ReloadHistory { zones: loaded.zones.clone(), loaded_at: unix_now(), ..ReloadHistory::default() };
         let reloader = Reloader {
@@ -159,6 +174,7 @@ impl Reloader {
             history: Mutex::new(history),
             keys_from: None,
             zones_from: None,
+            outbound,
         };
         Ok((reloader, loaded))
     }
@@ -186,11 +202,13 @@ impl Reloader {
     }
 
     /// The options for the next load: the keys as the config file has them now.
-    fn current_options(&self, serving: &Options) -> Result<Options, String> {
-        let Some(path) = &self.keys_from else { return Ok(serving.clone()) };
+    /// With them, the keys and ACLs as the file has them now, for the
+    /// zones sent out (`None`: unchanged).
+    fn current_options(&self, serving: &Options) -> Result<(Options, Option<crate::access::Access>), String> {
+        let Some(path) = &self.keys_from else { return Ok((serving.clone(), None)) };
         let settings = crate::control::cli::config::load(path)?;
-        let keys = settings.access.map(|a| a.keys).unwrap_or_default();
-        Ok(Options { tsig: keys, ..serving.clone() })
+        let access = settings.access.unwrap_or_default();
+        Ok((Options { tsig: access.keys.clone(), ..serving.clone() }, Some(access)))
     }
 
     fn lock_loading(&self) -> std::sync::MutexGuard<'_, Loading> {
@@ -207,7 +225,7 @@ impl Reloader {
 
     fn reload_all(&self, loading: &mut Loading) -> Result<Loaded, String> {
         let started = Instant::now();
-        let options = self.current_options(&loading.options)?;
+        let (options, access) = self.current_options(&loading.options)?;
         let set = super::zone_set::read(self.zones_from.as_deref())?;
         let source = match (&set, &loading.source) {
             (Some(set), ZoneSource::Zones(_)) => ZoneSource::Zones(set.files.clone()),
@@ -220,14 +238,22 @@ impl Reloader {
                 tracing::info!("reload: {change}");
             }
         }
-        let engine = source.compile(&files, &options, self.secondaries.as_deref())?;
+        let (engine, zones) = source.compile(&files, &options, self.secondaries.as_deref())?;
         *loading = Loading { source, files, options };
-        Ok(self.serve(engine, started))
+        if let (Some(outbound), Some(access)) = (&self.outbound, access) {
+            outbound.set_access(access);
+        }
+        Ok(self.serve(engine, &zones, started))
     }
 
-    fn serve(&self, engine: Engine, started: Instant) -> Loaded {
+    /// Swaps `engine` in, then gives the zones sent out their new versions
+    /// (which announces a changed serial by NOTIFY).
+    fn serve(&self, engine: Engine, zones: &[zone::Zone], started: Instant) -> Loaded {
         let loaded = describe(&engine, started);
         self.engine.replace(engine);
+        if let Some(outbound) = &self.outbound {
+            outbound.update(zones, true);
+        }
         loaded
     }
 
@@ -239,7 +265,7 @@ impl Reloader {
         let outcome = loading
             .source
             .compile(&loading.files, &loading.options, self.secondaries.as_deref())
-            .map(|engine| self.serve(engine, started));
+            .map(|(engine, zones)| self.serve(engine, &zones, started));
         self.record(outcome)
     }
 
@@ -265,9 +291,9 @@ impl Reloader {
             }
             let mut files = loading.files.clone();
             files[at].1 = Arc::new(fresh);
-            let engine = loading.source.compile(&files, &loading.options, self.secondaries.as_deref())?;
+            let (engine, zones) = loading.source.compile(&files, &loading.options, self.secondaries.as_deref())?;
             loading.files = files;
-            Ok(self.serve(engine, started))
+            Ok(self.serve(engine, &zones, started))
         })();
         self.record(outcome)
     }

@@ -46,7 +46,7 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
         version: args.chaos_version.clone(),
         verify_udp_checksum: args.xdp.verify_udp_checksum,
         tsig: args.access.keys.clone(),
-        nsid: args.nsid.as_deref().map(crate::engine::nsid::parse).transpose()?,
+        nsid: crate::engine::nsid::configured(args.nsid.as_deref(), args.identity.as_deref())?,
     };
     let rrl = rrl_config(&args.rrl);
     let policy = RrlPolicy::maker(rrl).map_err(|e| e.to_string())?;
@@ -56,7 +56,9 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
     if let Some(id) = &identity {
         super::secondary::hand_over_storage(&args.secondaries, id)?;
     }
-    let (reloader, loaded) = Reloader::start_with(source, options, args.zone_read.limits(), secondaries.clone())?;
+    let outbound = crate::transfer::outbound::Outbound::new(&args.outbound, &args.access, Default::default());
+    let (reloader, loaded) =
+        Reloader::start_sending(source, options, args.zone_read.limits(), secondaries.clone(), outbound.clone())?;
     // Only a config that had keys, remotes or ACLs is read again: a server
     // that drops to a user who cannot read a root-only config must keep
     // reloading its zones as before.
@@ -87,6 +89,9 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
         if let Some(secondaries) = &secondaries {
             answerer = answerer.with_notify(super::secondary::notify_handler(secondaries));
         }
+        if let Some(outbound) = &outbound {
+            answerer = answerer.with_transfer(outbound.handler());
+        }
         runtime.udp = Some(answerer.udp_counters());
         runtime.tcp = Some(answerer.tcp_counters());
         let server = Server::start(config, Arc::new(answerer)).map_err(|e| e.to_string())?;
@@ -116,6 +121,9 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
     }
     // After the drop: transfers and the copies they write run as `user`.
     super::secondary::start(&runtime)?;
+    if let Some(outbound) = &outbound {
+        outbound.start()?;
+    }
 
     let zones_line = served::describe(&loaded.zones);
     tracing::info!(
@@ -149,6 +157,9 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
 
     tracing::info!("stopping");
     super::secondary::stop(&runtime);
+    if let Some(outbound) = &outbound {
+        outbound.stop();
+    }
     runtime.notifier.stopping();
     // Before the data plane goes: its counters are part of the summary.
     let summary = stop_line(&runtime.snapshot());

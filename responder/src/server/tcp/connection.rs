@@ -7,14 +7,17 @@
 //! queries are fine. Answers queue in an output buffer; while it holds more
 //! than [`OUTPUT_HIGH_WATER`] bytes the connection stops reading, so a client
 //! that never reads its answers is throttled by TCP flow control instead of
-//! growing our memory, and is closed once idle.
+//! growing our memory, and is closed once idle. A multi-message answer (a
+//! zone transfer) is pulled from its [`MessageStream`] a message at a time
+//! under the same high-water mark, and no later query is answered before
+//! it ends.
 
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Shutdown, SocketAddr};
 use std::time::Instant;
 
 use super::super::config::TcpLimits;
-use super::super::Session;
+use super::super::{MessageStream, Session, Step};
 use crate::engine::Transport;
 
 const LENGTH_PREFIX: usize = 2;
@@ -51,6 +54,8 @@ pub(super) enum Closed {
     Idle,
     /// The table was full: closed to make room for another client.
     Evicted,
+    /// A multi-message answer could not be completed.
+    StreamAborted,
     Io(io::Error),
 }
 
@@ -62,6 +67,7 @@ impl std::fmt::Display for Closed {
             Closed::BadLength(length) => write!(f, "unacceptable length prefix {length}"),
             Closed::Idle => f.write_str("idle"),
             Closed::Evicted => f.write_str("evicted to make room for another client"),
+            Closed::StreamAborted => f.write_str("multi-message answer cut short"),
             Closed::Io(error) => write!(f, "{error}"),
         }
     }
@@ -103,6 +109,8 @@ pub(super) struct Connection<S> {
     last_progress: Instant,
     /// Client and server addresses, kept only for a capturing session.
     addresses: Option<(SocketAddr, SocketAddr)>,
+    /// The rest of a multi-message answer being sent.
+    more: Option<Box<dyn MessageStream>>,
 }
 
 impl<S: Stream> Connection<S> {
@@ -131,6 +139,7 @@ impl<S: Stream> Connection<S> {
             phase: Phase::Serving,
             last_progress: now,
             addresses: None,
+            more: None,
         }
     }
 
@@ -188,6 +197,15 @@ impl<S: Stream> Connection<S> {
         // block or there is nothing left we may do.
         loop {
             self.flush(now)?;
+            if self.more.is_some() {
+                match self.pump(scratch) {
+                    Err(closed) => return Ok(Some(closed)),
+                    Ok(true) => continue,
+                    // Output at its high water: wait for the socket.
+                    Ok(false) if self.more.is_some() => break,
+                    Ok(false) => {}
+                }
+            }
             match self.answer_complete_queries(session, scratch, limits, now) {
                 Err(closed) => return Ok(Some(closed)),
                 // Input was consumed, so this cannot loop for ever; write
@@ -207,7 +225,7 @@ impl<S: Stream> Connection<S> {
                 Err(error) => return Err(error),
             }
         }
-        if self.has_queued_output() {
+        if self.has_queued_output() || self.more.is_some() {
             return Ok(None);
         }
         if self.peer_closed {
@@ -242,6 +260,27 @@ impl<S: Stream> Connection<S> {
         Ok(())
     }
 
+    /// Queues the stream's next messages while output is below its high
+    /// water; whether any was queued.
+    fn pump(&mut self, scratch: &mut [u8]) -> Result<bool, Closed> {
+        let mut queued = false;
+        while self.queued_output() < OUTPUT_HIGH_WATER {
+            let Some(more) = self.more.as_mut() else { break };
+            match more.next(scratch) {
+                Step::Message(len) => {
+                    self.queue_answer(scratch, len);
+                    queued = true;
+                }
+                Step::Done => self.more = None,
+                Step::Abort => {
+                    self.more = None;
+                    return Err(Closed::StreamAborted);
+                }
+            }
+        }
+        Ok(queued)
+    }
+
     /// Answers every complete query in the input, in order, while output
     /// room and the query cap allow. Returns whether any query was taken.
     fn answer_complete_queries(
@@ -252,7 +291,7 @@ impl<S: Stream> Connection<S> {
         now: Instant,
     ) -> Result<bool, Closed> {
         let mut start = 0;
-        while self.queued_output() < OUTPUT_HIGH_WATER && !cap_reached(self.queries, limits) {
+        while self.more.is_none() && self.queued_output() < OUTPUT_HIGH_WATER && !cap_reached(self.queries, limits) {
             let received = &self.input[start..self.input_len];
             let Some(length) = frame_length(received) else {
                 break;
@@ -277,6 +316,7 @@ impl<S: Stream> Connection<S> {
             if let Some(answer_len) = session.answer(scratch, length, Transport::Tcp, client) {
                 self.queue_answer(scratch, answer_len);
             }
+            self.more = session.take_stream();
         }
         if start > 0 {
             self.input.copy_within(start..self.input_len, 0);
@@ -301,7 +341,10 @@ impl<S: Stream> Connection<S> {
     }
 
     fn wants_input(&self, limits: &TcpLimits) -> bool {
-        !self.peer_closed && !cap_reached(self.queries, limits) && self.queued_output() < OUTPUT_HIGH_WATER
+        self.more.is_none()
+            && !self.peer_closed
+            && !cap_reached(self.queries, limits)
+            && self.queued_output() < OUTPUT_HIGH_WATER
     }
 
     /// Ensures the buffer has room past `input_len`: enough for the whole

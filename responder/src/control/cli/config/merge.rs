@@ -58,6 +58,9 @@ pub fn apply(args: &mut ServeArgs, file: Settings, precedence: &mut Precedence) 
         if let Some(secondaries) = file.secondaries {
             args.secondaries = secondaries;
         }
+        if let Some(outbound) = file.outbound {
+            args.outbound = outbound;
+        }
         if let Some(table) = file.table {
             args.table = Some(table);
         }

@@ -117,6 +117,12 @@ pub struct ZoneEntry {
     /// `group` picks one, else the first.
     pub catalog_template: Option<Spanned<Vec<Spanned<String>>>>,
     // --- end of catalog zones ---
+    /// `[[acl]]` ids: who may transfer the zone out (`action = "transfer"`).
+    pub acl: Option<Vec<Spanned<String>>>,
+    /// `[[remote]]` ids (or addresses) to send NOTIFY when the serial changes.
+    pub notify: Option<Vec<Spanned<String>>>,
+    /// Differences kept for IXFR out (Knot: journal-max-depth).
+    pub journal_max_depth: Option<Spanned<u32>>,
 }
 
 #[derive(Deserialize, Debug, Default)]

@@ -22,6 +22,8 @@ use crate::zone::Name;
 pub struct Settings {
     pub zones: Option<Vec<String>>,
     pub secondaries: Option<Vec<SecondaryConfig>>,
+    /// Zones with `acl` or `notify`: sent out.
+    pub outbound: Option<Vec<crate::transfer::outbound::OutboundConfig>>,
     pub table: Option<PathBuf>,
     pub listen: Option<Vec<SocketAddr>>,
     pub udp_workers: Option<usize>,
@@ -167,6 +169,8 @@ impl Settings {
         let secondaries =
             super::secondary::secondaries(&zones, access.as_ref(), storage.as_deref(), &templates, origin)?;
         let secondaries = if secondaries.is_empty() { None } else { Some(secondaries) };
+        let outbound = super::outbound::outbound(&zones, access.as_ref(), origin)?;
+        let outbound = if outbound.is_empty() { None } else { Some(outbound) };
         let primaries_only: Vec<_> = zones.into_iter().filter(|z| z.get_ref().master.is_none()).collect();
         let zones = if primaries_only.is_empty() { None } else { Some(zone_arguments(&primaries_only, origin)?) };
         let include_dirs = match &server.include_dirs {
@@ -205,6 +209,7 @@ impl Settings {
         Ok(Settings {
             zones,
             secondaries,
+            outbound,
             table,
             listen,
             udp_workers: server.udp_workers,

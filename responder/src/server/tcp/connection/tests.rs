@@ -339,3 +339,86 @@ fn idle_is_measured_from_the_last_complete_query_not_from_trickled_bytes() {
     }
     assert!(harness.connection.is_idle(harness.start + timeout, timeout));
 }
+
+/// Answers "xfr" with message 0 and a stream of `count` more messages of
+/// `size` bytes each (byte value = message number), ending with `end`;
+/// anything else as the [`Reverser`] does.
+struct Streamer {
+    count: u8,
+    size: usize,
+    end: Step,
+    pending: Option<Box<dyn MessageStream>>,
+    reverser: Reverser,
+}
+
+struct Messages {
+    next: u8,
+    count: u8,
+    size: usize,
+    end: Step,
+}
+
+impl MessageStream for Messages {
+    fn next(&mut self, buf: &mut [u8]) -> Step {
+        if self.next > self.count {
+            return self.end;
+        }
+        buf[..self.size].fill(self.next);
+        self.next += 1;
+        Step::Message(self.size)
+    }
+}
+
+impl Session for Streamer {
+    fn answer(&mut self, buf: &mut [u8], len: usize, transport: Transport, client: &[u8]) -> Option<usize> {
+        if &buf[..len] != b"xfr" {
+            return self.reverser.answer(buf, len, transport, client);
+        }
+        self.pending = Some(Box::new(Messages { next: 1, count: self.count, size: self.size, end: self.end }));
+        buf[..self.size].fill(0);
+        Some(self.size)
+    }
+
+    fn take_stream(&mut self) -> Option<Box<dyn MessageStream>> {
+        self.pending.take()
+    }
+}
+
+#[test]
+fn a_stream_is_sent_as_the_client_reads_and_later_queries_wait_for_its_end() {
+    let size = 10_000;
+    let queries = [frame(b"xfr"), frame(b"after")].concat();
+    let mut stream = Scripted::new([Incoming::Bytes(queries)]);
+    stream.write_budget = 5_000;
+    let mut connection = Connection::new(stream, std::net::Ipv4Addr::new(198, 18, 0, 2).into(), Instant::now());
+    let mut session = Streamer { count: 20, size, end: Step::Done, pending: None, reverser: Reverser::default() };
+    let mut scratch = vec![0; 65535];
+    let limits = TcpLimits::default();
+    assert_open(connection.drive(&mut session, &mut scratch, &limits, Instant::now()));
+    // A slow reader: only what the high water allows is made, not the zone.
+    assert!(connection.queued_output() <= OUTPUT_HIGH_WATER + size + 2, "{}", connection.queued_output());
+    assert_eq!(session.reverser.calls.load(Ordering::Relaxed), 0, "the next query waits");
+    for _ in 0..100 {
+        connection.stream_mut().write_budget = 7_000;
+        assert_open(connection.drive(&mut session, &mut scratch, &limits, Instant::now()));
+    }
+    let written = &connection.stream_mut().written;
+    let mut expected = Vec::new();
+    for n in 0..=20u8 {
+        expected.extend_from_slice(&frame(&vec![n; size]));
+    }
+    expected.extend_from_slice(&expected_answer(b"after"));
+    assert_eq!(written.len(), expected.len());
+    assert!(written == &expected, "every message in order, then the next answer");
+}
+
+#[test]
+fn an_aborted_stream_closes_the_connection() {
+    let mut stream = Scripted::new([Incoming::Bytes(frame(b"xfr"))]);
+    stream.write_budget = usize::MAX;
+    let mut connection = Connection::new(stream, std::net::Ipv4Addr::new(198, 18, 0, 2).into(), Instant::now());
+    let mut session = Streamer { count: 2, size: 100, end: Step::Abort, pending: None, reverser: Reverser::default() };
+    let mut scratch = vec![0; 65535];
+    let status = connection.drive(&mut session, &mut scratch, &TcpLimits::default(), Instant::now());
+    assert!(matches!(status, Status::Closed(Closed::StreamAborted)), "{status:?}");
+}
