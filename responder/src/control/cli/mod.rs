@@ -105,7 +105,8 @@ pub struct ServeArgs {
     /// EDNS UDP payload size we advertise and send at most (RFC 6891).
     #[arg(long, value_name = "BYTES", default_value_t = 1232, value_parser = clap::value_parser!(u16).range(limits::EDNS_SIZE_MIN..=limits::EDNS_SIZE_MAX))]
     pub edns_size: u16,
-    /// Answer CHAOS TXT id.server with this text (refused when unset).
+    /// Answer CHAOS TXT id.server with this text (refused when unset); also
+    /// the NSID when --nsid is not given, as Knot's identity.
     #[arg(long, value_name = "TEXT")]
     pub identity: Option<String>,
     /// Answer CHAOS TXT hostname.bind with this text (refused when unset).
