@@ -287,6 +287,72 @@ static __always_inline void swap_bytes(__u8 *a, __u8 *b, int len)
 	}
 }
 
+// The question name at `off` of the frame: its wire length, the sum of its
+// bytes as sent (big-endian words: it starts at an even offset of the
+// message), and its lowercased copy in key->name. 0 when it is a plain name
+// of at most T0_NAME_MAX bytes, -1 otherwise.
+//
+// A global function: the verifier checks it once, on its own, and its
+// callers see only a return value and the memory it wrote. Inline, each of
+// the 64 ways the loop can end would carry its own exact name length
+// through the rest of tier0_answer, and the verifier gives up.
+struct t0_name {
+	__u64 sum;
+	__u32 len;
+	__u32 pad;
+};
+
+__attribute__((noinline)) int tier0_name(struct xdp_md *ctx, __u64 off, struct t0_key *key, struct t0_name *out)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u64 avail = (__u64)(data_end - data);
+	__u64 sum = 0;
+	__u64 len = 0;
+
+	if (!key || !out || off > 1600 || off >= avail)
+		return -1;
+	avail -= off;
+	if (avail > T0_NAME_MAX)
+		avail = T0_NAME_MAX;
+	if (avail == 0 || bpf_xdp_load_bytes(ctx, off, key->name, avail))
+		return -1;
+	// The labels: straight-line steps, one per label, so the verifier
+	// follows one state each.
+	for (int labels = 0; labels <= T0_NAME_MAX / 2; labels++) {
+		if (len >= avail || len >= T0_NAME_MAX)
+			return -1;
+		__u8 label = key->name[len];
+
+		if (label == 0) {
+			len += 1;
+			break;
+		}
+		// A pointer, or a label type that is not one.
+		if (label > 63)
+			return -1;
+		len += 1 + label;
+	}
+	if (len == 0 || len > T0_NAME_MAX)
+		return -1;
+	// Lowercase, zero past the name and sum the bytes as sent, without a
+	// branch: bytes of a byte-wise SWAR test for 'A'..'Z' (bit 7 clear).
+#pragma nounroll
+	for (int i = 0; i < T0_NAME_MAX; i++) {
+		__u64 keep = (__u64)(((__s64)i - (__s64)len) >> 63); // all ones while i < len
+		__u64 b = key->name[i] & keep;
+		__u64 h = b & 0x7f;
+		__u64 upper = (h + 0x3f) & ~(h + 0x25) & ~b & 0x80;
+
+		// The name starts at an even offset of the message: even bytes are high.
+		sum += b << (((i & 1) ^ 1) << 3);
+		key->name[i] = b | (upper >> 2);
+	}
+	out->sum = sum;
+	out->len = len;
+	return 0;
+}
+
 // Answers a query from the tier-0 map in place; returns 0 when the frame now
 // holds the answer (XDP_TX), -1 to steer it as usual, untouched. Only the
 // plainest queries are answered here: one question in class IN whose name
@@ -306,15 +372,19 @@ static __always_inline int tier0_answer(struct xdp_md *ctx, __u32 l3, int v6)
 	__u32 dns_off = l3 + ip_len + sizeof(struct udphdr);
 	struct ethhdr *eth = data;
 	struct t0_key key;
-	__u64 name_sum = 0;
-	__u32 name_len = 0;
-	__u32 next = 0;
+	struct t0_name name_info;
+	__u64 name_sum;
+	__u32 name_len;
 
 	if (l3 > 22 || (void *)(eth + 1) > data_end || (eth->h_source[0] & 1))
 		return -1;
 	// Every header is addressed from one pointer, so one bounds check
 	// covers them all for the verifier.
 	__u8 *l3p = data + l3;
+	// Opaque to clang, so it adds the constant offsets below to this
+	// pointer instead of folding them into l3 (a pointer the verifier
+	// would know nothing about).
+	asm volatile("" : "+r"(l3p));
 	__u8 *dns = l3p + ip_len + sizeof(struct udphdr);
 	if ((void *)(dns + DNS_HEADER_LEN) > data_end)
 		return -1;
@@ -347,32 +417,16 @@ static __always_inline int tier0_answer(struct xdp_md *ctx, __u32 l3, int v6)
 		return -1;
 
 	__builtin_memset(&key, 0, sizeof(key));
-	__u8 *name = dns + DNS_HEADER_LEN;
-	for (__u32 i = 0; i < T0_NAME_MAX; i++) {
-		if ((void *)(name + i + 1) > data_end)
-			return -1;
-		__u8 b = name[i];
-
-		// The name starts at offset 12 of the message (even) and the
-		// message at an even offset of the datagram: even bytes are high.
-		name_sum += (i & 1) ? b : (__u32)b << 8;
-		if (i == next) {
-			if (b == 0) {
-				name_len = i + 1;
-				break;
-			}
-			// A pointer, or a label type that is not one.
-			if (b > 63)
-				return -1;
-			next = i + 1 + b;
-		} else if (b >= 'A' && b <= 'Z') {
-			b |= 0x20;
-		}
-		key.name[i] = b;
-	}
-	if (name_len == 0)
+	__builtin_memset(&name_info, 0, sizeof(name_info));
+	if (tier0_name(ctx, dns_off + DNS_HEADER_LEN, &key, &name_info) != 0)
 		return -1;
-
+	name_len = name_info.len;
+	name_sum = name_info.sum;
+	// Bounded again here: the verifier knows nothing of what a global
+	// function returns, which is the point (see tier0_name).
+	if (name_len == 0 || name_len > T0_NAME_MAX)
+		return -1;
+	__u8 *name = dns + DNS_HEADER_LEN;
 	__u8 *fixed = name + name_len;
 	if ((void *)(fixed + 4) > data_end)
 		return -1;
@@ -429,6 +483,7 @@ static __always_inline int tier0_answer(struct xdp_md *ctx, __u32 l3, int v6)
 	data_end = (void *)(long)ctx->data_end;
 	eth = data;
 	l3p = data + l3;
+	asm volatile("" : "+r"(l3p));
 	dns = l3p + ip_len + sizeof(struct udphdr);
 	if (l3 > 22 || (void *)(eth + 1) > data_end || (void *)(dns + DNS_HEADER_LEN) > data_end)
 		return -1; // cannot happen either: the headers were there before
@@ -489,6 +544,8 @@ int xdp_dns_steer(struct xdp_md *ctx)
 		return count(STEER_PASSED_MALFORMED, XDP_PASS);
 	proto = eth->h_proto;
 	cursor = eth + 1;
+	// Counted, not derived from the pointers: the verifier then knows its range.
+	l3 = sizeof(*eth);
 
 	// Up to two tags: 802.1Q, or 802.1ad outer + 802.1Q inner (QinQ).
 #pragma unroll
@@ -501,9 +558,9 @@ int xdp_dns_steer(struct xdp_md *ctx)
 			return count(STEER_PASSED_MALFORMED, XDP_PASS);
 		proto = vlan->encapsulated_proto;
 		cursor = vlan + 1;
+		l3 += sizeof(*vlan);
 	}
 
-	l3 = cursor - data;
 	if (proto == bpf_htons(ETH_P_IP)) {
 		struct iphdr *ip = cursor;
 		__u32 header_len;

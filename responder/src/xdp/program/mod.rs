@@ -406,6 +406,22 @@ impl XdpProgram {
         })?;
         XdpAction::from_raw(result.return_value)
     }
+
+    /// [`XdpProgram::test_run`], also returning the frame as the program
+    /// left it (an answer, for tier 0).
+    pub fn test_run_frame(&self, frame: &[u8]) -> Result<(XdpAction, Vec<u8>)> {
+        if !(TEST_FRAME_MIN..=TEST_FRAME_MAX).contains(&frame.len()) {
+            return Err(XdpProgramError::TestFrameSize { len: frame.len(), min: TEST_FRAME_MIN, max: TEST_FRAME_MAX });
+        }
+        let program = xdp(&self.ebpf)?;
+        let mut out = vec![0u8; 4096];
+        let options = TestRunOptions { data_in: Some(frame), data_out: Some(&mut out), ..TestRunOptions::new() };
+        let result = program.test_run(options).map_err(|source| {
+            privilege_error("running the XDP program", &source).unwrap_or(XdpProgramError::TestRun { source })
+        })?;
+        out.truncate(result.data_size_out as usize);
+        Ok((XdpAction::from_raw(result.return_value)?, out))
+    }
 }
 
 /// Creates the maps and loads (verifies) the program, with or without the
@@ -422,7 +438,11 @@ fn load_object(config: &SteeringConfig, tier0: bool) -> Result<Ebpf> {
         })?;
     let program = xdp_mut(&mut ebpf)?;
     program.load().map_err(|source| {
-        privilege_error("loading the XDP program", &source).unwrap_or(XdpProgramError::ProgramLoad { source })
+        // The verifier refuses with EACCES too: a log says it was the verifier.
+        let verifier = matches!(&source, aya::programs::ProgramError::LoadError { verifier_log, .. }
+            if !verifier_log.to_string().trim().is_empty());
+        let privilege = if verifier { None } else { privilege_error("loading the XDP program", &source) };
+        privilege.unwrap_or(XdpProgramError::ProgramLoad { source })
     })?;
     Ok(ebpf)
 }
