@@ -16,4 +16,5 @@ mod signals;
 mod snapshot;
 mod socket_path;
 mod systemd;
+mod tier0;
 mod xdp;

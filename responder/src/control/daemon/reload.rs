@@ -95,7 +95,14 @@ pub struct Reloader {
     /// The config file the TSIG keys come from, read again at each reload
     /// (a key added, rotated or removed takes effect without a restart).
     keys_from: Option<PathBuf>,
+    /// What derives from the engine outside it (tier 0's answers): each is
+    /// prepared from a new engine before it is served, and committed right
+    /// after, under `reloading`.
+    followers: Mutex<Vec<Follower>>,
 }
+
+/// Prepares from a new engine; what it returns is run once it is served.
+pub type Follower = Box<dyn Fn(&Engine) -> Box<dyn FnOnce() + Send> + Send + Sync>;
 
 impl Reloader {
     /// Loads the first engine; fails without serving anything on error.
@@ -126,6 +133,7 @@ impl Reloader {
             reloading: Mutex::new(()),
             history: Mutex::new(history),
             keys_from: None,
+            followers: Mutex::new(Vec::new()),
         };
         Ok((reloader, loaded))
     }
@@ -162,7 +170,10 @@ impl Reloader {
             .and_then(|options| self.source.load(&options, &self.limits, self.secondaries.as_deref()))
             .map(|engine| {
                 let loaded = describe(&engine, started);
+                let followers = self.followers.lock().unwrap_or_else(|e| e.into_inner());
+                let commits: Vec<_> = followers.iter().map(|prepare| prepare(&engine)).collect();
                 self.engine.replace(engine);
+                commits.into_iter().for_each(|commit| commit());
                 loaded
             });
         // Only now, and only to copy the outcome in. Both the swap above and
@@ -182,6 +193,11 @@ impl Reloader {
             }
         }
         outcome
+    }
+
+    /// Keeps `follower` in step with every engine served from now on.
+    pub fn follow(&self, follower: Follower) {
+        self.followers.lock().unwrap_or_else(|e| e.into_inner()).push(follower);
     }
 
     pub fn history(&self) -> ReloadHistory {
