@@ -353,6 +353,29 @@ __attribute__((noinline)) int tier0_name(struct xdp_md *ctx, __u64 off, struct t
 	return 0;
 }
 
+// The headers and the question, the most that is kept of a query.
+#define T0_KEEP_MAX (22 + 40 + 8 + DNS_HEADER_LEN + T0_NAME_MAX + 4)
+
+// Grows the frame by `delta` bytes in front, for a buffer with too little
+// room behind (a local stack's skb on veth, generic mode): the headroom
+// (XDP_PACKET_HEADROOM) is always there. The first `keep` bytes move to the
+// new start, so every offset stays as it was. 0 on success; on failure the
+// frame is as it came.
+static __always_inline int grow_in_front(struct xdp_md *ctx, int delta, __u32 keep)
+{
+	__u8 buf[T0_KEEP_MAX];
+
+	if (keep == 0 || keep > sizeof(buf) || bpf_xdp_adjust_head(ctx, -delta))
+		return -1;
+	// Neither helper writes the frame when it fails: moving the head back
+	// restores it.
+	if (bpf_xdp_load_bytes(ctx, delta, buf, keep) || bpf_xdp_store_bytes(ctx, 0, buf, keep)) {
+		bpf_xdp_adjust_head(ctx, delta);
+		return -1;
+	}
+	return 0;
+}
+
 // Answers a query from the tier-0 map in place; returns 0 when the frame now
 // holds the answer (XDP_TX), -1 to steer it as usual, untouched. Only the
 // plainest queries are answered here: one question in class IN whose name
@@ -474,7 +497,7 @@ static __always_inline int tier0_answer(struct xdp_md *ctx, __u32 l3, int v6)
 	__u16 rd_cd = (((__u16)dns[2] << 8) | dns[3]) & DNS_RD_CD;
 	int delta = (int)(rest_off + rest_len) - (int)(data_end - data);
 
-	if (bpf_xdp_adjust_tail(ctx, delta))
+	if (bpf_xdp_adjust_tail(ctx, delta) && (delta <= 0 || grow_in_front(ctx, delta, rest_off)))
 		return -1;
 	if (bpf_xdp_store_bytes(ctx, rest_off, answer->rest, rest_len))
 		return -1; // cannot fail: the tail was just made to fit

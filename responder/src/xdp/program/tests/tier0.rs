@@ -128,6 +128,8 @@ fn tier0_leaves_near_misses_to_the_engine() {
     let soa = query("example.com.", SOA, Some((1232, false))).encode();
     let mut near: Vec<(&str, Vec<u8>)> = vec![
         ("a type the apex lacks", query("example.com.", TXT, None).encode()),
+        ("a name outside the zones", query("ready.probe.invalid.", A, None).encode()),
+        ("a name outside the zones, EDNS", query("ready.probe.invalid.", SOA, Some((1232, false))).encode()),
         ("ANY", query("example.com.", ANY, None).encode()),
         ("a longer name", query("www.example.com.", A, Some((1232, false))).encode()),
         ("a name under the apex", query("x.example.com.", SOA, None).encode()),
