@@ -335,12 +335,15 @@ __attribute__((noinline)) int tier0_name(struct xdp_md *ctx, __u64 off, struct t
 	}
 	if (len == 0 || len > T0_NAME_MAX)
 		return -1;
-	// Lowercase, zero past the name and sum the bytes as sent, without a
-	// branch: bytes of a byte-wise SWAR test for 'A'..'Z' (bit 7 clear).
-#pragma nounroll
-	for (int i = 0; i < T0_NAME_MAX; i++) {
-		__u64 keep = (__u64)(((__s64)i - (__s64)len) >> 63); // all ones while i < len
-		__u64 b = key->name[i] & keep;
+	// The bytes read past the name are not the key's: read the name alone
+	// again into zeros (cheaper than a pass over all T0_NAME_MAX bytes).
+	__builtin_memset(key->name, 0, sizeof(key->name));
+	if (bpf_xdp_load_bytes(ctx, off, key->name, len))
+		return -1;
+	// Lowercase and sum the bytes as sent, without a branch: a byte-wise
+	// test for 'A'..'Z' (bit 7 clear).
+	for (__u32 i = 0; i < len && i < T0_NAME_MAX; i++) {
+		__u64 b = key->name[i];
 		__u64 h = b & 0x7f;
 		__u64 upper = (h + 0x3f) & ~(h + 0x25) & ~b & 0x80;
 

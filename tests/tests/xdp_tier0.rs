@@ -192,3 +192,73 @@ fn tier0_answers_over_veth_are_the_workers_byte_for_byte() {
         assert_eq!(a, b, "query {i}: tier 0 on and off differ");
     }
 }
+
+/// The program's own CPU time per frame (`run_time_ns / run_cnt` from
+/// `bpftool prog show`, with `kernel.bpf_stats_enabled=1` for the run and
+/// restored after), for tier-0 hits, misses with tier 0 on, and the same
+/// queries with tier 0 off. A measurement for docs/BENCHMARKS.md, not a
+/// check: run by hand with `-- --ignored --nocapture`. Bounded: 5000
+/// queries per case, one at a time.
+#[test]
+#[ignore]
+fn tier0_program_cost_per_frame() {
+    let test = "tier0_program_cost_per_frame";
+    if !can_run(test) {
+        return;
+    }
+    let bed = Testbed::create("xt0c", 1).expect("testbed");
+    let dir = tempfile::tempdir().unwrap();
+    attach_pass_program(&bed, dir.path());
+    let before = std::fs::read_to_string("/proc/sys/kernel/bpf_stats_enabled").unwrap();
+    std::fs::write("/proc/sys/kernel/bpf_stats_enabled", "1").unwrap();
+    let result = std::panic::catch_unwind(|| {
+        let hit = query(1, "Example.com.", NS, Some((1232, false)));
+        let miss = query(2, "www.example.com.", A, Some((1232, false)));
+        for answers in ["off", "apex+delegations"] {
+            let server = XdpServer::start(&bed, &zone(), &["--xdp-mode", "native", "--xdp-answers", answers])
+                .unwrap_or_else(|e| panic!("{e}"));
+            let id = program_id(&bed);
+            for (what, q) in [("NS at the apex", &hit), ("www A", &miss)] {
+                let (time0, count0) = run_stats(id);
+                in_netns(&bed.client_ns, || {
+                    let socket = UdpSocket::bind("0.0.0.0:0").unwrap();
+                    socket.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+                    let mut buf = [0u8; 4096];
+                    for _ in 0..5000 {
+                        socket.send_to(q, server_v4()).unwrap();
+                        socket.recv_from(&mut buf).expect("an answer");
+                    }
+                })
+                .unwrap();
+                let (time1, count1) = run_stats(id);
+                let frames = count1 - count0;
+                assert!(frames >= 5000, "{frames} runs");
+                println!(
+                    "--xdp-answers {answers}, {what}: {:.0} ns per frame over {frames} frames",
+                    (time1 - time0) as f64 / frames as f64
+                );
+            }
+            server.stop().unwrap_or_else(|e| panic!("{e}"));
+        }
+    });
+    std::fs::write("/proc/sys/kernel/bpf_stats_enabled", before.trim()).unwrap();
+    result.unwrap();
+}
+
+fn program_id(bed: &Testbed) -> u64 {
+    let out = run(bed.server_command("ip").args(["link", "show", "dev", &bed.server_if])).unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    text.split("prog/xdp id ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no XDP program id in {text}"))
+}
+
+/// (run_time_ns, run_cnt) of program `id`.
+fn run_stats(id: u64) -> (u64, u64) {
+    let out =
+        run(std::process::Command::new("bpftool").args(["prog", "show", "id", &id.to_string(), "--json"])).unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("bpftool json");
+    (json["run_time_ns"].as_u64().unwrap_or(0), json["run_cnt"].as_u64().unwrap_or(0))
+}
