@@ -19,6 +19,7 @@ use crate::control::cli::limits::*;
 use crate::xdp::program::XdpMode;
 use crate::xdp::queues::{CpuSelection, QueueSelection};
 use crate::xdp::socket::ZeroCopy;
+use crate::xdp::tier0::Selection;
 
 #[derive(Deserialize, Debug, Default)]
 #[serde(deny_unknown_fields)]
@@ -136,6 +137,8 @@ pub struct Xdp {
     pub stall_threshold: Option<StallThreshold>,
     /// --verify-udp-checksum
     pub verify_udp_checksum: Option<bool>,
+    /// --xdp-answers
+    pub answers: Option<Parsed<Selection>>,
 }
 
 impl Xdp {
@@ -155,6 +158,7 @@ impl Xdp {
             ports,
             stall_threshold,
             verify_udp_checksum,
+            answers,
         } = self;
         queues.is_some()
             || cpus.is_some()
@@ -168,6 +172,7 @@ impl Xdp {
             || ports.is_some()
             || stall_threshold.is_some()
             || verify_udp_checksum.is_some()
+            || answers.is_some()
     }
 }
 
