@@ -200,7 +200,11 @@ pub fn entry(engine: &Engine, name: &[u8], qtype: u16, shape: Shape) -> Option<E
 /// The sum of `bytes` as big-endian 16-bit words, `bytes` starting at
 /// `offset` of the message (an odd offset makes its first byte a low one).
 pub fn be_sum(bytes: &[u8], offset: usize) -> u64 {
-    bytes.iter().enumerate().map(|(i, &b)| if (offset + i) % 2 == 0 { u64::from(b) << 8 } else { u64::from(b) }).sum()
+    bytes
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| if (offset + i).is_multiple_of(2) { u64::from(b) << 8 } else { u64::from(b) })
+        .sum()
 }
 
 pub fn fold(mut sum: u64) -> u32 {
