@@ -3,6 +3,7 @@
 //! on, get byte-identical answers, and with it on the program's
 //! `answered_tier0` counter shows the apex and referral queries were
 //! answered by the XDP program itself (XDP_TX), the others by the workers.
+//! A reload republishes the answers as a new generation.
 //!
 //! veth delivers an XDP_TX frame at once only to a peer that runs a native
 //! XDP program itself (it wakes the peer's NAPI only then): the client end
@@ -261,4 +262,69 @@ fn run_stats(id: u64) -> (u64, u64) {
         run(std::process::Command::new("bpftool").args(["prog", "show", "id", &id.to_string(), "--json"])).unwrap();
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("bpftool json");
     (json["run_time_ns"].as_u64().unwrap_or(0), json["run_cnt"].as_u64().unwrap_or(0))
+}
+
+/// A reload republishes the answers: the program answers the new SOA
+/// itself, never the old one after the reload is done, and every answer
+/// seen is one of the two zone versions whole.
+#[test]
+fn tier0_follows_a_reload() {
+    let test = "tier0_follows_a_reload";
+    if !can_run(test) {
+        return;
+    }
+    let bed = Testbed::create("xt0r", 1).expect("testbed");
+    let dir = tempfile::tempdir().unwrap();
+    attach_pass_program(&bed, dir.path());
+    let original = std::fs::read_to_string(zone()).unwrap();
+    assert!(original.contains("2024060101"));
+    let file = dir.path().join("example.com.zone");
+    std::fs::write(&file, &original).unwrap();
+    let server = XdpServer::start(&bed, &file, &["--xdp-mode", "native", "--xdp-answers", "apex"])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let soa = query(0x5050, "example.com.", SOA, Some((1232, false)));
+    let ask = || ask_one(&bed, &soa);
+    let before = ask();
+    assert!(contains(&before, &2024060101u32.to_be_bytes()), "the first serial");
+
+    std::fs::write(&file, original.replace("2024060101", "2024060102")).unwrap();
+    let pid = libc::pid_t::try_from(server.pid()).unwrap();
+    // SAFETY: kill(2) on our own child, still unreaped (XdpServer holds it).
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGHUP) }, 0, "SIGHUP");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let after = loop {
+        let answer = ask();
+        let old = contains(&answer, &2024060101u32.to_be_bytes());
+        let new = contains(&answer, &2024060102u32.to_be_bytes());
+        assert!(old != new, "one serial, whole: {answer:02x?}");
+        if new {
+            break answer;
+        }
+        assert!(std::time::Instant::now() < deadline, "the new serial within 10 s:\n{}", server.log());
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(before.len(), after.len());
+    let log = server.log();
+    assert!(log.contains("XDP answers (tier 0) published generation=2"), "republished at the reload:\n{log}");
+    for _ in 0..5 {
+        assert!(contains(&ask(), &2024060102u32.to_be_bytes()), "never the old serial again");
+    }
+    let report = server.stop().unwrap_or_else(|e| panic!("{e}"));
+    assert!(answered_tier0(&report.counters_text()) >= 7, "{}", report.counters_text());
+}
+
+fn ask_one(bed: &Testbed, q: &[u8]) -> Vec<u8> {
+    in_netns(&bed.client_ns, || {
+        let socket = UdpSocket::bind("0.0.0.0:0").expect("client socket");
+        socket.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+        socket.send_to(q, server_v4()).expect("send");
+        let mut buf = [0u8; 4096];
+        let (n, _) = socket.recv_from(&mut buf).expect("an answer");
+        buf[..n].to_vec()
+    })
+    .unwrap()
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
 }
