@@ -5,7 +5,8 @@
 //! answering would not happen for them. Until the program does those
 //! things itself, tier 0 stays off, with a warning saying why, when one of
 //! them is configured: rate limiting, capture, query logging, UDP
-//! checksum verification.
+//! checksum verification. So it does when the answers could not be
+//! replaced at a reload (a privilege drop on a kernel before 6.5).
 
 use std::sync::{Arc, Mutex};
 
@@ -25,9 +26,25 @@ fn conflict(args: &ServeArgs) -> Option<&'static str> {
         Some("query logging is on, and tier-0 answers are not logged")
     } else if args.xdp.verify_udp_checksum {
         Some("--verify-udp-checksum is on, and tier 0 does not verify it")
+    } else if drops_privileges(args) && !maps_writable_unprivileged() {
+        // The answers could no longer be replaced (or turned off) at a
+        // reload: stale answers are worse than none.
+        Some("--user drops privileges and this kernel (before 6.5) refuses map updates to an unprivileged process")
     } else {
         None
     }
+}
+
+fn drops_privileges(args: &ServeArgs) -> bool {
+    args.ops.user.as_deref().is_some_and(|user| user.split(':').next() != Some("root"))
+}
+
+/// From Linux 6.5, `bpf()` on a map descriptor already held works without
+/// capabilities even with `kernel.unprivileged_bpf_disabled` (DESIGN.md,
+/// "Answering only for our own addresses").
+fn maps_writable_unprivileged() -> bool {
+    use aya::util::KernelVersion;
+    KernelVersion::current().is_ok_and(|v| v >= KernelVersion::new(6, 5, 0))
 }
 
 /// Whether to load the tier-0 code: asked for, and nothing in the way.
