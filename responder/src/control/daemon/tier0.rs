@@ -147,4 +147,41 @@ mod tests {
         }
         assert!(Cli::try_parse_from(["responder", "serve", "--iface", "e", "--xdp-answers", "all"]).is_err());
     }
+
+    /// What tier 0 relies on from the reloader: each follower prepares from
+    /// the new engine before it is served and commits once it is.
+    #[test]
+    fn followers_prepare_before_the_swap_and_commit_after() {
+        use super::super::reload::{Reloader, ZoneSource};
+        use super::super::served;
+        use crate::engine::Options;
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("example.com.zone");
+        let zone = |serial: u32| {
+            format!("$ORIGIN example.com.\n@ 300 IN SOA ns h {serial} 1 1 1 60\n@ NS ns\nns A 198.18.0.1\n")
+        };
+        std::fs::write(&file, zone(1)).unwrap();
+        let (reloader, _) =
+            Reloader::start(ZoneSource::Zones(vec![file.display().to_string()]), Options::default()).unwrap();
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let (log, shared) = (Arc::clone(&events), reloader.engine().clone());
+        reloader.follow(Box::new(move |engine: &Engine| {
+            let serving = served::zones(&shared.load())[0].serial;
+            log.lock()
+                .unwrap()
+                .push(format!("prepare {:?} while serving {serving:?}", served::zones(engine)[0].serial));
+            let (log, shared) = (Arc::clone(&log), shared.clone());
+            Box::new(move || {
+                let serving = served::zones(&shared.load())[0].serial;
+                log.lock().unwrap().push(format!("commit while serving {serving:?}"));
+            })
+        }));
+        std::fs::write(&file, zone(2)).unwrap();
+        reloader.reload().unwrap();
+        assert_eq!(*events.lock().unwrap(), ["prepare Some(2) while serving Some(1)", "commit while serving Some(2)"]);
+        std::fs::write(&file, "broken\n").unwrap();
+        assert!(reloader.reload().is_err());
+        assert_eq!(events.lock().unwrap().len(), 2, "a failed reload prepares nothing");
+    }
 }
