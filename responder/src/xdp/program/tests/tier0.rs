@@ -267,3 +267,85 @@ fn tier0_is_off_unless_asked_for() {
     let soa = Frame::udp4(53).payload(&query("example.com.", SOA, None).encode()).build();
     check(&program, &engine_for(&[EXAMPLE], Options::default()), &soa, Expect::Miss, "tier 0 off");
 }
+
+/// Every key compiled from the zone, in pseudo-random spellings (case, ID,
+/// RD, CD, EDNS size), over every carrier: the engine's frame each time;
+/// and derived near misses (one more label, a type without a key): steered.
+#[test]
+fn tier0_every_key_in_any_spelling() {
+    if !privileged("tier0_every_key_in_any_spelling") {
+        return;
+    }
+    let engine = engine_for(&[EXAMPLE], Options::default());
+    let program = tier0_program();
+    let compiled = compile(&engine, Selection::ApexAndDelegations);
+    publish(&program, &engine, Selection::ApexAndDelegations);
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        // xorshift64*: deterministic, so a failure replays.
+        seed ^= seed >> 12;
+        seed ^= seed << 25;
+        seed ^= seed >> 27;
+        seed.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    };
+    let keys: std::collections::HashSet<(Vec<u8>, u16, u8)> = compiled
+        .entries
+        .iter()
+        .map(|e| {
+            let len = e.key.name.iter().position(|&b| b == 0).unwrap() + 1;
+            (e.key.name[..len].to_vec(), e.key.qtype, e.key.shape)
+        })
+        .collect();
+    for (name, qtype, shape) in &keys {
+        for (carrier, frame) in carriers() {
+            let r = next();
+            let mut message = crate::xdp::tier0::compile::canonical_query(
+                name,
+                *qtype,
+                crate::xdp::tier0::Shape::ALL[*shape as usize],
+                [512u16, 1232, 1400, 4096, 65535][(r % 5) as usize],
+            );
+            message[..2].copy_from_slice(&(r as u16).to_be_bytes());
+            message[2] |= (r >> 16) as u8 & 0x01; // RD
+            message[3] |= (r >> 17) as u8 & 0x10; // CD
+            for (i, b) in message[12..12 + name.len()].iter_mut().enumerate() {
+                if b.is_ascii_lowercase() && (r >> (20 + i % 40)) & 1 == 1 {
+                    *b = b.to_ascii_uppercase();
+                }
+            }
+            let what = format!("{carrier} key {name:02x?}/{qtype}/{shape}, message {message:02x?}");
+            let min_udp = compiled
+                .entries
+                .iter()
+                .find(|e| e.key.name[..name.len()] == name[..] && e.key.qtype == *qtype && e.key.shape == *shape)
+                .map(|e| e.answer.min_udp)
+                .unwrap();
+            let offered = if *shape == 0 {
+                0
+            } else {
+                u16::from_be_bytes([message[message.len() - 8], message[message.len() - 7]])
+            };
+            let expect = if *shape == 0 || offered.max(512) >= min_udp { Expect::Hit } else { Expect::Miss };
+            check(&program, &engine, &frame.clone().payload(&message).build(), expect, &what);
+
+            // One more label in front: no key.
+            let mut longer = b"\x01x".to_vec();
+            longer.extend_from_slice(name);
+            if longer.len() <= 64 && !keys.iter().any(|(n, _, _)| *n == longer) {
+                let message =
+                    crate::xdp::tier0::compile::canonical_query(&longer, *qtype, crate::xdp::tier0::Shape::NoEdns, 0);
+                check(
+                    &program,
+                    &engine,
+                    &frame.clone().payload(&message).build(),
+                    Expect::Miss,
+                    &format!("{what}, longer"),
+                );
+            }
+        }
+    }
+    // A type no name has a key for.
+    let message =
+        crate::xdp::tier0::compile::canonical_query(b"\x07example\x03com\x00", 99, crate::xdp::tier0::Shape::NoEdns, 0);
+    check(&program, &engine, &Frame::udp4(53).payload(&message).build(), Expect::Miss, "SPF at the apex");
+}
