@@ -292,17 +292,20 @@ static __always_inline void swap_bytes(__u8 *a, __u8 *b, int len)
 // message), and its lowercased copy in key->name. 0 when it is a plain name
 // of at most T0_NAME_MAX bytes, -1 otherwise.
 //
-// A global function: the verifier checks it once, on its own, and its
-// callers see only a return value and the memory it wrote. Inline, each of
-// the 64 ways the loop can end would carry its own exact name length
-// through the rest of tier0_answer, and the verifier gives up.
+// Out of line, and the name read with one helper call and walked one
+// label a step, so that the verifier follows few states: a byte-at-a-time
+// loop branching on label starts left it a state for each way the labels
+// could fall and it gave up at a million instructions. Static rather than
+// global: a global function is verified even where tier 0 is compiled out
+// (tier0_enabled 0), and would take its helpers (Linux 5.18) to kernels
+// that do not have them.
 struct t0_name {
 	__u64 sum;
 	__u32 len;
 	__u32 pad;
 };
 
-__attribute__((noinline)) int tier0_name(struct xdp_md *ctx, __u64 off, struct t0_key *key, struct t0_name *out)
+static __attribute__((noinline)) int tier0_name(struct xdp_md *ctx, __u64 off, struct t0_key *key, struct t0_name *out)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -448,8 +451,7 @@ static __always_inline int tier0_answer(struct xdp_md *ctx, __u32 l3, int v6)
 		return -1;
 	name_len = name_info.len;
 	name_sum = name_info.sum;
-	// Bounded again here: the verifier knows nothing of what a global
-	// function returns, which is the point (see tier0_name).
+	// Bounded again here, as the verifier wants it.
 	if (name_len == 0 || name_len > T0_NAME_MAX)
 		return -1;
 	__u8 *name = dns + DNS_HEADER_LEN;
