@@ -349,4 +349,3 @@ fn tier0_every_key_in_any_spelling() {
         crate::xdp::tier0::compile::canonical_query(b"\x07example\x03com\x00", 99, crate::xdp::tier0::Shape::NoEdns, 0);
     check(&program, &engine, &Frame::udp4(53).payload(&message).build(), Expect::Miss, "SPF at the apex");
 }
-
