@@ -7,8 +7,10 @@
 // plausible unicast source. Anything less is the kernel's to judge, as it
 // would be without this program.
 //
-// The program never drops and never rewrites: the worst a bug here can do is
-// send a frame to the kernel that a worker could have answered.
+// The program never drops. It rewrites a frame only with tier 0 on, and
+// only into the answer the engine would give (tier0_answer); otherwise the
+// worst a bug here can do is send a frame to the kernel that a worker could
+// have answered.
 
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -88,6 +90,32 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } liveness SEC(".maps");
+
+// Tier 0 (see tier0_answer): the precompiled answers, keyed by generation,
+// EDNS shape, qtype and lowercased name. Not preallocated: an element
+// deleted while a program still copies from it is freed only after an RCU
+// grace period, never reused under it.
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, T0_MAX_ENTRIES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct t0_key);
+	__type(value, struct t0_answer);
+} t0_answers SEC(".maps");
+
+// The generation served (1 or 2); 0 answers nothing. The loader fills the
+// other generation, then flips this word, then deletes the old one.
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} t0_state SEC(".maps");
+
+// Set by the loader (.rodata). 0: the verifier prunes tier 0 entirely, so
+// the program is exactly the steering program; also the fallback when a
+// kernel's verifier refuses the tier-0 code.
+volatile const __u32 tier0_enabled = 0;
 
 // A queue whose word is older than this is passed to the kernel (.rodata,
 // set by the loader). 0 turns the check off, and the verifier prunes it.
@@ -220,6 +248,315 @@ static __always_inline int worker_alive(__u32 queue)
 	return beat && *(volatile __u64 *)beat + stall_threshold_ns >= bpf_ktime_get_ns();
 }
 
+#define DNS_HEADER_LEN 12
+#define DNS_QR 0x80         // in the flags' first byte
+#define DNS_OPCODE 0x78     // in the flags' first byte
+#define DNS_RD_CD 0x0110    // the query flags an answer echoes (with the opcode, 0 here)
+#define OPT_LEN 11
+#define IPV4_DF 0x4000
+#define REPLY_TTL 64
+
+static __always_inline __u64 fold(__u64 sum)
+{
+	sum = (sum & 0xffffffff) + (sum >> 32);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return sum;
+}
+
+// Big-endian 16-bit words of `len` bytes at an even offset (len even).
+static __always_inline __u64 sum_words(const __u8 *p, int len)
+{
+	__u64 sum = 0;
+
+#pragma unroll
+	for (int i = 0; i < len; i += 2)
+		sum += ((__u32)p[i] << 8) | p[i + 1];
+	return sum;
+}
+
+static __always_inline void swap_bytes(__u8 *a, __u8 *b, int len)
+{
+#pragma unroll
+	for (int i = 0; i < len; i++) {
+		__u8 t = a[i];
+
+		a[i] = b[i];
+		b[i] = t;
+	}
+}
+
+// The question name at `off` of the frame: its wire length, the sum of its
+// bytes as sent (big-endian words: it starts at an even offset of the
+// message), and its lowercased copy in key->name. 0 when it is a plain name
+// of at most T0_NAME_MAX bytes, -1 otherwise.
+//
+// Out of line, and the name read with one helper call and walked one
+// label a step, so that the verifier follows few states: a byte-at-a-time
+// loop branching on label starts left it a state for each way the labels
+// could fall and it gave up at a million instructions. Static rather than
+// global: a global function is verified even where tier 0 is compiled out
+// (tier0_enabled 0), and would take its helpers (Linux 5.18) to kernels
+// that do not have them.
+struct t0_name {
+	__u64 sum;
+	__u32 len;
+	__u32 pad;
+};
+
+static __attribute__((noinline)) int tier0_name(struct xdp_md *ctx, __u64 off, struct t0_key *key, struct t0_name *out)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u64 avail = (__u64)(data_end - data);
+	__u64 sum = 0;
+	__u64 len = 0;
+
+	if (!key || !out || off > 1600 || off >= avail)
+		return -1;
+	avail -= off;
+	if (avail > T0_NAME_MAX)
+		avail = T0_NAME_MAX;
+	if (avail == 0 || bpf_xdp_load_bytes(ctx, off, key->name, avail))
+		return -1;
+	// The labels: straight-line steps, one per label, so the verifier
+	// follows one state each.
+	for (int labels = 0; labels <= T0_NAME_MAX / 2; labels++) {
+		if (len >= avail || len >= T0_NAME_MAX)
+			return -1;
+		__u8 label = key->name[len];
+
+		if (label == 0) {
+			len += 1;
+			break;
+		}
+		// A pointer, or a label type that is not one.
+		if (label > 63)
+			return -1;
+		len += 1 + label;
+	}
+	if (len == 0 || len > T0_NAME_MAX)
+		return -1;
+	// The bytes read past the name are not the key's: read the name alone
+	// again into zeros (cheaper than a pass over all T0_NAME_MAX bytes).
+	__builtin_memset(key->name, 0, sizeof(key->name));
+	if (bpf_xdp_load_bytes(ctx, off, key->name, len))
+		return -1;
+	// Lowercase and sum the bytes as sent, without a branch: a byte-wise
+	// test for 'A'..'Z' (bit 7 clear).
+	for (__u32 i = 0; i < len && i < T0_NAME_MAX; i++) {
+		__u64 b = key->name[i];
+		__u64 h = b & 0x7f;
+		__u64 upper = (h + 0x3f) & ~(h + 0x25) & ~b & 0x80;
+
+		// The name starts at an even offset of the message: even bytes are high.
+		sum += b << (((i & 1) ^ 1) << 3);
+		key->name[i] = b | (upper >> 2);
+	}
+	out->sum = sum;
+	out->len = len;
+	return 0;
+}
+
+// The headers and the question, the most that is kept of a query.
+#define T0_KEEP_MAX (22 + 40 + 8 + DNS_HEADER_LEN + T0_NAME_MAX + 4)
+
+// Grows the frame by `delta` bytes in front, for a buffer with too little
+// room behind (a local stack's skb on veth, generic mode): the headroom
+// (XDP_PACKET_HEADROOM) is always there. The first `keep` bytes move to the
+// new start, so every offset stays as it was. 0 on success; on failure the
+// frame is as it came.
+static __always_inline int grow_in_front(struct xdp_md *ctx, int delta, __u32 keep)
+{
+	__u8 buf[T0_KEEP_MAX];
+
+	if (keep == 0 || keep > sizeof(buf) || bpf_xdp_adjust_head(ctx, -delta))
+		return -1;
+	// Neither helper writes the frame when it fails: moving the head back
+	// restores it.
+	if (bpf_xdp_load_bytes(ctx, delta, buf, keep) || bpf_xdp_store_bytes(ctx, 0, buf, keep)) {
+		bpf_xdp_adjust_head(ctx, delta);
+		return -1;
+	}
+	return 0;
+}
+
+// Answers a query from the tier-0 map in place; returns 0 when the frame now
+// holds the answer (XDP_TX), -1 to steer it as usual, untouched. Only the
+// plainest queries are answered here: one question in class IN whose name
+// fits a key, no other section but a plain OPT, IPv4 without options, and
+// the datagram exactly the message (no trailing bytes). Everything else,
+// and every query the map has no key for, is the engine's.
+//
+// The answer is the engine's own, precompiled by the loader for a canonical
+// query (ID 0, RD and CD clear, the name lowercased, EDNS size 65535): the
+// parts that depend on the query are put back here, as the engine would
+// leave them: the ID, RD and CD, and the question as sent (its case).
+static __always_inline int tier0_answer(struct xdp_md *ctx, __u32 l3, int v6)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u32 ip_len = v6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr);
+	__u32 dns_off = l3 + ip_len + sizeof(struct udphdr);
+	struct ethhdr *eth = data;
+	struct t0_key key;
+	struct t0_name name_info;
+	__u64 name_sum;
+	__u32 name_len;
+
+	if (l3 > 22 || (void *)(eth + 1) > data_end || (eth->h_source[0] & 1))
+		return -1;
+	// Every header is addressed from one pointer, so one bounds check
+	// covers them all for the verifier.
+	__u8 *l3p = data + l3;
+	// Opaque to clang, so it adds the constant offsets below to this
+	// pointer instead of folding them into l3 (a pointer the verifier
+	// would know nothing about).
+	asm volatile("" : "+r"(l3p));
+	__u8 *dns = l3p + ip_len + sizeof(struct udphdr);
+	if ((void *)(dns + DNS_HEADER_LEN) > data_end)
+		return -1;
+	struct udphdr *udp = (void *)(l3p + ip_len);
+	__u32 dns_len = bpf_ntohs(udp->len) - sizeof(struct udphdr);
+
+	if (v6) {
+		struct ipv6hdr *ip6 = (void *)l3p;
+		__u8 d0 = ip6->daddr.in6_u.u6_addr8[0];
+
+		if (bpf_ntohs(ip6->payload_len) != bpf_ntohs(udp->len) || d0 == 0 || d0 == 0xff)
+			return -1;
+	} else {
+		struct iphdr *ip = (void *)l3p;
+		__u8 d0 = ((__u8 *)&ip->daddr)[0];
+
+		// Options are closed up by the engine: not here.
+		if (ip->ihl != 5 || bpf_ntohs(ip->tot_len) != sizeof(*ip) + bpf_ntohs(udp->len))
+			return -1;
+		if (d0 == 0 || d0 == 127 || d0 >= 224)
+			return -1;
+		// The engine drops a bad header checksum; so must this.
+		if (fold(sum_words((__u8 *)ip, sizeof(*ip))) != 0xffff)
+			return -1;
+	}
+
+	// QR clear, opcode 0, one question, nothing else but an OPT.
+	if ((dns[2] & (DNS_QR | DNS_OPCODE)) || dns[4] || dns[5] != 1 || dns[6] || dns[7] || dns[8] || dns[9] ||
+	    dns[10] || dns[11] > 1)
+		return -1;
+
+	__builtin_memset(&key, 0, sizeof(key));
+	__builtin_memset(&name_info, 0, sizeof(name_info));
+	if (tier0_name(ctx, dns_off + DNS_HEADER_LEN, &key, &name_info) != 0)
+		return -1;
+	name_len = name_info.len;
+	name_sum = name_info.sum;
+	// Bounded again here, as the verifier wants it.
+	if (name_len == 0 || name_len > T0_NAME_MAX)
+		return -1;
+	__u8 *name = dns + DNS_HEADER_LEN;
+	__u8 *fixed = name + name_len;
+	if ((void *)(fixed + 4) > data_end)
+		return -1;
+	// Class IN only; the qtype is part of the key.
+	if (fixed[2] != 0 || fixed[3] != 1)
+		return -1;
+	key.qtype = ((__u16)fixed[0] << 8) | fixed[1];
+
+	__u32 udp_size = 0;
+	if (dns[11] == 0) {
+		if (dns_len != DNS_HEADER_LEN + name_len + 4)
+			return -1;
+		key.shape = T0_SHAPE_NO_EDNS;
+	} else {
+		__u8 *opt = fixed + 4;
+
+		if (dns_len != DNS_HEADER_LEN + name_len + 4 + OPT_LEN || (void *)(opt + OPT_LEN) > data_end)
+			return -1;
+		// Root owner, type OPT, version 0, no options.
+		if (opt[0] || opt[1] || opt[2] != 41 || opt[6] || opt[9] || opt[10])
+			return -1;
+		udp_size = ((__u32)opt[3] << 8) | opt[4];
+		key.shape = (opt[7] & 0x80) ? T0_SHAPE_EDNS_DO : T0_SHAPE_EDNS;
+	}
+
+	__u32 zero = 0;
+	__u32 *generation = bpf_map_lookup_elem(&t0_state, &zero);
+	if (!generation || !*generation)
+		return -1;
+	key.generation = *generation;
+	struct t0_answer *answer = bpf_map_lookup_elem(&t0_answers, &key);
+	if (!answer)
+		return -1;
+	// Below 512 counts as 512 (RFC 6891 6.2.3), as the engine reads it.
+	if (key.shape != T0_SHAPE_NO_EDNS && (udp_size < 512 ? 512 : udp_size) < answer->min_udp)
+		return -1;
+	__u32 rest_len = answer->rest_len;
+	if (rest_len == 0 || rest_len > T0_ANSWER_MAX)
+		return -1;
+
+	// Everything read: from here the frame is the answer's.
+	__u32 rest_off = dns_off + DNS_HEADER_LEN + name_len + 4;
+	__u32 udp_len = sizeof(struct udphdr) + DNS_HEADER_LEN + name_len + 4 + rest_len;
+	__u16 id = ((__u16)dns[0] << 8) | dns[1];
+	__u16 rd_cd = (((__u16)dns[2] << 8) | dns[3]) & DNS_RD_CD;
+	int delta = (int)(rest_off + rest_len) - (int)(data_end - data);
+
+	if (bpf_xdp_adjust_tail(ctx, delta) && (delta <= 0 || grow_in_front(ctx, delta, rest_off)))
+		return -1;
+	if (bpf_xdp_store_bytes(ctx, rest_off, answer->rest, rest_len))
+		return -1; // cannot fail: the tail was just made to fit
+
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	eth = data;
+	l3p = data + l3;
+	asm volatile("" : "+r"(l3p));
+	dns = l3p + ip_len + sizeof(struct udphdr);
+	if (l3 > 22 || (void *)(eth + 1) > data_end || (void *)(dns + DNS_HEADER_LEN) > data_end)
+		return -1; // cannot happen either: the headers were there before
+	udp = (void *)(l3p + ip_len);
+
+	__u16 flags = (((__u16)answer->header[2] << 8) | answer->header[3]) | rd_cd;
+	dns[2] = flags >> 8;
+	dns[3] = flags & 0xff;
+	__builtin_memcpy(dns + 4, answer->header + 4, 8);
+
+	swap_bytes(eth->h_dest, eth->h_source, ETH_ALEN);
+
+	__u64 sum = answer->sum + id + rd_cd + name_sum;
+	if (v6) {
+		struct ipv6hdr *ip6 = (void *)l3p;
+
+		ip6->payload_len = bpf_htons(udp_len);
+		ip6->hop_limit = REPLY_TTL;
+		swap_bytes((__u8 *)&ip6->saddr, (__u8 *)&ip6->daddr, 16);
+		sum += sum_words((__u8 *)&ip6->saddr, 32);
+	} else {
+		struct iphdr *ip = (void *)l3p;
+
+		ip->tos = 0;
+		ip->tot_len = bpf_htons(sizeof(*ip) + udp_len);
+		ip->frag_off = bpf_htons(IPV4_DF);
+		ip->ttl = REPLY_TTL;
+		swap_bytes((__u8 *)&ip->saddr, (__u8 *)&ip->daddr, 4);
+		ip->check = 0;
+		ip->check = bpf_htons(~fold(sum_words((__u8 *)ip, sizeof(*ip))) & 0xffff);
+		sum += sum_words((__u8 *)&ip->saddr, 8);
+	}
+	__be16 port = udp->source;
+	udp->source = udp->dest;
+	udp->dest = port;
+	udp->len = bpf_htons(udp_len);
+	udp->check = 0;
+	// Pseudo-header protocol and length, then the UDP header (its length again).
+	sum += IPPROTO_UDP + udp_len + sum_words((__u8 *)udp, sizeof(*udp));
+	__u16 check = ~fold(sum) & 0xffff;
+	// Zero would mean "no checksum" (RFC 768), and is invalid over IPv6.
+	udp->check = bpf_htons(check ? check : 0xffff);
+	return 0;
+}
+
 SEC("xdp")
 int xdp_dns_steer(struct xdp_md *ctx)
 {
@@ -229,11 +566,14 @@ int xdp_dns_steer(struct xdp_md *ctx)
 	struct udphdr *udp;
 	void *cursor;
 	__be16 proto;
+	__u32 l3;
 
 	if ((void *)(eth + 1) > data_end)
 		return count(STEER_PASSED_MALFORMED, XDP_PASS);
 	proto = eth->h_proto;
 	cursor = eth + 1;
+	// Counted, not derived from the pointers: the verifier then knows its range.
+	l3 = sizeof(*eth);
 
 	// Up to two tags: 802.1Q, or 802.1ad outer + 802.1Q inner (QinQ).
 #pragma unroll
@@ -246,6 +586,7 @@ int xdp_dns_steer(struct xdp_md *ctx)
 			return count(STEER_PASSED_MALFORMED, XDP_PASS);
 		proto = vlan->encapsulated_proto;
 		cursor = vlan + 1;
+		l3 += sizeof(*vlan);
 	}
 
 	if (proto == bpf_htons(ETH_P_IP)) {
@@ -312,6 +653,14 @@ int xdp_dns_steer(struct xdp_md *ctx)
 	__u8 *dns = (void *)(udp + 1);
 	if ((void *)(dns + 3) <= data_end && (dns[2] & 0x80) == 0 && ((dns[2] >> 3) & 0x0f) == 4)
 		return count(STEER_PASSED_NOTIFY, XDP_PASS);
+
+	// Two copies, one per family, so each has its header sizes as constants.
+	if (tier0_enabled) {
+		int answered = proto == bpf_htons(ETH_P_IPV6) ? tier0_answer(ctx, l3, 1) : tier0_answer(ctx, l3, 0);
+
+		if (answered == 0)
+			return count(STEER_ANSWERED_TIER0, XDP_TX);
+	}
 
 	__u32 queue = ctx->rx_queue_index;
 

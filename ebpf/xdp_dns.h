@@ -33,7 +33,35 @@ enum steer_outcome {
 	STEER_PASSED_CHECKSUM = 11,  /* IPv6 UDP with checksum 0 (RFC 8200) */
 	STEER_PASSED_STALLED = 12,   /* the queue's worker shows no progress */
 	STEER_PASSED_NOTIFY = 13,    /* a NOTIFY (opcode 4): secondary zones read it on the kernel socket */
-	STEER_OUTCOME_COUNT = 14,
+	STEER_ANSWERED_TIER0 = 14,   /* answered here from the tier-0 map (XDP_TX) */
+	STEER_OUTCOME_COUNT = 15,
+};
+
+/* Tier 0: precompiled answers given by the program itself (ebpf/README.md).
+ * Mirrored by responder/src/xdp/tier0/layout.rs. */
+#define T0_NAME_MAX 64      /* longest question name (wire form) with a key */
+#define T0_ANSWER_MAX 1232  /* longest answer part after the question */
+#define T0_MAX_ENTRIES 65536 /* both generations together */
+
+/* Which EDNS a query carries: part of the key. */
+#define T0_SHAPE_NO_EDNS 0  /* no OPT: answers fit 512 bytes */
+#define T0_SHAPE_EDNS 1     /* a plain OPT (no options, version 0), DO=0 */
+#define T0_SHAPE_EDNS_DO 2  /* the same with DO=1 */
+
+struct t0_key {
+	__u8 generation;    /* 1 or 2: the one t0_state names is served */
+	__u8 shape;         /* T0_SHAPE_* */
+	__u16 qtype;        /* host order */
+	__u8 name[T0_NAME_MAX]; /* lowercased wire name, zero padded */
+};
+
+struct t0_answer {
+	__u8 header[12];    /* ID 0, RD and CD clear: the query's are put in */
+	__u16 min_udp;      /* host order: smallest EDNS size this answer fits (0: any) */
+	__u16 rest_len;     /* host order: bytes after the question */
+	__u32 sum;          /* ones' complement sum (big-endian words) of header,
+	                     * qtype, qclass and rest, each at its offset */
+	__u8 rest[T0_ANSWER_MAX];
 };
 
 #endif

@@ -14,6 +14,7 @@
 //! - [`liveness`]: each worker's heartbeat, which the program checks before steering.
 //! - [`engine_handler`]: the answer engine as a worker's frame handler.
 //! - [`plane`]: all of it started and stopped in order ([`DataPlane`]).
+//! - [`tier0`]: answers the program gives itself, precompiled from the engine.
 //! - [`own_addresses`], [`netlink`], [`address_watch`]: the interface's MAC
 //!   and addresses, read from netlink and followed, for the program's maps.
 
@@ -30,6 +31,7 @@ pub mod queues;
 pub mod ring;
 pub mod socket;
 pub mod stall_watch;
+pub mod tier0;
 pub mod umem;
 pub mod worker;
 

@@ -340,6 +340,11 @@ pub struct XdpArgs {
     /// 60000; 0 turns the check off and saves its ~30 ns per steered frame).
     #[arg(long, value_name = "MS", default_value_t = 200, value_parser = parse_stall_threshold)]
     pub stall_threshold: u64,
+    /// Answers the XDP program gives itself, byte for byte the workers'
+    /// (tier 0): off, apex (every type at each zone's apex) or
+    /// apex+delegations (also NS, DS, A and AAAA at each zone cut).
+    #[arg(long, value_name = "off|apex|apex+delegations", default_value = "off")]
+    pub xdp_answers: crate::xdp::tier0::Selection,
 }
 
 /// Milliseconds: 0, or within the limits.

@@ -16,5 +16,6 @@ mod signals;
 mod snapshot;
 mod socket_path;
 mod systemd;
+mod tier0;
 mod xdp;
 mod zone_set;

@@ -129,7 +129,14 @@ pub struct Reloader {
     zones_from: Option<PathBuf>,
     /// Zones sent out: given every load's zones once it serves them.
     outbound: Option<Arc<Outbound>>,
+    /// What derives from the engine outside it (tier 0's answers): each is
+    /// prepared from a new engine before it is served, and committed right
+    /// after, under `reloading`.
+    followers: Mutex<Vec<Follower>>,
 }
+
+/// Prepares from a new engine; what it returns is run once it is served.
+pub type Follower = Box<dyn Fn(&Engine) -> Box<dyn FnOnce() + Send> + Send + Sync>;
 
 impl Reloader {
     /// Loads the first engine; fails without serving anything on error.
@@ -175,6 +182,7 @@ impl Reloader {
             keys_from: None,
             zones_from: None,
             outbound,
+            followers: Mutex::new(Vec::new()),
         };
         Ok((reloader, loaded))
     }
@@ -246,11 +254,15 @@ impl Reloader {
         Ok(self.serve(engine, &zones, started))
     }
 
-    /// Swaps `engine` in, then gives the zones sent out their new versions
-    /// (which announces a changed serial by NOTIFY).
+    /// Swaps `engine` in (its followers prepared before, committed right
+    /// after), then gives the zones sent out their new versions (which
+    /// announces a changed serial by NOTIFY).
     fn serve(&self, engine: Engine, zones: &[zone::Zone], started: Instant) -> Loaded {
         let loaded = describe(&engine, started);
+        let followers = self.followers.lock().unwrap_or_else(|e| e.into_inner());
+        let commits: Vec<_> = followers.iter().map(|prepare| prepare(&engine)).collect();
         self.engine.replace(engine);
+        commits.into_iter().for_each(|commit| commit());
         if let Some(outbound) = &self.outbound {
             outbound.update(zones, true);
         }
@@ -316,6 +328,11 @@ impl Reloader {
         }
         drop(history);
         outcome
+    }
+
+    /// Keeps `follower` in step with every engine served from now on.
+    pub fn follow(&self, follower: Follower) {
+        self.followers.lock().unwrap_or_else(|e| e.into_inner()).push(follower);
     }
 
     pub fn history(&self) -> ReloadHistory {

@@ -106,6 +106,7 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
     runtime.iface = args.xdp.iface.clone();
     let xdp_line = plane.as_ref().map(|p| super::xdp::describe(&args, p));
     *runtime.plane.get_mut().unwrap_or_else(|e| e.into_inner()) = plane;
+    let xdp_line = xdp_line.map(|line| format!("{line}, {}", super::tier0::start(&args, &runtime)));
     let runtime = Arc::new(runtime);
 
     let control = match &args.ops.control_socket {

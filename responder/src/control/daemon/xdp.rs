@@ -42,7 +42,7 @@ pub fn config(args: &ServeArgs) -> DataPlaneConfig {
     addrs.sort_unstable();
     addrs.dedup();
     let stall_threshold = Duration::from_millis(x.stall_threshold);
-    config.steering = SteeringConfig { ports, addrs, stall_threshold };
+    config.steering = SteeringConfig { ports, addrs, stall_threshold, tier0: super::tier0::wanted(args) };
     config
 }
 

@@ -49,11 +49,13 @@ pub enum Outcome {
     PassedStalled = 12,
     /// A NOTIFY (opcode 4): the secondary zones read it on the kernel socket.
     PassedNotify = 13,
+    /// Answered by the program itself from the tier-0 map (XDP_TX).
+    AnsweredTier0 = 14,
 }
 
 impl Outcome {
     /// Every outcome, in counter-index order.
-    pub const ALL: [Outcome; 14] = [
+    pub const ALL: [Outcome; 15] = [
         Outcome::Redirected,
         Outcome::PassedNoSocket,
         Outcome::PassedNotIp,
@@ -68,6 +70,7 @@ impl Outcome {
         Outcome::PassedChecksum,
         Outcome::PassedStalled,
         Outcome::PassedNotify,
+        Outcome::AnsweredTier0,
     ];
 
     /// `STEER_OUTCOME_COUNT`: the size of the counters map.
@@ -94,6 +97,7 @@ impl Outcome {
             Outcome::PassedChecksum => "passed_checksum",
             Outcome::PassedStalled => "passed_stalled",
             Outcome::PassedNotify => "passed_notify",
+            Outcome::AnsweredTier0 => "answered_tier0",
         }
     }
 }
@@ -212,8 +216,8 @@ mod tests {
 
     #[test]
     fn totals_and_differences() {
-        let before = SteeringCounters::from_totals([1, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-        let after = SteeringCounters::from_totals([4, 1, 2, 0, 0, 0, 0, 0, 7, 0, 0, 0, 0, 0]);
+        let before = SteeringCounters::from_totals([1, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        let after = SteeringCounters::from_totals([4, 1, 2, 0, 0, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0]);
         let delta = after.since(&before);
         assert_eq!(delta.get(Outcome::Redirected), 3);
         assert_eq!(delta.get(Outcome::PassedNotIp), 0);

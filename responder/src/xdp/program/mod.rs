@@ -10,7 +10,7 @@
 use std::ffi::CString;
 use std::net::IpAddr;
 use std::os::fd::{AsFd as _, AsRawFd};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aya::maps::{Array, MapData, PerCpuArray, XskMap};
@@ -24,6 +24,7 @@ mod counters;
 mod error;
 
 use super::liveness::Liveness;
+use super::tier0::Tier0Maps;
 pub use addresses::{AddressChanges, AddressFilter};
 pub use counters::{Outcome, SteeringCounters, MAX_ADDRS, MAX_QUEUES};
 pub use error::XdpProgramError;
@@ -63,6 +64,10 @@ pub struct SteeringConfig {
     /// the kernel until it does (see [`Liveness`]). Zero turns the check
     /// off: a stopped worker then black-holes its queue, as before.
     pub stall_threshold: Duration,
+    /// Load the tier-0 code (`xdp::tier0`): the program then answers what
+    /// its tier-0 maps hold. Where the verifier refuses it, the program
+    /// loads without, and says why ([`XdpProgram::tier0_refused`]).
+    pub tier0: bool,
 }
 
 /// The stall threshold's default and bounds. Above the workers' 10 ms poll
@@ -73,7 +78,7 @@ pub const STALL_THRESHOLD_MAX: Duration = Duration::from_secs(60);
 
 impl Default for SteeringConfig {
     fn default() -> Self {
-        SteeringConfig { ports: vec![53], addrs: Vec::new(), stall_threshold: STALL_THRESHOLD_DEFAULT }
+        SteeringConfig { ports: vec![53], addrs: Vec::new(), stall_threshold: STALL_THRESHOLD_DEFAULT, tier0: false }
     }
 }
 
@@ -193,6 +198,10 @@ pub struct XdpProgram {
     counters: PerCpuArray<MapData, u64>,
     liveness: Arc<Liveness>,
     addresses: AddressFilter,
+    /// The tier-0 maps when the tier-0 code is loaded.
+    tier0: Option<Arc<Mutex<Tier0Maps>>>,
+    /// Why the tier-0 code was asked for but not loaded.
+    tier0_refused: Option<String>,
     ebpf: Ebpf,
 }
 
@@ -203,16 +212,16 @@ impl XdpProgram {
         config.validate()?;
         raise_memlock_limit();
 
-        let stall_threshold_ns = u64::try_from(config.stall_threshold.as_nanos()).unwrap_or(u64::MAX);
-        let mut ebpf =
-            EbpfLoader::new().override_global("stall_threshold_ns", &stall_threshold_ns, true).load(OBJECT).map_err(
-                |source| privilege_error("creating the XDP maps", &source).unwrap_or(XdpProgramError::Load { source }),
-            )?;
-
-        let program = xdp_mut(&mut ebpf)?;
-        program.load().map_err(|source| {
-            privilege_error("loading the XDP program", &source).unwrap_or(XdpProgramError::ProgramLoad { source })
-        })?;
+        let (mut ebpf, tier0_refused) = match load_object(config, config.tier0) {
+            // A verifier that refuses the tier-0 code (an older kernel)
+            // costs tier 0, not the data plane.
+            Err(XdpProgramError::ProgramLoad { source }) if config.tier0 => {
+                let reason = format!("the kernel refused the tier-0 code: {}", verifier_summary(&source));
+                tracing::warn!("{reason}; XDP answers (tier 0) are off");
+                (load_object(config, false)?, Some(reason))
+            }
+            other => (other?, None),
+        };
 
         configure_ports(&mut ebpf, &config.ports)?;
         // Empty until the interface is known: nothing is steered before.
@@ -223,8 +232,24 @@ impl XdpProgram {
         expect_len("xsks", sockets.len(), MAX_QUEUES)?;
         expect_len("counters", counters.len(), Outcome::COUNT)?;
         let liveness = Arc::new(map_liveness(&ebpf)?);
+        let tier0 = if config.tier0 && tier0_refused.is_none() {
+            Some(Arc::new(Mutex::new(Tier0Maps::take(&mut ebpf)?)))
+        } else {
+            None
+        };
 
-        Ok(XdpProgram { attachment: None, sockets, counters, liveness, addresses, ebpf })
+        Ok(XdpProgram { attachment: None, sockets, counters, liveness, addresses, tier0, tier0_refused, ebpf })
+    }
+
+    /// The tier-0 maps, when the tier-0 code is loaded: shared, so that a
+    /// reload can publish a new generation while the program serves.
+    pub fn tier0(&self) -> Option<Arc<Mutex<Tier0Maps>>> {
+        self.tier0.clone()
+    }
+
+    /// Why tier 0 was asked for and is not loaded (the verifier's reason).
+    pub fn tier0_refused(&self) -> Option<&str> {
+        self.tier0_refused.as_deref()
     }
 
     /// Attaches to the interface named `interface` in the calling thread's
@@ -381,6 +406,52 @@ impl XdpProgram {
         })?;
         XdpAction::from_raw(result.return_value)
     }
+
+    /// [`XdpProgram::test_run`], also returning the frame as the program
+    /// left it (an answer, for tier 0).
+    pub fn test_run_frame(&self, frame: &[u8]) -> Result<(XdpAction, Vec<u8>)> {
+        if !(TEST_FRAME_MIN..=TEST_FRAME_MAX).contains(&frame.len()) {
+            return Err(XdpProgramError::TestFrameSize { len: frame.len(), min: TEST_FRAME_MIN, max: TEST_FRAME_MAX });
+        }
+        let program = xdp(&self.ebpf)?;
+        let mut out = vec![0u8; 4096];
+        let options = TestRunOptions { data_in: Some(frame), data_out: Some(&mut out), ..TestRunOptions::new() };
+        let result = program.test_run(options).map_err(|source| {
+            privilege_error("running the XDP program", &source).unwrap_or(XdpProgramError::TestRun { source })
+        })?;
+        out.truncate(result.data_size_out as usize);
+        Ok((XdpAction::from_raw(result.return_value)?, out))
+    }
+}
+
+/// Creates the maps and loads (verifies) the program, with or without the
+/// tier-0 code (pruned by the verifier when `tier0_enabled` is 0).
+fn load_object(config: &SteeringConfig, tier0: bool) -> Result<Ebpf> {
+    let stall_threshold_ns = u64::try_from(config.stall_threshold.as_nanos()).unwrap_or(u64::MAX);
+    let tier0_enabled = u32::from(tier0);
+    let mut ebpf = EbpfLoader::new()
+        .override_global("stall_threshold_ns", &stall_threshold_ns, true)
+        .override_global("tier0_enabled", &tier0_enabled, true)
+        .load(OBJECT)
+        .map_err(|source| {
+            privilege_error("creating the XDP maps", &source).unwrap_or(XdpProgramError::Load { source })
+        })?;
+    let program = xdp_mut(&mut ebpf)?;
+    program.load().map_err(|source| {
+        // The verifier refuses with EACCES too: a log says it was the verifier.
+        let verifier = matches!(&source, aya::programs::ProgramError::LoadError { verifier_log, .. }
+            if !verifier_log.to_string().trim().is_empty());
+        let privilege = if verifier { None } else { privilege_error("loading the XDP program", &source) };
+        privilege.unwrap_or(XdpProgramError::ProgramLoad { source })
+    })?;
+    Ok(ebpf)
+}
+
+/// The verifier's last lines (its verdict), not its whole log.
+fn verifier_summary(error: &aya::programs::ProgramError) -> String {
+    let text = error.to_string();
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    lines[lines.len().saturating_sub(3)..].join(" / ")
 }
 
 fn xdp(ebpf: &Ebpf) -> Result<&Xdp> {

@@ -98,6 +98,7 @@ pub fn apply(args: &mut ServeArgs, file: Settings, precedence: &mut Precedence) 
     p.take("verify_udp_checksum", &mut x.verify_udp_checksum, file.verify_udp_checksum);
     p.take("ports", &mut x.ports, file.xdp_ports);
     p.take("stall_threshold", &mut x.stall_threshold, file.stall_threshold);
+    p.take("xdp_answers", &mut x.xdp_answers, file.xdp_answers);
 
     let r = &mut args.rrl;
     p.take("rrl_rate", &mut r.rrl_rate, file.rrl_rate);
@@ -155,7 +156,7 @@ pub fn check_capture(
 }
 
 /// The flags that only mean something with an interface.
-pub const XDP_SETTINGS: [(&str, &str); 12] = [
+pub const XDP_SETTINGS: [(&str, &str); 13] = [
     ("queues", "--queues"),
     ("cpus", "--cpus"),
     ("xdp_mode", "--xdp-mode"),
@@ -168,6 +169,7 @@ pub const XDP_SETTINGS: [(&str, &str); 12] = [
     ("ports", "--xdp-port"),
     ("stall_threshold", "--stall-threshold"),
     ("verify_udp_checksum", "--verify-udp-checksum"),
+    ("xdp_answers", "--xdp-answers"),
 ];
 
 /// XDP settings with no interface from either source are a mistake (a

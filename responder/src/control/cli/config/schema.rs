@@ -19,6 +19,7 @@ use crate::control::cli::limits::*;
 use crate::xdp::program::XdpMode;
 use crate::xdp::queues::{CpuSelection, QueueSelection};
 use crate::xdp::socket::ZeroCopy;
+use crate::xdp::tier0::Selection;
 
 #[derive(Deserialize, Debug, Default)]
 #[serde(deny_unknown_fields)]
@@ -154,6 +155,8 @@ pub struct Xdp {
     pub stall_threshold: Option<StallThreshold>,
     /// --verify-udp-checksum
     pub verify_udp_checksum: Option<bool>,
+    /// --xdp-answers
+    pub answers: Option<Parsed<Selection>>,
 }
 
 impl Xdp {
@@ -173,6 +176,7 @@ impl Xdp {
             ports,
             stall_threshold,
             verify_udp_checksum,
+            answers,
         } = self;
         queues.is_some()
             || cpus.is_some()
@@ -186,6 +190,7 @@ impl Xdp {
             || ports.is_some()
             || stall_threshold.is_some()
             || verify_udp_checksum.is_some()
+            || answers.is_some()
     }
 }
 

@@ -16,6 +16,7 @@ use crate::xdp::own_addresses::{InterfaceAddr, InterfaceState};
 
 mod attach;
 mod netns;
+mod tier0;
 mod traffic;
 
 fn load(config: &SteeringConfig) -> XdpProgram {

@@ -1,0 +1,187 @@
+//! `serve --xdp-answers`: fill the XDP program's tier-0 maps from the engine
+//! at start, and again at every reload (`xdp::tier0`).
+//!
+//! Tier-0 answers never reach a worker, so whatever a worker does beside
+//! answering would not happen for them. Until the program does those
+//! things itself, tier 0 stays off, with a warning saying why, when one of
+//! them is configured: rate limiting, capture, query logging, UDP
+//! checksum verification. So it does when the answers could not be
+//! replaced at a reload (a privilege drop on a kernel before 6.5).
+
+use std::sync::{Arc, Mutex};
+
+use super::reload::Follower;
+use super::runtime::Runtime;
+use crate::control::cli::ServeArgs;
+use crate::engine::Engine;
+use crate::xdp::tier0::{self, Selection, Tier0Maps};
+
+/// Why tier 0 cannot be on with `args`, if it cannot.
+fn conflict(args: &ServeArgs) -> Option<&'static str> {
+    if args.rrl.rrl_rate > 0 {
+        Some("rate limiting (--rrl-rate) is on, and tier-0 answers are not rate-limited")
+    } else if args.capture.dnstap.is_some() || args.capture.pcap.is_some() {
+        Some("capture (--dnstap, --pcap) is on, and tier-0 answers are not captured")
+    } else if args.ops.log_queries {
+        Some("query logging is on, and tier-0 answers are not logged")
+    } else if args.xdp.verify_udp_checksum {
+        Some("--verify-udp-checksum is on, and tier 0 does not verify it")
+    } else if drops_privileges(args) && !maps_writable_unprivileged() {
+        // The answers could no longer be replaced (or turned off) at a
+        // reload: stale answers are worse than none.
+        Some("--user drops privileges and this kernel (before 6.5) refuses map updates to an unprivileged process")
+    } else {
+        None
+    }
+}
+
+fn drops_privileges(args: &ServeArgs) -> bool {
+    args.ops.user.as_deref().is_some_and(|user| user.split(':').next() != Some("root"))
+}
+
+/// From Linux 6.5, `bpf()` on a map descriptor already held works without
+/// capabilities even with `kernel.unprivileged_bpf_disabled` (DESIGN.md,
+/// "Answering only for our own addresses").
+fn maps_writable_unprivileged() -> bool {
+    use aya::util::KernelVersion;
+    KernelVersion::current().is_ok_and(|v| v >= KernelVersion::new(6, 5, 0))
+}
+
+/// Whether to load the tier-0 code: asked for, and nothing in the way.
+pub fn wanted(args: &ServeArgs) -> bool {
+    args.xdp.xdp_answers != Selection::Off && conflict(args).is_none()
+}
+
+/// Publishes the first answers and follows reloads; returns the start
+/// line's tier-0 part.
+pub fn start(args: &ServeArgs, runtime: &Runtime) -> String {
+    let selection = args.xdp.xdp_answers;
+    if selection == Selection::Off {
+        return "XDP answers off".into();
+    }
+    if let Some(why) = conflict(args) {
+        tracing::warn!("XDP answers (tier 0) are off: {why}");
+        return "XDP answers off".into();
+    }
+    let plane = runtime.plane.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(program) = plane.as_ref().map(|p| p.program()) else { return "XDP answers off".into() };
+    let Some(maps) = program.tier0() else {
+        // Loaded without: the loader has logged the verifier's reason.
+        return format!("XDP answers off ({})", program.tier0_refused().unwrap_or("not loaded"));
+    };
+    drop(plane);
+    let line = publish(&maps, &runtime.reloader.engine().load(), selection)
+        .map(|n| format!("XDP answers {selection}: {n}"))
+        .unwrap_or_else(|e| format!("XDP answers off ({e})"));
+    runtime.reloader.follow(follower(maps, selection));
+    line
+}
+
+/// Compiles and publishes; the number of answers published.
+fn publish(maps: &Mutex<Tier0Maps>, engine: &Engine, selection: Selection) -> Result<usize, String> {
+    let compiled = tier0::compile(engine, selection);
+    commit(maps, &compiled)
+}
+
+fn commit(maps: &Mutex<Tier0Maps>, compiled: &tier0::Compiled) -> Result<usize, String> {
+    let mut maps = maps.lock().unwrap_or_else(|e| e.into_inner());
+    match maps.publish(&compiled.entries) {
+        Ok(published) => {
+            tracing::info!(
+                generation = published.generation,
+                answers = published.entries,
+                left_to_workers = compiled.skipped,
+                "XDP answers (tier 0) published"
+            );
+            Ok(published.entries)
+        }
+        Err(e) => {
+            tracing::error!(
+                "XDP answers (tier 0): {e}; the previous answers stay, which may now be stale: turning tier 0 off"
+            );
+            // Stale answers are worse than none: the workers answer everything.
+            if let Err(e) = maps.clear() {
+                tracing::error!("XDP answers (tier 0): cannot turn off either: {e}");
+            }
+            Err(e.to_string())
+        }
+    }
+}
+
+/// Compiles from each new engine before it is served (off the hot path),
+/// publishes right after it is.
+fn follower(maps: Arc<Mutex<Tier0Maps>>, selection: Selection) -> Follower {
+    Box::new(move |engine: &Engine| {
+        let compiled = tier0::compile(engine, selection);
+        let maps = Arc::clone(&maps);
+        Box::new(move || {
+            let _ = commit(&maps, &compiled);
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::control::{Cli, Command};
+    use clap::Parser;
+
+    fn serve(args: &[&str]) -> ServeArgs {
+        let argv = ["responder", "serve", "--iface", "eth0"].into_iter().chain(args.iter().copied());
+        match Cli::try_parse_from(argv).expect("valid flags").command {
+            Command::Serve(s) => s,
+            _ => unreachable!("parsed as serve"),
+        }
+    }
+
+    #[test]
+    fn tier0_is_off_by_default_and_when_workers_must_see_every_query() {
+        assert!(!wanted(&serve(&[])));
+        assert!(wanted(&serve(&["--xdp-answers", "apex"])));
+        assert!(wanted(&serve(&["--xdp-answers", "apex+delegations"])));
+        for conflicting in [["--rrl-rate", "100"], ["--pcap", "/tmp/x.pcap"]] {
+            let mut args = vec!["--xdp-answers", "apex"];
+            args.extend(conflicting);
+            let s = serve(&args);
+            assert!(!wanted(&s) && conflict(&s).is_some(), "{conflicting:?}");
+        }
+        assert!(Cli::try_parse_from(["responder", "serve", "--iface", "e", "--xdp-answers", "all"]).is_err());
+    }
+
+    /// What tier 0 relies on from the reloader: each follower prepares from
+    /// the new engine before it is served and commits once it is.
+    #[test]
+    fn followers_prepare_before_the_swap_and_commit_after() {
+        use super::super::reload::{Reloader, ZoneSource};
+        use super::super::served;
+        use crate::engine::Options;
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("example.com.zone");
+        let zone = |serial: u32| {
+            format!("$ORIGIN example.com.\n@ 300 IN SOA ns h {serial} 1 1 1 60\n@ NS ns\nns A 198.18.0.1\n")
+        };
+        std::fs::write(&file, zone(1)).unwrap();
+        let (reloader, _) =
+            Reloader::start(ZoneSource::Zones(vec![file.display().to_string()]), Options::default()).unwrap();
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let (log, shared) = (Arc::clone(&events), reloader.engine().clone());
+        reloader.follow(Box::new(move |engine: &Engine| {
+            let serving = served::zones(&shared.load())[0].serial;
+            log.lock()
+                .unwrap()
+                .push(format!("prepare {:?} while serving {serving:?}", served::zones(engine)[0].serial));
+            let (log, shared) = (Arc::clone(&log), shared.clone());
+            Box::new(move || {
+                let serving = served::zones(&shared.load())[0].serial;
+                log.lock().unwrap().push(format!("commit while serving {serving:?}"));
+            })
+        }));
+        std::fs::write(&file, zone(2)).unwrap();
+        reloader.reload().unwrap();
+        assert_eq!(*events.lock().unwrap(), ["prepare Some(2) while serving Some(1)", "commit while serving Some(2)"]);
+        std::fs::write(&file, "broken\n").unwrap();
+        assert!(reloader.reload().is_err());
+        assert_eq!(events.lock().unwrap().len(), 2, "a failed reload prepares nothing");
+    }
+}

@@ -1,0 +1,95 @@
+//! The tier-0 map's key and value, byte for byte as `struct t0_key` and
+//! `struct t0_answer` in `ebpf/xdp_dns.h` (a unit test reads the header's
+//! constants, and aya checks both sizes against the map when it opens it).
+
+/// `T0_NAME_MAX`: the longest question name (wire form) a key holds.
+pub const NAME_MAX: usize = 64;
+/// `T0_ANSWER_MAX`: the longest answer part after the question.
+pub const ANSWER_MAX: usize = 1232;
+/// `T0_MAX_ENTRIES`: map capacity, both generations together.
+pub const MAX_ENTRIES: u32 = 65536;
+
+/// Which EDNS the query carries (`T0_SHAPE_*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum Shape {
+    /// No OPT: the answer fits 512 bytes.
+    NoEdns = 0,
+    /// A plain OPT (version 0, no options), DO clear.
+    Edns = 1,
+    /// The same with DO set.
+    EdnsDo = 2,
+}
+
+impl Shape {
+    pub const ALL: [Shape; 3] = [Shape::NoEdns, Shape::Edns, Shape::EdnsDo];
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(C)]
+pub struct Key {
+    /// 1 or 2: the generation `t0_state` names is served.
+    pub generation: u8,
+    pub shape: u8,
+    /// Host order.
+    pub qtype: u16,
+    /// The lowercased wire name, zero padded.
+    pub name: [u8; NAME_MAX],
+}
+
+// SAFETY: plain bytes with no padding (1 + 1 + 2 + 64, alignment 2), valid
+// for any bit pattern; what aya::Pod asks for copying to and from the kernel.
+unsafe impl aya::Pod for Key {}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C)]
+pub struct Answer {
+    /// The answer's header with ID 0 and RD, CD clear.
+    pub header: [u8; 12],
+    /// Host order: the smallest EDNS UDP size this answer is given to (0: any).
+    pub min_udp: u16,
+    /// Host order: how many bytes of `rest` follow the question.
+    pub rest_len: u16,
+    /// Ones' complement sum, folded to 16 bits, of big-endian words: the
+    /// header, qtype, qclass and rest, each at its offset in the message.
+    pub sum: u32,
+    pub rest: [u8; ANSWER_MAX],
+}
+
+// SAFETY: plain bytes with no padding (12 + 2 + 2 + 4 + 1232, alignment 4,
+// size a multiple of 4), valid for any bit pattern.
+unsafe impl aya::Pod for Answer {}
+
+impl Answer {
+    /// The bytes after the question.
+    pub fn rest(&self) -> &[u8] {
+        &self.rest[..(self.rest_len as usize).min(ANSWER_MAX)]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header_define(name: &str) -> usize {
+        let text = include_str!("../../../../ebpf/xdp_dns.h");
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("#define {name} ")))
+            .unwrap_or_else(|| panic!("{name} missing from xdp_dns.h"));
+        line.split_whitespace().nth(2).and_then(|v| v.parse().ok()).expect("a number")
+    }
+
+    #[test]
+    fn the_layout_is_the_c_headers() {
+        assert_eq!(header_define("T0_NAME_MAX"), NAME_MAX);
+        assert_eq!(header_define("T0_ANSWER_MAX"), ANSWER_MAX);
+        assert_eq!(header_define("T0_MAX_ENTRIES"), MAX_ENTRIES as usize);
+        assert_eq!(header_define("T0_SHAPE_NO_EDNS"), Shape::NoEdns as usize);
+        assert_eq!(header_define("T0_SHAPE_EDNS"), Shape::Edns as usize);
+        assert_eq!(header_define("T0_SHAPE_EDNS_DO"), Shape::EdnsDo as usize);
+        assert_eq!(std::mem::size_of::<Key>(), 4 + NAME_MAX);
+        assert_eq!(std::mem::size_of::<Answer>(), 20 + ANSWER_MAX);
+        assert_eq!(std::mem::offset_of!(Answer, rest), 20);
+    }
+}

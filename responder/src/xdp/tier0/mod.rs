@@ -1,0 +1,16 @@
+//! Tier 0: the hottest answers given by the XDP program itself, with
+//! XDP_TX, never reaching a worker (issue 17; `ebpf/README.md`, "Tier 0").
+//!
+//! - [`compile`]: which keys (`serve --xdp-answers`), each answer produced by
+//!   the engine for a canonical query, with what the program needs to put
+//!   the query's own ID, RD, CD and question case back in.
+//! - [`layout`]: the map's key and value as the C header has them.
+//! - [`maps`]: publishing a set as a new generation, atomically.
+
+pub mod compile;
+pub mod layout;
+pub mod maps;
+
+pub use compile::{compile, Compiled, Entry, Selection};
+pub use layout::{Answer, Key, Shape};
+pub use maps::{Published, Tier0Maps};
