@@ -14,30 +14,43 @@
 //!   SERVFAIL with `/readyz` failing; the primary back, they recover;
 //! - a secondary restarted while the primary is down serves its copy;
 //! - a paced load through XDP during 20 transfers loses no more queries
-//!   than the same load without them.
+//!   than the same load without them;
+//! - catalog zones: knotd in node 0 serves a catalog and its members, the
+//!   XDP node consumes it (TSIG on every transfer) and answers the members
+//!   through XDP; a member added on knotd is served, a member removed is
+//!   REFUSED within 5 s while another, asked in a loop through XDP, never
+//!   misses;
+//! - responder in the middle of a tree: the XDP node, a secondary of knotd
+//!   in node 0, is the primary of a knotd in node 2 (its `acl` and
+//!   `notify`): a change on node 0 reaches node 1 by IXFR, and node 1's
+//!   NOTIFY makes node 2 pull it by IXFR; kdig's signed AXFR from the hub
+//!   validates.
 //!
-//! Each test builds its own fleet (so each stands alone) through
-//! [`Topology`]; further roles (responder as a primary that knotd pulls
-//! from, catalog zones) are further knotd/responder configurations on the
-//! same nodes. The tests take turns (a lock): each runs three servers, and
-//! the load test counts losses that a neighbour's CPU use would distort.
+//! Each test builds its own fleet (so each stands alone), the first five
+//! through [`Topology`], the last two from the same knotd/responder
+//! configuration pieces on their own nodes. The tests take turns (a lock):
+//! each runs up to three servers, and the load test counts losses that a
+//! neighbour's CPU use would distort.
 //!
-//! Needs root, knotd and knotc: skipped with a message otherwise, except
-//! under `CI=true`. Every wait is bounded.
+//! Needs root, knotd and knotc (and kdig for the last test): skipped with a
+//! message otherwise, except under `CI=true`. Every wait is bounded.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use responder_tests::daemon::run_bounded;
 use responder_tests::dns::rtype::*;
-use responder_tests::dns::Question;
+use responder_tests::dns::{self, Question, Transport};
 use responder_tests::fleet::knot_node::{KnotAcl, KnotConfig, KnotKey, KnotNode, KnotRemote, KnotZone};
 use responder_tests::fleet::responder_node::{metric_sum, Remote, ResponderConfig, ResponderNode, Zone};
-use responder_tests::fleet::{ask_in, roomy_udp_socket, wait_for, Fleet};
-use responder_tests::knot;
+use responder_tests::fleet::{ask_in, roomy_udp_socket, wait_for, Fleet, Node};
+use responder_tests::netns::in_netns;
 use responder_tests::paced::{self, Pace, Tally};
-use responder_tests::testbed::{privileged, required_tools};
+use responder_tests::testbed::{privileged, required_tools, Testbed};
+use responder_tests::{kdig, knot};
 
 const ZONE: &str = "example.test.";
 const KEY: &str = "xfr";
@@ -394,4 +407,233 @@ fn twenty_transfers_under_a_paced_xdp_load_lose_no_more_queries_than_the_same_lo
     // Answered by the XDP workers, not by the kernel sockets' fallback.
     assert!(busy_xdp >= u64::from(busy.full), "{busy_xdp} XDP answers for {} answered queries", busy.full);
     assert!(quiet_xdp >= u64::from(quiet.full));
+}
+
+const CATALOG: &str = "catalog.test.";
+const MEMBERS: [&str; 3] = ["m1.test.", "m2.test.", "m3.test."];
+const NOERROR: u16 = 0;
+const REFUSED: u16 = 5;
+
+fn member_text(zone: &str) -> String {
+    format!("$ORIGIN {zone}\n$TTL 60\n@ SOA ns hostmaster 1 3600 600 86400 60\n@ NS ns\nns A 198.18.0.53\nwww A 198.18.0.80\n")
+}
+
+/// The catalog as knotd serves it: a plain zone to it (`catalog-role` none),
+/// listing `members`, one `idN.zones` PTR each.
+fn catalog_text(members: &[&str]) -> String {
+    let mut text = format!(
+        "$ORIGIN {CATALOG}\n$TTL 0\n@ SOA invalid. invalid. 1 3600 600 86400 0\n@ NS invalid.\nversion TXT \"2\"\n"
+    );
+    for (i, m) in members.iter().enumerate() {
+        text.push_str(&format!("id{i}.zones PTR {m}\n"));
+    }
+    text
+}
+
+/// Whether `www.ZONE` gets its one A record from `node`.
+fn serves(node: &ResponderNode, zone: &str) -> bool {
+    let reply = node.ask(&format!("www.{zone}"), A);
+    reply.rcode == NOERROR && reply.answer.len() == 1
+}
+
+#[test]
+fn a_catalog_on_knotd_brings_and_takes_members_on_an_xdp_node_with_no_miss_on_the_others() {
+    let test = "a_catalog_on_knotd_brings_and_takes_members_on_an_xdp_node_with_no_miss_on_the_others";
+    if !can_run(test) {
+        return;
+    }
+    let _turn = turn();
+    let fleet = Fleet::create("fcat", &[1, 1]).expect("fleet");
+    let dir = tempfile::tempdir().unwrap();
+    let (n0, n1) = (fleet.node(0), fleet.node(1));
+    let [m1, m2, m3] = MEMBERS;
+
+    // knotd serves the catalog (listing m1 and m2) and all three members,
+    // and signs the catalog's NOTIFY to node 1.
+    let mut zones = vec![KnotZone::primary(CATALOG, &catalog_text(&[m1, m2]), &["consumer"], &["nodes"])];
+    zones.extend(MEMBERS.iter().map(|m| KnotZone::primary(m, &member_text(m), &[], &["nodes"])));
+    let knot = KnotConfig {
+        keys: vec![KnotKey { id: KEY.into(), secret: SECRET.into() }],
+        remotes: vec![KnotRemote {
+            id: "consumer".into(),
+            address: SocketAddr::from((n1.v4, 53)),
+            key: Some(KEY.into()),
+        }],
+        acls: vec![KnotAcl {
+            id: "nodes".into(),
+            address: vec![n1.v4.to_string(), n1.v6.to_string()],
+            key: Some(KEY.into()),
+            action: "transfer".into(),
+        }],
+        zones,
+    };
+    let primary = KnotNode::start(n0, &fleet.hub_ns, &dir.path().join("primary"), &knot);
+    // Node 1 consumes the catalog; the members' copies go below `members/`.
+    let mut config = secondary_config(&fleet, true, SECRET);
+    config.zones = vec![Zone::secondary(CATALOG, &["primary"])
+        .with("catalog-role = \"interpret\"")
+        .with("catalog-template = [\"members\"]")];
+    config.extra = "[[template]]\nid = \"members\"\nstorage = \"members\"\n".into();
+    let consumer = ResponderNode::start(n1, &fleet.hub_ns, &dir.path().join("consumer"), &config);
+    let xdp_answers = || metric_sum(&consumer.metrics(), "responder_responses_total", &[("path", "xdp")]);
+
+    wait_for("both listed members", Duration::from_secs(15), || serves(&consumer, m1) && serves(&consumer, m2));
+    assert_eq!(consumer.ask(m3, SOA).rcode, REFUSED, "not listed yet");
+    assert_eq!(consumer.zone_status(m1)["catalog"], CATALOG);
+    // Both members answered by the XDP workers.
+    let before = xdp_answers();
+    for _ in 0..5 {
+        assert!(serves(&consumer, m1) && serves(&consumer, m2));
+    }
+    wait_for("10 answers counted on the XDP path", Duration::from_secs(2), || xdp_answers() >= before + 10);
+
+    // Added on knotd: NOTIFY and IXFR of the catalog, then the member's AXFR.
+    primary.commit(CATALOG, &["id2.zones 0 PTR m3.test."]);
+    let took = wait_for("the added member", Duration::from_secs(10), || serves(&consumer, m3));
+    eprintln!("{test}: the added member was served after {took:?}");
+
+    // Removed on knotd: REFUSED within 5 s, m1 asked through XDP throughout.
+    let stop = AtomicBool::new(false);
+    let server = SocketAddr::from((n1.v4, 53));
+    let xdp_before = xdp_answers();
+    let (asked, misses, took) = thread::scope(|scope| {
+        let asker = scope.spawn(|| {
+            in_netns(&fleet.hub_ns, || {
+                let (mut asked, mut misses) = (0u64, Vec::new());
+                let started = Instant::now();
+                while !stop.load(Ordering::Relaxed) && started.elapsed() < Duration::from_secs(20) {
+                    asked += 1;
+                    match dns::ask(server, Transport::Udp, &Question::new("www.m1.test.", A)) {
+                        Ok(r) if r.rcode == NOERROR && r.answer.len() == 1 => {}
+                        Ok(r) => misses.push(r.to_string()),
+                        Err(e) => misses.push(e),
+                    }
+                }
+                (asked, misses)
+            })
+            .unwrap_or_else(|e| panic!("{e}"))
+        });
+        thread::sleep(Duration::from_millis(200));
+        primary.knotc(&["zone-begin".into(), CATALOG.into()]);
+        primary.knotc(&["zone-unset".into(), CATALOG.into(), "id1.zones".into(), "PTR".into(), m2.into()]);
+        primary.knotc(&["zone-commit".into(), CATALOG.into()]);
+        let took =
+            wait_for("the removed member refused", Duration::from_secs(5), || consumer.ask(m2, SOA).rcode == REFUSED);
+        thread::sleep(Duration::from_millis(200));
+        stop.store(true, Ordering::Relaxed);
+        let (asked, misses) = asker.join().expect("asker");
+        (asked, misses, took)
+    });
+    eprintln!("{test}: the removed member was refused after {took:?}; {asked} queries for m1 meanwhile");
+    assert!(asked > 10, "only {asked} queries");
+    assert!(
+        misses.is_empty(),
+        "{} of {asked} queries for m1 missed: {:?}",
+        misses.len(),
+        &misses[..misses.len().min(5)]
+    );
+    let xdp_after = xdp_answers();
+    assert!(xdp_after - xdp_before >= asked, "{} XDP answers for {asked} queries", xdp_after - xdp_before);
+    assert!(serves(&consumer, m3));
+    let log = consumer.log();
+    assert!(log.contains("catalog catalog.test.: member m3.test. added"), "{log}");
+}
+
+/// The SOA serial `server` answers from the hub, if any.
+fn soa_serial(fleet: &Fleet, server: SocketAddr) -> Option<u64> {
+    let reply = ask_in(&fleet.hub_ns, server, ZONE, SOA).ok()?;
+    // `example.test. 60 SOA ns.example.test. hostmaster.example.test. SERIAL ...`
+    reply.answer.first()?.to_string().split_whitespace().nth(5)?.parse().ok()
+}
+
+#[test]
+fn an_xdp_secondary_sends_the_zone_on_by_notify_and_ixfr_to_a_knotd_and_signed_axfr_to_kdig() {
+    let test = "an_xdp_secondary_sends_the_zone_on_by_notify_and_ixfr_to_a_knotd_and_signed_axfr_to_kdig";
+    if !can_run(test) || !required_tools(test, if kdig::available() { &[] } else { &["kdig"] }) {
+        return;
+    }
+    let _turn = turn();
+    let fleet = Fleet::create("frelay", &[1, 1, 1]).expect("fleet");
+    let dir = tempfile::tempdir().unwrap();
+    let (n0, n1, n2) = (fleet.node(0), fleet.node(1), fleet.node(2));
+    let key = || KnotKey { id: KEY.into(), secret: SECRET.into() };
+    let at = |n: &Node| SocketAddr::from((n.v4, 53));
+
+    // Node 0: knotd, the hidden primary, sends to node 1 only.
+    let hidden = KnotConfig {
+        keys: vec![key()],
+        remotes: vec![KnotRemote { id: "relay".into(), address: at(n1), key: Some(KEY.into()) }],
+        acls: vec![KnotAcl {
+            id: "relay".into(),
+            address: vec![n1.v4.to_string(), n1.v6.to_string()],
+            key: Some(KEY.into()),
+            action: "transfer".into(),
+        }],
+        zones: vec![KnotZone::primary(ZONE, &quiet_zone(), &["relay"], &["relay"])],
+    };
+    let primary = KnotNode::start(n0, &fleet.hub_ns, &dir.path().join("primary"), &hidden);
+    // Node 1: responder with XDP, a secondary of node 0 and a primary for
+    // node 2 (NOTIFY) and the hub (kdig), every transfer signed.
+    let mut config = secondary_config(&fleet, true, SECRET);
+    config.remotes.push(Remote { id: "downstream".into(), address: at(n2), key: Some(KEY.into()) });
+    config.zones =
+        vec![Zone::secondary(ZONE, &["primary"]).with("acl = [\"downstream\"]").with("notify = [\"downstream\"]")];
+    config.extra = format!(
+        "[[acl]]\nid = \"downstream\"\naddress = [\"{}\", \"{}\", \"{}\", \"{}\"]\nkey = \"{KEY}\"\naction = \"transfer\"\n",
+        n2.v4, n2.v6, n1.hub_v4, n1.hub_v6
+    );
+    let relay = ResponderNode::start(n1, &fleet.hub_ns, &dir.path().join("relay"), &config);
+    wait_for("the relay's first AXFR", Duration::from_secs(15), || relay.serial(ZONE) == Some(1));
+    // Node 2: knotd, a secondary of node 1, taking its signed NOTIFY.
+    let edge = KnotConfig {
+        keys: vec![key()],
+        remotes: vec![KnotRemote { id: "relay".into(), address: at(n1), key: Some(KEY.into()) }],
+        acls: vec![KnotAcl {
+            id: "relay".into(),
+            address: vec![n1.v4.to_string(), n1.v6.to_string()],
+            key: Some(KEY.into()),
+            action: "notify".into(),
+        }],
+        zones: vec![KnotZone::secondary(ZONE, &["relay"], &["relay"])],
+    };
+    let edge = KnotNode::start(n2, &fleet.hub_ns, &dir.path().join("edge"), &edge);
+    wait_for("the edge's first AXFR", Duration::from_secs(15), || soa_serial(&fleet, at(n2)) == Some(1));
+    assert!(edge.log().contains("AXFR, incoming"), "{}", edge.log());
+
+    // A change on node 0: NOTIFY and IXFR to node 1, whose NOTIFY brings
+    // node 2 to pull it by IXFR, well within the SOA's hour of refresh.
+    primary.commit(ZONE, &["new 60 A 198.18.0.81"]);
+    let took = wait_for("serial 2 on node 2", Duration::from_secs(10), || soa_serial(&fleet, at(n2)) == Some(2));
+    eprintln!("{test}: the change reached node 2 through node 1 in {took:?}");
+    assert_eq!(relay.serial(ZONE), Some(2));
+    assert_eq!(relay.zone_status(ZONE)["last_transfer"], "IXFR");
+    let edge_log = edge.log();
+    assert!(edge_log.contains("IXFR, incoming, remote 198.19.1.1@53"), "{edge_log}");
+    assert!(edge_log.contains("finished"), "{edge_log}");
+    let new = ask_in(&fleet.hub_ns, at(n2), "new.example.test.", A).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(new.answer_text(), ["new.example.test. 60 A 198.18.0.81"], "node 2 serves the change");
+    wait_for("the NOTIFY acknowledged", Duration::from_secs(5), || {
+        let log = relay.log();
+        log.contains("NOTIFY of serial 2 to downstream (198.19.2.1:53): acknowledged")
+    });
+    assert!(relay.log().contains("IXFR out: zone example.test. serial 2 to 198.19.2.1 (key xfr)"), "{}", relay.log());
+
+    // AXFR from the hub, signed: kdig checks every message's TSIG.
+    let mut kdig = Testbed::command_in(&fleet.hub_ns, "kdig");
+    kdig.arg(format!("@{}", n1.v4)).arg("-y").arg(format!("hmac-sha256:{KEY}:{SECRET}")).args([
+        "+retry=0",
+        "+timeout=5",
+        "AXFR",
+        ZONE,
+    ]);
+    let out = run_bounded(&mut kdig, Duration::from_secs(20)).unwrap_or_else(|e| panic!("{e}"));
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "kdig exited with {}:\n{text}", out.status);
+    for error in [";; ERROR", ";; WARNING", "BADSIG", "BADKEY", "BADTIME", "NOTAUTH"] {
+        assert!(!text.contains(error), "{error}:\n{text}");
+    }
+    assert!(text.contains("new.example.test.") && text.contains("\tTSIG\t"), "{text}");
+    // SOA, NS, ns A, www A, mail MX, new A, then the SOA again.
+    let records = text.lines().filter(|l| !l.starts_with(';') && !l.trim().is_empty() && !l.contains("\tTSIG\t"));
+    assert_eq!(records.count(), 7, "{text}");
 }

@@ -36,15 +36,29 @@ pub struct Zone {
     pub name: String,
     pub master: Vec<String>,
     pub text: Option<String>,
+    /// Further `key = value` lines of the table (`acl`, `notify`,
+    /// `catalog-role`, ...), as written.
+    pub settings: Vec<String>,
 }
 
 impl Zone {
     pub fn secondary(name: &str, master: &[&str]) -> Zone {
-        Zone { name: name.into(), master: master.iter().map(|s| s.to_string()).collect(), text: None }
+        Zone {
+            name: name.into(),
+            master: master.iter().map(|s| s.to_string()).collect(),
+            text: None,
+            settings: Vec::new(),
+        }
     }
 
     pub fn from_text(name: &str, text: &str) -> Zone {
-        Zone { name: name.into(), master: Vec::new(), text: Some(text.into()) }
+        Zone { name: name.into(), master: Vec::new(), text: Some(text.into()), settings: Vec::new() }
+    }
+
+    /// One more `key = value` line in the zone's table.
+    pub fn with(mut self, setting: &str) -> Zone {
+        self.settings.push(setting.into());
+        self
     }
 }
 
@@ -57,7 +71,8 @@ pub struct ResponderConfig {
     pub keys: Vec<(String, String)>,
     pub remotes: Vec<Remote>,
     pub zones: Vec<Zone>,
-    /// Appended to the file as it is (`[[acl]]` tables, say).
+    /// Appended to the file as it is (`[[acl]]` or `[[template]]` tables,
+    /// say).
     pub extra: String,
 }
 
@@ -92,6 +107,9 @@ impl ResponderConfig {
                 let file = format!("{}.zone", z.name.trim_end_matches('.'));
                 std::fs::write(dir.join(&file), text).unwrap();
                 let _ = writeln!(conf, "file = \"{file}\"");
+            }
+            for setting in &z.settings {
+                let _ = writeln!(conf, "{setting}");
             }
             conf.push('\n');
         }
