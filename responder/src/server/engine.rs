@@ -12,7 +12,7 @@ use super::{Answerer, Session};
 use crate::capture::{Capture, MaybeTap, Tap};
 use crate::engine::live::SharedEngine;
 use crate::engine::policy::Policy;
-use crate::engine::{self, Transport};
+use crate::engine::{self, Prefetch, Transport};
 use crate::stats::{Counting, DnsCounters, Published, Registry};
 
 /// Answers a NOTIFY (RFC 1996) of `len` bytes from a client in place; the
@@ -88,6 +88,7 @@ where
         };
         Box::new(ThreadSession {
             session: engine::Session::new(&self.engine, Counting::new((self.policy)())),
+            prefetch: Prefetch::new(),
             published: registry.register(),
             notify: self.notify.clone(),
             log_queries: self.log_queries,
@@ -100,6 +101,7 @@ where
 /// One thread's engine session and where its counters are published.
 struct ThreadSession<P> {
     session: engine::Session<Counting<P>>,
+    prefetch: Prefetch,
     published: Arc<Published<DnsCounters>>,
     notify: Option<NotifyHandler>,
     log_queries: bool,
@@ -138,6 +140,14 @@ impl<P: Policy + Send> Session for ThreadSession<P> {
             tap.publish();
         }
         answer
+    }
+
+    fn prefetch(&mut self, query: &[u8]) {
+        self.prefetch.message(self.session.engine(), query);
+    }
+
+    fn prefetched(&mut self) {
+        self.prefetch.finish(self.session.engine());
     }
 
     fn captures(&self) -> bool {
