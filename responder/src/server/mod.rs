@@ -169,7 +169,13 @@ impl Server {
 /// Turns busy polling on for every UDP socket; a refusal (no
 /// CAP_NET_ADMIN, an old kernel) is worth one warning, not a failed start.
 fn busy_poll(sockets: &[Arc<UdpSocket>], usecs: u32) {
-    let refused = sockets.iter().filter_map(|socket| udp::enable_busy_poll(&**socket, usecs).err()).last();
+    // Every socket is tried: one refusal does not stop the others.
+    let mut refused = None;
+    for socket in sockets {
+        if let Err(error) = udp::enable_busy_poll(&**socket, usecs) {
+            refused = Some(error);
+        }
+    }
     match refused {
         None => info!(usecs, sockets = sockets.len(), "UDP busy polling on"),
         Some(error) => warn!(
