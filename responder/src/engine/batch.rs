@@ -38,10 +38,18 @@ impl Prefetch {
     /// query name in `frame` (a whole Ethernet frame).
     #[inline]
     pub fn frame(&mut self, engine: &Engine, frame: &[u8]) {
+        if let Some(message) = dns_message(frame) {
+            self.message(engine, message);
+        }
+    }
+
+    /// Step one for a bare DNS message (a kernel socket's datagram).
+    #[inline]
+    pub fn message(&mut self, engine: &Engine, message: &[u8]) {
         if self.len == MAX_BATCH {
             return;
         }
-        let Some(question) = dns_message(frame).and_then(|m| m.get(dns::HEADER_LEN..)) else { return };
+        let Some(question) = message.get(dns::HEADER_LEN..) else { return };
         let Some((name_len, _)) = dns::question_name_len(question) else { return };
         let (Some(name), Some(fixed)) = (question.get(..name_len), question.get(name_len..)) else { return };
         let Some(qtype) = fixed.get(dns::question_field::TYPE).and_then(|t| t.first_chunk::<2>()) else { return };
@@ -120,6 +128,11 @@ mod tests {
             assert_eq!(p.hashes[i], engine.table().prefetch_bucket(&wire_name(name)), "{name}");
         }
         assert_eq!((p.qtypes[0], p.qtypes[1]), (1, 28));
+        p.finish(&engine);
+        // The same query as a bare message (kernel socket) hashes the same.
+        p.message(&engine, &QuerySpec::new("WwW.Example.COM.", 1).encode());
+        p.message(&engine, &[0u8; 5]); // shorter than a header: skipped
+        assert_eq!((p.len, p.hashes[0]), (1, engine.table().prefetch_bucket(&wire_name("www.example.com."))));
         p.finish(&engine);
         assert_eq!(p.len, 0, "finish starts a new batch");
     }

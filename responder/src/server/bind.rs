@@ -6,8 +6,6 @@ use std::net::{SocketAddr, TcpListener, UdpSocket};
 
 use socket2::{Domain, Protocol, Socket, Type};
 
-use super::datagram;
-
 /// Pending connections the kernel may queue while the event loop is busy.
 const LISTEN_BACKLOG: i32 = 1024;
 
@@ -62,7 +60,7 @@ fn bind_udp(addr: SocketAddr) -> io::Result<UdpSocket> {
     let socket = new_socket(addr, Type::DGRAM, Protocol::UDP).map_err(|e| context(e, "UDP", addr))?;
     // Workers share the port and the kernel spreads flows across them.
     socket.set_reuse_port(true).map_err(|e| context(e, "UDP", addr))?;
-    datagram::enable_destination_info(&socket, addr.is_ipv6()).map_err(|e| context(e, "UDP", addr))?;
+    super::udp::enable_destination_info(&socket, addr.is_ipv6()).map_err(|e| context(e, "UDP", addr))?;
     socket.bind(&addr.into()).map_err(|e| context(e, "UDP", addr))?;
     Ok(socket.into())
 }

@@ -13,7 +13,7 @@ use super::{Answerer, Session};
 use crate::capture::{Capture, MaybeTap, Tap};
 use crate::engine::live::SharedEngine;
 use crate::engine::policy::Policy;
-use crate::engine::{self, Transport};
+use crate::engine::{self, Prefetch, Transport};
 use crate::stats::{Counting, DnsCounters, Published, Registry};
 
 /// Answers a NOTIFY (RFC 1996) of `len` bytes from a client in place; the
@@ -108,6 +108,7 @@ where
         };
         Box::new(ThreadSession {
             session: engine::Session::new(&self.engine, Counting::new((self.policy)())),
+            prefetch: Prefetch::new(),
             published: registry.register(),
             notify: self.notify.clone(),
             transfer: self.transfer.clone(),
@@ -122,6 +123,7 @@ where
 /// One thread's engine session and where its counters are published.
 struct ThreadSession<P> {
     session: engine::Session<Counting<P>>,
+    prefetch: Prefetch,
     published: Arc<Published<DnsCounters>>,
     notify: Option<NotifyHandler>,
     transfer: Option<TransferHandler>,
@@ -166,6 +168,14 @@ impl<P: Policy + Send> Session for ThreadSession<P> {
             tap.publish();
         }
         answer
+    }
+
+    fn prefetch(&mut self, query: &[u8]) {
+        self.prefetch.message(self.session.engine(), query);
+    }
+
+    fn prefetched(&mut self) {
+        self.prefetch.finish(self.session.engine());
     }
 
     fn captures(&self) -> bool {

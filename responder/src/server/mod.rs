@@ -7,7 +7,6 @@
 
 mod bind;
 mod config;
-mod datagram;
 mod engine;
 pub mod query_log;
 mod tcp;
@@ -22,7 +21,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 pub use self::config::{ServerConfig, TcpLimits};
 pub use self::engine::{EngineAnswerer, NotifyHandler, TransferAnswer, TransferHandler};
@@ -42,6 +41,14 @@ pub trait Session: Send {
     /// `client` (its address bytes, or empty), `buf.len()` the room for the
     /// answer. Returns the answer's length, or `None` to send nothing.
     fn answer(&mut self, buf: &mut [u8], len: usize, transport: Transport, client: &[u8]) -> Option<usize>;
+
+    /// Hints that `query` (a whole DNS message) is about to be answered,
+    /// so its table lookups can start beside the others of its batch (see
+    /// `engine::Prefetch`); ended by [`Session::prefetched`].
+    fn prefetch(&mut self, _query: &[u8]) {}
+
+    /// Every query of the batch went through [`Session::prefetch`].
+    fn prefetched(&mut self) {}
 
     /// Whether the session captures queries (see `capture`), and so wants
     /// [`Session::peer`] before each one.
@@ -105,6 +112,9 @@ impl Server {
             local_addrs.push(bound.local);
             udp.extend(bound.udp.into_iter().map(Arc::new));
             listeners.push(bound.tcp);
+        }
+        if let Some(usecs) = config.busy_poll_usecs {
+            busy_poll(&udp, usecs);
         }
         let stop = Arc::new(AtomicBool::new(false));
         let tcp_connections = Arc::new(Published::default());
@@ -179,6 +189,26 @@ impl Server {
                 error!(thread = %name, "server thread panicked");
             }
         }
+    }
+}
+
+/// Turns busy polling on for every UDP socket; a refusal (no
+/// CAP_NET_ADMIN, an old kernel) is worth one warning, not a failed start.
+fn busy_poll(sockets: &[Arc<UdpSocket>], usecs: u32) {
+    // Every socket is tried: one refusal does not stop the others.
+    let mut refused = None;
+    for socket in sockets {
+        if let Err(error) = udp::enable_busy_poll(&**socket, usecs) {
+            refused = Some(error);
+        }
+    }
+    match refused {
+        None => info!(usecs, sockets = sockets.len(), "UDP busy polling on"),
+        Some(error) => warn!(
+            %error,
+            "UDP busy polling not enabled: SO_BUSY_POLL and SO_PREFER_BUSY_POLL need CAP_NET_ADMIN \
+             (and Linux 5.11); serving with interrupts as usual"
+        ),
     }
 }
 

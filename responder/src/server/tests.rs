@@ -22,6 +22,8 @@ const SILENT_ID: u16 = 0xdead;
 #[derive(Default)]
 struct Echo {
     calls: AtomicUsize,
+    /// Queries announced through `Session::prefetch` before their batch.
+    prefetched: AtomicUsize,
     threads: Mutex<HashSet<thread::ThreadId>>,
 }
 
@@ -37,6 +39,10 @@ impl Answerer for Arc<Echo> {
 impl Session for EchoSession {
     fn answer(&mut self, buf: &mut [u8], len: usize, transport: Transport, _client: &[u8]) -> Option<usize> {
         self.0.answer(buf, len, transport)
+    }
+
+    fn prefetch(&mut self, _query: &[u8]) {
+        self.0.prefetched.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -169,6 +175,30 @@ fn udp_worker_survives_silence_and_vanished_clients() {
     let len = client.recv(&mut buf).expect("still answering");
     assert_eq!(buf[..len], answer_to(&query(99), Transport::Udp));
     assert!(echo.calls.load(Ordering::Relaxed) >= 2);
+}
+
+/// More queries than several batches hold, sent without waiting: every
+/// one answered, in order, each announced for prefetching first; busy
+/// polling asked for, which works or only warns (no CAP_NET_ADMIN).
+#[test]
+fn udp_burst_over_several_batches_is_answered_in_order_with_busy_poll_asked() {
+    let mut config = listen_on(&["127.0.0.1:0", "[::1]:0"]);
+    config.udp_workers = 1;
+    config.busy_poll_usecs = Some(50);
+    let (server, echo) = start(config);
+    let mut buf = [0u8; 512];
+    for &addr in server.local_addrs() {
+        let client = udp_client(addr);
+        for id in 0..100 {
+            client.send(&query(id)).unwrap();
+        }
+        for id in 0..100 {
+            let len = client.recv(&mut buf).expect("answered");
+            assert_eq!(buf[..len], answer_to(&query(id), Transport::Udp), "in order");
+        }
+    }
+    assert_eq!(echo.calls.load(Ordering::Relaxed), 200);
+    assert_eq!(echo.prefetched.load(Ordering::Relaxed), 200);
 }
 
 #[test]

@@ -102,6 +102,11 @@ pub struct ServeArgs {
     /// primary/standby pair of docs/DEPLOY.md gives it to both.
     #[arg(long)]
     pub share_port: bool,
+    /// Busy-poll each UDP socket up to this many microseconds when it runs
+    /// empty (SO_BUSY_POLL and SO_PREFER_BUSY_POLL; 50 is a usual value).
+    /// Needs CAP_NET_ADMIN: without it, a warning and no busy polling.
+    #[arg(long, value_name = "USECS", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub udp_busy_poll: Option<u32>,
     /// EDNS UDP payload size we advertise and send at most (RFC 6891).
     #[arg(long, value_name = "BYTES", default_value_t = 1232, value_parser = clap::value_parser!(u16).range(limits::EDNS_SIZE_MIN..=limits::EDNS_SIZE_MAX))]
     pub edns_size: u16,

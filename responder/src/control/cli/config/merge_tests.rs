@@ -386,3 +386,17 @@ fn sampling_without_an_output_is_refused_naming_what_is_missing() {
         assert!(e.contains(want) && e.starts_with("r.toml:"), "{text}: {e}");
     }
 }
+
+#[test]
+fn udp_busy_poll_comes_from_server_section_or_flag_and_is_bounded() {
+    assert_eq!(resolved(&[], "").unwrap().args.udp_busy_poll, None, "off by default");
+    assert_eq!(resolved(&[], "[server]\nudp-busy-poll = 50\n").unwrap().args.udp_busy_poll, Some(50));
+    let flag = resolved(&["--udp-busy-poll", "20"], "[server]\nudp-busy-poll = 50\n").unwrap();
+    assert_eq!(flag.args.udp_busy_poll, Some(20), "the command line wins");
+    for bad in ["0", "100001"] {
+        let e =
+            parse_str(&format!("[server]\nudp-busy-poll = {bad}\n"), Path::new("r.toml"), Path::new("/etc/responder"))
+                .unwrap_err();
+        assert!(e.contains("is not in 1..=100000"), "{bad}: {e}");
+    }
+}

@@ -75,6 +75,8 @@ pub struct Server {
     pub tcp_max_connections_per_client: Option<usize>,
     /// --share-port
     pub share_port: Option<bool>,
+    /// --udp-busy-poll
+    pub udp_busy_poll: Option<Bounded<u32, 1, 100_000>>,
     /// --edns-size (Knot: udp-max-payload)
     pub udp_max_payload: Option<Bounded<u16, EDNS_SIZE_MIN, EDNS_SIZE_MAX>>,
     /// --identity

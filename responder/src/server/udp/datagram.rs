@@ -8,7 +8,7 @@
 
 use std::io;
 use std::mem;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::{AsFd, AsRawFd};
 use std::ptr;
 
@@ -17,7 +17,7 @@ use std::ptr;
 const CONTROL_WORDS: usize = 8;
 
 /// Asks the kernel to report each datagram's destination address.
-pub(super) fn enable_destination_info(socket: &impl AsFd, ipv6: bool) -> io::Result<()> {
+pub(in crate::server) fn enable_destination_info(socket: &impl AsFd, ipv6: bool) -> io::Result<()> {
     let (level, option) =
         if ipv6 { (libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO) } else { (libc::IPPROTO_IP, libc::IP_PKTINFO) };
     let on: libc::c_int = 1;
@@ -42,15 +42,16 @@ pub(super) fn enable_destination_info(socket: &impl AsFd, ipv6: bool) -> io::Res
 /// What one receive yielded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Received {
-    /// A whole datagram of this many bytes is at the start of the buffer.
-    /// Zero is also what a socket shut down for reading returns.
-    Datagram(usize),
+    /// The whole datagram is in the buffer.
+    Whole,
     /// The datagram did not fit the buffer; its tail is lost.
     Truncated,
 }
 
-/// The peer and destination of the last datagram received, kept in
-/// reusable storage so a worker allocates nothing per packet.
+/// The peer and destination of one datagram received, kept in reusable
+/// storage so a worker allocates nothing per packet. The system calls that
+/// fill and use it are in `batch_io.rs`, which hands the kernel one of
+/// these per datagram of a batch.
 pub(super) struct Exchange {
     peer: libc::sockaddr_storage,
     peer_len: libc::socklen_t,
@@ -75,35 +76,27 @@ impl Exchange {
         }
     }
 
-    /// Blocks until a datagram arrives, reads it into `buf`, and remembers
-    /// where it came from and where it was sent.
-    pub(super) fn receive(&mut self, socket: &UdpSocket, buf: &mut [u8]) -> io::Result<Received> {
-        let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
-        // SAFETY: msghdr is plain old data; zeroes are valid for the fields
-        // (and any padding) not set below.
-        let mut msg: libc::msghdr = unsafe { mem::zeroed() };
+    /// Points `msg` at this exchange's peer and control storage, for a
+    /// receive; the caller sets the data buffer.
+    pub(super) fn prepare_receive(&mut self, msg: &mut libc::msghdr) {
         msg.msg_name = ptr::from_mut(&mut self.peer).cast();
         msg.msg_namelen = mem::size_of_val(&self.peer) as libc::socklen_t;
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
         msg.msg_control = self.control.as_mut_ptr().cast();
         msg.msg_controllen = mem::size_of_val(&self.control) as _;
+        msg.msg_flags = 0;
         self.reply_control_len = 0;
         self.destination = None;
+    }
 
-        // SAFETY: every pointer in `msg` refers to storage that is live and
-        // exclusively borrowed for the call, with its true length.
-        let received = unsafe { libc::recvmsg(socket.as_raw_fd(), &mut msg, 0) };
-        if received < 0 {
-            return Err(io::Error::last_os_error());
-        }
+    /// Takes in what the kernel wrote through a `msg` made by
+    /// [`Exchange::prepare_receive`]; whether the datagram was whole.
+    pub(super) fn received(&mut self, msg: &libc::msghdr) -> Received {
         self.peer_len = msg.msg_namelen;
         if msg.msg_flags & libc::MSG_TRUNC != 0 {
-            return Ok(Received::Truncated);
+            return Received::Truncated;
         }
-        self.reply_control_len = self.turn_destination_into_source(&msg);
-        // `received` is non-negative and at most `buf.len()` here.
-        Ok(Received::Datagram(received as usize))
+        self.reply_control_len = self.turn_destination_into_source(msg);
+        Received::Whole
     }
 
     /// The last peer's address bytes (4 or 16), written into `out`; empty
@@ -149,27 +142,27 @@ impl Exchange {
         self.destination
     }
 
-    /// Sends `answer` to the last peer, from the address it wrote to.
-    pub(super) fn reply(&self, socket: &UdpSocket, answer: &[u8]) -> io::Result<()> {
-        let mut iov = libc::iovec { iov_base: answer.as_ptr().cast_mut().cast(), iov_len: answer.len() };
-        // SAFETY: as in `receive`.
-        let mut msg: libc::msghdr = unsafe { mem::zeroed() };
+    /// Points `msg` at the last peer, and at the control message that
+    /// makes the reply leave from the address it wrote to; the caller sets
+    /// the data buffer. `msg` must not outlive this exchange's next change.
+    pub(super) fn prepare_reply(&self, msg: &mut libc::msghdr) {
         msg.msg_name = ptr::from_ref(&self.peer).cast_mut().cast();
         msg.msg_namelen = self.peer_len;
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
+        msg.msg_flags = 0;
         if self.reply_control_len > 0 {
             msg.msg_control = self.control.as_ptr().cast_mut().cast();
             msg.msg_controllen = self.reply_control_len as _;
-        }
-        // SAFETY: the pointers in `msg` refer to live storage of the stated
-        // lengths; sendmsg only reads through them despite their `*mut` type.
-        let sent = unsafe { libc::sendmsg(socket.as_raw_fd(), &msg, 0) };
-        if sent < 0 {
-            Err(io::Error::last_os_error())
         } else {
-            Ok(())
+            msg.msg_control = ptr::null_mut();
+            msg.msg_controllen = 0;
         }
+    }
+
+    /// Forgets the peer, so that a reply has no destination and the
+    /// kernel refuses it (EDESTADDRREQ): for tests of refused sends.
+    #[cfg(test)]
+    pub(super) fn forget_peer_for_test(&mut self) {
+        self.peer_len = 0;
     }
 
     /// Rewrites the received pktinfo message in `self.control` into the one
@@ -225,55 +218,5 @@ impl Exchange {
             ptr::write_unaligned(libc::CMSG_DATA(header).cast::<T>(), payload);
             space
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::net::{Ipv4Addr, SocketAddr};
-    use std::time::Duration;
-
-    fn wildcard_socket() -> UdpSocket {
-        let socket = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).unwrap();
-        enable_destination_info(&socket, false).unwrap();
-        socket.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        socket
-    }
-
-    /// 127.0.0.2 is local on Linux, but routing would answer 127.0.0.1
-    /// from 127.0.0.1: only pktinfo makes the answer come from .2.
-    #[test]
-    fn answer_leaves_from_the_address_the_query_reached() {
-        let server = wildcard_socket();
-        let port = server.local_addr().unwrap().port();
-        let client = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
-        client.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        let queried = SocketAddr::from((Ipv4Addr::new(127, 0, 0, 2), port));
-        client.send_to(b"query", queried).unwrap();
-
-        let mut exchange = Exchange::new();
-        let mut buf = [0u8; 64];
-        assert_eq!(exchange.receive(&server, &mut buf).unwrap(), Received::Datagram(5));
-        assert_eq!(&buf[..5], b"query");
-        assert_eq!(exchange.peer_socket(), Some(client.local_addr().unwrap()));
-        assert_eq!(exchange.destination(), Some(queried.ip()));
-        exchange.reply(&server, b"answer").unwrap();
-
-        let (len, from) = client.recv_from(&mut buf).unwrap();
-        assert_eq!(&buf[..len], b"answer");
-        assert_eq!(from, queried);
-    }
-
-    #[test]
-    fn oversized_datagram_is_reported_truncated() {
-        let server = wildcard_socket();
-        let client = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
-        let port = server.local_addr().unwrap().port();
-        client.send_to(&[7u8; 100], (Ipv4Addr::LOCALHOST, port)).unwrap();
-
-        let mut exchange = Exchange::new();
-        let mut small = [0u8; 10];
-        assert_eq!(exchange.receive(&server, &mut small).unwrap(), Received::Truncated);
     }
 }
