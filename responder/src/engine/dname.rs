@@ -4,7 +4,8 @@
 //! §5.3.1), then whatever the table answers for the new name: data with its
 //! RRSIGs, a CNAME chain, NODATA, NXDOMAIN with its denial proofs, a
 //! wildcard answer, a referral, or another DNAME. As Knot does, the chase
-//! stays in the DNAME's zone: a target elsewhere ends the answer at the CNAME.
+//! stays in the DNAME's zone: a target elsewhere ends the answer at the
+//! CNAME, as does a query for type CNAME (the synthesised one answers it).
 //!
 //! The CNAME's RDATA is the name's own leading labels followed by a pointer
 //! to the DNAME target, so the new name lies in the message in two pieces;
@@ -110,7 +111,8 @@ pub fn answer(
         name.question.labels = next.labels;
         name.hash = hash_name(name.lname());
         names = next;
-        if zone_of(table, &name) != Some(node.zone()) {
+        // The CNAME asked for is the one synthesised: not followed (Knot).
+        if query.question.qtype == RType::CNAME.0 || zone_of(table, &name) != Some(node.zone()) {
             return Ok(());
         }
         match resolve::plan(table, &name) {
