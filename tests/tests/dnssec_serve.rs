@@ -31,11 +31,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use responder_tests::daemon::{installed, run_bounded, tool};
+use responder_tests::daemon::{installed, run_bounded};
 use responder_tests::dns::{self, Edns, Question, Transport};
 use responder_tests::knot::Knot;
 use responder_tests::netns::in_netns;
 use responder_tests::responder::{run, Server};
+use responder_tests::signer;
 use responder_tests::testbed::{privileged, required_tools, Testbed};
 use responder_tests::xdp_server::{server_v4, XdpServer};
 
@@ -277,55 +278,12 @@ fn compare_and_validate(signer: &str, signed: &Path, dir: &Path) {
     assert!(!out.contains("; fully validated"), "{signer}: delv validated with a wrong anchor: {out}");
 }
 
-/// `ldns-keygen` makes a KSK and a ZSK, `ldns-signzone -n` signs with NSEC3
-/// (salt, 0 iterations), with opt-out (`-p`) when asked.
 fn sign_with_ldns(dir: &Path, sub: &str, opt_out: bool) -> PathBuf {
-    let ldns = dir.join(sub);
-    std::fs::create_dir_all(&ldns).expect("ldns dir");
-    let zone = ldns.join("dnssec.test.zone");
-    std::fs::write(&zone, ZONE).expect("write zone");
-    let keygen = |ksk: bool| {
-        let mut cmd = Command::new("ldns-keygen");
-        cmd.current_dir(&ldns).args(["-a", "ECDSAP256SHA256"]);
-        if ksk {
-            cmd.arg("-k");
-        }
-        tool(cmd.arg(ORIGIN)).trim().to_string()
-    };
-    let (ksk, zsk) = (keygen(true), keygen(false));
-    let mut cmd = Command::new("ldns-signzone");
-    cmd.current_dir(&ldns).args(["-n", "-t", "0", "-s", "0a1b"]);
-    if opt_out {
-        cmd.arg("-p");
-    }
-    tool(cmd.arg(&zone).args([&ksk, &zsk]));
-    ldns.join("dnssec.test.zone.signed")
+    signer::with_ldns(dir, sub, ORIGIN, ZONE, opt_out)
 }
 
-/// `keymgr` makes a KSK and a ZSK, `kzonesign` signs with NSEC.
 fn sign_with_knot(dir: &Path) -> PathBuf {
-    let knot = dir.join("knot");
-    for sub in ["db", "out"] {
-        std::fs::create_dir_all(knot.join(sub)).expect("knot dirs");
-    }
-    std::fs::write(knot.join("dnssec.test.zone"), ZONE).expect("write zone");
-    let conf = knot.join("knot.conf");
-    let config = format!(
-        "server:\n    rundir: {d}\n\
-         database:\n    storage: {d}/db\n\
-         policy:\n  - id: ecdsa\n    algorithm: ecdsap256sha256\n    manual: on\n\
-         zone:\n  - domain: {ORIGIN}\n    storage: {d}\n    file: dnssec.test.zone\n    dnssec-signing: on\n    \
-         dnssec-policy: ecdsa\n",
-        d = knot.display()
-    );
-    std::fs::write(&conf, config).expect("write knot.conf");
-    let keymgr = |args: &[&str]| {
-        tool(Command::new("keymgr").arg("-c").arg(&conf).arg(ORIGIN).arg("generate").args(args));
-    };
-    keymgr(&["algorithm=ecdsap256sha256", "ksk=yes", "zsk=no"]);
-    keymgr(&["algorithm=ecdsap256sha256", "ksk=no", "zsk=yes"]);
-    tool(Command::new("kzonesign").arg("-c").arg(&conf).arg("-o").arg(knot.join("out")).arg(ORIGIN));
-    knot.join("out/dnssec.test.zone")
+    signer::with_knot(dir, ORIGIN, ZONE)
 }
 
 /// delv's trust anchor file: the zone's KSK (flags 257) as a static key.

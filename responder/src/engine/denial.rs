@@ -87,6 +87,12 @@ fn answer<N: Names>(
             c.seen = 1;
         }
     }
+    if wildcard != 0 && !nodata && !chain.is_nsec3() && query.question.qtype == crate::wire::dns::RType::NSEC.0 {
+        // The wildcard's own NSEC answers the question: not repeated as
+        // the proof that covers the name (as Knot answers).
+        c.ids[0] = wildcard;
+        c.seen = 1;
+    }
     if chain.is_nsec3() {
         // The next closer name: one label more than the closest encloser.
         let mut next = 0;

@@ -601,7 +601,9 @@ impl<'z> Compiler<'z> {
                 return s;
             }
             let cname = match node.rrset(RType::CNAME) {
-                Some(c) if qtype != RType::CNAME => c,
+                // Asked for the CNAME itself, or for the NSEC or RRSIG at
+                // this name: not followed (as Knot answers).
+                Some(c) if ![RType::CNAME, RType::NSEC, RType::RRSIG].contains(&qtype) => c,
                 _ => {
                     let z = &self.zones[node.zone];
                     s.authority.push(set(Owner::Name(z.apex.clone()), &z.negative_soa));
@@ -710,7 +712,15 @@ impl<'z> Compiler<'z> {
         if node.parent_ds.is_some() && !types.contains(&RType::DS) {
             types.push(RType::DS);
         }
-        // A CNAME node answers each type found at the end of its chain differently.
+        // A CNAME node answers each type found at the end of its chain
+        // differently, and NSEC and RRSIG without following it (`answer`).
+        if node.rrset(RType::CNAME).is_some() {
+            for t in [RType::NSEC, RType::RRSIG] {
+                if !types.contains(&t) {
+                    types.push(t);
+                }
+            }
+        }
         let mut at = i;
         for _ in 0..MAX_CHAIN {
             let Some(c) = self.nodes[at].rrset(RType::CNAME) else { break };
