@@ -27,6 +27,8 @@ big.new   TXT "11234567890123456789012345678901234567890123456789012345678901234
 big.new   TXT "2123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"
 big.new   TXT "3123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"
 big.new   TXT "4123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"
+la        DNAME lb.example.com.
+lb        DNAME la.example.com.
 long      DNAME aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example.com.
 "#;
 
@@ -182,6 +184,18 @@ fn too_long_is_yxdomain_and_too_big_is_truncated() {
     let m = ask(&e, "big.old.example.com.", RecordType::TXT, Some((1232, false)));
     assert!(!m.truncated());
     assert_eq!(m.answers().len(), 7);
+}
+
+#[test]
+fn a_dname_loop_ends_after_eight_dnames() {
+    let e = engine();
+    let m = ask(&e, "x.la.example.com.", RecordType::A, None);
+    assert_eq!(m.response_code(), ResponseCode::NoError);
+    assert_eq!(m.answers().len(), 16, "{:?}", show(m.answers()));
+    assert_eq!(
+        show(&m.answers()[14..]),
+        ["lb.example.com. DNAME la.example.com.", "x.lb.example.com. CNAME x.la.example.com."]
+    );
 }
 
 const SIG: &str = "13 2 3600 20300101000000 20200101000000 4711 example.com. AAECAwQFBgcICQ==";
