@@ -712,15 +712,7 @@ impl<'z> Compiler<'z> {
         if node.parent_ds.is_some() && !types.contains(&RType::DS) {
             types.push(RType::DS);
         }
-        // A CNAME node answers each type found at the end of its chain
-        // differently, and NSEC and RRSIG without following it (`answer`).
-        if node.rrset(RType::CNAME).is_some() {
-            for t in [RType::NSEC, RType::RRSIG] {
-                if !types.contains(&t) {
-                    types.push(t);
-                }
-            }
-        }
+        // A CNAME node answers each type found at the end of its chain differently.
         let mut at = i;
         for _ in 0..MAX_CHAIN {
             let Some(c) = self.nodes[at].rrset(RType::CNAME) else { break };
@@ -735,6 +727,15 @@ impl<'z> Compiler<'z> {
                     at = next;
                 }
                 _ => break,
+            }
+        }
+        // And NSEC and RRSIG without following it (`answer`): last, so that
+        // the types asked most are found first.
+        if node.rrset(RType::CNAME).is_some() {
+            for t in [RType::NSEC, RType::RRSIG] {
+                if !types.contains(&t) {
+                    types.push(t);
+                }
             }
         }
         types
