@@ -268,7 +268,7 @@ fn signed_answers_match_knot_for_450_queries() {
 /// Equal record for record; with `any_case`, whatever the case of names.
 fn same(mine: &Reply, theirs: &Reply, any_case: bool) -> bool {
     if any_case {
-        mine.to_string().to_ascii_lowercase() == theirs.to_string().to_ascii_lowercase()
+        mine.to_string().eq_ignore_ascii_case(&theirs.to_string())
     } else {
         mine == theirs
     }

@@ -157,7 +157,7 @@ const ALLOWED: &[Allowed] = &[Allowed {
     applies: |q, ours, knot| {
         let name = q.name.to_ascii_lowercase();
         let below = DNAME_OWNERS.iter().any(|owner| name.ends_with(&format!(".{owner}")));
-        below && ours.to_string().to_ascii_lowercase() == knot.to_string().to_ascii_lowercase()
+        below && ours.to_string().eq_ignore_ascii_case(&knot.to_string())
     },
 }];
 
