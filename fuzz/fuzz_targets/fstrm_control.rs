@@ -18,7 +18,9 @@ fuzz_target!(|data: &[u8]| {
     assert!((12..=8 + 512).contains(&used), "read {used} bytes for one control frame");
     let total: usize = control.content_types.iter().map(|c| c.len() + 8).sum();
     assert!(total + 4 <= 512, "content types of {total} bytes in a frame of at most 512");
-    if let (Some(first), false) = (control.content_types.first(), matches!(control.kind, Control::Stop | Control::Finish)) {
+    if let (Some(first), false) =
+        (control.content_types.first(), matches!(control.kind, Control::Stop | Control::Finish))
+    {
         let again = read_control(&mut &control_frame(control.kind, first)[..]).expect("our own frame reads back");
         assert_eq!((again.kind, again.content_types.as_slice()), (control.kind, std::slice::from_ref(first)));
     }

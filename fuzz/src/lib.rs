@@ -3,6 +3,8 @@
 
 use std::sync::OnceLock;
 
+pub mod signed;
+
 use responder::engine::{answer_message, Engine, Options, Transport};
 use responder::table::Table;
 use testkit::frames::QuerySpec;

@@ -18,7 +18,8 @@
 //! - `--signed`: the zone signed (a fake RRSIG per RRset, an NSEC chain: the
 //!   engine copies signatures, it never checks them) and every query sent
 //!   with DO=1, the same mix (about 20% NXDOMAIN, each with two NSEC proofs
-//!   found at answer time).
+//!   found at answer time); with `--nsec3` as well, an NSEC3 chain instead
+//!   (salt, 0 iterations, real hashes: each NXDOMAIN hashes three names).
 //!
 //! The serving threads' handler and counting loops are in another binary
 //! (`capture`): more instantiations of the answer path in this one change
@@ -31,6 +32,7 @@ use responder::engine::policy::SendAll;
 use responder::engine::{
     answer_in_place, answer_in_place_with, Engine, Options, Prefetch, Scratch, Verdict, MAX_BATCH,
 };
+use responder::table::nsec3_hash::nsec3_hash;
 use responder::table::Table;
 use testkit::workload;
 
@@ -50,7 +52,8 @@ fn main() {
     // The workers' optional software UDP checksum check (off in service by default).
     let verify_udp_checksum = args.iter().any(|a| a == "--verify-udp-checksum");
     let signed = args.iter().any(|a| a == "--signed");
-    let engine = build_engine(names, verify_udp_checksum, signed);
+    let nsec3 = args.iter().any(|a| a == "--nsec3");
+    let engine = build_engine(names, verify_udp_checksum, signed, nsec3);
     let frames: Vec<Vec<u8>> = workload::queries(names, QUERIES, 1)
         .into_iter()
         .map(|q| if signed { with_do(q) } else { q })
@@ -188,8 +191,9 @@ fn with_do(mut q: Vec<u8>) -> Vec<u8> {
     q
 }
 
-/// `text` with an RRSIG over each authoritative RRset and an NSEC chain.
-fn signed_text(text: &str) -> String {
+/// `text` with an RRSIG over each authoritative RRset and an NSEC chain,
+/// or an NSEC3 chain (salt `0a1b`, 0 iterations) with `nsec3`.
+fn signed_text(text: &str, nsec3: bool) -> String {
     use responder::zone::{Name, RType};
     let zone = responder::zone::parse_str(text, "bench.zone", None).expect("generated zone parses");
     let apex = zone.origin.clone();
@@ -215,17 +219,46 @@ fn signed_text(text: &str) -> String {
         for t in types.iter().filter(|t| !(cut && **t == RType::NS)) {
             out.push_str(&format!("{owner} RRSIG {t} {sig}\n"));
         }
+        if nsec3 {
+            continue;
+        }
         let next = &list[(i + 1) % list.len()].0;
         let bitmap: Vec<String> = types.iter().map(|t| t.to_string()).collect();
         out.push_str(&format!("{owner} 300 NSEC {next} {} RRSIG NSEC\n", bitmap.join(" ")));
         out.push_str(&format!("{owner} 300 RRSIG NSEC {sig}\n"));
     }
+    if nsec3 {
+        let salt = [0x0a, 0x1b];
+        let mut hashes: Vec<String> =
+            list.iter().map(|(owner, _)| base32hex(&nsec3_hash(owner.to_lowercase().wire(), &salt, 0))).collect();
+        hashes.sort();
+        out.push_str(&format!("{apex} 0 NSEC3PARAM 1 0 0 0a1b\n{apex} 0 RRSIG NSEC3PARAM {sig}\n"));
+        for (i, h) in hashes.iter().enumerate() {
+            let next = hashes[(i + 1) % hashes.len()].to_uppercase();
+            out.push_str(&format!("{h}.{apex} 300 NSEC3 1 0 0 0a1b {next} A RRSIG\n"));
+            out.push_str(&format!("{h}.{apex} 300 RRSIG NSEC3 {sig}\n"));
+        }
+    }
     out
 }
 
-fn build_engine(names: usize, verify_udp_checksum: bool, signed: bool) -> Engine {
+fn base32hex(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 32] = b"0123456789abcdefghijklmnopqrstuv";
+    let (mut out, mut acc, mut bits) = (String::new(), 0u32, 0);
+    for &b in bytes {
+        acc = acc << 8 | b as u32;
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            out.push(ALPHABET[(acc >> bits) as usize & 31] as char);
+        }
+    }
+    out
+}
+
+fn build_engine(names: usize, verify_udp_checksum: bool, signed: bool, nsec3: bool) -> Engine {
     let text = workload::zone_text(names);
-    let text = if signed { signed_text(&text) } else { text };
+    let text = if signed { signed_text(&text, nsec3) } else { text };
     let zone = responder::zone::parse_str(&text, "bench.zone", None).expect("generated zone parses");
     Engine::new(Table::compile(&[zone]).expect("compiles"), Options { verify_udp_checksum, ..Options::default() })
 }

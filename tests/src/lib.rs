@@ -15,6 +15,7 @@ pub mod paced;
 pub mod raw_link;
 pub mod rdata;
 pub mod responder;
+pub mod signer;
 pub mod xdp_server;
 
 /// The veth testbed lives in `testkit`, shared with `cargo xtask` and the

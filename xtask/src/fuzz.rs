@@ -185,6 +185,7 @@ mod tests {
             .collect();
         assert!(targets.len() >= 5, "{targets:?}");
         assert!(targets.contains(&"config"), "the configuration parser has a target: {targets:?}");
+        assert!(targets.contains(&"signed_message"), "signed answers have a target: {targets:?}");
         for target in targets {
             let seeds = fuzz_dir().join("corpus").join(target);
             let count = std::fs::read_dir(&seeds).map(|d| d.count()).unwrap_or(0);

@@ -9,7 +9,7 @@
 //! per name), no allocation; DO=0 answers never come here.
 
 use super::query::Query;
-use super::reply::{Failure, Reply};
+use super::reply::{Failure, Names, Reply};
 use crate::table::denial::Proof;
 use crate::table::{ResponseView, Table};
 
@@ -26,19 +26,38 @@ pub fn answer_or_template(
     encloser: usize,
     wildcard: u32,
 ) -> Result<(), Failure> {
+    answer_or_template_at(table, query, query, reply, unsigned, zone, encloser, wildcard)
+}
+
+/// [`answer_or_template`] for a name at `names` in the message (see
+/// [`Names`]): the question's, or a DNAME's target (`dname`).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub fn answer_or_template_at<N: Names>(
+    table: &Table,
+    query: &Query,
+    names: &N,
+    reply: &mut Reply<'_>,
+    unsigned: &ResponseView<'_>,
+    zone: u16,
+    encloser: usize,
+    wildcard: u32,
+) -> Result<(), Failure> {
     if unsigned.signed != 0 && query.edns.is_some_and(|e| e.dnssec_ok) {
-        answer(table, query, reply, unsigned, zone, encloser, wildcard)
+        answer(table, query, names, reply, unsigned, zone, encloser, wildcard)
     } else {
-        reply.template(query, unsigned)
+        reply.template_at(query, names, unsigned, &[])
     }
 }
 
 /// The proofs themselves: a binary search over the zone's chain.
 #[cold]
 #[inline(never)]
-fn answer(
+#[allow(clippy::too_many_arguments)]
+fn answer<N: Names>(
     table: &Table,
     query: &Query,
+    names: &N,
     reply: &mut Reply<'_>,
     unsigned: &ResponseView<'_>,
     zone: u16,
@@ -46,7 +65,7 @@ fn answer(
     wildcard: u32,
 ) -> Result<(), Failure> {
     let signed = table.response(unsigned.signed).ok_or(Failure::Corrupt)?;
-    let Some(chain) = table.denial_chain(zone) else { return reply.template(query, &signed) };
+    let Some(chain) = table.denial_chain(zone) else { return reply.template_at(query, names, &signed, &[]) };
     let end = query.question.name_len;
     let name = query.lname();
     let ce = query.lower.get(encloser..end).ok_or(Failure::Corrupt)?;
@@ -68,6 +87,12 @@ fn answer(
             c.seen = 1;
         }
     }
+    if wildcard != 0 && !nodata && !chain.is_nsec3() && query.question.qtype == crate::wire::dns::RType::NSEC.0 {
+        // The wildcard's own NSEC answers the question: not repeated as
+        // the proof that covers the name (as Knot answers).
+        c.ids[0] = wildcard;
+        c.seen = 1;
+    }
     if chain.is_nsec3() {
         // The next closer name: one label more than the closest encloser.
         let mut next = 0;
@@ -88,7 +113,7 @@ fn answer(
     if wildcard == 0 {
         c.add(star.and_then(|s| chain.proof(table, s)), true);
     }
-    reply.template_with(query, &signed, &c.proofs[..c.n])
+    reply.template_at(query, names, &signed, &c.proofs[..c.n])
 }
 
 /// The proofs to send, each once: one NSEC can cover two names.

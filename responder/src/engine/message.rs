@@ -211,7 +211,7 @@ fn answer_in(table: &Table, query: &Query, reply: &mut Reply<'_>, transport: Tra
         Plan::Denial { response, zone, encloser, wildcard } => {
             denial::answer_or_template(table, query, reply, &response, zone, encloser, wildcard)
         }
-        Plan::Dname { skip, dname } => dname::synthesise(reply, query, skip, &dname),
+        Plan::Dname { skip, node } => dname::answer(table, query, reply, skip, &node),
         Plan::Refused => return Err(rcode::REFUSED),
         Plan::Corrupt => Err(Failure::Corrupt),
     };

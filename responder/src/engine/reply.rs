@@ -86,6 +86,19 @@ impl<'b> Reply<'b> {
         r: &ResponseView<'_>,
         proofs: &[ResponseView<'_>],
     ) -> Result<(), Failure> {
+        self.template_at(query, query, r, proofs)
+    }
+
+    /// [`Reply::template_with`] for a name that sits at `names` in the
+    /// message: the question's name, or (DNAME) a name written in the answer.
+    #[inline(always)]
+    pub fn template_at<N: Names>(
+        &mut self,
+        query: &Query,
+        names: &N,
+        r: &ResponseView<'_>,
+        proofs: &[ResponseView<'_>],
+    ) -> Result<(), Failure> {
         // AA and the rcode describe the question, so a truncated answer keeps
         // them (RFC 1035 §4.1.1): set them before anything can truncate.
         if r.authoritative() {
@@ -99,13 +112,13 @@ impl<'b> Reply<'b> {
             return Err(Failure::Truncated);
         }
         self.buf[body_start..body_end].copy_from_slice(r.body);
-        let patched = patch(self.buf, body_start, r.patches, query, body_start, 0)?;
+        let patched = patch(self.buf, body_start, r.patches, names, body_start, 0)?;
         self.add_sum(checksum::combine(checksum::placed(r.body_sum, body_start), patched));
         self.pos = body_end;
         self.ancount = r.ancount;
         self.nscount = r.nscount;
         for p in proofs {
-            self.proof(query, p, room)?;
+            self.proof(names, p, room)?;
         }
         for chunk in r.chunks() {
             let end = self.pos + chunk.bytes.len();
@@ -117,7 +130,7 @@ impl<'b> Reply<'b> {
             }
             let start = self.pos;
             self.buf[start..end].copy_from_slice(chunk.bytes);
-            let patched = match patch(self.buf, start, chunk.patches, query, body_start, start) {
+            let patched = match patch(self.buf, start, chunk.patches, names, body_start, start) {
                 Ok(sum) => sum,
                 // Landed too far into a long (TCP) answer for its pointers
                 // to reach itself: as if it did not fit.
@@ -139,14 +152,14 @@ impl<'b> Reply<'b> {
     /// Appends a proof's records to the authority section. Its compression
     /// pointers target only itself (it was compiled without a query).
     #[cold]
-    fn proof(&mut self, query: &Query, p: &ResponseView<'_>, room: usize) -> Result<(), Failure> {
+    fn proof<N: Names>(&mut self, names: &N, p: &ResponseView<'_>, room: usize) -> Result<(), Failure> {
         let start = self.pos;
         let end = start + p.body.len();
         if end > room || p.ancount != 0 {
             return Err(if end > room { Failure::Truncated } else { Failure::Corrupt });
         }
         self.buf[start..end].copy_from_slice(p.body);
-        let patched = patch(self.buf, start, p.patches, query, start, start)?;
+        let patched = patch(self.buf, start, p.patches, names, start, start)?;
         self.add_sum(checksum::combine(checksum::placed(p.body_sum, start), patched));
         self.pos = end;
         self.nscount = self.nscount.checked_add(p.nscount).ok_or(Failure::Corrupt)?;
@@ -207,7 +220,14 @@ impl<'b> Reply<'b> {
 /// targets inside itself are only known once placed (body targets are kept
 /// within reach by the compiler and the loader).
 #[inline]
-fn patch(buf: &mut [u8], base: usize, patches: &[u8], q: &Query, body: usize, chunk: usize) -> Result<u64, Failure> {
+fn patch<N: Names>(
+    buf: &mut [u8],
+    base: usize,
+    patches: &[u8],
+    names: &N,
+    body: usize,
+    chunk: usize,
+) -> Result<u64, Failure> {
     let mut sum = 0u64;
     for p in patches.chunks_exact(PATCH_LEN) {
         let pos = base + u16::from_le_bytes([p[0], p[1]]) as usize;
@@ -215,14 +235,8 @@ fn patch(buf: &mut [u8], base: usize, patches: &[u8], q: &Query, body: usize, ch
         let value = (target & TARGET_VALUE_MASK) as usize;
         let ptr = match target & TARGET_KIND_MASK {
             TARGET_BODY => body + value,
-            TARGET_QSUFFIX => {
-                let labels = q.question.labels;
-                if value > labels {
-                    return Err(Failure::Corrupt);
-                }
-                HEADER_LEN + q.suffix_start(labels - value)
-            }
-            TARGET_QNAME => HEADER_LEN,
+            TARGET_QSUFFIX => names.suffix(value).ok_or(Failure::Corrupt)?,
+            TARGET_QNAME => names.whole(),
             _ => chunk + value,
         };
         if ptr > TARGET_VALUE_MASK as usize {
@@ -234,6 +248,32 @@ fn patch(buf: &mut [u8], base: usize, patches: &[u8], q: &Query, body: usize, ch
         sum += checksum::placed(checksum::from_stored((ptr as u16).to_be_bytes()), pos);
     }
     Ok(sum)
+}
+
+/// Where the name a template answers sits in the message, for its
+/// compression pointers: the question's name, or a name written earlier in
+/// the answer (a DNAME's synthesised target, `dname`).
+pub trait Names {
+    /// Offset of the whole name.
+    fn whole(&self) -> usize;
+    /// Offset of its suffix of `labels` labels; `None` when it has fewer.
+    fn suffix(&self, labels: usize) -> Option<usize>;
+}
+
+impl Names for Query {
+    #[inline(always)]
+    fn whole(&self) -> usize {
+        HEADER_LEN
+    }
+
+    #[inline(always)]
+    fn suffix(&self, labels: usize) -> Option<usize> {
+        let all = self.question.labels;
+        if labels > all {
+            return None;
+        }
+        Some(HEADER_LEN + self.suffix_start(all - labels))
+    }
 }
 
 /// Writes the header after the ID; returns its checksum sum.

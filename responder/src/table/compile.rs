@@ -601,7 +601,9 @@ impl<'z> Compiler<'z> {
                 return s;
             }
             let cname = match node.rrset(RType::CNAME) {
-                Some(c) if qtype != RType::CNAME => c,
+                // Asked for the CNAME itself, or for the NSEC or RRSIG at
+                // this name: not followed (as Knot answers).
+                Some(c) if ![RType::CNAME, RType::NSEC, RType::RRSIG].contains(&qtype) => c,
                 _ => {
                     let z = &self.zones[node.zone];
                     s.authority.push(set(Owner::Name(z.apex.clone()), &z.negative_soa));
@@ -725,6 +727,15 @@ impl<'z> Compiler<'z> {
                     at = next;
                 }
                 _ => break,
+            }
+        }
+        // And NSEC and RRSIG without following it (`answer`): last, so that
+        // the types asked most are found first.
+        if node.rrset(RType::CNAME).is_some() {
+            for t in [RType::NSEC, RType::RRSIG] {
+                if !types.contains(&t) {
+                    types.push(t);
+                }
             }
         }
         types
