@@ -7,12 +7,13 @@
 
 use super::denial;
 use super::dname;
-use super::policy::{Decision, Policy, Response, ResponseClass, SendAll};
+use super::policy::{About, Decision, Policy, Response, ResponseClass, SendAll};
 use super::query::{Query, Rejection};
 use super::reply::{self, Failure, Reply, Written};
 use super::resolve::{self, Plan};
 use super::signed;
 use super::transport::Transport;
+use crate::stats::breakdown::zones::ZoneSlots;
 use crate::table::Table;
 use crate::tsig::Keyring;
 use crate::wire::dns::{self, rcode};
@@ -58,11 +59,20 @@ impl Default for Options {
 pub struct Engine {
     pub(super) table: Table,
     pub(super) options: Options,
+    /// Where each of the table's zones is counted (`stats::breakdown::zones`).
+    pub(super) zone_slots: ZoneSlots,
 }
 
 impl Engine {
     pub fn new(table: Table, options: Options) -> Engine {
-        Engine { table, options }
+        let zone_slots = ZoneSlots::identity(table.zone_count());
+        Engine { table, options, zone_slots }
+    }
+
+    /// Counts the table's zones in the slots `slots` gives them.
+    pub fn with_zone_slots(mut self, slots: ZoneSlots) -> Engine {
+        self.zone_slots = slots;
+        self
     }
 
     pub fn table(&self) -> &Table {
@@ -107,7 +117,9 @@ pub fn answer_message_with<P: Policy>(
     client: &[u8],
     policy: &mut P,
 ) -> Option<usize> {
-    answer_written(engine, &mut scratch.query, buf, len, transport, client, policy).map(|w| w.len)
+    let written = answer_written(engine, &mut scratch.query, buf, len, transport, client, policy);
+    policy.finished(len, written.and_then(|w| buf.get(..w.len)));
+    written.map(|w| w.len)
 }
 
 /// [`answer_message_with`], also returning the answer's checksum sum, kept
@@ -125,8 +137,8 @@ pub(super) fn answer_written<P: Policy>(
     if len > buf.len() {
         return None;
     }
-    let decide = |policy: &mut P, rcode: u16, truncated: bool| {
-        policy.decide(&Response { client, transport, rcode, class: ResponseClass::of(rcode), truncated })
+    let decide = |policy: &mut P, rcode: u16, truncated: bool, about: About| {
+        policy.decide(&Response { client, transport, rcode, class: ResponseClass::of(rcode), truncated, about })
     };
     match query.parse(&buf[..len]) {
         Ok(()) => {}
@@ -135,12 +147,16 @@ pub(super) fn answer_written<P: Policy>(
             return signed::answer(engine, query, buf, len, transport, client, policy, question_end);
         }
         Err(Rejection::FormErr(question_end)) => {
-            return error_reply(buf, question_end, rcode::FORMERR, decide(policy, rcode::FORMERR as u16, false));
+            let decision = decide(policy, rcode::FORMERR as u16, false, About::UNKNOWN);
+            return error_reply(buf, question_end, rcode::FORMERR, decision);
         }
     }
     let opts = &engine.options;
+    let dnssec_ok = query.edns.is_some_and(|e| e.dnssec_ok);
+    let about = |zone: u16| About { qtype: query.question.qtype, zone: engine.zone_slots.slot(zone), dnssec_ok };
     if query.opcode != 0 {
-        return error_reply(buf, Some(query.question.end), rcode::NOTIMP, decide(policy, rcode::NOTIMP as u16, false));
+        let decision = decide(policy, rcode::NOTIMP as u16, false, about(NO_ZONE));
+        return error_reply(buf, Some(query.question.end), rcode::NOTIMP, decision);
     }
     let limit = match (transport, query.edns) {
         (Transport::Tcp, _) => u16::MAX as usize,
@@ -151,7 +167,7 @@ pub(super) fn answer_written<P: Policy>(
     let mut reply = Reply::new(buf, query, limit);
     if query.edns.is_some_and(|e| e.version > 0) {
         // BADVERS is 16: zero in the header, 1 in the OPT's upper rcode bits.
-        match decide(policy, rcode::BADVERS, false) {
+        match decide(policy, rcode::BADVERS, false, about(NO_ZONE)) {
             Decision::Drop => return None,
             Decision::Slip => reply.truncate(query),
             Decision::Send => {}
@@ -160,9 +176,10 @@ pub(super) fn answer_written<P: Policy>(
     }
     let q = &query.question;
     let qtype = RType(q.qtype);
+    let mut zone = NO_ZONE;
     // The common case first: class IN and a data type.
     let outcome = if q.qclass == class::IN && !qtype.is_meta() {
-        answer_in(&engine.table, query, &mut reply, transport)
+        answer_in(&engine.table, query, &mut reply, transport, &mut zone)
     } else if qtype == RType::OPT {
         Err(rcode::FORMERR)
     } else if qtype == RType::AXFR || qtype == RType::IXFR {
@@ -171,7 +188,7 @@ pub(super) fn answer_written<P: Policy>(
     } else if qtype.is_meta() && qtype != RType::ANY {
         Err(rcode::NOTIMP)
     } else if q.qclass == class::IN {
-        answer_in(&engine.table, query, &mut reply, transport)
+        answer_in(&engine.table, query, &mut reply, transport, &mut zone)
     } else if q.qclass == class::CH {
         answer_chaos(opts, query, &mut reply)
     } else {
@@ -183,7 +200,7 @@ pub(super) fn answer_written<P: Policy>(
         reply.set_rcode(code);
     }
     let code = reply.flags & dns::flags::RCODE_MASK;
-    match decide(policy, code, reply.flags & dns::flags::TC != 0) {
+    match decide(policy, code, reply.flags & dns::flags::TC != 0, about(zone)) {
         Decision::Send => {}
         Decision::Slip => reply.truncate(query),
         Decision::Drop => return None,
@@ -202,8 +219,20 @@ fn signed_template(table: &Table, query: &Query, reply: &mut Reply<'_>, signed: 
     }
 }
 
-fn answer_in(table: &Table, query: &Query, reply: &mut Reply<'_>, transport: Transport) -> Result<(), u8> {
-    let result = match resolve::plan(table, query) {
+/// The table's zone index a response came from, when none did.
+const NO_ZONE: u16 = u16::MAX;
+
+/// Answers from the table; `zone` is set to the index of the zone answering.
+fn answer_in(
+    table: &Table,
+    query: &Query,
+    reply: &mut Reply<'_>,
+    transport: Transport,
+    zone: &mut u16,
+) -> Result<(), u8> {
+    let (answering, plan) = resolve::plan(table, query);
+    *zone = answering;
+    let result = match plan {
         Plan::Template(r) if r.signed != 0 && query.edns.is_some_and(|e| e.dnssec_ok) => {
             signed_template(table, query, reply, r.signed)
         }

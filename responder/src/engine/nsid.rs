@@ -8,7 +8,7 @@
 //! cut back to its question (TC=1), which still carries the NSID.
 
 use super::message::{answer_written, error_reply, Engine};
-use super::policy::{Policy, Response, ResponseClass};
+use super::policy::{About, Policy, Response, ResponseClass};
 use super::query::Query;
 use super::reply::Written;
 use super::transport::Transport;
@@ -38,6 +38,7 @@ pub(super) fn answer<P: Policy>(
             rcode: rcode::FORMERR as u16,
             class: ResponseClass::of(rcode::FORMERR as u16),
             truncated: false,
+            about: About { qtype: query.question.qtype, ..About::UNKNOWN },
         });
         return error_reply(buf, Some(question_end), rcode::FORMERR, decision);
     };

@@ -10,6 +10,7 @@ use super::served::{self, ServedZone};
 use crate::control::zones;
 use crate::engine::live::SharedEngine;
 use crate::engine::{Engine, Options};
+use crate::stats::breakdown::zones::ZoneNames;
 use crate::table::Table;
 use crate::transfer::inbound::Secondaries;
 use crate::zone::{self, ReadLimits};
@@ -95,6 +96,14 @@ pub struct Reloader {
     /// The config file the TSIG keys come from, read again at each reload
     /// (a key added, rotated or removed takes effect without a restart).
     keys_from: Option<PathBuf>,
+    /// Which zone each metrics slot counts, kept across reloads.
+    zone_names: Arc<ZoneNames>,
+}
+
+/// `engine` counting each zone in the slot its name holds (given one now if new).
+fn slotted(engine: Engine, names: &ZoneNames) -> Engine {
+    let slots = names.slots_for(&served::names_by_index(&engine));
+    engine.with_zone_slots(slots)
 }
 
 impl Reloader {
@@ -114,7 +123,8 @@ impl Reloader {
         secondaries: Option<Arc<Secondaries>>,
     ) -> Result<(Reloader, Loaded), String> {
         let started = Instant::now();
-        let engine = source.load(&options, &limits, secondaries.as_deref())?;
+        let zone_names = Arc::new(ZoneNames::default());
+        let engine = slotted(source.load(&options, &limits, secondaries.as_deref())?, &zone_names);
         let loaded = describe(&engine, started);
         let history = ReloadHistory { zones: loaded.zones.clone(), loaded_at: unix_now(), ..ReloadHistory::default() };
         let reloader = Reloader {
@@ -126,6 +136,7 @@ impl Reloader {
             reloading: Mutex::new(()),
             history: Mutex::new(history),
             keys_from: None,
+            zone_names,
         };
         Ok((reloader, loaded))
     }
@@ -136,6 +147,11 @@ impl Reloader {
 
     pub fn engine(&self) -> &SharedEngine {
         &self.engine
+    }
+
+    /// The zone name of each metrics slot.
+    pub fn zone_names(&self) -> &ZoneNames {
+        &self.zone_names
     }
 
     /// Re-reads the TSIG keys from `config` at each reload; a file that
@@ -161,6 +177,7 @@ impl Reloader {
             .current_options()
             .and_then(|options| self.source.load(&options, &self.limits, self.secondaries.as_deref()))
             .map(|engine| {
+                let engine = slotted(engine, &self.zone_names);
                 let loaded = describe(&engine, started);
                 self.engine.replace(engine);
                 loaded
