@@ -61,7 +61,10 @@ fn message_path_counts_type_zone_do_and_sizes() {
     all.push(response);
     let sizes = ask(&mut s, &all, Transport::Udp);
     let c = s.policy().breakdown().read();
-    assert_eq!((qtype(&c, "A"), qtype(&c, "AAAA"), qtype(&c, "MX"), qtype(&c, "CAA"), qtype(&c, "TXT")), (2, 1, 1, 1, 1));
+    assert_eq!(
+        (qtype(&c, "A"), qtype(&c, "AAAA"), qtype(&c, "MX"), qtype(&c, "CAA"), qtype(&c, "TXT")),
+        (2, 1, 1, 1, 1)
+    );
     assert_eq!(c.responses(), 6, "the response to a response is not one");
     assert_eq!(c.zone_rcode[0][rcode("noerror")], 3, "example.com. kept slot 0");
     assert_eq!(c.zone_rcode[0][rcode("nxdomain")], 1);

@@ -5,7 +5,8 @@ use crate::wire::dns::RType;
 
 /// Label values, in cell order; every other type is counted as `other`.
 pub const QTYPES: [&str; 16] = [
-    "A", "AAAA", "NS", "SOA", "MX", "TXT", "CNAME", "PTR", "SRV", "DS", "DNSKEY", "HTTPS", "SVCB", "CAA", "ANY", "other",
+    "A", "AAAA", "NS", "SOA", "MX", "TXT", "CNAME", "PTR", "SRV", "DS", "DNSKEY", "HTTPS", "SVCB", "CAA", "ANY",
+    "other",
 ];
 
 const OTHER: u8 = QTYPES.len() as u8 - 1;

@@ -35,7 +35,11 @@ fn zones<'a>(s: &'a Snapshot, c: &'a BreakdownCounts) -> impl Iterator<Item = (S
 
 pub(super) fn exposition(out: &mut Prom, s: &Snapshot) {
     let at = |w: &Where| [("path", w.path), ("protocol", w.protocol)];
-    out.family("responder_responses_by_qtype_total", "counter", "Responses by the question's type (rate-limited ones included); the less common types are counted as other.");
+    out.family(
+        "responder_responses_by_qtype_total",
+        "counter",
+        "Responses by the question's type (rate-limited ones included); the less common types are counted as other.",
+    );
     for (w, c) in &s.breakdown {
         let [path, protocol] = at(w);
         for (qtype, n) in QTYPES.iter().zip(c.qtype) {
@@ -54,7 +58,11 @@ pub(super) fn exposition(out: &mut Prom, s: &Snapshot) {
     }
     let flags: [(&str, &str, fn(&BreakdownCounts) -> u64); 2] = [
         ("responder_responses_dnssec_ok_total", "Responses to queries with the DO bit set.", |c| c.dnssec_ok),
-        ("responder_responses_tc_total", "Responses sent with the TC bit set, for any reason (too big, RRL slip).", |c| c.tc),
+        (
+            "responder_responses_tc_total",
+            "Responses sent with the TC bit set, for any reason (too big, RRL slip).",
+            |c| c.tc,
+        ),
     ];
     for (name, help, get) in flags {
         out.family(name, "counter", help);
@@ -63,8 +71,12 @@ pub(super) fn exposition(out: &mut Prom, s: &Snapshot) {
         }
     }
     let sizes: [(&str, &str, fn(&BreakdownCounts) -> &Histogram); 2] = [
-        ("responder_query_size_bytes", "Size of the DNS messages read, in bytes (the DNS message alone).", |c| &c.query_size),
-        ("responder_response_size_bytes", "Size of the responses sent, in bytes (the DNS message alone).", |c| &c.response_size),
+        ("responder_query_size_bytes", "Size of the DNS messages read, in bytes (the DNS message alone).", |c| {
+            &c.query_size
+        }),
+        ("responder_response_size_bytes", "Size of the responses sent, in bytes (the DNS message alone).", |c| {
+            &c.response_size
+        }),
     ];
     for (name, help, get) in sizes {
         out.family(name, "histogram", help);
@@ -95,7 +107,8 @@ pub(super) fn json(s: &Snapshot) -> Value {
         .breakdown
         .iter()
         .map(|(w, c)| {
-            let qtype: Map<String, Value> = QTYPES.iter().zip(c.qtype).map(|(q, n)| ((*q).to_owned(), json!(n))).collect();
+            let qtype: Map<String, Value> =
+                QTYPES.iter().zip(c.qtype).map(|(q, n)| ((*q).to_owned(), json!(n))).collect();
             let zones: Map<String, Value> = zones(s, c)
                 .map(|(zone, cells)| {
                     let rcodes: Map<String, Value> =
