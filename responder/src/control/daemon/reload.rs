@@ -279,6 +279,42 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// Metrics count a zone under the slot its name got first, whatever its
+    /// index in later tables.
+    #[test]
+    fn a_zone_keeps_its_metrics_slot_when_a_reload_reorders_the_table() {
+        use crate::engine::policy::SendAll;
+        use crate::engine::{answer_message_with, Scratch, Transport};
+        use crate::stats::Counting;
+        let dir = std::env::temp_dir().join(format!("rsp-reload-slots-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let write = |file: &str, origin: &str| {
+            let path = dir.join(file);
+            std::fs::write(&path, format!("$ORIGIN {origin}\n@ 60 SOA ns h 1 1 1 1 1\n@ NS ns\nns A 198.18.0.1\n"))
+                .unwrap();
+            path.display().to_string()
+        };
+        let files = vec![write("1.zone", "example.com."), write("2.zone", "example.net.")];
+        let (reloader, _) = Reloader::start(ZoneSource::Zones(files), Options::default()).unwrap();
+        write("1.zone", "example.org.");
+        reloader.reload().unwrap();
+        assert_eq!(reloader.zone_names().names(), ["example.com.", "example.net.", "example.org."]);
+        let mut counting = Counting::new(SendAll);
+        for name in ["\x02ns\x07example\x03net\x00", "\x02ns\x07example\x03org\x00"] {
+            let mut buf = vec![0u8; 512];
+            buf[5] = 1;
+            buf[12..12 + name.len()].copy_from_slice(name.as_bytes());
+            buf[12 + name.len()..16 + name.len()].copy_from_slice(&[0, 1, 0, 1]);
+            let engine = reloader.engine().load();
+            let len = 16 + name.len();
+            answer_message_with(&engine, &mut Scratch::default(), &mut buf, len, Transport::Udp, &[], &mut counting);
+        }
+        let counts = counting.breakdown().read();
+        let noerror: Vec<u64> = counts.zone_rcode[..3].iter().map(|cells| cells[0]).collect();
+        assert_eq!(noerror, [0, 1, 1], "example.net. still in slot 1, example.org. in slot 2");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn a_first_load_that_fails_serves_nothing() {
         let missing = ZoneSource::Zones(vec!["/nonexistent/zone".into()]);
