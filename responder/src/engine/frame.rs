@@ -53,9 +53,7 @@ pub fn answer_in_place<P: Policy>(
     // (the DNS step stops being inlined; BENCHMARKS.md, "Issue 19").
     let verify = engine.options.verify_udp_checksum;
     rewrite_in_place(frame, len, capacity, verify, |message, len, client| {
-        let written = answer_written(engine, query, message, len, Transport::Udp, client, policy);
-        policy.finished(len, written.and_then(|w| message.get(..w.len)));
-        written
+        answer_written(engine, query, message, len, Transport::Udp, client, policy)
     })
 }
 

@@ -117,15 +117,33 @@ pub fn answer_message_with<P: Policy>(
     client: &[u8],
     policy: &mut P,
 ) -> Option<usize> {
-    let written = answer_written(engine, &mut scratch.query, buf, len, transport, client, policy);
-    policy.finished(len, written.and_then(|w| buf.get(..w.len)));
-    written.map(|w| w.len)
+    answer_written(engine, &mut scratch.query, buf, len, transport, client, policy).map(|w| w.len)
 }
 
 /// [`answer_message_with`], also returning the answer's checksum sum, kept
-/// as it was written (the frame path's UDP checksum).
+/// as it was written (the frame path's UDP checksum). The policy is told
+/// the query's size and the answer as it leaves ([`Policy::finished`]).
 #[inline]
 pub(super) fn answer_written<P: Policy>(
+    engine: &Engine,
+    query: &mut Query,
+    buf: &mut [u8],
+    len: usize,
+    transport: Transport,
+    client: &[u8],
+    policy: &mut P,
+) -> Option<Written> {
+    let written = answer_unsized(engine, query, buf, len, transport, client, policy);
+    policy.finished(len, written.and_then(|w| buf.get(..w.len)));
+    written
+}
+
+/// [`answer_written`] without `Policy::finished`: for the query inside a
+/// signed or NSID query (`signed`, `nsid`), whose outer call tells the
+/// policy what finally leaves. Always inlined, so the plain path has the
+/// shape it had before sizes were counted.
+#[inline(always)]
+pub(super) fn answer_unsized<P: Policy>(
     engine: &Engine,
     query: &mut Query,
     buf: &mut [u8],
@@ -140,6 +158,14 @@ pub(super) fn answer_written<P: Policy>(
     let decide = |policy: &mut P, rcode: u16, truncated: bool, about: About| {
         policy.decide(&Response { client, transport, rcode, class: ResponseClass::of(rcode), truncated, about })
     };
+    // The error answers are rare: their decisions are made out of line, so
+    // a counting policy is inlined once, on the answer path.
+    let rare = |policy: &mut P, rcode: u16, about: About| {
+        decide_rare(
+            policy,
+            &Response { client, transport, rcode, class: ResponseClass::of(rcode), truncated: false, about },
+        )
+    };
     match query.parse(&buf[..len]) {
         Ok(()) => {}
         Err(Rejection::Drop) => return None,
@@ -147,7 +173,7 @@ pub(super) fn answer_written<P: Policy>(
             return signed::answer(engine, query, buf, len, transport, client, policy, question_end);
         }
         Err(Rejection::FormErr(question_end)) => {
-            let decision = decide(policy, rcode::FORMERR as u16, false, About::UNKNOWN);
+            let decision = rare(policy, rcode::FORMERR as u16, About::UNKNOWN);
             return error_reply(buf, question_end, rcode::FORMERR, decision);
         }
     }
@@ -155,7 +181,7 @@ pub(super) fn answer_written<P: Policy>(
     let dnssec_ok = query.edns.is_some_and(|e| e.dnssec_ok);
     let about = |zone: u16| About { qtype: query.question.qtype, zone: engine.zone_slots.slot(zone), dnssec_ok };
     if query.opcode != 0 {
-        let decision = decide(policy, rcode::NOTIMP as u16, false, about(NO_ZONE));
+        let decision = rare(policy, rcode::NOTIMP as u16, about(NO_ZONE));
         return error_reply(buf, Some(query.question.end), rcode::NOTIMP, decision);
     }
     let limit = match (transport, query.edns) {
@@ -167,7 +193,7 @@ pub(super) fn answer_written<P: Policy>(
     let mut reply = Reply::new(buf, query, limit);
     if query.edns.is_some_and(|e| e.version > 0) {
         // BADVERS is 16: zero in the header, 1 in the OPT's upper rcode bits.
-        match decide(policy, rcode::BADVERS, false, about(NO_ZONE)) {
+        match rare(policy, rcode::BADVERS, about(NO_ZONE)) {
             Decision::Drop => return None,
             Decision::Slip => reply.truncate(query),
             Decision::Send => {}
@@ -217,6 +243,12 @@ fn signed_template(table: &Table, query: &Query, reply: &mut Reply<'_>, signed: 
         Some(signed) => reply.template(query, &signed),
         None => Err(Failure::Corrupt),
     }
+}
+
+#[cold]
+#[inline(never)]
+fn decide_rare<P: Policy>(policy: &mut P, response: &Response<'_>) -> Decision {
+    policy.decide(response)
 }
 
 /// The table's zone index a response came from, when none did.

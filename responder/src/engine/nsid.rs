@@ -7,7 +7,7 @@
 //! counted in the size limit: an answer it would push past the limit is
 //! cut back to its question (TC=1), which still carries the NSID.
 
-use super::message::{answer_written, error_reply, Engine};
+use super::message::{answer_unsized, error_reply, Engine};
 use super::policy::{About, Policy, Response, ResponseClass};
 use super::query::Query;
 use super::reply::Written;
@@ -42,7 +42,7 @@ pub(super) fn answer<P: Policy>(
         });
         return error_reply(buf, Some(question_end), rcode::FORMERR, decision);
     };
-    let written = answer_written(engine, query, buf, stripped, transport, client, policy)?;
+    let written = answer_unsized(engine, query, buf, stripped, transport, client, policy)?;
     let Some(id) = engine.options.nsid.as_deref() else { return Some(written) };
     let limit = super::signed::limit(query, transport, engine.options.edns_udp_size, buf.len());
     let end = append(buf, written.len, id, limit, question_end, query, engine.options.edns_udp_size)?;

@@ -11,7 +11,7 @@
 //! The time comes from the system clock (`clock_gettime`, a vDSO call, no
 //! system call); tests sign at the real time or, for BADTIME, far from it.
 
-use super::message::{answer_written, error_reply, Engine};
+use super::message::{answer_unsized, error_reply, Engine};
 use super::policy::{About, Policy, Response, ResponseClass};
 use super::query::Query;
 use super::reply::Written;
@@ -58,7 +58,7 @@ pub(super) fn answer<P: Policy>(
             if !matches!(tsig::record::locate(&buf[..inner]), Ok(None)) {
                 return error_reply(buf, Some(question_end), rcode::FORMERR, decide(policy, rcode::FORMERR));
             }
-            let written = answer_written(engine, query, buf, inner, transport, client, policy)?;
+            let written = answer_unsized(engine, query, buf, inner, transport, client, policy)?;
             let room = tsig::record_len(key, 0);
             let len = fit(query, buf, written.len, transport, engine.options.edns_udp_size, room, question_end);
             let how = Signing::new(Some(request_mac.as_slice()), now);

@@ -93,3 +93,24 @@ fn frame_path_counts_the_dns_message_not_the_frame() {
     assert_eq!((c.query_size.sum, c.response_size.sum), (query.len() as u64, (n - headers) as u64));
     assert_eq!((c.zone_rcode[0][rcode("noerror")], c.dnssec_ok, qtype(&c, "A")), (1, 1, 1));
 }
+
+/// A signed query is counted once, at the sizes that crossed the wire: the
+/// signed query read and the signed answer sent, not the inner message the
+/// engine answers after taking the TSIG off.
+#[test]
+fn a_signed_query_is_counted_once_at_its_wire_sizes() {
+    use crate::tsig::{self, Key, Keyring, Signing};
+    let key = Key::from_text("xfr.example", "hmac-sha256", "dGhlLXNlY3JldC1vZi10aGUtdGVzdHM=").unwrap();
+    let options = Options { tsig: Keyring::new(vec![key.clone()]).unwrap(), ..Options::default() };
+    let shared = SharedEngine::new(engine_for(&[EXAMPLE], options));
+    let mut s = Session::new(&shared, Counting::new(SendAll));
+    let mut query = query_bytes("www.example.com.", RecordType::A, None);
+    tsig::sign_message(&key, &mut query, &Signing::new(None, tsig::now())).unwrap();
+    let sizes = ask(&mut s, &[query.clone()], Transport::Udp);
+    let c = s.policy().breakdown().read();
+    assert_eq!((c.query_size.count(), c.query_size.sum), (1, query.len() as u64));
+    assert_eq!((c.response_size.count(), c.response_size.sum), (1, sizes[0] as u64));
+    let plain = ask(&mut session(), &[query_bytes("www.example.com.", RecordType::A, None)], Transport::Udp);
+    assert!(sizes[0] > plain[0], "the answer counted is the signed one: {} > {}", sizes[0], plain[0]);
+    assert_eq!((c.responses(), qtype(&c, "A"), c.zone_rcode[0][rcode("noerror")]), (1, 1, 1));
+}
