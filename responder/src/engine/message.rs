@@ -178,10 +178,14 @@ pub(super) fn answer_unsized<P: Policy>(
         }
     }
     let opts = &engine.options;
-    let dnssec_ok = query.edns.is_some_and(|e| e.dnssec_ok);
-    let about = |zone: u16| About { qtype: query.question.qtype, zone: engine.zone_slots.slot(zone), dnssec_ok };
+    query.zone.set(NO_ZONE);
+    let about = |query: &Query| About {
+        qtype: query.question.qtype,
+        zone: engine.zone_slots.slot(query.zone.get()),
+        dnssec_ok: query.edns.is_some_and(|e| e.dnssec_ok),
+    };
     if query.opcode != 0 {
-        let decision = rare(policy, rcode::NOTIMP as u16, about(NO_ZONE));
+        let decision = rare(policy, rcode::NOTIMP as u16, about(query));
         return error_reply(buf, Some(query.question.end), rcode::NOTIMP, decision);
     }
     let limit = match (transport, query.edns) {
@@ -193,7 +197,7 @@ pub(super) fn answer_unsized<P: Policy>(
     let mut reply = Reply::new(buf, query, limit);
     if query.edns.is_some_and(|e| e.version > 0) {
         // BADVERS is 16: zero in the header, 1 in the OPT's upper rcode bits.
-        match rare(policy, rcode::BADVERS, about(NO_ZONE)) {
+        match rare(policy, rcode::BADVERS, about(query)) {
             Decision::Drop => return None,
             Decision::Slip => reply.truncate(query),
             Decision::Send => {}
@@ -202,10 +206,9 @@ pub(super) fn answer_unsized<P: Policy>(
     }
     let q = &query.question;
     let qtype = RType(q.qtype);
-    let mut zone = NO_ZONE;
     // The common case first: class IN and a data type.
     let outcome = if q.qclass == class::IN && !qtype.is_meta() {
-        answer_in(&engine.table, query, &mut reply, transport, &mut zone)
+        answer_in(&engine.table, query, &mut reply, transport)
     } else if qtype == RType::OPT {
         Err(rcode::FORMERR)
     } else if qtype == RType::AXFR || qtype == RType::IXFR {
@@ -214,7 +217,7 @@ pub(super) fn answer_unsized<P: Policy>(
     } else if qtype.is_meta() && qtype != RType::ANY {
         Err(rcode::NOTIMP)
     } else if q.qclass == class::IN {
-        answer_in(&engine.table, query, &mut reply, transport, &mut zone)
+        answer_in(&engine.table, query, &mut reply, transport)
     } else if q.qclass == class::CH {
         answer_chaos(opts, query, &mut reply)
     } else {
@@ -226,7 +229,7 @@ pub(super) fn answer_unsized<P: Policy>(
         reply.set_rcode(code);
     }
     let code = reply.flags & dns::flags::RCODE_MASK;
-    match decide(policy, code, reply.flags & dns::flags::TC != 0, about(zone)) {
+    match decide(policy, code, reply.flags & dns::flags::TC != 0, about(query)) {
         Decision::Send => {}
         Decision::Slip => reply.truncate(query),
         Decision::Drop => return None,
@@ -254,17 +257,8 @@ fn decide_rare<P: Policy>(policy: &mut P, response: &Response<'_>) -> Decision {
 /// The table's zone index a response came from, when none did.
 const NO_ZONE: u16 = u16::MAX;
 
-/// Answers from the table; `zone` is set to the index of the zone answering.
-fn answer_in(
-    table: &Table,
-    query: &Query,
-    reply: &mut Reply<'_>,
-    transport: Transport,
-    zone: &mut u16,
-) -> Result<(), u8> {
-    let (answering, plan) = resolve::plan(table, query);
-    *zone = answering;
-    let result = match plan {
+fn answer_in(table: &Table, query: &Query, reply: &mut Reply<'_>, transport: Transport) -> Result<(), u8> {
+    let result = match resolve::plan(table, query) {
         Plan::Template(r) if r.signed != 0 && query.edns.is_some_and(|e| e.dnssec_ok) => {
             signed_template(table, query, reply, r.signed)
         }

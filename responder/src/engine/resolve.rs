@@ -29,44 +29,45 @@ pub enum Plan<'t> {
     Corrupt,
 }
 
-/// The plan, and the index of the zone it answers from (`u16::MAX`: none).
+/// Also notes in `q.zone` the index of the zone that answers, if one does.
 #[inline]
-pub fn plan<'t>(table: &'t Table, q: &Query) -> (u16, Plan<'t>) {
+pub fn plan<'t>(table: &'t Table, q: &Query) -> Plan<'t> {
     let qtype = q.question.qtype;
     let pick = |off: Option<u32>| match off.and_then(|o| table.response(o)) {
         Some(r) => Plan::Template(r),
         None => Plan::Corrupt,
     };
     if let Some(node) = table.find_hashed(q.lname(), q.hash) {
+        q.zone.set(node.zone());
         let off = if qtype == RType::ANY.0 { node.any_response() } else { node.response_for(qtype) };
-        return (node.zone(), pick(Some(off)));
+        return pick(Some(off));
     }
     // The closest encloser decides: referral, DNAME, wildcard or NXDOMAIN.
     let mut start = 0;
     for skip in 1..=q.question.labels {
         start = q.next_label(start);
         let Some(node) = table.find(&q.lower[start..q.question.name_len]) else { continue };
-        let zone = node.zone();
+        q.zone.set(node.zone());
         if node.is_cut() {
-            return (zone, pick(Some(node.default_response())));
+            return pick(Some(node.default_response()));
         }
         if let Some(dname) = node.dname() {
-            return (zone, Plan::Dname { skip, dname });
+            return Plan::Dname { skip, dname };
         }
         let (off, wildcard) = match node.wildcard_child() {
             Some(w) => {
-                let Some(wild) = table.node_at(w) else { return (zone, Plan::Corrupt) };
+                let Some(wild) = table.node_at(w) else { return Plan::Corrupt };
                 (if qtype == RType::ANY.0 { wild.any_response() } else { wild.response_for(qtype) }, w)
             }
             None => match table.zone(node.zone()) {
                 Some(z) => (z.nxdomain, 0),
-                None => return (zone, Plan::Corrupt),
+                None => return Plan::Corrupt,
             },
         };
         return match table.response(off) {
-            Some(response) => (zone, Plan::Denial { response, zone, encloser: start, wildcard }),
-            None => (zone, Plan::Corrupt),
+            Some(response) => Plan::Denial { response, zone: node.zone(), encloser: start, wildcard },
+            None => Plan::Corrupt,
         };
     }
-    (u16::MAX, Plan::Refused)
+    Plan::Refused
 }
