@@ -33,6 +33,9 @@ fn zones<'a>(s: &'a Snapshot, c: &'a BreakdownCounts) -> impl Iterator<Item = (S
     })
 }
 
+/// A histogram family's name, help text, and where its counts are.
+type SizeFamily = (&'static str, &'static str, fn(&BreakdownCounts) -> &Histogram);
+
 pub(super) fn exposition(out: &mut Prom, s: &Snapshot) {
     let at = |w: &Where| [("path", w.path), ("protocol", w.protocol)];
     out.family(
@@ -56,7 +59,7 @@ pub(super) fn exposition(out: &mut Prom, s: &Snapshot) {
             }
         }
     }
-    let flags: [(&str, &str, fn(&BreakdownCounts) -> u64); 2] = [
+    let flags: [super::Family<BreakdownCounts>; 2] = [
         ("responder_responses_dnssec_ok_total", "Responses to queries with the DO bit set.", |c| c.dnssec_ok),
         (
             "responder_responses_tc_total",
@@ -70,7 +73,7 @@ pub(super) fn exposition(out: &mut Prom, s: &Snapshot) {
             out.sample(name, &at(w), get(c) as f64);
         }
     }
-    let sizes: [(&str, &str, fn(&BreakdownCounts) -> &Histogram); 2] = [
+    let sizes: [SizeFamily; 2] = [
         ("responder_query_size_bytes", "Size of the DNS messages read, in bytes (the DNS message alone).", |c| {
             &c.query_size
         }),
