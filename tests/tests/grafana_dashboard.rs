@@ -77,7 +77,16 @@ fn scrape(addr: SocketAddr) -> BTreeSet<String> {
     let (_, body) = response.split_once("\r\n\r\n").expect("an HTTP response");
     let scrape =
         prometheus_parse::Scrape::parse(body.lines().map(|l| Ok(l.to_owned()))).expect("the exposition parses");
-    scrape.samples.into_iter().map(|s| s.metric).collect()
+    // The parser folds a histogram's `_bucket` lines into one sample named
+    // after the family; queries name the buckets.
+    scrape
+        .samples
+        .into_iter()
+        .map(|s| match s.value {
+            prometheus_parse::Value::Histogram(_) => format!("{}_bucket", s.metric),
+            _ => s.metric,
+        })
+        .collect()
 }
 
 fn assert_all_present(wanted: impl Iterator<Item = String>, present: &BTreeSet<String>) {

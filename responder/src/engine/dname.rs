@@ -50,6 +50,8 @@ pub fn answer(
         flags: query.flags,
         opcode: query.opcode,
         edns: query.edns,
+        // The chase stays in the DNAME's zone, already noted for the metrics.
+        zone: std::cell::Cell::new(query.zone.get()),
     };
     let (mut skip, mut node) = (skip, *node);
     for _ in 0..MAX_HOPS {

@@ -7,12 +7,13 @@
 
 use super::denial;
 use super::dname;
-use super::policy::{Decision, Policy, Response, ResponseClass, SendAll};
+use super::policy::{About, Decision, Policy, Response, ResponseClass, SendAll};
 use super::query::{Query, Rejection};
 use super::reply::{self, Failure, Reply, Written};
 use super::resolve::{self, Plan};
 use super::signed;
 use super::transport::Transport;
+use crate::stats::breakdown::zones::ZoneSlots;
 use crate::table::Table;
 use crate::tsig::Keyring;
 use crate::wire::dns::{self, rcode};
@@ -58,11 +59,20 @@ impl Default for Options {
 pub struct Engine {
     pub(super) table: Table,
     pub(super) options: Options,
+    /// Where each of the table's zones is counted (`stats::breakdown::zones`).
+    pub(super) zone_slots: ZoneSlots,
 }
 
 impl Engine {
     pub fn new(table: Table, options: Options) -> Engine {
-        Engine { table, options }
+        let zone_slots = ZoneSlots::identity(table.zone_count());
+        Engine { table, options, zone_slots }
+    }
+
+    /// Counts the table's zones in the slots `slots` gives them.
+    pub fn with_zone_slots(mut self, slots: ZoneSlots) -> Engine {
+        self.zone_slots = slots;
+        self
     }
 
     pub fn table(&self) -> &Table {
@@ -111,9 +121,29 @@ pub fn answer_message_with<P: Policy>(
 }
 
 /// [`answer_message_with`], also returning the answer's checksum sum, kept
-/// as it was written (the frame path's UDP checksum).
+/// as it was written (the frame path's UDP checksum). The policy is told
+/// the query's size and the answer as it leaves ([`Policy::finished`]).
 #[inline]
 pub(super) fn answer_written<P: Policy>(
+    engine: &Engine,
+    query: &mut Query,
+    buf: &mut [u8],
+    len: usize,
+    transport: Transport,
+    client: &[u8],
+    policy: &mut P,
+) -> Option<Written> {
+    let written = answer_unsized(engine, query, buf, len, transport, client, policy);
+    policy.finished(len, written.and_then(|w| buf.get(..w.len)));
+    written
+}
+
+/// [`answer_written`] without `Policy::finished`: for the query inside a
+/// signed or NSID query (`signed`, `nsid`), whose outer call tells the
+/// policy what finally leaves. Always inlined, so the plain path has the
+/// shape it had before sizes were counted.
+#[inline(always)]
+pub(super) fn answer_unsized<P: Policy>(
     engine: &Engine,
     query: &mut Query,
     buf: &mut [u8],
@@ -125,8 +155,16 @@ pub(super) fn answer_written<P: Policy>(
     if len > buf.len() {
         return None;
     }
-    let decide = |policy: &mut P, rcode: u16, truncated: bool| {
-        policy.decide(&Response { client, transport, rcode, class: ResponseClass::of(rcode), truncated })
+    let decide = |policy: &mut P, rcode: u16, truncated: bool, about: About| {
+        policy.decide(&Response { client, transport, rcode, class: ResponseClass::of(rcode), truncated, about })
+    };
+    // The error answers are rare: their decisions are made out of line, so
+    // a counting policy is inlined once, on the answer path.
+    let rare = |policy: &mut P, rcode: u16, about: About| {
+        decide_rare(
+            policy,
+            &Response { client, transport, rcode, class: ResponseClass::of(rcode), truncated: false, about },
+        )
     };
     match query.parse(&buf[..len]) {
         Ok(()) => {}
@@ -135,12 +173,20 @@ pub(super) fn answer_written<P: Policy>(
             return signed::answer(engine, query, buf, len, transport, client, policy, question_end);
         }
         Err(Rejection::FormErr(question_end)) => {
-            return error_reply(buf, question_end, rcode::FORMERR, decide(policy, rcode::FORMERR as u16, false));
+            let decision = rare(policy, rcode::FORMERR as u16, About::UNKNOWN);
+            return error_reply(buf, question_end, rcode::FORMERR, decision);
         }
     }
     let opts = &engine.options;
+    query.zone.set(NO_ZONE);
+    let about = |query: &Query| About {
+        qtype: query.question.qtype,
+        zone: engine.zone_slots.slot(query.zone.get()),
+        dnssec_ok: query.edns.is_some_and(|e| e.dnssec_ok),
+    };
     if query.opcode != 0 {
-        return error_reply(buf, Some(query.question.end), rcode::NOTIMP, decide(policy, rcode::NOTIMP as u16, false));
+        let decision = rare(policy, rcode::NOTIMP as u16, about(query));
+        return error_reply(buf, Some(query.question.end), rcode::NOTIMP, decision);
     }
     let limit = match (transport, query.edns) {
         (Transport::Tcp, _) => u16::MAX as usize,
@@ -151,7 +197,7 @@ pub(super) fn answer_written<P: Policy>(
     let mut reply = Reply::new(buf, query, limit);
     if query.edns.is_some_and(|e| e.version > 0) {
         // BADVERS is 16: zero in the header, 1 in the OPT's upper rcode bits.
-        match decide(policy, rcode::BADVERS, false) {
+        match rare(policy, rcode::BADVERS, about(query)) {
             Decision::Drop => return None,
             Decision::Slip => reply.truncate(query),
             Decision::Send => {}
@@ -183,7 +229,7 @@ pub(super) fn answer_written<P: Policy>(
         reply.set_rcode(code);
     }
     let code = reply.flags & dns::flags::RCODE_MASK;
-    match decide(policy, code, reply.flags & dns::flags::TC != 0) {
+    match decide(policy, code, reply.flags & dns::flags::TC != 0, about(query)) {
         Decision::Send => {}
         Decision::Slip => reply.truncate(query),
         Decision::Drop => return None,
@@ -201,6 +247,15 @@ fn signed_template(table: &Table, query: &Query, reply: &mut Reply<'_>, signed: 
         None => Err(Failure::Corrupt),
     }
 }
+
+#[cold]
+#[inline(never)]
+fn decide_rare<P: Policy>(policy: &mut P, response: &Response<'_>) -> Decision {
+    policy.decide(response)
+}
+
+/// The table's zone index a response came from, when none did.
+const NO_ZONE: u16 = u16::MAX;
 
 fn answer_in(table: &Table, query: &Query, reply: &mut Reply<'_>, transport: Transport) -> Result<(), u8> {
     let result = match resolve::plan(table, query) {

@@ -7,8 +7,8 @@
 //! counted in the size limit: an answer it would push past the limit is
 //! cut back to its question (TC=1), which still carries the NSID.
 
-use super::message::{answer_written, error_reply, Engine};
-use super::policy::{Policy, Response, ResponseClass};
+use super::message::{answer_unsized, error_reply, Engine};
+use super::policy::{About, Policy, Response, ResponseClass};
 use super::query::Query;
 use super::reply::Written;
 use super::transport::Transport;
@@ -38,10 +38,11 @@ pub(super) fn answer<P: Policy>(
             rcode: rcode::FORMERR as u16,
             class: ResponseClass::of(rcode::FORMERR as u16),
             truncated: false,
+            about: About { qtype: query.question.qtype, ..About::UNKNOWN },
         });
         return error_reply(buf, Some(question_end), rcode::FORMERR, decision);
     };
-    let written = answer_written(engine, query, buf, stripped, transport, client, policy)?;
+    let written = answer_unsized(engine, query, buf, stripped, transport, client, policy)?;
     let Some(id) = engine.options.nsid.as_deref() else { return Some(written) };
     let limit = super::signed::limit(query, transport, engine.options.edns_udp_size, buf.len());
     let end = append(buf, written.len, id, limit, question_end, query, engine.options.edns_udp_size)?;

@@ -32,6 +32,24 @@ pub struct Response<'a> {
     pub class: ResponseClass,
     /// TC is already set: the answer did not fit.
     pub truncated: bool,
+    pub about: About,
+}
+
+/// What a response answers, for counting (`stats::breakdown`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct About {
+    /// The question's type; 0 when the question could not be read.
+    pub qtype: u16,
+    /// The stats slot of the zone the answer came from (see
+    /// `stats::breakdown::zones`), `NO_ZONE` when none did.
+    pub zone: u16,
+    /// The query's OPT record set DO.
+    pub dnssec_ok: bool,
+}
+
+impl About {
+    /// A response to a query whose question could not be read.
+    pub const UNKNOWN: About = About { qtype: 0, zone: crate::stats::breakdown::zones::NO_ZONE, dnssec_ok: false };
 }
 
 /// What to do with a response.
@@ -58,6 +76,12 @@ pub trait Policy {
     /// (false: the engine dropped it by itself, a response or unreadable).
     #[inline(always)]
     fn end_query(&mut self, _decided: bool) {}
+
+    /// Called once per DNS message the message step read (`query_len`
+    /// bytes), by the outermost step only, with the answer as it leaves
+    /// (signed, NSID added; `None`: nothing is sent).
+    #[inline(always)]
+    fn finished(&mut self, _query_len: usize, _answer: Option<&[u8]>) {}
 }
 
 /// Every response is sent; nothing is counted.

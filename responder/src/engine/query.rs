@@ -23,6 +23,9 @@ pub struct Query {
     pub flags: u16,
     pub opcode: u8,
     pub edns: Option<Edns>,
+    /// The table's index of the zone that answered (`resolve::plan` notes
+    /// it, for counting), `u16::MAX` until one does.
+    pub zone: std::cell::Cell<u16>,
 }
 
 /// Record counts of the sections after the question.
@@ -77,6 +80,7 @@ impl Query {
             flags: 0,
             opcode: 0,
             edns: None,
+            zone: std::cell::Cell::new(u16::MAX),
         }
     }
 

@@ -29,6 +29,7 @@ pub enum Plan<'t> {
     Corrupt,
 }
 
+/// Also notes in `q.zone` the index of the zone that answers, if one does.
 /// Always inlined: the plain answer path keeps it in line, as it was before
 /// the DNAME chase became its second caller.
 #[inline(always)]
@@ -39,6 +40,7 @@ pub fn plan<'t>(table: &'t Table, q: &Query) -> Plan<'t> {
         None => Plan::Corrupt,
     };
     if let Some(node) = table.find_hashed(q.lname(), q.hash) {
+        q.zone.set(node.zone());
         let off = if qtype == RType::ANY.0 { node.any_response() } else { node.response_for(qtype) };
         return pick(Some(off));
     }
@@ -47,6 +49,7 @@ pub fn plan<'t>(table: &'t Table, q: &Query) -> Plan<'t> {
     for skip in 1..=q.question.labels {
         start = q.next_label(start);
         let Some(node) = table.find(&q.lower[start..q.question.name_len]) else { continue };
+        q.zone.set(node.zone());
         if node.is_cut() {
             return pick(Some(node.default_response()));
         }

@@ -108,6 +108,11 @@ impl<P: Policy> Policy for Tallied<P> {
         self.decided += 1;
         self.inner.decide(response)
     }
+
+    #[inline(always)]
+    fn finished(&mut self, query_len: usize, answer: Option<&[u8]>) {
+        self.inner.finished(query_len, answer);
+    }
 }
 
 #[cfg(test)]

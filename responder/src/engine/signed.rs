@@ -11,8 +11,8 @@
 //! The time comes from the system clock (`clock_gettime`, a vDSO call, no
 //! system call); tests sign at the real time or, for BADTIME, far from it.
 
-use super::message::{answer_written, error_reply, Engine};
-use super::policy::{Policy, Response, ResponseClass};
+use super::message::{answer_unsized, error_reply, Engine};
+use super::policy::{About, Policy, Response, ResponseClass};
 use super::query::Query;
 use super::reply::Written;
 use super::transport::Transport;
@@ -35,9 +35,13 @@ pub(super) fn answer<P: Policy>(
     policy: &mut P,
     question_end: usize,
 ) -> Option<Written> {
+    // The question was read (the rest of the message was not): its type is
+    // known, DO and the zone are not.
+    let about = About { qtype: query.question.qtype, ..About::UNKNOWN };
     let decide = |policy: &mut P, code: u8| {
         let rcode = code as u16;
-        policy.decide(&Response { client, transport, rcode, class: ResponseClass::of(rcode), truncated: false })
+        let class = ResponseClass::of(rcode);
+        policy.decide(&Response { client, transport, rcode, class, truncated: false, about })
     };
     let now = tsig::now();
     let rejected = match tsig::verify_request(&engine.options.tsig, &buf[..len], now) {
@@ -54,7 +58,7 @@ pub(super) fn answer<P: Policy>(
             if !matches!(tsig::record::locate(&buf[..inner]), Ok(None)) {
                 return error_reply(buf, Some(question_end), rcode::FORMERR, decide(policy, rcode::FORMERR));
             }
-            let written = answer_written(engine, query, buf, inner, transport, client, policy)?;
+            let written = answer_unsized(engine, query, buf, inner, transport, client, policy)?;
             let room = tsig::record_len(key, 0);
             let len = fit(query, buf, written.len, transport, engine.options.edns_udp_size, room, question_end);
             let how = Signing::new(Some(request_mac.as_slice()), now);

@@ -87,11 +87,12 @@ impl Policy for RrlPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::policy::ResponseClass;
+    use crate::engine::policy::{About, ResponseClass};
     use crate::rrl::RrlConfig;
 
     fn response(transport: Transport) -> Response<'static> {
-        Response { client: &[198, 18, 0, 2], transport, rcode: 0, class: ResponseClass::Answer, truncated: false }
+        let class = ResponseClass::Answer;
+        Response { client: &[198, 18, 0, 2], transport, rcode: 0, class, truncated: false, about: About::UNKNOWN }
     }
 
     fn sent(policy: &mut RrlPolicy, transport: Transport, count: u32) -> u32 {

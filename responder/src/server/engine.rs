@@ -14,7 +14,7 @@ use crate::capture::{Capture, MaybeTap, Tap};
 use crate::engine::live::SharedEngine;
 use crate::engine::policy::Policy;
 use crate::engine::{self, Prefetch, Transport};
-use crate::stats::{Counting, DnsCounters, Published, Registry};
+use crate::stats::{Breakdowns, Counting, DnsCounters, Published, Registry, Where};
 
 /// Answers a NOTIFY (RFC 1996) of `len` bytes from a client in place; the
 /// answer's length, or `None` to drop it.
@@ -41,6 +41,7 @@ pub struct EngineAnswerer<F> {
     tcp: Arc<Registry<DnsCounters>>,
     log_queries: bool,
     capture: Option<Arc<Capture>>,
+    breakdowns: Arc<Breakdowns>,
 }
 
 impl<F, P> EngineAnswerer<F>
@@ -58,7 +59,14 @@ where
             tcp: Arc::default(),
             log_queries: false,
             capture: None,
+            breakdowns: Arc::default(),
         }
+    }
+
+    /// Registers each thread's breakdown cells with `breakdowns`.
+    pub fn with_breakdowns(mut self, breakdowns: Arc<Breakdowns>) -> EngineAnswerer<F> {
+        self.breakdowns = breakdowns;
+        self
     }
 
     /// Hands every NOTIFY to `handler`.
@@ -102,12 +110,14 @@ where
     P: Policy + Send + 'static,
 {
     fn session(&self, transport: Transport) -> Box<dyn Session> {
-        let registry = match transport {
-            Transport::Udp => &self.udp,
-            Transport::Tcp => &self.tcp,
+        let (registry, at) = match transport {
+            Transport::Udp => (&self.udp, Where::KERNEL_UDP),
+            Transport::Tcp => (&self.tcp, Where::KERNEL_TCP),
         };
+        let counting = Counting::new((self.policy)());
+        self.breakdowns.register(at, counting.breakdown());
         Box::new(ThreadSession {
-            session: engine::Session::new(&self.engine, Counting::new((self.policy)())),
+            session: engine::Session::new(&self.engine, counting),
             prefetch: Prefetch::new(),
             published: registry.register(),
             notify: self.notify.clone(),

@@ -1,6 +1,9 @@
 //! What happened to the queries a thread answered, by rcode, and a policy
 //! that counts them on the way to another policy (rate limiting).
 
+use std::sync::Arc;
+
+use super::breakdown::Breakdown;
 use super::published::CounterSet;
 use crate::engine::policy::{Decision, Policy, Response};
 
@@ -136,15 +139,22 @@ impl CounterSet for DnsCounters {
 
 /// Counts every response by rcode, then lets `inner` decide its fate.
 /// Each response is counted under its rcode whatever the decision, so
-/// `rate_limited` and `slipped` are subsets of the rcode counts.
+/// `rate_limited` and `slipped` are subsets of the rcode counts. The
+/// breakdown (qtype, zone, DO, sizes, TC) is counted beside them.
 pub struct Counting<P> {
     pub counters: DnsCounters,
     pub inner: P,
+    breakdown: Arc<Breakdown>,
 }
 
 impl<P: Policy> Counting<P> {
     pub fn new(inner: P) -> Counting<P> {
-        Counting { counters: DnsCounters::default(), inner }
+        Counting { counters: DnsCounters::default(), inner, breakdown: Arc::default() }
+    }
+
+    /// This thread's breakdown cells, for the metrics to read.
+    pub fn breakdown(&self) -> Arc<Breakdown> {
+        Arc::clone(&self.breakdown)
     }
 }
 
@@ -158,7 +168,14 @@ impl<P: Policy> Policy for Counting<P> {
     fn decide(&mut self, response: &Response<'_>) -> Decision {
         let decision = self.inner.decide(response);
         self.counters.count(response, decision);
+        self.breakdown.response(&response.about, response.rcode);
         decision
+    }
+
+    #[inline(always)]
+    fn finished(&mut self, query_len: usize, answer: Option<&[u8]>) {
+        self.breakdown.message(query_len, answer);
+        self.inner.finished(query_len, answer);
     }
 
     #[inline(always)]
@@ -171,7 +188,7 @@ impl<P: Policy> Policy for Counting<P> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::policy::{ResponseClass, SendAll};
+    use crate::engine::policy::{About, ResponseClass, SendAll};
     use crate::engine::Transport;
 
     fn response(rcode: u16, truncated: bool) -> Response<'static> {
@@ -181,6 +198,7 @@ mod tests {
             rcode,
             class: ResponseClass::of(rcode),
             truncated,
+            about: About::UNKNOWN,
         }
     }
 

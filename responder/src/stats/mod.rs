@@ -2,10 +2,12 @@
 //! readers with relaxed stores, summed only when somebody asks (`ctl stats`,
 //! `/metrics`, the periodic rate line).
 
+pub mod breakdown;
 mod dns;
 mod published;
 mod tcp;
 
+pub use breakdown::{Breakdown, BreakdownCounts, Breakdowns, Where};
 pub use dns::{Counting, DnsCounters};
 pub use published::{CounterSet, Published, Registry};
 pub use tcp::TcpCounters;

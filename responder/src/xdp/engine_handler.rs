@@ -8,7 +8,7 @@ use crate::capture::{MaybeTap, NoTap, Tap};
 use crate::engine::live::SharedEngine;
 use crate::engine::policy::Policy;
 use crate::engine::{Prefetch, Session, Verdict};
-use crate::stats::{Counting, DnsCounters};
+use crate::stats::{Breakdown, Counting, DnsCounters};
 
 pub struct EngineHandler<P, T = NoTap> {
     session: Session<Counting<P>>,
@@ -25,6 +25,11 @@ impl<P: Policy> EngineHandler<P> {
 impl<P: Policy, T: MaybeTap> EngineHandler<P, T> {
     pub fn with_tap(engine: &SharedEngine, policy: P, tap: T) -> EngineHandler<P, T> {
         EngineHandler { session: Session::new(engine, Counting::new(policy)), prefetch: Prefetch::new(), tap }
+    }
+
+    /// The queue's breakdown cells, for the metrics to read.
+    pub fn breakdown(&self) -> std::sync::Arc<Breakdown> {
+        self.session.policy().breakdown()
     }
 }
 

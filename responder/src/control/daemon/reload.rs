@@ -10,6 +10,7 @@ use super::served::{self, ServedZone};
 use crate::control::zones;
 use crate::engine::live::SharedEngine;
 use crate::engine::{Engine, Options};
+use crate::stats::breakdown::zones::ZoneNames;
 use crate::table::Table;
 use crate::transfer::inbound::Secondaries;
 use crate::transfer::outbound::Outbound;
@@ -133,6 +134,14 @@ pub struct Reloader {
     /// prepared from a new engine before it is served, and committed right
     /// after, under `reloading`.
     followers: Mutex<Vec<Follower>>,
+    /// Which zone each metrics slot counts, kept across reloads.
+    zone_names: Arc<ZoneNames>,
+}
+
+/// `engine` counting each zone in the slot its name holds (given one now if new).
+fn slotted(engine: Engine, names: &ZoneNames) -> Engine {
+    let slots = names.slots_for(&served::names_by_index(&engine));
+    engine.with_zone_slots(slots)
 }
 
 /// Prepares from a new engine; what it returns is run once it is served.
@@ -166,7 +175,9 @@ impl Reloader {
             return Err("no zones given: use --zone FILE (or --table FILE), or [[zone]] in the config".into());
         }
         let files = source.read_files(&limits, secondaries.as_deref())?;
+        let zone_names = Arc::new(ZoneNames::default());
         let (engine, zones) = source.compile(&files, &options, secondaries.as_deref())?;
+        let engine = slotted(engine, &zone_names);
         if let Some(outbound) = &outbound {
             outbound.update(&zones, false);
         }
@@ -183,6 +194,7 @@ impl Reloader {
             zones_from: None,
             outbound,
             followers: Mutex::new(Vec::new()),
+            zone_names,
         };
         Ok((reloader, loaded))
     }
@@ -193,6 +205,11 @@ impl Reloader {
 
     pub fn engine(&self) -> &SharedEngine {
         &self.engine
+    }
+
+    /// The zone name of each metrics slot.
+    pub fn zone_names(&self) -> &ZoneNames {
+        &self.zone_names
     }
 
     /// Re-reads the TSIG keys from `config` at each reload; a file that
@@ -258,6 +275,7 @@ impl Reloader {
     /// after), then gives the zones sent out their new versions (which
     /// announces a changed serial by NOTIFY).
     fn serve(&self, engine: Engine, zones: &[zone::Zone], started: Instant) -> Loaded {
+        let engine = slotted(engine, &self.zone_names);
         let loaded = describe(&engine, started);
         let followers = self.followers.lock().unwrap_or_else(|e| e.into_inner());
         let commits: Vec<_> = followers.iter().map(|prepare| prepare(&engine)).collect();
@@ -410,6 +428,42 @@ mod tests {
         let history = reloader.history();
         assert_eq!((history.succeeded, history.failed, history.zones[0].serial), (0, 1, Some(1)));
         assert_eq!(served::zones(&reloader.engine().load())[0].serial, Some(1), "the old zone serves");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Metrics count a zone under the slot its name got first, whatever its
+    /// index in later tables.
+    #[test]
+    fn a_zone_keeps_its_metrics_slot_when_a_reload_reorders_the_table() {
+        use crate::engine::policy::SendAll;
+        use crate::engine::{answer_message_with, Scratch, Transport};
+        use crate::stats::Counting;
+        let dir = std::env::temp_dir().join(format!("rsp-reload-slots-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let write = |file: &str, origin: &str| {
+            let path = dir.join(file);
+            std::fs::write(&path, format!("$ORIGIN {origin}\n@ 60 SOA ns h 1 1 1 1 1\n@ NS ns\nns A 198.18.0.1\n"))
+                .unwrap();
+            path.display().to_string()
+        };
+        let files = vec![write("1.zone", "example.com."), write("2.zone", "example.net.")];
+        let (reloader, _) = Reloader::start(ZoneSource::Zones(files), Options::default()).unwrap();
+        write("1.zone", "example.org.");
+        reloader.reload().unwrap();
+        assert_eq!(reloader.zone_names().names(), ["example.com.", "example.net.", "example.org."]);
+        let mut counting = Counting::new(SendAll);
+        for name in ["\x02ns\x07example\x03net\x00", "\x02ns\x07example\x03org\x00"] {
+            let mut buf = vec![0u8; 512];
+            buf[5] = 1;
+            buf[12..12 + name.len()].copy_from_slice(name.as_bytes());
+            buf[12 + name.len()..16 + name.len()].copy_from_slice(&[0, 1, 0, 1]);
+            let engine = reloader.engine().load();
+            let len = 16 + name.len();
+            answer_message_with(&engine, &mut Scratch::default(), &mut buf, len, Transport::Udp, &[], &mut counting);
+        }
+        let counts = counting.breakdown().read();
+        let noerror: Vec<u64> = counts.zone_rcode[..3].iter().map(|cells| cells[0]).collect();
+        assert_eq!(noerror, [0, 1, 1], "example.net. still in slot 1, example.org. in slot 2");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -8,7 +8,7 @@ use super::reload::Reloader;
 use super::snapshot::{QueueSnapshot, Snapshot, SteeringSnapshot, XdpSnapshot};
 use super::systemd::Notifier;
 use crate::capture::Capture;
-use crate::stats::{DnsCounters, Published, Registry, TcpCounters};
+use crate::stats::{Breakdowns, DnsCounters, Published, Registry, TcpCounters};
 use crate::xdp::DataPlane;
 
 pub struct Runtime {
@@ -24,6 +24,8 @@ pub struct Runtime {
     /// Told about reloads, whoever asks for them (SIGHUP or `ctl reload`).
     pub notifier: Notifier,
     pub capture: Option<Arc<Capture>>,
+    /// Every serving thread's breakdown cells (qtype, zone, sizes…).
+    pub breakdowns: Arc<Breakdowns>,
 }
 
 impl Runtime {
@@ -37,6 +39,7 @@ impl Runtime {
             tcp: None,
             tcp_connections: None,
             capture: None,
+            breakdowns: Arc::default(),
             notifier: Notifier::none(),
         }
     }
@@ -96,6 +99,8 @@ impl Runtime {
             tcp_connections: self.tcp_connections.as_ref().map(|c| c.snapshot()).unwrap_or_default(),
             secondaries: super::secondary::snapshot(self),
             capture: self.capture.as_ref().map(|c| c.counters()),
+            breakdown: self.breakdowns.read(),
+            zone_slots: self.reloader.zone_names().names(),
         }
     }
 }

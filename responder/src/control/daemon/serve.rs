@@ -86,7 +86,8 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
         config.busy_poll_usecs = args.udp_busy_poll;
         let mut answerer = EngineAnswerer::new(engine.clone(), policy)
             .with_query_log(args.ops.log_queries)
-            .with_capture(capture.clone());
+            .with_capture(capture.clone())
+            .with_breakdowns(Arc::clone(&runtime.breakdowns));
         if let Some(secondaries) = &secondaries {
             answerer = answerer.with_notify(super::secondary::notify_handler(secondaries));
         }
@@ -101,7 +102,7 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
     };
 
     let plane = match &args.xdp.iface {
-        Some(_) => Some(super::xdp::start(&args, &engine, policy, capture.as_deref())?),
+        Some(_) => Some(super::xdp::start(&args, &engine, policy, capture.as_deref(), &runtime.breakdowns)?),
         None => None,
     };
     runtime.iface = args.xdp.iface.clone();

@@ -20,8 +20,9 @@ pub struct ServedZone {
     pub rrsig_expires: Option<u32>,
 }
 
-/// Every zone of the engine's table, by name.
-pub fn zones(engine: &Engine) -> Vec<ServedZone> {
+/// Each zone of the engine's table by its index: its apex (`None`: no
+/// node of the zone has a readable name).
+fn apexes(engine: &Engine) -> Vec<Option<Name>> {
     let table = engine.table();
     let mut apexes: Vec<Option<Vec<u8>>> = vec![None; table.zone_count()];
     for off in table.bucket_offsets() {
@@ -31,10 +32,21 @@ pub fn zones(engine: &Engine) -> Vec<ServedZone> {
             *slot = Some(node.name().to_vec());
         }
     }
-    let mut zones: Vec<ServedZone> = apexes
+    apexes.into_iter().map(|wire| Name::from_wire(&wire?).ok()).collect()
+}
+
+/// The table's zone names by zone index, as metrics label them.
+pub fn names_by_index(engine: &Engine) -> Vec<Option<String>> {
+    apexes(engine).into_iter().map(|name| name.map(|n| n.to_string())).collect()
+}
+
+/// Every zone of the engine's table, by name.
+pub fn zones(engine: &Engine) -> Vec<ServedZone> {
+    let table = engine.table();
+    let mut zones: Vec<ServedZone> = apexes(engine)
         .into_iter()
         .enumerate()
-        .filter_map(|(z, wire)| Some((z, Name::from_wire(&wire?).ok()?)))
+        .filter_map(|(z, name)| Some((z, name?)))
         .map(|(z, name)| ServedZone {
             serial: serial(engine, &name),
             name: name.to_string(),

@@ -6,6 +6,7 @@ use crate::capture::Capture;
 use crate::control::cli::ServeArgs;
 use crate::engine::live::SharedEngine;
 use crate::engine::policy::Policy;
+use crate::stats::{Breakdowns, Where};
 use crate::xdp::plane::{DataPlane, DataPlaneConfig};
 use crate::xdp::program::SteeringConfig;
 use crate::xdp::socket::BusyPoll;
@@ -48,17 +49,27 @@ pub fn config(args: &ServeArgs) -> DataPlaneConfig {
 
 /// Starts the data plane; `policy` makes each queue's response policy.
 /// With `capture`, each queue's handler gets a tap; without, handlers are
-/// built without one (see `capture::NoTap`).
+/// built without one (see `capture::NoTap`). Each queue's breakdown cells
+/// join `breakdowns`.
 pub fn start<P: Policy + Send + 'static>(
     args: &ServeArgs,
     engine: &SharedEngine,
     policy: impl Fn() -> P,
     capture: Option<&Capture>,
+    breakdowns: &Breakdowns,
 ) -> Result<DataPlane, String> {
     let config = config(args);
     match capture {
-        Some(c) => DataPlane::start(&config, |_| EngineHandler::with_tap(engine, policy(), c.tap())),
-        None => DataPlane::start(&config, |_| EngineHandler::new(engine, policy())),
+        Some(c) => DataPlane::start(&config, |_| {
+            let handler = EngineHandler::with_tap(engine, policy(), c.tap());
+            breakdowns.register(Where::XDP, handler.breakdown());
+            handler
+        }),
+        None => DataPlane::start(&config, |_| {
+            let handler = EngineHandler::new(engine, policy());
+            breakdowns.register(Where::XDP, handler.breakdown());
+            handler
+        }),
     }
     .map_err(|e| e.to_string())
 }

@@ -4,7 +4,7 @@ pub mod process;
 pub mod render;
 
 use crate::capture::CaptureCounters;
-use crate::stats::{DnsCounters, TcpCounters};
+use crate::stats::{BreakdownCounts, DnsCounters, TcpCounters, Where};
 use crate::xdp::socket::KernelStats;
 use crate::xdp::WorkerCounters;
 
@@ -33,6 +33,11 @@ pub struct Snapshot {
     pub capture: Option<CaptureCounters>,
     /// Zones pulled from primaries (empty when there are none).
     pub secondaries: Vec<SecondarySnapshot>,
+    /// Responses by qtype, zone and rcode, DO, TC and sizes, per path and
+    /// protocol that has serving threads.
+    pub breakdown: Vec<(Where, BreakdownCounts)>,
+    /// The zone counted in each breakdown slot (see `stats::breakdown::zones`).
+    pub zone_slots: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default)]

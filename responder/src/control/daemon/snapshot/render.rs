@@ -1,6 +1,8 @@
 //! A [`Snapshot`] as JSON (`responder ctl stats`) and as Prometheus text
 //! exposition format 0.0.4 (`/metrics`).
 
+mod breakdown;
+
 use std::fmt::Write;
 
 use serde_json::{json, Map, Value};
@@ -35,6 +37,7 @@ pub fn json(s: &Snapshot) -> Value {
         "capture": s.capture.map(|c| {
             CaptureCounters::OUTCOMES.iter().zip(c.outcomes()).map(|(name, n)| ((*name).to_owned(), json!(n))).collect::<Map<_, _>>()
         }),
+        "breakdown": breakdown::json(s),
     })
 }
 
@@ -131,6 +134,7 @@ pub fn exposition(s: &Snapshot, format: Format) -> String {
     build_and_process(&mut out, s);
     zones_and_reloads(&mut out, s);
     dns(&mut out, s);
+    breakdown::exposition(&mut out, s);
     tcp_connections(&mut out, s);
     capture(&mut out, s);
     if let Some(x) = &s.xdp {
@@ -438,6 +442,8 @@ mod tests {
     use super::super::process::ProcessStats;
     use super::super::{SteeringSnapshot, XdpSnapshot};
     use super::*;
+    use crate::stats::breakdown::zones::NO_ZONE;
+    use crate::stats::{BreakdownCounts, Where};
     use crate::xdp::WorkerCounters;
 
     fn snapshot() -> Snapshot {
@@ -487,7 +493,61 @@ mod tests {
                 dropped_full: 1,
                 ..CaptureCounters::default()
             }),
+            breakdown: vec![(Where::KERNEL_UDP, breakdown())],
+            zone_slots: vec!["example.com.".into()],
         }
+    }
+
+    /// Two A answers from example.com. (one with DO), an NXDOMAIN there, a
+    /// REFUSED from no zone; queries of 30 and 40 bytes, answers of 45 and 300 (TC).
+    fn breakdown() -> BreakdownCounts {
+        let b = crate::stats::Breakdown::default();
+        let about = |zone, dnssec_ok| crate::engine::policy::About { qtype: 1, zone, dnssec_ok };
+        b.response(&about(0, false), 0);
+        b.response(&about(0, true), 0);
+        b.response(&about(0, false), 3);
+        b.response(&about(NO_ZONE, false), 5);
+        let mut tc = vec![0u8; 300];
+        tc[2] = 0x82;
+        b.message(30, Some(&[0u8; 45]));
+        b.message(40, Some(&tc));
+        b.read()
+    }
+
+    #[test]
+    fn the_breakdown_families_show_types_zones_flags_and_size_histograms() {
+        let text = prometheus(&snapshot());
+        let k = "path=\"kernel\",protocol=\"udp\"";
+        for line in [
+            format!("responder_responses_by_qtype_total{{{k},qtype=\"A\"}} 4\n"),
+            format!("responder_responses_by_qtype_total{{{k},qtype=\"other\"}} 0\n"),
+            format!("responder_zone_responses_total{{{k},zone=\"example.com.\",rcode=\"noerror\"}} 2\n"),
+            format!("responder_zone_responses_total{{{k},zone=\"example.com.\",rcode=\"nxdomain\"}} 1\n"),
+            format!("responder_zone_responses_total{{{k},zone=\"(none)\",rcode=\"refused\"}} 1\n"),
+            format!("responder_responses_dnssec_ok_total{{{k}}} 1\n"),
+            format!("responder_responses_tc_total{{{k}}} 1\n"),
+            format!("responder_query_size_bytes_bucket{{{k},le=\"16\"}} 0\n"),
+            format!("responder_query_size_bytes_bucket{{{k},le=\"32\"}} 1\n"),
+            format!("responder_query_size_bytes_bucket{{{k},le=\"64\"}} 2\n"),
+            format!("responder_query_size_bytes_bucket{{{k},le=\"+Inf\"}} 2\n"),
+            format!("responder_query_size_bytes_sum{{{k}}} 70\n"),
+            format!("responder_query_size_bytes_count{{{k}}} 2\n"),
+            format!("responder_response_size_bytes_bucket{{{k},le=\"256\"}} 1\n"),
+            format!("responder_response_size_bytes_bucket{{{k},le=\"512\"}} 2\n"),
+            format!("responder_response_size_bytes_sum{{{k}}} 345\n"),
+        ] {
+            assert!(text.contains(&line), "{line} missing from\n{text}");
+        }
+        assert!(!text.contains(",zone=\"(other)\""), "no (other) series before a zone past the cap counted");
+        assert!(text.contains("# TYPE responder_response_size_bytes histogram\n"));
+        let v = json(&snapshot());
+        let kernel = &v["breakdown"][0];
+        assert_eq!((kernel["path"].as_str(), kernel["qtype"]["A"].as_u64()), (Some("kernel"), Some(4)));
+        assert_eq!(kernel["zones"]["example.com."]["nxdomain"], 1);
+        assert_eq!(kernel["zones"]["(none)"]["refused"], 1);
+        assert_eq!((kernel["tc"].as_u64(), kernel["dnssec_ok"].as_u64()), (Some(1), Some(1)));
+        assert_eq!(kernel["response_size"]["buckets"]["512"], 1);
+        assert_eq!((kernel["query_size"]["sum"].as_u64(), kernel["query_size"]["count"].as_u64()), (Some(70), Some(2)));
     }
 
     #[test]
