@@ -152,3 +152,14 @@ fn wait_with_deadline(child: &mut Child, timeout: Duration) -> Option<ExitStatus
         }
     }
 }
+
+/// Polls `done` every 50 ms until it holds, failing after `within`;
+/// returns how long it took.
+pub fn wait_for(what: &str, within: Duration, mut done: impl FnMut() -> bool) -> Duration {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < within, "{what}: not within {within:?}");
+        thread::sleep(Duration::from_millis(50));
+    }
+    started.elapsed()
+}

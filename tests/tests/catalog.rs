@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use responder_tests::daemon::{run_bounded, Daemon};
+use responder_tests::daemon::{run_bounded, wait_for, Daemon};
 use responder_tests::dns::rtype::*;
 use responder_tests::dns::{self, Question, Transport};
 use responder_tests::knot;
@@ -196,15 +196,6 @@ impl Drop for Consumer {
             eprintln!("--- responder log ---\n{}", self.daemon.as_ref().map(|d| d.log()).unwrap_or_default());
         }
     }
-}
-
-fn wait_for(what: &str, within: Duration, mut done: impl FnMut() -> bool) -> Duration {
-    let started = Instant::now();
-    while !done() {
-        assert!(started.elapsed() < within, "{what}: not within {within:?}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    started.elapsed()
 }
 
 #[test]

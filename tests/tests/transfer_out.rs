@@ -12,9 +12,9 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use responder_tests::daemon::{run_bounded, Daemon};
+use responder_tests::daemon::{run_bounded, wait_for, Daemon};
 use responder_tests::dns::rtype::SOA;
 use responder_tests::dns::{self, Question, Transport};
 use responder_tests::responder::{binary, free_port};
@@ -107,14 +107,6 @@ impl Drop for Primary {
         if std::thread::panicking() {
             eprintln!("--- responder log ---\n{}", self.log());
         }
-    }
-}
-
-fn wait_for(what: &str, within: Duration, mut done: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !done() {
-        assert!(started.elapsed() < within, "{what}: not within {within:?}");
-        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
