@@ -277,6 +277,13 @@ impl Reloader {
     fn serve(&self, engine: Engine, zones: &[zone::Zone], started: Instant) -> Loaded {
         let engine = slotted(engine, &self.zone_names);
         let loaded = describe(&engine, started);
+        // Noted before the swap, so whoever sees the new zones served also
+        // sees this load counted (the zones' drop and NOTIFY come later).
+        let mut history = self.lock_history();
+        history.succeeded += 1;
+        history.zones = loaded.zones.clone();
+        history.loaded_at = unix_now();
+        drop(history);
         let followers = self.followers.lock().unwrap_or_else(|e| e.into_inner());
         let commits: Vec<_> = followers.iter().map(|prepare| prepare(&engine)).collect();
         self.engine.replace(engine);
@@ -328,23 +335,16 @@ impl Reloader {
         self.record(outcome)
     }
 
-    /// Copies the outcome into the history. Callers hold `reloading`, so
-    /// the history records loads in the order their engines were served.
+    /// Copies a failure into the history (`serve` notes a success). Callers
+    /// hold `reloading`, so the history records loads in the order they ran.
     fn record(&self, outcome: Result<Loaded, String>) -> Result<Loaded, String> {
-        let mut history = self.lock_history();
-        match &outcome {
-            Ok(loaded) => {
-                history.succeeded += 1;
-                history.zones = loaded.zones.clone();
-                history.loaded_at = unix_now();
-            }
-            Err(error) => {
-                history.failed += 1;
-                history.last_error = Some(error.clone());
-                history.failed_at = Some(unix_now());
-            }
+        // A success was noted by `serve`, as it swapped the engine in.
+        if let Err(error) = &outcome {
+            let mut history = self.lock_history();
+            history.failed += 1;
+            history.last_error = Some(error.clone());
+            history.failed_at = Some(unix_now());
         }
-        drop(history);
         outcome
     }
 
