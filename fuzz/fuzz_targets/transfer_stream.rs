@@ -29,6 +29,7 @@ fuzz_target!(|data: &[u8]| {
         file: "copy.zone".into(),
         primaries: vec![Primary { id: None, address: "127.0.0.1:53".parse().unwrap(), key: None }],
         notify_from: vec![],
+        catalog: None,
     };
     let mut done = None;
     while let Some((len, tail)) = rest.split_first_chunk::<2>() {
