@@ -134,3 +134,15 @@ impl Server {
         Err(format!("could not find a free port in 5 attempts; last: {last_error}"))
     }
 }
+
+/// `responder serve --config CONFIG`, logging to `log`, once it answers on
+/// `addr` and has written its ready line (the control socket and the
+/// secondary zones come up after the servers: the ready line says all is).
+pub fn serve_config(config: &Path, addr: SocketAddr, log: &Path) -> Daemon {
+    let mut cmd = Command::new(binary().unwrap());
+    cmd.arg("serve").arg("--config").arg(config);
+    let mut daemon = Daemon::spawn(cmd, "responder serve", log).unwrap();
+    daemon.wait_until_answering(addr, Duration::from_secs(20)).unwrap_or_else(|e| panic!("{e}"));
+    daemon::wait_for("the ready line", Duration::from_secs(10), || daemon.log().contains("responder ready:"));
+    daemon
+}

@@ -26,7 +26,7 @@ use responder_tests::daemon::{run_bounded, wait_for, Daemon};
 use responder_tests::dns::rtype::*;
 use responder_tests::dns::{self, Question, Transport};
 use responder_tests::knot;
-use responder_tests::responder::{binary, free_port};
+use responder_tests::responder::{free_port, serve_config};
 use responder_tests::testbed::required_tools;
 
 const CATALOG: &str = "catalog.test.";
@@ -158,13 +158,8 @@ impl Consumer {
     }
 
     fn run(&mut self) {
-        let mut cmd = Command::new(binary().unwrap());
-        cmd.arg("serve").arg("--config").arg(self.dir.join("responder.toml"));
         let log = self.dir.join(format!("responder-{}.log", Instant::now().elapsed().as_nanos()));
-        let mut daemon = Daemon::spawn(cmd, "responder serve", &log).unwrap();
-        daemon.wait_until_answering(self.addr, Duration::from_secs(20)).unwrap_or_else(|e| panic!("{e}"));
-        wait_for("the ready line", Duration::from_secs(10), || daemon.log().contains("responder ready:"));
-        self.daemon = Some(daemon);
+        self.daemon = Some(serve_config(&self.dir.join("responder.toml"), self.addr, &log));
     }
 
     fn stop(&mut self) -> String {

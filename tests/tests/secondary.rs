@@ -21,7 +21,7 @@ use responder_tests::daemon::{run_bounded, wait_for, Daemon};
 use responder_tests::dns::rtype::*;
 use responder_tests::dns::{self, Question, Reply, Transport};
 use responder_tests::knot;
-use responder_tests::responder::{binary, free_port};
+use responder_tests::responder::{free_port, serve_config};
 use responder_tests::testbed::{privileged, required_tools};
 
 const ZONE: &str = "example.test.";
@@ -172,14 +172,8 @@ impl Secondary {
     }
 
     fn run(&mut self) {
-        let mut cmd = Command::new(binary().unwrap());
-        cmd.arg("serve").arg("--config").arg(self.dir.join("responder.toml"));
         let log = self.dir.join(format!("responder-{}.log", Instant::now().elapsed().as_nanos()));
-        let mut daemon = Daemon::spawn(cmd, "responder serve", &log).unwrap();
-        daemon.wait_until_answering(self.v4, Duration::from_secs(20)).unwrap_or_else(|e| panic!("{e}"));
-        // The control socket comes up after the servers: the ready line says all is.
-        wait_for("the ready line", Duration::from_secs(10), || daemon.log().contains("responder ready:"));
-        self.daemon = Some(daemon);
+        self.daemon = Some(serve_config(&self.dir.join("responder.toml"), self.v4, &log));
     }
 
     fn stop(&mut self) -> String {

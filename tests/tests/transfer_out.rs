@@ -17,7 +17,7 @@ use std::time::Duration;
 use responder_tests::daemon::{run_bounded, wait_for, Daemon};
 use responder_tests::dns::rtype::SOA;
 use responder_tests::dns::{self, Question, Transport};
-use responder_tests::responder::{binary, free_port};
+use responder_tests::responder::{binary, free_port, serve_config};
 use responder_tests::testbed::required_tools;
 use responder_tests::{kdig, knot};
 
@@ -66,12 +66,8 @@ impl Primary {
              [[zone]]\nname = \"{ZONE}\"\nfile = \"example.test.zone\"\nacl = [\"to-secondaries\"]\n{notify_list}",
         );
         std::fs::write(dir.join("responder.toml"), &conf).unwrap();
-        let mut cmd = Command::new(binary().unwrap());
-        cmd.arg("serve").arg("--config").arg(dir.join("responder.toml"));
-        let mut daemon = Daemon::spawn(cmd, "responder serve", &dir.join("responder.log")).unwrap();
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        daemon.wait_until_answering(addr, Duration::from_secs(20)).unwrap_or_else(|e| panic!("{e}"));
-        wait_for("the ready line", Duration::from_secs(10), || daemon.log().contains("responder ready:"));
+        let daemon = serve_config(&dir.join("responder.toml"), addr, &dir.join("responder.log"));
         Primary { daemon: Some(daemon), addr, dir: dir.into() }
     }
 

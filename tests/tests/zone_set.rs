@@ -10,17 +10,15 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use responder_tests::daemon::Daemon;
 use responder_tests::dns::rtype::*;
 use responder_tests::dns::{self, Question, Transport};
-use responder_tests::responder::{binary, free_port};
+use responder_tests::responder::{free_port, serve_config};
 
 const NOERROR: u16 = 0;
 const REFUSED: u16 = 5;
@@ -103,15 +101,7 @@ fn zones_come_and_go_with_the_config_on_reload_and_zone_reload_reads_one_file() 
         zone(d, name, 1, "");
     }
     config(d, port, &["a.test", "b.test"]);
-    let mut cmd = Command::new(binary().unwrap());
-    cmd.arg("serve").arg("--config").arg(d.join("responder.toml"));
-    let mut daemon = Daemon::spawn(cmd, "responder serve", &d.join("responder.log")).unwrap();
-    daemon.wait_until_answering(addr, Duration::from_secs(20)).unwrap();
-    let started = Instant::now();
-    while !daemon.log().contains("responder ready:") {
-        assert!(started.elapsed() < Duration::from_secs(10), "no ready line: {}", daemon.log());
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let daemon = serve_config(&d.join("responder.toml"), addr, &d.join("responder.log"));
     assert_eq!((rcode(addr, "b.test."), rcode(addr, "c.test.")), (NOERROR, REFUSED));
 
     // b goes, c comes, a stays and is asked throughout.
