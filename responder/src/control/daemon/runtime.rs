@@ -100,6 +100,10 @@ impl Runtime {
             secondaries: super::secondary::snapshot(self),
             capture: self.capture.as_ref().map(|c| c.counters()),
             breakdown: self.breakdowns.read(),
+            transfers: crate::stats::TransferCounts::read(
+                self.reloader.secondaries().map(|s| s.counters()),
+                self.reloader.outbound().map(|o| o.counters()),
+            ),
             zone_slots: self.reloader.zone_names().names(),
         }
     }

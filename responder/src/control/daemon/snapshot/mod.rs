@@ -4,7 +4,7 @@ pub mod process;
 pub mod render;
 
 use crate::capture::CaptureCounters;
-use crate::stats::{BreakdownCounts, DnsCounters, TcpCounters, Where};
+use crate::stats::{BreakdownCounts, DnsCounters, TcpCounters, TransferCounts, Where};
 use crate::xdp::socket::KernelStats;
 use crate::xdp::WorkerCounters;
 
@@ -38,6 +38,8 @@ pub struct Snapshot {
     pub breakdown: Vec<(Where, BreakdownCounts)>,
     /// The zone counted in each breakdown slot (see `stats::breakdown::zones`).
     pub zone_slots: Vec<String>,
+    /// Transfers and NOTIFYs in and out, since the start.
+    pub transfers: TransferCounts,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -50,6 +52,13 @@ pub struct SecondarySnapshot {
     pub expired: bool,
     /// Unix seconds at which the copy expires unless refreshed.
     pub expires: Option<f64>,
+    /// Unix seconds of the last SOA check that succeeded, and of the last
+    /// that failed (every primary), since the start.
+    pub refreshed: Option<f64>,
+    pub refresh_failed: Option<f64>,
+    /// The last transfer that brought a new copy: AXFR or IXFR, and when
+    /// (Unix seconds), since the start.
+    pub transferred: Option<(String, f64)>,
 }
 
 #[derive(Debug, Clone, Default)]

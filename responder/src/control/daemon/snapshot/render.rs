@@ -2,6 +2,7 @@
 //! exposition format 0.0.4 (`/metrics`).
 
 mod breakdown;
+mod transfers;
 
 use std::fmt::Write;
 
@@ -38,6 +39,7 @@ pub fn json(s: &Snapshot) -> Value {
             CaptureCounters::OUTCOMES.iter().zip(c.outcomes()).map(|(name, n)| ((*name).to_owned(), json!(n))).collect::<Map<_, _>>()
         }),
         "breakdown": breakdown::json(s),
+        "transfers": transfers::json(s),
     })
 }
 
@@ -133,6 +135,7 @@ pub fn exposition(s: &Snapshot, format: Format) -> String {
     let mut out = Prom { text: String::with_capacity(16 * 1024), format };
     build_and_process(&mut out, s);
     zones_and_reloads(&mut out, s);
+    transfers::exposition(&mut out, s);
     dns(&mut out, s);
     breakdown::exposition(&mut out, s);
     tcp_connections(&mut out, s);
@@ -210,9 +213,6 @@ fn zones_and_reloads(out: &mut Prom, s: &Snapshot) {
     out.sample("responder_last_reload_timestamp_seconds", &[("result", "ok")], s.loaded_at);
     if let Some(failed) = s.reload_failed_at {
         out.sample("responder_last_reload_timestamp_seconds", &[("result", "error")], failed);
-    }
-    if s.secondaries.is_empty() {
-        return;
     }
     out.family(
         "responder_zone_expired",
@@ -486,6 +486,9 @@ mod tests {
                 has_copy: true,
                 expired: true,
                 expires: Some(1_700_000_100.0),
+                refreshed: Some(1_700_000_050.0),
+                refresh_failed: Some(1_700_000_090.0),
+                transferred: Some(("IXFR".into(), 1_700_000_040.0)),
             }],
             capture: Some(CaptureCounters {
                 written: 3,
@@ -495,6 +498,16 @@ mod tests {
             }),
             breakdown: vec![(Where::KERNEL_UDP, breakdown())],
             zone_slots: vec!["example.com.".into()],
+            transfers: crate::stats::TransferCounts {
+                transfers_in: vec![
+                    (("sec.example.".into(), "axfr", "success"), 1),
+                    (("sec.example.".into(), "ixfr", "timeout"), 2),
+                ],
+                refreshes: vec![(("sec.example.".into(), "ok"), 3)],
+                notifies_in: vec![(("(none)".into(), "refused"), 4), (("sec.example.".into(), "accepted"), 5)],
+                transfers_out: vec![(("example.com.".into(), "ixfr_udp", "served"), 6)],
+                notifies_out: vec![(("example.com.".into(), "sec1".into(), "acked"), 7)],
+            },
         }
     }
 
@@ -548,6 +561,64 @@ mod tests {
         assert_eq!((kernel["tc"].as_u64(), kernel["dnssec_ok"].as_u64()), (Some(1), Some(1)));
         assert_eq!(kernel["response_size"]["buckets"]["512"], 1);
         assert_eq!((kernel["query_size"]["sum"].as_u64(), kernel["query_size"]["count"].as_u64()), (Some(70), Some(2)));
+    }
+
+    #[test]
+    fn the_transfer_families_show_counts_and_times_and_are_announced_before_any() {
+        let text = prometheus(&snapshot());
+        for line in [
+            "responder_transfers_in_total{zone=\"sec.example.\",kind=\"axfr\",result=\"success\"} 1\n",
+            "responder_transfers_in_total{zone=\"sec.example.\",kind=\"ixfr\",result=\"timeout\"} 2\n",
+            "responder_last_transfer_in_timestamp_seconds{zone=\"sec.example.\"} 1700000040\n",
+            "responder_zone_refreshes_total{zone=\"sec.example.\",result=\"ok\"} 3\n",
+            "responder_last_refresh_timestamp_seconds{zone=\"sec.example.\",result=\"ok\"} 1700000050\n",
+            "responder_last_refresh_timestamp_seconds{zone=\"sec.example.\",result=\"error\"} 1700000090\n",
+            "responder_notifies_in_total{zone=\"(none)\",result=\"refused\"} 4\n",
+            "responder_notifies_in_total{zone=\"sec.example.\",result=\"accepted\"} 5\n",
+            "responder_transfers_out_total{zone=\"example.com.\",kind=\"ixfr_udp\",result=\"served\"} 6\n",
+            "responder_notifies_out_total{zone=\"example.com.\",remote=\"sec1\",result=\"acked\"} 7\n",
+        ] {
+            assert!(text.contains(line), "{line} missing from\n{text}");
+        }
+        let v = json(&snapshot());
+        let t = &v["transfers"];
+        assert_eq!(t["in"]["sec.example."]["ixfr"]["timeout"], 2);
+        assert_eq!(t["notifies_in"]["(none)"]["refused"], 4);
+        assert_eq!(t["out"]["example.com."]["ixfr_udp"]["served"], 6);
+        assert_eq!(t["notifies_out"]["example.com."]["sec1"]["acked"], 7);
+        assert_eq!(t["refreshes"]["sec.example."]["ok"], 3);
+        let sec = &t["secondaries"][0];
+        assert_eq!(
+            (sec["last_transfer"].as_str(), sec["last_transfer_at"].as_f64()),
+            (Some("IXFR"), Some(1.70000004e9))
+        );
+        assert_eq!(sec["expires"].as_f64(), Some(1_700_000_100.0));
+
+        // Nothing transferred, no secondary, nothing sent out: the families
+        // are there, with no sample yet.
+        let empty = Snapshot { secondaries: vec![], transfers: Default::default(), ..snapshot() };
+        for format in [Format::Prometheus, Format::OpenMetrics] {
+            let text = exposition(&empty, format);
+            for family in [
+                "responder_transfers_in",
+                "responder_last_transfer_in_timestamp_seconds",
+                "responder_zone_refreshes",
+                "responder_last_refresh_timestamp_seconds",
+                "responder_notifies_in",
+                "responder_transfers_out",
+                "responder_notifies_out",
+            ] {
+                let counter = !family.ends_with("seconds");
+                let name = match (format, counter) {
+                    (Format::Prometheus, true) => format!("{family}_total"),
+                    _ => family.to_string(),
+                };
+                let kind = if counter { "counter" } else { "gauge" };
+                assert!(text.contains(&format!("# TYPE {name} {kind}\n")), "{name} not announced:\n{text}");
+                let sampled = text.lines().any(|l| !l.starts_with('#') && l.starts_with(family));
+                assert!(!sampled, "{family} has a sample:\n{text}");
+            }
+        }
     }
 
     #[test]
