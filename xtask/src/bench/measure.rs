@@ -9,6 +9,7 @@ use super::drops::Sampler;
 use super::gate;
 use super::latency::{self, Latency};
 use super::load::{self, Step};
+use super::modes::client_pass;
 use super::modes::program_cost::{self, ProgramCost, StatsOn};
 use super::plan::{Plan, ServerKind};
 use super::progress::Progress;
@@ -110,6 +111,21 @@ pub struct Inputs<'a> {
     pub responder: &'a Path,
     pub floor: &'a Path,
     pub scratch: &'a Path,
+    /// Tier-0 runs: the client's XDP_PASS program, on while kdig or dnsperf
+    /// ask ([`client_pass`]).
+    pub client_pass: Option<&'a Path>,
+}
+
+impl Inputs<'_> {
+    /// Puts the client's XDP_PASS program on (tier-0 runs only).
+    fn client_pass_on(&self) -> Result<(), String> {
+        self.client_pass.map_or(Ok(()), |object| client_pass::attach(self.bed, object))
+    }
+
+    /// Takes it off again, before kxdpgun brings its own.
+    fn client_pass_off(&self) -> Result<(), String> {
+        self.client_pass.map_or(Ok(()), |_| client_pass::detach(self.bed))
+    }
 }
 
 pub fn server(kind: ServerKind, plan: &Plan, inputs: &Inputs<'_>, progress: &mut Progress) -> ServerResult {
@@ -122,7 +138,8 @@ pub fn server(kind: ServerKind, plan: &Plan, inputs: &Inputs<'_>, progress: &mut
         floor: inputs.floor,
         responder_args: &plan.responder_args,
     };
-    let result = match RunningServer::start(kind, &ctx) {
+    let started = inputs.client_pass_on().map_err(NotRun::Failed).and_then(|()| RunningServer::start(kind, &ctx));
+    let result = match started {
         Ok(mut running) => {
             let result = measure_running(kind, plan, inputs, &mut running, progress);
             running.stop();
@@ -132,7 +149,7 @@ pub fn server(kind: ServerKind, plan: &Plan, inputs: &Inputs<'_>, progress: &mut
         Err(NotRun::Failed(why)) => ServerResult::new(kind, Status::Failed(why)),
     };
     // knotd leaves its program attached; a crash would too.
-    if let Err(e) = inputs.bed.detach_server_xdp() {
+    if let Err(e) = inputs.bed.detach_server_xdp().and_then(|()| inputs.client_pass_off()) {
         eprintln!("\nxtask bench: {e}");
     }
     result
@@ -157,15 +174,20 @@ fn measure_running(
         result.status = Status::Failed("no process".to_owned());
         return result;
     };
+    if let Err(e) = inputs.client_pass_off() {
+        result.status = Status::Failed(e);
+        return result;
+    }
     if let Err(e) = ladder(kind, plan, inputs, running, pid, progress, &mut result.points) {
         result.status = Status::Failed(e);
         return result;
     }
     progress.note(kind, &format!("latency at {} q/s", plan.latency_rate));
     let dnssec_ok = plan.signed.is_some();
-    match latency::measure(inputs.bed, &inputs.files.dnsperf, plan.latency_rate, plan.latency_seconds, dnssec_ok)
-        .and_then(|l| running.check_alive().map(|()| l))
-    {
+    let measured = inputs.client_pass_on().and_then(|()| {
+        latency::measure(inputs.bed, &inputs.files.dnsperf, plan.latency_rate, plan.latency_seconds, dnssec_ok)
+    });
+    match inputs.client_pass_off().and(measured).and_then(|l| running.check_alive().map(|()| l)) {
         Ok(l) => result.latency = Some(l),
         Err(e) => {
             result.status = Status::Failed(format!("latency: {e}"));

@@ -80,6 +80,10 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
         files.zone = signed.zone;
         signing = Some(signed.seconds);
     }
+    let client_pass = match plan.t0_hits {
+        Some(_) => Some(modes::client_pass::build(&scratch.0)?),
+        None => None,
+    };
     let bench_bed = bed::BenchBed::create(plan.queues, !plan.unpinned)?;
     eprintln!(
         "xtask bench: {} server(s), {} names, {} queries, testbed {} ⇄ {} ({} queue(s)); load takes about {} s",
@@ -98,6 +102,7 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
         responder: &responder,
         floor: &floor,
         scratch: &scratch.0,
+        client_pass: client_pass.as_deref(),
     };
     let mut progress = Progress::new(plan.servers.len());
     let mut results = Vec::new();

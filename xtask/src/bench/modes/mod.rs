@@ -5,8 +5,11 @@
 //! - [`tier0`]: `--t0-hits`, a share of queries the XDP program answers
 //!   itself in `responder-xdp-t0`;
 //! - [`program_cost`]: the XDP program's own time per packet
-//!   (`kernel.bpf_stats_enabled`), in tier-0 runs.
+//!   (`kernel.bpf_stats_enabled`), in tier-0 runs;
+//! - [`client_pass`]: the client-side XDP_PASS program tier-0 answers need
+//!   on veth outside kxdpgun's steps.
 
+pub mod client_pass;
 pub mod program_cost;
 pub mod signed;
 pub mod tier0;
