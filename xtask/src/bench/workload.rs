@@ -70,6 +70,7 @@ pub struct Query {
 /// wildcard matches, the rest spread over what each generated name holds
 /// (addresses, aliases, mail, TXT, delegations), asking sometimes for a type
 /// the name lacks (NODATA); half with EDNS, a tenth of those with DO.
+#[cfg(test)]
 pub fn queries(names: usize, count: usize, seed: u64) -> Vec<Query> {
     mixed(names, count, seed, Mix::default())
 }
