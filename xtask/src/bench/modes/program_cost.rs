@@ -40,11 +40,15 @@ pub struct ProgramCost {
     pub ns_per_packet: f64,
 }
 
-/// Reads `bpftool prog show id ID --json`; the two fields are there only
-/// while the stats are on.
+/// Reads `bpftool prog show id ID --json`. bpftool leaves both fields out
+/// while they are 0 (stats just turned on, or off), so a program's entry
+/// without them reads as 0; a step in which they stay 0 measured nothing
+/// ([`RunStats::ns_per_run_since`]).
 pub fn parse(json: &str) -> Option<RunStats> {
     let v: Value = serde_json::from_str(json).ok()?;
-    Some(RunStats { run_time_ns: v["run_time_ns"].as_u64()?, run_cnt: v["run_cnt"].as_u64()? })
+    v["id"].as_u64()?;
+    let field = |name: &str| if v[name].is_null() { Some(0) } else { v[name].as_u64() };
+    Some(RunStats { run_time_ns: field("run_time_ns")?, run_cnt: field("run_cnt")? })
 }
 
 pub fn sample(prog_id: u32) -> Result<RunStats, String> {
@@ -99,7 +103,9 @@ mod tests {
         let on = r#"{"id":42,"type":"xdp","name":"xdp_dns","tag":"0123456789abcdef","gpl_compatible":true,
                      "run_time_ns":1500000,"run_cnt":30000,"loaded_at":1733530000,"uid":0}"#;
         assert_eq!(parse(on), Some(RunStats { run_time_ns: 1_500_000, run_cnt: 30_000 }));
-        assert_eq!(parse(r#"{"id":42,"type":"xdp","name":"xdp_dns"}"#), None, "stats off");
+        let zero = RunStats::default();
+        assert_eq!(parse(r#"{"id":42,"type":"xdp","name":"xdp_dns"}"#), Some(zero), "0 so far, or stats off");
+        assert_eq!(parse(r#"{"id":42,"run_time_ns":-1,"run_cnt":3}"#), None, "not a count");
         assert_eq!(parse("Error: get by id (42): No such file or directory"), None);
     }
 
