@@ -103,6 +103,17 @@ pub fn check_started(kind: ServerKind, log: &str) -> Result<(), String> {
     }
 }
 
+/// In the server's scratch directory, unless that path is too long for a
+/// Unix socket address (108 bytes with its terminating NUL).
+fn control_socket(dir: &Path, kind: ServerKind) -> PathBuf {
+    let path = dir.join("ctl.sock");
+    if path.as_os_str().len() < 100 {
+        path
+    } else {
+        std::env::temp_dir().join(format!("rsp-bench-{}-{kind}.sock", std::process::id()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,16 +129,5 @@ mod tests {
         let none = "responder ready: XDP answers apex+delegations: 0\n";
         assert!(check_started(ServerKind::ResponderXdpT0, none).is_err(), "nothing published");
         assert_eq!(check_started(ServerKind::ResponderXdp, off), Ok(()), "other kinds are not checked");
-    }
-}
-
-/// In the server's scratch directory, unless that path is too long for a
-/// Unix socket address (108 bytes with its terminating NUL).
-fn control_socket(dir: &Path, kind: ServerKind) -> PathBuf {
-    let path = dir.join("ctl.sock");
-    if path.as_os_str().len() < 100 {
-        path
-    } else {
-        std::env::temp_dir().join(format!("rsp-bench-{}-{kind}.sock", std::process::id()))
     }
 }
