@@ -48,7 +48,7 @@ struct Rrset<'z> {
 
 impl<'z> Rrset<'z> {
     fn new(rtype: RType, ttl: u32, location: &'z Location) -> Rrset<'z> {
-        Rrset { rtype, ttl, rdatas: Vec::new(), sigs: Vec::new(), sig_ttl: 0, location }
+        Rrset { rtype, ttl, rdatas: Vec::with_capacity(1), sigs: Vec::new(), sig_ttl: 0, location }
     }
 
     fn add_sig(&mut self, ttl: u32, rdata: &'z [u8]) {
@@ -232,11 +232,11 @@ impl<'z> Compiler<'z> {
                 match node.rrsets.iter_mut().find(|s| s.rtype == r.rtype) {
                     // Duplicates go once every record is in (`dedup_rdatas`):
                     // a check per record here was quadratic in the RRset.
-                    Some(set) => set.rdatas.push(&r.rdata),
+                    Some(set) => push_small(&mut set.rdatas, &r.rdata),
                     None => {
                         let mut set = Rrset::new(r.rtype, r.ttl, &r.location);
                         set.rdatas.push(&r.rdata);
-                        node.rrsets.push(set);
+                        push_small(&mut node.rrsets, set);
                     }
                 }
             }
@@ -1016,6 +1016,17 @@ impl<'z> Compiler<'z> {
         seal(&mut out);
         Ok(out)
     }
+}
+
+/// Pushes growing a short vector one element at a time: a Vec's first
+/// allocation holds four, and most nodes have one RRset of one record: four
+/// times the room per node and per RRset, over a million nodes. Past four
+/// it grows as usual (RRsets of many thousands of records exist).
+fn push_small<T>(v: &mut Vec<T>, x: T) {
+    if v.len() < 4 {
+        v.reserve_exact(1);
+    }
+    v.push(x);
 }
 
 /// The lowercase wire form of `name`, in `buf`: the index key, without an allocation.
