@@ -9,10 +9,10 @@ use std::path::Path;
 use super::report::Check;
 
 /// `responder compile`'s peak resident memory per byte of zone file on the
-/// generated hosting-provider zone of 1M names, 29 x (docs/BENCHMARKS.md
+/// generated hosting-provider zone of 1M names, 20 x (docs/BENCHMARKS.md
 /// "Zones"): rounded up, as zones with longer names or more records per
 /// name cost more per byte than the file suggests.
-pub const COMPILE_PEAK_PER_ZONE_BYTE: u64 = 30;
+pub const COMPILE_PEAK_PER_ZONE_BYTE: u64 = 24;
 
 /// What the server will load, as `serve` is given it.
 pub enum Source<'a> {
