@@ -403,6 +403,13 @@ pub struct DoctorArgs {
     /// rings for a moment); report only what can be read.
     #[arg(long)]
     pub no_probe: bool,
+    /// The zone files the server loads, as `serve --zone` takes them: warns
+    /// when MemAvailable is short of what a reload of them needs.
+    #[arg(long = "zone", value_name = "[NAME=]FILE", conflicts_with = "table")]
+    pub zones: Vec<String>,
+    /// The table file the server loads (`serve --table`), for the same check.
+    #[arg(long, value_name = "FILE")]
+    pub table: Option<PathBuf>,
 }
 
 #[cfg(test)]

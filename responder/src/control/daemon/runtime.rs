@@ -93,6 +93,7 @@ impl Runtime {
             loaded_at: history.loaded_at,
             reload_failed_at: history.failed_at,
             process: super::snapshot::process::ProcessStats::read(),
+            table_bytes: self.reloader.engine().load().table().as_bytes().len() as u64,
             xdp,
             udp: sum(&self.udp),
             tcp: sum(&self.tcp),

@@ -22,6 +22,8 @@ pub struct Snapshot {
     pub loaded_at: f64,
     pub reload_failed_at: Option<f64>,
     pub process: Option<process::ProcessStats>,
+    /// Bytes of the table serving now (the process's resident memory is in `process`).
+    pub table_bytes: u64,
     pub xdp: Option<XdpSnapshot>,
     /// Kernel-socket UDP, summed over its threads.
     pub udp: DnsCounters,

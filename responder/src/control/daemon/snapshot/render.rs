@@ -30,6 +30,7 @@ pub fn json(s: &Snapshot) -> Value {
         "uptime_seconds": s.uptime_secs,
         "zones": zones,
         "reloads": {"ok": s.reloads_ok, "failed": s.reloads_failed, "last_error": s.last_reload_error},
+        "memory": {"table_bytes": s.table_bytes, "resident_bytes": s.process.as_ref().map(|p| p.resident_bytes)},
         "total": dns_json(&s.total()),
         "xdp": xdp,
         "udp": dns_json(&s.udp),
@@ -194,6 +195,8 @@ fn zones_and_reloads(out: &mut Prom, s: &Snapshot) {
     }
     out.family("responder_zones", "gauge", "Zones being served.");
     out.sample("responder_zones", &[], s.zones.len() as f64);
+    out.family("responder_table_bytes", "gauge", "Size of the compiled table serving now, all zones together.");
+    out.sample("responder_table_bytes", &[], s.table_bytes as f64);
     out.family(
         "responder_zone_rrsig_expiry_timestamp_seconds",
         "gauge",
@@ -458,7 +461,13 @@ mod tests {
             last_reload_error: Some("x.zone:3: bad".into()),
             loaded_at: 1_700_000_000.0,
             reload_failed_at: Some(1_700_000_001.0),
-            process: Some(ProcessStats { cpu_seconds: 1.25, open_fds: 12, ..ProcessStats::default() }),
+            process: Some(ProcessStats {
+                cpu_seconds: 1.25,
+                open_fds: 12,
+                resident_bytes: 7 << 20,
+                ..ProcessStats::default()
+            }),
+            table_bytes: 86_000_000,
             xdp: Some(XdpSnapshot {
                 iface: "veth0".into(),
                 attach: "native".into(),
@@ -635,6 +644,10 @@ mod tests {
             (Some(1_900_000_000), None)
         );
         assert_eq!(v["reloads"]["last_error"], "x.zone:3: bad");
+        assert_eq!(
+            (v["memory"]["table_bytes"].as_u64(), v["memory"]["resident_bytes"].as_u64()),
+            (Some(86_000_000), Some(7 << 20))
+        );
         assert_eq!(v["tcp_connections"]["refused_client_limit"], 7);
         assert_eq!(v["tcp_connections"]["open"], 31);
         assert_eq!((v["capture"]["written"].as_u64(), v["capture"]["sampled_out"].as_u64()), (Some(3), Some(297)));
@@ -660,6 +673,8 @@ mod tests {
         ));
         assert!(text.contains("responder_last_reload_timestamp_seconds{result=\"error\"} 1700000001\n"), "{text}");
         assert!(text.contains("process_open_fds 12\n") && text.contains("process_cpu_seconds_total 1.25\n"), "{text}");
+        assert!(text.contains("responder_table_bytes 86000000\n"), "{text}");
+        assert!(text.contains(&format!("process_resident_memory_bytes {}\n", 7 << 20)), "{text}");
         assert!(text.contains("responder_zone_serial{zone=\"example.com.\"} 7\n"));
         assert!(text.contains("responder_zone_rrsig_expiry_timestamp_seconds{zone=\"example.com.\"} 1900000000\n"));
         assert!(text.contains("responder_zone_expired{zone=\"sec.example.\"} 1\n"), "{text}");
