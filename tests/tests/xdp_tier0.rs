@@ -212,8 +212,16 @@ fn tier0_answers_are_counted_as_path_xdp_kernel() {
     attach_pass_program(&bed, dir.path());
     // The server's own namespace: no port is shared with another test.
     let metrics: SocketAddr = "127.0.0.1:9158".parse().unwrap();
-    let extra =
-        ["--xdp-mode", "native", "--xdp-answers", "apex+delegations", "--rrl-rate", "1000", "--metrics", "127.0.0.1:9158"];
+    let extra = [
+        "--xdp-mode",
+        "native",
+        "--xdp-answers",
+        "apex+delegations",
+        "--rrl-rate",
+        "1000",
+        "--metrics",
+        "127.0.0.1:9158",
+    ];
     let server = XdpServer::start(&bed, &zone(), &extra).unwrap_or_else(|e| panic!("{e}"));
     let log = server.log();
     assert!(log.contains("XDP answers apex+delegations: "), "tier 0 on with rate limiting:\n{log}");
@@ -254,7 +262,10 @@ fn tier0_answers_are_counted_as_path_xdp_kernel() {
     assert_eq!(moved(&before, &after, "responder_queries_total", &kernel), hits, "xdp-kernel queries");
     assert_eq!(moved(&before, &after, "responder_responses_total", &workers), misses, "the workers' responses");
     assert_eq!(moved(&before, &after, "responder_responses_by_qtype_total", &[kernel[0], ("qtype", "SOA")]), 2);
-    assert_eq!(moved(&before, &after, "responder_responses_by_family_total", &[kernel[0], ("family", "ipv6")]), hits / 2);
+    assert_eq!(
+        moved(&before, &after, "responder_responses_by_family_total", &[kernel[0], ("family", "ipv6")]),
+        hits / 2
+    );
     assert_eq!(moved(&before, &after, "responder_response_size_bytes_count", &kernel), hits);
     assert_eq!(moved(&before, &after, "responder_rrl_actions_total", &kernel), 0, "nothing limited");
     server.stop().unwrap_or_else(|e| panic!("{e}"));
