@@ -194,6 +194,83 @@ fn tier0_answers_over_veth_are_the_workers_byte_for_byte() {
     }
 }
 
+/// The program's own answers in `/metrics`: `path="xdp-kernel"` moves by
+/// exactly the tier-0 queries sent (responses, queries, by qtype and
+/// family), the workers' `path="xdp"` by exactly the others. Rate limiting
+/// is on, far above this traffic: tier 0 runs with it, and limits nothing.
+#[test]
+fn tier0_answers_are_counted_as_path_xdp_kernel() {
+    use responder_tests::fleet::responder_node::metric_sum;
+    use std::io::{Read, Write};
+
+    let test = "tier0_answers_are_counted_as_path_xdp_kernel";
+    if !can_run(test) {
+        return;
+    }
+    let bed = Testbed::create("xt0m", 1).expect("testbed");
+    let dir = tempfile::tempdir().unwrap();
+    attach_pass_program(&bed, dir.path());
+    // The server's own namespace: no port is shared with another test.
+    let metrics: SocketAddr = "127.0.0.1:9158".parse().unwrap();
+    let extra = [
+        "--xdp-mode",
+        "native",
+        "--xdp-answers",
+        "apex+delegations",
+        "--rrl-rate",
+        "1000",
+        "--metrics",
+        "127.0.0.1:9158",
+    ];
+    let server = XdpServer::start(&bed, &zone(), &extra).unwrap_or_else(|e| panic!("{e}"));
+    let log = server.log();
+    assert!(log.contains("XDP answers apex+delegations: "), "tier 0 on with rate limiting:\n{log}");
+    let scrape = || {
+        in_netns(&bed.server_ns, || {
+            let mut stream = std::net::TcpStream::connect_timeout(&metrics, IO_TIMEOUT).expect("metrics listener");
+            stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+            stream.write_all(b"GET /metrics HTTP/1.1\r\nConnection: close\r\n\r\n").unwrap();
+            let mut response = String::new();
+            stream.read_to_string(&mut response).expect("a scrape");
+            response
+        })
+        .unwrap()
+    };
+    let kernel = [("path", "xdp-kernel")];
+    let workers = [("path", "xdp")];
+    let moved = |before: &str, after: &str, family: &str, labels: &[(&str, &str)]| {
+        metric_sum(after, family, labels) - metric_sum(before, family, labels)
+    };
+    let before = scrape();
+    assert!(before.contains("path=\"xdp-kernel\""), "an xdp-kernel series from the start:\n{before}");
+    let answers = [ask_all(&bed, server_v4()), ask_all(&bed, server_v6())].concat();
+    assert_eq!(answers.len(), 2 * corpus().len());
+    let hits = 2 * corpus().iter().filter(|(_, hit)| *hit).count() as u64;
+    let misses = 2 * corpus().len() as u64 - hits;
+    // The workers publish their counters when idle: a bounded wait.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let after = loop {
+        let after = scrape();
+        if moved(&before, &after, "responder_responses_total", &workers) >= misses
+            || std::time::Instant::now() > deadline
+        {
+            break after;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(moved(&before, &after, "responder_responses_total", &kernel), hits, "xdp-kernel responses");
+    assert_eq!(moved(&before, &after, "responder_queries_total", &kernel), hits, "xdp-kernel queries");
+    assert_eq!(moved(&before, &after, "responder_responses_total", &workers), misses, "the workers' responses");
+    assert_eq!(moved(&before, &after, "responder_responses_by_qtype_total", &[kernel[0], ("qtype", "SOA")]), 2);
+    assert_eq!(
+        moved(&before, &after, "responder_responses_by_family_total", &[kernel[0], ("family", "ipv6")]),
+        hits / 2
+    );
+    assert_eq!(moved(&before, &after, "responder_response_size_bytes_count", &kernel), hits);
+    assert_eq!(moved(&before, &after, "responder_rrl_actions_total", &kernel), 0, "nothing limited");
+    server.stop().unwrap_or_else(|e| panic!("{e}"));
+}
+
 /// The program's own CPU time per frame (`run_time_ns / run_cnt` from
 /// `bpftool prog show`, with `kernel.bpf_stats_enabled=1` for the run and
 /// restored after), for tier-0 hits, misses with tier 0 on, and the same

@@ -8,7 +8,7 @@ use super::reload::Reloader;
 use super::snapshot::{QueueSnapshot, Snapshot, SteeringSnapshot, XdpSnapshot};
 use super::systemd::Notifier;
 use crate::capture::Capture;
-use crate::stats::{Breakdowns, DnsCounters, Published, Registry, TcpCounters};
+use crate::stats::{Breakdowns, DnsCounters, Published, Registry, TcpCounters, Where};
 use crate::xdp::DataPlane;
 
 pub struct Runtime {
@@ -64,7 +64,13 @@ impl Runtime {
             }
             total
         };
-        let xdp = self.plane.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(|plane| XdpSnapshot {
+        let plane = self.plane.lock().unwrap_or_else(|e| e.into_inner());
+        // The program's own answers, counted in the program.
+        let tier0 = plane
+            .as_ref()
+            .and_then(|p| p.program().tier0_counters())
+            .and_then(|cells| cells.map_err(|e| tracing::debug!("tier-0 counters: {e}")).ok());
+        let xdp = plane.as_ref().map(|plane| XdpSnapshot {
             iface: self.iface.clone().unwrap_or_default(),
             attach: plane.attached_mode().map(|m| format!("{m:?}").to_lowercase()).unwrap_or_default(),
             queues: plane
@@ -83,6 +89,11 @@ impl Runtime {
                 outcomes: crate::xdp::program::Outcome::ALL.iter().map(|&o| (o.name(), c.get(o))).collect(),
             }),
         });
+        drop(plane);
+        let mut breakdown = self.breakdowns.read();
+        if let Some(cells) = &tier0 {
+            breakdown.push((Where::XDP_KERNEL, cells.breakdown()));
+        }
         Snapshot {
             uptime_secs: self.started.elapsed().as_secs_f64(),
             zones: history.zones.iter().map(|z| (z.name.clone(), z.serial)).collect(),
@@ -97,10 +108,11 @@ impl Runtime {
             xdp,
             udp: sum(&self.udp),
             tcp: sum(&self.tcp),
+            tier0: tier0.map(|cells| cells.dns()),
             tcp_connections: self.tcp_connections.as_ref().map(|c| c.snapshot()).unwrap_or_default(),
             secondaries: super::secondary::snapshot(self),
             capture: self.capture.as_ref().map(|c| c.counters()),
-            breakdown: self.breakdowns.read(),
+            breakdown,
             transfers: crate::stats::TransferCounts::read(
                 self.reloader.secondaries().map(|s| s.counters()),
                 self.reloader.outbound().map(|o| o.counters()),

@@ -2,11 +2,13 @@
 //! at start, and again at every reload (`xdp::tier0`).
 //!
 //! Tier-0 answers never reach a worker, so whatever a worker does beside
-//! answering would not happen for them. Until the program does those
-//! things itself, tier 0 stays off, with a warning saying why, when one of
-//! them is configured: rate limiting, capture, query logging, UDP
-//! checksum verification. So it does when the answers could not be
-//! replaced at a reload (a privilege drop on a kernel before 6.5).
+//! answering would not happen for them. The program rate limits them
+//! itself with the workers' settings (`xdp::tier0::rrl`) and counts them
+//! (`path="xdp-kernel"`); until it does the rest, tier 0 stays off, with a
+//! warning saying why, when one of them is configured: capture, query
+//! logging, UDP checksum verification. So it does when the answers could
+//! not be replaced at a reload (a privilege drop on a kernel before 6.5),
+//! and when the kernel refuses the tier-0 code, rate limiting included.
 
 use std::sync::{Arc, Mutex};
 
@@ -18,9 +20,7 @@ use crate::xdp::tier0::{self, Selection, Tier0Maps};
 
 /// Why tier 0 cannot be on with `args`, if it cannot.
 fn conflict(args: &ServeArgs) -> Option<&'static str> {
-    if args.rrl.rrl_rate > 0 {
-        Some("rate limiting (--rrl-rate) is on, and tier-0 answers are not rate-limited")
-    } else if args.capture.dnstap.is_some() || args.capture.pcap.is_some() {
+    if args.capture.dnstap.is_some() || args.capture.pcap.is_some() {
         Some("capture (--dnstap, --pcap) is on, and tier-0 answers are not captured")
     } else if args.ops.log_queries {
         Some("query logging is on, and tier-0 answers are not logged")
@@ -70,8 +70,10 @@ pub fn start(args: &ServeArgs, runtime: &Runtime) -> String {
         return format!("XDP answers off ({})", program.tier0_refused().unwrap_or("not loaded"));
     };
     drop(plane);
+    // The same limits as the workers', applied by the program.
+    let limited = if args.rrl.rrl_rate > 0 { ", rate-limited in the program" } else { "" };
     let line = publish(&maps, &runtime.reloader.engine().load(), selection)
-        .map(|n| format!("XDP answers {selection}: {n}"))
+        .map(|n| format!("XDP answers {selection}: {n}{limited}"))
         .unwrap_or_else(|e| format!("XDP answers off ({e})"));
     runtime.reloader.follow(follower(maps, selection));
     line
@@ -139,13 +141,15 @@ mod tests {
         assert!(!wanted(&serve(&[])));
         assert!(wanted(&serve(&["--xdp-answers", "apex"])));
         assert!(wanted(&serve(&["--xdp-answers", "apex+delegations"])));
-        for conflicting in [["--rrl-rate", "100"], ["--pcap", "/tmp/x.pcap"]] {
+        for conflicting in [["--pcap", "/tmp/x.pcap"], ["--dnstap", "/tmp/x.sock"]] {
             let mut args = vec!["--xdp-answers", "apex"];
             args.extend(conflicting);
             let s = serve(&args);
             assert!(!wanted(&s) && conflict(&s).is_some(), "{conflicting:?}");
         }
         assert!(Cli::try_parse_from(["responder", "serve", "--iface", "e", "--xdp-answers", "all"]).is_err());
+        // The program limits its own answers with the workers' settings.
+        assert!(wanted(&serve(&["--xdp-answers", "apex", "--rrl-rate", "100"])));
     }
 
     /// What tier 0 relies on from the reloader: each follower prepares from

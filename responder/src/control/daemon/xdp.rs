@@ -43,7 +43,10 @@ pub fn config(args: &ServeArgs) -> DataPlaneConfig {
     addrs.sort_unstable();
     addrs.dedup();
     let stall_threshold = Duration::from_millis(x.stall_threshold);
-    config.steering = SteeringConfig { ports, addrs, stall_threshold, tier0: super::tier0::wanted(args) };
+    let tier0 = super::tier0::wanted(args);
+    // The workers' limits, for the answers the program gives itself.
+    let rrl = super::serve::rrl_config(&args.rrl).filter(|_| tier0);
+    config.steering = SteeringConfig { ports, addrs, stall_threshold, tier0, rrl };
     config
 }
 

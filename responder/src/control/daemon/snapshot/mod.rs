@@ -29,6 +29,8 @@ pub struct Snapshot {
     pub udp: DnsCounters,
     /// Kernel-socket TCP.
     pub tcp: DnsCounters,
+    /// Answers the XDP program gave itself (tier 0), when it is loaded.
+    pub tier0: Option<DnsCounters>,
     /// Kernel-socket TCP's connection table.
     pub tcp_connections: TcpCounters,
     /// Query capture (dnstap, pcap), when on.
@@ -95,6 +97,9 @@ impl Snapshot {
     pub fn total(&self) -> DnsCounters {
         let mut total = self.udp;
         total.add(&self.tcp);
+        if let Some(tier0) = &self.tier0 {
+            total.add(tier0);
+        }
         for q in self.xdp.iter().flat_map(|x| &x.queues) {
             total.add(&q.counters.dns);
         }

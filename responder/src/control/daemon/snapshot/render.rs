@@ -35,6 +35,7 @@ pub fn json(s: &Snapshot) -> Value {
         "xdp": xdp,
         "udp": dns_json(&s.udp),
         "tcp": dns_json(&s.tcp),
+        "xdp_kernel": s.tier0.as_ref().map(dns_json),
         "tcp_connections": tcp_connections_json(&s.tcp_connections),
         "capture": s.capture.map(|c| {
             CaptureCounters::OUTCOMES.iter().zip(c.outcomes()).map(|(name, n)| ((*name).to_owned(), json!(n))).collect::<Map<_, _>>()
@@ -237,9 +238,10 @@ fn zones_and_reloads(out: &mut Prom, s: &Snapshot) {
     }
 }
 
-/// Where a set of DNS counters was counted: `path` is xdp or kernel (the
-/// kernel-socket server), `protocol` udp or tcp, `queue` the XDP queue or
-/// "all" for the kernel path's threads summed.
+/// Where a set of DNS counters was counted: `path` is xdp, kernel (the
+/// kernel-socket server) or xdp-kernel (the XDP program's own tier-0
+/// answers), `protocol` udp or tcp, `queue` the XDP queue or "all" for
+/// threads or CPUs summed.
 struct DnsSeries {
     path: &'static str,
     protocol: &'static str,
@@ -254,6 +256,9 @@ fn dns(out: &mut Prom, s: &Snapshot) {
     ];
     for q in s.xdp.iter().flat_map(|x| &x.queues) {
         series.push(DnsSeries { path: "xdp", protocol: "udp", queue: q.queue.to_string(), counters: q.counters.dns });
+    }
+    if let Some(tier0) = s.tier0 {
+        series.push(DnsSeries { path: "xdp-kernel", protocol: "udp", queue: "all".into(), counters: tier0 });
     }
     let labels = |d: &DnsSeries| [("path", d.path), ("protocol", d.protocol)];
     let families: [Family<DnsCounters>; 3] = [
@@ -483,6 +488,7 @@ mod tests {
             }),
             udp: DnsCounters { queries: 5, refused: 5, ..DnsCounters::default() },
             tcp: DnsCounters { refused: 2, rate_limited: 2, ..DnsCounters::default() },
+            tier0: None,
             tcp_connections: TcpCounters {
                 accepted: 40,
                 refused_client_limit: 7,
@@ -570,6 +576,50 @@ mod tests {
         assert_eq!((kernel["tc"].as_u64(), kernel["dnssec_ok"].as_u64()), (Some(1), Some(1)));
         assert_eq!(kernel["response_size"]["buckets"]["512"], 1);
         assert_eq!((kernel["query_size"]["sum"].as_u64(), kernel["query_size"]["count"].as_u64()), (Some(70), Some(2)));
+    }
+
+    /// The program's own answers: DNS families and the breakdown under
+    /// `path="xdp-kernel"`, in the totals, and no zone series (the program
+    /// does not know the zone).
+    #[test]
+    fn tier0_answers_are_path_xdp_kernel() {
+        let mut cells = crate::xdp::tier0::stats::Cells { slipped: 2, dropped: 3, ipv6: 1, ..Default::default() };
+        cells.rcode[0] = 12;
+        cells.qtype[2] = 12;
+        cells.query_size[2] = 12;
+        cells.query_bytes = 12 * 40;
+        cells.response_size[4] = 9;
+        cells.response_bytes = 9 * 200;
+        let mut s = snapshot();
+        s.tier0 = Some(cells.dns());
+        s.breakdown.push((Where::XDP_KERNEL, cells.breakdown()));
+        let text = prometheus(&s);
+        let k = "path=\"xdp-kernel\",protocol=\"udp\"";
+        for line in [
+            format!("responder_queries_total{{{k},queue=\"all\"}} 12\n"),
+            format!("responder_responses_total{{{k},queue=\"all\",rcode=\"noerror\"}} 12\n"),
+            format!("responder_rrl_actions_total{{{k},queue=\"all\",action=\"slip\"}} 2\n"),
+            format!("responder_rrl_actions_total{{{k},queue=\"all\",action=\"drop\"}} 3\n"),
+            format!("responder_responses_by_family_total{{{k},queue=\"all\",family=\"ipv6\"}} 1\n"),
+            format!("responder_responses_by_qtype_total{{{k},qtype=\"NS\"}} 12\n"),
+            format!("responder_responses_tc_total{{{k}}} 2\n"),
+            format!("responder_query_size_bytes_count{{{k}}} 12\n"),
+            format!("responder_response_size_bytes_bucket{{{k},le=\"256\"}} 9\n"),
+            format!("responder_response_size_bytes_sum{{{k}}} 1800\n"),
+        ] {
+            assert!(text.contains(&line), "{line} missing from\n{text}");
+        }
+        assert!(!text.contains(&format!("responder_zone_responses_total{{{k}")), "{text}");
+        for line in text.lines().filter(|l| l.starts_with("# TYPE")) {
+            assert_eq!(text.matches(line).count(), 1, "{line} repeated");
+        }
+        let v = json(&s);
+        assert_eq!((v["xdp_kernel"]["queries"].as_u64(), v["xdp_kernel"]["rrl_dropped"].as_u64()), (Some(12), Some(3)));
+        assert_eq!(v["total"]["queries"], 15 + 12);
+        let xk = v["breakdown"].as_array().unwrap().iter().find(|b| b["path"] == "xdp-kernel").expect("a series");
+        assert_eq!((xk["qtype"]["NS"].as_u64(), xk["tc"].as_u64()), (Some(12), Some(2)));
+        assert!(json(&snapshot())["xdp_kernel"].is_null(), "no tier 0, no series");
+        assert!(!prometheus(&snapshot()).contains("xdp-kernel"));
     }
 
     #[test]
