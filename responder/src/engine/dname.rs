@@ -7,10 +7,12 @@
 //! stays in the DNAME's zone: a target elsewhere ends the answer at the
 //! CNAME, as does a query for type CNAME (the synthesised one answers it).
 //!
-//! The CNAME's RDATA is the name's own leading labels followed by a pointer
-//! to the DNAME target, so the new name lies in the message in two pieces;
-//! templates for it get their compression pointers from [`Placed`], the
-//! offsets of its labels. The question decides the new name, so this is a
+//! The CNAME's RDATA is the new name as Knot writes it: the name's leading
+//! labels lowered, then the DNAME target's labels, those it ends with in
+//! common with the name being substituted a pointer to them (so the answer
+//! spells them as the question does, byte for byte as Knot's). The new name
+//! then lies in the message in two pieces; templates for it get their
+//! compression pointers from [`Placed`], the offsets of its labels. The question decides the new name, so this is a
 //! second table lookup at answer time, on the DNAME path only.
 
 use super::denial;
