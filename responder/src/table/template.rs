@@ -141,7 +141,9 @@ impl Dict {
     fn find_in_query(&self, suffix: &[u8]) -> Option<u16> {
         self.entries[..self.query]
             .iter()
-            .find(|&&(start, len, _)| self.arena[start as usize..start as usize + len as usize].eq_ignore_ascii_case(suffix))
+            .find(|&&(start, len, _)| {
+                self.arena[start as usize..start as usize + len as usize].eq_ignore_ascii_case(suffix)
+            })
             .map(|&(_, _, t)| t)
     }
 
