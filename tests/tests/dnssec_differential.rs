@@ -6,10 +6,12 @@
 //! many types, DO=0 and DO=1, CD set or not, EDNS sizes from none to 4096,
 //! one in four in mixed case, are asked of both over UDP (and again over
 //! TCP when truncated); the answers must agree record for record after
-//! normalisation, names case for case, with no allow-list. Both servers
-//! must truncate the same answers, and every answer that neither truncates
+//! normalisation, names case for case, with no allow-list. Every answer
 //! must be as long as Knot's (proof owners point at the question's suffix
-//! as Knot's do).
+//! as Knot's do), so both truncate the same answers; only through a DNAME
+//! may ours be shorter (Knot writes the substituted name's owners again,
+//! ours point at it), and an answer that then fits only ours must be
+//! Knot's whole answer as it gives it over TCP.
 //!
 //! Two things are asserted rather than compared, because the RFCs decide
 //! them: CD, which RFC 4035 §3.1.6 says to copy into the answer, must be
