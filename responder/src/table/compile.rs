@@ -850,8 +850,9 @@ impl<'z> Compiler<'z> {
 
         // Nodes, each followed by the templates only it uses.
         let mut node_offsets = vec![0u32; self.nodes.len()];
-        // Each NSEC with its RRSIGs, owner written out: the proofs the
-        // engine adds to NXDOMAIN and wildcard answers for DO=1.
+        // Each NSEC with its RRSIGs: the proofs the engine adds to NXDOMAIN
+        // and wildcard answers for DO=1. The owner's apex points at the
+        // query name, whose labels the engine lets it share further.
         let mut proofs = vec![0u32; self.nodes.len()];
         for chain in &self.nsec_chain {
             for &(_, i) in chain {
@@ -865,7 +866,8 @@ impl<'z> Compiler<'z> {
                     additional: vec![],
                     denial: vec![],
                 };
-                let t = s.encode(QueryContext { name: &node.name, labels: 0 }, true);
+                let apex = &self.zones[node.zone].apex;
+                let t = s.encode(QueryContext { name: apex, labels: apex.label_count() }, true);
                 proofs[i] = u32::try_from(out.len()).map_err(|_| CompileError::TooLarge)?;
                 t.serialize(&mut out);
             }
@@ -941,7 +943,8 @@ impl<'z> Compiler<'z> {
                     denial: vec![],
                 };
                 proofs.push(u32::try_from(out.len()).map_err(|_| CompileError::TooLarge)?);
-                s.encode(QueryContext { name: &e.owner, labels: 0 }, true).serialize(&mut out);
+                let apex = &self.zones[zi].apex;
+                s.encode(QueryContext { name: apex, labels: apex.label_count() }, true).serialize(&mut out);
             }
             let chain_off = u32::try_from(out.len()).map_err(|_| CompileError::TooLarge)?;
             out.push(CHAIN_NSEC3);
