@@ -178,10 +178,8 @@ fn a_precompiled_proof_past_the_chain_is_refused_at_load() {
     let table = Table::compile(&[zone]).expect("compiles");
     let len = table.denial_chain(0).unwrap().len() as u32;
     let apex = table.find(&wire("example.com.")).unwrap();
-    let fields: Vec<u8> = [apex.denial_proof(0).unwrap(), apex.denial_proof(1).unwrap()]
-        .iter()
-        .flat_map(|i| i.to_le_bytes())
-        .collect();
+    let fields: Vec<u8> =
+        [apex.denial_proof(0).unwrap(), apex.denial_proof(1).unwrap()].iter().flat_map(|i| i.to_le_bytes()).collect();
     for (which, at) in [("wildcard", 0), ("encloser", 4)] {
         let mut bytes = table.as_bytes().to_vec();
         let node = apex.offset();
