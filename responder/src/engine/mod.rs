@@ -62,6 +62,8 @@ pub fn answer_in_place_with<P: Policy>(
 #[cfg(test)]
 mod big_rrset_tests;
 #[cfg(test)]
+mod denial_tests;
+#[cfg(test)]
 mod dname_tests;
 #[cfg(test)]
 mod dnssec_tests;

@@ -525,6 +525,41 @@ impl<'z> Compiler<'z> {
         }
     }
 
+    /// The chain entries an NXDOMAIN or wildcard proof needs when node `i`
+    /// is the closest encloser, so that the engine hashes or searches only
+    /// for the next closer name (NSEC3) or the query name (NSEC): the entry
+    /// covering `*.<name>` (`u32::MAX` when that is longer than a name may
+    /// be) and, with NSEC3, the one matching the name. The same searches
+    /// the engine would make (`table::denial::Chain::proof`), over the same
+    /// order. `None` for a node that is never a closest encloser (at or
+    /// below a cut, a DNAME) or a zone without a chain.
+    fn encloser_proofs(&self, i: usize) -> Option<(u32, Option<u32>)> {
+        let node = &self.nodes[i];
+        if node.cut.is_some() || node.rrset(RType::DNAME).is_some() {
+            return None;
+        }
+        let index = |found: Option<usize>| found.map_or(Some(u32::MAX), |i| u32::try_from(i).ok());
+        let wild = node.name.prepend(b"*").ok();
+        if !self.nsec3[node.zone].entries.is_empty() {
+            let cover = index(wild.and_then(|w| Some(self.nsec3_find(node.zone, &w)?.0)))?;
+            let matching = u32::try_from(self.nsec3_find(node.zone, &node.name)?.0).ok()?;
+            return Some((cover, Some(matching)));
+        }
+        let chain = &self.nsec_chain[node.zone];
+        if chain.is_empty() {
+            return None;
+        }
+        let cover = wild.and_then(|w| {
+            let key = canonical_key(&w);
+            match chain.binary_search_by(|(k, _)| k.as_slice().cmp(&key)) {
+                Ok(i) => Some(i),
+                Err(0) => chain.len().checked_sub(1),
+                Err(i) => Some(i - 1),
+            }
+        });
+        Some((index(cover)?, None))
+    }
+
     /// The runtime's lookup, done at compile time for chains and additionals.
     fn find(&self, name: &Name) -> Found {
         let lower = name.to_lowercase();
@@ -905,6 +940,10 @@ impl<'z> Compiler<'z> {
             if node.wildcard_child.is_some() {
                 flags |= FLAG_WILDCARD_CHILD;
             }
+            let encloser_proofs = self.encloser_proofs(i);
+            if encloser_proofs.is_some() {
+                flags |= FLAG_DENIAL;
+            }
             out.push(lower.wire_len() as u8);
             out.extend_from_slice(lower.wire());
             out.push(flags);
@@ -923,6 +962,12 @@ impl<'z> Compiler<'z> {
                 out.extend_from_slice(&d.ttl.to_le_bytes());
                 out.push(d.rdatas[0].len() as u8);
                 out.extend_from_slice(d.rdatas[0]);
+            }
+            if let Some((wild, matching)) = encloser_proofs {
+                out.extend_from_slice(&wild.to_le_bytes());
+                if let Some(m) = matching {
+                    out.extend_from_slice(&m.to_le_bytes());
+                }
             }
         }
         for (at, w) in wildcard_fixups {
@@ -952,6 +997,15 @@ impl<'z> Compiler<'z> {
             out.push(n3.salt.len() as u8);
             out.extend_from_slice(&n3.salt);
             out.extend_from_slice(&(n3.entries.len() as u32).to_le_bytes());
+            let bits = super::denial::index_bits(n3.entries.len());
+            out.push(bits as u8);
+            let mut next = 0;
+            for slot in 0..=1usize << bits {
+                while next < n3.entries.len() && super::denial::index_slot(&n3.entries[next].hash, bits) < slot {
+                    next += 1;
+                }
+                out.extend_from_slice(&(next as u32).to_le_bytes());
+            }
             for (e, p) in n3.entries.iter().zip(proofs) {
                 out.extend_from_slice(&e.hash);
                 out.extend_from_slice(&p.to_le_bytes());

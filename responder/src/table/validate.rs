@@ -18,6 +18,9 @@ pub(super) fn validate(t: &Table) -> Result<(), TableError> {
         response(t, zone.nodata)?;
         if zone.nsec_chain != 0 {
             let chain = t.denial_chain(z as u16).ok_or(corrupt("denial chain out of bounds"))?;
+            if !chain.index_holds() {
+                return Err(corrupt("NSEC3 chain index out of order"));
+            }
             for i in 0..chain.len() {
                 let (node, proof) = chain.entry(i).ok_or(corrupt("denial chain out of bounds"))?;
                 if !chain.is_nsec3() {
@@ -87,6 +90,14 @@ fn node_range(t: &Table, from: usize, to: usize) -> Result<(), TableError> {
         }
         if node.dname().is_some_and(|d| d.target.is_empty()) {
             return Err(corrupt("DNAME target empty"));
+        }
+        if let Some(wild) = node.denial_proof(0) {
+            let chain = t.denial_chain(node.zone()).ok_or(corrupt("closest encloser proofs without a chain"))?;
+            let matching = if chain.is_nsec3() { node.denial_proof(1) } else { Some(0) };
+            let past = |i: u32| i as usize >= chain.len();
+            if (past(wild) && wild != u32::MAX) || matching.is_none_or(past) {
+                return Err(corrupt("closest encloser proof past its chain"));
+            }
         }
         // The runtime must find every node through its own name.
         if t.find(node.name()).map(|n| n.offset()) != Some(node.offset()) {
