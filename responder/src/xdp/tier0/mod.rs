@@ -6,11 +6,14 @@
 //!   the query's own ID, RD, CD and question case back in.
 //! - [`layout`]: the map's key and value as the C header has them.
 //! - [`maps`]: publishing a set as a new generation, atomically.
+//! - [`learn`]: the keys the workers answer most, added at run time.
 
 pub mod compile;
 pub mod layout;
+pub mod learn;
 pub mod maps;
 
 pub use compile::{compile, Compiled, Entry, Selection};
 pub use layout::{Answer, Key, Shape};
+pub use learn::Answers;
 pub use maps::{Published, Tier0Maps};
