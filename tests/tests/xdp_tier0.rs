@@ -368,7 +368,8 @@ fn learned_counts(socket: &Path) -> (u64, u64, u64) {
 /// by the workers at first; after a burst of queries for it (at most 4,000,
 /// one at a time, within 20 s) it is learned, and from then on the program
 /// answers it itself (`answered_tier0` moves, the workers receive nothing)
-/// with the bytes the worker sent.
+/// with the bytes the worker sent. A reload that changes www's address
+/// keeps the key learned, with the new zone's answer.
 #[test]
 fn learned_tier0_takes_over_a_hot_name() {
     let test = "learned_tier0_takes_over_a_hot_name";
@@ -380,9 +381,12 @@ fn learned_tier0_takes_over_a_hot_name() {
     attach_pass_program(&bed, dir.path());
     let socket = dir.path().join("control.sock");
     let socket_arg = socket.display().to_string();
+    let original = std::fs::read_to_string(zone()).unwrap();
+    let file = dir.path().join("example.com.zone");
+    std::fs::write(&file, &original).unwrap();
     let server = XdpServer::start(
         &bed,
-        &zone(),
+        &file,
         &[
             "--xdp-mode",
             "native",
@@ -438,5 +442,28 @@ fn learned_tier0_takes_over_a_hot_name() {
     let (_, tier0_after, received_after) = learned_counts(&socket);
     assert_eq!(tier0_after - tier0_before, 20, "answered by the program");
     assert_eq!(received_after, received_before, "nothing reached the workers");
+
+    let (old, new) = ([198u8, 18, 0, 80], [198u8, 18, 0, 81]);
+    assert!(contains(&from_worker, &old) && original.contains("198.18.0.80"), "www's address");
+    let changed = original.replace("2024060101", "2024060102").replace("198.18.0.80", "198.18.0.81");
+    std::fs::write(&file, changed).unwrap();
+    let pid = libc::pid_t::try_from(server.pid()).unwrap();
+    // SAFETY: kill(2) on our own child, still unreaped (XdpServer holds it).
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGHUP) }, 0, "SIGHUP");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !contains(&ask_one(&bed, &www), &new) {
+        assert!(Instant::now() < deadline, "the new address within 10 s:\n{}", server.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let (learned, tier0_before, received_before) = learned_counts(&socket);
+    assert_eq!(learned, 1, "still learned after the reload");
+    for _ in 0..10 {
+        let answer = ask_one(&bed, &www);
+        assert!(contains(&answer, &new) && !contains(&answer, &old), "the new zone's answer: {answer:02x?}");
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let (_, tier0_after, received_after) = learned_counts(&socket);
+    assert_eq!((tier0_after - tier0_before, received_after - received_before), (10, 0), "from tier 0");
     server.stop().unwrap_or_else(|e| panic!("{e}"));
 }
