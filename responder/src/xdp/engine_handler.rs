@@ -40,28 +40,6 @@ impl<P: Policy, T: MaybeTap> EngineHandler<P, T> {
         EngineHandler { learn: sampler, ..self }
     }
 
-    #[inline(always)]
-    fn answer(&mut self, frame: &mut [u8], len: usize, capacity: usize) -> Verdict {
-        if let Some(tap) = self.tap.sampled() {
-            return answer_tapped(&mut self.session, tap, frame, len, capacity);
-        }
-        self.session.answer_frame(frame, len, capacity)
-    }
-
-    /// A frame sampled for learning: its key is read before the engine
-    /// rewrites the frame, kept if the engine answered it. Out of line, so
-    /// the others pay only the countdown.
-    #[cold]
-    #[inline(never)]
-    fn answer_sampled(&mut self, frame: &mut [u8], len: usize, capacity: usize) -> Verdict {
-        let key = frame.get(..len).and_then(key::of_frame);
-        let verdict = self.answer(frame, len, capacity);
-        if let (Some(key), Verdict::Transmit(_)) = (key, verdict) {
-            self.learn.record(&key);
-        }
-        verdict
-    }
-
     /// The queue's breakdown cells, for the metrics to read.
     pub fn breakdown(&self) -> std::sync::Arc<Breakdown> {
         self.session.policy().breakdown()
@@ -87,9 +65,12 @@ impl<P: Policy + Send + 'static, T: MaybeTap> FrameHandler for EngineHandler<P, 
     #[inline]
     fn handle(&mut self, frame: &mut [u8], len: usize, capacity: usize) -> Verdict {
         if self.learn.tick() {
-            return self.answer_sampled(frame, len, capacity);
+            sample(&mut self.learn, frame, len);
         }
-        self.answer(frame, len, capacity)
+        if let Some(tap) = self.tap.sampled() {
+            return answer_tapped(&mut self.session, tap, frame, len, capacity);
+        }
+        self.session.answer_frame(frame, len, capacity)
     }
 
     fn dns_counters(&self) -> DnsCounters {
@@ -99,6 +80,23 @@ impl<P: Policy + Send + 'static, T: MaybeTap> FrameHandler for EngineHandler<P, 
 
     fn hand_off(&mut self) {
         self.learn.hand_off();
+    }
+}
+
+/// A frame sampled for learning: its key, read before the engine rewrites
+/// the frame. Recorded whatever the engine then does with it (a query of
+/// this shape is answered unless its source is one the engine drops): the
+/// answer learned is the engine's own to the canonical query, so a count
+/// from a dropped query can only make a key learned sooner. Out of line and
+/// apart from the answer, so that the path of the others is the one before
+/// learning plus the countdown (a first version answered the sampled
+/// frame in here, and the second copy of the answer path cost the others
+/// 11 instructions per answer; docs/BENCHMARKS.md, "Learned tier 0").
+#[cold]
+#[inline(never)]
+fn sample(learn: &mut Sampler, frame: &[u8], len: usize) {
+    if let Some(key) = frame.get(..len).and_then(key::of_frame) {
+        learn.record(&key);
     }
 }
 

@@ -33,6 +33,9 @@ pub struct Set {
     learned: HashMap<Key, Entry>,
     /// The number of learned answers published, for `ctl stats`.
     gauge: Arc<AtomicU64>,
+    /// The last publish failed (and turned tier 0 off): try again at the
+    /// next interval even if the choice stays the same.
+    failed: bool,
 }
 
 impl Set {
@@ -44,6 +47,7 @@ impl Set {
             learner: (top > 0).then(|| Learner::new(top as usize)),
             learned: HashMap::new(),
             gauge,
+            failed: false,
         }
     }
 
@@ -86,7 +90,7 @@ impl Set {
                 None => false,
             }
         });
-        if !changed {
+        if !changed && !self.failed {
             return;
         }
         let held: HashSet<Key> = learner.keys().into_iter().collect();
@@ -102,7 +106,8 @@ impl Set {
         learned.sort_by(|a, b| (a.key.name, a.key.qtype, a.key.shape).cmp(&(b.key.name, b.key.qtype, b.key.shape)));
         let entries: Vec<Entry> = self.fixed.entries.iter().chain(learned).cloned().collect();
         let published = super::tier0::commit(&self.maps, &entries, self.fixed.skipped, self.learned.len());
-        let learned = if published.is_ok() { self.learned.len() as u64 } else { 0 };
+        self.failed = published.is_err();
+        let learned = if self.failed { 0 } else { self.learned.len() as u64 };
         self.gauge.store(learned, Ordering::Relaxed);
         published
     }
