@@ -88,10 +88,8 @@ impl<P: Policy + Send + 'static, T: MaybeTap> FrameHandler for EngineHandler<P, 
 /// this shape is answered unless its source is one the engine drops): the
 /// answer learned is the engine's own to the canonical query, so a count
 /// from a dropped query can only make a key learned sooner. Out of line and
-/// apart from the answer, so that the path of the others is the one before
-/// learning plus the countdown (a first version answered the sampled
-/// frame in here, and the second copy of the answer path cost the others
-/// 11 instructions per answer; docs/BENCHMARKS.md, "Learned tier 0").
+/// apart from the answer: one copy of the answer path, not a second one
+/// for the sampled frames (docs/BENCHMARKS.md, "Learned tier 0").
 #[cold]
 #[inline(never)]
 fn sample(learn: &mut Sampler, frame: &[u8], len: usize) {
