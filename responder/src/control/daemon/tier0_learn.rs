@@ -103,7 +103,7 @@ impl Set {
 
     fn publish(&mut self) -> Result<usize, String> {
         let mut learned: Vec<&Entry> = self.learned.values().collect();
-        learned.sort_by(|a, b| (a.key.name, a.key.qtype, a.key.shape).cmp(&(b.key.name, b.key.qtype, b.key.shape)));
+        learned.sort_by_key(|e| (e.key.name, e.key.qtype, e.key.shape));
         let entries: Vec<Entry> = self.fixed.entries.iter().chain(learned).cloned().collect();
         let published = super::tier0::commit(&self.maps, &entries, self.fixed.skipped, self.learned.len());
         self.failed = published.is_err();

@@ -52,7 +52,7 @@ impl Learner {
     /// The keys held, in a stable order.
     pub fn keys(&self) -> Vec<Key> {
         let mut keys: Vec<Key> = self.held.keys().copied().collect();
-        keys.sort_by(|a, b| (a.name, a.qtype, a.shape).cmp(&(b.name, b.qtype, b.shape)));
+        keys.sort_by_key(|k| (k.name, k.qtype, k.shape));
         keys
     }
 
