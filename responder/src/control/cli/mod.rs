@@ -347,9 +347,14 @@ pub struct XdpArgs {
     pub stall_threshold: u64,
     /// Answers the XDP program gives itself, byte for byte the workers'
     /// (tier 0): off, apex (every type at each zone's apex) or
-    /// apex+delegations (also NS, DS, A and AAAA at each zone cut).
-    #[arg(long, value_name = "off|apex|apex+delegations", default_value = "off")]
-    pub xdp_answers: crate::xdp::tier0::Selection,
+    /// apex+delegations (also NS, DS, A and AAAA at each zone cut), and
+    /// top=N: the N keys the workers answer most, learned at run time
+    /// (alone or added: apex+top=N, apex+delegations+top=N).
+    #[arg(long, value_name = "off|apex|apex+delegations[+top=N]", default_value = "off")]
+    pub xdp_answers: crate::xdp::tier0::Answers,
+    /// Seconds between two choices of the learned tier-0 keys (top=N).
+    #[arg(long, value_name = "SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub xdp_learn_interval: u64,
 }
 
 /// Milliseconds: 0, or within the limits.

@@ -1,7 +1,8 @@
 //! The running server as the control threads see it: the reloader, the
 //! data plane and the kernel-socket counters, and the snapshot of them all.
 
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 use super::reload::Reloader;
@@ -26,6 +27,8 @@ pub struct Runtime {
     pub capture: Option<Arc<Capture>>,
     /// Every serving thread's breakdown cells (qtype, zone, sizes…).
     pub breakdowns: Arc<Breakdowns>,
+    /// Learned tier-0 answers installed (`--xdp-answers …top=N`), once on.
+    pub tier0_learned: OnceLock<Arc<AtomicU64>>,
 }
 
 impl Runtime {
@@ -40,6 +43,7 @@ impl Runtime {
             tcp_connections: None,
             capture: None,
             breakdowns: Arc::default(),
+            tier0_learned: OnceLock::new(),
             notifier: Notifier::none(),
         }
     }
@@ -88,6 +92,7 @@ impl Runtime {
             steering: plane.program().counters().ok().map(|c| SteeringSnapshot {
                 outcomes: crate::xdp::program::Outcome::ALL.iter().map(|&o| (o.name(), c.get(o))).collect(),
             }),
+            tier0_learned: self.tier0_learned.get().map(|n| n.load(Ordering::Relaxed)),
         });
         drop(plane);
         let mut breakdown = self.breakdowns.read();

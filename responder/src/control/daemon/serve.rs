@@ -101,14 +101,22 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
         Some(server)
     };
 
+    let learning = super::tier0::board(&args);
     let plane = match &args.xdp.iface {
-        Some(_) => Some(super::xdp::start(&args, &engine, policy, capture.as_deref(), &runtime.breakdowns)?),
+        Some(_) => Some(super::xdp::start(
+            &args,
+            &engine,
+            policy,
+            capture.as_deref(),
+            &runtime.breakdowns,
+            learning.as_deref(),
+        )?),
         None => None,
     };
     runtime.iface = args.xdp.iface.clone();
     let xdp_line = plane.as_ref().map(|p| super::xdp::describe(&args, p));
     *runtime.plane.get_mut().unwrap_or_else(|e| e.into_inner()) = plane;
-    let xdp_line = xdp_line.map(|line| format!("{line}, {}", super::tier0::start(&args, &runtime)));
+    let xdp_line = xdp_line.map(|line| format!("{line}, {}", super::tier0::start(&args, &runtime, learning)));
     let runtime = Arc::new(runtime);
 
     let control = match &args.ops.control_socket {

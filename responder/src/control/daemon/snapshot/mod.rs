@@ -73,6 +73,8 @@ pub struct XdpSnapshot {
     pub queues: Vec<QueueSnapshot>,
     /// The steering program's counters by outcome, summed over CPUs.
     pub steering: Option<SteeringSnapshot>,
+    /// Learned tier-0 answers installed (`--xdp-answers …top=N`).
+    pub tier0_learned: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default)]

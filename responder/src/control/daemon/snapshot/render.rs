@@ -24,7 +24,8 @@ pub fn json(s: &Snapshot) -> Value {
         let queues: Vec<Value> = x.queues.iter().map(queue_json).collect();
         let steering: Map<String, Value> =
             x.steering.iter().flat_map(|st| &st.outcomes).map(|(name, n)| ((*name).to_owned(), json!(n))).collect();
-        json!({"iface": x.iface, "attach": x.attach, "queues": queues, "program": steering})
+        let tier0 = x.tier0_learned.map(|n| json!({"learned": n}));
+        json!({"iface": x.iface, "attach": x.attach, "queues": queues, "program": steering, "tier0": tier0})
     });
     json!({
         "uptime_seconds": s.uptime_secs,
@@ -393,6 +394,10 @@ fn xdp(out: &mut Prom, x: &super::XdpSnapshot) {
             out.sample("responder_xdp_program_frames_total", &[("outcome", outcome)], *n as f64);
         }
     }
+    if let Some(n) = x.tier0_learned {
+        out.family("responder_xdp_tier0_learned", "gauge", "Learned tier-0 answers installed (--xdp-answers top=N).");
+        out.sample("responder_xdp_tier0_learned", &[], n as f64);
+    }
 }
 
 /// A metric family's name, help text, and how to read it from `T`.
@@ -485,6 +490,7 @@ mod tests {
                     heartbeat_age: Some(std::time::Duration::from_millis(250)),
                 }],
                 steering: Some(SteeringSnapshot { outcomes: vec![("redirected", 12), ("passed_port", 4)] }),
+                tier0_learned: Some(3),
             }),
             udp: DnsCounters { queries: 5, refused: 5, ..DnsCounters::default() },
             tcp: DnsCounters { refused: 2, rate_limited: 2, ..DnsCounters::default() },
@@ -688,6 +694,7 @@ mod tests {
         assert_eq!(v["total"]["answered"], 14);
         assert_eq!(v["xdp"]["queues"][0]["received"], 12);
         assert_eq!(v["xdp"]["program"]["passed_port"], 4);
+        assert_eq!(v["xdp"]["tier0"]["learned"], 3);
         assert_eq!(v["zones"][0]["serial"], 7);
         assert_eq!(
             (v["zones"][0]["rrsig_expires"].as_u64(), v["zones"][1]["rrsig_expires"].as_u64()),
@@ -731,6 +738,7 @@ mod tests {
         assert!(text.contains("responder_zone_expiry_timestamp_seconds{zone=\"sec.example.\"} 1700000100\n"), "{text}");
         assert!(!text.contains("we\\\"ird"), "a zone without a serial has no serial sample");
         assert!(text.contains("responder_xdp_program_frames_total{outcome=\"redirected\"} 12\n"));
+        assert!(text.contains("responder_xdp_tier0_learned 3\n"));
         assert!(text.contains("responder_tcp_connections_total{event=\"evicted\"} 2\n"));
         assert!(text.contains("responder_tcp_connections_open 31\n"));
         assert!(text.contains("responder_capture_total{outcome=\"dropped_full\"} 1\n"));
