@@ -115,8 +115,8 @@ pub fn answer(
         reply.ancount = reply.ancount.checked_add(1).ok_or(Failure::Corrupt)?;
         // The new name: its labels' places, and its lowered form.
         let mut next = Placed { at: [0; MAX_LABELS + 1], labels };
-        for i in 0..=labels {
-            next.at[i] = if i < labels - shared || shared == 0 {
+        for (i, at) in next.at.iter_mut().enumerate().take(labels + 1) {
+            *at = if i < labels - shared || shared == 0 {
                 (rdata_at + starts[i]) as u16
             } else {
                 // The shared labels are the current name's.

@@ -34,10 +34,13 @@ impl Written {
     pub fn add(&mut self, bytes: &[u8], off: u32) {
         let len = u32::try_from(bytes.len()).expect("a template is shorter than the table");
         let h = hash(bytes);
-        if self.first.contains_key(&h) {
-            self.collided.insert(bytes.to_vec(), off);
-        } else {
-            self.first.insert(h, (off, len));
+        match self.first.entry(h) {
+            std::collections::hash_map::Entry::Occupied(_) => {
+                self.collided.insert(bytes.to_vec(), off);
+            }
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert((off, len));
+            }
         }
     }
 }

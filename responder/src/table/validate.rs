@@ -55,7 +55,7 @@ fn nodes(t: &Table) -> Result<(), TableError> {
         let checks: Vec<_> =
             (0..threads).map(|i| s.spawn(move || node_range(t, i * share, ((i + 1) * share).min(buckets)))).collect();
         // A thread that panicked is a bug in the checks, not in the table.
-        checks.into_iter().map(|c| c.join().expect("table check thread")).collect::<Result<(), _>>()
+        checks.into_iter().try_for_each(|c| c.join().expect("table check thread"))
     })
 }
 

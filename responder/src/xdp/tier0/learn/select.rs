@@ -158,7 +158,7 @@ mod tests {
 
     fn keys(ns: &[u32]) -> Vec<Key> {
         let mut v: Vec<Key> = ns.iter().map(|&n| key(n)).collect();
-        v.sort_by(|a, b| (a.name, a.qtype, a.shape).cmp(&(b.name, b.qtype, b.shape)));
+        v.sort_by_key(|k| (k.name, k.qtype, k.shape));
         v
     }
 
@@ -245,7 +245,7 @@ mod tests {
         let mut l = Learner::new(10);
         l.refresh(&merged, |_| true);
         let mut by_truth: Vec<(Key, u64)> = truth.into_iter().collect();
-        by_truth.sort_by(|a, b| b.1.cmp(&a.1));
+        by_truth.sort_by_key(|x| std::cmp::Reverse(x.1));
         let true_top: Vec<Key> = by_truth[..15].iter().map(|(k, _)| *k).collect();
         let got = l.keys();
         assert_eq!(got.len(), 10);
