@@ -328,19 +328,7 @@ fn signed_text(text: &str, nsec3: bool) -> String {
     out
 }
 
-fn base32hex(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 32] = b"0123456789abcdefghijklmnopqrstuv";
-    let (mut out, mut acc, mut bits) = (String::new(), 0u32, 0);
-    for &b in bytes {
-        acc = acc << 8 | b as u32;
-        bits += 8;
-        while bits >= 5 {
-            bits -= 5;
-            out.push(ALPHABET[(acc >> bits) as usize & 31] as char);
-        }
-    }
-    out
-}
+use testkit::base32hex::encode as base32hex;
 
 /// The benchmark's zone, signed (`signed_text`) or not.
 fn zone_text(names: usize, signed: bool, nsec3: bool) -> String {

@@ -26,19 +26,7 @@ fn wire(name: &str) -> Vec<u8> {
     Name::parse(name, None).unwrap().unwrap().to_lowercase().wire().to_vec()
 }
 
-fn base32hex(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 32] = b"0123456789abcdefghijklmnopqrstuv";
-    let (mut out, mut acc, mut bits) = (String::new(), 0u32, 0);
-    for &b in bytes {
-        acc = acc << 8 | b as u32;
-        bits += 8;
-        while bits >= 5 {
-            bits -= 5;
-            out.push(ALPHABET[(acc >> bits) as usize & 31] as char);
-        }
-    }
-    out
-}
+use testkit::base32hex::encode as base32hex;
 
 /// example.com. with an A (and its RRSIG) at each of `owners`, a signed
 /// delegation with glue, and an NSEC3 chain (salt, 0 iterations, over
