@@ -8,9 +8,8 @@
 //! their absence is a failure, elsewhere the tests skip with a message.
 //! Every wait is bounded (seconds).
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
-use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -190,12 +189,7 @@ impl Secondary {
     }
 
     fn ctl(&self, request: &str) -> Value {
-        let mut stream = UnixStream::connect(self.dir.join("ctl.sock")).unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        writeln!(stream, "{request}").unwrap();
-        let mut line = String::new();
-        BufReader::new(stream).read_line(&mut line).unwrap();
-        serde_json::from_str(&line).unwrap()
+        responder_tests::responder::ctl(&self.dir, request, Duration::from_secs(10))
     }
 
     fn status(&self) -> Value {

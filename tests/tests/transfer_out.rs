@@ -7,9 +7,8 @@
 //! `CI=true` their absence is a failure, elsewhere the tests skip with a
 //! message. Every wait is bounded (seconds).
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -77,12 +76,7 @@ impl Primary {
     }
 
     fn ctl(&self, request: &str) -> Value {
-        let mut stream = UnixStream::connect(self.dir.join("ctl.sock")).unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        writeln!(stream, "{request}").unwrap();
-        let mut line = String::new();
-        BufReader::new(stream).read_line(&mut line).unwrap();
-        serde_json::from_str(&line).unwrap()
+        responder_tests::responder::ctl(&self.dir, request, Duration::from_secs(10))
     }
 
     /// `ctl stats`' transfers out of `ZONE`: `{kind: {result: count}}`.
@@ -123,12 +117,8 @@ impl Primary {
     /// A new zone file, then `ctl reload`.
     fn change(&self, text: &str) {
         std::fs::write(self.dir.join("example.test.zone"), text).unwrap();
-        let mut stream = UnixStream::connect(self.dir.join("ctl.sock")).unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-        writeln!(stream, "reload").unwrap();
-        let mut line = String::new();
-        BufReader::new(stream).read_line(&mut line).unwrap();
-        assert!(line.contains("\"ok\":true"), "reload: {line}");
+        let reply = responder_tests::responder::ctl(&self.dir, "reload", Duration::from_secs(20));
+        assert_eq!(reply["ok"], true, "reload: {reply}");
     }
 
     fn kdig(&self, key: Option<(&str, &str)>, args: &[&str]) -> String {
