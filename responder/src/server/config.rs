@@ -31,13 +31,25 @@ pub struct ServerConfig {
     /// leaves interrupts to wake the workers. Needs CAP_NET_ADMIN: without
     /// it the server warns and serves without.
     pub busy_poll_usecs: Option<u32>,
+    /// Steer each UDP query to the socket of the worker on the CPU that
+    /// received it, pinning worker N to its CPU (`udp/steering.rs`), when
+    /// there is one worker per CPU the process may run on; `false` leaves
+    /// the kernel's flow hash, and the workers unpinned.
+    pub cpu_steering: bool,
 }
 
 impl ServerConfig {
     /// One UDP worker per available CPU and default TCP limits.
     pub fn new(listen: Vec<SocketAddr>) -> ServerConfig {
         let udp_workers = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
-        ServerConfig { listen, udp_workers, tcp: TcpLimits::default(), share_port: false, busy_poll_usecs: None }
+        ServerConfig {
+            listen,
+            udp_workers,
+            tcp: TcpLimits::default(),
+            share_port: false,
+            busy_poll_usecs: None,
+            cpu_steering: true,
+        }
     }
 
     /// Rejects settings that would make the server useless or unsafe, with

@@ -2,7 +2,8 @@
 //! sockets, for hosts without XDP, for TCP beside XDP, and for tests.
 //!
 //! Threads: per listen address, `udp_workers` UDP threads, each blocking on
-//! its own `SO_REUSEPORT` socket; plus one TCP event-loop thread for all
+//! its own `SO_REUSEPORT` socket (and pinned to a CPU of its own when
+//! steered per CPU, `udp/steering.rs`); plus one TCP event-loop thread for all
 //! addresses (`tcp/mod.rs` explains why one is enough).
 
 mod bind;
@@ -12,6 +13,8 @@ pub mod query_log;
 mod tcp;
 mod udp;
 
+#[cfg(test)]
+mod steering_tests;
 #[cfg(test)]
 mod tests;
 
@@ -107,14 +110,31 @@ impl Server {
         let mut local_addrs = Vec::with_capacity(config.listen.len());
         let mut udp = Vec::new();
         let mut listeners = Vec::with_capacity(config.listen.len());
+        let steering = udp::choose_steering(config.cpu_steering, config.udp_workers);
         for &addr in &config.listen {
             let bound = bind::bind(addr, config.udp_workers, config.share_port)?;
             local_addrs.push(bound.local);
-            udp.extend(bound.udp.into_iter().map(Arc::new));
+            // Each listen address is a reuseport group of its own, steered
+            // (or not) on its own; its workers are pinned only if it is.
+            let cpus = match (&steering, bound.udp.first()) {
+                (Some(cpus), Some(first)) if udp::attach_steering(first, bound.udp.len(), bound.local) => {
+                    cpus.iter().copied().map(Some).collect()
+                }
+                _ => vec![None; bound.udp.len()],
+            };
+            udp.extend(bound.udp.into_iter().map(Arc::new).zip(cpus));
             listeners.push(bound.tcp);
         }
+        if let Some(cpus) = &steering {
+            if udp.iter().any(|(_, cpu)| cpu.is_some()) {
+                info!(
+                    ?cpus,
+                    "UDP per-CPU steering on: each listen address's socket N is read on the Nth of these CPUs"
+                );
+            }
+        }
         if let Some(usecs) = config.busy_poll_usecs {
-            busy_poll(&udp, usecs);
+            busy_poll(udp.iter().map(|(socket, _)| socket), usecs);
         }
         let stop = Arc::new(AtomicBool::new(false));
         let tcp_connections = Arc::new(Published::default());
@@ -136,10 +156,13 @@ impl Server {
             tcp_connections,
             threads: Vec::with_capacity(udp.len() + 1),
         };
-        for (index, socket) in udp.into_iter().enumerate() {
+        for (index, (socket, cpu)) in udp.into_iter().enumerate() {
             server.udp_sockets.push(Arc::clone(&socket));
             let (answerer, stop) = (Arc::clone(&answerer), Arc::clone(&server.stop));
             server.spawn(format!("dns-udp-{index}"), move || {
+                if let Some(cpu) = cpu {
+                    udp::pin(cpu);
+                }
                 let mut session = answerer.session(Transport::Udp);
                 udp::serve(&socket, &mut *session, &stop)
             })?;
@@ -194,16 +217,18 @@ impl Server {
 
 /// Turns busy polling on for every UDP socket; a refusal (no
 /// CAP_NET_ADMIN, an old kernel) is worth one warning, not a failed start.
-fn busy_poll(sockets: &[Arc<UdpSocket>], usecs: u32) {
+fn busy_poll<'a>(sockets: impl Iterator<Item = &'a Arc<UdpSocket>>, usecs: u32) {
     // Every socket is tried: one refusal does not stop the others.
     let mut refused = None;
+    let mut count = 0;
     for socket in sockets {
+        count += 1;
         if let Err(error) = udp::enable_busy_poll(&**socket, usecs) {
             refused = Some(error);
         }
     }
     match refused {
-        None => info!(usecs, sockets = sockets.len(), "UDP busy polling on"),
+        None => info!(usecs, sockets = count, "UDP busy polling on"),
         Some(error) => warn!(
             %error,
             "UDP busy polling not enabled: SO_BUSY_POLL and SO_PREFER_BUSY_POLL need CAP_NET_ADMIN \

@@ -107,6 +107,12 @@ pub struct ServeArgs {
     /// Needs CAP_NET_ADMIN: without it, a warning and no busy polling.
     #[arg(long, value_name = "USECS", value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub udp_busy_poll: Option<u32>,
+    /// Leave the spreading of UDP queries over the workers to the kernel's
+    /// flow hash, with the workers unpinned, instead of steering each query
+    /// to the worker pinned to the CPU that received it (the default when
+    /// there is one worker per CPU).
+    #[arg(long)]
+    pub udp_flow_hash: bool,
     /// EDNS UDP payload size we advertise and send at most (RFC 6891).
     #[arg(long, value_name = "BYTES", default_value_t = 1232, value_parser = clap::value_parser!(u16).range(limits::EDNS_SIZE_MIN..=limits::EDNS_SIZE_MAX))]
     pub edns_size: u16,

@@ -84,6 +84,7 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
         config.tcp.max_connections_per_client = args.tcp_max_connections_per_client;
         config.share_port = args.share_port;
         config.busy_poll_usecs = args.udp_busy_poll;
+        config.cpu_steering = !args.udp_flow_hash;
         let mut answerer = EngineAnswerer::new(engine.clone(), policy)
             .with_query_log(args.ops.log_queries)
             .with_capture(capture.clone())

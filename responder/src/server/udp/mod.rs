@@ -1,7 +1,8 @@
 //! UDP workers: one blocking socket and thread each, all sharing the port.
 //!
-//! The kernel spreads queries over the sockets by flow hash (SO_REUSEPORT),
-//! so workers share nothing and need no locks. Each wake-up reads a batch
+//! The kernel spreads queries over the sockets (SO_REUSEPORT): by the CPU
+//! that received them when each worker has a CPU of its own (`steering.rs`),
+//! else by flow hash. Either way workers share nothing and need no locks. Each wake-up reads a batch
 //! of datagrams in one system call, starts the table lookups of all of
 //! them (the XDP worker's prefetch), answers each in place in its own slot
 //! and sends the answers in one more call, in the order received. Nothing
@@ -10,6 +11,7 @@
 mod batch_io;
 mod busy_poll;
 mod datagram;
+mod steering;
 
 use std::io;
 use std::net::{Shutdown, SocketAddr, UdpSocket};
@@ -22,6 +24,7 @@ use tracing::{debug, trace};
 use self::batch_io::{Batch, BATCH};
 pub(super) use self::busy_poll::enable_busy_poll;
 pub(super) use self::datagram::enable_destination_info;
+pub(super) use self::steering::{attach as attach_steering, choose as choose_steering, pin};
 use super::Session;
 use crate::engine::Transport;
 

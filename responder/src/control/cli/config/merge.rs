@@ -77,6 +77,7 @@ pub fn apply(args: &mut ServeArgs, file: Settings, precedence: &mut Precedence) 
     );
     p.take("share_port", &mut args.share_port, file.share_port);
     p.take_option("udp_busy_poll", &mut args.udp_busy_poll, file.udp_busy_poll);
+    p.take("udp_flow_hash", &mut args.udp_flow_hash, file.udp_flow_hash);
     p.take("edns_size", &mut args.edns_size, file.edns_size);
     p.take_option("identity", &mut args.identity, file.identity);
     p.take_option("chaos_hostname", &mut args.chaos_hostname, file.chaos_hostname);

@@ -403,3 +403,11 @@ fn udp_busy_poll_comes_from_server_section_or_flag_and_is_bounded() {
         assert!(e.contains("is not in 1..=100000"), "{bad}: {e}");
     }
 }
+
+#[test]
+fn udp_flow_hash_comes_from_server_section_or_flag() {
+    assert!(!resolved(&[], "").unwrap().args.udp_flow_hash, "per-CPU steering by default");
+    assert!(resolved(&[], "[server]\nudp-flow-hash = true\n").unwrap().args.udp_flow_hash);
+    assert!(resolved(&["--udp-flow-hash"], "").unwrap().args.udp_flow_hash);
+    assert!(resolved(&["--udp-flow-hash"], "[server]\nudp-flow-hash = false\n").unwrap().args.udp_flow_hash);
+}

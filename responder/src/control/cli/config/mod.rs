@@ -6,7 +6,7 @@
 //!
 //! | section    | keys (flag)                                                                         |
 //! |------------|-------------------------------------------------------------------------------------|
-//! | `[server]` | `listen` (--listen), `udp-workers`, `tcp-idle-timeout`, `tcp-max-clients` (--tcp-max-connections), `tcp-max-connections-per-client`, `udp-max-payload` (--edns-size), `identity`, `hostname` (--chaos-hostname), `version` (--chaos-version), `nsid`, `user`, `table`, `zone-max-size`, `include-dirs` (--include-dir) |
+//! | `[server]` | `listen` (--listen), `udp-workers`, `udp-busy-poll`, `udp-flow-hash`, `tcp-idle-timeout`, `tcp-max-clients` (--tcp-max-connections), `tcp-max-connections-per-client`, `udp-max-payload` (--edns-size), `identity`, `hostname` (--chaos-hostname), `version` (--chaos-version), `nsid`, `user`, `table`, `zone-max-size`, `include-dirs` (--include-dir) |
 //! | `[[zone]]` | `name`, `file` (--zone NAME=FILE), one table per zone; `master` makes it a secondary, `acl`/`notify`/`journal-max-depth` send it out (file only) |
 //! | `[xdp]`    | `interface` (--iface), `queues`, `cpus`, `mode` (--xdp-mode), `zero-copy`, `frames`, `frame-size`, `ring-size`, `batch`, `busy-poll`, `ports` (--xdp-port) |
 //! | `[rrl]`    | `rate-limit` (--rrl-rate), `slip`, `ipv4-prefix-length`, `ipv6-prefix-length`, `table-size` |

@@ -77,6 +77,8 @@ pub struct Server {
     pub share_port: Option<bool>,
     /// --udp-busy-poll
     pub udp_busy_poll: Option<Bounded<u32, 1, 100_000>>,
+    /// --udp-flow-hash
+    pub udp_flow_hash: Option<bool>,
     /// --edns-size (Knot: udp-max-payload)
     pub udp_max_payload: Option<Bounded<u16, EDNS_SIZE_MIN, EDNS_SIZE_MAX>>,
     /// --identity
