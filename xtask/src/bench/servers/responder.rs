@@ -25,11 +25,14 @@ pub fn launch(kind: ServerKind, ctx: &Context<'_>) -> Result<Launch, NotRun> {
     let cpu = if ctx.bed.pinned { SERVER_CPU.to_string() } else { "auto".to_owned() };
     let serve = |extra: &[&str]| -> Vec<String> {
         // One kernel UDP worker: the XDP modes do not use it, the kernel mode
-        // gets one, like the other servers.
+        // gets one, like the other servers; unless --responder-args sets the
+        // count (a flag given twice is refused), e.g. to compare per-CPU
+        // steering with the flow hash over two queues, unpinned.
         let mut args: Vec<String> =
-            ["serve", "--user", "root", "--zone", &zone, "--listen", &listen, "--udp-workers", "1"]
-                .map(str::to_owned)
-                .to_vec();
+            ["serve", "--user", "root", "--zone", &zone, "--listen", &listen].map(str::to_owned).to_vec();
+        if !sets_udp_workers(&ctx.responder_args) {
+            args.extend(["--udp-workers".to_owned(), "1".to_owned()]);
+        }
         args.extend(extra.iter().map(|s| s.to_string()));
         args.extend(ctx.responder_args.iter().cloned());
         args
@@ -79,6 +82,11 @@ pub fn launch(kind: ServerKind, ctx: &Context<'_>) -> Result<Launch, NotRun> {
     Ok(Launch { program, args, ready_line, control_socket })
 }
 
+/// Whether the extra `responder serve` flags choose the UDP worker count.
+fn sets_udp_workers(args: &[String]) -> bool {
+    args.iter().any(|a| a == "--udp-workers" || a.starts_with("--udp-workers="))
+}
+
 /// Tier 0 stays off, with a warning, when something stands in its way (a
 /// kernel refusing its code, a conflicting flag in `--responder-args`):
 /// measured so, `responder-xdp-t0` would be `responder-xdp` under another
@@ -117,6 +125,14 @@ fn control_socket(dir: &Path, kind: ServerKind) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn responder_args_may_choose_the_udp_worker_count() {
+        let args = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(!sets_udp_workers(&args(&["--udp-flow-hash", "--ring-size", "4096"])));
+        assert!(sets_udp_workers(&args(&["--udp-workers", "2", "--udp-flow-hash"])));
+        assert!(sets_udp_workers(&args(&["--udp-workers=2"])));
+    }
 
     #[test]
     fn the_tier0_server_must_have_published_answers() {
