@@ -7,7 +7,8 @@
 //!   output, a per-source rate cap, the copy of query and response.
 //! - [`ring`]: the bounded lock-free ring from each thread to the capture
 //!   thread; a full ring drops (and counts), never waits.
-//! - [`writer`]: the capture thread, which alone makes system calls.
+//! - [`writer`]: the capture thread, which alone makes system calls;
+//!   [`pace`]: when it makes its next pass.
 //! - [`exchange`]: a ring record read back (addresses from XDP frames).
 //! - [`dnstap`], [`proto`], [`fstrm`], [`sink`]: dnstap messages, their
 //!   protobuf, Frame Streams, and the socket or file they go to.
@@ -20,6 +21,7 @@
 pub mod dnstap;
 pub mod exchange;
 pub mod fstrm;
+mod pace;
 pub mod pcap;
 pub mod proto;
 pub mod ring;

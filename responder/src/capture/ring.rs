@@ -158,6 +158,11 @@ impl RecordReader {
         self.consumer.pop_entire_slice(buf).is_ok()
     }
 
+    /// The share of the ring that holds records now (0 to 1).
+    pub fn fill(&self) -> f64 {
+        self.consumer.slots() as f64 / self.consumer.buffer().capacity().max(1) as f64
+    }
+
     /// The worker has gone and everything it pushed was read.
     pub fn finished(&self) -> bool {
         self.consumer.is_abandoned() && self.consumer.is_empty()
@@ -212,6 +217,10 @@ mod tests {
             assert_eq!(buf, one);
             assert!(!reader.next(&mut buf));
         }
+        assert_eq!(reader.fill(), 0.0);
+        assert!(push(&mut producer, &one));
+        assert!((reader.fill() - 134.0 / 300.0).abs() < 1e-9, "{}", reader.fill());
+        assert!(reader.next(&mut buf));
         assert!(!reader.finished());
         drop(producer);
         assert!(reader.finished());

@@ -1,21 +1,22 @@
 //! The capture thread: drains every serving thread's ring, turns each
 //! record into dnstap messages and pcap packets, and writes them once per
 //! pass. All system calls of the capture happen here, none on the workers.
+//! Passes run on the cadence of [`pace`], so a pass's wake-up and `write`
+//! are shared by all the records since the last one.
 
 use std::fs::File;
 use std::io::BufWriter;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::dnstap::Writer as DnstapWriter;
 use super::exchange::{self, Exchange};
+use super::pace::{self, Pass, PASS_INTERVAL};
 use super::pcap::PcapWriter;
 use super::ring::{RecordReader, WANT_DNSTAP, WANT_PCAP};
 use super::sink::DnstapOutput;
 
-/// Sleep between passes that found nothing: the longest a record waits.
-const IDLE_PASS: Duration = Duration::from_millis(10);
 /// Most records taken from one ring per pass, so a busy ring cannot keep
 /// the others waiting.
 const RECORDS_PER_RING: usize = 4096;
@@ -39,16 +40,19 @@ pub fn run(shared: &Shared, mut outputs: Outputs, stop: &AtomicBool) {
     let mut record = Vec::new();
     // The outputs each record of this pass wants, known to be ready for it.
     let mut pass: Vec<u8> = Vec::new();
+    let mut last_start = Instant::now();
     loop {
+        let start = Instant::now();
         let stopping = stop.load(Ordering::Acquire);
         readers.append(&mut shared.new_readers.lock().unwrap_or_else(|e| e.into_inner()));
         let dnstap_ready = outputs.dnstap.as_mut().is_some_and(|(o, _)| o.ready());
         let mut lost = 0u64;
+        let (mut fullest, mut quota_hit) = (0f64, false);
         for reader in &mut readers {
-            for _ in 0..RECORDS_PER_RING {
-                if !reader.next(&mut record) {
-                    break;
-                }
+            fullest = fullest.max(reader.fill());
+            let mut taken = 0;
+            while taken < RECORDS_PER_RING && reader.next(&mut record) {
+                taken += 1;
                 let Some(e) = exchange::decode(&record) else {
                     lost += 1;
                     continue;
@@ -63,6 +67,7 @@ pub fn run(shared: &Shared, mut outputs: Outputs, stop: &AtomicBool) {
                     lost += 1;
                 }
             }
+            quota_hit |= taken == RECORDS_PER_RING && reader.fill() > 0.0;
         }
         readers.retain(|r| !r.finished());
         let failed = outputs.flush();
@@ -75,8 +80,12 @@ pub fn run(shared: &Shared, mut outputs: Outputs, stop: &AtomicBool) {
         if stopping && idle {
             break;
         }
-        if idle {
-            std::thread::sleep(IDLE_PASS);
+        let report = Pass { since_last: start - last_start, took: start.elapsed(), fullest, quota_hit };
+        last_start = start;
+        // Stopping: the rest is drained at once, not an interval later.
+        let wait = if stopping { Duration::ZERO } else { pace::wait(&report, PASS_INTERVAL) };
+        if !wait.is_zero() {
+            std::thread::sleep(wait);
         }
     }
     if let Some((output, _)) = outputs.dnstap {

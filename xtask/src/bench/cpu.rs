@@ -14,6 +14,11 @@
 //!   NAPI threads, not in softirq, so little of it lands here.
 //!
 //! Resolution is one clock tick (10 ms with USER_HZ = 100).
+//!
+//! Of the process's time, the responder's capture thread (named `capture`:
+//! dnstap and pcap encoding and writing) is also counted apart, from its
+//! scheduler run time in nanoseconds (`/proc/PID/task/TID/schedstat`),
+//! as it uses a few milliseconds a second, below the tick.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -24,6 +29,8 @@ pub struct Sample {
     pub process: u64,
     pub napi: u64,
     pub softirq: u64,
+    /// Nanoseconds, not ticks.
+    pub capture_ns: u64,
 }
 
 /// CPU seconds spent between two samples.
@@ -32,6 +39,8 @@ pub struct CpuUse {
     pub process: f64,
     pub napi: f64,
     pub softirq: f64,
+    /// Part of `process`: the capture thread.
+    pub capture: f64,
 }
 
 impl CpuUse {
@@ -45,6 +54,7 @@ impl CpuUse {
             process: seconds(before.process, after.process),
             napi: seconds(before.napi, after.napi),
             softirq: seconds(before.softirq, after.softirq),
+            capture: after.capture_ns.saturating_sub(before.capture_ns) as f64 / 1e9,
         }
     }
 }
@@ -56,7 +66,22 @@ pub fn sample(server_pid: u32, napi_threads: &[u32], cpu: Option<usize>) -> Samp
         process: tree.iter().filter_map(|&pid| task_ticks(pid)).sum(),
         napi: napi_threads.iter().filter_map(|&pid| task_ticks(pid)).sum(),
         softirq: fs::read_to_string("/proc/stat").ok().and_then(|s| irq_ticks(&s, cpu)).unwrap_or(0),
+        capture_ns: tree.iter().map(|&pid| thread_ns(pid, CAPTURE_THREAD)).sum(),
     }
+}
+
+/// The name the responder gives its capture thread.
+const CAPTURE_THREAD: &str = "capture";
+
+/// Run time of `pid`'s threads named `name`, in nanoseconds.
+fn thread_ns(pid: u32, name: &str) -> u64 {
+    let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else { return 0 };
+    tasks
+        .filter_map(Result::ok)
+        .filter(|t| fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim_end() == name))
+        .filter_map(|t| fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum()
 }
 
 pub fn ticks_per_second() -> u64 {
@@ -144,6 +169,18 @@ mod tests {
         let stat = parse_stat(&fs::read_to_string(format!("/proc/{me}/stat")).unwrap()).unwrap();
         assert!(stat.ppid > 0);
         assert!(process_tree(me).contains(&me));
+        let named = std::thread::Builder::new()
+            .name("busy-named".into())
+            .spawn(|| {
+                // Busy until its own run time shows, for at most 5 s.
+                let start = std::time::Instant::now();
+                let me = std::process::id();
+                while thread_ns(me, "busy-named") < 5_000_000 && start.elapsed() < std::time::Duration::from_secs(5) {}
+                thread_ns(me, "busy-named")
+            })
+            .unwrap();
+        assert!(named.join().unwrap() >= 5_000_000, "a named thread's run time is read");
+        assert_eq!(thread_ns(me, "no-such-thread"), 0);
     }
 
     #[test]
@@ -167,10 +204,10 @@ mod tests {
 
     #[test]
     fn use_between_samples() {
-        let before = Sample { process: 100, napi: 10, softirq: 5 };
-        let after = Sample { process: 250, napi: 60, softirq: 5 };
+        let before = Sample { process: 100, napi: 10, softirq: 5, capture_ns: 1_000_000 };
+        let after = Sample { process: 250, napi: 60, softirq: 5, capture_ns: 26_000_000 };
         let used = CpuUse::between(before, after, 100);
-        assert_eq!((used.process, used.napi, used.softirq), (1.5, 0.5, 0.0));
+        assert_eq!((used.process, used.napi, used.softirq, used.capture), (1.5, 0.5, 0.0, 0.025));
         assert_eq!(used.total(), 2.0);
         assert_eq!(CpuUse::between(after, before, 100).total(), 0.0, "counters never run backwards");
     }

@@ -175,7 +175,7 @@ mod tests {
     #[test]
     fn cpu_per_million_answers() {
         let mut s = step(100_000, 200_000, 200_000);
-        s.cpu = CpuUse { process: 0.3, napi: 0.1, softirq: 0.0 };
+        s.cpu = CpuUse { process: 0.3, napi: 0.1, softirq: 0.0, capture: 0.0 };
         assert!((s.cpu_per_million().unwrap() - 2.0).abs() < 1e-9);
         assert_eq!(step(100_000, 200_000, 0).cpu_per_million(), None);
         assert!((s.busy().unwrap() - 0.2).abs() < 1e-9, "0.4 CPU seconds in a 2 s step");

@@ -145,7 +145,10 @@ pub fn markdown(plan: &Plan, env: &Environment, results: &[ServerResult]) -> Str
         let estimate = f.cpu_bound_estimate.map_or("–".to_owned(), |e| format!("~{}", kq(e)));
         let latency = result.latency.map_or("–".to_owned(), |l| format!("{:.3} / {:.3}", l.p50_ms, l.p99_ms));
         let cpu = match (f.cpu_per_million, f.cpu_parts) {
-            (Some(total), Some([p, n, s])) => format!("{} ({p:.2} + {n:.2} + {s:.2})", spread_plain(Some(total))),
+            (Some(total), Some([p, n, s])) => {
+                let capture = f.capture_per_million.map_or(String::new(), |c| format!("; capture {c:.3}"));
+                format!("{} ({p:.2} + {n:.2} + {s:.2}{capture})", spread_plain(Some(total)))
+            }
             (total, _) => spread_plain(total),
         };
         let (vs_peak, vs_cpu) = match floor.filter(|_| result.kind != ServerKind::Floor) {
@@ -284,7 +287,8 @@ kxdpgun sent less than 95% of the offered rate are generator-limited and do not 
 answer's latency.
 - **CPU**: utime + stime of the server process and its children (/proc/PID/stat), plus the server interface's \
 threaded-NAPI kernel threads, plus irq + softirq time (/proc/stat), per million answers, at one ladder step. NAPI \
-threads run the receive path: the veth copy, XDP, the AF_XDP copy.
+threads run the receive path: the veth copy, XDP, the AF_XDP copy. With query capture on (`--dnstap`, `--pcap`), \
+`capture` is the capture thread's part of the process's time (/proc/PID/task/TID/schedstat, nanoseconds).
 - **busy at peak**: the same three parts at the peak step (the rate with the highest median answered), over the \
 step's seconds: the share of one CPU the server used there, median over repeats.
 - **CPU-bound estimate** (an estimate, not a measurement): peak answered / busy at peak, the rate one fully busy \
@@ -501,6 +505,18 @@ mod tests {
             cpu_rate: 100_000,
             ..crate::bench::plan::Plan::from_args(&Default::default()).unwrap()
         }
+    }
+
+    #[test]
+    fn the_capture_threads_part_shows_only_when_it_ran() {
+        let mut tapped = measured(ServerKind::ResponderXdp);
+        for s in &mut tapped.points[0].steps {
+            s.cpu.capture = 0.02;
+        }
+        let env = Environment { date: "2026-12-07".into(), ..Default::default() };
+        let md = markdown(&plan(), &env, &[measured(ServerKind::Floor), tapped]);
+        assert!(md.contains("| 5.00 (5.00 + 0.00 + 0.00; capture 0.200) |"), "{md}");
+        assert_eq!(md.matches("; capture").count(), 1, "the floor ran no capture thread: {md}");
     }
 
     #[test]

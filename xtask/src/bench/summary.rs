@@ -33,6 +33,9 @@ pub struct Figures {
     pub cpu_per_million: Option<Spread>,
     /// Its parts (process, NAPI threads, softirq), medians.
     pub cpu_parts: Option<[f64; 3]>,
+    /// Of the process part: the capture thread's, per million answers
+    /// (`None` when it did not run).
+    pub capture_per_million: Option<f64>,
 }
 
 pub fn figures(result: &ServerResult, cpu_rate: u32) -> Figures {
@@ -66,6 +69,11 @@ pub fn figures(result: &ServerResult, cpu_rate: u32) -> Figures {
         };
         Some([part(&|s| s.cpu.process)?, part(&|s| s.cpu.napi)?, part(&|s| s.cpu.softirq)?])
     });
+    let capture_per_million = at_cpu_rate.and_then(|p| {
+        let values: Vec<f64> =
+            p.steps.iter().filter(|s| s.replies > 0).map(|s| s.cpu.capture / s.replies as f64 * 1e6).collect();
+        Spread::of(&values).map(|s| s.median).filter(|&c| c > 0.0)
+    });
     Figures {
         kind: result.kind,
         peak,
@@ -76,6 +84,7 @@ pub fn figures(result: &ServerResult, cpu_rate: u32) -> Figures {
         max_rate_within_loss,
         cpu_per_million: at_cpu_rate.and_then(Point::cpu_per_million),
         cpu_parts,
+        capture_per_million,
     }
 }
 
@@ -138,7 +147,7 @@ pub mod tests {
             sent,
             replies,
             answered_rate: replies as f64,
-            cpu: CpuUse { process: cpu, napi: 0.0, softirq: 0.0 },
+            cpu: CpuUse { process: cpu, napi: 0.0, softirq: 0.0, capture: 0.0 },
             drops: PathCounters::default(),
         }
     }
@@ -173,6 +182,14 @@ pub mod tests {
         assert_eq!(f.max_rate_within_loss, Some(Spread { median: 100_000.0, min: 100_000.0, max: 200_000.0 }));
         assert_eq!(f.cpu_per_million.unwrap().median, 5.0);
         assert_eq!(f.cpu_parts, Some([5.0, 0.0, 0.0]));
+        assert_eq!(f.capture_per_million, None, "no capture thread ran");
+        let mut tapped = measured(ServerKind::ResponderXdp);
+        for (i, s) in tapped.points[0].steps.iter_mut().enumerate() {
+            s.cpu.capture = [0.01, 0.02, 0.05][i];
+        }
+        // The median repeat's 0.02 s over 100,000 answers.
+        let capture = figures(&tapped, 100_000).capture_per_million.expect("the capture thread ran");
+        assert!((capture - 0.2).abs() < 1e-12, "{capture}");
         assert!(!f.peak_generator_limited);
         assert!(!f.unsaturated, "200k lost more than 1%");
         // The peak step is 200k: 1.0 CPU second over 1 s each repeat.
