@@ -44,7 +44,8 @@ impl ZoneSource {
     /// last left it (`Secondaries::serving`). Also returns the zones
     /// compiled (none from a table file), for the zones sent out
     /// (`transfer::outbound`): shared with `files` and the secondaries, not
-    /// copies (a copy of every zone was a reload's largest allocation).
+    /// copies (a deep copy of every zone was held through the compile,
+    /// beside the originals).
     fn compile(
         &self,
         files: &[FileZone],
