@@ -2,6 +2,8 @@
 //! CNAME chains, wildcard synthesis, referrals with glue, negative answers
 //! with the SOA, additional addresses. The runtime only looks up and copies.
 
+use std::borrow::{Borrow, Cow};
+
 use super::dedup::Written;
 use super::denial::{CHAIN_NSEC, CHAIN_NSEC3};
 use super::fasthash::FastMap;
@@ -9,6 +11,7 @@ use super::format::*;
 use super::header::{seal, Header};
 use super::name_index::NameIndex;
 use super::nsec3_hash::{decode_base32hex, nsec3_hash, HASH_LEN};
+use super::rdatas::Rdatas;
 use super::template::{Owner, QueryContext, RrsetRef, Sections, Template};
 use crate::wire::dns::rcode;
 use crate::zone::{Location, Name, RType, Zone};
@@ -37,26 +40,29 @@ pub enum CompileError {
 struct Rrset<'z> {
     rtype: RType,
     ttl: u32,
-    rdatas: Vec<&'z [u8]>,
-    /// The RRSIGs covering this RRset, and their TTL (RFC 4034 §3: that of
-    /// the first, as RRset TTLs go).
-    sigs: Vec<&'z [u8]>,
-    sig_ttl: u32,
+    rdatas: Rdatas<'z>,
+    /// The RRSIGs covering this RRset: boxed, since most zones have none
+    /// (40 bytes less per RRset).
+    sigs: Option<Box<Sigs<'z>>>,
     /// The first record's place in its file, for messages about the RRset.
     location: &'z Location,
 }
 
+struct Sigs<'z> {
+    /// RFC 4034 §3: that of the first, as RRset TTLs go.
+    ttl: u32,
+    rdatas: Vec<&'z [u8]>,
+}
+
 impl<'z> Rrset<'z> {
     fn new(rtype: RType, ttl: u32, location: &'z Location) -> Rrset<'z> {
-        Rrset { rtype, ttl, rdatas: Vec::with_capacity(1), sigs: Vec::new(), sig_ttl: 0, location }
+        Rrset { rtype, ttl, rdatas: Rdatas::default(), sigs: None, location }
     }
 
     fn add_sig(&mut self, ttl: u32, rdata: &'z [u8]) {
-        if self.sigs.is_empty() {
-            self.sig_ttl = ttl;
-        }
-        if !self.sigs.contains(&rdata) {
-            self.sigs.push(rdata);
+        let sigs = self.sigs.get_or_insert_with(|| Box::new(Sigs { ttl, rdatas: Vec::new() }));
+        if !sigs.rdatas.contains(&rdata) {
+            sigs.rdatas.push(rdata);
         }
     }
 }
@@ -67,19 +73,38 @@ fn covered(rdata: &[u8]) -> Option<RType> {
 }
 
 struct Node<'z> {
-    /// Owner as first written (answers about other names use this case).
-    name: Name,
-    zone: usize,
+    /// Owner as first written (answers about other names use this case),
+    /// borrowed from the zone's record: a copy per node was a heap block
+    /// per name. Only names no record owns (empty non-terminals) are owned.
+    name: Cow<'z, Name>,
     rrsets: Vec<Rrset<'z>>,
     /// DS at a served child's apex, as the (also served) parent has it:
     /// boxed, since nearly no node has one.
     parent_ds: Option<Box<(usize, Rrset<'z>)>>,
+    /// Node and zone numbers as u32 (`NONE` for none), not `Option<usize>`:
+    /// 24 bytes less per node (see `zone`, `cut`, `wildcard_child`).
+    zone: u32,
     /// The topmost zone cut at or above this node, within its zone.
-    cut: Option<usize>,
-    wildcard_child: Option<usize>,
+    cut: u32,
+    wildcard_child: u32,
 }
 
+/// No node: `Node::cut` and `Node::wildcard_child` unset.
+const NONE: u32 = u32::MAX;
+
 impl<'z> Node<'z> {
+    fn zone(&self) -> usize {
+        self.zone as usize
+    }
+
+    fn cut(&self) -> Option<usize> {
+        (self.cut != NONE).then_some(self.cut as usize)
+    }
+
+    fn wildcard_child(&self) -> Option<usize> {
+        (self.wildcard_child != NONE).then_some(self.wildcard_child as usize)
+    }
+
     fn rrset(&self, t: RType) -> Option<&Rrset<'z>> {
         self.rrsets.iter().find(|r| r.rtype == t)
     }
@@ -136,17 +161,20 @@ struct Compiler<'z> {
 /// Compiles zones into table bytes (see `format` for the layout). Answers
 /// that no DNS message can carry are compiled to be truncated, and each
 /// RRset that makes one so gets a warning in `warnings`, `file:line:` first.
-pub fn compile(zones: &[Zone], warnings: &mut Vec<String>) -> Result<Vec<u8>, CompileError> {
+/// Zones are taken by anything that lends one (`Zone`, `Arc<Zone>`): a
+/// reload compiles the zones it keeps without copying them.
+pub fn compile<Z: Borrow<Zone>>(zones: &[Z], warnings: &mut Vec<String>) -> Result<Vec<u8>, CompileError> {
+    let zones: Vec<&Zone> = zones.iter().map(Borrow::borrow).collect();
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    for z in zones {
+    for z in &zones {
         signatures_out_of_date(z, now as u32, warnings);
     }
-    let c = Compiler::build(zones)?;
+    let c = Compiler::build(&zones)?;
     c.emit(warnings)
 }
 
 impl<'z> Compiler<'z> {
-    fn build(zones: &'z [Zone]) -> Result<Compiler<'z>, CompileError> {
+    fn build(zones: &[&'z Zone]) -> Result<Compiler<'z>, CompileError> {
         let mut c = Compiler {
             signed: false,
             nsec_chain: Vec::new(),
@@ -160,7 +188,7 @@ impl<'z> Compiler<'z> {
         order.sort_by_key(|&i| zones[i].origin.label_count());
         let mut apexes: FastMap<Vec<u8>, usize> = FastMap::default();
         for &zi in &order {
-            let z = &zones[zi];
+            let z = zones[zi];
             let key = z.origin.to_lowercase().wire().to_vec();
             if apexes.contains_key(&key) {
                 return Err(CompileError::DuplicateZone(z.origin.to_string()));
@@ -207,7 +235,7 @@ impl<'z> Compiler<'z> {
                     let is_ds = r.rtype == RType::DS;
                     let is_ds_sig = r.rtype == RType::RRSIG && covered(&r.rdata) == Some(RType::DS);
                     if (is_ds || is_ds_sig) && deepest.is_some_and(|d| c.zones[d].apex == r.owner) {
-                        let n = c.node(&r.owner, deepest.unwrap_or(0));
+                        let n = c.node(Cow::Borrowed(&r.owner), deepest.unwrap_or(0));
                         let entry = c.nodes[n]
                             .parent_ds
                             .get_or_insert_with(|| Box::new((zi_sorted, Rrset::new(RType::DS, r.ttl, &r.location))));
@@ -222,7 +250,7 @@ impl<'z> Compiler<'z> {
                     }
                     continue;
                 }
-                let n = c.node(&r.owner, zi_sorted);
+                let n = c.node(Cow::Borrowed(&r.owner), zi_sorted);
                 if r.rtype == RType::RRSIG {
                     // Kept beside the nodes, not in them: most zones have none.
                     pending_sigs.push((n, r.ttl, r.rdata.as_slice()));
@@ -232,7 +260,7 @@ impl<'z> Compiler<'z> {
                 match node.rrsets.iter_mut().find(|s| s.rtype == r.rtype) {
                     // Duplicates go once every record is in (`dedup_rdatas`):
                     // a check per record here was quadratic in the RRset.
-                    Some(set) => push_small(&mut set.rdatas, &r.rdata),
+                    Some(set) => set.rdatas.push(&r.rdata),
                     None => {
                         let mut set = Rrset::new(r.rtype, r.ttl, &r.location);
                         set.rdatas.push(&r.rdata);
@@ -258,7 +286,7 @@ impl<'z> Compiler<'z> {
         c.add_empty_non_terminals();
         for z in 0..c.zones.len() {
             let apex = c.zones[z].apex.clone();
-            c.zones[z].apex_node = c.node(&apex, z);
+            c.zones[z].apex_node = c.node(Cow::Owned(apex), z);
         }
         c.mark_cuts_and_wildcards();
         c.order_nsec_chains();
@@ -269,21 +297,21 @@ impl<'z> Compiler<'z> {
         Ok(c)
     }
 
-    fn node(&mut self, name: &Name, zone: usize) -> usize {
+    fn node(&mut self, name: Cow<'z, Name>, zone: usize) -> usize {
         let mut buf = [0u8; 255];
-        if let Some(i) = self.lookup(key(name, &mut buf)) {
+        if let Some(i) = self.lookup(key(&name, &mut buf)) {
             return i;
         }
         let i = self.nodes.len();
+        self.index.push(key(&name, &mut buf));
         self.nodes.push(Node {
-            name: name.clone(),
-            zone,
+            name,
             rrsets: Vec::new(),
             parent_ds: None,
-            cut: None,
-            wildcard_child: None,
+            zone: zone as u32,
+            cut: NONE,
+            wildcard_child: NONE,
         });
-        self.index.push(key(name, &mut buf));
         i
     }
 
@@ -296,12 +324,12 @@ impl<'z> Compiler<'z> {
     /// synthesis, so their own data must not be found.
     fn drop_below_dnames(&mut self) {
         let dnames: Vec<Name> =
-            self.nodes.iter().filter(|n| n.rrset(RType::DNAME).is_some()).map(|n| n.name.clone()).collect();
+            self.nodes.iter().filter(|n| n.rrset(RType::DNAME).is_some()).map(|n| Name::clone(&n.name)).collect();
         if dnames.is_empty() {
             return;
         }
         for n in &mut self.nodes {
-            if dnames.iter().any(|d| n.name != *d && n.name.is_subdomain_of(d)) {
+            if dnames.iter().any(|d| *n.name != *d && n.name.is_subdomain_of(d)) {
                 n.rrsets.clear();
                 n.parent_ds = None;
             }
@@ -325,14 +353,14 @@ impl<'z> Compiler<'z> {
     /// empty non-terminal answers NODATA and stops wildcard matching.
     fn add_empty_non_terminals(&mut self) {
         for i in 0..self.nodes.len() {
-            let zone = self.nodes[i].zone;
+            let zone = self.nodes[i].zone();
             let apex = self.zones[zone].apex.clone();
             let mut cur = self.nodes[i].name.parent();
             while let Some(p) = cur {
                 if !p.is_subdomain_of(&apex) || self.lookup(key(&p, &mut [0u8; 255])).is_some() {
                     break;
                 }
-                self.node(&p, zone);
+                self.node(Cow::Owned(p.clone()), zone);
                 cur = p.parent();
             }
         }
@@ -340,27 +368,27 @@ impl<'z> Compiler<'z> {
 
     fn mark_cuts_and_wildcards(&mut self) {
         for i in 0..self.nodes.len() {
-            let zone = self.nodes[i].zone;
+            let zone = self.nodes[i].zone();
             let apex = &self.zones[zone].apex;
             // The topmost NS-owning ancestor-or-self below the apex is the cut.
             let mut cut = None;
-            let mut cur = Some(self.nodes[i].name.clone());
+            let mut cur = Some(Name::clone(&self.nodes[i].name));
             while let Some(n) = cur {
                 if n == *apex {
                     break;
                 }
                 if let Some(j) = self.lookup(key(&n, &mut [0u8; 255])) {
-                    if self.nodes[j].zone == zone && self.nodes[j].rrset(RType::NS).is_some() {
+                    if self.nodes[j].zone() == zone && self.nodes[j].rrset(RType::NS).is_some() {
                         cut = Some(j);
                     }
                 }
                 cur = n.parent();
             }
-            self.nodes[i].cut = cut;
+            self.nodes[i].cut = cut.map_or(NONE, |c| c as u32);
             if self.nodes[i].name.is_wildcard() {
                 if let Some(parent) = self.nodes[i].name.parent() {
                     if let Some(p) = self.lookup(key(&parent, &mut [0u8; 255])) {
-                        self.nodes[p].wildcard_child = Some(i);
+                        self.nodes[p].wildcard_child = i as u32;
                     }
                 }
             }
@@ -374,21 +402,21 @@ impl<'z> Compiler<'z> {
         let mut keep = vec![true; self.nodes.len()];
         for (i, node) in self.nodes.iter_mut().enumerate() {
             let Some(at) = node.rrsets.iter().position(|r| r.rtype == RType::NSEC3) else { continue };
-            let apex = &self.zones[node.zone].apex;
+            let apex = &self.zones[node.zone()].apex;
             let Some(label) = node.name.labels().next() else { continue };
             let Some(hash) = decode_base32hex(label) else { continue };
             if node.name.parent().as_ref() != Some(apex) {
                 continue;
             }
             let set = node.rrsets.remove(at);
-            let chain = &mut self.nsec3[node.zone];
+            let chain = &mut self.nsec3[node.zone()];
             if chain.entries.is_empty() {
                 // Algorithm, flags, iterations, salt length, salt.
                 let rd = set.rdatas[0];
                 chain.iterations = u16::from_be_bytes([rd[2], rd[3]]);
                 chain.salt = rd.get(5..5 + rd[4] as usize).unwrap_or_default().to_vec();
             }
-            chain.entries.push(Nsec3Entry { hash, owner: node.name.clone(), set });
+            chain.entries.push(Nsec3Entry { hash, owner: Name::clone(&node.name), set });
             // Its signatures went with it (`set.sigs`).
             for r in node.rrsets.iter_mut().filter(|r| r.rtype == RType::RRSIG) {
                 r.rdatas.retain(|rd| covered(rd) != Some(RType::NSEC3));
@@ -420,7 +448,7 @@ impl<'z> Compiler<'z> {
 
     fn push_nsec3<'a>(&'a self, zone: usize, i: usize, s: &mut Sections<'a>) {
         let e = &self.nsec3[zone].entries[i];
-        if !s.denial.iter().any(|d| d.rtype == RType::NSEC3 && d.rdatas == e.set.rdatas.as_slice()) {
+        if !s.denial.iter().any(|d| d.rtype == RType::NSEC3 && d.rdatas == &e.set.rdatas[..]) {
             s.denial.push(set(Owner::Name(e.owner.clone()), &e.set));
         }
     }
@@ -453,7 +481,7 @@ impl<'z> Compiler<'z> {
         self.nsec_chain = vec![Vec::new(); self.zones.len()];
         for (i, n) in self.nodes.iter().enumerate() {
             if n.rrset(RType::NSEC).is_some() {
-                self.nsec_chain[n.zone].push((canonical_key(&n.name), i));
+                self.nsec_chain[n.zone()].push((canonical_key(&n.name), i));
             }
         }
         for chain in &mut self.nsec_chain {
@@ -475,7 +503,7 @@ impl<'z> Compiler<'z> {
             Err(i) => i - 1,
         };
         let node = &self.nodes[chain[at].1];
-        Some(set(Owner::Name(node.name.clone()), node.rrset(RType::NSEC)?))
+        Some(set(Owner::Name(Name::clone(&node.name)), node.rrset(RType::NSEC)?))
     }
 
     /// Adds the NSEC proving `name`'s absence or that of its type (it may
@@ -535,17 +563,17 @@ impl<'z> Compiler<'z> {
     /// below a cut, a DNAME) or a zone without a chain.
     fn encloser_proofs(&self, i: usize) -> Option<(u32, Option<u32>)> {
         let node = &self.nodes[i];
-        if node.cut.is_some() || node.rrset(RType::DNAME).is_some() {
+        if node.cut().is_some() || node.rrset(RType::DNAME).is_some() {
             return None;
         }
         let index = |found: Option<usize>| found.map_or(Some(u32::MAX), |i| u32::try_from(i).ok());
         let wild = node.name.prepend(b"*").ok();
-        if !self.nsec3[node.zone].entries.is_empty() {
-            let cover = index(wild.and_then(|w| Some(self.nsec3_find(node.zone, &w)?.0)))?;
-            let matching = u32::try_from(self.nsec3_find(node.zone, &node.name)?.0).ok()?;
+        if !self.nsec3[node.zone()].entries.is_empty() {
+            let cover = index(wild.and_then(|w| Some(self.nsec3_find(node.zone(), &w)?.0)))?;
+            let matching = u32::try_from(self.nsec3_find(node.zone(), &node.name)?.0).ok()?;
             return Some((cover, Some(matching)));
         }
-        let chain = &self.nsec_chain[node.zone];
+        let chain = &self.nsec_chain[node.zone()];
         if chain.is_empty() {
             return None;
         }
@@ -564,7 +592,7 @@ impl<'z> Compiler<'z> {
     fn find(&self, name: &Name) -> Found {
         let lower = name.to_lowercase();
         if let Some(i) = self.lookup(lower.wire()) {
-            return match self.nodes[i].cut {
+            return match self.nodes[i].cut() {
                 Some(c) => Found::Referral(c),
                 None => Found::Node(i),
             };
@@ -573,15 +601,15 @@ impl<'z> Compiler<'z> {
         while let Some(n) = cur {
             if let Some(i) = self.lookup(n.wire()) {
                 let node = &self.nodes[i];
-                if let Some(c) = node.cut {
+                if let Some(c) = node.cut() {
                     return Found::Referral(c);
                 }
                 if node.rrset(RType::DNAME).is_some() {
                     return Found::Dname;
                 }
-                return match node.wildcard_child {
+                return match node.wildcard_child() {
                     Some(w) => Found::Node(w),
-                    None => Found::NxDomain(node.zone),
+                    None => Found::NxDomain(node.zone()),
                 };
             }
             cur = n.parent();
@@ -605,26 +633,26 @@ impl<'z> Compiler<'z> {
         // A wildcard's own name is not the query name, so it cannot close a loop.
         let mut visited: Vec<Name> = Vec::new();
         if !self.nodes[start].name.is_wildcard() {
-            visited.push(self.nodes[start].name.clone());
+            visited.push(Name::clone(&self.nodes[start].name));
         }
         for _ in 0..MAX_CHAIN {
             let node = &self.nodes[at];
-            if qtype == RType::DS && node.cut == Some(at) {
+            if qtype == RType::DS && node.cut() == Some(at) {
                 // DS belongs to the parent side of a cut (RFC 4035 §3.1.4.1).
                 match node.rrset(RType::DS) {
                     Some(ds) => s.answer.push(set(owner, ds)),
                     None => {
                         s.authority.push(set(
-                            Owner::Name(self.zones[node.zone].apex.clone()),
-                            &self.zones[node.zone].negative_soa,
+                            Owner::Name(self.zones[node.zone()].apex.clone()),
+                            &self.zones[node.zone()].negative_soa,
                         ));
                         // An insecure delegation: its NSEC shows no DS.
-                        self.deny(node.zone, &node.name, &mut s);
+                        self.deny(node.zone(), &node.name, &mut s);
                     }
                 }
                 return s;
             }
-            if let Some(cut) = node.cut {
+            if let Some(cut) = node.cut() {
                 if s.answer.is_empty() {
                     s.aa = false;
                 }
@@ -647,12 +675,12 @@ impl<'z> Compiler<'z> {
                 // this name: not followed (as Knot answers).
                 Some(c) if ![RType::CNAME, RType::NSEC, RType::RRSIG].contains(&qtype) => c,
                 _ => {
-                    let z = &self.zones[node.zone];
+                    let z = &self.zones[node.zone()];
                     s.authority.push(set(Owner::Name(z.apex.clone()), &z.negative_soa));
                     // NODATA: the name's NSEC, or at an empty non-terminal
                     // the one covering it (RFC 4035 §3.1.3.1). A wildcard's
                     // match needs the query name's too, known at run time.
-                    self.deny(node.zone, &node.name, &mut s);
+                    self.deny(node.zone(), &node.name, &mut s);
                     return s;
                 }
             };
@@ -691,14 +719,14 @@ impl<'z> Compiler<'z> {
     fn referral<'a>(&'a self, cut: usize, s: &mut Sections<'a>) {
         let node = &self.nodes[cut];
         let Some(ns) = node.rrset(RType::NS) else { return };
-        s.authority.push(set(Owner::Name(node.name.clone()), ns));
+        s.authority.push(set(Owner::Name(Name::clone(&node.name)), ns));
         // A signed referral carries the DS with its RRSIG, an unsigned one
         // the NSEC that proves there is no DS (RFC 4035 §3.1.4).
         match node.rrset(RType::DS) {
-            Some(ds) => s.denial.push(set(Owner::Name(node.name.clone()), ds)),
-            None => self.deny(node.zone, &node.name, s),
+            Some(ds) => s.denial.push(set(Owner::Name(Name::clone(&node.name)), ds)),
+            None => self.deny(node.zone(), &node.name, s),
         }
-        for rd in &ns.rdatas {
+        for rd in ns.rdatas.iter() {
             let Ok(target) = Name::from_wire(rd) else { continue };
             // In-domain glue must fit (RFC 9471); addresses we hold for
             // other names (sibling glue, our own zones) are added if room is left.
@@ -717,12 +745,12 @@ impl<'z> Compiler<'z> {
         if !matches!(rr.rtype, RType::MX | RType::SRV | RType::NS) {
             return;
         }
-        for rd in &rr.rdatas {
+        for rd in rr.rdatas.iter() {
             let Some(&(at, len, _)) = crate::zone::embedded_names(rr.rtype, rd).first() else { continue };
             let Ok(target) = Name::from_wire(&rd[at..at + len]) else { continue };
             let Some(t) = self.lookup(key(&target, &mut [0u8; 255])) else { continue };
             let tn = &self.nodes[t];
-            if tn.cut.is_some() && rr.rtype != RType::NS {
+            if tn.cut().is_some() && rr.rtype != RType::NS {
                 continue;
             }
             for rtype in [RType::A, RType::AAAA] {
@@ -743,11 +771,11 @@ impl<'z> Compiler<'z> {
     fn answer_types(&self, i: usize) -> Vec<RType> {
         let node = &self.nodes[i];
         let mut types: Vec<RType> = Vec::new();
-        if node.cut == Some(i) {
+        if node.cut() == Some(i) {
             types.push(RType::DS);
             return types;
         }
-        if node.cut.is_some() {
+        if node.cut().is_some() {
             return types;
         }
         types.extend(node.rrsets.iter().map(|r| r.rtype));
@@ -897,11 +925,11 @@ impl<'z> Compiler<'z> {
                     aa: true,
                     rcode: rcode::NOERROR,
                     answer: vec![],
-                    authority: vec![set(Owner::Name(node.name.clone()), nsec)],
+                    authority: vec![set(Owner::Name(Name::clone(&node.name)), nsec)],
                     additional: vec![],
                     denial: vec![],
                 };
-                let apex = &self.zones[node.zone].apex;
+                let apex = &self.zones[node.zone()].apex;
                 let t = s.encode(QueryContext { name: apex, labels: apex.label_count() }, true);
                 proofs[i] = u32::try_from(out.len()).map_err(|_| CompileError::TooLarge)?;
                 t.serialize(&mut out);
@@ -914,7 +942,7 @@ impl<'z> Compiler<'z> {
             // name that every match shares: the wildcard's parent.
             let labels = if node.name.is_wildcard() { node.name.label_count() - 1 } else { node.name.label_count() };
             let ctx = QueryContext { name: &node.name, labels };
-            let expired = self.zones[node.zone].expired;
+            let expired = self.zones[node.zone()].expired;
             let types = if expired { Vec::new() } else { self.answer_types(i) };
             let mut entries = Vec::with_capacity(types.len());
             for t in &types {
@@ -929,15 +957,15 @@ impl<'z> Compiler<'z> {
 
             let off = u32::try_from(out.len()).map_err(|_| CompileError::TooLarge)?;
             node_offsets[i] = off;
-            let dname = if node.cut.is_none() { node.rrset(RType::DNAME) } else { None };
+            let dname = if node.cut().is_none() { node.rrset(RType::DNAME) } else { None };
             let mut flags = 0u8;
-            if node.cut.is_some() {
+            if node.cut().is_some() {
                 flags |= FLAG_CUT;
             }
             if dname.is_some() {
                 flags |= FLAG_DNAME;
             }
-            if node.wildcard_child.is_some() {
+            if node.wildcard_child().is_some() {
                 flags |= FLAG_WILDCARD_CHILD;
             }
             let encloser_proofs = self.encloser_proofs(i);
@@ -947,14 +975,14 @@ impl<'z> Compiler<'z> {
             out.push(lower.wire_len() as u8);
             out.extend_from_slice(lower.wire());
             out.push(flags);
-            out.extend_from_slice(&(node.zone as u16).to_le_bytes());
+            out.extend_from_slice(&(node.zone() as u16).to_le_bytes());
             out.extend_from_slice(&default_off.to_le_bytes());
             out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
             for (t, r) in &entries {
                 out.extend_from_slice(&t.to_le_bytes());
                 out.extend_from_slice(&r.to_le_bytes());
             }
-            if let Some(w) = node.wildcard_child {
+            if let Some(w) = node.wildcard_child() {
                 wildcard_fixups.push((out.len(), w));
                 out.extend_from_slice(&[0u8; 4]);
             }
@@ -1102,8 +1130,8 @@ fn set<'a>(owner: Owner, r: &'a Rrset<'_>) -> RrsetRef<'a> {
         rtype: r.rtype,
         ttl: r.ttl,
         rdatas: &r.rdatas,
-        sigs: &r.sigs,
-        sig_ttl: r.sig_ttl,
+        sigs: r.sigs.as_ref().map_or(&[], |s| &s.rdatas),
+        sig_ttl: r.sigs.as_ref().map_or(0, |s| s.ttl),
         location: r.location,
     }
 }
@@ -1173,7 +1201,7 @@ fn canonical_key(name: &Name) -> Vec<u8> {
 
 /// Drops repeated RDATA, keeping file order, in time linear in the RRset
 /// (RRsets of many thousands of records are served).
-fn dedup_rdatas(rdatas: &mut Vec<&[u8]>) {
+fn dedup_rdatas(rdatas: &mut Rdatas<'_>) {
     if rdatas.len() <= 16 {
         // Small sets, nearly all of them: no map to allocate.
         let mut kept = 0;

@@ -19,12 +19,14 @@ pub mod nsec3_hash;
 mod prefetch;
 #[cfg(test)]
 mod proptests;
+mod rdatas;
 mod template;
 mod validate;
 mod view;
 #[cfg(test)]
 mod width_tests;
 
+use std::borrow::Borrow;
 use std::path::Path;
 
 pub use compile::{rrsig_time, CompileError};
@@ -87,8 +89,14 @@ impl Table {
     /// Compiles zones into a table; warnings (answers too big for any DNS
     /// message) are logged, as the zones' own warnings are when they load.
     pub fn compile(zones: &[Zone]) -> Result<Table, TableError> {
+        Table::compile_from(zones)
+    }
+
+    /// [`Table::compile`] of zones that are lent (`Arc<Zone>`), not copied:
+    /// a reload compiles the zones it keeps as they are.
+    pub fn compile_from<Z: Borrow<Zone>>(zones: &[Z]) -> Result<Table, TableError> {
         let mut warnings = Vec::new();
-        let table = Table::compile_noting(zones, &mut warnings);
+        let table = compile::compile(zones, &mut warnings).map_err(TableError::from).and_then(Table::from_bytes);
         for w in &warnings {
             tracing::warn!("{w}");
         }

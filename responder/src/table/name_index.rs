@@ -1,7 +1,8 @@
-//! The compiler's name → node map, holding no copy of the names: a map from
-//! the hash of a lowercase name to the last node with that hash, and per
-//! node the one before it. Keys that were owned lowercase copies cost a
-//! million-name compile two heap blocks per name.
+//! The compiler's name → node map, holding no copy of the names: an
+//! open-addressed array of (node, 32 bits of the lowercase name's hash),
+//! compared against the node's own name. 8 bytes a slot, at most half
+//! full: a `HashMap<u64, u32>` of heads with a chain per node took about
+//! 40 bytes a name, and owned lowercase keys two heap blocks a name.
 
 use std::hash::BuildHasher;
 
@@ -11,39 +12,78 @@ const NONE: u32 = u32::MAX;
 
 #[derive(Default)]
 pub struct NameIndex {
-    heads: FastMap<u64, u32>,
-    /// Per node, the previous node whose name has the same hash.
-    next: Vec<u32>,
+    /// (node, hash) pairs; `NONE` marks an empty slot. The length is zero
+    /// or a power of two, the slot a hash goes to its low bits.
+    slots: Vec<(u32, u32)>,
+    len: usize,
 }
 
-fn hash(lower: &[u8]) -> u64 {
-    FastMap::<u64, u32>::default().hasher().hash_one(lower)
+fn hash(lower: &[u8]) -> u32 {
+    let h = FastMap::<u64, u32>::default().hasher().hash_one(lower);
+    (h ^ (h >> 32)) as u32
 }
 
 impl NameIndex {
     /// The node named `lower` (lowercase wire form); `wire_of` gives a node's
     /// name in any case.
     pub fn get<'a>(&self, lower: &[u8], wire_of: impl Fn(usize) -> &'a [u8]) -> Option<usize> {
-        let mut at = *self.heads.get(&hash(lower))?;
-        while at != NONE {
-            if wire_of(at as usize).eq_ignore_ascii_case(lower) {
-                return Some(at as usize);
-            }
-            at = self.next[at as usize];
+        self.get_hashed(lower, hash(lower), wire_of)
+    }
+
+    fn get_hashed<'a>(&self, lower: &[u8], h: u32, wire_of: impl Fn(usize) -> &'a [u8]) -> Option<usize> {
+        if self.slots.is_empty() {
+            return None;
         }
-        None
+        let mask = self.slots.len() - 1;
+        let mut at = h as usize & mask;
+        loop {
+            let (node, tag) = self.slots[at];
+            if node == NONE {
+                return None;
+            }
+            if tag == h && wire_of(node as usize).eq_ignore_ascii_case(lower) {
+                return Some(node as usize);
+            }
+            at = (at + 1) & mask;
+        }
     }
 
     /// Adds node number `len()` under `lower`, which no node has yet.
     pub fn push(&mut self, lower: &[u8]) {
-        let i = u32::try_from(self.next.len()).expect("fewer than 4 G nodes");
-        let previous = self.heads.insert(hash(lower), i).unwrap_or(NONE);
-        self.next.push(previous);
+        self.push_hashed(hash(lower));
+    }
+
+    fn push_hashed(&mut self, h: u32) {
+        let node = u32::try_from(self.len).ok().filter(|&n| n != NONE).expect("fewer than 4 G nodes");
+        if (self.len + 1) * 2 > self.slots.len() {
+            self.grow();
+        }
+        self.place(node, h);
+        self.len += 1;
+    }
+
+    fn place(&mut self, node: u32, h: u32) {
+        let mask = self.slots.len() - 1;
+        let mut at = h as usize & mask;
+        while self.slots[at].0 != NONE {
+            at = (at + 1) & mask;
+        }
+        self.slots[at] = (node, h);
+    }
+
+    fn grow(&mut self) {
+        let size = (self.slots.len() * 2).max(16);
+        let old = std::mem::replace(&mut self.slots, vec![(NONE, 0); size]);
+        for (node, h) in old {
+            if node != NONE {
+                self.place(node, h);
+            }
+        }
     }
 
     pub fn clear(&mut self) {
-        self.heads.clear();
-        self.next.clear();
+        self.slots.clear();
+        self.len = 0;
     }
 }
 
@@ -71,15 +111,28 @@ mod tests {
     }
 
     #[test]
+    fn finds_every_name_across_growth_and_after_clear() {
+        let names: Vec<Vec<u8>> = (0..5000).map(|i| format!("\x05h{i:04}\x00").into_bytes()).collect();
+        let mut index = NameIndex::default();
+        for n in &names {
+            index.push(n);
+        }
+        for (i, n) in names.iter().enumerate() {
+            assert_eq!(index.get(n, |j| &names[j]), Some(i));
+        }
+        assert_eq!(index.get(b"\x05h9999\x00", |j| &names[j]), None);
+        index.clear();
+        assert_eq!(index.get(&names[0], |j| &names[j]), None);
+    }
+
+    #[test]
     fn names_sharing_a_hash_are_told_apart() {
-        // A one-entry map forced by hand: two names chained under one head.
         let mut index = NameIndex::default();
         let names: [&[u8]; 2] = [b"\x01a\x00", b"\x01b\x00"];
-        index.heads.insert(hash(names[0]), 1);
-        index.heads.insert(hash(names[1]), 1);
-        index.next = vec![NONE, 0];
-        assert_eq!(index.get(names[0], |i| names[i]), Some(0));
-        assert_eq!(index.get(names[1], |i| names[i]), Some(1));
-        assert_eq!(index.get(b"\x01c\x00", |i| names[i]), None);
+        index.push_hashed(7);
+        index.push_hashed(7);
+        assert_eq!(index.get_hashed(names[0], 7, |i| names[i]), Some(0));
+        assert_eq!(index.get_hashed(names[1], 7, |i| names[i]), Some(1));
+        assert_eq!(index.get_hashed(b"\x01c\x00", 7, |i| names[i]), None);
     }
 }

@@ -161,9 +161,10 @@ impl Secondaries {
         *self.file_zones.write().unwrap_or_else(|p| p.into_inner()) = names;
     }
 
-    /// The zones to compile into the table: each copy, or for an expired
-    /// one its SOA alone, marked to answer SERVFAIL.
-    pub fn serving(&self) -> Vec<Zone> {
+    /// The zones to compile into the table: each copy (shared, not copied:
+    /// a big secondary would be held twice at every reload), or for an
+    /// expired one its SOA alone, marked to answer SERVFAIL.
+    pub fn serving(&self) -> Vec<Arc<Zone>> {
         let file_zones = self.file_zones.read().unwrap_or_else(|p| p.into_inner()).clone();
         let mut zones = Vec::new();
         for e in self.read_entries().iter() {
@@ -174,14 +175,14 @@ impl Secondaries {
             let Some(zone) = &state.zone else { continue };
             if state.status.expired {
                 let soa = zone.records.iter().filter(|r| r.rtype == RType::SOA && r.owner == zone.origin);
-                zones.push(Zone {
+                zones.push(Arc::new(Zone {
                     origin: zone.origin.clone(),
                     records: soa.cloned().collect(),
                     warnings: Vec::new(),
                     expired: true,
-                });
+                }));
             } else {
-                zones.push(Zone::clone(zone));
+                zones.push(Arc::clone(zone));
             }
         }
         zones
@@ -559,7 +560,7 @@ mod tests {
             &ReadLimits::default(),
         )
         .unwrap();
-        let engine = |s: &Secondaries| Engine::new(Table::compile(&s.serving()).unwrap(), Options::default());
+        let engine = |s: &Secondaries| Engine::new(Table::compile_from(&s.serving()).unwrap(), Options::default());
         assert_eq!(secondaries.serving().len(), 1, "a zone with no copy yet is not served");
         assert_eq!(rcode_of(&engine(&secondaries), "ns.example.test."), 0);
         assert_eq!(secondaries.status(Some("example.test")).unwrap()[0].status.serial, Some(1));

@@ -20,6 +20,7 @@ pub mod reply;
 pub mod request;
 pub mod stream;
 
+use std::borrow::Borrow;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -103,9 +104,11 @@ impl Outbound {
 
     /// Takes the zones just loaded and swapped in; with `announce`, a new
     /// serial is sent to the zone's `notify` secondaries.
-    pub fn update(&self, zones: &[Zone], announce: bool) {
+    pub fn update<Z: Borrow<Zone>>(&self, zones: &[Z], announce: bool) {
         for entry in &self.entries {
-            let Some(zone) = zones.iter().find(|z| z.origin == entry.config.zone) else { continue };
+            let Some(zone) = zones.iter().map(Borrow::borrow).find(|z: &&Zone| z.origin == entry.config.zone) else {
+                continue;
+            };
             entry.expired.store(zone.expired, Ordering::Release);
             if zone.expired {
                 continue;
