@@ -22,7 +22,8 @@
 //! byte as the program built into responder does: a check that a
 //! program being made faster still gives the same answers. `--rrl`: also tier 0 with rate limiting at a rate no
 //! run reaches (every hit charged and sent); its verification takes
-//! minutes on a busy host.
+//! minutes on a busy host. `--rounds N` (5): the programs take turns N
+//! times and each figure is the median of its rounds.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -51,6 +52,7 @@ const STEPS: [(u32, &str); 5] = [
 struct Args {
     repeat: u32,
     samples: usize,
+    rounds: usize,
     steps: bool,
     rrl: bool,
 }
@@ -61,6 +63,7 @@ fn args() -> Args {
     Args {
         repeat: value("--repeat").unwrap_or(100_000).clamp(1, u64::from(u32::MAX)) as u32,
         samples: value("--samples").unwrap_or(2001).max(1) as usize,
+        rounds: value("--rounds").unwrap_or(5).max(1) as usize,
         steps: argv.iter().any(|a| a == "--steps"),
         rrl: argv.iter().any(|a| a == "--rrl"),
     }
@@ -105,16 +108,28 @@ fn main() {
     }
 
     println!(
-        "ns per frame (BPF_PROG_TEST_RUN, CPU {}; a frame left as it came: mean of {} runs in one call; *: a frame answered, median of {} single runs less the overhead)",
-        core.id, args.repeat, args.samples
+        "ns per frame (BPF_PROG_TEST_RUN, CPU {}, median of {} rounds; a frame left as it came: mean of {} runs in one call; *: a frame answered, median of {} single runs less the overhead)",
+        core.id, args.rounds, args.repeat, args.samples
     );
-    for (what, program, answers) in &programs {
+    // Rounds taking turns over the programs, so that a change in the
+    // host's load falls on all of them; each cell the median of its rounds.
+    let mut cells: Vec<Vec<Vec<(u64, bool)>>> = vec![vec![Vec::new(); cases.list.len() + 1]; programs.len()];
+    for _ in 0..args.rounds {
+        for ((_, program, answers), row) in programs.iter().zip(&mut cells) {
+            let overhead = overhead(program, &cases.miss, &args);
+            row[0].push((overhead, false));
+            for ((_, frame, hit), cell) in cases.list.iter().zip(&mut row[1..]) {
+                cell.push(cost(program, frame, *hit && *answers, overhead, &args));
+            }
+        }
+    }
+    for ((what, program, _), row) in programs.iter().zip(&cells) {
         let insns = program.verified_instructions().ok().flatten().map_or("?".into(), |n| n.to_string());
-        let overhead = overhead(program, &cases.miss, &args);
-        let mut line = format!("{what:<52} verifier {insns:>7} insns | overhead {overhead:>4}");
-        for (name, frame, hit) in &cases.list {
-            let (ns, single) = cost(program, frame, *hit && *answers, overhead, &args);
-            line += &format!(" | {name} {ns:>5}{}", if single { "*" } else { " " });
+        let ns = |cell: &Vec<(u64, bool)>| median(cell.iter().map(|c| c.0).collect());
+        let mut line = format!("{what:<52} verifier {insns:>7} insns | overhead {:>4}", ns(&row[0]));
+        for ((name, _, _), cell) in cases.list.iter().zip(&row[1..]) {
+            let single = cell.iter().any(|c| c.1);
+            line += &format!(" | {name} {:>5}{}", ns(cell), if single { "*" } else { " " });
         }
         println!("{line}");
     }
