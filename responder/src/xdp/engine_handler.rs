@@ -2,7 +2,7 @@
 //! [`Session`] (the live engine, the queue's counting and rate-limiting
 //! policy, its scratch), the batch prefetcher (see `engine::Prefetch`), its
 //! capture tap, if any (see `capture`), and its sampler for learned tier 0
-//! (see `tier0::learn`; off, a countdown that never runs out in practice).
+//! (see `tier0::learn`; off, [`NoLearning`]: nothing at all).
 
 use super::worker::FrameHandler;
 use crate::capture::{MaybeTap, NoTap, Tap};
@@ -10,13 +10,13 @@ use crate::engine::live::SharedEngine;
 use crate::engine::policy::Policy;
 use crate::engine::{Prefetch, Session, Verdict};
 use crate::stats::{Breakdown, Counting, DnsCounters};
-use crate::xdp::tier0::learn::{key, Sampler};
+use crate::xdp::tier0::learn::{key, MaybeSampler, NoLearning};
 
-pub struct EngineHandler<P, T = NoTap> {
+pub struct EngineHandler<P, T = NoTap, L = NoLearning> {
     session: Session<Counting<P>>,
     prefetch: Prefetch,
     tap: T,
-    learn: Sampler,
+    learn: L,
 }
 
 impl<P: Policy> EngineHandler<P> {
@@ -31,13 +31,16 @@ impl<P: Policy, T: MaybeTap> EngineHandler<P, T> {
             session: Session::new(engine, Counting::new(policy)),
             prefetch: Prefetch::new(),
             tap,
-            learn: Sampler::off(),
+            learn: NoLearning,
         }
     }
+}
 
+impl<P: Policy, T: MaybeTap, L: MaybeSampler> EngineHandler<P, T, L> {
     /// Samples the keys answered with `sampler` (learned tier 0).
-    pub fn learning(self, sampler: Sampler) -> EngineHandler<P, T> {
-        EngineHandler { learn: sampler, ..self }
+    pub fn learning<S: MaybeSampler>(self, sampler: S) -> EngineHandler<P, T, S> {
+        let EngineHandler { session, prefetch, tap, learn: _ } = self;
+        EngineHandler { session, prefetch, tap, learn: sampler }
     }
 
     /// The queue's breakdown cells, for the metrics to read.
@@ -46,7 +49,7 @@ impl<P: Policy, T: MaybeTap> EngineHandler<P, T> {
     }
 }
 
-impl<P: Policy + Send + 'static, T: MaybeTap> FrameHandler for EngineHandler<P, T> {
+impl<P: Policy + Send + 'static, T: MaybeTap, L: MaybeSampler> FrameHandler for EngineHandler<P, T, L> {
     #[inline]
     fn begin_batch(&mut self) {
         self.session.begin_batch();
@@ -92,7 +95,7 @@ impl<P: Policy + Send + 'static, T: MaybeTap> FrameHandler for EngineHandler<P, 
 /// for the sampled frames (docs/BENCHMARKS.md, "Learned tier 0").
 #[cold]
 #[inline(never)]
-fn sample(learn: &mut Sampler, frame: &[u8], len: usize) {
+fn sample<L: MaybeSampler>(learn: &mut L, frame: &[u8], len: usize) {
     if let Some(key) = frame.get(..len).and_then(key::of_frame) {
         learn.record(&key);
     }

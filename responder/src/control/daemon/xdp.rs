@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::capture::Capture;
+use crate::capture::{Capture, MaybeTap};
 use crate::control::cli::ServeArgs;
 use crate::engine::live::SharedEngine;
 use crate::engine::policy::Policy;
@@ -10,7 +10,7 @@ use crate::stats::{Breakdowns, Where};
 use crate::xdp::plane::{DataPlane, DataPlaneConfig};
 use crate::xdp::program::SteeringConfig;
 use crate::xdp::socket::BusyPoll;
-use crate::xdp::tier0::learn::Board;
+use crate::xdp::tier0::learn::{Board, MaybeSampler};
 use crate::xdp::worker::QueueStats;
 use crate::xdp::EngineHandler;
 
@@ -65,20 +65,30 @@ pub fn start<P: Policy + Send + 'static>(
     learning: Option<&Board>,
 ) -> Result<DataPlane, String> {
     let config = config(args);
-    let sampler = || learning.map(Board::sampler).unwrap_or_default();
-    match capture {
-        Some(c) => DataPlane::start(&config, |_| {
-            let handler = EngineHandler::with_tap(engine, policy(), c.tap()).learning(sampler());
-            breakdowns.register(Where::XDP, handler.breakdown());
-            handler
+    // One handler type per combination: what is off is a type that
+    // compiles to nothing (`NoTap`, `NoLearning`), not a runtime check.
+    match (capture, learning) {
+        (Some(c), Some(board)) => DataPlane::start(&config, |_| {
+            registered(breakdowns, EngineHandler::with_tap(engine, policy(), c.tap()).learning(board.sampler()))
         }),
-        None => DataPlane::start(&config, |_| {
-            let handler = EngineHandler::new(engine, policy()).learning(sampler());
-            breakdowns.register(Where::XDP, handler.breakdown());
-            handler
+        (Some(c), None) => {
+            DataPlane::start(&config, |_| registered(breakdowns, EngineHandler::with_tap(engine, policy(), c.tap())))
+        }
+        (None, Some(board)) => DataPlane::start(&config, |_| {
+            registered(breakdowns, EngineHandler::new(engine, policy()).learning(board.sampler()))
         }),
+        (None, None) => DataPlane::start(&config, |_| registered(breakdowns, EngineHandler::new(engine, policy()))),
     }
     .map_err(|e| e.to_string())
+}
+
+/// `handler`, its breakdown cells joined to `breakdowns`.
+fn registered<P: Policy, T: MaybeTap, L: MaybeSampler>(
+    breakdowns: &Breakdowns,
+    handler: EngineHandler<P, T, L>,
+) -> EngineHandler<P, T, L> {
+    breakdowns.register(Where::XDP, handler.breakdown());
+    handler
 }
 
 /// The start line's XDP part: interface, attach mode, queues with their

@@ -227,24 +227,32 @@ impl XdpProgram {
     /// Loads and verifies the program with `config` baked in. Needs the
     /// privileges of [`XdpProgramError::PermissionDenied`].
     pub fn load(config: &SteeringConfig) -> Result<XdpProgram> {
+        XdpProgram::load_object_bytes(config, OBJECT)
+    }
+
+    /// [`XdpProgram::load`] with another build of `ebpf/xdp_dns.c` (the
+    /// same maps and globals): for `benches/tier0.rs`, which times builds
+    /// of the program cut short at each step of a tier-0 answer.
+    #[doc(hidden)]
+    pub fn load_object_bytes(config: &SteeringConfig, object: &[u8]) -> Result<XdpProgram> {
         config.validate()?;
         raise_memlock_limit();
 
         let with_rrl = if config.rrl.is_some() { " with rate limiting" } else { "" };
-        let (mut ebpf, tier0_refused) = match load_object(config, config.tier0) {
+        let (mut ebpf, tier0_refused) = match load_object(config, config.tier0, object) {
             // A verifier that refuses the tier-0 code (an older kernel)
             // costs tier 0, not the data plane. Rate limiting is part of
             // that code: tier 0 never runs without the limits asked for.
             Err(XdpProgramError::ProgramLoad { source }) if config.tier0 => {
                 let reason = format!("the kernel refused the tier-0 code{with_rrl}: {}", verifier_summary(&source));
                 tracing::warn!("{reason}; XDP answers (tier 0) are off");
-                (load_object(config, false)?, Some(reason))
+                (load_object(config, false, object)?, Some(reason))
             }
             // The rate limiter's table (per CPU) could not be allocated.
             Err(XdpProgramError::Load { source }) if config.tier0 && config.rrl.is_some() => {
                 let reason = format!("cannot create the tier-0 rate-limiting map: {source}");
                 tracing::warn!("{reason}; XDP answers (tier 0) are off");
-                (load_object(config, false)?, Some(reason))
+                (load_object(config, false, object)?, Some(reason))
             }
             other => (other?, None),
         };
@@ -471,11 +479,36 @@ impl XdpProgram {
         out.truncate(result.data_size_out as usize);
         Ok((XdpAction::from_raw(result.return_value)?, out, result.duration))
     }
+
+    /// Runs the program `repeat` times over `frame` in one BPF_PROG_TEST_RUN
+    /// and returns the last verdict and the kernel's mean time per run. The
+    /// runs share one buffer: from the second on they see what the first
+    /// left, so only a frame the program leaves as it was is timed this way
+    /// (see `benches/tier0.rs`).
+    pub fn test_run_repeated(&self, frame: &[u8], repeat: u32) -> Result<(XdpAction, Duration)> {
+        if !(TEST_FRAME_MIN..=TEST_FRAME_MAX).contains(&frame.len()) {
+            return Err(XdpProgramError::TestFrameSize { len: frame.len(), min: TEST_FRAME_MIN, max: TEST_FRAME_MAX });
+        }
+        let program = xdp(&self.ebpf)?;
+        let options = TestRunOptions { data_in: Some(frame), repeat: repeat.max(1), ..TestRunOptions::new() };
+        let result = program.test_run(options).map_err(|source| {
+            privilege_error("running the XDP program", &source).unwrap_or(XdpProgramError::TestRun { source })
+        })?;
+        Ok((XdpAction::from_raw(result.return_value)?, result.duration))
+    }
+
+    /// How many instructions the verifier processed to accept the program
+    /// (`processed N insns` of its log; the limit is 1,000,000), when the
+    /// kernel reports it (Linux 5.16 and later).
+    pub fn verified_instructions(&self) -> Result<Option<u32>> {
+        let info = xdp(&self.ebpf)?.info().map_err(|source| XdpProgramError::Query { source })?;
+        Ok(info.verified_instruction_count())
+    }
 }
 
 /// Creates the maps and loads (verifies) the program, with or without the
 /// tier-0 code (pruned by the verifier when `tier0_enabled` is 0).
-fn load_object(config: &SteeringConfig, tier0: bool) -> Result<Ebpf> {
+fn load_object(config: &SteeringConfig, tier0: bool, object: &[u8]) -> Result<Ebpf> {
     let stall_threshold_ns = u64::try_from(config.stall_threshold.as_nanos()).unwrap_or(u64::MAX);
     let tier0_enabled = u32::from(tier0);
     // Off (and its map one entry) unless tier 0 is loaded with it.
@@ -494,7 +527,7 @@ fn load_object(config: &SteeringConfig, tier0: bool) -> Result<Ebpf> {
         .override_global("t0_rrl_mask6_hi", &rrl.mask6[0], true)
         .override_global("t0_rrl_mask6_lo", &rrl.mask6[1], true)
         .map_max_entries("t0_rrl", rrl.buckets)
-        .load(OBJECT)
+        .load(object)
         .map_err(|source| {
             privilege_error("creating the XDP maps", &source).unwrap_or(XdpProgramError::Load { source })
         })?;

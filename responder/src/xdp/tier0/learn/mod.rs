@@ -20,6 +20,6 @@ pub mod select;
 pub mod spec;
 pub mod table;
 
-pub use sampler::{Board, Sampler, SAMPLE_EVERY};
+pub use sampler::{Board, MaybeSampler, NoLearning, Sampler, SAMPLE_EVERY};
 pub use select::Learner;
 pub use spec::Answers;

@@ -6,6 +6,10 @@
 //! table; the mailbox's lock is taken by it with `try_lock`, so a control
 //! thread reading a mailbox never holds a worker up: the worker keeps
 //! counting into the table it has and hands it off next time.
+//!
+//! Learning off, a worker's handler holds a [`NoLearning`] instead, a type
+//! chosen at compile time (as the capture's `NoTap`): no countdown at all,
+//! the handler what it was before learning existed.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -38,7 +42,7 @@ impl Board {
     pub fn sampler(&self) -> Sampler {
         let mailbox = Arc::new(Mailbox(Mutex::new(Handoff { table: Table::default(), full: false })));
         self.mailboxes.lock().unwrap_or_else(|e| e.into_inner()).push(Arc::clone(&mailbox));
-        Sampler { left: SAMPLE_EVERY, every: SAMPLE_EVERY, own: Some((Table::default(), mailbox)) }
+        Sampler { left: SAMPLE_EVERY, table: Table::default(), mailbox }
     }
 
     /// Adds every sample handed off since the last call to `counts`;
@@ -62,63 +66,73 @@ impl Board {
     }
 }
 
-/// A worker's end: with learning off, a countdown that never samples.
+/// A worker's sampling, or [`NoLearning`]. Handlers are generic over it,
+/// so one built without learning has a constant `false` where the
+/// countdown would be.
+pub trait MaybeSampler: Send + 'static {
+    /// Called for every query: whether to sample this one.
+    fn tick(&mut self) -> bool;
+
+    /// The sampled query's key, if it got an answer the program could give.
+    fn record(&mut self, key: &Key);
+
+    /// Hands the samples to the control thread if it took the last ones
+    /// (and its lock is free); otherwise they stay and more join them.
+    fn hand_off(&mut self);
+}
+
+/// Learning off.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoLearning;
+
+impl MaybeSampler for NoLearning {
+    #[inline(always)]
+    fn tick(&mut self) -> bool {
+        false
+    }
+
+    #[inline(always)]
+    fn record(&mut self, _key: &Key) {}
+
+    #[inline(always)]
+    fn hand_off(&mut self) {}
+}
+
+/// A worker's end of learning: a countdown and its own table.
 pub struct Sampler {
     left: u32,
-    every: u32,
-    own: Option<(Table, Arc<Mailbox>)>,
+    table: Table,
+    mailbox: Arc<Mailbox>,
 }
 
-impl Default for Sampler {
-    fn default() -> Sampler {
-        Sampler::off()
-    }
-}
-
-impl Sampler {
-    pub fn off() -> Sampler {
-        Sampler { left: u32::MAX, every: u32::MAX, own: None }
-    }
-
-    /// Called for every query: whether to sample this one. One decrement
-    /// and one branch but once in [`SAMPLE_EVERY`].
+impl MaybeSampler for Sampler {
+    /// One decrement and one branch but once in [`SAMPLE_EVERY`].
     #[inline(always)]
-    pub fn tick(&mut self) -> bool {
+    fn tick(&mut self) -> bool {
         self.left -= 1;
         if self.left != 0 {
             return false;
         }
-        self.ran_out()
+        self.left = SAMPLE_EVERY;
+        true
     }
 
     #[cold]
-    fn ran_out(&mut self) -> bool {
-        self.left = self.every;
-        self.own.is_some()
+    fn record(&mut self, key: &Key) {
+        self.table.record(key);
     }
 
-    /// The sampled query's key, if it got an answer the program could give.
-    #[cold]
-    pub fn record(&mut self, key: &Key) {
-        if let Some((table, _)) = &mut self.own {
-            table.record(key);
-        }
-    }
-
-    /// Hands the samples to the control thread if it took the last ones
-    /// (and its lock is free); otherwise they stay and more join them.
-    pub fn hand_off(&mut self) {
-        let Some((table, mailbox)) = &mut self.own else { return };
-        if table.samples() == 0 {
+    fn hand_off(&mut self) {
+        if self.table.samples() == 0 {
             return;
         }
-        let Ok(mut handoff) = mailbox.0.try_lock() else { return };
+        let Ok(mut handoff) = self.mailbox.0.try_lock() else { return };
         if handoff.full {
             return;
         }
         // The mailbox's table was emptied when it was taken; a table is a
         // pointer to its slots, so the swap copies none of them.
-        std::mem::swap(&mut handoff.table, table);
+        std::mem::swap(&mut handoff.table, &mut self.table);
         handoff.full = true;
     }
 }
@@ -132,12 +146,6 @@ mod tests {
         let mut name = [0u8; NAME_MAX];
         name[..3].copy_from_slice(&[1, b'a' + n, 0]);
         Key { generation: 0, shape: 0, qtype: 1, name }
-    }
-
-    #[test]
-    fn off_never_samples() {
-        let mut s = Sampler::off();
-        assert!(!(0..1_000_000).any(|_| s.tick()));
     }
 
     #[test]
