@@ -243,7 +243,7 @@ impl Table {
     }
 
     #[inline]
-    pub fn zone(&self, index: u16) -> Option<ZoneView<'_>> {
+    pub fn zone(&self, index: u32) -> Option<ZoneView<'_>> {
         if index as usize >= self.zone_count {
             return None;
         }
