@@ -158,6 +158,42 @@ mod tests {
         assert!(line.ends_with("z7. (serial 7), and 2 more (10 zones)"), "{line}");
     }
 
+    /// Zone indexes past 16 bits: format 7 wrote a node's zone in 16, so
+    /// zone 65,536 read back as zone 0 (its negative answers carried zone
+    /// 0's SOA).
+    #[test]
+    fn more_zones_than_16_bits_keep_their_own_index_apex_and_serial() {
+        const ZONES: u32 = 65_540;
+        let zones: Vec<_> = (0..ZONES)
+            .map(|i| {
+                let text = format!("$ORIGIN z{i}.test.\n@ 60 SOA ns h {i} 1 1 1 60\n@ NS ns\n");
+                parse_str(&text, "z.zone", None).expect("parses")
+            })
+            .collect();
+        let e = Engine::new(Table::compile(&zones).expect("compiles"), Options::default());
+        drop(zones);
+        let last = Name::parse(&format!("z{}.test.", ZONES - 1), None).unwrap().unwrap();
+        let node = e.table().find(last.wire()).expect("the last apex");
+        assert_eq!(node.zone(), ZONES - 1);
+        let served = super::zones(&e);
+        assert_eq!(served.len(), ZONES as usize);
+        let found = served.iter().find(|z| z.name == last.to_string()).expect("listed");
+        assert_eq!(found.serial, Some(ZONES - 1));
+        // The NXDOMAIN below it carries its own SOA, not zone 4's.
+        let nope = Name::parse(&format!("nope.z{}.test.", ZONES - 1), None).unwrap().unwrap();
+        let mut buf = [0u8; 512];
+        let end = dns::HEADER_LEN + nope.wire().len() + 4;
+        buf[5] = 1;
+        buf[dns::HEADER_LEN..end - 4].copy_from_slice(nope.wire());
+        buf[end - 4..end].copy_from_slice(&[0, 1, 0, 1]);
+        let len = answer_message(&e, &mut buf, end, Transport::Udp).expect("an answer");
+        assert_eq!(buf[3] & 0x0f, 3, "NXDOMAIN");
+        // No OPT: the SOA is the last record, its serial before four timers.
+        assert_eq!((buf[9], buf[11]), (1, 0), "one authority record, no additional");
+        let serial = u32::from_be_bytes(buf[len - 20..len - 16].try_into().unwrap());
+        assert_eq!(serial, ZONES - 1, "{:?}", &buf[..len]);
+    }
+
     #[test]
     fn an_empty_table_serves_no_zone() {
         let e = Engine::new(Table::compile(&[]).unwrap(), Options::default());
