@@ -59,7 +59,7 @@ mod tests {
 
     fn engine(edns: u16) -> Engine {
         let options = Options { edns_udp_size: edns, ..Options::default() };
-        Engine::new(Table::compile(&[]).expect("an empty table compiles"), options)
+        Engine::new(Table::compile::<crate::zone::Zone>(&[]).expect("an empty table compiles"), options)
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! CNAME chains, wildcard synthesis, referrals with glue, negative answers
 //! with the SOA, additional addresses. The runtime only looks up and copies.
 
+use std::borrow::Borrow;
+
 use super::dedup::Written;
 use super::denial::{CHAIN_NSEC, CHAIN_NSEC3};
 use super::fasthash::FastMap;
@@ -136,17 +138,20 @@ struct Compiler<'z> {
 /// Compiles zones into table bytes (see `format` for the layout). Answers
 /// that no DNS message can carry are compiled to be truncated, and each
 /// RRset that makes one so gets a warning in `warnings`, `file:line:` first.
-pub fn compile(zones: &[Zone], warnings: &mut Vec<String>) -> Result<Vec<u8>, CompileError> {
+///
+/// Zones may be owned or shared (`Arc<Zone>`): a reload of one zone among
+/// 100,000 compiles the others as last loaded, without copying them.
+pub fn compile<Z: Borrow<Zone>>(zones: &[Z], warnings: &mut Vec<String>) -> Result<Vec<u8>, CompileError> {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     for z in zones {
-        signatures_out_of_date(z, now as u32, warnings);
+        signatures_out_of_date(z.borrow(), now as u32, warnings);
     }
     let c = Compiler::build(zones)?;
     c.emit(warnings)
 }
 
 impl<'z> Compiler<'z> {
-    fn build(zones: &'z [Zone]) -> Result<Compiler<'z>, CompileError> {
+    fn build<Z: Borrow<Zone>>(zones: &'z [Z]) -> Result<Compiler<'z>, CompileError> {
         let mut c = Compiler {
             signed: false,
             nsec_chain: Vec::new(),
@@ -157,10 +162,10 @@ impl<'z> Compiler<'z> {
         };
         // Deepest zone wins: process parents first so children can claim names.
         let mut order: Vec<usize> = (0..zones.len()).collect();
-        order.sort_by_key(|&i| zones[i].origin.label_count());
+        order.sort_by_key(|&i| zones[i].borrow().origin.label_count());
         let mut apexes: FastMap<Vec<u8>, usize> = FastMap::default();
         for &zi in &order {
-            let z = &zones[zi];
+            let z: &Zone = zones[zi].borrow();
             let key = z.origin.to_lowercase().wire().to_vec();
             if apexes.contains_key(&key) {
                 return Err(CompileError::DuplicateZone(z.origin.to_string()));
@@ -199,7 +204,7 @@ impl<'z> Compiler<'z> {
         };
         let mut pending_sigs: Vec<(usize, u32, &'z [u8])> = Vec::new();
         for (zi_sorted, &zi) in order.iter().enumerate() {
-            for r in &zones[zi].records {
+            for r in &zones[zi].borrow().records {
                 let deepest = owner_zone(&r.owner);
                 if deepest != Some(zi_sorted) {
                     // Occluded by a served child. Only the parent's DS at the

@@ -25,6 +25,7 @@ mod view;
 #[cfg(test)]
 mod width_tests;
 
+use std::borrow::Borrow;
 use std::path::Path;
 
 pub use compile::{rrsig_time, CompileError};
@@ -86,7 +87,7 @@ pub enum TableError {
 impl Table {
     /// Compiles zones into a table; warnings (answers too big for any DNS
     /// message) are logged, as the zones' own warnings are when they load.
-    pub fn compile(zones: &[Zone]) -> Result<Table, TableError> {
+    pub fn compile<Z: Borrow<Zone>>(zones: &[Z]) -> Result<Table, TableError> {
         let mut warnings = Vec::new();
         let table = Table::compile_noting(zones, &mut warnings);
         for w in &warnings {
@@ -99,7 +100,7 @@ impl Table {
     /// and copies them into their own mapping: a caller done with its zones
     /// drops them in between, so that they and two copies of the table are
     /// never held at once.
-    pub fn compile_bytes(zones: &[Zone]) -> Result<Vec<u8>, TableError> {
+    pub fn compile_bytes<Z: Borrow<Zone>>(zones: &[Z]) -> Result<Vec<u8>, TableError> {
         let mut warnings = Vec::new();
         let bytes = compile::compile(zones, &mut warnings);
         for w in &warnings {
@@ -109,7 +110,7 @@ impl Table {
     }
 
     /// [`Table::compile`], handing the warnings back instead.
-    pub fn compile_noting(zones: &[Zone], warnings: &mut Vec<String>) -> Result<Table, TableError> {
+    pub fn compile_noting<Z: Borrow<Zone>>(zones: &[Z], warnings: &mut Vec<String>) -> Result<Table, TableError> {
         let bytes = compile::compile(zones, warnings)?;
         Table::from_bytes(bytes)
     }

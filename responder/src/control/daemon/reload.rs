@@ -49,7 +49,7 @@ impl ZoneSource {
         files: &[FileZone],
         options: &Options,
         secondaries: Option<&Secondaries>,
-    ) -> Result<(Engine, Vec<zone::Zone>), String> {
+    ) -> Result<(Engine, Vec<Arc<zone::Zone>>), String> {
         let mut zones = Vec::new();
         let table = match self {
             ZoneSource::Table(path) => {
@@ -58,10 +58,12 @@ impl ZoneSource {
                 Table::open(path).map_err(|e| format!("{}: {e}", path.display()))?
             }
             ZoneSource::Zones(_) => {
-                let mut all: Vec<zone::Zone> = files.iter().map(|(_, z)| zone::Zone::clone(z)).collect();
+                // Shared, not copied: a reload of one zone among many
+                // compiles the others from the copies already held.
+                let mut all: Vec<Arc<zone::Zone>> = files.iter().map(|(_, z)| Arc::clone(z)).collect();
                 if let Some(s) = secondaries {
                     s.set_file_zones(files.iter().map(|(_, z)| z.origin.clone()).collect());
-                    all.extend(s.serving());
+                    all.extend(s.serving().into_iter().map(Arc::new));
                 }
                 let table = Table::compile(&all).map_err(|e| e.to_string())?;
                 zones = all;
@@ -279,7 +281,7 @@ impl Reloader {
     /// Swaps `engine` in (its followers prepared before, committed right
     /// after), then gives the zones sent out their new versions (which
     /// announces a changed serial by NOTIFY).
-    fn serve(&self, engine: Engine, zones: &[zone::Zone], started: Instant) -> Loaded {
+    fn serve(&self, engine: Engine, zones: &[Arc<zone::Zone>], started: Instant) -> Loaded {
         let engine = slotted(engine, &self.zone_names);
         let loaded = describe(&engine, started);
         // Noted before the swap, so whoever sees the new zones served also

@@ -196,7 +196,7 @@ mod tests {
 
     #[test]
     fn an_empty_table_serves_no_zone() {
-        let e = Engine::new(Table::compile(&[]).unwrap(), Options::default());
+        let e = Engine::new(Table::compile::<crate::zone::Zone>(&[]).unwrap(), Options::default());
         assert!(zones(&e).is_empty());
     }
 }

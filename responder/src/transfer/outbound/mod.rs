@@ -103,10 +103,11 @@ impl Outbound {
 
     /// Takes the zones just loaded and swapped in; with `announce`, a new
     /// serial is sent to the zone's `notify` secondaries.
-    pub fn update(&self, zones: &[Zone], announce: bool) {
+    pub fn update<Z: std::borrow::Borrow<Zone>>(&self, zones: &[Z], announce: bool) {
         // By name, not a search per entry: a hoster sending out 100,000 zones
         // would compare 10^10 names at every reload.
-        let by_origin: std::collections::HashMap<&Name, &Zone> = zones.iter().map(|z| (&z.origin, z)).collect();
+        let by_origin: std::collections::HashMap<&Name, &Zone> =
+            zones.iter().map(|z| (&z.borrow().origin, z.borrow())).collect();
         for entry in &self.entries {
             let Some(&zone) = by_origin.get(&entry.config.zone) else { continue };
             entry.expired.store(zone.expired, Ordering::Release);
