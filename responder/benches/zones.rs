@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 
 use testkit::workload;
 
+#[path = "zones/hoster.rs"]
 mod hoster;
 
 const MB: f64 = 1e6;

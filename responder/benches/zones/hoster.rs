@@ -79,7 +79,15 @@ fn ask(socket: &UdpSocket, addr: SocketAddr, q: &[u8], child: &mut std::process:
 }
 
 fn ctl(socket: &Path, request: &str) -> serde_json::Value {
-    let mut stream = UnixStream::connect(socket).expect("connects to the control socket");
+    // The control socket may open a moment after the first answer.
+    let started = Instant::now();
+    let mut stream = loop {
+        match UnixStream::connect(socket) {
+            Ok(stream) => break stream,
+            Err(e) if started.elapsed() > Duration::from_secs(30) => panic!("{}: {e}", socket.display()),
+            Err(_) => std::thread::sleep(Duration::from_millis(50)),
+        }
+    };
     stream.set_read_timeout(Some(DEADLINE)).unwrap();
     writeln!(stream, "{request}").unwrap();
     let mut line = String::new();
