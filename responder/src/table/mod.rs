@@ -374,6 +374,12 @@ mod tests {
         Header::new_checked_mut(&mut b).unwrap().set_zone_count(1_000_000);
         reseal(&mut b);
         assert!(matches!(Table::from_bytes(b), Err(TableError::Corrupt(_))));
+        // A zone record's apex pointing past the end (format 8).
+        let mut b = good.clone();
+        let apex_at = header.zones_off() as usize + 12;
+        b[apex_at..apex_at + 4].copy_from_slice(&(good.len() as u32 - 2).to_le_bytes());
+        reseal(&mut b);
+        assert!(matches!(Table::from_bytes(b), Err(TableError::Corrupt("zone apex is not a node of its zone"))));
         // A node's name changed: it can no longer be found through its own hash.
         let node = u32_at(&good, at).unwrap() as usize;
         let mut b = good.clone();
