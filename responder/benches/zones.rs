@@ -13,6 +13,8 @@
 //! compare); `--same-as PATH [NAMES]` compiles zones/ and a generated zone
 //! with both builds and fails unless the tables are byte for byte the same.
 //!
+//! `--hoster [ZONES]` measures many small zones instead (`zones/hoster.rs`).
+//!
 //! `--phases NAMES` instead loads and compiles in this process and prints
 //! the resident memory after and at most during each step (read and parse,
 //! compile), to see where the memory goes.
@@ -23,6 +25,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use testkit::workload;
+
+#[path = "zones/hoster.rs"]
+mod hoster;
 
 const MB: f64 = 1e6;
 /// Longest a serve is given to answer: a 10M-name table is about a gigabyte.
@@ -36,12 +41,16 @@ fn main() {
         return;
     }
     let mut sizes: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
+    let other = args.iter().position(|a| a == "--bin").map(|i| PathBuf::from(&args[i + 1]));
+    let bin = other.as_deref().unwrap_or(Path::new(env!("CARGO_BIN_EXE_responder")));
+    if args.iter().any(|a| a == "--hoster") {
+        println!("host: {}, binary {}", cpu_model(), bin.display());
+        hoster::run(bin, sizes.first().copied().unwrap_or(100_000));
+        return;
+    }
     if sizes.is_empty() {
         sizes = vec![1_000_000, 4_000_000, 10_000_000];
     }
-    // Another build (main's, say) to measure instead of this one.
-    let other = args.iter().position(|a| a == "--bin").map(|i| PathBuf::from(&args[i + 1]));
-    let bin = other.as_deref().unwrap_or(Path::new(env!("CARGO_BIN_EXE_responder")));
     if let Some(i) = args.iter().position(|a| a == "--same-as") {
         same_tables(bin, Path::new(&args[i + 1]), sizes.first().copied().unwrap_or(100_000));
         return;

@@ -25,7 +25,7 @@ pub fn answer_or_template(
     query: &Query,
     reply: &mut Reply<'_>,
     unsigned: &ResponseView<'_>,
-    zone: u16,
+    zone: u32,
     encloser: usize,
     wildcard: u32,
 ) -> Result<(), Failure> {
@@ -42,7 +42,7 @@ pub fn answer_or_template_at<N: Names>(
     names: &N,
     reply: &mut Reply<'_>,
     unsigned: &ResponseView<'_>,
-    zone: u16,
+    zone: u32,
     encloser: usize,
     wildcard: u32,
 ) -> Result<(), Failure> {
@@ -63,7 +63,7 @@ fn answer<N: Names>(
     names: &N,
     reply: &mut Reply<'_>,
     unsigned: &ResponseView<'_>,
-    zone: u16,
+    zone: u32,
     encloser: usize,
     wildcard: u32,
 ) -> Result<(), Failure> {

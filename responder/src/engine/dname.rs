@@ -204,7 +204,7 @@ fn dname_rdata(buf: &[u8], at: usize, target_len: usize) -> Result<usize, Failur
 
 /// The zone of the node that decides `name`'s answer: the name's own, or
 /// its closest encloser's; `None` outside every zone.
-fn zone_of(table: &Table, name: &Query) -> Option<u16> {
+fn zone_of(table: &Table, name: &Query) -> Option<u32> {
     if let Some(node) = table.find_hashed(name.lname(), name.hash) {
         return Some(node.zone());
     }

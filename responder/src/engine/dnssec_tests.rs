@@ -218,7 +218,14 @@ fn out_of_date_signatures_load_with_a_warning_and_the_earliest_expiry_is_known()
     assert!(warnings[0].contains("RRSIG over www.example.com. A expired 20200201000000"), "{}", warnings[0]);
     // 2020-02-01 00:00:00 UTC.
     assert_eq!(table.earliest_rrsig_expiry(0), Some(1_580_515_200));
+    // Stored by the compiler, as the answers themselves carry it.
+    assert_eq!(table.scanned_rrsig_expiry(0), Some(1_580_515_200));
+    let fresh = crate::table::Table::compile(&[crate::zone::parse_str(&signed_zone(), "s.zone", None).unwrap()]);
+    let fresh = fresh.expect("compiles");
+    assert_eq!(fresh.earliest_rrsig_expiry(0), fresh.scanned_rrsig_expiry(0));
+    assert!(fresh.earliest_rrsig_expiry(0).is_some());
     assert_eq!(crate::table::rrsig_time(1_580_515_200), "20200201000000");
     let unsigned = engine_for(&[super::tests::EXAMPLE], Options::default());
     assert_eq!(unsigned.table().earliest_rrsig_expiry(0), None);
+    assert_eq!(unsigned.table().scanned_rrsig_expiry(0), None);
 }

@@ -255,7 +255,7 @@ fn decide_rare<P: Policy>(policy: &mut P, response: &Response<'_>) -> Decision {
 }
 
 /// The table's zone index a response came from, when none did.
-const NO_ZONE: u16 = u16::MAX;
+const NO_ZONE: u32 = u32::MAX;
 
 fn answer_in(table: &Table, query: &Query, reply: &mut Reply<'_>, transport: Transport) -> Result<(), u8> {
     let result = match resolve::plan(table, query) {

@@ -24,8 +24,8 @@ pub struct Query {
     pub opcode: u8,
     pub edns: Option<Edns>,
     /// The table's index of the zone that answered (`resolve::plan` notes
-    /// it, for counting), `u16::MAX` until one does.
-    pub zone: std::cell::Cell<u16>,
+    /// it, for counting), `u32::MAX` until one does.
+    pub zone: std::cell::Cell<u32>,
 }
 
 /// Record counts of the sections after the question.
@@ -80,7 +80,7 @@ impl Query {
             flags: 0,
             opcode: 0,
             edns: None,
-            zone: std::cell::Cell::new(u16::MAX),
+            zone: std::cell::Cell::new(u32::MAX),
         }
     }
 

@@ -13,7 +13,7 @@ pub enum Plan<'t> {
     /// encloser starts in the lowered query name.
     Denial {
         response: ResponseView<'t>,
-        zone: u16,
+        zone: u32,
         encloser: usize,
         wildcard: u32,
     },

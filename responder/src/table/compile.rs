@@ -185,7 +185,7 @@ impl<'z> Compiler<'z> {
         };
         // Deepest zone wins: process parents first so children can claim names.
         let mut order: Vec<usize> = (0..zones.len()).collect();
-        order.sort_by_key(|&i| zones[i].origin.label_count());
+        order.sort_by_key(|&i| zones[i].borrow().origin.label_count());
         let mut apexes: FastMap<Vec<u8>, usize> = FastMap::default();
         for &zi in &order {
             let z = zones[zi];
@@ -227,7 +227,7 @@ impl<'z> Compiler<'z> {
         };
         let mut pending_sigs: Vec<(usize, u32, &'z [u8])> = Vec::new();
         for (zi_sorted, &zi) in order.iter().enumerate() {
-            for r in &zones[zi].records {
+            for r in &zones[zi].borrow().records {
                 let deepest = owner_zone(&r.owner);
                 if deepest != Some(zi_sorted) {
                     // Occluded by a served child. Only the parent's DS at the
@@ -975,7 +975,7 @@ impl<'z> Compiler<'z> {
             out.push(lower.wire_len() as u8);
             out.extend_from_slice(lower.wire());
             out.push(flags);
-            out.extend_from_slice(&(node.zone() as u16).to_le_bytes());
+            out.extend_from_slice(&node.zone.to_le_bytes());
             out.extend_from_slice(&default_off.to_le_bytes());
             out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
             for (t, r) in &entries {
@@ -1000,6 +1000,17 @@ impl<'z> Compiler<'z> {
         }
         for (at, w) in wildcard_fixups {
             out[at..at + 4].copy_from_slice(&node_offsets[w].to_le_bytes());
+        }
+        // What a start reads per zone instead of walking every node.
+        let expiries = self.earliest_rrsig_expiries();
+        for (zi, z) in self.zones.iter().enumerate() {
+            let apex = self.lookup(key(&z.apex, &mut [0u8; 255])).map_or(0, |i| node_offsets[i]);
+            let at = zones_off + zi * ZONE_LEN;
+            out[at + 12..at + 16].copy_from_slice(&apex.to_le_bytes());
+            if let Some(e) = expiries[zi] {
+                out[at + 16..at + 20].copy_from_slice(&ZONE_HAS_EXPIRY.to_le_bytes());
+                out[at + 20..at + 24].copy_from_slice(&e.to_le_bytes());
+            }
         }
         for (zi, n3) in self.nsec3.iter().enumerate() {
             if n3.entries.is_empty() {
@@ -1100,6 +1111,45 @@ impl<'z> Compiler<'z> {
         header.set_zones_off(zones_off as u32);
         seal(&mut out);
         Ok(out)
+    }
+}
+
+impl Compiler<'_> {
+    /// Per zone, the earliest RRSIG expiration (RFC 1982 order) among the
+    /// signatures its answers carry: its RRsets', the DS its parent serves
+    /// at its apex, its NSEC3 records' and its SOA's; `None` for a zone
+    /// with none, or an expired one (it answers SERVFAIL).
+    fn earliest_rrsig_expiries(&self) -> Vec<Option<u32>> {
+        let mut earliest: Vec<Option<u32>> = vec![None; self.zones.len()];
+        let mut see = |zone: usize, set: &Rrset<'_>| {
+            for e in set.sigs.iter().flat_map(|s| &s.rdatas).filter_map(|sig| sig.get(8..12)) {
+                let e = u32::from_be_bytes([e[0], e[1], e[2], e[3]]);
+                let slot = &mut earliest[zone];
+                if slot.is_none_or(|x| (x.wrapping_sub(e) as i32) > 0) {
+                    *slot = Some(e);
+                }
+            }
+        };
+        for (zi, z) in self.zones.iter().enumerate() {
+            see(zi, &z.negative_soa);
+            for e in self.nsec3.get(zi).iter().flat_map(|c| &c.entries) {
+                see(zi, &e.set);
+            }
+        }
+        for node in &self.nodes {
+            for set in &node.rrsets {
+                see(node.zone(), set);
+            }
+            if let Some((_, ds)) = node.parent_ds.as_deref() {
+                see(node.zone(), ds);
+            }
+        }
+        for (slot, z) in earliest.iter_mut().zip(&self.zones) {
+            if z.expired {
+                *slot = None;
+            }
+        }
+        earliest
     }
 }
 

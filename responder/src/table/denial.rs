@@ -94,7 +94,7 @@ pub struct Chain<'t> {
 impl Table {
     /// The denial chain of zone `zone`; `None` when it has none (or the
     /// bytes do not hold one).
-    pub fn denial_chain(&self, zone: u16) -> Option<Chain<'_>> {
+    pub fn denial_chain(&self, zone: u32) -> Option<Chain<'_>> {
         let at = self.zone(zone)?.nsec_chain as usize;
         if at == 0 {
             return None;

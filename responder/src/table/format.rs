@@ -12,7 +12,9 @@
 //!          addressing, linear probing; the tag is the high half of the
 //!          name's hash, so a probe skips other names without reading their node
 //! zones:   zone_count × (u32 nxdomain response, u32 nodata response,
-//!          u32 nsec chain (0 = none))
+//!          u32 nsec chain (0 = none), u32 apex node, u32 flags
+//!          (ZONE_HAS_EXPIRY), u32 earliest RRSIG expiration): what a
+//!          start and `ctl stats` need per zone, without a walk of its nodes
 //! chain:   u8 kind 1 (NSEC), u32 count, count × (u32 node, u32 proof
 //!          response): the zone's NSEC owners in canonical order (RFC 4034
 //!          §6.1), each with its NSEC and RRSIGs as an authority-only
@@ -21,7 +23,7 @@
 //!          entry whose hash begins with each b-bit prefix, then count),
 //!          count × ([u8; 20] hash, u32 proof response) in hash order
 //! node:    u8 name_len, name (lowercase wire; first, so a probe compares it
-//!          before decoding anything else), u8 flags, u16 zone,
+//!          before decoding anything else), u8 flags, u32 zone,
 //!          u32 default response, u16 type_count,
 //!          type_count × (u16 type, u32 response),
 //!          [u32 wildcard child node]   if FLAG_WILDCARD_CHILD
@@ -53,7 +55,7 @@
 
 pub const MAGIC: &[u8; 8] = b"RSPDTBL\0";
 /// Bumped whenever the layout changes: a table from another version is refused.
-pub const VERSION: u32 = 7;
+pub const VERSION: u32 = 8;
 pub const HEADER_LEN: usize = 64;
 
 pub const FLAG_CUT: u8 = 1;
@@ -96,11 +98,13 @@ pub const TARGET_VALUE_MASK: u16 = 0x3fff;
 
 /// A bucket: node offset, then tag.
 pub const BUCKET_LEN: usize = 8;
-pub const ZONE_LEN: usize = 12;
+pub const ZONE_LEN: usize = 24;
+/// The zone record's expiration field holds a value (the zone serves RRSIGs).
+pub const ZONE_HAS_EXPIRY: u32 = 1;
 pub const CHAIN_ENTRY_LEN: usize = 8;
 pub const NSEC3_ENTRY_LEN: usize = 24;
 /// After the name: flags, zone, default response, type count.
-pub const NODE_FIXED_LEN: usize = 9;
+pub const NODE_FIXED_LEN: usize = 11;
 pub const TYPE_ENTRY_LEN: usize = 6;
 pub const RESPONSE_FIXED_LEN: usize = 17;
 pub const PATCH_LEN: usize = 4;

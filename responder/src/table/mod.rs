@@ -107,7 +107,7 @@ impl Table {
     /// and copies them into their own mapping: a caller done with its zones
     /// drops them in between, so that they and two copies of the table are
     /// never held at once.
-    pub fn compile_bytes(zones: &[Zone]) -> Result<Vec<u8>, TableError> {
+    pub fn compile_bytes<Z: Borrow<Zone>>(zones: &[Z]) -> Result<Vec<u8>, TableError> {
         let mut warnings = Vec::new();
         let bytes = compile::compile(zones, &mut warnings);
         for w in &warnings {
@@ -117,7 +117,7 @@ impl Table {
     }
 
     /// [`Table::compile`], handing the warnings back instead.
-    pub fn compile_noting(zones: &[Zone], warnings: &mut Vec<String>) -> Result<Table, TableError> {
+    pub fn compile_noting<Z: Borrow<Zone>>(zones: &[Z], warnings: &mut Vec<String>) -> Result<Table, TableError> {
         let bytes = compile::compile(zones, warnings)?;
         Table::from_bytes(bytes)
     }
@@ -251,7 +251,7 @@ impl Table {
     }
 
     #[inline]
-    pub fn zone(&self, index: u16) -> Option<ZoneView<'_>> {
+    pub fn zone(&self, index: u32) -> Option<ZoneView<'_>> {
         if index as usize >= self.zone_count {
             return None;
         }
@@ -381,6 +381,12 @@ mod tests {
         Header::new_checked_mut(&mut b).unwrap().set_zone_count(1_000_000);
         reseal(&mut b);
         assert!(matches!(Table::from_bytes(b), Err(TableError::Corrupt(_))));
+        // A zone record's apex pointing past the end (format 8).
+        let mut b = good.clone();
+        let apex_at = header.zones_off() as usize + 12;
+        b[apex_at..apex_at + 4].copy_from_slice(&(good.len() as u32 - 2).to_le_bytes());
+        reseal(&mut b);
+        assert!(matches!(Table::from_bytes(b), Err(TableError::Corrupt("zone apex is not a node of its zone"))));
         // A node's name changed: it can no longer be found through its own hash.
         let node = u32_at(&good, at).unwrap() as usize;
         let mut b = good.clone();

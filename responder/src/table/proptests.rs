@@ -40,8 +40,8 @@ fn exercise(table: Table) -> Result<(), TestCaseError> {
             }
         }
     }
-    for zone in 0..=table.zone_count().min(u16::MAX as usize) {
-        let _ = table.zone(zone as u16);
+    for zone in 0..=table.zone_count() {
+        let _ = table.zone(zone as u32);
     }
     let engine = Engine::new(table, Options::default());
     let mut buf = vec![0u8; 4096];

@@ -13,11 +13,15 @@ use crate::wire::checksum;
 pub(super) fn validate(t: &Table) -> Result<(), TableError> {
     let corrupt = TableError::Corrupt;
     for z in 0..t.zone_count() {
-        let zone = t.zone(z as u16).ok_or(corrupt("zone record out of bounds"))?;
+        let zone = t.zone(z as u32).ok_or(corrupt("zone record out of bounds"))?;
         response(t, zone.nxdomain)?;
         response(t, zone.nodata)?;
+        // 0: the apex was dropped (occluded below another zone's DNAME).
+        if zone.apex != 0 && t.node_at(zone.apex).is_none_or(|apex| apex.zone() as usize != z) {
+            return Err(corrupt("zone apex is not a node of its zone"));
+        }
         if zone.nsec_chain != 0 {
-            let chain = t.denial_chain(z as u16).ok_or(corrupt("denial chain out of bounds"))?;
+            let chain = t.denial_chain(z as u32).ok_or(corrupt("denial chain out of bounds"))?;
             if !chain.index_holds() {
                 return Err(corrupt("NSEC3 chain index out of order"));
             }

@@ -10,7 +10,7 @@ pub struct NodeView<'t> {
     b: &'t [u8],
     at: usize,
     flags: u8,
-    zone: u16,
+    zone: u32,
     default: u32,
     types: &'t [u8],
     extra: usize,
@@ -38,15 +38,15 @@ impl<'t> NodeView<'t> {
         let fixed_at = at + 1 + name.len();
         let fixed = b.get(fixed_at..fixed_at + NODE_FIXED_LEN)?;
         let flags = fixed[0];
-        let type_count = u16::from_le_bytes([fixed[7], fixed[8]]) as usize;
+        let type_count = u16::from_le_bytes([fixed[9], fixed[10]]) as usize;
         let types_at = fixed_at + NODE_FIXED_LEN;
         let extra = types_at + type_count * TYPE_ENTRY_LEN;
         Some(NodeView {
             b,
             at,
             flags,
-            zone: u16::from_le_bytes([fixed[1], fixed[2]]),
-            default: u32::from_le_bytes([fixed[3], fixed[4], fixed[5], fixed[6]]),
+            zone: u32::from_le_bytes([fixed[1], fixed[2], fixed[3], fixed[4]]),
+            default: u32::from_le_bytes([fixed[5], fixed[6], fixed[7], fixed[8]]),
             types: b.get(types_at..extra)?,
             extra,
             name,
@@ -59,7 +59,7 @@ impl<'t> NodeView<'t> {
     pub fn name(&self) -> &'t [u8] {
         self.name
     }
-    pub fn zone(&self) -> u16 {
+    pub fn zone(&self) -> u32 {
         self.zone
     }
     /// At or below a zone cut: answers are referrals.
@@ -139,6 +139,11 @@ pub struct ZoneView<'t> {
     pub nodata: u32,
     /// The NSEC chain (see `format`), 0 for a zone without NSEC.
     pub nsec_chain: u32,
+    /// The apex's node (checked at load to be a node of this zone).
+    pub apex: u32,
+    /// The earliest RRSIG expiration among the zone's answers, worked out
+    /// at compile time (see `Table::earliest_rrsig_expiry`).
+    pub rrsig_expiry: Option<u32>,
     _b: std::marker::PhantomData<&'t [u8]>,
 }
 
@@ -148,6 +153,8 @@ impl ZoneView<'_> {
             nxdomain: u32_at(b, at)?,
             nodata: u32_at(b, at + 4)?,
             nsec_chain: u32_at(b, at + 8)?,
+            apex: u32_at(b, at + 12)?,
+            rrsig_expiry: (u32_at(b, at + 16)? & ZONE_HAS_EXPIRY != 0).then_some(u32_at(b, at + 20)?),
             _b: std::marker::PhantomData,
         })
     }

@@ -60,6 +60,8 @@ impl ZoneSource {
                 Table::open(path).map_err(|e| format!("{}: {e}", path.display()))?
             }
             ZoneSource::Zones(_) => {
+                // Shared, not copied: a reload of one zone among many
+                // compiles the others from the copies already held.
                 let mut all: Vec<Arc<zone::Zone>> = files.iter().map(|(_, z)| Arc::clone(z)).collect();
                 if let Some(s) = secondaries {
                     s.set_file_zones(files.iter().map(|(_, z)| z.origin.clone()).collect());

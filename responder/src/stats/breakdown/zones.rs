@@ -31,9 +31,9 @@ impl ZoneSlots {
     }
 
     /// The slot of the table's zone `index`; `NO_ZONE` for an index the table
-    /// does not have (`u16::MAX`: the response came from no zone).
+    /// does not have (`u32::MAX`: the response came from no zone).
     #[inline(always)]
-    pub fn slot(&self, index: u16) -> u16 {
+    pub fn slot(&self, index: u32) -> u16 {
         self.0.get(index as usize).map_or(NO_ZONE, |&s| s as u16)
     }
 }
@@ -87,7 +87,7 @@ mod tests {
         assert_eq!((second.slot(0), second.slot(1)), (2, 1));
         assert_eq!(registry.names(), ["a.", "b.", "c."]);
         assert_eq!(second.slot(2), NO_ZONE);
-        assert_eq!(second.slot(u16::MAX), NO_ZONE);
+        assert_eq!(second.slot(u32::MAX), NO_ZONE);
     }
 
     #[test]
@@ -98,9 +98,9 @@ mod tests {
         let mut list = names(&refs);
         list.push(None);
         let slots = registry.slots_for(&list);
-        assert_eq!(slots.slot(ZONE_SLOTS as u16 - 1), ZONE_SLOTS as u16 - 1);
+        assert_eq!(slots.slot(ZONE_SLOTS as u32 - 1), ZONE_SLOTS as u16 - 1);
         for z in ZONE_SLOTS..ZONE_SLOTS + 4 {
-            assert_eq!(slots.slot(z as u16), OTHER_ZONES);
+            assert_eq!(slots.slot(z as u32), OTHER_ZONES);
         }
         assert_eq!(ZoneSlots::identity(70).slot(69), OTHER_ZONES);
         assert_eq!(ZoneSlots::identity(70).slot(3), 3);
