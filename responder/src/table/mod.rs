@@ -14,6 +14,7 @@ mod fasthash;
 pub mod format;
 mod header;
 pub mod nsec3_hash;
+pub mod overlay;
 mod prefetch;
 #[cfg(test)]
 mod proptests;
