@@ -173,50 +173,72 @@ fn changes(old: &[Zone], new: &[Zone]) -> Vec<Change> {
     old.iter().zip(new).enumerate().map(|(zi, (o, n))| Change::diff(zi, o, n)).collect()
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+/// Applies taken by the overlay and fallen back, over a whole run.
+#[derive(Default)]
+struct Paths {
+    overlaid: usize,
+    fell_back: usize,
+}
 
-    #[test]
-    fn an_overlay_answers_as_a_fresh_compile(
-        start in proptest::collection::vec(line(), 0..24),
-        steps in proptest::collection::vec(step(), 1..4),
-    ) {
-        let Some(base_zones) = zones(&start) else { return Ok(()) };
-        let mut index = ZoneIndex::build(&base_zones);
-        let mut engine = Engine::new(Table::compile(&base_zones).unwrap(), Options::default());
-        let mut lines = start;
-        let mut current = base_zones;
-        for s in steps {
-            let mut next_lines = lines.clone();
-            let mut gone: Vec<usize> = s.delete.iter().map(|i| i.index(next_lines.len().max(1))).collect();
-            gone.sort_unstable();
-            gone.dedup();
-            for i in gone.into_iter().rev() {
-                if i < next_lines.len() {
-                    next_lines.remove(i);
-                }
+fn run_case(start: Vec<Line>, steps: Vec<Step>, paths: &mut Paths) -> Result<(), TestCaseError> {
+    let Some(base_zones) = zones(&start) else { return Ok(()) };
+    let mut index = ZoneIndex::build(&base_zones);
+    let mut engine = Engine::new(Table::compile(&base_zones).unwrap(), Options::default());
+    let mut lines = start;
+    let mut current = base_zones;
+    for s in steps {
+        let mut next_lines = lines.clone();
+        let mut gone: Vec<usize> = s.delete.iter().map(|i| i.index(next_lines.len().max(1))).collect();
+        gone.sort_unstable();
+        gone.dedup();
+        for i in gone.into_iter().rev() {
+            if i < next_lines.len() {
+                next_lines.remove(i);
             }
-            next_lines.extend(s.add);
-            let Some(next) = zones(&next_lines) else { continue };
-            let fresh = Engine::new(Table::compile(&next).unwrap(), Options::default());
-            let mut fell_back = false;
-            for change in changes(&current, &next) {
-                match apply(&mut index, engine.table(), engine.overlay(), &change) {
-                    Ok((overlay, _)) => engine = engine.with_overlay(Some(Arc::new(overlay))),
-                    Err(Fallback::Compile(e)) => prop_assert!(false, "partial compile failed: {}", e),
-                    Err(_) => fell_back = true,
-                }
-            }
-            if fell_back {
-                // As the reload path does: the whole zone set, from the index.
-                engine = Engine::new(Table::compile(&index.zones()).unwrap(), Options::default());
-                index = ZoneIndex::build(&index.zones());
-            }
-            answers_agree(&engine, &fresh, &query_names(&current, &next))?;
-            lines = next_lines;
-            current = next;
         }
+        next_lines.extend(s.add);
+        let Some(next) = zones(&next_lines) else { continue };
+        let fresh = Engine::new(Table::compile(&next).unwrap(), Options::default());
+        let mut fell_back = false;
+        for change in changes(&current, &next) {
+            match apply(&mut index, engine.table(), engine.overlay(), &change) {
+                Ok((overlay, _)) => {
+                    paths.overlaid += 1;
+                    engine = engine.with_overlay(Some(Arc::new(overlay)))
+                }
+                Err(Fallback::Compile(e)) => prop_assert!(false, "partial compile failed: {}", e),
+                Err(_) => {
+                    paths.fell_back += 1;
+                    fell_back = true
+                }
+            }
+        }
+        if fell_back {
+            // As the reload path does: the whole zone set, from the index.
+            engine = Engine::new(Table::compile(&index.zones()).unwrap(), Options::default());
+            index = ZoneIndex::build(&index.zones());
+        }
+        answers_agree(&engine, &fresh, &query_names(&current, &next))?;
+        lines = next_lines;
+        current = next;
     }
+    Ok(())
+}
+
+#[test]
+fn an_overlay_answers_as_a_fresh_compile() {
+    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(96);
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig { cases, ..ProptestConfig::default() });
+    let paths = std::cell::RefCell::new(Paths::default());
+    let strategy = (proptest::collection::vec(line(), 0..24), proptest::collection::vec(step(), 1..4));
+    let result = runner.run(&strategy, |(start, steps)| run_case(start, steps, &mut paths.borrow_mut()));
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    // Most change sets are ones the overlay takes: otherwise this checks
+    // only the fallback.
+    let paths = paths.into_inner();
+    assert!(paths.overlaid > 4 * paths.fell_back, "{} overlaid, {} fell back", paths.overlaid, paths.fell_back);
 }
 
 fn zone(text: &str) -> Zone {
