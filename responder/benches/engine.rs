@@ -20,6 +20,9 @@
 //!   with DO=1, the same mix (about 20% NXDOMAIN, each with two NSEC proofs
 //!   found at answer time); with `--nsec3` as well, an NSEC3 chain instead
 //!   (salt, 0 iterations, real hashes: each NXDOMAIN hashes three names).
+//! - `--overlay N`: N changes applied first as an overlay over the table
+//!   (`table::overlay`: N addresses of names the mix asks for replaced), so
+//!   that every lookup consults the overlay first.
 //!
 //! The serving threads' handler and counting loops are in another binary
 //! (`capture`): more instantiations of the answer path in this one change
@@ -54,6 +57,10 @@ fn main() {
     let signed = args.iter().any(|a| a == "--signed");
     let nsec3 = args.iter().any(|a| a == "--nsec3");
     let engine = build_engine(names, verify_udp_checksum, signed, nsec3);
+    let engine = match count_after("--overlay") {
+        Some(n) => with_overlay(engine, names, n),
+        None => engine,
+    };
     let frames: Vec<Vec<u8>> = workload::queries(names, QUERIES, 1)
         .into_iter()
         .map(|q| if signed { with_do(q) } else { q })
@@ -261,6 +268,31 @@ fn build_engine(names: usize, verify_udp_checksum: bool, signed: bool, nsec3: bo
     let text = if signed { signed_text(&text, nsec3) } else { text };
     let zone = responder::zone::parse_str(&text, "bench.zone", None).expect("generated zone parses");
     Engine::new(Table::compile(&[zone]).expect("compiles"), Options { verify_udp_checksum, ..Options::default() })
+}
+
+/// `engine` with `n` changes applied as an overlay: the addresses of the
+/// first `n` plain-address names replaced, as an IXFR would.
+fn with_overlay(engine: Engine, names: usize, n: usize) -> Engine {
+    use responder::table::overlay::{apply, Change, ZoneIndex};
+    use responder::zone::{Location, Name, RType, Record};
+    let zone = responder::zone::parse_str(&workload::zone_text(names), "bench.zone", None).expect("parses");
+    let mut index = ZoneIndex::build(&[zone]);
+    let mut change = Change::default();
+    let a = |i: usize, addr: [u8; 4]| Record {
+        owner: Name::parse(&format!("h{i}.bench.test."), None).unwrap().unwrap(),
+        rtype: RType::A,
+        class: 1,
+        ttl: 3600,
+        rdata: addr.to_vec(),
+        location: Location { file: "ixfr".into(), line: 0 },
+    };
+    for i in (0..names).filter(|&i| matches!(workload::kind_of(i), workload::Kind::A)).take(n) {
+        change.deletes.push(a(i, [198, 18, (i >> 8) as u8, i as u8]));
+        change.adds.push(a(i, [203, 0, 113, i as u8]));
+    }
+    let (overlay, _) = apply(&mut index, engine.table(), None, &change).expect("the overlay takes address changes");
+    println!("overlay: {} names, {} tombstones", overlay.len().0, overlay.len().1);
+    engine.with_overlay(Some(std::sync::Arc::new(overlay)))
 }
 
 fn compile_benchmark(names: usize) {
