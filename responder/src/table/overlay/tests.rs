@@ -351,3 +351,20 @@ fn readers_never_see_half_a_change() {
     let last = shared.load();
     assert_eq!(address(&last, "c1.example.com."), vec![10, 0, 0, 100]);
 }
+
+/// The first case the property test found: a CNAME added towards a name
+/// that exists only as an empty non-terminal (its witness must make it
+/// exist in the partial compile, or the CNAME's answer says NXDOMAIN).
+#[test]
+fn a_cname_to_an_empty_non_terminal() {
+    let text = format!("{HEAD_COM}g.deep.e.f A 192.0.2.1\n");
+    let base = zone(&text);
+    let new = zone(&format!("{text}c1 CNAME e.f.example.com.\n"));
+    let engine = Engine::new(Table::compile(std::slice::from_ref(&base)).unwrap(), Options::default());
+    let mut index = ZoneIndex::build(std::slice::from_ref(&base));
+    let (overlay, _) = apply(&mut index, engine.table(), None, &Change::diff(0, &base, &new)).unwrap();
+    let overlaid = engine.with_overlay(Some(Arc::new(overlay)));
+    let fresh = Engine::new(Table::compile(std::slice::from_ref(&new)).unwrap(), Options::default());
+    let names: Vec<String> = ["c1.example.com.", "e.f.example.com."].map(String::from).to_vec();
+    answers_agree(&overlaid, &fresh, &names).unwrap();
+}
