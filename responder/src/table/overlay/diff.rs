@@ -14,11 +14,14 @@ fn same(a: &Record, b: &Record) -> bool {
     a.rtype == b.rtype && a.class == b.class && a.ttl == b.ttl && a.rdata == b.rdata
 }
 
+/// A name's records in the old version, then in the new.
+type Versions<'z> = (Vec<&'z Record>, Vec<&'z Record>);
+
 impl Change {
     /// The change from `old` to `new`, two versions of the zone at `zone`
     /// in the compiled slice.
     pub fn diff(zone: usize, old: &Zone, new: &Zone) -> Change {
-        let mut by_name: FastMap<Key, (Vec<&Record>, Vec<&Record>)> = FastMap::default();
+        let mut by_name: FastMap<Key, Versions<'_>> = FastMap::default();
         for r in &old.records {
             by_name.entry(key(&r.owner)).or_default().0.push(r);
         }
@@ -27,7 +30,7 @@ impl Change {
         }
         let mut change = Change { zone, ..Change::default() };
         // In the new file's order, so that additions land as it has them.
-        let mut names: Vec<(&Key, &(Vec<&Record>, Vec<&Record>))> = by_name.iter().collect();
+        let mut names: Vec<(&Key, &Versions<'_>)> = by_name.iter().collect();
         names.sort_by_key(|(_, (o, n))| (n.first().map(|r| r.location.line), o.first().map(|r| r.location.line)));
         for (_, (o, n)) in names {
             let kept: Vec<&Record> = o.iter().copied().filter(|r| n.iter().any(|x| same(r, x))).collect();
