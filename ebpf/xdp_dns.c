@@ -7,10 +7,11 @@
 // plausible unicast source. Anything less is the kernel's to judge, as it
 // would be without this program.
 //
-// The program never drops. It rewrites a frame only with tier 0 on, and
-// only into the answer the engine would give (tier0_answer); otherwise the
-// worst a bug here can do is send a frame to the kernel that a worker could
-// have answered.
+// The program rewrites or drops a frame only with tier 0 on: it rewrites it
+// only into the answer the engine would give (tier0_answer), and drops it
+// only where a worker's rate limiting would have dropped that answer
+// (tier0_rrl.h). Otherwise the worst a bug here can do is send a frame to
+// the kernel that a worker could have answered.
 
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -359,6 +360,23 @@ static __attribute__((noinline)) int tier0_name(struct xdp_md *ctx, __u64 off, s
 	return 0;
 }
 
+#define DNS_TC 0x0200
+
+#include "tier0_rrl.h"
+#include "tier0_stats.h"
+
+// The sum of `len` bytes at offset `off` of the message, as big-endian
+// words: a byte at an even offset is a word's high byte.
+static __always_inline __u64 sum_placed(const __u8 *p, int len, __u32 off)
+{
+	__u64 sum = 0;
+
+#pragma unroll
+	for (int i = 0; i < len; i++)
+		sum += (__u64)p[i] << ((((off + i) & 1) ^ 1) << 3);
+	return sum;
+}
+
 // The headers and the question, the most that is kept of a query.
 #define T0_KEEP_MAX (22 + 40 + 8 + DNS_HEADER_LEN + T0_NAME_MAX + 4)
 
@@ -383,7 +401,8 @@ static __always_inline int grow_in_front(struct xdp_md *ctx, int delta, __u32 ke
 }
 
 // Answers a query from the tier-0 map in place; returns 0 when the frame now
-// holds the answer (XDP_TX), -1 to steer it as usual, untouched. Only the
+// holds the answer or, rate limited, its slip (XDP_TX), 1 when rate
+// limiting drops it, -1 to steer it as usual, untouched. Only the
 // plainest queries are answered here: one question in class IN whose name
 // fits a key, no other section but a plain OPT, IPv4 without options, and
 // the datagram exactly the message (no trailing bytes). Everything else,
@@ -495,16 +514,59 @@ static __always_inline int tier0_answer(struct xdp_md *ctx, __u32 l3, int v6)
 	if (rest_len == 0 || rest_len > T0_ANSWER_MAX)
 		return -1;
 
+	__u8 rcode = answer->header[3] & 0x0f;
+	int decision = T0_RRL_SEND;
+	// The answer's own OPT closes it (the engine writes OPT last): a slip
+	// carries that OPT alone, as the engine's slip does.
+	__u32 opt_len = 0;
+	const __u8 *opt = answer->rest;
+	if (t0_rrl_rate) {
+		// Here only: off, the verifier follows no fork on the shape.
+		opt_len = key.shape == T0_SHAPE_NO_EDNS ? 0 : OPT_LEN;
+		if (opt_len) {
+			if (rest_len < OPT_LEN)
+				return -1;
+			opt = answer->rest + (rest_len - OPT_LEN);
+			if (opt[0] || opt[1] || opt[2] != 41)
+				return -1;
+		}
+		struct t0_rrl_key rrl_key;
+		const __u8 *saddr = v6 ? (const __u8 *)&((struct ipv6hdr *)l3p)->saddr
+				       : (const __u8 *)&((struct iphdr *)l3p)->saddr;
+		t0_rrl_key_of(&rrl_key, saddr, v6, rcode);
+		decision = tier0_rrl_decide(rrl_key.prefix[0], rrl_key.prefix[1], rrl_key.kind);
+		if (decision < T0_RRL_SEND || decision > T0_RRL_DROP)
+			return -1;
+		if (decision == T0_RRL_DROP) {
+			tier0_count(key.qtype, rcode, (key.shape >> 1) | (v6 << 1), decision, dns_len & 0xffff);
+			return 1;
+		}
+	}
+
 	// Everything read: from here the frame is the answer's.
-	__u32 rest_off = dns_off + DNS_HEADER_LEN + name_len + 4;
-	__u32 udp_len = sizeof(struct udphdr) + DNS_HEADER_LEN + name_len + 4 + rest_len;
 	__u16 id = ((__u16)dns[0] << 8) | dns[1];
 	__u16 rd_cd = (((__u16)dns[2] << 8) | dns[3]) & DNS_RD_CD;
-	int delta = (int)(rest_off + rest_len) - (int)(data_end - data);
+	__u16 flags = (((__u16)answer->header[2] << 8) | answer->header[3]) | rd_cd;
+	const __u8 *tail = answer->rest;
+	__u32 tail_len = rest_len;
+	__u64 sum = answer->sum + id + rd_cd + name_sum;
+	if (decision == T0_RRL_SLIP) {
+		// The engine's slip: the answer's header with TC, no records but
+		// the OPT, the question as sent.
+		flags |= DNS_TC;
+		tail = opt;
+		tail_len = opt_len;
+		sum = id + flags + 1 + (opt_len != 0) + name_sum + sum_placed(fixed, 4, name_len);
+		if (opt_len)
+			sum += sum_placed(opt, OPT_LEN, name_len + 4);
+	}
+	__u32 rest_off = dns_off + DNS_HEADER_LEN + name_len + 4;
+	__u32 udp_len = sizeof(struct udphdr) + DNS_HEADER_LEN + name_len + 4 + tail_len;
+	int delta = (int)(rest_off + tail_len) - (int)(data_end - data);
 
 	if (bpf_xdp_adjust_tail(ctx, delta) && (delta <= 0 || grow_in_front(ctx, delta, rest_off)))
 		return -1;
-	if (bpf_xdp_store_bytes(ctx, rest_off, answer->rest, rest_len))
+	if (tail_len && bpf_xdp_store_bytes(ctx, rest_off, (void *)tail, tail_len))
 		return -1; // cannot fail: the tail was just made to fit
 
 	data = (void *)(long)ctx->data;
@@ -517,14 +579,18 @@ static __always_inline int tier0_answer(struct xdp_md *ctx, __u32 l3, int v6)
 		return -1; // cannot happen either: the headers were there before
 	udp = (void *)(l3p + ip_len);
 
-	__u16 flags = (((__u16)answer->header[2] << 8) | answer->header[3]) | rd_cd;
 	dns[2] = flags >> 8;
 	dns[3] = flags & 0xff;
-	__builtin_memcpy(dns + 4, answer->header + 4, 8);
+	if (decision == T0_RRL_SLIP) {
+		__builtin_memset(dns + 4, 0, 8);
+		dns[5] = 1;
+		dns[11] = opt_len != 0;
+	} else {
+		__builtin_memcpy(dns + 4, answer->header + 4, 8);
+	}
 
 	swap_bytes(eth->h_dest, eth->h_source, ETH_ALEN);
 
-	__u64 sum = answer->sum + id + rd_cd + name_sum;
 	if (v6) {
 		struct ipv6hdr *ip6 = (void *)l3p;
 
@@ -554,6 +620,8 @@ static __always_inline int tier0_answer(struct xdp_md *ctx, __u32 l3, int v6)
 	__u16 check = ~fold(sum) & 0xffff;
 	// Zero would mean "no checksum" (RFC 768), and is invalid over IPv6.
 	udp->check = bpf_htons(check ? check : 0xffff);
+	tier0_count(key.qtype, rcode, (key.shape >> 1) | (v6 << 1), decision,
+		    (dns_len & 0xffff) | ((DNS_HEADER_LEN + name_len + 4 + tail_len) << 16));
 	return 0;
 }
 
@@ -660,6 +728,8 @@ int xdp_dns_steer(struct xdp_md *ctx)
 
 		if (answered == 0)
 			return count(STEER_ANSWERED_TIER0, XDP_TX);
+		if (answered == 1)
+			return count(STEER_RATE_LIMITED_TIER0, XDP_DROP);
 	}
 
 	__u32 queue = ctx->rx_queue_index;

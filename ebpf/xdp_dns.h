@@ -33,8 +33,9 @@ enum steer_outcome {
 	STEER_PASSED_CHECKSUM = 11,  /* IPv6 UDP with checksum 0 (RFC 8200) */
 	STEER_PASSED_STALLED = 12,   /* the queue's worker shows no progress */
 	STEER_PASSED_NOTIFY = 13,    /* a NOTIFY (opcode 4): secondary zones read it on the kernel socket */
-	STEER_ANSWERED_TIER0 = 14,   /* answered here from the tier-0 map (XDP_TX) */
-	STEER_OUTCOME_COUNT = 15,
+	STEER_ANSWERED_TIER0 = 14,   /* answered here from the tier-0 map (XDP_TX), a slip included */
+	STEER_RATE_LIMITED_TIER0 = 15, /* a tier-0 answer rate limiting dropped (XDP_DROP) */
+	STEER_OUTCOME_COUNT = 16,
 };
 
 /* Tier 0: precompiled answers given by the program itself (ebpf/README.md).

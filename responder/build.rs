@@ -6,7 +6,7 @@ use std::env;
 use std::path::{Path, PathBuf};
 use std::process::{exit, Command};
 
-const SOURCES: &[&str] = &["xdp_dns.c", "xdp_dns.h"];
+const SOURCES: &[&str] = &["xdp_dns.c", "xdp_dns.h", "tier0_rrl.h", "tier0_stats.h"];
 
 fn main() {
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));

@@ -68,22 +68,7 @@ fn wire(name: &str) -> Vec<u8> {
     w
 }
 
-fn base32hex(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 32] = b"0123456789abcdefghijklmnopqrstuv";
-    let (mut out, mut acc, mut bits) = (String::new(), 0u32, 0);
-    for &b in bytes {
-        acc = acc << 8 | b as u32;
-        bits += 8;
-        while bits >= 5 {
-            bits -= 5;
-            out.push(ALPHABET[(acc >> bits) as usize & 31] as char);
-        }
-    }
-    if bits > 0 {
-        out.push(ALPHABET[(acc << (5 - bits)) as usize & 31] as char);
-    }
-    out
-}
+use testkit::base32hex::encode as base32hex;
 
 /// The zone text, signed, with an NSEC or an NSEC3 chain.
 pub fn zone_text(nsec3: bool) -> String {

@@ -9,6 +9,9 @@
 //! capture existed), through `xdp::EngineHandler` without a capture tap, and
 //! with a dnstap tap sampling 1 in 100, for
 //! `valgrind --tool=callgrind --toggle-collect='*handler_loop*'`.
+//! `--callgrind-learning N`: the same handler sampling for learned tier 0
+//! (`--xdp-answers top=N`, 1 in `tier0::learn::SAMPLE_EVERY`), its samples
+//! handed off every 4096 answers as a busy worker publishes.
 //!
 //! `--callgrind-counting N`: N answers in `answer_loop_counting`, frame by
 //! frame through the servers' counting policy (`stats::Counting`, per-thread
@@ -24,6 +27,7 @@ use responder::engine::policy::{Policy, SendAll};
 use responder::engine::{answer_in_place_with, Engine, Options, Scratch, Session, Verdict};
 use responder::stats::Counting;
 use responder::table::Table;
+use responder::xdp::tier0::learn::Board;
 use responder::xdp::{EngineHandler, FrameHandler};
 use testkit::workload;
 
@@ -48,6 +52,18 @@ fn main() {
         return;
     }
     let shared = SharedEngine::new(engine);
+    if let Some(n) = count_after("--callgrind-learning") {
+        let board = Board::default();
+        let mut handler = EngineHandler::new(&shared, SendAll).learning(board.sampler());
+        let (tx, bytes) = handler_loop(&mut handler, &frames, &mut buf, n);
+        // Outside the measured loop: what the mailbox held, then the rest.
+        let mut counts = std::collections::HashMap::new();
+        let mut samples = board.drain(&mut counts);
+        handler.hand_off();
+        samples += board.drain(&mut counts);
+        println!("callgrind run (learning): {n} answers, {tx} transmitted, {bytes} bytes, {samples} samples taken");
+        return;
+    }
     for (flag, tap) in
         [("--callgrind-session", None), ("--callgrind-handler", Some(0)), ("--callgrind-tapped", Some(100))]
     {
@@ -68,7 +84,9 @@ fn main() {
         println!("callgrind run ({flag}): {n} answers, {tx} transmitted, {bytes} bytes");
         return;
     }
-    eprintln!("give --callgrind-session N, --callgrind-handler N, --callgrind-tapped N or --callgrind-counting N");
+    eprintln!(
+        "give --callgrind-session N, --callgrind-handler N, --callgrind-tapped N, --callgrind-learning N or --callgrind-counting N"
+    );
 }
 
 /// Frame by frame through a worker's frame handler.
@@ -83,6 +101,11 @@ fn handler_loop<H: FrameHandler>(handler: &mut H, frames: &[Vec<u8>], buf: &mut 
         if let Verdict::Transmit(len) = handler.handle(buf, f.len(), capacity) {
             tx += 1;
             bytes += len;
+        }
+        // As a busy worker publishes its counters (`worker::PUBLISH_EVERY`
+        // iterations): a no-op but with learning on.
+        if i & 4095 == 4095 {
+            handler.hand_off();
         }
     }
     (tx, bytes)

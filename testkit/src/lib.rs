@@ -15,6 +15,7 @@
 //! - [`workload`]: the benchmark zone and query mix.
 //! - [`kxdpgun_summary`]: kxdpgun's closing summary, parsed.
 
+pub mod base32hex;
 pub mod fleet;
 pub mod frames;
 pub mod kxdpgun_summary;

@@ -1,7 +1,7 @@
 //! A deterministic benchmark workload: a zone of N names shaped like a
 //! hosting provider's (addresses, aliases, mail, TXT, delegations with glue,
-//! a wildcard) and a query mix with about 20% NXDOMAIN, mixed types and case,
-//! half of the queries with EDNS.
+//! a wildcard) and a query mix with about 20% NXDOMAIN (or any share),
+//! mixed types and case, half of the queries with EDNS.
 
 use std::fmt::Write as _;
 
@@ -65,13 +65,25 @@ pub fn zone_text(names: usize) -> String {
     z
 }
 
-/// Wire-format DNS queries (no headers below DNS).
+/// Wire-format DNS queries (no headers below DNS), about 20% NXDOMAIN.
 pub fn queries(names: usize, count: usize, seed: u64) -> Vec<Vec<u8>> {
+    mix(names, count, seed, |rng| rng.below(5) == 0)
+}
+
+/// [`queries`] with about `nx_percent`% of them for names that do not exist.
+pub fn queries_with_nxdomain(names: usize, count: usize, seed: u64, nx_percent: u64) -> Vec<Vec<u8>> {
+    mix(names, count, seed, |rng| rng.below(100) < nx_percent)
+}
+
+/// `nx` draws whether a query asks for a name that does not exist; the
+/// rest of the draws are the same whatever it is, so [`queries`] stays
+/// the sequence earlier figures were measured on.
+fn mix(names: usize, count: usize, seed: u64, mut nx: impl FnMut(&mut Lcg) -> bool) -> Vec<Vec<u8>> {
     let mut rng = Lcg::new(seed);
     (0..count)
         .map(|n| {
             let i = rng.below(names as u64) as usize;
-            let nx = rng.below(5) == 0;
+            let nx = nx(&mut rng);
             let label = if nx { format!("nx{i}") } else { format!("h{i}") };
             let qtype: u16 = match (nx, kind_of(i), rng.below(4)) {
                 (true, _, _) => 1,

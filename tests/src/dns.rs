@@ -119,6 +119,29 @@ pub enum Transport {
 }
 
 /// Asks `question` and decodes the answer with hickory-proto.
+/// Asks `question` over UDP, one query after the other, until `stop` is
+/// set or `limit` has passed: how many were asked, and each answer that
+/// was not NOERROR with one record (or the error when none came). What a
+/// test keeps running while a zone changes under it.
+pub fn ask_until_stopped(
+    server: SocketAddr,
+    question: &Question,
+    stop: &std::sync::atomic::AtomicBool,
+    limit: Duration,
+) -> (u64, Vec<String>) {
+    let (mut asked, mut misses) = (0u64, Vec::new());
+    let started = std::time::Instant::now();
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) && started.elapsed() < limit {
+        asked += 1;
+        match ask(server, Transport::Udp, question) {
+            Ok(r) if r.rcode == NOERROR && r.answer.len() == 1 => {}
+            Ok(r) => misses.push(r.to_string()),
+            Err(e) => misses.push(e),
+        }
+    }
+    (asked, misses)
+}
+
 pub fn ask(server: SocketAddr, transport: Transport, question: &Question) -> Result<Reply, String> {
     let wire = question.to_wire()?;
     let timeout = Duration::from_secs(3);

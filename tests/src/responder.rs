@@ -146,3 +146,15 @@ pub fn serve_config(config: &Path, addr: SocketAddr, log: &Path) -> Daemon {
     daemon::wait_for("the ready line", Duration::from_secs(10), || daemon.log().contains("responder ready:"));
     daemon
 }
+
+/// One request on the control socket `dir/ctl.sock` (the tests' configs
+/// say `listen = "ctl.sock"`), its JSON answer, waited for at most `wait`.
+pub fn ctl(dir: &Path, request: &str, wait: Duration) -> Value {
+    use std::io::{BufRead, BufReader, Write};
+    let mut stream = std::os::unix::net::UnixStream::connect(dir.join("ctl.sock")).unwrap();
+    stream.set_read_timeout(Some(wait)).unwrap();
+    writeln!(stream, "{request}").unwrap();
+    let mut line = String::new();
+    BufReader::new(stream).read_line(&mut line).unwrap();
+    serde_json::from_str(&line).unwrap_or_else(|e| panic!("ctl {request}: {e}: {line}"))
+}

@@ -11,9 +11,7 @@
 //! their absence is a failure, elsewhere the test skips with a message.
 //! Every wait is bounded (seconds).
 
-use std::io::{BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, SocketAddr};
-use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -176,12 +174,7 @@ impl Consumer {
     }
 
     fn ctl(&self, request: &str) -> Value {
-        let mut stream = UnixStream::connect(self.dir.join("ctl.sock")).unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        writeln!(stream, "{request}").unwrap();
-        let mut line = String::new();
-        BufReader::new(stream).read_line(&mut line).unwrap();
-        serde_json::from_str(&line).unwrap()
+        responder_tests::responder::ctl(&self.dir, request, Duration::from_secs(10))
     }
 }
 
@@ -219,17 +212,7 @@ fn catalog_members_come_and_go_live_and_a_restart_serves_them_from_copies() {
     let asker = {
         let (stop, addr) = (Arc::clone(&stop), consumer.addr);
         std::thread::spawn(move || {
-            let (mut asked, mut misses) = (0u32, Vec::new());
-            let started = Instant::now();
-            while !stop.load(Ordering::Relaxed) && started.elapsed() < Duration::from_secs(30) {
-                asked += 1;
-                match dns::ask(addr, Transport::Udp, &Question::new("www.m1.test.", A)) {
-                    Ok(r) if r.rcode == NOERROR && r.answer.len() == 1 => {}
-                    Ok(r) => misses.push(r.to_string()),
-                    Err(e) => misses.push(e),
-                }
-            }
-            (asked, misses)
+            dns::ask_until_stopped(addr, &Question::new("www.m1.test.", A), &stop, Duration::from_secs(30))
         })
     };
     std::thread::sleep(Duration::from_millis(200));

@@ -43,7 +43,7 @@ use std::time::{Duration, Instant};
 
 use responder_tests::daemon::run_bounded;
 use responder_tests::dns::rtype::*;
-use responder_tests::dns::{self, Question, Transport};
+use responder_tests::dns::{self, Question};
 use responder_tests::fleet::knot_node::{KnotAcl, KnotConfig, KnotKey, KnotNode, KnotRemote, KnotZone};
 use responder_tests::fleet::responder_node::{metric_sum, Remote, ResponderConfig, ResponderNode, Zone};
 use responder_tests::fleet::{ask_in, roomy_udp_socket, wait_for, Fleet, Node};
@@ -499,17 +499,7 @@ fn a_catalog_on_knotd_brings_and_takes_members_on_an_xdp_node_with_no_miss_on_th
     let (asked, misses, took) = thread::scope(|scope| {
         let asker = scope.spawn(|| {
             in_netns(&fleet.hub_ns, || {
-                let (mut asked, mut misses) = (0u64, Vec::new());
-                let started = Instant::now();
-                while !stop.load(Ordering::Relaxed) && started.elapsed() < Duration::from_secs(20) {
-                    asked += 1;
-                    match dns::ask(server, Transport::Udp, &Question::new("www.m1.test.", A)) {
-                        Ok(r) if r.rcode == NOERROR && r.answer.len() == 1 => {}
-                        Ok(r) => misses.push(r.to_string()),
-                        Err(e) => misses.push(e),
-                    }
-                }
-                (asked, misses)
+                dns::ask_until_stopped(server, &Question::new("www.m1.test.", A), &stop, Duration::from_secs(20))
             })
             .unwrap_or_else(|e| panic!("{e}"))
         });

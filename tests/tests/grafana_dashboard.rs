@@ -1,6 +1,8 @@
 //! `scripts/grafana-dashboard.json` queries only metrics that exist: every
 //! `responder_*` and `process_*` name in its expressions is looked up in a
-//! live scrape. Without XDP on loopback (no root) for all but the XDP
+//! live scrape, as a sample or as a family announced before its first
+//! sample (the transfer families, on a server that has transferred
+//! nothing). Without XDP on loopback (no root) for all but the XDP
 //! families, then with XDP on a veth testbed (root) for every one.
 
 use std::collections::BTreeSet;
@@ -79,12 +81,26 @@ fn scrape(addr: SocketAddr) -> BTreeSet<String> {
         prometheus_parse::Scrape::parse(body.lines().map(|l| Ok(l.to_owned()))).expect("the exposition parses");
     // The parser folds a histogram's `_bucket` lines into one sample named
     // after the family; queries name the buckets.
-    scrape
+    let mut names: BTreeSet<String> = scrape
         .samples
         .into_iter()
         .map(|s| match s.value {
             prometheus_parse::Value::Histogram(_) => format!("{}_bucket", s.metric),
             _ => s.metric,
+        })
+        .collect();
+    names.extend(announced(body));
+    names
+}
+
+/// The sample names of every family announced by a `# TYPE` line.
+fn announced(body: &str) -> Vec<String> {
+    body.lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split_once(' '))
+        .flat_map(|(name, kind)| match kind {
+            "histogram" => ["_bucket", "_sum", "_count"].iter().map(|s| format!("{name}{s}")).collect(),
+            _ => vec![name.to_owned()],
         })
         .collect()
 }
@@ -92,6 +108,12 @@ fn scrape(addr: SocketAddr) -> BTreeSet<String> {
 fn assert_all_present(wanted: impl Iterator<Item = String>, present: &BTreeSet<String>) {
     let missing: Vec<String> = wanted.filter(|name| !present.contains(name)).collect();
     assert!(missing.is_empty(), "the dashboard queries metrics not in a live scrape: {missing:?}");
+}
+
+#[test]
+fn an_announced_family_counts_as_present_and_a_histogram_by_its_series() {
+    let body = "# HELP a_total A.\n# TYPE a_total counter\n# TYPE h histogram\nh_bucket{le=\"+Inf\"} 0\n";
+    assert_eq!(announced(body), ["a_total", "h_bucket", "h_sum", "h_count"]);
 }
 
 #[test]

@@ -8,9 +8,8 @@
 //! their absence is a failure, elsewhere the tests skip with a message.
 //! Every wait is bounded (seconds).
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
-use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -190,12 +189,7 @@ impl Secondary {
     }
 
     fn ctl(&self, request: &str) -> Value {
-        let mut stream = UnixStream::connect(self.dir.join("ctl.sock")).unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        writeln!(stream, "{request}").unwrap();
-        let mut line = String::new();
-        BufReader::new(stream).read_line(&mut line).unwrap();
-        serde_json::from_str(&line).unwrap()
+        responder_tests::responder::ctl(&self.dir, request, Duration::from_secs(10))
     }
 
     fn status(&self) -> Value {
@@ -214,6 +208,16 @@ impl Secondary {
         let mut response = String::new();
         let _ = stream.read_to_string(&mut response);
         response
+    }
+
+    /// The value of `series` (name and labels, as the exposition writes
+    /// them) in a scrape; 0 for a counter that has no sample yet.
+    fn sample(&self, series: &str) -> Option<f64> {
+        sample(&self.metrics(), series)
+    }
+
+    fn count(&self, series: &str) -> f64 {
+        self.sample(series).unwrap_or(0.0)
     }
 
     fn address_of(&self, name: &str) -> Option<String> {
@@ -236,6 +240,23 @@ impl Drop for Primary {
         if std::thread::panicking() {
             eprintln!("--- knotd log ---\n{}", self.daemon.as_ref().map(|d| d.log()).unwrap_or_default());
         }
+    }
+}
+
+fn sample(metrics: &str, series: &str) -> Option<f64> {
+    metrics.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+fn unix_now() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64()
+}
+
+/// A series of `family` for `ZONE` with `labels` after the zone.
+fn series(family: &str, labels: &str) -> String {
+    if labels.is_empty() {
+        format!("{family}{{zone=\"{ZONE}\"}}")
+    } else {
+        format!("{family}{{zone=\"{ZONE}\",{labels}}}")
     }
 }
 
@@ -265,6 +286,7 @@ fn axfr_then_notify_and_ixfr_then_a_restart_serves_the_persisted_copy() {
     let sec_port = free_port().unwrap();
     std::fs::create_dir_all(dir.path().join("primary")).unwrap();
     let mut primary = Primary::start(&dir.path().join("primary"), &zone_text(1, 3600, 600, 86400, ""), sec_port);
+    let started = unix_now();
     let mut secondary = Secondary::start(dir.path(), sec_port, primary.addr, "");
 
     // The first transfer: AXFR, as we hold no copy.
@@ -273,6 +295,15 @@ fn axfr_then_notify_and_ixfr_then_a_restart_serves_the_persisted_copy() {
     let status = secondary.status();
     assert_eq!((status["serial"].as_u64(), status["last_transfer"].as_str()), (Some(1), Some("AXFR")), "{status}");
     assert_eq!(secondary.ask("mail.example.test.", MX).answer.len(), 1);
+    // Counted as the transfer returns, a moment after the swap.
+    let axfr_ok = series("responder_transfers_in_total", "kind=\"axfr\",result=\"success\"");
+    let ixfr_ok = series("responder_transfers_in_total", "kind=\"ixfr\",result=\"success\"");
+    wait_for("the AXFR counted", Duration::from_secs(2), || secondary.count(&axfr_ok) == 1.0);
+    let transferred_at = secondary.sample(&series("responder_last_transfer_in_timestamp_seconds", "")).unwrap();
+    assert!((started..=unix_now()).contains(&transferred_at), "{transferred_at} not after {started}");
+    let refreshed_at = secondary.sample(&series("responder_last_refresh_timestamp_seconds", "result=\"ok\"")).unwrap();
+    assert!((transferred_at..=unix_now()).contains(&refreshed_at), "{refreshed_at} not after {transferred_at}");
+    assert_eq!(secondary.count(&ixfr_ok), 0.0);
 
     // A change on the primary: NOTIFY, then IXFR, within 2 s.
     primary.add("new", "A", "198.18.0.81");
@@ -288,8 +319,16 @@ fn axfr_then_notify_and_ixfr_then_a_restart_serves_the_persisted_copy() {
     assert_eq!((status["serial"].as_u64(), status["last_transfer"].as_str()), (Some(2), Some("IXFR")), "{status}");
     assert!(secondary.log().contains("NOTIFY from 127.0.0.1"), "{}", secondary.log());
     assert!(secondary.address_of("www.example.test.").is_some(), "the rest of the zone stays");
+    wait_for("the IXFR counted", Duration::from_secs(2), || secondary.count(&ixfr_ok) == 1.0);
+    assert_eq!(secondary.count(&axfr_ok), 1.0);
+    let ixfr_at = secondary.sample(&series("responder_last_transfer_in_timestamp_seconds", "")).unwrap();
+    assert!((transferred_at..=unix_now()).contains(&ixfr_at), "{ixfr_at} not after {transferred_at}");
 
     // A NOTIFY from anybody but the primary is refused; from it, accepted with AA.
+    let accepted = series("responder_notifies_in_total", "result=\"accepted\"");
+    let refused = series("responder_notifies_in_total", "result=\"refused\"");
+    let (accepted_before, refused_before) = (secondary.count(&accepted), secondary.count(&refused));
+    assert!(accepted_before >= 1.0, "knotd's NOTIFY of serial 2 was accepted");
     assert_eq!(notify_from("[::1]:0".parse().unwrap(), secondary.v6), (RCODE_REFUSED, false));
     assert_eq!(notify_from("127.0.0.1:0".parse().unwrap(), secondary.v4), (0, true));
     // A burst of NOTIFYs is one check, not one connection to the primary each.
@@ -300,6 +339,9 @@ fn axfr_then_notify_and_ixfr_then_a_restart_serves_the_persisted_copy() {
     }
     let burst = checks(&secondary.log()) - before;
     assert!(burst <= 1, "{burst} checks scheduled for a burst of 20 NOTIFYs");
+    // Counted as they are answered: all of them by now.
+    assert_eq!(secondary.count(&refused), refused_before + 1.0);
+    assert_eq!(secondary.count(&accepted), accepted_before + 21.0);
 
     // Asked by hand: an SOA check (nothing newer), then a full AXFR.
     assert_eq!(secondary.ctl("zone-refresh example.test")["ok"], true);
@@ -307,6 +349,11 @@ fn axfr_then_notify_and_ixfr_then_a_restart_serves_the_persisted_copy() {
     assert_eq!(secondary.ctl("zone-retransfer example.test")["ok"], true);
     wait_for("the requested AXFR", Duration::from_secs(5), || secondary.status()["last_transfer"] == "AXFR");
     assert_eq!(secondary.status()["serial"].as_u64(), Some(2));
+    wait_for("the second AXFR counted", Duration::from_secs(2), || secondary.count(&axfr_ok) == 2.0);
+    assert_eq!(secondary.count(&ixfr_ok), 1.0, "one IXFR in all");
+    let stats = secondary.ctl("stats");
+    assert_eq!(stats["transfers"]["in"][ZONE]["axfr"]["success"], 2, "{stats}");
+    assert_eq!(stats["transfers"]["secondaries"][0]["last_transfer"], "AXFR", "{stats}");
     let unknown = secondary.ctl("zone-refresh other.test");
     assert_eq!(
         (unknown["ok"].as_bool(), unknown["error"].as_str()),
@@ -326,6 +373,16 @@ fn axfr_then_notify_and_ixfr_then_a_restart_serves_the_persisted_copy() {
     wait_for("the failed refresh to be logged", Duration::from_secs(5), || {
         secondary.log().contains("refresh failed, still serving serial 2")
     });
+    // Counted from this start: one failed check, no transfer tried (the
+    // SOA query failed), and the copy's expiry known without a good check.
+    let restarted = unix_now();
+    let metrics = secondary.metrics();
+    assert_eq!(sample(&metrics, &series("responder_zone_refreshes_total", "result=\"error\"")), Some(1.0), "{metrics}");
+    assert!(!metrics.contains("\nresponder_transfers_in_total{"), "{metrics}");
+    let failed_at = sample(&metrics, &series("responder_last_refresh_timestamp_seconds", "result=\"error\"")).unwrap();
+    assert!((ixfr_at..=restarted).contains(&failed_at), "{failed_at}");
+    let expires = sample(&metrics, &series("responder_zone_expiry_timestamp_seconds", "")).unwrap();
+    assert!((restarted + 86_000.0..=restarted + 86_400.0).contains(&expires), "EXPIRE is a day: {expires}");
     secondary.stop();
 }
 
@@ -385,6 +442,13 @@ fn a_transfer_over_the_size_limit_keeps_the_old_zone() {
     });
     let status = secondary.status();
     assert!(status["last_error"].as_str().is_some_and(|e| e.contains("size limit")), "{status}");
+    // IXFR, then AXFR, each too large (and again at each RETRY).
+    for kind in ["ixfr", "axfr"] {
+        let too_large = series("responder_transfers_in_total", &format!("kind=\"{kind}\",result=\"too_large\""));
+        assert!(secondary.count(&too_large) >= 1.0, "{kind}: {}", secondary.metrics());
+    }
+    let axfr_ok = series("responder_transfers_in_total", "kind=\"axfr\",result=\"success\"");
+    assert_eq!(secondary.count(&axfr_ok), 1.0, "the first AXFR only");
     assert!(secondary.address_of("www.example.test.").is_some(), "the old zone keeps serving");
     assert_eq!(secondary.ask("big.example.test.", TXT).rcode, 3, "NXDOMAIN: the new data is not served");
     assert_eq!(status["serial"].as_u64(), Some(1), "{status}");

@@ -7,12 +7,13 @@
 //! `CI=true` their absence is a failure, elsewhere the tests skip with a
 //! message. Every wait is bounded (seconds).
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
 
 use responder_tests::daemon::{run_bounded, wait_for, Daemon};
 use responder_tests::dns::rtype::SOA;
@@ -44,6 +45,8 @@ struct Primary {
     daemon: Option<Daemon>,
     addr: SocketAddr,
     dir: PathBuf,
+    /// `--metrics`, when started with one.
+    metrics: Option<SocketAddr>,
 }
 
 impl Primary {
@@ -57,9 +60,10 @@ impl Primary {
             ),
             None => (String::new(), ""),
         };
+        let metrics = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port().unwrap()));
         let conf = format!(
             "[server]\nlisten = [\"127.0.0.1:{port}\"]\nudp-workers = 1\nuser = \"root\"\n\n\
-             [control]\nlisten = \"ctl.sock\"\n\n\
+             [control]\nlisten = \"ctl.sock\"\nmetrics = \"{metrics}\"\n\n\
              [[key]]\nid = \"xfr\"\nalgorithm = \"hmac-sha256\"\nsecret = \"{SECRET}\"\n\n\
              [[acl]]\nid = \"to-secondaries\"\naddress = \"127.0.0.0/8\"\nkey = \"xfr\"\naction = \"transfer\"\n\n\
              {remote}\
@@ -68,7 +72,42 @@ impl Primary {
         std::fs::write(dir.join("responder.toml"), &conf).unwrap();
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
         let daemon = serve_config(&dir.join("responder.toml"), addr, &dir.join("responder.log"));
-        Primary { daemon: Some(daemon), addr, dir: dir.into() }
+        Primary { daemon: Some(daemon), addr, dir: dir.into(), metrics: Some(metrics) }
+    }
+
+    fn ctl(&self, request: &str) -> Value {
+        responder_tests::responder::ctl(&self.dir, request, Duration::from_secs(10))
+    }
+
+    /// `ctl stats`' transfers out of `ZONE`: `{kind: {result: count}}`.
+    fn transfers_out(&self) -> Value {
+        self.ctl("stats")["transfers"]["out"][ZONE].clone()
+    }
+
+    /// Waits (bounded) until `what` of `ctl stats`' transfers is `expected`:
+    /// a stream is counted as it ends, a moment after the client has it all.
+    fn wait_for_counts(&self, what: &str, expected: Value) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let transfers = self.ctl("stats")["transfers"].clone();
+            let got = &transfers[what][ZONE];
+            if *got == expected {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{what}: {got} is not {expected}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// `GET /metrics`, the body.
+    fn metrics(&self) -> String {
+        use std::io::Read;
+        let mut stream = std::net::TcpStream::connect(self.metrics.expect("started with --metrics")).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+        let mut response = String::new();
+        let _ = stream.read_to_string(&mut response);
+        response
     }
 
     fn log(&self) -> String {
@@ -78,12 +117,8 @@ impl Primary {
     /// A new zone file, then `ctl reload`.
     fn change(&self, text: &str) {
         std::fs::write(self.dir.join("example.test.zone"), text).unwrap();
-        let mut stream = UnixStream::connect(self.dir.join("ctl.sock")).unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-        writeln!(stream, "reload").unwrap();
-        let mut line = String::new();
-        BufReader::new(stream).read_line(&mut line).unwrap();
-        assert!(line.contains("\"ok\":true"), "reload: {line}");
+        let reply = responder_tests::responder::ctl(&self.dir, "reload", Duration::from_secs(20));
+        assert_eq!(reply["ok"], true, "reload: {reply}");
     }
 
     fn kdig(&self, key: Option<(&str, &str)>, args: &[&str]) -> String {
@@ -159,6 +194,16 @@ fn kdig_pulls_signed_axfr_and_ixfr_and_strangers_are_refused() {
     assert!(unknown.contains("BADKEY") && records(&unknown).is_empty(), "{unknown}");
     let unsigned_ixfr = primary.kdig(None, &["IXFR=1", ZONE]);
     assert!(unsigned_ixfr.contains("REFUSED"), "{unsigned_ixfr}");
+    // Refusals are counted before they are sent; the AXFR as its stream ends.
+    primary.wait_for_counts("out", json!({"axfr": {"served": 1, "refused": 1, "notauth": 2}, "ixfr": {"refused": 1}}));
+    let metrics = primary.metrics();
+    for line in [
+        "responder_transfers_out_total{zone=\"example.test.\",kind=\"axfr\",result=\"refused\"} 1\n",
+        "responder_transfers_out_total{zone=\"example.test.\",kind=\"axfr\",result=\"notauth\"} 2\n",
+        "responder_transfers_out_total{zone=\"example.test.\",kind=\"axfr\",result=\"served\"} 1\n",
+    ] {
+        assert!(metrics.contains(line), "{line} missing:\n{metrics}");
+    }
 
     // Serial 2: `old` goes, `new` comes.
     primary.change(&zone_text(2, "new A 198.18.0.2\n"));
@@ -191,6 +236,18 @@ fn kdig_pulls_signed_axfr_and_ixfr_and_strangers_are_refused() {
     let udp = primary.kdig(key, &["+notcp", "IXFR=1", ZONE]);
     assert!(udp.contains("NOERROR") && records(&udp).len() == 1, "{udp}");
     assert!(records(&udp)[0].contains(" 2 3600 "), "{udp}");
+
+    primary.wait_for_counts(
+        "out",
+        json!({
+            "axfr": {"served": 1, "refused": 1, "notauth": 2},
+            "ixfr": {"served": 1, "refused": 1},
+            "ixfr_up_to_date": {"served": 2},
+            "ixfr_as_axfr": {"served": 1},
+            "ixfr_udp": {"served": 1},
+        }),
+    );
+    assert_eq!(primary.transfers_out()["axfr"]["aborted"], Value::Null, "nothing cut short");
 }
 
 /// knotd as a secondary of `primary`, with the `xfr` key, taking NOTIFY
@@ -281,6 +338,11 @@ fn knotd_as_a_secondary_follows_a_reload_by_notify_and_ixfr() {
         primary.log().contains("NOTIFY of serial 2 to sec (127.0.0.1:") && primary.log().contains("acknowledged")
     });
     assert!(primary.log().contains("IXFR out: zone example.test. serial 2"), "{}", primary.log());
+    primary.wait_for_counts("notifies_out", json!({"sec": {"acked": 1}}));
+    primary.wait_for_counts("out", json!({"axfr": {"served": 1}, "ixfr": {"served": 1}}));
+    let metrics = primary.metrics();
+    let acked = "responder_notifies_out_total{zone=\"example.test.\",remote=\"sec\",result=\"acked\"} 1\n";
+    assert!(metrics.contains(acked), "{metrics}");
 }
 
 /// responder in the middle of a tree: a secondary of knotd that sends the
@@ -334,7 +396,7 @@ fn a_secondary_of_knotd_sends_the_zone_on_with_the_difference_it_received() {
     let mut daemon = Daemon::spawn(cmd, "responder serve", &relay_dir.join("responder.log")).unwrap();
     let relay_addr = SocketAddr::from((Ipv4Addr::LOCALHOST, relay_port));
     daemon.wait_until_answering(relay_addr, Duration::from_secs(20)).unwrap_or_else(|e| panic!("{e}"));
-    let relay = Primary { daemon: Some(daemon), addr: relay_addr, dir: relay_dir.clone() };
+    let relay = Primary { daemon: Some(daemon), addr: relay_addr, dir: relay_dir.clone(), metrics: None };
     let relay_serial = || {
         dns::ask(relay.addr, Transport::Udp, &Question::new(ZONE, SOA))
             .ok()

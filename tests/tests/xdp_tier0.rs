@@ -3,7 +3,9 @@
 //! on, get byte-identical answers, and with it on the program's
 //! `answered_tier0` counter shows the apex and referral queries were
 //! answered by the XDP program itself (XDP_TX), the others by the workers.
-//! A reload republishes the answers as a new generation.
+//! A reload republishes the answers as a new generation. With top=N a
+//! name the zone's selection does not hold becomes a tier-0 answer once
+//! the workers have answered it often enough.
 //!
 //! veth delivers an XDP_TX frame at once only to a peer that runs a native
 //! XDP program itself (it wakes the peer's NAPI only then): the client end
@@ -13,9 +15,13 @@
 //! Needs root, kdig and clang: skipped with a message otherwise, except
 //! under `CI=true`.
 
+use std::io::{Read, Write};
 use std::net::{SocketAddr, UdpSocket};
-use std::path::PathBuf;
-use std::time::Duration;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
 
 use responder_tests::daemon::installed;
 use responder_tests::dns::{rtype::*, Transport};
@@ -194,6 +200,83 @@ fn tier0_answers_over_veth_are_the_workers_byte_for_byte() {
     }
 }
 
+/// The program's own answers in `/metrics`: `path="xdp-kernel"` moves by
+/// exactly the tier-0 queries sent (responses, queries, by qtype and
+/// family), the workers' `path="xdp"` by exactly the others. Rate limiting
+/// is on, far above this traffic: tier 0 runs with it, and limits nothing.
+#[test]
+fn tier0_answers_are_counted_as_path_xdp_kernel() {
+    use responder_tests::fleet::responder_node::metric_sum;
+    use std::io::{Read, Write};
+
+    let test = "tier0_answers_are_counted_as_path_xdp_kernel";
+    if !can_run(test) {
+        return;
+    }
+    let bed = Testbed::create("xt0m", 1).expect("testbed");
+    let dir = tempfile::tempdir().unwrap();
+    attach_pass_program(&bed, dir.path());
+    // The server's own namespace: no port is shared with another test.
+    let metrics: SocketAddr = "127.0.0.1:9158".parse().unwrap();
+    let extra = [
+        "--xdp-mode",
+        "native",
+        "--xdp-answers",
+        "apex+delegations",
+        "--rrl-rate",
+        "1000",
+        "--metrics",
+        "127.0.0.1:9158",
+    ];
+    let server = XdpServer::start(&bed, &zone(), &extra).unwrap_or_else(|e| panic!("{e}"));
+    let log = server.log();
+    assert!(log.contains("XDP answers apex+delegations: "), "tier 0 on with rate limiting:\n{log}");
+    let scrape = || {
+        in_netns(&bed.server_ns, || {
+            let mut stream = std::net::TcpStream::connect_timeout(&metrics, IO_TIMEOUT).expect("metrics listener");
+            stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+            stream.write_all(b"GET /metrics HTTP/1.1\r\nConnection: close\r\n\r\n").unwrap();
+            let mut response = String::new();
+            stream.read_to_string(&mut response).expect("a scrape");
+            response
+        })
+        .unwrap()
+    };
+    let kernel = [("path", "xdp-kernel")];
+    let workers = [("path", "xdp")];
+    let moved = |before: &str, after: &str, family: &str, labels: &[(&str, &str)]| {
+        metric_sum(after, family, labels) - metric_sum(before, family, labels)
+    };
+    let before = scrape();
+    assert!(before.contains("path=\"xdp-kernel\""), "an xdp-kernel series from the start:\n{before}");
+    let answers = [ask_all(&bed, server_v4()), ask_all(&bed, server_v6())].concat();
+    assert_eq!(answers.len(), 2 * corpus().len());
+    let hits = 2 * corpus().iter().filter(|(_, hit)| *hit).count() as u64;
+    let misses = 2 * corpus().len() as u64 - hits;
+    // The workers publish their counters when idle: a bounded wait.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let after = loop {
+        let after = scrape();
+        if moved(&before, &after, "responder_responses_total", &workers) >= misses
+            || std::time::Instant::now() > deadline
+        {
+            break after;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(moved(&before, &after, "responder_responses_total", &kernel), hits, "xdp-kernel responses");
+    assert_eq!(moved(&before, &after, "responder_queries_total", &kernel), hits, "xdp-kernel queries");
+    assert_eq!(moved(&before, &after, "responder_responses_total", &workers), misses, "the workers' responses");
+    assert_eq!(moved(&before, &after, "responder_responses_by_qtype_total", &[kernel[0], ("qtype", "SOA")]), 2);
+    assert_eq!(
+        moved(&before, &after, "responder_responses_by_family_total", &[kernel[0], ("family", "ipv6")]),
+        hits / 2
+    );
+    assert_eq!(moved(&before, &after, "responder_response_size_bytes_count", &kernel), hits);
+    assert_eq!(moved(&before, &after, "responder_rrl_actions_total", &kernel), 0, "nothing limited");
+    server.stop().unwrap_or_else(|e| panic!("{e}"));
+}
+
 /// The program's own CPU time per frame (`run_time_ns / run_cnt` from
 /// `bpftool prog show`, with `kernel.bpf_stats_enabled=1` for the run and
 /// restored after), for tier-0 hits, misses with tier 0 on, and the same
@@ -327,4 +410,137 @@ fn ask_one(bed: &Testbed, q: &[u8]) -> Vec<u8> {
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// One request line on a control socket, its JSON reply.
+fn control(socket: &Path, request: &str) -> Value {
+    let mut stream = UnixStream::connect(socket).unwrap_or_else(|e| panic!("control socket {socket:?}: {e}"));
+    stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+    writeln!(stream, "{request}").unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).unwrap_or_else(|e| panic!("{request}: {e}"));
+    let value: Value = serde_json::from_str(&reply).unwrap_or_else(|e| panic!("{request}: not JSON ({e}): {reply}"));
+    assert_eq!(value["ok"], true, "{request}: {value}");
+    value
+}
+
+/// (learned tier-0 answers installed, answered_tier0, frames the workers received)
+fn learned_counts(socket: &Path) -> (u64, u64, u64) {
+    let stats = control(socket, "stats");
+    let number = |pointer: &str| stats.pointer(pointer).and_then(Value::as_u64);
+    let received = stats["xdp"]["queues"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no queues in {stats}"))
+        .iter()
+        .map(|q| q["received"].as_u64().unwrap_or(0))
+        .sum();
+    (
+        number("/xdp/tier0/learned").unwrap_or_else(|| panic!("no xdp.tier0.learned in {stats}")),
+        number("/xdp/program/answered_tier0").unwrap_or_else(|| panic!("no answered_tier0 in {stats}")),
+        received,
+    )
+}
+
+/// `--xdp-answers top=8`: www A, which no zone selection holds, is answered
+/// by the workers at first; after a burst of queries for it (at most 4,000,
+/// one at a time, within 20 s) it is learned, and from then on the program
+/// answers it itself (`answered_tier0` moves, the workers receive nothing)
+/// with the bytes the worker sent. A reload that changes www's address
+/// keeps the key learned, with the new zone's answer.
+#[test]
+fn learned_tier0_takes_over_a_hot_name() {
+    let test = "learned_tier0_takes_over_a_hot_name";
+    if !can_run(test) {
+        return;
+    }
+    let bed = Testbed::create("xt0l", 1).expect("testbed");
+    let dir = tempfile::tempdir().unwrap();
+    attach_pass_program(&bed, dir.path());
+    let socket = dir.path().join("control.sock");
+    let socket_arg = socket.display().to_string();
+    let original = std::fs::read_to_string(zone()).unwrap();
+    let file = dir.path().join("example.com.zone");
+    std::fs::write(&file, &original).unwrap();
+    let server = XdpServer::start(
+        &bed,
+        &file,
+        &[
+            "--xdp-mode",
+            "native",
+            "--xdp-answers",
+            "top=8",
+            "--xdp-learn-interval",
+            "1",
+            "--control-socket",
+            &socket_arg,
+            "--stats-interval",
+            "0",
+        ],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(server.log().contains("XDP answers top=8: 0"), "nothing installed at start:\n{}", server.log());
+    let www = query(0x7777, "Www.example.com.", A, Some((1232, false)));
+    let from_worker = ask_one(&bed, &www);
+    assert_eq!(learned_counts(&socket).0, 0);
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let learned = in_netns(&bed.client_ns, || {
+        let client = UdpSocket::bind("0.0.0.0:0").expect("client socket");
+        client.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+        let mut buf = [0u8; 4096];
+        let mut sent = 1;
+        while learned_counts(&socket).0 == 0 {
+            if sent >= 4_000 || Instant::now() >= deadline {
+                return Err(format!("not learned after {sent} queries"));
+            }
+            for _ in 0..50 {
+                client.send_to(&www, server_v4()).expect("send");
+                let (n, _) = client.recv_from(&mut buf).expect("an answer");
+                assert_eq!(&buf[..n], &from_worker[..], "the same answer while learning");
+            }
+            sent += 50;
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Ok(sent)
+    })
+    .unwrap();
+    let sent = learned.unwrap_or_else(|e| panic!("{e}:\n{}", server.log()));
+    eprintln!("www A learned after {sent} queries");
+    assert!(server.log().contains("learned=1"), "published with the learned key:\n{}", server.log());
+    // The workers publish their counters when idle (every few ms): let the
+    // last burst's show before comparing.
+    std::thread::sleep(Duration::from_millis(200));
+    let (learned, tier0_before, received_before) = learned_counts(&socket);
+    assert_eq!(learned, 1);
+    for _ in 0..20 {
+        assert_eq!(ask_one(&bed, &www), from_worker, "tier 0 answers www byte for byte as the worker did");
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let (_, tier0_after, received_after) = learned_counts(&socket);
+    assert_eq!(tier0_after - tier0_before, 20, "answered by the program");
+    assert_eq!(received_after, received_before, "nothing reached the workers");
+
+    let (old, new) = ([198u8, 18, 0, 80], [198u8, 18, 0, 81]);
+    assert!(contains(&from_worker, &old) && original.contains("198.18.0.80"), "www's address");
+    let changed = original.replace("2024060101", "2024060102").replace("198.18.0.80", "198.18.0.81");
+    std::fs::write(&file, changed).unwrap();
+    let pid = libc::pid_t::try_from(server.pid()).unwrap();
+    // SAFETY: kill(2) on our own child, still unreaped (XdpServer holds it).
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGHUP) }, 0, "SIGHUP");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !contains(&ask_one(&bed, &www), &new) {
+        assert!(Instant::now() < deadline, "the new address within 10 s:\n{}", server.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let (learned, tier0_before, received_before) = learned_counts(&socket);
+    assert_eq!(learned, 1, "still learned after the reload");
+    for _ in 0..10 {
+        let answer = ask_one(&bed, &www);
+        assert!(contains(&answer, &new) && !contains(&answer, &old), "the new zone's answer: {answer:02x?}");
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let (_, tier0_after, received_after) = learned_counts(&socket);
+    assert_eq!((tier0_after - tier0_before, received_after - received_before), (10, 0), "from tier 0");
+    server.stop().unwrap_or_else(|e| panic!("{e}"));
 }

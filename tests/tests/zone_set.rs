@@ -6,9 +6,7 @@
 //!
 //! Loopback only, no root needed. Every wait is bounded.
 
-use std::io::{BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, SocketAddr};
-use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -44,12 +42,7 @@ fn config(dir: &Path, port: u16, zones: &[&str]) {
 }
 
 fn ctl(dir: &Path, request: &str) -> Value {
-    let mut stream = UnixStream::connect(dir.join("ctl.sock")).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    writeln!(stream, "{request}").unwrap();
-    let mut line = String::new();
-    BufReader::new(stream).read_line(&mut line).unwrap();
-    serde_json::from_str(&line).unwrap()
+    responder_tests::responder::ctl(dir, request, Duration::from_secs(30))
 }
 
 fn rcode(addr: SocketAddr, name: &str) -> u16 {

@@ -60,14 +60,24 @@ bench options:
                          repeat, shorter ladder
   --queues 1|2           testbed veth queues (default 1)
   --servers LIST         comma-separated, from: floor, responder-xdp,
-                         responder-xdp-generic, responder-kernel, knot-xdp,
-                         knot, nsd, bind (default: all)
+                         responder-xdp-t0, responder-xdp-generic,
+                         responder-kernel, knot-xdp, knot, nsd, bind
+                         (default and `all`: all but responder-xdp-t0)
   --names N              names in the generated zone (default 100000)
   --seconds S            seconds per load step (default 2)
   --repeats R            repeats of each step (default 3)
   --responder-args ARGS  extra `responder serve` flags for the responder's
-                         three modes, in one argument (the floor keeps its
+                         modes, in one argument (the floor keeps its
                          defaults), e.g. --responder-args '--ring-size 4096'
+  --signed [nsec3|nsec]  every server serves the zone signed by ldns-signzone
+                         (default nsec3: 0 iterations, a salt) and every
+                         query has DO=1
+  --t0-hits PCT          PCT% (0-100) of the queries are tier-0 keys (apex
+                         SOA/NS, delegation NS/DS/A/AAAA) for every server;
+                         adds responder-xdp-t0 (tier 0 on) to the default
+                         servers; default 80 when --servers names
+                         responder-xdp-t0. Measures the XDP program's ns per
+                         packet (kernel.bpf_stats_enabled, restored after)
   --unpinned             pin nothing: server, kxdpgun, dnsperf and NAPI
                          threads run where the scheduler puts them
                          (results under bench-results/<date>-unpinned)
@@ -125,7 +135,7 @@ pub fn parse<I>(args: I) -> Result<Invocation, String>
 where
     I: IntoIterator<Item = String>,
 {
-    let mut args = args.into_iter();
+    let mut args = args.into_iter().peekable();
     let mut no_deps = false;
     let mut command = None;
     let mut run = RunArgs::default();
@@ -184,6 +194,17 @@ where
                 if bench.responder_args.is_empty() {
                     return Err("--responder-args needs a value".to_owned());
                 }
+            }
+            (Some("bench"), "--signed") => {
+                // The kind of denial is optional: `--signed`, `--signed nsec`.
+                let kind = match inline {
+                    Some(kind) => Some(kind),
+                    None => args.next_if(|next| !next.starts_with('-')),
+                };
+                bench.signed = Some(kind.as_deref().map_or(Ok(plan::Denial::Nsec3), plan::Denial::parse)?);
+            }
+            (Some("bench"), "--t0-hits") => {
+                bench.t0_hits = Some(plan::parse_bounded("--t0-hits", &value("--t0-hits")?, 0, 100)?)
             }
             (Some("bench"), "--repeats") => {
                 bench.repeats = Some(plan::parse_bounded("--repeats", &value("--repeats")?, 1, plan::MAX_REPEATS)?)
@@ -334,6 +355,8 @@ mod tests {
                 repeats: Some(5),
                 unpinned: false,
                 responder_args: Vec::new(),
+                signed: None,
+                t0_hits: None,
             })
         );
         let words = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
@@ -361,6 +384,19 @@ mod tests {
             })
         );
         assert_eq!(parse_str("bench --unpinned=yes").unwrap_err(), "--unpinned takes no value");
+        let signed = |text: &str| match parse_str(text).map(|i| i.command) {
+            Ok(Command::Bench(b)) => Ok((b.signed, b.t0_hits, b.quick)),
+            other => Err(format!("{other:?}")),
+        };
+        assert_eq!(signed("bench --signed"), Ok((Some(plan::Denial::Nsec3), None, false)));
+        assert_eq!(signed("bench --signed --quick"), Ok((Some(plan::Denial::Nsec3), None, true)));
+        assert_eq!(signed("bench --signed nsec --quick"), Ok((Some(plan::Denial::Nsec), None, true)));
+        assert_eq!(signed("bench --signed=nsec3"), Ok((Some(plan::Denial::Nsec3), None, false)));
+        assert!(signed("bench --signed nsec5").unwrap_err().contains("nsec3 or nsec"));
+        assert_eq!(signed("bench --t0-hits 95 --signed"), Ok((Some(plan::Denial::Nsec3), Some(95), false)));
+        assert_eq!(signed("bench --t0-hits=0"), Ok((None, Some(0), false)));
+        assert!(parse_str("bench --t0-hits 101").unwrap_err().contains("--t0-hits"));
+        assert_eq!(parse_str("bench --t0-hits").unwrap_err(), "--t0-hits needs a value");
         assert!(parse_str("test --unpinned").unwrap_err().contains("unknown option `--unpinned` for `test`"));
         assert!(parse_str("bench --queues 3").unwrap_err().contains("--queues"));
         assert!(parse_str("bench --servers unbound").unwrap_err().contains("unbound"));

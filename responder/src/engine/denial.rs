@@ -5,12 +5,15 @@
 //! With NSEC3, the closest encloser proof: the NSEC3 matching the closest
 //! encloser, the one covering the next closer name, and for NXDOMAIN the
 //! one covering the wildcard; a wildcard answer needs only the next closer
-//! one. Binary searches over the zone's chain (and for NSEC3 a SHA-1 hash
-//! per name), no allocation; DO=0 answers never come here.
+//! one. The compiler found the proofs about each possible closest encloser
+//! (the entry covering its wildcard, its own NSEC3); what is left is a
+//! binary search over the zone's chain for the one name it could not know
+//! (with NSEC3, after one SHA-1 hash), no allocation; DO=0 answers never
+//! come here.
 
 use super::query::Query;
 use super::reply::{Failure, Names, Reply};
-use crate::table::denial::Proof;
+use crate::table::denial::{Chain, Proof};
 use crate::table::{ResponseView, Table};
 
 /// What a denial plan answers: the proofs for a DO=1 query of a signed
@@ -69,19 +72,25 @@ fn answer<N: Names>(
     let end = query.question.name_len;
     let name = query.lname();
     let ce = query.lower.get(encloser..end).ok_or(Failure::Corrupt)?;
-    // `*.` + the closest encloser, when that fits a name.
-    let mut star = [0u8; 255];
-    let star = star.get_mut(..ce.len() + 2).map(|w| {
-        w[..2].copy_from_slice(b"\x01*");
-        w[2..].copy_from_slice(ce);
-        &*w
-    });
-    let mut c = Collected { proofs: [signed; 3], n: 0, ids: [u32::MAX; 4], seen: 0 };
     let nodata = wildcard != 0 && signed.ancount == 0;
+    // The proofs about the closest encloser, as the compiler found them
+    // (FLAG_DENIAL), else searched for by name: the node is found again,
+    // in cache from the plan's lookup, rather than carried in the plan.
+    // A wildcard answer needs neither.
+    let node = if wildcard == 0 || nodata { table.find(ce).filter(|n| n.zone() == zone) } else { None };
+    let star_proof = || match node.and_then(|n| n.denial_proof(0)) {
+        Some(i) => chain.proof_at(table, i),
+        None => wildcard_proof(table, &chain, ce),
+    };
+    let ce_proof = || match node.and_then(|n| n.denial_proof(1)) {
+        Some(i) => chain.proof_at(table, i),
+        None => chain.proof(table, ce),
+    };
+    let mut c = Collected { proofs: [signed; 3], n: 0, ids: [u32::MAX; 4], seen: 0 };
     if nodata {
         // A wildcard NODATA already holds the wildcard's own NSEC/NSEC3.
         if chain.is_nsec3() {
-            c.add(star.and_then(|s| chain.proof(table, s)), false);
+            c.add(star_proof(), false);
         } else {
             c.ids[0] = wildcard;
             c.seen = 1;
@@ -104,16 +113,26 @@ fn answer<N: Names>(
             next = after;
         }
         if wildcard == 0 || nodata {
-            c.add(chain.proof(table, ce), true);
+            c.add(ce_proof(), true);
         }
         c.add(chain.proof(table, query.lower.get(next..end).ok_or(Failure::Corrupt)?), true);
     } else {
         c.add(chain.proof(table, name), true);
     }
     if wildcard == 0 {
-        c.add(star.and_then(|s| chain.proof(table, s)), true);
+        c.add(star_proof(), true);
     }
     reply.template_at(query, names, &signed, &c.proofs[..c.n])
+}
+
+/// The entry covering `*.` + the closest encloser `ce`, when that fits a
+/// name.
+fn wildcard_proof<'t>(table: &'t Table, chain: &Chain<'t>, ce: &[u8]) -> Option<Proof<'t>> {
+    let mut star = [0u8; 255];
+    let star = star.get_mut(..ce.len() + 2)?;
+    star[..2].copy_from_slice(b"\x01*");
+    star[2..].copy_from_slice(ce);
+    chain.proof(table, star)
 }
 
 /// The proofs to send, each once: one NSEC can cover two names.

@@ -7,10 +7,12 @@
 //! stays in the DNAME's zone: a target elsewhere ends the answer at the
 //! CNAME, as does a query for type CNAME (the synthesised one answers it).
 //!
-//! The CNAME's RDATA is the name's own leading labels followed by a pointer
-//! to the DNAME target, so the new name lies in the message in two pieces;
-//! templates for it get their compression pointers from [`Placed`], the
-//! offsets of its labels. The question decides the new name, so this is a
+//! The CNAME's RDATA is the new name as Knot writes it: the name's leading
+//! labels lowered, then the DNAME target's labels, those it ends with in
+//! common with the name being substituted a pointer to them (so the answer
+//! spells them as the question does, byte for byte as Knot's). The new name
+//! then lies in the message in two pieces; templates for it get their
+//! compression pointers from [`Placed`], the offsets of its labels. The question decides the new name, so this is a
 //! second table lookup at answer time, on the DNAME path only.
 
 use super::denial;
@@ -64,55 +66,71 @@ pub fn answer<'t>(
         let dname = variant(table, node.response_for(RType::DNAME.0), dnssec)?;
         let dname_at = reply.pos;
         append(reply, |reply| reply.template_at(&name, &owner, &dname, &[]))?;
-        let target_at = dname_rdata(reply.buf, dname_at, target.len())?;
+        dname_rdata(reply.buf, dname_at, target.len())?;
         let prefix_len = name.suffix_start(skip);
-        if prefix_len + target.len() > MAX_NAME {
+        let end = prefix_len + target.len();
+        if end > MAX_NAME {
             // The substituted name would be too long (RFC 6672 §2.2).
             reply.set_rcode(rcode::YXDOMAIN);
             return Ok(());
         }
-        if target_at > MAX_POINTER || names.whole() > MAX_POINTER {
+        if names.whole() > MAX_POINTER {
             return Err(Failure::Truncated);
         }
+        // The new name as Knot writes it: the leading labels lowered, the
+        // target as the DNAME spells it, and the labels it ends with that
+        // the current name ends with too a pointer to those.
+        let mut new = [0u8; MAX_NAME];
+        new[..prefix_len].copy_from_slice(&name.lower[..prefix_len]);
+        new[prefix_len..end].copy_from_slice(target);
+        let mut starts = [0usize; MAX_LABELS + 1];
+        let mut labels = 0;
+        let mut at = 0;
+        while let Some(&len) = new.get(at).filter(|&&l| l != 0) {
+            *starts.get_mut(labels).ok_or(Failure::Corrupt)? = at;
+            labels += 1;
+            at += 1 + len as usize;
+        }
+        if at + 1 != end {
+            return Err(Failure::Corrupt);
+        }
+        *starts.get_mut(labels).ok_or(Failure::Corrupt)? = at;
+        let shared = shared_labels(&new, &starts[..labels], &name);
+        // Written out up to the shared labels, or whole with its root.
+        let written = if shared > 0 { starts[labels - shared] } else { end };
+        let pointer = match shared {
+            0 => None,
+            n => Some(names.suffix(n).filter(|&p| p <= MAX_POINTER).ok_or(Failure::Truncated)?),
+        };
+        let rdlength = written + if pointer.is_some() { 2 } else { 0 };
         // The CNAME, owned by the current name.
         let mut rr = [0u8; 2 + rr_field::LEN];
         let [p0, p1, fixed @ ..] = &mut rr;
         [*p0, *p1] = (0xc000 | names.whole() as u16).to_be_bytes();
-        write_rr_fixed(fixed, RType::CNAME, class::IN, ttl, prefix_len as u16 + 2);
+        write_rr_fixed(fixed, RType::CNAME, class::IN, ttl, rdlength as u16);
         reply.push(&rr, query)?;
-        // Its leading labels exactly as they were written, wherever they are.
-        let mut prefix = [0u8; MAX_NAME];
-        let mut next = Placed { at: [0; MAX_LABELS + 1], labels: 0 };
-        let mut len = 0;
-        for i in 0..skip {
-            let at = names.at[i] as usize;
-            let label =
-                reply.buf.get(at).and_then(|&l| reply.buf.get(at..at + 1 + l as usize)).ok_or(Failure::Corrupt)?;
-            prefix.get_mut(len..len + label.len()).ok_or(Failure::Corrupt)?.copy_from_slice(label);
-            next.at[i] = (reply.pos + len) as u16;
-            len += label.len();
+        let rdata_at = reply.pos;
+        reply.push(&new[..written], query)?;
+        if let Some(p) = pointer {
+            reply.push(&(0xc000 | p as u16).to_be_bytes(), query)?;
         }
-        if len != prefix_len {
-            return Err(Failure::Corrupt);
-        }
-        reply.push(&prefix[..len], query)?;
-        reply.push(&(0xc000 | target_at as u16).to_be_bytes(), query)?;
         reply.ancount = reply.ancount.checked_add(1).ok_or(Failure::Corrupt)?;
         // The new name: its labels' places, and its lowered form.
-        next.labels = skip;
-        let mut t = 0;
-        while let Some(&l) = target.get(t).filter(|&&l| l != 0) {
-            *next.at.get_mut(next.labels).ok_or(Failure::Corrupt)? = (target_at + t) as u16;
-            next.labels += 1;
-            t += 1 + l as usize;
+        let mut next = Placed { at: [0; MAX_LABELS + 1], labels };
+        for (i, at) in next.at.iter_mut().enumerate().take(labels + 1) {
+            *at = if i < labels - shared || shared == 0 {
+                (rdata_at + starts[i]) as u16
+            } else {
+                // The shared labels are the current name's.
+                let j = names.labels.checked_sub(labels - i).ok_or(Failure::Corrupt)?;
+                *names.at.get(j).ok_or(Failure::Corrupt)?
+            };
         }
-        *next.at.get_mut(next.labels).ok_or(Failure::Corrupt)? = (target_at + t) as u16;
-        let end = prefix_len + target.len();
         for (d, s) in name.lower[prefix_len..end].iter_mut().zip(target) {
             *d = s.to_ascii_lowercase();
         }
         name.question.name_len = end;
-        name.question.labels = next.labels;
+        name.question.labels = labels;
         name.hash = hash_name(name.lname());
         names = next;
         // The CNAME asked for is the one synthesised: not followed (Knot).
@@ -137,6 +155,24 @@ pub fn answer<'t>(
         }
     }
     Ok(())
+}
+
+/// How many labels the name `new` (label starts `starts`) ends with that
+/// `name` ends with too, compared from the root up to the first that
+/// differs, whatever their case: what Knot's compression points at.
+fn shared_labels(new: &[u8], starts: &[usize], name: &Query) -> usize {
+    let all = name.question.labels;
+    let mut same = 0;
+    while same < starts.len().min(all) {
+        let ours = &new[starts[starts.len() - 1 - same]..];
+        let theirs = &name.lower[name.suffix_start(all - 1 - same)..];
+        let len = 1 + ours[0] as usize;
+        if theirs.get(..len).is_none_or(|t| !t.eq_ignore_ascii_case(&ours[..len])) {
+            break;
+        }
+        same += 1;
+    }
+    same
 }
 
 /// The response at `off`, or its DO=1 variant when there is one and `signed`.

@@ -18,7 +18,7 @@ use crate::wire::dns::{self, flags, rcode, HEADER_LEN};
 /// its question; same contract as [`super::answer_in_place`].
 #[inline]
 pub fn reflect_in_place(frame: &mut [u8], len: usize, capacity: usize) -> Verdict {
-    rewrite_in_place(frame, len, capacity, false, |message, len, _client| {
+    rewrite_in_place(frame, len, capacity, false, |message: &mut [u8], len, _client: &[u8]| {
         let len = refuse(message, len)?;
         Some(Written { len, sum: checksum::sum(&message[..len]) })
     })

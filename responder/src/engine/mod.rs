@@ -22,6 +22,7 @@ pub mod live;
 mod message;
 pub mod nsid;
 pub mod policy;
+mod proof;
 mod query;
 mod reply;
 mod resolve;
@@ -60,6 +61,8 @@ pub fn answer_in_place_with<P: Policy>(
 
 #[cfg(test)]
 mod big_rrset_tests;
+#[cfg(test)]
+mod denial_tests;
 #[cfg(test)]
 mod dname_tests;
 #[cfg(test)]

@@ -118,7 +118,7 @@ impl<'b> Reply<'b> {
         self.ancount = r.ancount;
         self.nscount = r.nscount;
         for p in proofs {
-            self.proof(names, p, room)?;
+            self.proof(query, names, p, room)?;
         }
         for chunk in r.chunks() {
             let end = self.pos + chunk.bytes.len();
@@ -149,23 +149,6 @@ impl<'b> Reply<'b> {
         Ok(())
     }
 
-    /// Appends a proof's records to the authority section. Its compression
-    /// pointers target only itself (it was compiled without a query).
-    #[cold]
-    fn proof<N: Names>(&mut self, names: &N, p: &ResponseView<'_>, room: usize) -> Result<(), Failure> {
-        let start = self.pos;
-        let end = start + p.body.len();
-        if end > room || p.ancount != 0 {
-            return Err(if end > room { Failure::Truncated } else { Failure::Corrupt });
-        }
-        self.buf[start..end].copy_from_slice(p.body);
-        let patched = patch(self.buf, start, p.patches, names, start, start)?;
-        self.add_sum(checksum::combine(checksum::placed(p.body_sum, start), patched));
-        self.pos = end;
-        self.nscount = self.nscount.checked_add(p.nscount).ok_or(Failure::Corrupt)?;
-        Ok(())
-    }
-
     /// Empties the sections and sets TC: the client retries over TCP.
     pub fn truncate(&mut self, query: &Query) {
         self.pos = query.question.end;
@@ -177,7 +160,7 @@ impl<'b> Reply<'b> {
     }
 
     #[inline(always)]
-    fn add_sum(&mut self, sum: u64) {
+    pub(super) fn add_sum(&mut self, sum: u64) {
         self.sum = checksum::combine(self.sum, sum);
     }
 
@@ -220,7 +203,7 @@ impl<'b> Reply<'b> {
 /// targets inside itself are only known once placed (body targets are kept
 /// within reach by the compiler and the loader).
 #[inline]
-fn patch<N: Names>(
+pub(super) fn patch<N: Names>(
     buf: &mut [u8],
     base: usize,
     patches: &[u8],

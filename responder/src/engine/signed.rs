@@ -79,31 +79,13 @@ pub(super) fn answer<P: Policy>(
         return error_reply(buf, Some(question_end), rcode::FORMERR, decide(policy, rcode::FORMERR));
     }
     let reply = error_reply(buf, Some(question_end), rcode::NOTAUTH, decide(policy, rcode::NOTAUTH))?;
-    match (failure, key) {
-        (Failure::BadTime, Some(key)) => {
-            let other = now.to_be_bytes();
-            let how = Signing {
-                prior: Some(request_mac.as_slice()),
-                timers_only: false,
-                time_signed,
-                fudge: tsig::FUDGE,
-                error: tsig::code::BADTIME,
-                other: &other[2..],
-            };
-            finish(tsig::sign_in_place(key, buf, reply.len, &how).map(|(end, _)| end), buf)
-        }
-        _ => {
-            let end = tsig::append_unsigned(
-                buf,
-                reply.len,
-                key_name.as_slice(),
-                algorithm.as_slice(),
-                time_signed,
-                failure.code(),
-            );
-            finish(end, buf)
-        }
-    }
+    let request = tsig::Rejection {
+        key_name: key_name.as_slice(),
+        algorithm: algorithm.as_slice(),
+        time_signed,
+        request_mac: request_mac.as_slice(),
+    };
+    finish(tsig::append_rejection(buf, reply.len, failure, key, &request, now), buf)
 }
 
 /// The answer's length once there is room for the TSIG record (`room`

@@ -6,8 +6,10 @@ pub mod breakdown;
 mod dns;
 mod published;
 mod tcp;
+pub mod transfers;
 
 pub use breakdown::{Breakdown, BreakdownCounts, Breakdowns, Where};
 pub use dns::{Counting, DnsCounters};
 pub use published::{CounterSet, Published, Registry};
 pub use tcp::TcpCounters;
+pub use transfers::{InboundCounters, OutboundCounters, TransferCounts};

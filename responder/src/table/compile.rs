@@ -2,10 +2,12 @@
 //! CNAME chains, wildcard synthesis, referrals with glue, negative answers
 //! with the SOA, additional addresses. The runtime only looks up and copies.
 
+use super::dedup::Written;
 use super::denial::{CHAIN_NSEC, CHAIN_NSEC3};
 use super::fasthash::FastMap;
 use super::format::*;
 use super::header::{seal, Header};
+use super::name_index::NameIndex;
 use super::nsec3_hash::{decode_base32hex, nsec3_hash, HASH_LEN};
 use super::template::{Owner, QueryContext, RrsetRef, Sections, Template};
 use crate::wire::dns::rcode;
@@ -46,7 +48,7 @@ struct Rrset<'z> {
 
 impl<'z> Rrset<'z> {
     fn new(rtype: RType, ttl: u32, location: &'z Location) -> Rrset<'z> {
-        Rrset { rtype, ttl, rdatas: Vec::new(), sigs: Vec::new(), sig_ttl: 0, location }
+        Rrset { rtype, ttl, rdatas: Vec::with_capacity(1), sigs: Vec::new(), sig_ttl: 0, location }
     }
 
     fn add_sig(&mut self, ttl: u32, rdata: &'z [u8]) {
@@ -69,8 +71,9 @@ struct Node<'z> {
     name: Name,
     zone: usize,
     rrsets: Vec<Rrset<'z>>,
-    /// DS at a served child's apex, as the (also served) parent has it.
-    parent_ds: Option<(usize, Rrset<'z>)>,
+    /// DS at a served child's apex, as the (also served) parent has it:
+    /// boxed, since nearly no node has one.
+    parent_ds: Option<Box<(usize, Rrset<'z>)>>,
     /// The topmost zone cut at or above this node, within its zone.
     cut: Option<usize>,
     wildcard_child: Option<usize>,
@@ -127,7 +130,7 @@ struct Compiler<'z> {
     nsec3: Vec<Nsec3Chain<'z>>,
     zones: Vec<ZoneInfo<'z>>,
     nodes: Vec<Node<'z>>,
-    index: FastMap<Vec<u8>, usize>,
+    index: NameIndex,
 }
 
 /// Compiles zones into table bytes (see `format` for the layout). Answers
@@ -150,7 +153,7 @@ impl<'z> Compiler<'z> {
             nsec3: Vec::new(),
             zones: Vec::new(),
             nodes: Vec::new(),
-            index: FastMap::default(),
+            index: NameIndex::default(),
         };
         // Deepest zone wins: process parents first so children can claim names.
         let mut order: Vec<usize> = (0..zones.len()).collect();
@@ -207,7 +210,7 @@ impl<'z> Compiler<'z> {
                         let n = c.node(&r.owner, deepest.unwrap_or(0));
                         let entry = c.nodes[n]
                             .parent_ds
-                            .get_or_insert_with(|| (zi_sorted, Rrset::new(RType::DS, r.ttl, &r.location)));
+                            .get_or_insert_with(|| Box::new((zi_sorted, Rrset::new(RType::DS, r.ttl, &r.location))));
                         if is_ds_sig {
                             entry.1.add_sig(r.ttl, &r.rdata);
                         } else if !entry.1.rdatas.contains(&r.rdata.as_slice()) {
@@ -229,11 +232,11 @@ impl<'z> Compiler<'z> {
                 match node.rrsets.iter_mut().find(|s| s.rtype == r.rtype) {
                     // Duplicates go once every record is in (`dedup_rdatas`):
                     // a check per record here was quadratic in the RRset.
-                    Some(set) => set.rdatas.push(&r.rdata),
+                    Some(set) => push_small(&mut set.rdatas, &r.rdata),
                     None => {
                         let mut set = Rrset::new(r.rtype, r.ttl, &r.location);
                         set.rdatas.push(&r.rdata);
-                        node.rrsets.push(set);
+                        push_small(&mut node.rrsets, set);
                     }
                 }
             }
@@ -268,10 +271,9 @@ impl<'z> Compiler<'z> {
 
     fn node(&mut self, name: &Name, zone: usize) -> usize {
         let mut buf = [0u8; 255];
-        if let Some(&i) = self.index.get(key(name, &mut buf)) {
+        if let Some(i) = self.lookup(key(name, &mut buf)) {
             return i;
         }
-        let key = key(name, &mut buf).to_vec();
         let i = self.nodes.len();
         self.nodes.push(Node {
             name: name.clone(),
@@ -281,8 +283,13 @@ impl<'z> Compiler<'z> {
             cut: None,
             wildcard_child: None,
         });
-        self.index.insert(key, i);
+        self.index.push(key(name, &mut buf));
         i
+    }
+
+    /// The node named `lower` (lowercase wire form).
+    fn lookup(&self, lower: &[u8]) -> Option<usize> {
+        self.index.get(lower, |i| self.nodes[i].name.wire())
     }
 
     /// Names below a DNAME are occluded (RFC 6672 §2.4): they are answered by
@@ -308,7 +315,7 @@ impl<'z> Compiler<'z> {
         self.index.clear();
         for (n, k) in old.into_iter().zip(keep) {
             if *k {
-                self.index.insert(n.name.to_lowercase().wire().to_vec(), self.nodes.len());
+                self.index.push(key(&n.name, &mut [0u8; 255]));
                 self.nodes.push(n);
             }
         }
@@ -322,7 +329,7 @@ impl<'z> Compiler<'z> {
             let apex = self.zones[zone].apex.clone();
             let mut cur = self.nodes[i].name.parent();
             while let Some(p) = cur {
-                if !p.is_subdomain_of(&apex) || self.index.contains_key(key(&p, &mut [0u8; 255])) {
+                if !p.is_subdomain_of(&apex) || self.lookup(key(&p, &mut [0u8; 255])).is_some() {
                     break;
                 }
                 self.node(&p, zone);
@@ -342,7 +349,7 @@ impl<'z> Compiler<'z> {
                 if n == *apex {
                     break;
                 }
-                if let Some(&j) = self.index.get(key(&n, &mut [0u8; 255])) {
+                if let Some(j) = self.lookup(key(&n, &mut [0u8; 255])) {
                     if self.nodes[j].zone == zone && self.nodes[j].rrset(RType::NS).is_some() {
                         cut = Some(j);
                     }
@@ -352,7 +359,7 @@ impl<'z> Compiler<'z> {
             self.nodes[i].cut = cut;
             if self.nodes[i].name.is_wildcard() {
                 if let Some(parent) = self.nodes[i].name.parent() {
-                    if let Some(&p) = self.index.get(key(&parent, &mut [0u8; 255])) {
+                    if let Some(p) = self.lookup(key(&parent, &mut [0u8; 255])) {
                         self.nodes[p].wildcard_child = Some(i);
                     }
                 }
@@ -496,7 +503,7 @@ impl<'z> Compiler<'z> {
         let mut next_closer = name.clone();
         let mut ce = name.parent();
         while let Some(n) = ce {
-            if self.index.contains_key(key(&n, &mut [0u8; 255])) {
+            if self.lookup(key(&n, &mut [0u8; 255])).is_some() {
                 if nsec3 {
                     // Closest encloser proof (RFC 5155 §7.2.2).
                     self.deny_nsec3(zone, &n, s);
@@ -518,10 +525,45 @@ impl<'z> Compiler<'z> {
         }
     }
 
+    /// The chain entries an NXDOMAIN or wildcard proof needs when node `i`
+    /// is the closest encloser, so that the engine hashes or searches only
+    /// for the next closer name (NSEC3) or the query name (NSEC): the entry
+    /// covering `*.<name>` (`u32::MAX` when that is longer than a name may
+    /// be) and, with NSEC3, the one matching the name. The same searches
+    /// the engine would make (`table::denial::Chain::proof`), over the same
+    /// order. `None` for a node that is never a closest encloser (at or
+    /// below a cut, a DNAME) or a zone without a chain.
+    fn encloser_proofs(&self, i: usize) -> Option<(u32, Option<u32>)> {
+        let node = &self.nodes[i];
+        if node.cut.is_some() || node.rrset(RType::DNAME).is_some() {
+            return None;
+        }
+        let index = |found: Option<usize>| found.map_or(Some(u32::MAX), |i| u32::try_from(i).ok());
+        let wild = node.name.prepend(b"*").ok();
+        if !self.nsec3[node.zone].entries.is_empty() {
+            let cover = index(wild.and_then(|w| Some(self.nsec3_find(node.zone, &w)?.0)))?;
+            let matching = u32::try_from(self.nsec3_find(node.zone, &node.name)?.0).ok()?;
+            return Some((cover, Some(matching)));
+        }
+        let chain = &self.nsec_chain[node.zone];
+        if chain.is_empty() {
+            return None;
+        }
+        let cover = wild.and_then(|w| {
+            let key = canonical_key(&w);
+            match chain.binary_search_by(|(k, _)| k.as_slice().cmp(&key)) {
+                Ok(i) => Some(i),
+                Err(0) => chain.len().checked_sub(1),
+                Err(i) => Some(i - 1),
+            }
+        });
+        Some((index(cover)?, None))
+    }
+
     /// The runtime's lookup, done at compile time for chains and additionals.
     fn find(&self, name: &Name) -> Found {
         let lower = name.to_lowercase();
-        if let Some(&i) = self.index.get(lower.wire()) {
+        if let Some(i) = self.lookup(lower.wire()) {
             return match self.nodes[i].cut {
                 Some(c) => Found::Referral(c),
                 None => Found::Node(i),
@@ -529,7 +571,7 @@ impl<'z> Compiler<'z> {
         }
         let mut cur = lower.parent();
         while let Some(n) = cur {
-            if let Some(&i) = self.index.get(n.wire()) {
+            if let Some(i) = self.lookup(n.wire()) {
                 let node = &self.nodes[i];
                 if let Some(c) = node.cut {
                     return Found::Referral(c);
@@ -590,7 +632,7 @@ impl<'z> Compiler<'z> {
                 return s;
             }
             if qtype == RType::DS {
-                if let Some((_, ds)) = &node.parent_ds {
+                if let Some((_, ds)) = node.parent_ds.as_deref() {
                     s.answer.push(set(owner, ds));
                     return s;
                 }
@@ -661,7 +703,7 @@ impl<'z> Compiler<'z> {
             // In-domain glue must fit (RFC 9471); addresses we hold for
             // other names (sibling glue, our own zones) are added if room is left.
             let in_domain = target.is_subdomain_of(&node.name);
-            let Some(&t) = self.index.get(key(&target, &mut [0u8; 255])) else { continue };
+            let Some(t) = self.lookup(key(&target, &mut [0u8; 255])) else { continue };
             for rtype in [RType::A, RType::AAAA] {
                 if let Some(addr) = self.nodes[t].rrset(rtype) {
                     s.additional.push((set(Owner::Name(target.clone()), addr), in_domain));
@@ -678,7 +720,7 @@ impl<'z> Compiler<'z> {
         for rd in &rr.rdatas {
             let Some(&(at, len, _)) = crate::zone::embedded_names(rr.rtype, rd).first() else { continue };
             let Ok(target) = Name::from_wire(&rd[at..at + len]) else { continue };
-            let Some(&t) = self.index.get(key(&target, &mut [0u8; 255])) else { continue };
+            let Some(t) = self.lookup(key(&target, &mut [0u8; 255])) else { continue };
             let tn = &self.nodes[t];
             if tn.cut.is_some() && rr.rtype != RType::NS {
                 continue;
@@ -743,7 +785,7 @@ impl<'z> Compiler<'z> {
 
     fn emit(&self, warnings: &mut Vec<String>) -> Result<Vec<u8>, CompileError> {
         let mut out = vec![0u8; HEADER_LEN];
-        let mut dedup: FastMap<Vec<u8>, u32> = FastMap::default();
+        let mut dedup = Written::default();
         let mut scratch = Vec::new();
         // One warning per RRset, however many answers (types, chains, ANY) carry it.
         let mut too_big: Vec<Location> = Vec::new();
@@ -759,12 +801,12 @@ impl<'z> Compiler<'z> {
                     }
                     scratch.clear();
                     st.serialize(&mut scratch);
-                    t.signed = match dedup.get(&scratch) {
-                        Some(&off) => off,
+                    t.signed = match dedup.find(out, &scratch) {
+                        Some(off) => off,
                         None => {
                             let off = u32::try_from(out.len()).map_err(|_| CompileError::TooLarge)?;
                             out.extend_from_slice(&scratch);
-                            dedup.insert(scratch.clone(), off);
+                            dedup.add(&scratch, off);
                             off
                         }
                     };
@@ -797,12 +839,12 @@ impl<'z> Compiler<'z> {
             }
             scratch.clear();
             t.serialize(&mut scratch);
-            if let Some(&off) = dedup.get(&scratch) {
+            if let Some(off) = dedup.find(out, &scratch) {
                 return Ok(off);
             }
             let off = u32::try_from(out.len()).map_err(|_| CompileError::TooLarge)?;
             out.extend_from_slice(&scratch);
-            dedup.insert(scratch.clone(), off);
+            dedup.add(&scratch, off);
             Ok(off)
         };
 
@@ -843,8 +885,9 @@ impl<'z> Compiler<'z> {
 
         // Nodes, each followed by the templates only it uses.
         let mut node_offsets = vec![0u32; self.nodes.len()];
-        // Each NSEC with its RRSIGs, owner written out: the proofs the
-        // engine adds to NXDOMAIN and wildcard answers for DO=1.
+        // Each NSEC with its RRSIGs: the proofs the engine adds to NXDOMAIN
+        // and wildcard answers for DO=1. The owner's apex points at the
+        // query name, whose labels the engine lets it share further.
         let mut proofs = vec![0u32; self.nodes.len()];
         for chain in &self.nsec_chain {
             for &(_, i) in chain {
@@ -858,7 +901,8 @@ impl<'z> Compiler<'z> {
                     additional: vec![],
                     denial: vec![],
                 };
-                let t = s.encode(QueryContext { name: &node.name, labels: 0 }, true);
+                let apex = &self.zones[node.zone].apex;
+                let t = s.encode(QueryContext { name: apex, labels: apex.label_count() }, true);
                 proofs[i] = u32::try_from(out.len()).map_err(|_| CompileError::TooLarge)?;
                 t.serialize(&mut out);
             }
@@ -896,6 +940,10 @@ impl<'z> Compiler<'z> {
             if node.wildcard_child.is_some() {
                 flags |= FLAG_WILDCARD_CHILD;
             }
+            let encloser_proofs = self.encloser_proofs(i);
+            if encloser_proofs.is_some() {
+                flags |= FLAG_DENIAL;
+            }
             out.push(lower.wire_len() as u8);
             out.extend_from_slice(lower.wire());
             out.push(flags);
@@ -914,6 +962,12 @@ impl<'z> Compiler<'z> {
                 out.extend_from_slice(&d.ttl.to_le_bytes());
                 out.push(d.rdatas[0].len() as u8);
                 out.extend_from_slice(d.rdatas[0]);
+            }
+            if let Some((wild, matching)) = encloser_proofs {
+                out.extend_from_slice(&wild.to_le_bytes());
+                if let Some(m) = matching {
+                    out.extend_from_slice(&m.to_le_bytes());
+                }
             }
         }
         for (at, w) in wildcard_fixups {
@@ -934,7 +988,8 @@ impl<'z> Compiler<'z> {
                     denial: vec![],
                 };
                 proofs.push(u32::try_from(out.len()).map_err(|_| CompileError::TooLarge)?);
-                s.encode(QueryContext { name: &e.owner, labels: 0 }, true).serialize(&mut out);
+                let apex = &self.zones[zi].apex;
+                s.encode(QueryContext { name: apex, labels: apex.label_count() }, true).serialize(&mut out);
             }
             let chain_off = u32::try_from(out.len()).map_err(|_| CompileError::TooLarge)?;
             out.push(CHAIN_NSEC3);
@@ -942,6 +997,15 @@ impl<'z> Compiler<'z> {
             out.push(n3.salt.len() as u8);
             out.extend_from_slice(&n3.salt);
             out.extend_from_slice(&(n3.entries.len() as u32).to_le_bytes());
+            let bits = super::denial::index_bits(n3.entries.len());
+            out.push(bits as u8);
+            let mut next = 0;
+            for slot in 0..=1usize << bits {
+                while next < n3.entries.len() && super::denial::index_slot(&n3.entries[next].hash, bits) < slot {
+                    next += 1;
+                }
+                out.extend_from_slice(&(next as u32).to_le_bytes());
+            }
             for (e, p) in n3.entries.iter().zip(proofs) {
                 out.extend_from_slice(&e.hash);
                 out.extend_from_slice(&p.to_le_bytes());
@@ -1009,6 +1073,17 @@ impl<'z> Compiler<'z> {
         seal(&mut out);
         Ok(out)
     }
+}
+
+/// Pushes growing a short vector one element at a time: a Vec's first
+/// allocation holds four, and most nodes have one RRset of one record: four
+/// times the room per node and per RRset, over a million nodes. Past four
+/// it grows as usual (RRsets of many thousands of records exist).
+fn push_small<T>(v: &mut Vec<T>, x: T) {
+    if v.len() < 4 {
+        v.reserve_exact(1);
+    }
+    v.push(x);
 }
 
 /// The lowercase wire form of `name`, in `buf`: the index key, without an allocation.

@@ -17,14 +17,19 @@
 //!          response): the zone's NSEC owners in canonical order (RFC 4034
 //!          §6.1), each with its NSEC and RRSIGs as an authority-only
 //!          response; or kind 3 (NSEC3), u16 iterations, u8 salt length,
-//!          salt, u32 count, count × ([u8; 20] hash, u32 proof response)
-//!          in hash order
+//!          salt, u32 count, u8 index bits b, (2^b + 1) × u32 (the first
+//!          entry whose hash begins with each b-bit prefix, then count),
+//!          count × ([u8; 20] hash, u32 proof response) in hash order
 //! node:    u8 name_len, name (lowercase wire; first, so a probe compares it
 //!          before decoding anything else), u8 flags, u16 zone,
 //!          u32 default response, u16 type_count,
 //!          type_count × (u16 type, u32 response),
 //!          [u32 wildcard child node]   if FLAG_WILDCARD_CHILD
 //!          [u32 ttl, u8 len, target]   if FLAG_DNAME
+//!          [u32 wildcard proof, u32 encloser proof (NSEC3 only)] if FLAG_DENIAL:
+//!          the chain entries that cover `*.<name>` and (NSEC3) match the
+//!          name, found at compile time for a name that can be a closest
+//!          encloser (u32::MAX: no wildcard name fits 255 bytes)
 //! response: u8 flags (rcode | AA | TOO_BIG), u16 patch_count, u16 ancount,
 //!          u16 nscount, u16 body_len, u16 chunk_count, [u8; 2] body sum,
 //!          u32 signed (the DO=1 variant's response, 0 = this one), body,
@@ -48,12 +53,13 @@
 
 pub const MAGIC: &[u8; 8] = b"RSPDTBL\0";
 /// Bumped whenever the layout changes: a table from another version is refused.
-pub const VERSION: u32 = 6;
+pub const VERSION: u32 = 7;
 pub const HEADER_LEN: usize = 64;
 
 pub const FLAG_CUT: u8 = 1;
 pub const FLAG_DNAME: u8 = 2;
 pub const FLAG_WILDCARD_CHILD: u8 = 4;
+pub const FLAG_DENIAL: u8 = 8;
 
 pub const RESP_AA: u8 = 0x10;
 pub const RESP_RCODE_MASK: u8 = 0x0f;

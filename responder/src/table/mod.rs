@@ -8,11 +8,13 @@
 //! so a corrupt table can at worst give a wrong answer, never a crash.
 
 mod compile;
+mod dedup;
 pub mod denial;
 mod expiry;
 mod fasthash;
 pub mod format;
 mod header;
+mod name_index;
 pub mod nsec3_hash;
 pub mod overlay;
 mod prefetch;
@@ -94,6 +96,19 @@ impl Table {
         table
     }
 
+    /// [`Table::compile`]'s bytes, before [`Table::from_bytes`] checks them
+    /// and copies them into their own mapping: a caller done with its zones
+    /// drops them in between, so that they and two copies of the table are
+    /// never held at once.
+    pub fn compile_bytes(zones: &[Zone]) -> Result<Vec<u8>, TableError> {
+        let mut warnings = Vec::new();
+        let bytes = compile::compile(zones, &mut warnings);
+        for w in &warnings {
+            tracing::warn!("{w}");
+        }
+        Ok(bytes?)
+    }
+
     /// [`Table::compile`], handing the warnings back instead.
     pub fn compile_noting(zones: &[Zone], warnings: &mut Vec<String>) -> Result<Table, TableError> {
         let bytes = compile::compile(zones, warnings)?;
@@ -120,10 +135,20 @@ impl Table {
     pub fn open(path: &Path) -> Result<Table, TableError> {
         use std::io::Read;
         let io = |source| TableError::Io { path: path.display().to_string(), source };
+        let started = std::time::Instant::now();
         let mut file = std::fs::File::open(path).map_err(io)?;
         let len = file.metadata().map_err(io)?.len();
         let len = usize::try_from(len).map_err(|_| TableError::Length { expected: u64::MAX, found: len })?;
-        Table::new(Bytes::new(len, |dst| file.read_exact(dst)).map_err(io)?, len)
+        let bytes = Bytes::new(len, |dst| file.read_exact(dst)).map_err(io)?;
+        let read = started.elapsed();
+        let table = Table::new(bytes, len)?;
+        // What a restart costs, in two parts (docs/BENCHMARKS.md "Zones").
+        tracing::info!(
+            "{}: {len} bytes read in {read:.2?}, checked in {:.2?}",
+            path.display(),
+            started.elapsed().saturating_sub(read)
+        );
+        Ok(table)
     }
 
     /// Writes the table to a file (atomically: a temporary file renamed).

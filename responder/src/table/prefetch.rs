@@ -71,7 +71,7 @@ impl Table {
 /// Asks the CPU to bring the cache line holding `bytes[at]` into L1; does
 /// nothing when `at` is out of range.
 #[inline(always)]
-fn prefetch(bytes: &[u8], at: usize) {
+pub(super) fn prefetch(bytes: &[u8], at: usize) {
     #[cfg(target_arch = "x86_64")]
     if let Some(byte) = bytes.get(at) {
         use core::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};

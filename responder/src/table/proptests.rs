@@ -34,6 +34,7 @@ fn exercise(table: Table) -> Result<(), TestCaseError> {
     for name in NAMES {
         if let Some(node) = table.find(&wire_name(name)) {
             let _ = (node.default_response(), node.any_response(), node.wildcard_child(), node.dname());
+            let _ = (node.denial_proof(0), node.denial_proof(1));
             for (_, response) in node.types() {
                 let _ = table.response(response).map(|r| r.chunks().count());
             }

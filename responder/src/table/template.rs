@@ -77,13 +77,15 @@ struct Dict {
     entries: Vec<(u32, u16, u16)>,
     /// Lowercase suffix → its first target, once there are many entries.
     index: Option<FastMap<Vec<u8>, u16>>,
+    /// How many entries, the first, are the query name's suffixes.
+    query: usize,
 }
 
 const INDEXED_FROM: usize = 64;
 
 impl Dict {
     fn new(ctx: QueryContext<'_>) -> Dict {
-        let mut d = Dict { arena: Vec::with_capacity(256), entries: Vec::with_capacity(16), index: None };
+        let mut d = Dict { arena: Vec::with_capacity(256), entries: Vec::with_capacity(16), index: None, query: 0 };
         let wire = ctx.name.wire();
         let mut pos = 0;
         let mut remaining = ctx.name.label_count();
@@ -96,6 +98,7 @@ impl Dict {
             pos += 1 + wire[pos] as usize;
             remaining -= 1;
         }
+        d.query = d.entries.len();
         d
     }
 
@@ -134,6 +137,16 @@ impl Dict {
         }
     }
 
+    /// The target of `suffix` in the query name, whatever its case.
+    fn find_in_query(&self, suffix: &[u8]) -> Option<u16> {
+        self.entries[..self.query]
+            .iter()
+            .find(|&&(start, len, _)| {
+                self.arena[start as usize..start as usize + len as usize].eq_ignore_ascii_case(suffix)
+            })
+            .map(|&(_, _, t)| t)
+    }
+
     /// The first target pushed for `suffix`, whatever its case.
     fn find(&self, suffix: &[u8]) -> Option<u16> {
         if let Some(index) = &self.index {
@@ -165,6 +178,9 @@ struct Writer<'d> {
     /// at run time, and the engine leaves out a chunk whose pointers would
     /// not reach. A required chunk has none, so it can always be placed.
     target_limit: usize,
+    /// Whether the first owner of each RRset points only at the query
+    /// name (see [`Sections::encode`]).
+    owners_at_query: bool,
 }
 
 impl Writer<'_> {
@@ -177,11 +193,13 @@ impl Writer<'_> {
     /// that a million-record RRset neither takes its size in memory nor
     /// overflows the 16-bit record count).
     fn rrset(&mut self, set: &RrsetRef<'_>, dnssec: bool) {
+        let mut first = self.owners_at_query;
         for rd in set.rdatas {
             if !self.fits() {
                 return;
             }
-            self.record(&set.owner, set.rtype, set.ttl, rd);
+            self.record(&set.owner, set.rtype, set.ttl, rd, first);
+            first = false;
         }
         if !dnssec {
             return;
@@ -190,7 +208,7 @@ impl Writer<'_> {
             if !self.fits() {
                 return;
             }
-            self.record(&set.owner, RType::RRSIG, set.sig_ttl, rd);
+            self.record(&set.owner, RType::RRSIG, set.sig_ttl, rd, false);
         }
     }
 
@@ -200,14 +218,16 @@ impl Writer<'_> {
     }
 
     /// Writes `wire` (an uncompressed name), pointing at the longest known
-    /// suffix when `compress`, and records its own suffixes as targets.
-    fn name(&mut self, wire: &[u8], compress: bool) {
+    /// suffix when `compress` (only the query name's with `at_query`), and
+    /// records its own suffixes as targets.
+    fn name(&mut self, wire: &[u8], compress: bool, at_query: bool) {
         let start = self.out.bytes.len();
         let mut pos = 0;
         let mut matched = None;
         while wire[pos] != 0 {
             if compress {
-                if let Some(target) = self.dict.find(&wire[pos..]) {
+                let found = if at_query { self.dict.find_in_query(&wire[pos..]) } else { self.dict.find(&wire[pos..]) };
+                if let Some(target) = found {
                     matched = Some((pos, target));
                     break;
                 }
@@ -231,10 +251,10 @@ impl Writer<'_> {
         }
     }
 
-    fn record(&mut self, owner: &Owner, rtype: RType, ttl: u32, rdata: &[u8]) {
+    fn record(&mut self, owner: &Owner, rtype: RType, ttl: u32, rdata: &[u8], at_query: bool) {
         match owner {
             Owner::Query => self.pointer(TARGET_QNAME),
-            Owner::Name(n) => self.name(n.wire(), true),
+            Owner::Name(n) => self.name(n.wire(), true, at_query),
         }
         self.out.bytes.extend_from_slice(&rtype.0.to_be_bytes());
         self.out.bytes.extend_from_slice(&crate::zone::class::IN.to_be_bytes());
@@ -254,7 +274,7 @@ impl Writer<'_> {
         let mut pos = 0;
         for (at, len, compressible) in crate::zone::embedded_names(rtype, rdata) {
             self.out.bytes.extend_from_slice(&rdata[pos..at]);
-            self.name(&rdata[at..at + len], compressible);
+            self.name(&rdata[at..at + len], compressible, false);
             pos = at + len;
         }
         self.out.bytes.extend_from_slice(&rdata[pos..]);
@@ -294,8 +314,13 @@ impl Sections<'_> {
     /// go in their chunk and are left out with it.
     pub fn encode(&self, ctx: QueryContext<'_>, dnssec: bool) -> Template {
         let mut dict = Dict::new(ctx);
-        let mut w =
-            Writer { out: Encoded::default(), dict: &mut dict, kind: TARGET_BODY, target_limit: MAX_BODY_TARGET + 1 };
+        let mut w = Writer {
+            out: Encoded::default(),
+            dict: &mut dict,
+            kind: TARGET_BODY,
+            target_limit: MAX_BODY_TARGET + 1,
+            owners_at_query: false,
+        };
         for set in &self.answer {
             w.rrset(set, dnssec);
         }
@@ -304,9 +329,14 @@ impl Sections<'_> {
             w.rrset(set, dnssec);
         }
         if dnssec {
+            // As Knot writes them: an owner not just written points only at
+            // the query name, even where the name was written before (a
+            // CNAME's target, say), so that the answer is as long as Knot's.
+            w.owners_at_query = true;
             for set in &self.denial {
                 w.rrset(set, dnssec);
             }
+            w.owners_at_query = false;
         }
         let nscount = w.out.count - ancount;
         let body = std::mem::take(&mut w.out);
@@ -327,6 +357,7 @@ impl Sections<'_> {
                 dict: &mut dict,
                 kind: TARGET_CHUNK,
                 target_limit: if *required { 0 } else { TARGET_VALUE_MASK as usize + 1 },
+                owners_at_query: false,
             };
             cw.rrset(set, dnssec);
             let enc = std::mem::take(&mut cw.out);

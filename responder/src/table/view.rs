@@ -115,6 +115,22 @@ impl<'t> NodeView<'t> {
         let len = *self.b.get(at + 4)? as usize;
         Some(DnameView { ttl, target: self.b.get(at + 5..at + 5 + len)? })
     }
+
+    /// Entry `i` of the denial chain proofs the compiler found for this
+    /// node as a closest encloser (`format`, FLAG_DENIAL): 0 covers its
+    /// wildcard, 1 (NSEC3 chains only) matches the name itself; `None`
+    /// when the node carries none, so the engine searches by name.
+    #[inline]
+    pub fn denial_proof(&self, i: usize) -> Option<u32> {
+        if self.flags & FLAG_DENIAL == 0 {
+            return None;
+        }
+        let mut at = if self.flags & FLAG_WILDCARD_CHILD != 0 { self.extra + 4 } else { self.extra };
+        if self.flags & FLAG_DNAME != 0 {
+            at += 5 + *self.b.get(at + 4)? as usize;
+        }
+        u32_at(self.b, at + 4 * i)
+    }
 }
 
 #[derive(Clone, Copy)]

@@ -26,7 +26,9 @@ mod verify;
 pub use algorithm::{Algorithm, Mac, MAX_MAC_LEN};
 pub use error::{code, name as error_name, Failure};
 pub use key::{Key, Keyring};
-pub use sign::{append_unsigned, record_len, sign_in_place, sign_message, Signing, StreamSigner, FUDGE};
+pub use sign::{
+    append_rejection, append_unsigned, record_len, sign_in_place, sign_message, Rejection, Signing, StreamSigner, FUDGE,
+};
 pub use verify::{verify_message, verify_request, Rejected, Request, StreamVerifier, Verified, MAX_UNSIGNED_RUN};
 
 /// Seconds since the epoch, as Time Signed counts them. A clock before

@@ -4,6 +4,7 @@
 
 use super::algorithm::Mac;
 use super::digest::{self, Variables};
+use super::error::{code, Failure};
 use super::key::Key;
 use super::record::Fields;
 use crate::wire::dns::{self, field};
@@ -124,6 +125,45 @@ pub fn append_unsigned(
     let end = fields.write(buf, len)?;
     buf[field::ARCOUNT].copy_from_slice(&ar.checked_add(1)?.to_be_bytes());
     Some(end)
+}
+
+/// What a rejected request said of its TSIG, copied out before the error
+/// answer is written over it.
+pub struct Rejection<'a> {
+    pub key_name: &'a [u8],
+    pub algorithm: &'a [u8],
+    pub time_signed: u64,
+    pub request_mac: &'a [u8],
+}
+
+/// Appends the TSIG record an error answer to a rejected request carries
+/// (RFC 8945 §5.2.3, §5.3.2): BADTIME signed with the key known, our time
+/// in Other Data, so the client can see the skew; any other failure (or
+/// BADTIME without a key) unsigned, with its error code. The engine's
+/// signed queries and the transfer server answer alike through here.
+pub fn append_rejection(
+    buf: &mut [u8],
+    len: usize,
+    failure: Failure,
+    key: Option<&Key>,
+    request: &Rejection<'_>,
+    now: u64,
+) -> Option<usize> {
+    match (failure, key) {
+        (Failure::BadTime, Some(key)) => {
+            let other = now.to_be_bytes();
+            let how = Signing {
+                prior: Some(request.request_mac),
+                timers_only: false,
+                time_signed: request.time_signed,
+                fudge: FUDGE,
+                error: code::BADTIME,
+                other: &other[2..],
+            };
+            sign_in_place(key, buf, len, &how).map(|(end, _)| end)
+        }
+        _ => append_unsigned(buf, len, request.key_name, request.algorithm, request.time_signed, failure.code()),
+    }
 }
 
 /// Signs each message of a multi-message answer (an AXFR stream, RFC 8945

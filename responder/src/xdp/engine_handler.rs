@@ -1,7 +1,8 @@
 //! The answer engine as a worker's frame handler: this queue's
 //! [`Session`] (the live engine, the queue's counting and rate-limiting
-//! policy, its scratch), the batch prefetcher (see `engine::Prefetch`), and
-//! its capture tap, if any (see `capture`).
+//! policy, its scratch), the batch prefetcher (see `engine::Prefetch`), its
+//! capture tap, if any (see `capture`), and its sampler for learned tier 0
+//! (see `tier0::learn`; off, a countdown that never runs out in practice).
 
 use super::worker::FrameHandler;
 use crate::capture::{MaybeTap, NoTap, Tap};
@@ -9,11 +10,13 @@ use crate::engine::live::SharedEngine;
 use crate::engine::policy::Policy;
 use crate::engine::{Prefetch, Session, Verdict};
 use crate::stats::{Breakdown, Counting, DnsCounters};
+use crate::xdp::tier0::learn::{key, Sampler};
 
 pub struct EngineHandler<P, T = NoTap> {
     session: Session<Counting<P>>,
     prefetch: Prefetch,
     tap: T,
+    learn: Sampler,
 }
 
 impl<P: Policy> EngineHandler<P> {
@@ -24,7 +27,17 @@ impl<P: Policy> EngineHandler<P> {
 
 impl<P: Policy, T: MaybeTap> EngineHandler<P, T> {
     pub fn with_tap(engine: &SharedEngine, policy: P, tap: T) -> EngineHandler<P, T> {
-        EngineHandler { session: Session::new(engine, Counting::new(policy)), prefetch: Prefetch::new(), tap }
+        EngineHandler {
+            session: Session::new(engine, Counting::new(policy)),
+            prefetch: Prefetch::new(),
+            tap,
+            learn: Sampler::off(),
+        }
+    }
+
+    /// Samples the keys answered with `sampler` (learned tier 0).
+    pub fn learning(self, sampler: Sampler) -> EngineHandler<P, T> {
+        EngineHandler { learn: sampler, ..self }
     }
 
     /// The queue's breakdown cells, for the metrics to read.
@@ -51,6 +64,9 @@ impl<P: Policy + Send + 'static, T: MaybeTap> FrameHandler for EngineHandler<P, 
 
     #[inline]
     fn handle(&mut self, frame: &mut [u8], len: usize, capacity: usize) -> Verdict {
+        if self.learn.tick() {
+            sample(&mut self.learn, frame, len);
+        }
         if let Some(tap) = self.tap.sampled() {
             return answer_tapped(&mut self.session, tap, frame, len, capacity);
         }
@@ -60,6 +76,25 @@ impl<P: Policy + Send + 'static, T: MaybeTap> FrameHandler for EngineHandler<P, 
     fn dns_counters(&self) -> DnsCounters {
         self.tap.publish();
         self.session.policy().counters
+    }
+
+    fn hand_off(&mut self) {
+        self.learn.hand_off();
+    }
+}
+
+/// A frame sampled for learning: its key, read before the engine rewrites
+/// the frame. Recorded whatever the engine then does with it (a query of
+/// this shape is answered unless its source is one the engine drops): the
+/// answer learned is the engine's own to the canonical query, so a count
+/// from a dropped query can only make a key learned sooner. Out of line and
+/// apart from the answer: one copy of the answer path, not a second one
+/// for the sampled frames (docs/BENCHMARKS.md, "Learned tier 0").
+#[cold]
+#[inline(never)]
+fn sample(learn: &mut Sampler, frame: &[u8], len: usize) {
+    if let Some(key) = frame.get(..len).and_then(key::of_frame) {
+        learn.record(&key);
     }
 }
 

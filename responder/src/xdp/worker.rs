@@ -71,6 +71,10 @@ pub trait FrameHandler: Send + 'static {
     fn dns_counters(&self) -> DnsCounters {
         DnsCounters::default()
     }
+
+    /// Called when the worker publishes its counters: the moment to hand
+    /// anything else it collects to the control threads.
+    fn hand_off(&mut self) {}
 }
 
 /// What a worker has done. Plain integers: only the worker writes them.
@@ -343,6 +347,7 @@ impl<H: FrameHandler> Worker<H> {
     }
 
     fn publish(&mut self) {
+        self.handler.hand_off();
         self.counters.dns = self.handler.dns_counters();
         self.published.publish(&self.counters);
     }

@@ -148,7 +148,7 @@ mod tests {
             .records
             .iter()
             .map(|r| {
-                let file = Path::new(&r.location.file).file_name().unwrap().to_string_lossy().into_owned();
+                let file = Path::new(&*r.location.file).file_name().unwrap().to_string_lossy().into_owned();
                 (r.owner.to_string(), format!("{file}:{}", r.location.line))
             })
             .collect();

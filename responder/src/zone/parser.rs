@@ -13,6 +13,7 @@
 //! because it makes a record's TTL depend on the line above it.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::error::ZoneError;
 use super::fields::NO_ORIGIN;
@@ -41,6 +42,8 @@ pub struct Parser {
     rdata: Vec<u8>,
     /// Opens `$INCLUDE` files, within the zone's byte cap and directories.
     reader: Reader,
+    /// The file name the last record's location shares.
+    file: Arc<str>,
 }
 
 /// What precedes the RDATA of a record.
@@ -71,6 +74,7 @@ impl Parser {
             warnings: Vec::new(),
             rdata: Vec::with_capacity(512),
             reader,
+            file: Arc::from(""),
         }
     }
 
@@ -182,13 +186,16 @@ impl Parser {
         }
         let ttl = self.resolve_ttl(header.ttl, header.rtype, start, file)?;
         self.last_ttl = Some(ttl);
+        if *self.file != *file {
+            self.file = Arc::from(file);
+        }
         self.records.push(Record {
             owner: header.owner,
             rtype: header.rtype,
             class: class::IN,
             ttl,
             rdata: self.rdata.clone(),
-            location: Location { file: file.to_string(), line: start.line },
+            location: Location { file: self.file.clone(), line: start.line },
         });
         Ok(())
     }
@@ -278,7 +285,7 @@ fn class_from(text: &[u8]) -> Option<u16> {
 }
 
 fn error_at(file: &str, line: usize, message: String) -> ZoneError {
-    ZoneError { location: Some(Location { file: file.to_string(), line }), message }
+    ZoneError { location: Some(Location { file: Arc::from(file), line }), message }
 }
 
 #[cfg(test)]
@@ -407,7 +414,7 @@ mod tests {
                 ("after.example.com.".into(), 7)
             ]
         );
-        assert_eq!(Path::new(&zone.records[5].location.file), dir.path("sub/deeper.zone"));
+        assert_eq!(Path::new(&*zone.records[5].location.file), dir.path("sub/deeper.zone"));
     }
 
     #[test]

@@ -5,9 +5,8 @@
 //! so every node uses the same port).
 
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
-use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -202,12 +201,7 @@ impl ResponderNode {
 
     /// One request on the control socket, its JSON answer.
     pub fn ctl(&self, request: &str) -> Value {
-        let mut stream = UnixStream::connect(self.dir.join("ctl.sock")).unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        writeln!(stream, "{request}").unwrap();
-        let mut line = String::new();
-        BufReader::new(stream).read_line(&mut line).unwrap();
-        serde_json::from_str(&line).unwrap_or_else(|e| panic!("ctl {request}: {e}: {line}"))
+        crate::responder::ctl(&self.dir, request, Duration::from_secs(10))
     }
 
     /// `ctl zone-status ZONE`: the zone's entry.

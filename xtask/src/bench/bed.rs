@@ -105,11 +105,16 @@ impl BenchBed {
     /// The XDP attach mode on the server interface as `ip link` shows it
     /// (`xdp` native, `xdpgeneric`), or `None` when nothing is attached.
     pub fn server_xdp_mode(&self) -> Option<String> {
-        let out = Command::new("ip")
+        xdp_mode_of(&self.server_link())
+    }
+
+    /// `ip link show` of the server interface (empty if `ip` fails).
+    pub fn server_link(&self) -> String {
+        Command::new("ip")
             .args(["-n", &self.bed.server_ns, "link", "show", "dev", &self.bed.server_if])
             .output()
-            .ok()?;
-        xdp_mode_of(&String::from_utf8_lossy(&out.stdout))
+            .map(|out| String::from_utf8_lossy(&out.stdout).into_owned())
+            .unwrap_or_default()
     }
 }
 

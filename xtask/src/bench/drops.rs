@@ -103,10 +103,15 @@ pub fn unaccounted(sent: u64, replies: u64, counters: &PathCounters, native_xdp:
 mod tests {
     use super::*;
     use crate::bench::counters::Counters;
+    use crate::bench::xsk_stats::XSK_STATS;
 
     /// Every counter `n`, so each part's share is visible in a sum.
     fn all(n: u64) -> PathCounters {
-        PathCounters { client: Counters([Some(n); 10]), server: Counters([Some(n); 10]), xsk: Counters([Some(n); 11]) }
+        PathCounters {
+            client: Counters([Some(n); 10]),
+            server: Counters([Some(n); 10]),
+            xsk: Counters([Some(n); XSK_STATS]),
+        }
     }
 
     #[test]

@@ -40,6 +40,7 @@ impl Environment {
             load_after: self.load_now.clone(),
             commit: commit(),
             versions: versions(),
+            signing_seconds: None,
         }
     }
 }

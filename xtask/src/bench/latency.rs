@@ -1,7 +1,8 @@
 //! Latency at a fixed rate below saturation: dnsperf in the client
 //! namespace, pinned to the client CPU, reporting every answer's latency
 //! (`-v`), from which the percentiles are computed. Kernel-socket client
-//! for every server, so the client side's cost is the same for all.
+//! for every server, so the client side's cost is the same for all. In a
+//! signed run every query has DO=1 (`-D`), as kxdpgun's do.
 
 use std::path::Path;
 use std::time::Duration;
@@ -21,7 +22,7 @@ pub struct Latency {
     pub p99_ms: f64,
 }
 
-pub fn measure(bed: &BenchBed, queries: &Path, rate: u32, seconds: u32) -> Result<Latency, String> {
+pub fn measure(bed: &BenchBed, queries: &Path, rate: u32, seconds: u32, dnssec_ok: bool) -> Result<Latency, String> {
     let mut cmd = if bed.pinned {
         let mut cmd = bed.bed.client_command("taskset");
         cmd.args(["-c", &CLIENT_CPU.to_string(), "dnsperf"]);
@@ -42,6 +43,9 @@ pub fn measure(bed: &BenchBed, queries: &Path, rate: u32, seconds: u32) -> Resul
         "2",
         "-v",
     ]);
+    if dnssec_ok {
+        cmd.arg("-D");
+    }
     let out = run_bounded(&mut cmd, Duration::from_secs(u64::from(seconds)) + GRACE)?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() {

@@ -124,7 +124,7 @@ a few either way are noise; more means an overlap not listed here. It is shown a
 empty, and how often a worker waited for TX ring room. They say why drops happened, not how many.
   - `drops.tsv` holds every step of every server with all counters (the veth's `xdp_packets`, `xdp_redirect`, \
 `xdp_tx`, sysfs `rx_dropped` — which repeats the queues' `drops` — and the workers' received and sent, the \
-program's redirected and passed too); `-` is unknown.";
+program's redirected, passed and answered by tier 0 too); `-` is unknown.";
 
 /// Every step of every server, one line each, tab-separated, for scripts.
 pub fn tsv(results: &[ServerResult]) -> String {
@@ -188,7 +188,7 @@ mod tests {
         s.drops.server.0[VethStat::Drops as usize] = Some(server_rx);
         s.drops.server.0[VethStat::RxDropped as usize] = Some(server_rx);
         s.drops.server.0[VethStat::TxDropped as usize] = Some(server_tx);
-        s.drops.xsk.0 = [Some(0); 11];
+        s.drops.xsk.0 = [Some(0); crate::bench::xsk_stats::XSK_STATS];
         s.drops.xsk.0[XskStat::RxRingFull as usize] = Some(xsk_full);
         s.drops.xsk.0[XskStat::RxFillRingEmpty as usize] = Some(2);
         s
@@ -270,11 +270,14 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 1 + 3 + 6, "a header, the floor's three steps, NSD's six");
         let width = lines[0].split('\t').count();
-        assert_eq!(width, 8 + 10 + 10 + 11);
+        assert_eq!(width, 8 + 10 + 10 + 12);
         assert!(lines.iter().all(|l| l.split('\t').count() == width));
-        assert!(lines[0].contains("\tclient_tx_dropped\t") && lines[0].ends_with("\tprogram_passed"));
+        assert!(
+            lines[0].contains("\tclient_tx_dropped\t")
+                && lines[0].ends_with("\tprogram_passed\tprogram_answered_tier0")
+        );
         assert!(lines[2].starts_with("floor\txdp\t400000\t2\t400000\t395390\t4610\t10\t"), "{}", lines[2]);
-        assert!(lines[2].ends_with(&"\t-".repeat(11)), "no control socket: {}", lines[2]);
+        assert!(lines[2].ends_with(&"\t-".repeat(12)), "no control socket: {}", lines[2]);
         assert!(lines[4].starts_with("nsd\t-\t100000\t1\t"), "{}", lines[4]);
     }
 }

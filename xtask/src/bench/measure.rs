@@ -1,5 +1,6 @@
 //! One server, start to finish: start it, gate it, walk the load ladder,
-//! measure latency, stop it, and leave the server interface clean.
+//! measure latency (and, in tier-0 runs, the XDP program's own cost), stop
+//! it, and leave the server interface clean.
 
 use std::path::Path;
 
@@ -8,12 +9,15 @@ use super::drops::Sampler;
 use super::gate;
 use super::latency::{self, Latency};
 use super::load::{self, Step};
+use super::modes::client_pass;
+use super::modes::program_cost::{self, ProgramCost, StatsOn};
 use super::plan::{Plan, ServerKind};
 use super::progress::Progress;
 use super::servers::{Context, NotRun, RunningServer};
 use super::stats::Spread;
 use super::summary::LOSS_THRESHOLD;
 use super::workload::{Files, Query};
+use super::xsk_stats::XskStat;
 use crate::interrupt;
 
 /// How a server's turn ended.
@@ -67,12 +71,37 @@ pub struct ServerResult {
     pub xdp_mode: Option<String>,
     pub points: Vec<Point>,
     pub latency: Option<Latency>,
+    /// The XDP program's time per packet, measured in tier-0 runs for the
+    /// responder's XDP modes; the error says why it is missing.
+    pub program_cost: Option<Result<ProgramCost, String>>,
 }
 
 impl ServerResult {
-    fn new(kind: ServerKind, status: Status) -> ServerResult {
-        ServerResult { kind, status, xdp_mode: None, points: Vec::new(), latency: None }
+    pub fn new(kind: ServerKind, status: Status) -> ServerResult {
+        ServerResult { kind, status, xdp_mode: None, points: Vec::new(), latency: None, program_cost: None }
     }
+
+    /// Share of the ladder's answers the XDP program gave itself from the
+    /// tier-0 map; `None` for servers without the responder's program
+    /// counters, or when a step's counters are unknown.
+    pub fn tier0_share(&self) -> Option<f64> {
+        if !self.kind.runs_responder_program() {
+            return None;
+        }
+        let steps = self.points.iter().flat_map(|p| &p.steps);
+        let (mut tier0, mut replies) = (0u64, 0u64);
+        for step in steps {
+            tier0 = tier0.saturating_add(step.drops.xsk(XskStat::AnsweredTier0)?);
+            replies = replies.saturating_add(step.replies);
+        }
+        (replies > 0).then(|| (tier0 as f64 / replies as f64).min(1.0))
+    }
+}
+
+/// Whether a server's XDP program cost is measured: in runs with the
+/// tier-0 server, for it and the responder's other XDP modes beside it.
+pub fn measures_program_cost(kind: ServerKind, plan: &Plan) -> bool {
+    kind.runs_responder_program() && plan.servers.contains(&ServerKind::ResponderXdpT0)
 }
 
 pub struct Inputs<'a> {
@@ -82,6 +111,21 @@ pub struct Inputs<'a> {
     pub responder: &'a Path,
     pub floor: &'a Path,
     pub scratch: &'a Path,
+    /// Tier-0 runs: the client's XDP_PASS program, on while kdig or dnsperf
+    /// ask ([`client_pass`]).
+    pub client_pass: Option<&'a Path>,
+}
+
+impl Inputs<'_> {
+    /// Puts the client's XDP_PASS program on (tier-0 runs only).
+    fn client_pass_on(&self) -> Result<(), String> {
+        self.client_pass.map_or(Ok(()), |object| client_pass::attach(self.bed, object))
+    }
+
+    /// Takes it off again, before kxdpgun brings its own.
+    fn client_pass_off(&self) -> Result<(), String> {
+        self.client_pass.map_or(Ok(()), |_| client_pass::detach(self.bed))
+    }
 }
 
 pub fn server(kind: ServerKind, plan: &Plan, inputs: &Inputs<'_>, progress: &mut Progress) -> ServerResult {
@@ -94,7 +138,8 @@ pub fn server(kind: ServerKind, plan: &Plan, inputs: &Inputs<'_>, progress: &mut
         floor: inputs.floor,
         responder_args: &plan.responder_args,
     };
-    let result = match RunningServer::start(kind, &ctx) {
+    let started = inputs.client_pass_on().map_err(NotRun::Failed).and_then(|()| RunningServer::start(kind, &ctx));
+    let result = match started {
         Ok(mut running) => {
             let result = measure_running(kind, plan, inputs, &mut running, progress);
             running.stop();
@@ -104,7 +149,7 @@ pub fn server(kind: ServerKind, plan: &Plan, inputs: &Inputs<'_>, progress: &mut
         Err(NotRun::Failed(why)) => ServerResult::new(kind, Status::Failed(why)),
     };
     // knotd leaves its program attached; a crash would too.
-    if let Err(e) = inputs.bed.detach_server_xdp() {
+    if let Err(e) = inputs.bed.detach_server_xdp().and_then(|()| inputs.client_pass_off()) {
         eprintln!("\nxtask bench: {e}");
     }
     result
@@ -129,18 +174,53 @@ fn measure_running(
         result.status = Status::Failed("no process".to_owned());
         return result;
     };
+    if let Err(e) = inputs.client_pass_off() {
+        result.status = Status::Failed(e);
+        return result;
+    }
     if let Err(e) = ladder(kind, plan, inputs, running, pid, progress, &mut result.points) {
         result.status = Status::Failed(e);
         return result;
     }
     progress.note(kind, &format!("latency at {} q/s", plan.latency_rate));
-    match latency::measure(inputs.bed, &inputs.files.dnsperf, plan.latency_rate, plan.latency_seconds)
-        .and_then(|l| running.check_alive().map(|()| l))
-    {
+    let dnssec_ok = plan.signed.is_some();
+    let measured = inputs.client_pass_on().and_then(|()| {
+        latency::measure(inputs.bed, &inputs.files.dnsperf, plan.latency_rate, plan.latency_seconds, dnssec_ok)
+    });
+    match inputs.client_pass_off().and(measured).and_then(|l| running.check_alive().map(|()| l)) {
         Ok(l) => result.latency = Some(l),
-        Err(e) => result.status = Status::Failed(format!("latency: {e}")),
+        Err(e) => {
+            result.status = Status::Failed(format!("latency: {e}"));
+            return result;
+        }
+    }
+    if measures_program_cost(kind, plan) {
+        progress.note(kind, &format!("XDP program cost at {} q/s", plan.cpu_rate));
+        let cost = program_cost_step(plan, inputs, running, pid);
+        if let Err(e) = running.check_alive() {
+            result.status = Status::Failed(e);
+        }
+        result.program_cost = Some(cost);
     }
     result
+}
+
+/// One more step at the CPU rate with the kernel's BPF run-time stats on.
+fn program_cost_step(
+    plan: &Plan,
+    inputs: &Inputs<'_>,
+    running: &RunningServer,
+    pid: u32,
+) -> Result<ProgramCost, String> {
+    let link = inputs.bed.server_link();
+    let id = program_cost::prog_id_of(&link).ok_or_else(|| format!("no XDP program id in `ip link`: {link}"))?;
+    let _stats = StatsOn::enable()?;
+    let before = program_cost::sample(id)?;
+    let drops = Sampler { bed: inputs.bed, control_socket: running.control_socket.clone() };
+    load::step(inputs.bed, &inputs.files.kxdpgun, plan.cpu_rate, plan.seconds, pid, &drops)?;
+    let after = program_cost::sample(id)?;
+    let ns_per_packet = after.ns_per_run_since(&before).ok_or("the program did not run during the step")?;
+    Ok(ProgramCost { offered: plan.cpu_rate, runs: after.run_cnt.saturating_sub(before.run_cnt), ns_per_packet })
 }
 
 /// Whether a server's ladder ends after this point: it saturated (higher

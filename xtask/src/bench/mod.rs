@@ -10,7 +10,9 @@
 //!   counters along the path around each step;
 //! - [`measure`]: one server start to finish; [`summary`], [`report`]: the
 //!   figures and the record; [`loss_report`]: where the lost queries went;
-//!   [`progress`]: the status line.
+//!   [`progress`]: the status line;
+//! - [`modes`]: the signed zone (`--signed`), the tier-0 workload
+//!   (`--t0-hits`) and the XDP program's own cost.
 
 mod bed;
 mod counters;
@@ -22,6 +24,7 @@ mod latency;
 mod load;
 mod loss_report;
 mod measure;
+mod modes;
 pub mod plan;
 mod process;
 mod progress;
@@ -66,8 +69,21 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
 
     let environment = environment::start();
     let scratch = Scratch::create()?;
-    let queries = workload::queries(plan.names, plan.queries, QUERY_SEED);
-    let files = workload::write_files(&scratch.0, plan.names, &queries)?;
+    let mix = workload::Mix { signed: plan.signed.is_some(), t0_hits: plan.t0_hits };
+    let queries = workload::mixed(plan.names, plan.queries, QUERY_SEED, mix);
+    let mut files = workload::write_files(&scratch.0, plan.names, &queries)?;
+    let mut signing = None;
+    if let Some(denial) = plan.signed {
+        eprintln!("xtask bench: signing {} names with ldns-signzone ({})", plan.names, denial.name());
+        let signed = modes::signed::sign(&scratch.0, &files.zone, denial)?;
+        eprintln!("xtask bench: signed in {:.1} s", signed.seconds);
+        files.zone = signed.zone;
+        signing = Some(signed.seconds);
+    }
+    let client_pass = match plan.t0_hits {
+        Some(_) => Some(modes::client_pass::build(&scratch.0)?),
+        None => None,
+    };
     let bench_bed = bed::BenchBed::create(plan.queues, !plan.unpinned)?;
     eprintln!(
         "xtask bench: {} server(s), {} names, {} queries, testbed {} ⇄ {} ({} queue(s)); load takes about {} s",
@@ -86,6 +102,7 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
         responder: &responder,
         floor: &floor,
         scratch: &scratch.0,
+        client_pass: client_pass.as_deref(),
     };
     let mut progress = Progress::new(plan.servers.len());
     let mut results = Vec::new();
@@ -102,8 +119,9 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
     }
 
     let environment = environment.finish();
-    let dir = results_dir(&environment.date, plan.quick, plan.unpinned);
-    let plot = report::write(&dir, &plan, &environment.report(), &results)?;
+    let dir = results_dir(&environment.date, plan.quick, plan.unpinned, &plan.modes());
+    let facts = report::Environment { signing_seconds: signing, ..environment.report() };
+    let plot = report::write(&dir, &plan, &facts, &results)?;
     let md = fs::read_to_string(dir.join("report.md")).unwrap_or_default();
     println!("{md}");
     eprintln!("xtask bench: report {} ({plot})", dir.join("report.md").display());
@@ -133,12 +151,13 @@ fn build() -> Result<(PathBuf, PathBuf), String> {
     Ok((workspace::release_responder(), floor))
 }
 
-fn results_dir(stamp: &str, quick: bool, unpinned: bool) -> PathBuf {
-    workspace::root().join("bench-results").join(results_name(stamp, quick, unpinned))
+fn results_dir(stamp: &str, quick: bool, unpinned: bool, modes: &[String]) -> PathBuf {
+    workspace::root().join("bench-results").join(results_name(stamp, quick, unpinned, modes))
 }
 
-fn results_name(stamp: &str, quick: bool, unpinned: bool) -> String {
-    format!("{stamp}{}{}", if quick { "-quick" } else { "" }, if unpinned { "-unpinned" } else { "" })
+fn results_name(stamp: &str, quick: bool, unpinned: bool, modes: &[String]) -> String {
+    let modes: String = modes.iter().map(|m| format!("-{m}")).collect();
+    format!("{stamp}{}{}{modes}", if quick { "-quick" } else { "" }, if unpinned { "-unpinned" } else { "" })
 }
 
 /// The zone, query files and server configurations of this run; removed
@@ -165,9 +184,14 @@ mod tests {
 
     #[test]
     fn results_directories_say_how_the_run_was_made() {
-        assert_eq!(results_name("2026-12-04_170019", false, false), "2026-12-04_170019");
-        assert_eq!(results_name("2026-12-04_170019", true, false), "2026-12-04_170019-quick");
-        assert_eq!(results_name("2026-12-04_170019", true, true), "2026-12-04_170019-quick-unpinned");
-        assert_eq!(results_name("2026-12-04_170019", false, true), "2026-12-04_170019-unpinned");
+        assert_eq!(results_name("2026-12-04_170019", false, false, &[]), "2026-12-04_170019");
+        assert_eq!(results_name("2026-12-04_170019", true, false, &[]), "2026-12-04_170019-quick");
+        assert_eq!(results_name("2026-12-04_170019", true, true, &[]), "2026-12-04_170019-quick-unpinned");
+        assert_eq!(results_name("2026-12-04_170019", false, true, &[]), "2026-12-04_170019-unpinned");
+        let modes = ["signed-nsec3".to_owned(), "t0-hits-80".to_owned()];
+        assert_eq!(
+            results_name("2026-12-04_170019", true, false, &modes),
+            "2026-12-04_170019-quick-signed-nsec3-t0-hits-80"
+        );
     }
 }

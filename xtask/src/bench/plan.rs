@@ -1,5 +1,7 @@
 //! What a bench run measures: which servers, which offered rates, for how
-//! long and how often. `--quick` trades repeats and zone size for time.
+//! long and how often, on which zone and queries. `--quick` trades repeats
+//! and zone size for time; `--signed` and `--t0-hits` change the zone and
+//! the queries for every server of the run alike.
 
 use std::fmt;
 use std::time::Duration;
@@ -12,6 +14,8 @@ pub enum ServerKind {
     /// The I/O floor: responder's data plane with a fixed reply, no lookup.
     Floor,
     ResponderXdp,
+    /// The responder with tier 0 on (`--xdp-answers apex+delegations`).
+    ResponderXdpT0,
     ResponderXdpGeneric,
     ResponderKernel,
     KnotXdp,
@@ -21,7 +25,21 @@ pub enum ServerKind {
 }
 
 impl ServerKind {
-    pub const ALL: [ServerKind; 8] = [
+    pub const ALL: [ServerKind; 9] = [
+        ServerKind::Floor,
+        ServerKind::ResponderXdp,
+        ServerKind::ResponderXdpT0,
+        ServerKind::ResponderXdpGeneric,
+        ServerKind::ResponderKernel,
+        ServerKind::KnotXdp,
+        ServerKind::Knot,
+        ServerKind::Nsd,
+        ServerKind::Bind,
+    ];
+
+    /// The run without options (and `--servers all`): every kind but the
+    /// tier-0 one, which is measured on its own workload (`--t0-hits`).
+    pub const DEFAULT: [ServerKind; 8] = [
         ServerKind::Floor,
         ServerKind::ResponderXdp,
         ServerKind::ResponderXdpGeneric,
@@ -36,6 +54,7 @@ impl ServerKind {
         match self {
             ServerKind::Floor => "floor",
             ServerKind::ResponderXdp => "responder-xdp",
+            ServerKind::ResponderXdpT0 => "responder-xdp-t0",
             ServerKind::ResponderXdpGeneric => "responder-xdp-generic",
             ServerKind::ResponderKernel => "responder-kernel",
             ServerKind::KnotXdp => "knot-xdp",
@@ -53,8 +72,18 @@ impl ServerKind {
     pub fn uses_xdp(self) -> bool {
         matches!(
             self,
-            ServerKind::Floor | ServerKind::ResponderXdp | ServerKind::ResponderXdpGeneric | ServerKind::KnotXdp
+            ServerKind::Floor
+                | ServerKind::ResponderXdp
+                | ServerKind::ResponderXdpT0
+                | ServerKind::ResponderXdpGeneric
+                | ServerKind::KnotXdp
         )
+    }
+
+    /// Serves through the responder's own XDP program, whose counters
+    /// (tier 0 among them) its control socket reports.
+    pub fn runs_responder_program(self) -> bool {
+        matches!(self, ServerKind::ResponderXdp | ServerKind::ResponderXdpT0 | ServerKind::ResponderXdpGeneric)
     }
 
     /// A diagnostic, not a DNS server: measured and shown, never ranked.
@@ -84,9 +113,43 @@ pub struct BenchArgs {
     pub seconds: Option<u32>,
     pub repeats: Option<u32>,
     pub unpinned: bool,
-    /// Extra `responder serve` flags for the responder's three modes.
+    /// Extra `responder serve` flags for the responder's modes.
     pub responder_args: Vec<String>,
+    /// `--signed [nsec3|nsec]`: every server serves the zone signed.
+    pub signed: Option<Denial>,
+    /// `--t0-hits PCT`: this share of the queries are tier-0 keys.
+    pub t0_hits: Option<u32>,
 }
+
+/// How a signed zone proves that names and types do not exist.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Denial {
+    /// NSEC3, 0 iterations, with a salt (RFC 9276's advice but the salt,
+    /// which signers still commonly set).
+    Nsec3,
+    Nsec,
+}
+
+impl Denial {
+    pub fn parse(text: &str) -> Result<Denial, String> {
+        match text {
+            "nsec3" => Ok(Denial::Nsec3),
+            "nsec" => Ok(Denial::Nsec),
+            other => Err(format!("--signed takes nsec3 or nsec, not `{other}`")),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Denial::Nsec3 => "nsec3",
+            Denial::Nsec => "nsec",
+        }
+    }
+}
+
+/// `--t0-hits` when only `responder-xdp-t0` in `--servers` asks for the
+/// tier-0 workload: most queries are the hot keys tier 0 is made for.
+pub const T0_HITS_DEFAULT: u32 = 80;
 
 /// Bounds that keep a typo from turning into an hour of load.
 pub const MAX_NAMES: usize = 2_000_000;
@@ -123,9 +186,14 @@ pub struct Plan {
     /// so higher rates only cost time.
     pub saturation_loss: f64,
     /// Extra `responder serve` flags (ring sizes, batch, busy polling) for
-    /// responder-xdp, -generic and -kernel; the floor keeps its defaults, so
-    /// a tuning run still compares against the same I/O floor.
+    /// responder-xdp, -t0, -generic and -kernel; the floor keeps its
+    /// defaults, so a tuning run still compares against the same I/O floor.
     pub responder_args: Vec<String>,
+    /// Every server serves the zone signed, and every query has DO=1.
+    pub signed: Option<Denial>,
+    /// Percent of the queries that are tier-0 keys (the apex's SOA and NS,
+    /// the delegations' NS, DS, A and AAAA); `None`: the usual mix only.
+    pub t0_hits: Option<u32>,
 }
 
 impl Plan {
@@ -137,7 +205,15 @@ impl Plan {
         }
         if let Some(servers) = &args.servers {
             plan.servers = servers.clone();
+        } else if args.t0_hits.is_some() {
+            // The tier-0 workload is for the tier-0 server first of all.
+            plan.servers.push(ServerKind::ResponderXdpT0);
         }
+        plan.t0_hits =
+            args.t0_hits.or_else(|| plan.servers.contains(&ServerKind::ResponderXdpT0).then_some(T0_HITS_DEFAULT));
+        // Signing keeps the zone size: 100,000 names take ldns-signzone
+        // about 16 CPU seconds (docs/BENCHMARKS.md).
+        plan.signed = args.signed;
         if let Some(n) = args.names {
             plan.names = n;
         }
@@ -161,7 +237,7 @@ impl Plan {
             quick: false,
             unpinned: false,
             queues: 1,
-            servers: ServerKind::ALL.to_vec(),
+            servers: ServerKind::DEFAULT.to_vec(),
             names: 100_000,
             queries: 20_000,
             rates: vec![50_000, 100_000, 200_000, 300_000, 400_000, 500_000, 600_000],
@@ -173,6 +249,8 @@ impl Plan {
             gate_sample: 40,
             saturation_loss: 0.05,
             responder_args: Vec::new(),
+            signed: None,
+            t0_hits: None,
         }
     }
 
@@ -191,18 +269,38 @@ impl Plan {
         }
     }
 
+    /// What the run's zone and queries were, for the report and the
+    /// results directory; empty for the usual unsigned mix.
+    pub fn modes(&self) -> Vec<String> {
+        let mut modes = Vec::new();
+        if let Some(denial) = self.signed {
+            modes.push(format!("signed-{}", denial.name()));
+        }
+        if let Some(pct) = self.t0_hits {
+            modes.push(format!("t0-hits-{pct}"));
+        }
+        modes
+    }
+
     /// Upper bound of the time spent offering load, for the progress line.
     pub fn load_time(&self) -> Duration {
-        let per_server = self.rates.len() as u64 * u64::from(self.repeats * (self.seconds + load::KXDPGUN_OVERHEAD))
-            + u64::from(self.latency_seconds);
-        Duration::from_secs(per_server * self.servers.len() as u64)
+        let step = u64::from(self.seconds + load::KXDPGUN_OVERHEAD);
+        let per_server = self.rates.len() as u64 * u64::from(self.repeats) * step + u64::from(self.latency_seconds);
+        // Tier-0 runs: one more step for each responder XDP mode's program cost.
+        let cost_steps = if self.servers.contains(&ServerKind::ResponderXdpT0) {
+            self.servers.iter().filter(|k| k.runs_responder_program()).count() as u64
+        } else {
+            0
+        };
+        Duration::from_secs(per_server * self.servers.len() as u64 + cost_steps * step)
     }
 }
 
-/// Parses `--servers a,b,c` (names as [`ServerKind::name`], or `all`).
+/// Parses `--servers a,b,c` (names as [`ServerKind::name`], or `all`: the
+/// default run's servers).
 pub fn parse_servers(text: &str) -> Result<Vec<ServerKind>, String> {
     if text.trim() == "all" {
-        return Ok(ServerKind::ALL.to_vec());
+        return Ok(ServerKind::DEFAULT.to_vec());
     }
     let known = || ServerKind::ALL.iter().map(|k| k.name()).collect::<Vec<_>>().join(", ");
     text.split(',')
@@ -236,7 +334,8 @@ mod tests {
             assert_eq!(ServerKind::from_name(kind.name()), Some(kind));
         }
         assert_eq!(parse_servers("knot-xdp, nsd").unwrap(), [ServerKind::KnotXdp, ServerKind::Nsd]);
-        assert_eq!(parse_servers("all").unwrap().len(), ServerKind::ALL.len());
+        assert_eq!(parse_servers("all").unwrap(), ServerKind::DEFAULT);
+        assert_eq!(parse_servers("responder-xdp-t0").unwrap(), [ServerKind::ResponderXdpT0]);
         assert!(parse_servers("knot,unbound").unwrap_err().contains("unbound"));
         assert!(parse_servers(",").is_err());
     }
@@ -259,6 +358,8 @@ mod tests {
             repeats: Some(2),
             unpinned: true,
             responder_args: vec!["--ring-size".to_owned(), "4096".to_owned()],
+            signed: None,
+            t0_hits: None,
         })
         .unwrap();
         assert_eq!(custom.servers, [ServerKind::Floor, ServerKind::Nsd], "measured in a fixed order, once each");
@@ -266,6 +367,53 @@ mod tests {
         assert!(custom.unpinned && !full.unpinned && !quick.unpinned);
         assert_eq!(custom.responder_args, ["--ring-size", "4096"]);
         assert!(full.responder_args.is_empty() && quick.responder_args.is_empty());
+    }
+
+    #[test]
+    fn the_default_run_has_no_mode_and_no_tier0_server() {
+        for quick in [false, true] {
+            let plan = Plan::from_args(&BenchArgs { quick, ..BenchArgs::default() }).unwrap();
+            assert_eq!(plan.servers, ServerKind::DEFAULT);
+            assert!(!plan.servers.contains(&ServerKind::ResponderXdpT0));
+            assert_eq!((plan.signed, plan.t0_hits), (None, None));
+            assert!(plan.modes().is_empty());
+        }
+        let full = Plan::from_args(&BenchArgs::default()).unwrap();
+        assert_eq!((full.names, full.queries, full.repeats), (100_000, 20_000, 3), "the figures on record");
+    }
+
+    #[test]
+    fn tier0_runs_take_the_tier0_server_and_workload_together() {
+        // --t0-hits alone: every default server plus the tier-0 one.
+        let plan = Plan::from_args(&BenchArgs { t0_hits: Some(50), ..BenchArgs::default() }).unwrap();
+        assert_eq!(plan.servers.len(), ServerKind::DEFAULT.len() + 1);
+        assert_eq!(plan.servers[2], ServerKind::ResponderXdpT0, "measured right after responder-xdp");
+        assert_eq!((plan.t0_hits, plan.modes()), (Some(50), vec!["t0-hits-50".to_owned()]));
+        // Naming the tier-0 server: the workload at its default share.
+        let named =
+            BenchArgs { servers: Some(vec![ServerKind::KnotXdp, ServerKind::ResponderXdpT0]), ..BenchArgs::default() };
+        let plan = Plan::from_args(&named).unwrap();
+        assert_eq!(plan.servers, [ServerKind::ResponderXdpT0, ServerKind::KnotXdp]);
+        assert_eq!(plan.t0_hits, Some(T0_HITS_DEFAULT));
+        // An explicit share and list: both as given, 0% included.
+        let zero = BenchArgs { t0_hits: Some(0), servers: Some(vec![ServerKind::Nsd]), ..BenchArgs::default() };
+        let plan = Plan::from_args(&zero).unwrap();
+        assert_eq!((plan.servers.as_slice(), plan.t0_hits), (&[ServerKind::Nsd][..], Some(0)));
+    }
+
+    #[test]
+    fn signed_runs_name_their_denial() {
+        let plan = Plan::from_args(&BenchArgs { signed: Some(Denial::Nsec3), ..BenchArgs::default() }).unwrap();
+        assert_eq!((plan.signed, plan.names), (Some(Denial::Nsec3), 100_000), "the unsigned run's zone size");
+        assert_eq!(plan.servers, ServerKind::DEFAULT, "every server serves the signed zone");
+        let quick = BenchArgs { quick: true, signed: Some(Denial::Nsec), t0_hits: Some(95), ..BenchArgs::default() };
+        let plan = Plan::from_args(&quick).unwrap();
+        assert_eq!(plan.names, Plan::from_args(&BenchArgs { quick: true, ..BenchArgs::default() }).unwrap().names);
+        assert_eq!(plan.modes(), ["signed-nsec", "t0-hits-95"]);
+        let sized = BenchArgs { signed: Some(Denial::Nsec3), names: Some(5000), ..BenchArgs::default() };
+        assert_eq!(Plan::from_args(&sized).unwrap().names, 5000, "--names wins");
+        assert_eq!(Denial::parse("nsec3"), Ok(Denial::Nsec3));
+        assert!(Denial::parse("NSEC3").is_err());
     }
 
     #[test]

@@ -10,7 +10,9 @@ use std::process::Command;
 
 use super::loss_report;
 use super::measure::{ServerResult, Status};
-use super::plan::{Plan, ServerKind};
+use super::modes::program_cost::ProgramCost;
+use super::modes::{signed, tier0};
+use super::plan::{Denial, Plan, ServerKind};
 use super::stats::Spread;
 use super::summary::{self, Figures};
 
@@ -25,6 +27,8 @@ pub struct Environment {
     pub load_after: String,
     pub commit: String,
     pub versions: Vec<(String, String)>,
+    /// How long ldns-signzone took, in a `--signed` run.
+    pub signing_seconds: Option<f64>,
 }
 
 fn kq(rate: f64) -> String {
@@ -89,9 +93,10 @@ pub fn markdown(plan: &Plan, env: &Environment, results: &[ServerResult]) -> Str
     let mut md = String::new();
     let _ = writeln!(
         md,
-        "# `cargo xtask bench`{}{}: {}\n",
+        "# `cargo xtask bench`{}{}{}: {}\n",
         if plan.quick { " --quick" } else { "" },
         if plan.unpinned { " --unpinned" } else { "" },
+        modes_flags(plan),
         env.date
     );
     let _ = writeln!(
@@ -113,6 +118,7 @@ pub fn markdown(plan: &Plan, env: &Environment, results: &[ServerResult]) -> Str
         plan.repeats,
         placement(plan.unpinned)
     );
+    mode_sentences(&mut md, plan, env);
     if !plan.responder_args.is_empty() {
         // A tuning run: the responder's flags differ from its defaults.
         let _ = writeln!(
@@ -159,6 +165,9 @@ pub fn markdown(plan: &Plan, env: &Environment, results: &[ServerResult]) -> Str
     }
     md.push('\n');
     targets(&mut md, results, &all);
+    if plan.t0_hits.is_some() {
+        tier0_section(&mut md, plan, results, &all);
+    }
     ladder(&mut md, plan, results);
     loss_report::section(&mut md, results);
     problems(&mut md, results);
@@ -177,6 +186,87 @@ pub fn markdown(plan: &Plan, env: &Environment, results: &[ServerResult]) -> Str
         );
     }
     md
+}
+
+/// The title's flags for the run's zone and queries.
+fn modes_flags(plan: &Plan) -> String {
+    let mut flags = String::new();
+    if let Some(denial) = plan.signed {
+        let _ = write!(flags, " --signed {}", denial.name());
+    }
+    if let Some(pct) = plan.t0_hits {
+        let _ = write!(flags, " --t0-hits {pct}");
+    }
+    flags
+}
+
+/// What the run's zone and queries were, when not the usual mix.
+fn mode_sentences(md: &mut String, plan: &Plan, env: &Environment) {
+    if let Some(denial) = plan.signed {
+        let how = match denial {
+            Denial::Nsec3 => format!("NSEC3, 0 iterations, salt {}, no opt-out", signed::NSEC3_SALT),
+            Denial::Nsec => "NSEC".to_owned(),
+        };
+        let took = env.signing_seconds.map_or(String::new(), |s| format!(" in {s:.1} s"));
+        let _ = writeln!(
+            md,
+            "**Signed zone** (`--signed {}`): the zone signed by ldns-signzone{took} with an ECDSA P-256 KSK and ZSK \
+             ({how}); every server served that signed file, and every query carried EDNS with DO=1 (kxdpgun `D`, \
+             dnsperf `-D`), so answers carry RRSIGs and denials NSEC{} records. Compare the ratios to knot-xdp \
+             with an unsigned run's.\n",
+            denial.name(),
+            if denial == Denial::Nsec3 { "3" } else { "" }
+        );
+    }
+    if let Some(pct) = plan.t0_hits {
+        let _ = writeln!(
+            md,
+            "**Tier-0 workload** (`--t0-hits {pct}`): {pct}% of the queries are keys `responder-xdp-t0` answers in its \
+             XDP program (`--xdp-answers {}`): a tenth the apex's SOA or NS, the rest a delegation's NS, DS, A or \
+             AAAA among the first {} names; the others are the usual mix. Every server was asked the same queries.\n",
+            crate::bench::servers::T0_SELECTION,
+            tier0::DELEGATION_POOL
+        );
+    }
+}
+
+fn ns(cost: &Option<Result<ProgramCost, String>>) -> String {
+    match cost {
+        Some(Ok(c)) => format!("{:.0} ns ({} packets at {} q/s)", c.ns_per_packet, c.runs, kq(f64::from(c.offered))),
+        Some(Err(e)) => format!("not measured: {}", e.lines().next().unwrap_or("")),
+        None => "–".to_owned(),
+    }
+}
+
+/// Per server: the share of answers tier 0 gave, the XDP program's time
+/// per packet; and the tier-0 server against responder-xdp and knot-xdp.
+fn tier0_section(md: &mut String, plan: &Plan, results: &[ServerResult], all: &[Figures]) {
+    let _ = writeln!(
+        md,
+        "## Tier 0
+
+| server | answers given by tier 0 (share of the ladder's) | XDP program time per packet \
+         (`bpf_stats_enabled`, one extra step at {} q/s) |\n|---|---:|---|",
+        kq(f64::from(plan.cpu_rate))
+    );
+    for r in results.iter().filter(|r| r.status == Status::Measured) {
+        let share = r.tier0_share().map_or("–".to_owned(), |s| format!("{:.1}%", s * 100.0));
+        let _ = writeln!(md, "| {} | {share} | {} |", r.kind, ns(&r.program_cost));
+    }
+    let get = |kind: ServerKind| {
+        results.iter().zip(all).find(|(r, _)| r.kind == kind && r.status == Status::Measured).map(|(_, f)| f)
+    };
+    if let Some(t0) = get(ServerKind::ResponderXdpT0) {
+        md.push_str("\n| responder-xdp-t0 against | peak | CPU per answer |\n|---|---:|---:|\n");
+        for peer in [ServerKind::ResponderXdp, ServerKind::KnotXdp] {
+            if let Some(p) = get(peer) {
+                let peak = summary::ratio(t0.peak, p.peak);
+                let cpu = summary::ratio(t0.cpu_per_million, p.cpu_per_million);
+                let _ = writeln!(md, "| {peer} | {} | {} |", times(peak), times(cpu));
+            }
+        }
+    }
+    md.push('\n');
 }
 
 const METHOD: &str = "\
@@ -403,6 +493,7 @@ mod tests {
     use super::*;
     use crate::bench::measure::Point;
     use crate::bench::summary::tests::{measured, step};
+    use crate::bench::xsk_stats::XskStat;
 
     fn plan() -> Plan {
         Plan {
@@ -425,6 +516,7 @@ mod tests {
                 xdp_mode: None,
                 points: vec![],
                 latency: None,
+                program_cost: None,
             },
             wrong,
         ];
@@ -448,6 +540,43 @@ mod tests {
         let tuned = Plan { responder_args: vec!["--ring-size".into(), "4096".into()], ..plan() };
         let md = markdown(&tuned, &Environment::default(), &results);
         assert!(md.contains("ran with `--ring-size 4096` (`--responder-args`)"), "{md}");
+    }
+
+    /// A measured server whose program answered `tier0` of every 5 replies itself.
+    fn with_tier0(kind: ServerKind, fifths: u64) -> ServerResult {
+        let mut r = measured(kind);
+        for s in r.points.iter_mut().flat_map(|p| p.steps.iter_mut()) {
+            s.drops.xsk.0[XskStat::AnsweredTier0 as usize] = Some(s.replies * fifths / 5);
+        }
+        r
+    }
+
+    #[test]
+    fn a_signed_tier0_run_names_its_modes_and_reports_tier0() {
+        let run = Plan { signed: Some(Denial::Nsec3), t0_hits: Some(80), ..plan() };
+        let mut t0 = with_tier0(ServerKind::ResponderXdpT0, 4);
+        t0.program_cost = Some(Ok(ProgramCost { offered: 100_000, runs: 200_000, ns_per_packet: 41.6 }));
+        let mut xdp = with_tier0(ServerKind::ResponderXdp, 0);
+        xdp.program_cost = Some(Err("bpftool shows no run_time_ns for program 7".into()));
+        let results = vec![xdp, t0, measured(ServerKind::KnotXdp)];
+        let env = Environment { date: "d".into(), signing_seconds: Some(12.34), ..Default::default() };
+        let md = markdown(&run, &env, &results);
+        assert!(md.starts_with("# `cargo xtask bench` --signed nsec3 --t0-hits 80: d\n"), "{md}");
+        assert!(md.contains("**Signed zone** (`--signed nsec3`): the zone signed by ldns-signzone in 12.3 s"), "{md}");
+        assert!(md.contains("(NSEC3, 0 iterations, salt 5eedd115, no opt-out)"), "{md}");
+        assert!(md.contains("every query carried EDNS with DO=1"), "{md}");
+        assert!(md.contains("**Tier-0 workload** (`--t0-hits 80`): 80% of the queries"), "{md}");
+        assert!(md.contains("| responder-xdp-t0 | 80.0% | 42 ns (200000 packets at 100k q/s) |"), "{md}");
+        assert!(md.contains("| responder-xdp | 0.0% | not measured: bpftool shows no run_time_ns"), "{md}");
+        assert!(md.contains("| knot-xdp | – | – |"), "no tier 0 outside the responder: {md}");
+        assert!(md.contains("| responder-xdp | 1.00× | 1.00× |"), "t0 against responder-xdp: {md}");
+        assert!(md.find("## Tier 0") < md.find("## Answered q/s by offered rate"));
+        let nsec = Plan { signed: Some(Denial::Nsec), t0_hits: None, ..run };
+        let md = markdown(&nsec, &Environment::default(), &results);
+        assert!(md.contains("`--signed nsec`") && md.contains("(NSEC)") && md.contains("denials NSEC records"), "{md}");
+        assert!(!md.contains("## Tier 0") && !md.contains("Tier-0 workload"), "{md}");
+        let md = markdown(&plan(), &Environment::default(), &results);
+        assert!(!md.contains("Signed zone") && !md.contains("## Tier 0"), "the usual run: {md}");
     }
 
     #[test]

@@ -161,6 +161,7 @@ pub mod tests {
                 },
             ],
             latency: None,
+            program_cost: None,
         }
     }
 

@@ -42,9 +42,11 @@ pub enum XskStat {
     Redirected,
     /// XDP program: frames passed to the kernel stack, every reason.
     Passed,
+    /// XDP program: queries it answered itself from the tier-0 map.
+    AnsweredTier0,
 }
 
-pub const XSK_STATS: usize = 11;
+pub const XSK_STATS: usize = 12;
 pub type Xsk = Counters<XSK_STATS>;
 
 impl XskStat {
@@ -60,6 +62,7 @@ impl XskStat {
         XskStat::TxRingFull,
         XskStat::Redirected,
         XskStat::Passed,
+        XskStat::AnsweredTier0,
     ];
 
     /// drops.tsv's column.
@@ -76,6 +79,7 @@ impl XskStat {
             XskStat::TxRingFull => "worker_tx_ring_full",
             XskStat::Redirected => "program_redirected",
             XskStat::Passed => "program_passed",
+            XskStat::AnsweredTier0 => "program_answered_tier0",
         }
     }
 
@@ -91,7 +95,7 @@ impl XskStat {
             XskStat::Dropped => &[&["dropped"]],
             XskStat::FillRingEmpty => &[&["fill_ring_empty"]],
             XskStat::TxRingFull => &[&["tx_ring_full"]],
-            XskStat::Redirected | XskStat::Passed => &[],
+            XskStat::Redirected | XskStat::Passed | XskStat::AnsweredTier0 => &[],
         }
     }
 }
@@ -130,6 +134,8 @@ pub fn parse(json: &str) -> Xsk {
         let Some(n) = n.as_u64() else { continue };
         if outcome == "redirected" {
             counters.add(XskStat::Redirected as usize, n);
+        } else if outcome == "answered_tier0" {
+            counters.add(XskStat::AnsweredTier0 as usize, n);
         } else if outcome.starts_with("passed") {
             counters.add(XskStat::Passed as usize, n);
         }
@@ -165,6 +171,8 @@ mod tests {
             // neighbour discovery and the like.
             (XskStat::Passed, 7),
         ];
+        // Recorded before the program counted tier-0 answers.
+        assert_eq!(get(&x, XskStat::AnsweredTier0), None);
         for (stat, n) in expected {
             assert_eq!(get(&x, stat), Some(n), "{stat:?}");
         }
@@ -178,7 +186,8 @@ mod tests {
         let odd = parse(
             r#"{"xdp": {"queues": [{"received": -1, "sent": "7", "dropped": 2, "kernel": null},
                                    {"dropped": 3, "kernel": {"rx_ring_full": 4}}, 5],
-                        "program": {"redirected": 9, "passed_port": 1, "passed_not_ip": 2, "other": 8}}}"#,
+                        "program": {"redirected": 9, "passed_port": 1, "passed_not_ip": 2, "other": 8,
+                                    "answered_tier0": 6}}}"#,
         );
         assert_eq!(get(&odd, XskStat::Received), None, "a negative count is not a count");
         assert_eq!(get(&odd, XskStat::Sent), None, "nor is a string");
@@ -186,5 +195,6 @@ mod tests {
         assert_eq!(get(&odd, XskStat::RxRingFull), Some(4));
         assert_eq!(get(&odd, XskStat::RxDropped), None);
         assert_eq!((get(&odd, XskStat::Redirected), get(&odd, XskStat::Passed)), (Some(9), Some(3)));
+        assert_eq!(get(&odd, XskStat::AnsweredTier0), Some(6));
     }
 }

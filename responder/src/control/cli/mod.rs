@@ -347,9 +347,14 @@ pub struct XdpArgs {
     pub stall_threshold: u64,
     /// Answers the XDP program gives itself, byte for byte the workers'
     /// (tier 0): off, apex (every type at each zone's apex) or
-    /// apex+delegations (also NS, DS, A and AAAA at each zone cut).
-    #[arg(long, value_name = "off|apex|apex+delegations", default_value = "off")]
-    pub xdp_answers: crate::xdp::tier0::Selection,
+    /// apex+delegations (also NS, DS, A and AAAA at each zone cut), and
+    /// top=N: the N keys the workers answer most, learned at run time
+    /// (alone or added: apex+top=N, apex+delegations+top=N).
+    #[arg(long, value_name = "off|apex|apex+delegations[+top=N]", default_value = "off")]
+    pub xdp_answers: crate::xdp::tier0::Answers,
+    /// Seconds between two choices of the learned tier-0 keys (top=N).
+    #[arg(long, value_name = "SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub xdp_learn_interval: u64,
 }
 
 /// Milliseconds: 0, or within the limits.
@@ -403,6 +408,13 @@ pub struct DoctorArgs {
     /// rings for a moment); report only what can be read.
     #[arg(long)]
     pub no_probe: bool,
+    /// The zone files the server loads, as `serve --zone` takes them: warns
+    /// when MemAvailable is short of what a reload of them needs.
+    #[arg(long = "zone", value_name = "[NAME=]FILE", conflicts_with = "table")]
+    pub zones: Vec<String>,
+    /// The table file the server loads (`serve --table`), for the same check.
+    #[arg(long, value_name = "FILE")]
+    pub table: Option<PathBuf>,
 }
 
 #[cfg(test)]

@@ -112,7 +112,7 @@ mod tests {
             zone: name.into(),
             has_copy,
             expired,
-            expires: None,
+            ..Default::default()
         };
         assert_eq!(
             secondaries_problems(&[zone("a.", true, false), zone("b.", false, false), zone("c.", true, true)]),

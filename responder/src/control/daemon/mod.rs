@@ -17,5 +17,6 @@ mod snapshot;
 mod socket_path;
 mod systemd;
 mod tier0;
+mod tier0_learn;
 mod xdp;
 mod zone_set;

@@ -203,6 +203,11 @@ impl Reloader {
         self.secondaries.as_ref()
     }
 
+    /// The zones sent out, when any is.
+    pub fn outbound(&self) -> Option<&Arc<Outbound>> {
+        self.outbound.as_ref()
+    }
+
     pub fn engine(&self) -> &SharedEngine {
         &self.engine
     }

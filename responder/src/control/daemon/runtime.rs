@@ -1,14 +1,15 @@
 //! The running server as the control threads see it: the reloader, the
 //! data plane and the kernel-socket counters, and the snapshot of them all.
 
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 use super::reload::Reloader;
 use super::snapshot::{QueueSnapshot, Snapshot, SteeringSnapshot, XdpSnapshot};
 use super::systemd::Notifier;
 use crate::capture::Capture;
-use crate::stats::{Breakdowns, DnsCounters, Published, Registry, TcpCounters};
+use crate::stats::{Breakdowns, DnsCounters, Published, Registry, TcpCounters, Where};
 use crate::xdp::DataPlane;
 
 pub struct Runtime {
@@ -26,6 +27,8 @@ pub struct Runtime {
     pub capture: Option<Arc<Capture>>,
     /// Every serving thread's breakdown cells (qtype, zone, sizes…).
     pub breakdowns: Arc<Breakdowns>,
+    /// Learned tier-0 answers installed (`--xdp-answers …top=N`), once on.
+    pub tier0_learned: OnceLock<Arc<AtomicU64>>,
 }
 
 impl Runtime {
@@ -40,6 +43,7 @@ impl Runtime {
             tcp_connections: None,
             capture: None,
             breakdowns: Arc::default(),
+            tier0_learned: OnceLock::new(),
             notifier: Notifier::none(),
         }
     }
@@ -64,7 +68,13 @@ impl Runtime {
             }
             total
         };
-        let xdp = self.plane.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(|plane| XdpSnapshot {
+        let plane = self.plane.lock().unwrap_or_else(|e| e.into_inner());
+        // The program's own answers, counted in the program.
+        let tier0 = plane
+            .as_ref()
+            .and_then(|p| p.program().tier0_counters())
+            .and_then(|cells| cells.map_err(|e| tracing::debug!("tier-0 counters: {e}")).ok());
+        let xdp = plane.as_ref().map(|plane| XdpSnapshot {
             iface: self.iface.clone().unwrap_or_default(),
             attach: plane.attached_mode().map(|m| format!("{m:?}").to_lowercase()).unwrap_or_default(),
             queues: plane
@@ -82,7 +92,13 @@ impl Runtime {
             steering: plane.program().counters().ok().map(|c| SteeringSnapshot {
                 outcomes: crate::xdp::program::Outcome::ALL.iter().map(|&o| (o.name(), c.get(o))).collect(),
             }),
+            tier0_learned: self.tier0_learned.get().map(|n| n.load(Ordering::Relaxed)),
         });
+        drop(plane);
+        let mut breakdown = self.breakdowns.read();
+        if let Some(cells) = &tier0 {
+            breakdown.push((Where::XDP_KERNEL, cells.breakdown()));
+        }
         Snapshot {
             uptime_secs: self.started.elapsed().as_secs_f64(),
             zones: history.zones.iter().map(|z| (z.name.clone(), z.serial)).collect(),
@@ -93,13 +109,19 @@ impl Runtime {
             loaded_at: history.loaded_at,
             reload_failed_at: history.failed_at,
             process: super::snapshot::process::ProcessStats::read(),
+            table_bytes: self.reloader.engine().load().table().as_bytes().len() as u64,
             xdp,
             udp: sum(&self.udp),
             tcp: sum(&self.tcp),
+            tier0: tier0.map(|cells| cells.dns()),
             tcp_connections: self.tcp_connections.as_ref().map(|c| c.snapshot()).unwrap_or_default(),
             secondaries: super::secondary::snapshot(self),
             capture: self.capture.as_ref().map(|c| c.counters()),
-            breakdown: self.breakdowns.read(),
+            breakdown,
+            transfers: crate::stats::TransferCounts::read(
+                self.reloader.secondaries().map(|s| s.counters()),
+                self.reloader.outbound().map(|o| o.counters()),
+            ),
             zone_slots: self.reloader.zone_names().names(),
         }
     }

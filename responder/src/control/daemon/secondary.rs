@@ -123,6 +123,10 @@ fn unix(at: Option<SystemTime>) -> Value {
     at.and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok()).map_or(Value::Null, |d| json!(d.as_secs()))
 }
 
+fn unix_f64(at: Option<SystemTime>) -> Option<f64> {
+    at.and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok()).map(|d| d.as_secs_f64())
+}
+
 /// One zone for `ctl zone-status`: times as Unix seconds.
 pub fn status_json(z: &ZoneStatus) -> Value {
     let s = &z.status;
@@ -132,6 +136,7 @@ pub fn status_json(z: &ZoneStatus) -> Value {
         "primaries": z.primaries,
         "primary": s.primary,
         "last_refresh": unix(s.last_refresh),
+        "last_failed_refresh": unix(s.last_failed_refresh),
         "next_refresh": unix(s.next_refresh),
         "expires": unix(s.expires),
         "expired": s.expired,
@@ -151,11 +156,14 @@ pub fn snapshot(runtime: &Runtime) -> Vec<super::snapshot::SecondarySnapshot> {
             zone: z.zone.clone(),
             has_copy: z.status.serial.is_some(),
             expired: z.status.expired,
-            expires: z
+            expires: unix_f64(z.status.expires),
+            refreshed: unix_f64(z.status.last_refresh),
+            refresh_failed: unix_f64(z.status.last_failed_refresh),
+            transferred: z
                 .status
-                .expires
-                .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
-                .map(|d| d.as_secs_f64()),
+                .last_transfer
+                .as_ref()
+                .and_then(|(kind, at)| Some((kind.clone(), unix_f64(Some(*at))?))),
         })
         .collect()
 }

@@ -101,14 +101,22 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
         Some(server)
     };
 
+    let learning = super::tier0::board(&args);
     let plane = match &args.xdp.iface {
-        Some(_) => Some(super::xdp::start(&args, &engine, policy, capture.as_deref(), &runtime.breakdowns)?),
+        Some(_) => Some(super::xdp::start(
+            &args,
+            &engine,
+            policy,
+            capture.as_deref(),
+            &runtime.breakdowns,
+            learning.as_deref(),
+        )?),
         None => None,
     };
     runtime.iface = args.xdp.iface.clone();
     let xdp_line = plane.as_ref().map(|p| super::xdp::describe(&args, p));
     *runtime.plane.get_mut().unwrap_or_else(|e| e.into_inner()) = plane;
-    let xdp_line = xdp_line.map(|line| format!("{line}, {}", super::tier0::start(&args, &runtime)));
+    let xdp_line = xdp_line.map(|line| format!("{line}, {}", super::tier0::start(&args, &runtime, learning)));
     let runtime = Arc::new(runtime);
 
     let control = match &args.ops.control_socket {
@@ -209,7 +217,7 @@ fn host_name() -> Option<String> {
 /// reloads, 1 failed`.
 fn stop_line(s: &Snapshot) -> String {
     let t = s.total();
-    let xdp: u64 = s.xdp.iter().flat_map(|x| &x.queues).map(|q| q.counters.dns.answered()).sum();
+    let xdp = xdp_answered(s);
     let secs = s.uptime_secs.max(0.0) as u64;
     format!(
         "stopped after {}h{:02}m{:02}s: {} answers (xdp {xdp}, udp {}, tcp {}), {} nxdomain, {} refused, {} truncated, \
@@ -238,7 +246,7 @@ pub fn build() -> String {
 
 /// Rate limiting as the flags ask: `None` with --rrl-rate 0 (the default).
 /// Ranges are checked by [`RrlPolicy::maker`].
-fn rrl_config(args: &RrlArgs) -> Option<RrlConfig> {
+pub(super) fn rrl_config(args: &RrlArgs) -> Option<RrlConfig> {
     (args.rrl_rate > 0).then_some(RrlConfig {
         rate: args.rrl_rate,
         slip: args.rrl_slip,
@@ -281,12 +289,18 @@ fn serve_until_stopped(signals: &Signals, runtime: &Runtime, interval_secs: u64)
     }
 }
 
+/// Answers sent over XDP: by the workers, and by the program itself (tier 0).
+fn xdp_answered(s: &Snapshot) -> u64 {
+    let workers: u64 = s.xdp.iter().flat_map(|x| &x.queues).map(|q| q.counters.dns.answered()).sum();
+    workers + s.tier0.map_or(0, |t| t.answered())
+}
+
 /// `rate: 1234 q/s answered (xdp 1200, udp 30, tcp 4), nxdomain 20%, ...`.
 fn rate_line(before: &Snapshot, now: &Snapshot, elapsed: Duration) -> String {
     let secs = elapsed.as_secs_f64().max(1e-3);
     let per_sec = |a: u64, b: u64| (b.saturating_sub(a)) as f64 / secs;
     let (t0, t1) = (before.total(), now.total());
-    let xdp = |s: &Snapshot| s.xdp.iter().flat_map(|x| &x.queues).map(|q| q.counters.dns.answered()).sum::<u64>();
+    let xdp = xdp_answered;
     let answered = per_sec(t0.answered(), t1.answered());
     let share = |a: u64, b: u64| {
         let n = t1.answered().saturating_sub(t0.answered());
@@ -354,6 +368,11 @@ mod tests {
         };
         let line = stop_line(&s);
         assert!(line.starts_with("stopped after 1h02m03s: 200 answers (xdp 0, udp 200, tcp 0), 50 nxdomain"), "{line}");
+        // The program's own answers are XDP answers.
+        let tier0 = DnsCounters { queries: 30, noerror: 30, rate_limited: 10, ..DnsCounters::default() };
+        let line = stop_line(&Snapshot { tier0: Some(tier0), ..s });
+        assert!(line.starts_with("stopped after 1h02m03s: 220 answers (xdp 20, udp 200, tcp 0)"), "{line}");
+        assert!(line.contains(", 10 rate-limited;"), "{line}");
         assert!(line.ends_with("; 2 reloads, 1 failed") && !line.contains("Some("), "{line}");
         assert!(build().starts_with(&format!("responder {} (commit ", env!("CARGO_PKG_VERSION"))));
     }

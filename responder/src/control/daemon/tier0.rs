@@ -1,26 +1,32 @@
 //! `serve --xdp-answers`: fill the XDP program's tier-0 maps from the engine
-//! at start, and again at every reload (`xdp::tier0`).
+//! at start, and again at every reload (`xdp::tier0`); with top=N, also
+//! from what the workers answer most (`tier0_learn`).
 //!
 //! Tier-0 answers never reach a worker, so whatever a worker does beside
-//! answering would not happen for them. Until the program does those
-//! things itself, tier 0 stays off, with a warning saying why, when one of
-//! them is configured: rate limiting, capture, query logging, UDP
-//! checksum verification. So it does when the answers could not be
-//! replaced at a reload (a privilege drop on a kernel before 6.5).
+//! answering would not happen for them. The program rate limits them
+//! itself with the workers' settings (`xdp::tier0::rrl`) and counts them
+//! (`path="xdp-kernel"`); until it does the rest, tier 0 stays off, with a
+//! warning saying why, when one of them is configured: capture, query
+//! logging, UDP checksum verification. So it does when the answers could
+//! not be replaced at a reload (a privilege drop on a kernel before 6.5),
+//! and when the kernel refuses the tier-0 code, rate limiting included.
 
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use super::reload::Follower;
 use super::runtime::Runtime;
+use super::tier0_learn::{self, Set};
 use crate::control::cli::ServeArgs;
+use crate::engine::live::SharedEngine;
 use crate::engine::Engine;
-use crate::xdp::tier0::{self, Selection, Tier0Maps};
+use crate::xdp::tier0::learn::Board;
+use crate::xdp::tier0::{self, Entry, Selection, Tier0Maps};
 
 /// Why tier 0 cannot be on with `args`, if it cannot.
 fn conflict(args: &ServeArgs) -> Option<&'static str> {
-    if args.rrl.rrl_rate > 0 {
-        Some("rate limiting (--rrl-rate) is on, and tier-0 answers are not rate-limited")
-    } else if args.capture.dnstap.is_some() || args.capture.pcap.is_some() {
+    if args.capture.dnstap.is_some() || args.capture.pcap.is_some() {
         Some("capture (--dnstap, --pcap) is on, and tier-0 answers are not captured")
     } else if args.ops.log_queries {
         Some("query logging is on, and tier-0 answers are not logged")
@@ -49,14 +55,21 @@ fn maps_writable_unprivileged() -> bool {
 
 /// Whether to load the tier-0 code: asked for, and nothing in the way.
 pub fn wanted(args: &ServeArgs) -> bool {
-    args.xdp.xdp_answers != Selection::Off && conflict(args).is_none()
+    !args.xdp.xdp_answers.is_off() && conflict(args).is_none()
 }
 
-/// Publishes the first answers and follows reloads; returns the start
-/// line's tier-0 part.
-pub fn start(args: &ServeArgs, runtime: &Runtime) -> String {
-    let selection = args.xdp.xdp_answers;
-    if selection == Selection::Off {
+/// The workers' mailboxes for learned keys, when top=N is asked for and
+/// tier 0 can be on; each worker's handler takes a sampler from it.
+pub fn board(args: &ServeArgs) -> Option<Arc<Board>> {
+    (args.xdp.xdp_answers.top > 0 && wanted(args)).then(Arc::default)
+}
+
+/// Publishes the first answers and follows reloads, and with `board`
+/// starts learning; returns the start line's tier-0 part.
+pub fn start(args: &ServeArgs, runtime: &Runtime, board: Option<Arc<Board>>) -> String {
+    let answers = args.xdp.xdp_answers;
+    let selection = answers.selection;
+    if answers.is_off() {
         return "XDP answers off".into();
     }
     if let Some(why) = conflict(args) {
@@ -70,27 +83,41 @@ pub fn start(args: &ServeArgs, runtime: &Runtime) -> String {
         return format!("XDP answers off ({})", program.tier0_refused().unwrap_or("not loaded"));
     };
     drop(plane);
-    let line = publish(&maps, &runtime.reloader.engine().load(), selection)
-        .map(|n| format!("XDP answers {selection}: {n}"))
+    // The same limits as the workers', applied by the program.
+    let limited = if args.rrl.rrl_rate > 0 { ", rate-limited in the program" } else { "" };
+    let gauge = runtime.tier0_learned.get_or_init(|| Arc::new(AtomicU64::new(0)));
+    let set = Arc::new(Mutex::new(Set::new(maps, answers.top, Arc::clone(gauge))));
+    let engine = runtime.reloader.engine().load();
+    let line = set
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .replace(tier0::compile(&engine, selection), &engine)
+        .map(|n| format!("XDP answers {answers}: {n}{limited}"))
         .unwrap_or_else(|e| format!("XDP answers off ({e})"));
-    runtime.reloader.follow(follower(maps, selection));
+    if let Some(board) = board {
+        let interval = Duration::from_secs(args.xdp.xdp_learn_interval);
+        tier0_learn::start(Arc::downgrade(&set), board, runtime.reloader.engine().clone(), interval);
+    }
+    runtime.reloader.follow(follower(set, selection, runtime.reloader.engine().clone()));
     line
 }
 
-/// Compiles and publishes; the number of answers published.
-fn publish(maps: &Mutex<Tier0Maps>, engine: &Engine, selection: Selection) -> Result<usize, String> {
-    let compiled = tier0::compile(engine, selection);
-    commit(maps, &compiled)
-}
-
-fn commit(maps: &Mutex<Tier0Maps>, compiled: &tier0::Compiled) -> Result<usize, String> {
+/// Publishes `entries` (`skipped` more left to the workers, `learned` of
+/// them learned); the number of answers published.
+pub(super) fn commit(
+    maps: &Mutex<Tier0Maps>,
+    entries: &[Entry],
+    skipped: usize,
+    learned: usize,
+) -> Result<usize, String> {
     let mut maps = maps.lock().unwrap_or_else(|e| e.into_inner());
-    match maps.publish(&compiled.entries) {
+    match maps.publish(entries) {
         Ok(published) => {
             tracing::info!(
                 generation = published.generation,
                 answers = published.entries,
-                left_to_workers = compiled.skipped,
+                learned,
+                left_to_workers = skipped,
                 "XDP answers (tier 0) published"
             );
             Ok(published.entries)
@@ -109,13 +136,15 @@ fn commit(maps: &Mutex<Tier0Maps>, compiled: &tier0::Compiled) -> Result<usize, 
 }
 
 /// Compiles from each new engine before it is served (off the hot path),
-/// publishes right after it is.
-fn follower(maps: Arc<Mutex<Tier0Maps>>, selection: Selection) -> Follower {
+/// publishes right after it is, with the learned keys' answers from it.
+fn follower(set: Arc<Mutex<Set>>, selection: Selection, served: SharedEngine) -> Follower {
     Box::new(move |engine: &Engine| {
         let compiled = tier0::compile(engine, selection);
-        let maps = Arc::clone(&maps);
+        let (set, served) = (Arc::clone(&set), served.clone());
         Box::new(move || {
-            let _ = commit(&maps, &compiled);
+            let mut set = set.lock().unwrap_or_else(|e| e.into_inner());
+            // Committed once the new engine is served: this is it.
+            let _ = set.replace(compiled, &served.load());
         })
     })
 }
@@ -139,13 +168,25 @@ mod tests {
         assert!(!wanted(&serve(&[])));
         assert!(wanted(&serve(&["--xdp-answers", "apex"])));
         assert!(wanted(&serve(&["--xdp-answers", "apex+delegations"])));
-        for conflicting in [["--rrl-rate", "100"], ["--pcap", "/tmp/x.pcap"]] {
+        assert!(wanted(&serve(&["--xdp-answers", "top=8"])));
+        assert!(board(&serve(&["--xdp-answers", "apex"])).is_none(), "no learning without top=N");
+        assert!(board(&serve(&["--xdp-answers", "apex+top=8"])).is_some());
+        assert!(
+            board(&serve(&["--xdp-answers", "top=8", "--pcap", "/tmp/x.pcap"])).is_none(),
+            "nor when tier 0 cannot be on"
+        );
+        assert_eq!(serve(&["--xdp-answers", "top=8"]).xdp.xdp_learn_interval, 5);
+        assert!(Cli::try_parse_from(["responder", "serve", "--iface", "e", "--xdp-learn-interval", "0"]).is_err());
+        assert!(board(&serve(&["--xdp-answers", "top=8", "--rrl-rate", "100"])).is_some(), "the program rate limits");
+        for conflicting in [["--pcap", "/tmp/x.pcap"], ["--dnstap", "/tmp/x.sock"]] {
             let mut args = vec!["--xdp-answers", "apex"];
             args.extend(conflicting);
             let s = serve(&args);
             assert!(!wanted(&s) && conflict(&s).is_some(), "{conflicting:?}");
         }
         assert!(Cli::try_parse_from(["responder", "serve", "--iface", "e", "--xdp-answers", "all"]).is_err());
+        // The program limits its own answers with the workers' settings.
+        assert!(wanted(&serve(&["--xdp-answers", "apex", "--rrl-rate", "100"])));
     }
 
     /// What tier 0 relies on from the reloader: each follower prepares from

@@ -10,6 +10,7 @@ use crate::stats::{Breakdowns, Where};
 use crate::xdp::plane::{DataPlane, DataPlaneConfig};
 use crate::xdp::program::SteeringConfig;
 use crate::xdp::socket::BusyPoll;
+use crate::xdp::tier0::learn::Board;
 use crate::xdp::worker::QueueStats;
 use crate::xdp::EngineHandler;
 
@@ -43,30 +44,36 @@ pub fn config(args: &ServeArgs) -> DataPlaneConfig {
     addrs.sort_unstable();
     addrs.dedup();
     let stall_threshold = Duration::from_millis(x.stall_threshold);
-    config.steering = SteeringConfig { ports, addrs, stall_threshold, tier0: super::tier0::wanted(args) };
+    let tier0 = super::tier0::wanted(args);
+    // The workers' limits, for the answers the program gives itself.
+    let rrl = super::serve::rrl_config(&args.rrl).filter(|_| tier0);
+    config.steering = SteeringConfig { ports, addrs, stall_threshold, tier0, rrl };
     config
 }
 
 /// Starts the data plane; `policy` makes each queue's response policy.
 /// With `capture`, each queue's handler gets a tap; without, handlers are
 /// built without one (see `capture::NoTap`). Each queue's breakdown cells
-/// join `breakdowns`.
+/// join `breakdowns`. With `learning`, each queue samples the keys it
+/// answers for learned tier 0.
 pub fn start<P: Policy + Send + 'static>(
     args: &ServeArgs,
     engine: &SharedEngine,
     policy: impl Fn() -> P,
     capture: Option<&Capture>,
     breakdowns: &Breakdowns,
+    learning: Option<&Board>,
 ) -> Result<DataPlane, String> {
     let config = config(args);
+    let sampler = || learning.map(Board::sampler).unwrap_or_default();
     match capture {
         Some(c) => DataPlane::start(&config, |_| {
-            let handler = EngineHandler::with_tap(engine, policy(), c.tap());
+            let handler = EngineHandler::with_tap(engine, policy(), c.tap()).learning(sampler());
             breakdowns.register(Where::XDP, handler.breakdown());
             handler
         }),
         None => DataPlane::start(&config, |_| {
-            let handler = EngineHandler::new(engine, policy());
+            let handler = EngineHandler::new(engine, policy()).learning(sampler());
             breakdowns.register(Where::XDP, handler.breakdown());
             handler
         }),

@@ -17,6 +17,7 @@
 mod checks;
 mod drivers;
 mod host;
+mod memory;
 mod netlink;
 mod probe;
 mod report;
@@ -32,7 +33,15 @@ use report::{Check, Report, XdpSupport};
 /// Runs the doctor and prints its report; returns the exit status (0 native
 /// XDP works, 1 generic only or something failed, 2 no such interface).
 pub fn run(args: &DoctorArgs) -> i32 {
-    let report = diagnose(&args.iface, !args.no_probe);
+    let mut report = diagnose(&args.iface, !args.no_probe);
+    let source = match (&args.table, args.zones.as_slice()) {
+        (Some(table), _) => Some(memory::Source::Table(table)),
+        (None, []) => None,
+        (None, zones) => Some(memory::Source::Zones(zones)),
+    };
+    if let Some(source) = source {
+        report.push(memory::check(&source));
+    }
     if args.json {
         println!("{:#}", report.to_json());
     } else {

@@ -192,7 +192,8 @@ impl BreakdownCounts {
     }
 }
 
-/// Where a thread serves: `path` xdp or kernel, `protocol` udp or tcp.
+/// Where a thread serves: `path` xdp or kernel, `protocol` udp or tcp; or
+/// the XDP program itself (`xdp-kernel`, tier 0: `xdp::tier0::stats`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Where {
     pub path: &'static str,
@@ -203,6 +204,7 @@ impl Where {
     pub const XDP: Where = Where { path: "xdp", protocol: "udp" };
     pub const KERNEL_UDP: Where = Where { path: "kernel", protocol: "udp" };
     pub const KERNEL_TCP: Where = Where { path: "kernel", protocol: "tcp" };
+    pub const XDP_KERNEL: Where = Where { path: "xdp-kernel", protocol: "udp" };
     /// The order series are shown in.
     const ORDER: [Where; 3] = [Where::KERNEL_UDP, Where::KERNEL_TCP, Where::XDP];
 }

@@ -36,6 +36,91 @@ impl Default for Limits {
     }
 }
 
+/// Why an exchange with a primary (or what it sent) failed: the `result`
+/// of a transfer in the metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// Answered REFUSED: the primary does not let us transfer the zone.
+    Refused,
+    /// TSIG: the answer did not verify, or the primary answered NOTAUTH
+    /// (ours did not verify there).
+    Tsig,
+    /// Another error rcode (SERVFAIL, NOTIMP, FORMERR…).
+    Rcode,
+    /// No connection, or no answer, within the limits.
+    Timeout,
+    /// The connection was refused or broke.
+    Unreachable,
+    /// The primary closed the connection mid-answer.
+    Closed,
+    /// An answer that breaks the protocol (ID, record sequence, records
+    /// outside the zone, unreadable).
+    Malformed,
+    /// More than the zone size limit.
+    TooLarge,
+    /// A zone that does not load or compile, differences that do not
+    /// apply to our copy, or a copy that could not be served.
+    Rejected,
+}
+
+impl Failure {
+    pub fn name(self) -> &'static str {
+        match self {
+            Failure::Refused => "refused",
+            Failure::Tsig => "tsig",
+            Failure::Rcode => "error_rcode",
+            Failure::Timeout => "timeout",
+            Failure::Unreachable => "unreachable",
+            Failure::Closed => "closed",
+            Failure::Malformed => "malformed",
+            Failure::TooLarge => "too_large",
+            Failure::Rejected => "rejected",
+        }
+    }
+
+    /// The failure an error rcode in an answer means.
+    fn of_rcode(code: u8) -> Failure {
+        match code {
+            crate::wire::dns::rcode::REFUSED => Failure::Refused,
+            crate::wire::dns::rcode::NOTAUTH => Failure::Tsig,
+            _ => Failure::Rcode,
+        }
+    }
+
+    fn of_io(e: &std::io::Error) -> Failure {
+        match e.kind() {
+            std::io::ErrorKind::UnexpectedEof => Failure::Closed,
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => Failure::Timeout,
+            _ => Failure::Unreachable,
+        }
+    }
+}
+
+/// A failed exchange: what the log and `ctl zone-status` say, and its kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    pub failure: Failure,
+    pub text: String,
+}
+
+impl Error {
+    pub fn new(failure: Failure, text: impl Into<String>) -> Error {
+        Error { failure, text: text.into() }
+    }
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl From<Error> for String {
+    fn from(e: Error) -> String {
+        e.text
+    }
+}
+
 /// Asks `primary` for `qtype` (SOA, AXFR, or IXFR from `current`) of `zone`.
 pub fn ask(
     primary: &Primary,
@@ -43,7 +128,7 @@ pub fn ask(
     qtype: RType,
     current: Option<&WireRecord>,
     limits: &Limits,
-) -> Result<Received, String> {
+) -> Result<Received, Error> {
     let started = Instant::now();
     let id = random_id();
     let ours = current.and_then(|soa| soa.soa_serial());
@@ -53,37 +138,58 @@ pub fn ask(
     let mut verifier = match &primary.key {
         Some(key) => {
             let mac = tsig::sign_message(key, &mut query, &tsig::Signing::new(None, tsig::now()))
-                .ok_or("the signed query does not fit a message")?;
+                .ok_or_else(|| Error::new(Failure::Tsig, "the signed query does not fit a message"))?;
             Some(tsig::StreamVerifier::new(key, mac.as_slice()))
         }
         None => None,
     };
+    let io = |what: &str, e: std::io::Error| Error::new(Failure::of_io(&e), format!("{what}: {e}"));
     let mut stream =
-        TcpStream::connect_timeout(&primary.address, limits.connect).map_err(|e| format!("cannot connect: {e}"))?;
-    stream.set_read_timeout(Some(limits.read)).map_err(|e| e.to_string())?;
-    stream.set_write_timeout(Some(limits.read)).map_err(|e| e.to_string())?;
+        TcpStream::connect_timeout(&primary.address, limits.connect).map_err(|e| io("cannot connect", e))?;
+    stream.set_read_timeout(Some(limits.read)).map_err(|e| io("socket", e))?;
+    stream.set_write_timeout(Some(limits.read)).map_err(|e| io("socket", e))?;
     let mut framed = Vec::with_capacity(query.len() + 2);
     framed.extend_from_slice(&(query.len() as u16).to_be_bytes());
     framed.extend_from_slice(&query);
-    stream.write_all(&framed).map_err(|e| format!("cannot send the query: {e}"))?;
+    stream.write_all(&framed).map_err(|e| io("cannot send the query", e))?;
     let mut assembler = Assembler::new(zone, id, qtype, ours, limits.max_bytes);
+    let mut bytes: u64 = 0;
     loop {
         if started.elapsed() > limits.total {
-            return Err(format!("{qtype} took longer than {:?}", limits.total));
+            return Err(Error::new(Failure::Timeout, format!("{qtype} took longer than {:?}", limits.total)));
         }
-        let msg = read_message(&mut stream).map_err(|e| match e.kind() {
-            std::io::ErrorKind::UnexpectedEof => format!("{qtype}: the primary closed the connection mid-answer"),
-            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
-                format!("{qtype}: no answer within {:?}", limits.read)
-            }
-            _ => format!("{qtype}: {e}"),
+        let msg = read_message(&mut stream).map_err(|e| {
+            let text = match e.kind() {
+                std::io::ErrorKind::UnexpectedEof => format!("{qtype}: the primary closed the connection mid-answer"),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
+                    format!("{qtype}: no answer within {:?}", limits.read)
+                }
+                _ => format!("{qtype}: {e}"),
+            };
+            Error::new(Failure::of_io(&e), text)
         })?;
+        bytes += msg.len() as u64;
+        // An error rcode says why, whatever else is wrong with the answer.
+        let rcode = if msg.get(..2) == Some(&id.to_be_bytes()[..]) { msg.get(3).map_or(0, |b| b & 0x0f) } else { 0 };
         if let Some(verifier) = &mut verifier {
-            verifier.verify(&msg, tsig::now()).map_err(|f| tsig_error(qtype, &msg, f))?;
+            verifier.verify(&msg, tsig::now()).map_err(|f| {
+                let failure = if rcode == 0 { Failure::Tsig } else { Failure::of_rcode(rcode) };
+                Error::new(failure, tsig_error(qtype, &msg, f))
+            })?;
         }
-        if let Some(received) = assembler.push(&msg).map_err(|e| format!("{qtype}: {e}"))? {
+        let pushed = assembler.push(&msg).map_err(|e| {
+            let failure = match rcode {
+                0 if bytes > limits.max_bytes => Failure::TooLarge,
+                0 => Failure::Malformed,
+                code => Failure::of_rcode(code),
+            };
+            Error::new(failure, format!("{qtype}: {e}"))
+        })?;
+        if let Some(received) = pushed {
             if let Some(verifier) = &verifier {
-                verifier.finish().map_err(|f| format!("{qtype}: TSIG: the last message is not signed ({f})"))?;
+                verifier.finish().map_err(|f| {
+                    Error::new(Failure::Tsig, format!("{qtype}: TSIG: the last message is not signed ({f})"))
+                })?;
             }
             return Ok(received);
         }
@@ -163,11 +269,43 @@ mod tests {
         let other = tsig::Key::from_text("xfr", "hmac-sha256", "b3RoZXItb3RoZXItb3RoZXItb3RoZXI=").unwrap();
         let (p, t) = primary(key_for_query(), other, true);
         let error = ask(&p, &name("example.test."), AXFR, None, &limits()).unwrap_err();
-        assert!(error.contains("TSIG"), "{error}");
+        assert!(error.text.contains("TSIG") && error.failure == Failure::Tsig, "{error:?}");
         t.join().unwrap();
         let (p, t) = primary(key_for_query(), key_for_query(), false);
         let error = ask(&p, &name("example.test."), AXFR, None, &limits()).unwrap_err();
-        assert!(error.contains("the last message is not signed"), "{error}");
+        assert!(error.text.contains("the last message is not signed") && error.failure == Failure::Tsig, "{error:?}");
         t.join().unwrap();
+    }
+
+    /// What the metrics count a failure as: a primary that refuses, one
+    /// that cuts its answer short, a port nobody listens on.
+    #[test]
+    fn a_refusal_a_cut_answer_and_a_closed_port_are_told_apart() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        let thread = std::thread::spawn(move || {
+            for cut in [false, true] {
+                let (mut stream, _) = listener.accept().unwrap();
+                let query = read_message(&mut stream).unwrap();
+                let id = u16::from_be_bytes([query[0], query[1]]);
+                let mut m = answer(id, AXFR, &[soa(4), a("a.example.test.", 1)]);
+                if !cut {
+                    m[3] |= crate::wire::dns::rcode::REFUSED;
+                }
+                let mut framed = (m.len() as u16).to_be_bytes().to_vec();
+                framed.extend_from_slice(&m);
+                let sent = if cut { framed.len() / 2 } else { framed.len() };
+                let _ = stream.write_all(&framed[..sent]);
+            }
+        });
+        let p = Primary { id: None, address, key: None };
+        let zone = name("example.test.");
+        let refused = ask(&p, &zone, AXFR, None, &limits()).unwrap_err();
+        assert_eq!(refused.failure, Failure::Refused, "{refused:?}");
+        let cut = ask(&p, &zone, AXFR, None, &limits()).unwrap_err();
+        assert_eq!(cut.failure, Failure::Closed, "{cut:?}");
+        thread.join().unwrap();
+        let closed = ask(&p, &zone, AXFR, None, &limits()).unwrap_err();
+        assert_eq!(closed.failure, Failure::Unreachable, "{closed:?}");
     }
 }

@@ -14,11 +14,9 @@ use crate::wire::dns::{rcode, RType};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
     /// Zone number `zone` changed; the serial the primary put in, if any.
-    Accept {
-        zone: usize,
-        serial: Option<u32>,
-    },
-    Refuse(String),
+    Accept { zone: usize, serial: Option<u32> },
+    /// With the zone's number when the NOTIFY names one of ours.
+    Refuse(Option<usize>, String),
     /// Not a NOTIFY we can answer at all (no question): dropped.
     Drop,
 }
@@ -36,14 +34,18 @@ pub fn decide(msg: &[u8], source: IpAddr, zones: &[&SecondaryConfig]) -> Decisio
     if parsed.is_response() || parsed.opcode() != opcode::NOTIFY {
         return Decision::Drop;
     }
+    let ours = zones.iter().position(|z| z.zone == *name);
     if *qtype != RType::SOA {
-        return Decision::Refuse(format!("NOTIFY for {name} {qtype}, not SOA"));
+        return Decision::Refuse(ours, format!("NOTIFY for {name} {qtype}, not SOA"));
     }
-    let Some(zone) = zones.iter().position(|z| z.zone == *name) else {
-        return Decision::Refuse(format!("NOTIFY for {name}, which is not a secondary zone here"));
+    let Some(zone) = ours else {
+        return Decision::Refuse(None, format!("NOTIFY for {name}, which is not a secondary zone here"));
     };
     if !zones[zone].may_notify(source) {
-        return Decision::Refuse(format!("NOTIFY for {name} from {source}, which is not one of its primaries"));
+        return Decision::Refuse(
+            Some(zone),
+            format!("NOTIFY for {name} from {source}, which is not one of its primaries"),
+        );
     }
     let serial = parsed.answers.iter().find(|r| r.owner == *name).and_then(|r| r.soa_serial());
     Decision::Accept { zone, serial }
@@ -53,7 +55,7 @@ pub fn decide(msg: &[u8], source: IpAddr, zones: &[&SecondaryConfig]) -> Decisio
 pub fn reply(buf: &mut [u8], len: usize, decision: &Decision) -> Option<usize> {
     match decision {
         Decision::Accept { .. } => message::notify_reply(buf, len, rcode::NOERROR),
-        Decision::Refuse(_) => message::notify_reply(buf, len, rcode::REFUSED),
+        Decision::Refuse(..) => message::notify_reply(buf, len, rcode::REFUSED),
         Decision::Drop => None,
     }
 }
@@ -87,8 +89,8 @@ mod tests {
         let mapped: IpAddr = "::ffff:127.0.0.1".parse().unwrap();
         assert_eq!(decide(&msg, mapped, &zones), Decision::Accept { zone: 0, serial: None });
         assert!(matches!(decide(&msg, "198.18.0.9".parse().unwrap(), &zones), Decision::Accept { .. }));
-        assert!(matches!(decide(&msg, "198.18.0.7".parse().unwrap(), &zones), Decision::Refuse(_)));
-        assert!(matches!(decide(&notify("other.test."), primary, &zones), Decision::Refuse(_)));
+        assert!(matches!(decide(&msg, "198.18.0.7".parse().unwrap(), &zones), Decision::Refuse(Some(0), _)));
+        assert!(matches!(decide(&notify("other.test."), primary, &zones), Decision::Refuse(None, _)));
         assert_eq!(decide(&msg[..5], primary, &zones), Decision::Drop);
 
         // With the new SOA in the answer section (RFC 1996 §3.7).

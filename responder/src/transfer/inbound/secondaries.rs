@@ -23,6 +23,8 @@ use super::notify::{self, Decision};
 use super::storage;
 use super::timers::Soa;
 use super::zone::{Event, State, Status, Swap, Worker};
+use crate::stats::transfers::NO_ZONE;
+use crate::stats::InboundCounters;
 use crate::transfer::catalog;
 use crate::wire::dns::RType;
 use crate::zone::{Name, ReadLimits, Zone};
@@ -102,6 +104,8 @@ pub struct Secondaries {
     /// members), so two never interleave their reads and writes.
     changing: Mutex<()>,
     this: Weak<Secondaries>,
+    /// Transfers, checks and NOTIFYs of every zone, past ones included.
+    counters: Arc<InboundCounters>,
 }
 
 impl Secondaries {
@@ -124,6 +128,7 @@ impl Secondaries {
             file_zones: RwLock::new(Vec::new()),
             changing: Mutex::new(()),
             this: this.clone(),
+            counters: Arc::default(),
         });
         for catalog in secondaries.catalogs() {
             secondaries.reconcile(&catalog);
@@ -141,6 +146,10 @@ impl Secondaries {
 
     fn catalogs(&self) -> Vec<Name> {
         self.read_entries().iter().filter(|e| e.config.catalog.is_some()).map(|e| e.config.zone.clone()).collect()
+    }
+
+    pub fn counters(&self) -> &InboundCounters {
+        &self.counters
     }
 
     pub fn is_empty(&self) -> bool {
@@ -209,7 +218,13 @@ impl Secondaries {
             }
             None => swap,
         };
-        let worker = Worker { config: e.config.clone(), state: Arc::clone(&e.state), swap, limits: self.limits };
+        let worker = Worker {
+            config: e.config.clone(),
+            state: Arc::clone(&e.state),
+            swap,
+            limits: self.limits,
+            counters: Arc::clone(&self.counters),
+        };
         let confirmed = e.confirmed;
         let purge = Arc::clone(&e.purge);
         let file = e.config.file.clone();
@@ -413,6 +428,7 @@ impl Secondaries {
         let configs: Vec<&SecondaryConfig> = entries.iter().map(|e| &e.config).collect();
         let mut decision = notify::decide(buf.get(..len)?, source, &configs);
         let mut signer = None;
+        let mut tsig_failed = false;
         if let Decision::Accept { zone, .. } = decision {
             // From a primary that has a key, only a NOTIFY signed with it
             // counts, and its answer is signed in turn (RFC 8945 §5.3).
@@ -430,16 +446,23 @@ impl Secondaries {
                     }
                 }
                 if signer.is_none() {
+                    tsig_failed = true;
                     let why = failure.map_or("unsigned".to_string(), |f| f.to_string());
-                    decision = Decision::Refuse(format!("NOTIFY for {} from {source}: TSIG {why}", configs[zone].zone));
+                    let text = format!("NOTIFY for {} from {source}: TSIG {why}", configs[zone].zone);
+                    decision = Decision::Refuse(Some(zone), text);
                 }
             }
         }
+        let zone_label = |zone: &Option<usize>| zone.map_or(NO_ZONE.to_string(), |z| configs[z].zone.to_string());
         match &decision {
             Decision::Accept { zone, serial } => {
+                self.counters.notifies.add((zone_label(&Some(*zone)), "accepted"));
                 entries[*zone].send(Event::Notify { from: source, serial: *serial });
             }
-            Decision::Refuse(why) => tracing::info!("NOTIFY refused: {why}"),
+            Decision::Refuse(zone, why) => {
+                self.counters.notifies.add((zone_label(zone), if tsig_failed { "tsig" } else { "refused" }));
+                tracing::info!("NOTIFY refused: {why}");
+            }
             Decision::Drop => {}
         }
         let answer = notify::reply(buf, len, &decision)?;
@@ -602,5 +625,46 @@ mod tests {
         let changes = secondaries.configure(vec![]).unwrap();
         assert!(secondaries.is_empty(), "{changes:?}");
         assert_eq!(changes.len(), 3, "{changes:?}");
+    }
+
+    #[test]
+    fn notifies_are_counted_by_zone_and_result() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = crate::tsig::Key::from_text("k", "hmac-sha256", "c2VjcmV0c2VjcmV0c2VjcmV0").unwrap();
+        let config = |zone: &str, primary: &str, key: Option<crate::tsig::Key>| SecondaryConfig {
+            zone: Name::parse(zone, None).unwrap().unwrap(),
+            file: dir.path().join(format!("{zone}zone")),
+            primaries: vec![Primary { id: None, address: primary.parse().unwrap(), key }],
+            notify_from: vec![],
+            catalog: None,
+        };
+        let secondaries = Secondaries::load(
+            vec![config("plain.test.", "127.0.0.1:53", None), config("keyed.test.", "127.0.0.2:53", Some(key))],
+            &ReadLimits::default(),
+        )
+        .unwrap();
+        let notify = |zone: &str, from: &str| {
+            let zone = Name::parse(zone, None).unwrap().unwrap();
+            let mut buf = crate::transfer::inbound::message::query(7, &zone, RType::SOA, None);
+            buf[2] = crate::transfer::inbound::message::opcode::NOTIFY << 3;
+            let len = buf.len();
+            buf.resize(512, 0);
+            let answer = secondaries.notify(&mut buf, len, from.parse().unwrap()).expect("answered");
+            buf[..answer][3] & 0x0f
+        };
+        assert_eq!(notify("plain.test.", "127.0.0.1"), 0);
+        assert_eq!(notify("plain.test.", "127.0.0.1"), 0);
+        assert_eq!(notify("plain.test.", "198.18.0.9"), crate::wire::dns::rcode::REFUSED);
+        assert_eq!(notify("keyed.test.", "127.0.0.2"), crate::wire::dns::rcode::REFUSED, "unsigned");
+        assert_eq!(notify("stranger.test.", "127.0.0.1"), crate::wire::dns::rcode::REFUSED);
+        assert_eq!(
+            secondaries.counters().notifies.read(),
+            [
+                (("(none)".to_string(), "refused"), 1),
+                (("keyed.test.".to_string(), "tsig"), 1),
+                (("plain.test.".to_string(), "accepted"), 2),
+                (("plain.test.".to_string(), "refused"), 1),
+            ]
+        );
     }
 }

@@ -11,13 +11,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime};
 
 use super::apply;
-use super::client::{self, Limits};
+use super::client::{self, Error, Failure, Limits};
 use super::config::SecondaryConfig;
 use super::message::{WireRecord, AXFR, IXFR};
 use super::storage;
 use super::stream::Received;
 use super::timers::{serial_newer, Soa, MIN_INTERVAL, NO_COPY_RETRY};
 use super::zone_text;
+use crate::stats::InboundCounters;
 use crate::table::Table;
 use crate::wire::dns::RType;
 use crate::zone::{self, Zone};
@@ -43,6 +44,8 @@ pub struct Status {
     /// The primary the last good refresh came from.
     pub primary: Option<String>,
     pub last_refresh: Option<SystemTime>,
+    /// The last check that failed (every primary).
+    pub last_failed_refresh: Option<SystemTime>,
     pub next_refresh: Option<SystemTime>,
     pub expires: Option<SystemTime>,
     pub expired: bool,
@@ -68,6 +71,16 @@ pub struct Worker {
     pub state: Arc<Mutex<State>>,
     pub swap: Swap,
     pub limits: Limits,
+    /// Shared by every zone: transfers and checks counted by result.
+    pub counters: Arc<InboundCounters>,
+}
+
+/// What a transfer that did not fail brought.
+enum Transferred {
+    /// A new copy, being served.
+    Copy,
+    /// The primary had nothing newer (an IXFR answered with its SOA).
+    UpToDate,
 }
 
 impl Worker {
@@ -83,6 +96,8 @@ impl Worker {
         // The expire timer runs on from the persisted copy's last good check.
         let mut expires = self.soa().zip(confirmed).map(|(soa, at)| {
             let age = SystemTime::now().duration_since(at).unwrap_or_default();
+            // Shown before the first check, which may fail for long.
+            self.lock().status.expires = Some(at + soa.expire());
             now + soa.expire().saturating_sub(age)
         });
         let mut due = now;
@@ -151,6 +166,8 @@ impl Worker {
             Ok(_) => soa.map_or(NO_COPY_RETRY, |s| s.refresh()),
             Err(_) => soa.map_or(NO_COPY_RETRY, |s| s.retry()),
         };
+        let zone_label = zone.to_string();
+        self.counters.refreshes.add((zone_label, if outcome.is_ok() { "ok" } else { "error" }));
         let mut state = self.lock();
         state.status.next_refresh = Some(wall + next);
         match outcome {
@@ -179,6 +196,7 @@ impl Worker {
                 };
                 tracing::warn!("zone {zone}: refresh failed, {holding}, next try in {next:?}: {error}");
                 state.status.last_error = Some(error);
+                state.status.last_failed_refresh = Some(wall);
             }
         }
         now + next
@@ -218,26 +236,43 @@ impl Worker {
                     storage::touch(&self.config.file);
                     return Ok(());
                 }
-                match self.incremental(primary, current.as_ref()) {
+                match self.counted("ixfr", self.incremental(primary, current.as_ref())) {
                     Ok(()) => return Ok(()),
                     Err(e) => tracing::info!("zone {zone}: IXFR from {primary} failed, trying AXFR: {e}"),
                 }
             }
         }
-        match client::ask(primary, zone, AXFR, None, &self.limits)? {
-            Received::Full { records, .. } => self.accept(records, "AXFR", primary),
-            other => Err(format!("AXFR answered with {}", other.kind())),
-        }
+        let full = match client::ask(primary, zone, AXFR, None, &self.limits) {
+            Ok(Received::Full { records, .. }) => self.accept(records, "AXFR", primary).map(|()| Transferred::Copy),
+            Ok(other) => Err(Error::new(Failure::Malformed, format!("AXFR answered with {}", other.kind()))),
+            Err(e) => Err(e),
+        };
+        self.counted("axfr", full).map_err(String::from)
     }
 
-    fn incremental(&self, primary: &super::Primary, current: Option<&WireRecord>) -> Result<(), String> {
+    /// Counts a transfer (`kind`: what we asked for) by its result.
+    fn counted(&self, kind: &'static str, result: Result<Transferred, Error>) -> Result<(), Error> {
+        let label = match &result {
+            Ok(Transferred::Copy) => "success",
+            Ok(Transferred::UpToDate) => "up_to_date",
+            Err(e) => e.failure.name(),
+        };
+        self.counters.transfers.add((self.config.zone.to_string(), kind, label));
+        result.map(|_| ())
+    }
+
+    fn incremental(&self, primary: &super::Primary, current: Option<&WireRecord>) -> Result<Transferred, Error> {
+        let rejected = |text: String| Error::new(Failure::Rejected, text);
         match client::ask(primary, &self.config.zone, IXFR, current, &self.limits)? {
-            Received::UpToDate { .. } => Ok(()),
-            Received::Full { records, .. } => self.accept(records, "AXFR (as IXFR)", primary),
+            Received::UpToDate { .. } => Ok(Transferred::UpToDate),
+            Received::Full { records, .. } => {
+                self.accept(records, "AXFR (as IXFR)", primary).map(|()| Transferred::Copy)
+            }
             Received::Incremental { diffs, .. } => {
-                let copy = self.lock().zone.clone().ok_or("no copy to apply differences to")?;
-                let records = apply::apply(zone_text::from_zone(&copy.records), &diffs)?;
-                self.accept(records, "IXFR", primary)
+                let copy =
+                    self.lock().zone.clone().ok_or_else(|| rejected("no copy to apply differences to".into()))?;
+                let records = apply::apply(zone_text::from_zone(&copy.records), &diffs).map_err(rejected)?;
+                self.accept(records, "IXFR", primary).map(|()| Transferred::Copy)
             }
         }
     }
@@ -251,25 +286,30 @@ impl Worker {
 
     /// Checks a received zone as a zone file, compiles it alone, persists
     /// it and has it served. Any failure keeps the old copy serving.
-    fn accept(&self, records: Vec<WireRecord>, kind: &str, primary: &super::Primary) -> Result<(), String> {
+    fn accept(&self, records: Vec<WireRecord>, kind: &str, primary: &super::Primary) -> Result<(), Error> {
         let zone = &self.config.zone;
-        let serial = records.iter().find_map(|r| r.soa_serial()).ok_or("the transferred zone has no SOA")?;
+        let serial = records
+            .iter()
+            .find_map(|r| r.soa_serial())
+            .ok_or_else(|| Error::new(Failure::Malformed, "the transferred zone has no SOA"))?;
         let file = self.config.file.display().to_string();
         let text = zone_text::render(zone, &records, &format!("serial {serial}, {kind} from {primary}"));
         if text.len() as u64 > self.limits.max_bytes {
-            return Err(format!(
+            let text = format!(
                 "{kind} of serial {serial} is {} bytes as a zone file, over the zone size limit ({} bytes)",
                 text.len(),
                 self.limits.max_bytes
-            ));
+            );
+            return Err(Error::new(Failure::TooLarge, text));
         }
+        let rejected = |text: String| Error::new(Failure::Rejected, text);
         let loaded = zone::parse_str(&text, &file, Some(zone))
-            .map_err(|e| format!("{kind} of serial {serial} does not load as a zone: {e}"))?;
+            .map_err(|e| rejected(format!("{kind} of serial {serial} does not load as a zone: {e}")))?;
         for w in &loaded.warnings {
             tracing::warn!("zone {zone}: {w}");
         }
         Table::compile_noting(std::slice::from_ref(&loaded), &mut Vec::new())
-            .map_err(|e| format!("{kind} of serial {serial} does not compile: {e}"))?;
+            .map_err(|e| rejected(format!("{kind} of serial {serial} does not compile: {e}")))?;
         let old = {
             let mut state = self.lock();
             let old = state.zone.replace(Arc::new(loaded));
@@ -279,7 +319,7 @@ impl Worker {
         if let Err(e) = (self.swap)() {
             let mut state = self.lock();
             state.zone = old;
-            return Err(format!("{kind} of serial {serial} could not be served: {e}"));
+            return Err(rejected(format!("{kind} of serial {serial} could not be served: {e}")));
         }
         let before = {
             let mut state = self.lock();

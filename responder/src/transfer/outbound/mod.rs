@@ -31,6 +31,7 @@ use self::stream::{Peer, Slot, Stream};
 use crate::access::{Access, Action};
 use crate::engine::Transport;
 use crate::server::{TransferAnswer, TransferHandler};
+use crate::stats::OutboundCounters;
 use crate::transfer::inbound::message::AXFR;
 use crate::transfer::journal::{Change, Journal, Plan, Step, Version};
 use crate::tsig;
@@ -70,6 +71,8 @@ pub struct Outbound {
     notifier: notify::Notifier,
     /// When a refusal was last logged (Unix seconds): one line a second.
     refusal_logged: AtomicU64,
+    /// Transfers served or refused, NOTIFYs sent (by the NOTIFY thread).
+    counters: Arc<OutboundCounters>,
 }
 
 impl Outbound {
@@ -86,13 +89,15 @@ impl Outbound {
                 expired: Default::default(),
             })
             .collect();
+        let counters = Arc::<OutboundCounters>::default();
         Some(Arc::new(Outbound {
             entries,
             access: arc_swap::ArcSwap::from_pointee(access.clone()),
             limits,
             active: Arc::default(),
-            notifier: notify::Notifier::default(),
+            notifier: notify::Notifier::new(Arc::clone(&counters)),
             refusal_logged: AtomicU64::new(0),
+            counters,
         }))
     }
 
@@ -130,6 +135,10 @@ impl Outbound {
         }
     }
 
+    pub fn counters(&self) -> &OutboundCounters {
+        &self.counters
+    }
+
     /// The keys and ACLs as the config has them now (a reload re-read it).
     pub fn set_access(&self, access: Access) {
         self.access.store(Arc::new(access));
@@ -164,6 +173,10 @@ impl Outbound {
             }
         };
         let entry = self.entries.iter().find(|e| e.config.zone == request.zone)?;
+        let axfr = request.qtype == AXFR;
+        // A request not served is counted by what it asked for.
+        let asked = if axfr { "axfr" } else { "ixfr" };
+        let count = |result: &'static str| self.counters.transfers.add((request.zone.to_string(), asked, result));
         let now = tsig::now();
         let access = self.access.load();
         let signed = match tsig::verify_request(&access.keys, &buf[..len], now) {
@@ -171,6 +184,7 @@ impl Outbound {
             Err(rejected) => {
                 let error = reply::TsigError::of(&rejected);
                 self.log_refusal(&request.zone, source, &format!("TSIG {}", tsig::error_name(error.failure().code())));
+                count("notauth");
                 return single(reply::rejected(buf, request.question_end, &error, now));
             }
         };
@@ -179,14 +193,16 @@ impl Outbound {
         if !access.allows(&entry.config.acls, source, key, Action::Transfer) {
             let who = key.map_or("unsigned".to_string(), |k| format!("key {}", k.id()));
             self.log_refusal(&request.zone, source, &format!("no acl allows it ({who})"));
+            count("refused");
             return single(reply::error(buf, request.question_end, rcode::REFUSED, signing));
         }
         if entry.expired.load(Ordering::Acquire) {
+            count("servfail");
             return single(reply::error(buf, request.question_end, rcode::SERVFAIL, signing));
         }
-        let axfr = request.qtype == AXFR;
         if axfr && transport == Transport::Udp {
             // RFC 5936 §4.2: AXFR is for TCP only.
+            count("refused");
             return single(reply::error(buf, request.question_end, rcode::REFUSED, signing));
         }
         let plan = {
@@ -195,7 +211,15 @@ impl Outbound {
         };
         let Some(plan) = plan else {
             // Nothing loaded yet (a secondary still without a copy).
+            count("servfail");
             return single(reply::error(buf, request.question_end, rcode::SERVFAIL, signing));
+        };
+        let label = match (transport, &plan) {
+            (Transport::Udp, _) => "ixfr_udp",
+            (Transport::Tcp, Plan::Full(_)) if axfr => "axfr",
+            (Transport::Tcp, Plan::Full(_)) => "ixfr_as_axfr",
+            (Transport::Tcp, Plan::Incremental(..)) => "ixfr",
+            (Transport::Tcp, Plan::UpToDate(_)) => "ixfr_up_to_date",
         };
         let plan = match (transport, plan) {
             // Over UDP the SOA alone: the client retries over TCP (RFC 1995 §2).
@@ -212,13 +236,21 @@ impl Outbound {
             Some(slot) => slot,
             None => {
                 self.log_refusal(&request.zone, source, "too many transfers under way");
+                count("busy");
                 return single(reply::error(buf, request.question_end, rcode::SERVFAIL, signing));
             }
         };
         let id = u16::from_be_bytes([buf[0], buf[1]]);
         let question = buf.get(crate::wire::dns::HEADER_LEN..request.question_end)?.to_vec();
-        let peer =
-            Peer { kind, zone: request.zone.to_string(), serial, client: source, key: key.map(|k| k.id().to_owned()) };
+        let peer = Peer {
+            kind,
+            label,
+            counters: Arc::clone(&self.counters),
+            zone: request.zone.to_string(),
+            serial,
+            client: source,
+            key: key.map(|k| k.id().to_owned()),
+        };
         let mac = signing.map(|(_, mac)| mac);
         let mut stream = Stream::new(
             id,

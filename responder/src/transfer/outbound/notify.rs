@@ -8,11 +8,12 @@
 
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::config::Target;
+use crate::stats::OutboundCounters;
 use crate::transfer::inbound::message::opcode;
 use crate::transfer::journal::{rr, Rr};
 use crate::tsig::{self, Mac, Signing};
@@ -47,18 +48,26 @@ enum Message {
 #[derive(Default)]
 pub struct Notifier {
     running: Mutex<Option<(Sender<Message>, JoinHandle<()>)>>,
+    /// Each NOTIFY's end: acked, error (answered with an error, or not
+    /// sent) or timeout.
+    counters: Arc<OutboundCounters>,
 }
 
 impl Notifier {
+    pub fn new(counters: Arc<OutboundCounters>) -> Notifier {
+        Notifier { running: Mutex::new(None), counters }
+    }
+
     pub fn start(&self) -> Result<(), String> {
         let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
         if running.is_some() {
             return Ok(());
         }
         let (sender, receiver) = mpsc::channel();
+        let counters = Arc::clone(&self.counters);
         let thread = std::thread::Builder::new()
             .name("notify-out".into())
-            .spawn(move || run(receiver))
+            .spawn(move || run(receiver, &counters))
             .map_err(|e| format!("cannot start the NOTIFY thread: {e}"))?;
         *running = Some((sender, thread));
         Ok(())
@@ -160,7 +169,12 @@ impl Sockets {
     }
 }
 
-fn run(receiver: Receiver<Message>) {
+/// Counts the end of the NOTIFY of `zone` to `target`.
+fn count(counters: &OutboundCounters, zone: &Name, target: &Target, result: &'static str) {
+    counters.notifies.add((zone.to_string(), target.id.clone(), result));
+}
+
+fn run(receiver: Receiver<Message>, counters: &OutboundCounters) {
     let sockets = Sockets::open();
     let mut pending: Vec<Pending> = Vec::new();
     let mut counter = u64::from(std::process::id());
@@ -178,7 +192,7 @@ fn run(receiver: Receiver<Message>) {
                 }),
             };
             match got {
-                Ok(Message::Announce(a)) => queue(&mut pending, a, &mut counter),
+                Ok(Message::Announce(a)) => queue(&mut pending, a, &mut counter, counters),
                 Ok(Message::Stop) | Err(RecvTimeoutError::Disconnected) => {
                     for p in &pending {
                         tracing::info!(zone = %p.zone, "NOTIFY of serial {} to {} dropped: stopping", p.serial, p.target);
@@ -195,10 +209,12 @@ fn run(receiver: Receiver<Message>) {
             }
             if p.sent >= ATTEMPTS {
                 tracing::warn!(zone = %p.zone, "NOTIFY of serial {} to {}: no answer after {} attempts", p.serial, p.target, p.sent);
+                count(counters, &p.zone, &p.target, "timeout");
                 return false;
             }
             let Some(socket) = sockets.for_target(p.target.address) else {
                 tracing::warn!(zone = %p.zone, "NOTIFY to {}: no socket of its address family", p.target);
+                count(counters, &p.zone, &p.target, "error");
                 return false;
             };
             if let Err(e) = socket.send_to(&p.message, p.target.address) {
@@ -216,7 +232,7 @@ fn run(receiver: Receiver<Message>) {
             // of datagrams to our port cannot hold back the retries.
             for _ in 0..MAX_READS {
                 let Ok((n, from)) = socket.recv_from(&mut buf) else { break };
-                answered(&mut pending, &buf[..n], from);
+                answered(&mut pending, &buf[..n], from, counters);
                 if pending.is_empty() {
                     break;
                 }
@@ -225,17 +241,19 @@ fn run(receiver: Receiver<Message>) {
     }
 }
 
-fn queue(pending: &mut Vec<Pending>, a: Announcement, counter: &mut u64) {
+fn queue(pending: &mut Vec<Pending>, a: Announcement, counter: &mut u64, counters: &OutboundCounters) {
     let serial = rr::soa_serial(&a.soa).unwrap_or_default();
     for target in a.targets {
         pending.retain(|p| !(p.zone == a.zone && p.target.address == target.address));
         if pending.len() >= MAX_PENDING {
             tracing::warn!(zone = %a.zone, "NOTIFY to {target} not sent: {MAX_PENDING} already waiting");
+            count(counters, &a.zone, &target, "error");
             continue;
         }
         let id = next_id(counter);
         let Some((message, mac)) = message(id, &a.zone, &a.soa, target.key.as_ref()) else {
             tracing::warn!(zone = %a.zone, "NOTIFY to {target} not sent: it cannot be signed");
+            count(counters, &a.zone, &target, "error");
             continue;
         };
         pending.push(Pending { zone: a.zone.clone(), serial, target, id, message, mac, sent: 0, next: Instant::now() });
@@ -244,7 +262,7 @@ fn queue(pending: &mut Vec<Pending>, a: Announcement, counter: &mut u64) {
 
 /// Matches an answer to its NOTIFY (id and address), checks its TSIG, and
 /// logs the outcome; anything else is ignored.
-fn answered(pending: &mut Vec<Pending>, answer: &[u8], from: SocketAddr) {
+fn answered(pending: &mut Vec<Pending>, answer: &[u8], from: SocketAddr, counters: &OutboundCounters) {
     let Some(header) = dns::Header::new_checked(answer) else { return };
     let f = header.flags();
     if f & flags::QR == 0 || ((f & flags::OPCODE_MASK) >> 11) as u8 != opcode::NOTIFY {
@@ -266,8 +284,10 @@ fn answered(pending: &mut Vec<Pending>, answer: &[u8], from: SocketAddr) {
     let code = (f & flags::RCODE_MASK) as u8;
     if code == rcode::NOERROR {
         tracing::info!(zone = %p.zone, "NOTIFY of serial {} to {}: acknowledged", p.serial, p.target);
+        count(counters, &p.zone, &p.target, "acked");
     } else {
         tracing::warn!(zone = %p.zone, "NOTIFY of serial {} to {}: answered rcode {code}", p.serial, p.target);
+        count(counters, &p.zone, &p.target, "error");
     }
     pending.swap_remove(i);
 }
@@ -301,9 +321,10 @@ mod tests {
         let target = Target { id: "s".into(), address: silent.local_addr().unwrap(), key: None };
         let mut pending = Vec::new();
         let mut counter = 1;
+        let counters = OutboundCounters::default();
         let a = Announcement { zone: zone.clone(), soa: soa.clone(), targets: vec![target.clone()] };
-        queue(&mut pending, a.clone(), &mut counter);
-        queue(&mut pending, a, &mut counter);
+        queue(&mut pending, a.clone(), &mut counter, &counters);
+        queue(&mut pending, a, &mut counter, &counters);
         assert_eq!(pending.len(), 1, "a newer announcement replaces the older");
         let id = pending[0].id;
 
@@ -312,12 +333,14 @@ mod tests {
         answer[2] |= 0x80;
         let mut wrong = answer.clone();
         wrong[0] ^= 0xff;
-        answered(&mut pending, &wrong, target.address);
-        answered(&mut pending, &answer, "127.0.0.2:53".parse().unwrap());
+        answered(&mut pending, &wrong, target.address, &counters);
+        answered(&mut pending, &answer, "127.0.0.2:53".parse().unwrap(), &counters);
         assert_eq!(pending.len(), 1);
+        assert!(counters.notifies.read().is_empty(), "nothing counted for answers that are not ours");
         assert_eq!(u16::from_be_bytes([answer[0], answer[1]]), id);
-        answered(&mut pending, &answer, target.address);
+        answered(&mut pending, &answer, target.address, &counters);
         assert!(pending.is_empty());
+        assert_eq!(counters.notifies.read(), [(("example.test.".into(), "s".into(), "acked"), 1)]);
     }
 
     #[test]
@@ -327,7 +350,8 @@ mod tests {
         let secondary = UdpSocket::bind("127.0.0.1:0").unwrap();
         secondary.set_read_timeout(Some(WAIT + Duration::from_secs(2))).unwrap();
         let target = Target { id: "s".into(), address: secondary.local_addr().unwrap(), key: None };
-        let notifier = Notifier::default();
+        let counters = Arc::<OutboundCounters>::default();
+        let notifier = Notifier::new(Arc::clone(&counters));
         notifier.start().unwrap();
         notifier.send(Announcement { zone, soa, targets: vec![target] });
         let mut buf = [0u8; 512];
@@ -344,5 +368,6 @@ mod tests {
         secondary.set_read_timeout(Some(WAIT + Duration::from_millis(500))).unwrap();
         assert!(secondary.recv_from(&mut buf).is_err(), "sent again after its answer");
         notifier.stop();
+        assert_eq!(counters.notifies.read(), [(("example.test.".into(), "s".into(), "acked"), 1)], "one NOTIFY, acked");
     }
 }

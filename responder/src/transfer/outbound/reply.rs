@@ -67,26 +67,11 @@ pub fn rejected(buf: &mut [u8], question_end: usize, rejected: &TsigError, now: 
         return bare(buf, question_end, rcode::FORMERR);
     }
     let len = bare(buf, question_end, rcode::NOTAUTH)?;
-    match (rejected.failure, &rejected.key) {
-        (Failure::BadTime, Some(key)) => {
-            let other = now.to_be_bytes();
-            let how = Signing {
-                prior: Some(request_mac.as_slice()),
-                timers_only: false,
-                time_signed,
-                fudge: tsig::FUDGE,
-                error: tsig::code::BADTIME,
-                other: &other[2..],
-            };
-            tsig::sign_in_place(key, buf, len, &how).map(|(end, _)| end)
-        }
-        _ => tsig::append_unsigned(
-            buf,
-            len,
-            key_name.as_slice(),
-            algorithm.as_slice(),
-            time_signed,
-            rejected.failure.code(),
-        ),
-    }
+    let request = tsig::Rejection {
+        key_name: key_name.as_slice(),
+        algorithm: algorithm.as_slice(),
+        time_signed,
+        request_mac: request_mac.as_slice(),
+    };
+    tsig::append_rejection(buf, len, rejected.failure, rejected.key.as_ref(), &request, now)
 }

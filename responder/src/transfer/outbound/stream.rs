@@ -77,10 +77,14 @@ impl Drop for Slot {
     }
 }
 
-/// Who the stream goes to, for its log line.
+/// Who the stream goes to, for its log line and its count.
 #[derive(Debug, Clone)]
 pub struct Peer {
     pub kind: &'static str,
+    /// `kind` as the metrics' label: axfr, ixfr, ixfr_as_axfr…
+    pub label: &'static str,
+    /// Counted once, as the stream ends: served or aborted.
+    pub counters: Arc<crate::stats::OutboundCounters>,
     pub zone: String,
     pub serial: u32,
     pub client: IpAddr,
@@ -101,6 +105,8 @@ pub struct Stream {
     deadline: Instant,
     peer: Peer,
     finished: bool,
+    /// Cut short (too long, a record or MAC that does not fit).
+    failed: bool,
     _slot: Slot,
 }
 
@@ -129,6 +135,7 @@ impl Stream {
             deadline: Instant::now() + timeout,
             peer,
             finished: false,
+            failed: false,
             _slot: slot,
         }
     }
@@ -201,6 +208,7 @@ impl Stream {
         if Instant::now() > self.deadline {
             tracing::warn!(zone = %self.peer.zone, client = %self.peer.client, "{} out cut short: it took too long", self.peer.kind);
             self.finished = true;
+            self.failed = true;
             return Step::Abort;
         }
         match self.build() {
@@ -209,7 +217,10 @@ impl Stream {
                     dst.copy_from_slice(&self.message);
                     Step::Message(self.message.len())
                 }
-                None => Step::Abort,
+                None => {
+                    self.failed = true;
+                    Step::Abort
+                }
             },
             Ok(false) => {
                 if !self.finished {
@@ -231,6 +242,7 @@ impl Stream {
             Err(why) => {
                 tracing::warn!(zone = %self.peer.zone, client = %self.peer.client, "{} out failed: {why}", self.peer.kind);
                 self.finished = true;
+                self.failed = true;
                 Step::Abort
             }
         }
@@ -245,8 +257,13 @@ impl MessageStream for Stream {
 
 impl Drop for Stream {
     fn drop(&mut self) {
-        if !self.finished && self.next_record().is_some() {
+        let complete = self.next_record().is_none();
+        if !self.finished && !complete {
             tracing::info!(zone = %self.peer.zone, client = %self.peer.client, "{} out: the connection closed before the end", self.peer.kind);
         }
+        // Its last message built: served (over UDP the only one, and the
+        // stream ends without a last step).
+        let result = if complete && !self.failed { "served" } else { "aborted" };
+        self.peer.counters.transfers.add((self.peer.zone.clone(), self.peer.label, result));
     }
 }

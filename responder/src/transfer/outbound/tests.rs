@@ -95,6 +95,12 @@ fn the_acl_decides_and_strangers_are_refused() {
     let answer = ask(&o, &signed, Transport::Tcp, LOOPBACK).unwrap();
     assert_eq!(rcode(&answer[0]), rcode::REFUSED);
     tsig::verify_message(&key(), &answer[0], Some(mac.as_slice()), tsig::now()).unwrap();
+    assert_eq!(o.counters().transfers.read(), counts(&[("axfr", "refused", 3), ("axfr", "served", 1)]));
+}
+
+/// The transfer counters' rows for example.test.
+fn counts(rows: &[(&'static str, &'static str, u64)]) -> Vec<((String, &'static str, &'static str), u64)> {
+    rows.iter().map(|&(kind, result, n)| (("example.test.".to_string(), kind, result), n)).collect()
 }
 
 #[test]
@@ -133,6 +139,15 @@ fn a_signed_ixfr_is_condensed_and_every_message_verifies() {
     assert_eq!(rcode(&ask(&o, &axfr, Transport::Tcp, LOOPBACK).unwrap()[0]), rcode::SERVFAIL);
     drop(first);
     assert!(ask(&o, &axfr, Transport::Tcp, LOOPBACK).unwrap().len() > 1, "the slot is back");
+    let expected = [
+        ("axfr", "aborted", 1),
+        ("axfr", "busy", 1),
+        ("axfr", "served", 1),
+        ("ixfr", "refused", 1),
+        ("ixfr", "served", 1),
+        ("ixfr_udp", "served", 1),
+    ];
+    assert_eq!(o.counters().transfers.read(), counts(&expected));
 }
 
 #[test]
@@ -155,4 +170,5 @@ fn a_bad_signature_is_notauth_and_an_expired_copy_is_servfail() {
     o.update(&[zone(1, 0..2)], false);
     o.update(&[expired], false);
     assert_eq!(rcode(&ask(&o, &signed, Transport::Tcp, LOOPBACK).unwrap()[0]), rcode::SERVFAIL);
+    assert_eq!(o.counters().transfers.read(), counts(&[("axfr", "notauth", 1), ("axfr", "servfail", 2)]));
 }

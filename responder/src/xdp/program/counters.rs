@@ -49,13 +49,17 @@ pub enum Outcome {
     PassedStalled = 12,
     /// A NOTIFY (opcode 4): the secondary zones read it on the kernel socket.
     PassedNotify = 13,
-    /// Answered by the program itself from the tier-0 map (XDP_TX).
+    /// Answered by the program itself from the tier-0 map (XDP_TX); a
+    /// rate-limited answer slipped (sent truncated) is one too.
     AnsweredTier0 = 14,
+    /// A tier-0 answer that rate limiting dropped (XDP_DROP), as a
+    /// worker's limiter would have.
+    RateLimitedTier0 = 15,
 }
 
 impl Outcome {
     /// Every outcome, in counter-index order.
-    pub const ALL: [Outcome; 15] = [
+    pub const ALL: [Outcome; 16] = [
         Outcome::Redirected,
         Outcome::PassedNoSocket,
         Outcome::PassedNotIp,
@@ -71,6 +75,7 @@ impl Outcome {
         Outcome::PassedStalled,
         Outcome::PassedNotify,
         Outcome::AnsweredTier0,
+        Outcome::RateLimitedTier0,
     ];
 
     /// `STEER_OUTCOME_COUNT`: the size of the counters map.
@@ -98,6 +103,7 @@ impl Outcome {
             Outcome::PassedStalled => "passed_stalled",
             Outcome::PassedNotify => "passed_notify",
             Outcome::AnsweredTier0 => "answered_tier0",
+            Outcome::RateLimitedTier0 => "rate_limited_tier0",
         }
     }
 }
@@ -216,8 +222,8 @@ mod tests {
 
     #[test]
     fn totals_and_differences() {
-        let before = SteeringCounters::from_totals([1, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-        let after = SteeringCounters::from_totals([4, 1, 2, 0, 0, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0]);
+        let before = SteeringCounters::from_totals([1, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        let after = SteeringCounters::from_totals([4, 1, 2, 0, 0, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0]);
         let delta = after.since(&before);
         assert_eq!(delta.get(Outcome::Redirected), 3);
         assert_eq!(delta.get(Outcome::PassedNotIp), 0);

@@ -24,7 +24,10 @@ mod counters;
 mod error;
 
 use super::liveness::Liveness;
+use super::tier0::rrl::RrlGlobals;
+use super::tier0::stats::{Cells as Tier0Cells, Tier0Stats};
 use super::tier0::Tier0Maps;
+use crate::rrl::RrlConfig;
 pub use addresses::{AddressChanges, AddressFilter};
 pub use counters::{Outcome, SteeringCounters, MAX_ADDRS, MAX_QUEUES};
 pub use error::XdpProgramError;
@@ -68,6 +71,10 @@ pub struct SteeringConfig {
     /// its tier-0 maps hold. Where the verifier refuses it, the program
     /// loads without, and says why ([`XdpProgram::tier0_refused`]).
     pub tier0: bool,
+    /// Rate limiting for the tier-0 answers, the workers' settings
+    /// (`xdp::tier0::rrl`); unused without `tier0`. Where the kernel
+    /// refuses it, tier 0 is off, as it is without rate limiting.
+    pub rrl: Option<RrlConfig>,
 }
 
 /// The stall threshold's default and bounds. Above the workers' 10 ms poll
@@ -78,7 +85,13 @@ pub const STALL_THRESHOLD_MAX: Duration = Duration::from_secs(60);
 
 impl Default for SteeringConfig {
     fn default() -> Self {
-        SteeringConfig { ports: vec![53], addrs: Vec::new(), stall_threshold: STALL_THRESHOLD_DEFAULT, tier0: false }
+        SteeringConfig {
+            ports: vec![53],
+            addrs: Vec::new(),
+            stall_threshold: STALL_THRESHOLD_DEFAULT,
+            tier0: false,
+            rrl: None,
+        }
     }
 }
 
@@ -106,6 +119,9 @@ impl SteeringConfig {
                      (0 turns the check off)"
                 ),
             });
+        }
+        if let Err(e) = RrlGlobals::new(self.rrl.as_ref()) {
+            return Err(XdpProgramError::InvalidConfig { reason: e.to_string() });
         }
         Ok(())
     }
@@ -202,6 +218,8 @@ pub struct XdpProgram {
     tier0: Option<Arc<Mutex<Tier0Maps>>>,
     /// Why the tier-0 code was asked for but not loaded.
     tier0_refused: Option<String>,
+    /// The program's counts of its tier-0 answers, when tier 0 is loaded.
+    tier0_stats: Option<Tier0Stats>,
     ebpf: Ebpf,
 }
 
@@ -212,11 +230,19 @@ impl XdpProgram {
         config.validate()?;
         raise_memlock_limit();
 
+        let with_rrl = if config.rrl.is_some() { " with rate limiting" } else { "" };
         let (mut ebpf, tier0_refused) = match load_object(config, config.tier0) {
             // A verifier that refuses the tier-0 code (an older kernel)
-            // costs tier 0, not the data plane.
+            // costs tier 0, not the data plane. Rate limiting is part of
+            // that code: tier 0 never runs without the limits asked for.
             Err(XdpProgramError::ProgramLoad { source }) if config.tier0 => {
-                let reason = format!("the kernel refused the tier-0 code: {}", verifier_summary(&source));
+                let reason = format!("the kernel refused the tier-0 code{with_rrl}: {}", verifier_summary(&source));
+                tracing::warn!("{reason}; XDP answers (tier 0) are off");
+                (load_object(config, false)?, Some(reason))
+            }
+            // The rate limiter's table (per CPU) could not be allocated.
+            Err(XdpProgramError::Load { source }) if config.tier0 && config.rrl.is_some() => {
+                let reason = format!("cannot create the tier-0 rate-limiting map: {source}");
                 tracing::warn!("{reason}; XDP answers (tier 0) are off");
                 (load_object(config, false)?, Some(reason))
             }
@@ -237,8 +263,19 @@ impl XdpProgram {
         } else {
             None
         };
+        let tier0_stats = if tier0.is_some() { Some(Tier0Stats::take(&mut ebpf)?) } else { None };
 
-        Ok(XdpProgram { attachment: None, sockets, counters, liveness, addresses, tier0, tier0_refused, ebpf })
+        Ok(XdpProgram {
+            attachment: None,
+            sockets,
+            counters,
+            liveness,
+            addresses,
+            tier0,
+            tier0_refused,
+            tier0_stats,
+            ebpf,
+        })
     }
 
     /// The tier-0 maps, when the tier-0 code is loaded: shared, so that a
@@ -250,6 +287,12 @@ impl XdpProgram {
     /// Why tier 0 was asked for and is not loaded (the verifier's reason).
     pub fn tier0_refused(&self) -> Option<&str> {
         self.tier0_refused.as_deref()
+    }
+
+    /// The program's counts of its own answers, summed over CPUs; `None`
+    /// when tier 0 is not loaded.
+    pub fn tier0_counters(&self) -> Option<Result<Tier0Cells>> {
+        self.tier0_stats.as_ref().map(Tier0Stats::read)
     }
 
     /// Attaches to the interface named `interface` in the calling thread's
@@ -410,6 +453,12 @@ impl XdpProgram {
     /// [`XdpProgram::test_run`], also returning the frame as the program
     /// left it (an answer, for tier 0).
     pub fn test_run_frame(&self, frame: &[u8]) -> Result<(XdpAction, Vec<u8>)> {
+        self.test_run_timed(frame).map(|(action, out, _)| (action, out))
+    }
+
+    /// [`XdpProgram::test_run_frame`], also returning the kernel's measure
+    /// of the run (the program alone, in nanoseconds' resolution).
+    pub fn test_run_timed(&self, frame: &[u8]) -> Result<(XdpAction, Vec<u8>, Duration)> {
         if !(TEST_FRAME_MIN..=TEST_FRAME_MAX).contains(&frame.len()) {
             return Err(XdpProgramError::TestFrameSize { len: frame.len(), min: TEST_FRAME_MIN, max: TEST_FRAME_MAX });
         }
@@ -420,7 +469,7 @@ impl XdpProgram {
             privilege_error("running the XDP program", &source).unwrap_or(XdpProgramError::TestRun { source })
         })?;
         out.truncate(result.data_size_out as usize);
-        Ok((XdpAction::from_raw(result.return_value)?, out))
+        Ok((XdpAction::from_raw(result.return_value)?, out, result.duration))
     }
 }
 
@@ -429,9 +478,22 @@ impl XdpProgram {
 fn load_object(config: &SteeringConfig, tier0: bool) -> Result<Ebpf> {
     let stall_threshold_ns = u64::try_from(config.stall_threshold.as_nanos()).unwrap_or(u64::MAX);
     let tier0_enabled = u32::from(tier0);
+    // Off (and its map one entry) unless tier 0 is loaded with it.
+    let rrl = match config.rrl.as_ref().filter(|_| tier0) {
+        Some(rrl) => {
+            RrlGlobals::new(Some(rrl)).map_err(|e| XdpProgramError::InvalidConfig { reason: e.to_string() })?
+        }
+        None => RrlGlobals::OFF,
+    };
     let mut ebpf = EbpfLoader::new()
         .override_global("stall_threshold_ns", &stall_threshold_ns, true)
         .override_global("tier0_enabled", &tier0_enabled, true)
+        .override_global("t0_rrl_rate", &rrl.rate, true)
+        .override_global("t0_rrl_slip", &rrl.slip, true)
+        .override_global("t0_rrl_mask4", &rrl.mask4, true)
+        .override_global("t0_rrl_mask6_hi", &rrl.mask6[0], true)
+        .override_global("t0_rrl_mask6_lo", &rrl.mask6[1], true)
+        .map_max_entries("t0_rrl", rrl.buckets)
         .load(OBJECT)
         .map_err(|source| {
             privilege_error("creating the XDP maps", &source).unwrap_or(XdpProgramError::Load { source })

@@ -8,6 +8,8 @@ mod knot;
 mod nsd;
 mod responder;
 
+pub use responder::T0_SELECTION;
+
 use std::fs::{self, File};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -64,6 +66,7 @@ fn launch(kind: ServerKind, ctx: &Context<'_>) -> Result<Launch, NotRun> {
     match kind {
         ServerKind::Floor
         | ServerKind::ResponderXdp
+        | ServerKind::ResponderXdpT0
         | ServerKind::ResponderXdpGeneric
         | ServerKind::ResponderKernel => responder::launch(kind, ctx),
         ServerKind::Knot | ServerKind::KnotXdp => knot::launch(kind == ServerKind::KnotXdp, ctx),
@@ -132,6 +135,7 @@ impl RunningServer {
             RunningServer { kind, child: Some(child), log, xdp_mode: None, control_socket: launch.control_socket };
         server.wait_ready(ctx.bed, launch.ready_line).map_err(NotRun::Failed)?;
         server.check_xdp_mode(ctx.bed).map_err(NotRun::Failed)?;
+        responder::check_started(kind, &server.log_text()).map_err(NotRun::Failed)?;
         Ok(server)
     }
 
@@ -189,7 +193,7 @@ impl RunningServer {
     fn check_xdp_mode(&mut self, bed: &BenchBed) -> Result<(), String> {
         self.xdp_mode = bed.server_xdp_mode();
         let wanted = match self.kind {
-            ServerKind::Floor | ServerKind::ResponderXdp => Some("xdp"),
+            ServerKind::Floor | ServerKind::ResponderXdp | ServerKind::ResponderXdpT0 => Some("xdp"),
             ServerKind::ResponderXdpGeneric => Some("xdpgeneric"),
             // Knot picks native when the driver has it, as veth does.
             ServerKind::KnotXdp => None,

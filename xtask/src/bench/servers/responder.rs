@@ -1,5 +1,6 @@
-//! The responder in its three serving modes, and the I/O floor (the same
-//! AF_XDP data plane answering with a fixed reply).
+//! The responder in its serving modes (XDP native, with tier 0 on, XDP
+//! generic, kernel sockets), and the I/O floor (the same AF_XDP data plane
+//! answering with a fixed reply).
 
 use std::path::{Path, PathBuf};
 
@@ -12,6 +13,8 @@ use crate::testbed::SERVER_V4;
 const READY_LINE: &str = "responder ready:";
 /// Logged by the floor example once XDP steers to every queue's socket.
 const FLOOR_READY_LINE: &str = "AF_XDP serving on";
+/// Tier 0 for `responder-xdp-t0`: every zone's apex and delegations.
+pub const T0_SELECTION: &str = "apex+delegations";
 
 pub fn launch(kind: ServerKind, ctx: &Context<'_>) -> Result<Launch, NotRun> {
     let zone = ctx.zone.display().to_string();
@@ -40,6 +43,22 @@ pub fn launch(kind: ServerKind, ctx: &Context<'_>) -> Result<Launch, NotRun> {
             serve(&["--iface", &iface, "--xdp-mode", "native", "--cpus", &cpu, "--control-socket", &control]),
             Some(READY_LINE),
         ),
+        ServerKind::ResponderXdpT0 => (
+            responder,
+            serve(&[
+                "--iface",
+                &iface,
+                "--xdp-mode",
+                "native",
+                "--xdp-answers",
+                T0_SELECTION,
+                "--cpus",
+                &cpu,
+                "--control-socket",
+                &control,
+            ]),
+            Some(READY_LINE),
+        ),
         ServerKind::ResponderXdpGeneric => (
             responder,
             serve(&["--iface", &iface, "--xdp-mode", "generic", "--cpus", &cpu, "--control-socket", &control]),
@@ -56,8 +75,32 @@ pub fn launch(kind: ServerKind, ctx: &Context<'_>) -> Result<Launch, NotRun> {
         other => return Err(NotRun::Failed(format!("{other} is not a responder mode"))),
     };
     // The floor has no control socket: it prints its counters only at exit.
-    let control_socket = matches!(kind, ServerKind::ResponderXdp | ServerKind::ResponderXdpGeneric).then_some(socket);
+    let control_socket = kind.runs_responder_program().then_some(socket);
     Ok(Launch { program, args, ready_line, control_socket })
+}
+
+/// Tier 0 stays off, with a warning, when something stands in its way (a
+/// kernel refusing its code, a conflicting flag in `--responder-args`):
+/// measured so, `responder-xdp-t0` would be `responder-xdp` under another
+/// name. Its start line says how many answers it published.
+pub fn check_started(kind: ServerKind, log: &str) -> Result<(), String> {
+    if kind != ServerKind::ResponderXdpT0 {
+        return Ok(());
+    }
+    let wanted = format!("XDP answers {T0_SELECTION}: ");
+    let published = log
+        .lines()
+        .find(|l| l.contains(READY_LINE))
+        .and_then(|l| l.split(&wanted).nth(1))
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse::<u64>().ok());
+    match published {
+        Some(n) if n > 0 => Ok(()),
+        _ => Err(format!(
+            "{kind}: tier 0 is not on (no `{wanted}N` with N > 0 in the start line); the log says:\n{}",
+            log.lines().filter(|l| l.contains("XDP answers") || l.contains(READY_LINE)).collect::<Vec<_>>().join("\n")
+        )),
+    }
 }
 
 /// In the server's scratch directory, unless that path is too long for a
@@ -68,5 +111,23 @@ fn control_socket(dir: &Path, kind: ServerKind) -> PathBuf {
         path
     } else {
         std::env::temp_dir().join(format!("rsp-bench-{}-{kind}.sock", std::process::id()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tier0_server_must_have_published_answers() {
+        let on = "INFO XDP answers (tier 0) published\nresponder ready: zones 1, XDP native on rs1 (1 queue), \
+                  XDP answers apex+delegations: 6006, control /tmp/c\n";
+        assert_eq!(check_started(ServerKind::ResponderXdpT0, on), Ok(()));
+        let off = "WARN XDP answers (tier 0) are off: rate limiting\nresponder ready: zones 1, XDP answers off\n";
+        let err = check_started(ServerKind::ResponderXdpT0, off).unwrap_err();
+        assert!(err.contains("tier 0 is not on") && err.contains("rate limiting"), "{err}");
+        let none = "responder ready: XDP answers apex+delegations: 0\n";
+        assert!(check_started(ServerKind::ResponderXdpT0, none).is_err(), "nothing published");
+        assert_eq!(check_started(ServerKind::ResponderXdp, off), Ok(()), "other kinds are not checked");
     }
 }

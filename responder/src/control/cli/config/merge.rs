@@ -100,6 +100,7 @@ pub fn apply(args: &mut ServeArgs, file: Settings, precedence: &mut Precedence) 
     p.take("ports", &mut x.ports, file.xdp_ports);
     p.take("stall_threshold", &mut x.stall_threshold, file.stall_threshold);
     p.take("xdp_answers", &mut x.xdp_answers, file.xdp_answers);
+    p.take("xdp_learn_interval", &mut x.xdp_learn_interval, file.xdp_learn_interval);
 
     let r = &mut args.rrl;
     p.take("rrl_rate", &mut r.rrl_rate, file.rrl_rate);
@@ -157,7 +158,7 @@ pub fn check_capture(
 }
 
 /// The flags that only mean something with an interface.
-pub const XDP_SETTINGS: [(&str, &str); 13] = [
+pub const XDP_SETTINGS: [(&str, &str); 14] = [
     ("queues", "--queues"),
     ("cpus", "--cpus"),
     ("xdp_mode", "--xdp-mode"),
@@ -171,6 +172,7 @@ pub const XDP_SETTINGS: [(&str, &str); 13] = [
     ("stall_threshold", "--stall-threshold"),
     ("verify_udp_checksum", "--verify-udp-checksum"),
     ("xdp_answers", "--xdp-answers"),
+    ("xdp_learn_interval", "--xdp-learn-interval"),
 ];
 
 /// XDP settings with no interface from either source are a mistake (a

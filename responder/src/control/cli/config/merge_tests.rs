@@ -63,6 +63,8 @@ batch = 32
 busy-poll = 50
 ports = [5300]
 stall-threshold = 300
+answers = "apex+top=32"
+learn-interval = 7
 [rrl]
 rate-limit = 20
 slip = 3
@@ -105,6 +107,7 @@ fn the_file_sets_what_the_command_line_does_not() {
     assert_eq!((x.frames, x.frame_size, x.ring_size, x.batch, x.busy_poll), (8192, 4096, 1024, 32, Some(50)));
     assert_eq!(x.ports, [5300]);
     assert_eq!((x.stall_threshold, a.share_port), (300, true));
+    assert_eq!((x.xdp_answers.to_string(), x.xdp_learn_interval), ("apex+top=32".to_string(), 7));
     let rrl = &a.rrl;
     assert_eq!(
         (rrl.rrl_rate, rrl.rrl_slip, rrl.rrl_ipv4_prefix, rrl.rrl_ipv6_prefix, rrl.rrl_table_size),

@@ -19,7 +19,7 @@ use crate::control::cli::limits::*;
 use crate::xdp::program::XdpMode;
 use crate::xdp::queues::{CpuSelection, QueueSelection};
 use crate::xdp::socket::ZeroCopy;
-use crate::xdp::tier0::Selection;
+use crate::xdp::tier0::Answers;
 
 #[derive(Deserialize, Debug, Default)]
 #[serde(deny_unknown_fields)]
@@ -158,7 +158,9 @@ pub struct Xdp {
     /// --verify-udp-checksum
     pub verify_udp_checksum: Option<bool>,
     /// --xdp-answers
-    pub answers: Option<Parsed<Selection>>,
+    pub answers: Option<Parsed<Answers>>,
+    /// --xdp-learn-interval, in seconds
+    pub learn_interval: Option<Bounded<u64, 1, 3600>>,
 }
 
 impl Xdp {
@@ -179,6 +181,7 @@ impl Xdp {
             stall_threshold,
             verify_udp_checksum,
             answers,
+            learn_interval,
         } = self;
         queues.is_some()
             || cpus.is_some()
@@ -193,6 +196,7 @@ impl Xdp {
             || stall_threshold.is_some()
             || verify_udp_checksum.is_some()
             || answers.is_some()
+            || learn_interval.is_some()
     }
 }
 

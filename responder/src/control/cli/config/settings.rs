@@ -54,7 +54,8 @@ pub struct Settings {
     pub xdp_ports: Option<Vec<u16>>,
     pub stall_threshold: Option<u64>,
     pub verify_udp_checksum: Option<bool>,
-    pub xdp_answers: Option<crate::xdp::tier0::Selection>,
+    pub xdp_answers: Option<crate::xdp::tier0::Answers>,
+    pub xdp_learn_interval: Option<u64>,
     /// `FILE:LINE:COL` of `[xdp]` when it has settings besides the
     /// interface: they are an error unless an interface comes from somewhere.
     pub xdp_settings_at: Option<String>,
@@ -242,6 +243,7 @@ impl Settings {
             stall_threshold: xdp.stall_threshold.map(|v| v.0),
             verify_udp_checksum: xdp.verify_udp_checksum,
             xdp_answers: xdp.answers.map(|v| v.0),
+            xdp_learn_interval: xdp.learn_interval.map(|v| v.0),
             xdp_settings_at,
             rrl_rate: rrl.rate_limit,
             rrl_slip: rrl.slip,

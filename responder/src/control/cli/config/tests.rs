@@ -172,6 +172,8 @@ fn numbers_out_of_the_command_lines_ranges_are_refused() {
     refused("[rrl]\ntable-size = 16777217\n", "2:14", &["16777217 is not in 64..=16777216"]);
     refused("[xdp]\ninterface = \"e\"\nstall-threshold = 49\n", "3:19", &["49 ms: 0 (off) or 50 to 60000"]);
     refused("[xdp]\ninterface = \"e\"\nstall-threshold = 60001\n", "3:19", &["60001 ms"]);
+    refused("[xdp]\ninterface = \"e\"\nlearn-interval = 0\n", "3:18", &["0 is not in 1..=3600"]);
+    refused("[xdp]\ninterface = \"e\"\nanswers = \"top=0\"\n", "3:11", &["top=0"]);
     refused("[server]\nudp-workers = -1\n", "2:15", &["-1", "usize"]);
     refused("[server]\ntcp-idle-timeout = -5\n", "2:20", &["-5", "u64"]);
     refused("[rrl]\nrate-limit = 4294967296\n", "2:14", &["4294967296", "u32"]);

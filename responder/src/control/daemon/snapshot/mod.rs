@@ -4,7 +4,7 @@ pub mod process;
 pub mod render;
 
 use crate::capture::CaptureCounters;
-use crate::stats::{BreakdownCounts, DnsCounters, TcpCounters, Where};
+use crate::stats::{BreakdownCounts, DnsCounters, TcpCounters, TransferCounts, Where};
 use crate::xdp::socket::KernelStats;
 use crate::xdp::WorkerCounters;
 
@@ -22,11 +22,15 @@ pub struct Snapshot {
     pub loaded_at: f64,
     pub reload_failed_at: Option<f64>,
     pub process: Option<process::ProcessStats>,
+    /// Bytes of the table serving now (the process's resident memory is in `process`).
+    pub table_bytes: u64,
     pub xdp: Option<XdpSnapshot>,
     /// Kernel-socket UDP, summed over its threads.
     pub udp: DnsCounters,
     /// Kernel-socket TCP.
     pub tcp: DnsCounters,
+    /// Answers the XDP program gave itself (tier 0), when it is loaded.
+    pub tier0: Option<DnsCounters>,
     /// Kernel-socket TCP's connection table.
     pub tcp_connections: TcpCounters,
     /// Query capture (dnstap, pcap), when on.
@@ -38,6 +42,8 @@ pub struct Snapshot {
     pub breakdown: Vec<(Where, BreakdownCounts)>,
     /// The zone counted in each breakdown slot (see `stats::breakdown::zones`).
     pub zone_slots: Vec<String>,
+    /// Transfers and NOTIFYs in and out, since the start.
+    pub transfers: TransferCounts,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -50,6 +56,13 @@ pub struct SecondarySnapshot {
     pub expired: bool,
     /// Unix seconds at which the copy expires unless refreshed.
     pub expires: Option<f64>,
+    /// Unix seconds of the last SOA check that succeeded, and of the last
+    /// that failed (every primary), since the start.
+    pub refreshed: Option<f64>,
+    pub refresh_failed: Option<f64>,
+    /// The last transfer that brought a new copy: AXFR or IXFR, and when
+    /// (Unix seconds), since the start.
+    pub transferred: Option<(String, f64)>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -60,6 +73,8 @@ pub struct XdpSnapshot {
     pub queues: Vec<QueueSnapshot>,
     /// The steering program's counters by outcome, summed over CPUs.
     pub steering: Option<SteeringSnapshot>,
+    /// Learned tier-0 answers installed (`--xdp-answers …top=N`).
+    pub tier0_learned: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -84,6 +99,9 @@ impl Snapshot {
     pub fn total(&self) -> DnsCounters {
         let mut total = self.udp;
         total.add(&self.tcp);
+        if let Some(tier0) = &self.tier0 {
+            total.add(tier0);
+        }
         for q in self.xdp.iter().flat_map(|x| &x.queues) {
             total.add(&q.counters.dns);
         }

@@ -2,6 +2,7 @@
 //! exposition format 0.0.4 (`/metrics`).
 
 mod breakdown;
+mod transfers;
 
 use std::fmt::Write;
 
@@ -23,21 +24,25 @@ pub fn json(s: &Snapshot) -> Value {
         let queues: Vec<Value> = x.queues.iter().map(queue_json).collect();
         let steering: Map<String, Value> =
             x.steering.iter().flat_map(|st| &st.outcomes).map(|(name, n)| ((*name).to_owned(), json!(n))).collect();
-        json!({"iface": x.iface, "attach": x.attach, "queues": queues, "program": steering})
+        let tier0 = x.tier0_learned.map(|n| json!({"learned": n}));
+        json!({"iface": x.iface, "attach": x.attach, "queues": queues, "program": steering, "tier0": tier0})
     });
     json!({
         "uptime_seconds": s.uptime_secs,
         "zones": zones,
         "reloads": {"ok": s.reloads_ok, "failed": s.reloads_failed, "last_error": s.last_reload_error},
+        "memory": {"table_bytes": s.table_bytes, "resident_bytes": s.process.as_ref().map(|p| p.resident_bytes)},
         "total": dns_json(&s.total()),
         "xdp": xdp,
         "udp": dns_json(&s.udp),
         "tcp": dns_json(&s.tcp),
+        "xdp_kernel": s.tier0.as_ref().map(dns_json),
         "tcp_connections": tcp_connections_json(&s.tcp_connections),
         "capture": s.capture.map(|c| {
             CaptureCounters::OUTCOMES.iter().zip(c.outcomes()).map(|(name, n)| ((*name).to_owned(), json!(n))).collect::<Map<_, _>>()
         }),
         "breakdown": breakdown::json(s),
+        "transfers": transfers::json(s),
     })
 }
 
@@ -133,6 +138,7 @@ pub fn exposition(s: &Snapshot, format: Format) -> String {
     let mut out = Prom { text: String::with_capacity(16 * 1024), format };
     build_and_process(&mut out, s);
     zones_and_reloads(&mut out, s);
+    transfers::exposition(&mut out, s);
     dns(&mut out, s);
     breakdown::exposition(&mut out, s);
     tcp_connections(&mut out, s);
@@ -191,6 +197,8 @@ fn zones_and_reloads(out: &mut Prom, s: &Snapshot) {
     }
     out.family("responder_zones", "gauge", "Zones being served.");
     out.sample("responder_zones", &[], s.zones.len() as f64);
+    out.family("responder_table_bytes", "gauge", "Size of the compiled table serving now, all zones together.");
+    out.sample("responder_table_bytes", &[], s.table_bytes as f64);
     out.family(
         "responder_zone_rrsig_expiry_timestamp_seconds",
         "gauge",
@@ -210,9 +218,6 @@ fn zones_and_reloads(out: &mut Prom, s: &Snapshot) {
     out.sample("responder_last_reload_timestamp_seconds", &[("result", "ok")], s.loaded_at);
     if let Some(failed) = s.reload_failed_at {
         out.sample("responder_last_reload_timestamp_seconds", &[("result", "error")], failed);
-    }
-    if s.secondaries.is_empty() {
-        return;
     }
     out.family(
         "responder_zone_expired",
@@ -234,9 +239,10 @@ fn zones_and_reloads(out: &mut Prom, s: &Snapshot) {
     }
 }
 
-/// Where a set of DNS counters was counted: `path` is xdp or kernel (the
-/// kernel-socket server), `protocol` udp or tcp, `queue` the XDP queue or
-/// "all" for the kernel path's threads summed.
+/// Where a set of DNS counters was counted: `path` is xdp, kernel (the
+/// kernel-socket server) or xdp-kernel (the XDP program's own tier-0
+/// answers), `protocol` udp or tcp, `queue` the XDP queue or "all" for
+/// threads or CPUs summed.
 struct DnsSeries {
     path: &'static str,
     protocol: &'static str,
@@ -251,6 +257,9 @@ fn dns(out: &mut Prom, s: &Snapshot) {
     ];
     for q in s.xdp.iter().flat_map(|x| &x.queues) {
         series.push(DnsSeries { path: "xdp", protocol: "udp", queue: q.queue.to_string(), counters: q.counters.dns });
+    }
+    if let Some(tier0) = s.tier0 {
+        series.push(DnsSeries { path: "xdp-kernel", protocol: "udp", queue: "all".into(), counters: tier0 });
     }
     let labels = |d: &DnsSeries| [("path", d.path), ("protocol", d.protocol)];
     let families: [Family<DnsCounters>; 3] = [
@@ -385,6 +394,10 @@ fn xdp(out: &mut Prom, x: &super::XdpSnapshot) {
             out.sample("responder_xdp_program_frames_total", &[("outcome", outcome)], *n as f64);
         }
     }
+    if let Some(n) = x.tier0_learned {
+        out.family("responder_xdp_tier0_learned", "gauge", "Learned tier-0 answers installed (--xdp-answers top=N).");
+        out.sample("responder_xdp_tier0_learned", &[], n as f64);
+    }
 }
 
 /// A metric family's name, help text, and how to read it from `T`.
@@ -458,7 +471,13 @@ mod tests {
             last_reload_error: Some("x.zone:3: bad".into()),
             loaded_at: 1_700_000_000.0,
             reload_failed_at: Some(1_700_000_001.0),
-            process: Some(ProcessStats { cpu_seconds: 1.25, open_fds: 12, ..ProcessStats::default() }),
+            process: Some(ProcessStats {
+                cpu_seconds: 1.25,
+                open_fds: 12,
+                resident_bytes: 7 << 20,
+                ..ProcessStats::default()
+            }),
+            table_bytes: 86_000_000,
             xdp: Some(XdpSnapshot {
                 iface: "veth0".into(),
                 attach: "native".into(),
@@ -471,9 +490,11 @@ mod tests {
                     heartbeat_age: Some(std::time::Duration::from_millis(250)),
                 }],
                 steering: Some(SteeringSnapshot { outcomes: vec![("redirected", 12), ("passed_port", 4)] }),
+                tier0_learned: Some(3),
             }),
             udp: DnsCounters { queries: 5, refused: 5, ..DnsCounters::default() },
             tcp: DnsCounters { refused: 2, rate_limited: 2, ..DnsCounters::default() },
+            tier0: None,
             tcp_connections: TcpCounters {
                 accepted: 40,
                 refused_client_limit: 7,
@@ -486,6 +507,9 @@ mod tests {
                 has_copy: true,
                 expired: true,
                 expires: Some(1_700_000_100.0),
+                refreshed: Some(1_700_000_050.0),
+                refresh_failed: Some(1_700_000_090.0),
+                transferred: Some(("IXFR".into(), 1_700_000_040.0)),
             }],
             capture: Some(CaptureCounters {
                 written: 3,
@@ -495,6 +519,16 @@ mod tests {
             }),
             breakdown: vec![(Where::KERNEL_UDP, breakdown())],
             zone_slots: vec!["example.com.".into()],
+            transfers: crate::stats::TransferCounts {
+                transfers_in: vec![
+                    (("sec.example.".into(), "axfr", "success"), 1),
+                    (("sec.example.".into(), "ixfr", "timeout"), 2),
+                ],
+                refreshes: vec![(("sec.example.".into(), "ok"), 3)],
+                notifies_in: vec![(("(none)".into(), "refused"), 4), (("sec.example.".into(), "accepted"), 5)],
+                transfers_out: vec![(("example.com.".into(), "ixfr_udp", "served"), 6)],
+                notifies_out: vec![(("example.com.".into(), "sec1".into(), "acked"), 7)],
+            },
         }
     }
 
@@ -550,6 +584,108 @@ mod tests {
         assert_eq!((kernel["query_size"]["sum"].as_u64(), kernel["query_size"]["count"].as_u64()), (Some(70), Some(2)));
     }
 
+    /// The program's own answers: DNS families and the breakdown under
+    /// `path="xdp-kernel"`, in the totals, and no zone series (the program
+    /// does not know the zone).
+    #[test]
+    fn tier0_answers_are_path_xdp_kernel() {
+        let mut cells = crate::xdp::tier0::stats::Cells { slipped: 2, dropped: 3, ipv6: 1, ..Default::default() };
+        cells.rcode[0] = 12;
+        cells.qtype[2] = 12;
+        cells.query_size[2] = 12;
+        cells.query_bytes = 12 * 40;
+        cells.response_size[4] = 9;
+        cells.response_bytes = 9 * 200;
+        let mut s = snapshot();
+        s.tier0 = Some(cells.dns());
+        s.breakdown.push((Where::XDP_KERNEL, cells.breakdown()));
+        let text = prometheus(&s);
+        let k = "path=\"xdp-kernel\",protocol=\"udp\"";
+        for line in [
+            format!("responder_queries_total{{{k},queue=\"all\"}} 12\n"),
+            format!("responder_responses_total{{{k},queue=\"all\",rcode=\"noerror\"}} 12\n"),
+            format!("responder_rrl_actions_total{{{k},queue=\"all\",action=\"slip\"}} 2\n"),
+            format!("responder_rrl_actions_total{{{k},queue=\"all\",action=\"drop\"}} 3\n"),
+            format!("responder_responses_by_family_total{{{k},queue=\"all\",family=\"ipv6\"}} 1\n"),
+            format!("responder_responses_by_qtype_total{{{k},qtype=\"NS\"}} 12\n"),
+            format!("responder_responses_tc_total{{{k}}} 2\n"),
+            format!("responder_query_size_bytes_count{{{k}}} 12\n"),
+            format!("responder_response_size_bytes_bucket{{{k},le=\"256\"}} 9\n"),
+            format!("responder_response_size_bytes_sum{{{k}}} 1800\n"),
+        ] {
+            assert!(text.contains(&line), "{line} missing from\n{text}");
+        }
+        assert!(!text.contains(&format!("responder_zone_responses_total{{{k}")), "{text}");
+        for line in text.lines().filter(|l| l.starts_with("# TYPE")) {
+            assert_eq!(text.matches(line).count(), 1, "{line} repeated");
+        }
+        let v = json(&s);
+        assert_eq!((v["xdp_kernel"]["queries"].as_u64(), v["xdp_kernel"]["rrl_dropped"].as_u64()), (Some(12), Some(3)));
+        assert_eq!(v["total"]["queries"], 15 + 12);
+        let xk = v["breakdown"].as_array().unwrap().iter().find(|b| b["path"] == "xdp-kernel").expect("a series");
+        assert_eq!((xk["qtype"]["NS"].as_u64(), xk["tc"].as_u64()), (Some(12), Some(2)));
+        assert!(json(&snapshot())["xdp_kernel"].is_null(), "no tier 0, no series");
+        assert!(!prometheus(&snapshot()).contains("xdp-kernel"));
+    }
+
+    #[test]
+    fn the_transfer_families_show_counts_and_times_and_are_announced_before_any() {
+        let text = prometheus(&snapshot());
+        for line in [
+            "responder_transfers_in_total{zone=\"sec.example.\",kind=\"axfr\",result=\"success\"} 1\n",
+            "responder_transfers_in_total{zone=\"sec.example.\",kind=\"ixfr\",result=\"timeout\"} 2\n",
+            "responder_last_transfer_in_timestamp_seconds{zone=\"sec.example.\"} 1700000040\n",
+            "responder_zone_refreshes_total{zone=\"sec.example.\",result=\"ok\"} 3\n",
+            "responder_last_refresh_timestamp_seconds{zone=\"sec.example.\",result=\"ok\"} 1700000050\n",
+            "responder_last_refresh_timestamp_seconds{zone=\"sec.example.\",result=\"error\"} 1700000090\n",
+            "responder_notifies_in_total{zone=\"(none)\",result=\"refused\"} 4\n",
+            "responder_notifies_in_total{zone=\"sec.example.\",result=\"accepted\"} 5\n",
+            "responder_transfers_out_total{zone=\"example.com.\",kind=\"ixfr_udp\",result=\"served\"} 6\n",
+            "responder_notifies_out_total{zone=\"example.com.\",remote=\"sec1\",result=\"acked\"} 7\n",
+        ] {
+            assert!(text.contains(line), "{line} missing from\n{text}");
+        }
+        let v = json(&snapshot());
+        let t = &v["transfers"];
+        assert_eq!(t["in"]["sec.example."]["ixfr"]["timeout"], 2);
+        assert_eq!(t["notifies_in"]["(none)"]["refused"], 4);
+        assert_eq!(t["out"]["example.com."]["ixfr_udp"]["served"], 6);
+        assert_eq!(t["notifies_out"]["example.com."]["sec1"]["acked"], 7);
+        assert_eq!(t["refreshes"]["sec.example."]["ok"], 3);
+        let sec = &t["secondaries"][0];
+        assert_eq!(
+            (sec["last_transfer"].as_str(), sec["last_transfer_at"].as_f64()),
+            (Some("IXFR"), Some(1.70000004e9))
+        );
+        assert_eq!(sec["expires"].as_f64(), Some(1_700_000_100.0));
+
+        // Nothing transferred, no secondary, nothing sent out: the families
+        // are there, with no sample yet.
+        let empty = Snapshot { secondaries: vec![], transfers: Default::default(), ..snapshot() };
+        for format in [Format::Prometheus, Format::OpenMetrics] {
+            let text = exposition(&empty, format);
+            for family in [
+                "responder_transfers_in",
+                "responder_last_transfer_in_timestamp_seconds",
+                "responder_zone_refreshes",
+                "responder_last_refresh_timestamp_seconds",
+                "responder_notifies_in",
+                "responder_transfers_out",
+                "responder_notifies_out",
+            ] {
+                let counter = !family.ends_with("seconds");
+                let name = match (format, counter) {
+                    (Format::Prometheus, true) => format!("{family}_total"),
+                    _ => family.to_string(),
+                };
+                let kind = if counter { "counter" } else { "gauge" };
+                assert!(text.contains(&format!("# TYPE {name} {kind}\n")), "{name} not announced:\n{text}");
+                let sampled = text.lines().any(|l| !l.starts_with('#') && l.starts_with(family));
+                assert!(!sampled, "{family} has a sample:\n{text}");
+            }
+        }
+    }
+
     #[test]
     fn json_carries_totals_queues_and_zones() {
         let v = json(&snapshot());
@@ -558,12 +694,17 @@ mod tests {
         assert_eq!(v["total"]["answered"], 14);
         assert_eq!(v["xdp"]["queues"][0]["received"], 12);
         assert_eq!(v["xdp"]["program"]["passed_port"], 4);
+        assert_eq!(v["xdp"]["tier0"]["learned"], 3);
         assert_eq!(v["zones"][0]["serial"], 7);
         assert_eq!(
             (v["zones"][0]["rrsig_expires"].as_u64(), v["zones"][1]["rrsig_expires"].as_u64()),
             (Some(1_900_000_000), None)
         );
         assert_eq!(v["reloads"]["last_error"], "x.zone:3: bad");
+        assert_eq!(
+            (v["memory"]["table_bytes"].as_u64(), v["memory"]["resident_bytes"].as_u64()),
+            (Some(86_000_000), Some(7 << 20))
+        );
         assert_eq!(v["tcp_connections"]["refused_client_limit"], 7);
         assert_eq!(v["tcp_connections"]["open"], 31);
         assert_eq!((v["capture"]["written"].as_u64(), v["capture"]["sampled_out"].as_u64()), (Some(3), Some(297)));
@@ -589,12 +730,15 @@ mod tests {
         ));
         assert!(text.contains("responder_last_reload_timestamp_seconds{result=\"error\"} 1700000001\n"), "{text}");
         assert!(text.contains("process_open_fds 12\n") && text.contains("process_cpu_seconds_total 1.25\n"), "{text}");
+        assert!(text.contains("responder_table_bytes 86000000\n"), "{text}");
+        assert!(text.contains(&format!("process_resident_memory_bytes {}\n", 7 << 20)), "{text}");
         assert!(text.contains("responder_zone_serial{zone=\"example.com.\"} 7\n"));
         assert!(text.contains("responder_zone_rrsig_expiry_timestamp_seconds{zone=\"example.com.\"} 1900000000\n"));
         assert!(text.contains("responder_zone_expired{zone=\"sec.example.\"} 1\n"), "{text}");
         assert!(text.contains("responder_zone_expiry_timestamp_seconds{zone=\"sec.example.\"} 1700000100\n"), "{text}");
         assert!(!text.contains("we\\\"ird"), "a zone without a serial has no serial sample");
         assert!(text.contains("responder_xdp_program_frames_total{outcome=\"redirected\"} 12\n"));
+        assert!(text.contains("responder_xdp_tier0_learned 3\n"));
         assert!(text.contains("responder_tcp_connections_total{event=\"evicted\"} 2\n"));
         assert!(text.contains("responder_tcp_connections_open 31\n"));
         assert!(text.contains("responder_capture_total{outcome=\"dropped_full\"} 1\n"));

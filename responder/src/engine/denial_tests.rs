@@ -1,0 +1,195 @@
+//! The proofs the compiler finds for each possible closest encloser
+//! (`format`, FLAG_DENIAL) are the ones the engine would find by hashing
+//! and searching. For random signed zones (NSEC and NSEC3) and random query
+//! names: each node's precompiled entries are the ones `Chain::proof`
+//! finds by name, and the answers from the table as compiled are the bytes
+//! the same table gives with those entries stripped (the engine then
+//! searches by name, as before they existed).
+
+use std::collections::BTreeSet;
+
+use hickory_proto::rr::RecordType;
+use proptest::prelude::*;
+
+use super::tests::query_bytes;
+use super::*;
+use crate::table::denial::canonical_cmp;
+use crate::table::format::FLAG_DENIAL;
+use crate::table::nsec3_hash::nsec3_hash;
+use crate::table::Table;
+use crate::zone::Name;
+
+const SIG: &str = "13 2 3600 20300101000000 20200101000000 4711 example.com. AAECAwQFBgcICQ==";
+const SALT: [u8; 2] = [0x0a, 0x1b];
+
+fn wire(name: &str) -> Vec<u8> {
+    Name::parse(name, None).unwrap().unwrap().to_lowercase().wire().to_vec()
+}
+
+use testkit::base32hex::encode as base32hex;
+
+/// example.com. with an A (and its RRSIG) at each of `owners`, a signed
+/// delegation with glue, and an NSEC3 chain (salt, 0 iterations, over
+/// every name and empty non-terminal) or an NSEC chain in canonical order.
+fn signed_zone(owners: &BTreeSet<String>, nsec3: bool) -> String {
+    let mut z = String::from(
+        "$ORIGIN example.com.\n$TTL 3600\n@ SOA ns1 hostmaster 1 7200 3600 1209600 300\n@ NS ns1\n\
+         ns1 A 198.18.0.53\ndel NS ns.del\nns.del A 198.18.0.9\n",
+    );
+    let mut data: Vec<String> = vec!["example.com.".into(), "ns1.example.com.".into(), "del.example.com.".into()];
+    for o in owners {
+        z.push_str(&format!("{o} A 198.18.0.7\n{o} RRSIG A {SIG}\n"));
+        data.push(format!("{o}.example.com."));
+    }
+    for (o, t) in [("@", "SOA"), ("@", "NS"), ("ns1", "A")] {
+        z.push_str(&format!("{o} RRSIG {t} {SIG}\n"));
+    }
+    if nsec3 {
+        // Every name and every empty non-terminal above one.
+        let mut all: BTreeSet<Vec<u8>> = BTreeSet::new();
+        for d in &data {
+            let mut n = Name::parse(d, None).unwrap().unwrap();
+            while n.label_count() >= 2 {
+                all.insert(n.to_lowercase().wire().to_vec());
+                n = n.parent().unwrap();
+            }
+        }
+        let mut hashes: Vec<String> = all.iter().map(|w| base32hex(&nsec3_hash(w, &SALT, 0))).collect();
+        hashes.sort();
+        z.push_str(&format!("@ 0 NSEC3PARAM 1 0 0 0a1b\n@ 0 RRSIG NSEC3PARAM {SIG}\n"));
+        for (i, h) in hashes.iter().enumerate() {
+            let next = hashes[(i + 1) % hashes.len()].to_uppercase();
+            z.push_str(&format!("{h} 300 NSEC3 1 0 0 0a1b {next} A RRSIG\n{h} 300 RRSIG NSEC3 {SIG}\n"));
+        }
+    } else {
+        data.sort_by(|a, b| canonical_cmp(&wire(a), &wire(b)).unwrap());
+        for (i, d) in data.iter().enumerate() {
+            let next = &data[(i + 1) % data.len()];
+            z.push_str(&format!("{d} 300 NSEC {next} A RRSIG NSEC\n{d} 300 RRSIG NSEC {SIG}\n"));
+        }
+    }
+    z
+}
+
+/// The table with every node's precompiled proofs stripped, resealed.
+fn without_precompiled_proofs(table: &Table) -> Table {
+    let mut bytes = table.as_bytes().to_vec();
+    let mut stripped = 0;
+    for off in table.bucket_offsets() {
+        let flags = off as usize + 1 + bytes[off as usize] as usize;
+        stripped += usize::from(bytes[flags] & FLAG_DENIAL != 0);
+        bytes[flags] &= !FLAG_DENIAL;
+    }
+    assert!(stripped > 0, "no node had precompiled proofs");
+    crate::table::seal(&mut bytes);
+    Table::from_bytes(bytes).expect("the stripped table loads")
+}
+
+/// Every precompiled entry is the one found by name.
+fn check_nodes(table: &Table) -> Result<(), TestCaseError> {
+    let chain = table.denial_chain(0).expect("a signed zone has a chain");
+    for off in table.bucket_offsets() {
+        let node = table.node_at(off).unwrap();
+        let Some(wild) = node.denial_proof(0) else {
+            prop_assert!(node.is_cut(), "{:?} has no precompiled proofs", node.name());
+            continue;
+        };
+        let mut star = b"\x01*".to_vec();
+        star.extend_from_slice(node.name());
+        let id = |p: Option<crate::table::denial::Proof<'_>>| p.map(|p| p.id);
+        prop_assert_eq!(id(chain.proof_at(table, wild)), id(chain.proof(table, &star)), "{:?}", node.name());
+        if chain.is_nsec3() {
+            let matching = node.denial_proof(1).expect("an NSEC3 zone's node has its own");
+            prop_assert_eq!(id(chain.proof_at(table, matching)), id(chain.proof(table, node.name())));
+        }
+    }
+    Ok(())
+}
+
+fn label() -> impl Strategy<Value = &'static str> {
+    prop::sample::select(vec!["a", "b", "c", "x-1", "zz"])
+}
+
+/// A relative name of one to three labels, a wildcard one time in four.
+fn owner() -> impl Strategy<Value = String> {
+    (prop::collection::vec(label(), 1..=3), any::<u8>()).prop_map(|(labels, w)| {
+        let name = labels.join(".");
+        if w % 4 == 0 {
+            format!("*.{name}")
+        } else {
+            name
+        }
+    })
+}
+
+fn query_name() -> impl Strategy<Value = String> {
+    prop::collection::vec(prop::sample::select(vec!["a", "b", "c", "x-1", "Zz", "nx", "*", "ns1", "del"]), 0..=4)
+        .prop_map(|labels| labels.iter().map(|l| format!("{l}.")).collect::<String>() + "example.com.")
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn precompiled_proofs_are_the_searched_ones(
+        owners in prop::collection::btree_set(owner(), 1..12),
+        nsec3 in any::<bool>(),
+        queries in prop::collection::vec(
+            (query_name(), prop::sample::select(vec![RecordType::A, RecordType::TXT, RecordType::NS])),
+            1..24,
+        ),
+    ) {
+        let zone = crate::zone::parse_str(&signed_zone(&owners, nsec3), "signed.zone", None).expect("zone");
+        let table = Table::compile(&[zone]).expect("compiles");
+        prop_assert_eq!(table.denial_chain(0).map(|c| c.is_nsec3()), Some(nsec3));
+        check_nodes(&table)?;
+        let precompiled = Engine::new(table, Options::default());
+        let searched = Engine::new(without_precompiled_proofs(precompiled.table()), Options::default());
+        for (name, qtype) in &queries {
+            let q = query_bytes(name, *qtype, Some((4096, true)));
+            let answer = |e: &Engine| {
+                let mut buf = vec![0u8; 65535];
+                buf[..q.len()].copy_from_slice(&q);
+                let n = answer_message(e, &mut buf, q.len(), Transport::Udp).expect("an answer");
+                buf.truncate(n);
+                buf
+            };
+            prop_assert_eq!(answer(&precompiled), answer(&searched), "{} {:?}", name, qtype);
+        }
+    }
+}
+
+#[test]
+fn a_precompiled_proof_past_the_chain_is_refused_at_load() {
+    let owners = BTreeSet::from(["a".to_string(), "*.b".to_string()]);
+    let zone = crate::zone::parse_str(&signed_zone(&owners, true), "signed.zone", None).expect("zone");
+    let table = Table::compile(&[zone]).expect("compiles");
+    let len = table.denial_chain(0).unwrap().len() as u32;
+    let apex = table.find(&wire("example.com.")).unwrap();
+    let fields: Vec<u8> =
+        [apex.denial_proof(0).unwrap(), apex.denial_proof(1).unwrap()].iter().flat_map(|i| i.to_le_bytes()).collect();
+    for (which, at) in [("wildcard", 0), ("encloser", 4)] {
+        let mut bytes = table.as_bytes().to_vec();
+        let node = apex.offset();
+        let found = bytes[node..].windows(8).position(|w| w == fields.as_slice()).expect("the fields") + node;
+        bytes[found + at..found + at + 4].copy_from_slice(&len.to_le_bytes());
+        crate::table::seal(&mut bytes);
+        let e = Table::from_bytes(bytes).err().expect("refused").to_string();
+        assert!(e.contains("closest encloser proof past its chain"), "{which}: {e}");
+    }
+}
+
+#[test]
+fn an_nsec3_index_out_of_order_is_refused_at_load() {
+    let owners = BTreeSet::from(["a".to_string(), "b.c".to_string(), "*.d".to_string()]);
+    let zone = crate::zone::parse_str(&signed_zone(&owners, true), "signed.zone", None).expect("zone");
+    let table = Table::compile(&[zone]).expect("compiles");
+    // Kind, iterations, salt length, the 2-byte salt, count, index bits.
+    let index = table.zone(0).unwrap().nsec_chain as usize + 1 + 2 + 1 + SALT.len() + 4 + 1;
+    assert_eq!(table.as_bytes()[index..index + 4], [0, 0, 0, 0], "the first slot starts at the first entry");
+    let mut bytes = table.as_bytes().to_vec();
+    bytes[index] = 1;
+    crate::table::seal(&mut bytes);
+    let e = Table::from_bytes(bytes).err().expect("refused").to_string();
+    assert!(e.contains("NSEC3 chain index out of order"), "{e}");
+}

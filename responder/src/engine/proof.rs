@@ -1,0 +1,151 @@
+//! A denial proof (an NSEC or NSEC3 with its RRSIGs) placed in the
+//! authority section at answer time (`engine/denial.rs`). The compiler
+//! wrote it without a query: its owner's labels below the zone's apex
+//! spelled out, the apex a pointer to the query name's suffix. Knot points
+//! an owner at the longest suffix it shares with the query name, so here
+//! the owner's labels that the query name also has, above the apex, give
+//! way to a pointer there too: the answer spells them as the question does
+//! and is as long as Knot's (RFC 4343 §3 and RFC 1035 §4.1.4 allow either;
+//! the differential test against Knot allows no difference).
+
+use super::query::Query;
+use super::reply::{Failure, Names, Reply};
+use crate::table::format::*;
+use crate::table::ResponseView;
+use crate::wire::checksum;
+
+/// Most labels a name can have.
+const MAX_LABELS: usize = 128;
+
+/// How the compiled owner ends and how much of it the query name shares.
+struct Shared {
+    /// Bytes of the owner's leading labels kept as they are.
+    keep: usize,
+    /// Where the compiled owner's pointer to the apex sits.
+    pointer: usize,
+    /// Labels of the query name's suffix the new pointer targets.
+    labels: usize,
+}
+
+impl Reply<'_> {
+    /// Appends a proof's records to the authority section.
+    #[cold]
+    pub(super) fn proof<N: Names>(
+        &mut self,
+        query: &Query,
+        names: &N,
+        p: &ResponseView<'_>,
+        room: usize,
+    ) -> Result<(), Failure> {
+        if p.ancount != 0 {
+            return Err(Failure::Corrupt);
+        }
+        let start = self.pos;
+        let Some(s) = shared(query, p) else {
+            // Nothing shared above the apex (or a table from before the
+            // owner pointed at the apex): the proof as compiled.
+            let end = start + p.body.len();
+            if end > room {
+                return Err(Failure::Truncated);
+            }
+            self.buf[start..end].copy_from_slice(p.body);
+            let patched = super::reply::patch(self.buf, start, p.patches, names, start, start)?;
+            self.add_sum(checksum::combine(checksum::placed(p.body_sum, start), patched));
+            return self.placed(end, p);
+        };
+        let rest = s.pointer + PLACEHOLDER.len();
+        // Bytes the owner loses: its shared labels and nothing else.
+        let cut = s.pointer - s.keep;
+        let end = start + p.body.len() - cut;
+        if end > room {
+            return Err(Failure::Truncated);
+        }
+        let target = names.suffix(s.labels).ok_or(Failure::Corrupt)?;
+        self.buf[start..start + s.keep].copy_from_slice(&p.body[..s.keep]);
+        self.buf[start + s.keep..start + s.keep + 2].copy_from_slice(&pointer(target)?);
+        self.buf[start + s.keep + 2..end].copy_from_slice(&p.body[rest..]);
+        for patch in p.patches.chunks_exact(PATCH_LEN) {
+            let pos = u16::from_le_bytes([patch[0], patch[1]]) as usize;
+            if pos == s.pointer {
+                continue;
+            }
+            let value = u16::from_le_bytes([patch[2], patch[3]]);
+            let offset = (value & TARGET_VALUE_MASK) as usize;
+            let ptr = match value & TARGET_KIND_MASK {
+                TARGET_QSUFFIX => names.suffix(offset).ok_or(Failure::Corrupt)?,
+                TARGET_QNAME => names.whole(),
+                // `rewritable` let through only the owner itself and what
+                // follows it.
+                _ if offset == 0 => start,
+                _ => start + offset - cut,
+            };
+            let at = start + pos - cut;
+            self.buf.get_mut(at..at + 2).ok_or(Failure::Corrupt)?.copy_from_slice(&pointer(ptr)?);
+        }
+        // Rare enough to sum the bytes written rather than adjust the stored sum.
+        self.add_sum(checksum::placed(checksum::sum(&self.buf[start..end]), start));
+        self.placed(end, p)
+    }
+
+    fn placed(&mut self, end: usize, p: &ResponseView<'_>) -> Result<(), Failure> {
+        self.pos = end;
+        self.nscount = self.nscount.checked_add(p.nscount).ok_or(Failure::Corrupt)?;
+        Ok(())
+    }
+}
+
+fn pointer(target: usize) -> Result<[u8; 2], Failure> {
+    if target > TARGET_VALUE_MASK as usize {
+        return Err(Failure::Truncated);
+    }
+    Ok((0xc000 | target as u16).to_be_bytes())
+}
+
+/// The labels of the proof's owner, above its zone's apex, that the query
+/// name shares, counted from the apex down; `None` when there are none or
+/// the proof is not shaped as the compiler writes it (owner labels, then a
+/// pointer to the query name's suffix at the apex, and no other pointer
+/// into the owner than one to all of it).
+fn shared(query: &Query, p: &ResponseView<'_>) -> Option<Shared> {
+    let body = p.body;
+    let mut starts = [0usize; MAX_LABELS];
+    let (mut n, mut pos) = (0, 0);
+    while let Some(&len) = body.get(pos).filter(|&&l| (1..=63).contains(&l)) {
+        *starts.get_mut(n)? = pos;
+        n += 1;
+        pos += 1 + len as usize;
+    }
+    if n == 0 || body.get(pos..pos + 2)? != PLACEHOLDER {
+        return None;
+    }
+    let mut apex = None;
+    for patch in p.patches.chunks_exact(PATCH_LEN) {
+        let at = u16::from_le_bytes([patch[0], patch[1]]) as usize;
+        let value = u16::from_le_bytes([patch[2], patch[3]]);
+        let offset = (value & TARGET_VALUE_MASK) as usize;
+        match value & TARGET_KIND_MASK {
+            TARGET_QSUFFIX if at == pos => apex = Some(offset),
+            TARGET_QSUFFIX | TARGET_QNAME if at > pos => {}
+            _ if at > pos && (offset == 0 || offset >= pos + 2) => {}
+            _ => return None,
+        }
+    }
+    let apex = apex?;
+    let labels = query.question.labels;
+    let above = labels.checked_sub(apex)?;
+    let name = query.lname();
+    let mut same = 0;
+    while same < n.min(above) {
+        let ours = &body[starts[n - 1 - same]..];
+        let theirs = name.get(query.suffix_start(above - 1 - same)..)?;
+        let len = ours[0] as usize;
+        if theirs.first() != Some(&ours[0]) || !ours[1..=len].eq_ignore_ascii_case(theirs.get(1..=len)?) {
+            break;
+        }
+        same += 1;
+    }
+    if same == 0 {
+        return None;
+    }
+    Some(Shared { keep: starts[n - same], pointer: pos, labels: apex + same })
+}
