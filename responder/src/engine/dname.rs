@@ -36,8 +36,8 @@ const MAX_POINTER: usize = 0x3fff;
 /// Answers a query whose name is `skip` labels below `node`'s DNAME.
 #[cold]
 #[inline(never)]
-pub fn answer<'t>(
-    layers: Layers<'t>,
+pub fn answer<'t, L: Layers<'t>>(
+    layers: L,
     table: &'t Table,
     query: &Query,
     reply: &mut Reply<'_>,
@@ -208,7 +208,7 @@ fn dname_rdata(buf: &[u8], at: usize, target_len: usize) -> Result<usize, Failur
 
 /// The zone of the node that decides `name`'s answer: the name's own, or
 /// its closest encloser's; `None` outside every zone.
-fn zone_of(layers: Layers<'_>, name: &Query) -> Option<u16> {
+fn zone_of<'t, L: Layers<'t>>(layers: L, name: &Query) -> Option<u16> {
     if let Some((_, node)) = layers.find_hashed(name.lname(), name.hash) {
         return Some(node.zone());
     }

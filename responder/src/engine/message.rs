@@ -7,6 +7,7 @@
 
 use super::denial;
 use super::dname;
+use super::overlaid;
 use super::policy::{About, Decision, Policy, Response, ResponseClass, SendAll};
 use super::query::{Query, Rejection};
 use super::reply::{self, Failure, Reply, Written};
@@ -14,7 +15,7 @@ use super::resolve::{self, Plan};
 use super::signed;
 use super::transport::Transport;
 use crate::stats::breakdown::zones::ZoneSlots;
-use crate::table::overlay::{Layers, Overlay};
+use crate::table::overlay::{BaseOnly, Layers, Overlaid, Overlay};
 use crate::table::Table;
 use crate::tsig::Keyring;
 use crate::wire::dns::{self, rcode};
@@ -90,10 +91,9 @@ impl Engine {
         self.overlay.as_deref()
     }
 
-    /// The tables a query is answered from.
-    #[inline(always)]
-    pub(super) fn layers(&self) -> Layers<'_> {
-        Layers { base: &self.table, overlay: self.overlay.as_deref() }
+    /// The overlay, shared: the next apply's previous one.
+    pub fn overlay_shared(&self) -> Option<Arc<Overlay>> {
+        self.overlay.clone()
     }
 
     /// Counts the table's zones in the slots `slots` gives them.
@@ -235,7 +235,7 @@ pub(super) fn answer_unsized<P: Policy>(
     let qtype = RType(q.qtype);
     // The common case first: class IN and a data type.
     let outcome = if q.qclass == class::IN && !qtype.is_meta() {
-        answer_in(engine.layers(), query, &mut reply, transport)
+        answer_in_engine(engine, query, &mut reply, transport)
     } else if qtype == RType::OPT {
         Err(rcode::FORMERR)
     } else if qtype == RType::AXFR || qtype == RType::IXFR {
@@ -244,7 +244,7 @@ pub(super) fn answer_unsized<P: Policy>(
     } else if qtype.is_meta() && qtype != RType::ANY {
         Err(rcode::NOTIMP)
     } else if q.qclass == class::IN {
-        answer_in(engine.layers(), query, &mut reply, transport)
+        answer_in_engine(engine, query, &mut reply, transport)
     } else if q.qclass == class::CH {
         answer_chaos(opts, query, &mut reply)
     } else {
@@ -284,7 +284,23 @@ fn decide_rare<P: Policy>(policy: &mut P, response: &Response<'_>) -> Decision {
 /// The table's zone index a response came from, when none did.
 const NO_ZONE: u16 = u16::MAX;
 
-fn answer_in(layers: Layers<'_>, query: &Query, reply: &mut Reply<'_>, transport: Transport) -> Result<(), u8> {
+/// The answer path compiled for the engine's layers: with no overlay, the
+/// base table's code alone (one test of the engine per answer, none per
+/// lookup); with one, its own copy, out of line.
+#[inline(always)]
+fn answer_in_engine(engine: &Engine, query: &Query, reply: &mut Reply<'_>, transport: Transport) -> Result<(), u8> {
+    match engine.overlay.as_deref() {
+        None => answer_in(BaseOnly(&engine.table), query, reply, transport),
+        Some(overlay) => overlaid::answer(Overlaid { base: &engine.table, overlay }, query, reply, transport),
+    }
+}
+
+pub(super) fn answer_in<'t, L: Layers<'t>>(
+    layers: L,
+    query: &Query,
+    reply: &mut Reply<'_>,
+    transport: Transport,
+) -> Result<(), u8> {
     let (table, plan) = resolve::plan(layers, query);
     let result = match plan {
         Plan::Template(r) if r.signed != 0 && query.edns.is_some_and(|e| e.dnssec_ok) => {

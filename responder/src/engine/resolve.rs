@@ -36,7 +36,7 @@ pub enum Plan<'t> {
 /// the plan's offsets (a DO=1 variant, a wildcard node, the zone's chain)
 /// are read in: the base's, or an overlay's when the node came from there.
 #[inline(always)]
-pub fn plan<'t>(layers: Layers<'t>, q: &Query) -> (&'t Table, Plan<'t>) {
+pub fn plan<'t, L: Layers<'t>>(layers: L, q: &Query) -> (&'t Table, Plan<'t>) {
     let qtype = q.question.qtype;
     let pick = |table: &'t Table, off: Option<u32>| match off.and_then(|o| table.response(o)) {
         Some(r) => (table, Plan::Template(r)),
@@ -74,5 +74,5 @@ pub fn plan<'t>(layers: Layers<'t>, q: &Query) -> (&'t Table, Plan<'t>) {
             None => (table, Plan::Corrupt),
         };
     }
-    (layers.base, Plan::Refused)
+    (layers.base(), Plan::Refused)
 }

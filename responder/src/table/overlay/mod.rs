@@ -10,6 +10,7 @@
 
 mod closure;
 mod diff;
+mod filter;
 mod index;
 mod write;
 
@@ -32,7 +33,31 @@ pub struct Overlay {
     table: Table,
     /// Names the base has and the changed zones do not.
     tombstones: FastMap<Key, ()>,
+    /// Every name the overlay decides (its nodes and tombstones), by hash:
+    /// a lookup of any other name goes straight to the base.
+    filter: filter::Filter,
+    /// The zones whose SOA changed in its numbers only since the base was
+    /// compiled: every base template that carries the SOA (negative
+    /// answers, the apex's) holds the old numbers, which the engine
+    /// rewrites after copying (`engine::overlaid`).
+    soa: Box<[SoaPatch]>,
 }
+
+/// A zone's SOA as it now is, where it differs from the base's only in its
+/// fixed-size fields: what the engine writes over each SOA record of that
+/// zone in an answer from the overlaid engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SoaPatch {
+    /// The zone's apex, lowercase wire form: the owner of its SOA.
+    pub apex: Box<[u8]>,
+    /// SERIAL, REFRESH, RETRY, EXPIRE, MINIMUM: the last 20 bytes of RDATA.
+    pub fixed: [u8; SOA_FIXED_LEN],
+    /// The TTL of the SOA in negative answers, min(TTL, MINIMUM) (RFC 2308 §3).
+    pub negative_ttl: u32,
+}
+
+/// Bytes of SOA RDATA after the two names.
+pub const SOA_FIXED_LEN: usize = 20;
 
 /// One zone's change: records deleted, then records added (an IXFR
 /// difference, or the difference of two versions of a zone file). `zone`
@@ -51,7 +76,7 @@ pub struct Change {
 pub enum Fallback {
     #[error("a zone is signed (its proofs depend on neighbouring names)")]
     Signed,
-    #[error("the SOA changes (every negative answer of the zone carries it)")]
+    #[error("the SOA's names, TTL or count change (every negative answer of the zone carries it)")]
     Soa,
     #[error("a delegation, DS or DNAME changes (answers below it move)")]
     Structure,
@@ -66,16 +91,27 @@ pub enum Fallback {
 }
 
 impl Overlay {
+    fn new(table: Table, tombstones: FastMap<Key, ()>, soa: Box<[SoaPatch]>) -> Result<Overlay, TableError> {
+        let mut hashes = Vec::with_capacity(tombstones.len());
+        for off in table.bucket_offsets() {
+            hashes.push(hash_name(table.node_at(off).ok_or(TableError::Corrupt("overlay node"))?.name()));
+        }
+        hashes.extend(tombstones.keys().map(|k| hash_name(k)));
+        Ok(Overlay { filter: filter::Filter::new(&hashes), table, tombstones, soa })
+    }
+
     /// The node for a lowercase name: the overlay's, none for a tombstone,
     /// else the base's. The table returned is the one the node's offsets
     /// (responses, wildcard child, zone records) are read in.
     #[inline]
     pub fn find<'t>(&'t self, base: &'t Table, name: &[u8], hash: u64) -> Option<(&'t Table, NodeView<'t>)> {
-        if let Some(node) = self.table.find_hashed(name, hash) {
-            return Some((&self.table, node));
-        }
-        if !self.tombstones.is_empty() && self.tombstones.contains_key(name) {
-            return None;
+        if self.filter.may_hold(hash) {
+            if let Some(node) = self.table.find_hashed(name, hash) {
+                return Some((&self.table, node));
+            }
+            if !self.tombstones.is_empty() && self.tombstones.contains_key(name) {
+                return None;
+            }
         }
         base.find_hashed(name, hash).map(|n| (base, n))
     }
@@ -89,34 +125,68 @@ impl Overlay {
         &self.table
     }
 
-    /// Bytes held: the overlay's table and its tombstones.
+    /// The zones whose SOA numbers changed since the base was compiled.
+    #[inline(always)]
+    pub fn soa_patches(&self) -> &[SoaPatch] {
+        &self.soa
+    }
+
+    /// Bytes held: the overlay's table, its tombstones and its filter.
     pub fn bytes(&self) -> usize {
-        self.table.as_bytes().len() + self.tombstones.keys().map(|k| k.len() + 16).sum::<usize>()
+        self.table.as_bytes().len() + self.tombstones.keys().map(|k| k.len() + 16).sum::<usize>() + self.filter.bytes()
     }
 }
 
-/// The tables a query is answered from: the base, and the overlay over it
-/// when changes were applied since the base was compiled.
-#[derive(Clone, Copy)]
-pub struct Layers<'t> {
-    pub base: &'t Table,
-    pub overlay: Option<&'t Overlay>,
-}
+/// The tables a query is answered from. The engine picks the
+/// implementation once per answer, from whether its engine has an overlay,
+/// and the answer path is compiled once for each: with [`BaseOnly`] it is
+/// the base table's code and nothing else.
+pub trait Layers<'t>: Copy {
+    /// The table compiled from the zone files (or the last full compile).
+    fn base(self) -> &'t Table;
 
-impl<'t> Layers<'t> {
-    /// The node for a lowercase name whose hash is known, and its table.
-    /// With no overlay this is the base's lookup and one branch.
-    #[inline(always)]
-    pub fn find_hashed(self, name: &[u8], hash: u64) -> Option<(&'t Table, NodeView<'t>)> {
-        match self.overlay {
-            None => self.base.find_hashed(name, hash).map(|n| (self.base, n)),
-            Some(o) => o.find(self.base, name, hash),
-        }
-    }
+    /// The node for a lowercase name whose hash is known, and the table
+    /// its offsets are read in.
+    fn find_hashed(self, name: &[u8], hash: u64) -> Option<(&'t Table, NodeView<'t>)>;
 
     #[inline(always)]
-    pub fn find(self, name: &[u8]) -> Option<(&'t Table, NodeView<'t>)> {
+    fn find(self, name: &[u8]) -> Option<(&'t Table, NodeView<'t>)> {
         self.find_hashed(name, hash_name(name))
+    }
+}
+
+/// The base table alone: no change applied since it was compiled.
+#[derive(Clone, Copy)]
+pub struct BaseOnly<'t>(pub &'t Table);
+
+impl<'t> Layers<'t> for BaseOnly<'t> {
+    #[inline(always)]
+    fn base(self) -> &'t Table {
+        self.0
+    }
+
+    #[inline(always)]
+    fn find_hashed(self, name: &[u8], hash: u64) -> Option<(&'t Table, NodeView<'t>)> {
+        self.0.find_hashed(name, hash).map(|n| (self.0, n))
+    }
+}
+
+/// The base with an overlay over it.
+#[derive(Clone, Copy)]
+pub struct Overlaid<'t> {
+    pub base: &'t Table,
+    pub overlay: &'t Overlay,
+}
+
+impl<'t> Layers<'t> for Overlaid<'t> {
+    #[inline(always)]
+    fn base(self) -> &'t Table {
+        self.base
+    }
+
+    #[inline(always)]
+    fn find_hashed(self, name: &[u8], hash: u64) -> Option<(&'t Table, NodeView<'t>)> {
+        self.overlay.find(self.base, name, hash)
     }
 }
 
@@ -142,59 +212,93 @@ pub fn apply(
     prev: Option<&Overlay>,
     change: &Change,
 ) -> Result<(Overlay, Applied), Fallback> {
-    let refusal = refuse(index, change);
+    let checked = refuse(index, change);
     let (seeds, roots) = mutate(index, change);
-    if let Some(why) = refusal {
-        return Err(why);
-    }
+    let soa = checked?;
     let affected = closure::affected(index, &seeds, &roots);
     let context = closure::context(index, &affected).map_err(|e| Fallback::Compile(e.into()))?;
     let partial = partial_zones(index, &context);
     let mut warnings = Vec::new();
     let table = Table::compile_noting(&partial, &mut warnings).map_err(|e| Fallback::Compile(e.to_string()))?;
-    build(index, Layers { base, overlay: prev }, &table, &affected, context.len())
+    let mut patches: Vec<SoaPatch> = prev.map(|p| p.soa.to_vec()).unwrap_or_default();
+    if let Some(new) = soa {
+        patches.retain(|p| p.apex != new.apex);
+        patches.push(new);
+    }
+    build(index, base, prev, &table, &affected, context.len(), patches.into())
         .map_err(|e| Fallback::Compile(e.to_string()))
 }
 
 /// The reasons to fall back, read before the change is made (the change's
-/// own records tell what it touches).
-fn refuse(ix: &ZoneIndex, change: &Change) -> Option<Fallback> {
+/// own records tell what it touches); else the zone's SOA patch, if its
+/// SOA changes.
+fn refuse(ix: &ZoneIndex, change: &Change) -> Result<Option<SoaPatch>, Fallback> {
     if ix.signed {
-        return Some(Fallback::Signed);
+        return Err(Fallback::Signed);
     }
-    let meta = ix.zones.get(change.zone)?;
+    let Some(meta) = ix.zones.get(change.zone) else { return Err(Fallback::OutOfZone) };
     if meta.expired {
-        return Some(Fallback::Expired);
+        return Err(Fallback::Expired);
     }
+    let soa = soa_patch(meta, change)?;
     for r in change.deletes.iter().chain(&change.adds) {
         let k = key(&r.owner);
         if index::is_dnssec(r.rtype) {
-            return Some(Fallback::Signed);
+            return Err(Fallback::Signed);
         }
         if r.rtype == RType::SOA {
-            return Some(Fallback::Soa);
+            // Checked whole by `soa_patch`.
+            continue;
         }
         if matches!(r.rtype, RType::DS | RType::DNAME) || (r.rtype == RType::NS && k != meta.apex) {
-            return Some(Fallback::Structure);
+            return Err(Fallback::Structure);
         }
         if ix.zone_of(&k) != Some(change.zone) || has_witness_label(&k) {
-            return Some(Fallback::OutOfZone);
+            return Err(Fallback::OutOfZone);
         }
         // At or below a cut or a DNAME (glue, occluded names), or named
         // by a delegation (glue elsewhere in the zone).
         let mut cur: Option<&[u8]> = Some(&k);
         while let Some(n) = cur.filter(|n| **n != *meta.apex) {
             if ix.entry(n).is_some_and(|e| e.has(RType::NS) || e.has(RType::DNAME)) {
-                return Some(Fallback::BelowCut);
+                return Err(Fallback::BelowCut);
             }
             cur = parent(n);
         }
         let glue = |r: &index::Ref| r.rtype == RType::NS && !ix.is_apex(&r.source);
         if ix.refs.get(&k).is_some_and(|refs| refs.iter().any(glue)) {
-            return Some(Fallback::BelowCut);
+            return Err(Fallback::BelowCut);
         }
     }
-    None
+    Ok(soa)
+}
+
+/// A change of the SOA's numbers alone (one SOA deleted, one added, at the
+/// apex, with the same TTL, class and names: what an IXFR or a serial bump
+/// in a file carries) becomes a patch; any other SOA change falls back,
+/// as the names and the TTL are not fixed-size.
+fn soa_patch(meta: &index::ZoneMeta, change: &Change) -> Result<Option<SoaPatch>, Fallback> {
+    fn soa(rs: &[Record]) -> Vec<&Record> {
+        rs.iter().filter(|r| r.rtype == RType::SOA).collect()
+    }
+    let (old, new) = (soa(&change.deletes), soa(&change.adds));
+    let (o, n) = match (old.as_slice(), new.as_slice()) {
+        ([], []) => return Ok(None),
+        ([o], [n]) => (*o, *n),
+        _ => return Err(Fallback::Soa),
+    };
+    let names_len = n.rdata.len().checked_sub(SOA_FIXED_LEN).ok_or(Fallback::Soa)?;
+    let same_shape = key(&o.owner) == meta.apex
+        && key(&n.owner) == meta.apex
+        && (o.ttl, o.class) == (n.ttl, n.class)
+        && o.rdata.len() == n.rdata.len()
+        && o.rdata[..names_len] == n.rdata[..names_len];
+    if !same_shape {
+        return Err(Fallback::Soa);
+    }
+    let fixed: [u8; SOA_FIXED_LEN] = n.rdata[names_len..].try_into().map_err(|_| Fallback::Soa)?;
+    let minimum = u32::from_be_bytes([fixed[16], fixed[17], fixed[18], fixed[19]]);
+    Ok(Some(SoaPatch { apex: meta.apex.clone(), fixed, negative_ttl: n.ttl.min(minimum) }))
 }
 
 /// Makes the change in the index. Returns the seeds of the affected set
@@ -260,10 +364,12 @@ fn partial_zones(ix: &ZoneIndex, context: &[Key]) -> Vec<Zone> {
 /// affected names that no longer exist, and the previous ones still gone.
 fn build(
     ix: &ZoneIndex,
-    layers: Layers<'_>,
+    base: &Table,
+    prev: Option<&Overlay>,
     partial: &Table,
     affected: &[Key],
     context: usize,
+    soa: Box<[SoaPatch]>,
 ) -> Result<(Overlay, Applied), TableError> {
     let mut w = write::Writer::new(partial)?;
     let mut tombstones: FastMap<Key, ()> = FastMap::default();
@@ -280,7 +386,7 @@ fn build(
             stats.removed += 1;
         }
     }
-    if let Some(prev) = layers.overlay {
+    if let Some(prev) = prev {
         for off in prev.table.bucket_offsets() {
             let node = prev.table.node_at(off).ok_or(TableError::Corrupt("overlay node"))?;
             if !reached.contains(node.name()) {
@@ -301,9 +407,14 @@ fn build(
             break;
         }
         for name in missing {
-            let (t, node) = layers.find(&name).ok_or(TableError::Corrupt("a wildcard child missing"))?;
+            let hash = hash_name(&name);
+            let found = match prev {
+                Some(o) => o.find(base, &name, hash),
+                None => base.find_hashed(&name, hash).map(|n| (base, n)),
+            };
+            let (t, node) = found.ok_or(TableError::Corrupt("a wildcard child missing"))?;
             w.node(t, &node)?;
         }
     }
-    Ok((Overlay { table: w.finish()?, tombstones }, stats))
+    Ok((Overlay::new(w.finish()?, tombstones, soa)?, stats))
 }

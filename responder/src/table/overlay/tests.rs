@@ -20,6 +20,20 @@ const HEAD_COM: &str = "$ORIGIN example.com.\n$TTL 300\n@ SOA ns1 hostmaster 1 7
 const HEAD_NET: &str =
     "$ORIGIN example.net.\n$TTL 300\n@ SOA ns1 hostmaster 1 7200 3600 1209600 60\n@ NS ns1\nns1 A 198.51.100.53\n";
 
+/// A zone's head at SOA version `v`: version 0 is the one above; each
+/// later one has serial 1 + v, and every third a lower MINIMUM (which
+/// changes the TTL of the SOA in negative answers).
+fn head(zone: usize, v: u32) -> String {
+    let text = if zone == 0 { HEAD_COM } else { HEAD_NET };
+    if v == 0 {
+        return text.to_string();
+    }
+    let minimum = if zone == 0 { 300 } else { 60 };
+    let minimum = if v % 3 == 0 { minimum / 2 } else { minimum };
+    let old = format!("1 7200 3600 1209600 {}", if zone == 0 { 300 } else { 60 });
+    text.replace(&old, &format!("{} 7200 3600 1209600 {minimum}", 1 + v))
+}
+
 /// Owners of data records (relative to the zone), wildcards included.
 const DATA: &[&str] = &["@", "a", "b.a", "c", "x.c", "*.w", "d.w", "*", "m", "deep.e.f", "g.deep.e.f", "*.x.c"];
 /// Owners of CNAMEs only (a CNAME has no other data beside it).
@@ -91,25 +105,31 @@ fn rare_line() -> impl Strategy<Value = Line> {
     ]
 }
 
-/// One change set: which of the current lines go, and lines to add.
+/// One change set: which of the current lines go, lines to add, and
+/// which zones' SOA numbers change (as every IXFR and most reloads do).
 #[derive(Debug, Clone)]
 struct Step {
     delete: Vec<proptest::sample::Index>,
     add: Vec<Line>,
+    bump: [bool; 2],
 }
 
 fn step() -> impl Strategy<Value = Step> {
     let add = prop_oneof![20 => line(), 1 => rare_line()];
-    (proptest::collection::vec(any::<proptest::sample::Index>(), 0..4), proptest::collection::vec(add, 0..5))
-        .prop_map(|(delete, add)| Step { delete, add })
+    (
+        proptest::collection::vec(any::<proptest::sample::Index>(), 0..4),
+        proptest::collection::vec(add, 0..5),
+        [proptest::bool::weighted(0.6), proptest::bool::weighted(0.3)],
+    )
+        .prop_map(|(delete, add, bump)| Step { delete, add, bump })
 }
 
-/// The zones the lines make, `None` when the zone checks refuse them
-/// (a CNAME beside other data, say).
-fn zones(lines: &[Line]) -> Option<Vec<Zone>> {
+/// The zones the lines make at SOA versions `soa`, `None` when the zone
+/// checks refuse them (a CNAME beside other data, say).
+fn zones(lines: &[Line], soa: [u32; 2]) -> Option<Vec<Zone>> {
     let mut out = Vec::new();
-    for (zi, head) in [HEAD_COM, HEAD_NET].iter().enumerate() {
-        let mut text = head.to_string();
+    for zi in 0..2 {
+        let mut text = head(zi, soa[zi]);
         for l in lines.iter().filter(|l| l.zone == zi) {
             text.push_str(&l.text);
             text.push('\n');
@@ -173,15 +193,18 @@ fn changes(old: &[Zone], new: &[Zone]) -> Vec<Change> {
     old.iter().zip(new).enumerate().map(|(zi, (o, n))| Change::diff(zi, o, n)).collect()
 }
 
-/// Applies taken by the overlay and fallen back, over a whole run.
+/// Applies taken by the overlay and fallen back, over a whole run, and of
+/// the overlaid ones those that changed the SOA.
 #[derive(Default)]
 struct Paths {
     overlaid: usize,
     fell_back: usize,
+    soa_overlaid: usize,
 }
 
 fn run_case(start: Vec<Line>, steps: Vec<Step>, paths: &mut Paths) -> Result<(), TestCaseError> {
-    let Some(base_zones) = zones(&start) else { return Ok(()) };
+    let mut soa = [0u32; 2];
+    let Some(base_zones) = zones(&start, soa) else { return Ok(()) };
     let mut index = ZoneIndex::build(&base_zones);
     let mut engine = Engine::new(Table::compile(&base_zones).unwrap(), Options::default());
     let mut lines = start;
@@ -197,13 +220,18 @@ fn run_case(start: Vec<Line>, steps: Vec<Step>, paths: &mut Paths) -> Result<(),
             }
         }
         next_lines.extend(s.add);
-        let Some(next) = zones(&next_lines) else { continue };
+        let next_soa = [0, 1].map(|zi| soa[zi] + s.bump[zi] as u32);
+        let Some(next) = zones(&next_lines, next_soa) else { continue };
         let fresh = Engine::new(Table::compile(&next).unwrap(), Options::default());
         let mut fell_back = false;
         for change in changes(&current, &next) {
             match apply(&mut index, engine.table(), engine.overlay(), &change) {
                 Ok((overlay, _)) => {
                     paths.overlaid += 1;
+                    if change.adds.iter().any(|r| r.rtype == RType::SOA) {
+                        prop_assert!(!overlay.soa_patches().is_empty(), "an SOA change overlaid without a patch");
+                        paths.soa_overlaid += 1;
+                    }
                     engine = engine.with_overlay(Some(Arc::new(overlay)))
                 }
                 Err(Fallback::Compile(e)) => prop_assert!(false, "partial compile failed: {}", e),
@@ -221,6 +249,7 @@ fn run_case(start: Vec<Line>, steps: Vec<Step>, paths: &mut Paths) -> Result<(),
         answers_agree(&engine, &fresh, &query_names(&current, &next))?;
         lines = next_lines;
         current = next;
+        soa = next_soa;
     }
     Ok(())
 }
@@ -239,6 +268,13 @@ fn an_overlay_answers_as_a_fresh_compile() {
     // only the fallback.
     let paths = paths.into_inner();
     assert!(paths.overlaid > 4 * paths.fell_back, "{} overlaid, {} fell back", paths.overlaid, paths.fell_back);
+    // And SOA changes are among them, not all fallen back.
+    assert!(
+        paths.soa_overlaid * 4 > paths.overlaid,
+        "{} of {} overlaid with an SOA change",
+        paths.soa_overlaid,
+        paths.overlaid
+    );
 }
 
 fn zone(text: &str) -> Zone {
@@ -249,7 +285,8 @@ fn zone(text: &str) -> Zone {
 fn what_the_overlay_does_not_take_falls_back() {
     let base = zone(&format!("{HEAD_COM}a A 192.0.2.1\n"));
     let cases = [
-        ("@ SOA ns1 hostmaster 2 7200 3600 1209600 300", Fallback::Soa),
+        ("@ SOA ns2 hostmaster 2 7200 3600 1209600 300", Fallback::Soa),
+        ("@ 600 SOA ns1 hostmaster 2 7200 3600 1209600 300", Fallback::Soa),
         ("a NS ns1", Fallback::Structure),
         ("ns.sub A 192.0.2.9", Fallback::BelowCut),
         ("x.sub A 192.0.2.7", Fallback::BelowCut),
@@ -367,4 +404,46 @@ fn a_cname_to_an_empty_non_terminal() {
     let fresh = Engine::new(Table::compile(std::slice::from_ref(&new)).unwrap(), Options::default());
     let names: Vec<String> = ["c1.example.com.", "e.f.example.com."].map(String::from).to_vec();
     answers_agree(&overlaid, &fresh, &names).unwrap();
+}
+
+/// A serial bump with a lower MINIMUM, overlaid: the SOA query, a NODATA
+/// and an NXDOMAIN (base templates, old numbers) answer with the new SOA
+/// and negative TTL, as a fresh compile does, and through the frame path
+/// with a UDP checksum that still verifies after the rewrite.
+#[test]
+fn an_soa_bump_is_patched_into_base_answers_with_their_checksums() {
+    use testkit::frames::{udp_checksum_verifies, FrameSpec, Network};
+    let body = "a A 192.0.2.1\nb A 192.0.2.2\n";
+    let base = zone(&format!("{}{body}", head(0, 0)));
+    let new = zone(&format!("{}{body}b A 192.0.2.3\n", head(0, 3)));
+    let engine = Engine::new(Table::compile(std::slice::from_ref(&base)).unwrap(), Options::default());
+    let mut index = ZoneIndex::build(std::slice::from_ref(&base));
+    let (overlay, _) = apply(&mut index, engine.table(), None, &Change::diff(0, &base, &new)).unwrap();
+    assert_eq!(overlay.soa_patches().len(), 1);
+    assert_eq!(overlay.soa_patches()[0].negative_ttl, 150);
+    let overlaid = engine.with_overlay(Some(Arc::new(overlay)));
+    let fresh = Engine::new(Table::compile(std::slice::from_ref(&new)).unwrap(), Options::default());
+    let names: Vec<String> =
+        ["example.com.", "a.example.com.", "nope.example.com.", "x.b.example.com."].map(String::from).to_vec();
+    answers_agree(&overlaid, &fresh, &names).unwrap();
+    let (src, dst) = ([198, 18, 0, 2], [198, 18, 0, 53]);
+    for (name, qtype) in [("a.example.com.", 28), ("nope.example.com.", 1), ("example.com.", 6)] {
+        let query = QuerySpec::new(name, qtype).encode();
+        let network = Network::V4 { src, dst, options: vec![], no_udp_checksum: false };
+        let frame = FrameSpec::simple(network, vec![]).build(&query);
+        let mut buf = vec![0u8; 2048];
+        buf[..frame.len()].copy_from_slice(&frame);
+        let capacity = buf.len();
+        let crate::engine::Verdict::Transmit(n) =
+            crate::engine::answer_in_place(&overlaid, &mut buf, frame.len(), capacity)
+        else {
+            panic!("{name} not answered")
+        };
+        let udp = &buf[14 + 20..n];
+        assert!(udp_checksum_verifies(&dst, &src, udp), "{name} type {qtype}: UDP checksum");
+        let mut expected = vec![0u8; 512];
+        expected[..query.len()].copy_from_slice(&query);
+        let len = answer_message(&fresh, &mut expected, query.len(), Transport::Udp).unwrap();
+        assert_eq!(&udp[8..], &expected[..len], "{name} type {qtype}");
+    }
 }
