@@ -26,7 +26,10 @@
 //! - `--vs-unsigned` (with `--signed`): the same queries also timed against
 //!   the zone unsigned, rounds taking turns, and the ratio printed;
 //! - `--write-zone PATH`: write the zone file (`--names`, `--signed`,
-//!   `--nsec3`) for `responder compile`, and stop.
+//!   `--nsec3`) for `responder compile`, and stop;
+//! - `--overlay N`: N changes applied first as an overlay over the table
+//!   (`table::overlay`: N addresses of names the mix asks for replaced), so
+//!   that every lookup consults the overlay first.
 //!
 //! Every timing run counts the allocations made while answering (a
 //! counting global allocator) and fails if there is one.
@@ -77,6 +80,10 @@ fn main() {
     let verify_udp_checksum = flag("--verify-udp-checksum");
     let nx_share = count_after("--nxdomain-share");
     let engine = build_engine(names, verify_udp_checksum, signed, nsec3);
+    let engine = match count_after("--overlay") {
+        Some(n) => with_overlay(engine, names, n),
+        None => engine,
+    };
     let queries = match nx_share {
         Some(pct) => workload::queries_with_nxdomain(names, QUERIES, 1, pct as u64),
         None => workload::queries(names, QUERIES, 1),
@@ -344,6 +351,31 @@ fn build_engine(names: usize, verify_udp_checksum: bool, signed: bool, nsec3: bo
     let text = zone_text(names, signed, nsec3);
     let zone = responder::zone::parse_str(&text, "bench.zone", None).expect("generated zone parses");
     Engine::new(Table::compile(&[zone]).expect("compiles"), Options { verify_udp_checksum, ..Options::default() })
+}
+
+/// `engine` with `n` changes applied as an overlay: the addresses of the
+/// first `n` plain-address names replaced, as an IXFR would.
+fn with_overlay(engine: Engine, names: usize, n: usize) -> Engine {
+    use responder::table::overlay::{apply, Change, ZoneIndex};
+    use responder::zone::{Location, Name, RType, Record};
+    let zone = responder::zone::parse_str(&workload::zone_text(names), "bench.zone", None).expect("parses");
+    let mut index = ZoneIndex::build(&[zone]);
+    let mut change = Change::default();
+    let a = |i: usize, addr: [u8; 4]| Record {
+        owner: Name::parse(&format!("h{i}.bench.test."), None).unwrap().unwrap(),
+        rtype: RType::A,
+        class: 1,
+        ttl: 3600,
+        rdata: addr.to_vec(),
+        location: Location { file: "ixfr".into(), line: 0 },
+    };
+    for i in (0..names).filter(|&i| matches!(workload::kind_of(i), workload::Kind::A)).take(n) {
+        change.deletes.push(a(i, [198, 18, (i >> 8) as u8, i as u8]));
+        change.adds.push(a(i, [203, 0, 113, i as u8]));
+    }
+    let (overlay, _) = apply(&mut index, engine.table(), None, &change).expect("the overlay takes address changes");
+    println!("overlay: {} names, {} tombstones", overlay.len().0, overlay.len().1);
+    engine.with_overlay(Some(std::sync::Arc::new(overlay)))
 }
 
 /// Loading and compiling a zone file of `names` names (signed, with

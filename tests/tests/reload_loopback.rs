@@ -3,7 +3,8 @@
 //! answering while a million-name zone reloads; a FIFO or a device as a zone
 //! path fails the reload at once and the old zone keeps serving; `$INCLUDE`
 //! stays inside the zone's directory and never echoes a refused file; the
-//! per-zone byte cap holds.
+//! per-zone byte cap holds. A small edit with a serial bump is applied as
+//! an overlay (issue 14), not compiled whole, and answers as the new file.
 //!
 //! Loopback only, no root needed.
 
@@ -188,6 +189,89 @@ fn a_fifo_or_device_zone_path_fails_the_reload_at_once_and_the_old_zone_serves()
 
     let (stats, _) = control(&s.socket, "stats", ANSWER_WITHIN).unwrap();
     assert_eq!(stats["reloads"]["failed"], 2, "{stats:#}");
+}
+
+/// The SOA serial in a record's RDATA (MNAME and RNAME uncompressed).
+fn soa_serial(rdata: &[u8]) -> u32 {
+    let mut at = 0;
+    for _ in 0..2 {
+        while rdata[at] != 0 {
+            at += 1 + rdata[at] as usize;
+        }
+        at += 1;
+    }
+    u32::from_be_bytes(rdata[at..at + 4].try_into().unwrap())
+}
+
+fn address(addr: SocketAddr, name: &str) -> (u16, Vec<Vec<u8>>) {
+    let reply = dns::ask(addr, Transport::Udp, &Question::new(name, A)).unwrap();
+    (reply.rcode, reply.answer.iter().map(|r| r.rdata.clone()).collect())
+}
+
+/// A reload of a file edited as an operator does (serial bumped, a few
+/// addresses changed, a name added, one removed) goes the overlay way:
+/// `ctl reload` and `ctl stats` say so, and the answers are the new
+/// file's, the negative ones carrying the new SOA. Then an edit of the
+/// SOA's names is compiled whole, and stats say why.
+#[test]
+fn a_small_edit_with_a_serial_bump_reloads_as_an_overlay() {
+    let dir = tempfile::tempdir().unwrap();
+    let zone = dir.path().join("big.test.zone");
+    write_zone(&zone, 1, 2000);
+    let s = serve(&zone, &[], dir.path());
+    let addr = s.server.v4;
+    assert_eq!(address(addr, "host-0000007.big.test.").1, vec![vec![198, 18, 0, 7]]);
+
+    let mut text = std::fs::read_to_string(&zone).unwrap().replace(" 1 7200 900", " 2 7200 900");
+    text = text.replace(
+        "host-0000007 A 198.18.0.7
+",
+        "host-0000007 A 198.18.99.7
+",
+    );
+    text = text.replace(
+        "host-0000009 A 198.18.0.9
+",
+        "",
+    );
+    text.push_str(
+        "new-name A 198.18.99.1
+",
+    );
+    replace(&zone, text.as_bytes());
+    let reply = ctl_reload(&s.socket).unwrap();
+    assert_eq!((reply["ok"].as_bool(), reply["path"].as_str()), (Some(true), Some("overlay")), "{reply:#}");
+
+    assert_eq!(serial(addr).unwrap(), 2);
+    assert_eq!(address(addr, "host-0000007.big.test.").1, vec![vec![198, 18, 99, 7]]);
+    assert_eq!(address(addr, "new-name.big.test.").1, vec![vec![198, 18, 99, 1]]);
+    assert_eq!(address(addr, "host-0000008.big.test.").1, vec![vec![198, 18, 0, 8]], "an untouched name");
+    let gone = dns::ask(addr, Transport::Udp, &Question::new("host-0000009.big.test.", A)).unwrap();
+    assert_eq!(gone.rcode, 3, "{gone}");
+    // A negative answer of an untouched name comes from a base template:
+    // its SOA is rewritten to the new serial.
+    let nodata = dns::ask(addr, Transport::Udp, &Question::new("host-0000008.big.test.", AAAA)).unwrap();
+    for negative in [&gone, &nodata] {
+        let soa = negative.authority.first().unwrap_or_else(|| panic!("no SOA in {negative}"));
+        assert_eq!((soa.rtype, soa_serial(&soa.rdata), soa.ttl), (SOA, 2, 300), "{negative}");
+    }
+    let (stats, _) = control(&s.socket, "stats", ANSWER_WITHIN).unwrap();
+    let reloads = &stats["reloads"];
+    assert_eq!((reloads["ok"].as_u64(), reloads["overlaid"].as_u64()), (Some(1), Some(1)), "{stats:#}");
+    assert_eq!(reloads["last_path"], "overlay", "{stats:#}");
+    assert!(s.server.daemon.log().contains("applied as an overlay"), "{}", s.server.daemon.log());
+
+    // The SOA's MNAME changes: not a fixed-size field, compiled whole.
+    replace(&zone, text.replace("@ SOA ns1 hostmaster 2", "@ SOA ns2 hostmaster 3").as_bytes());
+    let reply = ctl_reload(&s.socket).unwrap();
+    assert_eq!(reply["path"], "full", "{reply:#}");
+    assert_eq!(serial(addr).unwrap(), 3);
+    assert_eq!(address(addr, "host-0000007.big.test.").1, vec![vec![198, 18, 99, 7]]);
+    let (stats, _) = control(&s.socket, "stats", ANSWER_WITHIN).unwrap();
+    let reloads = &stats["reloads"];
+    assert_eq!((reloads["ok"].as_u64(), reloads["overlaid"].as_u64()), (Some(2), Some(1)), "{stats:#}");
+    assert_eq!(reloads["last_path"], "full", "{stats:#}");
+    assert!(reloads["last_fallback"].as_str().is_some_and(|w| w.contains("SOA")), "{stats:#}");
 }
 
 /// The first line of /etc/passwd: what must never appear in an error.

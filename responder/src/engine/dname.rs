@@ -20,6 +20,7 @@ use super::query::Query;
 use super::reply::{Failure, Names, Reply};
 use super::resolve::{self, Plan};
 use crate::table::format::hash_name;
+use crate::table::overlay::Layers;
 use crate::table::{NodeView, ResponseView, Table};
 use crate::wire::dns::{class, rr_field, write_rr_fixed, RType};
 use crate::wire::dns::{rcode, HEADER_LEN, MAX_NAME};
@@ -35,12 +36,13 @@ const MAX_POINTER: usize = 0x3fff;
 /// Answers a query whose name is `skip` labels below `node`'s DNAME.
 #[cold]
 #[inline(never)]
-pub fn answer(
-    table: &Table,
+pub fn answer<'t, L: Layers<'t>>(
+    layers: L,
+    table: &'t Table,
     query: &Query,
     reply: &mut Reply<'_>,
     skip: usize,
-    node: &NodeView<'_>,
+    node: &NodeView<'t>,
 ) -> Result<(), Failure> {
     let dnssec = query.edns.is_some_and(|e| e.dnssec_ok);
     let mut names = Placed::question(query);
@@ -55,7 +57,7 @@ pub fn answer(
         // The chase stays in the DNAME's zone, already noted for the metrics.
         zone: std::cell::Cell::new(query.zone.get()),
     };
-    let (mut skip, mut node) = (skip, *node);
+    let (mut skip, mut node, mut table) = (skip, *node, table);
     for _ in 0..MAX_HOPS {
         let target = node.dname().ok_or(Failure::Corrupt)?.target;
         let ttl = node.dname().ok_or(Failure::Corrupt)?.ttl;
@@ -132,10 +134,12 @@ pub fn answer(
         name.hash = hash_name(name.lname());
         names = next;
         // The CNAME asked for is the one synthesised: not followed (Knot).
-        if query.question.qtype == RType::CNAME.0 || zone_of(table, &name) != Some(node.zone()) {
+        if query.question.qtype == RType::CNAME.0 || zone_of(layers, &name) != Some(node.zone()) {
             return Ok(());
         }
-        match resolve::plan(table, &name) {
+        let (next_table, plan) = resolve::plan(layers, &name);
+        table = next_table;
+        match plan {
             Plan::Template(r) => {
                 let r = if dnssec && r.signed != 0 { variant(table, r.signed, false)? } else { r };
                 return append(reply, |reply| reply.template_at(&name, &names, &r, &[]));
@@ -204,14 +208,14 @@ fn dname_rdata(buf: &[u8], at: usize, target_len: usize) -> Result<usize, Failur
 
 /// The zone of the node that decides `name`'s answer: the name's own, or
 /// its closest encloser's; `None` outside every zone.
-fn zone_of(table: &Table, name: &Query) -> Option<u32> {
-    if let Some(node) = table.find_hashed(name.lname(), name.hash) {
+fn zone_of<'t, L: Layers<'t>>(layers: L, name: &Query) -> Option<u32> {
+    if let Some((_, node)) = layers.find_hashed(name.lname(), name.hash) {
         return Some(node.zone());
     }
     let mut start = 0;
     for _ in 0..name.question.labels {
         start = name.next_label(start);
-        if let Some(node) = table.find(name.lower.get(start..name.question.name_len)?) {
+        if let Some((_, node)) = layers.find(name.lower.get(start..name.question.name_len)?) {
             return Some(node.zone());
         }
     }

@@ -7,6 +7,7 @@
 
 use super::denial;
 use super::dname;
+use super::overlaid;
 use super::policy::{About, Decision, Policy, Response, ResponseClass, SendAll};
 use super::query::{Query, Rejection};
 use super::reply::{self, Failure, Reply, Written};
@@ -14,10 +15,12 @@ use super::resolve::{self, Plan};
 use super::signed;
 use super::transport::Transport;
 use crate::stats::breakdown::zones::ZoneSlots;
+use crate::table::overlay::{BaseOnly, Layers, Overlaid, Overlay};
 use crate::table::Table;
 use crate::tsig::Keyring;
 use crate::wire::dns::{self, rcode};
 use crate::wire::dns::{class, RType};
+use std::sync::Arc;
 
 /// Serving options that shape answers but are not zone data.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,9 +58,11 @@ impl Default for Options {
     }
 }
 
-/// A table with the options it is served with.
+/// A table with the options it is served with, and the overlay of the
+/// changes applied to it since it was compiled (`table::overlay`).
 pub struct Engine {
-    pub(super) table: Table,
+    pub(super) table: Arc<Table>,
+    pub(super) overlay: Option<Arc<Overlay>>,
     pub(super) options: Options,
     /// Where each of the table's zones is counted (`stats::breakdown::zones`).
     pub(super) zone_slots: ZoneSlots,
@@ -66,7 +71,29 @@ pub struct Engine {
 impl Engine {
     pub fn new(table: Table, options: Options) -> Engine {
         let zone_slots = ZoneSlots::identity(table.zone_count());
-        Engine { table, options, zone_slots }
+        Engine { table: Arc::new(table), overlay: None, options, zone_slots }
+    }
+
+    /// This engine's table and options with `overlay` over the table (none:
+    /// the table alone): the engine an incremental apply swaps in. The
+    /// table is shared, not copied.
+    pub fn with_overlay(&self, overlay: Option<Arc<Overlay>>) -> Engine {
+        Engine {
+            table: Arc::clone(&self.table),
+            overlay,
+            options: self.options.clone(),
+            zone_slots: self.zone_slots.clone(),
+        }
+    }
+
+    /// The overlay over the table, if changes were applied to it.
+    pub fn overlay(&self) -> Option<&Overlay> {
+        self.overlay.as_deref()
+    }
+
+    /// The overlay, shared: the next apply's previous one.
+    pub fn overlay_shared(&self) -> Option<Arc<Overlay>> {
+        self.overlay.clone()
     }
 
     /// Counts the table's zones in the slots `slots` gives them.
@@ -208,7 +235,7 @@ pub(super) fn answer_unsized<P: Policy>(
     let qtype = RType(q.qtype);
     // The common case first: class IN and a data type.
     let outcome = if q.qclass == class::IN && !qtype.is_meta() {
-        answer_in(&engine.table, query, &mut reply, transport)
+        answer_in_engine(engine, query, &mut reply, transport)
     } else if qtype == RType::OPT {
         Err(rcode::FORMERR)
     } else if qtype == RType::AXFR || qtype == RType::IXFR {
@@ -217,7 +244,7 @@ pub(super) fn answer_unsized<P: Policy>(
     } else if qtype.is_meta() && qtype != RType::ANY {
         Err(rcode::NOTIMP)
     } else if q.qclass == class::IN {
-        answer_in(&engine.table, query, &mut reply, transport)
+        answer_in_engine(engine, query, &mut reply, transport)
     } else if q.qclass == class::CH {
         answer_chaos(opts, query, &mut reply)
     } else {
@@ -257,8 +284,25 @@ fn decide_rare<P: Policy>(policy: &mut P, response: &Response<'_>) -> Decision {
 /// The table's zone index a response came from, when none did.
 const NO_ZONE: u32 = u32::MAX;
 
-fn answer_in(table: &Table, query: &Query, reply: &mut Reply<'_>, transport: Transport) -> Result<(), u8> {
-    let result = match resolve::plan(table, query) {
+/// The answer path compiled for the engine's layers: with no overlay, the
+/// base table's code alone (one test of the engine per answer, none per
+/// lookup); with one, its own copy, out of line.
+#[inline(always)]
+fn answer_in_engine(engine: &Engine, query: &Query, reply: &mut Reply<'_>, transport: Transport) -> Result<(), u8> {
+    match engine.overlay.as_deref() {
+        None => answer_in(BaseOnly(&engine.table), query, reply, transport),
+        Some(overlay) => overlaid::answer(Overlaid { base: &engine.table, overlay }, query, reply, transport),
+    }
+}
+
+pub(super) fn answer_in<'t, L: Layers<'t>>(
+    layers: L,
+    query: &Query,
+    reply: &mut Reply<'_>,
+    transport: Transport,
+) -> Result<(), u8> {
+    let (table, plan) = resolve::plan(layers, query);
+    let result = match plan {
         Plan::Template(r) if r.signed != 0 && query.edns.is_some_and(|e| e.dnssec_ok) => {
             signed_template(table, query, reply, r.signed)
         }
@@ -266,7 +310,7 @@ fn answer_in(table: &Table, query: &Query, reply: &mut Reply<'_>, transport: Tra
         Plan::Denial { response, zone, encloser, wildcard } => {
             denial::answer_or_template(table, query, reply, &response, zone, encloser, wildcard)
         }
-        Plan::Dname { skip, node } => dname::answer(table, query, reply, skip, &node),
+        Plan::Dname { skip, node } => dname::answer(layers, table, query, reply, skip, &node),
         Plan::Refused => return Err(rcode::REFUSED),
         Plan::Corrupt => Err(Failure::Corrupt),
     };

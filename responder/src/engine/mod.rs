@@ -21,6 +21,7 @@ mod frame;
 pub mod live;
 mod message;
 pub mod nsid;
+mod overlaid;
 pub mod policy;
 mod proof;
 mod query;

@@ -159,6 +159,18 @@ impl<'b> Reply<'b> {
         self.flags |= flags::TC;
     }
 
+    /// Writes `bytes` over what the reply holds at `at` (before `pos`),
+    /// keeping the checksum sum: the old bytes' sum taken out (in ones'
+    /// complement, adding the complement subtracts), the new one added.
+    pub(super) fn overwrite(&mut self, at: usize, bytes: &[u8]) -> Result<(), Failure> {
+        let end = at.checked_add(bytes.len()).filter(|&e| e <= self.pos).ok_or(Failure::Corrupt)?;
+        let old = checksum::placed(checksum::sum(&self.buf[at..end]), at);
+        self.buf[at..end].copy_from_slice(bytes);
+        let new = checksum::placed(checksum::sum(bytes), at);
+        self.sum = checksum::combine(checksum::combine(self.sum, new), !old);
+        Ok(())
+    }
+
     #[inline(always)]
     pub(super) fn add_sum(&mut self, sum: u64) {
         self.sum = checksum::combine(self.sum, sum);

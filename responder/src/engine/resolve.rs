@@ -2,6 +2,7 @@
 //! other half the compiler did (RFC 1034 §4.3.2 with RFC 4592 wildcards).
 
 use super::query::Query;
+use crate::table::overlay::Layers;
 use crate::table::{NodeView, ResponseView, Table};
 use crate::wire::dns::RType;
 
@@ -31,45 +32,47 @@ pub enum Plan<'t> {
 
 /// Also notes in `q.zone` the index of the zone that answers, if one does.
 /// Always inlined: the plain answer path keeps it in line, as it was before
-/// the DNAME chase became its second caller.
+/// the DNAME chase became its second caller. The table returned is the one
+/// the plan's offsets (a DO=1 variant, a wildcard node, the zone's chain)
+/// are read in: the base's, or an overlay's when the node came from there.
 #[inline(always)]
-pub fn plan<'t>(table: &'t Table, q: &Query) -> Plan<'t> {
+pub fn plan<'t, L: Layers<'t>>(layers: L, q: &Query) -> (&'t Table, Plan<'t>) {
     let qtype = q.question.qtype;
-    let pick = |off: Option<u32>| match off.and_then(|o| table.response(o)) {
-        Some(r) => Plan::Template(r),
-        None => Plan::Corrupt,
+    let pick = |table: &'t Table, off: Option<u32>| match off.and_then(|o| table.response(o)) {
+        Some(r) => (table, Plan::Template(r)),
+        None => (table, Plan::Corrupt),
     };
-    if let Some(node) = table.find_hashed(q.lname(), q.hash) {
+    if let Some((table, node)) = layers.find_hashed(q.lname(), q.hash) {
         q.zone.set(node.zone());
         let off = if qtype == RType::ANY.0 { node.any_response() } else { node.response_for(qtype) };
-        return pick(Some(off));
+        return pick(table, Some(off));
     }
     // The closest encloser decides: referral, DNAME, wildcard or NXDOMAIN.
     let mut start = 0;
     for skip in 1..=q.question.labels {
         start = q.next_label(start);
-        let Some(node) = table.find(&q.lower[start..q.question.name_len]) else { continue };
+        let Some((table, node)) = layers.find(&q.lower[start..q.question.name_len]) else { continue };
         q.zone.set(node.zone());
         if node.is_cut() {
-            return pick(Some(node.default_response()));
+            return pick(table, Some(node.default_response()));
         }
         if node.dname().is_some() {
-            return Plan::Dname { skip, node };
+            return (table, Plan::Dname { skip, node });
         }
         let (off, wildcard) = match node.wildcard_child() {
             Some(w) => {
-                let Some(wild) = table.node_at(w) else { return Plan::Corrupt };
+                let Some(wild) = table.node_at(w) else { return (table, Plan::Corrupt) };
                 (if qtype == RType::ANY.0 { wild.any_response() } else { wild.response_for(qtype) }, w)
             }
             None => match table.zone(node.zone()) {
                 Some(z) => (z.nxdomain, 0),
-                None => return Plan::Corrupt,
+                None => return (table, Plan::Corrupt),
             },
         };
         return match table.response(off) {
-            Some(response) => Plan::Denial { response, zone: node.zone(), encloser: start, wildcard },
-            None => Plan::Corrupt,
+            Some(response) => (table, Plan::Denial { response, zone: node.zone(), encloser: start, wildcard }),
+            None => (table, Plan::Corrupt),
         };
     }
-    Plan::Refused
+    (layers.base(), Plan::Refused)
 }

@@ -16,6 +16,7 @@ pub mod format;
 mod header;
 mod name_index;
 pub mod nsec3_hash;
+pub mod overlay;
 mod prefetch;
 #[cfg(test)]
 mod proptests;

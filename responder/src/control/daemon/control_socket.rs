@@ -96,13 +96,14 @@ pub fn reload_reply(runtime: &Runtime) -> Value {
     match outcome {
         Ok(loaded) => {
             tracing::info!(
-                "reloaded in {:.2?}: {} ({} bytes)",
+                "reloaded in {:.2?} ({}): {} ({} bytes)",
                 loaded.took,
+                loaded.path.name(),
                 served::describe(&loaded.zones),
                 loaded.table_bytes
             );
             let zones: Vec<Value> = loaded.zones.iter().map(|z| json!({"name": z.name, "serial": z.serial})).collect();
-            json!({"ok": true, "zones": zones, "seconds": loaded.took.as_secs_f64()})
+            json!({"ok": true, "zones": zones, "seconds": loaded.took.as_secs_f64(), "path": loaded.path.name()})
         }
         Err(error) => {
             tracing::error!("reload failed, still serving the previous zones: {error}");

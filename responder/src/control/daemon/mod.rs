@@ -5,6 +5,7 @@ mod clients;
 mod control_socket;
 mod health;
 pub mod http;
+mod incremental;
 mod metrics;
 mod privileges;
 mod reload;

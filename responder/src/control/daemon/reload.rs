@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use super::incremental::{self, FileZone, Incremental};
 use super::served::{self, ServedZone};
 use crate::control::zones;
 use crate::engine::live::SharedEngine;
@@ -76,9 +77,6 @@ impl ZoneSource {
     }
 }
 
-/// A zone file as loaded: its `--zone` argument and its zone.
-type FileZone = (String, Arc<zone::Zone>);
-
 /// What the next load starts from; changed only under `Reloader::loading`.
 struct Loading {
     source: ZoneSource,
@@ -87,6 +85,27 @@ struct Loading {
     files: Vec<FileZone>,
     /// The options of the engine serving now.
     options: Options,
+    /// The zones as the engine serving now has them, for the next change
+    /// set (`incremental`); `None` after a full compile.
+    incremental: Option<Incremental>,
+}
+
+/// How a load reached the engine it serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoadPath {
+    /// Compiled whole (or read from a table file).
+    Full,
+    /// The changes applied as an overlay over the table serving before.
+    Overlay,
+}
+
+impl LoadPath {
+    pub fn name(self) -> &'static str {
+        match self {
+            LoadPath::Full => "full",
+            LoadPath::Overlay => "overlay",
+        }
+    }
 }
 
 /// What a successful load produced.
@@ -95,6 +114,7 @@ pub struct Loaded {
     pub zones: Vec<ServedZone>,
     pub table_bytes: usize,
     pub took: Duration,
+    pub path: LoadPath,
 }
 
 /// Reload counts and the last outcome, for stats.
@@ -108,6 +128,12 @@ pub struct ReloadHistory {
     /// successful reload), and when a reload last failed; Unix seconds.
     pub loaded_at: f64,
     pub failed_at: Option<f64>,
+    /// Of the successful reloads, those applied as an overlay.
+    pub overlaid: u64,
+    /// How the last successful load went, and why the last reload that
+    /// could have been an overlay was compiled whole.
+    pub last_path: Option<LoadPath>,
+    pub last_fallback: Option<String>,
 }
 
 fn unix_now() -> f64 {
@@ -186,13 +212,18 @@ impl Reloader {
             outbound.update(&zones, false);
         }
         drop(zones);
-        let loaded = describe(&engine, started);
-        let history = ReloadHistory { zones: loaded.zones.clone(), loaded_at: unix_now(), ..ReloadHistory::default() };
+        let loaded = describe(&engine, started, LoadPath::Full);
+        let history = ReloadHistory {
+            zones: loaded.zones.clone(),
+            loaded_at: unix_now(),
+            last_path: Some(LoadPath::Full),
+            ..ReloadHistory::default()
+        };
         let reloader = Reloader {
             limits,
             secondaries,
             engine: SharedEngine::new(engine),
-            reloading: Mutex::new(Loading { source, files, options }),
+            reloading: Mutex::new(Loading { source, files, options, incremental: None }),
             history: Mutex::new(history),
             keys_from: None,
             zones_from: None,
@@ -272,24 +303,71 @@ impl Reloader {
                 tracing::info!("reload: {change}");
             }
         }
+        let same_source = matches!((&source, &loading.source), (ZoneSource::Zones(a), ZoneSource::Zones(b)) if a == b);
+        if same_source && options == loading.options {
+            if let Some(loaded) = self.try_overlay(loading, files.clone(), started) {
+                if let (Some(outbound), Some(access)) = (&self.outbound, access) {
+                    outbound.set_access(access);
+                }
+                return Ok(loaded);
+            }
+        }
         let (engine, zones) = source.compile(&files, &options, self.secondaries.as_deref())?;
-        *loading = Loading { source, files, options };
+        *loading = Loading { source, files, options, incremental: None };
         if let (Some(outbound), Some(access)) = (&self.outbound, access) {
             outbound.set_access(access);
         }
-        Ok(self.serve(engine, &zones, started))
+        Ok(self.serve(engine, &zones, started, LoadPath::Full))
+    }
+
+    /// Serves `files` (read now; the same zone set as `loading`'s) as
+    /// overlays over the engine serving now, if the policy and every
+    /// apply allow (`incremental`); `None`: compile whole. Zone files
+    /// only: with secondary zones, which swap in whole, always whole.
+    fn try_overlay(&self, loading: &mut Loading, files: Vec<FileZone>, started: Instant) -> Option<Loaded> {
+        if !matches!(loading.source, ZoneSource::Zones(_)) || self.secondaries.as_deref().is_some_and(|s| !s.is_empty())
+        {
+            return None;
+        }
+        let current = self.engine.load();
+        match incremental::apply_files(&mut loading.incremental, &current, &loading.files, &files) {
+            Ok(Some(applied)) => {
+                tracing::info!(
+                    "reload: {} records of {} zones applied as an overlay ({} names compiled) in {:.2?}",
+                    applied.records,
+                    applied.zones,
+                    applied.compiled,
+                    started.elapsed()
+                );
+                // The zones sent out get their new versions, as after a full compile.
+                let zones: Vec<Arc<zone::Zone>> = match self.outbound {
+                    Some(_) => files.iter().map(|(_, z)| Arc::clone(z)).collect(),
+                    None => Vec::new(),
+                };
+                loading.files = files;
+                Some(self.serve(applied.engine, &zones, started, LoadPath::Overlay))
+            }
+            Ok(None) => None,
+            Err(why) => {
+                tracing::info!("reload: compiled whole, not as an overlay: {why}");
+                self.lock_history().last_fallback = Some(why);
+                None
+            }
+        }
     }
 
     /// Swaps `engine` in (its followers prepared before, committed right
     /// after), then gives the zones sent out their new versions (which
     /// announces a changed serial by NOTIFY).
-    fn serve(&self, engine: Engine, zones: &[Arc<zone::Zone>], started: Instant) -> Loaded {
+    fn serve(&self, engine: Engine, zones: &[Arc<zone::Zone>], started: Instant, path: LoadPath) -> Loaded {
         let engine = slotted(engine, &self.zone_names);
-        let loaded = describe(&engine, started);
+        let loaded = describe(&engine, started, path);
         // Noted before the swap, so whoever sees the new zones served also
         // sees this load counted (the zones' drop and NOTIFY come later).
         let mut history = self.lock_history();
         history.succeeded += 1;
+        history.overlaid += (path == LoadPath::Overlay) as u64;
+        history.last_path = Some(path);
         history.zones = loaded.zones.clone();
         history.loaded_at = unix_now();
         drop(history);
@@ -306,12 +384,13 @@ impl Reloader {
     /// Serves what the secondary zones hold now beside the zone files as
     /// last loaded (no file is read again): a transfer's new copy.
     pub fn swap_secondaries(&self) -> Result<Loaded, String> {
-        let loading = self.lock_loading();
+        let mut loading = self.lock_loading();
         let started = Instant::now();
+        loading.incremental = None;
         let outcome = loading
             .source
             .compile(&loading.files, &loading.options, self.secondaries.as_deref())
-            .map(|(engine, zones)| self.serve(engine, &zones, started));
+            .map(|(engine, zones)| self.serve(engine, &zones, started, LoadPath::Full));
         self.record(outcome)
     }
 
@@ -337,9 +416,13 @@ impl Reloader {
             }
             let mut files = loading.files.clone();
             files[at].1 = Arc::new(fresh);
+            if let Some(loaded) = self.try_overlay(&mut loading, files.clone(), started) {
+                return Ok(loaded);
+            }
             let (engine, zones) = loading.source.compile(&files, &loading.options, self.secondaries.as_deref())?;
             loading.files = files;
-            Ok(self.serve(engine, &zones, started))
+            loading.incremental = None;
+            Ok(self.serve(engine, &zones, started, LoadPath::Full))
         })();
         self.record(outcome)
     }
@@ -371,8 +454,14 @@ impl Reloader {
     }
 }
 
-fn describe(engine: &Engine, started: Instant) -> Loaded {
-    Loaded { zones: served::zones(engine), table_bytes: engine.table().as_bytes().len(), took: started.elapsed() }
+fn describe(engine: &Engine, started: Instant, path: LoadPath) -> Loaded {
+    let overlay = engine.overlay().map_or(0, |o| o.bytes());
+    Loaded {
+        zones: served::zones(engine),
+        table_bytes: engine.table().as_bytes().len() + overlay,
+        took: started.elapsed(),
+        path,
+    }
 }
 
 #[cfg(test)]
@@ -437,6 +526,58 @@ mod tests {
         let history = reloader.history();
         assert_eq!((history.succeeded, history.failed, history.zones[0].serial), (0, 1, Some(1)));
         assert_eq!(served::zones(&reloader.engine().load())[0].serial, Some(1), "the old zone serves");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A file edited a little (serial, one address) reloads as an overlay,
+    /// `reload` and `zone-reload` alike, counted as such; one edited past
+    /// the policy's share, or in its SOA's names, compiles whole and says why.
+    #[test]
+    fn small_edits_reload_as_an_overlay_and_large_ones_compile_whole() {
+        let dir = std::env::temp_dir().join(format!("rsp-reload-overlay-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("example.com.zone");
+        let write = |serial: u32, mname: &str, moved: u32| {
+            let mut text =
+                format!("$ORIGIN example.com.\n@ 300 IN SOA {mname} h {serial} 1 1 1 60\n@ NS ns\nns A 198.18.0.1\n");
+            for i in 0..100 {
+                text.push_str(&format!("h{i} A 198.18.1.{}\n", if i < moved { 200 } else { i }));
+            }
+            std::fs::write(&path, text).unwrap();
+        };
+        let address = |reloader: &Reloader, name: &str| -> u8 {
+            let engine = reloader.engine().load();
+            let q = crate::engine::proptests::QuerySpec::new(name, 1).encode();
+            let mut buf = vec![0u8; 512];
+            buf[..q.len()].copy_from_slice(&q);
+            let n = crate::engine::answer_message(&engine, &mut buf, q.len(), crate::engine::Transport::Udp).unwrap();
+            buf[n - 1]
+        };
+        write(1, "ns", 0);
+        let file = path.display().to_string();
+        let (reloader, _) = Reloader::start(ZoneSource::Zones(vec![file]), Options::default()).unwrap();
+
+        write(2, "ns", 1);
+        let loaded = reloader.reload().unwrap();
+        assert_eq!((loaded.path, loaded.zones[0].serial), (LoadPath::Overlay, Some(2)));
+        assert_eq!((address(&reloader, "h0.example.com."), address(&reloader, "h1.example.com.")), (200, 1));
+        let origin = zone::Name::parse("example.com.", None).unwrap().unwrap();
+        write(3, "ns", 2);
+        let loaded = reloader.reload_zone(&origin).unwrap();
+        assert_eq!((loaded.path, loaded.zones[0].serial), (LoadPath::Overlay, Some(3)));
+        assert_eq!(address(&reloader, "h1.example.com."), 200);
+
+        // 30 addresses (60 records) more: past 1/8 of the 103 records.
+        write(4, "ns", 32);
+        let loaded = reloader.reload().unwrap();
+        assert_eq!((loaded.path, loaded.zones[0].serial), (LoadPath::Full, Some(4)));
+        assert_eq!(address(&reloader, "h31.example.com."), 200);
+        assert!(reloader.engine().load().overlay().is_none(), "a full compile leaves no overlay");
+        write(5, "ns2", 32);
+        assert_eq!(reloader.reload().unwrap().path, LoadPath::Full);
+        let history = reloader.history();
+        assert_eq!((history.succeeded, history.overlaid, history.last_path), (4, 2, Some(LoadPath::Full)));
+        assert!(history.last_fallback.as_deref().is_some_and(|w| w.contains("SOA")), "{:?}", history.last_fallback);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -81,8 +81,18 @@ pub fn handle(request: &str, runtime: &Runtime) -> Option<Value> {
     tracing::info!("zone-reload {zone} requested over the control socket");
     Some(match runtime.reloader.reload_zone(&zone) {
         Ok(loaded) => {
-            tracing::info!("zone-reload {zone}: serving {} in {:.2?}", served::describe(&loaded.zones), loaded.took);
-            json!({"ok": true, "zone": zone.to_string(), "took_ms": loaded.took.as_secs_f64() * 1e3})
+            tracing::info!(
+                "zone-reload {zone}: serving {} in {:.2?} ({})",
+                served::describe(&loaded.zones),
+                loaded.took,
+                loaded.path.name()
+            );
+            json!({
+                "ok": true,
+                "zone": zone.to_string(),
+                "took_ms": loaded.took.as_secs_f64() * 1e3,
+                "path": loaded.path.name(),
+            })
         }
         Err(error) => {
             tracing::error!("zone-reload {zone} failed, the zones served are unchanged: {error}");

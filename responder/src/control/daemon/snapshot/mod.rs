@@ -18,6 +18,12 @@ pub struct Snapshot {
     pub reloads_ok: u64,
     pub reloads_failed: u64,
     pub last_reload_error: Option<String>,
+    /// Reloads applied as an overlay over the table (`incremental`), how
+    /// the last one went (`full`, `overlay`) and why the last reload that
+    /// could have been an overlay was compiled whole.
+    pub reloads_overlaid: u64,
+    pub last_reload_path: Option<&'static str>,
+    pub last_reload_fallback: Option<String>,
     /// Unix seconds: when the served zones were loaded, when a reload last failed.
     pub loaded_at: f64,
     pub reload_failed_at: Option<f64>,

@@ -32,7 +32,14 @@ pub fn json(s: &Snapshot) -> Value {
     json!({
         "uptime_seconds": s.uptime_secs,
         "zones": zones,
-        "reloads": {"ok": s.reloads_ok, "failed": s.reloads_failed, "last_error": s.last_reload_error},
+        "reloads": {
+            "ok": s.reloads_ok,
+            "failed": s.reloads_failed,
+            "last_error": s.last_reload_error,
+            "overlaid": s.reloads_overlaid,
+            "last_path": s.last_reload_path,
+            "last_fallback": s.last_reload_fallback,
+        },
         "memory": memory_json(s),
         "total": dns_json(&s.total()),
         "xdp": xdp,
@@ -485,6 +492,9 @@ mod tests {
             reloads_ok: 2,
             reloads_failed: 1,
             last_reload_error: Some("x.zone:3: bad".into()),
+            reloads_overlaid: 1,
+            last_reload_path: Some("overlay"),
+            last_reload_fallback: None,
             loaded_at: 1_700_000_000.0,
             reload_failed_at: Some(1_700_000_001.0),
             process: Some(ProcessStats {

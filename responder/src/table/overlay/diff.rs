@@ -1,0 +1,48 @@
+//! A change set from two versions of a zone (a reloaded file): what an
+//! IXFR would carry, with one more rule so that the overlay's RRsets keep
+//! the new file's record order (which decides RDATA order and an RRset's
+//! TTL in answers): a name whose kept records come in another order, or
+//! that gains records before its kept ones, is replaced whole.
+
+use super::index::{key, Key};
+use super::Change;
+use crate::table::fasthash::FastMap;
+use crate::zone::{Record, Zone};
+
+/// Everything that tells two records apart in an answer.
+fn same(a: &Record, b: &Record) -> bool {
+    a.rtype == b.rtype && a.class == b.class && a.ttl == b.ttl && a.rdata == b.rdata
+}
+
+/// A name's records in the old version, then in the new.
+type Versions<'z> = (Vec<&'z Record>, Vec<&'z Record>);
+
+impl Change {
+    /// The change from `old` to `new`, two versions of the zone at `zone`
+    /// in the compiled slice.
+    pub fn diff(zone: usize, old: &Zone, new: &Zone) -> Change {
+        let mut by_name: FastMap<Key, Versions<'_>> = FastMap::default();
+        for r in &old.records {
+            by_name.entry(key(&r.owner)).or_default().0.push(r);
+        }
+        for r in &new.records {
+            by_name.entry(key(&r.owner)).or_default().1.push(r);
+        }
+        let mut change = Change { zone, ..Change::default() };
+        // In the new file's order, so that additions land as it has them.
+        let mut names: Vec<(&Key, &Versions<'_>)> = by_name.iter().collect();
+        names.sort_by_key(|(_, (o, n))| (n.first().map(|r| r.location.line), o.first().map(|r| r.location.line)));
+        for (_, (o, n)) in names {
+            let kept: Vec<&Record> = o.iter().copied().filter(|r| n.iter().any(|x| same(r, x))).collect();
+            let in_order = n.len() >= kept.len() && kept.iter().zip(n.iter()).all(|(a, b)| same(a, b));
+            if in_order {
+                change.deletes.extend(o.iter().filter(|r| !kept.iter().any(|k| same(r, k))).map(|r| (*r).clone()));
+                change.adds.extend(n[kept.len()..].iter().map(|r| (*r).clone()));
+            } else {
+                change.deletes.extend(o.iter().map(|r| (*r).clone()));
+                change.adds.extend(n.iter().map(|r| (*r).clone()));
+            }
+        }
+        change
+    }
+}
