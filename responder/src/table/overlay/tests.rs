@@ -29,7 +29,7 @@ fn head(zone: usize, v: u32) -> String {
         return text.to_string();
     }
     let minimum = if zone == 0 { 300 } else { 60 };
-    let minimum = if v % 3 == 0 { minimum / 2 } else { minimum };
+    let minimum = if v.is_multiple_of(3) { minimum / 2 } else { minimum };
     let old = format!("1 7200 3600 1209600 {}", if zone == 0 { 300 } else { 60 });
     text.replace(&old, &format!("{} 7200 3600 1209600 {minimum}", 1 + v))
 }
@@ -128,8 +128,8 @@ fn step() -> impl Strategy<Value = Step> {
 /// checks refuse them (a CNAME beside other data, say).
 fn zones(lines: &[Line], soa: [u32; 2]) -> Option<Vec<Zone>> {
     let mut out = Vec::new();
-    for zi in 0..2 {
-        let mut text = head(zi, soa[zi]);
+    for (zi, &serial) in soa.iter().enumerate() {
+        let mut text = head(zi, serial);
         for l in lines.iter().filter(|l| l.zone == zi) {
             text.push_str(&l.text);
             text.push('\n');

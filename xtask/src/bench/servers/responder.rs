@@ -30,7 +30,7 @@ pub fn launch(kind: ServerKind, ctx: &Context<'_>) -> Result<Launch, NotRun> {
         // steering with the flow hash over two queues, unpinned.
         let mut args: Vec<String> =
             ["serve", "--user", "root", "--zone", &zone, "--listen", &listen].map(str::to_owned).to_vec();
-        if !sets_udp_workers(&ctx.responder_args) {
+        if !sets_udp_workers(ctx.responder_args) {
             args.extend(["--udp-workers".to_owned(), "1".to_owned()]);
         }
         args.extend(extra.iter().map(|s| s.to_string()));
