@@ -54,6 +54,8 @@ pub fn answer(
         edns: query.edns,
         // The chase stays in the DNAME's zone, already noted for the metrics.
         zone: std::cell::Cell::new(query.zone.get()),
+        // The prefetcher hashed the question's names, not the targets'.
+        prehashed: super::prehashed::Prehashed::new(),
     };
     let (mut skip, mut node) = (skip, *node);
     for _ in 0..MAX_HOPS {

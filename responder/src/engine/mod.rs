@@ -22,6 +22,7 @@ pub mod live;
 mod message;
 pub mod nsid;
 pub mod policy;
+mod prehashed;
 mod proof;
 mod query;
 mod reply;

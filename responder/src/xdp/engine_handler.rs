@@ -59,7 +59,7 @@ impl<P: Policy + Send + 'static, T: MaybeTap> FrameHandler for EngineHandler<P, 
 
     #[inline]
     fn prefetched(&mut self) {
-        self.prefetch.finish(self.session.engine());
+        self.session.prefetched(&mut self.prefetch);
     }
 
     #[inline]
