@@ -239,7 +239,7 @@ fn answer_batches(
             buf[..f.len()].copy_from_slice(f);
             prefetch.frame(engine, &buf[..f.len()]);
         }
-        prefetch.finish(engine);
+        prefetch.finish(engine, &mut scratch);
         for (j, buf) in bufs[..batch].iter_mut().enumerate() {
             let len = frames[(done + j) & (QUERIES - 1)].len();
             let capacity = buf.len();

@@ -8,8 +8,8 @@
 //! one. The compiler found the proofs about each possible closest encloser
 //! (the entry covering its wildcard, its own NSEC3); what is left is a
 //! binary search over the zone's chain for the one name it could not know
-//! (with NSEC3, after one SHA-1 hash), no allocation; DO=0 answers never
-//! come here.
+//! (with NSEC3, after one SHA-1 hash, which the batch prefetcher may have
+//! taken already), no allocation; DO=0 answers never come here.
 
 use super::query::Query;
 use super::reply::{Failure, Names, Reply};
@@ -115,7 +115,13 @@ fn answer<N: Names>(
         if wildcard == 0 || nodata {
             c.add(ce_proof(), true);
         }
-        c.add(chain.proof(table, query.lower.get(next..end).ok_or(Failure::Corrupt)?), true);
+        let next_closer = query.lower.get(next..end).ok_or(Failure::Corrupt)?;
+        // Hashed by the batch prefetcher, when this query came in a batch.
+        let hash = match query.prehashed.find(next_closer, chain.salt, chain.iterations) {
+            Some(hash) => hash,
+            None => chain.hash(next_closer),
+        };
+        c.add(chain.proof_of_hash(table, &hash), true);
     } else {
         c.add(chain.proof(table, name), true);
     }

@@ -156,7 +156,113 @@ proptest! {
             };
             prop_assert_eq!(answer(&precompiled), answer(&searched), "{} {:?}", name, qtype);
         }
+        // The same queries as one batch, prefetched (the NSEC3 hashes taken
+        // ahead): the same answers.
+        let asked: Vec<Vec<u8>> =
+            queries.iter().map(|(name, qtype)| query_bytes(name, *qtype, Some((4096, true)))).collect();
+        for (batched, alone) in answer_batch(&precompiled, &asked).iter().zip(&asked) {
+            prop_assert_eq!(batched, &answer_alone(&precompiled, alone));
+        }
     }
+}
+
+fn answer_alone(e: &Engine, q: &[u8]) -> Vec<u8> {
+    let mut buf = vec![0u8; 65535];
+    buf[..q.len()].copy_from_slice(q);
+    let n = answer_message(e, &mut buf, q.len(), Transport::Udp).expect("an answer");
+    buf.truncate(n);
+    buf
+}
+
+/// `queries` prefetched as one batch, then answered with the scratch the
+/// prefetch filled.
+fn answer_batch(e: &Engine, queries: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    let mut scratch = Scratch::default();
+    let mut prefetch = Prefetch::new();
+    for q in queries {
+        prefetch.message(e, q);
+    }
+    prefetch.finish(e, &mut scratch);
+    answer_with(e, &mut scratch, queries)
+}
+
+fn answer_with(e: &Engine, scratch: &mut Scratch, queries: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    let mut policy = policy::SendAll;
+    queries
+        .iter()
+        .map(|q| {
+            let mut buf = vec![0u8; 65535];
+            buf[..q.len()].copy_from_slice(q);
+            let n = answer_message_with(e, scratch, &mut buf, q.len(), Transport::Udp, &[], &mut policy).unwrap();
+            buf.truncate(n);
+            buf
+        })
+        .collect()
+}
+
+#[test]
+fn the_prefetcher_hashes_the_next_closer_names_of_do_queries_the_table_lacks() {
+    let owners = BTreeSet::from(["a".to_string(), "*.w".to_string(), "b.c".to_string()]);
+    let zone = crate::zone::parse_str(&signed_zone(&owners, true), "signed.zone", None).expect("zone");
+    let engine = Engine::new(Table::compile(&[zone]).expect("compiles"), Options::default());
+    let queries = [
+        ("NX1.example.com.", Some((4096, true))),
+        ("a.example.com.", Some((4096, true))),    // present
+        ("nx2.example.com.", Some((4096, false))), // DO=0
+        ("nx3.example.com.", None),
+        ("x.Y.w.example.com.", Some((4096, true))), // a wildcard's answer: next closer y.w
+        ("z.del.example.com.", Some((4096, true))), // a referral
+        ("q.b.c.example.com.", Some((4096, true))), // next closer q.b.c
+    ];
+    let asked: Vec<Vec<u8>> = queries.iter().map(|(n, edns)| query_bytes(n, RecordType::A, *edns)).collect();
+    let mut scratch = Scratch::default();
+    let mut prefetch = Prefetch::new();
+    for q in &asked {
+        prefetch.message(&engine, q);
+    }
+    prefetch.finish(&engine, &mut scratch);
+    let prehashed = &scratch.query.prehashed;
+    for (name, taken) in [
+        ("nx1.example.com.", true),
+        ("nx2.example.com.", false),
+        ("nx3.example.com.", false),
+        ("y.w.example.com.", true),
+        ("z.del.example.com.", false),
+        ("q.b.c.example.com.", true),
+    ] {
+        let w = wire(name);
+        let want = taken.then(|| nsec3_hash(&w, &SALT, 0));
+        assert_eq!(prehashed.find(&w, &SALT, 0), want, "{name}");
+    }
+    // Taken from the batch, the answers are those of the queries alone.
+    let mut scratch = Scratch::default();
+    for q in &asked {
+        prefetch.message(&engine, q);
+    }
+    prefetch.finish(&engine, &mut scratch);
+    let alone: Vec<Vec<u8>> = asked.iter().map(|q| answer_alone(&engine, q)).collect();
+    assert_eq!(answer_with(&engine, &mut scratch, &asked), alone);
+}
+
+#[test]
+fn an_nxdomain_takes_its_next_closer_hash_from_the_prefetch() {
+    let owners = BTreeSet::from(["a".to_string(), "m".to_string(), "z".to_string()]);
+    let zone = crate::zone::parse_str(&signed_zone(&owners, true), "signed.zone", None).expect("zone");
+    let engine = Engine::new(Table::compile(&[zone]).expect("compiles"), Options::default());
+    let q = query_bytes("nx.example.com.", RecordType::A, Some((4096, true)));
+    let alone = answer_alone(&engine, &q);
+    // Every hash the chain could cover: some other entry's proof answers.
+    let mut proofs = BTreeSet::new();
+    for first in 0..=255u8 {
+        let mut scratch = Scratch::default();
+        scratch.query.prehashed.add(&wire("nx.example.com."), &SALT, 0, [first; 20]);
+        let answer = answer_with(&engine, &mut scratch, std::slice::from_ref(&q)).remove(0);
+        proofs.insert(answer);
+    }
+    assert!(proofs.len() > 1, "the answer did not use the hash it was handed");
+    let mut scratch = Scratch::default();
+    scratch.query.prehashed.add(&wire("nx.example.com."), &SALT, 0, nsec3_hash(&wire("nx.example.com."), &SALT, 0));
+    assert_eq!(answer_with(&engine, &mut scratch, std::slice::from_ref(&q)), vec![alone]);
 }
 
 #[test]

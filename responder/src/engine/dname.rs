@@ -56,6 +56,8 @@ pub fn answer<'t, L: Layers<'t>>(
         edns: query.edns,
         // The chase stays in the DNAME's zone, already noted for the metrics.
         zone: std::cell::Cell::new(query.zone.get()),
+        // The prefetcher hashed the question's names, not the targets'.
+        prehashed: super::prehashed::Prehashed::new(),
     };
     let (mut skip, mut node, mut table) = (skip, *node, table);
     for _ in 0..MAX_HOPS {

@@ -23,6 +23,7 @@ mod message;
 pub mod nsid;
 mod overlaid;
 pub mod policy;
+mod prehashed;
 mod proof;
 mod query;
 mod reply;

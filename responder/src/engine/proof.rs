@@ -108,10 +108,13 @@ fn pointer(target: usize) -> Result<[u8; 2], Failure> {
 /// into the owner than one to all of it).
 fn shared(query: &Query, p: &ResponseView<'_>) -> Option<Shared> {
     let body = p.body;
-    let mut starts = [0usize; MAX_LABELS];
+    // Bytes, not words: an owner is at most 255 bytes, and this array is
+    // cleared for every proof placed (as `usize`, 1 KiB: most of this
+    // function's instructions).
+    let mut starts = [0u8; MAX_LABELS];
     let (mut n, mut pos) = (0, 0);
     while let Some(&len) = body.get(pos).filter(|&&l| (1..=63).contains(&l)) {
-        *starts.get_mut(n)? = pos;
+        *starts.get_mut(n)? = u8::try_from(pos).ok()?;
         n += 1;
         pos += 1 + len as usize;
     }
@@ -136,7 +139,7 @@ fn shared(query: &Query, p: &ResponseView<'_>) -> Option<Shared> {
     let name = query.lname();
     let mut same = 0;
     while same < n.min(above) {
-        let ours = &body[starts[n - 1 - same]..];
+        let ours = &body[starts[n - 1 - same] as usize..];
         let theirs = name.get(query.suffix_start(above - 1 - same)..)?;
         let len = ours[0] as usize;
         if theirs.first() != Some(&ours[0]) || !ours[1..=len].eq_ignore_ascii_case(theirs.get(1..=len)?) {
@@ -147,5 +150,5 @@ fn shared(query: &Query, p: &ResponseView<'_>) -> Option<Shared> {
     if same == 0 {
         return None;
     }
-    Some(Shared { keep: starts[n - same], pointer: pos, labels: apex + same })
+    Some(Shared { keep: starts[n - same] as usize, pointer: pos, labels: apex + same })
 }

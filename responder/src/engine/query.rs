@@ -26,6 +26,8 @@ pub struct Query {
     /// The table's index of the zone that answered (`resolve::plan` notes
     /// it, for counting), `u32::MAX` until one does.
     pub zone: std::cell::Cell<u32>,
+    /// NSEC3 hashes the batch prefetcher took for this batch's answers.
+    pub prehashed: super::prehashed::Prehashed,
 }
 
 /// Record counts of the sections after the question.
@@ -81,6 +83,7 @@ impl Query {
             opcode: 0,
             edns: None,
             zone: std::cell::Cell::new(u32::MAX),
+            prehashed: super::prehashed::Prehashed::new(),
         }
     }
 

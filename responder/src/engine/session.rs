@@ -6,6 +6,7 @@
 //! around it; each decides only when a batch begins and where its counters
 //! are published.
 
+use super::batch::Prefetch;
 use super::frame::{self, Verdict};
 use super::live::{LocalEngine, SharedEngine};
 use super::message::{answer_message_with, Engine, Scratch};
@@ -34,6 +35,13 @@ impl<P: Policy> Session<P> {
     #[inline]
     pub fn engine(&mut self) -> &Engine {
         self.engine.current()
+    }
+
+    /// Ends a batch's prefetch ([`Prefetch::finish`]) with this thread's
+    /// scratch, which the batch is then answered with.
+    #[inline]
+    pub fn prefetched(&mut self, prefetch: &mut Prefetch) {
+        prefetch.finish(self.engine.current(), &mut self.scratch);
     }
 
     /// [`super::answer_in_place`] from the live engine through this thread's

@@ -185,7 +185,7 @@ impl<P: Policy + Send> Session for ThreadSession<P> {
     }
 
     fn prefetched(&mut self) {
-        self.prefetch.finish(self.session.engine());
+        self.session.prefetched(&mut self.prefetch);
     }
 
     fn captures(&self) -> bool {

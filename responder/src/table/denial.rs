@@ -7,9 +7,13 @@
 
 use super::format::*;
 use super::nsec3_hash::{nsec3_hash, HASH_LEN};
+use super::prefetch::{prefetch, LINE};
 use super::view::{NodeView, ResponseView};
 use super::Table;
 use std::cmp::Ordering;
+
+/// Cache lines of a proof the batch prefetcher requests.
+const PROOF_LINES: usize = 4;
 
 /// Most labels a wire name of 255 bytes can have.
 const MAX_LABELS: usize = 128;
@@ -163,21 +167,42 @@ impl<'t> Chain<'t> {
     /// `name`: the last entry not after it, wrapping to the last entry
     /// before the first (RFC 4034 §4.1.1, RFC 5155 §3.1.7).
     pub fn proof(&self, table: &'t Table, name: &[u8]) -> Option<Proof<'t>> {
-        let hash = if self.nsec3 { nsec3_hash(name, self.salt, self.iterations) } else { [0; HASH_LEN] };
-        let (mut lo, mut hi) = (0usize, self.count);
-        if self.nsec3 {
-            // Every entry before the hash's slot sorts before the hash, every
-            // one after it after.
-            let slot = index_slot(&hash, self.index_bits);
-            (lo, hi) = (u32_at(self.index, slot * 4)? as usize, u32_at(self.index, slot * 4 + 4)? as usize);
-            if lo > hi || hi > self.count {
-                return None;
-            }
+        let hash = if self.nsec3 { self.hash(name) } else { [0; HASH_LEN] };
+        self.proof_searched(table, name, &hash)
+    }
+
+    /// [`Chain::proof`] of an NSEC3 chain for a name whose hash is known
+    /// (hashed ahead by the batch prefetcher, `engine::Prefetch`).
+    pub fn proof_of_hash(&self, table: &'t Table, hash: &[u8; HASH_LEN]) -> Option<Proof<'t>> {
+        if !self.nsec3 {
+            return None;
         }
+        self.proof_searched(table, &[], hash)
+    }
+
+    /// The NSEC3 hash of a lowercase wire name with this chain's salt and
+    /// iterations.
+    pub fn hash(&self, name: &[u8]) -> [u8; HASH_LEN] {
+        nsec3_hash(name, self.salt, self.iterations)
+    }
+
+    fn proof_searched(&self, table: &'t Table, name: &[u8], hash: &[u8; HASH_LEN]) -> Option<Proof<'t>> {
+        let (i, exact) = self.locate(name, hash)?;
+        let (id, response) = self.entry(i)?;
+        Some(Proof { id, exact, response: table.response(response)? })
+    }
+
+    /// The index of the entry that matches or covers `name` (NSEC) or
+    /// `hash` (NSEC3), and whether it matches.
+    fn locate(&self, name: &[u8], hash: &[u8; HASH_LEN]) -> Option<(usize, bool)> {
+        let (mut lo, mut hi) = match self.nsec3 {
+            true => self.slot_range(hash)?,
+            false => (0, self.count),
+        };
         let mut exact = false;
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            match self.cmp_entry(mid, name, &hash)? {
+            match self.cmp_entry(mid, name, hash)? {
                 Ordering::Greater => hi = mid,
                 Ordering::Equal => {
                     exact = true;
@@ -187,8 +212,44 @@ impl<'t> Chain<'t> {
             }
         }
         let i = lo.checked_sub(1).or(self.count.checked_sub(1))?;
-        let (id, response) = self.entry(i)?;
-        Some(Proof { id, exact: exact && lo == i + 1, response: table.response(response)? })
+        Some((i, exact && lo == i + 1))
+    }
+
+    /// The entries whose hashes begin as `hash` does: every entry before
+    /// them sorts before the hash, every one after it after.
+    fn slot_range(&self, hash: &[u8; HASH_LEN]) -> Option<(usize, usize)> {
+        let slot = index_slot(hash, self.index_bits);
+        let (lo, hi) = (u32_at(self.index, slot * 4)? as usize, u32_at(self.index, slot * 4 + 4)? as usize);
+        (lo <= hi && hi <= self.count).then_some((lo, hi))
+    }
+
+    /// Requests the index slot an NSEC3 search for `hash` reads first.
+    pub(super) fn prefetch_slot(&self, hash: &[u8; HASH_LEN]) {
+        prefetch(self.index, index_slot(hash, self.index_bits) * 4);
+    }
+
+    /// Requests the entries an NSEC3 search for `hash` compares, once the
+    /// slot's line is in: those of its slot and the one before them (the
+    /// proof when the hash sorts first in its slot).
+    pub(super) fn prefetch_entries(&self, hash: &[u8; HASH_LEN]) {
+        let Some((lo, hi)) = self.slot_range(hash) else { return };
+        let first = self.entries + lo.saturating_sub(1) * NSEC3_ENTRY_LEN;
+        let end = self.entries + hi.max(lo + 1) * NSEC3_ENTRY_LEN;
+        let mut line = first & !(LINE - 1);
+        while line < end {
+            prefetch(self.b, line.max(first));
+            line += LINE;
+        }
+    }
+
+    /// Requests the proof an NSEC3 search for `hash` finds, once the
+    /// entries' lines are in: its first [`PROOF_LINES`] lines (an NSEC3
+    /// with one RRSIG is about 200 bytes).
+    pub(super) fn prefetch_proof(&self, hash: &[u8; HASH_LEN]) {
+        let Some((_, response)) = self.locate(&[], hash).and_then(|(i, _)| self.entry(i)) else { return };
+        for line in 0..PROOF_LINES {
+            prefetch(self.b, response as usize + line * LINE);
+        }
     }
 
     /// The NSEC3 index is in order, ends at the chain's end, and each slot

@@ -32,6 +32,7 @@ use std::path::Path;
 
 pub use compile::{rrsig_time, CompileError};
 pub use header::{seal, Header};
+pub use prefetch::NextCloser;
 pub use view::{DnameView, NodeView, ResponseView, ZoneView};
 
 use crate::wire::{tail_word, words};
@@ -64,6 +65,10 @@ pub struct Table {
     buckets_off: usize,
     zone_count: usize,
     zones_off: usize,
+    /// Some zone has a denial chain (it is signed), some an NSEC3 one: what
+    /// the batch prefetcher asks before it looks at a query's DO bit.
+    chains: bool,
+    nsec3: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -188,6 +193,8 @@ impl Table {
             buckets_off: header.buckets_off() as usize,
             zone_count: header.zone_count() as usize,
             zones_off: header.zones_off() as usize,
+            chains: false,
+            nsec3: false,
             bytes,
             len,
         };
@@ -201,7 +208,26 @@ impl Table {
             return Err(TableError::Corrupt("zone array out of bounds"));
         }
         validate::validate(&table)?;
-        Ok(table)
+        let chains =
+            (0..table.zone_count).filter_map(|z| table.denial_chain(u32::try_from(z).ok()?)).map(|c| c.is_nsec3());
+        let (mut any, mut nsec3) = (false, false);
+        for is_nsec3 in chains {
+            any = true;
+            nsec3 |= is_nsec3;
+        }
+        Ok(Table { chains: any, nsec3, ..table })
+    }
+
+    /// Some zone is signed (has a denial chain).
+    #[inline(always)]
+    pub fn has_denial_chains(&self) -> bool {
+        self.chains
+    }
+
+    /// Some zone has an NSEC3 chain.
+    #[inline(always)]
+    pub fn has_nsec3(&self) -> bool {
+        self.nsec3
     }
 
     #[inline(always)]

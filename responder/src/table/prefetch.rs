@@ -7,8 +7,15 @@
 //! Everything here is a hint: a wrong or stale slot only wastes a prefetch.
 
 use super::format::{hash_name_lowering, tag, u64_at, BUCKET_LEN};
-use super::view::NodeView;
+use super::nsec3_hash::HASH_LEN;
+use super::view::{NodeView, ResponseView};
 use super::Table;
+
+/// A cache line.
+pub(super) const LINE: usize = 64;
+/// Cache lines of a DO=1 template requested: an RRset with its RRSIG, and
+/// the start of the next.
+const SIGNED_LINES: usize = 4;
 
 /// How far before a node its response templates start: the compiler writes
 /// the templates only a node uses just before it, and most are shorter.
@@ -27,14 +34,14 @@ impl Table {
     /// Requests the node a lookup of `hash` will compare, and the templates
     /// before it. Reads the buckets: call it once their line had time to
     /// arrive. A name the table lacks (no bucket with its tag) costs no
-    /// request at all.
+    /// request at all, and is told apart by the `false` returned.
     #[inline]
-    pub fn prefetch_node(&self, hash: u64) {
-        if let Some(off) = self.tagged_node(hash) {
-            let b = self.as_bytes();
-            prefetch(b, off.saturating_sub(TEMPLATES_BEFORE_NODE));
-            prefetch(b, off);
-        }
+    pub fn prefetch_node(&self, hash: u64) -> bool {
+        let Some(off) = self.tagged_node(hash) else { return false };
+        let b = self.as_bytes();
+        prefetch(b, off.saturating_sub(TEMPLATES_BEFORE_NODE));
+        prefetch(b, off);
+        true
     }
 
     /// Requests the template that answers `qtype` at the node of `hash`.
@@ -45,6 +52,70 @@ impl Table {
         let response = node.response_for(qtype) as usize;
         prefetch(self.as_bytes(), response);
         prefetch(self.as_bytes(), response + 64);
+    }
+
+    /// Requests the DO=1 variant of the template that answers `qtype` at
+    /// the node of `hash` (RRSIGs and proofs: written before the DO=0 one,
+    /// which names it). Reads that template's header: call it once
+    /// [`Table::prefetch_response`]'s lines had time to arrive.
+    #[inline]
+    pub fn prefetch_signed_response(&self, hash: u64, qtype: u16) {
+        let b = self.as_bytes();
+        let Some(node) = self.tagged_node(hash).and_then(|off| NodeView::parse(b, off)) else { return };
+        let Some(unsigned) = ResponseView::parse(b, node.response_for(qtype) as usize) else { return };
+        if unsigned.signed != 0 {
+            for line in 0..SIGNED_LINES {
+                prefetch(b, unsigned.signed as usize + line * LINE);
+            }
+        }
+    }
+
+    /// For a DO=1 query of a name the table lacks (lowercase wire form):
+    /// the zone whose NSEC3 chain will prove it absent (or the wildcard
+    /// answering it, RFC 5155 §7.2.6) and the next closer name, where its
+    /// closest encloser proof starts. `None` when no zone with an NSEC3
+    /// chain holds the name, or the answer is a referral or a DNAME's. The
+    /// same walk as `engine::resolve::plan`'s, which the answer makes again
+    /// on lines this one brought in.
+    pub fn nsec3_next_closer<'n>(&self, name: &'n [u8]) -> Option<NextCloser<'_, 'n>> {
+        let mut start = 0;
+        loop {
+            let len = *name.get(start)? as usize;
+            if len == 0 {
+                return None;
+            }
+            let parent = start + 1 + len;
+            if let Some(node) = self.find(name.get(parent..)?) {
+                if node.is_cut() || node.dname().is_some() {
+                    return None;
+                }
+                let zone = node.zone();
+                let chain = self.denial_chain(zone).filter(|c| c.is_nsec3())?;
+                return Some(NextCloser { zone, name: &name[start..], salt: chain.salt, iterations: chain.iterations });
+            }
+            start = parent;
+        }
+    }
+
+    /// Step one of an NSEC3 proof's prefetch: the index slot of `hash`.
+    pub fn prefetch_nsec3_slot(&self, zone: u32, hash: &[u8; HASH_LEN]) {
+        if let Some(chain) = self.denial_chain(zone) {
+            chain.prefetch_slot(hash);
+        }
+    }
+
+    /// Step two, once the slot had time to arrive: the chain entries.
+    pub fn prefetch_nsec3_entries(&self, zone: u32, hash: &[u8; HASH_LEN]) {
+        if let Some(chain) = self.denial_chain(zone) {
+            chain.prefetch_entries(hash);
+        }
+    }
+
+    /// Step three, once the entries had time to arrive: the proof's records.
+    pub fn prefetch_nsec3_proof(&self, zone: u32, hash: &[u8; HASH_LEN]) {
+        if let Some(chain) = self.denial_chain(zone) {
+            chain.prefetch_proof(hash);
+        }
     }
 
     /// The node of the first bucket in `hash`'s probe chain with its tag:
@@ -66,6 +137,15 @@ impl Table {
         }
         None
     }
+}
+
+/// Where a DO=1 denial of a name starts (see [`Table::nsec3_next_closer`]).
+pub struct NextCloser<'t, 'n> {
+    pub zone: u32,
+    /// The next closer name: a suffix of the name asked for.
+    pub name: &'n [u8],
+    pub salt: &'t [u8],
+    pub iterations: u16,
 }
 
 /// Asks the CPU to bring the cache line holding `bytes[at]` into L1; does

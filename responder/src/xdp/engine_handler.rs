@@ -62,7 +62,7 @@ impl<P: Policy + Send + 'static, T: MaybeTap, L: MaybeSampler> FrameHandler for 
 
     #[inline]
     fn prefetched(&mut self) {
-        self.prefetch.finish(self.session.engine());
+        self.session.prefetched(&mut self.prefetch);
     }
 
     #[inline]
