@@ -63,7 +63,21 @@ const DELEGATED: &[&str] =
 /// Below a DNAME: the substituted name leads to data, a CNAME chain,
 /// NXDOMAIN, NODATA at an empty non-terminal, a wildcard, a referral,
 /// another DNAME, or out of the zone; and the DNAME owners themselves.
+/// `dc` leads into the served child: the DNAME's zone delegates there,
+/// so the answer ends with the parent's referral (Knot follows a DNAME
+/// in its own zone only). `up` leads from the child into the served
+/// parent: data, NXDOMAIN, NODATA, a CNAME, a wildcard and a referral
+/// there, all left to the client after the CNAME.
 const DNAME: &[&str] = &[
+    "www.dc.example.com.",
+    "nope.dc.example.com.",
+    "z.w.dc.example.com.",
+    "www.up.child.example.com.",
+    "nosuch.up.child.example.com.",
+    "wild.up.child.example.com.",
+    "alias.up.child.example.com.",
+    "foo.wild.up.child.example.com.",
+    "host.deleg.up.child.example.com.",
     "www.old.example.com.",
     "alias.old.example.com.",
     "dangling.old.example.com.",

@@ -74,6 +74,10 @@ struct Node<'z> {
     /// DS at a served child's apex, as the (also served) parent has it:
     /// boxed, since nearly no node has one.
     parent_ds: Option<Box<(usize, Rrset<'z>)>>,
+    /// The delegation to a served child at its apex, as the (also served)
+    /// parent has it: what a DNAME in the parent whose target lies below
+    /// the cut answers with (Knot follows a DNAME in its own zone only).
+    parent_cut: Option<Box<ParentCut<'z>>>,
     /// The topmost zone cut at or above this node, within its zone.
     cut: Option<usize>,
     wildcard_child: Option<usize>,
@@ -83,6 +87,14 @@ impl<'z> Node<'z> {
     fn rrset(&self, t: RType) -> Option<&Rrset<'z>> {
         self.rrsets.iter().find(|r| r.rtype == t)
     }
+}
+
+/// The parent's side of a cut at a served child's apex: its NS, and the
+/// NSEC proving there is no DS when the parent is signed with NSEC.
+struct ParentCut<'z> {
+    zone: usize,
+    ns: Option<Rrset<'z>>,
+    nsec: Option<Rrset<'z>>,
 }
 
 #[derive(Default)]
@@ -220,6 +232,27 @@ impl<'z> Compiler<'z> {
                             entry.1.rdatas.push(&r.rdata);
                         }
                     }
+                    let parent_side =
+                        |t: RType| r.rtype == t || r.rtype == RType::RRSIG && covered(&r.rdata) == Some(t);
+                    let (is_ns, is_nsec) = (parent_side(RType::NS), parent_side(RType::NSEC));
+                    if (is_ns || is_nsec) && deepest.is_some_and(|d| c.zones[d].apex == r.owner) {
+                        let n = c.node(&r.owner, deepest.unwrap_or(0));
+                        let cut = c.nodes[n]
+                            .parent_cut
+                            .get_or_insert_with(|| Box::new(ParentCut { zone: zi_sorted, ns: None, nsec: None }));
+                        let slot = if is_ns { &mut cut.ns } else { &mut cut.nsec };
+                        let set = slot.get_or_insert_with(|| {
+                            Rrset::new(if is_ns { RType::NS } else { RType::NSEC }, r.ttl, &r.location)
+                        });
+                        if r.rtype == RType::RRSIG {
+                            set.add_sig(r.ttl, &r.rdata);
+                        } else if !set.rdatas.contains(&r.rdata.as_slice()) {
+                            if set.rdatas.is_empty() {
+                                (set.ttl, set.location) = (r.ttl, &r.location);
+                            }
+                            set.rdatas.push(&r.rdata);
+                        }
+                    }
                     continue;
                 }
                 let n = c.node(&r.owner, zi_sorted);
@@ -280,6 +313,7 @@ impl<'z> Compiler<'z> {
             zone,
             rrsets: Vec::new(),
             parent_ds: None,
+            parent_cut: None,
             cut: None,
             wildcard_child: None,
         });
@@ -304,9 +338,14 @@ impl<'z> Compiler<'z> {
             if dnames.iter().any(|d| n.name != *d && n.name.is_subdomain_of(d)) {
                 n.rrsets.clear();
                 n.parent_ds = None;
+                n.parent_cut = None;
             }
         }
-        let keep: Vec<bool> = self.nodes.iter().map(|n| !n.rrsets.is_empty() || n.parent_ds.is_some()).collect();
+        let keep: Vec<bool> = self
+            .nodes
+            .iter()
+            .map(|n| !n.rrsets.is_empty() || n.parent_ds.is_some() || n.parent_cut.is_some())
+            .collect();
         self.retain(&keep);
     }
 
@@ -698,11 +737,43 @@ impl<'z> Compiler<'z> {
             Some(ds) => s.denial.push(set(Owner::Name(node.name.clone()), ds)),
             None => self.deny(node.zone, &node.name, s),
         }
+        self.glue(&node.name, ns, s);
+    }
+
+    /// The referral the parent gives at node `i`, the apex of a served child
+    /// (`Node::parent_cut`): its NS, then its DS or the proof of none (the
+    /// parent's NSEC at the name, or its NSEC3), the glue as [`referral`]'s.
+    /// The addresses are those the table holds, the child's: the parent's
+    /// copies below the cut are occluded by the child's zone.
+    fn parent_referral(&self, i: usize) -> Option<Sections<'_>> {
+        let node = &self.nodes[i];
+        let cut = node.parent_cut.as_deref()?;
+        let ns = cut.ns.as_ref()?;
+        let mut s = Sections {
+            aa: false,
+            rcode: rcode::NOERROR,
+            answer: Vec::new(),
+            authority: vec![set(Owner::Name(node.name.clone()), ns)],
+            additional: Vec::new(),
+            denial: Vec::new(),
+        };
+        match (node.parent_ds.as_deref(), &cut.nsec) {
+            (Some((_, ds)), _) => s.denial.push(set(Owner::Name(node.name.clone()), ds)),
+            (None, Some(nsec)) => s.denial.push(set(Owner::Name(node.name.clone()), nsec)),
+            (None, None) if !self.nsec3[cut.zone].entries.is_empty() => self.deny_nsec3(cut.zone, &node.name, &mut s),
+            (None, None) => {}
+        }
+        self.glue(&node.name, ns, &mut s);
+        Some(s)
+    }
+
+    /// The addresses of a cut's name servers, for the additional section.
+    fn glue<'a>(&'a self, cut: &Name, ns: &'a Rrset<'z>, s: &mut Sections<'a>) {
         for rd in &ns.rdatas {
             let Ok(target) = Name::from_wire(rd) else { continue };
             // In-domain glue must fit (RFC 9471); addresses we hold for
             // other names (sibling glue, our own zones) are added if room is left.
-            let in_domain = target.is_subdomain_of(&node.name);
+            let in_domain = target.is_subdomain_of(cut);
             let Some(t) = self.lookup(key(&target, &mut [0u8; 255])) else { continue };
             for rtype in [RType::A, RType::AAAA] {
                 if let Some(addr) = self.nodes[t].rrset(rtype) {
@@ -926,6 +997,10 @@ impl<'z> Compiler<'z> {
                 emit_template(&mut out, &self.answer(i, TYPE_NONE), ctx)
             };
             let default_off = default?;
+            let parent_referral = match self.parent_referral(i) {
+                Some(s) if !expired => Some(emit_template(&mut out, &s, QueryContext { name: &node.name, labels })?),
+                _ => None,
+            };
 
             let off = u32::try_from(out.len()).map_err(|_| CompileError::TooLarge)?;
             node_offsets[i] = off;
@@ -939,6 +1014,9 @@ impl<'z> Compiler<'z> {
             }
             if node.wildcard_child.is_some() {
                 flags |= FLAG_WILDCARD_CHILD;
+            }
+            if parent_referral.is_some() {
+                flags |= FLAG_PARENT_CUT;
             }
             let encloser_proofs = self.encloser_proofs(i);
             if encloser_proofs.is_some() {
@@ -957,6 +1035,10 @@ impl<'z> Compiler<'z> {
             if let Some(w) = node.wildcard_child {
                 wildcard_fixups.push((out.len(), w));
                 out.extend_from_slice(&[0u8; 4]);
+            }
+            if let (Some(r), Some(cut)) = (parent_referral, node.parent_cut.as_deref()) {
+                out.extend_from_slice(&(cut.zone as u16).to_le_bytes());
+                out.extend_from_slice(&r.to_le_bytes());
             }
             if let Some(d) = dname {
                 out.extend_from_slice(&d.ttl.to_le_bytes());
