@@ -136,12 +136,15 @@ const BELOW_DNAME: &[&str] = &[
     "sub.ent.w2.signed.test.",
     "www.dd.signed.test.",
     "www.toext.signed.test.",
-    "www.tokid.signed.test.",
-    "nothere.tokid.signed.test.",
-    "a.b.tokin.signed.test.",
     "old.signed.test.",
     "hop.signed.test.",
 ];
+
+/// Through a DNAME into a served child (the parent's referral: DS, or the
+/// proof of none), each asked with DO=0 and DO=1 after the random mix,
+/// which they leave as it was.
+const INTO_CHILDREN: &[(&str, u16)] =
+    &[("www.tokid.signed.test.", 1), ("nothere.tokid.signed.test.", 16), ("a.b.tokin.signed.test.", 28)];
 
 const TYPES: &[u16] = &[1, 28, 15, 16, 2, 6, 5, 33, 43, 255, 257, 48, 47, 51, 39, 12];
 
@@ -185,6 +188,13 @@ fn queries() -> Vec<(Question, bool)> {
             };
             (q, rng.next(3) == 0)
         })
+        .chain(INTO_CHILDREN.iter().flat_map(|&(name, qtype)| {
+            [None, Some(Edns { payload: 1232, dnssec_ok: true, version: 0 })].map(|edns| {
+                let mut q = Question::new(name, qtype);
+                q.edns = edns;
+                (q, false)
+            })
+        }))
         .collect()
 }
 
@@ -330,7 +340,7 @@ fn same_size(mine: &Answer, theirs: &Answer) -> bool {
 #[test]
 fn queries_cover_every_group_and_flag() {
     let q = queries();
-    assert_eq!(q.len(), QUERIES);
+    assert_eq!(q.len(), QUERIES + 2 * INTO_CHILDREN.len());
     for group in [EXISTING, MISSING, WILDCARD, EMPTY_NON_TERMINALS, DELEGATED, BELOW_DNAME] {
         assert!(q.iter().any(|(q, _)| group.iter().any(|n| n.eq_ignore_ascii_case(&q.name))), "{group:?} never asked");
     }

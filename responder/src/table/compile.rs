@@ -143,6 +143,10 @@ struct Compiler<'z> {
     zones: Vec<ZoneInfo<'z>>,
     nodes: Vec<Node<'z>>,
     index: NameIndex,
+    /// Addresses a served parent holds below a served child's apex (its
+    /// glue, occluded by the child), by lowercase owner: the glue of
+    /// [`Compiler::parent_referral`], as the parent gives it.
+    parent_glue: FastMap<Vec<u8>, Vec<Rrset<'z>>>,
 }
 
 /// Compiles zones into table bytes (see `format` for the layout). Answers
@@ -166,6 +170,7 @@ impl<'z> Compiler<'z> {
             zones: Vec::new(),
             nodes: Vec::new(),
             index: NameIndex::default(),
+            parent_glue: FastMap::default(),
         };
         // Deepest zone wins: process parents first so children can claim names.
         let mut order: Vec<usize> = (0..zones.len()).collect();
@@ -230,6 +235,18 @@ impl<'z> Compiler<'z> {
                                 (entry.1.ttl, entry.1.location) = (r.ttl, &r.location);
                             }
                             entry.1.rdatas.push(&r.rdata);
+                        }
+                    }
+                    if matches!(r.rtype, RType::A | RType::AAAA) && deepest.is_some() {
+                        let sets = c.parent_glue.entry(key(&r.owner, &mut [0u8; 255]).to_vec()).or_default();
+                        match sets.iter_mut().find(|s| s.rtype == r.rtype) {
+                            Some(set) if !set.rdatas.contains(&r.rdata.as_slice()) => set.rdatas.push(&r.rdata),
+                            Some(_) => {}
+                            None => {
+                                let mut set = Rrset::new(r.rtype, r.ttl, &r.location);
+                                set.rdatas.push(&r.rdata);
+                                sets.push(set);
+                            }
                         }
                     }
                     let parent_side =
@@ -737,14 +754,14 @@ impl<'z> Compiler<'z> {
             Some(ds) => s.denial.push(set(Owner::Name(node.name.clone()), ds)),
             None => self.deny(node.zone, &node.name, s),
         }
-        self.glue(&node.name, ns, s);
+        self.glue(&node.name, ns, false, s);
     }
 
     /// The referral the parent gives at node `i`, the apex of a served child
     /// (`Node::parent_cut`): its NS, then its DS or the proof of none (the
     /// parent's NSEC at the name, or its NSEC3), the glue as [`referral`]'s.
-    /// The addresses are those the table holds, the child's: the parent's
-    /// copies below the cut are occluded by the child's zone.
+    /// The addresses are the parent's glue (as Knot gives them), else those
+    /// the table holds.
     fn parent_referral(&self, i: usize) -> Option<Sections<'_>> {
         let node = &self.nodes[i];
         let cut = node.parent_cut.as_deref()?;
@@ -763,17 +780,27 @@ impl<'z> Compiler<'z> {
             (None, None) if !self.nsec3[cut.zone].entries.is_empty() => self.deny_nsec3(cut.zone, &node.name, &mut s),
             (None, None) => {}
         }
-        self.glue(&node.name, ns, &mut s);
+        self.glue(&node.name, ns, true, &mut s);
         Some(s)
     }
 
     /// The addresses of a cut's name servers, for the additional section.
-    fn glue<'a>(&'a self, cut: &Name, ns: &'a Rrset<'z>, s: &mut Sections<'a>) {
+    /// With `parent`, the parent's own glue first where a served child
+    /// occludes it (`parent_glue`).
+    fn glue<'a>(&'a self, cut: &Name, ns: &'a Rrset<'z>, parent: bool, s: &mut Sections<'a>) {
         for rd in &ns.rdatas {
             let Ok(target) = Name::from_wire(rd) else { continue };
             // In-domain glue must fit (RFC 9471); addresses we hold for
             // other names (sibling glue, our own zones) are added if room is left.
             let in_domain = target.is_subdomain_of(cut);
+            if let Some(sets) = self.parent_glue.get(key(&target, &mut [0u8; 255])).filter(|_| parent) {
+                for rtype in [RType::A, RType::AAAA] {
+                    if let Some(addr) = sets.iter().find(|s| s.rtype == rtype) {
+                        s.additional.push((set(Owner::Name(target.clone()), addr), in_domain));
+                    }
+                }
+                continue;
+            }
             let Some(t) = self.lookup(key(&target, &mut [0u8; 255])) else { continue };
             for rtype in [RType::A, RType::AAAA] {
                 if let Some(addr) = self.nodes[t].rrset(rtype) {
