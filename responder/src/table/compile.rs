@@ -927,7 +927,7 @@ impl<'z> Compiler<'z> {
                 };
                 return Err(CompileError::ResponseTooLarge(what));
             }
-            if let Some((owner, set)) = culprit().filter(|_| t.too_big) {
+            if let Some((owner, set)) = if t.too_big { culprit() } else { None } {
                 if !too_big.contains(set.location) {
                     too_big.push(set.location.clone());
                     warnings.push(format!(
