@@ -1,6 +1,6 @@
 //! A signed differential against Knot: one zone with every kind of name
 //! (existing, missing, wildcard, empty non-terminal, delegated securely and
-//! insecurely, below a DNAME), signed at test time with NSEC (Knot's
+//! insecurely, below a DNAME, below a DNAME into a served child), signed at test time with NSEC (Knot's
 //! `kzonesign`) and with NSEC3 (`ldns-signzone`, salt, 0 iterations), each
 //! served by responder and by knotd. 450 deterministic queries per zone,
 //! many types, DO=0 and DO=1, CD set or not, EDNS sizes from none to 4096,
@@ -74,6 +74,13 @@ hop      DNAME old
 w2       DNAME wild
 dd       DNAME ins
 toext    DNAME example.net.
+kid      NS    ns.kid
+kid      DS    23456 13 2 abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789
+ns.kid   A     198.18.4.53
+kin      NS    ns.kin
+ns.kin   A     198.18.5.53
+tokid    DNAME kid
+tokin    DNAME kin
 www.new  A     198.18.0.81
 alias.new CNAME www
 big      TXT   "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"
@@ -81,6 +88,14 @@ big      TXT   "1123456789012345678901234567890123456789012345678901234567890123
 big      TXT   "2123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"
 big      TXT   "3123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"
 "#;
+
+/// Children served alongside (unsigned), delegated to securely (`kid`) and
+/// insecurely (`kin`): a DNAME pointing into one gets the parent's
+/// referral, with the DS or the proof of none, as Knot answers.
+const CHILDREN: [(&str, &str); 2] = [
+    ("kid.signed.test", "$ORIGIN kid.signed.test.\n$TTL 600\n@ SOA ns hostmaster 1 3600 600 86400 60\n@ NS ns\nns A 198.18.4.53\nwww A 198.18.4.80\n"),
+    ("kin.signed.test", "$ORIGIN kin.signed.test.\n$TTL 600\n@ SOA ns hostmaster 1 3600 600 86400 60\n@ NS ns\nns A 198.18.5.53\nwww A 198.18.5.80\n"),
+];
 
 const EXISTING: &[&str] = &[
     "signed.test.",
@@ -125,6 +140,12 @@ const BELOW_DNAME: &[&str] = &[
     "hop.signed.test.",
 ];
 
+/// Through a DNAME into a served child (the parent's referral: DS, or the
+/// proof of none), each asked with DO=0 and DO=1 after the random mix,
+/// which they leave as it was.
+const INTO_CHILDREN: &[(&str, u16)] =
+    &[("www.tokid.signed.test.", 1), ("nothere.tokid.signed.test.", 16), ("a.b.tokin.signed.test.", 28)];
+
 const TYPES: &[u16] = &[1, 28, 15, 16, 2, 6, 5, 33, 43, 255, 257, 48, 47, 51, 39, 12];
 
 const QUERIES: usize = 450;
@@ -167,6 +188,13 @@ fn queries() -> Vec<(Question, bool)> {
             };
             (q, rng.next(3) == 0)
         })
+        .chain(INTO_CHILDREN.iter().flat_map(|&(name, qtype)| {
+            [None, Some(Edns { payload: 1232, dnssec_ok: true, version: 0 })].map(|edns| {
+                let mut q = Question::new(name, qtype);
+                q.edns = edns;
+                (q, false)
+            })
+        }))
         .collect()
 }
 
@@ -206,12 +234,24 @@ fn signed_answers_match_knot_for_450_queries() {
         ("kzonesign NSEC", signer::with_knot(dir.path(), ORIGIN, ZONE)),
         ("ldns-signzone NSEC3", signer::with_ldns(dir.path(), "nsec3", ORIGIN, ZONE, false)),
     ];
+    let children: Vec<(&str, std::path::PathBuf)> = CHILDREN
+        .iter()
+        .map(|(origin, text)| {
+            let file = dir.path().join(format!("{origin}.zone"));
+            std::fs::write(&file, text).expect("child zone written");
+            (*origin, file)
+        })
+        .collect();
     for (signer, file) in &zones {
-        let zone_arg = format!("{ORIGIN}={}", file.display());
+        let served: Vec<(&str, std::path::PathBuf)> =
+            std::iter::once((ORIGIN, file.clone())).chain(children.iter().cloned()).collect();
+        let zone_args: Vec<String> = served.iter().map(|(o, f)| format!("{o}={}", f.display())).collect();
         let table = dir.path().join(format!("{}.table", signer.replace(' ', "_")));
-        let compiled = run(&["compile", "-o", table.to_str().unwrap(), &zone_arg]).unwrap();
+        let mut args = vec!["compile", "-o", table.to_str().unwrap()];
+        args.extend(zone_args.iter().map(String::as_str));
+        let compiled = run(&args).unwrap();
         assert!(compiled.status.success(), "{signer}: {}", String::from_utf8_lossy(&compiled.stderr));
-        let knot = Knot::start(&[(ORIGIN, file.clone())]).unwrap_or_else(|e| panic!("{signer}: {e}"));
+        let knot = Knot::start(&served).unwrap_or_else(|e| panic!("{signer}: {e}"));
         let ours = Server::start(&["--table", table.to_str().unwrap()]).unwrap_or_else(|e| panic!("{signer}: {e}"));
         let mut differences = String::new();
         let (mut signed, mut truncated, mut fitted, mut rcodes) = (0, 0, 0, [0usize; 4]);
@@ -300,7 +340,7 @@ fn same_size(mine: &Answer, theirs: &Answer) -> bool {
 #[test]
 fn queries_cover_every_group_and_flag() {
     let q = queries();
-    assert_eq!(q.len(), QUERIES);
+    assert_eq!(q.len(), QUERIES + 2 * INTO_CHILDREN.len());
     for group in [EXISTING, MISSING, WILDCARD, EMPTY_NON_TERMINALS, DELEGATED, BELOW_DNAME] {
         assert!(q.iter().any(|(q, _)| group.iter().any(|n| n.eq_ignore_ascii_case(&q.name))), "{group:?} never asked");
     }

@@ -81,6 +81,25 @@ const DNAME: &[&str] = &[
     "hop.example.com.",
 ];
 
+/// Through a DNAME into another zone we serve, each asked with DO=0 and
+/// DO=1 after the random mix (which they leave as it was). `dc` leads into
+/// the served child: the DNAME's zone delegates there, so the answer ends
+/// with its referral (Knot follows a DNAME in its own zone only). `up`
+/// leads from the child into the served parent: data, NXDOMAIN, NODATA, a
+/// CNAME, a wildcard and a referral there, all left to the client after
+/// the CNAME.
+const CROSS_ZONE_DNAME: &[(&str, u16)] = &[
+    ("www.dc.example.com.", A),
+    ("nope.dc.example.com.", MX),
+    ("z.w.dc.example.com.", TXT),
+    ("www.up.child.example.com.", A),
+    ("nosuch.up.child.example.com.", A),
+    ("wild.up.child.example.com.", A),
+    ("alias.up.child.example.com.", AAAA),
+    ("foo.wild.up.child.example.com.", TXT),
+    ("host.deleg.up.child.example.com.", A),
+];
+
 const QUERIES: usize = 400;
 
 /// Deterministic pseudo-random numbers (Knuth's MMIX LCG): the same queries
@@ -127,6 +146,13 @@ fn queries() -> Vec<Question> {
             };
             q
         })
+        .chain(CROSS_ZONE_DNAME.iter().flat_map(|&(name, qtype)| {
+            [None, Some(Edns { payload: 4096, dnssec_ok: true, version: 0 })].map(|edns| {
+                let mut q = Question::new(name, qtype);
+                q.edns = edns;
+                q
+            })
+        }))
         .collect()
 }
 
@@ -233,7 +259,7 @@ fn tally(kinds: &mut [usize; 4], r: &Reply) {
 #[test]
 fn queries_are_deterministic_and_varied() {
     let (a, b) = (queries(), queries());
-    assert_eq!(a.len(), QUERIES);
+    assert_eq!(a.len(), QUERIES + 2 * CROSS_ZONE_DNAME.len());
     assert!(a.iter().zip(&b).all(|(x, y)| x.name == y.name && x.qtype == y.qtype && x.edns == y.edns));
     for t in TYPES {
         assert!(a.iter().any(|q| q.qtype == *t), "type {} never asked", type_name(*t));

@@ -5,7 +5,9 @@
 //! RRSIGs, a CNAME chain, NODATA, NXDOMAIN with its denial proofs, a
 //! wildcard answer, a referral, or another DNAME. As Knot does, the chase
 //! stays in the DNAME's zone: a target elsewhere ends the answer at the
-//! CNAME, as does a query for type CNAME (the synthesised one answers it).
+//! CNAME, as does a query for type CNAME (the synthesised one answers it),
+//! but a target in a served child the zone delegates to gets the zone's
+//! referral, as Knot, which looks in the DNAME's zone only, finds the cut.
 //!
 //! The CNAME's RDATA is the new name as Knot writes it: the name's leading
 //! labels lowered, then the DNAME target's labels, those it ends with in
@@ -136,8 +138,16 @@ pub fn answer<'t, L: Layers<'t>>(
         name.hash = hash_name(name.lname());
         names = next;
         // The CNAME asked for is the one synthesised: not followed (Knot).
-        if query.question.qtype == RType::CNAME.0 || zone_of(layers, &name) != Some(node.zone()) {
+        if query.question.qtype == RType::CNAME.0 {
             return Ok(());
+        }
+        match chase(layers, &name, node.zone()) {
+            Chase::Follow => {}
+            Chase::Stop => return Ok(()),
+            Chase::Referral(at, off) => {
+                let r = variant(at, off, dnssec)?;
+                return append(reply, |reply| reply.template_at(&name, &names, &r, &[]));
+            }
         }
         let (next_table, plan) = resolve::plan(layers, &name);
         table = next_table;
@@ -208,20 +218,49 @@ fn dname_rdata(buf: &[u8], at: usize, target_len: usize) -> Result<usize, Failur
     Ok(at + rr.len())
 }
 
-/// The zone of the node that decides `name`'s answer: the name's own, or
-/// its closest encloser's; `None` outside every zone.
-fn zone_of<'t, L: Layers<'t>>(layers: L, name: &Query) -> Option<u32> {
-    if let Some((_, node)) = layers.find_hashed(name.lname(), name.hash) {
-        return Some(node.zone());
-    }
+/// Where the chase goes from the substituted name: Knot follows it in the
+/// DNAME's zone only, whatever other zones it serves.
+enum Chase<'t> {
+    /// The name's own node, or its closest encloser's, is in the zone.
+    Follow,
+    /// The name lies in a served zone below a cut of the DNAME's zone: the
+    /// zone's referral (at the cut, or as the child's apex keeps it).
+    Referral(&'t Table, u32),
+    /// Out of the zone: the answer ends with the CNAME.
+    Stop,
+}
+
+fn chase<'t, L: Layers<'t>>(layers: L, name: &Query, zone: u32) -> Chase<'t> {
     let mut start = 0;
-    for _ in 0..name.question.labels {
-        start = name.next_label(start);
-        if let Some((_, node)) = layers.find(name.lower.get(start..name.question.name_len)?) {
-            return Some(node.zone());
+    // A node of another zone was passed on the way up.
+    let mut passed = false;
+    for i in 0..=name.question.labels {
+        let found = if i == 0 {
+            layers.find_hashed(name.lname(), name.hash)
+        } else {
+            start = name.next_label(start);
+            name.lower.get(start..name.question.name_len).and_then(|n| layers.find(n))
+        };
+        let Some((at, node)) = found else { continue };
+        if node.zone() == zone {
+            return match (passed, node.is_cut()) {
+                (false, _) => Chase::Follow,
+                (true, true) => Chase::Referral(at, node.default_response()),
+                // Inside a served zone the DNAME's zone does not delegate
+                // to: Knot answers from the data the child hides; the RFCs
+                // give that data no authority, and the answer ends here.
+                (true, false) => Chase::Stop,
+            };
         }
+        if let Some((_, referral)) = node.parent_cut().filter(|&(z, _)| z == zone) {
+            // DS at the cut is the parent's own answer (RFC 4035 §3.1.4.1),
+            // which the child's apex keeps when the parent has one.
+            let ds_here = i == 0 && name.question.qtype == RType::DS.0;
+            return if ds_here { Chase::Follow } else { Chase::Referral(at, referral) };
+        }
+        passed = true;
     }
-    None
+    Chase::Stop
 }
 
 /// A name written in the message: where each of its labels starts, then

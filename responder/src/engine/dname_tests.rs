@@ -62,6 +62,7 @@ fn show(rs: &[Record]) -> Vec<String> {
                     t => format!("{} RRSIG {}", r.name(), RecordType::from(t)),
                 },
                 RecordType::NSEC => format!("{} NSEC", r.name()),
+                RecordType::DS => format!("{} DS", r.name()),
                 t => format!("{} {} {}", r.name(), t, r.data()),
             }
         })
@@ -275,4 +276,100 @@ fn signed_nxdomain_and_wildcards_prove_the_target() {
     let m = ask(&e, "x.wild.old.example.com.", RecordType::A, Some((1232, true)));
     assert_eq!(show(&m.answers()[3..]), ["x.wild.new.example.com. A 198.18.1.1", "x.wild.new.example.com. RRSIG A"]);
     assert_eq!(show(m.name_servers()), ["*.wild.new.example.com. NSEC", "*.wild.new.example.com. RRSIG NSEC"]);
+}
+
+/// A parent signed with NSEC (fake signatures) that serves two children
+/// alongside: `kid`, delegated securely (DS), and `ins`, insecurely (the
+/// NSEC at the cut shows no DS), each with a DNAME pointing into it.
+fn parent_and_children() -> Vec<String> {
+    let mut parent = String::from(
+        "$ORIGIN example.net.\n$TTL 3600\n\
+         @ SOA ns hostmaster 1 7200 3600 1209600 300\n\
+         @ NS ns\n\
+         @ 300 NSEC ins NS SOA RRSIG NSEC\n\
+         ins NS ns.ins\n\
+         ins 300 NSEC kid NS RRSIG NSEC\n\
+         ns.ins A 198.18.5.1\n\
+         kid NS ns.kid\n\
+         kid DS 12345 13 2 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n\
+         kid 300 NSEC ns NS DS RRSIG NSEC\n\
+         ns.kid A 198.18.5.2\n\
+         ns A 198.18.5.53\n\
+         ns 300 NSEC toins A RRSIG NSEC\n\
+         toins DNAME ins.example.net.\n\
+         toins 300 NSEC tokid DNAME RRSIG NSEC\n\
+         tokid DNAME kid.example.net.\n\
+         tokid 300 NSEC example.net. DNAME RRSIG NSEC\n",
+    );
+    for (owner, ttl, covered) in [
+        ("@", 3600, "SOA"),
+        ("@", 3600, "NS"),
+        ("@", 300, "NSEC"),
+        ("ins", 300, "NSEC"),
+        ("kid", 3600, "DS"),
+        ("kid", 300, "NSEC"),
+        ("ns", 3600, "A"),
+        ("ns", 300, "NSEC"),
+        ("toins", 3600, "DNAME"),
+        ("toins", 300, "NSEC"),
+        ("tokid", 3600, "DNAME"),
+        ("tokid", 300, "NSEC"),
+    ] {
+        parent.push_str(&format!("{owner} {ttl} RRSIG {covered} {}\n", SIG.replace("example.com.", "example.net.")));
+    }
+    let child = |name: &str, ns: &str| {
+        format!("$ORIGIN {name}.example.net.\n$TTL 600\n@ SOA ns hostmaster 1 3600 600 86400 60\n@ NS ns\nns A {ns}\nwww A 198.18.6.80\n")
+    };
+    // The children's own addresses for their servers differ from the
+    // parent's glue: the referral carries the parent's, as Knot's does.
+    vec![parent, child("kid", "198.18.7.2"), child("ins", "198.18.7.1")]
+}
+
+#[test]
+fn a_target_in_a_served_child_gets_the_parents_referral() {
+    // Knot looks for the substituted name in the DNAME's zone only and
+    // finds the cut there, though it serves the child's data too.
+    let zones = parent_and_children();
+    let e = engine_for(&zones.iter().map(String::as_str).collect::<Vec<_>>(), Options::default());
+    for edns in [None, Some((1232, false))] {
+        let m = ask(&e, "www.tokid.example.net.", RecordType::A, edns);
+        assert_eq!(m.response_code(), ResponseCode::NoError);
+        assert!(m.authoritative(), "the answer began in the parent's data");
+        assert_eq!(
+            show(m.answers()),
+            ["tokid.example.net. DNAME kid.example.net.", "www.tokid.example.net. CNAME www.kid.example.net."]
+        );
+        assert_eq!(show(m.name_servers()), ["kid.example.net. NS ns.kid.example.net."]);
+        assert_eq!(show(m.additionals()), ["ns.kid.example.net. A 198.18.5.2"]);
+    }
+    // Asked of the child itself, the child answers.
+    let m = ask(&e, "www.kid.example.net.", RecordType::A, None);
+    assert_eq!(show(m.answers()), ["www.kid.example.net. A 198.18.6.80"]);
+}
+
+#[test]
+fn signed_a_referral_into_a_served_child_has_its_ds_or_the_nsec_of_none() {
+    let zones = parent_and_children();
+    let e = engine_for(&zones.iter().map(String::as_str).collect::<Vec<_>>(), Options::default());
+    let m = ask(&e, "www.tokid.example.net.", RecordType::A, Some((1232, true)));
+    assert_eq!(
+        show(m.answers()),
+        [
+            "tokid.example.net. DNAME kid.example.net.",
+            "tokid.example.net. RRSIG DNAME",
+            "www.tokid.example.net. CNAME www.kid.example.net."
+        ]
+    );
+    assert_eq!(
+        show(m.name_servers()),
+        ["kid.example.net. NS ns.kid.example.net.", "kid.example.net. DS", "kid.example.net. RRSIG DS"]
+    );
+    let m = ask(&e, "a.b.toins.example.net.", RecordType::TXT, Some((1232, true)));
+    assert_eq!(m.response_code(), ResponseCode::NoError);
+    assert_eq!(show(&m.answers()[2..]), ["a.b.toins.example.net. CNAME a.b.ins.example.net."]);
+    assert_eq!(
+        show(m.name_servers()),
+        ["ins.example.net. NS ns.ins.example.net.", "ins.example.net. NSEC", "ins.example.net. RRSIG NSEC"]
+    );
+    assert_eq!(show(m.additionals()), ["ns.ins.example.net. A 198.18.5.1"]);
 }

@@ -84,6 +84,10 @@ struct Node<'z> {
     /// Node and zone numbers as u32 (`NONE` for none), not `Option<usize>`:
     /// 24 bytes less per node (see `zone`, `cut`, `wildcard_child`).
     zone: u32,
+    /// The delegation to a served child at its apex, as the (also served)
+    /// parent has it: what a DNAME in the parent whose target lies below
+    /// the cut answers with (Knot follows a DNAME in its own zone only).
+    parent_cut: Option<Box<ParentCut<'z>>>,
     /// The topmost zone cut at or above this node, within its zone.
     cut: u32,
     wildcard_child: u32,
@@ -108,6 +112,14 @@ impl<'z> Node<'z> {
     fn rrset(&self, t: RType) -> Option<&Rrset<'z>> {
         self.rrsets.iter().find(|r| r.rtype == t)
     }
+}
+
+/// The parent's side of a cut at a served child's apex: its NS, and the
+/// NSEC proving there is no DS when the parent is signed with NSEC.
+struct ParentCut<'z> {
+    zone: usize,
+    ns: Option<Rrset<'z>>,
+    nsec: Option<Rrset<'z>>,
 }
 
 #[derive(Default)]
@@ -156,6 +168,10 @@ struct Compiler<'z> {
     zones: Vec<ZoneInfo<'z>>,
     nodes: Vec<Node<'z>>,
     index: NameIndex,
+    /// Addresses a served parent holds below a served child's apex (its
+    /// glue, occluded by the child), by lowercase owner: the glue of
+    /// [`Compiler::parent_referral`], as the parent gives it.
+    parent_glue: FastMap<Vec<u8>, Vec<Rrset<'z>>>,
 }
 
 /// Compiles zones into table bytes (see `format` for the layout). Answers
@@ -182,6 +198,7 @@ impl<'z> Compiler<'z> {
             zones: Vec::new(),
             nodes: Vec::new(),
             index: NameIndex::default(),
+            parent_glue: FastMap::default(),
         };
         // Deepest zone wins: process parents first so children can claim names.
         let mut order: Vec<usize> = (0..zones.len()).collect();
@@ -248,6 +265,39 @@ impl<'z> Compiler<'z> {
                             entry.1.rdatas.push(&r.rdata);
                         }
                     }
+                    if matches!(r.rtype, RType::A | RType::AAAA) && deepest.is_some() {
+                        let sets = c.parent_glue.entry(key(&r.owner, &mut [0u8; 255]).to_vec()).or_default();
+                        match sets.iter_mut().find(|s| s.rtype == r.rtype) {
+                            Some(set) if !set.rdatas.contains(&r.rdata.as_slice()) => set.rdatas.push(&r.rdata),
+                            Some(_) => {}
+                            None => {
+                                let mut set = Rrset::new(r.rtype, r.ttl, &r.location);
+                                set.rdatas.push(&r.rdata);
+                                sets.push(set);
+                            }
+                        }
+                    }
+                    let parent_side =
+                        |t: RType| r.rtype == t || r.rtype == RType::RRSIG && covered(&r.rdata) == Some(t);
+                    let (is_ns, is_nsec) = (parent_side(RType::NS), parent_side(RType::NSEC));
+                    if (is_ns || is_nsec) && deepest.is_some_and(|d| c.zones[d].apex == r.owner) {
+                        let n = c.node(Cow::Borrowed(&r.owner), deepest.unwrap_or(0));
+                        let cut = c.nodes[n]
+                            .parent_cut
+                            .get_or_insert_with(|| Box::new(ParentCut { zone: zi_sorted, ns: None, nsec: None }));
+                        let slot = if is_ns { &mut cut.ns } else { &mut cut.nsec };
+                        let set = slot.get_or_insert_with(|| {
+                            Rrset::new(if is_ns { RType::NS } else { RType::NSEC }, r.ttl, &r.location)
+                        });
+                        if r.rtype == RType::RRSIG {
+                            set.add_sig(r.ttl, &r.rdata);
+                        } else if !set.rdatas.contains(&r.rdata.as_slice()) {
+                            if set.rdatas.is_empty() {
+                                (set.ttl, set.location) = (r.ttl, &r.location);
+                            }
+                            set.rdatas.push(&r.rdata);
+                        }
+                    }
                     continue;
                 }
                 let n = c.node(Cow::Borrowed(&r.owner), zi_sorted);
@@ -309,6 +359,7 @@ impl<'z> Compiler<'z> {
             rrsets: Vec::new(),
             parent_ds: None,
             zone: zone as u32,
+            parent_cut: None,
             cut: NONE,
             wildcard_child: NONE,
         });
@@ -332,9 +383,14 @@ impl<'z> Compiler<'z> {
             if dnames.iter().any(|d| *n.name != *d && n.name.is_subdomain_of(d)) {
                 n.rrsets.clear();
                 n.parent_ds = None;
+                n.parent_cut = None;
             }
         }
-        let keep: Vec<bool> = self.nodes.iter().map(|n| !n.rrsets.is_empty() || n.parent_ds.is_some()).collect();
+        let keep: Vec<bool> = self
+            .nodes
+            .iter()
+            .map(|n| !n.rrsets.is_empty() || n.parent_ds.is_some() || n.parent_cut.is_some())
+            .collect();
         self.retain(&keep);
     }
 
@@ -726,11 +782,53 @@ impl<'z> Compiler<'z> {
             Some(ds) => s.denial.push(set(Owner::Name(Name::clone(&node.name)), ds)),
             None => self.deny(node.zone(), &node.name, s),
         }
+        self.glue(&node.name, ns, false, s);
+    }
+
+    /// The referral the parent gives at node `i`, the apex of a served child
+    /// (`Node::parent_cut`): its NS, then its DS or the proof of none (the
+    /// parent's NSEC at the name, or its NSEC3), the glue as [`referral`]'s.
+    /// The addresses are the parent's glue (as Knot gives them), else those
+    /// the table holds.
+    fn parent_referral(&self, i: usize) -> Option<Sections<'_>> {
+        let node = &self.nodes[i];
+        let cut = node.parent_cut.as_deref()?;
+        let ns = cut.ns.as_ref()?;
+        let mut s = Sections {
+            aa: false,
+            rcode: rcode::NOERROR,
+            answer: Vec::new(),
+            authority: vec![set(Owner::Name(Name::clone(&node.name)), ns)],
+            additional: Vec::new(),
+            denial: Vec::new(),
+        };
+        match (node.parent_ds.as_deref(), &cut.nsec) {
+            (Some((_, ds)), _) => s.denial.push(set(Owner::Name(Name::clone(&node.name)), ds)),
+            (None, Some(nsec)) => s.denial.push(set(Owner::Name(Name::clone(&node.name)), nsec)),
+            (None, None) if !self.nsec3[cut.zone].entries.is_empty() => self.deny_nsec3(cut.zone, &node.name, &mut s),
+            (None, None) => {}
+        }
+        self.glue(&node.name, ns, true, &mut s);
+        Some(s)
+    }
+
+    /// The addresses of a cut's name servers, for the additional section.
+    /// With `parent`, the parent's own glue first where a served child
+    /// occludes it (`parent_glue`).
+    fn glue<'a>(&'a self, cut: &Name, ns: &'a Rrset<'z>, parent: bool, s: &mut Sections<'a>) {
         for rd in ns.rdatas.iter() {
             let Ok(target) = Name::from_wire(rd) else { continue };
             // In-domain glue must fit (RFC 9471); addresses we hold for
             // other names (sibling glue, our own zones) are added if room is left.
-            let in_domain = target.is_subdomain_of(&node.name);
+            let in_domain = target.is_subdomain_of(cut);
+            if let Some(sets) = self.parent_glue.get(key(&target, &mut [0u8; 255])).filter(|_| parent) {
+                for rtype in [RType::A, RType::AAAA] {
+                    if let Some(addr) = sets.iter().find(|s| s.rtype == rtype) {
+                        s.additional.push((set(Owner::Name(target.clone()), addr), in_domain));
+                    }
+                }
+                continue;
+            }
             let Some(t) = self.lookup(key(&target, &mut [0u8; 255])) else { continue };
             for rtype in [RType::A, RType::AAAA] {
                 if let Some(addr) = self.nodes[t].rrset(rtype) {
@@ -842,25 +940,22 @@ impl<'z> Compiler<'z> {
             }
             // The RRset to name: the largest in the answer (over a limit,
             // an answer always has one).
-            // Spelled out only for an error or a warning: a string per
-            // template showed in the overlay apply's profile
-            // (BENCHMARKS.md, "Issue 14").
-            let culprit = s.largest().map(|set| {
-                let owner = move || match &set.owner {
-                    Owner::Query => ctx.name.to_string(),
-                    Owner::Name(n) => n.to_string(),
-                };
-                (owner, set)
-            });
+            // Named only when a message needs it: formatting the owner of
+            // every template was a tenth of a signed compile's emit.
+            let culprit = || {
+                s.largest().map(|set| match &set.owner {
+                    Owner::Query => (ctx.name.to_string(), set),
+                    Owner::Name(n) => (n.to_string(), set),
+                })
+            };
             if !t.fits_layout() {
-                let what = match culprit {
-                    Some((owner, set)) => format!("{}: the answer for {} {}", set.location, owner(), set.rtype),
+                let what = match culprit() {
+                    Some((owner, set)) => format!("{}: the answer for {owner} {}", set.location, set.rtype),
                     None => format!("the answer at {}", ctx.name),
                 };
                 return Err(CompileError::ResponseTooLarge(what));
             }
-            if let (true, Some((owner, set))) = (t.too_big, culprit) {
-                let owner = owner();
+            if let Some((owner, set)) = if t.too_big { culprit() } else { None } {
                 if !too_big.contains(set.location) {
                     too_big.push(set.location.clone());
                     warnings.push(format!(
@@ -961,6 +1056,10 @@ impl<'z> Compiler<'z> {
                 emit_template(&mut out, &self.answer(i, TYPE_NONE), ctx)
             };
             let default_off = default?;
+            let parent_referral = match self.parent_referral(i) {
+                Some(s) if !expired => Some(emit_template(&mut out, &s, QueryContext { name: &node.name, labels })?),
+                _ => None,
+            };
 
             let off = u32::try_from(out.len()).map_err(|_| CompileError::TooLarge)?;
             node_offsets[i] = off;
@@ -974,6 +1073,9 @@ impl<'z> Compiler<'z> {
             }
             if node.wildcard_child().is_some() {
                 flags |= FLAG_WILDCARD_CHILD;
+            }
+            if parent_referral.is_some() {
+                flags |= FLAG_PARENT_CUT;
             }
             let encloser_proofs = self.encloser_proofs(i);
             if encloser_proofs.is_some() {
@@ -992,6 +1094,10 @@ impl<'z> Compiler<'z> {
             if let Some(w) = node.wildcard_child() {
                 wildcard_fixups.push((out.len(), w));
                 out.extend_from_slice(&[0u8; 4]);
+            }
+            if let (Some(r), Some(cut)) = (parent_referral, node.parent_cut.as_deref()) {
+                out.extend_from_slice(&(cut.zone as u32).to_le_bytes());
+                out.extend_from_slice(&r.to_le_bytes());
             }
             if let Some(d) = dname {
                 out.extend_from_slice(&d.ttl.to_le_bytes());

@@ -27,6 +27,9 @@
 //!          u32 default response, u16 type_count,
 //!          type_count × (u16 type, u32 response),
 //!          [u32 wildcard child node]   if FLAG_WILDCARD_CHILD
+//!          [u32 zone, u32 response]    if FLAG_PARENT_CUT: at a served
+//!          child's apex, the referral that zone (its served parent) gives
+//!          there, for a DNAME chase that stays in the parent (format 8)
 //!          [u32 ttl, u8 len, target]   if FLAG_DNAME
 //!          [u32 wildcard proof, u32 encloser proof (NSEC3 only)] if FLAG_DENIAL:
 //!          the chain entries that cover `*.<name>` and (NSEC3) match the
@@ -62,6 +65,7 @@ pub const FLAG_CUT: u8 = 1;
 pub const FLAG_DNAME: u8 = 2;
 pub const FLAG_WILDCARD_CHILD: u8 = 4;
 pub const FLAG_DENIAL: u8 = 8;
+pub const FLAG_PARENT_CUT: u8 = 16;
 
 pub const RESP_AA: u8 = 0x10;
 pub const RESP_RCODE_MASK: u8 = 0x0f;

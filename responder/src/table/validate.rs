@@ -92,6 +92,12 @@ fn node_range(t: &Table, from: usize, to: usize) -> Result<(), TableError> {
         if let Some(w) = node.wildcard_child() {
             t.node_at(w).ok_or(corrupt("wildcard child out of bounds"))?;
         }
+        if let Some((zone, r)) = node.parent_cut() {
+            if zone as usize >= t.zone_count() {
+                return Err(corrupt("parent referral names a zone that does not exist"));
+            }
+            response(t, r)?;
+        }
         if node.dname().is_some_and(|d| d.target.is_empty()) {
             return Err(corrupt("DNAME target empty"));
         }

@@ -106,11 +106,37 @@ impl<'t> NodeView<'t> {
         u32_at(self.b, self.extra)
     }
 
+    /// At a served child's apex, the zone of its served parent and the
+    /// referral that parent gives there (`format`, FLAG_PARENT_CUT).
+    pub fn parent_cut(&self) -> Option<(u32, u32)> {
+        if self.flags & FLAG_PARENT_CUT == 0 {
+            return None;
+        }
+        let at = self.after_wildcard();
+        Some((u32_at(self.b, at)?, u32_at(self.b, at + 4)?))
+    }
+
+    /// Where the fields after the wildcard child (if any) start.
+    #[inline(always)]
+    fn after_wildcard(&self) -> usize {
+        if self.flags & FLAG_WILDCARD_CHILD != 0 {
+            self.extra + 4
+        } else {
+            self.extra
+        }
+    }
+
+    /// Where the DNAME (if any) starts.
+    #[inline(always)]
+    fn after_parent_cut(&self) -> usize {
+        self.after_wildcard() + if self.flags & FLAG_PARENT_CUT != 0 { 8 } else { 0 }
+    }
+
     pub fn dname(&self) -> Option<DnameView<'t>> {
         if self.flags & FLAG_DNAME == 0 {
             return None;
         }
-        let at = if self.flags & FLAG_WILDCARD_CHILD != 0 { self.extra + 4 } else { self.extra };
+        let at = self.after_parent_cut();
         let ttl = u32_at(self.b, at)?;
         let len = *self.b.get(at + 4)? as usize;
         Some(DnameView { ttl, target: self.b.get(at + 5..at + 5 + len)? })
@@ -125,7 +151,7 @@ impl<'t> NodeView<'t> {
         if self.flags & FLAG_DENIAL == 0 {
             return None;
         }
-        let mut at = if self.flags & FLAG_WILDCARD_CHILD != 0 { self.extra + 4 } else { self.extra };
+        let mut at = self.after_parent_cut();
         if self.flags & FLAG_DNAME != 0 {
             at += 5 + *self.b.get(at + 4)? as usize;
         }

@@ -91,6 +91,11 @@ impl Writer {
     /// Copies a node of `src` with its templates; its wildcard child (by
     /// name) must be copied too before [`Writer::finish`].
     pub fn node(&mut self, src: &Table, node: &NodeView<'_>) -> Result<(), TableError> {
+        // A served child's apex keeps its parent's referral for the DNAME
+        // chase; the overlay does not carry it, so such a change compiles whole.
+        if node.parent_cut().is_some() {
+            return Err(corrupt("a served child's apex (its parent's referral) cannot go in an overlay"));
+        }
         let default = self.response(src, node.default_response())?;
         let mut types = Vec::new();
         for (t, r) in node.types() {
