@@ -18,9 +18,18 @@
 //! counters) instead of `SendAll`, for
 //! `valgrind --tool=callgrind --toggle-collect='*answer_loop_counting*'`:
 //! the other wrapper a serving thread puts around the engine.
+//!
+//! `--callgrind-dnstap N`: N sampled exchanges encoded as the capture thread
+//! does, into dnstap Frame Streams frames gathered for a pass (cleared every
+//! 4096 exchanges, as a pass writes them out), for
+//! `valgrind --tool=callgrind --toggle-collect='*dnstap_loop*'`; run under
+//! memcheck with two values of N, its heap summary gives allocations per
+//! exchange. It builds no zone, so it starts at once.
 
 use std::hint::black_box;
 
+use responder::capture::dnstap::Writer as DnstapWriter;
+use responder::capture::exchange::Exchange;
 use responder::capture::{ring, Tap, TapConfig};
 use responder::engine::live::SharedEngine;
 use responder::engine::policy::{Policy, SendAll};
@@ -37,6 +46,11 @@ const QUERIES: usize = 65_536;
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let count_after = |flag: &str| args.iter().position(|a| a == flag).map(|i| args[i + 1].parse::<usize>().unwrap());
+    if let Some(n) = count_after("--callgrind-dnstap") {
+        let (frames, bytes) = dnstap_loop(n);
+        println!("callgrind run (dnstap): {n} exchanges, {frames} frames, {bytes} bytes");
+        return;
+    }
     let text = workload::zone_text(NAMES);
     let zone = responder::zone::parse_str(&text, "bench.zone", None).expect("generated zone parses");
     let engine = Engine::new(Table::compile(&[zone]).expect("compiles"), Options::default());
@@ -85,7 +99,7 @@ fn main() {
         return;
     }
     eprintln!(
-        "give --callgrind-session N, --callgrind-handler N, --callgrind-tapped N, --callgrind-learning N or --callgrind-counting N"
+        "give --callgrind-session N, --callgrind-handler N, --callgrind-tapped N, --callgrind-learning N, --callgrind-counting N or --callgrind-dnstap N"
     );
 }
 
@@ -140,4 +154,36 @@ fn answer_loop_counting(engine: &Engine, frames: &[Vec<u8>], buf: &mut [u8], n: 
     }
     black_box(policy.counters);
     (tx, bytes)
+}
+
+/// Sampled exchanges as the capture thread turns them into a pass's frames:
+/// a query of 40 bytes and its answer of 56, the client IPv4 or IPv6 by turns.
+#[inline(never)]
+fn dnstap_loop(n: usize) -> (usize, usize) {
+    let mut writer = DnstapWriter::new(Some(b"ns1.bench".to_vec()), b"responder 0.1.0".to_vec());
+    let query = [0x2au8; 40];
+    let response = [0x2bu8; 56];
+    let clients = ["198.18.0.2:40000".parse().unwrap(), "[fd00::2]:40000".parse().unwrap()];
+    let servers = ["198.18.0.1:53".parse().unwrap(), "[fd00::1]:53".parse().unwrap()];
+    let mut pass = Vec::with_capacity(1 << 16);
+    let (mut frames, mut bytes) = (0, 0);
+    for i in 0..n {
+        let e = Exchange {
+            wants: 1,
+            tcp: false,
+            client: clients[i & 1],
+            server: servers[i & 1],
+            query_ns: 1_700_000_000_000_000_000 + i as u64 * 1000,
+            response_ns: 1_700_000_000_000_020_000 + i as u64 * 1000,
+            query: black_box(&query),
+            response: Some(black_box(&response)),
+        };
+        writer.encode(&e, &mut pass);
+        frames += 1 + usize::from(e.response.is_some());
+        if i & 4095 == 4095 {
+            bytes += black_box(&pass).len();
+            pass.clear();
+        }
+    }
+    (frames, bytes + pass.len())
 }

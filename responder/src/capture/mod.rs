@@ -146,10 +146,10 @@ impl Capture {
         let dnstap = match &config.dnstap {
             Some(d) => {
                 let output = sink::DnstapOutput::open(d.sink.clone()).map_err(|e| e.to_string())?;
-                let writer = dnstap::Writer {
-                    identity: config.identity.clone().map(String::into_bytes),
-                    version: format!("responder {}", env!("CARGO_PKG_VERSION")).into_bytes(),
-                };
+                let writer = dnstap::Writer::new(
+                    config.identity.clone().map(String::into_bytes),
+                    format!("responder {}", env!("CARGO_PKG_VERSION")).into_bytes(),
+                );
                 Some((output, writer))
             }
             None => None,

@@ -137,6 +137,12 @@ impl DnstapOutput {
         let _ = fstrm::data_frame(&mut self.frames, payload);
     }
 
+    /// This pass's frames so far, for a writer that encodes its frames in
+    /// place rather than handing over a payload to copy.
+    pub fn frames(&mut self) -> &mut Vec<u8> {
+        &mut self.frames
+    }
+
     /// Writes the pass; false if it was lost (the connection is then closed,
     /// to be tried again).
     pub fn flush(&mut self) -> bool {

@@ -101,7 +101,7 @@ impl Outputs {
     fn write(&mut self, e: &Exchange) -> bool {
         if e.wants & WANT_DNSTAP != 0 {
             if let Some((output, writer)) = &mut self.dnstap {
-                writer.encode(e, &mut |message| output.push(message));
+                writer.encode(e, output.frames());
             }
         }
         if e.wants & WANT_PCAP != 0 {
