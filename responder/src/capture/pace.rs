@@ -48,7 +48,8 @@ pub fn wait(pass: &Pass, interval: Duration) -> Duration {
     if pass.fullest > 0.0 {
         // At the rate it filled, the fullest ring reaches the target in:
         let to_target = pass.since_last.as_secs_f64() * TARGET_FILL / pass.fullest;
-        period = period.min(Duration::from_secs_f64(to_target));
+        // `try_`: a float that no Duration holds keeps the interval, never a panic.
+        period = period.min(Duration::try_from_secs_f64(to_target).unwrap_or(interval));
     }
     period.saturating_sub(pass.took)
 }
