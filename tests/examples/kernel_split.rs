@@ -28,7 +28,7 @@ use std::thread;
 use std::time::Duration;
 
 use responder_tests::daemon::{run_bounded, Daemon};
-use responder_tests::kxdpgun::{self, query, query_edns, Load, QueryTemplate};
+use responder_tests::kxdpgun::{self, Load};
 use responder_tests::netns::in_netns;
 use responder_tests::responder::{self, workspace_root};
 use responder_tests::testbed::{Testbed, SERVER_V4};
@@ -38,20 +38,6 @@ const MAX_SECONDS: u32 = 20;
 const MAX_RATE: u32 = 200_000;
 /// Seconds of load left out at each end of the measured window.
 const SETTLE: u32 = 1;
-
-/// The mix of `kxdpgun::EXAMPLE_ZONE_MIX` (which is for its own tests).
-const MIX: &[QueryTemplate] = &[
-    query("www.example.com.", "A"),
-    query("www.example.com.", "AAAA"),
-    query_edns("example.com.", "MX"),
-    query("example.com.", "NS"),
-    query("chain.example.com.", "A"),
-    query_edns("nonexistent.example.com.", "A"),
-    query("host.child.example.com.", "A"),
-    query("x.wild.example.com.", "TXT"),
-    query_edns("_sip._udp.example.com.", "SRV"),
-    query("api.example.com.", "A"),
-];
 
 struct Row {
     server: &'static str,
@@ -119,7 +105,7 @@ fn options() -> Result<(u32, u32), String> {
 fn run(rate: u32, seconds: u32) -> Result<Vec<Row>, String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let queries = dir.path().join("queries.txt");
-    kxdpgun::write_queries(&queries, MIX)?;
+    kxdpgun::write_queries(&queries, kxdpgun::EXAMPLE_ZONE_MIX)?;
     let zone = workspace_root().join("zones/example.com.zone");
     let bed = Testbed::create("ksplit", 1).map_err(|e| format!("testbed: {e}"))?;
     let responder = responder::binary()?.display().to_string();

@@ -1180,36 +1180,7 @@ impl<'z> Compiler<'z> {
             out[at..at + 4].copy_from_slice(&chain_off.to_le_bytes());
         }
 
-        // Buckets: load factor at most 3/4. A probe past another name reads
-        // its 8-byte bucket, in a line already fetched, and not its node
-        // (the tag tells them apart), so chains may be longer than a table
-        // of bare offsets could afford at half full; the array then takes
-        // about as much memory as one. Aligned, so that no bucket straddles
-        // two cache lines.
-        let bucket_count = (self.nodes.len().max(1) * 4 / 3 + 1).next_power_of_two();
-        let mask = bucket_count - 1;
-        out.resize(out.len().next_multiple_of(BUCKET_LEN), 0);
-        let buckets_off = out.len();
-        out.resize(buckets_off + bucket_count * BUCKET_LEN, 0);
-        let mut max_probe = 0u32;
-        for &node_at in &node_offsets {
-            // Hash the lowercase name as written into the node, not a new copy.
-            let at = node_at as usize;
-            let hash = hash_name(&out[at + 1..at + 1 + out[at] as usize]);
-            let mut slot = hash as usize & mask;
-            let mut probe = 0u32;
-            loop {
-                let at = buckets_off + slot * BUCKET_LEN;
-                if out[at..at + 4] == [0, 0, 0, 0] {
-                    out[at..at + 4].copy_from_slice(&node_at.to_le_bytes());
-                    out[at + 4..at + 8].copy_from_slice(&tag(hash).to_le_bytes());
-                    break;
-                }
-                slot = (slot + 1) & mask;
-                probe += 1;
-            }
-            max_probe = max_probe.max(probe);
-        }
+        let buckets = super::buckets::append(&mut out, &node_offsets);
         if u32::try_from(out.len()).is_err() {
             return Err(CompileError::TooLarge);
         }
@@ -1217,9 +1188,9 @@ impl<'z> Compiler<'z> {
         // `out` began as a zeroed header's worth of bytes.
         let mut header = Header::new_checked_mut(&mut out).ok_or(CompileError::TooLarge)?;
         header.set_identity();
-        header.set_bucket_count(bucket_count as u32);
-        header.set_max_probe(max_probe);
-        header.set_buckets_off(buckets_off as u32);
+        header.set_bucket_count(buckets.count as u32);
+        header.set_max_probe(buckets.max_probe);
+        header.set_buckets_off(buckets.off as u32);
         header.set_zone_count(self.zones.len() as u32);
         header.set_zones_off(zones_off as u32);
         seal(&mut out);

@@ -7,6 +7,7 @@
 //! follow), and the runtime still reads them through bounds-checked accessors,
 //! so a corrupt table can at worst give a wrong answer, never a crash.
 
+mod buckets;
 mod compile;
 mod dedup;
 pub mod denial;

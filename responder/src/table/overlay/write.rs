@@ -148,44 +148,22 @@ impl Writer {
     }
 
     /// Links wildcard children, lays out the buckets as the compiler does
-    /// (load at most ¾) and seals the table.
+    /// (`table::buckets`) and seals the table.
     pub fn finish(mut self) -> Result<Table, TableError> {
         for (at, name) in std::mem::take(&mut self.fixups) {
             let off = *self.by_name.get(&name).ok_or(corrupt("wildcard child left out of the overlay"))?;
             self.out[at..at + 4].copy_from_slice(&off.to_le_bytes());
         }
         let mut out = self.out;
-        let bucket_count = (self.nodes.len().max(1) * 4 / 3 + 1).next_power_of_two();
-        let mask = bucket_count - 1;
-        out.resize(out.len().next_multiple_of(BUCKET_LEN), 0);
-        let buckets_off = out.len();
-        out.resize(buckets_off + bucket_count * BUCKET_LEN, 0);
-        let mut max_probe = 0u32;
-        for &node_at in &self.nodes {
-            let at = node_at as usize;
-            let hash = hash_name(&out[at + 1..at + 1 + out[at] as usize]);
-            let mut slot = hash as usize & mask;
-            let mut probe = 0u32;
-            loop {
-                let b = buckets_off + slot * BUCKET_LEN;
-                if out[b..b + 4] == [0, 0, 0, 0] {
-                    out[b..b + 4].copy_from_slice(&node_at.to_le_bytes());
-                    out[b + 4..b + 8].copy_from_slice(&tag(hash).to_le_bytes());
-                    break;
-                }
-                slot = (slot + 1) & mask;
-                probe += 1;
-            }
-            max_probe = max_probe.max(probe);
-        }
+        let buckets = crate::table::buckets::append(&mut out, &self.nodes);
         if u32::try_from(out.len()).is_err() {
             return Err(corrupt("overlay over 4 GiB"));
         }
         let mut header = Header::new_checked_mut(&mut out).ok_or(corrupt("header"))?;
         header.set_identity();
-        header.set_bucket_count(bucket_count as u32);
-        header.set_max_probe(max_probe);
-        header.set_buckets_off(buckets_off as u32);
+        header.set_bucket_count(buckets.count as u32);
+        header.set_max_probe(buckets.max_probe);
+        header.set_buckets_off(buckets.off as u32);
         header.set_zone_count(self.zone_count as u32);
         header.set_zones_off(self.zones_off as u32);
         seal(&mut out);
