@@ -164,6 +164,22 @@ pub struct Rr {
     pub rdata: Vec<u8>,
 }
 
+impl Rr {
+    /// The SERIAL of an SOA record: it follows MNAME and RNAME, which are
+    /// uncompressed in the decoded RDATA. `None` for short RDATA.
+    pub fn soa_serial(&self) -> Option<u32> {
+        let rdata = &self.rdata;
+        let mut at = 0;
+        for _ in 0..2 {
+            while *rdata.get(at)? != 0 {
+                at += 1 + rdata[at] as usize;
+            }
+            at += 1;
+        }
+        Some(u32::from_be_bytes(rdata.get(at..at + 4)?.try_into().ok()?))
+    }
+}
+
 impl fmt::Display for Rr {
     /// `owner TTL [CLASS] TYPE RDATA`; the class only when it is not IN.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

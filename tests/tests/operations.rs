@@ -181,16 +181,7 @@ fn served_serial(bed: &Testbed, transport: Transport) -> u32 {
         .unwrap()
         .unwrap_or_else(|e| panic!("{e}"));
     let soa = reply.answer.first().expect("an SOA answer");
-    let rdata = &soa.rdata;
-    // MNAME and RNAME are uncompressed in the decoded RDATA; SERIAL follows.
-    let mut at = 0;
-    for _ in 0..2 {
-        while rdata[at] != 0 {
-            at += 1 + rdata[at] as usize;
-        }
-        at += 1;
-    }
-    u32::from_be_bytes(rdata[at..at + 4].try_into().unwrap())
+    soa.soa_serial().unwrap_or_else(|| panic!("no serial in {soa}"))
 }
 
 fn load(bed: &Testbed, queries: &Path) -> kxdpgun::Summary {

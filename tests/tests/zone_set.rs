@@ -52,14 +52,7 @@ fn rcode(addr: SocketAddr, name: &str) -> u16 {
 fn serial(addr: SocketAddr, name: &str) -> u32 {
     let reply = dns::ask(addr, Transport::Udp, &Question::new(name, SOA)).unwrap();
     let soa = reply.answer.first().unwrap_or_else(|| panic!("no SOA in {reply}"));
-    let (mut at, rdata) = (0, &soa.rdata);
-    for _ in 0..2 {
-        while rdata[at] != 0 {
-            at += 1 + rdata[at] as usize;
-        }
-        at += 1;
-    }
-    u32::from_be_bytes(rdata[at..at + 4].try_into().unwrap())
+    soa.soa_serial().unwrap_or_else(|| panic!("no serial in {soa}"))
 }
 
 /// Asks `name` until told to stop; every answer that is not NOERROR with an
