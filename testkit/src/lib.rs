@@ -14,11 +14,13 @@
 //!   odd ones included (other protocols, fragments, extension headers, ARP).
 //! - [`workload`]: the benchmark zone and query mix.
 //! - [`kxdpgun_summary`]: kxdpgun's closing summary, parsed.
+//! - [`peers`]: Knot's and NSD's configurations for the comparisons.
 
 pub mod base32hex;
 pub mod fleet;
 pub mod frames;
 pub mod kxdpgun_summary;
+pub mod peers;
 pub mod steering;
 pub mod testbed;
 pub mod workload;

@@ -114,8 +114,10 @@ fn run(rate: u32, seconds: u32) -> Result<Vec<Row>, String> {
     let serve = ["serve", "--user", "root", "--zone", &zone_text, "--listen", "198.18.0.1:53", "--udp-workers", "1"];
     let mut busy = serve.to_vec();
     busy.extend(["--udp-busy-poll", "50"]);
-    fs::write(dir.path().join("knot.conf"), knot_config(&scratch, &zone_text)).map_err(|e| e.to_string())?;
-    fs::write(dir.path().join("nsd.conf"), nsd_config(&scratch, &zone_text)).map_err(|e| e.to_string())?;
+    fs::write(dir.path().join("knot.conf"), testkit::peers::knot_config(&scratch, "example.com.", &zone_text, None))
+        .map_err(|e| e.to_string())?;
+    fs::write(dir.path().join("nsd.conf"), testkit::peers::nsd_config(&scratch, "example.com.", &zone_text))
+        .map_err(|e| e.to_string())?;
     let knot_conf = format!("{scratch}/knot.conf");
     let nsd_conf = format!("{scratch}/nsd.conf");
     let servers: [(&'static str, &str, Vec<&str>); 4] = [
@@ -227,26 +229,4 @@ fn softirq() -> u64 {
     let text = fs::read_to_string("/proc/stat").unwrap_or_default();
     let line = text.lines().next().unwrap_or_default();
     line.split_whitespace().skip(6).take(2).filter_map(|n| n.parse::<u64>().ok()).sum()
-}
-
-fn knot_config(dir: &str, zone: &str) -> String {
-    format!(
-        "server:\n    rundir: {dir}\n    listen: {SERVER_V4}@53\n    udp-workers: 1\n    tcp-workers: 1\n    \
-         background-workers: 1\n\
-         log:\n  - target: stderr\n    any: info\n\
-         database:\n    storage: {dir}\n\
-         template:\n  - id: default\n    zonefile-sync: -1\n    zonefile-load: whole\n    journal-content: none\n\
-         zone:\n  - domain: example.com.\n    file: {zone}\n"
-    )
-}
-
-fn nsd_config(dir: &str, zone: &str) -> String {
-    format!(
-        "server:\n    ip-address: {SERVER_V4}@53\n    do-ip6: no\n    server-count: 1\n    reuseport: no\n    \
-         username: \"\"\n    chroot: \"\"\n    zonesdir: \"{dir}\"\n    database: \"\"\n    \
-         zonelistfile: \"{dir}/zone.list\"\n    xfrdfile: \"{dir}/xfrd.state\"\n    xfrdir: \"{dir}\"\n    \
-         pidfile: \"{dir}/nsd.pid\"\n    verbosity: 1\n    rrl-ratelimit: 0\n    rrl-whitelist-ratelimit: 0\n\
-         remote-control:\n    control-enable: no\n\
-         zone:\n    name: example.com.\n    zonefile: \"{zone}\"\n"
-    )
 }

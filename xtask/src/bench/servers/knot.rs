@@ -3,7 +3,6 @@
 //! queue), no DNSSEC, nothing written back: the zone is served as loaded.
 
 use super::{installed, write_config, Context, Launch, NotRun};
-use crate::testbed::SERVER_V4;
 
 pub fn launch(xdp: bool, ctx: &Context<'_>) -> Result<Launch, NotRun> {
     let program = installed("knotd", "knot")?;
@@ -20,19 +19,7 @@ pub fn launch(xdp: bool, ctx: &Context<'_>) -> Result<Launch, NotRun> {
 
 /// The configuration; `xdp_iface` turns Knot's XDP mode on for UDP there.
 pub fn config(dir: &str, zone: &str, xdp_iface: Option<&str>) -> String {
-    let xdp = match xdp_iface {
-        Some(iface) => format!("xdp:\n    listen: {iface}@53\n    udp: on\n    tcp: off\n"),
-        None => String::new(),
-    };
-    format!(
-        "server:\n    rundir: {dir}\n    listen: {SERVER_V4}@53\n    udp-workers: 1\n    tcp-workers: 1\n    \
-         background-workers: 1\n\
-         {xdp}\
-         log:\n  - target: stderr\n    any: info\n\
-         database:\n    storage: {dir}\n\
-         template:\n  - id: default\n    zonefile-sync: -1\n    zonefile-load: whole\n    journal-content: none\n\
-         zone:\n  - domain: bench.test.\n    file: {zone}\n"
-    )
+    testkit::peers::knot_config(dir, "bench.test.", zone, xdp_iface)
 }
 
 #[cfg(test)]

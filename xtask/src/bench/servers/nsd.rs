@@ -3,7 +3,6 @@
 //! single-source benchmark: turned off here, as for every other server.
 
 use super::{installed, write_config, Context, Launch, NotRun};
-use crate::testbed::SERVER_V4;
 
 pub fn launch(ctx: &Context<'_>) -> Result<Launch, NotRun> {
     let program = installed("nsd", "nsd")?;
@@ -19,14 +18,7 @@ pub fn launch(ctx: &Context<'_>) -> Result<Launch, NotRun> {
 }
 
 pub fn config(dir: &str, zone: &str) -> String {
-    format!(
-        "server:\n    ip-address: {SERVER_V4}@53\n    do-ip6: no\n    server-count: 1\n    reuseport: no\n    \
-         username: \"\"\n    chroot: \"\"\n    zonesdir: \"{dir}\"\n    database: \"\"\n    \
-         zonelistfile: \"{dir}/zone.list\"\n    xfrdfile: \"{dir}/xfrd.state\"\n    xfrdir: \"{dir}\"\n    \
-         pidfile: \"{dir}/nsd.pid\"\n    verbosity: 1\n    rrl-ratelimit: 0\n    rrl-whitelist-ratelimit: 0\n\
-         remote-control:\n    control-enable: no\n\
-         zone:\n    name: bench.test.\n    zonefile: \"{zone}\"\n"
-    )
+    testkit::peers::nsd_config(dir, "bench.test.", zone)
 }
 
 #[cfg(test)]
