@@ -254,6 +254,9 @@ static __always_inline int worker_alive(__u32 queue)
 #define DNS_OPCODE 0x78     // in the flags' first byte
 #define DNS_RD_CD 0x0110    // the query flags an answer echoes (with the opcode, 0 here)
 #define OPT_LEN 11
+// Bytes 4 to 11 of a query tier 0 answers, read as one little-endian word
+// with byte 11 (ARCOUNT's low byte, 0 or 1) masked off: QDCOUNT 1, the rest 0.
+#define T0_COUNTS_QUERY (1ULL << 8)
 #define IPV4_DF 0x4000
 #define REPLY_TTL 64
 
@@ -284,21 +287,36 @@ static __always_inline __u64 swab16(__u64 x)
 	return ((x & 0xff) << 8) | (x >> 8);
 }
 
-static __always_inline void swap_bytes(__u8 *a, __u8 *b, int len)
+static __always_inline void swap_words(__u64 *a, __u64 *b, int n)
 {
 #pragma unroll
-	for (int i = 0; i < len; i++) {
-		__u8 t = a[i];
+	for (int i = 0; i < n; i++) {
+		__u64 t = a[i];
 
 		a[i] = b[i];
 		b[i] = t;
 	}
 }
 
+// The MACs, 12 bytes at the frame's start: three 32-bit words become
+// destination and source swapped (little-endian loads: the low half of a
+// word is the earlier bytes).
+static __always_inline void swap_mac(struct ethhdr *eth)
+{
+	__u32 *w = (__u32 *)eth;
+	__u32 d0 = w[0], m = w[1], s1 = w[2];
+
+	// dest = d0 d1 (bytes 0-5), source = s0 s1 (bytes 6-11), m = d1 | s0.
+	w[0] = (m >> 16) | (s1 << 16);
+	w[1] = (s1 >> 16) | (d0 << 16);
+	w[2] = (d0 >> 16) | (m << 16);
+}
+
 // The question name at `off` of the frame: its wire length, the sum of its
 // bytes as sent (big-endian words: it starts at an even offset of the
-// message), and its lowercased copy in key->name. 0 when it is a plain name
-// of at most T0_NAME_MAX bytes, -1 otherwise.
+// message), its hash for the key (T0_HASH_* in xdp_dns.h) and its
+// lowercased copy, zero padded, in `lower`. 0 when it is a plain name of at
+// most T0_NAME_MAX bytes, -1 otherwise.
 //
 // Out of line, and the name read with one helper call and walked one
 // label a step, so that the verifier follows few states: a byte-at-a-time
@@ -309,23 +327,25 @@ static __always_inline void swap_bytes(__u8 *a, __u8 *b, int len)
 // that do not have them.
 struct t0_name {
 	__u64 sum;
+	__u64 hash;
 	__u32 len;
 	__u32 pad;
 };
 
-static __attribute__((noinline)) int tier0_name(struct xdp_md *ctx, __u64 off, struct t0_key *key, struct t0_name *out)
+static __attribute__((noinline)) int tier0_name(struct xdp_md *ctx, __u64 off, __u64 *lower, struct t0_name *out)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	__u64 avail = (__u64)(data_end - data);
-	// Read once, into words: the label walk, the lowercasing and the sum
-	// then go over the buffer a word (8 bytes) at a time.
+	// Read once, into words: the label walk, the lowercasing, the sum and
+	// the hash then go over the buffer a word (8 bytes) at a time.
 	__u64 buf[T0_NAME_MAX / 8];
 	__u8 *bytes = (__u8 *)buf;
 	__u64 sum = 0;
+	__u64 hash = T0_HASH_SEED;
 	__u64 len = 0;
 
-	if (!key || !out || off > 1600 || off >= avail)
+	if (!lower || !out || off > 1600 || off >= avail)
 		return -1;
 	avail -= off;
 	if (avail > T0_NAME_MAX)
@@ -352,19 +372,21 @@ static __attribute__((noinline)) int tier0_name(struct xdp_md *ctx, __u64 off, s
 	}
 	if (len == 0 || len > T0_NAME_MAX)
 		return -1;
-	// A word at a time (the name's words only): the bytes read past the
-	// name masked off (the key is zero padded), the sum of the bytes as
-	// sent taken, then the word lowercased without a branch: a byte-wise
-	// test for 'A'..'Z' (bit 7 clear) in every byte at once.
-	__u32 *name = (__u32 *)__builtin_assume_aligned(key->name, 4);
+	// Every word, without a branch (the hash is over all eight, zero
+	// padded, so the verifier follows one path): the bytes past the name
+	// masked off, the sum of the bytes as sent taken, the word lowercased
+	// by a byte-wise test for 'A'..'Z' (bit 7 clear) in every byte at
+	// once, then hashed.
 	for (__u32 k = 0; k < T0_NAME_MAX / 8; k++) {
-		__u64 valid = len - 8 * k;
-		if (8 * k >= len)
-			break;
-		__u64 w = buf[k];
-
-		if (valid < 8)
-			w &= (1ULL << (valid * 8)) - 1;
+		// Bytes of the name in this word, 0 to 8: (len - 8k) clamped.
+		__s64 n = (__s64)len - 8 * k;
+		n &= ~(n >> 63);
+		__u64 over = (__u64)(8 - n) >> 63;
+		asm volatile("" : "+r"(over));
+		n = n * (1 - over) + 8 * over;
+		// Two shifts of 4n: 8 bytes shift 1 out (a shift by 64 would not).
+		__u64 mask = ((1ULL << (n * 4)) << (n * 4)) - 1;
+		__u64 w = buf[k] & mask;
 		// The name starts at an even offset of the message, and so does
 		// every word: its even bytes (the low ones, read little-endian)
 		// are the high bytes of the message's big-endian words.
@@ -374,10 +396,12 @@ static __attribute__((noinline)) int tier0_name(struct xdp_md *ctx, __u64 off, s
 		__u64 h = w & 0x7f7f7f7f7f7f7f7fULL;
 		__u64 upper = (h + 0x3f3f3f3f3f3f3f3fULL) & ~(h + 0x2525252525252525ULL) & ~w & 0x8080808080808080ULL;
 		w |= upper >> 2;
-		name[2 * k] = (__u32)w;
-		name[2 * k + 1] = (__u32)(w >> 32);
+		lower[k] = w;
+		hash = (hash ^ w) * T0_HASH_MUL;
+		hash ^= hash >> 29;
 	}
 	out->sum = sum;
+	out->hash = hash;
 	out->len = len;
 	return 0;
 }
@@ -453,8 +477,9 @@ static __always_inline int tier0_answer(struct xdp_md *ctx, __u32 l3, int v6)
 	__u32 ip_len = v6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr);
 	__u32 dns_off = l3 + ip_len + sizeof(struct udphdr);
 	struct ethhdr *eth = data;
-	// Aligned so that the name (at offset 4) is written a word at a time.
-	struct t0_key key __attribute__((aligned(8)));
+	struct t0_key key;
+	// The lowercased name, compared with the answer's after the lookup.
+	__u64 lower[T0_NAME_MAX / 8];
 	struct t0_name name_info;
 	__u64 name_sum;
 	__u32 name_len;
@@ -494,16 +519,17 @@ static __always_inline int tier0_answer(struct xdp_md *ctx, __u32 l3, int v6)
 			return -1;
 	}
 
-	// QR clear, opcode 0, one question, nothing else but an OPT.
-	if ((dns[2] & (DNS_QR | DNS_OPCODE)) || dns[4] || dns[5] != 1 || dns[6] || dns[7] || dns[8] || dns[9] ||
-	    dns[10] || dns[11] > 1)
+	// QR clear, opcode 0, one question, nothing else but an OPT: the
+	// counts (bytes 4 to 11) as one word, the OPT's count bit masked.
+	if ((dns[2] & (DNS_QR | DNS_OPCODE)) || (*(__u64 *)(dns + 4) & ~(1ULL << 56)) != T0_COUNTS_QUERY)
 		return -1;
 
 	T0_STOP_AFTER(1, -1);
 	__builtin_memset(&key, 0, sizeof(key));
 	__builtin_memset(&name_info, 0, sizeof(name_info));
-	if (tier0_name(ctx, dns_off + DNS_HEADER_LEN, &key, &name_info) != 0)
+	if (tier0_name(ctx, dns_off + DNS_HEADER_LEN, lower, &name_info) != 0)
 		return -1;
+	key.hash = name_info.hash;
 	name_len = name_info.len;
 	name_sum = name_info.sum;
 	// Bounded again here, as the verifier wants it.
@@ -517,6 +543,7 @@ static __always_inline int tier0_answer(struct xdp_md *ctx, __u32 l3, int v6)
 	if (fixed[2] != 0 || fixed[3] != 1)
 		return -1;
 	key.qtype = ((__u16)fixed[0] << 8) | fixed[1];
+	key.name_len = name_len;
 
 	T0_STOP_AFTER(2, -1);
 	__u32 udp_size = 0;
@@ -543,6 +570,15 @@ static __always_inline int tier0_answer(struct xdp_md *ctx, __u32 l3, int v6)
 	key.generation = *generation;
 	struct t0_answer *answer = bpf_map_lookup_elem(&t0_answers, &key);
 	if (!answer)
+		return -1;
+	// The key names a hash: the name itself must be the answer's. Both
+	// are zero padded, so the eight words are compared whole.
+	const __u64 *want = (const __u64 *)answer->name;
+	__u64 differ = 0;
+#pragma unroll
+	for (int k = 0; k < T0_NAME_MAX / 8; k++)
+		differ |= want[k] ^ lower[k];
+	if (differ)
 		return -1;
 	// Below 512 counts as 512 (RFC 6891 6.2.3), as the engine reads it.
 	if (key.shape != T0_SHAPE_NO_EDNS && (udp_size < 512 ? 512 : udp_size) < answer->min_udp)
@@ -627,7 +663,7 @@ static __always_inline int tier0_answer(struct xdp_md *ctx, __u32 l3, int v6)
 		__builtin_memcpy(dns + 4, answer->header + 4, 8);
 	}
 
-	swap_bytes(eth->h_dest, eth->h_source, ETH_ALEN);
+	swap_mac(eth);
 	__u64 native;
 
 	if (v6) {
@@ -635,7 +671,7 @@ static __always_inline int tier0_answer(struct xdp_md *ctx, __u32 l3, int v6)
 
 		ip6->payload_len = bpf_htons(udp_len);
 		ip6->hop_limit = REPLY_TTL;
-		swap_bytes((__u8 *)&ip6->saddr, (__u8 *)&ip6->daddr, 16);
+		swap_words((__u64 *)&ip6->saddr, (__u64 *)&ip6->daddr, 2);
 		native = sum_native(&ip6->saddr, 8);
 	} else {
 		struct iphdr *ip = (void *)l3p;
@@ -644,15 +680,17 @@ static __always_inline int tier0_answer(struct xdp_md *ctx, __u32 l3, int v6)
 		ip->tot_len = bpf_htons(sizeof(*ip) + udp_len);
 		ip->frag_off = bpf_htons(IPV4_DF);
 		ip->ttl = REPLY_TTL;
-		swap_bytes((__u8 *)&ip->saddr, (__u8 *)&ip->daddr, 4);
+		__be32 saddr = ip->saddr;
+		ip->saddr = ip->daddr;
+		ip->daddr = saddr;
 		ip->check = 0;
 		// Summed in the host's order, stored as summed (RFC 1071, 2(B)).
 		ip->check = ~fold(sum_native(ip, sizeof(*ip) / 4)) & 0xffff;
 		native = sum_native(&ip->saddr, 2);
 	}
-	__be16 port = udp->source;
-	udp->source = udp->dest;
-	udp->dest = port;
+	// Both ports in one word, swapped by a rotation.
+	__u32 ports = *(__u32 *)udp;
+	*(__u32 *)udp = (ports >> 16) | (ports << 16);
 	udp->len = bpf_htons(udp_len);
 	udp->check = 0;
 	// Pseudo-header protocol and length, then the UDP header: its ports
@@ -663,8 +701,12 @@ static __always_inline int tier0_answer(struct xdp_md *ctx, __u32 l3, int v6)
 	// Zero would mean "no checksum" (RFC 768), and is invalid over IPv6.
 	udp->check = bpf_htons(check ? check : 0xffff);
 	T0_STOP_AFTER(4, 0);
-	tier0_count(key.qtype, rcode, (key.shape >> 1) | (v6 << 1), decision,
-		    (dns_len & 0xffff) | ((DNS_HEADER_LEN + name_len + 4 + tail_len) << 16));
+	__u32 response_len = DNS_HEADER_LEN + name_len + 4 + tail_len;
+	if (decision == T0_RRL_SEND)
+		tier0_count_sent(&answer->cells, (key.shape >> 1) | (v6 << 1), dns_len, response_len);
+	else
+		tier0_count(key.qtype, rcode, (key.shape >> 1) | (v6 << 1), decision,
+			    (dns_len & 0xffff) | (response_len << 16));
 	return 0;
 }
 

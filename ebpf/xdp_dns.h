@@ -49,19 +49,41 @@ enum steer_outcome {
 #define T0_SHAPE_EDNS 1     /* a plain OPT (no options, version 0), DO=0 */
 #define T0_SHAPE_EDNS_DO 2  /* the same with DO=1 */
 
+/* The key's hash of the name (t0_hash below; responder/src/xdp/tier0/hash.rs
+ * is the same function): over the lowercased name as eight little-endian
+ * 64-bit words, zero padded, h = (h ^ w) * T0_HASH_MUL, h ^= h >> 29. */
+#define T0_HASH_SEED 0x9e3779b97f4a7c15ULL
+#define T0_HASH_MUL 0xff51afd7ed558ccdULL
+
+/* A fixed 16 bytes, hashed and compared by the map in a few words; the
+ * name itself is in the value and compared after the lookup, so a hash
+ * collision costs a miss (the worker answers), never a wrong answer. */
 struct t0_key {
-	__u8 generation;    /* 1 or 2: the one t0_state names is served */
-	__u8 shape;         /* T0_SHAPE_* */
+	__u64 hash;         /* t0_hash of the lowercased name */
 	__u16 qtype;        /* host order */
-	__u8 name[T0_NAME_MAX]; /* lowercased wire name, zero padded */
+	__u8 shape;         /* T0_SHAPE_* */
+	__u8 generation;    /* 1 or 2: the one t0_state names is served */
+	__u8 name_len;      /* the name's wire length */
+	__u8 pad[3];        /* zero */
+};
+
+/* The counter cells of a sent answer (tier0_stats.h), fixed per entry:
+ * the query's and the answer's lengths follow from the key. */
+struct t0_cells {
+	__u8 qtype;         /* index into t0_stats.qtype */
+	__u8 rcode;         /* index into t0_stats.rcode */
+	__u8 query_size;    /* index into t0_stats.query_size */
+	__u8 response_size; /* index into t0_stats.response_size */
 };
 
 struct t0_answer {
+	__u8 name[T0_NAME_MAX]; /* lowercased wire name, zero padded */
 	__u8 header[12];    /* ID 0, RD and CD clear: the query's are put in */
 	__u16 min_udp;      /* host order: smallest EDNS size this answer fits (0: any) */
 	__u16 rest_len;     /* host order: bytes after the question */
 	__u32 sum;          /* ones' complement sum (big-endian words) of header,
 	                     * qtype, qclass and rest, each at its offset */
+	struct t0_cells cells;
 	__u8 rest[T0_ANSWER_MAX];
 };
 

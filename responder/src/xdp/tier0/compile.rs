@@ -11,8 +11,9 @@
 //! section in order and each optional one only if it fits), which
 //! [`entry`] checks by asking again at exactly N.
 
-use super::layout::{Answer, Key, Shape, ANSWER_MAX, MAX_ENTRIES, NAME_MAX};
+use super::layout::{Answer, CounterCells, Key, Shape, ANSWER_MAX, MAX_ENTRIES, NAME_MAX};
 use crate::engine::{answer_message, Engine, Transport};
+use crate::stats::breakdown::{qtype as qtype_cells, size};
 use crate::wire::dns::{flags, rcode, RType, HEADER_LEN};
 
 /// Which names get tier-0 answers (`serve --xdp-answers`).
@@ -192,9 +193,26 @@ pub fn entry(engine: &Engine, name: &[u8], qtype: u16, shape: Shape) -> Option<E
     );
     let mut key = Key { generation: 0, shape: shape as u8, qtype, name: [0; NAME_MAX] };
     key.name[..name.len()].copy_from_slice(name);
-    let mut value = Answer { header, min_udp, rest_len: rest.len() as u16, sum, rest: [0; ANSWER_MAX] };
+    let query_len = HEADER_LEN + name.len() + 4 + if shape == Shape::NoEdns { 0 } else { 11 };
+    let cells = counter_cells(qtype, f & flags::RCODE_MASK, query_len, answer.len());
+    let mut value =
+        Answer { name: key.name, header, min_udp, rest_len: rest.len() as u16, sum, cells, rest: [0; ANSWER_MAX] };
     value.rest[..rest.len()].copy_from_slice(rest);
     Some(Entry { key, answer: value })
+}
+
+/// The cells `tier0_count_sent` adds one to, as `tier0_count` in
+/// `ebpf/tier0_stats.h` works them out: the breakdown's qtype, the rcode (0
+/// to 5 as themselves, anything else `other`, the last), the query's and the
+/// answer's size buckets. Both lengths are fixed by the key: the query is
+/// the header, the name, qtype and class and, with EDNS, a plain OPT.
+fn counter_cells(qtype: u16, rcode: u16, query_len: usize, response_len: usize) -> CounterCells {
+    CounterCells {
+        qtype: qtype_cells::index(qtype) as u8,
+        rcode: if rcode <= 5 { rcode as u8 } else { 7 },
+        query_size: size::bucket(query_len) as u8,
+        response_size: size::bucket(response_len) as u8,
+    }
 }
 
 /// The sum of `bytes` as big-endian 16-bit words, `bytes` starting at

@@ -7,21 +7,27 @@
 //! program run reads `t0_state` once, so every answer it gives comes from
 //! one generation; the map is not preallocated, so an element deleted
 //! under a running program is freed only after an RCU grace period.
+//!
+//! The map is keyed by the name's hash ([`MapKey`]): two entries of one
+//! generation whose keys agree (a hash collision) cannot both be in it, so
+//! the later one is left to the workers, counted in [`Published::collisions`].
+
+use std::collections::HashSet;
 
 use aya::maps::{Array, HashMap, MapData};
 use aya::Ebpf;
 
 use super::compile::Entry;
-use super::layout::{Answer, Key, MAX_ENTRIES};
+use super::layout::{Answer, MapKey, MAX_ENTRIES};
 use crate::xdp::program::XdpProgramError;
 
 pub struct Tier0Maps {
-    answers: HashMap<MapData, Key, Answer>,
+    answers: HashMap<MapData, MapKey, Answer>,
     state: Array<MapData, u32>,
     /// The generation `t0_state` names (0: none yet).
     served: u8,
     /// Its keys, to delete when the next one is served.
-    keys: Vec<Key>,
+    keys: Vec<MapKey>,
 }
 
 /// What a publish did.
@@ -29,6 +35,8 @@ pub struct Tier0Maps {
 pub struct Published {
     pub generation: u8,
     pub entries: usize,
+    /// Entries left out: a key of theirs equals an earlier entry's (a hash collision).
+    pub collisions: usize,
 }
 
 fn map_error(action: &'static str) -> impl FnOnce(aya::maps::MapError) -> XdpProgramError {
@@ -40,7 +48,7 @@ impl Tier0Maps {
     pub(crate) fn take(ebpf: &mut Ebpf) -> Result<Tier0Maps, XdpProgramError> {
         let mismatch = |detail: String| XdpProgramError::ObjectMismatch { detail };
         let answers = ebpf.take_map("t0_answers").ok_or_else(|| mismatch("no map `t0_answers`".into()))?;
-        let answers: HashMap<MapData, Key, Answer> =
+        let answers: HashMap<MapData, MapKey, Answer> =
             HashMap::try_from(answers).map_err(|e| mismatch(format!("map `t0_answers`: {e}")))?;
         let state = ebpf.take_map("t0_state").ok_or_else(|| mismatch("no map `t0_state`".into()))?;
         let state: Array<MapData, u32> =
@@ -63,8 +71,12 @@ impl Tier0Maps {
         }
         let next = if self.served == 1 { 2 } else { 1 };
         let mut keys = Vec::with_capacity(entries.len());
+        let mut taken = HashSet::with_capacity(entries.len());
         for entry in entries {
-            let key = Key { generation: next, ..entry.key };
+            let key = MapKey { generation: next, ..entry.key.map_key() };
+            if !taken.insert(key) {
+                continue;
+            }
             if let Err(e) = self.answers.insert(key, entry.answer, 0) {
                 self.delete(&keys);
                 return Err(map_error("filling the tier-0 answers")(e));
@@ -75,10 +87,11 @@ impl Tier0Maps {
             self.delete(&keys);
             return Err(map_error("serving a tier-0 generation")(e));
         }
+        let published = keys.len();
         let old = std::mem::replace(&mut self.keys, keys);
         self.served = next;
         self.delete(&old);
-        Ok(Published { generation: next, entries: entries.len() })
+        Ok(Published { generation: next, entries: published, collisions: entries.len() - published })
     }
 
     /// Serves nothing from tier 0 (the entries are deleted).
@@ -90,7 +103,7 @@ impl Tier0Maps {
         Ok(())
     }
 
-    fn delete(&mut self, keys: &[Key]) {
+    fn delete(&mut self, keys: &[MapKey]) {
         for key in keys {
             // A key already gone is gone: nothing else deletes from this map.
             let _ = self.answers.remove(key);

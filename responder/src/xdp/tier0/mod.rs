@@ -5,12 +5,14 @@
 //!   the engine for a canonical query, with what the program needs to put
 //!   the query's own ID, RD, CD and question case back in.
 //! - [`layout`]: the map's key and value as the C header has them.
+//! - [`hash`]: the key's hash of a name, the program's own.
 //! - [`maps`]: publishing a set as a new generation, atomically.
 //! - [`rrl`]: rate limiting the program's answers as the workers do.
 //! - [`stats`]: the program's counts of its answers, for `path="xdp-kernel"`.
 //! - [`learn`]: the keys the workers answer most, added at run time.
 
 pub mod compile;
+pub mod hash;
 pub mod layout;
 pub mod learn;
 pub mod maps;
@@ -18,6 +20,6 @@ pub mod rrl;
 pub mod stats;
 
 pub use compile::{compile, Compiled, Entry, Selection};
-pub use layout::{Answer, Key, Shape};
+pub use layout::{Answer, Key, MapKey, Shape};
 pub use learn::Answers;
 pub use maps::{Published, Tier0Maps};

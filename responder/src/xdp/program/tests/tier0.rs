@@ -349,3 +349,68 @@ fn tier0_every_key_in_any_spelling() {
         crate::xdp::tier0::compile::canonical_query(b"\x07example\x03com\x00", 99, crate::xdp::tier0::Shape::NoEdns, 0);
     check(&program, &engine, &Frame::udp4(53).payload(&message).build(), Expect::Miss, "SPF at the apex");
 }
+
+/// The program reads the name a word at a time (masking the bytes past it,
+/// hashing and lowercasing whole words) and rewrites the frame with word
+/// moves: apex names of every wire length from 8 to 64 bytes (so every
+/// place the name can end in its last word), behind no, one or two tags
+/// over IPv4 and IPv6 (the name at 2 and at 6 modulo 8 of the frame: a tag
+/// is half a word; nothing tier 0 answers puts it at an odd offset), each
+/// answered as the engine answers, byte for byte.
+#[test]
+fn tier0_answers_at_even_and_odd_offsets_equal_the_engines() {
+    if !privileged("tier0_answers_at_even_and_odd_offsets_equal_the_engines") {
+        return;
+    }
+    let mut carriers = carriers();
+    carriers.push(("ipv6 vlan", Frame::udp6(53).vlan(ETHERTYPE_VLAN, 10)));
+    carriers.push(("ipv4 qinq", Frame::udp4(53).vlan(ETHERTYPE_QINQ, 100).vlan(ETHERTYPE_VLAN, 10)));
+    let program = tier0_program();
+    for wire_len in 8..=64usize {
+        // One label of wire_len - 7 letters under `test.`: 1 + n + 1 + 4 + 1.
+        let label: String = (0..wire_len - 7).map(|i| (b'a' + (i % 26) as u8) as char).collect();
+        let origin = format!("{label}.test.");
+        assert_eq!(wire_name(&origin).len(), wire_len);
+        let engine =
+            engine_for(&[&EXAMPLE.replace("$ORIGIN example.com.", &format!("$ORIGIN {origin}"))], Options::default());
+        assert!(publish(&program, &engine, Selection::Apex) >= 12, "{origin}: SOA, NS, MX, A in three shapes");
+        // Every other letter upper case: the echoed question keeps it.
+        let spelled: String =
+            origin.chars().enumerate().map(|(i, c)| if i % 2 == 0 { c.to_ascii_uppercase() } else { c }).collect();
+        for (carrier, frame) in &carriers {
+            for (qtype, edns) in [(SOA, None), (NS, Some((1232, false))), (MX, Some((4096, true))), (A, None)] {
+                let message = query(&spelled, qtype, edns).encode();
+                let what = format!("{carrier} {wire_len}-byte name, qtype {qtype}, EDNS {edns:?}");
+                check(&program, &engine, &frame.clone().payload(&message).build(), Expect::Hit, &what);
+            }
+        }
+    }
+}
+
+/// The map is keyed by the name's hash, the name kept in the value: a key
+/// whose stored name is another's (as after a hash collision) answers
+/// nothing, and a publish keeps one entry per key, counting the rest.
+#[test]
+fn tier0_a_hash_collision_is_a_miss_not_a_wrong_answer() {
+    if !privileged("tier0_a_hash_collision_is_a_miss_not_a_wrong_answer") {
+        return;
+    }
+    let engine = engine_for(&[EXAMPLE], Options::default());
+    let program = tier0_program();
+    let maps = program.tier0().expect("tier-0 maps");
+    let mut entries = compile(&engine, Selection::Apex).entries;
+    let soa_key = |e: &crate::xdp::tier0::Entry| e.key.qtype == SOA && e.key.shape == 0;
+    let at = entries.iter().position(soa_key).expect("the apex SOA without EDNS");
+    // Another name of the same length stored under example.com.'s key.
+    entries[at].answer.name[1] = b'x';
+    let duplicate = entries[at].clone();
+    entries.push(duplicate);
+    let published = maps.lock().unwrap().publish(&entries).expect("publishing");
+    assert_eq!((published.entries, published.collisions), (entries.len() - 1, 1));
+    let soa = query("example.com.", SOA, None).encode();
+    let ns = query("example.com.", NS, None).encode();
+    for (carrier, frame) in carriers() {
+        check(&program, &engine, &frame.clone().payload(&soa).build(), Expect::Miss, &format!("{carrier}: SOA"));
+        check(&program, &engine, &frame.clone().payload(&ns).build(), Expect::Hit, &format!("{carrier}: NS"));
+    }
+}

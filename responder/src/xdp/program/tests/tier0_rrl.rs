@@ -16,6 +16,7 @@ use crate::engine::tests::{engine_for, EXAMPLE};
 use crate::engine::{answer_in_place, answer_in_place_with, Engine, Options, Scratch, Verdict};
 use crate::rrl::{RateLimiter, RrlConfig, RrlPolicy};
 use crate::stats::breakdown::qtype::QTYPES;
+use crate::stats::breakdown::size;
 use crate::xdp::tier0::stats::Cells;
 use crate::xdp::tier0::{compile, Selection};
 
@@ -223,6 +224,10 @@ fn tier0_counts_its_answers() {
     let before = counters(&program);
     let mut query_bytes = 0;
     let mut answer_bytes = 0;
+    // The buckets a worker counts in: the program's cells are precompiled
+    // (`struct t0_cells`), so checked here bucket by bucket.
+    let mut query_sizes = [0u64; size::BUCKETS];
+    let mut answer_sizes = [0u64; size::BUCKETS];
     for q in &queries {
         let (action, out) = program.test_run_frame(q).expect("test run");
         assert_eq!(action, XdpAction::Tx);
@@ -233,6 +238,8 @@ fn tier0_counts_its_answers() {
         );
         query_bytes += (q.len() - dns_offset(q)) as u64;
         answer_bytes += (out.len() - dns_offset(&out)) as u64;
+        query_sizes[size::bucket(q.len() - dns_offset(q))] += 1;
+        answer_sizes[size::bucket(out.len() - dns_offset(&out))] += 1;
     }
     let now = counters(&program);
     let b = now.breakdown();
@@ -247,6 +254,9 @@ fn tier0_counts_its_answers() {
     assert_eq!(b.query_size.sum - was.query_size.sum, query_bytes);
     assert_eq!(b.response_size.sum - was.response_size.sum, answer_bytes);
     assert_eq!(b.response_size.count() - was.response_size.count(), 3);
+    let since = |now: &[u64], was: &[u64]| -> Vec<u64> { now.iter().zip(was).map(|(n, w)| n - w).collect() };
+    assert_eq!(since(&b.query_size.buckets, &was.query_size.buckets), query_sizes);
+    assert_eq!(since(&b.response_size.buckets, &was.response_size.buckets), answer_sizes);
     assert_eq!(now.slipped + now.dropped, 0, "no rate limiting, no RRL action");
 }
 
