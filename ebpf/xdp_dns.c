@@ -257,6 +257,10 @@ static __always_inline int worker_alive(__u32 queue)
 // Bytes 4 to 11 of a query tier 0 answers, read as one little-endian word
 // with byte 11 (ARCOUNT's low byte, 0 or 1) masked off: QDCOUNT 1, the rest 0.
 #define T0_COUNTS_QUERY (1ULL << 8)
+// An OPT's first eight bytes as one little-endian word: the bytes checked
+// (owner, type, version) and what they must be (the root, 41, 0).
+#define T0_OPT_CHECKED 0x00ff000000ffffffULL
+#define T0_OPT_PLAIN (41ULL << 16)
 #define IPV4_DF 0x4000
 #define REPLY_TTL 64
 
@@ -315,7 +319,8 @@ static __always_inline void swap_mac(struct ethhdr *eth)
 // The question name at `off` of the frame: its wire length, the sum of its
 // bytes as sent (big-endian words: it starts at an even offset of the
 // message), its hash for the key (T0_HASH_* in xdp_dns.h) and its
-// lowercased copy, zero padded, in `lower`. 0 when it is a plain name of at
+// lowercased copy in `lower` (zeroed by the caller: the words past the
+// name are left alone). 0 when it is a plain name of at
 // most T0_NAME_MAX bytes, -1 otherwise.
 //
 // Out of line, and the name read with one helper call and walked one
@@ -372,15 +377,15 @@ static __attribute__((noinline)) int tier0_name(struct xdp_md *ctx, __u64 off, _
 	}
 	if (len == 0 || len > T0_NAME_MAX)
 		return -1;
-	// Every word, without a branch (the hash is over all eight, zero
-	// padded, so the verifier follows one path): the bytes past the name
-	// masked off, the sum of the bytes as sent taken, the word lowercased
-	// by a byte-wise test for 'A'..'Z' (bit 7 clear) in every byte at
-	// once, then hashed.
+	// The name's words only (the rest of `lower` stays zero, as the
+	// caller left it): the bytes past the name masked off, the sum of the
+	// bytes as sent taken, the word lowercased by a byte-wise test for
+	// 'A'..'Z' (bit 7 clear) in every byte at once, then hashed.
 	for (__u32 k = 0; k < T0_NAME_MAX / 8; k++) {
-		// Bytes of the name in this word, 0 to 8: (len - 8k) clamped.
+		if (8 * k >= len)
+			break;
+		// Bytes of the name in this word, 1 to 8: (len - 8k) clamped.
 		__s64 n = (__s64)len - 8 * k;
-		n &= ~(n >> 63);
 		__u64 over = (__u64)(8 - n) >> 63;
 		asm volatile("" : "+r"(over));
 		n = n * (1 - over) + 8 * over;
@@ -527,6 +532,7 @@ static __always_inline int tier0_answer(struct xdp_md *ctx, __u32 l3, int v6)
 	T0_STOP_AFTER(1, -1);
 	__builtin_memset(&key, 0, sizeof(key));
 	__builtin_memset(&name_info, 0, sizeof(name_info));
+	__builtin_memset(lower, 0, sizeof(lower));
 	if (tier0_name(ctx, dns_off + DNS_HEADER_LEN, lower, &name_info) != 0)
 		return -1;
 	key.hash = name_info.hash;
@@ -556,11 +562,14 @@ static __always_inline int tier0_answer(struct xdp_md *ctx, __u32 l3, int v6)
 
 		if (dns_len != DNS_HEADER_LEN + name_len + 4 + OPT_LEN || (void *)(opt + OPT_LEN) > data_end)
 			return -1;
-		// Root owner, type OPT, version 0, no options.
-		if (opt[0] || opt[1] || opt[2] != 41 || opt[6] || opt[9] || opt[10])
+		// Root owner, type OPT, version 0 (bytes 0-2 and 6 of one
+		// little-endian word), no options (RDLENGTH, bytes 9-10, 0).
+		__u64 head = *(__u64 *)opt;
+		if ((head & T0_OPT_CHECKED) != T0_OPT_PLAIN || *(__u16 *)(opt + 9))
 			return -1;
 		udp_size = ((__u32)opt[3] << 8) | opt[4];
-		key.shape = (opt[7] & 0x80) ? T0_SHAPE_EDNS_DO : T0_SHAPE_EDNS;
+		// DO: the top bit of byte 7, the word's top bit.
+		key.shape = (head >> 63) ? T0_SHAPE_EDNS_DO : T0_SHAPE_EDNS;
 	}
 
 	__u32 zero = 0;

@@ -50,8 +50,8 @@ enum steer_outcome {
 #define T0_SHAPE_EDNS_DO 2  /* the same with DO=1 */
 
 /* The key's hash of the name (t0_hash below; responder/src/xdp/tier0/hash.rs
- * is the same function): over the lowercased name as eight little-endian
- * 64-bit words, zero padded, h = (h ^ w) * T0_HASH_MUL, h ^= h >> 29. */
+ * is the same function): over the lowercased name as little-endian 64-bit
+ * words, the last zero padded, h = (h ^ w) * T0_HASH_MUL, h ^= h >> 29. */
 #define T0_HASH_SEED 0x9e3779b97f4a7c15ULL
 #define T0_HASH_MUL 0xff51afd7ed558ccdULL
 

@@ -17,10 +17,12 @@ pub const SEED: u64 = 0x9e37_79b9_7f4a_7c15;
 /// `T0_HASH_MUL`.
 pub const MUL: u64 = 0xff51_afd7_ed55_8ccd;
 
-/// The hash of a lowercased wire name, zero padded to [`NAME_MAX`], read as
-/// little-endian 64-bit words as the program reads it.
-pub fn name_hash(name: &[u8; NAME_MAX]) -> u64 {
-    name.chunks_exact(8).fold(SEED, |h, word| {
+/// The hash of a lowercased wire name `len` bytes long, zero padded to
+/// [`NAME_MAX`], read as little-endian 64-bit words as the program reads
+/// it: the words the name has bytes in, the last one's tail zero.
+pub fn name_hash(name: &[u8; NAME_MAX], len: usize) -> u64 {
+    let words = len.min(NAME_MAX).div_ceil(8);
+    name[..8 * words].chunks_exact(8).fold(SEED, |h, word| {
         let mut w = [0u8; 8];
         w.copy_from_slice(word);
         let h = (h ^ u64::from_le_bytes(w)).wrapping_mul(MUL);
@@ -50,14 +52,19 @@ mod tests {
     }
 
     #[test]
-    fn every_byte_of_the_name_moves_the_hash() {
+    fn every_byte_of_the_names_words_moves_the_hash() {
         let mut name = [0u8; NAME_MAX];
         name[..13].copy_from_slice(b"\x07example\x03com\x00");
-        let base = name_hash(&name);
-        for i in 0..NAME_MAX {
+        let base = name_hash(&name, 13);
+        for i in 0..16 {
             let mut other = name;
             other[i] ^= 0x20;
-            assert_ne!(name_hash(&other), base, "byte {i}");
+            assert_ne!(name_hash(&other, 13), base, "byte {i}");
         }
+        // The words past the name's are not read: the program leaves them.
+        let mut other = name;
+        other[16] = 1;
+        assert_eq!(name_hash(&other, 13), base);
+        assert_ne!(name_hash(&name, 17), base, "one more word, if only of zeros");
     }
 }

@@ -61,12 +61,13 @@ impl Key {
 
     /// The map's key for this answer: the name's hash, not the name.
     pub fn map_key(&self) -> MapKey {
+        let name_len = self.name_len();
         MapKey {
-            hash: name_hash(&self.name),
+            hash: name_hash(&self.name, name_len),
             qtype: self.qtype,
             shape: self.shape,
             generation: self.generation,
-            name_len: self.name_len() as u8,
+            name_len: name_len as u8,
             pad: [0; 3],
         }
     }
