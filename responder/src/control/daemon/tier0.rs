@@ -117,7 +117,8 @@ pub(super) fn commit(
                 generation = published.generation,
                 answers = published.entries,
                 learned,
-                left_to_workers = skipped,
+                // A hash collision's later entries are the workers' too.
+                left_to_workers = skipped + published.collisions,
                 "XDP answers (tier 0) published"
             );
             Ok(published.entries)
