@@ -13,6 +13,7 @@ mod runtime;
 mod secondary;
 pub mod serve;
 mod served;
+mod table_check;
 mod signals;
 mod snapshot;
 mod socket_path;
