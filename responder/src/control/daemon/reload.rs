@@ -445,7 +445,8 @@ impl Reloader {
             if let Some(loaded) = self.try_overlay(&mut loading, files.clone(), started) {
                 return Ok(loaded);
             }
-            let (engine, zones) = loading.source.compile(&files, &loading.options, self.secondaries.as_deref(), false)?;
+            let (engine, zones) =
+                loading.source.compile(&files, &loading.options, self.secondaries.as_deref(), false)?;
             loading.files = files;
             loading.incremental = None;
             Ok(self.serve(engine, &zones, started, LoadPath::Full))

@@ -75,7 +75,9 @@ fn run(runtime: &Weak<Runtime>, path: &Path, engine: &Weak<Engine>) {
     let error = format!("{}: {e} (found while serving it)", path.display());
     let Some(runtime) = runtime.upgrade() else { return };
     match runtime.reloader.withdraw(&engine, &error) {
-        Ok(true) => tracing::error!("{error}: its zones are withdrawn and answer SERVFAIL until a reload serves a table"),
+        Ok(true) => {
+            tracing::error!("{error}: its zones are withdrawn and answer SERVFAIL until a reload serves a table")
+        }
         Ok(false) => tracing::warn!("{error}: a reload has replaced it already"),
         Err(why) => tracing::error!("{error}: could not be withdrawn: {why}"),
     }
@@ -108,7 +110,14 @@ pub(super) fn withdrawn_zones(served: &[ServedZone]) -> Vec<Zone> {
             let mut rdata = vec![0, 0];
             rdata.extend(z.serial.unwrap_or(0).to_be_bytes());
             rdata.extend([0; 16]);
-            let soa = Record { owner: origin.clone(), rtype: RType::SOA, class: class::IN, ttl: 0, rdata, location: location.clone() };
+            let soa = Record {
+                owner: origin.clone(),
+                rtype: RType::SOA,
+                class: class::IN,
+                ttl: 0,
+                rdata,
+                location: location.clone(),
+            };
             Some(Zone { origin, records: vec![soa], warnings: Vec::new(), expired: true })
         })
         .collect()
