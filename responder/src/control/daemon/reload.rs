@@ -561,6 +561,43 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// The table served at start is withdrawn (SERVFAIL, counted) only
+    /// while it is the one serving: after a reload replaced it, the
+    /// reload's table (checked whole before its swap) is left alone.
+    #[test]
+    fn only_the_table_still_serving_is_withdrawn() {
+        let dir = tempfile::tempdir().unwrap();
+        let zone = write_zone(dir.path(), 1, false);
+        let table = dir.path().join("zones.tbl");
+        let compile = || Table::compile(&[zone::load_file(std::path::Path::new(&zone), None).unwrap()]).unwrap();
+        compile().write(&table).unwrap();
+        let rcode = |engine: &Engine| {
+            let q = crate::engine::tests::query_bytes("ns.example.com.", hickory_proto::rr::RecordType::A, None);
+            let mut buf = vec![0u8; 4096];
+            buf[..q.len()].copy_from_slice(&q);
+            crate::engine::answer_message(engine, &mut buf, q.len(), crate::engine::Transport::Udp).unwrap();
+            buf[3] & 0x0f
+        };
+
+        let (reloader, _) = Reloader::start(ZoneSource::Table(table.clone()), Options::default()).unwrap();
+        let (path, first) = reloader.take_unchecked().expect("a table file is checked after the start");
+        assert_eq!(path, table);
+        assert!(reloader.take_unchecked().is_none(), "taken once");
+        let first = first.upgrade().expect("serving");
+        reloader.reload().unwrap();
+        assert_eq!(reloader.withdraw(&first, "x.tbl: corrupt"), Ok(false));
+        assert_eq!(rcode(&reloader.engine().load()), crate::wire::dns::rcode::NOERROR, "the reload's table serves");
+        assert_eq!((reloader.history().failed, reloader.history().withdrawn), (0, 0));
+
+        let serving = reloader.engine().load();
+        assert_eq!(reloader.withdraw(&serving, "x.tbl: corrupt"), Ok(true));
+        assert_eq!(rcode(&reloader.engine().load()), crate::wire::dns::rcode::SERVFAIL);
+        let history = reloader.history();
+        assert_eq!((history.failed, history.withdrawn), (1, 1));
+        assert_eq!(history.last_error.as_deref(), Some("x.tbl: corrupt"));
+        assert_eq!(history.zones[0].serial, Some(1), "the zones are still listed");
+    }
+
     #[test]
     fn a_fifo_zone_path_fails_the_reload_at_once_and_the_old_zone_serves() {
         let dir = std::env::temp_dir().join(format!("rsp-reload-fifo-{}", std::process::id()));
