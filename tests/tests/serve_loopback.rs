@@ -11,6 +11,9 @@ use std::time::Duration;
 
 use responder_tests::dns::rtype::*;
 use responder_tests::dns::{self, Edns, Question, Transport, BADVERS, CLASS_CH, FORMERR, NOERROR, NXDOMAIN, REFUSED};
+
+/// SERVFAIL (RFC 1035 §4.1.1).
+const SERVFAIL: u16 = 2;
 use responder_tests::expect::{expect, Expect};
 use responder_tests::kdig;
 use responder_tests::responder::{self, workspace_root, Server};
@@ -294,10 +297,13 @@ fn corrupt_or_foreign_tables_are_refused() {
     let good = std::fs::read(&table).unwrap();
     assert!(good.len() > 200);
 
-    let mut flipped = good.clone();
-    flipped[good.len() / 2] ^= 0x55;
+    // A table whose bytes are wrong past its structure is served, then
+    // withdrawn (`a_corrupt_table_is_served_then_withdrawn`); one that is
+    // not a table, or not all there, is refused at start.
+    let mut version = good.clone();
+    version[8] ^= 0x55;
     let cases: [(&str, Vec<u8>, &str); 4] = [
-        ("flipped.tbl", flipped, "corrupt"),
+        ("version.tbl", version, "format version"),
         ("short.tbl", good[..good.len() - 7].to_vec(), "truncated"),
         ("zone.tbl", std::fs::read(&zone).unwrap(), "not a responder table"),
         ("empty.tbl", Vec::new(), "not a responder table"),
@@ -311,4 +317,50 @@ fn corrupt_or_foreign_tables_are_refused() {
     let missing = dir.path().join("missing.tbl").display().to_string();
     let stderr = stderr_of_failure(&["serve", "--user", "root", "--table", &missing, "--listen", "127.0.0.1:0"]);
     assert!(stderr.contains(&missing) && stderr.contains("No such file"), "{stderr}");
+}
+
+/// Fast restart (issue 14): a table file is served after its structural
+/// checks alone, and its full check runs once it answers. A table whose
+/// checksum is wrong (here the stored checksum itself: every answer in it
+/// is still right) answers its first query from its data, then is
+/// withdrawn: its zone answers SERVFAIL, as Knot answers a zone it could
+/// not load, other names REFUSED, and the server keeps running.
+#[test]
+fn a_corrupt_table_is_served_then_withdrawn() {
+    use responder_tests::daemon::{self, Daemon};
+    let dir = tempfile::tempdir().unwrap();
+    let table = dir.path().join("checksum.tbl");
+    let zone = zone_dir().join("example.com.zone").display().to_string();
+    let out = responder::run(&["compile", &zone, "-o", &table.display().to_string()]).unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut bytes = std::fs::read(&table).unwrap();
+    bytes[24] ^= 0x01;
+    std::fs::write(&table, bytes).unwrap();
+
+    let addr = SocketAddr::from(([127, 0, 0, 1], responder::free_port().unwrap()));
+    let mut cmd = std::process::Command::new(responder::binary().unwrap());
+    let listen = addr.to_string();
+    let args = ["serve", "--table", table.to_str().unwrap(), "--listen", &listen, "--udp-workers", "1"];
+    cmd.args(args).args(responder::as_root(&args));
+    let mut server = Daemon::spawn(cmd, "responder serve", &dir.path().join("serve.log")).unwrap();
+    let www = Question::new("www.example.com.", A);
+    // The first answer the engine gives: no other client asks this server.
+    let started = std::time::Instant::now();
+    let first = loop {
+        assert!(server.exited().is_none(), "the server exited:\n{}", server.log());
+        assert!(started.elapsed() < Duration::from_secs(30), "no answer:\n{}", server.log());
+        match dns::ask(addr, Transport::Udp, &www) {
+            Ok(reply) => break reply,
+            Err(_) => std::thread::sleep(Duration::from_millis(20)),
+        }
+    };
+    assert_eq!((first.rcode, first.answer.len()), (NOERROR, 1), "first answer: {first}\n{}", server.log());
+    daemon::wait_for("the table withdrawn", Duration::from_secs(30), || {
+        dns::ask(addr, Transport::Udp, &www).is_ok_and(|r| r.rcode == SERVFAIL && !r.aa)
+    });
+    let other = dns::ask(addr, Transport::Udp, &Question::new("example.net.", A)).unwrap();
+    assert_eq!(other.rcode, REFUSED);
+    assert!(server.exited().is_none(), "the server keeps running:\n{}", server.log());
+    let log = server.log();
+    assert!(log.contains("checksum mismatch") && log.contains("withdrawn"), "{log}");
 }

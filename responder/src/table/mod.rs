@@ -1,11 +1,13 @@
 //! The precompiled table: every answer the zones can give, in wire format,
 //! behind one hash lookup per name.
 //!
-//! [`Table::compile`] builds it from zones; [`Table::open`] maps a table file
+//! [`Table::compile`] builds it from zones; [`Table::open`] reads a table file
 //! written by [`Table::write`]. Either way the bytes are checked before use
 //! (magic, version, length, checksum, and every offset the runtime will
 //! follow), and the runtime still reads them through bounds-checked accessors,
-//! so a corrupt table can at worst give a wrong answer, never a crash.
+//! so a corrupt table can at worst give a wrong answer, never a crash. That
+//! is what lets a start serve a table file before the walk of every node
+//! ends ([`Table::open_unchecked`], [`Table::check`] on a thread beside it).
 
 mod buckets;
 mod compile;
@@ -23,6 +25,8 @@ mod prefetch;
 mod proptests;
 mod rdatas;
 mod template;
+#[cfg(test)]
+mod unchecked_tests;
 mod validate;
 mod view;
 #[cfg(test)]
@@ -143,26 +147,65 @@ impl Table {
         )
     }
 
-    /// Reads a table file (one read, into huge-page memory) and checks it.
-    /// Read rather than mapped: a mapped file could change under a running
-    /// server, and file pages do not get huge pages.
+    /// Reads a table file (one read, into huge-page memory) and checks it
+    /// whole ([`Table::open_unchecked`], then [`Table::check`]): what a
+    /// reload does before it swaps the table in.
     pub fn open(path: &Path) -> Result<Table, TableError> {
+        let started = std::time::Instant::now();
+        let table = Table::open_unchecked(path)?;
+        let read = started.elapsed();
+        table.check()?;
+        // What a restart costs, in two parts (docs/BENCHMARKS.md "Zones").
+        tracing::info!(
+            "{}: {} bytes read in {read:.2?}, checked in {:.2?}",
+            path.display(),
+            table.len,
+            started.elapsed().saturating_sub(read)
+        );
+        Ok(table)
+    }
+
+    /// Reads a table file (one read, into huge-page memory) with only the
+    /// checks that take no walk of it: magic, version, length, and that
+    /// the bucket and zone arrays lie inside it. Every later read of the
+    /// table is bounds-checked (safe code, accessors that return `None`),
+    /// so such a table is sound to answer from: corrupt bytes give wrong
+    /// answers or SERVFAIL, never a panic. The start serves it at once and
+    /// runs [`Table::check`] beside the workers (`control/daemon/table_check.rs`).
+    /// Read rather than mapped: a mapped file could change under a running
+    /// server, and file pages do not get huge pages (DESIGN.md).
+    pub fn open_unchecked(path: &Path) -> Result<Table, TableError> {
         use std::io::Read;
         let io = |source| TableError::Io { path: path.display().to_string(), source };
-        let started = std::time::Instant::now();
         let mut file = std::fs::File::open(path).map_err(io)?;
         let len = file.metadata().map_err(io)?.len();
         let len = usize::try_from(len).map_err(|_| TableError::Length { expected: u64::MAX, found: len })?;
         let bytes = Bytes::new(len, |dst| file.read_exact(dst)).map_err(io)?;
-        let read = started.elapsed();
-        let table = Table::new(bytes, len)?;
-        // What a restart costs, in two parts (docs/BENCHMARKS.md "Zones").
-        tracing::info!(
-            "{}: {len} bytes read in {read:.2?}, checked in {:.2?}",
-            path.display(),
-            started.elapsed().saturating_sub(read)
-        );
-        Ok(table)
+        Table::structural(bytes, len)
+    }
+
+    /// [`Table::from_bytes`] without [`Table::check`]: what the fuzz target
+    /// and the tests answer from, as the start does from a file.
+    pub fn from_bytes_unchecked(bytes: Vec<u8>) -> Result<Table, TableError> {
+        let io = |source| TableError::Io { path: "(memory)".into(), source };
+        let len = bytes.len();
+        let copy = Bytes::new(len, |dst| {
+            dst.copy_from_slice(&bytes);
+            Ok(())
+        });
+        Table::structural(copy.map_err(io)?, len)
+    }
+
+    /// The checks that walk the whole table: the checksum over every byte
+    /// after the header, then every zone record, node and response
+    /// (`validate.rs`). Seconds for tens of millions of names.
+    pub fn check(&self) -> Result<(), TableError> {
+        let b = self.as_bytes();
+        let stored = Header::new_checked(b).map(|h| h.checksum());
+        if stored != b.get(HEADER_LEN..).map(checksum) {
+            return Err(TableError::Checksum);
+        }
+        validate::validate(self)
     }
 
     /// Writes the table to a file (atomically: a temporary file renamed).
@@ -174,6 +217,16 @@ impl Table {
     }
 
     fn new(bytes: Bytes, len: usize) -> Result<Table, TableError> {
+        let table = Table::structural(bytes, len)?;
+        table.check()?;
+        Ok(table)
+    }
+
+    /// What makes every later access in bounds by construction rather than
+    /// by luck: the header read, the bucket mask a power of two less one,
+    /// the probe limit below the bucket count, and the bucket and zone
+    /// arrays inside the bytes. O(zones), no walk of the names.
+    fn structural(bytes: Bytes, len: usize) -> Result<Table, TableError> {
         let b: &[u8] = &bytes.0[..len];
         let Some(header) = Header::new_checked(b).filter(|h| h.magic_ok()) else {
             return Err(TableError::BadMagic);
@@ -183,9 +236,6 @@ impl Table {
         }
         if header.total_len() != b.len() as u64 {
             return Err(TableError::Length { expected: header.total_len(), found: b.len() as u64 });
-        }
-        if header.checksum() != checksum(&b[HEADER_LEN..]) {
-            return Err(TableError::Checksum);
         }
         let bucket_count = header.bucket_count() as usize;
         let table = Table {
@@ -208,7 +258,6 @@ impl Table {
         if table.zones_off.checked_add(table.zone_count * ZONE_LEN).is_none_or(|end| end > table.as_bytes().len()) {
             return Err(TableError::Corrupt("zone array out of bounds"));
         }
-        validate::validate(&table)?;
         let chains =
             (0..table.zone_count).filter_map(|z| table.denial_chain(u32::try_from(z).ok()?)).map(|c| c.is_nsec3());
         let (mut any, mut nsec3) = (false, false);

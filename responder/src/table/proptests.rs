@@ -141,8 +141,14 @@ fn write_table_fuzz_seeds() {
         std::fs::create_dir_all(root.join(dir)).expect("corpus directory");
     }
     // The leading byte is the target's mode: 0 takes the bytes as they are,
-    // 1 re-seals the header first (so mutations reach validation).
-    for (mode, name) in [(0u8, "seed-example.com.table.bin"), (1, "seed-example.com.resealed.bin")] {
+    // 1 re-seals the header first (so mutations reach validation), 2 opens
+    // them unchecked, as a start does (every mutation reaches the engine).
+    let seeds = [
+        (0u8, "seed-example.com.table.bin"),
+        (1, "seed-example.com.resealed.bin"),
+        (2, "seed-example.com.unchecked.bin"),
+    ];
+    for (mode, name) in seeds {
         let mut seed = vec![mode];
         seed.extend_from_slice(valid_table());
         std::fs::write(root.join("table_loader").join(name), seed).expect("seed written");

@@ -17,6 +17,7 @@ mod signals;
 mod snapshot;
 mod socket_path;
 mod systemd;
+mod table_check;
 mod tier0;
 mod tier0_learn;
 mod xdp;

@@ -3,11 +3,12 @@
 //! not load leaves the serving engine untouched.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::incremental::{self, FileZone, Incremental};
 use super::served::{self, ServedZone};
+use super::table_check::open_for_start;
 use crate::control::zones;
 use crate::engine::live::SharedEngine;
 use crate::engine::{Engine, Options};
@@ -47,18 +48,24 @@ impl ZoneSource {
     /// (`transfer::outbound`): shared with `files` and the secondaries, not
     /// copies (a deep copy of every zone was held through the compile,
     /// beside the originals).
+    ///
+    /// A table file is checked whole before it is served, except at `start`:
+    /// then only its structure is (`Table::open_unchecked`), and
+    /// `table_check` runs the rest once the server answers.
     fn compile(
         &self,
         files: &[FileZone],
         options: &Options,
         secondaries: Option<&Secondaries>,
+        start: bool,
     ) -> Result<(Engine, Vec<Arc<zone::Zone>>), String> {
         let mut zones = Vec::new();
         let table = match self {
             ZoneSource::Table(path) => {
                 // A FIFO would block the open, and so every later reload, for ever.
                 zone::require_regular_file(path)?;
-                Table::open(path).map_err(|e| format!("{}: {e}", path.display()))?
+                let opened = if start { open_for_start(path) } else { Table::open(path) };
+                opened.map_err(|e| format!("{}: {e}", path.display()))?
             }
             ZoneSource::Zones(_) => {
                 // Shared, not copied: a reload of one zone among many
@@ -130,6 +137,9 @@ pub struct ReloadHistory {
     pub failed_at: Option<f64>,
     /// Of the successful reloads, those applied as an overlay.
     pub overlaid: u64,
+    /// Tables served from the start and withdrawn when their check, run
+    /// while they served, failed (each also counted in `failed`).
+    pub withdrawn: u64,
     /// How the last successful load went, and why the last reload that
     /// could have been an overlay was compiled whole.
     pub last_path: Option<LoadPath>,
@@ -166,6 +176,10 @@ pub struct Reloader {
     followers: Mutex<Vec<Follower>>,
     /// Which zone each metrics slot counts, kept across reloads.
     zone_names: Arc<ZoneNames>,
+    /// The table file served at start before its check, and the engine
+    /// serving it: taken once by `table_check`. Weak, so that a reload
+    /// that replaced it frees it.
+    unchecked: Mutex<Option<(PathBuf, Weak<Engine>)>>,
 }
 
 /// `engine` counting each zone in the slot its name holds (given one now if new).
@@ -206,7 +220,7 @@ impl Reloader {
         }
         let files = source.read_files(&limits, secondaries.as_deref())?;
         let zone_names = Arc::new(ZoneNames::default());
-        let (engine, zones) = source.compile(&files, &options, secondaries.as_deref())?;
+        let (engine, zones) = source.compile(&files, &options, secondaries.as_deref(), true)?;
         let engine = slotted(engine, &zone_names);
         if let Some(outbound) = &outbound {
             outbound.update(&zones, false);
@@ -219,10 +233,15 @@ impl Reloader {
             last_path: Some(LoadPath::Full),
             ..ReloadHistory::default()
         };
+        let engine = SharedEngine::new(engine);
+        let unchecked = match &source {
+            ZoneSource::Table(path) => Some((path.clone(), Arc::downgrade(&engine.load()))),
+            ZoneSource::Zones(_) => None,
+        };
         let reloader = Reloader {
             limits,
             secondaries,
-            engine: SharedEngine::new(engine),
+            engine,
             reloading: Mutex::new(Loading { source, files, options, incremental: None }),
             history: Mutex::new(history),
             keys_from: None,
@@ -230,6 +249,7 @@ impl Reloader {
             outbound,
             followers: Mutex::new(Vec::new()),
             zone_names,
+            unchecked: Mutex::new(unchecked),
         };
         Ok((reloader, loaded))
     }
@@ -312,7 +332,7 @@ impl Reloader {
                 return Ok(loaded);
             }
         }
-        let (engine, zones) = source.compile(&files, &options, self.secondaries.as_deref())?;
+        let (engine, zones) = source.compile(&files, &options, self.secondaries.as_deref(), false)?;
         *loading = Loading { source, files, options, incremental: None };
         if let (Some(outbound), Some(access)) = (&self.outbound, access) {
             outbound.set_access(access);
@@ -371,14 +391,20 @@ impl Reloader {
         history.zones = loaded.zones.clone();
         history.loaded_at = unix_now();
         drop(history);
-        let followers = self.followers.lock().unwrap_or_else(|e| e.into_inner());
-        let commits: Vec<_> = followers.iter().map(|prepare| prepare(&engine)).collect();
-        self.engine.replace(engine);
-        commits.into_iter().for_each(|commit| commit());
+        self.swap_in(engine);
         if let Some(outbound) = &self.outbound {
             outbound.update(zones, true);
         }
         loaded
+    }
+
+    /// Serves `engine`: its followers prepared before the swap, committed
+    /// right after.
+    fn swap_in(&self, engine: Engine) {
+        let followers = self.followers.lock().unwrap_or_else(|e| e.into_inner());
+        let commits: Vec<_> = followers.iter().map(|prepare| prepare(&engine)).collect();
+        self.engine.replace(engine);
+        commits.into_iter().for_each(|commit| commit());
     }
 
     /// Serves what the secondary zones hold now beside the zone files as
@@ -389,7 +415,7 @@ impl Reloader {
         loading.incremental = None;
         let outcome = loading
             .source
-            .compile(&loading.files, &loading.options, self.secondaries.as_deref())
+            .compile(&loading.files, &loading.options, self.secondaries.as_deref(), false)
             .map(|(engine, zones)| self.serve(engine, &zones, started, LoadPath::Full));
         self.record(outcome)
     }
@@ -419,7 +445,8 @@ impl Reloader {
             if let Some(loaded) = self.try_overlay(&mut loading, files.clone(), started) {
                 return Ok(loaded);
             }
-            let (engine, zones) = loading.source.compile(&files, &loading.options, self.secondaries.as_deref())?;
+            let (engine, zones) =
+                loading.source.compile(&files, &loading.options, self.secondaries.as_deref(), false)?;
             loading.files = files;
             loading.incremental = None;
             Ok(self.serve(engine, &zones, started, LoadPath::Full))
@@ -438,6 +465,38 @@ impl Reloader {
             history.failed_at = Some(unix_now());
         }
         outcome
+    }
+
+    /// The table file served at start before its check and its engine,
+    /// once (`table_check`); `None` when the zones were compiled (checked
+    /// as they were built) or it was taken already.
+    pub fn take_unchecked(&self) -> Option<(PathBuf, Weak<Engine>)> {
+        self.unchecked.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
+    /// Withdraws the table `failed` (whose check failed while it served):
+    /// its zones answer SERVFAIL from now on, as Knot answers a zone it
+    /// could not load, and the failure is counted and kept as the last
+    /// reload error. Nothing else is touched: when a reload has replaced
+    /// that engine meanwhile (a table checked whole before its swap), the
+    /// engine serving stays and `false` is returned.
+    pub fn withdraw(&self, failed: &Arc<Engine>, error: &str) -> Result<bool, String> {
+        // Held across the swap, as by a reload: none can run in between.
+        let loading = self.lock_loading();
+        if !Arc::ptr_eq(&self.engine.load(), failed) {
+            return Ok(false);
+        }
+        let zones = super::table_check::withdrawn_zones(&self.lock_history().zones);
+        let table = Table::compile(&zones).map_err(|e| e.to_string())?;
+        let engine = slotted(Engine::new(table, loading.options.clone()), &self.zone_names);
+        let mut history = self.lock_history();
+        history.failed += 1;
+        history.withdrawn += 1;
+        history.last_error = Some(error.to_string());
+        history.failed_at = Some(unix_now());
+        drop(history);
+        self.swap_in(engine);
+        Ok(true)
     }
 
     /// Keeps `follower` in step with every engine served from now on.
@@ -500,6 +559,43 @@ mod tests {
         assert!(history.failed_at.is_some_and(|failed| failed >= history.loaded_at && history.loaded_at > 1.0e9));
         assert_eq!(history.last_error.as_deref(), Some(error.as_str()));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// The table served at start is withdrawn (SERVFAIL, counted) only
+    /// while it is the one serving: after a reload replaced it, the
+    /// reload's table (checked whole before its swap) is left alone.
+    #[test]
+    fn only_the_table_still_serving_is_withdrawn() {
+        let dir = tempfile::tempdir().unwrap();
+        let zone = write_zone(dir.path(), 1, false);
+        let table = dir.path().join("zones.tbl");
+        let compile = || Table::compile(&[zone::load_file(std::path::Path::new(&zone), None).unwrap()]).unwrap();
+        compile().write(&table).unwrap();
+        let rcode = |engine: &Engine| {
+            let q = crate::engine::tests::query_bytes("ns.example.com.", hickory_proto::rr::RecordType::A, None);
+            let mut buf = vec![0u8; 4096];
+            buf[..q.len()].copy_from_slice(&q);
+            crate::engine::answer_message(engine, &mut buf, q.len(), crate::engine::Transport::Udp).unwrap();
+            buf[3] & 0x0f
+        };
+
+        let (reloader, _) = Reloader::start(ZoneSource::Table(table.clone()), Options::default()).unwrap();
+        let (path, first) = reloader.take_unchecked().expect("a table file is checked after the start");
+        assert_eq!(path, table);
+        assert!(reloader.take_unchecked().is_none(), "taken once");
+        let first = first.upgrade().expect("serving");
+        reloader.reload().unwrap();
+        assert_eq!(reloader.withdraw(&first, "x.tbl: corrupt"), Ok(false));
+        assert_eq!(rcode(&reloader.engine().load()), crate::wire::dns::rcode::NOERROR, "the reload's table serves");
+        assert_eq!((reloader.history().failed, reloader.history().withdrawn), (0, 0));
+
+        let serving = reloader.engine().load();
+        assert_eq!(reloader.withdraw(&serving, "x.tbl: corrupt"), Ok(true));
+        assert_eq!(rcode(&reloader.engine().load()), crate::wire::dns::rcode::SERVFAIL);
+        let history = reloader.history();
+        assert_eq!((history.failed, history.withdrawn), (1, 1));
+        assert_eq!(history.last_error.as_deref(), Some("x.tbl: corrupt"));
+        assert_eq!(history.zones[0].serial, Some(1), "the zones are still listed");
     }
 
     #[test]

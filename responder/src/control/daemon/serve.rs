@@ -153,6 +153,9 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
     // Only now: systemd orders dependent units (and a deploy script waits)
     // on READY=1, so it must mean "answering", not "starting".
     runtime.notifier.ready(&format!("serving {zones_line}"));
+    // After the first answers can be given: a table file read at start
+    // is checked whole beside the workers (`table_check`).
+    super::table_check::start(&runtime)?;
     let watchdog = match systemd::watchdog::interval_from_env() {
         Some(timeout) if runtime.notifier.enabled() => {
             let checked = Arc::clone(&runtime);
