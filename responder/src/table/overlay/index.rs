@@ -6,6 +6,7 @@
 //! MX, SRV and NS targets), so that a change finds every name whose
 //! answers embed the changed one in time proportional to the change.
 
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
 
 use crate::table::fasthash::FastMap;
@@ -106,7 +107,10 @@ impl ZoneIndex {
     /// Indexes `zones` (the same slice, in the same order, the table was
     /// compiled from). Costs about what parsing them did: done once per
     /// full compile, off the serving path.
-    pub fn build(zones: &[Zone]) -> ZoneIndex {
+    /// Zones are taken by anything that lends one (`Zone`, `Arc<Zone>`):
+    /// a reload indexes the zones it serves without copying them first.
+    pub fn build<Z: Borrow<Zone>>(zones: &[Z]) -> ZoneIndex {
+        let zones: Vec<&Zone> = zones.iter().map(Borrow::borrow).collect();
         let mut ix = ZoneIndex {
             zones: zones
                 .iter()
