@@ -8,7 +8,9 @@
 //! chain of CNAME targets with each target's closest encloser, MX/SRV/NS
 //! targets (additional addresses, glue), and every zone's apex.
 
-use super::index::{parent, refers, target, tree_key, Key, ZoneIndex};
+use std::ops::Bound;
+
+use super::index::{parent, refers, target, tree_key_into, Key, ZoneIndex};
 use crate::table::fasthash::FastSet;
 use crate::zone::RType;
 
@@ -72,8 +74,9 @@ fn push<'a>(k: &'a [u8], seen: &mut FastSet<&'a [u8]>, queue: &mut Vec<&'a [u8]>
 /// wildcard that answers them, may have changed.
 fn below<'a>(ix: &'a ZoneIndex, r: &'a [u8], seen: &mut FastSet<&'a [u8]>, queue: &mut Vec<&'a [u8]>) {
     push(r, seen, queue);
-    let low = tree_key(r);
-    for (tk, t) in ix.targets.range(low.clone()..) {
+    let mut low = Vec::with_capacity(r.len());
+    tree_key_into(r, &mut low);
+    for (tk, t) in ix.targets.range::<[u8], _>((Bound::Included(&low[..]), Bound::Unbounded)) {
         if !tk.starts_with(&low) {
             break;
         }
