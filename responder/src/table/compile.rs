@@ -14,7 +14,7 @@ use super::nsec3_hash::{decode_base32hex, nsec3_hash, HASH_LEN};
 use super::rdatas::Rdatas;
 use super::template::{Owner, QueryContext, RrsetRef, Sections, Template};
 use crate::wire::dns::rcode;
-use crate::zone::{Location, Name, RType, Zone};
+use crate::zone::{Location, Name, RType, Record, Zone};
 
 /// Longest CNAME chain followed inside served zones (Knot and BIND use
 /// similar small limits); a longer chain or a loop ends the answer there.
@@ -180,17 +180,47 @@ struct Compiler<'z> {
 /// Zones are taken by anything that lends one (`Zone`, `Arc<Zone>`): a
 /// reload compiles the zones it keeps without copying them.
 pub fn compile<Z: Borrow<Zone>>(zones: &[Z], warnings: &mut Vec<String>) -> Result<Vec<u8>, CompileError> {
-    let zones: Vec<&Zone> = zones.iter().map(Borrow::borrow).collect();
+    let zones: Vec<Lent> = zones.iter().map(|z| Lent::whole(z.borrow())).collect();
+    compile_lent(&zones, warnings)
+}
+
+/// A zone as the compiler reads it: its origin, and records lent from
+/// wherever they are kept. A whole [`Zone`] lends its slice; the overlay's
+/// partial zones lend the records of the names a change reaches, one by
+/// one, from its index (cloning them per apply cost more than compiling).
+pub struct Lent<'z> {
+    pub origin: &'z Name,
+    pub expired: bool,
+    /// Records kept together (a zone's, or a few made for the compile)...
+    pub slice: &'z [Record],
+    /// ...and records picked one by one, after them.
+    pub picked: Vec<&'z Record>,
+}
+
+impl<'z> Lent<'z> {
+    pub fn whole(z: &'z Zone) -> Lent<'z> {
+        Lent { origin: &z.origin, expired: z.expired, slice: &z.records, picked: Vec::new() }
+    }
+
+    /// The records, the slice's then the picked ones: the order the
+    /// compiler sees them in (RRset TTLs and RDATA order come from it).
+    fn records(&self) -> impl Iterator<Item = &'z Record> + '_ {
+        self.slice.iter().chain(self.picked.iter().copied())
+    }
+}
+
+/// [`compile`] of lent zones.
+pub fn compile_lent(zones: &[Lent], warnings: &mut Vec<String>) -> Result<Vec<u8>, CompileError> {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    for z in &zones {
+    for z in zones {
         signatures_out_of_date(z, now as u32, warnings);
     }
-    let c = Compiler::build(&zones)?;
+    let c = Compiler::build(zones)?;
     c.emit(warnings)
 }
 
 impl<'z> Compiler<'z> {
-    fn build(zones: &[&'z Zone]) -> Result<Compiler<'z>, CompileError> {
+    fn build(zones: &'z [Lent<'z>]) -> Result<Compiler<'z>, CompileError> {
         let mut c = Compiler {
             signed: false,
             nsec_chain: Vec::new(),
@@ -202,30 +232,29 @@ impl<'z> Compiler<'z> {
         };
         // Deepest zone wins: process parents first so children can claim names.
         let mut order: Vec<usize> = (0..zones.len()).collect();
-        order.sort_by_key(|&i| zones[i].borrow().origin.label_count());
+        order.sort_by_key(|&i| zones[i].origin.label_count());
         let mut apexes: FastMap<Vec<u8>, usize> = FastMap::default();
         for &zi in &order {
-            let z = zones[zi];
+            let z = &zones[zi];
             let key = z.origin.to_lowercase().wire().to_vec();
             if apexes.contains_key(&key) {
                 return Err(CompileError::DuplicateZone(z.origin.to_string()));
             }
             let soa = z
-                .records
-                .iter()
-                .find(|r| r.rtype == RType::SOA && r.owner == z.origin)
+                .records()
+                .find(|r| r.rtype == RType::SOA && r.owner == *z.origin)
                 .ok_or_else(|| CompileError::NoSoa(z.origin.to_string()))?;
             let minimum = soa_minimum(&soa.rdata).unwrap_or(soa.ttl);
             apexes.insert(key, c.zones.len());
             let mut negative_soa = Rrset::new(RType::SOA, soa.ttl.min(minimum), &soa.location);
             negative_soa.rdatas.push(soa.rdata.as_slice());
             // Its signatures get the same negative TTL, as Knot serves them.
-            for r in &z.records {
-                if r.rtype == RType::RRSIG && r.owner == z.origin && covered(&r.rdata) == Some(RType::SOA) {
+            for r in z.records() {
+                if r.rtype == RType::RRSIG && r.owner == *z.origin && covered(&r.rdata) == Some(RType::SOA) {
                     negative_soa.add_sig(r.ttl.min(minimum), &r.rdata);
                 }
             }
-            c.zones.push(ZoneInfo { apex: z.origin.clone(), apex_node: 0, negative_soa, expired: z.expired });
+            c.zones.push(ZoneInfo { apex: Name::clone(z.origin), apex_node: 0, negative_soa, expired: z.expired });
         }
         // Which served zone is deepest for a name: walk up to the first apex.
         let owner_zone = |name: &Name| -> Option<usize> {
@@ -244,7 +273,7 @@ impl<'z> Compiler<'z> {
         };
         let mut pending_sigs: Vec<(usize, u32, &'z [u8])> = Vec::new();
         for (zi_sorted, &zi) in order.iter().enumerate() {
-            for r in &zones[zi].borrow().records {
+            for r in zones[zi].records() {
                 let deepest = owner_zone(&r.owner);
                 if deepest != Some(zi_sorted) {
                     // Occluded by a served child. Only the parent's DS at the
@@ -1274,9 +1303,9 @@ fn set<'a>(owner: Owner, r: &'a Rrset<'_>) -> RrsetRef<'a> {
 /// at `now` (serial arithmetic, RFC 4034 §3.1.5). The zone is loaded and
 /// served anyway, as Knot does: refusing it would take the whole zone down
 /// at a reload, while validators reject only the out-of-date RRsets.
-fn signatures_out_of_date(z: &Zone, now: u32, warnings: &mut Vec<String>) {
+fn signatures_out_of_date(z: &Lent, now: u32, warnings: &mut Vec<String>) {
     let after = |a: u32, b: u32| (a.wrapping_sub(b) as i32) > 0;
-    let mut bad = z.records.iter().filter(|r| r.rtype == RType::RRSIG && r.rdata.len() >= 16).filter_map(|r| {
+    let mut bad = z.records().filter(|r| r.rtype == RType::RRSIG && r.rdata.len() >= 16).filter_map(|r| {
         let expiration = u32::from_be_bytes([r.rdata[8], r.rdata[9], r.rdata[10], r.rdata[11]]);
         let inception = u32::from_be_bytes([r.rdata[12], r.rdata[13], r.rdata[14], r.rdata[15]]);
         if after(now, expiration) {

@@ -35,7 +35,7 @@ mod width_tests;
 use std::borrow::Borrow;
 use std::path::Path;
 
-pub use compile::{rrsig_time, CompileError};
+pub use compile::{rrsig_time, CompileError, Lent};
 pub use header::{seal, Header};
 pub use prefetch::NextCloser;
 pub use view::{DnameView, NodeView, ResponseView, ZoneView};
@@ -130,6 +130,13 @@ impl Table {
     /// [`Table::compile`], handing the warnings back instead.
     pub fn compile_noting<Z: Borrow<Zone>>(zones: &[Z], warnings: &mut Vec<String>) -> Result<Table, TableError> {
         let bytes = compile::compile(zones, warnings)?;
+        Table::from_bytes(bytes)
+    }
+
+    /// [`Table::compile_noting`] of zones whose records are lent one by
+    /// one (the overlay's partial zones, from its index).
+    pub fn compile_lent_noting(zones: &[Lent], warnings: &mut Vec<String>) -> Result<Table, TableError> {
+        let bytes = compile::compile_lent(zones, warnings)?;
         Table::from_bytes(bytes)
     }
 

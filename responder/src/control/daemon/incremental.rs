@@ -87,7 +87,7 @@ pub(super) fn apply_files(
         ));
     }
     let st = state.get_or_insert_with(|| {
-        let zones: Vec<Zone> = old.iter().map(|(_, z)| Zone::clone(z)).collect();
+        let zones: Vec<&Zone> = old.iter().map(|(_, z)| &**z).collect();
         Incremental { index: ZoneIndex::build(&zones), base, changed: 0 }
     });
     let mut overlay = current.overlay_shared();

@@ -6,6 +6,7 @@
 //! MX, SRV and NS targets), so that a change finds every name whose
 //! answers embed the changed one in time proportional to the change.
 
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
 
 use crate::table::fasthash::FastMap;
@@ -21,13 +22,30 @@ pub(super) fn key(name: &Name) -> Key {
 /// A key that sorts names so that a name's descendants follow it as one
 /// run: its labels from the root down, each as its length then its bytes.
 pub(super) fn tree_key(lower: &[u8]) -> Vec<u8> {
-    let mut labels = Vec::new();
-    let mut at = 0;
+    let mut out = Vec::new();
+    tree_key_into(lower, &mut out);
+    out
+}
+
+/// [`tree_key`] into a buffer, without the list of labels on the heap: the
+/// closure asks it once per name that began or ceased to exist.
+pub(super) fn tree_key_into(lower: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    // A wire name has at most 127 labels; their starts, root first after.
+    let mut starts = [0u8; 128];
+    let (mut n, mut at) = (0, 0);
     while let Some(&len) = lower.get(at).filter(|&&l| l != 0) {
-        labels.push(&lower[at..at + 1 + len as usize]);
+        if let Some(s) = starts.get_mut(n) {
+            *s = at as u8;
+            n += 1;
+        }
         at += 1 + len as usize;
     }
-    labels.iter().rev().flat_map(|l| l.iter().copied()).collect()
+    for &s in starts[..n].iter().rev() {
+        let s = s as usize;
+        let len = lower.get(s).map_or(0, |&l| l as usize);
+        out.extend_from_slice(lower.get(s..s + 1 + len).unwrap_or_default());
+    }
 }
 
 /// The parent of a lowercase wire name; `None` for the root.
@@ -106,7 +124,10 @@ impl ZoneIndex {
     /// Indexes `zones` (the same slice, in the same order, the table was
     /// compiled from). Costs about what parsing them did: done once per
     /// full compile, off the serving path.
-    pub fn build(zones: &[Zone]) -> ZoneIndex {
+    /// Zones are taken by anything that lends one (`Zone`, `Arc<Zone>`):
+    /// a reload indexes the zones it serves without copying them first.
+    pub fn build<Z: Borrow<Zone>>(zones: &[Z]) -> ZoneIndex {
+        let zones: Vec<&Zone> = zones.iter().map(Borrow::borrow).collect();
         let mut ix = ZoneIndex {
             zones: zones
                 .iter()
@@ -234,7 +255,11 @@ impl ZoneIndex {
             if self.zone_of(&p).is_none() {
                 break;
             }
-            let e = self.names.entry(p.clone()).or_default();
+            // The parent is nearly always there already: no key copy then.
+            let e = match self.names.get_mut(&p) {
+                Some(e) => e,
+                None => self.names.entry(p.clone()).or_default(),
+            };
             let before = e.exists();
             if exists {
                 e.children += 1;

@@ -17,14 +17,12 @@ mod write;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashSet;
-
 pub use index::ZoneIndex;
 
-use super::fasthash::FastMap;
+use super::fasthash::{FastMap, FastSet};
 use super::format::hash_name;
-use super::{NodeView, Table, TableError};
-use crate::zone::{Name, RType, Record, Zone};
+use super::{Lent, NodeView, Table, TableError};
+use crate::zone::{Name, RType, Record};
 use closure::{has_witness_label, WITNESS};
 use index::{key, parent, Key};
 
@@ -217,9 +215,11 @@ pub fn apply(
     let soa = checked?;
     let affected = closure::affected(index, &seeds, &roots);
     let context = closure::context(index, &affected).map_err(|e| Fallback::Compile(e.into()))?;
-    let partial = partial_zones(index, &context);
+    let mut witnesses = Vec::new();
+    let partial = partial_zones(index, &context, &mut witnesses);
     let mut warnings = Vec::new();
-    let table = Table::compile_noting(&partial, &mut warnings).map_err(|e| Fallback::Compile(e.to_string()))?;
+    let table = Table::compile_lent_noting(&partial, &mut warnings).map_err(|e| Fallback::Compile(e.to_string()))?;
+    drop(partial);
     let mut patches: Vec<SoaPatch> = prev.map(|p| p.soa.to_vec()).unwrap_or_default();
     if let Some(new) = soa {
         patches.retain(|p| p.apex != new.apex);
@@ -331,21 +331,19 @@ fn mutate(ix: &mut ZoneIndex, change: &Change) -> (Vec<Key>, Vec<Key>) {
 }
 
 /// The partial zone set: every zone (in the compile's order, so zone
-/// indices agree with the base), holding the records of the context's
-/// names, and a witness below each empty non-terminal among them.
-fn partial_zones(ix: &ZoneIndex, context: &[Key]) -> Vec<Zone> {
-    let mut zones: Vec<Zone> = ix
-        .zones
-        .iter()
-        .map(|z| Zone { origin: z.origin.clone(), records: Vec::new(), warnings: Vec::new(), expired: z.expired })
-        .collect();
-    for k in context {
+/// indices agree with the base), lending the records of the context's
+/// names from the index, and a witness below each empty non-terminal
+/// among them (made here: `witnesses` holds them, one list per zone).
+fn partial_zones<'a>(ix: &'a ZoneIndex, context: &[&[u8]], witnesses: &'a mut Vec<Vec<Record>>) -> Vec<Lent<'a>> {
+    let mut picked: Vec<Vec<&'a Record>> = ix.zones.iter().map(|_| Vec::new()).collect();
+    *witnesses = ix.zones.iter().map(|_| Vec::new()).collect();
+    for &k in context {
         let Some(e) = ix.entry(k) else { continue };
         if let Some(zi) = e.zone {
-            zones[zi].records.extend(e.records.iter().cloned());
+            picked[zi].extend(e.records.iter());
         }
         for (zi, r) in &e.parent_ds {
-            zones[*zi].records.push(r.clone());
+            picked[*zi].push(r);
         }
         if e.records.is_empty() && e.parent_ds.is_empty() {
             let Some(zi) = ix.zone_of(k) else { continue };
@@ -353,10 +351,16 @@ fn partial_zones(ix: &ZoneIndex, context: &[Key]) -> Vec<Zone> {
             w.extend_from_slice(k);
             let Ok(owner) = Name::from_wire(&w) else { continue };
             let location = crate::zone::Location { file: "(overlay witness)".into(), line: 0 };
-            zones[zi].records.push(Record { owner, rtype: RType::TXT, class: 1, ttl: 0, rdata: vec![0], location });
+            witnesses[zi].push(Record { owner, rtype: RType::TXT, class: 1, ttl: 0, rdata: vec![0], location });
         }
     }
-    zones
+    let witnesses: &'a Vec<Vec<Record>> = witnesses;
+    ix.zones
+        .iter()
+        .zip(witnesses)
+        .zip(picked)
+        .map(|((z, w), picked)| Lent { origin: &z.origin, expired: z.expired, slice: w, picked })
+        .collect()
 }
 
 /// The overlay: the affected names that exist, from the partial compile;
@@ -367,22 +371,22 @@ fn build(
     base: &Table,
     prev: Option<&Overlay>,
     partial: &Table,
-    affected: &[Key],
+    affected: &[&[u8]],
     context: usize,
     soa: Box<[SoaPatch]>,
 ) -> Result<(Overlay, Applied), TableError> {
     let mut w = write::Writer::new(partial)?;
     let mut tombstones: FastMap<Key, ()> = FastMap::default();
     let mut stats = Applied { context, ..Applied::default() };
-    let reached: HashSet<&[u8]> = affected.iter().map(|k| &**k).collect();
-    for k in affected {
+    let reached: FastSet<&[u8]> = affected.iter().copied().collect();
+    for &k in affected {
         if ix.exists(k) {
             let node =
                 partial.find(k).ok_or(TableError::Corrupt("an affected name missing from the partial compile"))?;
             w.node(partial, &node)?;
             stats.compiled += 1;
         } else {
-            tombstones.insert(k.clone(), ());
+            tombstones.insert(k.into(), ());
             stats.removed += 1;
         }
     }

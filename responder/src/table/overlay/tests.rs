@@ -6,6 +6,7 @@
 //! sets the overlay does not take (SOA, delegations, glue) must fall back,
 //! and the full compile from the index must then answer as the fresh one.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use proptest::prelude::*;
@@ -14,7 +15,7 @@ use proptest::sample::select;
 use super::*;
 use crate::engine::proptests::QuerySpec;
 use crate::engine::{answer_message, Engine, Options, Transport};
-use crate::zone::parse_str;
+use crate::zone::{parse_str, Zone};
 
 const HEAD_COM: &str = "$ORIGIN example.com.\n$TTL 300\n@ SOA ns1 hostmaster 1 7200 3600 1209600 300\n@ NS ns1\nns1 A 192.0.2.53\nsub NS ns.sub\nns.sub A 192.0.2.54\nother NS ns1.example.net.\n";
 const HEAD_NET: &str =
