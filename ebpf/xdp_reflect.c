@@ -12,10 +12,14 @@
 // clear (so a reply is never reflected again). The reply is the query with
 // MACs, addresses and ports swapped and the header's flags made a REFUSED
 // response (QR set, AA and RCODE replaced): what the AF_XDP floor answers,
-// except that the floor also cuts what follows the question. Swapping
-// addresses and ports leaves the one's-complement sums unchanged, so only
-// the flags word is patched into the UDP checksum (RFC 1624); a zero IPv4
-// UDP checksum (none) stays zero. Everything else is XDP_PASS.
+// except that the floor also cuts what follows the question. Over IPv4 the
+// UDP checksum is zeroed (none, RFC 768): right whatever the query's was,
+// and the cheapest. Over IPv6 it is required: swapping addresses and ports
+// leaves the one's-complement sum unchanged, so only the flags word is
+// patched in (RFC 1624). That assumes the query's checksum was complete, as
+// kxdpgun's and a NIC's are; a local stack's on veth is only the partial
+// sum of checksum offload (turn it off with `ethtool -K IFACE tx off`).
+// Everything else is XDP_PASS.
 
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -64,7 +68,7 @@ static __always_inline void swap_macs(struct ethhdr *eth)
 
 // Turns the DNS header into a REFUSED response and the UDP datagram around;
 // returns XDP_TX, or XDP_PASS when it is not a query to port 53.
-static __always_inline int reflect_udp(struct udphdr *udp, void *data_end, __u32 queue)
+static __always_inline int reflect_udp(struct udphdr *udp, void *data_end, __u32 queue, int v6)
 {
 	__be16 *flags = (void *)(udp + 1) + 2;
 	__u16 old, new;
@@ -79,7 +83,9 @@ static __always_inline int reflect_udp(struct udphdr *udp, void *data_end, __u32
 		return XDP_PASS;
 	new = (old & ~(FLAG_AA | RCODE_MASK)) | FLAG_QR | RCODE_REFUSED;
 	*flags = bpf_htons(new);
-	if (udp->check) {
+	if (!v6) {
+		udp->check = 0;
+	} else {
 		// RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'), folded.
 		__u32 sum = (__u16)~bpf_ntohs(udp->check) + (__u16)~old + new;
 
@@ -129,7 +135,7 @@ int xdp_reflect(struct xdp_md *ctx)
 			return XDP_PASS;
 		if (ip->frag_off & bpf_htons(0x3fff) || ip->daddr != reflect_addr4 || !reflect_addr4)
 			return XDP_PASS;
-		action = reflect_udp((void *)(ip + 1), data_end, ctx->rx_queue_index);
+		action = reflect_udp((void *)(ip + 1), data_end, ctx->rx_queue_index, 0);
 		if (action != XDP_TX)
 			return action;
 		// The header checksum covers both addresses: a swap keeps it.
@@ -147,7 +153,7 @@ int xdp_reflect(struct xdp_md *ctx)
 		if (dst[0] != reflect_addr6[0] || dst[1] != reflect_addr6[1] || dst[2] != reflect_addr6[2] ||
 		    dst[3] != reflect_addr6[3] || !(reflect_addr6[0] | reflect_addr6[1] | reflect_addr6[2] | reflect_addr6[3]))
 			return XDP_PASS;
-		action = reflect_udp((void *)(ip6 + 1), data_end, ctx->rx_queue_index);
+		action = reflect_udp((void *)(ip6 + 1), data_end, ctx->rx_queue_index, 1);
 		if (action != XDP_TX)
 			return action;
 		addr = ip6->saddr;
