@@ -164,7 +164,10 @@ fn reflect_in_kernel(config: &DataPlaneConfig, stop_signals: &libc::sigset_t) ->
             return ExitCode::FAILURE;
         }
     };
-    eprintln!("XDP_TX reflecting on {}: XDP {mode:?}, to {v4:?} {v6:?} (floor: queries sent back as REFUSED)", config.iface);
+    eprintln!(
+        "XDP_TX reflecting on {}: XDP {mode:?}, to {v4:?} {v6:?} (floor: queries sent back as REFUSED)",
+        config.iface
+    );
     wait_for(stop_signals);
     match reflector.reflected() {
         Ok(queues) => {
@@ -212,7 +215,8 @@ mod tests {
 
     #[test]
     fn options_shape_the_data_plane() {
-        let (floor, c) = parse(args("--iface rs1 --xdp-mode generic --queues 0 --cpus 0 --address 198.18.0.1")).unwrap();
+        let (floor, c) =
+            parse(args("--iface rs1 --xdp-mode generic --queues 0 --cpus 0 --address 198.18.0.1")).unwrap();
         assert_eq!(floor, Floor::AfXdp, "the AF_XDP floor unless asked");
         assert_eq!(c.iface, "rs1");
         assert_eq!(c.xdp_mode, responder::xdp::program::XdpMode::Generic);

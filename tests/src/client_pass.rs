@@ -22,7 +22,17 @@ pub fn attach(bed: &Testbed, dir: &Path) {
         .expect("clang");
     assert!(cc.status.success(), "clang: {}", String::from_utf8_lossy(&cc.stderr));
     let object = object.display().to_string();
-    let ip = run(bed.client_command("ip").args(["link", "set", "dev", &bed.client_if, "xdpdrv", "obj", &object, "sec", "xdp"]))
-        .expect("ip link");
+    let ip = run(bed.client_command("ip").args([
+        "link",
+        "set",
+        "dev",
+        &bed.client_if,
+        "xdpdrv",
+        "obj",
+        &object,
+        "sec",
+        "xdp",
+    ]))
+    .expect("ip link");
     assert!(ip.status.success(), "ip link set xdpdrv: {}", String::from_utf8_lossy(&ip.stderr));
 }

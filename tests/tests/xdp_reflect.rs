@@ -31,9 +31,9 @@ fn can_run(test: &str) -> bool {
     }
     let missing: Vec<&str> =
         [("kdig", kdig::available()), ("clang", installed("clang")), ("ethtool", installed("ethtool"))]
-        .into_iter()
-        .filter_map(|(tool, present)| (!present).then_some(tool))
-        .collect();
+            .into_iter()
+            .filter_map(|(tool, present)| (!present).then_some(tool))
+            .collect();
     required_tools(test, &missing)
 }
 
@@ -90,9 +90,10 @@ fn the_reflector_sends_each_query_back_turned_around() {
         want[3] = (want[3] & 0xf0) | REFUSED as u8;
         assert_eq!(got, want, "over {server}: the query, turned into a REFUSED response");
     }
-    let reply = in_netns(&bed.client_ns, || kdig::ask(server_v4(), Transport::Udp, &Question::new("example.com.", SOA)))
-        .unwrap()
-        .unwrap_or_else(|e| panic!("{e}"));
+    let reply =
+        in_netns(&bed.client_ns, || kdig::ask(server_v4(), Transport::Udp, &Question::new("example.com.", SOA)))
+            .unwrap()
+            .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(reply.rcode, REFUSED, "kdig reads a REFUSED reply");
     assert!(reply.answer.is_empty() && !reply.aa, "no answer, not authoritative");
 

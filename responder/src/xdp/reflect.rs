@@ -14,8 +14,8 @@ use aya::programs::{TestRun as _, TestRunOptions, Xdp};
 use aya::{Ebpf, EbpfLoader};
 
 use super::program::{
-    attach_error, interface_index, privilege_error, raise_memlock_limit, require_bpf_link_kernel, AttachedMode,
-    Result, XdpAction, XdpMode, XdpProgramError, TEST_FRAME_MAX, TEST_FRAME_MIN,
+    attach_error, interface_index, privilege_error, raise_memlock_limit, require_bpf_link_kernel, AttachedMode, Result,
+    XdpAction, XdpMode, XdpProgramError, TEST_FRAME_MAX, TEST_FRAME_MIN,
 };
 
 /// Built from `ebpf/xdp_reflect.c` by `build.rs`.

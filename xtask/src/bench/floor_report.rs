@@ -16,9 +16,7 @@ pub const HEADING: &str = "## The in-kernel floor";
 
 /// The section, when floor-xdp-tx was measured.
 pub fn section(md: &mut String, results: &[ServerResult], all: &[Figures]) {
-    let get = |kind: ServerKind| {
-        results.iter().zip(all).find(|(r, _)| r.kind == kind && r.status == Status::Measured)
-    };
+    let get = |kind: ServerKind| results.iter().zip(all).find(|(r, _)| r.kind == kind && r.status == Status::Measured);
     let Some((_, reflector)) = get(ServerKind::FloorXdpTx) else { return };
     let _ = writeln!(
         md,
@@ -67,7 +65,8 @@ pub fn section(md: &mut String, results: &[ServerResult], all: &[Figures]) {
         let verdict = |v: Option<f64>| v.map_or("–", |v| if met(v) { "yes" } else { "no" });
         let ours = ratio(reflector);
         let tier0 = t0.and_then(ratio);
-        let _ = writeln!(md, "| {what} | {} | {} | {} | {} |", times(ours), verdict(ours), times(tier0), verdict(tier0));
+        let _ =
+            writeln!(md, "| {what} | {} | {} | {} | {} |", times(ours), verdict(ours), times(tier0), verdict(tier0));
     };
     row("peak ≥ 1.3 × floor", ServerKind::Floor, true, |v| v >= 1.3);
     row("CPU per answer ≤ 0.5 × responder-xdp", ServerKind::ResponderXdp, false, |v| v <= 0.5);

@@ -102,8 +102,8 @@ impl ServerResult {
 /// tier-0 server, for it and the responder's other XDP modes and the floors
 /// beside it; always for the in-kernel floor, whose program is all it does.
 pub fn measures_program_cost(kind: ServerKind, plan: &Plan) -> bool {
-    let beside_tier0 = (kind.runs_responder_program() || kind.is_floor())
-        && plan.servers.contains(&ServerKind::ResponderXdpT0);
+    let beside_tier0 =
+        (kind.runs_responder_program() || kind.is_floor()) && plan.servers.contains(&ServerKind::ResponderXdpT0);
     beside_tier0 || kind == ServerKind::FloorXdpTx
 }
 

@@ -8,13 +8,13 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use super::{floor_report, loss_report};
 use super::measure::{ServerResult, Status};
 use super::modes::program_cost::ProgramCost;
 use super::modes::{signed, tier0};
 use super::plan::{Denial, Plan, ServerKind};
 use super::stats::Spread;
 use super::summary::{self, Figures};
+use super::{floor_report, loss_report};
 
 /// Facts about the machine and the run, for the report's header.
 #[derive(Clone, Debug, Default, PartialEq)]

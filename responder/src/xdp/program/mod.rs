@@ -30,9 +30,9 @@ use super::tier0::Tier0Maps;
 use crate::rrl::RrlConfig;
 pub use addresses::{AddressChanges, AddressFilter};
 pub use counters::{Outcome, SteeringCounters, MAX_ADDRS, MAX_QUEUES};
-pub use error::XdpProgramError;
 use error::errno_in_chain;
 pub(crate) use error::privilege_error;
+pub use error::XdpProgramError;
 
 #[cfg(test)]
 mod tests;
@@ -635,7 +635,11 @@ pub(crate) fn require_bpf_link_kernel() -> Result<()> {
     }
 }
 
-pub(crate) fn attach_error(source: aya::programs::ProgramError, interface: &str, mode: AttachedMode) -> XdpProgramError {
+pub(crate) fn attach_error(
+    source: aya::programs::ProgramError,
+    interface: &str,
+    mode: AttachedMode,
+) -> XdpProgramError {
     let interface = interface.to_owned();
     match errno_in_chain(&source) {
         Some(libc::EOPNOTSUPP) if mode == AttachedMode::Native => XdpProgramError::NativeUnsupported { interface },

@@ -87,12 +87,12 @@ fn anything_but_a_query_to_the_server_passes_untouched() {
         vec![],
     );
     let frames = [
-        v4(false).build(&response),                              // a response: never reflected again
-        FrameSpec { dst_port: 54, ..v4(false) }.build(&query),   // another port
-        other_address.build(&query),                             // another address
-        with_options.build(&query),                              // IPv4 options: not handled
-        v4(false).build(&query[..11]),                           // no whole DNS header
-        FrameSpec { dst_port: 5353, ..v6() }.build(&query),      // IPv6, another port
+        v4(false).build(&response),                            // a response: never reflected again
+        FrameSpec { dst_port: 54, ..v4(false) }.build(&query), // another port
+        other_address.build(&query),                           // another address
+        with_options.build(&query),                            // IPv4 options: not handled
+        v4(false).build(&query[..11]),                         // no whole DNS header
+        FrameSpec { dst_port: 5353, ..v6() }.build(&query),    // IPv6, another port
     ];
     for frame in frames {
         let (action, out, _) = program.test_run(&frame).expect("test run");
