@@ -1,12 +1,15 @@
-//! Compiles the XDP steering program (`ebpf/xdp_dns.c`) to BPF bytecode with
-//! BTF, into `$OUT_DIR/xdp_dns.o`, which the library embeds. Compiling here,
-//! rather than shipping a prebuilt object, keeps source and bytecode in step.
+//! Compiles the XDP steering program (`ebpf/xdp_dns.c`) and the bench's
+//! in-kernel floor (`ebpf/xdp_reflect.c`) to BPF bytecode with BTF, into
+//! `$OUT_DIR/<name>.o`, which the library embeds. Compiling here, rather than
+//! shipping prebuilt objects, keeps source and bytecode in step.
 
 use std::env;
 use std::path::{Path, PathBuf};
 use std::process::{exit, Command};
 
-const SOURCES: &[&str] = &["xdp_dns.c", "xdp_dns.h", "tier0_rrl.h", "tier0_stats.h"];
+const SOURCES: &[&str] = &["xdp_dns.c", "xdp_dns.h", "tier0_rrl.h", "tier0_stats.h", "xdp_reflect.c"];
+/// The programs compiled, each `ebpf/<name>.c` into `$OUT_DIR/<name>.o`.
+const PROGRAMS: &[&str] = &["xdp_dns", "xdp_reflect"];
 
 fn main() {
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
@@ -19,17 +22,25 @@ fn main() {
     commit(&manifest_dir);
 
     let clang = env::var("CLANG").unwrap_or_else(|_| "clang".to_owned());
-    let object = out_dir.join("xdp_dns.o");
-    let mut cmd = Command::new(&clang);
+    for program in PROGRAMS {
+        compile(&clang, &ebpf_dir, &out_dir, program);
+    }
+}
+
+/// `ebpf/<program>.c` into `$OUT_DIR/<program>.o`, or the build fails.
+fn compile(clang: &str, ebpf_dir: &Path, out_dir: &Path, program: &str) {
+    let source = ebpf_dir.join(format!("{program}.c"));
+    let object = out_dir.join(format!("{program}.o"));
+    let mut cmd = Command::new(clang);
     cmd.args(["-target", "bpf", "-O2", "-g", "-Wall", "-Wextra"])
         .arg("-I")
-        .arg(&ebpf_dir)
+        .arg(ebpf_dir)
         // <linux/types.h> pulls in <asm/types.h>, which Debian keeps in the
         // multiarch directory that clang does not search for the bpf target.
         .arg("-I")
         .arg(multiarch_include_dir())
         .arg("-c")
-        .arg(ebpf_dir.join("xdp_dns.c"))
+        .arg(&source)
         .arg("-o")
         .arg(&object);
 
@@ -47,7 +58,7 @@ fn main() {
         } else {
             ""
         };
-        fail(&format!("compiling ebpf/xdp_dns.c failed:\n{stderr}{hint}"));
+        fail(&format!("compiling ebpf/{program}.c failed:\n{stderr}{hint}"));
     }
     // Not -Werror: a newer clang's new warnings should not break the build,
     // but they must be seen.

@@ -4,9 +4,14 @@
 //! lookup. What it reaches is what the machine's I/O path allows; the gap to
 //! `responder serve --iface` is the engine's share. Not a DNS server.
 //!
+//! With `--floor xdp-tx` it is the in-kernel floor instead: no AF_XDP at
+//! all, the XDP program itself sends each query back (`xdp::reflect`,
+//! XDP_TX), the most tier 0 can reach (`--queues` and `--cpus` then do not
+//! apply: the work is all in the interface's receive processing).
+//!
 //! ```text
-//! xdp_floor --iface IFACE [--xdp-mode auto|native|generic] [--queues all|LIST]
-//!           [--cpus auto|LIST] [--address IP]...
+//! xdp_floor --iface IFACE [--floor af-xdp|xdp-tx] [--xdp-mode auto|native|generic]
+//!           [--queues all|LIST] [--cpus auto|LIST] [--address IP]...
 //! ```
 //!
 //! Runs until SIGINT or SIGTERM, then prints each queue's counters.
@@ -18,10 +23,20 @@ use responder::engine::floor::reflect_in_place;
 use responder::engine::Verdict;
 use responder::xdp::plane::{DataPlane, DataPlaneConfig};
 use responder::xdp::program::SteeringConfig;
+use responder::xdp::reflect::XdpReflector;
 use responder::xdp::FrameHandler;
 
-const USAGE: &str = "usage: xdp_floor --iface IFACE [--xdp-mode auto|native|generic] [--queues all|LIST] \
-                     [--cpus auto|LIST] [--address IP]...";
+const USAGE: &str = "usage: xdp_floor --iface IFACE [--floor af-xdp|xdp-tx] [--xdp-mode auto|native|generic] \
+                     [--queues all|LIST] [--cpus auto|LIST] [--address IP]...";
+
+/// Which floor runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Floor {
+    /// The AF_XDP data plane with a fixed reply (the default).
+    AfXdp,
+    /// The XDP program answering by itself (XDP_TX).
+    XdpTx,
+}
 
 /// Every query gets the floor's fixed reply.
 struct Reflector;
@@ -33,14 +48,22 @@ impl FrameHandler for Reflector {
     }
 }
 
-fn parse(args: impl IntoIterator<Item = String>) -> Result<DataPlaneConfig, String> {
+fn parse(args: impl IntoIterator<Item = String>) -> Result<(Floor, DataPlaneConfig), String> {
     let mut args = args.into_iter();
     let mut config = DataPlaneConfig::new(String::new());
     let mut addrs: Vec<IpAddr> = Vec::new();
+    let mut floor = Floor::AfXdp;
     while let Some(flag) = args.next() {
         let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
         match flag.as_str() {
             "--iface" => config.iface = value,
+            "--floor" => {
+                floor = match value.as_str() {
+                    "af-xdp" => Floor::AfXdp,
+                    "xdp-tx" => Floor::XdpTx,
+                    _ => return Err(format!("--floor must be af-xdp or xdp-tx, not {value:?}")),
+                }
+            }
             "--xdp-mode" => config.xdp_mode = value.parse()?,
             "--queues" => config.queues = value.parse()?,
             "--cpus" => config.cpus = value.parse()?,
@@ -51,13 +74,16 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<DataPlaneConfig, Stri
     if config.iface.is_empty() {
         return Err("--iface is required".to_owned());
     }
+    if floor == Floor::XdpTx && addrs.iter().all(IpAddr::is_unspecified) {
+        return Err("--floor xdp-tx needs the server's --address (one per family)".to_owned());
+    }
     config.steering = SteeringConfig { ports: vec![53], addrs, ..SteeringConfig::default() };
-    Ok(config)
+    Ok((floor, config))
 }
 
 fn main() -> ExitCode {
-    let config = match parse(std::env::args().skip(1)) {
-        Ok(config) => config,
+    let (floor, config) = match parse(std::env::args().skip(1)) {
+        Ok(parsed) => parsed,
         Err(e) => {
             eprintln!("xdp_floor: {e}\n{USAGE}");
             return ExitCode::from(2);
@@ -72,6 +98,9 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if floor == Floor::XdpTx {
+        return reflect_in_kernel(&config, &stop_signals);
+    }
     let plane = match DataPlane::start(&config, |_| Reflector) {
         Ok(plane) => plane,
         Err(e) => {
@@ -115,6 +144,45 @@ fn main() -> ExitCode {
     }
 }
 
+/// The in-kernel floor: attach the reflector, wait for the stop signal,
+/// print what each queue reflected.
+fn reflect_in_kernel(config: &DataPlaneConfig, stop_signals: &libc::sigset_t) -> ExitCode {
+    let addrs = &config.steering.addrs;
+    let v4 = addrs.iter().find_map(|a| match a {
+        IpAddr::V4(a) if !a.is_unspecified() => Some(*a),
+        _ => None,
+    });
+    let v6 = addrs.iter().find_map(|a| match a {
+        IpAddr::V6(a) if !a.is_unspecified() => Some(*a),
+        _ => None,
+    });
+    let attached = XdpReflector::load(v4, v6).and_then(|mut r| Ok((r.attach(&config.iface, config.xdp_mode)?, r)));
+    let (mode, reflector) = match attached {
+        Ok(attached) => attached,
+        Err(e) => {
+            eprintln!("xdp_floor: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    eprintln!(
+        "XDP_TX reflecting on {}: XDP {mode:?}, to {v4:?} {v6:?} (floor: queries sent back as REFUSED)",
+        config.iface
+    );
+    wait_for(stop_signals);
+    match reflector.reflected() {
+        Ok(queues) => {
+            for (queue, n) in queues {
+                eprintln!("queue {queue} (xdp-tx): reflected {n}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("xdp_floor: reading the counters: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn block_stop_signals() -> std::io::Result<libc::sigset_t> {
     // SAFETY: sigset_t is plain data that sigemptyset initialises; the calls
     // only read and write that set and this thread's signal mask.
@@ -147,7 +215,9 @@ mod tests {
 
     #[test]
     fn options_shape_the_data_plane() {
-        let c = parse(args("--iface rs1 --xdp-mode generic --queues 0 --cpus 0 --address 198.18.0.1")).unwrap();
+        let (floor, c) =
+            parse(args("--iface rs1 --xdp-mode generic --queues 0 --cpus 0 --address 198.18.0.1")).unwrap();
+        assert_eq!(floor, Floor::AfXdp, "the AF_XDP floor unless asked");
         assert_eq!(c.iface, "rs1");
         assert_eq!(c.xdp_mode, responder::xdp::program::XdpMode::Generic);
         assert_eq!(c.steering.ports, [53]);
@@ -156,5 +226,9 @@ mod tests {
         assert!(parse(args("--iface rs1 --address nowhere")).is_err());
         assert!(parse(args("--iface rs1 --busy")).is_err());
         assert!(parse(args("--iface")).unwrap_err().contains("needs a value"));
+        let (floor, _) = parse(args("--iface rs1 --floor xdp-tx --address fd00::1")).unwrap();
+        assert_eq!(floor, Floor::XdpTx);
+        assert!(parse(args("--iface rs1 --floor xdp-tx")).unwrap_err().contains("--address"));
+        assert!(parse(args("--iface rs1 --floor kernel --address 198.18.0.1")).is_err());
     }
 }

@@ -3,6 +3,7 @@
 //! normalised view of answers, and the server processes under test (responder
 //! and, for comparison, knotd).
 
+pub mod client_pass;
 pub mod daemon;
 pub mod dns;
 pub mod expect;

@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use responder_tests::client_pass;
 use responder_tests::daemon::installed;
 use responder_tests::dns::{rtype::*, Transport};
 use responder_tests::expect::expect;
@@ -143,39 +144,6 @@ fn serve_and_ask(bed: &Testbed, answers: &str) -> (Vec<Vec<u8>>, u64, String) {
     (all, answered_tier0(&report.counters_text()), log)
 }
 
-/// A native XDP_PASS program on the client end of the pair (see above).
-fn attach_pass_program(bed: &Testbed, dir: &std::path::Path) {
-    let source = dir.join("pass.c");
-    let object = dir.join("pass.o");
-    std::fs::write(
-        &source,
-        "__attribute__((section(\"xdp\"), used)) int pass(void *ctx) { return 2; }\n\
-                             char LICENSE[] __attribute__((section(\"license\"), used)) = \"MIT\";\n",
-    )
-    .unwrap();
-    let cc = run(std::process::Command::new("clang")
-        .args(["-target", "bpf", "-O2", "-c"])
-        .arg(&source)
-        .arg("-o")
-        .arg(&object))
-    .expect("clang");
-    assert!(cc.status.success(), "clang: {}", String::from_utf8_lossy(&cc.stderr));
-    let object = object.display().to_string();
-    let ip = run(bed.client_command("ip").args([
-        "link",
-        "set",
-        "dev",
-        &bed.client_if,
-        "xdpdrv",
-        "obj",
-        &object,
-        "sec",
-        "xdp",
-    ]))
-    .expect("ip link");
-    assert!(ip.status.success(), "ip link set xdpdrv: {}", String::from_utf8_lossy(&ip.stderr));
-}
-
 #[test]
 fn tier0_answers_over_veth_are_the_workers_byte_for_byte() {
     let test = "tier0_answers_over_veth_are_the_workers_byte_for_byte";
@@ -184,7 +152,7 @@ fn tier0_answers_over_veth_are_the_workers_byte_for_byte() {
     }
     let bed = Testbed::create("xt0", 1).expect("testbed");
     let dir = tempfile::tempdir().unwrap();
-    attach_pass_program(&bed, dir.path());
+    client_pass::attach(&bed, dir.path());
     let (off, off_hits, _) = serve_and_ask(&bed, "off");
     let (on, on_hits, log) = serve_and_ask(&bed, "apex+delegations");
     assert!(log.contains("XDP answers apex+delegations: "), "tier 0 on:\n{log}");
@@ -215,7 +183,7 @@ fn tier0_answers_are_counted_as_path_xdp_kernel() {
     }
     let bed = Testbed::create("xt0m", 1).expect("testbed");
     let dir = tempfile::tempdir().unwrap();
-    attach_pass_program(&bed, dir.path());
+    client_pass::attach(&bed, dir.path());
     // The server's own namespace: no port is shared with another test.
     let metrics: SocketAddr = "127.0.0.1:9158".parse().unwrap();
     let extra = [
@@ -292,7 +260,7 @@ fn tier0_program_cost_per_frame() {
     }
     let bed = Testbed::create("xt0c", 1).expect("testbed");
     let dir = tempfile::tempdir().unwrap();
-    attach_pass_program(&bed, dir.path());
+    client_pass::attach(&bed, dir.path());
     let before = std::fs::read_to_string("/proc/sys/kernel/bpf_stats_enabled").unwrap();
     std::fs::write("/proc/sys/kernel/bpf_stats_enabled", "1").unwrap();
     let result = std::panic::catch_unwind(|| {
@@ -358,7 +326,7 @@ fn tier0_follows_a_reload() {
     }
     let bed = Testbed::create("xt0r", 1).expect("testbed");
     let dir = tempfile::tempdir().unwrap();
-    attach_pass_program(&bed, dir.path());
+    client_pass::attach(&bed, dir.path());
     let original = std::fs::read_to_string(zone()).unwrap();
     assert!(original.contains("2024060101"));
     let file = dir.path().join("example.com.zone");
@@ -455,7 +423,7 @@ fn learned_tier0_takes_over_a_hot_name() {
     }
     let bed = Testbed::create("xt0l", 1).expect("testbed");
     let dir = tempfile::tempdir().unwrap();
-    attach_pass_program(&bed, dir.path());
+    client_pass::attach(&bed, dir.path());
     let socket = dir.path().join("control.sock");
     let socket_arg = socket.display().to_string();
     let original = std::fs::read_to_string(zone()).unwrap();

@@ -59,10 +59,12 @@ bench options:
   --quick                a short run (under 2 minutes): smaller zone, one
                          repeat, shorter ladder
   --queues 1|2           testbed veth queues (default 1)
-  --servers LIST         comma-separated, from: floor, responder-xdp,
-                         responder-xdp-t0, responder-xdp-generic,
-                         responder-kernel, knot-xdp, knot, nsd, bind
-                         (default and `all`: all but responder-xdp-t0)
+  --servers LIST         comma-separated, from: floor, floor-xdp-tx,
+                         responder-xdp, responder-xdp-t0,
+                         responder-xdp-generic, responder-kernel, knot-xdp,
+                         knot, nsd, bind (default and `all`: all but
+                         floor-xdp-tx, the in-kernel floor, and
+                         responder-xdp-t0)
   --names N              names in the generated zone (default 100000)
   --seconds S            seconds per load step (default 2)
   --repeats R            repeats of each step (default 3)
@@ -74,8 +76,8 @@ bench options:
                          query has DO=1
   --t0-hits PCT          PCT% (0-100) of the queries are tier-0 keys (apex
                          SOA/NS, delegation NS/DS/A/AAAA) for every server;
-                         adds responder-xdp-t0 (tier 0 on) to the default
-                         servers; default 80 when --servers names
+                         adds responder-xdp-t0 (tier 0 on) and floor-xdp-tx
+                         to the default servers; default 80 when --servers names
                          responder-xdp-t0. Measures the XDP program's ns per
                          packet (kernel.bpf_stats_enabled, restored after)
   --unpinned             pin nothing: server, kxdpgun, dnsperf and NAPI

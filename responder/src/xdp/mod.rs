@@ -15,6 +15,8 @@
 //! - [`engine_handler`]: the answer engine as a worker's frame handler.
 //! - [`plane`]: all of it started and stopped in order ([`DataPlane`]).
 //! - [`tier0`]: answers the program gives itself, precompiled from the engine.
+//! - [`reflect`]: the bench's in-kernel floor, a program that reflects every
+//!   query with XDP_TX and no DNS work (the upper bound for tier 0).
 //! - [`own_addresses`], [`netlink`], [`address_watch`]: the interface's MAC
 //!   and addresses, read from netlink and followed, for the program's maps.
 
@@ -28,6 +30,7 @@ pub mod plane;
 pub mod pool;
 pub mod program;
 pub mod queues;
+pub mod reflect;
 pub mod ring;
 pub mod socket;
 pub mod stall_watch;

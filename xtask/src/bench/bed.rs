@@ -9,6 +9,17 @@
 //! threads; the bench pins the server side's to the server CPU and the
 //! client side's to the generator CPU, and counts the server side's in the
 //! server's CPU time.
+//!
+//! With more than one queue, kxdpgun still runs one thread (it counts
+//! combined channels, and veth has none): it sends on the client's TX queue
+//! 0 and listens only on its RX queue 0. A veth frame arrives on the peer's
+//! RX queue of the sending TX queue's index, so every query reaches the
+//! server's RX queue 0, and any reply the server sends on another TX queue
+//! reaches a client queue kxdpgun does not read: counted lost. Kernel-stack
+//! servers pick their TX queue by XPS or the flow hash, so the bench
+//! steers all of the server's TX to queue 0 by XPS ([`steer_tx_to_queue0`]);
+//! unpinned, RPS spreads the server's receive work over every CPU, as more
+//! RX queues would with a generator that used them ([`spread_rx`]).
 
 use std::fs;
 use std::process::Command;
@@ -46,6 +57,12 @@ impl BenchBed {
             let threaded = format!("echo 1 > /sys/class/net/{iface}/threaded");
             run(Command::new("ip").args(["netns", "exec", ns, "sh", "-c", &threaded]))
                 .map_err(|e| format!("cannot make {iface}'s NAPI threaded: {e}"))?;
+        }
+        if queues > 1 {
+            steer_tx_to_queue0(&bench.bed.server_ns, &bench.bed.server_if, queues)?;
+            if !pinned {
+                spread_rx(&bench.bed.server_ns, &bench.bed.server_if, queues)?;
+            }
         }
         bench.pin_napi()?;
         Ok(bench)
@@ -116,6 +133,43 @@ impl BenchBed {
             .map(|out| String::from_utf8_lossy(&out.stdout).into_owned())
             .unwrap_or_default()
     }
+}
+
+/// Every CPU as a sysfs CPU mask (hex, CPUs 0..n).
+fn all_cpus_mask() -> String {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()).min(63);
+    format!("{:x}", (1u64 << cpus) - 1)
+}
+
+/// Writes `value` to `/sys/class/net/IFACE/queues/QUEUE/FILE` in `ns`.
+fn write_queue_file(ns: &str, iface: &str, queue: &str, file: &str, value: &str) -> Result<(), String> {
+    let path = format!("/sys/class/net/{iface}/queues/{queue}/{file}");
+    run(Command::new("ip").args(["netns", "exec", ns, "sh", "-c", &format!("echo {value} > {path}")]))
+        .map(drop)
+        .map_err(|e| format!("cannot write {value} to {path}: {e}"))
+}
+
+/// XPS: every CPU sends on TX queue 0 and none on the others, so a
+/// kernel-stack server's replies all arrive on the client's RX queue 0,
+/// the one kxdpgun reads (see the module comment). AF_XDP servers send on
+/// their socket's queue, which is 0 for every query kxdpgun sends.
+fn steer_tx_to_queue0(ns: &str, iface: &str, queues: u32) -> Result<(), String> {
+    write_queue_file(ns, iface, "tx-0", "xps_cpus", &all_cpus_mask())?;
+    for q in 1..queues {
+        write_queue_file(ns, iface, &format!("tx-{q}"), "xps_cpus", "0")?;
+    }
+    Ok(())
+}
+
+/// RPS: the server's stack work for frames from RX queue 0 (all of them)
+/// spread over every CPU, for unpinned runs that give a kernel-stack
+/// server several workers.
+fn spread_rx(ns: &str, iface: &str, queues: u32) -> Result<(), String> {
+    let all = all_cpus_mask();
+    for q in 0..queues {
+        write_queue_file(ns, iface, &format!("rx-{q}"), "rps_cpus", &all)?;
+    }
+    Ok(())
 }
 
 /// Kernel threads named `napi/IFACE-ID`. `comm` holds 15 bytes, so long

@@ -72,14 +72,14 @@ fn ask(bed: &BenchBed, name: &str, rtype: &str, edns: bool, dnssec_ok: bool) -> 
 /// Whether the server answers the zone's SOA (the floor: anything at all).
 pub fn probe(bed: &BenchBed, kind: ServerKind) -> bool {
     match ask(bed, ORIGIN, "SOA", false, false) {
-        Ok(header) => kind == ServerKind::Floor || (header.rcode == "NOERROR" && header.answers == 1),
+        Ok(header) => kind.is_floor() || (header.rcode == "NOERROR" && header.answers == 1),
         Err(_) => false,
     }
 }
 
 /// The answer `kind` must give to `query`.
 pub fn expected(kind: ServerKind, query: &Query) -> Expected {
-    if kind == ServerKind::Floor {
+    if kind.is_floor() {
         FLOOR_REPLY
     } else {
         query.expected

@@ -99,9 +99,12 @@ impl ServerResult {
 }
 
 /// Whether a server's XDP program cost is measured: in runs with the
-/// tier-0 server, for it and the responder's other XDP modes beside it.
+/// tier-0 server, for it and the responder's other XDP modes and the floors
+/// beside it; always for the in-kernel floor, whose program is all it does.
 pub fn measures_program_cost(kind: ServerKind, plan: &Plan) -> bool {
-    kind.runs_responder_program() && plan.servers.contains(&ServerKind::ResponderXdpT0)
+    let beside_tier0 =
+        (kind.runs_responder_program() || kind.is_floor()) && plan.servers.contains(&ServerKind::ResponderXdpT0);
+    beside_tier0 || kind == ServerKind::FloorXdpTx
 }
 
 pub struct Inputs<'a> {

@@ -19,6 +19,7 @@ mod counters;
 mod cpu;
 mod drops;
 mod environment;
+mod floor_report;
 mod gate;
 mod latency;
 mod load;
@@ -80,9 +81,9 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
         files.zone = signed.zone;
         signing = Some(signed.seconds);
     }
-    let client_pass = match plan.t0_hits {
-        Some(_) => Some(modes::client_pass::build(&scratch.0)?),
-        None => None,
+    let client_pass = match plan.t0_hits.is_some() || plan.servers.iter().any(|k| k.answers_with_xdp_tx()) {
+        true => Some(modes::client_pass::build(&scratch.0)?),
+        false => None,
     };
     let bench_bed = bed::BenchBed::create(plan.queues, !plan.unpinned)?;
     eprintln!(

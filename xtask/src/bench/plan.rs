@@ -13,6 +13,9 @@ use super::load;
 pub enum ServerKind {
     /// The I/O floor: responder's data plane with a fixed reply, no lookup.
     Floor,
+    /// The in-kernel floor: an XDP program sending each query back itself
+    /// (XDP_TX), no AF_XDP, no DNS work; the upper bound for tier 0.
+    FloorXdpTx,
     ResponderXdp,
     /// The responder with tier 0 on (`--xdp-answers apex+delegations`).
     ResponderXdpT0,
@@ -25,8 +28,9 @@ pub enum ServerKind {
 }
 
 impl ServerKind {
-    pub const ALL: [ServerKind; 9] = [
+    pub const ALL: [ServerKind; 10] = [
         ServerKind::Floor,
+        ServerKind::FloorXdpTx,
         ServerKind::ResponderXdp,
         ServerKind::ResponderXdpT0,
         ServerKind::ResponderXdpGeneric,
@@ -38,7 +42,8 @@ impl ServerKind {
     ];
 
     /// The run without options (and `--servers all`): every kind but the
-    /// tier-0 one, which is measured on its own workload (`--t0-hits`).
+    /// tier-0 one, which is measured on its own workload (`--t0-hits`), and
+    /// its in-kernel floor, measured with it.
     pub const DEFAULT: [ServerKind; 8] = [
         ServerKind::Floor,
         ServerKind::ResponderXdp,
@@ -53,6 +58,7 @@ impl ServerKind {
     pub fn name(self) -> &'static str {
         match self {
             ServerKind::Floor => "floor",
+            ServerKind::FloorXdpTx => "floor-xdp-tx",
             ServerKind::ResponderXdp => "responder-xdp",
             ServerKind::ResponderXdpT0 => "responder-xdp-t0",
             ServerKind::ResponderXdpGeneric => "responder-xdp-generic",
@@ -73,6 +79,7 @@ impl ServerKind {
         matches!(
             self,
             ServerKind::Floor
+                | ServerKind::FloorXdpTx
                 | ServerKind::ResponderXdp
                 | ServerKind::ResponderXdpT0
                 | ServerKind::ResponderXdpGeneric
@@ -88,7 +95,19 @@ impl ServerKind {
 
     /// A diagnostic, not a DNS server: measured and shown, never ranked.
     pub fn is_diagnostic(self) -> bool {
-        self == ServerKind::Floor
+        self.is_floor()
+    }
+
+    /// One of the floors: every query gets the same REFUSED reply.
+    pub fn is_floor(self) -> bool {
+        matches!(self, ServerKind::Floor | ServerKind::FloorXdpTx)
+    }
+
+    /// Answers (some) queries with XDP_TX from the XDP program, which veth
+    /// delivers at once only to a peer running native XDP itself: the
+    /// client end then needs the XDP_PASS program of `modes::client_pass`.
+    pub fn answers_with_xdp_tx(self) -> bool {
+        matches!(self, ServerKind::FloorXdpTx | ServerKind::ResponderXdpT0)
     }
 
     /// Answers through the kernel's UDP stack.
@@ -206,7 +225,9 @@ impl Plan {
         if let Some(servers) = &args.servers {
             plan.servers = servers.clone();
         } else if args.t0_hits.is_some() {
-            // The tier-0 workload is for the tier-0 server first of all.
+            // The tier-0 workload is for the tier-0 server first of all,
+            // and for the in-kernel floor that bounds it.
+            plan.servers.push(ServerKind::FloorXdpTx);
             plan.servers.push(ServerKind::ResponderXdpT0);
         }
         plan.t0_hits =
@@ -386,8 +407,9 @@ mod tests {
     fn tier0_runs_take_the_tier0_server_and_workload_together() {
         // --t0-hits alone: every default server plus the tier-0 one.
         let plan = Plan::from_args(&BenchArgs { t0_hits: Some(50), ..BenchArgs::default() }).unwrap();
-        assert_eq!(plan.servers.len(), ServerKind::DEFAULT.len() + 1);
-        assert_eq!(plan.servers[2], ServerKind::ResponderXdpT0, "measured right after responder-xdp");
+        assert_eq!(plan.servers.len(), ServerKind::DEFAULT.len() + 2);
+        assert_eq!(plan.servers[..2], [ServerKind::Floor, ServerKind::FloorXdpTx], "in the order of ALL");
+        assert_eq!(plan.servers[3], ServerKind::ResponderXdpT0, "measured right after responder-xdp");
         assert_eq!((plan.t0_hits, plan.modes()), (Some(50), vec!["t0-hits-50".to_owned()]));
         // Naming the tier-0 server: the workload at its default share.
         let named =

@@ -8,13 +8,13 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use super::loss_report;
 use super::measure::{ServerResult, Status};
 use super::modes::program_cost::ProgramCost;
 use super::modes::{signed, tier0};
 use super::plan::{Denial, Plan, ServerKind};
 use super::stats::Spread;
 use super::summary::{self, Figures};
+use super::{floor_report, loss_report};
 
 /// Facts about the machine and the run, for the report's header.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -35,7 +35,7 @@ fn kq(rate: f64) -> String {
     format!("{:.0}k", rate / 1000.0)
 }
 
-fn spread_k(s: Option<Spread>) -> String {
+pub(super) fn spread_k(s: Option<Spread>) -> String {
     match s {
         Some(s) if s.min == s.max => kq(s.median),
         Some(s) => format!("{} ({}–{})", kq(s.median), kq(s.min), kq(s.max)),
@@ -43,7 +43,7 @@ fn spread_k(s: Option<Spread>) -> String {
     }
 }
 
-fn spread_plain(s: Option<Spread>) -> String {
+pub(super) fn spread_plain(s: Option<Spread>) -> String {
     match s {
         Some(s) if s.min == s.max => format!("{:.2}", s.median),
         Some(s) => format!("{:.2} ({:.2}–{:.2})", s.median, s.min, s.max),
@@ -71,7 +71,7 @@ fn placement(unpinned: bool) -> &'static str {
     }
 }
 
-fn times(x: Option<f64>) -> String {
+pub(super) fn times(x: Option<f64>) -> String {
     x.map_or("–".to_owned(), |x| format!("{x:.2}×"))
 }
 
@@ -171,6 +171,7 @@ pub fn markdown(plan: &Plan, env: &Environment, results: &[ServerResult]) -> Str
     if plan.t0_hits.is_some() {
         tier0_section(&mut md, plan, results, &all);
     }
+    floor_report::section(&mut md, results, &all);
     ladder(&mut md, plan, results);
     loss_report::section(&mut md, results);
     problems(&mut md, results);
@@ -233,7 +234,7 @@ fn mode_sentences(md: &mut String, plan: &Plan, env: &Environment) {
     }
 }
 
-fn ns(cost: &Option<Result<ProgramCost, String>>) -> String {
+pub(super) fn ns(cost: &Option<Result<ProgramCost, String>>) -> String {
     match cost {
         Some(Ok(c)) => format!("{:.0} ns ({} packets at {} q/s)", c.ns_per_packet, c.runs, kq(f64::from(c.offered))),
         Some(Err(e)) => format!("not measured: {}", e.lines().next().unwrap_or("")),
@@ -296,7 +297,9 @@ CPU would answer at the peak step's CPU cost per answer. CPU per answer falls as
 fewer wake-ups), so this is a lower bound of what the core could do, and meaningful mainly for servers whose \
 peak was set by the generator.
 - **vs floor**: the ratio to the floor, the responder's own AF_XDP data plane answering every query with a fixed \
-REFUSED reply and no lookup (`responder/examples/xdp_floor.rs`): the I/O cost of this testbed.
+REFUSED reply and no lookup (`responder/examples/xdp_floor.rs`): the I/O cost of this testbed. `floor-xdp-tx` \
+(same example, `--floor xdp-tx`) is the in-kernel floor: the XDP program sends each query back itself \
+(`ebpf/xdp_reflect.c`), the bound for tier 0.
 - **targets**: a peak ratio is decided only by peaks that are not lower bounds. When the responder was never \
 saturated and its ratio falls short, or the peer was never saturated and the ratio meets the target, the verdict \
 is `undecided`. The CPU-bound estimate rows compare the estimates instead.

@@ -30,8 +30,9 @@ use super::tier0::Tier0Maps;
 use crate::rrl::RrlConfig;
 pub use addresses::{AddressChanges, AddressFilter};
 pub use counters::{Outcome, SteeringCounters, MAX_ADDRS, MAX_QUEUES};
+use error::errno_in_chain;
+pub(crate) use error::privilege_error;
 pub use error::XdpProgramError;
-use error::{errno_in_chain, privilege_error};
 
 #[cfg(test)]
 mod tests;
@@ -49,8 +50,8 @@ const MIN_KERNEL_FOR_BPF_LINK: KernelVersion = KernelVersion::new(5, 9, 0);
 
 /// Frames the kernel's BPF_PROG_TEST_RUN accepts for XDP: at least an
 /// Ethernet header, at most a page minus XDP headroom and shared-info tailroom.
-const TEST_FRAME_MIN: usize = 14;
-const TEST_FRAME_MAX: usize = 4096 - 256 - 320;
+pub(crate) const TEST_FRAME_MIN: usize = 14;
+pub(crate) const TEST_FRAME_MAX: usize = 4096 - 256 - 320;
 
 /// Which frames the program steers to AF_XDP sockets.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -168,7 +169,7 @@ pub enum AttachedMode {
 }
 
 impl AttachedMode {
-    fn aya_mode(self) -> aya::programs::XdpMode {
+    pub(crate) fn aya_mode(self) -> aya::programs::XdpMode {
         match self {
             AttachedMode::Native => aya::programs::XdpMode::Driver,
             AttachedMode::Generic => aya::programs::XdpMode::Skb,
@@ -187,7 +188,7 @@ pub enum XdpAction {
 }
 
 impl XdpAction {
-    fn from_raw(action: u32) -> Result<XdpAction> {
+    pub(crate) fn from_raw(action: u32) -> Result<XdpAction> {
         Ok(match action {
             0 => XdpAction::Aborted,
             1 => XdpAction::Drop,
@@ -611,7 +612,7 @@ fn check_queue(queue: u32) -> Result<()> {
     Ok(())
 }
 
-fn interface_index(interface: &str) -> Result<u32> {
+pub(crate) fn interface_index(interface: &str) -> Result<u32> {
     let no_such = || XdpProgramError::NoSuchInterface { name: interface.to_owned() };
     let name = CString::new(interface).map_err(|_| no_such())?;
     // SAFETY: `name` is a valid NUL-terminated string that outlives the call;
@@ -623,7 +624,7 @@ fn interface_index(interface: &str) -> Result<u32> {
     Ok(index)
 }
 
-fn require_bpf_link_kernel() -> Result<()> {
+pub(crate) fn require_bpf_link_kernel() -> Result<()> {
     // An unreadable version is not proof of an old kernel: let the attach
     // itself decide.
     match KernelVersion::current() {
@@ -634,7 +635,11 @@ fn require_bpf_link_kernel() -> Result<()> {
     }
 }
 
-fn attach_error(source: aya::programs::ProgramError, interface: &str, mode: AttachedMode) -> XdpProgramError {
+pub(crate) fn attach_error(
+    source: aya::programs::ProgramError,
+    interface: &str,
+    mode: AttachedMode,
+) -> XdpProgramError {
     let interface = interface.to_owned();
     match errno_in_chain(&source) {
         Some(libc::EOPNOTSUPP) if mode == AttachedMode::Native => XdpProgramError::NativeUnsupported { interface },
@@ -649,7 +654,7 @@ fn attach_error(source: aya::programs::ProgramError, interface: &str, mode: Atta
 /// Kernels before 5.11 charge BPF maps and programs to RLIMIT_MEMLOCK, whose
 /// default (64 KiB or 8 MiB) is too small for the port map. Newer kernels use
 /// memory cgroups instead, so a failure here is only worth a debug line.
-fn raise_memlock_limit() {
+pub(crate) fn raise_memlock_limit() {
     let unlimited = libc::rlimit { rlim_cur: libc::RLIM_INFINITY, rlim_max: libc::RLIM_INFINITY };
     // SAFETY: setrlimit reads a valid, initialised rlimit for the duration of the call.
     if unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &unlimited) } != 0 {

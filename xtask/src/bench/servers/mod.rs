@@ -65,6 +65,7 @@ pub struct Launch {
 fn launch(kind: ServerKind, ctx: &Context<'_>) -> Result<Launch, NotRun> {
     match kind {
         ServerKind::Floor
+        | ServerKind::FloorXdpTx
         | ServerKind::ResponderXdp
         | ServerKind::ResponderXdpT0
         | ServerKind::ResponderXdpGeneric
@@ -193,7 +194,9 @@ impl RunningServer {
     fn check_xdp_mode(&mut self, bed: &BenchBed) -> Result<(), String> {
         self.xdp_mode = bed.server_xdp_mode();
         let wanted = match self.kind {
-            ServerKind::Floor | ServerKind::ResponderXdp | ServerKind::ResponderXdpT0 => Some("xdp"),
+            ServerKind::Floor | ServerKind::FloorXdpTx | ServerKind::ResponderXdp | ServerKind::ResponderXdpT0 => {
+                Some("xdp")
+            }
             ServerKind::ResponderXdpGeneric => Some("xdpgeneric"),
             // Knot picks native when the driver has it, as veth does.
             ServerKind::KnotXdp => None,

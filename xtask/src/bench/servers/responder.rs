@@ -1,6 +1,7 @@
 //! The responder in its serving modes (XDP native, with tier 0 on, XDP
-//! generic, kernel sockets), and the I/O floor (the same AF_XDP data plane
-//! answering with a fixed reply).
+//! generic, kernel sockets), the I/O floor (the same AF_XDP data plane
+//! answering with a fixed reply) and the in-kernel floor (the XDP program
+//! reflecting each query itself).
 
 use std::path::{Path, PathBuf};
 
@@ -13,6 +14,8 @@ use crate::testbed::SERVER_V4;
 const READY_LINE: &str = "responder ready:";
 /// Logged by the floor example once XDP steers to every queue's socket.
 const FLOOR_READY_LINE: &str = "AF_XDP serving on";
+/// Logged by the floor example once its reflector is attached.
+const FLOOR_XDP_TX_READY_LINE: &str = "XDP_TX reflecting on";
 /// Tier 0 for `responder-xdp-t0`: every zone's apex and delegations.
 pub const T0_SELECTION: &str = "apex+delegations";
 
@@ -74,6 +77,13 @@ pub fn launch(kind: ServerKind, ctx: &Context<'_>) -> Result<Launch, NotRun> {
                 .map(str::to_owned)
                 .to_vec(),
             Some(FLOOR_READY_LINE),
+        ),
+        ServerKind::FloorXdpTx => (
+            ctx.floor.display().to_string(),
+            ["--iface", &iface, "--floor", "xdp-tx", "--xdp-mode", "native", "--address", &SERVER_V4.to_string()]
+                .map(str::to_owned)
+                .to_vec(),
+            Some(FLOOR_XDP_TX_READY_LINE),
         ),
         other => return Err(NotRun::Failed(format!("{other} is not a responder mode"))),
     };
