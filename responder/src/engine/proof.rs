@@ -121,19 +121,15 @@ fn shared(query: &Query, p: &ResponseView<'_>) -> Option<Shared> {
     if n == 0 || body.get(pos..pos + 2)? != PLACEHOLDER {
         return None;
     }
-    let mut apex = None;
-    for patch in p.patches.chunks_exact(PATCH_LEN) {
-        let at = u16::from_le_bytes([patch[0], patch[1]]) as usize;
-        let value = u16::from_le_bytes([patch[2], patch[3]]);
-        let offset = (value & TARGET_VALUE_MASK) as usize;
-        match value & TARGET_KIND_MASK {
-            TARGET_QSUFFIX if at == pos => apex = Some(offset),
-            TARGET_QSUFFIX | TARGET_QNAME if at > pos => {}
-            _ if at > pos && (offset == 0 || offset >= pos + 2) => {}
-            _ => return None,
-        }
+    // The owner's pointer to the apex: the compiler writes it first.
+    let first = p.patches.first_chunk::<PATCH_LEN>()?;
+    let value = u16::from_le_bytes([first[2], first[3]]);
+    if u16::from_le_bytes([first[0], first[1]]) as usize != pos || value & TARGET_KIND_MASK != TARGET_QSUFFIX {
+        return None;
     }
-    let apex = apex?;
+    let apex = (value & TARGET_VALUE_MASK) as usize;
+    // Most proofs share nothing (an NSEC3 owner's label is a hash): the
+    // labels are compared before the other patches are checked.
     let labels = query.question.labels;
     let above = labels.checked_sub(apex)?;
     let name = query.lname();
@@ -149,6 +145,16 @@ fn shared(query: &Query, p: &ResponseView<'_>) -> Option<Shared> {
     }
     if same == 0 {
         return None;
+    }
+    for patch in p.patches[PATCH_LEN..].chunks_exact(PATCH_LEN) {
+        let at = u16::from_le_bytes([patch[0], patch[1]]) as usize;
+        let value = u16::from_le_bytes([patch[2], patch[3]]);
+        let offset = (value & TARGET_VALUE_MASK) as usize;
+        match value & TARGET_KIND_MASK {
+            TARGET_QSUFFIX | TARGET_QNAME if at > pos => {}
+            _ if at > pos && (offset == 0 || offset >= pos + 2) => {}
+            _ => return None,
+        }
     }
     Some(Shared { keep: starts[n - same] as usize, pointer: pos, labels: apex + same })
 }
