@@ -240,7 +240,10 @@ fn the_prefetcher_hashes_the_next_closer_names_of_do_queries_the_table_lacks() {
             let entry = found.entry;
             assert_ne!(entry, u32::MAX, "{name}");
             let hash = nsec3_hash(&w, &SALT, 0);
-            assert_eq!(chain.proof_at(engine.table(), entry).map(|p| p.id), chain.proof_of_hash(engine.table(), &hash).map(|p| p.id));
+            assert_eq!(
+                chain.proof_at(engine.table(), entry).map(|p| p.id),
+                chain.proof_of_hash(engine.table(), &hash).map(|p| p.id)
+            );
         }
     }
     // Taken from the batch, the answers are those of the queries alone.

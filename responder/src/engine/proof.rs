@@ -108,17 +108,16 @@ fn pointer(target: usize) -> Result<[u8; 2], Failure> {
 /// into the owner than one to all of it).
 fn shared(query: &Query, p: &ResponseView<'_>) -> Option<Shared> {
     let body = p.body;
-    // Bytes, not words: an owner is at most 255 bytes, and this array is
-    // cleared for every proof placed (as `usize`, 1 KiB: most of this
-    // function's instructions).
-    let mut starts = [0u8; MAX_LABELS];
-    let (mut n, mut pos) = (0, 0);
+    // First only the owner's last label: most proofs share nothing (an
+    // NSEC3 owner's label is a hash), and for those the label starts
+    // below are never needed.
+    let (mut n, mut pos, mut last) = (0, 0, 0);
     while let Some(&len) = body.get(pos).filter(|&&l| (1..=63).contains(&l)) {
-        *starts.get_mut(n)? = u8::try_from(pos).ok()?;
+        last = pos;
         n += 1;
         pos += 1 + len as usize;
     }
-    if n == 0 || body.get(pos..pos + 2)? != PLACEHOLDER {
+    if n == 0 || n > MAX_LABELS || body.get(pos..pos + 2)? != PLACEHOLDER {
         return None;
     }
     // The owner's pointer to the apex: the compiler writes it first.
@@ -128,17 +127,31 @@ fn shared(query: &Query, p: &ResponseView<'_>) -> Option<Shared> {
         return None;
     }
     let apex = (value & TARGET_VALUE_MASK) as usize;
-    // Most proofs share nothing (an NSEC3 owner's label is a hash): the
-    // labels are compared before the other patches are checked.
+    // The labels are compared before the other patches are checked: most
+    // proofs end there.
     let labels = query.question.labels;
     let above = labels.checked_sub(apex)?;
     let name = query.lname();
+    let same_label = |ours: &[u8], skip: usize| -> Option<bool> {
+        let theirs = name.get(query.suffix_start(skip)..)?;
+        let len = ours[0] as usize;
+        Some(theirs.first() == Some(&ours[0]) && ours[1..=len].eq_ignore_ascii_case(theirs.get(1..=len)?))
+    };
+    if above == 0 || !same_label(&body[last..], above - 1)? {
+        return None;
+    }
+    // Bytes, not words: an owner is at most 255 bytes, and this array is
+    // cleared for every proof that gets this far (as `usize`, 1 KiB: it
+    // was most of this function's instructions).
+    let mut starts = [0u8; MAX_LABELS];
+    let mut at = 0;
+    for start in &mut starts[..n] {
+        *start = u8::try_from(at).ok()?;
+        at += 1 + body[at] as usize;
+    }
     let mut same = 0;
     while same < n.min(above) {
-        let ours = &body[starts[n - 1 - same] as usize..];
-        let theirs = name.get(query.suffix_start(above - 1 - same)..)?;
-        let len = ours[0] as usize;
-        if theirs.first() != Some(&ours[0]) || !ours[1..=len].eq_ignore_ascii_case(theirs.get(1..=len)?) {
+        if !same_label(&body[starts[n - 1 - same] as usize..], above - 1 - same)? {
             break;
         }
         same += 1;

@@ -197,14 +197,15 @@ impl<'t> Chain<'t> {
         if !self.nsec3 || i >= self.count {
             return None;
         }
-        let at = |i: usize| array_at::<HASH_LEN>(self.b, self.entries + i * NSEC3_ENTRY_LEN);
+        let cmp =
+            |i: usize| array_at::<HASH_LEN>(self.b, self.entries + i * NSEC3_ENTRY_LEN).map(|e| hash_cmp(e, hash));
         let last = i + 1 == self.count;
-        match at(i)?.cmp(hash) {
+        match cmp(i)? {
             Ordering::Equal => Some((i, true)),
             // Before the hash: the last entry, or the next one after it.
-            Ordering::Less => (last || at(i + 1)? > hash).then_some((i, false)),
+            Ordering::Less => (last || cmp(i + 1)? == Ordering::Greater).then_some((i, false)),
             // After it: only the last entry covers a hash before the first.
-            Ordering::Greater => (last && at(0)? > hash).then_some((i, false)),
+            Ordering::Greater => (last && cmp(0)? == Ordering::Greater).then_some((i, false)),
         }
     }
 
@@ -319,6 +320,14 @@ impl<'t> Chain<'t> {
         let (id, response) = self.entry(i)?;
         Some(Proof { id, exact: false, response: table.response(response)? })
     }
+}
+
+/// Two hashes in order, by their first eight bytes as one number, which
+/// nearly always differ, before the rest (a slice comparison is a `memcmp`
+/// call).
+fn hash_cmp(a: &[u8; HASH_LEN], b: &[u8; HASH_LEN]) -> Ordering {
+    let head = |h: &[u8; HASH_LEN]| u64::from_be_bytes([h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]]);
+    head(a).cmp(&head(b)).then_with(|| a[8..].cmp(&b[8..]))
 }
 
 /// The chain a batch's proofs read, parsed once for as long as they stay

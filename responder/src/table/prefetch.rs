@@ -6,8 +6,8 @@
 //!
 //! Everything here is a hint: a wrong or stale slot only wastes a prefetch.
 
-use super::format::{hash_name_lowering, tag, u64_at, BUCKET_LEN};
 use super::denial::LastChain;
+use super::format::{hash_name_lowering, tag, u64_at, BUCKET_LEN};
 use super::view::{NodeView, ResponseView};
 use super::Table;
 
