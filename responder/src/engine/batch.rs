@@ -17,6 +17,7 @@
 //! was replaced in the meantime, costs a useless prefetch and nothing else.
 
 use super::message::{Engine, Scratch};
+use crate::table::denial::LastChain;
 use crate::table::nsec3_hash::{nsec3_hash, HASH_LEN};
 use crate::table::Table;
 use crate::wire::dns;
@@ -41,8 +42,9 @@ pub struct Prefetch {
     name_at: [(u16, u8); MAX_BATCH],
     names: [u8; NAMES_LEN],
     names_used: usize,
-    /// The NSEC3 proofs being requested: zone and next closer hash.
-    denials: [(u32, [u8; HASH_LEN]); MAX_BATCH],
+    /// The NSEC3 proofs being requested: zone, next closer hash, and
+    /// where the scratch keeps it (`u8::MAX`: not kept).
+    denials: [(u32, [u8; HASH_LEN], u8); MAX_BATCH],
 }
 
 impl Default for Prefetch {
@@ -61,7 +63,7 @@ impl Prefetch {
             name_at: [(0, 0); MAX_BATCH],
             names: [0; NAMES_LEN],
             names_used: 0,
-            denials: [(0, [0; HASH_LEN]); MAX_BATCH],
+            denials: [(0, [0; HASH_LEN], u8::MAX); MAX_BATCH],
         }
     }
 
@@ -142,7 +144,9 @@ impl Prefetch {
 
     /// The DO=1 steps: for each name the table lacks, its NSEC3 hash (kept
     /// in `scratch` for the answer) and the chain's slot; each present
-    /// name's DO=1 template; then the chain entries, then the proofs.
+    /// name's DO=1 template; then the chain entries, then the proofs, whose
+    /// entries are noted in `scratch` beside the hashes so that the answer
+    /// need not search again. The chain is parsed once for the passes.
     #[cold]
     #[inline(never)]
     fn finish_dnssec_ok(&mut self, table: &Table, absent: u64, scratch: &mut Scratch) {
@@ -150,27 +154,36 @@ impl Prefetch {
         prehashed.clear();
         let mut denials = 0;
         let mut lower = [0u8; dns::LOWER_LEN];
+        let mut chains = LastChain::default();
         for i in bits(self.dnssec_ok & absent) {
             let (at, len) = (self.name_at[i].0 as usize, self.name_at[i].1 as usize);
             let Some(name) = self.names.get(at..at + len).filter(|n| !n.is_empty()) else { continue };
             for (l, &b) in lower.iter_mut().zip(name) {
                 *l = b.to_ascii_lowercase();
             }
-            let Some(next) = table.nsec3_next_closer(&lower[..len]) else { continue };
+            let Some(next) = table.nsec3_next_closer(&lower[..len], &mut chains) else { continue };
             let hash = nsec3_hash(next.name, next.salt, next.iterations);
-            prehashed.add(next.name, next.salt, next.iterations, hash);
-            table.prefetch_nsec3_slot(next.zone, &hash);
-            self.denials[denials] = (next.zone, hash);
+            let kept = prehashed.add(next.name, next.salt, next.iterations, hash);
+            if let Some(chain) = chains.get(table, next.zone) {
+                chain.prefetch_slot(&hash);
+            }
+            let kept = kept.and_then(|k| u8::try_from(k).ok()).unwrap_or(u8::MAX);
+            self.denials[denials] = (next.zone, hash, kept);
             denials += 1;
         }
         for i in bits(self.dnssec_ok & !absent) {
             table.prefetch_signed_response(self.hashes[i], self.qtypes[i]);
         }
-        for (zone, hash) in &self.denials[..denials] {
-            table.prefetch_nsec3_entries(*zone, hash);
+        for (zone, hash, _) in &self.denials[..denials] {
+            if let Some(chain) = chains.get(table, *zone) {
+                chain.prefetch_entries(hash);
+            }
         }
-        for (zone, hash) in &self.denials[..denials] {
-            table.prefetch_nsec3_proof(*zone, hash);
+        for (zone, hash, kept) in &self.denials[..denials] {
+            let Some(entry) = chains.get(table, *zone).and_then(|c| c.prefetch_proof(hash)) else { continue };
+            if *kept != u8::MAX {
+                prehashed.found(*kept as usize, entry);
+            }
         }
         self.dnssec_ok = 0;
         self.names_used = 0;

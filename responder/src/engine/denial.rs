@@ -116,12 +116,13 @@ fn answer<N: Names>(
             c.add(ce_proof(), true);
         }
         let next_closer = query.lower.get(next..end).ok_or(Failure::Corrupt)?;
-        // Hashed by the batch prefetcher, when this query came in a batch.
-        let hash = match query.prehashed.find(next_closer, chain.salt, chain.iterations) {
-            Some(hash) => hash,
-            None => chain.hash(next_closer),
+        // Hashed by the batch prefetcher, with the entry it found, when
+        // this query came in a batch.
+        let proof = match query.prehashed.find(next_closer, chain.salt, chain.iterations) {
+            Some(h) => chain.proof_of_hash_hinted(table, &h.hash, h.entry),
+            None => chain.proof_of_hash(table, &chain.hash(next_closer)),
         };
-        c.add(chain.proof_of_hash(table, &hash), true);
+        c.add(proof, true);
     } else {
         c.add(chain.proof(table, name), true);
     }

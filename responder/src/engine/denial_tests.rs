@@ -232,7 +232,19 @@ fn the_prefetcher_hashes_the_next_closer_names_of_do_queries_the_table_lacks() {
     ] {
         let w = wire(name);
         let want = taken.then(|| nsec3_hash(&w, &SALT, 0));
-        assert_eq!(prehashed.find(&w, &SALT, 0), want, "{name}");
+        let found = prehashed.find(&w, &SALT, 0);
+        assert_eq!(found.map(|h| h.hash), want, "{name}");
+        if let Some(found) = found {
+            // The prefetcher noted the entry the answer's search would find.
+            let chain = engine.table().denial_chain(0).unwrap();
+            let entry = found.entry;
+            assert_ne!(entry, u32::MAX, "{name}");
+            let hash = nsec3_hash(&w, &SALT, 0);
+            assert_eq!(
+                chain.proof_at(engine.table(), entry).map(|p| p.id),
+                chain.proof_of_hash(engine.table(), &hash).map(|p| p.id)
+            );
+        }
     }
     // Taken from the batch, the answers are those of the queries alone.
     let mut scratch = Scratch::default();
@@ -262,7 +274,17 @@ fn an_nxdomain_takes_its_next_closer_hash_from_the_prefetch() {
     assert!(proofs.len() > 1, "the answer did not use the hash it was handed");
     let mut scratch = Scratch::default();
     scratch.query.prehashed.add(&wire("nx.example.com."), &SALT, 0, nsec3_hash(&wire("nx.example.com."), &SALT, 0));
-    assert_eq!(answer_with(&engine, &mut scratch, std::slice::from_ref(&q)), vec![alone]);
+    assert_eq!(answer_with(&engine, &mut scratch, std::slice::from_ref(&q)), vec![alone.clone()]);
+    // Any chain entry handed as the one found (a table reloaded between
+    // the prefetch and the answer): the answer is still the right one.
+    let len = engine.table().denial_chain(0).unwrap().len() as u32;
+    for entry in (0..len + 2).chain([u32::MAX]) {
+        let mut scratch = Scratch::default();
+        let hash = nsec3_hash(&wire("nx.example.com."), &SALT, 0);
+        let kept = scratch.query.prehashed.add(&wire("nx.example.com."), &SALT, 0, hash).unwrap();
+        scratch.query.prehashed.found(kept, entry);
+        assert_eq!(answer_with(&engine, &mut scratch, std::slice::from_ref(&q)), vec![alone.clone()], "hint {entry}");
+    }
 }
 
 #[test]
@@ -298,4 +320,27 @@ fn an_nsec3_index_out_of_order_is_refused_at_load() {
     crate::table::seal(&mut bytes);
     let e = Table::from_bytes(bytes).err().expect("refused").to_string();
     assert!(e.contains("NSEC3 chain index out of order"), "{e}");
+}
+
+#[test]
+fn a_hinted_nsec3_proof_is_the_searched_one_whatever_the_hint() {
+    let owners = BTreeSet::from(["a".to_string(), "b.c".to_string(), "m".to_string(), "z".to_string()]);
+    let zone = crate::zone::parse_str(&signed_zone(&owners, true), "signed.zone", None).expect("zone");
+    let table = Table::compile(&[zone]).expect("compiles");
+    let chain = table.denial_chain(0).unwrap();
+    let len = chain.len() as u32;
+    // Hashes before, between, on and after the chain's own.
+    let mut hashes: Vec<[u8; 20]> = (0..=255u8).map(|b| [b; 20]).collect();
+    for n in ["example.com.", "a.example.com.", "c.example.com.", "m.example.com.", "z.example.com."] {
+        hashes.push(nsec3_hash(&wire(n), &SALT, 0));
+    }
+    let key = |p: Option<crate::table::denial::Proof<'_>>| p.map(|p| (p.id, p.exact));
+    for hash in &hashes {
+        let searched = key(chain.proof_of_hash(&table, hash));
+        assert!(searched.is_some());
+        for hint in (0..len + 2).chain([u32::MAX]) {
+            assert_eq!(key(chain.proof_of_hash_hinted(&table, hash, hint)), searched, "{hash:?} hint {hint}");
+        }
+    }
+    assert!(hashes.iter().any(|h| key(chain.proof_of_hash(&table, h)).unwrap().1), "no hash matched an entry");
 }

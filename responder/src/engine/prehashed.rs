@@ -34,6 +34,18 @@ struct Entry {
     salt_len: u8,
     iterations: u16,
     hash: [u8; HASH_LEN],
+    /// The chain entry the prefetcher found for the hash, `u32::MAX`
+    /// until it searched.
+    entry: u32,
+}
+
+/// A hash taken ahead, and the chain entry found for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Hashed {
+    pub hash: [u8; HASH_LEN],
+    /// A hint (`table::denial::Chain::proof_of_hash_hinted` checks it),
+    /// `u32::MAX` for none.
+    pub entry: u32,
 }
 
 impl Default for Prehashed {
@@ -61,24 +73,32 @@ impl Prehashed {
     }
 
     /// Keeps `hash`, the NSEC3 hash of `name` with `salt` and `iterations`,
-    /// while there is room.
-    pub fn add(&mut self, name: &[u8], salt: &[u8], iterations: u16, hash: [u8; HASH_LEN]) {
+    /// while there is room; returns where, for [`Prehashed::found`].
+    pub fn add(&mut self, name: &[u8], salt: &[u8], iterations: u16, hash: [u8; HASH_LEN]) -> Option<usize> {
         let end = self.used + name.len() + salt.len();
-        let (Ok(name_len), Ok(salt_len)) = (u8::try_from(name.len()), u8::try_from(salt.len())) else { return };
+        let (Ok(name_len), Ok(salt_len)) = (u8::try_from(name.len()), u8::try_from(salt.len())) else { return None };
         if self.len == MAX_BATCH || end > INPUTS_LEN {
-            return;
+            return None;
         }
         let (n, s) = self.inputs[self.used..end].split_at_mut(name.len());
         n.copy_from_slice(name);
         s.copy_from_slice(salt);
-        self.entries[self.len] = Entry { at: self.used as u16, name_len, salt_len, iterations, hash };
+        self.entries[self.len] = Entry { at: self.used as u16, name_len, salt_len, iterations, hash, entry: u32::MAX };
         self.len += 1;
         self.used = end;
+        Some(self.len - 1)
+    }
+
+    /// Notes the chain entry found for the hash kept at `at`.
+    pub fn found(&mut self, at: usize, entry: u32) {
+        if let Some(e) = self.entries[..self.len].get_mut(at) {
+            e.entry = entry;
+        }
     }
 
     /// The hash of `name` with `salt` and `iterations`, if the prefetcher
     /// took it.
-    pub fn find(&self, name: &[u8], salt: &[u8], iterations: u16) -> Option<[u8; HASH_LEN]> {
+    pub fn find(&self, name: &[u8], salt: &[u8], iterations: u16) -> Option<Hashed> {
         let from = self.next.get();
         for (i, e) in self.entries.get(from..self.len)?.iter().enumerate() {
             if e.name_len as usize != name.len() || e.salt_len as usize != salt.len() || e.iterations != iterations {
@@ -90,7 +110,7 @@ impl Prehashed {
             };
             if n == name && s == salt {
                 self.next.set(from + i + 1);
-                return Some(e.hash);
+                return Some(Hashed { hash: e.hash, entry: e.entry });
             }
         }
         None
@@ -111,10 +131,12 @@ mod tests {
         assert_eq!(p.find(b"\x01b\x00", b"\x0a", 1), None, "other iterations");
         assert_eq!(p.find(b"\x01b\x00", b"", 0), None, "no salt");
         assert_eq!(p.find(b"\x01b", b"\x00\x0a", 0), None, "the same bytes split elsewhere");
-        assert_eq!(p.find(b"\x01b\x00", b"\x0a", 0), Some([2; HASH_LEN]));
+        p.found(1, 7);
+        p.found(MAX_BATCH, 9); // no such entry: ignored
+        assert_eq!(p.find(b"\x01b\x00", b"\x0a", 0), Some(Hashed { hash: [2; HASH_LEN], entry: 7 }));
         // Answers follow the batch's order: what came before is not sought again.
         assert_eq!(p.find(b"\x01a\x00", b"\x0a", 0), None);
-        assert_eq!(p.find(b"\x01c\x00", b"\x0a", 0), Some([3; HASH_LEN]));
+        assert_eq!(p.find(b"\x01c\x00", b"\x0a", 0), Some(Hashed { hash: [3; HASH_LEN], entry: u32::MAX }));
         p.clear();
         assert_eq!(p.find(b"\x01c\x00", b"\x0a", 0), None, "cleared");
     }
@@ -128,7 +150,7 @@ mod tests {
         }
         let kept = INPUTS_LEN / 201;
         assert_eq!(p.len, kept);
-        assert_eq!(p.find(&long[..200], &[kept as u8 - 1], 0), Some([kept as u8 - 1; HASH_LEN]));
+        assert_eq!(p.find(&long[..200], &[kept as u8 - 1], 0).map(|h| h.hash), Some([kept as u8 - 1; HASH_LEN]));
         p.clear();
         p.add(&[1; 256], b"", 0, [0; HASH_LEN]);
         assert_eq!(p.len, 0, "no name is that long");

@@ -108,47 +108,66 @@ fn pointer(target: usize) -> Result<[u8; 2], Failure> {
 /// into the owner than one to all of it).
 fn shared(query: &Query, p: &ResponseView<'_>) -> Option<Shared> {
     let body = p.body;
-    // Bytes, not words: an owner is at most 255 bytes, and this array is
-    // cleared for every proof placed (as `usize`, 1 KiB: most of this
-    // function's instructions).
-    let mut starts = [0u8; MAX_LABELS];
-    let (mut n, mut pos) = (0, 0);
+    // First only the owner's last label: most proofs share nothing (an
+    // NSEC3 owner's label is a hash), and for those the label starts
+    // below are never needed.
+    let (mut n, mut pos, mut last) = (0, 0, 0);
     while let Some(&len) = body.get(pos).filter(|&&l| (1..=63).contains(&l)) {
-        *starts.get_mut(n)? = u8::try_from(pos).ok()?;
+        last = pos;
         n += 1;
         pos += 1 + len as usize;
     }
-    if n == 0 || body.get(pos..pos + 2)? != PLACEHOLDER {
+    if n == 0 || n > MAX_LABELS || body.get(pos..pos + 2)? != PLACEHOLDER {
         return None;
     }
-    let mut apex = None;
-    for patch in p.patches.chunks_exact(PATCH_LEN) {
-        let at = u16::from_le_bytes([patch[0], patch[1]]) as usize;
-        let value = u16::from_le_bytes([patch[2], patch[3]]);
-        let offset = (value & TARGET_VALUE_MASK) as usize;
-        match value & TARGET_KIND_MASK {
-            TARGET_QSUFFIX if at == pos => apex = Some(offset),
-            TARGET_QSUFFIX | TARGET_QNAME if at > pos => {}
-            _ if at > pos && (offset == 0 || offset >= pos + 2) => {}
-            _ => return None,
-        }
+    // The owner's pointer to the apex: the compiler writes it first.
+    let first = p.patches.first_chunk::<PATCH_LEN>()?;
+    let value = u16::from_le_bytes([first[2], first[3]]);
+    if u16::from_le_bytes([first[0], first[1]]) as usize != pos || value & TARGET_KIND_MASK != TARGET_QSUFFIX {
+        return None;
     }
-    let apex = apex?;
+    let apex = (value & TARGET_VALUE_MASK) as usize;
+    // The labels are compared before the other patches are checked: most
+    // proofs end there.
     let labels = query.question.labels;
     let above = labels.checked_sub(apex)?;
     let name = query.lname();
+    let same_label = |ours: &[u8], skip: usize| -> Option<bool> {
+        let theirs = name.get(query.suffix_start(skip)..)?;
+        let len = ours[0] as usize;
+        Some(theirs.first() == Some(&ours[0]) && ours[1..=len].eq_ignore_ascii_case(theirs.get(1..=len)?))
+    };
+    if above == 0 || !same_label(&body[last..], above - 1)? {
+        return None;
+    }
+    // Bytes, not words: an owner is at most 255 bytes, and this array is
+    // cleared for every proof that gets this far (as `usize`, 1 KiB: it
+    // was most of this function's instructions).
+    let mut starts = [0u8; MAX_LABELS];
+    let mut at = 0;
+    for start in &mut starts[..n] {
+        *start = u8::try_from(at).ok()?;
+        at += 1 + body[at] as usize;
+    }
     let mut same = 0;
     while same < n.min(above) {
-        let ours = &body[starts[n - 1 - same] as usize..];
-        let theirs = name.get(query.suffix_start(above - 1 - same)..)?;
-        let len = ours[0] as usize;
-        if theirs.first() != Some(&ours[0]) || !ours[1..=len].eq_ignore_ascii_case(theirs.get(1..=len)?) {
+        if !same_label(&body[starts[n - 1 - same] as usize..], above - 1 - same)? {
             break;
         }
         same += 1;
     }
     if same == 0 {
         return None;
+    }
+    for patch in p.patches[PATCH_LEN..].chunks_exact(PATCH_LEN) {
+        let at = u16::from_le_bytes([patch[0], patch[1]]) as usize;
+        let value = u16::from_le_bytes([patch[2], patch[3]]);
+        let offset = (value & TARGET_VALUE_MASK) as usize;
+        match value & TARGET_KIND_MASK {
+            TARGET_QSUFFIX | TARGET_QNAME if at > pos => {}
+            _ if at > pos && (offset == 0 || offset >= pos + 2) => {}
+            _ => return None,
+        }
     }
     Some(Shared { keep: starts[n - same] as usize, pointer: pos, labels: apex + same })
 }

@@ -180,6 +180,35 @@ impl<'t> Chain<'t> {
         self.proof_searched(table, &[], hash)
     }
 
+    /// [`Chain::proof_of_hash`] with the index of the entry the batch
+    /// prefetcher found for the same hash ([`Chain::prefetch_proof`]): the
+    /// search is not made again when that entry still matches or covers the
+    /// hash (two hash comparisons, on lines the prefetch brought in). Any
+    /// other hint (a table reloaded in between) only costs the search.
+    pub fn proof_of_hash_hinted(&self, table: &'t Table, hash: &[u8; HASH_LEN], hint: u32) -> Option<Proof<'t>> {
+        let Some((i, exact)) = self.hinted(hint as usize, hash) else { return self.proof_of_hash(table, hash) };
+        let (id, response) = self.entry(i)?;
+        Some(Proof { id, exact, response: table.response(response)? })
+    }
+
+    /// Whether NSEC3 entry `i` is the one [`Chain::locate`] finds for
+    /// `hash`, and whether it matches it.
+    fn hinted(&self, i: usize, hash: &[u8; HASH_LEN]) -> Option<(usize, bool)> {
+        if !self.nsec3 || i >= self.count {
+            return None;
+        }
+        let cmp =
+            |i: usize| array_at::<HASH_LEN>(self.b, self.entries + i * NSEC3_ENTRY_LEN).map(|e| hash_cmp(e, hash));
+        let last = i + 1 == self.count;
+        match cmp(i)? {
+            Ordering::Equal => Some((i, true)),
+            // Before the hash: the last entry, or the next one after it.
+            Ordering::Less => (last || cmp(i + 1)? == Ordering::Greater).then_some((i, false)),
+            // After it: only the last entry covers a hash before the first.
+            Ordering::Greater => (last && cmp(0)? == Ordering::Greater).then_some((i, false)),
+        }
+    }
+
     /// The NSEC3 hash of a lowercase wire name with this chain's salt and
     /// iterations.
     pub fn hash(&self, name: &[u8]) -> [u8; HASH_LEN] {
@@ -224,14 +253,14 @@ impl<'t> Chain<'t> {
     }
 
     /// Requests the index slot an NSEC3 search for `hash` reads first.
-    pub(super) fn prefetch_slot(&self, hash: &[u8; HASH_LEN]) {
+    pub fn prefetch_slot(&self, hash: &[u8; HASH_LEN]) {
         prefetch(self.index, index_slot(hash, self.index_bits) * 4);
     }
 
     /// Requests the entries an NSEC3 search for `hash` compares, once the
     /// slot's line is in: those of its slot and the one before them (the
     /// proof when the hash sorts first in its slot).
-    pub(super) fn prefetch_entries(&self, hash: &[u8; HASH_LEN]) {
+    pub fn prefetch_entries(&self, hash: &[u8; HASH_LEN]) {
         let Some((lo, hi)) = self.slot_range(hash) else { return };
         let first = self.entries + lo.saturating_sub(1) * NSEC3_ENTRY_LEN;
         let end = self.entries + hi.max(lo + 1) * NSEC3_ENTRY_LEN;
@@ -244,12 +273,15 @@ impl<'t> Chain<'t> {
 
     /// Requests the proof an NSEC3 search for `hash` finds, once the
     /// entries' lines are in: its first [`PROOF_LINES`] lines (an NSEC3
-    /// with one RRSIG is about 200 bytes).
-    pub(super) fn prefetch_proof(&self, hash: &[u8; HASH_LEN]) {
-        let Some((_, response)) = self.locate(&[], hash).and_then(|(i, _)| self.entry(i)) else { return };
+    /// with one RRSIG is about 200 bytes). Returns the entry's index, the
+    /// hint for [`Chain::proof_of_hash_hinted`].
+    pub fn prefetch_proof(&self, hash: &[u8; HASH_LEN]) -> Option<u32> {
+        let i = self.locate(&[], hash)?.0;
+        let (_, response) = self.entry(i)?;
         for line in 0..PROOF_LINES {
             prefetch(self.b, response as usize + line * LINE);
         }
+        u32::try_from(i).ok()
     }
 
     /// The NSEC3 index is in order, ends at the chain's end, and each slot
@@ -287,6 +319,35 @@ impl<'t> Chain<'t> {
         }
         let (id, response) = self.entry(i)?;
         Some(Proof { id, exact: false, response: table.response(response)? })
+    }
+}
+
+/// Two hashes in order, by their first eight bytes as one number, which
+/// nearly always differ, before the rest (a slice comparison is a `memcmp`
+/// call).
+fn hash_cmp(a: &[u8; HASH_LEN], b: &[u8; HASH_LEN]) -> Ordering {
+    let head = |h: &[u8; HASH_LEN]| u64::from_be_bytes([h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]]);
+    head(a).cmp(&head(b)).then_with(|| a[8..].cmp(&b[8..]))
+}
+
+/// The chain a batch's proofs read, parsed once for as long as they stay
+/// in one zone (parsing the header is about 90 instructions; the batch
+/// prefetcher used to parse it again in each of its passes).
+#[derive(Default)]
+pub struct LastChain<'t> {
+    zone: u32,
+    chain: Option<Chain<'t>>,
+}
+
+impl<'t> LastChain<'t> {
+    /// The denial chain of zone `zone` (see [`Table::denial_chain`]).
+    #[inline]
+    pub fn get(&mut self, table: &'t Table, zone: u32) -> Option<&Chain<'t>> {
+        if self.chain.is_none() || self.zone != zone {
+            self.chain = table.denial_chain(zone);
+            self.zone = zone;
+        }
+        self.chain.as_ref()
     }
 }
 

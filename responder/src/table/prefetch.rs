@@ -6,8 +6,8 @@
 //!
 //! Everything here is a hint: a wrong or stale slot only wastes a prefetch.
 
+use super::denial::LastChain;
 use super::format::{hash_name_lowering, tag, u64_at, BUCKET_LEN};
-use super::nsec3_hash::HASH_LEN;
 use super::view::{NodeView, ResponseView};
 use super::Table;
 
@@ -77,7 +77,12 @@ impl Table {
     /// chain holds the name, or the answer is a referral or a DNAME's. The
     /// same walk as `engine::resolve::plan`'s, which the answer makes again
     /// on lines this one brought in.
-    pub fn nsec3_next_closer<'n>(&self, name: &'n [u8]) -> Option<NextCloser<'_, 'n>> {
+    /// `chains` keeps the chain parsed for the passes that follow.
+    pub fn nsec3_next_closer<'t, 'n>(
+        &'t self,
+        name: &'n [u8],
+        chains: &mut LastChain<'t>,
+    ) -> Option<NextCloser<'t, 'n>> {
         let mut start = 0;
         loop {
             let len = *name.get(start)? as usize;
@@ -90,31 +95,10 @@ impl Table {
                     return None;
                 }
                 let zone = node.zone();
-                let chain = self.denial_chain(zone).filter(|c| c.is_nsec3())?;
+                let chain = chains.get(self, zone).filter(|c| c.is_nsec3())?;
                 return Some(NextCloser { zone, name: &name[start..], salt: chain.salt, iterations: chain.iterations });
             }
             start = parent;
-        }
-    }
-
-    /// Step one of an NSEC3 proof's prefetch: the index slot of `hash`.
-    pub fn prefetch_nsec3_slot(&self, zone: u32, hash: &[u8; HASH_LEN]) {
-        if let Some(chain) = self.denial_chain(zone) {
-            chain.prefetch_slot(hash);
-        }
-    }
-
-    /// Step two, once the slot had time to arrive: the chain entries.
-    pub fn prefetch_nsec3_entries(&self, zone: u32, hash: &[u8; HASH_LEN]) {
-        if let Some(chain) = self.denial_chain(zone) {
-            chain.prefetch_entries(hash);
-        }
-    }
-
-    /// Step three, once the entries had time to arrive: the proof's records.
-    pub fn prefetch_nsec3_proof(&self, zone: u32, hash: &[u8; HASH_LEN]) {
-        if let Some(chain) = self.denial_chain(zone) {
-            chain.prefetch_proof(hash);
         }
     }
 
