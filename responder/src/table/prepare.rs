@@ -29,7 +29,7 @@ pub fn prepare(s: &Sections<'_>, ctx: QueryContext<'_>, signed: bool) -> Result<
         if !st.fits_layout() {
             st = Template { aa: st.aa, rcode: st.rcode, too_big: true, ..Template::default() };
         }
-        let mut bytes = Vec::new();
+        let mut bytes = Vec::with_capacity(st.serialized_len());
         st.serialize(&mut bytes);
         bytes
     });
@@ -60,7 +60,7 @@ pub fn prepare(s: &Sections<'_>, ctx: QueryContext<'_>, signed: bool) -> Result<
         );
         (set.location.clone(), warning)
     });
-    let mut plain = Vec::new();
+    let mut plain = Vec::with_capacity(t.serialized_len());
     t.serialize(&mut plain);
     Ok(Prepared { plain, signed, too_big })
 }

@@ -564,6 +564,13 @@ impl Template {
         }
     }
 
+    /// How many bytes `serialize` appends: what a template prepared on
+    /// its own (`prepare`) allocates at once, instead of growing into.
+    pub fn serialized_len(&self) -> usize {
+        let chunks = self.chunks.iter().map(|c| 9 + c.enc.bytes.len() + 4 * c.enc.patches.len());
+        17 + self.body.bytes.len() + 4 * self.body.patches.len() + chunks.sum::<usize>()
+    }
+
     /// Whether the layout's 16-bit counters can hold this template. `encode`
     /// keeps every template within them (bodies and chunks of at most
     /// [`MAX_SECTIONS`] bytes); this is the compiler's last guard.
@@ -645,6 +652,11 @@ mod tests {
         assert_eq!(signed, s.encode(ctx, true));
         assert_ne!(derived, signed);
         assert_eq!((derived.ancount, derived.chunks[0].enc.count), (1, 1));
+        for t in [&derived, &signed] {
+            let mut out = Vec::new();
+            t.serialize(&mut out);
+            assert_eq!(out.len(), t.serialized_len());
+        }
         assert_eq!(s.encode_both(ctx), (derived, Some(signed)));
     }
 }
