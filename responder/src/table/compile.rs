@@ -4,15 +4,15 @@
 
 use std::borrow::{Borrow, Cow};
 
-use super::dedup::Written;
 use super::denial::{CHAIN_NSEC, CHAIN_NSEC3};
 use super::fasthash::FastMap;
 use super::format::*;
 use super::header::{seal, Header};
 use super::name_index::NameIndex;
 use super::nsec3_hash::{decode_base32hex, nsec3_hash, HASH_LEN};
+use super::prepare::{prepare, Placer, Prepared};
 use super::rdatas::Rdatas;
-use super::template::{Owner, QueryContext, RrsetRef, Sections, Template};
+use super::template::{Owner, QueryContext, RrsetRef, Sections};
 use crate::wire::dns::rcode;
 use crate::zone::{Location, Name, RType, Record, Zone};
 
@@ -172,6 +172,10 @@ struct Compiler<'z> {
     /// glue, occluded by the child), by lowercase owner: the glue of
     /// [`Compiler::parent_referral`], as the parent gives it.
     parent_glue: FastMap<Vec<u8>, Vec<Rrset<'z>>>,
+    /// Per node of a zone with an NSEC3 chain, the NSEC3 hash of its name,
+    /// hashed once (on all cores) rather than for each proof that names
+    /// it; empty when no zone has a chain.
+    nsec3_hashes: Vec<[u8; HASH_LEN]>,
 }
 
 /// Compiles zones into table bytes (see `format` for the layout). Answers
@@ -229,6 +233,7 @@ impl<'z> Compiler<'z> {
             nodes: Vec::new(),
             index: NameIndex::default(),
             parent_glue: FastMap::default(),
+            nsec3_hashes: Vec::new(),
         };
         // Deepest zone wins: process parents first so children can claim names.
         let mut order: Vec<usize> = (0..zones.len()).collect();
@@ -373,6 +378,7 @@ impl<'z> Compiler<'z> {
             // CNAME first: it is what ANY gets (RFC 8482 minimal answer).
             node.rrsets.sort_by_key(|s| (s.rtype != RType::CNAME, s.rtype));
         }
+        c.hash_nsec3_names();
         Ok(c)
     }
 
@@ -519,12 +525,39 @@ impl<'z> Compiler<'z> {
         }
     }
 
+    /// Fills `nsec3_hashes`: the nodes are final by now.
+    fn hash_nsec3_names(&mut self) {
+        if self.nsec3.iter().all(|c| c.entries.is_empty()) {
+            return;
+        }
+        let (nodes, chains) = (&self.nodes, &self.nsec3);
+        self.nsec3_hashes = super::parallel::map(nodes.len(), |i| {
+            let chain = &chains[nodes[i].zone()];
+            if chain.entries.is_empty() {
+                return [0; HASH_LEN];
+            }
+            nsec3_hash(key(&nodes[i].name, &mut [0u8; 255]), &chain.salt, chain.iterations)
+        });
+    }
+
     /// The NSEC3 entry matching or covering `name` (last hash not after
     /// its hash, wrapping), and whether it matches.
     fn nsec3_find(&self, zone: usize, name: &Name) -> Option<(usize, bool)> {
         let chain = &self.nsec3[zone];
-        let hash = nsec3_hash(name.to_lowercase().wire(), &chain.salt, chain.iterations);
-        match chain.entries.binary_search_by(|e| e.hash.cmp(&hash)) {
+        let mut buf = [0u8; 255];
+        let lower = key(name, &mut buf);
+        let cached = self.lookup(lower).filter(|&i| self.nodes[i].zone() == zone);
+        let hash = match cached.and_then(|i| self.nsec3_hashes.get(i)) {
+            Some(h) => *h,
+            None => nsec3_hash(lower, &chain.salt, chain.iterations),
+        };
+        self.nsec3_find_hash(zone, &hash)
+    }
+
+    /// The NSEC3 entry matching or covering `hash`, as [`Compiler::nsec3_find`].
+    fn nsec3_find_hash(&self, zone: usize, hash: &[u8; HASH_LEN]) -> Option<(usize, bool)> {
+        let chain = &self.nsec3[zone];
+        match chain.entries.binary_search_by(|e| e.hash.cmp(hash)) {
             Ok(i) => Some((i, true)),
             Err(0) => Some((chain.entries.len().checked_sub(1)?, false)),
             Err(i) => Some((i - 1, false)),
@@ -655,7 +688,11 @@ impl<'z> Compiler<'z> {
         let wild = node.name.prepend(b"*").ok();
         if !self.nsec3[node.zone()].entries.is_empty() {
             let cover = index(wild.and_then(|w| Some(self.nsec3_find(node.zone(), &w)?.0)))?;
-            let matching = u32::try_from(self.nsec3_find(node.zone(), &node.name)?.0).ok()?;
+            let found = match self.nsec3_hashes.get(i) {
+                Some(h) => self.nsec3_find_hash(node.zone(), h),
+                None => self.nsec3_find(node.zone(), &node.name),
+            };
+            let matching = u32::try_from(found?.0).ok()?;
             return Some((cover, Some(matching)));
         }
         let chain = &self.nsec_chain[node.zone()];
@@ -940,71 +977,10 @@ impl<'z> Compiler<'z> {
 
     fn emit(&self, warnings: &mut Vec<String>) -> Result<Vec<u8>, CompileError> {
         let mut out = vec![0u8; HEADER_LEN];
-        let mut dedup = Written::default();
-        let mut scratch = Vec::new();
-        // One warning per RRset, however many answers (types, chains, ANY) carry it.
-        let mut too_big: Vec<Location> = Vec::new();
+        let mut placer = Placer::default();
         let signed = self.signed;
         let mut emit_template = |out: &mut Vec<u8>, s: &Sections<'_>, ctx: QueryContext<'_>| {
-            let mut t = s.encode(ctx, false);
-            if signed {
-                // The DO=1 variant first, so that the DO=0 one can name it.
-                let mut st = s.encode(ctx, true);
-                if st != t {
-                    if !st.fits_layout() {
-                        st = Template { aa: st.aa, rcode: st.rcode, too_big: true, ..Template::default() };
-                    }
-                    scratch.clear();
-                    st.serialize(&mut scratch);
-                    t.signed = match dedup.find(out, &scratch) {
-                        Some(off) => off,
-                        None => {
-                            let off = u32::try_from(out.len()).map_err(|_| CompileError::TooLarge)?;
-                            out.extend_from_slice(&scratch);
-                            dedup.add(&scratch, off);
-                            off
-                        }
-                    };
-                }
-            }
-            // The RRset to name: the largest in the answer (over a limit,
-            // an answer always has one).
-            // Named only when a message needs it: formatting the owner of
-            // every template was a tenth of a signed compile's emit.
-            let culprit = || {
-                s.largest().map(|set| match &set.owner {
-                    Owner::Query => (ctx.name.to_string(), set),
-                    Owner::Name(n) => (n.to_string(), set),
-                })
-            };
-            if !t.fits_layout() {
-                let what = match culprit() {
-                    Some((owner, set)) => format!("{}: the answer for {owner} {}", set.location, set.rtype),
-                    None => format!("the answer at {}", ctx.name),
-                };
-                return Err(CompileError::ResponseTooLarge(what));
-            }
-            if let Some((owner, set)) = if t.too_big { culprit() } else { None } {
-                if !too_big.contains(set.location) {
-                    too_big.push(set.location.clone());
-                    warnings.push(format!(
-                        "{}: the {} {} records of {owner} make an answer larger than a DNS message can carry \
-                         ({MAX_MESSAGE} bytes): it is answered with TC over UDP and SERVFAIL over TCP, as Knot answers",
-                        set.location,
-                        set.rdatas.len(),
-                        set.rtype,
-                    ));
-                }
-            }
-            scratch.clear();
-            t.serialize(&mut scratch);
-            if let Some(off) = dedup.find(out, &scratch) {
-                return Ok(off);
-            }
-            let off = u32::try_from(out.len()).map_err(|_| CompileError::TooLarge)?;
-            out.extend_from_slice(&scratch);
-            dedup.add(&scratch, off);
-            Ok(off)
+            placer.place(out, warnings, prepare(s, ctx, signed)?)
         };
 
         // Zone records first: negative templates are relative to the apex.
@@ -1067,27 +1043,22 @@ impl<'z> Compiler<'z> {
             }
         }
         let mut wildcard_fixups = Vec::new();
-        for (i, node) in self.nodes.iter().enumerate() {
+        // Searches (and, with NSEC3, a hash of `*.<name>`) per node, none
+        // depending on another: on all cores.
+        let enclosers = super::parallel::map(self.nodes.len(), |i| self.encloser_proofs(i));
+        // Each node's templates are encoded on all cores, a batch of nodes
+        // at a time, and placed here in node order (`prepare`).
+        let prepared = super::parallel::batched(self.nodes.len(), NODE_BATCH, |i| self.prepare_node(i));
+        for ((i, node), p) in self.nodes.iter().enumerate().zip(prepared) {
             let lower = node.name.to_lowercase();
-            // A wildcard's answers may only point at the part of the query
-            // name that every match shares: the wildcard's parent.
-            let labels = if node.name.is_wildcard() { node.name.label_count() - 1 } else { node.name.label_count() };
-            let ctx = QueryContext { name: &node.name, labels };
-            let expired = self.zones[node.zone()].expired;
-            let types = if expired { Vec::new() } else { self.answer_types(i) };
-            let mut entries = Vec::with_capacity(types.len());
-            for t in &types {
-                entries.push((t.0, emit_template(&mut out, &self.answer(i, *t), ctx)?));
+            let mut entries = Vec::with_capacity(p.types.len());
+            for (t, p) in p.types {
+                entries.push((t, placer.place(&mut out, warnings, p?)?));
             }
-            let default = if expired {
-                emit_template(&mut out, &Sections::servfail(), ctx)
-            } else {
-                emit_template(&mut out, &self.answer(i, TYPE_NONE), ctx)
-            };
-            let default_off = default?;
-            let parent_referral = match self.parent_referral(i) {
-                Some(s) if !expired => Some(emit_template(&mut out, &s, QueryContext { name: &node.name, labels })?),
-                _ => None,
+            let default_off = placer.place(&mut out, warnings, p.default?)?;
+            let parent_referral = match p.parent_referral {
+                Some(r) => Some(placer.place(&mut out, warnings, r?)?),
+                None => None,
             };
 
             let off = u32::try_from(out.len()).map_err(|_| CompileError::TooLarge)?;
@@ -1106,7 +1077,7 @@ impl<'z> Compiler<'z> {
             if parent_referral.is_some() {
                 flags |= FLAG_PARENT_CUT;
             }
-            let encloser_proofs = self.encloser_proofs(i);
+            let encloser_proofs = enclosers[i];
             if encloser_proofs.is_some() {
                 flags |= FLAG_DENIAL;
             }
@@ -1227,7 +1198,44 @@ impl<'z> Compiler<'z> {
     }
 }
 
+/// Nodes whose templates are encoded at once, on all cores, before any is
+/// placed: enough to share out, few enough to hold (some megabytes).
+const NODE_BATCH: usize = 8192;
+
+/// A node's templates, encoded (`prepare`), not yet placed.
+struct NodeTemplates {
+    /// Per type with its own answer.
+    types: Vec<(u16, Result<Prepared, CompileError>)>,
+    /// Every other type's.
+    default: Result<Prepared, CompileError>,
+    /// At a served child's apex, the parent's referral.
+    parent_referral: Option<Result<Prepared, CompileError>>,
+}
+
 impl Compiler<'_> {
+    /// Encodes node `i`'s templates: what the node loop of `emit` places,
+    /// in that order. Reads the compiler only, so nodes go in parallel.
+    fn prepare_node(&self, i: usize) -> NodeTemplates {
+        let node = &self.nodes[i];
+        // A wildcard's answers may only point at the part of the query
+        // name that every match shares: the wildcard's parent.
+        let labels = if node.name.is_wildcard() { node.name.label_count() - 1 } else { node.name.label_count() };
+        let ctx = QueryContext { name: &node.name, labels };
+        let expired = self.zones[node.zone()].expired;
+        let types = if expired { Vec::new() } else { self.answer_types(i) };
+        let types = types.iter().map(|t| (t.0, prepare(&self.answer(i, *t), ctx, self.signed))).collect();
+        let default = if expired {
+            prepare(&Sections::servfail(), ctx, self.signed)
+        } else {
+            prepare(&self.answer(i, TYPE_NONE), ctx, self.signed)
+        };
+        let parent_referral = match self.parent_referral(i) {
+            Some(s) if !expired => Some(prepare(&s, ctx, self.signed)),
+            _ => None,
+        };
+        NodeTemplates { types, default, parent_referral }
+    }
+
     /// Per zone, the earliest RRSIG expiration (RFC 1982 order) among the
     /// signatures its answers carry: its RRsets', the DS its parent serves
     /// at its apex, its NSEC3 records' and its SOA's; `None` for a zone

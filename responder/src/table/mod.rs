@@ -20,7 +20,11 @@ mod header;
 mod name_index;
 pub mod nsec3_hash;
 pub mod overlay;
+mod parallel;
+#[cfg(test)]
+mod parallel_tests;
 mod prefetch;
+mod prepare;
 #[cfg(test)]
 mod proptests;
 mod rdatas;

@@ -66,6 +66,36 @@ pub struct Template {
     pub signed: u32,
 }
 
+/// What only the DO=1 encoding of a template has, buffer by buffer.
+struct Marks {
+    body: Extra,
+    /// DO=1-only records in the answer section.
+    answer: u16,
+    chunks: Vec<Extra>,
+}
+
+impl Marks {
+    /// The DO=0 template: `signed` without what only DO=1 has.
+    fn strip(&self, signed: &Template) -> Option<Template> {
+        let body = self.body.strip(&signed.body, None)?;
+        let mut chunks = Vec::with_capacity(signed.chunks.len());
+        for (c, extra) in signed.chunks.iter().zip(&self.chunks) {
+            chunks.push(Chunk { enc: extra.strip(&c.enc, Some(&self.body))?, required: c.required });
+        }
+        let ancount = signed.ancount - self.answer;
+        Some(Template {
+            aa: signed.aa,
+            rcode: signed.rcode,
+            too_big: false,
+            ancount,
+            nscount: body.count - ancount,
+            body,
+            chunks,
+            signed: 0,
+        })
+    }
+}
+
 /// Compression dictionary: lowercase wire suffixes and where they are. The
 /// suffixes live in one byte arena, so building a template allocates a few
 /// buffers, not one per name suffix. Past [`INDEXED_FROM`] entries (answers
@@ -181,6 +211,71 @@ struct Writer<'d> {
     /// Whether the first owner of each RRset points only at the query
     /// name (see [`Sections::encode`]).
     owners_at_query: bool,
+    /// What only the DO=1 form has (RRSIGs, proofs): byte ranges, in
+    /// order, and how many records (see [`Sections::encode_both`]).
+    extra: Extra,
+}
+
+/// The DO=1-only records of one encoded buffer.
+#[derive(Default)]
+struct Extra {
+    ranges: Vec<(usize, usize)>,
+    records: u16,
+}
+
+impl Extra {
+    /// Marks the bytes `start..end` of `count` records as DO=1 only.
+    fn add(&mut self, start: usize, end: usize, count: u16) {
+        if end > start {
+            self.ranges.push((start, end));
+            self.records += count;
+        }
+    }
+
+    /// Where offset `at` of the DO=1 buffer is once the ranges are taken
+    /// out; `None` inside one.
+    fn map(&self, at: usize) -> Option<usize> {
+        let mut removed = 0;
+        for &(s, e) in &self.ranges {
+            if at < s {
+                break;
+            }
+            if at < e {
+                return None;
+            }
+            removed += e - s;
+        }
+        Some(at - removed)
+    }
+
+    /// `enc` without the ranges: the bytes and patches the DO=0 encoding
+    /// writes, the pointers' targets moved to match (`body` maps targets
+    /// in the body, for a chunk). `None` when a pointer kept aims into
+    /// what is taken out: then the DO=0 encoding would differ.
+    fn strip(&self, enc: &Encoded, body: Option<&Extra>) -> Option<Encoded> {
+        if self.ranges.is_empty() && body.is_none_or(|b| b.ranges.is_empty()) {
+            return Some(enc.clone());
+        }
+        let mut bytes = Vec::with_capacity(enc.bytes.len());
+        let mut from = 0;
+        for &(s, e) in &self.ranges {
+            bytes.extend_from_slice(&enc.bytes[from..s]);
+            from = e;
+        }
+        bytes.extend_from_slice(&enc.bytes[from..]);
+        let mut patches = Vec::with_capacity(enc.patches.len());
+        for &(pos, target) in &enc.patches {
+            let Some(pos) = self.map(pos as usize) else { continue };
+            let value = (target & TARGET_VALUE_MASK) as usize;
+            let target = match (target & TARGET_KIND_MASK, body) {
+                (TARGET_BODY, Some(b)) => TARGET_BODY | b.map(value)? as u16,
+                (TARGET_BODY, None) | (TARGET_CHUNK, _) => (target & TARGET_KIND_MASK) | self.map(value)? as u16,
+                _ => target,
+            };
+            patches.push((pos as u16, target));
+        }
+        Some(Encoded { bytes, patches, count: enc.count - self.records })
+    }
 }
 
 impl Writer<'_> {
@@ -204,12 +299,14 @@ impl Writer<'_> {
         if !dnssec {
             return;
         }
+        let (start, count) = (self.out.bytes.len(), self.out.count);
         for rd in set.sigs {
             if !self.fits() {
-                return;
+                break;
             }
             self.record(&set.owner, RType::RRSIG, set.sig_ttl, rd, false);
         }
+        self.extra.add(start, self.out.bytes.len(), self.out.count - count);
     }
 
     fn pointer(&mut self, target: u16) {
@@ -313,6 +410,35 @@ impl Sections<'_> {
     /// answer is truncated (§3.1.1); RRSIGs of optional additional records
     /// go in their chunk and are left out with it.
     pub fn encode(&self, ctx: QueryContext<'_>, dnssec: bool) -> Template {
+        self.encode_marked(ctx, dnssec).0
+    }
+
+    /// Both encodings, DO=0 and (when it differs) DO=1, for the price of
+    /// one: the DO=1 one is written and the DO=0 one is what is left once
+    /// its RRSIGs and proofs are taken out. That is exactly what `encode`
+    /// would write for DO=0 (same records in the same order, compressed
+    /// against the same earlier names) unless a kept name points into a
+    /// taken-out record, a limit was reached (a name past the pointer
+    /// range, an RRset cut short, a chunk left out), or the answer is too
+    /// big: then the DO=0 form is encoded on its own. This halves a signed
+    /// compile's encoding work.
+    pub fn encode_both(&self, ctx: QueryContext<'_>) -> (Template, Option<Template>) {
+        let (signed, marks) = self.encode_marked(ctx, true);
+        let derived = marks.and_then(|m| m.strip(&signed));
+        let plain = match derived {
+            Some(plain) => plain,
+            None => self.encode(ctx, false),
+        };
+        debug_assert_eq!(plain, self.encode(ctx, false), "the DO=0 encoding derived from the DO=1 one");
+        if plain == signed {
+            return (plain, None);
+        }
+        (plain, Some(signed))
+    }
+
+    /// `encode`, and with `dnssec` what only DO=1 has in each buffer, when
+    /// no limit was reached (see [`Sections::encode_both`]).
+    fn encode_marked(&self, ctx: QueryContext<'_>, dnssec: bool) -> (Template, Option<Marks>) {
         let mut dict = Dict::new(ctx);
         let mut w = Writer {
             out: Encoded::default(),
@@ -320,11 +446,13 @@ impl Sections<'_> {
             kind: TARGET_BODY,
             target_limit: MAX_BODY_TARGET + 1,
             owners_at_query: false,
+            extra: Extra::default(),
         };
         for set in &self.answer {
             w.rrset(set, dnssec);
         }
         let ancount = w.out.count;
+        let answer_extra = w.extra.records;
         for set in &self.authority {
             w.rrset(set, dnssec);
         }
@@ -333,18 +461,29 @@ impl Sections<'_> {
             // the query name, even where the name was written before (a
             // CNAME's target, say), so that the answer is as long as Knot's.
             w.owners_at_query = true;
+            let (start, count) = (w.out.bytes.len(), w.out.count);
+            let (ranges, records) = (w.extra.ranges.len(), w.extra.records);
             for set in &self.denial {
                 w.rrset(set, dnssec);
             }
+            // The proofs are DO=1 only, their RRSIGs with them: one range.
+            w.extra.ranges.truncate(ranges);
+            w.extra.records = records;
+            w.extra.add(start, w.out.bytes.len(), w.out.count - count);
             w.owners_at_query = false;
         }
         let nscount = w.out.count - ancount;
+        let body_extra = std::mem::take(&mut w.extra);
+        // Positions past the pointer range are no targets in DO=1 but may
+        // be in the shorter DO=0 form: derive only below it.
+        let mut derivable = dnssec && w.out.bytes.len() <= MAX_BODY_TARGET + 1;
         let body = std::mem::take(&mut w.out);
         let mut too_big = body.bytes.len() > MAX_SECTIONS;
         let mut required_len = body.bytes.len();
         // The header's ARCOUNT, OPT included, must hold every chunk's count.
         let mut arcount = 1usize;
         let mut chunks = Vec::new();
+        let mut chunk_extras = Vec::new();
         for (set, required) in &self.additional {
             if too_big {
                 break;
@@ -358,9 +497,11 @@ impl Sections<'_> {
                 kind: TARGET_CHUNK,
                 target_limit: if *required { 0 } else { TARGET_VALUE_MASK as usize + 1 },
                 owners_at_query: false,
+                extra: Extra::default(),
             };
             cw.rrset(set, dnssec);
             let enc = std::mem::take(&mut cw.out);
+            let extra = std::mem::take(&mut cw.extra);
             // Forget the chunk's own names (rather than cloning the body's
             // dictionary for each chunk: a referral of thousands of NS has
             // thousands of glue chunks).
@@ -371,15 +512,21 @@ impl Sections<'_> {
                 too_big = required_len > MAX_SECTIONS;
             } else if len > MAX_SECTIONS || arcount + enc.count as usize > u16::MAX as usize {
                 // Could never be sent: leave it out.
+                derivable = false;
                 continue;
+            } else if len > TARGET_VALUE_MASK as usize + 1 {
+                derivable = false;
             }
             arcount += enc.count as usize;
             chunks.push(Chunk { enc, required: *required });
+            chunk_extras.push(extra);
         }
         if too_big {
-            return Template { aa: self.aa, rcode: self.rcode, too_big, ..Template::default() };
+            return (Template { aa: self.aa, rcode: self.rcode, too_big, ..Template::default() }, None);
         }
-        Template { aa: self.aa, rcode: self.rcode, too_big, ancount, nscount, body, chunks, signed: 0 }
+        let t = Template { aa: self.aa, rcode: self.rcode, too_big, ancount, nscount, body, chunks, signed: 0 };
+        let marks = derivable.then_some(Marks { body: body_extra, answer: answer_extra, chunks: chunk_extras });
+        (t, marks)
     }
 
     /// The RRset that takes the most room: the one to name when the
@@ -417,12 +564,28 @@ impl Template {
         }
     }
 
+    /// How many bytes `serialize` appends: what a template prepared on
+    /// its own (`prepare`) allocates at once, instead of growing into.
+    pub fn serialized_len(&self) -> usize {
+        let chunks = self.chunks.iter().map(|c| 9 + c.enc.bytes.len() + 4 * c.enc.patches.len());
+        17 + self.body.bytes.len() + 4 * self.body.patches.len() + chunks.sum::<usize>()
+    }
+
     /// Whether the layout's 16-bit counters can hold this template. `encode`
     /// keeps every template within them (bodies and chunks of at most
     /// [`MAX_SECTIONS`] bytes); this is the compiler's last guard.
     pub fn fits_layout(&self) -> bool {
         let fits = |e: &Encoded| e.patches.len() <= u16::MAX as usize && e.bytes.len() <= u16::MAX as usize;
         fits(&self.body) && self.chunks.len() <= u16::MAX as usize && self.chunks.iter().all(|c| fits(&c.enc))
+    }
+}
+
+/// Sets the DO=1 offset (`Template::signed`) of a template `serialize`
+/// wrote: prepared on another thread, it learns the offset when placed.
+pub fn set_signed(serialized: &mut [u8], off: u32) {
+    // After the flags byte, five u16 counts and the checksum.
+    if let Some(at) = serialized.get_mut(13..17) {
+        at.copy_from_slice(&off.to_le_bytes());
     }
 }
 
@@ -435,5 +598,65 @@ fn put_patches(out: &mut Vec<u8>, patches: &[(u16, u16)]) {
     for &(pos, target) in patches {
         out.extend_from_slice(&pos.to_le_bytes());
         out.extend_from_slice(&target.to_le_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(s: &str) -> Name {
+        Name::parse(s, None).unwrap().unwrap()
+    }
+
+    /// A signed answer with an NS chunk's glue: the DO=0 form comes from
+    /// the DO=1 one (no second encoding) and is what `encode` writes.
+    #[test]
+    fn the_plain_form_is_derived_from_the_signed_one() {
+        let location = Location { file: "t".into(), line: 1 };
+        let (apex, ns) = (name("example.com."), name("ns1.example.com."));
+        let sig = b"\x00\x02\x0d\x02\x00\x00\x0e\x10\x00\x00\x00\x01\x00\x00\x00\x01\x12\x67\x07example\x03com\x00sig";
+        let ns_rd = ns.wire().to_vec();
+        let (a, rds, sigs) = ([198u8, 18, 0, 53], [&ns_rd[..]], [&sig[..]]);
+        let addr = [&a[..]];
+        let ns_set = RrsetRef {
+            owner: Owner::Name(apex.clone()),
+            rtype: RType::NS,
+            ttl: 3600,
+            rdatas: &rds,
+            sigs: &sigs,
+            sig_ttl: 3600,
+            location: &location,
+        };
+        let glue = RrsetRef {
+            owner: Owner::Name(ns.clone()),
+            rtype: RType::A,
+            ttl: 3600,
+            rdatas: &addr,
+            sigs: &sigs,
+            sig_ttl: 3600,
+            location: &location,
+        };
+        let s = Sections {
+            aa: true,
+            rcode: 0,
+            answer: vec![ns_set],
+            authority: vec![],
+            additional: vec![(glue, false)],
+            denial: vec![],
+        };
+        let ctx = QueryContext { name: &apex, labels: 2 };
+        let (signed, marks) = s.encode_marked(ctx, true);
+        let derived = marks.and_then(|m| m.strip(&signed)).expect("derivable");
+        assert_eq!(derived, s.encode(ctx, false));
+        assert_eq!(signed, s.encode(ctx, true));
+        assert_ne!(derived, signed);
+        assert_eq!((derived.ancount, derived.chunks[0].enc.count), (1, 1));
+        for t in [&derived, &signed] {
+            let mut out = Vec::new();
+            t.serialize(&mut out);
+            assert_eq!(out.len(), t.serialized_len());
+        }
+        assert_eq!(s.encode_both(ctx), (derived, Some(signed)));
     }
 }

@@ -1,0 +1,102 @@
+//! A template's encoding split in two so that the encoding can run on
+//! several cores: [`prepare`] (the answer's sections → its serialized DO=0
+//! and DO=1 bytes, and the warning it calls for; no shared state) and
+//! [`Placer::place`] (the bytes into the table, written once: serial, in
+//! the order the one-thread compiler placed them, so the table is the
+//! same bytes however many threads prepared them).
+
+use super::compile::CompileError;
+use super::dedup::Written;
+use super::format::MAX_MESSAGE;
+use super::template::{set_signed, Owner, QueryContext, Sections, Template};
+use crate::zone::Location;
+
+/// One template, encoded and serialized, not yet in the table.
+pub struct Prepared {
+    /// The DO=0 form, its DO=1 offset still 0 ([`Placer::place`] sets it).
+    plain: Vec<u8>,
+    /// The DO=1 form, when it differs.
+    signed: Option<Vec<u8>>,
+    /// An answer too big for any message: its largest RRset's place and
+    /// the warning to give, once per RRset.
+    too_big: Option<(Location, String)>,
+}
+
+/// Encodes `s` (both forms with `signed`: `Sections::encode_both`).
+pub fn prepare(s: &Sections<'_>, ctx: QueryContext<'_>, signed: bool) -> Result<Prepared, CompileError> {
+    let (t, st) = if signed { s.encode_both(ctx) } else { (s.encode(ctx, false), None) };
+    let signed = st.map(|mut st| {
+        if !st.fits_layout() {
+            st = Template { aa: st.aa, rcode: st.rcode, too_big: true, ..Template::default() };
+        }
+        let mut bytes = Vec::with_capacity(st.serialized_len());
+        st.serialize(&mut bytes);
+        bytes
+    });
+    // The RRset to name: the largest in the answer (over a limit, an
+    // answer always has one). Named only when a message needs it:
+    // formatting the owner of every template was a tenth of a signed
+    // compile's emit.
+    let culprit = || {
+        s.largest().map(|set| match &set.owner {
+            Owner::Query => (ctx.name.to_string(), set),
+            Owner::Name(n) => (n.to_string(), set),
+        })
+    };
+    if !t.fits_layout() {
+        let what = match culprit() {
+            Some((owner, set)) => format!("{}: the answer for {owner} {}", set.location, set.rtype),
+            None => format!("the answer at {}", ctx.name),
+        };
+        return Err(CompileError::ResponseTooLarge(what));
+    }
+    let too_big = if t.too_big { culprit() } else { None }.map(|(owner, set)| {
+        let warning = format!(
+            "{}: the {} {} records of {owner} make an answer larger than a DNS message can carry \
+             ({MAX_MESSAGE} bytes): it is answered with TC over UDP and SERVFAIL over TCP, as Knot answers",
+            set.location,
+            set.rdatas.len(),
+            set.rtype,
+        );
+        (set.location.clone(), warning)
+    });
+    let mut plain = Vec::with_capacity(t.serialized_len());
+    t.serialize(&mut plain);
+    Ok(Prepared { plain, signed, too_big })
+}
+
+/// Writes prepared templates into the table bytes, each distinct one once.
+#[derive(Default)]
+pub struct Placer {
+    dedup: Written,
+    /// One warning per RRset, however many answers (types, chains, ANY) carry it.
+    warned: Vec<Location>,
+}
+
+impl Placer {
+    /// Places `p` (its DO=1 form first, so that the DO=0 one can name it)
+    /// and gives the DO=0 form's offset.
+    pub fn place(&mut self, out: &mut Vec<u8>, warnings: &mut Vec<String>, p: Prepared) -> Result<u32, CompileError> {
+        let Prepared { mut plain, signed, too_big } = p;
+        if let Some(bytes) = signed {
+            set_signed(&mut plain, self.write(out, &bytes)?);
+        }
+        if let Some((location, warning)) = too_big {
+            if !self.warned.contains(&location) {
+                self.warned.push(location);
+                warnings.push(warning);
+            }
+        }
+        self.write(out, &plain)
+    }
+
+    fn write(&mut self, out: &mut Vec<u8>, bytes: &[u8]) -> Result<u32, CompileError> {
+        if let Some(off) = self.dedup.find(out, bytes) {
+            return Ok(off);
+        }
+        let off = u32::try_from(out.len()).map_err(|_| CompileError::TooLarge)?;
+        out.extend_from_slice(bytes);
+        self.dedup.add(bytes, off);
+        Ok(off)
+    }
+}
