@@ -10,12 +10,12 @@ use std::time::Duration;
 
 use aya::maps::PerCpuArray;
 use aya::programs::xdp::XdpLink;
-use aya::programs::{TestRun as _, TestRunOptions, Xdp};
+use aya::programs::Xdp;
 use aya::{Ebpf, EbpfLoader};
 
 use super::program::{
-    attach_error, interface_index, privilege_error, raise_memlock_limit, require_bpf_link_kernel, AttachedMode, Result,
-    XdpAction, XdpMode, XdpProgramError, TEST_FRAME_MAX, TEST_FRAME_MIN,
+    attach_error, interface_index, privilege_error, raise_memlock_limit, require_bpf_link_kernel, test_run_with_output,
+    AttachedMode, Result, XdpAction, XdpMode, XdpProgramError,
 };
 
 /// Built from `ebpf/xdp_reflect.c` by `build.rs`.
@@ -108,17 +108,7 @@ impl XdpReflector {
     /// received on queue 0): its verdict, the frame it left, and the
     /// kernel's time for the run.
     pub fn test_run(&self, frame: &[u8]) -> Result<(XdpAction, Vec<u8>, Duration)> {
-        if !(TEST_FRAME_MIN..=TEST_FRAME_MAX).contains(&frame.len()) {
-            return Err(XdpProgramError::TestFrameSize { len: frame.len(), min: TEST_FRAME_MIN, max: TEST_FRAME_MAX });
-        }
-        let program = xdp(&self.ebpf)?;
-        let mut out = vec![0u8; 4096];
-        let options = TestRunOptions { data_in: Some(frame), data_out: Some(&mut out), ..TestRunOptions::new() };
-        let result = program.test_run(options).map_err(|source| {
-            privilege_error("running the XDP program", &source).unwrap_or(XdpProgramError::TestRun { source })
-        })?;
-        out.truncate(usize::try_from(result.data_size_out).unwrap_or(0));
-        Ok((XdpAction::from_raw(result.return_value)?, out, result.duration))
+        test_run_with_output(xdp(&self.ebpf)?, frame)
     }
 }
 

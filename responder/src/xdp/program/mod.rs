@@ -468,17 +468,7 @@ impl XdpProgram {
     /// [`XdpProgram::test_run_frame`], also returning the kernel's measure
     /// of the run (the program alone, in nanoseconds' resolution).
     pub fn test_run_timed(&self, frame: &[u8]) -> Result<(XdpAction, Vec<u8>, Duration)> {
-        if !(TEST_FRAME_MIN..=TEST_FRAME_MAX).contains(&frame.len()) {
-            return Err(XdpProgramError::TestFrameSize { len: frame.len(), min: TEST_FRAME_MIN, max: TEST_FRAME_MAX });
-        }
-        let program = xdp(&self.ebpf)?;
-        let mut out = vec![0u8; 4096];
-        let options = TestRunOptions { data_in: Some(frame), data_out: Some(&mut out), ..TestRunOptions::new() };
-        let result = program.test_run(options).map_err(|source| {
-            privilege_error("running the XDP program", &source).unwrap_or(XdpProgramError::TestRun { source })
-        })?;
-        out.truncate(result.data_size_out as usize);
-        Ok((XdpAction::from_raw(result.return_value)?, out, result.duration))
+        test_run_with_output(xdp(&self.ebpf)?, frame)
     }
 
     /// Runs the program `repeat` times over `frame` in one BPF_PROG_TEST_RUN
@@ -548,6 +538,23 @@ fn verifier_summary(error: &aya::programs::ProgramError) -> String {
     let text = error.to_string();
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     lines[lines.len().saturating_sub(3)..].join(" / ")
+}
+
+/// One BPF_PROG_TEST_RUN of `program` over `frame` (as if received on
+/// queue 0): the verdict, the frame as the program left it, and the
+/// kernel's time for the run. Shared with the bench's reflector
+/// ([`super::reflect`]).
+pub(crate) fn test_run_with_output(program: &Xdp, frame: &[u8]) -> Result<(XdpAction, Vec<u8>, Duration)> {
+    if !(TEST_FRAME_MIN..=TEST_FRAME_MAX).contains(&frame.len()) {
+        return Err(XdpProgramError::TestFrameSize { len: frame.len(), min: TEST_FRAME_MIN, max: TEST_FRAME_MAX });
+    }
+    let mut out = vec![0u8; 4096];
+    let options = TestRunOptions { data_in: Some(frame), data_out: Some(&mut out), ..TestRunOptions::new() };
+    let result = program.test_run(options).map_err(|source| {
+        privilege_error("running the XDP program", &source).unwrap_or(XdpProgramError::TestRun { source })
+    })?;
+    out.truncate(usize::try_from(result.data_size_out).unwrap_or(0));
+    Ok((XdpAction::from_raw(result.return_value)?, out, result.duration))
 }
 
 fn xdp(ebpf: &Ebpf) -> Result<&Xdp> {
