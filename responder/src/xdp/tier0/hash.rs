@@ -35,12 +35,7 @@ mod tests {
     use super::*;
 
     fn header_define(name: &str) -> u64 {
-        let text = include_str!("../../../../ebpf/xdp_dns.h");
-        let line = text
-            .lines()
-            .find(|l| l.starts_with(&format!("#define {name} ")))
-            .unwrap_or_else(|| panic!("{name} missing from xdp_dns.h"));
-        let value = line.split_whitespace().nth(2).expect("a value");
+        let value = super::super::layout::header_define_text(name);
         let hex = value.trim_start_matches("0x").trim_end_matches("ULL");
         u64::from_str_radix(hex, 16).expect("a hex number")
     }

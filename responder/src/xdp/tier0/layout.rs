@@ -134,17 +134,24 @@ impl Answer {
     }
 }
 
+/// The value of `#define NAME VALUE` in `ebpf/xdp_dns.h`, as written: the
+/// tests that hold Rust's copies of the C constants to the header.
+#[cfg(test)]
+pub(super) fn header_define_text(name: &str) -> &'static str {
+    let text = include_str!("../../../../ebpf/xdp_dns.h");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(&format!("#define {name} ")))
+        .unwrap_or_else(|| panic!("{name} missing from xdp_dns.h"));
+    line.split_whitespace().nth(2).expect("a value")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn header_define(name: &str) -> usize {
-        let text = include_str!("../../../../ebpf/xdp_dns.h");
-        let line = text
-            .lines()
-            .find(|l| l.starts_with(&format!("#define {name} ")))
-            .unwrap_or_else(|| panic!("{name} missing from xdp_dns.h"));
-        line.split_whitespace().nth(2).and_then(|v| v.parse().ok()).expect("a number")
+        header_define_text(name).parse().expect("a number")
     }
 
     #[test]
