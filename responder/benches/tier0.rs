@@ -24,10 +24,19 @@
 //! run reaches (every hit charged and sent); its verification takes
 //! minutes on a busy host. `--rounds N` (5): the programs take turns N
 //! times and each figure is the median of its rounds.
+//!
+//! `--corpus` (with `--names N`, 10,000, and `--evict-kib N`, 256): instead, the tier-0 program over
+//! a rotation of 1, 100 or all of the bench's distinct keys, with and
+//! without the near caches evicted between runs (`tier0/corpus.rs`): what
+//! the real path's cold lines cost. With `T0_BENCH_EBPF` set, the program
+//! built from that tree takes turns with this one.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
+
+#[path = "tier0/corpus.rs"]
+mod corpus;
 
 use responder::engine::{Engine, Options};
 use responder::rrl::RrlConfig;
@@ -55,6 +64,9 @@ struct Args {
     rounds: usize,
     steps: bool,
     rrl: bool,
+    corpus: bool,
+    names: usize,
+    evict_kib: usize,
 }
 
 fn args() -> Args {
@@ -66,6 +78,9 @@ fn args() -> Args {
         rounds: value("--rounds").unwrap_or(5).max(1) as usize,
         steps: argv.iter().any(|a| a == "--steps"),
         rrl: argv.iter().any(|a| a == "--rrl"),
+        corpus: argv.iter().any(|a| a == "--corpus"),
+        names: value("--names").unwrap_or(10_000).clamp(20, 1_000_000) as usize,
+        evict_kib: value("--evict-kib").unwrap_or(256).clamp(1, 1 << 20) as usize,
     }
 }
 
@@ -79,6 +94,9 @@ fn main() {
     let args = args();
     let core = core_affinity::get_core_ids().and_then(|ids| ids.into_iter().next()).expect("a CPU to run on");
     assert!(core_affinity::set_for_current(core), "pinning to CPU {}", core.id);
+    if args.corpus {
+        return rotations(&args, core.id);
+    }
 
     let zone = responder::zone::parse_str(ZONE, "zones/example.com.zone", None).expect("the example zone parses");
     let engine = Engine::new(Table::compile(&[zone]).expect("compiles"), Options::default());
@@ -130,6 +148,61 @@ fn main() {
         for ((name, _, _), cell) in cases.list.iter().zip(&row[1..]) {
             let single = cell.iter().any(|c| c.1);
             line += &format!(" | {name} {:>5}{}", ns(cell), if single { "*" } else { " " });
+        }
+        println!("{line}");
+    }
+}
+
+/// `--corpus`: each program over rotations of distinct frames.
+fn rotations(args: &Args, cpu: usize) {
+    let engine = corpus::engine(args.names);
+    let frames = corpus::corpus(args.names);
+    let on = SteeringConfig { tier0: true, ..SteeringConfig::default() };
+    let mut programs = vec![("tier 0 (built in)".to_owned(), load(&on, None, &engine))];
+    if std::env::var_os("T0_BENCH_EBPF").is_some() {
+        let dir = tempdir();
+        programs
+            .push(("tier 0 built from $T0_BENCH_EBPF".to_owned(), load(&on, Some(&build_stopped(&dir, 0)), &engine)));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    for (_, program) in &programs {
+        corpus::check(program, &frames.hits, XdpAction::Tx);
+        corpus::check(program, &frames.misses, XdpAction::Pass);
+    }
+    let all = frames.hits.len();
+    // (what, hits or misses, frames in the rotation, evicted)
+    let columns: Vec<(String, bool, usize, bool)> = vec![
+        ("hit k=1".into(), true, 1, false),
+        ("hit k=100".into(), true, 100, false),
+        (format!("hit k={all}"), true, all, false),
+        ("hit k=1 evicted".into(), true, 1, true),
+        (format!("hit k={all} evicted"), true, all, true),
+        ("miss k=1".into(), false, 1, false),
+        (format!("miss k={all}"), false, all, false),
+        (format!("miss k={all} evicted"), false, all, true),
+    ];
+    let mut cells = vec![vec![Vec::new(); columns.len()]; programs.len()];
+    for _ in 0..args.rounds {
+        for ((_, program), row) in programs.iter().zip(&mut cells) {
+            for ((_, hit, k, evict), cell) in columns.iter().zip(row.iter_mut()) {
+                let list = if *hit { &frames.hits } else { &frames.misses };
+                let evict = if *evict { args.evict_kib << 10 } else { 0 };
+                cell.push(corpus::rotate(program, list, *k, args.samples, evict));
+            }
+        }
+    }
+    println!(
+        "ns per frame, single BPF_PROG_TEST_RUN runs (not less any overhead), CPU {cpu}, zone of {} names, {all} hit frames, {} KiB evicted, median of {} runs, median of {} rounds",
+        args.names, args.evict_kib, args.samples, args.rounds
+    );
+    for (what, program) in &programs {
+        let hot = repeated(program, &frames.misses[0], args);
+        println!("{what}: a miss repeated {} times in one call, mean {hot} ns", args.repeat);
+    }
+    for ((what, _), row) in programs.iter().zip(&cells) {
+        let mut line = format!("{what:<34}");
+        for ((name, ..), cell) in columns.iter().zip(row) {
+            line += &format!(" | {name} {:>5}", median(cell.clone()));
         }
         println!("{line}");
     }
