@@ -31,7 +31,7 @@ pub fn binary() -> Result<&'static Path, String> {
 
 fn build() -> Result<PathBuf, String> {
     if let Some(path) = std::env::var_os(BIN_ENV) {
-        return Ok(PathBuf::from(path));
+        return from_env(&path);
     }
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
@@ -58,6 +58,13 @@ fn build() -> Result<PathBuf, String> {
         .filter(|v| v["reason"] == "compiler-artifact" && v["target"]["name"] == "responder")
         .find_map(|v| v["executable"].as_str().map(PathBuf::from))
         .ok_or_else(|| "cargo build did not report a responder executable".to_string())
+}
+
+/// `RESPONDER_BIN` as an absolute path: servers are started in scratch
+/// directories, where a path given relative to the directory the command
+/// was typed in (`RESPONDER_BIN=target/release/responder`) names nothing.
+fn from_env(value: &std::ffi::OsStr) -> Result<PathBuf, String> {
+    std::path::absolute(value).map_err(|e| format!("{BIN_ENV}={}: {e}", Path::new(value).display()))
 }
 
 /// Runs `responder ARGS` to completion (bounded): for the CLI's error paths.
@@ -157,4 +164,18 @@ pub fn ctl(dir: &Path, request: &str, wait: Duration) -> Value {
     let mut line = String::new();
     BufReader::new(stream).read_line(&mut line).unwrap();
     serde_json::from_str(&line).unwrap_or_else(|e| panic!("ctl {request}: {e}: {line}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_relative_responder_bin_is_made_absolute() {
+        let path = from_env("target/release/responder".as_ref()).unwrap();
+        assert!(path.is_absolute(), "{}", path.display());
+        assert_eq!(path, std::env::current_dir().unwrap().join("target/release/responder"));
+        assert_eq!(from_env("/usr/sbin/responder".as_ref()).unwrap(), PathBuf::from("/usr/sbin/responder"));
+        assert!(from_env("".as_ref()).is_err(), "an empty value names nothing");
+    }
 }
