@@ -29,7 +29,8 @@
 //! a rotation of 1, 100 or all of the bench's distinct keys, with and
 //! without the near caches evicted between runs (`tier0/corpus.rs`): what
 //! the real path's cold lines cost. With `T0_BENCH_EBPF` set, the program
-//! built from that tree takes turns with this one.
+//! built from that tree takes turns with this one; with `--steps`, the
+//! builds cut short after each step, over the same rotations.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -159,16 +160,23 @@ fn rotations(args: &Args, cpu: usize) {
     let frames = corpus::corpus(args.names);
     let on = SteeringConfig { tier0: true, ..SteeringConfig::default() };
     let mut programs = vec![("tier 0 (built in)".to_owned(), load(&on, None, &engine))];
+    let dir = tempdir();
     if std::env::var_os("T0_BENCH_EBPF").is_some() {
-        let dir = tempdir();
         programs
             .push(("tier 0 built from $T0_BENCH_EBPF".to_owned(), load(&on, Some(&build_stopped(&dir, 0)), &engine)));
-        let _ = std::fs::remove_dir_all(&dir);
     }
     for (_, program) in &programs {
         corpus::check(program, &frames.hits, XdpAction::Tx);
         corpus::check(program, &frames.misses, XdpAction::Pass);
     }
+    // Cut short, a hit is looked up (or not) and then steered: its time
+    // up to that step over the same cold lines.
+    if args.steps {
+        for (stop, what) in STEPS.iter().filter(|(stop, _)| *stop != 0) {
+            programs.push(((*what).to_owned(), load(&on, Some(&build_stopped(&dir, *stop)), &engine)));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
     let all = frames.hits.len();
     // (what, hits or misses, frames in the rotation, evicted)
     let columns: Vec<(String, bool, usize, bool)> = vec![
