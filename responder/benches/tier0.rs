@@ -22,7 +22,11 @@
 //! byte as the program built into responder does: a check that a
 //! program being made faster still gives the same answers. `--rrl`: also tier 0 with rate limiting at a rate no
 //! run reaches (every hit charged and sent); its verification takes
-//! minutes on a busy host. `--rounds N` (5): the programs take turns N
+//! minutes on a busy host. `--capture N`: also tier 0 capturing 1-in-N of
+//! its answers and 1-in-1 (the ring drained between runs, outside the
+//! timing, as its reader would). `--baseline DIR`: also tier 0 built from
+//! `DIR/xdp_dns.c` (an older tree's `ebpf/`), for a before/after in one
+//! run. `--rounds N` (5): the programs take turns N
 //! times and each figure is the median of its rounds.
 
 use std::path::{Path, PathBuf};
@@ -34,6 +38,7 @@ use responder::rrl::RrlConfig;
 use responder::table::Table;
 use responder::xdp::own_addresses::{InterfaceAddr, InterfaceState};
 use responder::xdp::program::{SteeringConfig, XdpAction, XdpProgram};
+use responder::xdp::tier0::capture::{self as t0capture, CaptureSettings};
 use responder::xdp::tier0::{compile, Selection};
 use testkit::frames::QuerySpec;
 use testkit::steering::{arp_request, Frame, SERVER_MAC, SERVER_V4, SERVER_V6};
@@ -55,6 +60,8 @@ struct Args {
     rounds: usize,
     steps: bool,
     rrl: bool,
+    capture: Option<u32>,
+    baseline: Option<PathBuf>,
 }
 
 fn args() -> Args {
@@ -66,6 +73,8 @@ fn args() -> Args {
         rounds: value("--rounds").unwrap_or(5).max(1) as usize,
         steps: argv.iter().any(|a| a == "--steps"),
         rrl: argv.iter().any(|a| a == "--rrl"),
+        capture: value("--capture").map(|n| n.clamp(1, u64::from(u32::MAX)) as u32),
+        baseline: argv.iter().position(|a| a == "--baseline").and_then(|i| argv.get(i + 1)).map(PathBuf::from),
     }
 }
 
@@ -101,6 +110,23 @@ fn main() {
             programs.push((what.into(), program, stop >= 4 || stop == 0));
         }
         let _ = std::fs::remove_dir_all(&dir);
+    }
+    if let Some(dir) = &args.baseline {
+        let tmp = tempdir();
+        let object = build(dir, &tmp, 0);
+        let program = load(&on, Some(&object), &engine);
+        same_answers(&programs[1].1, &program, &cases);
+        programs.push((format!("tier 0 built from {}", dir.display()), program, true));
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+    if let Some(every) = args.capture {
+        for every in [every, 1] {
+            let ring_bytes = responder::xdp::tier0::capture::ring_size(1 << 20);
+            let capture = Some(CaptureSettings { every, ring_bytes });
+            let program = load(&SteeringConfig { capture, ..on.clone() }, None, &engine);
+            assert_eq!(program.tier0_capture_refused(), None, "this kernel must accept the capture code");
+            programs.push((format!("tier 0 + capture 1-in-{every}"), program, true));
+        }
     }
     if args.rrl {
         let limited = SteeringConfig { rrl: Some(RrlConfig::with_rate(responder::rrl::MAX_RATE)), ..on.clone() };
@@ -223,6 +249,12 @@ fn median(mut v: Vec<u64>) -> u64 {
 
 fn single_run(program: &XdpProgram, frame: &[u8]) -> (XdpAction, u64) {
     let (action, _, took) = program.test_run_timed(frame).expect("test run");
+    // As the reader would: the ring never fills, and the timed runs
+    // are the ones that copy into it.
+    if let Some(mut ring) = program.take_tier0_capture_ring() {
+        t0capture::drain(&mut ring, |_| {});
+        program.put_back_tier0_capture_ring(ring);
+    }
     (action, took.as_nanos() as u64)
 }
 
@@ -263,7 +295,12 @@ fn tempdir() -> PathBuf {
 fn build_stopped(dir: &Path, stop: u32) -> Vec<u8> {
     let ebpf = std::env::var_os("T0_BENCH_EBPF")
         .map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../ebpf"), PathBuf::from);
-    let object = dir.join(format!("xdp_dns_stop{stop}.o"));
+    build(&ebpf, dir, stop)
+}
+
+/// `ebpf/xdp_dns.c` of the tree `ebpf` into `dir`, with `-DT0_STOP=stop`.
+fn build(ebpf: &Path, dir: &Path, stop: u32) -> Vec<u8> {
+    let object = dir.join(format!("xdp_dns_{}_stop{stop}.o", std::process::id()));
     let clang = std::env::var("CLANG").unwrap_or_else(|_| "clang".into());
     let multiarch = Command::new("gcc")
         .arg("-print-multiarch")
@@ -276,7 +313,7 @@ fn build_stopped(dir: &Path, stop: u32) -> Vec<u8> {
         .args(["-target", "bpf", "-O2", "-g", "-Wall"])
         .arg(format!("-DT0_STOP={stop}"))
         .arg("-I")
-        .arg(&ebpf)
+        .arg(ebpf)
         .arg("-I")
         .arg(Path::new("/usr/include").join(multiarch))
         .arg("-c")

@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: MIT OR Apache-2.0 */
+/*
+ * Capture of the answers tier 0 gives (docs/DESIGN.md, "Query capture"):
+ * 1-in-N of them, counted per CPU, go to the `t0_capture` ring buffer as a
+ * `struct t0_capture_record` (xdp_dns.h): addresses, ports, the time, the
+ * query and the answer. The loader reads the ring from a thread of its own
+ * and hands each record to the capture's outputs, as a worker's.
+ *
+ * Off (t0_capture_every 0), the verifier prunes both calls and the program
+ * is what it was without this file.
+ */
+#ifndef TIER0_CAPTURE_H
+#define TIER0_CAPTURE_H
+
+// 1-in-N of the tier-0 answers on each CPU (.rodata, set by the loader).
+volatile const __u32 t0_capture_every = 0;
+
+// Sized by the loader (a page when capture is off).
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+} t0_capture SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct t0_capture_cpu);
+} t0_capture_cpu SEC(".maps");
+
+// Counts an answer about to be given on this CPU; the N-th has its query
+// (the DNS message, `len` bytes at `off`) copied now, before the frame
+// becomes the answer, and is marked pending for tier0_capture_send.
+// Out of line: verified once per call, and a few instructions where it is
+// called. Global functions would be verified even with capture off.
+static __attribute__((noinline)) int tier0_capture_query(struct xdp_md *ctx, __u64 off, __u64 len)
+{
+	__u32 zero = 0;
+	struct t0_capture_cpu *cpu = bpf_map_lookup_elem(&t0_capture_cpu, &zero);
+
+	// Opaque: clang knows what the callers pass and would drop bounds
+	// that the verifier needs.
+	asm volatile("" : "+r"(off), "+r"(len));
+	if (!cpu)
+		return 0;
+	cpu->record.flags = 0;
+	cpu->tick += 1;
+	if (cpu->tick < t0_capture_every)
+		return 0;
+	cpu->tick = 0;
+	if (len > T0_CAP_QUERY_MAX) {
+		len = T0_CAP_QUERY_MAX;
+		cpu->record.flags = T0_CAP_QUERY_CUT;
+	}
+	if (len == 0 || off > 0xffff)
+		return 0;
+	cpu->record.query_len = len;
+	if (bpf_xdp_load_bytes(ctx, off, cpu->record.query, len))
+		return 0;
+	cpu->record.flags |= 0x80; // pending: taken from the record before it is sent
+	return 1;
+}
+
+// The frame now holds the answer (`len` bytes of DNS at `dns_off`, the
+// network header at `l3`): its addresses and ports are the query's
+// swapped. Sends the pending record, or counts it lost when the ring is full.
+static __attribute__((noinline)) int tier0_capture_send(struct xdp_md *ctx, __u64 l3, __u64 v6, __u64 dns_off, __u64 len)
+{
+	__u32 zero = 0;
+	struct t0_capture_cpu *cpu = bpf_map_lookup_elem(&t0_capture_cpu, &zero);
+	struct t0_capture_record *r;
+	__u64 udp_off;
+
+	asm volatile("" : "+r"(l3), "+r"(v6), "+r"(dns_off), "+r"(len));
+	if (!cpu || !(cpu->record.flags & 0x80) || l3 > 22 || dns_off > 0xffff)
+		return 0;
+	r = &cpu->record;
+	r->flags &= ~0x80;
+	r->time_ns = bpf_ktime_get_ns();
+	r->v6 = v6 != 0;
+	__builtin_memset(r->client, 0, sizeof(r->client));
+	__builtin_memset(r->server, 0, sizeof(r->server));
+	if (v6) {
+		udp_off = l3 + 40;
+		if (bpf_xdp_load_bytes(ctx, l3 + 8, r->server, 16) || bpf_xdp_load_bytes(ctx, l3 + 24, r->client, 16))
+			return 0;
+	} else {
+		udp_off = l3 + 20;
+		if (bpf_xdp_load_bytes(ctx, l3 + 12, r->server, 4) || bpf_xdp_load_bytes(ctx, l3 + 16, r->client, 4))
+			return 0;
+	}
+	__u16 ports[2];
+	if (bpf_xdp_load_bytes(ctx, udp_off, ports, sizeof(ports)))
+		return 0;
+	r->server_port = ports[0];
+	r->client_port = ports[1];
+	if (len > T0_CAP_RESPONSE_MAX) {
+		len = T0_CAP_RESPONSE_MAX;
+		r->flags |= T0_CAP_RESPONSE_CUT;
+	}
+	if (len == 0)
+		return 0;
+	r->response_len = len;
+	if (bpf_xdp_load_bytes(ctx, dns_off, r->response, len))
+		return 0;
+	// No wakeup: the reader polls on a timer, and a wakeup per record
+	// would cost an irq_work here.
+	if (bpf_ringbuf_output(&t0_capture, r, __builtin_offsetof(struct t0_capture_record, response) + len,
+			       BPF_RB_NO_WAKEUP)) {
+		cpu->lost += 1;
+		return 0;
+	}
+	return 1;
+}
+
+#endif
