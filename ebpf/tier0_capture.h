@@ -61,47 +61,63 @@ static __attribute__((noinline)) int tier0_capture_query(struct xdp_md *ctx, __u
 	return 1;
 }
 
-// The frame now holds the answer (`len` bytes of DNS at `dns_off`, the
-// network header at `l3`): its addresses and ports are the query's
-// swapped. Sends the pending record, or counts it lost when the ring is full.
-static __attribute__((noinline)) int tier0_capture_send(struct xdp_md *ctx, __u64 l3, __u64 v6, __u64 dns_off, __u64 len)
+// The frame now holds the answer: its addresses and ports are the query's
+// swapped. Sends the pending record, or counts it lost when the ring is
+// full. It finds the headers again itself: the caller keeps nothing alive
+// for it, so with capture off (the call pruned) its code is as it was.
+static __attribute__((noinline)) int tier0_capture_send(struct xdp_md *ctx)
 {
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
 	__u32 zero = 0;
 	struct t0_capture_cpu *cpu = bpf_map_lookup_elem(&t0_capture_cpu, &zero);
 	struct t0_capture_record *r;
-	__u64 udp_off;
+	__u64 l3 = 14;
 
-	asm volatile("" : "+r"(l3), "+r"(v6), "+r"(dns_off), "+r"(len));
-	if (!cpu || !(cpu->record.flags & 0x80) || l3 > 22 || dns_off > 0xffff)
+	if (!cpu || !(cpu->record.flags & 0x80) || data + 22 + 2 > data_end)
 		return 0;
 	r = &cpu->record;
 	r->flags &= ~0x80;
+	// The answer has the query's tags (up to two, as tier 0 takes them).
+	__u16 proto = *(__u16 *)(data + 12);
+	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD)) {
+		l3 = 18;
+		proto = *(__u16 *)(data + 16);
+		if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD)) {
+			l3 = 22;
+			proto = *(__u16 *)(data + 20);
+		}
+	}
+	__u64 v6 = proto == bpf_htons(ETH_P_IPV6);
+	__u64 udp_off = l3 + (v6 ? 40 : 20);
+	__u16 udp[4];
+
 	r->time_ns = bpf_ktime_get_ns();
-	r->v6 = v6 != 0;
+	r->v6 = v6;
 	__builtin_memset(r->client, 0, sizeof(r->client));
 	__builtin_memset(r->server, 0, sizeof(r->server));
 	if (v6) {
-		udp_off = l3 + 40;
 		if (bpf_xdp_load_bytes(ctx, l3 + 8, r->server, 16) || bpf_xdp_load_bytes(ctx, l3 + 24, r->client, 16))
 			return 0;
 	} else {
-		udp_off = l3 + 20;
 		if (bpf_xdp_load_bytes(ctx, l3 + 12, r->server, 4) || bpf_xdp_load_bytes(ctx, l3 + 16, r->client, 4))
 			return 0;
 	}
-	__u16 ports[2];
-	if (bpf_xdp_load_bytes(ctx, udp_off, ports, sizeof(ports)))
+	if (bpf_xdp_load_bytes(ctx, udp_off, udp, sizeof(udp)))
 		return 0;
-	r->server_port = ports[0];
-	r->client_port = ports[1];
+	r->server_port = udp[0];
+	r->client_port = udp[1];
+	__u64 len = bpf_ntohs(udp[2]);
+	asm volatile("" : "+r"(len));
+	if (len <= 8)
+		return 0;
+	len -= 8;
 	if (len > T0_CAP_RESPONSE_MAX) {
 		len = T0_CAP_RESPONSE_MAX;
 		r->flags |= T0_CAP_RESPONSE_CUT;
 	}
-	if (len == 0)
-		return 0;
 	r->response_len = len;
-	if (bpf_xdp_load_bytes(ctx, dns_off, r->response, len))
+	if (bpf_xdp_load_bytes(ctx, udp_off + 8, r->response, len))
 		return 0;
 	// No wakeup: the reader polls on a timer, and a wakeup per record
 	// would cost an irq_work here.

@@ -716,13 +716,14 @@ static __always_inline int tier0_answer(struct xdp_md *ctx, __u32 l3, int v6)
 	udp->check = bpf_htons(check ? check : 0xffff);
 	T0_STOP_AFTER(4, 0);
 	__u32 response_len = DNS_HEADER_LEN + name_len + 4 + tail_len;
-	if (t0_capture_every)
-		tier0_capture_send(ctx, l3, v6, dns_off, response_len);
 	if (decision == T0_RRL_SEND)
 		tier0_count_sent(&answer->cells, (key.shape >> 1) | (v6 << 1), dns_len, response_len);
 	else
 		tier0_count(key.qtype, rcode, (key.shape >> 1) | (v6 << 1), decision,
 			    (dns_len & 0xffff) | (response_len << 16));
+	// Last: nothing of the answer's is kept alive for it.
+	if (t0_capture_every)
+		tier0_capture_send(ctx);
 	return 0;
 }
 

@@ -24,6 +24,14 @@ pub struct Dnstap {
     pub message: Option<Message>,
 }
 
+impl Dnstap {
+    /// A Frame Streams data frame's payload read back (for readers and
+    /// tests); `None` if it is not a dnstap message.
+    pub fn from_payload(payload: &[u8]) -> Option<Dnstap> {
+        <Dnstap as prost::Message>::decode(payload).ok()
+    }
+}
+
 /// `Dnstap.Type`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, prost::Enumeration)]
 #[repr(i32)]
