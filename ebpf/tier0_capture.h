@@ -12,6 +12,9 @@
 #ifndef TIER0_CAPTURE_H
 #define TIER0_CAPTURE_H
 
+// In the record's flags while it waits for its answer; never sent.
+#define T0_CAP_PENDING 0x80
+
 // 1-in-N of the tier-0 answers on each CPU (.rodata, set by the loader).
 volatile const __u32 t0_capture_every = 0;
 
@@ -57,7 +60,7 @@ static __attribute__((noinline)) int tier0_capture_query(struct xdp_md *ctx, __u
 	cpu->record.query_len = len;
 	if (bpf_xdp_load_bytes(ctx, off, cpu->record.query, len))
 		return 0;
-	cpu->record.flags |= 0x80; // pending: taken from the record before it is sent
+	cpu->record.flags |= T0_CAP_PENDING;
 	return 1;
 }
 
@@ -74,10 +77,10 @@ static __attribute__((noinline)) int tier0_capture_send(struct xdp_md *ctx)
 	struct t0_capture_record *r;
 	__u64 l3 = 14;
 
-	if (!cpu || !(cpu->record.flags & 0x80) || data + 22 + 2 > data_end)
+	if (!cpu || !(cpu->record.flags & T0_CAP_PENDING) || data + 22 + 2 > data_end)
 		return 0;
 	r = &cpu->record;
-	r->flags &= ~0x80;
+	r->flags &= ~T0_CAP_PENDING;
 	// The answer has the query's tags (up to two, as tier 0 takes them).
 	__u16 proto = *(__u16 *)(data + 12);
 	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD)) {
