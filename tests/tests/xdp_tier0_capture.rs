@@ -4,7 +4,8 @@
 //! query tier 0 answered shows up as an AUTH_QUERY / AUTH_RESPONSE pair
 //! holding exactly the bytes the client sent and received, as
 //! `dnstap-read` (bind9-dnsutils) prints them, with the client's address
-//! and port, and marked `extra=xdp-kernel` (the workers' are not). With
+//! and port, and marked `extra=xdp-kernel` (the workers' are not); the
+//! pcap file (`--pcap`, read here and by tcpdump) has both packets. With
 //! `--dnstap-sample 3`, exactly the 3rd, 6th, ... tier-0 answers are
 //! captured: the client sends from one CPU, so the program's per-CPU
 //! sampler sees them all in order.
@@ -45,6 +46,7 @@ fn can_run(test: &str) -> bool {
         ("fstrm_capture", present("fstrm_capture", "--help")),
         ("dnstap-read", present("dnstap-read", "-h")),
         ("clang", installed("clang")),
+        ("tcpdump", present("tcpdump", "--version")),
     ]
     .into_iter()
     .filter_map(|(tool, ok)| (!ok).then_some(tool))
@@ -178,6 +180,36 @@ fn read(file: &Path) -> Vec<Tapped> {
         .collect()
 }
 
+/// The UDP packets of a pcap file with link type raw IP, as (source,
+/// destination, payload); tcpdump must read as many.
+fn read_pcap(file: &Path) -> Vec<(SocketAddr, SocketAddr, Vec<u8>)> {
+    let bytes = std::fs::read(file).expect("pcap file");
+    assert_eq!(u32::from_le_bytes(bytes[20..24].try_into().unwrap()), 101, "link type raw IP");
+    let mut packets = Vec::new();
+    let mut at = 24;
+    while at + 16 <= bytes.len() {
+        let len = u32::from_le_bytes(bytes[at + 8..at + 12].try_into().unwrap()) as usize;
+        let p = &bytes[at + 16..at + 16 + len];
+        at += 16 + len;
+        let (src, dst, l4): (std::net::IpAddr, std::net::IpAddr, &[u8]) = match p[0] >> 4 {
+            4 => {
+                let (a, b) = (<[u8; 4]>::try_from(&p[12..16]).unwrap(), <[u8; 4]>::try_from(&p[16..20]).unwrap());
+                (a.into(), b.into(), &p[usize::from(p[0] & 15) * 4..])
+            }
+            _ => {
+                let (a, b) = (<[u8; 16]>::try_from(&p[8..24]).unwrap(), <[u8; 16]>::try_from(&p[24..40]).unwrap());
+                (a.into(), b.into(), &p[40..])
+            }
+        };
+        let port = |at: usize| u16::from_be_bytes([l4[at], l4[at + 1]]);
+        packets.push((SocketAddr::new(src, port(0)), SocketAddr::new(dst, port(2)), l4[8..].to_vec()));
+    }
+    let out = run_bounded(Command::new("tcpdump").args(["-nn", "-r"]).arg(file), IO_TIMEOUT).expect("tcpdump runs");
+    assert!(out.status.success(), "tcpdump -r: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), packets.len(), "tcpdump reads every packet");
+    packets
+}
+
 /// `ADDR:PORT` as dnstap-read prints it: IPv6 without brackets.
 fn printed(a: SocketAddr) -> String {
     format!("{}:{}", a.ip(), a.port())
@@ -185,9 +217,12 @@ fn printed(a: SocketAddr) -> String {
 
 /// Serves with tier 0 and dnstap 1-in-`sample`; the exchanges sent and
 /// what the file holds.
-fn serve_and_capture(test: &str, sample: u32) -> (Vec<Exchange>, Vec<Tapped>, String) {
+type Packets = Vec<(SocketAddr, SocketAddr, Vec<u8>)>;
+
+fn serve_and_capture(test: &str, sample: u32) -> (Vec<Exchange>, Vec<Tapped>, Packets, String) {
     let dir = tempfile::tempdir().unwrap();
     let (socket, file) = (dir.path().join("d.sock"), dir.path().join("out.fstrm"));
+    let pcap = dir.path().join("q.pcap");
     let reader = reader(&socket, &file, &dir.path().join("fstrm.log"));
     let bed = Testbed::create(&format!("t0cap{sample}"), 1).expect("testbed");
     client_pass::attach(&bed, dir.path());
@@ -196,7 +231,20 @@ fn serve_and_capture(test: &str, sample: u32) -> (Vec<Exchange>, Vec<Tapped>, St
     let server = XdpServer::start(
         &bed,
         &zone(),
-        &["--xdp-mode", "native", "--xdp-answers", "apex+delegations", "--dnstap", &sink, "--dnstap-sample", &sample],
+        &[
+            "--xdp-mode",
+            "native",
+            "--xdp-answers",
+            "apex+delegations",
+            "--dnstap",
+            &sink,
+            "--dnstap-sample",
+            &sample,
+            "--pcap",
+            pcap.to_str().unwrap(),
+            "--pcap-sample",
+            &sample,
+        ],
     )
     .unwrap_or_else(|e| panic!("{test}: {e}"));
     let done = ask(&bed);
@@ -211,7 +259,7 @@ fn serve_and_capture(test: &str, sample: u32) -> (Vec<Exchange>, Vec<Tapped>, St
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no answered_tier0 in:\n{counters}"));
     assert_eq!(tier0, done.iter().filter(|e| e.tier0).count() as u64, "the hits were tier 0's:\n{counters}");
-    (done, read(&file), log)
+    (done, read(&file), read_pcap(&pcap), log)
 }
 
 #[test]
@@ -220,7 +268,7 @@ fn tier0_answers_are_in_the_dnstap_output_byte_for_byte() {
     if !can_run(test) {
         return;
     }
-    let (done, tapped, log) = serve_and_capture(test, 1);
+    let (done, tapped, packets, log) = serve_and_capture(test, 1);
     assert!(log.contains("capturing 1-in-N of the tier-0 answers"), "{log}");
     for e in &done {
         let what = format!(
@@ -237,6 +285,9 @@ fn tier0_answers_are_in_the_dnstap_output_byte_for_byte() {
         assert_eq!((aq.len(), ar.len()), (1, 1), "{what}: its query and answer, once each");
         let mark = e.tier0.then(|| b"xdp-kernel".to_vec());
         assert_eq!((&aq[0].extra, &ar[0].extra), (&mark, &mark), "{what}: marked as the program's or not");
+        let sent = packets.iter().filter(|p| (p.0, p.1, &p.2) == (e.client, e.server, &e.query)).count();
+        let answered = packets.iter().filter(|p| (p.0, p.1, &p.2) == (e.server, e.client, &e.answer)).count();
+        assert_eq!((sent, answered), (1, 1), "{what}: both packets in the pcap");
     }
 }
 
@@ -246,7 +297,7 @@ fn tier0_sampling_one_in_three_is_exact() {
     if !can_run(test) {
         return;
     }
-    let (done, tapped, _) = serve_and_capture(test, 3);
+    let (done, tapped, packets, _) = serve_and_capture(test, 3);
     let hits: Vec<&Exchange> = done.iter().filter(|e| e.tier0).collect();
     let want: Vec<String> = hits.iter().skip(2).step_by(3).map(|e| hex(&e.query)).collect();
     let got: Vec<String> = tapped
@@ -258,4 +309,8 @@ fn tier0_sampling_one_in_three_is_exact() {
     assert_eq!(got, want, "the 3rd, 6th, ... tier-0 answers, in order");
     let answers = tapped.iter().filter(|t| t.kind == "AR" && t.extra.as_deref() == Some(b"xdp-kernel")).count();
     assert_eq!(answers, got.len(), "each with its answer");
+    // The same answers in the pcap, sampled by the same counter.
+    let hit_queries: Vec<&Vec<u8>> = hits.iter().map(|e| &e.query).collect();
+    let in_pcap: Vec<String> = packets.iter().filter(|p| hit_queries.contains(&&p.2)).map(|p| hex(&p.2)).collect();
+    assert_eq!(in_pcap, want, "the pcap samples the same tier-0 answers");
 }
