@@ -1,7 +1,8 @@
-//! Query capture: sampled queries and their responses, from the XDP workers
-//! and the kernel-socket threads, written as dnstap (AUTH_QUERY and
-//! AUTH_RESPONSE over Frame Streams, to a unix socket or a file) and as a
-//! pcap file.
+//! Query capture: sampled queries and their responses, from the XDP workers,
+//! the kernel-socket threads and the XDP program's own answers (tier 0,
+//! read from its ring buffer by `xdp::tier0::capture` into a tap of its
+//! own), written as dnstap (AUTH_QUERY and AUTH_RESPONSE over Frame
+//! Streams, to a unix socket or a file) and as a pcap file.
 //!
 //! - [`tap`]: what a serving thread calls per packet: 1-in-N sampling per
 //!   output, a per-source rate cap, the copy of query and response.
