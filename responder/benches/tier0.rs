@@ -26,7 +26,8 @@
 //! its answers and 1-in-1 (the ring drained between runs, outside the
 //! timing, as its reader would). `--baseline DIR`: also tier 0 built from
 //! `DIR/xdp_dns.c` (an older tree's `ebpf/`), for a before/after in one
-//! run. `--rounds N` (5): the programs take turns N
+//! run. With `--rrl` and `--capture N`, also rate limiting with capture.
+//! `--rounds N` (5): the programs take turns N
 //! times and each figure is the median of its rounds.
 
 use std::path::{Path, PathBuf};
@@ -121,7 +122,7 @@ fn main() {
     }
     if let Some(every) = args.capture {
         for every in [every, 1] {
-            let ring_bytes = responder::xdp::tier0::capture::ring_size(1 << 20);
+            let ring_bytes = t0capture::ring_size(1 << 20);
             let capture = Some(CaptureSettings { every, ring_bytes });
             let program = load(&SteeringConfig { capture, ..on.clone() }, None, &engine);
             assert_eq!(program.tier0_capture_refused(), None, "this kernel must accept the capture code");
@@ -131,6 +132,14 @@ fn main() {
     if args.rrl {
         let limited = SteeringConfig { rrl: Some(RrlConfig::with_rate(responder::rrl::MAX_RATE)), ..on.clone() };
         programs.push(("tier 0 + rate limiting".into(), load(&limited, None, &engine), true));
+        // The variant closest to the verifier's limit.
+        if let Some(every) = args.capture {
+            let ring_bytes = t0capture::ring_size(1 << 20);
+            let capture = Some(CaptureSettings { every, ring_bytes });
+            let program = load(&SteeringConfig { capture, ..limited.clone() }, None, &engine);
+            assert_eq!(program.tier0_capture_refused(), None, "this kernel must accept the capture code");
+            programs.push((format!("tier 0 + rate limiting + capture 1-in-{every}"), program, true));
+        }
     }
 
     println!(
