@@ -427,6 +427,7 @@ static __attribute__((noinline)) int tier0_name(struct xdp_md *ctx, __u64 off, _
 
 #include "tier0_rrl.h"
 #include "tier0_stats.h"
+#include "tier0_capture.h"
 
 // The sum of `len` bytes at offset `off` of the message, as big-endian
 // words: a byte at an even offset is a word's high byte.
@@ -626,6 +627,10 @@ static __always_inline int tier0_answer(struct xdp_md *ctx, __u32 l3, int v6)
 		}
 	}
 
+	// The last moment the query is whole; a sampled one is copied.
+	if (t0_capture_every)
+		tier0_capture_query(ctx, dns_off, dns_len);
+
 	// Everything read: from here the frame is the answer's.
 	__u16 id = ((__u16)dns[0] << 8) | dns[1];
 	__u16 rd_cd = (((__u16)dns[2] << 8) | dns[3]) & DNS_RD_CD;
@@ -716,6 +721,9 @@ static __always_inline int tier0_answer(struct xdp_md *ctx, __u32 l3, int v6)
 	else
 		tier0_count(key.qtype, rcode, (key.shape >> 1) | (v6 << 1), decision,
 			    (dns_len & 0xffff) | (response_len << 16));
+	// Last: nothing of the answer's is kept alive for it.
+	if (t0_capture_every)
+		tier0_capture_send(ctx);
 	return 0;
 }
 

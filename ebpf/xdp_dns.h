@@ -87,4 +87,37 @@ struct t0_answer {
 	__u8 rest[T0_ANSWER_MAX];
 };
 
+/* Capture of tier-0 answers (tier0_capture.h): one record per sampled
+ * answer in the `t0_capture` ring buffer. Mirrored by
+ * responder/src/xdp/tier0/capture.rs. A tier-0 query is at most
+ * 12 + 64 + 4 + 11 bytes and its answer 12 + 64 + 4 + T0_ANSWER_MAX, so
+ * neither is cut today; a longer one would be, and flagged. */
+#define T0_CAP_QUERY_MAX 96
+#define T0_CAP_RESPONSE_MAX 1312
+#define T0_CAP_QUERY_CUT 1     /* flags: the query is longer than query_len */
+#define T0_CAP_RESPONSE_CUT 2  /* flags: the response is longer than response_len */
+
+struct t0_capture_record {
+	__u64 time_ns;      /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) of the answer */
+	__u8 client[16];    /* the query's source (IPv4: the first 4 bytes) */
+	__u8 server[16];    /* the query's destination */
+	__u16 client_port;  /* network order, as on the wire */
+	__u16 server_port;
+	__u8 v6;
+	__u8 flags;         /* T0_CAP_*_CUT */
+	__u16 query_len;    /* host order: bytes in query */
+	__u16 response_len; /* host order: bytes in response */
+	__u8 pad[6];
+	__u8 query[T0_CAP_QUERY_MAX];
+	__u8 response[T0_CAP_RESPONSE_MAX]; /* only response_len bytes are sent */
+};
+
+/* Per CPU: the sampler's count, the records the ring had no room for, and
+ * the record being built. */
+struct t0_capture_cpu {
+	__u64 tick;
+	__u64 lost;
+	struct t0_capture_record record;
+};
+
 #endif

@@ -7,7 +7,8 @@ use std::env;
 use std::path::{Path, PathBuf};
 use std::process::{exit, Command};
 
-const SOURCES: &[&str] = &["xdp_dns.c", "xdp_dns.h", "tier0_rrl.h", "tier0_stats.h", "xdp_reflect.c"];
+const SOURCES: &[&str] =
+    &["xdp_dns.c", "xdp_dns.h", "tier0_rrl.h", "tier0_stats.h", "tier0_capture.h", "xdp_reflect.c"];
 /// The programs compiled, each `ebpf/<name>.c` into `$OUT_DIR/<name>.o`.
 const PROGRAMS: &[&str] = &["xdp_dns", "xdp_reflect"];
 

@@ -177,6 +177,7 @@ fn dnstap_loop(n: usize) -> (usize, usize) {
             response_ns: 1_700_000_000_000_020_000 + i as u64 * 1000,
             query: black_box(&query),
             response: Some(black_box(&response)),
+            tier0: false,
         };
         writer.encode(&e, &mut pass);
         frames += 1 + usize::from(e.response.is_some());

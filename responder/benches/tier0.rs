@@ -22,7 +22,12 @@
 //! byte as the program built into responder does: a check that a
 //! program being made faster still gives the same answers. `--rrl`: also tier 0 with rate limiting at a rate no
 //! run reaches (every hit charged and sent); its verification takes
-//! minutes on a busy host. `--rounds N` (5): the programs take turns N
+//! minutes on a busy host. `--capture N`: also tier 0 capturing 1-in-N of
+//! its answers and 1-in-1 (the ring drained between runs, outside the
+//! timing, as its reader would). `--baseline DIR`: also tier 0 built from
+//! `DIR/xdp_dns.c` (an older tree's `ebpf/`), for a before/after in one
+//! run. With `--rrl` and `--capture N`, also rate limiting with capture.
+//! `--rounds N` (5): the programs take turns N
 //! times and each figure is the median of its rounds.
 //!
 //! `--corpus` (with `--names N`, 10,000, and `--evict-kib N`, 256): instead, the tier-0 program over
@@ -44,6 +49,7 @@ use responder::rrl::RrlConfig;
 use responder::table::Table;
 use responder::xdp::own_addresses::{InterfaceAddr, InterfaceState};
 use responder::xdp::program::{SteeringConfig, XdpAction, XdpProgram};
+use responder::xdp::tier0::capture::{self as t0capture, CaptureSettings};
 use responder::xdp::tier0::{compile, Selection};
 use testkit::frames::QuerySpec;
 use testkit::steering::{arp_request, Frame, SERVER_MAC, SERVER_V4, SERVER_V6};
@@ -68,6 +74,8 @@ struct Args {
     corpus: bool,
     names: usize,
     evict_kib: usize,
+    capture: Option<u32>,
+    baseline: Option<PathBuf>,
 }
 
 fn args() -> Args {
@@ -82,6 +90,8 @@ fn args() -> Args {
         corpus: argv.iter().any(|a| a == "--corpus"),
         names: value("--names").unwrap_or(10_000).clamp(20, 1_000_000) as usize,
         evict_kib: value("--evict-kib").unwrap_or(256).clamp(1, 1 << 20) as usize,
+        capture: value("--capture").map(|n| n.clamp(1, u64::from(u32::MAX)) as u32),
+        baseline: argv.iter().position(|a| a == "--baseline").and_then(|i| argv.get(i + 1)).map(PathBuf::from),
     }
 }
 
@@ -121,9 +131,34 @@ fn main() {
         }
         let _ = std::fs::remove_dir_all(&dir);
     }
+    if let Some(dir) = &args.baseline {
+        let tmp = tempdir();
+        let object = build(dir, &tmp, 0);
+        let program = load(&on, Some(&object), &engine);
+        same_answers(&programs[1].1, &program, &cases);
+        programs.push((format!("tier 0 built from {}", dir.display()), program, true));
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+    if let Some(every) = args.capture {
+        for every in [every, 1] {
+            let ring_bytes = t0capture::ring_size(1 << 20);
+            let capture = Some(CaptureSettings { every, ring_bytes });
+            let program = load(&SteeringConfig { capture, ..on.clone() }, None, &engine);
+            assert_eq!(program.tier0_capture_refused(), None, "this kernel must accept the capture code");
+            programs.push((format!("tier 0 + capture 1-in-{every}"), program, true));
+        }
+    }
     if args.rrl {
         let limited = SteeringConfig { rrl: Some(RrlConfig::with_rate(responder::rrl::MAX_RATE)), ..on.clone() };
         programs.push(("tier 0 + rate limiting".into(), load(&limited, None, &engine), true));
+        // The variant closest to the verifier's limit.
+        if let Some(every) = args.capture {
+            let ring_bytes = t0capture::ring_size(1 << 20);
+            let capture = Some(CaptureSettings { every, ring_bytes });
+            let program = load(&SteeringConfig { capture, ..limited.clone() }, None, &engine);
+            assert_eq!(program.tier0_capture_refused(), None, "this kernel must accept the capture code");
+            programs.push((format!("tier 0 + rate limiting + capture 1-in-{every}"), program, true));
+        }
     }
 
     println!(
@@ -304,6 +339,12 @@ fn median(mut v: Vec<u64>) -> u64 {
 
 fn single_run(program: &XdpProgram, frame: &[u8]) -> (XdpAction, u64) {
     let (action, _, took) = program.test_run_timed(frame).expect("test run");
+    // As the reader would: the ring never fills, and the timed runs
+    // are the ones that copy into it.
+    if let Some(mut ring) = program.take_tier0_capture_ring() {
+        t0capture::drain(&mut ring, |_| {});
+        program.put_back_tier0_capture_ring(ring);
+    }
     (action, took.as_nanos() as u64)
 }
 
@@ -344,7 +385,12 @@ fn tempdir() -> PathBuf {
 fn build_stopped(dir: &Path, stop: u32) -> Vec<u8> {
     let ebpf = std::env::var_os("T0_BENCH_EBPF")
         .map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../ebpf"), PathBuf::from);
-    let object = dir.join(format!("xdp_dns_stop{stop}.o"));
+    build(&ebpf, dir, stop)
+}
+
+/// `ebpf/xdp_dns.c` of the tree `ebpf` into `dir`, with `-DT0_STOP=stop`.
+fn build(ebpf: &Path, dir: &Path, stop: u32) -> Vec<u8> {
+    let object = dir.join(format!("xdp_dns_{}_stop{stop}.o", std::process::id()));
     let clang = std::env::var("CLANG").unwrap_or_else(|_| "clang".into());
     let multiarch = Command::new("gcc")
         .arg("-print-multiarch")
@@ -357,7 +403,7 @@ fn build_stopped(dir: &Path, stop: u32) -> Vec<u8> {
         .args(["-target", "bpf", "-O2", "-g", "-Wall"])
         .arg(format!("-DT0_STOP={stop}"))
         .arg("-I")
-        .arg(&ebpf)
+        .arg(ebpf)
         .arg("-I")
         .arg(Path::new("/usr/include").join(multiarch))
         .arg("-c")

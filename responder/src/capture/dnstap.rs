@@ -15,6 +15,10 @@ use prost::Message as _;
 use super::exchange::Exchange;
 use super::proto::{Dnstap, DnstapType, Message, MessageType, SocketFamily, SocketProtocol};
 
+/// dnstap's `extra` on the messages of a tier-0 exchange (answered by the
+/// XDP program, never a worker): the `path` label its counters carry.
+pub const TIER0_EXTRA: &[u8] = b"xdp-kernel";
+
 /// Room kept from the start: an IPv6 address, a typical DNS message.
 const ADDRESS_ROOM: usize = 16;
 const MESSAGE_ROOM: usize = 512;
@@ -41,6 +45,7 @@ impl Writer {
             dnstap: Dnstap {
                 identity,
                 version: Some(version),
+                extra: None,
                 r#type: DnstapType::Message as i32,
                 message: Some(message),
             },
@@ -52,6 +57,12 @@ impl Writer {
     /// Appends the exchange's messages to `frames`, each as a Frame Streams
     /// data frame.
     pub fn encode(&mut self, e: &Exchange, frames: &mut Vec<u8>) {
+        // Kept once made: no allocation per tier-0 exchange.
+        match (&mut self.dnstap.extra, e.tier0) {
+            (extra @ None, true) => *extra = Some(TIER0_EXTRA.to_vec()),
+            (extra @ Some(_), false) => *extra = None,
+            _ => {}
+        }
         let m = self.dnstap.message.get_or_insert_with(Message::default);
         let (q_sec, q_nsec) = split_ns(e.query_ns);
         m.r#type = MessageType::AuthQuery as i32;
@@ -157,6 +168,7 @@ mod tests {
             response_ns: 1_700_000_001_000_000_456,
             query: b"Q",
             response: Some(b"R"),
+            tier0: false,
         };
         let mut writer = Writer::new(Some(b"ns1".to_vec()), b"responder 0".to_vec());
         let mut frames = Vec::new();
@@ -194,6 +206,7 @@ mod tests {
             Dnstap {
                 identity: identity.clone(),
                 version: Some(version.to_vec()),
+                extra: e.tier0.then(|| TIER0_EXTRA.to_vec()),
                 r#type: DnstapType::Message as i32,
                 message: Some(message),
             }
@@ -239,7 +252,14 @@ mod tests {
         let big_response = vec![0xa5; 4000];
         let v4 = ("198.18.0.2:40000".parse().unwrap(), "198.18.0.1:53".parse().unwrap());
         let v6 = ("[fd00::2]:5353".parse().unwrap(), "[fd00::1]:53".parse().unwrap());
-        let exchange = |(client, server): (SocketAddr, SocketAddr), tcp, query, response| Exchange {
+        // Tier 0's exchanges are over UDP; here one in three, so the
+        // writer's `extra` is set and cleared between them.
+        let tier0 = std::cell::Cell::new(0);
+        let exchange = |(client, server): (SocketAddr, SocketAddr), tcp: bool, query, response| Exchange {
+            tier0: {
+                tier0.set(tier0.get() + 1);
+                !tcp && tier0.get() % 3 != 0
+            },
             wants: 1,
             tcp,
             client,

@@ -21,6 +21,8 @@ pub struct Exchange<'a> {
     /// The DNS messages, without transport headers or TCP length prefix.
     pub query: &'a [u8],
     pub response: Option<&'a [u8]>,
+    /// Answered by the XDP program itself (tier 0), not a worker.
+    pub tier0: bool,
 }
 
 /// `None` for a record that does not hold what its header says (a frame
@@ -39,6 +41,7 @@ pub fn decode(record: &[u8]) -> Option<Exchange<'_>> {
         response_ns: header.response_ns,
         query,
         response: (!response.is_empty()).then_some(response),
+        tier0: header.source == Source::Tier0,
     };
     if header.source == Source::Frames {
         let (client, server, query) = udp_in_frame(query)?;

@@ -1,7 +1,8 @@
-//! Query capture: sampled queries and their responses, from the XDP workers
-//! and the kernel-socket threads, written as dnstap (AUTH_QUERY and
-//! AUTH_RESPONSE over Frame Streams, to a unix socket or a file) and as a
-//! pcap file.
+//! Query capture: sampled queries and their responses, from the XDP workers,
+//! the kernel-socket threads and the XDP program's own answers (tier 0,
+//! read from its ring buffer by `xdp::tier0::capture` into a tap of its
+//! own), written as dnstap (AUTH_QUERY and AUTH_RESPONSE over Frame
+//! Streams, to a unix socket or a file) and as a pcap file.
 //!
 //! - [`tap`]: what a serving thread calls per packet: 1-in-N sampling per
 //!   output, a per-source rate cap, the copy of query and response.
@@ -181,17 +182,27 @@ impl Capture {
 
     /// A tap for one more serving thread, with its own ring.
     pub fn tap(&self) -> Tap {
-        let (producer, reader) = ring::ring(self.config.ring_bytes);
-        self.shared.new_readers.lock().unwrap_or_else(|e| e.into_inner()).push(reader);
-        let counters = Arc::new(TapCounters::default());
-        self.taps.lock().unwrap_or_else(|e| e.into_inner()).push(Arc::clone(&counters));
+        self.tap_with(self.tap_config())
+    }
+
+    /// The sampling and caps the outputs ask for.
+    pub fn tap_config(&self) -> TapConfig {
         let c = &self.config;
-        let config = TapConfig {
+        TapConfig {
             dnstap_every: c.dnstap.as_ref().map_or(0, |d| d.sample),
             dnstap_source_rate: c.dnstap.as_ref().map_or(0, |d| d.source_rate),
             pcap_every: c.pcap.as_ref().map_or(0, |p| p.sample),
             pcap_source_rate: c.pcap.as_ref().map_or(0, |p| p.source_rate),
-        };
+        }
+    }
+
+    /// A tap with its own ring and `config`: for the tier-0 reader, whose
+    /// records the XDP program sampled already.
+    pub fn tap_with(&self, config: TapConfig) -> Tap {
+        let (producer, reader) = ring::ring(self.config.ring_bytes);
+        self.shared.new_readers.lock().unwrap_or_else(|e| e.into_inner()).push(reader);
+        let counters = Arc::new(TapCounters::default());
+        self.taps.lock().unwrap_or_else(|e| e.into_inner()).push(Arc::clone(&counters));
         Tap::new(config, producer, counters)
     }
 

@@ -139,6 +139,7 @@ mod tests {
             response_ns: 1_000_000_000 * 1_700_000_000 + 99,
             query: b"query bytes",
             response: Some(b"the response"),
+            tier0: false,
         }
     }
 

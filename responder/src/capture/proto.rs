@@ -14,10 +14,22 @@ pub struct Dnstap {
     /// The software and its version.
     #[prost(bytes = "vec", optional, tag = "2")]
     pub version: Option<Vec<u8>>,
+    /// `extra`: [`crate::capture::dnstap::TIER0_EXTRA`] on the messages of
+    /// an exchange the XDP program answered itself (tier 0).
+    #[prost(bytes = "vec", optional, tag = "3")]
+    pub extra: Option<Vec<u8>>,
     #[prost(enumeration = "DnstapType", required, tag = "15")]
     pub r#type: i32,
     #[prost(message, optional, tag = "14")]
     pub message: Option<Message>,
+}
+
+impl Dnstap {
+    /// A Frame Streams data frame's payload read back (for readers and
+    /// tests); `None` if it is not a dnstap message.
+    pub fn from_payload(payload: &[u8]) -> Option<Dnstap> {
+        <Dnstap as prost::Message>::decode(payload).ok()
+    }
 }
 
 /// `Dnstap.Type`.
@@ -97,6 +109,7 @@ mod tests {
         let m = Dnstap {
             identity: Some(b"ns1".to_vec()),
             version: None,
+            extra: Some(b"x".to_vec()),
             r#type: DnstapType::Message as i32,
             message: Some(Message {
                 r#type: MessageType::AuthQuery as i32,
@@ -110,6 +123,7 @@ mod tests {
         let bytes = m.encode_to_vec();
         let want: &[u8] = &[
             0x0a, 3, b'n', b's', b'1', // 1: identity, length-delimited
+            0x1a, 1, b'x', // 3: extra, length-delimited
             0x72, 13, // 14: message, length-delimited
             0x08, 1, // 1: type AUTH_QUERY
             0x10, 1, // 2: INET

@@ -21,6 +21,9 @@ pub enum Source {
     Frames,
     /// DNS messages from a kernel socket, with the addresses in the header.
     Messages,
+    /// DNS messages the XDP program answered itself (tier 0), with the
+    /// addresses in the header: marked as such in the outputs.
+    Tier0,
 }
 
 /// Which outputs want a record (bit set).
@@ -77,6 +80,7 @@ impl Header {
         out[4] = match self.source {
             Source::Frames => 0,
             Source::Messages => 1,
+            Source::Tier0 => 2,
         };
         out[5] = self.wants;
         out[6] = u8::from(self.tcp);
@@ -102,7 +106,11 @@ impl Header {
             }
         };
         Header {
-            source: if b[4] == 0 { Source::Frames } else { Source::Messages },
+            source: match b[4] {
+                0 => Source::Frames,
+                1 => Source::Messages,
+                _ => Source::Tier0,
+            },
             wants: b[5],
             tcp: b[6] != 0,
             query_len: u16_at(8),

@@ -257,6 +257,21 @@ impl Tap {
         true
     }
 
+    /// Takes a tier-0 exchange read from the XDP program's ring: its query
+    /// from `client` to `server`, answered at `ns` (Unix nanoseconds).
+    /// Finish it with [`Tap::complete_at`].
+    pub fn take_exchange(&mut self, query: &[u8], client: SocketAddr, server: SocketAddr, ns: u64) -> bool {
+        let key = match client.ip() {
+            std::net::IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
+            std::net::IpAddr::V6(v6) => v6.octets(),
+        };
+        let wants = self.limiter.admit(key, ns / 1_000_000_000, self.chosen);
+        let Some(query_len) = self.admitted(wants, query) else { return false };
+        self.header =
+            Header { source: Source::Tier0, client, server, query_ns: ns, query_len, ..Header::frames(wants) };
+        true
+    }
+
     /// Starts the record with the query if some output still wants it;
     /// returns the query's length.
     fn admitted(&mut self, wants: u8, query: &[u8]) -> Option<u16> {
@@ -275,8 +290,13 @@ impl Tap {
     /// sent) and pushes the record; a full ring drops it.
     #[cold]
     pub fn complete(&mut self, response: Option<&[u8]>) {
+        self.complete_at(response, now_ns());
+    }
+
+    /// [`Tap::complete`] with the response's time given (Unix nanoseconds).
+    pub fn complete_at(&mut self, response: Option<&[u8]>, ns: u64) {
         let mut header = self.header;
-        header.response_ns = now_ns();
+        header.response_ns = ns;
         let response = response.unwrap_or_default();
         header.response_len = u16::try_from(response.len()).unwrap_or(0);
         if header.response_len > 0 {

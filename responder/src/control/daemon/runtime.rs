@@ -74,6 +74,10 @@ impl Runtime {
             .as_ref()
             .and_then(|p| p.program().tier0_counters())
             .and_then(|cells| cells.map_err(|e| tracing::debug!("tier-0 counters: {e}")).ok());
+        let tier0_capture_lost = plane
+            .as_ref()
+            .and_then(|p| p.program().tier0_capture_lost())
+            .and_then(|lost| lost.map_err(|e| tracing::debug!("tier-0 capture losses: {e}")).ok());
         let xdp = plane.as_ref().map(|plane| XdpSnapshot {
             iface: self.iface.clone().unwrap_or_default(),
             attach: plane.attached_mode().map(|m| format!("{m:?}").to_lowercase()).unwrap_or_default(),
@@ -120,6 +124,7 @@ impl Runtime {
             tcp_connections: self.tcp_connections.as_ref().map(|c| c.snapshot()).unwrap_or_default(),
             secondaries: super::secondary::snapshot(self),
             capture: self.capture.as_ref().map(|c| c.counters()),
+            tier0_capture_lost,
             breakdown,
             transfers: crate::stats::TransferCounts::read(
                 self.reloader.secondaries().map(|s| s.counters()),

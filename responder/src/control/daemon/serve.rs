@@ -118,6 +118,8 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
     let xdp_line = plane.as_ref().map(|p| super::xdp::describe(&args, p));
     *runtime.plane.get_mut().unwrap_or_else(|e| e.into_inner()) = plane;
     let xdp_line = xdp_line.map(|line| format!("{line}, {}", super::tier0::start(&args, &runtime, learning)));
+    // Before the privilege drop: the ring is mapped now, and read after.
+    let tier0_capture = super::xdp::start_tier0_capture(&args, &runtime, capture.as_deref())?;
     let runtime = Arc::new(runtime);
 
     let control = match &args.ops.control_socket {
@@ -184,6 +186,8 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
     if let Some(plane) = runtime.plane.lock().unwrap_or_else(|e| e.into_inner()).take() {
         super::xdp::stop(plane);
     }
+    // After the program: what its ring still holds is read.
+    drop(tier0_capture);
     if let Some(s) = server {
         s.shutdown();
     }
@@ -196,7 +200,7 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
 }
 
 /// The capture the flags ask for (`is_on` false when none).
-fn capture_config(args: &ServeArgs) -> CaptureConfig {
+pub(super) fn capture_config(args: &ServeArgs) -> CaptureConfig {
     let c = &args.capture;
     CaptureConfig {
         dnstap: c.dnstap.clone().map(|sink| DnstapConfig {

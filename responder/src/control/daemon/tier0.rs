@@ -5,9 +5,10 @@
 //! Tier-0 answers never reach a worker, so whatever a worker does beside
 //! answering would not happen for them. The program rate limits them
 //! itself with the workers' settings (`xdp::tier0::rrl`) and counts them
-//! (`path="xdp-kernel"`); until it does the rest, tier 0 stays off, with a
-//! warning saying why, when one of them is configured: capture, query
-//! logging, UDP checksum verification. So it does when the answers could
+//! (`path="xdp-kernel"`) and samples them for capture
+//! (`xdp::tier0::capture`); until it does the rest, tier 0 stays off, with
+//! a warning saying why, when one of them is configured: query logging,
+//! UDP checksum verification. So it does when the answers could
 //! not be replaced at a reload (a privilege drop on a kernel before 6.5),
 //! and when the kernel refuses the tier-0 code, rate limiting included.
 
@@ -26,9 +27,7 @@ use crate::xdp::tier0::{self, Entry, Selection, Tier0Maps};
 
 /// Why tier 0 cannot be on with `args`, if it cannot.
 fn conflict(args: &ServeArgs) -> Option<&'static str> {
-    if args.capture.dnstap.is_some() || args.capture.pcap.is_some() {
-        Some("capture (--dnstap, --pcap) is on, and tier-0 answers are not captured")
-    } else if args.ops.log_queries {
+    if args.ops.log_queries {
         Some("query logging is on, and tier-0 answers are not logged")
     } else if args.xdp.verify_udp_checksum {
         Some("--verify-udp-checksum is on, and tier 0 does not verify it")
@@ -172,19 +171,19 @@ mod tests {
         assert!(wanted(&serve(&["--xdp-answers", "top=8"])));
         assert!(board(&serve(&["--xdp-answers", "apex"])).is_none(), "no learning without top=N");
         assert!(board(&serve(&["--xdp-answers", "apex+top=8"])).is_some());
-        assert!(
-            board(&serve(&["--xdp-answers", "top=8", "--pcap", "/tmp/x.pcap"])).is_none(),
-            "nor when tier 0 cannot be on"
-        );
+        assert!(board(&serve(&["--xdp-answers", "top=8", "--log-queries"])).is_none(), "nor when tier 0 cannot be on");
         assert_eq!(serve(&["--xdp-answers", "top=8"]).xdp.xdp_learn_interval, 5);
         assert!(Cli::try_parse_from(["responder", "serve", "--iface", "e", "--xdp-learn-interval", "0"]).is_err());
         assert!(board(&serve(&["--xdp-answers", "top=8", "--rrl-rate", "100"])).is_some(), "the program rate limits");
-        for conflicting in [["--pcap", "/tmp/x.pcap"], ["--dnstap", "/tmp/x.sock"]] {
+        // Capture takes tier 0's answers from the program (xdp::tier0::capture).
+        for capturing in [["--pcap", "/tmp/x.pcap"], ["--dnstap", "/tmp/x.sock"]] {
             let mut args = vec!["--xdp-answers", "apex"];
-            args.extend(conflicting);
+            args.extend(capturing);
             let s = serve(&args);
-            assert!(!wanted(&s) && conflict(&s).is_some(), "{conflicting:?}");
+            assert!(wanted(&s) && conflict(&s).is_none(), "{capturing:?}");
         }
+        let s = serve(&["--xdp-answers", "apex", "--log-queries"]);
+        assert!(!wanted(&s) && conflict(&s).is_some());
         assert!(Cli::try_parse_from(["responder", "serve", "--iface", "e", "--xdp-answers", "all"]).is_err());
         // The program limits its own answers with the workers' settings.
         assert!(wanted(&serve(&["--xdp-answers", "apex", "--rrl-rate", "100"])));

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use super::runtime::Runtime;
 use crate::capture::{Capture, MaybeTap};
 use crate::control::cli::ServeArgs;
 use crate::engine::live::SharedEngine;
@@ -10,6 +11,7 @@ use crate::stats::{Breakdowns, Where};
 use crate::xdp::plane::{DataPlane, DataPlaneConfig};
 use crate::xdp::program::SteeringConfig;
 use crate::xdp::socket::BusyPoll;
+use crate::xdp::tier0::capture::{self, CaptureSettings, Tier0CaptureReader};
 use crate::xdp::tier0::learn::{Board, MaybeSampler};
 use crate::xdp::worker::QueueStats;
 use crate::xdp::EngineHandler;
@@ -47,8 +49,35 @@ pub fn config(args: &ServeArgs) -> DataPlaneConfig {
     let tier0 = super::tier0::wanted(args);
     // The workers' limits, for the answers the program gives itself.
     let rrl = super::serve::rrl_config(&args.rrl).filter(|_| tier0);
-    config.steering = SteeringConfig { ports, addrs, stall_threshold, tier0, rrl };
+    let capture = tier0_capture_settings(args).filter(|_| tier0);
+    config.steering = SteeringConfig { ports, addrs, stall_threshold, tier0, rrl, capture };
     config
+}
+
+/// What the program samples of its answers for the capture asked for.
+fn tier0_capture_settings(args: &ServeArgs) -> Option<CaptureSettings> {
+    let c = super::serve::capture_config(args);
+    let every = capture::kernel_every(c.dnstap.map_or(0, |d| d.sample), c.pcap.map_or(0, |p| p.sample))?;
+    Some(CaptureSettings { every, ring_bytes: capture::ring_size(c.ring_bytes) })
+}
+
+/// With capture on and the program capturing its tier-0 answers, the
+/// thread that reads them into `capture`; its drop reads the last ones.
+pub fn start_tier0_capture(
+    args: &ServeArgs,
+    runtime: &Runtime,
+    capture: Option<&Capture>,
+) -> Result<Option<Tier0CaptureReader>, String> {
+    let (Some(capture), Some(settings)) = (capture, tier0_capture_settings(args)) else { return Ok(None) };
+    let plane = runtime.plane.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(program) = plane.as_ref().map(|p| p.program()) else { return Ok(None) };
+    if let Some(why) = program.tier0_capture_refused() {
+        tracing::warn!("tier-0 answers are not captured: {why}");
+    }
+    let Some(ring) = program.take_tier0_capture_ring() else { return Ok(None) };
+    let tap = capture.tap_with(capture::reader_tap_config(capture.tap_config(), settings.every));
+    tracing::info!(every = settings.every, "capturing 1-in-N of the tier-0 answers on each CPU");
+    Tier0CaptureReader::start(ring, tap).map(Some)
 }
 
 /// Starts the data plane; `policy` makes each queue's response policy.

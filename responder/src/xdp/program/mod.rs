@@ -24,6 +24,7 @@ mod counters;
 mod error;
 
 use super::liveness::Liveness;
+use super::tier0::capture::{CaptureSettings, Tier0CaptureMaps};
 use super::tier0::rrl::RrlGlobals;
 use super::tier0::stats::{Cells as Tier0Cells, Tier0Stats};
 use super::tier0::Tier0Maps;
@@ -76,6 +77,11 @@ pub struct SteeringConfig {
     /// (`xdp::tier0::rrl`); unused without `tier0`. Where the kernel
     /// refuses it, tier 0 is off, as it is without rate limiting.
     pub rrl: Option<RrlConfig>,
+    /// Capture of the tier-0 answers (`xdp::tier0::capture`); unused
+    /// without `tier0`. Where the kernel refuses it (no ring buffers, a
+    /// verifier that rejects the code), tier 0 loads without capture and
+    /// says why ([`XdpProgram::tier0_capture_refused`]).
+    pub capture: Option<CaptureSettings>,
 }
 
 /// The stall threshold's default and bounds. Above the workers' 10 ms poll
@@ -92,6 +98,7 @@ impl Default for SteeringConfig {
             stall_threshold: STALL_THRESHOLD_DEFAULT,
             tier0: false,
             rrl: None,
+            capture: None,
         }
     }
 }
@@ -221,6 +228,10 @@ pub struct XdpProgram {
     tier0_refused: Option<String>,
     /// The program's counts of its tier-0 answers, when tier 0 is loaded.
     tier0_stats: Option<Tier0Stats>,
+    /// The capture ring and losses, when tier 0 is loaded with capture.
+    tier0_capture: Option<Mutex<Tier0CaptureMaps>>,
+    /// Why capture of the tier-0 answers was asked for but is off.
+    tier0_capture_refused: Option<String>,
     ebpf: Ebpf,
 }
 
@@ -240,20 +251,40 @@ impl XdpProgram {
         raise_memlock_limit();
 
         let with_rrl = if config.rrl.is_some() { " with rate limiting" } else { "" };
-        let (mut ebpf, tier0_refused) = match load_object(config, config.tier0, object) {
+        let mut capture = config.capture.filter(|_| config.tier0);
+        let mut tier0_capture_refused = None;
+        if capture.is_some() {
+            if let Some(why) = ring_buffers_missing() {
+                tracing::warn!("{why}; the answers tier 0 gives are not captured");
+                tier0_capture_refused = Some(why);
+                capture = None;
+            }
+        }
+        let first = match load_object(config, config.tier0, capture, object) {
+            // The capture code refused: tier 0 without it is still worth having.
+            Err(XdpProgramError::ProgramLoad { source }) if capture.is_some() => {
+                let why = format!("the kernel refused the tier-0 capture code: {}", verifier_summary(&source));
+                tracing::warn!("{why}; the answers tier 0 gives are not captured");
+                tier0_capture_refused = Some(why);
+                capture = None;
+                load_object(config, config.tier0, None, object)
+            }
+            other => other,
+        };
+        let (mut ebpf, tier0_refused) = match first {
             // A verifier that refuses the tier-0 code (an older kernel)
             // costs tier 0, not the data plane. Rate limiting is part of
             // that code: tier 0 never runs without the limits asked for.
             Err(XdpProgramError::ProgramLoad { source }) if config.tier0 => {
                 let reason = format!("the kernel refused the tier-0 code{with_rrl}: {}", verifier_summary(&source));
                 tracing::warn!("{reason}; XDP answers (tier 0) are off");
-                (load_object(config, false, object)?, Some(reason))
+                (load_object(config, false, None, object)?, Some(reason))
             }
             // The rate limiter's table (per CPU) could not be allocated.
             Err(XdpProgramError::Load { source }) if config.tier0 && config.rrl.is_some() => {
                 let reason = format!("cannot create the tier-0 rate-limiting map: {source}");
                 tracing::warn!("{reason}; XDP answers (tier 0) are off");
-                (load_object(config, false, object)?, Some(reason))
+                (load_object(config, false, None, object)?, Some(reason))
             }
             other => (other?, None),
         };
@@ -273,6 +304,13 @@ impl XdpProgram {
             None
         };
         let tier0_stats = if tier0.is_some() { Some(Tier0Stats::take(&mut ebpf)?) } else { None };
+        if tier0.is_none() && config.capture.is_some() && tier0_capture_refused.is_none() {
+            tier0_capture_refused = Some("tier 0 is not loaded".into());
+        }
+        let tier0_capture = match capture.filter(|_| tier0.is_some()) {
+            Some(_) => Some(Mutex::new(Tier0CaptureMaps::take(&mut ebpf)?)),
+            None => None,
+        };
 
         Ok(XdpProgram {
             attachment: None,
@@ -283,6 +321,8 @@ impl XdpProgram {
             tier0,
             tier0_refused,
             tier0_stats,
+            tier0_capture,
+            tier0_capture_refused,
             ebpf,
         })
     }
@@ -296,6 +336,33 @@ impl XdpProgram {
     /// Why tier 0 was asked for and is not loaded (the verifier's reason).
     pub fn tier0_refused(&self) -> Option<&str> {
         self.tier0_refused.as_deref()
+    }
+
+    /// The ring of the sampled tier-0 answers, for the one reader that
+    /// takes it (`xdp::tier0::capture::Tier0CaptureReader`); `None` without
+    /// capture, or once taken.
+    pub fn take_tier0_capture_ring(&self) -> Option<aya::maps::RingBuf<MapData>> {
+        self.tier0_capture.as_ref()?.lock().unwrap_or_else(|e| e.into_inner()).ring.take()
+    }
+
+    /// Gives back a ring [`XdpProgram::take_tier0_capture_ring`] took (the
+    /// bench drains it between runs).
+    #[doc(hidden)]
+    pub fn put_back_tier0_capture_ring(&self, ring: aya::maps::RingBuf<MapData>) {
+        if let Some(c) = &self.tier0_capture {
+            c.lock().unwrap_or_else(|e| e.into_inner()).ring = Some(ring);
+        }
+    }
+
+    /// Sampled tier-0 answers lost because the ring was full, summed over
+    /// CPUs; `None` without capture.
+    pub fn tier0_capture_lost(&self) -> Option<Result<u64>> {
+        self.tier0_capture.as_ref().map(|c| c.lock().unwrap_or_else(|e| e.into_inner()).lost())
+    }
+
+    /// Why capture of the tier-0 answers was asked for and is off.
+    pub fn tier0_capture_refused(&self) -> Option<&str> {
+        self.tier0_capture_refused.as_deref()
     }
 
     /// The program's counts of its own answers, summed over CPUs; `None`
@@ -499,7 +566,7 @@ impl XdpProgram {
 
 /// Creates the maps and loads (verifies) the program, with or without the
 /// tier-0 code (pruned by the verifier when `tier0_enabled` is 0).
-fn load_object(config: &SteeringConfig, tier0: bool, object: &[u8]) -> Result<Ebpf> {
+fn load_object(config: &SteeringConfig, tier0: bool, capture: Option<CaptureSettings>, object: &[u8]) -> Result<Ebpf> {
     let stall_threshold_ns = u64::try_from(config.stall_threshold.as_nanos()).unwrap_or(u64::MAX);
     let tier0_enabled = u32::from(tier0);
     // Off (and its map one entry) unless tier 0 is loaded with it.
@@ -509,6 +576,14 @@ fn load_object(config: &SteeringConfig, tier0: bool, object: &[u8]) -> Result<Eb
         }
         None => RrlGlobals::OFF,
     };
+    // Off: the calls are pruned, and the ring is the smallest the kernel
+    // makes. Off, an object without capture (the bench's builds of older
+    // sources) loads too.
+    let (capture_every, ring_bytes) = match capture.filter(|_| tier0) {
+        Some(c) => (c.every.max(1), c.ring_bytes),
+        None => (0, super::tier0::capture::ring_size(0)),
+    };
+    let capture_on = capture_every != 0;
     let mut ebpf = EbpfLoader::new()
         .override_global("stall_threshold_ns", &stall_threshold_ns, true)
         .override_global("tier0_enabled", &tier0_enabled, true)
@@ -518,6 +593,8 @@ fn load_object(config: &SteeringConfig, tier0: bool, object: &[u8]) -> Result<Eb
         .override_global("t0_rrl_mask6_hi", &rrl.mask6[0], true)
         .override_global("t0_rrl_mask6_lo", &rrl.mask6[1], true)
         .map_max_entries("t0_rrl", rrl.buckets)
+        .override_global("t0_capture_every", &capture_every, capture_on)
+        .map_max_entries("t0_capture", ring_bytes)
         .load(object)
         .map_err(|source| {
             privilege_error("creating the XDP maps", &source).unwrap_or(XdpProgramError::Load { source })
@@ -531,6 +608,15 @@ fn load_object(config: &SteeringConfig, tier0: bool, object: &[u8]) -> Result<Eb
         privilege.unwrap_or(XdpProgramError::ProgramLoad { source })
     })?;
     Ok(ebpf)
+}
+
+/// Why this kernel has no BPF ring buffers (before Linux 5.8), if it has none.
+fn ring_buffers_missing() -> Option<String> {
+    match aya::sys::is_map_supported(aya::maps::MapType::RingBuf) {
+        Ok(true) => None,
+        Ok(false) => Some("this kernel has no BPF ring buffers (Linux 5.8 and later)".into()),
+        Err(e) => Some(format!("cannot tell whether this kernel has BPF ring buffers: {e}")),
+    }
 }
 
 /// The verifier's last lines (its verdict), not its whole log.

@@ -9,8 +9,10 @@
 //! - [`maps`]: publishing a set as a new generation, atomically.
 //! - [`rrl`]: rate limiting the program's answers as the workers do.
 //! - [`stats`]: the program's counts of its answers, for `path="xdp-kernel"`.
+//! - [`capture`]: the program's sampled answers read into query capture.
 //! - [`learn`]: the keys the workers answer most, added at run time.
 
+pub mod capture;
 pub mod compile;
 pub mod hash;
 pub mod layout;

@@ -41,6 +41,9 @@ pub struct Snapshot {
     pub tcp_connections: TcpCounters,
     /// Query capture (dnstap, pcap), when on.
     pub capture: Option<CaptureCounters>,
+    /// Sampled tier-0 answers the XDP program could not put in its capture
+    /// ring (full), when it captures them.
+    pub tier0_capture_lost: Option<u64>,
     /// Zones pulled from primaries (empty when there are none).
     pub secondaries: Vec<SecondarySnapshot>,
     /// Responses by qtype, zone and rcode, DO, TC and sizes, per path and

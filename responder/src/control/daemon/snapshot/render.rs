@@ -48,7 +48,11 @@ pub fn json(s: &Snapshot) -> Value {
         "xdp_kernel": s.tier0.as_ref().map(dns_json),
         "tcp_connections": tcp_connections_json(&s.tcp_connections),
         "capture": s.capture.map(|c| {
-            CaptureCounters::OUTCOMES.iter().zip(c.outcomes()).map(|(name, n)| ((*name).to_owned(), json!(n))).collect::<Map<_, _>>()
+            let mut outcomes = CaptureCounters::OUTCOMES.iter().zip(c.outcomes()).map(|(name, n)| ((*name).to_owned(), json!(n))).collect::<Map<_, _>>();
+            if let Some(lost) = s.tier0_capture_lost {
+                outcomes.insert("xdp_kernel_ring_lost".into(), json!(lost));
+            }
+            outcomes
         }),
         "breakdown": breakdown::json(s),
         "transfers": transfers::json(s),
@@ -350,6 +354,14 @@ fn capture(out: &mut Prom, s: &Snapshot) {
             out.sample("responder_capture_total", &[("outcome", outcome)], n as f64);
         }
     }
+    if let Some(lost) = s.tier0_capture_lost {
+        out.family(
+            "responder_capture_ring_lost_total",
+            "counter",
+            "Sampled tier-0 answers the XDP program could not put in its capture ring buffer (full).",
+        );
+        out.sample("responder_capture_ring_lost_total", &[("path", "xdp-kernel")], lost as f64);
+    }
 }
 
 /// The kernel's AF_XDP socket statistics (XDP_STATISTICS), one family each:
@@ -543,6 +555,7 @@ mod tests {
                 dropped_full: 1,
                 ..CaptureCounters::default()
             }),
+            tier0_capture_lost: Some(4),
             breakdown: vec![(Where::KERNEL_UDP, breakdown())],
             zone_slots: vec!["example.com.".into()],
             transfers: crate::stats::TransferCounts {
@@ -651,7 +664,7 @@ mod tests {
         let xk = v["breakdown"].as_array().unwrap().iter().find(|b| b["path"] == "xdp-kernel").expect("a series");
         assert_eq!((xk["qtype"]["NS"].as_u64(), xk["tc"].as_u64()), (Some(12), Some(2)));
         assert!(json(&snapshot())["xdp_kernel"].is_null(), "no tier 0, no series");
-        assert!(!prometheus(&snapshot()).contains("xdp-kernel"));
+        assert!(!prometheus(&Snapshot { tier0_capture_lost: None, ..snapshot() }).contains("xdp-kernel"));
     }
 
     #[test]
@@ -739,6 +752,7 @@ mod tests {
         assert_eq!(v["tcp_connections"]["refused_client_limit"], 7);
         assert_eq!(v["tcp_connections"]["open"], 31);
         assert_eq!((v["capture"]["written"].as_u64(), v["capture"]["sampled_out"].as_u64()), (Some(3), Some(297)));
+        assert_eq!(v["capture"]["xdp_kernel_ring_lost"].as_u64(), Some(4));
     }
 
     #[test]
@@ -773,8 +787,10 @@ mod tests {
         assert!(text.contains("responder_tcp_connections_total{event=\"evicted\"} 2\n"));
         assert!(text.contains("responder_tcp_connections_open 31\n"));
         assert!(text.contains("responder_capture_total{outcome=\"dropped_full\"} 1\n"));
-        let without = prometheus(&Snapshot { capture: None, ..snapshot() });
+        assert!(text.contains("responder_capture_ring_lost_total{path=\"xdp-kernel\"} 4\n"), "{text}");
+        let without = prometheus(&Snapshot { capture: None, tier0_capture_lost: None, ..snapshot() });
         assert!(!without.contains("responder_capture_total"), "no family while capture is off");
+        assert!(!without.contains("responder_capture_ring_lost_total"), "no family without tier-0 capture");
         assert!(text.contains("# TYPE responder_build_info gauge\n"), "{text}");
         let om = exposition(&snapshot(), Format::OpenMetrics);
         assert!(om.contains("# TYPE responder_build info\n") && om.contains("\nresponder_build_info{"), "{om}");

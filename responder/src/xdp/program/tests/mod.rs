@@ -17,6 +17,7 @@ use crate::xdp::own_addresses::{InterfaceAddr, InterfaceState};
 mod attach;
 mod netns;
 mod tier0;
+mod tier0_capture;
 mod tier0_rrl;
 mod traffic;
 
