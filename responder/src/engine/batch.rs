@@ -42,20 +42,9 @@ pub struct Prefetch {
     name_at: [(u16, u8); MAX_BATCH],
     names: [u8; NAMES_LEN],
     names_used: usize,
-    /// The NSEC3 proofs being requested.
-    denials: [Denial; MAX_BATCH],
-}
-
-/// A DO=1 query's NSEC3 proof, between the prefetch passes.
-#[derive(Clone, Copy, Default)]
-struct Denial {
-    zone: u32,
-    /// Where the next closer name (lowercased) sits in `names`.
-    at: u16,
-    len: u8,
-    hash: [u8; HASH_LEN],
-    /// Where the scratch keeps the hash (`u8::MAX`: not kept).
-    kept: u8,
+    /// The NSEC3 proofs being requested: zone, next closer hash, and
+    /// where the scratch keeps it (`u8::MAX`: not kept).
+    denials: [(u32, [u8; HASH_LEN], u8); MAX_BATCH],
 }
 
 impl Default for Prefetch {
@@ -74,7 +63,7 @@ impl Prefetch {
             name_at: [(0, 0); MAX_BATCH],
             names: [0; NAMES_LEN],
             names_used: 0,
-            denials: [Denial::default(); MAX_BATCH],
+            denials: [(0, [0; HASH_LEN], u8::MAX); MAX_BATCH],
         }
     }
 
@@ -153,56 +142,47 @@ impl Prefetch {
         self.len = 0;
     }
 
-    /// The DO=1 steps: for each name the table lacks, its next closer
-    /// name, then its NSEC3 hash (kept in `scratch` for the answer) and the
-    /// chain's slot; each present name's DO=1 template; then the chain
-    /// entries, then the proofs, whose entries are noted in `scratch`
-    /// beside the hashes so that the answer need not search again. The
-    /// chain is parsed once for the passes. The hashes are taken in a pass
-    /// of their own, one after another, so that the CPU can overlap one
-    /// hash's rounds with the next one's.
+    /// The DO=1 steps: for each name the table lacks, its NSEC3 hash (kept
+    /// in `scratch` for the answer) and the chain's slot; each present
+    /// name's DO=1 template; then the chain entries, then the proofs, whose
+    /// entries are noted in `scratch` beside the hashes so that the answer
+    /// need not search again. The chain is parsed once for the passes.
     #[cold]
     #[inline(never)]
     fn finish_dnssec_ok(&mut self, table: &Table, absent: u64, scratch: &mut Scratch) {
         let prehashed = &mut scratch.query.prehashed;
         prehashed.clear();
         let mut denials = 0;
+        let mut lower = [0u8; dns::LOWER_LEN];
         let mut chains = LastChain::default();
         for i in bits(self.dnssec_ok & absent) {
             let (at, len) = (self.name_at[i].0 as usize, self.name_at[i].1 as usize);
-            // The batch's own copy of the name: lowered where it is.
-            let Some(name) = self.names.get_mut(at..at + len).filter(|n| !n.is_empty()) else { continue };
-            name.make_ascii_lowercase();
-            let Some(next) = table.nsec3_next_closer(name, &mut chains) else { continue };
-            let skip = len - next.name.len();
-            self.denials[denials] =
-                Denial { zone: next.zone, at: (at + skip) as u16, len: next.name.len() as u8, ..Denial::default() };
+            let Some(name) = self.names.get(at..at + len).filter(|n| !n.is_empty()) else { continue };
+            for (l, &b) in lower.iter_mut().zip(name) {
+                *l = b.to_ascii_lowercase();
+            }
+            let Some(next) = table.nsec3_next_closer(&lower[..len], &mut chains) else { continue };
+            let hash = nsec3_hash(next.name, next.salt, next.iterations);
+            let kept = prehashed.add(next.name, next.salt, next.iterations, hash);
+            if let Some(chain) = chains.get(table, next.zone) {
+                chain.prefetch_slot(&hash);
+            }
+            let kept = kept.and_then(|k| u8::try_from(k).ok()).unwrap_or(u8::MAX);
+            self.denials[denials] = (next.zone, hash, kept);
             denials += 1;
-        }
-        for d in &mut self.denials[..denials] {
-            let Some(chain) = chains.get(table, d.zone) else { continue };
-            let name = &self.names[d.at as usize..d.at as usize + d.len as usize];
-            d.hash = nsec3_hash(name, chain.salt, chain.iterations);
-            chain.prefetch_slot(&d.hash);
-        }
-        for d in &mut self.denials[..denials] {
-            let Some(chain) = chains.get(table, d.zone) else { continue };
-            let name = &self.names[d.at as usize..d.at as usize + d.len as usize];
-            let kept = prehashed.add(name, chain.salt, chain.iterations, d.hash);
-            d.kept = kept.and_then(|k| u8::try_from(k).ok()).unwrap_or(u8::MAX);
         }
         for i in bits(self.dnssec_ok & !absent) {
             table.prefetch_signed_response(self.hashes[i], self.qtypes[i]);
         }
-        for d in &self.denials[..denials] {
-            if let Some(chain) = chains.get(table, d.zone) {
-                chain.prefetch_entries(&d.hash);
+        for (zone, hash, _) in &self.denials[..denials] {
+            if let Some(chain) = chains.get(table, *zone) {
+                chain.prefetch_entries(hash);
             }
         }
-        for d in &self.denials[..denials] {
-            let Some(entry) = chains.get(table, d.zone).and_then(|c| c.prefetch_proof(&d.hash)) else { continue };
-            if d.kept != u8::MAX {
-                prehashed.found(d.kept as usize, entry);
+        for (zone, hash, kept) in &self.denials[..denials] {
+            let Some(entry) = chains.get(table, *zone).and_then(|c| c.prefetch_proof(hash)) else { continue };
+            if *kept != u8::MAX {
+                prehashed.found(*kept as usize, entry);
             }
         }
         self.dnssec_ok = 0;
