@@ -13,6 +13,7 @@
 
 use super::query::Query;
 use super::reply::{Failure, Names, Reply};
+use super::resolve::Encloser;
 use crate::table::denial::{Chain, Proof};
 use crate::table::{ResponseView, Table};
 
@@ -25,29 +26,24 @@ pub fn answer_or_template(
     query: &Query,
     reply: &mut Reply<'_>,
     unsigned: &ResponseView<'_>,
-    zone: u32,
-    encloser: usize,
-    wildcard: u32,
+    encloser: Encloser,
 ) -> Result<(), Failure> {
-    answer_or_template_at(table, query, query, reply, unsigned, zone, encloser, wildcard)
+    answer_or_template_at(table, query, query, reply, unsigned, encloser)
 }
 
 /// [`answer_or_template`] for a name at `names` in the message (see
 /// [`Names`]): the question's, or a DNAME's target (`dname`).
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
 pub fn answer_or_template_at<N: Names>(
     table: &Table,
     query: &Query,
     names: &N,
     reply: &mut Reply<'_>,
     unsigned: &ResponseView<'_>,
-    zone: u32,
-    encloser: usize,
-    wildcard: u32,
+    encloser: Encloser,
 ) -> Result<(), Failure> {
     if unsigned.signed != 0 && query.edns.is_some_and(|e| e.dnssec_ok) {
-        answer(table, query, names, reply, unsigned, zone, encloser, wildcard)
+        answer(table, query, names, reply, unsigned, encloser)
     } else {
         reply.template_at(query, names, unsigned, &[])
     }
@@ -56,17 +52,15 @@ pub fn answer_or_template_at<N: Names>(
 /// The proofs themselves: a binary search over the zone's chain.
 #[cold]
 #[inline(never)]
-#[allow(clippy::too_many_arguments)]
 fn answer<N: Names>(
     table: &Table,
     query: &Query,
     names: &N,
     reply: &mut Reply<'_>,
     unsigned: &ResponseView<'_>,
-    zone: u32,
-    encloser: usize,
-    wildcard: u32,
+    at: Encloser,
 ) -> Result<(), Failure> {
+    let Encloser { zone, start: encloser, node: encloser_node, wildcard } = at;
     let signed = table.response(unsigned.signed).ok_or(Failure::Corrupt)?;
     let Some(chain) = table.denial_chain(zone) else { return reply.template_at(query, names, &signed, &[]) };
     let end = query.question.name_len;
@@ -74,10 +68,9 @@ fn answer<N: Names>(
     let ce = query.lower.get(encloser..end).ok_or(Failure::Corrupt)?;
     let nodata = wildcard != 0 && signed.ancount == 0;
     // The proofs about the closest encloser, as the compiler found them
-    // (FLAG_DENIAL), else searched for by name: the node is found again,
-    // in cache from the plan's lookup, rather than carried in the plan.
+    // (FLAG_DENIAL) at the node the plan found, else searched for by name.
     // A wildcard answer needs neither.
-    let node = if wildcard == 0 || nodata { table.find(ce).filter(|n| n.zone() == zone) } else { None };
+    let node = if wildcard == 0 || nodata { table.node_at(encloser_node).filter(|n| n.zone() == zone) } else { None };
     let star_proof = || match node.and_then(|n| n.denial_proof(0)) {
         Some(i) => chain.proof_at(table, i),
         None => wildcard_proof(table, &chain, ce),

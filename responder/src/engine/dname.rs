@@ -156,9 +156,9 @@ pub fn answer<'t, L: Layers<'t>>(
                 let r = if dnssec && r.signed != 0 { variant(table, r.signed, false)? } else { r };
                 return append(reply, |reply| reply.template_at(&name, &names, &r, &[]));
             }
-            Plan::Denial { response, zone, encloser, wildcard } => {
+            Plan::Denial { response, encloser } => {
                 return append(reply, |reply| {
-                    denial::answer_or_template_at(table, &name, &names, reply, &response, zone, encloser, wildcard)
+                    denial::answer_or_template_at(table, &name, &names, reply, &response, encloser)
                 });
             }
             Plan::Dname { skip: s, node: n } => (skip, node) = (s, n),

@@ -307,9 +307,7 @@ pub(super) fn answer_in<'t, L: Layers<'t>>(
             signed_template(table, query, reply, r.signed)
         }
         Plan::Template(r) => reply.template(query, &r),
-        Plan::Denial { response, zone, encloser, wildcard } => {
-            denial::answer_or_template(table, query, reply, &response, zone, encloser, wildcard)
-        }
+        Plan::Denial { response, encloser } => denial::answer_or_template(table, query, reply, &response, encloser),
         Plan::Dname { skip, node } => dname::answer(layers, table, query, reply, skip, &node),
         Plan::Refused => return Err(rcode::REFUSED),
         Plan::Corrupt => Err(Failure::Corrupt),

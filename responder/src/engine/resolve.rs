@@ -9,14 +9,10 @@ use crate::wire::dns::RType;
 pub enum Plan<'t> {
     Template(ResponseView<'t>),
     /// A template whose DO=1 form needs proofs about the query name itself
-    /// (RFC 4035 §3.1.3): NXDOMAIN (`wildcard` 0), or an answer through
-    /// the wildcard node at `wildcard`. `encloser` is where the closest
-    /// encloser starts in the lowered query name.
+    /// (RFC 4035 §3.1.3): NXDOMAIN, or an answer through a wildcard.
     Denial {
         response: ResponseView<'t>,
-        zone: u32,
-        encloser: usize,
-        wildcard: u32,
+        encloser: Encloser,
     },
     /// The query is below a DNAME: synthesise (RFC 6672). `skip` labels of
     /// the query name sit below the DNAME owner, `node`.
@@ -28,6 +24,20 @@ pub enum Plan<'t> {
     Refused,
     /// The table did not hold together here.
     Corrupt,
+}
+
+/// The closest encloser of a name its zone lacks, as the plan found it.
+#[derive(Clone, Copy)]
+pub struct Encloser {
+    /// The zone's index.
+    pub zone: u32,
+    /// Where the closest encloser starts in the lowered query name.
+    pub start: usize,
+    /// Its node's offset in the plan's table: the proofs the compiler
+    /// found for it are read there without looking the name up again.
+    pub node: u32,
+    /// The wildcard node answering, 0 for NXDOMAIN.
+    pub wildcard: u32,
 }
 
 /// Also notes in `q.zone` the index of the zone that answers, if one does.
@@ -70,7 +80,10 @@ pub fn plan<'t, L: Layers<'t>>(layers: L, q: &Query) -> (&'t Table, Plan<'t>) {
             },
         };
         return match table.response(off) {
-            Some(response) => (table, Plan::Denial { response, zone: node.zone(), encloser: start, wildcard }),
+            Some(response) => {
+                let encloser = Encloser { zone: node.zone(), start, node: node.offset() as u32, wildcard };
+                (table, Plan::Denial { response, encloser })
+            }
             None => (table, Plan::Corrupt),
         };
     }
