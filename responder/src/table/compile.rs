@@ -10,6 +10,7 @@ use super::format::*;
 use super::header::{seal, Header};
 use super::name_index::NameIndex;
 use super::nsec3_hash::{decode_base32hex, nsec3_hash, HASH_LEN};
+use super::one_or_many::OneOrMany;
 use super::prepare::{prepare, Placer, Prepared};
 use super::rdatas::Rdatas;
 use super::template::{Owner, QueryContext, RrsetRef, Sections};
@@ -77,7 +78,8 @@ struct Node<'z> {
     /// borrowed from the zone's record: a copy per node was a heap block
     /// per name. Only names no record owns (empty non-terminals) are owned.
     name: Cow<'z, Name>,
-    rrsets: Vec<Rrset<'z>>,
+    /// Inline when one (most names of a big zone): no heap block per node.
+    rrsets: OneOrMany<Rrset<'z>>,
     /// DS at a served child's apex, as the (also served) parent has it:
     /// boxed, since nearly no node has one.
     parent_ds: Option<Box<(usize, Rrset<'z>)>>,
@@ -348,7 +350,7 @@ impl<'z> Compiler<'z> {
                     None => {
                         let mut set = Rrset::new(r.rtype, r.ttl, &r.location);
                         set.rdatas.push(&r.rdata);
-                        push_small(&mut node.rrsets, set);
+                        node.rrsets.push(set);
                     }
                 }
             }
@@ -391,7 +393,7 @@ impl<'z> Compiler<'z> {
         self.index.push(key(&name, &mut buf));
         self.nodes.push(Node {
             name,
-            rrsets: Vec::new(),
+            rrsets: OneOrMany::default(),
             parent_ds: None,
             zone: zone as u32,
             parent_cut: None,
@@ -1272,17 +1274,6 @@ impl Compiler<'_> {
         }
         earliest
     }
-}
-
-/// Pushes growing a short vector one element at a time: a Vec's first
-/// allocation holds four, and most nodes have one RRset of one record: four
-/// times the room per node and per RRset, over a million nodes. Past four
-/// it grows as usual (RRsets of many thousands of records exist).
-fn push_small<T>(v: &mut Vec<T>, x: T) {
-    if v.len() < 4 {
-        v.reserve_exact(1);
-    }
-    v.push(x);
 }
 
 /// The lowercase wire form of `name`, in `buf`: the index key, without an allocation.
