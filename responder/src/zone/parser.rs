@@ -23,6 +23,7 @@ use super::rdata::parse_rdata;
 use super::reader::Reader;
 use super::record::{Location, Record};
 use super::rtype::{class, RType};
+use super::small_bytes::SmallBytes;
 use super::ttl::parse_ttl;
 
 /// Include chains deeper than this are almost certainly a file including itself.
@@ -194,7 +195,7 @@ impl Parser {
             rtype: header.rtype,
             class: class::IN,
             ttl,
-            rdata: self.rdata.clone(),
+            rdata: SmallBytes::new(&self.rdata),
             location: Location { file: self.file.clone(), line: start.line },
         });
         Ok(())
@@ -316,7 +317,7 @@ mod tests {
     }
 
     fn summary(records: &[Record]) -> Vec<(String, u32, RType, Vec<u8>)> {
-        records.iter().map(|r| (r.owner.to_string(), r.ttl, r.rtype, r.rdata.clone())).collect()
+        records.iter().map(|r| (r.owner.to_string(), r.ttl, r.rtype, r.rdata.to_vec())).collect()
     }
 
     #[test]

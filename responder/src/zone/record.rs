@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use super::name::Name;
 use super::rtype::RType;
+use super::small_bytes::SmallBytes;
 
 /// Where a record came from, for error messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,7 +27,8 @@ pub struct Record {
     pub rtype: RType,
     pub class: u16,
     pub ttl: u32,
-    /// Uncompressed wire-format RDATA; embedded names keep their original case.
-    pub rdata: Vec<u8>,
+    /// Uncompressed wire-format RDATA; embedded names keep their original
+    /// case. Inline when short (an address, a short name): no heap block.
+    pub rdata: SmallBytes,
     pub location: Location,
 }

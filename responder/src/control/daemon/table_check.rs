@@ -115,7 +115,7 @@ pub(super) fn withdrawn_zones(served: &[ServedZone]) -> Vec<Zone> {
                 rtype: RType::SOA,
                 class: class::IN,
                 ttl: 0,
-                rdata,
+                rdata: rdata.into(),
                 location: location.clone(),
             };
             Some(Zone { origin, records: vec![soa], warnings: Vec::new(), expired: true })
