@@ -39,7 +39,7 @@ pub use embedded::embedded_names;
 pub use error::ZoneError;
 pub use name::Name;
 pub use reader::{parse_size, require_regular_file, ReadLimits, DEFAULT_MAX_BYTES};
-pub use record::{Location, Record};
+pub use record::{FileName, Location, Record};
 pub use rtype::{class, RType};
 pub use small_bytes::SmallBytes;
 

@@ -1,5 +1,7 @@
 //! One resource record as read from a zone file, RDATA already in wire form.
 
+use std::fmt;
+use std::ops::Deref;
 use std::sync::Arc;
 
 use super::name::Name;
@@ -11,15 +13,48 @@ use super::small_bytes::SmallBytes;
 pub struct Location {
     /// Shared by every record of a file: a copy per record was a tenth of
     /// a big zone's memory.
-    pub file: Arc<str>,
+    pub file: FileName,
     pub line: usize,
 }
 
-impl std::fmt::Display for Location {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}", self.file, self.line)
     }
 }
+
+/// A zone file's name, shared: one pointer wide where an `Arc<str>` is
+/// two, 8 bytes less in every record (a `Record` is 72 bytes, not 80).
+#[derive(Clone, PartialEq, Eq)]
+pub struct FileName(Arc<String>);
+
+impl Deref for FileName {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for FileName {
+    fn from(name: &str) -> Self {
+        FileName(Arc::new(name.to_owned()))
+    }
+}
+
+impl fmt::Display for FileName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self)
+    }
+}
+
+impl fmt::Debug for FileName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+const _: () = assert!(std::mem::size_of::<Record>() == 72);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {

@@ -102,7 +102,7 @@ fn wait_for_first_answer(runtime: &Weak<Runtime>) -> bool {
 /// them. The SOA is a placeholder (MNAME and RNAME the root) with the
 /// serial the zone was served with: SERVFAIL answers carry no records.
 pub(super) fn withdrawn_zones(served: &[ServedZone]) -> Vec<Zone> {
-    let location = Location { file: Arc::from("(withdrawn table)"), line: 0 };
+    let location = Location { file: "(withdrawn table)".into(), line: 0 };
     served
         .iter()
         .filter_map(|z| {
