@@ -25,6 +25,7 @@ enum Repr {
 
 // Not larger than the `Vec<u8>` it replaced: a record holds two, a
 // compiler node one.
+#[cfg(target_pointer_width = "64")]
 const _: () = assert!(std::mem::size_of::<SmallBytes>() == 24);
 
 impl SmallBytes {
