@@ -387,7 +387,7 @@ fn with_overlay(engine: Engine, names: usize, n: usize) -> Engine {
         rtype: RType::A,
         class: 1,
         ttl: 3600,
-        rdata: addr.to_vec(),
+        rdata: addr.into(),
         location: Location { file: "ixfr".into(), line: 0 },
     };
     for i in (0..names).filter(|&i| matches!(workload::kind_of(i), workload::Kind::A)).take(n) {

@@ -96,7 +96,7 @@ fn changes(names: usize, first: usize, n: usize) -> Change {
         rtype: RType::A,
         class: 1,
         ttl: 3600,
-        rdata: addr.to_vec(),
+        rdata: addr.into(),
         location: at.clone(),
     };
     let mut change = Change::default();

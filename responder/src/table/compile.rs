@@ -10,6 +10,7 @@ use super::format::*;
 use super::header::{seal, Header};
 use super::name_index::NameIndex;
 use super::nsec3_hash::{decode_base32hex, nsec3_hash, HASH_LEN};
+use super::one_or_many::OneOrMany;
 use super::prepare::{prepare, Placer, Prepared};
 use super::rdatas::Rdatas;
 use super::template::{Owner, QueryContext, RrsetRef, Sections};
@@ -77,17 +78,14 @@ struct Node<'z> {
     /// borrowed from the zone's record: a copy per node was a heap block
     /// per name. Only names no record owns (empty non-terminals) are owned.
     name: Cow<'z, Name>,
-    rrsets: Vec<Rrset<'z>>,
-    /// DS at a served child's apex, as the (also served) parent has it:
-    /// boxed, since nearly no node has one.
-    parent_ds: Option<Box<(usize, Rrset<'z>)>>,
+    /// Inline when one (most names of a big zone): no heap block per node.
+    rrsets: OneOrMany<Rrset<'z>>,
+    /// What a served parent holds at a served child's apex: one box for
+    /// both, since nearly no node has either (8 bytes less per node).
+    parent: Option<Box<ParentSide<'z>>>,
     /// Node and zone numbers as u32 (`NONE` for none), not `Option<usize>`:
     /// 24 bytes less per node (see `zone`, `cut`, `wildcard_child`).
     zone: u32,
-    /// The delegation to a served child at its apex, as the (also served)
-    /// parent has it: what a DNAME in the parent whose target lies below
-    /// the cut answers with (Knot follows a DNAME in its own zone only).
-    parent_cut: Option<Box<ParentCut<'z>>>,
     /// The topmost zone cut at or above this node, within its zone.
     cut: u32,
     wildcard_child: u32,
@@ -112,6 +110,24 @@ impl<'z> Node<'z> {
     fn rrset(&self, t: RType) -> Option<&Rrset<'z>> {
         self.rrsets.iter().find(|r| r.rtype == t)
     }
+
+    fn parent_ds(&self) -> Option<&(usize, Rrset<'z>)> {
+        self.parent.as_ref()?.ds.as_ref()
+    }
+
+    fn parent_cut(&self) -> Option<&ParentCut<'z>> {
+        self.parent.as_ref()?.cut.as_ref()
+    }
+}
+
+#[derive(Default)]
+struct ParentSide<'z> {
+    /// DS at a served child's apex, as the (also served) parent has it.
+    ds: Option<(usize, Rrset<'z>)>,
+    /// The delegation to a served child at its apex, as the (also served)
+    /// parent has it: what a DNAME in the parent whose target lies below
+    /// the cut answers with (Knot follows a DNAME in its own zone only).
+    cut: Option<ParentCut<'z>>,
 }
 
 /// The parent's side of a cut at a served child's apex: its NS, and the
@@ -288,8 +304,10 @@ impl<'z> Compiler<'z> {
                     if (is_ds || is_ds_sig) && deepest.is_some_and(|d| c.zones[d].apex == r.owner) {
                         let n = c.node(Cow::Borrowed(&r.owner), deepest.unwrap_or(0));
                         let entry = c.nodes[n]
-                            .parent_ds
-                            .get_or_insert_with(|| Box::new((zi_sorted, Rrset::new(RType::DS, r.ttl, &r.location))));
+                            .parent
+                            .get_or_insert_with(Box::default)
+                            .ds
+                            .get_or_insert_with(|| (zi_sorted, Rrset::new(RType::DS, r.ttl, &r.location)));
                         if is_ds_sig {
                             entry.1.add_sig(r.ttl, &r.rdata);
                         } else if !entry.1.rdatas.contains(&r.rdata.as_slice()) {
@@ -316,9 +334,11 @@ impl<'z> Compiler<'z> {
                     let (is_ns, is_nsec) = (parent_side(RType::NS), parent_side(RType::NSEC));
                     if (is_ns || is_nsec) && deepest.is_some_and(|d| c.zones[d].apex == r.owner) {
                         let n = c.node(Cow::Borrowed(&r.owner), deepest.unwrap_or(0));
-                        let cut = c.nodes[n]
-                            .parent_cut
-                            .get_or_insert_with(|| Box::new(ParentCut { zone: zi_sorted, ns: None, nsec: None }));
+                        let cut = c.nodes[n].parent.get_or_insert_with(Box::default).cut.get_or_insert(ParentCut {
+                            zone: zi_sorted,
+                            ns: None,
+                            nsec: None,
+                        });
                         let slot = if is_ns { &mut cut.ns } else { &mut cut.nsec };
                         let set = slot.get_or_insert_with(|| {
                             Rrset::new(if is_ns { RType::NS } else { RType::NSEC }, r.ttl, &r.location)
@@ -348,7 +368,7 @@ impl<'z> Compiler<'z> {
                     None => {
                         let mut set = Rrset::new(r.rtype, r.ttl, &r.location);
                         set.rdatas.push(&r.rdata);
-                        push_small(&mut node.rrsets, set);
+                        node.rrsets.push(set);
                     }
                 }
             }
@@ -391,10 +411,9 @@ impl<'z> Compiler<'z> {
         self.index.push(key(&name, &mut buf));
         self.nodes.push(Node {
             name,
-            rrsets: Vec::new(),
-            parent_ds: None,
+            rrsets: OneOrMany::default(),
+            parent: None,
             zone: zone as u32,
-            parent_cut: None,
             cut: NONE,
             wildcard_child: NONE,
         });
@@ -417,15 +436,10 @@ impl<'z> Compiler<'z> {
         for n in &mut self.nodes {
             if dnames.iter().any(|d| *n.name != *d && n.name.is_subdomain_of(d)) {
                 n.rrsets.clear();
-                n.parent_ds = None;
-                n.parent_cut = None;
+                n.parent = None;
             }
         }
-        let keep: Vec<bool> = self
-            .nodes
-            .iter()
-            .map(|n| !n.rrsets.is_empty() || n.parent_ds.is_some() || n.parent_cut.is_some())
-            .collect();
+        let keep: Vec<bool> = self.nodes.iter().map(|n| !n.rrsets.is_empty() || n.parent.is_some()).collect();
         self.retain(&keep);
     }
 
@@ -782,7 +796,7 @@ impl<'z> Compiler<'z> {
                 return s;
             }
             if qtype == RType::DS {
-                if let Some((_, ds)) = node.parent_ds.as_deref() {
+                if let Some((_, ds)) = node.parent_ds() {
                     s.answer.push(set(owner, ds));
                     return s;
                 }
@@ -858,7 +872,7 @@ impl<'z> Compiler<'z> {
     /// the table holds.
     fn parent_referral(&self, i: usize) -> Option<Sections<'_>> {
         let node = &self.nodes[i];
-        let cut = node.parent_cut.as_deref()?;
+        let cut = node.parent_cut()?;
         let ns = cut.ns.as_ref()?;
         let mut s = Sections {
             aa: false,
@@ -868,7 +882,7 @@ impl<'z> Compiler<'z> {
             additional: Vec::new(),
             denial: Vec::new(),
         };
-        match (node.parent_ds.as_deref(), &cut.nsec) {
+        match (node.parent_ds(), &cut.nsec) {
             (Some((_, ds)), _) => s.denial.push(set(Owner::Name(Name::clone(&node.name)), ds)),
             (None, Some(nsec)) => s.denial.push(set(Owner::Name(Name::clone(&node.name)), nsec)),
             (None, None) if !self.nsec3[cut.zone].entries.is_empty() => self.deny_nsec3(cut.zone, &node.name, &mut s),
@@ -943,7 +957,7 @@ impl<'z> Compiler<'z> {
             return types;
         }
         types.extend(node.rrsets.iter().map(|r| r.rtype));
-        if node.parent_ds.is_some() && !types.contains(&RType::DS) {
+        if node.parent_ds().is_some() && !types.contains(&RType::DS) {
             types.push(RType::DS);
         }
         // A CNAME node answers each type found at the end of its chain differently.
@@ -1045,7 +1059,11 @@ impl<'z> Compiler<'z> {
         let mut wildcard_fixups = Vec::new();
         // Searches (and, with NSEC3, a hash of `*.<name>`) per node, none
         // depending on another: on all cores.
-        let enclosers = super::parallel::map(self.nodes.len(), |i| self.encloser_proofs(i));
+        // None without a denial chain: 12 bytes a node not held, and no
+        // wildcard name made per node, for an unsigned table.
+        let chained = self.nsec3.iter().any(|c| !c.entries.is_empty()) || self.nsec_chain.iter().any(|c| !c.is_empty());
+        let enclosers =
+            if chained { super::parallel::map(self.nodes.len(), |i| self.encloser_proofs(i)) } else { Vec::new() };
         // Each node's templates are encoded on all cores, a batch of nodes
         // at a time, and placed here in node order (`prepare`).
         let prepared = super::parallel::batched(self.nodes.len(), NODE_BATCH, |i| self.prepare_node(i));
@@ -1077,7 +1095,7 @@ impl<'z> Compiler<'z> {
             if parent_referral.is_some() {
                 flags |= FLAG_PARENT_CUT;
             }
-            let encloser_proofs = enclosers[i];
+            let encloser_proofs = enclosers.get(i).copied().flatten();
             if encloser_proofs.is_some() {
                 flags |= FLAG_DENIAL;
             }
@@ -1095,7 +1113,7 @@ impl<'z> Compiler<'z> {
                 wildcard_fixups.push((out.len(), w));
                 out.extend_from_slice(&[0u8; 4]);
             }
-            if let (Some(r), Some(cut)) = (parent_referral, node.parent_cut.as_deref()) {
+            if let (Some(r), Some(cut)) = (parent_referral, node.parent_cut()) {
                 out.extend_from_slice(&(cut.zone as u32).to_le_bytes());
                 out.extend_from_slice(&r.to_le_bytes());
             }
@@ -1261,7 +1279,7 @@ impl Compiler<'_> {
             for set in &node.rrsets {
                 see(node.zone(), set);
             }
-            if let Some((_, ds)) = node.parent_ds.as_deref() {
+            if let Some((_, ds)) = node.parent_ds() {
                 see(node.zone(), ds);
             }
         }
@@ -1272,17 +1290,6 @@ impl Compiler<'_> {
         }
         earliest
     }
-}
-
-/// Pushes growing a short vector one element at a time: a Vec's first
-/// allocation holds four, and most nodes have one RRset of one record: four
-/// times the room per node and per RRset, over a million nodes. Past four
-/// it grows as usual (RRsets of many thousands of records exist).
-fn push_small<T>(v: &mut Vec<T>, x: T) {
-    if v.len() < 4 {
-        v.reserve_exact(1);
-    }
-    v.push(x);
 }
 
 /// The lowercase wire form of `name`, in `buf`: the index key, without an allocation.

@@ -19,6 +19,7 @@ pub mod format;
 mod header;
 mod name_index;
 pub mod nsec3_hash;
+mod one_or_many;
 pub mod overlay;
 mod parallel;
 #[cfg(test)]

@@ -17,7 +17,7 @@ impl Default for Rdatas<'_> {
 }
 
 impl<'z> Rdatas<'z> {
-    /// Grows one element at a time up to four (`super::compile::push_small`).
+    /// Grows one element at a time up to four (as `super::one_or_many::OneOrMany::push`).
     pub fn push(&mut self, rdata: &'z [u8]) {
         match self {
             Rdatas::Many(v) if v.is_empty() => *self = Rdatas::One(rdata),

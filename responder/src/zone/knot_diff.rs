@@ -109,7 +109,7 @@ fn knot_case(record: &Record) -> Vec<u8> {
         RType::RRSIG,
         RType::NSEC,
     ];
-    let mut rdata = record.rdata.clone();
+    let mut rdata = record.rdata.to_vec();
     if CANONICAL_LOWER.contains(&record.rtype) {
         for (at, len, _) in embedded_names(record.rtype, &record.rdata) {
             rdata[at..at + len].make_ascii_lowercase();

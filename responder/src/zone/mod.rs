@@ -25,6 +25,7 @@ mod rdata;
 mod reader;
 pub mod record;
 pub mod rtype;
+mod small_bytes;
 mod svcb;
 #[cfg(test)]
 mod test_support;
@@ -38,8 +39,9 @@ pub use embedded::embedded_names;
 pub use error::ZoneError;
 pub use name::Name;
 pub use reader::{parse_size, require_regular_file, ReadLimits, DEFAULT_MAX_BYTES};
-pub use record::{Location, Record};
+pub use record::{FileName, Location, Record};
 pub use rtype::{class, RType};
+pub use small_bytes::SmallBytes;
 
 /// A zone as read from its master file and checked.
 #[derive(Debug, Clone)]

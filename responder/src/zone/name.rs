@@ -7,6 +7,8 @@ use std::cmp::Ordering;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 
+use super::small_bytes::SmallBytes;
+
 /// Longest name on the wire, length octets and root label included (RFC 1035 §3.1).
 pub const MAX_NAME_LEN: usize = 255;
 /// Longest single label (RFC 1035 §2.3.4).
@@ -15,7 +17,7 @@ pub const MAX_LABEL_LEN: usize = 63;
 /// An absolute domain name: a sequence of length-prefixed labels ending with the root.
 #[derive(Clone)]
 pub struct Name {
-    wire: Vec<u8>,
+    wire: SmallBytes,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -35,7 +37,7 @@ pub enum NameError {
 impl Name {
     /// The root name `.`.
     pub fn root() -> Name {
-        Name { wire: vec![0] }
+        Name { wire: SmallBytes::new(&[0]) }
     }
 
     /// Builds a name from uncompressed wire bytes, checking every length octet.
@@ -57,7 +59,7 @@ impl Name {
         if wire.len() > MAX_NAME_LEN {
             return Err(NameError::NameTooLong);
         }
-        Ok(Name { wire: wire.to_vec() })
+        Ok(Name { wire: SmallBytes::new(wire) })
     }
 
     /// Builds a name from labels given leftmost first (raw bytes, no escapes).
@@ -77,7 +79,7 @@ impl Name {
         if wire.len() > MAX_NAME_LEN {
             return Err(NameError::NameTooLong);
         }
-        Ok(Name { wire })
+        Ok(Name { wire: SmallBytes::new(&wire) })
     }
 
     /// Parses presentation format (`www.example.com.`, escapes `\.` and `\DDD`).
@@ -90,19 +92,27 @@ impl Name {
 
     /// [`Name::parse`] for text that need not be UTF-8 (zone files may hold raw octets).
     pub fn parse_bytes(text: &[u8], origin: Option<&Name>) -> Result<Option<Name>, NameError> {
-        let mut wire = Vec::with_capacity(text.len() + 2 + origin.map_or(0, Name::wire_len));
-        Ok(append_presentation(text, origin, &mut wire)?.then_some(Name { wire }))
+        // Written into a reused buffer, then kept at its size: a name per
+        // record of a zone file goes through here.
+        thread_local! {
+            static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        SCRATCH.with_borrow_mut(|wire| {
+            wire.clear();
+            Ok(append_presentation(text, origin, wire)?.then(|| Name { wire: SmallBytes::new(wire) }))
+        })
     }
 
     /// `self` (treated as relative: its root label dropped) followed by `suffix`.
     pub fn concat(&self, suffix: &Name) -> Result<Name, NameError> {
-        let mut wire = Vec::with_capacity(self.wire.len() + suffix.wire.len());
-        wire.extend_from_slice(&self.wire[..self.wire.len() - 1]);
-        wire.extend_from_slice(&suffix.wire);
-        if wire.len() > MAX_NAME_LEN {
+        let (head, len) = (&self.wire[..self.wire.len() - 1], self.wire.len() - 1 + suffix.wire.len());
+        if len > MAX_NAME_LEN {
             return Err(NameError::NameTooLong);
         }
-        Ok(Name { wire })
+        let mut wire = [0u8; MAX_NAME_LEN];
+        wire[..head.len()].copy_from_slice(head);
+        wire[head.len()..len].copy_from_slice(&suffix.wire);
+        Ok(Name { wire: SmallBytes::new(&wire[..len]) })
     }
 
     /// `label.self`, for building wildcard and child names.
@@ -113,14 +123,15 @@ impl Name {
         if label.len() > MAX_LABEL_LEN {
             return Err(NameError::LabelTooLong);
         }
-        let mut wire = Vec::with_capacity(self.wire.len() + 1 + label.len());
-        wire.push(label.len() as u8);
-        wire.extend_from_slice(label);
-        wire.extend_from_slice(&self.wire);
-        if wire.len() > MAX_NAME_LEN {
+        let len = 1 + label.len() + self.wire.len();
+        if len > MAX_NAME_LEN {
             return Err(NameError::NameTooLong);
         }
-        Ok(Name { wire })
+        let mut wire = [0u8; MAX_NAME_LEN];
+        wire[0] = label.len() as u8;
+        wire[1..1 + label.len()].copy_from_slice(label);
+        wire[1 + label.len()..len].copy_from_slice(&self.wire);
+        Ok(Name { wire: SmallBytes::new(&wire[..len]) })
     }
 
     pub fn wire(&self) -> &[u8] {
@@ -150,7 +161,7 @@ impl Name {
             return None;
         }
         let skip = 1 + self.wire[0] as usize;
-        Some(Name { wire: self.wire[skip..].to_vec() })
+        Some(Name { wire: SmallBytes::new(&self.wire[skip..]) })
     }
 
     pub fn is_wildcard(&self) -> bool {
@@ -174,7 +185,9 @@ impl Name {
 
     /// A copy with ASCII letters lowered: the key form used by the table.
     pub fn to_lowercase(&self) -> Name {
-        Name { wire: self.wire.to_ascii_lowercase() }
+        let mut lower = self.clone();
+        lower.wire.make_ascii_lowercase();
+        lower
     }
 }
 

@@ -13,7 +13,6 @@
 //! because it makes a record's TTL depend on the line above it.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use super::error::ZoneError;
 use super::fields::NO_ORIGIN;
@@ -21,8 +20,9 @@ use super::lexer::{EntryStart, Lexer, Token};
 use super::name::Name;
 use super::rdata::parse_rdata;
 use super::reader::Reader;
-use super::record::{Location, Record};
+use super::record::{FileName, Location, Record};
 use super::rtype::{class, RType};
+use super::small_bytes::SmallBytes;
 use super::ttl::parse_ttl;
 
 /// Include chains deeper than this are almost certainly a file including itself.
@@ -43,7 +43,7 @@ pub struct Parser {
     /// Opens `$INCLUDE` files, within the zone's byte cap and directories.
     reader: Reader,
     /// The file name the last record's location shares.
-    file: Arc<str>,
+    file: FileName,
 }
 
 /// What precedes the RDATA of a record.
@@ -74,7 +74,7 @@ impl Parser {
             warnings: Vec::new(),
             rdata: Vec::with_capacity(512),
             reader,
-            file: Arc::from(""),
+            file: FileName::from(""),
         }
     }
 
@@ -187,14 +187,14 @@ impl Parser {
         let ttl = self.resolve_ttl(header.ttl, header.rtype, start, file)?;
         self.last_ttl = Some(ttl);
         if *self.file != *file {
-            self.file = Arc::from(file);
+            self.file = FileName::from(file);
         }
         self.records.push(Record {
             owner: header.owner,
             rtype: header.rtype,
             class: class::IN,
             ttl,
-            rdata: self.rdata.clone(),
+            rdata: SmallBytes::new(&self.rdata),
             location: Location { file: self.file.clone(), line: start.line },
         });
         Ok(())
@@ -285,7 +285,7 @@ fn class_from(text: &[u8]) -> Option<u16> {
 }
 
 fn error_at(file: &str, line: usize, message: String) -> ZoneError {
-    ZoneError { location: Some(Location { file: Arc::from(file), line }), message }
+    ZoneError { location: Some(Location { file: file.into(), line }), message }
 }
 
 #[cfg(test)]
@@ -316,7 +316,7 @@ mod tests {
     }
 
     fn summary(records: &[Record]) -> Vec<(String, u32, RType, Vec<u8>)> {
-        records.iter().map(|r| (r.owner.to_string(), r.ttl, r.rtype, r.rdata.clone())).collect()
+        records.iter().map(|r| (r.owner.to_string(), r.ttl, r.rtype, r.rdata.to_vec())).collect()
     }
 
     #[test]

@@ -102,7 +102,7 @@ fn wait_for_first_answer(runtime: &Weak<Runtime>) -> bool {
 /// them. The SOA is a placeholder (MNAME and RNAME the root) with the
 /// serial the zone was served with: SERVFAIL answers carry no records.
 pub(super) fn withdrawn_zones(served: &[ServedZone]) -> Vec<Zone> {
-    let location = Location { file: Arc::from("(withdrawn table)"), line: 0 };
+    let location = Location { file: "(withdrawn table)".into(), line: 0 };
     served
         .iter()
         .filter_map(|z| {
@@ -115,7 +115,7 @@ pub(super) fn withdrawn_zones(served: &[ServedZone]) -> Vec<Zone> {
                 rtype: RType::SOA,
                 class: class::IN,
                 ttl: 0,
-                rdata,
+                rdata: rdata.into(),
                 location: location.clone(),
             };
             Some(Zone { origin, records: vec![soa], warnings: Vec::new(), expired: true })

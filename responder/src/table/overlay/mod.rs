@@ -351,7 +351,7 @@ fn partial_zones<'a>(ix: &'a ZoneIndex, context: &[&[u8]], witnesses: &'a mut Ve
             w.extend_from_slice(k);
             let Ok(owner) = Name::from_wire(&w) else { continue };
             let location = crate::zone::Location { file: "(overlay witness)".into(), line: 0 };
-            witnesses[zi].push(Record { owner, rtype: RType::TXT, class: 1, ttl: 0, rdata: vec![0], location });
+            witnesses[zi].push(Record { owner, rtype: RType::TXT, class: 1, ttl: 0, rdata: vec![0].into(), location });
         }
     }
     let witnesses: &'a Vec<Vec<Record>> = witnesses;

@@ -83,7 +83,7 @@ pub fn from_zone(records: &[Record]) -> Vec<WireRecord> {
             rtype: r.rtype,
             class: r.class,
             ttl: r.ttl,
-            rdata: r.rdata.clone(),
+            rdata: r.rdata.to_vec(),
         })
         .collect()
 }

@@ -52,7 +52,7 @@ pub mod tests {
             rtype,
             class: 1,
             ttl,
-            rdata: rdata.to_vec(),
+            rdata: rdata.into(),
             location: Location { file: "t".into(), line: 1 },
         }
     }
