@@ -535,24 +535,26 @@ fn an_ixfr_is_applied_as_an_overlay_until_the_changes_pass_an_eighth() {
     let dir = tempfile::tempdir().unwrap();
     let sec_port = free_port().unwrap();
     std::fs::create_dir_all(dir.path().join("primary")).unwrap();
-    // 65 records: the five of `zone_text` and 60 addresses.
-    let hosts: String = (0..60).map(|i| format!("h{i} A 198.18.1.{i}\n")).collect();
+    // 105 records: the five of `zone_text` and 100 addresses.
+    let hosts: String = (0..100).map(|i| format!("h{i} A 198.18.1.{i}\n")).collect();
     let mut primary = Primary::start(&dir.path().join("primary"), &zone_text(1, 3600, 600, 86400, &hosts), sec_port);
     let mut secondary = Secondary::start(dir.path(), sec_port, primary.addr, "");
-    wait_for("the first AXFR", Duration::from_secs(10), || secondary.address_of("h59.example.test.").is_some());
+    wait_for("the first AXFR", Duration::from_secs(10), || secondary.address_of("h99.example.test.").is_some());
     let reloads = || secondary.ctl("stats")["reloads"].clone();
     // The first copy adds a zone to the set: compiled whole.
     assert_eq!((reloads()["last_path"].as_str(), reloads()["overlaid"].as_u64()), (Some("full"), Some(0)));
 
-    // One name added: the SOA replaced and the address, 3 records; the
-    // apex (its SOA) and the new name compiled.
+    // One name added: the IXFR's 3 records (the SOA replaced, the
+    // address), counted as 5 (the apex's NS now follows a new SOA, so the
+    // apex is replaced whole: `Change::diff` keeps each name's record
+    // order); the apex and the new name compiled.
     primary.add("new", "A", "198.18.0.81");
     wait_for("the IXFR", Duration::from_secs(5), || secondary.address_of("new.example.test.").is_some());
     wait_for("the IXFR in the status", Duration::from_secs(2), || secondary.status()["last_transfer"] == "IXFR");
     let r = reloads();
     assert_eq!((r["last_path"].as_str(), r["overlaid"].as_u64()), (Some("overlay"), Some(1)), "{r}");
-    assert_eq!(r["last_overlay"], serde_json::json!({"by": "transfer", "zones": 1, "records": 3, "names_compiled": 2}));
-    assert!(secondary.log().contains("transfer: 3 records of 1 zones applied as an overlay (2 names compiled)"));
+    assert_eq!(r["last_overlay"], serde_json::json!({"by": "transfer", "zones": 1, "records": 5, "names_compiled": 2}));
+    assert!(secondary.log().contains("transfer: 5 records of 1 zones applied as an overlay (2 names compiled)"));
     assert_eq!(secondary.address_of("h7.example.test.").as_deref(), Some("h7.example.test. 60 A 198.18.1.7"));
     let negative = secondary.ask("nothing.example.test.", A);
     assert_eq!((negative.rcode, negative.authority.len()), (3, 1));
@@ -565,18 +567,18 @@ fn an_ixfr_is_applied_as_an_overlay_until_the_changes_pass_an_eighth() {
     let r = reloads();
     assert_eq!(r["last_overlay"], serde_json::json!({"by": "transfer", "zones": 0, "records": 0, "names_compiled": 0}));
 
-    // A second name: 6 of 65 records changed since the full compile, still
-    // an overlay; a third makes 9, past 65 / 8: compiled whole, said why.
+    // A second name: 10 of 105 records changed since the full compile,
+    // still an overlay; a third makes 15, past 105 / 8: compiled whole.
     primary.add("new2", "A", "198.18.0.82");
     wait_for("the second IXFR", Duration::from_secs(5), || secondary.address_of("new2.example.test.").is_some());
     wait_for("the second IXFR served", Duration::from_secs(2), || reloads()["overlaid"] == 3);
-    assert_eq!(reloads()["last_overlay"]["records"], 3);
+    assert_eq!(reloads()["last_overlay"]["records"], 5);
     primary.add("new3", "A", "198.18.0.83");
     wait_for("the third IXFR", Duration::from_secs(5), || secondary.address_of("new3.example.test.").is_some());
     wait_for("the third IXFR served", Duration::from_secs(2), || reloads()["last_path"] == "full");
     let r = reloads();
     assert_eq!(r["overlaid"], 3, "{r}");
-    assert_eq!(r["last_fallback"], "9 records changed since the last full compile, more than 1/8 of 65", "{r}");
+    assert_eq!(r["last_fallback"], "15 records changed since the last full compile, more than 1/8 of 105", "{r}");
     for name in ["new.example.test.", "new2.example.test.", "h0.example.test."] {
         assert!(secondary.address_of(name).is_some(), "{name} still answered after the full compile");
     }

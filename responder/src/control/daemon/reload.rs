@@ -416,12 +416,8 @@ impl Reloader {
                     Some(_) => new.iter().map(|(_, z)| Arc::clone(z)).collect(),
                     None => Vec::new(),
                 };
-                let done = OverlayApplied {
-                    by,
-                    zones: applied.zones,
-                    records: applied.records,
-                    compiled: applied.compiled,
-                };
+                let done =
+                    OverlayApplied { by, zones: applied.zones, records: applied.records, compiled: applied.compiled };
                 drop((old, new));
                 loading.files = files;
                 loading.secondaries = secondaries;
