@@ -11,12 +11,28 @@
 //!
 //! Modes (arguments after `--`): `--names N` (default 1,000,000),
 //! `--sizes 1,100,10000`.
+//!
+//! `--answers`: instead, the engine's answers per second in batches of 64
+//! (as an XDP worker answers an RX batch, prefetched) on the base table
+//! and on the same table with `--changes N` (default 1,000) changes
+//! applied as one overlay, `--rounds R` (default 8) rounds taking turns so
+//! that the host's noise shows in both. The query mix is the engine
+//! bench's (about 20% NXDOMAIN) with every eighth query asking for a
+//! changed name instead (a moved address or a new name; `--changed-every
+//! K` for every K-th, 0 for none: then both engines give the same answers
+//! and only the overlay's lookups differ), the same frames for both. With `--callgrind-batched N` and `--engine base|overlay`: N
+//! answers on that engine and nothing else timed, for
+//! `valgrind --tool=callgrind --toggle-collect='*answer_batches*'`.
 
+use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use responder::engine::live::SharedEngine;
-use responder::engine::{answer_message, Engine, Options, Transport};
+use responder::engine::policy::SendAll;
+use responder::engine::{
+    answer_in_place_with, answer_message, Engine, Options, Prefetch, Scratch, Transport, Verdict, MAX_BATCH,
+};
 use responder::table::overlay::{apply, Change, ZoneIndex};
 use responder::table::Table;
 use responder::zone::{Location, Name, RType, Record};
@@ -34,6 +50,19 @@ fn main() {
     let zone = responder::zone::parse_str(&text, "bench.zone", None).expect("generated zone parses");
     drop(text);
     let zones = [zone];
+    if args.iter().any(|a| a == "--answers") {
+        let count = |flag: &str, default: usize| after(flag).and_then(|n| n.parse().ok()).unwrap_or(default);
+        let run = AnswersRun {
+            names,
+            changes: count("--changes", 1_000),
+            rounds: count("--rounds", 8),
+            callgrind: after("--callgrind-batched").and_then(|n| n.parse().ok()),
+            engine: after("--engine").unwrap_or_else(|| "overlay".into()),
+            changed_every: count("--changed-every", 8),
+        };
+        answers(&zones, run);
+        return;
+    }
     let (t, c) = (Instant::now(), thread_cpu());
     let table = Table::compile(&zones).expect("compiles");
     let (compile, compile_cpu) = (t.elapsed(), thread_cpu() - c);
@@ -128,4 +157,171 @@ fn check(engine: &Engine, change: &Change) {
         let n = answer_message(engine, &mut buf, q.len(), Transport::Udp).expect("answered");
         assert!(buf[..n].windows(4).any(|w| w == &r.rdata[..]), "{} answers its new address", r.owner);
     }
+}
+
+/// Queries in the answer mix: a power of two, indexed with a mask.
+const QUERIES: usize = 65_536;
+
+struct AnswersRun {
+    names: usize,
+    changes: usize,
+    rounds: usize,
+    callgrind: Option<usize>,
+    engine: String,
+    /// Every this many queries asks for a changed name; 0: none does.
+    changed_every: usize,
+}
+
+/// Answers per second on the base table and with `run.changes` changes
+/// applied as an overlay, rounds taking turns; or, with a callgrind count,
+/// only that many answers on one of them.
+fn answers(zones: &[responder::zone::Zone], run: AnswersRun) {
+    let base = Engine::new(Table::compile(zones).expect("compiles"), Options::default());
+    let mut index = ZoneIndex::build(zones);
+    let change = changes(run.names, 0, run.changes);
+    let (overlay, applied) = apply(&mut index, base.table(), None, &change).expect("the overlay takes these changes");
+    drop(index);
+    let overlaid = base.with_overlay(Some(Arc::new(overlay)));
+    let (nodes, tombstones) = overlaid.overlay().map_or((0, 0), |o| o.len());
+    println!(
+        "{} changes applied: {} names compiled, overlay {} names, {} tombstones, {:.2} MB",
+        run.changes,
+        applied.compiled,
+        nodes,
+        tombstones,
+        overlaid.overlay().map_or(0, |o| o.bytes()) as f64 / 1e6
+    );
+    let frames = answer_mix(run.names, &change, run.changed_every);
+    let mut bufs = vec![vec![0u8; 2048]; MAX_BATCH];
+    let mut prefetch = Prefetch::new();
+    if let Some(n) = run.callgrind {
+        let engine = match run.engine.as_str() {
+            "base" => &base,
+            "overlay" => &overlaid,
+            other => panic!("--engine base|overlay, not {other}"),
+        };
+        let (tx, bytes) = answer_batches(engine, &frames, &mut bufs, &mut prefetch, n);
+        println!("callgrind run (batched, {}): {n} answers, {tx} transmitted, {bytes} bytes", run.engine);
+        return;
+    }
+    check_mix(&base, &overlaid, &frames, run.changed_every);
+    // Warm both (caches, the table's pages) before the clock.
+    for engine in [&base, &overlaid] {
+        black_box(answer_batches(engine, &frames, &mut bufs, &mut prefetch, QUERIES));
+    }
+    let per_round = QUERIES * 16;
+    let mut rates: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+    for round in 0..run.rounds {
+        // Which goes first alternates, so neither always follows the other.
+        let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+        for which in order {
+            let engine = if which == 0 { &base } else { &overlaid };
+            let t = Instant::now();
+            black_box(answer_batches(engine, &frames, &mut bufs, &mut prefetch, per_round));
+            rates[which].push(per_round as f64 / t.elapsed().as_secs_f64());
+        }
+        println!(
+            "round {}: base {:.0} answers/s, {} changes applied {:.0} answers/s ({:+.1}%)",
+            round + 1,
+            rates[0][round],
+            run.changes,
+            rates[1][round],
+            (rates[1][round] / rates[0][round] - 1.0) * 100.0
+        );
+    }
+    let median = |v: &[f64]| {
+        let mut v = v.to_vec();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let spread = |v: &[f64]| (v.iter().cloned().fold(f64::MAX, f64::min), v.iter().cloned().fold(0.0, f64::max));
+    let (m0, m1) = (median(&rates[0]), median(&rates[1]));
+    let ((lo0, hi0), (lo1, hi1)) = (spread(&rates[0]), spread(&rates[1]));
+    println!(
+        "median of {} rounds: base {m0:.0} answers/s ({lo0:.0}-{hi0:.0}), {} changes applied {m1:.0} ({lo1:.0}-{hi1:.0}): {:+.1}%",
+        run.rounds,
+        run.changes,
+        (m1 / m0 - 1.0) * 100.0
+    );
+}
+
+/// The engine bench's mix over `names`, every `every`-th query asking
+/// instead for a name `change` adds (moved addresses and new names in
+/// turn; none for 0), each framed as the XDP worker receives it.
+fn answer_mix(names: usize, change: &Change, every: usize) -> Vec<Vec<u8>> {
+    let changed: Vec<String> = change.adds.iter().map(|r| r.owner.to_string()).collect();
+    workload::queries(names, QUERIES, 1)
+        .into_iter()
+        .enumerate()
+        .map(|(i, q)| match every {
+            0 => q,
+            _ if changed.is_empty() || i % every != 0 => q,
+            _ => testkit::frames::QuerySpec::new(&changed[(i / every) % changed.len()], 1).encode(),
+        })
+        .enumerate()
+        .map(|(i, q)| workload::ipv4_frame(&q, 1024 + (i % 60_000) as u16))
+        .collect()
+}
+
+/// The two engines answer every query of the mix; alike, except for the
+/// changed names (and the CNAMEs and MX owners that name them), which
+/// only the overlaid one answers with their new data.
+fn check_mix(base: &Engine, overlaid: &Engine, frames: &[Vec<u8>], every: usize) {
+    let mut a = vec![0u8; 2048];
+    let mut b = vec![0u8; 2048];
+    let (mut alike, mut differ) = (0, 0);
+    for f in frames {
+        a[..f.len()].copy_from_slice(f);
+        b[..f.len()].copy_from_slice(f);
+        let (Verdict::Transmit(x), Verdict::Transmit(y)) = (
+            answer_in_place_with(base, &mut Scratch::default(), &mut a, f.len(), 2048, &mut SendAll),
+            answer_in_place_with(overlaid, &mut Scratch::default(), &mut b, f.len(), 2048, &mut SendAll),
+        ) else {
+            panic!("a query of the mix not answered")
+        };
+        if a[..x] == b[..y] {
+            alike += 1;
+        } else {
+            differ += 1;
+        }
+    }
+    println!("query mix: {} queries, {differ} answered differently after the change", frames.len());
+    if let Some(asked) = frames.len().checked_div(every) {
+        assert!(differ + 1 >= asked, "the changed names are in the mix");
+    }
+    assert!(alike > frames.len() * 3 / 4, "most answers are the base's");
+}
+
+/// As a worker answers an RX batch: each frame in its own buffer, shown to
+/// the prefetcher, the node lines requested, then every frame answered.
+#[inline(never)]
+fn answer_batches(
+    engine: &Engine,
+    frames: &[Vec<u8>],
+    bufs: &mut [Vec<u8>],
+    prefetch: &mut Prefetch,
+    n: usize,
+) -> (usize, usize) {
+    let mut scratch = Scratch::default();
+    let (mut tx, mut bytes, mut done) = (0, 0, 0);
+    while done < n {
+        let batch = (n - done).min(bufs.len());
+        for (j, buf) in bufs[..batch].iter_mut().enumerate() {
+            let f = &frames[(done + j) & (QUERIES - 1)];
+            buf[..f.len()].copy_from_slice(f);
+            prefetch.frame(engine, &buf[..f.len()]);
+        }
+        prefetch.finish(engine, &mut scratch);
+        for (j, buf) in bufs[..batch].iter_mut().enumerate() {
+            let len = frames[(done + j) & (QUERIES - 1)].len();
+            let capacity = buf.len();
+            if let Verdict::Transmit(out) = answer_in_place_with(engine, &mut scratch, buf, len, capacity, &mut SendAll)
+            {
+                tx += 1;
+                bytes += out;
+            }
+        }
+        done += batch;
+    }
+    (tx, bytes)
 }

@@ -521,3 +521,67 @@ fn copies_are_written_after_the_drop_to_an_unprivileged_user() {
     primary.stop();
     secondary.stop();
 }
+
+/// An IXFR of a few records is applied as an overlay over the table
+/// serving (issue 14), as a small reload is: counted in `ctl stats` with
+/// what it did, served at once, negative answers carrying the new serial.
+/// An AXFR that changes nothing is one too; once the records changed since
+/// the last full compile pass 1/8 of the zone's, the next IXFR compiles whole.
+#[test]
+fn an_ixfr_is_applied_as_an_overlay_until_the_changes_pass_an_eighth() {
+    if !tools("an_ixfr_is_applied_as_an_overlay_until_the_changes_pass_an_eighth") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let sec_port = free_port().unwrap();
+    std::fs::create_dir_all(dir.path().join("primary")).unwrap();
+    // 105 records: the five of `zone_text` and 100 addresses.
+    let hosts: String = (0..100).map(|i| format!("h{i} A 198.18.1.{i}\n")).collect();
+    let mut primary = Primary::start(&dir.path().join("primary"), &zone_text(1, 3600, 600, 86400, &hosts), sec_port);
+    let mut secondary = Secondary::start(dir.path(), sec_port, primary.addr, "");
+    wait_for("the first AXFR", Duration::from_secs(10), || secondary.address_of("h99.example.test.").is_some());
+    let reloads = || secondary.ctl("stats")["reloads"].clone();
+    // The first copy adds a zone to the set: compiled whole.
+    assert_eq!((reloads()["last_path"].as_str(), reloads()["overlaid"].as_u64()), (Some("full"), Some(0)));
+
+    // One name added: the IXFR's 3 records (the SOA replaced, the
+    // address), counted as 5 (the apex's NS now follows a new SOA, so the
+    // apex is replaced whole: `Change::diff` keeps each name's record
+    // order); the apex and the new name compiled.
+    primary.add("new", "A", "198.18.0.81");
+    wait_for("the IXFR", Duration::from_secs(5), || secondary.address_of("new.example.test.").is_some());
+    wait_for("the IXFR in the status", Duration::from_secs(2), || secondary.status()["last_transfer"] == "IXFR");
+    let r = reloads();
+    assert_eq!((r["last_path"].as_str(), r["overlaid"].as_u64()), (Some("overlay"), Some(1)), "{r}");
+    assert_eq!(r["last_overlay"], serde_json::json!({"by": "transfer", "zones": 1, "records": 5, "names_compiled": 2}));
+    assert!(secondary.log().contains("transfer: 5 records of 1 zones applied as an overlay (2 names compiled)"));
+    assert_eq!(secondary.address_of("h7.example.test.").as_deref(), Some("h7.example.test. 60 A 198.18.1.7"));
+    let negative = secondary.ask("nothing.example.test.", A);
+    assert_eq!((negative.rcode, negative.authority.len()), (3, 1));
+    assert!(negative.authority[0].to_string().contains(" 2 3600 600 86400 60"), "{}", negative.authority[0]);
+
+    // The same zone again by AXFR: nothing differs, nothing compiled.
+    assert_eq!(secondary.ctl("zone-retransfer example.test")["ok"], true);
+    wait_for("the AXFR", Duration::from_secs(5), || secondary.status()["last_transfer"] == "AXFR");
+    wait_for("the AXFR served", Duration::from_secs(2), || reloads()["overlaid"] == 2);
+    let r = reloads();
+    assert_eq!(r["last_overlay"], serde_json::json!({"by": "transfer", "zones": 0, "records": 0, "names_compiled": 0}));
+
+    // A second name: 10 of 105 records changed since the full compile,
+    // still an overlay; a third makes 15, past 105 / 8: compiled whole.
+    primary.add("new2", "A", "198.18.0.82");
+    wait_for("the second IXFR", Duration::from_secs(5), || secondary.address_of("new2.example.test.").is_some());
+    wait_for("the second IXFR served", Duration::from_secs(2), || reloads()["overlaid"] == 3);
+    assert_eq!(reloads()["last_overlay"]["records"], 5);
+    primary.add("new3", "A", "198.18.0.83");
+    wait_for("the third IXFR", Duration::from_secs(5), || secondary.address_of("new3.example.test.").is_some());
+    wait_for("the third IXFR served", Duration::from_secs(2), || reloads()["last_path"] == "full");
+    let r = reloads();
+    assert_eq!(r["overlaid"], 3, "{r}");
+    assert_eq!(r["last_fallback"], "15 records changed since the last full compile, more than 1/8 of 105", "{r}");
+    for name in ["new.example.test.", "new2.example.test.", "h0.example.test."] {
+        assert!(secondary.address_of(name).is_some(), "{name} still answered after the full compile");
+    }
+    primary.stop();
+    secondary.stop();
+}

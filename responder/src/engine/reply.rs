@@ -71,7 +71,12 @@ impl<'b> Reply<'b> {
     }
 
     /// Copies a template in: body always, additional chunks while they fit.
-    #[inline]
+    /// Always inlined: the overlaid answer path (`engine/overlaid.rs`) is
+    /// large enough that LLVM otherwise calls it out of line there, 26
+    /// instructions an answer more than with it inlined, as the base path
+    /// has it (docs/BENCHMARKS.md, "answers per second after 1,000 applied
+    /// changes").
+    #[inline(always)]
     pub fn template(&mut self, query: &Query, r: &ResponseView<'_>) -> Result<(), Failure> {
         self.template_with(query, r, &[])
     }

@@ -1,7 +1,8 @@
-//! A reload whose zone files changed a little, served as change sets
+//! A reload whose zone files changed a little, or a secondary zone's new
+//! copy (an IXFR, or an AXFR that differs a little), served as change sets
 //! applied over the engine serving now (`table::overlay`) instead of a
-//! full compile: the difference of each changed file from its last load
-//! becomes an overlay over the table. The policy falls back to the full
+//! full compile: the difference of each changed zone from the version the
+//! table holds becomes an overlay over the table. The policy falls back to the full
 //! compile when the zone set itself changed, when an apply refuses
 //! (`overlay::Fallback`: a signed zone, a delegation, the SOA's names...),
 //! or when more than 1/[`MAX_SHARE`] of the records changed since the last
@@ -15,6 +16,13 @@ use crate::zone::Zone;
 
 /// A zone file as loaded: its `--zone` argument and its zone.
 pub(super) type FileZone = (String, Arc<Zone>);
+
+/// A zone as the table compiles it, in table order: where it comes from
+/// (a file's `--zone` argument, or [`SECONDARY`]) and the zone.
+pub(super) type Served<'a> = (&'a str, &'a Arc<Zone>);
+
+/// Where a secondary zone comes from, for [`Served`].
+pub(super) const SECONDARY: &str = "secondary";
 
 /// Changed records since the last full compile, at most this fraction of all.
 pub const MAX_SHARE: usize = 8;
@@ -33,7 +41,7 @@ pub(super) struct Incremental {
 /// What an overlay reload did.
 pub(super) struct Applied {
     pub engine: Engine,
-    /// Zones whose file changed.
+    /// Zones that changed.
     pub zones: usize,
     /// Records deleted and added.
     pub records: usize,
@@ -41,18 +49,22 @@ pub(super) struct Applied {
     pub compiled: usize,
 }
 
-/// `new` (the files as read now) applied over `current`, served from
-/// `old`: `Ok(None)` when the zone set is not the same (a full compile is
-/// the only way), `Err` with the reason the policy or an apply fell back.
+/// `new` (the zones as they are now: files as read now, secondaries as
+/// their threads left them) applied over `current`, served from `old`:
+/// `Ok(None)` when the zone set is not the same (a full compile is the
+/// only way), `Err` with the reason the policy or an apply fell back.
 /// `state` is the index for `old` (built here when `None`), left `None`
 /// on a fallback.
-pub(super) fn apply_files(
+pub(super) fn apply_zones(
     state: &mut Option<Incremental>,
     current: &Engine,
-    old: &[FileZone],
-    new: &[FileZone],
+    old: &[Served<'_>],
+    new: &[Served<'_>],
 ) -> Result<Option<Applied>, String> {
-    let same_set = old.len() == new.len() && old.iter().zip(new).all(|(a, b)| a.0 == b.0 && a.1.origin == b.1.origin);
+    // An expired secondary answers SERVFAIL from templates of its own,
+    // which only a full compile writes: expiring or coming back is a new set.
+    let same = |a: &Served<'_>, b: &Served<'_>| a.0 == b.0 && a.1.origin == b.1.origin && a.1.expired == b.1.expired;
+    let same_set = old.len() == new.len() && old.iter().zip(new).all(|(a, b)| same(a, b));
     if !same_set {
         return Ok(None);
     }
@@ -60,8 +72,8 @@ pub(super) fn apply_files(
         .iter()
         .zip(new)
         .enumerate()
-        .filter(|(_, (o, n))| !Arc::ptr_eq(&o.1, &n.1))
-        .map(|(at, (o, n))| Change::diff(at, &o.1, &n.1))
+        .filter(|(_, (o, n))| !Arc::ptr_eq(o.1, n.1))
+        .map(|(at, (o, n))| Change::diff(at, o.1, n.1))
         .filter(|c| !c.deletes.is_empty() || !c.adds.is_empty())
         .collect();
     let records: usize = changes.iter().map(|c| c.deletes.len() + c.adds.len()).sum();
@@ -87,7 +99,7 @@ pub(super) fn apply_files(
         ));
     }
     let st = state.get_or_insert_with(|| {
-        let zones: Vec<&Zone> = old.iter().map(|(_, z)| &**z).collect();
+        let zones: Vec<&Zone> = old.iter().map(|(_, z)| &***z).collect();
         Incremental { index: ZoneIndex::build(&zones), base, changed: 0 }
     });
     let mut overlay = current.overlay_shared();

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use super::incremental::{self, FileZone, Incremental};
+use super::incremental::{self, FileZone, Incremental, Served, SECONDARY};
 use super::served::{self, ServedZone};
 use super::table_check::open_for_start;
 use crate::control::zones;
@@ -90,6 +90,9 @@ struct Loading {
     /// The zone files as last loaded: a swap of secondary zones and a
     /// `zone-reload` of one zone reuse the others instead of reading them.
     files: Vec<FileZone>,
+    /// The secondary zones as the engine serving now has them (after
+    /// `files` in the table), for the next change set.
+    secondaries: Vec<Arc<zone::Zone>>,
     /// The options of the engine serving now.
     options: Options,
     /// The zones as the engine serving now has them, for the next change
@@ -144,6 +147,30 @@ pub struct ReloadHistory {
     /// could have been an overlay was compiled whole.
     pub last_path: Option<LoadPath>,
     pub last_fallback: Option<String>,
+    /// What the last load applied as an overlay did.
+    pub last_overlay: Option<OverlayApplied>,
+}
+
+/// What a load applied as an overlay did, for stats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OverlayApplied {
+    /// What asked for it: `reload`, `zone-reload` or `transfer` (a
+    /// secondary zone's new copy).
+    pub by: &'static str,
+    /// Zones that changed, records deleted and added, names compiled anew.
+    pub zones: usize,
+    pub records: usize,
+    pub compiled: usize,
+}
+
+/// The secondary zones of a compile's `zones` (after the files').
+fn secondaries_of(files: &[FileZone], zones: &[Arc<zone::Zone>]) -> Vec<Arc<zone::Zone>> {
+    zones.get(files.len()..).unwrap_or_default().to_vec()
+}
+
+/// The zones in table order, each with where it comes from.
+fn served_zones<'a>(files: &'a [FileZone], secondaries: &'a [Arc<zone::Zone>]) -> Vec<Served<'a>> {
+    files.iter().map(|(arg, z)| (arg.as_str(), z)).chain(secondaries.iter().map(|z| (SECONDARY, z))).collect()
 }
 
 fn unix_now() -> f64 {
@@ -225,6 +252,7 @@ impl Reloader {
         if let Some(outbound) = &outbound {
             outbound.update(&zones, false);
         }
+        let serving_secondaries = secondaries_of(&files, &zones);
         drop(zones);
         let loaded = describe(&engine, started, LoadPath::Full);
         let history = ReloadHistory {
@@ -242,7 +270,13 @@ impl Reloader {
             limits,
             secondaries,
             engine,
-            reloading: Mutex::new(Loading { source, files, options, incremental: None }),
+            reloading: Mutex::new(Loading {
+                source,
+                files,
+                secondaries: serving_secondaries,
+                options,
+                incremental: None,
+            }),
             history: Mutex::new(history),
             keys_from: None,
             zones_from: None,
@@ -325,7 +359,7 @@ impl Reloader {
         }
         let same_source = matches!((&source, &loading.source), (ZoneSource::Zones(a), ZoneSource::Zones(b)) if a == b);
         if same_source && options == loading.options {
-            if let Some(loaded) = self.try_overlay(loading, files.clone(), started) {
+            if let Some(loaded) = self.try_overlay(loading, files.clone(), started, "reload") {
                 if let (Some(outbound), Some(access)) = (&self.outbound, access) {
                     outbound.set_access(access);
                 }
@@ -333,27 +367,45 @@ impl Reloader {
             }
         }
         let (engine, zones) = source.compile(&files, &options, self.secondaries.as_deref(), false)?;
-        *loading = Loading { source, files, options, incremental: None };
+        let secondaries = secondaries_of(&files, &zones);
+        *loading = Loading { source, files, secondaries, options, incremental: None };
         if let (Some(outbound), Some(access)) = (&self.outbound, access) {
             outbound.set_access(access);
         }
         Ok(self.serve(engine, &zones, started, LoadPath::Full))
     }
 
-    /// Serves `files` (read now; the same zone set as `loading`'s) as
-    /// overlays over the engine serving now, if the policy and every
-    /// apply allow (`incremental`); `None`: compile whole. Zone files
-    /// only: with secondary zones, which swap in whole, always whole.
-    fn try_overlay(&self, loading: &mut Loading, files: Vec<FileZone>, started: Instant) -> Option<Loaded> {
-        if !matches!(loading.source, ZoneSource::Zones(_)) || self.secondaries.as_deref().is_some_and(|s| !s.is_empty())
-        {
+    /// Serves `files` (read now; the same zone set as `loading`'s) and the
+    /// secondary zones as their threads hold them now, as overlays over
+    /// the engine serving now, if the policy and every apply allow
+    /// (`incremental`); `None`: compile whole. `by` names the caller in
+    /// the log and stats (`reload`, `zone-reload`, `transfer`).
+    fn try_overlay(
+        &self,
+        loading: &mut Loading,
+        files: Vec<FileZone>,
+        started: Instant,
+        by: &'static str,
+    ) -> Option<Loaded> {
+        if !matches!(loading.source, ZoneSource::Zones(_)) {
             return None;
         }
+        // As `ZoneSource::compile` asks for them: a catalog member named
+        // like a file zone is left out.
+        let secondaries = match &self.secondaries {
+            Some(s) => {
+                s.set_file_zones(files.iter().map(|(_, z)| z.origin.clone()).collect());
+                s.serving()
+            }
+            None => Vec::new(),
+        };
         let current = self.engine.load();
-        match incremental::apply_files(&mut loading.incremental, &current, &loading.files, &files) {
+        let old = served_zones(&loading.files, &loading.secondaries);
+        let new = served_zones(&files, &secondaries);
+        match incremental::apply_zones(&mut loading.incremental, &current, &old, &new) {
             Ok(Some(applied)) => {
                 tracing::info!(
-                    "reload: {} records of {} zones applied as an overlay ({} names compiled) in {:.2?}",
+                    "{by}: {} records of {} zones applied as an overlay ({} names compiled) in {:.2?}",
                     applied.records,
                     applied.zones,
                     applied.compiled,
@@ -361,15 +413,20 @@ impl Reloader {
                 );
                 // The zones sent out get their new versions, as after a full compile.
                 let zones: Vec<Arc<zone::Zone>> = match self.outbound {
-                    Some(_) => files.iter().map(|(_, z)| Arc::clone(z)).collect(),
+                    Some(_) => new.iter().map(|(_, z)| Arc::clone(z)).collect(),
                     None => Vec::new(),
                 };
+                let done =
+                    OverlayApplied { by, zones: applied.zones, records: applied.records, compiled: applied.compiled };
+                drop((old, new));
                 loading.files = files;
+                loading.secondaries = secondaries;
+                self.lock_history().last_overlay = Some(done);
                 Some(self.serve(applied.engine, &zones, started, LoadPath::Overlay))
             }
             Ok(None) => None,
             Err(why) => {
-                tracing::info!("reload: compiled whole, not as an overlay: {why}");
+                tracing::info!("{by}: compiled whole, not as an overlay: {why}");
                 self.lock_history().last_fallback = Some(why);
                 None
             }
@@ -408,15 +465,22 @@ impl Reloader {
     }
 
     /// Serves what the secondary zones hold now beside the zone files as
-    /// last loaded (no file is read again): a transfer's new copy.
+    /// last loaded (no file is read again): a transfer's new copy, applied
+    /// as an overlay when its difference from the copy served is small
+    /// (an IXFR's, or an AXFR's of a few records), else compiled whole.
     pub fn swap_secondaries(&self) -> Result<Loaded, String> {
         let mut loading = self.lock_loading();
         let started = Instant::now();
-        loading.incremental = None;
-        let outcome = loading
-            .source
-            .compile(&loading.files, &loading.options, self.secondaries.as_deref(), false)
-            .map(|(engine, zones)| self.serve(engine, &zones, started, LoadPath::Full));
+        let files = loading.files.clone();
+        if let Some(loaded) = self.try_overlay(&mut loading, files, started, "transfer") {
+            return self.record(Ok(loaded));
+        }
+        let outcome = loading.source.compile(&loading.files, &loading.options, self.secondaries.as_deref(), false);
+        let outcome = outcome.map(|(engine, zones)| {
+            loading.secondaries = secondaries_of(&loading.files, &zones);
+            loading.incremental = None;
+            self.serve(engine, &zones, started, LoadPath::Full)
+        });
         self.record(outcome)
     }
 
@@ -442,11 +506,12 @@ impl Reloader {
             }
             let mut files = loading.files.clone();
             files[at].1 = Arc::new(fresh);
-            if let Some(loaded) = self.try_overlay(&mut loading, files.clone(), started) {
+            if let Some(loaded) = self.try_overlay(&mut loading, files.clone(), started, "zone-reload") {
                 return Ok(loaded);
             }
             let (engine, zones) =
                 loading.source.compile(&files, &loading.options, self.secondaries.as_deref(), false)?;
+            loading.secondaries = secondaries_of(&files, &zones);
             loading.files = files;
             loading.incremental = None;
             Ok(self.serve(engine, &zones, started, LoadPath::Full))

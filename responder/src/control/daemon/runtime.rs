@@ -113,6 +113,7 @@ impl Runtime {
             reloads_overlaid: history.overlaid,
             last_reload_path: history.last_path.map(|p| p.name()),
             last_reload_fallback: history.last_fallback,
+            last_overlay: history.last_overlay.map(|o| (o.by, o.zones, o.records, o.compiled)),
             loaded_at: history.loaded_at,
             reload_failed_at: history.failed_at,
             process: super::snapshot::process::ProcessStats::read(),

@@ -15,6 +15,10 @@ use proptest::sample::select;
 use super::*;
 use crate::engine::proptests::QuerySpec;
 use crate::engine::{answer_message, Engine, Options, Transport};
+use crate::transfer::inbound::apply as ixfr;
+use crate::transfer::inbound::message::WireRecord;
+use crate::transfer::inbound::stream::Diff;
+use crate::transfer::inbound::zone_text;
 use crate::zone::{parse_str, Zone};
 
 const HEAD_COM: &str = "$ORIGIN example.com.\n$TTL 300\n@ SOA ns1 hostmaster 1 7200 3600 1209600 300\n@ NS ns1\nns1 A 192.0.2.53\nsub NS ns.sub\nns.sub A 192.0.2.54\nother NS ns1.example.net.\n";
@@ -203,9 +207,64 @@ struct Paths {
     soa_overlaid: usize,
 }
 
-fn run_case(start: Vec<Line>, steps: Vec<Step>, paths: &mut Paths) -> Result<(), TestCaseError> {
+/// How each version of the zones reaches the server.
+#[derive(Clone, Copy, PartialEq)]
+enum Via {
+    /// Edited files, read again.
+    Reload,
+    /// A secondary's copies: the first by AXFR, each next one as an IXFR
+    /// of the difference applied to the copy held
+    /// (`transfer::inbound::apply`), each written as the zone text the
+    /// zone's thread writes and parsed back (`zone_text`, `parse_str`).
+    Transfer,
+}
+
+/// `zone` as a secondary receives it by AXFR: its records as the primary
+/// sends them, written as the copy's text and parsed back.
+fn as_transferred(zone: &Zone, records: &[WireRecord]) -> Option<Zone> {
+    let text = zone_text::render(&zone.origin, records, "test copy");
+    parse_str(&text, "copy.zone", Some(&zone.origin)).ok()
+}
+
+/// `next` as the IXFR from `held` (the copy held now) brings it: the
+/// records one has and the other has not, removed and added, applied to
+/// the copy (an SOA serial change is in every version here).
+fn by_ixfr(held: &Zone, next: &Zone) -> Option<Zone> {
+    let ours = zone_text::from_zone(&held.records);
+    let theirs = zone_text::from_zone(&next.records);
+    let serial = |z: &[WireRecord]| z.iter().find_map(|r| r.soa_serial());
+    let missing = |from: &[WireRecord], other: &[WireRecord]| -> Vec<WireRecord> {
+        let mut left: Vec<&WireRecord> = other.iter().collect();
+        let mut out = Vec::new();
+        for r in from {
+            match left.iter().position(|o| *o == r) {
+                Some(at) => {
+                    left.swap_remove(at);
+                }
+                None => out.push(r.clone()),
+            }
+        }
+        out
+    };
+    let diff = Diff {
+        from: serial(&ours)?,
+        to: serial(&theirs)?,
+        removed: missing(&ours, &theirs),
+        added: missing(&theirs, &ours),
+    };
+    let records = ixfr::apply(ours, &[diff]).ok()?;
+    as_transferred(next, &records)
+}
+
+fn run_case(start: Vec<Line>, steps: Vec<Step>, paths: &mut Paths, via: Via) -> Result<(), TestCaseError> {
     let mut soa = [0u32; 2];
-    let Some(base_zones) = zones(&start, soa) else { return Ok(()) };
+    let Some(mut base_zones) = zones(&start, soa) else { return Ok(()) };
+    if via == Via::Transfer {
+        let copies: Option<Vec<Zone>> =
+            base_zones.iter().map(|z| as_transferred(z, &zone_text::from_zone(&z.records))).collect();
+        let Some(copies) = copies else { return Ok(()) };
+        base_zones = copies;
+    }
     let mut index = ZoneIndex::build(&base_zones);
     let mut engine = Engine::new(Table::compile(&base_zones).unwrap(), Options::default());
     let mut lines = start;
@@ -221,8 +280,14 @@ fn run_case(start: Vec<Line>, steps: Vec<Step>, paths: &mut Paths) -> Result<(),
             }
         }
         next_lines.extend(s.add);
-        let next_soa = [0, 1].map(|zi| soa[zi] + s.bump[zi] as u32);
-        let Some(next) = zones(&next_lines, next_soa) else { continue };
+        // A primary bumps the serial of every version it sends.
+        let next_soa = [0, 1].map(|zi| soa[zi] + (s.bump[zi] || via == Via::Transfer) as u32);
+        let Some(mut next) = zones(&next_lines, next_soa) else { continue };
+        if via == Via::Transfer {
+            let copies: Option<Vec<Zone>> = current.iter().zip(&next).map(|(held, n)| by_ixfr(held, n)).collect();
+            let Some(copies) = copies else { continue };
+            next = copies;
+        }
         let fresh = Engine::new(Table::compile(&next).unwrap(), Options::default());
         let mut fell_back = false;
         for change in changes(&current, &next) {
@@ -257,11 +322,22 @@ fn run_case(start: Vec<Line>, steps: Vec<Step>, paths: &mut Paths) -> Result<(),
 
 #[test]
 fn an_overlay_answers_as_a_fresh_compile() {
+    overlays_answer_as_fresh_compiles(Via::Reload);
+}
+
+/// The same for a secondary's zones, each version an IXFR applied to the
+/// copy held, as `Reloader::swap_secondaries` diffs and applies them.
+#[test]
+fn an_ixfr_applied_as_an_overlay_answers_as_a_fresh_compile() {
+    overlays_answer_as_fresh_compiles(Via::Transfer);
+}
+
+fn overlays_answer_as_fresh_compiles(via: Via) {
     let cases = std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(96);
     let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig { cases, ..ProptestConfig::default() });
     let paths = std::cell::RefCell::new(Paths::default());
     let strategy = (proptest::collection::vec(line(), 0..24), proptest::collection::vec(step(), 1..4));
-    let result = runner.run(&strategy, |(start, steps)| run_case(start, steps, &mut paths.borrow_mut()));
+    let result = runner.run(&strategy, |(start, steps)| run_case(start, steps, &mut paths.borrow_mut(), via));
     if let Err(e) = result {
         panic!("{e}");
     }

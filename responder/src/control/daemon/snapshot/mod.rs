@@ -24,6 +24,9 @@ pub struct Snapshot {
     pub reloads_overlaid: u64,
     pub last_reload_path: Option<&'static str>,
     pub last_reload_fallback: Option<String>,
+    /// What the last load applied as an overlay did: what asked for it
+    /// (`reload`, `zone-reload`, `transfer`), zones, records, names compiled.
+    pub last_overlay: Option<(&'static str, usize, usize, usize)>,
     /// Unix seconds: when the served zones were loaded, when a reload last failed.
     pub loaded_at: f64,
     pub reload_failed_at: Option<f64>,

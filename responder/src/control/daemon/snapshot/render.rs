@@ -39,6 +39,9 @@ pub fn json(s: &Snapshot) -> Value {
             "overlaid": s.reloads_overlaid,
             "last_path": s.last_reload_path,
             "last_fallback": s.last_reload_fallback,
+            "last_overlay": s.last_overlay.map(|(by, zones, records, compiled)| {
+                json!({"by": by, "zones": zones, "records": records, "names_compiled": compiled})
+            }),
         },
         "memory": memory_json(s),
         "total": dns_json(&s.total()),
@@ -507,6 +510,7 @@ mod tests {
             reloads_overlaid: 1,
             last_reload_path: Some("overlay"),
             last_reload_fallback: None,
+            last_overlay: Some(("transfer", 1, 3, 2)),
             loaded_at: 1_700_000_000.0,
             reload_failed_at: Some(1_700_000_001.0),
             process: Some(ProcessStats {
@@ -740,6 +744,10 @@ mod tests {
             (Some(1_900_000_000), None)
         );
         assert_eq!(v["reloads"]["last_error"], "x.zone:3: bad");
+        assert_eq!(
+            v["reloads"]["last_overlay"],
+            json!({"by": "transfer", "zones": 1, "records": 3, "names_compiled": 2})
+        );
         assert_eq!(
             (v["memory"]["table_bytes"].as_u64(), v["memory"]["resident_bytes"].as_u64()),
             (Some(86_000_000), Some(7 << 20))
