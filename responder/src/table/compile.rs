@@ -1202,8 +1202,8 @@ impl<'z> Compiler<'z> {
     }
 }
 
-/// Nodes whose templates are encoded at once, on all cores, before any is
-/// placed: enough to share out, few enough to hold (some megabytes).
+/// How many nodes' templates may be encoded ahead of their placing: enough
+/// that the encoding threads rarely wait, few enough to hold (some megabytes).
 const NODE_BATCH: usize = 8192;
 
 /// A node's templates, encoded (`prepare`), not yet placed.
