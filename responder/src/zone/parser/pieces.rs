@@ -1,7 +1,7 @@
 //! A big zone file parsed on several cores. The file is cut at line starts
 //! where an entry most likely begins; each piece after the first is parsed
-//! on its own thread from the state the file's head left (its `$ORIGIN` and
-//! `$TTL`). A piece's records are kept only if the parse before it ended
+//! on its own thread from the state the last `$ORIGIN` and `$TTL` lines
+//! before its cut most likely set (else the state the file's head left). A piece's records are kept only if the parse before it ended
 //! exactly at its cut, between entries, in that same state, and the piece
 //! needed nothing else from before it (the previous record's TTL, a
 //! `$INCLUDE`): then its entries are the ones one pass would have read, read
@@ -42,6 +42,8 @@ impl Start {
 
 /// A piece parsed on its own, and where its parse ended.
 struct Piece {
+    /// The state it assumed.
+    start: Start,
     parser: Parser,
     /// `Ok(true)`: it stopped at or past the next cut, between entries.
     result: Result<bool, ZoneError>,
@@ -78,7 +80,7 @@ impl Parser {
             let mut joined = 0;
             for (&cut, handle) in cuts.iter().zip(handles) {
                 let piece = handle.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
-                let joins = reached && lexer.offset() == cut && start.holds_for(self) && !piece.parser.gave_up;
+                let joins = reached && lexer.offset() == cut && piece.start.holds_for(self) && !piece.parser.gave_up;
                 if !joins {
                     break;
                 }
@@ -104,8 +106,30 @@ impl Parser {
     }
 }
 
-fn parse_piece(text: &[u8], cut: usize, stop: Option<usize>, start: &Start, label: &str) -> Piece {
-    let line = 1 + text[..cut].iter().filter(|&&c| c == b'\n').count();
+fn parse_piece(text: &[u8], cut: usize, stop: Option<usize>, head: &Start, label: &str) -> Piece {
+    // Its line, and the last lines before it that start with `$`: files
+    // that change `$ORIGIN` or `$TTL` as they go (BIND's signed output
+    // does) are most likely in the state those lines set.
+    let mut line = 1;
+    let (mut last_origin, mut last_ttl) = (None, None);
+    for (i, &c) in text[..cut].iter().enumerate() {
+        if c == b'\n' {
+            line += 1;
+            if text[i + 1] == b'$' {
+                let rest = &text[i + 1..cut];
+                let directive = &rest[..rest.iter().position(|&c| c == b'\n').unwrap_or(rest.len())];
+                let mut words = directive.split(|c| c.is_ascii_whitespace()).filter(|w| !w.is_empty());
+                match (words.next(), words.next()) {
+                    (Some(d), Some(arg)) if d.eq_ignore_ascii_case(b"$ORIGIN") => last_origin = Some(arg),
+                    (Some(d), Some(arg)) if d.eq_ignore_ascii_case(b"$TTL") => last_ttl = Some(arg),
+                    _ => {}
+                }
+            }
+        }
+    }
+    let origin = last_origin.and_then(|o| Name::parse_bytes(o, None).ok().flatten());
+    let ttl = last_ttl.and_then(|t| crate::zone::ttl::parse_ttl(t).ok());
+    let start = Start { origin: origin.or_else(|| head.origin.clone()), default_ttl: ttl.or(head.default_ttl) };
     // Never read: a piece gives up at an `$INCLUDE`.
     let reader = Reader::new(&ReadLimits { max_bytes: 0, include_dirs: Vec::new() }, Path::new("."));
     let mut parser = Parser::new(start.origin.as_ref(), reader);
@@ -114,7 +138,7 @@ fn parse_piece(text: &[u8], cut: usize, stop: Option<usize>, start: &Start, labe
     let mut lexer = Lexer::at(text, cut, line);
     let source = Source { label, dir: Path::new("."), depth: 0 };
     let result = parser.parse_entries(&mut lexer, &source, stop);
-    Piece { parser, result, offset: lexer.offset(), line: lexer.line() }
+    Piece { start, parser, result, offset: lexer.offset(), line: lexer.line() }
 }
 
 /// Up to `pieces - 1` cuts after `from`, near even shares of `text`, in
@@ -207,6 +231,9 @@ mod tests {
         });
         let joined = same_as_one_pass(&text, dir.root());
         assert_eq!(joined, vec![1, 2, 3, 4], "every cut lands between entries here");
+        let moving = body(400, |i| format!("$ORIGIN o{}.test.\n$TTL {}\nh{i} A 198.18.0.1", i / 50, 60 + i / 50));
+        let joined = same_as_one_pass(&moving, dir.root());
+        assert_eq!(joined, vec![1, 2, 3, 4], "the state is read from the directives before each cut");
     }
 
     #[test]
