@@ -192,7 +192,7 @@ mod tests {
         let (records, warnings) = parser.finish();
         let summary = records
             .iter()
-            .map(|r| (r.owner.wire().to_vec(), r.rtype.0, r.ttl, r.rdata.clone(), r.location.to_string()))
+            .map(|r| (r.owner.wire().to_vec(), r.rtype.0, r.ttl, r.rdata.to_vec(), r.location.to_string()))
             .collect();
         match result {
             Ok(joined) => (Ok((summary, warnings)), joined),
