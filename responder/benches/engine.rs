@@ -10,7 +10,8 @@
 //! Modes (arguments after `--`):
 //! - (none): timing of both answer loops, then the compile benchmark;
 //! - `--answers-only`: timing only; `--compile-only [NAMES]`: the compile
-//!   benchmark only (of the signed zone with `--signed`, `--nsec3`);
+//!   benchmark only (of the signed zone with `--signed`, `--nsec3`;
+//!   `--save-table PATH` also writes the table, to `cmp` two builds' bytes);
 //! - `--names N`: answer over an N-name zone instead of 100,000 (1,000 keeps
 //!   the table in cache: what is left is the instructions' time);
 //! - `--callgrind N` / `--callgrind-batched N`: N answers in `answer_loop` /
@@ -66,7 +67,8 @@ fn main() {
     let signed = flag("--signed");
     let nsec3 = flag("--nsec3");
     if let Some(i) = args.iter().position(|a| a == "--compile-only") {
-        compile_benchmark(args.get(i + 1).and_then(|n| n.parse().ok()).unwrap_or(1_000_000), signed, nsec3);
+        let names = args.get(i + 1).and_then(|n| n.parse().ok()).unwrap_or(1_000_000);
+        compile_benchmark(names, signed, nsec3, after("--save-table").map(String::as_str));
         return;
     }
     let callgrind = count_after("--callgrind");
@@ -174,7 +176,7 @@ fn main() {
     if flag("--answers-only") {
         return;
     }
-    compile_benchmark(1_000_000, signed, nsec3);
+    compile_benchmark(1_000_000, signed, nsec3, None);
 }
 
 /// The NSEC3 hash an NXDOMAIN still needs at answer time, timed, and
@@ -404,7 +406,7 @@ fn with_overlay(engine: Engine, names: usize, n: usize) -> Engine {
 /// written and dropped from memory, and the peak RSS mark reset
 /// (`clear_refs`), before the clock starts: the growth is the load's and
 /// the compile's own.
-fn compile_benchmark(names: usize, signed: bool, nsec3: bool) {
+fn compile_benchmark(names: usize, signed: bool, nsec3: bool, save_table: Option<&str>) {
     let text = zone_text(names, signed, nsec3);
     let dir = std::env::temp_dir().join(format!("responder-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -433,6 +435,9 @@ fn compile_benchmark(names: usize, signed: bool, nsec3: bool) {
         table.as_bytes().len() as f64 / file_len as f64,
         (peak_rss_kib().saturating_sub(rss_before)) as f64 / 1024.0,
     );
+    if let Some(out) = save_table {
+        std::fs::write(out, table.as_bytes()).unwrap();
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 

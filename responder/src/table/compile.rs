@@ -1064,71 +1064,75 @@ impl<'z> Compiler<'z> {
         let chained = self.nsec3.iter().any(|c| !c.entries.is_empty()) || self.nsec_chain.iter().any(|c| !c.is_empty());
         let enclosers =
             if chained { super::parallel::map(self.nodes.len(), |i| self.encloser_proofs(i)) } else { Vec::new() };
-        // Each node's templates are encoded on all cores, a batch of nodes
-        // at a time, and placed here in node order (`prepare`).
-        let prepared = super::parallel::batched(self.nodes.len(), NODE_BATCH, |i| self.prepare_node(i));
-        for ((i, node), p) in self.nodes.iter().enumerate().zip(prepared) {
-            let lower = node.name.to_lowercase();
-            let mut entries = Vec::with_capacity(p.types.len());
-            for (t, p) in p.types {
-                entries.push((t, placer.place(&mut out, warnings, p?)?));
-            }
-            let default_off = placer.place(&mut out, warnings, p.default?)?;
-            let parent_referral = match p.parent_referral {
-                Some(r) => Some(placer.place(&mut out, warnings, r?)?),
-                None => None,
-            };
+        // Each node's templates are encoded on all cores, this thread
+        // included, up to a window of nodes ahead, and placed here in node
+        // order (`prepare`) while the next ones are encoded.
+        let prepare = |i| self.prepare_node(i);
+        super::parallel::pipelined(self.nodes.len(), NODE_BATCH, prepare, |prepared| -> Result<(), CompileError> {
+            for ((i, node), p) in self.nodes.iter().enumerate().zip(prepared) {
+                let lower = node.name.to_lowercase();
+                let mut entries = Vec::with_capacity(p.types.len());
+                for (t, p) in p.types {
+                    entries.push((t, placer.place(&mut out, warnings, p?)?));
+                }
+                let default_off = placer.place(&mut out, warnings, p.default?)?;
+                let parent_referral = match p.parent_referral {
+                    Some(r) => Some(placer.place(&mut out, warnings, r?)?),
+                    None => None,
+                };
 
-            let off = u32::try_from(out.len()).map_err(|_| CompileError::TooLarge)?;
-            node_offsets[i] = off;
-            let dname = if node.cut().is_none() { node.rrset(RType::DNAME) } else { None };
-            let mut flags = 0u8;
-            if node.cut().is_some() {
-                flags |= FLAG_CUT;
-            }
-            if dname.is_some() {
-                flags |= FLAG_DNAME;
-            }
-            if node.wildcard_child().is_some() {
-                flags |= FLAG_WILDCARD_CHILD;
-            }
-            if parent_referral.is_some() {
-                flags |= FLAG_PARENT_CUT;
-            }
-            let encloser_proofs = enclosers.get(i).copied().flatten();
-            if encloser_proofs.is_some() {
-                flags |= FLAG_DENIAL;
-            }
-            out.push(lower.wire_len() as u8);
-            out.extend_from_slice(lower.wire());
-            out.push(flags);
-            out.extend_from_slice(&node.zone.to_le_bytes());
-            out.extend_from_slice(&default_off.to_le_bytes());
-            out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
-            for (t, r) in &entries {
-                out.extend_from_slice(&t.to_le_bytes());
-                out.extend_from_slice(&r.to_le_bytes());
-            }
-            if let Some(w) = node.wildcard_child() {
-                wildcard_fixups.push((out.len(), w));
-                out.extend_from_slice(&[0u8; 4]);
-            }
-            if let (Some(r), Some(cut)) = (parent_referral, node.parent_cut()) {
-                out.extend_from_slice(&(cut.zone as u32).to_le_bytes());
-                out.extend_from_slice(&r.to_le_bytes());
-            }
-            if let Some(d) = dname {
-                out.extend_from_slice(&d.ttl.to_le_bytes());
-                out.push(d.rdatas[0].len() as u8);
-                out.extend_from_slice(d.rdatas[0]);
-            }
-            if let Some((wild, matching)) = encloser_proofs {
-                out.extend_from_slice(&wild.to_le_bytes());
-                if let Some(m) = matching {
-                    out.extend_from_slice(&m.to_le_bytes());
+                let off = u32::try_from(out.len()).map_err(|_| CompileError::TooLarge)?;
+                node_offsets[i] = off;
+                let dname = if node.cut().is_none() { node.rrset(RType::DNAME) } else { None };
+                let mut flags = 0u8;
+                if node.cut().is_some() {
+                    flags |= FLAG_CUT;
+                }
+                if dname.is_some() {
+                    flags |= FLAG_DNAME;
+                }
+                if node.wildcard_child().is_some() {
+                    flags |= FLAG_WILDCARD_CHILD;
+                }
+                if parent_referral.is_some() {
+                    flags |= FLAG_PARENT_CUT;
+                }
+                let encloser_proofs = enclosers.get(i).copied().flatten();
+                if encloser_proofs.is_some() {
+                    flags |= FLAG_DENIAL;
+                }
+                out.push(lower.wire_len() as u8);
+                out.extend_from_slice(lower.wire());
+                out.push(flags);
+                out.extend_from_slice(&node.zone.to_le_bytes());
+                out.extend_from_slice(&default_off.to_le_bytes());
+                out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
+                for (t, r) in &entries {
+                    out.extend_from_slice(&t.to_le_bytes());
+                    out.extend_from_slice(&r.to_le_bytes());
+                }
+                if let Some(w) = node.wildcard_child() {
+                    wildcard_fixups.push((out.len(), w));
+                    out.extend_from_slice(&[0u8; 4]);
+                }
+                if let (Some(r), Some(cut)) = (parent_referral, node.parent_cut()) {
+                    out.extend_from_slice(&(cut.zone as u32).to_le_bytes());
+                    out.extend_from_slice(&r.to_le_bytes());
+                }
+                if let Some(d) = dname {
+                    out.extend_from_slice(&d.ttl.to_le_bytes());
+                    out.push(d.rdatas[0].len() as u8);
+                    out.extend_from_slice(d.rdatas[0]);
+                }
+                if let Some((wild, matching)) = encloser_proofs {
+                    out.extend_from_slice(&wild.to_le_bytes());
+                    if let Some(m) = matching {
+                        out.extend_from_slice(&m.to_le_bytes());
+                    }
                 }
             }
-        }
+            Ok(())
+        })?;
         for (at, w) in wildcard_fixups {
             out[at..at + 4].copy_from_slice(&node_offsets[w].to_le_bytes());
         }
@@ -1216,8 +1220,8 @@ impl<'z> Compiler<'z> {
     }
 }
 
-/// Nodes whose templates are encoded at once, on all cores, before any is
-/// placed: enough to share out, few enough to hold (some megabytes).
+/// How many nodes' templates may be encoded ahead of their placing: enough
+/// that the encoding threads rarely wait, few enough to hold (some megabytes).
 const NODE_BATCH: usize = 8192;
 
 /// A node's templates, encoded (`prepare`), not yet placed.

@@ -51,7 +51,26 @@ pub struct Base64 {
 
 impl Base64 {
     pub fn feed(&mut self, text: &[u8], out: &mut Vec<u8>) -> DecodeResult {
-        for &c in text {
+        let mut whole = 0;
+        // Signatures and keys are most of a signed zone's text: whole
+        // quartets go three octets at a time while nothing is left over from
+        // an earlier piece. The first quartet with padding or a bad character
+        // goes to the loop below, which says what is wrong with it.
+        if self.padding == 0 && self.chars.is_multiple_of(4) {
+            out.reserve(text.len() / 4 * 3);
+            for quartet in text.chunks_exact(4) {
+                let [a, b, c, d] = [0, 1, 2, 3].map(|k| BASE64_VALUES[usize::from(quartet[k])]);
+                // Digits are below 64: a higher bit is a marker.
+                if (a | b | c | d) > 63 {
+                    break;
+                }
+                let n = u32::from(a) << 18 | u32::from(b) << 12 | u32::from(c) << 6 | u32::from(d);
+                out.extend_from_slice(&n.to_be_bytes()[1..]);
+                whole += 4;
+            }
+            self.chars += whole;
+        }
+        for &c in &text[whole..] {
             if c == b'=' {
                 self.padding += 1;
                 continue;
@@ -82,6 +101,21 @@ impl Base64 {
         Ok(())
     }
 }
+
+/// Not a base64 digit (`=` included): the marker in [`BASE64_VALUES`].
+const NOT_BASE64: u8 = 0xff;
+
+/// Each octet's base64 value (RFC 4648 §4, standard alphabet).
+const BASE64_VALUES: [u8; 256] = {
+    let mut values = [NOT_BASE64; 256];
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut i = 0;
+    while i < alphabet.len() {
+        values[alphabet[i] as usize] = i as u8;
+        i += 1;
+    }
+    values
+};
 
 /// Bits gathered from base-2^n digits, given out as whole octets.
 #[derive(Default)]
@@ -197,6 +231,41 @@ mod tests {
         assert!(b64("Zg==Zg==").is_err());
         assert!(b64("Zm9v!").is_err());
         assert!(b64("Zm9vY").is_err());
+    }
+
+    /// Fed a character at a time, the decoder never takes the quartet path.
+    fn b64_by_character(text: &str) -> Result<Vec<u8>, &'static str> {
+        let mut out = Vec::new();
+        let mut d = Base64::default();
+        for c in text.as_bytes().chunks(1) {
+            d.feed(c, &mut out)?;
+        }
+        d.finish().map(|_| out)
+    }
+
+    #[test]
+    fn base64_quartets_decode_as_characters_do() {
+        let signature = "4ElhS0PFnyl/CgB+AgRc/dS6E0W8QaxXiX4ULWxDfmY7K1OrtL52AqfYGfo0LvcD9HEyHlq5efy5DNYEHV7qUQ==";
+        let texts = [
+            signature,
+            "Zm9v YmFy",
+            "Zm9 vYmFy",
+            "Zm9vY mFy",
+            "Zm9vYg= =",
+            "Zm9vYg== Zm9v",
+            "Zm9v!mFy",
+            "Zm9vYmF!",
+            "Zm9v=mFy",
+            "Zm9vYm=y",
+            "Zm9vY===",
+            "Zm9v Y",
+            "Zg== ",
+            "+/+/ AAAA ////",
+        ];
+        for text in texts {
+            assert_eq!(b64(text), b64_by_character(&text.replace(' ', "")), "{text}");
+        }
+        assert_eq!(b64(signature).unwrap().len(), 64);
     }
 
     #[test]

@@ -51,6 +51,20 @@ impl<'a> Lexer<'a> {
         Lexer { src, pos: 0, line: 1 }
     }
 
+    /// Lexing from octet `pos`, which is on line `line`.
+    pub fn at(src: &'a [u8], pos: usize, line: usize) -> Lexer<'a> {
+        Lexer { src, pos: pos.min(src.len()), line }
+    }
+
+    /// Where the next entry's search starts.
+    pub fn offset(&self) -> usize {
+        self.pos
+    }
+
+    pub fn line(&self) -> usize {
+        self.line
+    }
+
     /// Reads the next non-empty entry into `tokens` (cleared first).
     /// `Ok(None)` at the end of the input.
     pub fn next_entry(&mut self, tokens: &mut Vec<Token<'a>>) -> Result<Option<EntryStart>, LexError> {

@@ -25,6 +25,8 @@ use super::rtype::{class, RType};
 use super::small_bytes::SmallBytes;
 use super::ttl::parse_ttl;
 
+mod pieces;
+
 /// Include chains deeper than this are almost certainly a file including itself.
 pub const MAX_INCLUDE_DEPTH: usize = 10;
 
@@ -44,6 +46,10 @@ pub struct Parser {
     reader: Reader,
     /// The file name the last record's location shares.
     file: FileName,
+    /// Parsing a piece of a file from an assumed start (`pieces`): what
+    /// needs more from before the piece makes it give up.
+    speculative: bool,
+    gave_up: bool,
 }
 
 /// What precedes the RDATA of a record.
@@ -75,13 +81,20 @@ impl Parser {
             rdata: Vec::with_capacity(512),
             reader,
             file: FileName::from(""),
+            speculative: false,
+            gave_up: false,
         }
     }
 
     /// Parses `text`, shown as `label` in messages; `$INCLUDE` paths are
     /// relative to `dir`. Stops at the first error.
     pub fn parse(&mut self, text: &[u8], label: &str, dir: &Path) -> Result<(), ZoneError> {
-        self.parse_source(text, &Source { label, dir, depth: 0 })
+        let source = Source { label, dir, depth: 0 };
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if text.len() < pieces::PIECES_FROM || threads < 2 {
+            return self.parse_source(text, &source);
+        }
+        self.parse_pieces(text, &source, threads, pieces::HEAD).map(drop)
     }
 
     /// The records in file order, and the warnings so far.
@@ -90,12 +103,26 @@ impl Parser {
     }
 
     fn parse_source(&mut self, text: &[u8], source: &Source<'_>) -> Result<(), ZoneError> {
-        let mut lexer = Lexer::new(text);
+        self.parse_entries(&mut Lexer::new(text), source, None).map(drop)
+    }
+
+    /// Entries from `lexer` until the text ends (`Ok(false)`) or, with
+    /// `stop`, until the next one would start at or past octet `stop`
+    /// (`Ok(true)`).
+    fn parse_entries(
+        &mut self,
+        lexer: &mut Lexer<'_>,
+        source: &Source<'_>,
+        stop: Option<usize>,
+    ) -> Result<bool, ZoneError> {
         let mut tokens: Vec<Token<'_>> = Vec::with_capacity(16);
         loop {
+            if stop.is_some_and(|stop| lexer.offset() >= stop) {
+                return Ok(true);
+            }
             let start = match lexer.next_entry(&mut tokens) {
                 Ok(Some(start)) => start,
-                Ok(None) => return Ok(()),
+                Ok(None) => return Ok(false),
                 Err(e) => return Err(error_at(source.label, e.line, e.message)),
             };
             let first = tokens[0];
@@ -155,6 +182,10 @@ impl Parser {
         source: &Source<'_>,
     ) -> Result<(), ZoneError> {
         let fail = |message: String| Err(error_at(source.label, start.line, message));
+        if self.speculative {
+            self.gave_up = true;
+            return fail("$INCLUDE in a piece".into());
+        }
         if source.depth + 1 > MAX_INCLUDE_DEPTH {
             return fail(format!("$INCLUDE nested more than {MAX_INCLUDE_DEPTH} deep (does a file include itself?)"));
         }
@@ -250,6 +281,10 @@ impl Parser {
     ) -> Result<u32, String> {
         if let Some(ttl) = explicit.or(self.default_ttl) {
             return Ok(ttl);
+        }
+        if self.speculative {
+            self.gave_up = true;
+            return Err("a TTL from before the piece".into());
         }
         let (ttl, source) = if let Some(previous) = self.last_ttl {
             (previous, "the previous record's TTL")
