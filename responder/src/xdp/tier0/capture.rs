@@ -132,7 +132,7 @@ pub struct CpuCells {
 // SAFETY: two u64 then bytes, a multiple of 8 long (no padding), valid for
 // any bit pattern: what aya::Pod asks for copying from the kernel.
 unsafe impl aya::Pod for CpuCells {}
-const _: () = assert!(RECORD_LEN % 8 == 0 && std::mem::size_of::<CpuCells>() == 16 + RECORD_LEN);
+const _: () = assert!(RECORD_LEN.is_multiple_of(8) && std::mem::size_of::<CpuCells>() == 16 + RECORD_LEN);
 
 /// The program's capture maps: the ring, taken by the reader, and the
 /// per-CPU cells, where the losses are counted.
