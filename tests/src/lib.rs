@@ -8,6 +8,7 @@ pub mod daemon;
 pub mod dns;
 pub mod expect;
 pub mod fleet;
+pub mod fstrm;
 pub mod kdig;
 pub mod knot;
 pub mod kxdpgun;

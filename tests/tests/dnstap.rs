@@ -19,9 +19,10 @@ use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use responder_tests::daemon::{run_bounded, Daemon};
+use responder_tests::daemon::run_bounded;
 use responder_tests::dns::rtype::*;
 use responder_tests::dns::{self, Question, Transport};
+use responder_tests::fstrm::FstrmCapture;
 use responder_tests::kdig;
 use responder_tests::netns::in_netns;
 use responder_tests::responder::{self, workspace_root, Server};
@@ -55,31 +56,6 @@ fn tools(test: &str) -> bool {
 }
 
 /// `fstrm_capture` listening on `socket`, writing `out`.
-struct Reader {
-    daemon: Daemon,
-}
-
-impl Reader {
-    fn start(socket: &Path, out: &Path, log: &Path) -> Reader {
-        let mut cmd = Command::new("fstrm_capture");
-        cmd.args(["-t", "protobuf:dnstap.Dnstap", "-u"]).arg(socket).arg("-w").arg(out);
-        let daemon = Daemon::spawn(cmd, "fstrm_capture", log).expect("fstrm_capture starts");
-        let deadline = Instant::now() + IO_TIMEOUT;
-        while !socket.exists() {
-            assert!(Instant::now() < deadline, "fstrm_capture did not create {}", socket.display());
-            thread::sleep(Duration::from_millis(10));
-        }
-        Reader { daemon }
-    }
-
-    /// SIGTERM: fstrm_capture closes its file cleanly.
-    fn stop(self) -> String {
-        let (status, log) = self.daemon.terminate(STOP_TIMEOUT).expect("fstrm_capture stops");
-        assert!(status.success(), "fstrm_capture: {status}\n{log}");
-        log
-    }
-}
-
 /// One message as `dnstap-read -x` prints it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Tapped {
@@ -283,7 +259,7 @@ fn fstrm_capture_reads_the_kernel_path() {
     let dir = tempfile::tempdir().unwrap();
     let (socket, fstrm, pcap, control) =
         (dir.path().join("d.sock"), dir.path().join("out.fstrm"), dir.path().join("q.pcap"), dir.path().join("c.sock"));
-    let reader = Reader::start(&socket, &fstrm, &dir.path().join("fstrm.log"));
+    let reader = FstrmCapture::start(&socket, &fstrm, &dir.path().join("fstrm.log"));
     let zone = zone();
     let server = Server::start(&[
         "--zone",
@@ -348,7 +324,7 @@ fn one_in_n_sampling_keeps_about_one_in_n_and_a_restarted_reader_is_reconnected(
     assert!(counter(&before, "dropped_sink") >= 9, "no reader: lost and counted: {before}");
 
     // A reader appears: within the 1 s retry the responder connects.
-    let first = Reader::start(&socket, &dir.path().join("1.fstrm"), &dir.path().join("1.log"));
+    let first = FstrmCapture::start(&socket, &dir.path().join("1.fstrm"), &dir.path().join("1.log"));
     thread::sleep(Duration::from_millis(1500));
     const QUERIES: u16 = 2000;
     ask(QUERIES, 1000);
@@ -365,7 +341,7 @@ fn one_in_n_sampling_keeps_about_one_in_n_and_a_restarted_reader_is_reconnected(
     assert_eq!(queries, written, "every written exchange is in the file");
 
     // The reader restarts: the next write fails, and the responder reconnects.
-    let second = Reader::start(&socket, &dir.path().join("2.fstrm"), &dir.path().join("2.log"));
+    let second = FstrmCapture::start(&socket, &dir.path().join("2.fstrm"), &dir.path().join("2.log"));
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut base = 4000;
     loop {
@@ -473,7 +449,7 @@ fn fstrm_capture_reads_the_xdp_path() {
     }
     let dir = tempfile::tempdir().unwrap();
     let (socket, fstrm, pcap) = (dir.path().join("d.sock"), dir.path().join("out.fstrm"), dir.path().join("q.pcap"));
-    let reader = Reader::start(&socket, &fstrm, &dir.path().join("fstrm.log"));
+    let reader = FstrmCapture::start(&socket, &fstrm, &dir.path().join("fstrm.log"));
     let bed = Testbed::create("dnstap", 1).expect("testbed");
     let sink = format!("unix:{}", socket.display());
     let server = XdpServer::start(&bed, &zone(), &["--dnstap", &sink, "--pcap", pcap.to_str().unwrap()])

@@ -17,19 +17,18 @@
 use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use responder::capture::proto::Dnstap;
 use responder_tests::client_pass;
-use responder_tests::daemon::{installed, run_bounded, Daemon};
+use responder_tests::daemon::{installed, run_bounded};
+use responder_tests::fstrm::FstrmCapture;
 use responder_tests::netns::in_netns;
 use responder_tests::responder::workspace_root;
 use responder_tests::testbed::{privileged, required_tools, Testbed, CLIENT_V4, CLIENT_V6};
 use responder_tests::xdp_server::{server_v4, server_v6, XdpServer};
 
 const IO_TIMEOUT: Duration = Duration::from_secs(3);
-const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 /// Queries tier 0 answers: SOA at the apex, IDs apart.
 const HITS_PER_FAMILY: u16 = 15;
 
@@ -105,19 +104,6 @@ fn ask(bed: &Testbed) -> Vec<Exchange> {
         done
     })
     .unwrap()
-}
-
-/// `fstrm_capture` writing `out` from `socket`.
-fn reader(socket: &Path, out: &Path, log: &Path) -> Daemon {
-    let mut cmd = Command::new("fstrm_capture");
-    cmd.args(["-t", "protobuf:dnstap.Dnstap", "-u"]).arg(socket).arg("-w").arg(out);
-    let daemon = Daemon::spawn(cmd, "fstrm_capture", log).expect("fstrm_capture starts");
-    let deadline = Instant::now() + IO_TIMEOUT;
-    while !socket.exists() {
-        assert!(Instant::now() < deadline, "fstrm_capture did not create {}", socket.display());
-        thread::sleep(Duration::from_millis(10));
-    }
-    daemon
 }
 
 /// One message of the file, as dnstap-read prints it and as decoded here.
@@ -223,7 +209,7 @@ fn serve_and_capture(test: &str, sample: u32) -> (Vec<Exchange>, Vec<Tapped>, Pa
     let dir = tempfile::tempdir().unwrap();
     let (socket, file) = (dir.path().join("d.sock"), dir.path().join("out.fstrm"));
     let pcap = dir.path().join("q.pcap");
-    let reader = reader(&socket, &file, &dir.path().join("fstrm.log"));
+    let reader = FstrmCapture::start(&socket, &file, &dir.path().join("fstrm.log"));
     let bed = Testbed::create(&format!("t0cap{sample}"), 1).expect("testbed");
     client_pass::attach(&bed, dir.path());
     let sink = format!("unix:{}", socket.display());
@@ -250,8 +236,7 @@ fn serve_and_capture(test: &str, sample: u32) -> (Vec<Exchange>, Vec<Tapped>, Pa
     let done = ask(&bed);
     let log = server.log();
     let report = server.stop().unwrap_or_else(|e| panic!("{e}"));
-    let (status, reader_log) = reader.terminate(STOP_TIMEOUT).expect("fstrm_capture stops");
-    assert!(status.success(), "fstrm_capture: {status}\n{reader_log}");
+    reader.stop();
     let counters = report.counters_text();
     let tier0: u64 = counters
         .split_whitespace()
