@@ -52,6 +52,10 @@ use responder::table::Table;
 use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
 use testkit::workload;
 
+#[path = "common/batches.rs"]
+mod batches;
+use batches::answer_batches;
+
 /// Counts every allocation of this binary: answering must make none.
 #[global_allocator]
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
@@ -215,43 +219,6 @@ fn answer_loop(engine: &Engine, frames: &[Vec<u8>], buf: &mut [u8], n: usize) ->
             tx += 1;
             bytes += len;
         }
-    }
-    (tx, bytes)
-}
-
-/// As a worker answers an RX batch: each frame arrives in its own buffer and
-/// is shown to the prefetcher, then the node lines are requested, then every
-/// frame is answered.
-#[inline(never)]
-fn answer_batches(
-    engine: &Engine,
-    frames: &[Vec<u8>],
-    bufs: &mut [Vec<u8>],
-    prefetch: &mut Prefetch,
-    n: usize,
-) -> (usize, usize) {
-    let mut scratch = Scratch::default();
-    let mut tx = 0;
-    let mut bytes = 0;
-    let mut done = 0;
-    while done < n {
-        let batch = (n - done).min(bufs.len());
-        for (j, buf) in bufs[..batch].iter_mut().enumerate() {
-            let f = &frames[(done + j) & (QUERIES - 1)];
-            buf[..f.len()].copy_from_slice(f);
-            prefetch.frame(engine, &buf[..f.len()]);
-        }
-        prefetch.finish(engine, &mut scratch);
-        for (j, buf) in bufs[..batch].iter_mut().enumerate() {
-            let len = frames[(done + j) & (QUERIES - 1)].len();
-            let capacity = buf.len();
-            if let Verdict::Transmit(out) = answer_in_place_with(engine, &mut scratch, buf, len, capacity, &mut SendAll)
-            {
-                tx += 1;
-                bytes += out;
-            }
-        }
-        done += batch;
     }
     (tx, bytes)
 }

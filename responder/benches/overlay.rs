@@ -38,6 +38,10 @@ use responder::table::Table;
 use responder::zone::{Location, Name, RType, Record};
 use testkit::workload::{self, kind_of, Kind};
 
+#[path = "common/batches.rs"]
+mod batches;
+use batches::answer_batches;
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let after = |flag: &str| args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1)).cloned();
@@ -290,38 +294,4 @@ fn check_mix(base: &Engine, overlaid: &Engine, frames: &[Vec<u8>], every: usize)
         assert!(differ + 1 >= asked, "the changed names are in the mix");
     }
     assert!(alike > frames.len() * 3 / 4, "most answers are the base's");
-}
-
-/// As a worker answers an RX batch: each frame in its own buffer, shown to
-/// the prefetcher, the node lines requested, then every frame answered.
-#[inline(never)]
-fn answer_batches(
-    engine: &Engine,
-    frames: &[Vec<u8>],
-    bufs: &mut [Vec<u8>],
-    prefetch: &mut Prefetch,
-    n: usize,
-) -> (usize, usize) {
-    let mut scratch = Scratch::default();
-    let (mut tx, mut bytes, mut done) = (0, 0, 0);
-    while done < n {
-        let batch = (n - done).min(bufs.len());
-        for (j, buf) in bufs[..batch].iter_mut().enumerate() {
-            let f = &frames[(done + j) & (QUERIES - 1)];
-            buf[..f.len()].copy_from_slice(f);
-            prefetch.frame(engine, &buf[..f.len()]);
-        }
-        prefetch.finish(engine, &mut scratch);
-        for (j, buf) in bufs[..batch].iter_mut().enumerate() {
-            let len = frames[(done + j) & (QUERIES - 1)].len();
-            let capacity = buf.len();
-            if let Verdict::Transmit(out) = answer_in_place_with(engine, &mut scratch, buf, len, capacity, &mut SendAll)
-            {
-                tx += 1;
-                bytes += out;
-            }
-        }
-        done += batch;
-    }
-    (tx, bytes)
 }
