@@ -105,12 +105,14 @@ fn pointer(target: usize) -> Result<[u8; 2], Failure> {
 /// name shares, counted from the apex down; `None` when there are none or
 /// the proof is not shaped as the compiler writes it (owner labels, then a
 /// pointer to the query name's suffix at the apex, and no other pointer
-/// into the owner than one to all of it).
+/// into the owner than one to all of it). The test that rejects nearly
+/// every proof (an NSEC3 owner's label is a hash) is inlined: as a call of
+/// its own, with the label starts below, its frame cost more than the test.
+#[inline(always)]
 fn shared(query: &Query, p: &ResponseView<'_>) -> Option<Shared> {
     let body = p.body;
-    // First only the owner's last label: most proofs share nothing (an
-    // NSEC3 owner's label is a hash), and for those the label starts
-    // below are never needed.
+    // First only the owner's last label: for most proofs the label starts
+    // are never needed.
     let (mut n, mut pos, mut last) = (0, 0, 0);
     while let Some(&len) = body.get(pos).filter(|&&l| (1..=63).contains(&l)) {
         last = pos;
@@ -129,17 +131,35 @@ fn shared(query: &Query, p: &ResponseView<'_>) -> Option<Shared> {
     let apex = (value & TARGET_VALUE_MASK) as usize;
     // The labels are compared before the other patches are checked: most
     // proofs end there.
-    let labels = query.question.labels;
-    let above = labels.checked_sub(apex)?;
-    let name = query.lname();
-    let same_label = |ours: &[u8], skip: usize| -> Option<bool> {
-        let theirs = name.get(query.suffix_start(skip)..)?;
-        let len = ours[0] as usize;
-        Some(theirs.first() == Some(&ours[0]) && ours[1..=len].eq_ignore_ascii_case(theirs.get(1..=len)?))
-    };
-    if above == 0 || !same_label(&body[last..], above - 1)? {
+    let above = query.question.labels.checked_sub(apex)?;
+    if above == 0 || !same_label(query, &body[last..], above - 1)? {
         return None;
     }
+    shared_labels(query, p, n, pos, apex, above)
+}
+
+/// Whether the label at the start of `ours` is the query name's label
+/// after its first `skip` labels (ASCII case aside).
+#[inline(always)]
+fn same_label(query: &Query, ours: &[u8], skip: usize) -> Option<bool> {
+    let theirs = query.lname().get(query.suffix_start(skip)..)?;
+    let len = ours[0] as usize;
+    Some(theirs.first() == Some(&ours[0]) && ours[1..=len].eq_ignore_ascii_case(theirs.get(1..=len)?))
+}
+
+/// [`shared`] past its first label: the `n` owner labels, the apex's
+/// pointer at `pos`, the query name `above` labels longer than the apex.
+#[cold]
+#[inline(never)]
+fn shared_labels(
+    query: &Query,
+    p: &ResponseView<'_>,
+    n: usize,
+    pos: usize,
+    apex: usize,
+    above: usize,
+) -> Option<Shared> {
+    let body = p.body;
     // Bytes, not words: an owner is at most 255 bytes, and this array is
     // cleared for every proof that gets this far (as `usize`, 1 KiB: it
     // was most of this function's instructions).
@@ -151,7 +171,7 @@ fn shared(query: &Query, p: &ResponseView<'_>) -> Option<Shared> {
     }
     let mut same = 0;
     while same < n.min(above) {
-        if !same_label(&body[starts[n - 1 - same] as usize..], above - 1 - same)? {
+        if !same_label(query, &body[starts[n - 1 - same] as usize..], above - 1 - same)? {
             break;
         }
         same += 1;

@@ -79,6 +79,9 @@ pub struct Table {
     /// the batch prefetcher asks before it looks at a query's DO bit.
     chains: bool,
     nsec3: bool,
+    /// Each zone's chain header, parsed at load (`denial::ChainAt`);
+    /// empty when no zone has a chain, so that unsigned tables pay nothing.
+    chains_at: Box<[Option<denial::ChainAt>]>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -258,6 +261,7 @@ impl Table {
             zones_off: header.zones_off() as usize,
             chains: false,
             nsec3: false,
+            chains_at: Box::default(),
             bytes,
             len,
         };
@@ -270,14 +274,18 @@ impl Table {
         if table.zones_off.checked_add(table.zone_count * ZONE_LEN).is_none_or(|end| end > table.as_bytes().len()) {
             return Err(TableError::Corrupt("zone array out of bounds"));
         }
-        let chains =
-            (0..table.zone_count).filter_map(|z| table.denial_chain(u32::try_from(z).ok()?)).map(|c| c.is_nsec3());
-        let (mut any, mut nsec3) = (false, false);
-        for is_nsec3 in chains {
-            any = true;
-            nsec3 |= is_nsec3;
-        }
-        Ok(Table { chains: any, nsec3, ..table })
+        let chains_at: Box<[Option<denial::ChainAt>]> =
+            (0..table.zone_count).map(|z| u32::try_from(z).ok().and_then(|z| table.parse_chain_at(z))).collect();
+        let any = chains_at.iter().any(Option::is_some);
+        let nsec3 = chains_at.iter().flatten().any(|c| c.is_nsec3());
+        let chains_at = if any { chains_at } else { Box::default() };
+        Ok(Table { chains: any, nsec3, chains_at, ..table })
+    }
+
+    /// Zone `zone`'s chain header, as parsed at load.
+    #[inline(always)]
+    fn chain_at(&self, zone: u32) -> Option<&denial::ChainAt> {
+        self.chains_at.get(zone as usize)?.as_ref()
     }
 
     /// Some zone is signed (has a denial chain).
