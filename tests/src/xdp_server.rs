@@ -168,6 +168,17 @@ impl StopReport {
         self.queues.iter().map(|q| q.tx).sum()
     }
 
+    /// `answered_tier0=N` of the `XDP program:` line: answers the XDP
+    /// program gave itself (tier 0). Panics when the line lacks it.
+    pub fn answered_tier0(&self) -> u64 {
+        let counters = self.counters_text();
+        counters
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("answered_tier0="))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no answered_tier0 in:\n{counters}"))
+    }
+
     pub fn counters_text(&self) -> String {
         self.log
             .lines()

@@ -235,11 +235,7 @@ fn answers_match_knot_through_xdp_with_tier0() {
     });
     let report = server.stop().unwrap_or_else(|e| panic!("{e}"));
     let counters = report.counters_text();
-    let tier0: u64 = counters
-        .split_whitespace()
-        .find_map(|w| w.strip_prefix("answered_tier0="))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no answered_tier0 in:\n{counters}"));
+    let tier0 = report.answered_tier0();
     eprintln!("answered by the XDP program itself: {tier0}");
     // 13 of the mix's UDP queries are tier 0's today (the apexes' and the
     // delegations' types without ANY, plain or no OPT): a tier 0 answering

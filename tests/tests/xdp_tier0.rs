@@ -111,15 +111,6 @@ fn ask_all(bed: &Testbed, server: SocketAddr) -> Vec<Vec<u8>> {
     .unwrap()
 }
 
-/// `answered_tier0=N` from the stop report's `XDP program:` line.
-fn answered_tier0(counters: &str) -> u64 {
-    counters
-        .split_whitespace()
-        .find_map(|w| w.strip_prefix("answered_tier0="))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no answered_tier0 in:\n{counters}"))
-}
-
 fn serve_and_ask(bed: &Testbed, answers: &str) -> (Vec<Vec<u8>>, u64, String) {
     let server = XdpServer::start(bed, &zone(), &["--xdp-mode", "native", "--xdp-answers", answers])
         .unwrap_or_else(|e| panic!("{e}"));
@@ -141,7 +132,7 @@ fn serve_and_ask(bed: &Testbed, answers: &str) -> (Vec<Vec<u8>>, u64, String) {
     .unwrap();
     let log = server.log();
     let report = server.stop().unwrap_or_else(|e| panic!("{e}"));
-    (all, answered_tier0(&report.counters_text()), log)
+    (all, report.answered_tier0(), log)
 }
 
 #[test]
@@ -361,7 +352,7 @@ fn tier0_follows_a_reload() {
         assert!(contains(&ask(), &2024060102u32.to_be_bytes()), "never the old serial again");
     }
     let report = server.stop().unwrap_or_else(|e| panic!("{e}"));
-    assert!(answered_tier0(&report.counters_text()) >= 7, "{}", report.counters_text());
+    assert!(report.answered_tier0() >= 7, "{}", report.counters_text());
 }
 
 fn ask_one(bed: &Testbed, q: &[u8]) -> Vec<u8> {

@@ -238,11 +238,7 @@ fn serve_and_capture(test: &str, sample: u32) -> (Vec<Exchange>, Vec<Tapped>, Pa
     let report = server.stop().unwrap_or_else(|e| panic!("{e}"));
     reader.stop();
     let counters = report.counters_text();
-    let tier0: u64 = counters
-        .split_whitespace()
-        .find_map(|w| w.strip_prefix("answered_tier0="))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no answered_tier0 in:\n{counters}"));
+    let tier0 = report.answered_tier0();
     assert_eq!(tier0, done.iter().filter(|e| e.tier0).count() as u64, "the hits were tier 0's:\n{counters}");
     (done, read(&file), read_pcap(&pcap), log)
 }
