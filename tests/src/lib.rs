@@ -14,6 +14,7 @@ pub mod knot;
 pub mod kxdpgun;
 pub mod netns;
 pub mod paced;
+pub mod pcap;
 pub mod raw_link;
 pub mod rdata;
 pub mod responder;

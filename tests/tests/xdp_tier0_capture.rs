@@ -24,6 +24,7 @@ use responder_tests::client_pass;
 use responder_tests::daemon::{installed, run_bounded};
 use responder_tests::fstrm::FstrmCapture;
 use responder_tests::netns::in_netns;
+use responder_tests::pcap::read_pcap;
 use responder_tests::responder::workspace_root;
 use responder_tests::testbed::{privileged, required_tools, Testbed, CLIENT_V4, CLIENT_V6};
 use responder_tests::xdp_server::{server_v4, server_v6, XdpServer};
@@ -166,36 +167,6 @@ fn read(file: &Path) -> Vec<Tapped> {
         .collect()
 }
 
-/// The UDP packets of a pcap file with link type raw IP, as (source,
-/// destination, payload); tcpdump must read as many.
-fn read_pcap(file: &Path) -> Vec<(SocketAddr, SocketAddr, Vec<u8>)> {
-    let bytes = std::fs::read(file).expect("pcap file");
-    assert_eq!(u32::from_le_bytes(bytes[20..24].try_into().unwrap()), 101, "link type raw IP");
-    let mut packets = Vec::new();
-    let mut at = 24;
-    while at + 16 <= bytes.len() {
-        let len = u32::from_le_bytes(bytes[at + 8..at + 12].try_into().unwrap()) as usize;
-        let p = &bytes[at + 16..at + 16 + len];
-        at += 16 + len;
-        let (src, dst, l4): (std::net::IpAddr, std::net::IpAddr, &[u8]) = match p[0] >> 4 {
-            4 => {
-                let (a, b) = (<[u8; 4]>::try_from(&p[12..16]).unwrap(), <[u8; 4]>::try_from(&p[16..20]).unwrap());
-                (a.into(), b.into(), &p[usize::from(p[0] & 15) * 4..])
-            }
-            _ => {
-                let (a, b) = (<[u8; 16]>::try_from(&p[8..24]).unwrap(), <[u8; 16]>::try_from(&p[24..40]).unwrap());
-                (a.into(), b.into(), &p[40..])
-            }
-        };
-        let port = |at: usize| u16::from_be_bytes([l4[at], l4[at + 1]]);
-        packets.push((SocketAddr::new(src, port(0)), SocketAddr::new(dst, port(2)), l4[8..].to_vec()));
-    }
-    let out = run_bounded(Command::new("tcpdump").args(["-nn", "-r"]).arg(file), IO_TIMEOUT).expect("tcpdump runs");
-    assert!(out.status.success(), "tcpdump -r: {}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), packets.len(), "tcpdump reads every packet");
-    packets
-}
-
 /// `ADDR:PORT` as dnstap-read prints it: IPv6 without brackets.
 fn printed(a: SocketAddr) -> String {
     format!("{}:{}", a.ip(), a.port())
@@ -240,7 +211,15 @@ fn serve_and_capture(test: &str, sample: u32) -> (Vec<Exchange>, Vec<Tapped>, Pa
     let counters = report.counters_text();
     let tier0 = report.answered_tier0();
     assert_eq!(tier0, done.iter().filter(|e| e.tier0).count() as u64, "the hits were tier 0's:\n{counters}");
-    (done, read(&file), read_pcap(&pcap), log)
+    // Tier 0 answers UDP only.
+    let packets = read_pcap(&pcap)
+        .into_iter()
+        .map(|(protocol, src, dst, payload)| {
+            assert_eq!(protocol, 17, "a UDP packet");
+            (src, dst, payload)
+        })
+        .collect();
+    (done, read(&file), packets, log)
 }
 
 #[test]
