@@ -10,7 +10,8 @@
 //! receiving three IXFRs would.
 //!
 //! Modes (arguments after `--`): `--names N` (default 1,000,000),
-//! `--sizes 1,100,10000`.
+//! `--sizes 1,100,10000`; `--ixfr`: the same sets as a secondary receives
+//! them by IXFR, through the steps its zone's thread takes, each timed.
 //!
 //! `--answers`: instead, the engine's answers per second in batches of 64
 //! (as an XDP worker answers an RX batch, prefetched) on the base table
@@ -81,6 +82,11 @@ fn main() {
         indexed.as_secs_f64(),
     );
     let shared = SharedEngine::new(Engine::new(table, Options::default()));
+    if args.iter().any(|a| a == "--ixfr") {
+        let [zone] = zones;
+        ixfr(zone, names, &sizes, index, &shared);
+        return;
+    }
     let mut first = 0;
     for &n in &sizes {
         let change = changes(names, first, n);
@@ -109,6 +115,101 @@ fn main() {
     }
 }
 
+/// `--ixfr`: each change set arrives as a secondary's IXFR (the SOA's
+/// serial moved, as a primary sends it) and goes the way the zone's
+/// thread takes it (`transfer::inbound::zone`), each step timed in CPU:
+/// the difference applied to the copy held, checked as a zone, the change
+/// from the copy served found (the reloader's `Change::diff`, told the
+/// names the IXFR touched) and applied as an overlay; then the copy written
+/// out as its zone file's text, after it serves. For the first set, also
+/// what the zone's thread did before that it does no more: parse the text
+/// back, and compile the zone alone.
+fn ixfr(zone: responder::zone::Zone, names: usize, sizes: &[usize], mut index: ZoneIndex, shared: &SharedEngine) {
+    use responder::transfer::inbound::{apply as ixfr, message::WireRecord, stream::Diff, timers::Soa, zone_text};
+    let wire = |r: &Record| WireRecord {
+        owner: r.owner.clone(),
+        rtype: r.rtype,
+        class: r.class,
+        ttl: r.ttl,
+        rdata: r.rdata.to_vec(),
+    };
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let mut held = Arc::new(zone);
+    let mut first = 0;
+    for (k, &n) in sizes.iter().enumerate() {
+        let change = changes_at(names, first, n, first * 7);
+        first += n;
+        let soa = held.records.iter().find(|r| r.rtype == RType::SOA).expect("an SOA").clone();
+        let serial = Soa::from_rdata(&soa.rdata).expect("SOA RDATA").serial;
+        let mut next_soa = soa.clone();
+        let at = next_soa.rdata.len() - 20;
+        let mut rdata = next_soa.rdata.to_vec();
+        rdata[at..at + 4].copy_from_slice(&(serial + 1).to_be_bytes());
+        next_soa.rdata = rdata.as_slice().into();
+        let diff = Diff {
+            from: serial,
+            to: serial + 1,
+            removed: std::iter::once(&soa).chain(&change.deletes).map(wire).collect(),
+            added: std::iter::once(&next_soa).chain(&change.adds).map(wire).collect(),
+        };
+        let c = thread_cpu();
+        let (mut records, touched) = ixfr::apply(&held.records, &[diff]).expect("the difference fits the copy");
+        let applied_cpu = thread_cpu() - c;
+        let limit = responder::zone::DEFAULT_MAX_BYTES;
+        assert!(zone_text::bound(&held.origin, &records, "bench") <= limit, "written out only once it serves");
+        ixfr::locate(&mut records, "bench.zone");
+        let mut next = responder::zone::from_records(records, &held.origin, "bench.zone").expect("checks");
+        next.derived = Some(responder::zone::Derived { from: Arc::downgrade(&held), names: touched });
+        let checked_cpu = thread_cpu() - c - applied_cpu;
+        let found = Change::diff(0, &held, &next);
+        let diffed_cpu = thread_cpu() - c - applied_cpu - checked_cpu;
+        let current = shared.load();
+        let (overlay, applied) =
+            apply(&mut index, current.table(), current.overlay(), &found).expect("the overlay takes these changes");
+        shared.replace(current.with_overlay(Some(Arc::new(overlay))));
+        let live_cpu = thread_cpu() - c;
+        let overlaid_cpu = live_cpu - applied_cpu - checked_cpu - diffed_cpu;
+        let c = thread_cpu();
+        let text = zone_text::render(&held.origin, &next.records, "bench");
+        let rendered_cpu = thread_cpu() - c;
+        println!(
+            "IXFR of {n} changes (+ the SOA) to {names} names, CPU ms: apply {:.1}, check {:.1}, change found {:.1} \
+             ({} records), overlay {:.1} ({} names compiled): live after {:.1}; then written out {:.1}",
+            ms(applied_cpu),
+            ms(checked_cpu),
+            ms(diffed_cpu),
+            found.deletes.len() + found.adds.len(),
+            ms(overlaid_cpu),
+            applied.compiled,
+            ms(live_cpu),
+            ms(rendered_cpu),
+        );
+        check(&shared.load(), &change);
+        if k == 0 {
+            let c = thread_cpu();
+            let parsed = responder::zone::parse_str(&text, "bench.zone", Some(&held.origin)).expect("parses");
+            let parse_cpu = thread_cpu() - c;
+            assert_eq!(parsed.records, next.records, "the text reads back as the records checked");
+            let c = thread_cpu();
+            Table::compile(std::slice::from_ref(&parsed)).expect("compiles");
+            let compile_cpu = thread_cpu() - c;
+            let c = thread_cpu();
+            let every = Change::diff(0, &held, &parsed);
+            let every_cpu = thread_cpu() - c;
+            assert_eq!((&every.deletes, &every.adds), (&found.deletes, &found.adds), "the same change either way");
+            println!(
+                "  no longer done: write out before it serves {:.1} ms, parse of the text {:.1} ms, compile of the zone \
+                 alone {:.1} ms, the change found comparing every record {:.1} ms (CPU)",
+                ms(rendered_cpu),
+                ms(parse_cpu),
+                ms(compile_cpu),
+                ms(every_cpu),
+            );
+        }
+        held = Arc::new(next);
+    }
+}
+
 /// This thread's CPU time: the work itself, which on a shared, loaded host
 /// the wall clock (time spent waiting for a CPU included) does not show.
 fn thread_cpu() -> Duration {
@@ -122,6 +223,12 @@ fn thread_cpu() -> Duration {
 /// `n` changes, numbered from `first`: even ones move an existing name's
 /// address, odd ones add a name.
 fn changes(names: usize, first: usize, n: usize) -> Change {
+    changes_at(names, first, n, 0)
+}
+
+/// [`changes`], the addresses moved from the `start`-th name on (an IXFR
+/// can only remove what the copy holds: each set its own names).
+fn changes_at(names: usize, first: usize, n: usize, start: usize) -> Change {
     let at = Location { file: "ixfr".into(), line: 0 };
     let name = |label: String| Name::parse(&format!("{label}.bench.test."), None).unwrap().unwrap();
     let a = |owner: Name, addr: [u8; 4]| Record {
@@ -133,7 +240,7 @@ fn changes(names: usize, first: usize, n: usize) -> Change {
         location: at.clone(),
     };
     let mut change = Change::default();
-    let mut i = 0;
+    let mut i = start;
     for k in first..first + n {
         if k % 2 == 0 {
             // The next plain-address name (most of the zone's are).

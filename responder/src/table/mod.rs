@@ -14,7 +14,7 @@ mod compile;
 mod dedup;
 pub mod denial;
 mod expiry;
-mod fasthash;
+pub(crate) mod fasthash;
 pub mod format;
 mod header;
 mod name_index;

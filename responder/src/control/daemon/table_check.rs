@@ -118,7 +118,7 @@ pub(super) fn withdrawn_zones(served: &[ServedZone]) -> Vec<Zone> {
                 rdata: rdata.into(),
                 location: location.clone(),
             };
-            Some(Zone { origin, records: vec![soa], warnings: Vec::new(), expired: true })
+            Some(Zone { origin, records: vec![soa], warnings: Vec::new(), expired: true, derived: None })
         })
         .collect()
 }

@@ -2,12 +2,15 @@
 //! IXFR would carry, with one more rule so that the overlay's RRsets keep
 //! the new file's record order (which decides RDATA order and an RRset's
 //! TTL in answers): a name whose kept records come in another order, or
-//! that gains records before its kept ones, is replaced whole.
+//! that gains records before its kept ones, is replaced whole. A version
+//! that says which names it changed from the other (a secondary's IXFR
+//! applied, `Zone::derived`) is compared at those names only, in one pass
+//! over the records that hashes no other owner into a map.
 
 use super::index::{key, Key};
 use super::Change;
-use crate::table::fasthash::FastMap;
-use crate::zone::{Record, Zone};
+use crate::table::fasthash::{FastMap, FastSet};
+use crate::zone::{Name, Record, Zone};
 
 /// Everything that tells two records apart in an answer.
 fn same(a: &Record, b: &Record) -> bool {
@@ -21,11 +24,31 @@ impl Change {
     /// The change from `old` to `new`, two versions of the zone at `zone`
     /// in the compiled slice.
     pub fn diff(zone: usize, old: &Zone, new: &Zone) -> Change {
+        match &new.derived {
+            Some(d) if std::ptr::eq(d.from.as_ptr(), old) => {
+                let names: FastSet<Key> = d.names.iter().map(key).collect();
+                Change::diff_where(zone, old, new, |owner| {
+                    let mut lower = [0u8; 255];
+                    let wire = owner.wire();
+                    let n = wire.len().min(lower.len());
+                    for (l, b) in lower.iter_mut().zip(&wire[..n]) {
+                        *l = b.to_ascii_lowercase();
+                    }
+                    names.contains(&lower[..n])
+                })
+            }
+            _ => Change::diff_where(zone, old, new, |_| true),
+        }
+    }
+
+    /// [`Change::diff`] over the names `wanted` says may have changed: every
+    /// other name must have the same records, in the same order, in both.
+    fn diff_where(zone: usize, old: &Zone, new: &Zone, wanted: impl Fn(&Name) -> bool) -> Change {
         let mut by_name: FastMap<Key, Versions<'_>> = FastMap::default();
-        for r in &old.records {
+        for r in old.records.iter().filter(|r| wanted(&r.owner)) {
             by_name.entry(key(&r.owner)).or_default().0.push(r);
         }
-        for r in &new.records {
+        for r in new.records.iter().filter(|r| wanted(&r.owner)) {
             by_name.entry(key(&r.owner)).or_default().1.push(r);
         }
         let mut change = Change { zone, ..Change::default() };

@@ -287,7 +287,13 @@ impl ZoneIndex {
         let mut out: Vec<Zone> = self
             .zones
             .iter()
-            .map(|z| Zone { origin: z.origin.clone(), records: Vec::new(), warnings: Vec::new(), expired: z.expired })
+            .map(|z| Zone {
+                origin: z.origin.clone(),
+                records: Vec::new(),
+                warnings: Vec::new(),
+                expired: z.expired,
+                derived: None,
+            })
             .collect();
         for e in self.names.values() {
             if let Some(zi) = e.zone {

@@ -19,7 +19,7 @@ use crate::transfer::inbound::apply as ixfr;
 use crate::transfer::inbound::message::WireRecord;
 use crate::transfer::inbound::stream::Diff;
 use crate::transfer::inbound::zone_text;
-use crate::zone::{parse_str, Zone};
+use crate::zone::{parse_str, Record, Zone};
 
 const HEAD_COM: &str = "$ORIGIN example.com.\n$TTL 300\n@ SOA ns1 hostmaster 1 7200 3600 1209600 300\n@ NS ns1\nns1 A 192.0.2.53\nsub NS ns.sub\nns.sub A 192.0.2.54\nother NS ns1.example.net.\n";
 const HEAD_NET: &str =
@@ -214,16 +214,29 @@ enum Via {
     Reload,
     /// A secondary's copies: the first by AXFR, each next one as an IXFR
     /// of the difference applied to the copy held
-    /// (`transfer::inbound::apply`), each written as the zone text the
-    /// zone's thread writes and parsed back (`zone_text`, `parse_str`).
+    /// (`transfer::inbound::apply`), each checked as the zone's thread
+    /// checks it (`zone::from_records`), which must give what writing it
+    /// out as the copy's text and parsing that back gives.
     Transfer,
 }
 
-/// `zone` as a secondary receives it by AXFR: its records as the primary
-/// sends them, written as the copy's text and parsed back.
-fn as_transferred(zone: &Zone, records: &[WireRecord]) -> Option<Zone> {
-    let text = zone_text::render(&zone.origin, records, "test copy");
-    parse_str(&text, "copy.zone", Some(&zone.origin)).ok()
+/// `records` of `zone` as a secondary takes them in (an AXFR's, or an
+/// IXFR applied): checked as the zone's thread checks them, and the same
+/// zone, warnings and error as their text written out and read back.
+fn as_transferred(zone: &Zone, records: Vec<Record>) -> Option<Zone> {
+    let text = zone_text::render(&zone.origin, &records, "test copy");
+    let parsed = parse_str(&text, "copy.zone", Some(&zone.origin));
+    let mut records = records;
+    ixfr::locate(&mut records, "copy.zone");
+    let direct = crate::zone::from_records(records, &zone.origin, "copy.zone");
+    match (&parsed, &direct) {
+        (Ok(p), Ok(d)) => {
+            assert_eq!((&p.origin, &p.records, &p.warnings), (&d.origin, &d.records, &d.warnings), "{text}");
+        }
+        (Err(p), Err(d)) => assert_eq!(p.location, d.location, "{p} / {d}\n{text}"),
+        _ => panic!("text: {:?}, records: {:?}\n{text}", parsed.err(), direct.err()),
+    }
+    direct.ok()
 }
 
 /// `next` as the IXFR from `held` (the copy held now) brings it: the
@@ -252,16 +265,24 @@ fn by_ixfr(held: &Zone, next: &Zone) -> Option<Zone> {
         removed: missing(&ours, &theirs),
         added: missing(&theirs, &ours),
     };
-    let records = ixfr::apply(ours, &[diff]).ok()?;
-    as_transferred(next, &records)
+    let (records, names) = ixfr::apply(&held.records, &[diff]).ok()?;
+    let mut copy = as_transferred(next, records)?;
+    // Told which names the IXFR touched, the reloader's comparison finds
+    // the same change as comparing every record.
+    let held = Arc::new(held.clone());
+    let full = Change::diff(0, &held, &copy);
+    copy.derived = Some(crate::zone::Derived { from: Arc::downgrade(&held), names });
+    let told = Change::diff(0, &held, &copy);
+    assert_eq!((&told.deletes, &told.adds), (&full.deletes, &full.adds));
+    copy.derived = None;
+    Some(copy)
 }
 
 fn run_case(start: Vec<Line>, steps: Vec<Step>, paths: &mut Paths, via: Via) -> Result<(), TestCaseError> {
     let mut soa = [0u32; 2];
     let Some(mut base_zones) = zones(&start, soa) else { return Ok(()) };
     if via == Via::Transfer {
-        let copies: Option<Vec<Zone>> =
-            base_zones.iter().map(|z| as_transferred(z, &zone_text::from_zone(&z.records))).collect();
+        let copies: Option<Vec<Zone>> = base_zones.iter().map(|z| as_transferred(z, z.records.clone())).collect();
         let Some(copies) = copies else { return Ok(()) };
         base_zones = copies;
     }

@@ -6,8 +6,7 @@
 //! - `stream`: a TCP answer of many messages, framed (RFC 7766) and assembled
 //!   into an up-to-date reply, a full zone or a sequence of differences.
 //! - `apply`: differences applied to the copy we hold.
-//! - `zone_text`: records written as a plain zone file, the persisted copy
-//!   and the input of the same checks a zone file passes.
+//! - `zone_text`: records written as a plain zone file, the persisted copy.
 //! - `client`: one SOA check or transfer against one primary.
 //! - `timers`: SOA refresh/retry/expire and serial arithmetic (RFC 1982).
 //! - `notify`: NOTIFY in: who may send it, and its answer.

@@ -180,6 +180,7 @@ impl Secondaries {
                     records: soa.cloned().collect(),
                     warnings: Vec::new(),
                     expired: true,
+                    derived: None,
                 }));
             } else {
                 zones.push(Arc::clone(zone));

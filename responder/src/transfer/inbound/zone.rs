@@ -2,7 +2,7 @@
 //! when REFRESH (or RETRY, after a failure) runs out, when a NOTIFY comes or
 //! when asked; transfer by IXFR when we hold a copy (AXFR when we do not,
 //! when the primary cannot, or when the differences do not fit); check the
-//! result as a zone file, persist it, and have it served; stop answering
+//! result as a zone file is checked, have it served, and persist it; stop answering
 //! from the copy when EXPIRE runs out with no good check.
 
 use std::net::IpAddr;
@@ -19,9 +19,8 @@ use super::stream::Received;
 use super::timers::{serial_newer, Soa, MIN_INTERVAL, NO_COPY_RETRY};
 use super::zone_text;
 use crate::stats::InboundCounters;
-use crate::table::Table;
 use crate::wire::dns::RType;
-use crate::zone::{self, Zone};
+use crate::zone::{self, Record, Zone};
 
 /// What can wake a zone's thread.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -243,7 +242,9 @@ impl Worker {
             }
         }
         let full = match client::ask(primary, zone, AXFR, None, &self.limits) {
-            Ok(Received::Full { records, .. }) => self.accept(records, "AXFR", primary).map(|()| Transferred::Copy),
+            Ok(Received::Full { records, .. }) => {
+                self.accept(received(&records), None, "AXFR", primary).map(|()| Transferred::Copy)
+            }
             Ok(other) => Err(Error::new(Failure::Malformed, format!("AXFR answered with {}", other.kind()))),
             Err(e) => Err(e),
         };
@@ -266,13 +267,15 @@ impl Worker {
         match client::ask(primary, &self.config.zone, IXFR, current, &self.limits)? {
             Received::UpToDate { .. } => Ok(Transferred::UpToDate),
             Received::Full { records, .. } => {
-                self.accept(records, "AXFR (as IXFR)", primary).map(|()| Transferred::Copy)
+                self.accept(received(&records), None, "AXFR (as IXFR)", primary).map(|()| Transferred::Copy)
             }
             Received::Incremental { diffs, .. } => {
                 let copy =
                     self.lock().zone.clone().ok_or_else(|| rejected("no copy to apply differences to".into()))?;
-                let records = apply::apply(zone_text::from_zone(&copy.records), &diffs).map_err(rejected)?;
-                self.accept(records, "IXFR", primary).map(|()| Transferred::Copy)
+                let (records, names) = apply::apply(&copy.records, &diffs).map_err(rejected)?;
+                let derived = zone::Derived { from: Arc::downgrade(&copy), names };
+                drop(copy);
+                self.accept(records, Some(derived), "IXFR", primary).map(|()| Transferred::Copy)
             }
         }
     }
@@ -284,35 +287,56 @@ impl Worker {
         Some(zone_text::from_zone(std::slice::from_ref(soa)).remove(0))
     }
 
-    /// Checks a received zone as a zone file, compiles it alone, persists
-    /// it and has it served. Any failure keeps the old copy serving.
-    fn accept(&self, records: Vec<WireRecord>, kind: &str, primary: &super::Primary) -> Result<(), Error> {
+    /// Checks a received zone as a zone file is checked, has it served
+    /// (compiled with the others, or as an overlay over them), then
+    /// persists it. Any failure keeps the old copy serving. `derived`: what
+    /// changed from the copy held, when known.
+    fn accept(
+        &self,
+        mut records: Vec<Record>,
+        derived: Option<zone::Derived>,
+        kind: &str,
+        primary: &super::Primary,
+    ) -> Result<(), Error> {
         let zone = &self.config.zone;
         let serial = records
             .iter()
-            .find_map(|r| r.soa_serial())
+            .find_map(|r| (r.rtype == RType::SOA).then(|| Soa::from_rdata(&r.rdata).map(|s| s.serial)).flatten())
             .ok_or_else(|| Error::new(Failure::Malformed, "the transferred zone has no SOA"))?;
         let file = self.config.file.display().to_string();
-        let text = zone_text::render(zone, &records, &format!("serial {serial}, {kind} from {primary}"));
-        if text.len() as u64 > self.limits.max_bytes {
-            let text = format!(
-                "{kind} of serial {serial} is {} bytes as a zone file, over the zone size limit ({} bytes)",
-                text.len(),
-                self.limits.max_bytes
-            );
-            return Err(Error::new(Failure::TooLarge, text));
+        let comment = format!("serial {serial}, {kind} from {primary}");
+        // The copy must read back within the size limit at the next start.
+        // Written out only when it may come near it: otherwise once it serves.
+        let mut text = None;
+        if zone_text::bound(zone, &records, &comment) > self.limits.max_bytes {
+            let written = zone_text::render(zone, &records, &comment);
+            if written.len() as u64 > self.limits.max_bytes {
+                let text = format!(
+                    "{kind} of serial {serial} is {} bytes as a zone file, over the zone size limit ({} bytes)",
+                    written.len(),
+                    self.limits.max_bytes
+                );
+                return Err(Error::new(Failure::TooLarge, text));
+            }
+            text = Some(written);
         }
         let rejected = |text: String| Error::new(Failure::Rejected, text);
-        let loaded = zone::parse_str(&text, &file, Some(zone))
+        apply::locate(&mut records, &file);
+        let count = records.len();
+        // The checks a zone file passes, without writing it out and reading
+        // it back (`zone::from_records`). Whether it compiles is the swap's
+        // to find out: it compiles it anyway, and a failure there keeps the
+        // old copy as surely as a compile of its own here would.
+        let mut loaded = zone::from_records(records, zone, &file)
             .map_err(|e| rejected(format!("{kind} of serial {serial} does not load as a zone: {e}")))?;
+        loaded.derived = derived;
         for w in &loaded.warnings {
             tracing::warn!("zone {zone}: {w}");
         }
-        Table::compile_noting(std::slice::from_ref(&loaded), &mut Vec::new())
-            .map_err(|e| rejected(format!("{kind} of serial {serial} does not compile: {e}")))?;
+        let loaded = Arc::new(loaded);
         let old = {
             let mut state = self.lock();
-            let old = state.zone.replace(Arc::new(loaded));
+            let old = state.zone.replace(Arc::clone(&loaded));
             state.status.expired = false;
             old
         };
@@ -328,7 +352,11 @@ impl Worker {
             before
         };
         let from = before.map_or("nothing".to_string(), |s| format!("serial {s}"));
-        tracing::info!("zone {zone}: {kind} from {primary}: {from} → serial {serial}, {} records", records.len());
+        tracing::info!("zone {zone}: {kind} from {primary}: {from} → serial {serial}, {count} records");
+        // The records as checked (duplicates gone, an RRset's TTLs made one):
+        // the copy reads back as the zone that serves, with nothing to warn of.
+        let text = text.unwrap_or_else(|| zone_text::render(zone, &loaded.records, &comment));
+        drop(loaded);
         if let Err(e) = storage::write_atomically(&self.config.file, &text) {
             tracing::warn!("zone {zone}: serving serial {serial}, but the copy on disk is older: {e}");
         }
@@ -351,4 +379,9 @@ impl Worker {
             tracing::error!("zone {zone}: could not stop serving the expired copy: {e}");
         }
     }
+}
+
+/// A transfer's records as the records of a copy.
+fn received(records: &[WireRecord]) -> Vec<Record> {
+    records.iter().map(apply::record).collect()
 }

@@ -1,6 +1,5 @@
 //! Records written as a plain master file (RFC 1035 §5): the persisted copy
-//! of a secondary zone, and what the received zone is checked from, by the
-//! same loader and checks as any zone file. Common types are written in
+//! of a secondary zone, which the loader reads back at the next start. Common types are written in
 //! their presentation form; every other type as RFC 3597 generic RDATA
 //! (`\# LENGTH HEX`), which the loader reads back for any type, byte for byte.
 
@@ -11,8 +10,12 @@ use super::timers::Soa;
 use crate::wire::dns::{class, RType};
 use crate::zone::{Name, Record};
 
-/// The zone file for `records` of zone `origin`, with a comment header.
-pub fn render(origin: &Name, records: &[WireRecord], comment: &str) -> String {
+/// Lines of comment before the first record in [`render`]'s file.
+pub const HEADER_LINES: usize = 2;
+
+/// The zone file for `records` of zone `origin`, with a comment header of
+/// [`HEADER_LINES`] lines.
+pub fn render(origin: &Name, records: &[Record], comment: &str) -> String {
     let mut out = String::with_capacity(records.len() * 48 + 128);
     let _ = writeln!(out, "; {origin} {comment}");
     let _ = writeln!(out, "; written by responder as a secondary; edits are lost at the next transfer");
@@ -27,6 +30,24 @@ pub fn render(origin: &Name, records: &[WireRecord], comment: &str) -> String {
     }
     out
 }
+
+/// An upper bound of [`render`]'s length, found without writing anything:
+/// a zone well inside the size limit is checked against it without being
+/// written out first (and is written out once it serves). An octet takes
+/// at most four characters in any presentation form `render` writes
+/// (`\DDD` in a name, two hex digits in generic RDATA, at most four
+/// digits and a dot in an address, SOA's numbers), and everything else on
+/// a line (TTL, class, type, the generic form's `\# LENGTH`, blanks, the
+/// newline) fits in [`LINE_EXTRA`].
+pub fn bound(origin: &Name, records: &[Record], comment: &str) -> u64 {
+    let header = 4 * origin.wire_len() + comment.len() + 128;
+    let lines: usize = records.iter().map(|r| 4 * (r.owner.wire_len() + r.rdata.len()) + LINE_EXTRA).sum();
+    (header + lines) as u64
+}
+
+/// Characters of a line besides its owner and RDATA, at most: a TTL (10),
+/// `CLASS65535`, `TYPE65535`, `\# 65535`, four blanks and the newline.
+const LINE_EXTRA: usize = 64;
 
 fn generic(out: &mut String, rdata: &[u8]) {
     let _ = write!(out, "\\# {}", rdata.len());
@@ -107,9 +128,44 @@ mod tests {
         let txt = WireRecord { rtype: RType::TXT, rdata: b"\x05hello\x00".to_vec(), ..mx.clone() };
         let odd = WireRecord { owner: name("w\\.x.example.test."), rtype: RType(65400), rdata: vec![], ..mx.clone() };
         let records = vec![soa(7), ns, mx, txt, odd, a("ns.example.test.", 1), a("mail.example.test.", 2)];
-        let text = render(&name("example.test."), &records, "serial 7");
+        let text = render(
+            &name("example.test."),
+            &records.iter().map(super::super::apply::record).collect::<Vec<_>>(),
+            "serial 7",
+        );
         let zone =
             parse_str(&text, "copy.zone", Some(&name("example.test."))).unwrap_or_else(|e| panic!("{e}\n{text}"));
         assert_eq!(from_zone(&zone.records), records, "{text}");
+    }
+
+    #[test]
+    fn the_bound_is_never_below_the_text() {
+        let long = "\\000\\255x.".repeat(20) + "example.test.";
+        let odd = |rtype: u16, rdata: Vec<u8>| WireRecord {
+            owner: name(&long),
+            rtype: RType(rtype),
+            class: 65535,
+            ttl: u32::MAX,
+            rdata,
+        };
+        let records = [
+            soa(u32::MAX),
+            a("a.example.test.", 255),
+            odd(1, vec![255; 4]),
+            odd(28, vec![0xff; 16]),
+            odd(65535, vec![0xab; 300]),
+            odd(65535, vec![]),
+            odd(15, [&[0xff, 0xff][..], name(&long).wire()].concat()),
+            odd(2, name(&long).wire().to_vec()),
+        ];
+        let records: Vec<Record> = records.iter().map(super::super::apply::record).collect();
+        for r in &records {
+            let one = std::slice::from_ref(r);
+            let text = render(&name(&long), one, "a comment");
+            assert!(bound(&name(&long), one, "a comment") >= text.len() as u64, "{text}");
+        }
+        let text = render(&name("example.test."), &records, "c");
+        // Not far above either: most zones are far below the limit.
+        assert!(bound(&name("example.test."), &records, "c") < 4 * text.len() as u64);
     }
 }

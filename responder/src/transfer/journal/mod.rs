@@ -238,7 +238,13 @@ mod tests {
     fn zone(serial: u32, hosts: &[u8]) -> Zone {
         let mut records = vec![soa_record("example.test.", serial)];
         records.extend(hosts.iter().map(|&h| record("www.example.test.", RType::A, 60, &[198, 18, 0, h])));
-        Zone { origin: Name::parse("example.test.", None).unwrap().unwrap(), records, warnings: vec![], expired: false }
+        Zone {
+            origin: Name::parse("example.test.", None).unwrap().unwrap(),
+            records,
+            warnings: vec![],
+            expired: false,
+            derived: None,
+        }
     }
 
     fn host(rr: &Rr) -> u8 {
