@@ -47,7 +47,6 @@ pub fn check(
     }
     check_glue(&records, &index, &nodes, &rrsets.keep, &apex, &mut notes);
     check_dname_occlusion(&records, &nodes, &mut notes);
-    check_signed(&records, &apex, &mut notes);
 
     notes.sort_by_key(|&(record, _)| record);
     warnings.extend(notes.into_iter().map(|(record, message)| format!("{}: {message}", records[record].location)));
@@ -288,24 +287,6 @@ fn check_glue(
     }
 }
 
-/// A signed zone (DNSKEY at the apex) loads and its DNSSEC records are
-/// served when asked for by type, but answers to DO=1 queries carry no
-/// RRSIGs and negative answers no NSEC/NSEC3 proofs: a validating resolver
-/// would find the zone bogus. Said once, at the first apex DNSKEY, so the
-/// operator learns it at load and not from resolvers' SERVFAILs.
-fn check_signed(records: &[Record], apex: &Name, notes: &mut Notes) {
-    let apex = apex.to_lowercase();
-    if let Some(at) = records.iter().position(|r| r.rtype == RType::DNSKEY && r.owner.to_lowercase() == apex) {
-        notes.push((
-            at,
-            format!(
-                "{apex} is signed (DNSKEY at the apex), but responder does not add RRSIGs or NSEC/NSEC3 proofs \
-                 to answers yet: validating resolvers will not validate it (serve it with Knot or NSD for now)"
-            ),
-        ));
-    }
-}
-
 /// Names below a DNAME are never reached: the DNAME rewrites every query
 /// for them (RFC 6672 §2.3). Reported once per name, at its first record.
 fn check_dname_occlusion(records: &[Record], nodes: &[NodeFacts], notes: &mut Notes) {
@@ -417,14 +398,12 @@ mod tests {
     }
 
     #[test]
-    fn a_signed_zone_is_said_to_be_served_unsigned() {
+    fn a_signed_zone_loads_without_a_warning() {
+        // Its answers carry the RRSIGs and denial proofs (table/denial.rs),
+        // so there is nothing to warn of: the warning that they did not is gone.
         let zone = load("@ DNSKEY 257 3 13 AQID\n@ DNSKEY 256 3 13 AQID\nwww A 198.18.0.1\n").unwrap();
-        assert_eq!(zone.warnings.len(), 1, "{:?}", zone.warnings);
-        assert!(zone.warnings[0].starts_with("t.zone:"), "{:?}", zone.warnings);
-        assert!(zone.warnings[0].contains("example.com. is signed (DNSKEY at the apex)"), "{:?}", zone.warnings);
-        // A DNSKEY below the apex (a child's, misplaced) does not make the zone signed.
-        let unsigned = load("www DNSKEY 257 3 13 AQID\n").unwrap();
-        assert!(unsigned.warnings.is_empty(), "{:?}", unsigned.warnings);
+        assert!(zone.warnings.is_empty(), "{:?}", zone.warnings);
+        assert_eq!(zone.records.iter().filter(|r| r.rtype == RType::DNSKEY).count(), 2);
     }
 
     #[test]
