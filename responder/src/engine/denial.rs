@@ -79,7 +79,7 @@ fn answer<N: Names>(
         Some(i) => chain.proof_at(table, i),
         None => chain.proof(table, ce),
     };
-    let mut c = Collected { proofs: [signed; 3], n: 0, ids: [u32::MAX; 4], seen: 0 };
+    let mut c = Collected { proofs: [None; 3], n: 0, ids: [u32::MAX; 4], seen: 0 };
     if nodata {
         // A wildcard NODATA already holds the wildcard's own NSEC/NSEC3.
         if chain.is_nsec3() {
@@ -137,13 +137,17 @@ fn wildcard_proof<'t>(table: &'t Table, chain: &Chain<'t>, ce: &[u8]) -> Option<
 
 /// The proofs to send, each once: one NSEC can cover two names.
 struct Collected<'t> {
-    proofs: [ResponseView<'t>; 3],
+    /// Options, not views: filling three views up front (with the signed
+    /// template, to be overwritten) cost more than the rest of the struct.
+    proofs: [Option<ResponseView<'t>>; 3],
     n: usize,
     ids: [u32; 4],
     seen: usize,
 }
 
 impl<'t> Collected<'t> {
+    /// In line: out of line, the proof came to it through memory.
+    #[inline(always)]
     fn add(&mut self, p: Option<Proof<'t>>, send: bool) {
         let Some(p) = p else { return };
         if self.ids[..self.seen].contains(&p.id) || self.seen == self.ids.len() {
@@ -152,7 +156,7 @@ impl<'t> Collected<'t> {
         self.ids[self.seen] = p.id;
         self.seen += 1;
         if send && self.n < self.proofs.len() {
-            self.proofs[self.n] = p.response;
+            self.proofs[self.n] = Some(p.response);
             self.n += 1;
         }
     }
