@@ -71,11 +71,13 @@ fn answer<N: Names>(
     // (FLAG_DENIAL) at the node the plan found, else searched for by name.
     // A wildcard answer needs neither.
     let node = if wildcard == 0 || nodata { table.node_at(encloser_node).filter(|n| n.zone() == zone) } else { None };
-    let star_proof = || match node.and_then(|n| n.denial_proof(0)) {
+    // Both read in one place, where the node's fields are worked out once.
+    let (star_at, ce_at) = node.map_or((None, None), |n| (n.denial_proof(0), n.denial_proof(1)));
+    let star_proof = || match star_at {
         Some(i) => chain.proof_at(table, i),
         None => wildcard_proof(table, &chain, ce),
     };
-    let ce_proof = || match node.and_then(|n| n.denial_proof(1)) {
+    let ce_proof = || match ce_at {
         Some(i) => chain.proof_at(table, i),
         None => chain.proof(table, ce),
     };
