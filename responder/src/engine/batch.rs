@@ -19,7 +19,7 @@
 use super::message::{Engine, Scratch};
 use crate::table::denial::LastChain;
 use crate::table::nsec3_hash::{nsec3_hash, HASH_LEN};
-use crate::table::Table;
+use crate::table::{LastEncloser, Table};
 use crate::wire::dns;
 use crate::wire::{ethernet, ipv4, ipv6, udp};
 
@@ -155,13 +155,14 @@ impl Prefetch {
         let mut denials = 0;
         let mut lower = [0u8; dns::LOWER_LEN];
         let mut chains = LastChain::default();
+        let mut last = LastEncloser::default();
         for i in bits(self.dnssec_ok & absent) {
             let (at, len) = (self.name_at[i].0 as usize, self.name_at[i].1 as usize);
             let Some(name) = self.names.get(at..at + len).filter(|n| !n.is_empty()) else { continue };
             for (l, &b) in lower.iter_mut().zip(name) {
                 *l = b.to_ascii_lowercase();
             }
-            let Some(next) = table.nsec3_next_closer(&lower[..len], &mut chains) else { continue };
+            let Some(next) = table.nsec3_next_closer(&lower[..len], &mut chains, &mut last) else { continue };
             let hash = nsec3_hash(next.name, next.salt, next.iterations);
             let kept = prehashed.add(next.name, next.salt, next.iterations, hash);
             if let Some(chain) = chains.get(table, next.zone) {

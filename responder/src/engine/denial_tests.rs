@@ -257,6 +257,45 @@ fn the_prefetcher_hashes_the_next_closer_names_of_do_queries_the_table_lacks() {
 }
 
 #[test]
+fn a_kept_closest_encloser_gives_the_walks_own_answer() {
+    // The prefetcher keeps the closest encloser it found one label above a
+    // name and takes it for the next name with that parent: in any order,
+    // each answer must be what a walk from nothing finds.
+    let owners = BTreeSet::from(["a".to_string(), "*.w".to_string(), "b.c".to_string()]);
+    let zone = crate::zone::parse_str(&signed_zone(&owners, true), "signed.zone", None).expect("zone");
+    let table = Table::compile(&[zone]).expect("compiles");
+    let names = [
+        "nx1.example.com.",
+        "nx2.example.com.",
+        "q.b.c.example.com.",
+        "r.b.c.example.com.",
+        "s.c.example.com.",
+        "t.q.b.c.example.com.",
+        "x.y.w.example.com.",
+        "z.w.example.com.",
+        "z.del.example.com.",
+        "y.z.del.example.com.",
+        "nx3.example.com.",
+        "example.com.",
+        "com.",
+        "a.other.org.",
+        "u.b.c.example.com.",
+    ];
+    let found = |n: Option<crate::table::NextCloser<'_, '_>>| n.map(|n| (n.zone, n.name.to_vec(), n.salt.to_vec()));
+    let mut chains = crate::table::denial::LastChain::default();
+    let mut last = crate::table::LastEncloser::default();
+    let mut kept = 0;
+    for name in names.iter().chain(names.iter().rev()).chain(names.iter().step_by(2)) {
+        let w = wire(name);
+        let fresh = found(table.nsec3_next_closer(&w, &mut Default::default(), &mut Default::default()));
+        let with_last = found(table.nsec3_next_closer(&w, &mut chains, &mut last));
+        assert_eq!(with_last, fresh, "{name}");
+        kept += usize::from(with_last.is_some_and(|(_, next, _)| next == w));
+    }
+    assert!(kept > 10, "the names one label below their closest encloser: {kept}");
+}
+
+#[test]
 fn an_nxdomain_takes_its_next_closer_hash_from_the_prefetch() {
     let owners = BTreeSet::from(["a".to_string(), "m".to_string(), "z".to_string()]);
     let zone = crate::zone::parse_str(&signed_zone(&owners, true), "signed.zone", None).expect("zone");

@@ -82,14 +82,14 @@ impl<'b> Reply<'b> {
     }
 
     /// [`Reply::template`] with `proofs` (authority-only responses: NSEC
-    /// records with their RRSIGs) placed after its authority section; they
-    /// are required, like the body (RFC 4035 §3.1.1).
+    /// records with their RRSIGs; `None` skipped) placed after its
+    /// authority section; they are required, like the body (RFC 4035 §3.1.1).
     #[inline(always)]
     pub fn template_with(
         &mut self,
         query: &Query,
         r: &ResponseView<'_>,
-        proofs: &[ResponseView<'_>],
+        proofs: &[Option<ResponseView<'_>>],
     ) -> Result<(), Failure> {
         self.template_at(query, query, r, proofs)
     }
@@ -102,7 +102,7 @@ impl<'b> Reply<'b> {
         query: &Query,
         names: &N,
         r: &ResponseView<'_>,
-        proofs: &[ResponseView<'_>],
+        proofs: &[Option<ResponseView<'_>>],
     ) -> Result<(), Failure> {
         // AA and the rcode describe the question, so a truncated answer keeps
         // them (RFC 1035 §4.1.1): set them before anything can truncate.
@@ -122,8 +122,8 @@ impl<'b> Reply<'b> {
         self.pos = body_end;
         self.ancount = r.ancount;
         self.nscount = r.nscount;
-        for p in proofs {
-            self.proof(query, names, p, room)?;
+        if !proofs.is_empty() {
+            self.proofs(query, names, proofs, room)?;
         }
         for chunk in r.chunks() {
             let end = self.pos + chunk.bytes.len();

@@ -197,8 +197,8 @@ impl<'t> Chain<'t> {
 
     fn cmp_entry(&self, i: usize, name: &[u8], hash: &[u8; HASH_LEN]) -> Option<Ordering> {
         if self.nsec3 {
-            let at = self.entries + i * NSEC3_ENTRY_LEN;
-            Some(self.b.get(at..at + HASH_LEN)?.cmp(&hash[..]))
+            // Not a slice comparison: that is a `memcmp` call per halving.
+            array_at::<HASH_LEN>(self.b, self.entries + i * NSEC3_ENTRY_LEN).map(|e| hash_cmp(e, hash))
         } else {
             canonical_cmp(NodeView::name_at(self.b, self.entry(i)?.0 as usize)?, name)
         }

@@ -42,7 +42,7 @@ use std::path::Path;
 
 pub use compile::{rrsig_time, CompileError, Lent};
 pub use header::{seal, Header};
-pub use prefetch::NextCloser;
+pub use prefetch::{LastEncloser, NextCloser};
 pub use view::{DnameView, NodeView, ResponseView, ZoneView};
 
 use crate::wire::{tail_word, words};
@@ -364,7 +364,7 @@ impl Table {
 /// Byte equality a word at a time: names are short, and a call to memcmp
 /// would cost more than the comparison.
 #[inline(always)]
-fn same_name(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn same_name(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }

@@ -9,7 +9,7 @@
 use super::denial::LastChain;
 use super::format::{hash_name_lowering, tag, u64_at, BUCKET_LEN};
 use super::view::{NodeView, ResponseView};
-use super::Table;
+use super::{same_name, Table};
 
 /// A cache line.
 pub(super) const LINE: usize = 64;
@@ -77,12 +77,23 @@ impl Table {
     /// chain holds the name, or the answer is a referral or a DNAME's. The
     /// same walk as `engine::resolve::plan`'s, which the answer makes again
     /// on lines this one brought in.
-    /// `chains` keeps the chain parsed for the passes that follow.
+    /// `chains` keeps the chain parsed for the passes that follow; `last`
+    /// the closest encloser found when it was the name's parent, which the
+    /// next name of the batch with that parent takes without a lookup.
     pub fn nsec3_next_closer<'t, 'n>(
         &'t self,
         name: &'n [u8],
         chains: &mut LastChain<'t>,
+        last: &mut LastEncloser,
     ) -> Option<NextCloser<'t, 'n>> {
+        // The same parent as the last name's whose parent was its closest
+        // encloser (in this table: the caller keeps `last` for one batch):
+        // the lookup would find the same node.
+        let first = *name.first()? as usize;
+        if first != 0 && last.len != 0 && name.get(1 + first..).is_some_and(|p| same_name(p, last.name())) {
+            let chain = chains.get(self, last.zone).filter(|c| c.is_nsec3())?;
+            return Some(NextCloser { zone: last.zone, name, salt: chain.salt, iterations: chain.iterations });
+        }
         let mut start = 0;
         loop {
             let len = *name.get(start)? as usize;
@@ -96,6 +107,9 @@ impl Table {
                 }
                 let zone = node.zone();
                 let chain = chains.get(self, zone).filter(|c| c.is_nsec3())?;
+                if start == 0 {
+                    last.keep(&name[parent..], zone);
+                }
                 return Some(NextCloser { zone, name: &name[start..], salt: chain.salt, iterations: chain.iterations });
             }
             start = parent;
@@ -120,6 +134,35 @@ impl Table {
             }
         }
         None
+    }
+}
+
+/// The closest encloser (a name and its zone, whose chain is NSEC3) that
+/// [`Table::nsec3_next_closer`] last found one label above the name it
+/// was given; kept for one batch, against one table.
+pub struct LastEncloser {
+    name: [u8; 255],
+    /// 0: none kept.
+    len: usize,
+    zone: u32,
+}
+
+impl Default for LastEncloser {
+    fn default() -> LastEncloser {
+        LastEncloser { name: [0; 255], len: 0, zone: 0 }
+    }
+}
+
+impl LastEncloser {
+    fn name(&self) -> &[u8] {
+        &self.name[..self.len]
+    }
+
+    fn keep(&mut self, name: &[u8], zone: u32) {
+        if let Some(to) = self.name.get_mut(..name.len()) {
+            to.copy_from_slice(name);
+            (self.len, self.zone) = (name.len(), zone);
+        }
     }
 }
 
