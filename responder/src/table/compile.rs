@@ -1118,7 +1118,7 @@ impl<'z> Compiler<'z> {
         }
     }
 
-    fn emit(&self, warnings: &mut Vec<String>) -> Result<Vec<u8>, CompileError> {
+    fn emit(mut self, warnings: &mut Vec<String>) -> Result<Vec<u8>, CompileError> {
         let mut out = vec![0u8; HEADER_LEN];
         let mut placer = Placer::default();
         let signed = self.signed;
@@ -1276,6 +1276,15 @@ impl<'z> Compiler<'z> {
                 out[at + 20..at + 24].copy_from_slice(&e.to_le_bytes());
             }
         }
+        // Nothing left to write reads a node, its name or a written
+        // template: they go before the table's last parts (the NSEC3
+        // proofs, the buckets, an eighth of an unsigned table), which
+        // would otherwise be the peak with all of them held.
+        drop((placer, enclosers));
+        self.nodes = Vec::new();
+        self.index = NameIndex::default();
+        self.parent_glue = FastMap::default();
+        self.nsec3_hashes = Vec::new();
         for (zi, n3) in self.nsec3.iter().enumerate() {
             if n3.entries.is_empty() {
                 continue;
