@@ -120,18 +120,22 @@ struct Node<'z> {
     name: Name,
     /// Inline when one (most names of a big zone): no heap block per node.
     rrsets: OneOrMany<Rrset<'z>>,
-    /// What a served parent holds at a served child's apex: one box for
-    /// both, since nearly no node has either (8 bytes less per node).
-    parent: Option<Box<ParentSide<'z>>>,
+    /// What few nodes have (a served parent's side at a served child's
+    /// apex, a wildcard child): one box, 8 bytes less per node than the
+    /// wildcard child's number inline.
+    rare: Option<Box<Rare<'z>>>,
     /// Node and zone numbers as u32 (`NONE` for none), not `Option<usize>`:
-    /// 24 bytes less per node (see `zone`, `cut`, `wildcard_child`).
+    /// 24 bytes less per node (see `zone`, `cut`, `Rare::wildcard_child`).
     zone: u32,
     /// The topmost zone cut at or above this node, within its zone.
     cut: u32,
-    wildcard_child: u32,
 }
 
-/// No node: `Node::cut` and `Node::wildcard_child` unset.
+// The size a big zone's compile was measured with (docs/BENCHMARKS.md).
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(std::mem::size_of::<Node<'_>>() == 88);
+
+/// No node: `Node::cut` and `Rare::wildcard_child` unset.
 const NONE: u32 = u32::MAX;
 
 impl<'z> Node<'z> {
@@ -144,7 +148,8 @@ impl<'z> Node<'z> {
     }
 
     fn wildcard_child(&self) -> Option<usize> {
-        (self.wildcard_child != NONE).then_some(self.wildcard_child as usize)
+        let w = self.rare.as_ref()?.wildcard_child;
+        (w != NONE).then_some(w as usize)
     }
 
     fn rrset(&self, t: RType) -> Option<&Rrset<'z>> {
@@ -152,22 +157,29 @@ impl<'z> Node<'z> {
     }
 
     fn parent_ds(&self) -> Option<&(usize, Rrset<'z>)> {
-        self.parent.as_ref()?.ds.as_ref()
+        self.rare.as_ref()?.ds.as_ref()
     }
 
     fn parent_cut(&self) -> Option<&ParentCut<'z>> {
-        self.parent.as_ref()?.cut.as_ref()
+        self.rare.as_ref()?.cut.as_ref()
     }
 }
 
-#[derive(Default)]
-struct ParentSide<'z> {
+struct Rare<'z> {
     /// DS at a served child's apex, as the (also served) parent has it.
     ds: Option<(usize, Rrset<'z>)>,
     /// The delegation to a served child at its apex, as the (also served)
     /// parent has it: what a DNAME in the parent whose target lies below
     /// the cut answers with (Knot follows a DNAME in its own zone only).
     cut: Option<ParentCut<'z>>,
+    /// The node `*.<this name>`, `NONE` if none.
+    wildcard_child: u32,
+}
+
+impl Default for Rare<'_> {
+    fn default() -> Self {
+        Rare { ds: None, cut: None, wildcard_child: NONE }
+    }
 }
 
 /// The parent's side of a cut at a served child's apex: its NS, and the
@@ -422,7 +434,7 @@ impl<'z> Compiler<'z> {
                     if (is_ds || is_ds_sig) && deepest.is_some_and(|d| c.zones[d].apex == r.owner) {
                         let n = c.node(&r.owner, deepest.unwrap_or(0));
                         let entry =
-                            c.nodes[n].parent.get_or_insert_with(Box::default).ds.get_or_insert_with(|| {
+                            c.nodes[n].rare.get_or_insert_with(Box::default).ds.get_or_insert_with(|| {
                                 (zi_sorted, Rrset::new(RType::DS, r.ttl, files.at(&r.location)))
                             });
                         if is_ds_sig {
@@ -450,7 +462,7 @@ impl<'z> Compiler<'z> {
                     let (is_ns, is_nsec) = (parent_side(RType::NS), parent_side(RType::NSEC));
                     if (is_ns || is_nsec) && deepest.is_some_and(|d| c.zones[d].apex == r.owner) {
                         let n = c.node(&r.owner, deepest.unwrap_or(0));
-                        let cut = c.nodes[n].parent.get_or_insert_with(Box::default).cut.get_or_insert(ParentCut {
+                        let cut = c.nodes[n].rare.get_or_insert_with(Box::default).cut.get_or_insert(ParentCut {
                             zone: zi_sorted,
                             ns: None,
                             nsec: None,
@@ -529,10 +541,9 @@ impl<'z> Compiler<'z> {
         self.nodes.push(Node {
             name: name.clone(),
             rrsets: OneOrMany::default(),
-            parent: None,
+            rare: None,
             zone: zone as u32,
             cut: NONE,
-            wildcard_child: NONE,
         });
         i
     }
@@ -553,10 +564,11 @@ impl<'z> Compiler<'z> {
         for n in &mut self.nodes {
             if dnames.iter().any(|d| n.name != *d && n.name.is_subdomain_of(d)) {
                 n.rrsets.clear();
-                n.parent = None;
+                n.rare = None;
             }
         }
-        let keep: Vec<bool> = self.nodes.iter().map(|n| !n.rrsets.is_empty() || n.parent.is_some()).collect();
+        // No wildcard child is marked yet: `rare` is a parent's side.
+        let keep: Vec<bool> = self.nodes.iter().map(|n| !n.rrsets.is_empty() || n.rare.is_some()).collect();
         self.retain(&keep);
     }
 
@@ -610,7 +622,7 @@ impl<'z> Compiler<'z> {
             if self.nodes[i].name.is_wildcard() {
                 if let Some(parent) = self.nodes[i].name.parent() {
                     if let Some(p) = self.lookup(key(&parent, &mut [0u8; 255])) {
-                        self.nodes[p].wildcard_child = i as u32;
+                        self.nodes[p].rare.get_or_insert_with(Box::default).wildcard_child = i as u32;
                     }
                 }
             }
