@@ -2,7 +2,7 @@
 //! CNAME chains, wildcard synthesis, referrals with glue, negative answers
 //! with the SOA, additional addresses. The runtime only looks up and copies.
 
-use std::borrow::{Borrow, Cow};
+use std::borrow::Borrow;
 
 use super::denial::{CHAIN_NSEC, CHAIN_NSEC3};
 use super::fasthash::FastMap;
@@ -13,9 +13,9 @@ use super::nsec3_hash::{decode_base32hex, nsec3_hash, HASH_LEN};
 use super::one_or_many::OneOrMany;
 use super::prepare::{prepare, Placer, Prepared};
 use super::rdatas::Rdatas;
-use super::template::{Owner, QueryContext, RrsetRef, Sections};
+use super::template::{Owner, Place, QueryContext, RrsetRef, Sections};
 use crate::wire::dns::rcode;
-use crate::zone::{Location, Name, RType, Record, Zone};
+use crate::zone::{FileName, Location, Name, RType, Record, Zone};
 
 /// Longest CNAME chain followed inside served zones (Knot and BIND use
 /// similar small limits); a longer chain or a loop ends the answer there.
@@ -36,17 +36,69 @@ pub enum CompileError {
     ResponseTooLarge(String),
 }
 
-/// RDATA is borrowed from the zones: a million-name compile would otherwise
-/// copy, and later free, every record once more.
+/// RDATA is borrowed: from the zones when they are kept through the
+/// compile (a reload), else from one copy of it all (`RdataCopy`), so that
+/// the parsed records can go before the table is written.
 struct Rrset<'z> {
     rtype: RType,
     ttl: u32,
+    /// The first record's place in its file, for messages about the RRset.
+    at: Loc,
     rdatas: Rdatas<'z>,
     /// The RRSIGs covering this RRset: boxed, since most zones have none
     /// (40 bytes less per RRset).
     sigs: Option<Box<Sigs<'z>>>,
-    /// The first record's place in its file, for messages about the RRset.
-    location: &'z Location,
+}
+
+// 40 bytes, and no more inline in a node (`OneOrMany` finds its tag in
+// `Loc::line`): the sizes a big zone's compile was measured with.
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(std::mem::size_of::<Rrset<'_>>() == 40);
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(std::mem::size_of::<OneOrMany<Rrset<'_>>>() == 40);
+
+/// A record's place in its file: the file as a number in
+/// `Compiler::files`, the line plus one (saturated): never zero, which
+/// leaves `OneOrMany` a value to tell its variants apart by, 8 bytes less
+/// in every node.
+#[derive(Clone, Copy)]
+struct Loc {
+    file: u32,
+    line_plus_one: std::num::NonZeroU32,
+}
+
+impl Loc {
+    fn line(self) -> u32 {
+        self.line_plus_one.get() - 1
+    }
+}
+
+/// Numbers the zone files, for `Loc`: records of one file share its name,
+/// so nearly every record asks about the same one as the one before.
+#[derive(Default)]
+struct Files {
+    names: Vec<FileName>,
+    numbers: FastMap<String, u32>,
+    last: Option<(FileName, u32)>,
+}
+
+impl Files {
+    fn at(&mut self, l: &Location) -> Loc {
+        let line = u32::try_from(l.line).unwrap_or(u32::MAX).saturating_add(1);
+        let line_plus_one = std::num::NonZeroU32::new(line).unwrap_or(std::num::NonZeroU32::MAX);
+        match &self.last {
+            Some((f, n)) if f.same(&l.file) => Loc { file: *n, line_plus_one },
+            _ => {
+                let next = self.names.len() as u32;
+                let n = *self.numbers.entry(l.file.to_string()).or_insert(next);
+                if n == next {
+                    self.names.push(l.file.clone());
+                }
+                self.last = Some((l.file.clone(), n));
+                Loc { file: n, line_plus_one }
+            }
+        }
+    }
 }
 
 struct Sigs<'z> {
@@ -56,8 +108,8 @@ struct Sigs<'z> {
 }
 
 impl<'z> Rrset<'z> {
-    fn new(rtype: RType, ttl: u32, location: &'z Location) -> Rrset<'z> {
-        Rrset { rtype, ttl, rdatas: Rdatas::default(), sigs: None, location }
+    fn new(rtype: RType, ttl: u32, at: Loc) -> Rrset<'z> {
+        Rrset { rtype, ttl, at, rdatas: Rdatas::default(), sigs: None }
     }
 
     fn add_sig(&mut self, ttl: u32, rdata: &'z [u8]) {
@@ -74,24 +126,28 @@ fn covered(rdata: &[u8]) -> Option<RType> {
 }
 
 struct Node<'z> {
-    /// Owner as first written (answers about other names use this case),
-    /// borrowed from the zone's record: a copy per node was a heap block
-    /// per name. Only names no record owns (empty non-terminals) are owned.
-    name: Cow<'z, Name>,
+    /// Owner as first written (answers about other names use this case).
+    /// Owned, so that the records can go before `emit`: a name of up to
+    /// 22 octets is inline (`SmallBytes`), no heap block.
+    name: Name,
     /// Inline when one (most names of a big zone): no heap block per node.
     rrsets: OneOrMany<Rrset<'z>>,
-    /// What a served parent holds at a served child's apex: one box for
-    /// both, since nearly no node has either (8 bytes less per node).
-    parent: Option<Box<ParentSide<'z>>>,
+    /// What few nodes have (a served parent's side at a served child's
+    /// apex, a wildcard child): one box, 8 bytes less per node than the
+    /// wildcard child's number inline.
+    rare: Option<Box<Rare<'z>>>,
     /// Node and zone numbers as u32 (`NONE` for none), not `Option<usize>`:
-    /// 24 bytes less per node (see `zone`, `cut`, `wildcard_child`).
+    /// 24 bytes less per node (see `zone`, `cut`, `Rare::wildcard_child`).
     zone: u32,
     /// The topmost zone cut at or above this node, within its zone.
     cut: u32,
-    wildcard_child: u32,
 }
 
-/// No node: `Node::cut` and `Node::wildcard_child` unset.
+// The size a big zone's compile was measured with (docs/BENCHMARKS.md).
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(std::mem::size_of::<Node<'_>>() == 80);
+
+/// No node: `Node::cut` and `Rare::wildcard_child` unset.
 const NONE: u32 = u32::MAX;
 
 impl<'z> Node<'z> {
@@ -104,7 +160,8 @@ impl<'z> Node<'z> {
     }
 
     fn wildcard_child(&self) -> Option<usize> {
-        (self.wildcard_child != NONE).then_some(self.wildcard_child as usize)
+        let w = self.rare.as_ref()?.wildcard_child;
+        (w != NONE).then_some(w as usize)
     }
 
     fn rrset(&self, t: RType) -> Option<&Rrset<'z>> {
@@ -112,22 +169,29 @@ impl<'z> Node<'z> {
     }
 
     fn parent_ds(&self) -> Option<&(usize, Rrset<'z>)> {
-        self.parent.as_ref()?.ds.as_ref()
+        self.rare.as_ref()?.ds.as_ref()
     }
 
     fn parent_cut(&self) -> Option<&ParentCut<'z>> {
-        self.parent.as_ref()?.cut.as_ref()
+        self.rare.as_ref()?.cut.as_ref()
     }
 }
 
-#[derive(Default)]
-struct ParentSide<'z> {
+struct Rare<'z> {
     /// DS at a served child's apex, as the (also served) parent has it.
     ds: Option<(usize, Rrset<'z>)>,
     /// The delegation to a served child at its apex, as the (also served)
     /// parent has it: what a DNAME in the parent whose target lies below
     /// the cut answers with (Knot follows a DNAME in its own zone only).
     cut: Option<ParentCut<'z>>,
+    /// The node `*.<this name>`, `NONE` if none.
+    wildcard_child: u32,
+}
+
+impl Default for Rare<'_> {
+    fn default() -> Self {
+        Rare { ds: None, cut: None, wildcard_child: NONE }
+    }
 }
 
 /// The parent's side of a cut at a served child's apex: its NS, and the
@@ -192,6 +256,8 @@ struct Compiler<'z> {
     /// hashed once (on all cores) rather than for each proof that names
     /// it; empty when no zone has a chain.
     nsec3_hashes: Vec<[u8; HASH_LEN]>,
+    /// The zone files, by the number an RRset's `Loc` gives.
+    files: Vec<FileName>,
 }
 
 /// Compiles zones into table bytes (see `format` for the layout). Answers
@@ -231,16 +297,91 @@ impl<'z> Lent<'z> {
 
 /// [`compile`] of lent zones.
 pub fn compile_lent(zones: &[Lent], warnings: &mut Vec<String>) -> Result<Vec<u8>, CompileError> {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     for z in zones {
-        signatures_out_of_date(z, now as u32, warnings);
+        signatures_out_of_date(z, now(), warnings);
     }
-    let c = Compiler::build(zones)?;
+    let c = Compiler::build(zones, |zi| zones[zi].records().map(|r| (r, r.rdata.as_slice())))?;
     c.emit(warnings)
 }
 
+/// [`compile`] of zones the caller is done with (`responder compile`):
+/// their records go once the compiler has what it needs of them, before
+/// it writes the table. It keeps their RDATA, copied into one block
+/// (`RdataCopy`, a seventh of the records' memory at a million names),
+/// and its own nodes' names; the records and the table being written
+/// were never held at once. The same bytes as [`compile`].
+pub fn compile_owned(zones: Vec<Zone>, warnings: &mut Vec<String>) -> Result<Vec<u8>, CompileError> {
+    let copy;
+    let c = {
+        let lent: Vec<Lent> = zones.iter().map(Lent::whole).collect();
+        for z in &lent {
+            signatures_out_of_date(z, now(), warnings);
+        }
+        copy = RdataCopy::of(&lent);
+        Compiler::build(&lent, |zi| copy.records(zi, &lent[zi]))?
+    };
+    drop(zones);
+    c.emit(warnings)
+}
+
+fn now() -> u32 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()) as u32
+}
+
+/// Every record's RDATA, zone after zone in the order of [`Lent::records`],
+/// in one block: what the compiler borrows when the records go first.
+struct RdataCopy {
+    bytes: Vec<u8>,
+    /// Where each zone's begins.
+    starts: Vec<usize>,
+}
+
+impl RdataCopy {
+    fn of(zones: &[Lent]) -> RdataCopy {
+        let total = zones.iter().flat_map(|z| z.records()).map(|r| r.rdata.len()).sum();
+        let mut bytes = Vec::with_capacity(total);
+        let mut starts = Vec::with_capacity(zones.len());
+        for z in zones {
+            starts.push(bytes.len());
+            for r in z.records() {
+                bytes.extend_from_slice(&r.rdata);
+            }
+        }
+        RdataCopy { bytes, starts }
+    }
+
+    /// Zone `zi`'s records (`z`, the zone it was made from), each with its
+    /// RDATA as copied.
+    fn records<'y, 'a>(&'a self, zi: usize, z: &'y Lent<'y>) -> WithCopy<'a, impl Iterator<Item = &'y Record> + 'y> {
+        WithCopy { records: z.records(), bytes: &self.bytes, at: self.starts[zi] }
+    }
+}
+
+struct WithCopy<'a, I> {
+    records: I,
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a, 'y, I: Iterator<Item = &'y Record>> Iterator for WithCopy<'a, I> {
+    type Item = (&'y Record, &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let r = self.records.next()?;
+        let rdata = &self.bytes[self.at..self.at + r.rdata.len()];
+        self.at += r.rdata.len();
+        Some((r, rdata))
+    }
+}
+
 impl<'z> Compiler<'z> {
-    fn build(zones: &'z [Lent<'z>]) -> Result<Compiler<'z>, CompileError> {
+    /// `records(zi)` gives zone `zi`'s records, each with the RDATA the
+    /// compiler is to borrow (the record's own, or a copy's): nothing else
+    /// of them is kept, so the records may go once this returns.
+    fn build<'y, I>(zones: &'y [Lent<'y>], records: impl Fn(usize) -> I) -> Result<Compiler<'z>, CompileError>
+    where
+        I: Iterator<Item = (&'y Record, &'z [u8])>,
+    {
         let mut c = Compiler {
             signed: false,
             nsec_chain: Vec::new(),
@@ -250,7 +391,9 @@ impl<'z> Compiler<'z> {
             index: NameIndex::default(),
             parent_glue: FastMap::default(),
             nsec3_hashes: Vec::new(),
+            files: Vec::new(),
         };
+        let mut files = Files::default();
         // Deepest zone wins: process parents first so children can claim names.
         let mut order: Vec<usize> = (0..zones.len()).collect();
         order.sort_by_key(|&i| zones[i].origin.label_count());
@@ -261,18 +404,17 @@ impl<'z> Compiler<'z> {
             if apexes.contains_key(&key) {
                 return Err(CompileError::DuplicateZone(z.origin.to_string()));
             }
-            let soa = z
-                .records()
-                .find(|r| r.rtype == RType::SOA && r.owner == *z.origin)
+            let (soa, soa_rdata) = records(zi)
+                .find(|(r, _)| r.rtype == RType::SOA && r.owner == *z.origin)
                 .ok_or_else(|| CompileError::NoSoa(z.origin.to_string()))?;
-            let minimum = soa_minimum(&soa.rdata).unwrap_or(soa.ttl);
+            let minimum = soa_minimum(soa_rdata).unwrap_or(soa.ttl);
             apexes.insert(key, c.zones.len());
-            let mut negative_soa = Rrset::new(RType::SOA, soa.ttl.min(minimum), &soa.location);
-            negative_soa.rdatas.push(soa.rdata.as_slice());
+            let mut negative_soa = Rrset::new(RType::SOA, soa.ttl.min(minimum), files.at(&soa.location));
+            negative_soa.rdatas.push(soa_rdata);
             // Its signatures get the same negative TTL, as Knot serves them.
-            for r in z.records() {
-                if r.rtype == RType::RRSIG && r.owner == *z.origin && covered(&r.rdata) == Some(RType::SOA) {
-                    negative_soa.add_sig(r.ttl.min(minimum), &r.rdata);
+            for (r, rd) in records(zi) {
+                if r.rtype == RType::RRSIG && r.owner == *z.origin && covered(rd) == Some(RType::SOA) {
+                    negative_soa.add_sig(r.ttl.min(minimum), rd);
                 }
             }
             c.zones.push(ZoneInfo { apex: Name::clone(z.origin), apex_node: 0, negative_soa, expired: z.expired });
@@ -294,80 +436,78 @@ impl<'z> Compiler<'z> {
         };
         let mut pending_sigs: Vec<(usize, u32, &'z [u8])> = Vec::new();
         for (zi_sorted, &zi) in order.iter().enumerate() {
-            for r in zones[zi].records() {
+            for (r, rd) in records(zi) {
                 let deepest = owner_zone(&r.owner);
                 if deepest != Some(zi_sorted) {
                     // Occluded by a served child. Only the parent's DS at the
                     // child apex stays: DS is answered from the parent side.
                     let is_ds = r.rtype == RType::DS;
-                    let is_ds_sig = r.rtype == RType::RRSIG && covered(&r.rdata) == Some(RType::DS);
+                    let is_ds_sig = r.rtype == RType::RRSIG && covered(rd) == Some(RType::DS);
                     if (is_ds || is_ds_sig) && deepest.is_some_and(|d| c.zones[d].apex == r.owner) {
-                        let n = c.node(Cow::Borrowed(&r.owner), deepest.unwrap_or(0));
-                        let entry = c.nodes[n]
-                            .parent
-                            .get_or_insert_with(Box::default)
-                            .ds
-                            .get_or_insert_with(|| (zi_sorted, Rrset::new(RType::DS, r.ttl, &r.location)));
+                        let n = c.node(&r.owner, deepest.unwrap_or(0));
+                        let entry =
+                            c.nodes[n].rare.get_or_insert_with(Box::default).ds.get_or_insert_with(|| {
+                                (zi_sorted, Rrset::new(RType::DS, r.ttl, files.at(&r.location)))
+                            });
                         if is_ds_sig {
-                            entry.1.add_sig(r.ttl, &r.rdata);
-                        } else if !entry.1.rdatas.contains(&r.rdata.as_slice()) {
+                            entry.1.add_sig(r.ttl, rd);
+                        } else if !entry.1.rdatas.contains(&rd) {
                             if entry.1.rdatas.is_empty() {
-                                (entry.1.ttl, entry.1.location) = (r.ttl, &r.location);
+                                (entry.1.ttl, entry.1.at) = (r.ttl, files.at(&r.location));
                             }
-                            entry.1.rdatas.push(&r.rdata);
+                            entry.1.rdatas.push(rd);
                         }
                     }
                     if matches!(r.rtype, RType::A | RType::AAAA) && deepest.is_some() {
                         let sets = c.parent_glue.entry(key(&r.owner, &mut [0u8; 255]).to_vec()).or_default();
                         match sets.iter_mut().find(|s| s.rtype == r.rtype) {
-                            Some(set) if !set.rdatas.contains(&r.rdata.as_slice()) => set.rdatas.push(&r.rdata),
+                            Some(set) if !set.rdatas.contains(&rd) => set.rdatas.push(rd),
                             Some(_) => {}
                             None => {
-                                let mut set = Rrset::new(r.rtype, r.ttl, &r.location);
-                                set.rdatas.push(&r.rdata);
+                                let mut set = Rrset::new(r.rtype, r.ttl, files.at(&r.location));
+                                set.rdatas.push(rd);
                                 sets.push(set);
                             }
                         }
                     }
-                    let parent_side =
-                        |t: RType| r.rtype == t || r.rtype == RType::RRSIG && covered(&r.rdata) == Some(t);
+                    let parent_side = |t: RType| r.rtype == t || r.rtype == RType::RRSIG && covered(rd) == Some(t);
                     let (is_ns, is_nsec) = (parent_side(RType::NS), parent_side(RType::NSEC));
                     if (is_ns || is_nsec) && deepest.is_some_and(|d| c.zones[d].apex == r.owner) {
-                        let n = c.node(Cow::Borrowed(&r.owner), deepest.unwrap_or(0));
-                        let cut = c.nodes[n].parent.get_or_insert_with(Box::default).cut.get_or_insert(ParentCut {
+                        let n = c.node(&r.owner, deepest.unwrap_or(0));
+                        let cut = c.nodes[n].rare.get_or_insert_with(Box::default).cut.get_or_insert(ParentCut {
                             zone: zi_sorted,
                             ns: None,
                             nsec: None,
                         });
                         let slot = if is_ns { &mut cut.ns } else { &mut cut.nsec };
                         let set = slot.get_or_insert_with(|| {
-                            Rrset::new(if is_ns { RType::NS } else { RType::NSEC }, r.ttl, &r.location)
+                            Rrset::new(if is_ns { RType::NS } else { RType::NSEC }, r.ttl, files.at(&r.location))
                         });
                         if r.rtype == RType::RRSIG {
-                            set.add_sig(r.ttl, &r.rdata);
-                        } else if !set.rdatas.contains(&r.rdata.as_slice()) {
+                            set.add_sig(r.ttl, rd);
+                        } else if !set.rdatas.contains(&rd) {
                             if set.rdatas.is_empty() {
-                                (set.ttl, set.location) = (r.ttl, &r.location);
+                                (set.ttl, set.at) = (r.ttl, files.at(&r.location));
                             }
-                            set.rdatas.push(&r.rdata);
+                            set.rdatas.push(rd);
                         }
                     }
                     continue;
                 }
-                let n = c.node(Cow::Borrowed(&r.owner), zi_sorted);
+                let n = c.node(&r.owner, zi_sorted);
                 if r.rtype == RType::RRSIG {
                     // Kept beside the nodes, not in them: most zones have none.
-                    pending_sigs.push((n, r.ttl, r.rdata.as_slice()));
+                    pending_sigs.push((n, r.ttl, rd));
                     c.signed = true;
                 }
                 let node = &mut c.nodes[n];
                 match node.rrsets.iter_mut().find(|s| s.rtype == r.rtype) {
                     // Duplicates go once every record is in (`dedup_rdatas`):
                     // a check per record here was quadratic in the RRset.
-                    Some(set) => set.rdatas.push(&r.rdata),
+                    Some(set) => set.rdatas.push(rd),
                     None => {
-                        let mut set = Rrset::new(r.rtype, r.ttl, &r.location);
-                        set.rdatas.push(&r.rdata);
+                        let mut set = Rrset::new(r.rtype, r.ttl, files.at(&r.location));
+                        set.rdatas.push(rd);
                         node.rrsets.push(set);
                     }
                 }
@@ -390,7 +530,7 @@ impl<'z> Compiler<'z> {
         c.add_empty_non_terminals();
         for z in 0..c.zones.len() {
             let apex = c.zones[z].apex.clone();
-            c.zones[z].apex_node = c.node(Cow::Owned(apex), z);
+            c.zones[z].apex_node = c.node(&apex, z);
         }
         c.mark_cuts_and_wildcards();
         c.order_nsec_chains();
@@ -399,23 +539,23 @@ impl<'z> Compiler<'z> {
             node.rrsets.sort_by_key(|s| (s.rtype != RType::CNAME, s.rtype));
         }
         c.hash_nsec3_names();
+        c.files = files.names;
         Ok(c)
     }
 
-    fn node(&mut self, name: Cow<'z, Name>, zone: usize) -> usize {
+    fn node(&mut self, name: &Name, zone: usize) -> usize {
         let mut buf = [0u8; 255];
-        if let Some(i) = self.lookup(key(&name, &mut buf)) {
+        if let Some(i) = self.lookup(key(name, &mut buf)) {
             return i;
         }
         let i = self.nodes.len();
-        self.index.push(key(&name, &mut buf));
+        self.index.push(key(name, &mut buf));
         self.nodes.push(Node {
-            name,
+            name: name.clone(),
             rrsets: OneOrMany::default(),
-            parent: None,
+            rare: None,
             zone: zone as u32,
             cut: NONE,
-            wildcard_child: NONE,
         });
         i
     }
@@ -434,12 +574,13 @@ impl<'z> Compiler<'z> {
             return;
         }
         for n in &mut self.nodes {
-            if dnames.iter().any(|d| *n.name != *d && n.name.is_subdomain_of(d)) {
+            if dnames.iter().any(|d| n.name != *d && n.name.is_subdomain_of(d)) {
                 n.rrsets.clear();
-                n.parent = None;
+                n.rare = None;
             }
         }
-        let keep: Vec<bool> = self.nodes.iter().map(|n| !n.rrsets.is_empty() || n.parent.is_some()).collect();
+        // No wildcard child is marked yet: `rare` is a parent's side.
+        let keep: Vec<bool> = self.nodes.iter().map(|n| !n.rrsets.is_empty() || n.rare.is_some()).collect();
         self.retain(&keep);
     }
 
@@ -465,7 +606,7 @@ impl<'z> Compiler<'z> {
                 if !p.is_subdomain_of(&apex) || self.lookup(key(&p, &mut [0u8; 255])).is_some() {
                     break;
                 }
-                self.node(Cow::Owned(p.clone()), zone);
+                self.node(&p, zone);
                 cur = p.parent();
             }
         }
@@ -493,7 +634,7 @@ impl<'z> Compiler<'z> {
             if self.nodes[i].name.is_wildcard() {
                 if let Some(parent) = self.nodes[i].name.parent() {
                     if let Some(p) = self.lookup(key(&parent, &mut [0u8; 255])) {
-                        self.nodes[p].wildcard_child = i as u32;
+                        self.nodes[p].rare.get_or_insert_with(Box::default).wildcard_child = i as u32;
                     }
                 }
             }
@@ -581,7 +722,7 @@ impl<'z> Compiler<'z> {
     fn push_nsec3<'a>(&'a self, zone: usize, i: usize, s: &mut Sections<'a>) {
         let e = &self.nsec3[zone].entries[i];
         if !s.denial.iter().any(|d| d.rtype == RType::NSEC3 && d.rdatas == &e.set.rdatas[..]) {
-            s.denial.push(set(Owner::Name(e.owner.clone()), &e.set));
+            s.denial.push(self.set(Owner::Name(e.owner.clone()), &e.set));
         }
     }
 
@@ -635,7 +776,7 @@ impl<'z> Compiler<'z> {
             Err(i) => i - 1,
         };
         let node = &self.nodes[chain[at].1];
-        Some(set(Owner::Name(Name::clone(&node.name)), node.rrset(RType::NSEC)?))
+        Some(self.set(Owner::Name(Name::clone(&node.name)), node.rrset(RType::NSEC)?))
     }
 
     /// Adds the NSEC proving `name`'s absence or that of its type (it may
@@ -776,9 +917,9 @@ impl<'z> Compiler<'z> {
             if qtype == RType::DS && node.cut() == Some(at) {
                 // DS belongs to the parent side of a cut (RFC 4035 §3.1.4.1).
                 match node.rrset(RType::DS) {
-                    Some(ds) => s.answer.push(set(owner, ds)),
+                    Some(ds) => s.answer.push(self.set(owner, ds)),
                     None => {
-                        s.authority.push(set(
+                        s.authority.push(self.set(
                             Owner::Name(self.zones[node.zone()].apex.clone()),
                             &self.zones[node.zone()].negative_soa,
                         ));
@@ -797,12 +938,12 @@ impl<'z> Compiler<'z> {
             }
             if qtype == RType::DS {
                 if let Some((_, ds)) = node.parent_ds() {
-                    s.answer.push(set(owner, ds));
+                    s.answer.push(self.set(owner, ds));
                     return s;
                 }
             }
             if let Some(rr) = node.rrset(qtype) {
-                s.answer.push(set(owner.clone(), rr));
+                s.answer.push(self.set(owner.clone(), rr));
                 self.additional_addresses(rr, &mut s);
                 return s;
             }
@@ -812,7 +953,7 @@ impl<'z> Compiler<'z> {
                 Some(c) if ![RType::CNAME, RType::NSEC, RType::RRSIG].contains(&qtype) => c,
                 _ => {
                     let z = &self.zones[node.zone()];
-                    s.authority.push(set(Owner::Name(z.apex.clone()), &z.negative_soa));
+                    s.authority.push(self.set(Owner::Name(z.apex.clone()), &z.negative_soa));
                     // NODATA: the name's NSEC, or at an empty non-terminal
                     // the one covering it (RFC 4035 §3.1.3.1). A wildcard's
                     // match needs the query name's too, known at run time.
@@ -820,7 +961,7 @@ impl<'z> Compiler<'z> {
                     return s;
                 }
             };
-            s.answer.push(set(owner, cname));
+            s.answer.push(self.set(owner, cname));
             let Ok(target) = Name::from_wire(cname.rdatas[0]) else { return s };
             match self.find(&target) {
                 Found::Node(next) => {
@@ -840,7 +981,7 @@ impl<'z> Compiler<'z> {
                     // RFC 6604: the rcode describes the last name in the chain.
                     s.rcode = rcode::NXDOMAIN;
                     let zi = &self.zones[z];
-                    s.authority.push(set(Owner::Name(zi.apex.clone()), &zi.negative_soa));
+                    s.authority.push(self.set(Owner::Name(zi.apex.clone()), &zi.negative_soa));
                     self.deny_name(z, &target, &mut s);
                     return s;
                 }
@@ -855,11 +996,11 @@ impl<'z> Compiler<'z> {
     fn referral<'a>(&'a self, cut: usize, s: &mut Sections<'a>) {
         let node = &self.nodes[cut];
         let Some(ns) = node.rrset(RType::NS) else { return };
-        s.authority.push(set(Owner::Name(Name::clone(&node.name)), ns));
+        s.authority.push(self.set(Owner::Name(Name::clone(&node.name)), ns));
         // A signed referral carries the DS with its RRSIG, an unsigned one
         // the NSEC that proves there is no DS (RFC 4035 §3.1.4).
         match node.rrset(RType::DS) {
-            Some(ds) => s.denial.push(set(Owner::Name(Name::clone(&node.name)), ds)),
+            Some(ds) => s.denial.push(self.set(Owner::Name(Name::clone(&node.name)), ds)),
             None => self.deny(node.zone(), &node.name, s),
         }
         self.glue(&node.name, ns, false, s);
@@ -878,13 +1019,13 @@ impl<'z> Compiler<'z> {
             aa: false,
             rcode: rcode::NOERROR,
             answer: Vec::new(),
-            authority: vec![set(Owner::Name(Name::clone(&node.name)), ns)],
+            authority: vec![self.set(Owner::Name(Name::clone(&node.name)), ns)],
             additional: Vec::new(),
             denial: Vec::new(),
         };
         match (node.parent_ds(), &cut.nsec) {
-            (Some((_, ds)), _) => s.denial.push(set(Owner::Name(Name::clone(&node.name)), ds)),
-            (None, Some(nsec)) => s.denial.push(set(Owner::Name(Name::clone(&node.name)), nsec)),
+            (Some((_, ds)), _) => s.denial.push(self.set(Owner::Name(Name::clone(&node.name)), ds)),
+            (None, Some(nsec)) => s.denial.push(self.set(Owner::Name(Name::clone(&node.name)), nsec)),
             (None, None) if !self.nsec3[cut.zone].entries.is_empty() => self.deny_nsec3(cut.zone, &node.name, &mut s),
             (None, None) => {}
         }
@@ -904,7 +1045,7 @@ impl<'z> Compiler<'z> {
             if let Some(sets) = self.parent_glue.get(key(&target, &mut [0u8; 255])).filter(|_| parent) {
                 for rtype in [RType::A, RType::AAAA] {
                     if let Some(addr) = sets.iter().find(|s| s.rtype == rtype) {
-                        s.additional.push((set(Owner::Name(target.clone()), addr), in_domain));
+                        s.additional.push((self.set(Owner::Name(target.clone()), addr), in_domain));
                     }
                 }
                 continue;
@@ -912,7 +1053,7 @@ impl<'z> Compiler<'z> {
             let Some(t) = self.lookup(key(&target, &mut [0u8; 255])) else { continue };
             for rtype in [RType::A, RType::AAAA] {
                 if let Some(addr) = self.nodes[t].rrset(rtype) {
-                    s.additional.push((set(Owner::Name(target.clone()), addr), in_domain));
+                    s.additional.push((self.set(Owner::Name(target.clone()), addr), in_domain));
                 }
             }
         }
@@ -938,7 +1079,7 @@ impl<'z> Compiler<'z> {
                         .iter()
                         .any(|(a, _)| a.rtype == rtype && matches!(&a.owner, Owner::Name(n) if *n == target))
                     {
-                        s.additional.push((set(Owner::Name(target.clone()), addr), false));
+                        s.additional.push((self.set(Owner::Name(target.clone()), addr), false));
                     }
                 }
             }
@@ -989,7 +1130,19 @@ impl<'z> Compiler<'z> {
         types
     }
 
-    fn emit(&self, warnings: &mut Vec<String>) -> Result<Vec<u8>, CompileError> {
+    fn set<'a>(&'a self, owner: Owner, r: &'a Rrset<'_>) -> RrsetRef<'a> {
+        RrsetRef {
+            owner,
+            rtype: r.rtype,
+            ttl: r.ttl,
+            rdatas: &r.rdatas,
+            sigs: r.sigs.as_ref().map_or(&[], |s| &s.rdatas),
+            sig_ttl: r.sigs.as_ref().map_or(0, |s| s.ttl),
+            location: Place { file: &self.files[r.at.file as usize], line: r.at.line() },
+        }
+    }
+
+    fn emit(mut self, warnings: &mut Vec<String>) -> Result<Vec<u8>, CompileError> {
         let mut out = vec![0u8; HEADER_LEN];
         let mut placer = Placer::default();
         let signed = self.signed;
@@ -1006,7 +1159,7 @@ impl<'z> Compiler<'z> {
                 let failed = emit_template(&mut out, &Sections::servfail(), ctx)?;
                 (failed, failed)
             } else {
-                let soa = set(Owner::Name(z.apex.clone()), &z.negative_soa);
+                let soa = self.set(Owner::Name(z.apex.clone()), &z.negative_soa);
                 let nx = Sections {
                     aa: true,
                     rcode: rcode::NXDOMAIN,
@@ -1016,7 +1169,7 @@ impl<'z> Compiler<'z> {
                     denial: vec![],
                 };
                 let nx_off = emit_template(&mut out, &nx, ctx)?;
-                let soa = set(Owner::Name(z.apex.clone()), &z.negative_soa);
+                let soa = self.set(Owner::Name(z.apex.clone()), &z.negative_soa);
                 let nodata = Sections {
                     aa: true,
                     rcode: rcode::NOERROR,
@@ -1046,7 +1199,7 @@ impl<'z> Compiler<'z> {
                     aa: true,
                     rcode: rcode::NOERROR,
                     answer: vec![],
-                    authority: vec![set(Owner::Name(Name::clone(&node.name)), nsec)],
+                    authority: vec![self.set(Owner::Name(Name::clone(&node.name)), nsec)],
                     additional: vec![],
                     denial: vec![],
                 };
@@ -1147,6 +1300,15 @@ impl<'z> Compiler<'z> {
                 out[at + 20..at + 24].copy_from_slice(&e.to_le_bytes());
             }
         }
+        // Nothing left to write reads a node, its name or a written
+        // template: they go before the table's last parts (the NSEC3
+        // proofs, the buckets, an eighth of an unsigned table), which
+        // would otherwise be the peak with all of them held.
+        drop((placer, enclosers));
+        self.nodes = Vec::new();
+        self.index = NameIndex::default();
+        self.parent_glue = FastMap::default();
+        self.nsec3_hashes = Vec::new();
         for (zi, n3) in self.nsec3.iter().enumerate() {
             if n3.entries.is_empty() {
                 continue;
@@ -1157,7 +1319,7 @@ impl<'z> Compiler<'z> {
                     aa: true,
                     rcode: rcode::NOERROR,
                     answer: vec![],
-                    authority: vec![set(Owner::Name(e.owner.clone()), &e.set)],
+                    authority: vec![self.set(Owner::Name(e.owner.clone()), &e.set)],
                     additional: vec![],
                     denial: vec![],
                 };
@@ -1304,18 +1466,6 @@ fn key<'b>(name: &Name, buf: &'b mut [u8; 255]) -> &'b [u8] {
         *d = s.to_ascii_lowercase();
     }
     out
-}
-
-fn set<'a>(owner: Owner, r: &'a Rrset<'_>) -> RrsetRef<'a> {
-    RrsetRef {
-        owner,
-        rtype: r.rtype,
-        ttl: r.ttl,
-        rdatas: &r.rdatas,
-        sigs: r.sigs.as_ref().map_or(&[], |s| &s.rdatas),
-        sig_ttl: r.sigs.as_ref().map_or(0, |s| s.ttl),
-        location: r.location,
-    }
 }
 
 /// Warns, once per zone, of RRSIGs that have expired or are not valid yet

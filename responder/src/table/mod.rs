@@ -21,6 +21,8 @@ mod name_index;
 pub mod nsec3_hash;
 mod one_or_many;
 pub mod overlay;
+#[cfg(test)]
+mod owned_tests;
 mod parallel;
 #[cfg(test)]
 mod parallel_tests;
@@ -122,13 +124,15 @@ impl Table {
         table
     }
 
-    /// [`Table::compile`]'s bytes, before [`Table::from_bytes`] checks them
-    /// and copies them into their own mapping: a caller done with its zones
-    /// drops them in between, so that they and two copies of the table are
-    /// never held at once.
-    pub fn compile_bytes<Z: Borrow<Zone>>(zones: &[Z]) -> Result<Vec<u8>, TableError> {
+    /// [`Table::compile`]'s bytes, of zones the caller is done with: their
+    /// records go before the table is written (`compile::compile_owned`),
+    /// and the bytes are not yet checked and in their own mapping
+    /// ([`Table::write_bytes`], [`Table::from_bytes`]), so that the zones,
+    /// the compiler's nodes and the table are never all held at once, nor
+    /// the table twice.
+    pub fn compile_bytes(zones: Vec<Zone>) -> Result<Vec<u8>, TableError> {
         let mut warnings = Vec::new();
-        let bytes = compile::compile(zones, &mut warnings);
+        let bytes = compile::compile_owned(zones, &mut warnings);
         for w in &warnings {
             tracing::warn!("{w}");
         }
@@ -229,6 +233,29 @@ impl Table {
         let tmp = path.with_extension("tmp");
         std::fs::write(&tmp, self.as_bytes()).map_err(io)?;
         std::fs::rename(&tmp, path).map_err(io)
+    }
+
+    /// Writes table bytes fresh from the compiler to `path` (atomically,
+    /// as [`Table::write`]) and gives the table read back from the file
+    /// and checked whole: what `responder compile` does. The bytes go
+    /// before the table is read, so that the table is never held twice
+    /// ([`Table::from_bytes`] copies them into the table's own mapping
+    /// while they are still held: at a million names that copy, with the
+    /// heap the compile had freed, was 3 × the table).
+    pub fn write_bytes(bytes: Vec<u8>, path: &Path) -> Result<Table, TableError> {
+        let io = |source| TableError::Io { path: path.display().to_string(), source };
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, &bytes).map_err(io)?;
+        drop(bytes);
+        let table = Table::open_unchecked(&tmp).and_then(|t| t.check().map(|()| t));
+        match table {
+            Ok(t) => std::fs::rename(&tmp, path).map(|()| t).map_err(io),
+            Err(e) => {
+                // A table that fails its check is not left behind.
+                let _ = std::fs::remove_file(&tmp);
+                Err(e)
+            }
+        }
     }
 
     fn new(bytes: Bytes, len: usize) -> Result<Table, TableError> {
@@ -408,6 +435,24 @@ mod tests {
         let www = b"\x03www\x07example\x03com\x00";
         assert!(back.find(www).is_some());
         assert!(back.find(b"\x04nope\x07example\x03com\x00").is_none());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn bytes_written_read_back_checked_and_a_bad_table_leaves_no_file() {
+        let good = table().as_bytes().to_vec();
+        let dir = std::env::temp_dir().join(format!("rsp-write-bytes-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("zones.tbl");
+        let t = Table::write_bytes(good.clone(), &path).unwrap();
+        assert_eq!(t.as_bytes(), &good[..]);
+        assert_eq!(std::fs::read(&path).unwrap(), good);
+        let mut bad = good.clone();
+        let last = bad.len() - 1;
+        bad[last] ^= 1;
+        let other = dir.join("bad.tbl");
+        assert!(matches!(Table::write_bytes(bad, &other), Err(TableError::Checksum)));
+        assert!(!other.exists() && !other.with_extension("tmp").exists());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -8,9 +8,9 @@ use super::nsec3_hash::nsec3_hash;
 use super::parallel::with_threads;
 use crate::zone::{parse_str, Name};
 
-const SIG: &str = "13 2 3600 20300101000000 20200101000000 4711 example.com. AAECAwQFBgcICQ==";
+pub(super) const SIG: &str = "13 2 3600 20300101000000 20200101000000 4711 example.com. AAECAwQFBgcICQ==";
 
-fn signed_zone(names: usize, nsec3: bool) -> String {
+pub(super) fn signed_zone(names: usize, nsec3: bool) -> String {
     let mut z = String::from(
         "$ORIGIN example.com.\n$TTL 3600\n@ SOA ns1 hostmaster 1 7200 3600 1209600 300\n@ NS ns1\n\
          ns1 A 198.18.0.53\n* TXT \"wild\"\nalias CNAME h1\n",

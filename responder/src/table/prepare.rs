@@ -58,7 +58,7 @@ pub fn prepare(s: &Sections<'_>, ctx: QueryContext<'_>, signed: bool) -> Result<
             set.rdatas.len(),
             set.rtype,
         );
-        (set.location.clone(), warning)
+        (set.location.to_location(), warning)
     });
     let mut plain = Vec::with_capacity(t.serialized_len());
     t.serialize(&mut plain);

@@ -1,18 +1,22 @@
 //! The RDATA list of an RRset in the compiler: most RRsets of a big zone
 //! hold one record, kept inline instead of in a heap block of its own (a
 //! million-name compile held a million such blocks). Reads as a slice.
+//! Two and more are boxed, so that the enum is two words, not three: an
+//! RRset of one record is the common case, and it is inline in every node.
 
 use std::ops::{Deref, DerefMut};
 
 pub enum Rdatas<'z> {
     One(&'z [u8]),
-    /// Empty or two and more.
-    Many(Vec<&'z [u8]>),
+    /// `None` when empty (no block), else two and more. The `Vec` is
+    /// boxed on purpose: one word here, not three, in every RRset.
+    #[allow(clippy::box_collection)]
+    Many(Option<Box<Vec<&'z [u8]>>>),
 }
 
 impl Default for Rdatas<'_> {
     fn default() -> Self {
-        Rdatas::Many(Vec::new())
+        Rdatas::Many(None)
     }
 }
 
@@ -20,14 +24,14 @@ impl<'z> Rdatas<'z> {
     /// Grows one element at a time up to four (as `super::one_or_many::OneOrMany::push`).
     pub fn push(&mut self, rdata: &'z [u8]) {
         match self {
-            Rdatas::Many(v) if v.is_empty() => *self = Rdatas::One(rdata),
-            Rdatas::One(first) => *self = Rdatas::Many(vec![*first, rdata]),
-            Rdatas::Many(v) => {
+            Rdatas::Many(Some(v)) if !v.is_empty() => {
                 if v.len() < 4 {
                     v.reserve_exact(1);
                 }
                 v.push(rdata);
             }
+            Rdatas::Many(_) => *self = Rdatas::One(rdata),
+            Rdatas::One(first) => *self = Rdatas::Many(Some(Box::new(vec![*first, rdata]))),
         }
     }
 
@@ -35,7 +39,11 @@ impl<'z> Rdatas<'z> {
         match self {
             Rdatas::One(first) if !keep(first) => *self = Rdatas::default(),
             Rdatas::One(_) => {}
-            Rdatas::Many(v) => v.retain(keep),
+            Rdatas::Many(v) => {
+                if let Some(v) = v {
+                    v.retain(keep);
+                }
+            }
         }
     }
 
@@ -43,7 +51,11 @@ impl<'z> Rdatas<'z> {
         match self {
             Rdatas::One(_) if len == 0 => *self = Rdatas::default(),
             Rdatas::One(_) => {}
-            Rdatas::Many(v) => v.truncate(len),
+            Rdatas::Many(v) => {
+                if let Some(v) = v {
+                    v.truncate(len);
+                }
+            }
         }
     }
 }
@@ -54,7 +66,8 @@ impl<'z> Deref for Rdatas<'z> {
     fn deref(&self) -> &Self::Target {
         match self {
             Rdatas::One(first) => std::slice::from_ref(first),
-            Rdatas::Many(v) => v,
+            Rdatas::Many(Some(v)) => v,
+            Rdatas::Many(None) => &[],
         }
     }
 }
@@ -63,7 +76,8 @@ impl DerefMut for Rdatas<'_> {
     fn deref_mut(&mut self) -> &mut Self::Target {
         match self {
             Rdatas::One(first) => std::slice::from_mut(first),
-            Rdatas::Many(v) => v,
+            Rdatas::Many(Some(v)) => v,
+            Rdatas::Many(None) => &mut [],
         }
     }
 }
@@ -100,6 +114,6 @@ mod tests {
         r.push(b"z");
         r.truncate(0);
         assert!(r.is_empty());
-        assert_eq!(std::mem::size_of::<Rdatas<'_>>(), std::mem::size_of::<Vec<&[u8]>>());
+        assert_eq!(std::mem::size_of::<Rdatas<'_>>(), std::mem::size_of::<&[u8]>());
     }
 }

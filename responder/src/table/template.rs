@@ -6,7 +6,7 @@
 use super::fasthash::FastMap;
 use super::format::*;
 use crate::wire::checksum;
-use crate::zone::{Location, Name, RType};
+use crate::zone::{FileName, Location, Name, RType};
 
 /// Who owns a record in a template.
 #[derive(Clone, Debug)]
@@ -34,7 +34,28 @@ pub struct RrsetRef<'a> {
     pub sigs: &'a [&'a [u8]],
     pub sig_ttl: u32,
     /// Its first record in the zone file, for messages about it.
-    pub location: &'a Location,
+    pub location: Place<'a>,
+}
+
+/// Where a record was in its zone file, as the compiler keeps it once the
+/// records are gone: the file shared, the line in 32 bits (a `Location`
+/// per RRset, or a reference to the record's, held the records).
+#[derive(Clone, Copy, Debug)]
+pub struct Place<'a> {
+    pub file: &'a FileName,
+    pub line: u32,
+}
+
+impl Place<'_> {
+    pub fn to_location(self) -> Location {
+        Location { file: self.file.clone(), line: self.line as usize }
+    }
+}
+
+impl std::fmt::Display for Place<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
 }
 
 #[derive(Default, Clone, PartialEq, Eq, Debug)]
@@ -613,7 +634,8 @@ mod tests {
     /// the DO=1 one (no second encoding) and is what `encode` writes.
     #[test]
     fn the_plain_form_is_derived_from_the_signed_one() {
-        let location = Location { file: "t".into(), line: 1 };
+        let file = FileName::from("t");
+        let location = Place { file: &file, line: 1 };
         let (apex, ns) = (name("example.com."), name("ns1.example.com."));
         let sig = b"\x00\x02\x0d\x02\x00\x00\x0e\x10\x00\x00\x00\x01\x00\x00\x00\x01\x12\x67\x07example\x03com\x00sig";
         let ns_rd = ns.wire().to_vec();
@@ -626,7 +648,7 @@ mod tests {
             rdatas: &rds,
             sigs: &sigs,
             sig_ttl: 3600,
-            location: &location,
+            location,
         };
         let glue = RrsetRef {
             owner: Owner::Name(ns.clone()),
@@ -635,7 +657,7 @@ mod tests {
             rdatas: &addr,
             sigs: &sigs,
             sig_ttl: 3600,
-            location: &location,
+            location,
         };
         let s = Sections {
             aa: true,

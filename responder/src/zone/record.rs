@@ -28,6 +28,13 @@ impl fmt::Display for Location {
 #[derive(Clone, PartialEq, Eq)]
 pub struct FileName(Arc<String>);
 
+impl FileName {
+    /// The same file: one shared name, not only an equal one.
+    pub fn same(&self, other: &FileName) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
 impl Deref for FileName {
     type Target = str;
 
