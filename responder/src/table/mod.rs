@@ -24,6 +24,7 @@ pub mod overlay;
 mod parallel;
 #[cfg(test)]
 mod parallel_tests;
+mod phases;
 mod prefetch;
 mod prepare;
 #[cfg(test)]
@@ -65,6 +66,24 @@ impl Bytes {
         let map = map.make_read_only()?;
         Ok(Bytes(map))
     }
+}
+
+/// `dst.copy_from_slice(src)`, a large copy split over the cores: its
+/// time goes to faulting in the fresh mapping's pages as much as to moving
+/// bytes, and that is per thread (about 2.4 s of CPU for a 943 MB table).
+fn copy_on_all_cores(dst: &mut [u8], src: &[u8]) {
+    const SERIAL_BELOW: usize = 64 << 20;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads < 2 || src.len() < SERIAL_BELOW || dst.len() != src.len() {
+        return dst.copy_from_slice(src);
+    }
+    // Whole 2 MiB pieces, so that no huge page is faulted by two threads.
+    let per = src.len().div_ceil(threads).next_multiple_of(2 << 20);
+    std::thread::scope(|s| {
+        for (d, c) in dst.chunks_mut(per).zip(src.chunks(per)) {
+            s.spawn(move || d.copy_from_slice(c));
+        }
+    });
 }
 
 pub struct Table {
@@ -154,7 +173,7 @@ impl Table {
         let len = bytes.len();
         Table::new(
             Bytes::new(len, |dst| {
-                dst.copy_from_slice(&bytes);
+                copy_on_all_cores(dst, &bytes);
                 Ok(())
             })
             .map_err(io)?,
@@ -205,7 +224,7 @@ impl Table {
         let io = |source| TableError::Io { path: "(memory)".into(), source };
         let len = bytes.len();
         let copy = Bytes::new(len, |dst| {
-            dst.copy_from_slice(&bytes);
+            copy_on_all_cores(dst, &bytes);
             Ok(())
         });
         Table::structural(copy.map_err(io)?, len)
@@ -220,7 +239,10 @@ impl Table {
         if stored != b.get(HEADER_LEN..).map(checksum) {
             return Err(TableError::Checksum);
         }
-        validate::validate(self)
+        phases::mark("check: checksum");
+        let checked = validate::validate(self);
+        phases::mark("check: validate");
+        checked
     }
 
     /// Writes the table to a file (atomically: a temporary file renamed).
@@ -232,6 +254,7 @@ impl Table {
     }
 
     fn new(bytes: Bytes, len: usize) -> Result<Table, TableError> {
+        phases::mark("table: copy into mapping");
         let table = Table::structural(bytes, len)?;
         table.check()?;
         Ok(table)

@@ -44,6 +44,20 @@ pub struct Encoded {
     pub count: u16,
 }
 
+/// Room a body's buffer starts with: most signed answers (records with
+/// their RRSIGs, proofs) fit, so the buffer is allocated once instead of
+/// grown through eight reallocations (a fifth of a signed compile's
+/// encoding instructions went to growing these buffers).
+const BODY_CAPACITY: usize = 1024;
+/// And a chunk's (an address RRset with its signatures).
+const CHUNK_CAPACITY: usize = 256;
+
+impl Encoded {
+    fn with_capacity(bytes: usize) -> Encoded {
+        Encoded { bytes: Vec::with_capacity(bytes), patches: Vec::with_capacity(16), count: 0 }
+    }
+}
+
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Chunk {
     pub enc: Encoded,
@@ -441,7 +455,7 @@ impl Sections<'_> {
     fn encode_marked(&self, ctx: QueryContext<'_>, dnssec: bool) -> (Template, Option<Marks>) {
         let mut dict = Dict::new(ctx);
         let mut w = Writer {
-            out: Encoded::default(),
+            out: Encoded::with_capacity(BODY_CAPACITY),
             dict: &mut dict,
             kind: TARGET_BODY,
             target_limit: MAX_BODY_TARGET + 1,
@@ -492,7 +506,7 @@ impl Sections<'_> {
             // chunk: chunks before it may be left out at run time.
             let body_names = dict.mark();
             let mut cw = Writer {
-                out: Encoded::default(),
+                out: Encoded::with_capacity(CHUNK_CAPACITY),
                 dict: &mut dict,
                 kind: TARGET_CHUNK,
                 target_limit: if *required { 0 } else { TARGET_VALUE_MASK as usize + 1 },
