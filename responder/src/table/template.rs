@@ -167,7 +167,10 @@ impl Dict {
 
     fn push(&mut self, suffix: &[u8], target: u16) {
         let start = self.arena.len();
-        self.arena.extend(suffix.iter().map(u8::to_ascii_lowercase));
+        // Copied, then lowered in place: a byte-by-byte map into the
+        // arena was a twentieth of a signed compile's encoding.
+        self.arena.extend_from_slice(suffix);
+        self.arena[start..].make_ascii_lowercase();
         self.entries.push((start as u32, suffix.len() as u16, target));
         if self.index.is_none() && self.entries.len() >= INDEXED_FROM {
             let mut index = FastMap::default();
