@@ -11,6 +11,7 @@ use super::header::{seal, Header};
 use super::name_index::NameIndex;
 use super::nsec3_hash::{decode_base32hex, nsec3_hash, HASH_LEN};
 use super::one_or_many::OneOrMany;
+use super::phases;
 use super::prepare::{prepare, Placer, Prepared};
 use super::rdatas::Rdatas;
 use super::template::{Owner, Place, QueryContext, RrsetRef, Sections};
@@ -104,7 +105,9 @@ impl Files {
 struct Sigs<'z> {
     /// RFC 4034 §3: that of the first, as RRset TTLs go.
     ttl: u32,
-    rdatas: Vec<&'z [u8]>,
+    /// Inline when one (most RRsets, one key): a heap block less per
+    /// signed RRset to make and free.
+    rdatas: Rdatas<'z>,
 }
 
 impl<'z> Rrset<'z> {
@@ -113,7 +116,7 @@ impl<'z> Rrset<'z> {
     }
 
     fn add_sig(&mut self, ttl: u32, rdata: &'z [u8]) {
-        let sigs = self.sigs.get_or_insert_with(|| Box::new(Sigs { ttl, rdatas: Vec::new() }));
+        let sigs = self.sigs.get_or_insert_with(|| Box::new(Sigs { ttl, rdatas: Rdatas::default() }));
         if !sigs.rdatas.contains(&rdata) {
             sigs.rdatas.push(rdata);
         }
@@ -207,6 +210,44 @@ struct Nsec3Chain<'z> {
     salt: Vec<u8>,
     iterations: u16,
     entries: Vec<Nsec3Entry<'z>>,
+    /// The entries' hashes alone, in the same order, and where each
+    /// `index_bits`-bit prefix's run starts in them (one more slot at
+    /// the end): a search is one or two misses to memory, not a binary
+    /// search's twenty over the entries (a million-name compile searched
+    /// three times per node; seconds of its time).
+    hashes: Vec<[u8; HASH_LEN]>,
+    starts: Vec<u32>,
+    bits: u32,
+}
+
+impl Nsec3Chain<'_> {
+    /// Sorts the entries and indexes their hashes.
+    fn sort_and_index(&mut self) {
+        self.entries.sort_by_key(|e| e.hash);
+        self.hashes = self.entries.iter().map(|e| e.hash).collect();
+        self.bits = super::denial::index_bits(self.hashes.len());
+        let mut next = 0;
+        self.starts = (0..=1usize << self.bits)
+            .map(|slot| {
+                while next < self.hashes.len() && super::denial::index_slot(&self.hashes[next], self.bits) < slot {
+                    next += 1;
+                }
+                next as u32
+            })
+            .collect();
+    }
+
+    /// How many hashes sort before `hash`, and whether the one there is it.
+    fn search(&self, hash: &[u8; HASH_LEN]) -> (usize, bool) {
+        let slot = super::denial::index_slot(hash, self.bits);
+        let (from, to) = match (self.starts.get(slot), self.starts.get(slot + 1)) {
+            (Some(&a), Some(&b)) => (a as usize, b as usize),
+            // Not indexed (no entries): the whole of it.
+            _ => (0, self.hashes.len()),
+        };
+        let at = from + self.hashes[from..to].partition_point(|h| h < hash);
+        (at, self.hashes.get(at) == Some(hash))
+    }
 }
 
 struct Nsec3Entry<'z> {
@@ -297,11 +338,13 @@ impl<'z> Lent<'z> {
 
 /// [`compile`] of lent zones.
 pub fn compile_lent(zones: &[Lent], warnings: &mut Vec<String>) -> Result<Vec<u8>, CompileError> {
+    phases::start();
     for z in zones {
         signatures_out_of_date(z, now(), warnings);
     }
+    phases::mark("signatures out of date");
     let c = Compiler::build(zones, |zi| zones[zi].records().map(|r| (r, r.rdata.as_slice())))?;
-    c.emit(warnings)
+    finish(c, warnings)
 }
 
 /// [`compile`] of zones the caller is done with (`responder compile`):
@@ -311,6 +354,7 @@ pub fn compile_lent(zones: &[Lent], warnings: &mut Vec<String>) -> Result<Vec<u8
 /// and its own nodes' names; the records and the table being written
 /// were never held at once. The same bytes as [`compile`].
 pub fn compile_owned(zones: Vec<Zone>, warnings: &mut Vec<String>) -> Result<Vec<u8>, CompileError> {
+    phases::start();
     let copy;
     let c = {
         let lent: Vec<Lent> = zones.iter().map(Lent::whole).collect();
@@ -318,10 +362,27 @@ pub fn compile_owned(zones: Vec<Zone>, warnings: &mut Vec<String>) -> Result<Vec
             signatures_out_of_date(z, now(), warnings);
         }
         copy = RdataCopy::of(&lent);
+        phases::mark("signatures out of date, rdata copied");
         Compiler::build(&lent, |zi| copy.records(zi, &lent[zi]))?
     };
     drop(zones);
-    c.emit(warnings)
+    phases::mark("compile: drop the zones");
+    finish(c, warnings)
+}
+
+/// Writes the table and seals it. What is left of the compiler (its
+/// heap blocks) is freed on another core while the checksum is taken
+/// here: both are serial, neither needs the other.
+fn finish(mut c: Compiler<'_>, warnings: &mut Vec<String>) -> Result<Vec<u8>, CompileError> {
+    let mut table = c.emit(warnings)?;
+    phases::mark("emit: tail");
+    std::thread::scope(|s| {
+        s.spawn(move || drop(c));
+        seal(&mut table);
+        phases::mark("compile: seal (checksum)");
+    });
+    phases::mark("compile: drop the compiler");
+    Ok(table)
 }
 
 fn now() -> u32 {
@@ -434,10 +495,20 @@ impl<'z> Compiler<'z> {
                 }
             }
         };
+        phases::mark("build: zones");
         let mut pending_sigs: Vec<(usize, u32, &'z [u8])> = Vec::new();
         for (zi_sorted, &zi) in order.iter().enumerate() {
+            // The last owner's deepest zone and node: a zone file's records
+            // come grouped by owner (four or five each in a signed zone),
+            // and these two lookups were most of this loop's time.
+            let mut last: Option<(&'y Name, Option<usize>, Option<usize>)> = None;
             for (r, rd) in records(zi) {
-                let deepest = owner_zone(&r.owner);
+                let same = last.filter(|l| l.0.wire() == r.owner.wire());
+                let deepest = match same {
+                    Some((_, d, _)) => d,
+                    None => owner_zone(&r.owner),
+                };
+                last = Some((&r.owner, deepest, same.and_then(|l| l.2)));
                 if deepest != Some(zi_sorted) {
                     // Occluded by a served child. Only the parent's DS at the
                     // child apex stays: DS is answered from the parent side.
@@ -494,7 +565,11 @@ impl<'z> Compiler<'z> {
                     }
                     continue;
                 }
-                let n = c.node(&r.owner, zi_sorted);
+                let n = match last.and_then(|l| l.2) {
+                    Some(n) => n,
+                    None => c.node(&r.owner, zi_sorted),
+                };
+                last = Some((&r.owner, deepest, Some(n)));
                 if r.rtype == RType::RRSIG {
                     // Kept beside the nodes, not in them: most zones have none.
                     pending_sigs.push((n, r.ttl, rd));
@@ -513,11 +588,13 @@ impl<'z> Compiler<'z> {
                 }
             }
         }
+        phases::mark("build: records to nodes");
         for node in &mut c.nodes {
             for set in &mut node.rrsets {
                 dedup_rdatas(&mut set.rdatas);
             }
         }
+        phases::mark("build: dedup rdatas");
         // Each RRSIG to the RRset it covers.
         for (n, ttl, rd) in pending_sigs {
             let Some(t) = covered(rd) else { continue };
@@ -525,21 +602,29 @@ impl<'z> Compiler<'z> {
                 set.add_sig(ttl, rd);
             }
         }
+        phases::mark("build: signatures to rrsets");
         c.take_nsec3_out();
+        phases::mark("build: nsec3 out");
         c.drop_below_dnames();
+        phases::mark("build: below dnames");
         c.add_empty_non_terminals();
+        phases::mark("build: empty non-terminals");
         for z in 0..c.zones.len() {
             let apex = c.zones[z].apex.clone();
             c.zones[z].apex_node = c.node(&apex, z);
         }
         c.mark_cuts_and_wildcards();
+        phases::mark("build: cuts and wildcards");
         c.order_nsec_chains();
+        phases::mark("build: nsec chains");
         for node in &mut c.nodes {
             // CNAME first: it is what ANY gets (RFC 8482 minimal answer).
             node.rrsets.sort_by_key(|s| (s.rtype != RType::CNAME, s.rtype));
         }
+        phases::mark("build: sort rrsets");
         c.hash_nsec3_names();
         c.files = files.names;
+        phases::mark("build: nsec3 hashes");
         Ok(c)
     }
 
@@ -613,7 +698,9 @@ impl<'z> Compiler<'z> {
     }
 
     fn mark_cuts_and_wildcards(&mut self) {
-        for i in 0..self.nodes.len() {
+        // Found on all cores (reads only: names, zones, NS sets), then set
+        // here in node order.
+        let found = super::parallel::map(self.nodes.len(), |i| {
             let zone = self.nodes[i].zone();
             let apex = &self.zones[zone].apex;
             // The topmost NS-owning ancestor-or-self below the apex is the cut.
@@ -630,13 +717,16 @@ impl<'z> Compiler<'z> {
                 }
                 cur = n.parent();
             }
-            self.nodes[i].cut = cut.map_or(NONE, |c| c as u32);
-            if self.nodes[i].name.is_wildcard() {
-                if let Some(parent) = self.nodes[i].name.parent() {
-                    if let Some(p) = self.lookup(key(&parent, &mut [0u8; 255])) {
-                        self.nodes[p].rare.get_or_insert_with(Box::default).wildcard_child = i as u32;
-                    }
-                }
+            let wildcard_parent = match self.nodes[i].name.is_wildcard() {
+                true => self.nodes[i].name.parent().and_then(|parent| self.lookup(key(&parent, &mut [0u8; 255]))),
+                false => None,
+            };
+            (cut.map_or(NONE, |c| c as u32), wildcard_parent)
+        });
+        for (i, (cut, wildcard_parent)) in found.into_iter().enumerate() {
+            self.nodes[i].cut = cut;
+            if let Some(p) = wildcard_parent {
+                self.nodes[p].rare.get_or_insert_with(Box::default).wildcard_child = i as u32;
             }
         }
     }
@@ -671,7 +761,7 @@ impl<'z> Compiler<'z> {
             keep[i] = !node.rrsets.is_empty();
         }
         for chain in &mut self.nsec3 {
-            chain.entries.sort_by_key(|e| e.hash);
+            chain.sort_and_index();
         }
         // Rebuilding the index costs a million-name compile seconds: only
         // when an NSEC3 owner left.
@@ -712,10 +802,10 @@ impl<'z> Compiler<'z> {
     /// The NSEC3 entry matching or covering `hash`, as [`Compiler::nsec3_find`].
     fn nsec3_find_hash(&self, zone: usize, hash: &[u8; HASH_LEN]) -> Option<(usize, bool)> {
         let chain = &self.nsec3[zone];
-        match chain.entries.binary_search_by(|e| e.hash.cmp(hash)) {
-            Ok(i) => Some((i, true)),
-            Err(0) => Some((chain.entries.len().checked_sub(1)?, false)),
-            Err(i) => Some((i - 1, false)),
+        match chain.search(hash) {
+            (i, true) => Some((i, true)),
+            (0, false) => Some((chain.entries.len().checked_sub(1)?, false)),
+            (i, false) => Some((i - 1, false)),
         }
     }
 
@@ -1136,13 +1226,13 @@ impl<'z> Compiler<'z> {
             rtype: r.rtype,
             ttl: r.ttl,
             rdatas: &r.rdatas,
-            sigs: r.sigs.as_ref().map_or(&[], |s| &s.rdatas),
+            sigs: r.sigs.as_ref().map_or(&[], |s| &s.rdatas[..]),
             sig_ttl: r.sigs.as_ref().map_or(0, |s| s.ttl),
             location: Place { file: &self.files[r.at.file as usize], line: r.at.line() },
         }
     }
 
-    fn emit(mut self, warnings: &mut Vec<String>) -> Result<Vec<u8>, CompileError> {
+    fn emit(&mut self, warnings: &mut Vec<String>) -> Result<Vec<u8>, CompileError> {
         let mut out = vec![0u8; HEADER_LEN];
         let mut placer = Placer::default();
         let signed = self.signed;
@@ -1209,6 +1299,7 @@ impl<'z> Compiler<'z> {
                 t.serialize(&mut out);
             }
         }
+        phases::mark("emit: zones, nsec proofs");
         let mut wildcard_fixups = Vec::new();
         // Searches (and, with NSEC3, a hash of `*.<name>`) per node, none
         // depending on another: on all cores.
@@ -1217,13 +1308,22 @@ impl<'z> Compiler<'z> {
         let chained = self.nsec3.iter().any(|c| !c.entries.is_empty()) || self.nsec_chain.iter().any(|c| !c.is_empty());
         let enclosers =
             if chained { super::parallel::map(self.nodes.len(), |i| self.encloser_proofs(i)) } else { Vec::new() };
+        phases::mark("emit: encloser proofs");
         // Each node's templates are encoded on all cores, this thread
         // included, up to a window of nodes ahead, and placed here in node
         // order (`prepare`) while the next ones are encoded.
         let prepare = |i| self.prepare_node(i);
         super::parallel::pipelined(self.nodes.len(), NODE_BATCH, prepare, |prepared| -> Result<(), CompileError> {
-            for ((i, node), p) in self.nodes.iter().enumerate().zip(prepared) {
-                let lower = node.name.to_lowercase();
+            // With phases on: how much of this loop is getting the next
+            // node's templates (waiting, or encoding them here) rather than placing.
+            let mut getting = std::time::Duration::ZERO;
+            for (i, node) in self.nodes.iter().enumerate() {
+                let asked = phases::instant();
+                let Some(p) = prepared.next() else { break };
+                if let Some(t) = asked {
+                    getting += t.elapsed();
+                }
+                let lower = &p.lower;
                 let mut entries = Vec::with_capacity(p.types.len());
                 for (t, p) in p.types {
                     entries.push((t, placer.place(&mut out, warnings, p?)?));
@@ -1284,8 +1384,10 @@ impl<'z> Compiler<'z> {
                     }
                 }
             }
+            phases::note("emit: nodes, getting templates (wall)", getting);
             Ok(())
         })?;
+        phases::mark("emit: nodes (encode + place)");
         for (at, w) in wildcard_fixups {
             out[at..at + 4].copy_from_slice(&node_offsets[w].to_le_bytes());
         }
@@ -1313,8 +1415,8 @@ impl<'z> Compiler<'z> {
             if n3.entries.is_empty() {
                 continue;
             }
-            let mut proofs = Vec::with_capacity(n3.entries.len());
-            for e in &n3.entries {
+            let apex = &self.zones[zi].apex;
+            let encode = |e: &Nsec3Entry<'_>| {
                 let s = Sections {
                     aa: true,
                     rcode: rcode::NOERROR,
@@ -1323,9 +1425,19 @@ impl<'z> Compiler<'z> {
                     additional: vec![],
                     denial: vec![],
                 };
-                proofs.push(u32::try_from(out.len()).map_err(|_| CompileError::TooLarge)?);
-                let apex = &self.zones[zi].apex;
-                s.encode(QueryContext { name: apex, labels: apex.label_count() }, true).serialize(&mut out);
+                let t = s.encode(QueryContext { name: apex, labels: apex.label_count() }, true);
+                let mut bytes = Vec::with_capacity(t.serialized_len());
+                t.serialize(&mut bytes);
+                bytes
+            };
+            // Encoded on all cores a batch at a time (so that only a batch's
+            // copies are held), appended here in chain order.
+            let mut proofs = Vec::with_capacity(n3.entries.len());
+            for batch in n3.entries.chunks(NSEC3_PROOF_BATCH) {
+                for bytes in super::parallel::map(batch.len(), |i| encode(&batch[i])) {
+                    proofs.push(u32::try_from(out.len()).map_err(|_| CompileError::TooLarge)?);
+                    out.extend_from_slice(&bytes);
+                }
             }
             let chain_off = u32::try_from(out.len()).map_err(|_| CompileError::TooLarge)?;
             out.push(CHAIN_NSEC3);
@@ -1333,14 +1445,10 @@ impl<'z> Compiler<'z> {
             out.push(n3.salt.len() as u8);
             out.extend_from_slice(&n3.salt);
             out.extend_from_slice(&(n3.entries.len() as u32).to_le_bytes());
-            let bits = super::denial::index_bits(n3.entries.len());
-            out.push(bits as u8);
-            let mut next = 0;
-            for slot in 0..=1usize << bits {
-                while next < n3.entries.len() && super::denial::index_slot(&n3.entries[next].hash, bits) < slot {
-                    next += 1;
-                }
-                out.extend_from_slice(&(next as u32).to_le_bytes());
+            // The prefix index the engine searches is the compiler's own.
+            out.push(n3.bits as u8);
+            for start in &n3.starts {
+                out.extend_from_slice(&start.to_le_bytes());
             }
             for (e, p) in n3.entries.iter().zip(proofs) {
                 out.extend_from_slice(&e.hash);
@@ -1364,7 +1472,9 @@ impl<'z> Compiler<'z> {
             out[at..at + 4].copy_from_slice(&chain_off.to_le_bytes());
         }
 
+        phases::mark("emit: nsec3 chains, expiries");
         let buckets = super::buckets::append(&mut out, &node_offsets);
+        phases::mark("emit: buckets");
         if u32::try_from(out.len()).is_err() {
             return Err(CompileError::TooLarge);
         }
@@ -1377,7 +1487,7 @@ impl<'z> Compiler<'z> {
         header.set_buckets_off(buckets.off as u32);
         header.set_zone_count(self.zones.len() as u32);
         header.set_zones_off(zones_off as u32);
-        seal(&mut out);
+        // Sealed by the caller (`compile_lent`), beside this compiler's drop.
         Ok(out)
     }
 }
@@ -1385,6 +1495,9 @@ impl<'z> Compiler<'z> {
 /// How many nodes' templates may be encoded ahead of their placing: enough
 /// that the encoding threads rarely wait, few enough to hold (some megabytes).
 const NODE_BATCH: usize = 8192;
+
+/// How many NSEC3 records' proofs are encoded at once (some megabytes).
+const NSEC3_PROOF_BATCH: usize = 1 << 16;
 
 /// A node's templates, encoded (`prepare`), not yet placed.
 struct NodeTemplates {
@@ -1394,6 +1507,9 @@ struct NodeTemplates {
     default: Result<Prepared, CompileError>,
     /// At a served child's apex, the parent's referral.
     parent_referral: Option<Result<Prepared, CompileError>>,
+    /// The node's name in lowercase, as its record holds it (made here,
+    /// off the serial placing).
+    lower: Name,
 }
 
 impl Compiler<'_> {
@@ -1417,7 +1533,7 @@ impl Compiler<'_> {
             Some(s) if !expired => Some(prepare(&s, ctx, self.signed)),
             _ => None,
         };
-        NodeTemplates { types, default, parent_referral }
+        NodeTemplates { types, default, parent_referral, lower: node.name.to_lowercase() }
     }
 
     /// Per zone, the earliest RRSIG expiration (RFC 1982 order) among the
@@ -1427,7 +1543,7 @@ impl Compiler<'_> {
     fn earliest_rrsig_expiries(&self) -> Vec<Option<u32>> {
         let mut earliest: Vec<Option<u32>> = vec![None; self.zones.len()];
         let mut see = |zone: usize, set: &Rrset<'_>| {
-            for e in set.sigs.iter().flat_map(|s| &s.rdatas).filter_map(|sig| sig.get(8..12)) {
+            for e in set.sigs.iter().flat_map(|s| s.rdatas.iter()).filter_map(|sig| sig.get(8..12)) {
                 let e = u32::from_be_bytes([e[0], e[1], e[2], e[3]]);
                 let slot = &mut earliest[zone];
                 if slot.is_none_or(|x| (x.wrapping_sub(e) as i32) > 0) {

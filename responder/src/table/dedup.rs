@@ -15,14 +15,18 @@ pub struct Written {
     collided: FastMap<Vec<u8>, u32>,
 }
 
-fn hash(bytes: &[u8]) -> u64 {
+/// The hash a template is filed under. Any function of the bytes does (a
+/// find compares the bytes themselves): the placer takes one computed
+/// beside the encoding, off the serial path (`prepare::Prepared`).
+pub fn hash(bytes: &[u8]) -> u64 {
     FastMap::<u64, u32>::default().hasher().hash_one(bytes)
 }
 
 impl Written {
-    /// Where `bytes` already are in `out`, if they were written through `add`.
-    pub fn find(&self, out: &[u8], bytes: &[u8]) -> Option<u32> {
-        let &(off, len) = self.first.get(&hash(bytes))?;
+    /// Where `bytes` already are in `out`, if they were written through
+    /// `add`; `h` is their [`hash`] (or whatever `add` was given for them).
+    pub fn find(&self, out: &[u8], bytes: &[u8], h: u64) -> Option<u32> {
+        let &(off, len) = self.first.get(&h)?;
         let (at, len) = (off as usize, len as usize);
         if len == bytes.len() && out.get(at..at + len) == Some(bytes) {
             return Some(off);
@@ -30,10 +34,10 @@ impl Written {
         self.collided.get(bytes).copied()
     }
 
-    /// Records that `bytes` were written at `off` (and not found before).
-    pub fn add(&mut self, bytes: &[u8], off: u32) {
+    /// Records that `bytes`, of hash `h`, were written at `off` (and not
+    /// found before).
+    pub fn add(&mut self, bytes: &[u8], off: u32, h: u64) {
         let len = u32::try_from(bytes.len()).expect("a template is shorter than the table");
-        let h = hash(bytes);
         match self.first.entry(h) {
             std::collections::hash_map::Entry::Occupied(_) => {
                 self.collided.insert(bytes.to_vec(), off);
@@ -54,16 +58,17 @@ mod tests {
         let mut out = Vec::new();
         let mut w = Written::default();
         for t in [&b"abc"[..], b"abcd", b"xy"] {
-            assert_eq!(w.find(&out, t), None);
-            w.add(t, out.len() as u32);
+            assert_eq!(w.find(&out, t, hash(t)), None);
+            w.add(t, out.len() as u32, hash(t));
             out.extend_from_slice(t);
         }
-        assert_eq!(w.find(&out, b"abc"), Some(0));
-        assert_eq!(w.find(&out, b"abcd"), Some(3));
-        assert_eq!(w.find(&out, b"xy"), Some(7));
+        let find = |t: &[u8]| w.find(&out, t, hash(t));
+        assert_eq!(find(b"abc"), Some(0));
+        assert_eq!(find(b"abcd"), Some(3));
+        assert_eq!(find(b"xy"), Some(7));
         // A prefix of what is at an offset is not that template.
-        assert_eq!(w.find(&out, b"ab"), None);
-        assert_eq!(w.find(&out, b"cda"), None);
+        assert_eq!(find(b"ab"), None);
+        assert_eq!(find(b"cda"), None);
     }
 
     #[test]
@@ -72,7 +77,12 @@ mod tests {
         let mut w = Written::default();
         // "second" filed under the hash of "first", as a collision would.
         w.first.insert(hash(b"second"), (0, 6));
-        w.add(b"second", 5);
-        assert_eq!(w.find(&out, b"second"), Some(5));
+        w.add(b"second", 5, hash(b"second"));
+        assert_eq!(w.find(&out, b"second", hash(b"second")), Some(5));
+        // Two different templates given the same hash are both found.
+        w.add(b"first", 0, 7);
+        w.add(b"econd", 6, 7);
+        assert_eq!(w.find(&out, b"first", 7), Some(0));
+        assert_eq!(w.find(&out, b"econd", 7), Some(6));
     }
 }

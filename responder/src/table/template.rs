@@ -65,6 +65,20 @@ pub struct Encoded {
     pub count: u16,
 }
 
+/// Room a body's buffer starts with: most signed answers (records with
+/// their RRSIGs, proofs) fit, so the buffer is allocated once instead of
+/// grown through eight reallocations (a fifth of a signed compile's
+/// encoding instructions went to growing these buffers).
+const BODY_CAPACITY: usize = 1024;
+/// And a chunk's (an address RRset with its signatures).
+const CHUNK_CAPACITY: usize = 256;
+
+impl Encoded {
+    fn with_capacity(bytes: usize) -> Encoded {
+        Encoded { bytes: Vec::with_capacity(bytes), patches: Vec::with_capacity(16), count: 0 }
+    }
+}
+
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Chunk {
     pub enc: Encoded,
@@ -174,7 +188,10 @@ impl Dict {
 
     fn push(&mut self, suffix: &[u8], target: u16) {
         let start = self.arena.len();
-        self.arena.extend(suffix.iter().map(u8::to_ascii_lowercase));
+        // Copied, then lowered in place: a byte-by-byte map into the
+        // arena was a twentieth of a signed compile's encoding.
+        self.arena.extend_from_slice(suffix);
+        self.arena[start..].make_ascii_lowercase();
         self.entries.push((start as u32, suffix.len() as u16, target));
         if self.index.is_none() && self.entries.len() >= INDEXED_FROM {
             let mut index = FastMap::default();
@@ -462,7 +479,7 @@ impl Sections<'_> {
     fn encode_marked(&self, ctx: QueryContext<'_>, dnssec: bool) -> (Template, Option<Marks>) {
         let mut dict = Dict::new(ctx);
         let mut w = Writer {
-            out: Encoded::default(),
+            out: Encoded::with_capacity(BODY_CAPACITY),
             dict: &mut dict,
             kind: TARGET_BODY,
             target_limit: MAX_BODY_TARGET + 1,
@@ -513,7 +530,7 @@ impl Sections<'_> {
             // chunk: chunks before it may be left out at run time.
             let body_names = dict.mark();
             let mut cw = Writer {
-                out: Encoded::default(),
+                out: Encoded::with_capacity(CHUNK_CAPACITY),
                 dict: &mut dict,
                 kind: TARGET_CHUNK,
                 target_limit: if *required { 0 } else { TARGET_VALUE_MASK as usize + 1 },
