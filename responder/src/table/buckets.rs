@@ -2,6 +2,7 @@
 //! overlay's): where each node goes, so that the engine's one-hash lookup
 //! finds them the same way in either.
 
+use super::buf::Append;
 use super::format::{hash_name, tag, BUCKET_LEN};
 
 /// Where the buckets went in the table.
@@ -18,12 +19,12 @@ pub(super) struct Buckets {
 /// may be longer than a table of bare offsets could afford at half full;
 /// the array then takes about as much memory as one. Aligned, so that no
 /// bucket straddles two cache lines.
-pub(super) fn append(out: &mut Vec<u8>, nodes: &[u32]) -> Buckets {
+pub(super) fn append(out: &mut impl Append, nodes: &[u32]) -> Buckets {
     let count = (nodes.len().max(1) * 4 / 3 + 1).next_power_of_two();
     let mask = count - 1;
-    out.resize(out.len().next_multiple_of(BUCKET_LEN), 0);
+    out.resize_zeroed(out.len().next_multiple_of(BUCKET_LEN));
     let off = out.len();
-    out.resize(off + count * BUCKET_LEN, 0);
+    out.resize_zeroed(off + count * BUCKET_LEN);
     let mut max_probe = 0u32;
     for &node_at in nodes {
         // Hashed as written into the node, not from a new copy.

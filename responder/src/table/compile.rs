@@ -4,6 +4,7 @@
 
 use std::borrow::Borrow;
 
+use super::buf::TableBuf;
 use super::denial::{CHAIN_NSEC, CHAIN_NSEC3};
 use super::fasthash::FastMap;
 use super::format::*;
@@ -35,6 +36,9 @@ pub enum CompileError {
     /// `file:line: the answer for OWNER TYPE`, naming its largest RRset.
     #[error("{0} is too large for the table layout")]
     ResponseTooLarge(String),
+    /// The mapping the table is written into could not be made.
+    #[error("no memory for the table: {0}")]
+    Mapping(std::io::Error),
 }
 
 /// RDATA is borrowed: from the zones when they are kept through the
@@ -306,7 +310,7 @@ struct Compiler<'z> {
 /// RRset that makes one so gets a warning in `warnings`, `file:line:` first.
 /// Zones are taken by anything that lends one (`Zone`, `Arc<Zone>`): a
 /// reload compiles the zones it keeps without copying them.
-pub fn compile<Z: Borrow<Zone>>(zones: &[Z], warnings: &mut Vec<String>) -> Result<Vec<u8>, CompileError> {
+pub fn compile<Z: Borrow<Zone>>(zones: &[Z], warnings: &mut Vec<String>) -> Result<TableBuf, CompileError> {
     let zones: Vec<Lent> = zones.iter().map(|z| Lent::whole(z.borrow())).collect();
     compile_lent(&zones, warnings)
 }
@@ -337,7 +341,7 @@ impl<'z> Lent<'z> {
 }
 
 /// [`compile`] of lent zones.
-pub fn compile_lent(zones: &[Lent], warnings: &mut Vec<String>) -> Result<Vec<u8>, CompileError> {
+pub fn compile_lent(zones: &[Lent], warnings: &mut Vec<String>) -> Result<TableBuf, CompileError> {
     phases::start();
     for z in zones {
         signatures_out_of_date(z, now(), warnings);
@@ -353,7 +357,7 @@ pub fn compile_lent(zones: &[Lent], warnings: &mut Vec<String>) -> Result<Vec<u8
 /// (`RdataCopy`, a seventh of the records' memory at a million names),
 /// and its own nodes' names; the records and the table being written
 /// were never held at once. The same bytes as [`compile`].
-pub fn compile_owned(zones: Vec<Zone>, warnings: &mut Vec<String>) -> Result<Vec<u8>, CompileError> {
+pub fn compile_owned(zones: Vec<Zone>, warnings: &mut Vec<String>) -> Result<TableBuf, CompileError> {
     phases::start();
     let copy;
     let c = {
@@ -373,7 +377,7 @@ pub fn compile_owned(zones: Vec<Zone>, warnings: &mut Vec<String>) -> Result<Vec
 /// Writes the table and seals it. What is left of the compiler (its
 /// heap blocks) is freed on another core while the checksum is taken
 /// here: both are serial, neither needs the other.
-fn finish(mut c: Compiler<'_>, warnings: &mut Vec<String>) -> Result<Vec<u8>, CompileError> {
+fn finish(mut c: Compiler<'_>, warnings: &mut Vec<String>) -> Result<TableBuf, CompileError> {
     let mut table = c.emit(warnings)?;
     phases::mark("emit: tail");
     std::thread::scope(|s| {
@@ -721,12 +725,14 @@ impl<'z> Compiler<'z> {
                 true => self.nodes[i].name.parent().and_then(|parent| self.lookup(key(&parent, &mut [0u8; 255]))),
                 false => None,
             };
-            (cut.map_or(NONE, |c| c as u32), wildcard_parent)
+            // Node numbers as u32, `NONE` for none: 8 bytes a node held
+            // here, not 24 (the compile's peak memory is near).
+            (cut.map_or(NONE, |c| c as u32), wildcard_parent.map_or(NONE, |p| p as u32))
         });
         for (i, (cut, wildcard_parent)) in found.into_iter().enumerate() {
             self.nodes[i].cut = cut;
-            if let Some(p) = wildcard_parent {
-                self.nodes[p].rare.get_or_insert_with(Box::default).wildcard_child = i as u32;
+            if wildcard_parent != NONE {
+                self.nodes[wildcard_parent as usize].rare.get_or_insert_with(Box::default).wildcard_child = i as u32;
             }
         }
     }
@@ -1232,17 +1238,18 @@ impl<'z> Compiler<'z> {
         }
     }
 
-    fn emit(&mut self, warnings: &mut Vec<String>) -> Result<Vec<u8>, CompileError> {
-        let mut out = vec![0u8; HEADER_LEN];
+    fn emit(&mut self, warnings: &mut Vec<String>) -> Result<TableBuf, CompileError> {
+        let mut out = TableBuf::new().map_err(CompileError::Mapping)?;
+        out.resize_zeroed(HEADER_LEN);
         let mut placer = Placer::default();
         let signed = self.signed;
-        let mut emit_template = |out: &mut Vec<u8>, s: &Sections<'_>, ctx: QueryContext<'_>| {
+        let mut emit_template = |out: &mut TableBuf, s: &Sections<'_>, ctx: QueryContext<'_>| {
             placer.place(out, warnings, prepare(s, ctx, signed)?)
         };
 
         // Zone records first: negative templates are relative to the apex.
         let zones_off = out.len();
-        out.resize(zones_off + self.zones.len() * ZONE_LEN, 0);
+        out.resize_zeroed(zones_off + self.zones.len() * ZONE_LEN);
         for (zi, z) in self.zones.iter().enumerate() {
             let ctx = QueryContext { name: &z.apex, labels: z.apex.label_count() };
             let (nx_off, nd_off) = if z.expired {

@@ -10,6 +10,8 @@
 //! ends ([`Table::open_unchecked`], [`Table::check`] on a thread beside it).
 
 mod buckets;
+mod buf;
+pub use buf::TableBuf;
 mod compile;
 mod dedup;
 pub mod denial;
@@ -136,7 +138,7 @@ impl Table {
     /// a reload compiles the zones it keeps as they are.
     pub fn compile_from<Z: Borrow<Zone>>(zones: &[Z]) -> Result<Table, TableError> {
         let mut warnings = Vec::new();
-        let table = compile::compile(zones, &mut warnings).map_err(TableError::from).and_then(Table::from_bytes);
+        let table = compile::compile(zones, &mut warnings).map_err(TableError::from).and_then(Table::from_buf);
         for w in &warnings {
             tracing::warn!("{w}");
         }
@@ -149,7 +151,7 @@ impl Table {
     /// ([`Table::write_bytes`], [`Table::from_bytes`]), so that the zones,
     /// the compiler's nodes and the table are never all held at once, nor
     /// the table twice.
-    pub fn compile_bytes(zones: Vec<Zone>) -> Result<Vec<u8>, TableError> {
+    pub fn compile_bytes(zones: Vec<Zone>) -> Result<TableBuf, TableError> {
         let mut warnings = Vec::new();
         let bytes = compile::compile_owned(zones, &mut warnings);
         for w in &warnings {
@@ -161,17 +163,25 @@ impl Table {
     /// [`Table::compile`], handing the warnings back instead.
     pub fn compile_noting<Z: Borrow<Zone>>(zones: &[Z], warnings: &mut Vec<String>) -> Result<Table, TableError> {
         let bytes = compile::compile(zones, warnings)?;
-        Table::from_bytes(bytes)
+        Table::from_buf(bytes)
     }
 
     /// [`Table::compile_noting`] of zones whose records are lent one by
     /// one (the overlay's partial zones, from its index).
     pub fn compile_lent_noting(zones: &[Lent], warnings: &mut Vec<String>) -> Result<Table, TableError> {
         let bytes = compile::compile_lent(zones, warnings)?;
-        Table::from_bytes(bytes)
+        Table::from_buf(bytes)
     }
 
-    /// Checks and adopts table bytes.
+    /// Checks and adopts the compiler's bytes where they are: written into
+    /// a huge-page mapping from the start, they need no copy.
+    pub fn from_buf(buf: TableBuf) -> Result<Table, TableError> {
+        let io = |source| TableError::Io { path: "(memory)".into(), source };
+        let (map, len) = buf.into_read_only().map_err(io)?;
+        Table::new(Bytes(map), len)
+    }
+
+    /// Checks and adopts table bytes (a copy of them).
     pub fn from_bytes(bytes: Vec<u8>) -> Result<Table, TableError> {
         let io = |source| TableError::Io { path: "(memory)".into(), source };
         let len = bytes.len();
@@ -276,10 +286,10 @@ impl Table {
     /// ([`Table::from_bytes`] copies them into the table's own mapping
     /// while they are still held: at a million names that copy, with the
     /// heap the compile had freed, was 3 × the table).
-    pub fn write_bytes(bytes: Vec<u8>, path: &Path) -> Result<Table, TableError> {
+    pub fn write_bytes(bytes: impl std::ops::Deref<Target = [u8]>, path: &Path) -> Result<Table, TableError> {
         let io = |source| TableError::Io { path: path.display().to_string(), source };
         let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, &bytes).map_err(io)?;
+        std::fs::write(&tmp, &*bytes).map_err(io)?;
         drop(bytes);
         let table = Table::open_unchecked(&tmp).and_then(|t| t.check().map(|()| t));
         match table {
@@ -293,7 +303,7 @@ impl Table {
     }
 
     fn new(bytes: Bytes, len: usize) -> Result<Table, TableError> {
-        phases::mark("table: copy into mapping");
+        phases::mark("table: into its mapping");
         let table = Table::structural(bytes, len)?;
         table.check()?;
         Ok(table)

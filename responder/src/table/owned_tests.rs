@@ -17,7 +17,7 @@ fn both(zones: Vec<Zone>) -> (Compiled, Compiled) {
     let kept = compile(&zones, &mut kept_warnings).unwrap();
     let mut owned_warnings = Vec::new();
     let owned = compile_owned(zones, &mut owned_warnings).unwrap();
-    ((kept, kept_warnings), (owned, owned_warnings))
+    ((kept.to_vec(), kept_warnings), (owned.to_vec(), owned_warnings))
 }
 
 #[test]

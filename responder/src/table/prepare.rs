@@ -5,6 +5,7 @@
 //! the order the one-thread compiler placed them, so the table is the
 //! same bytes however many threads prepared them).
 
+use super::buf::TableBuf;
 use super::compile::CompileError;
 use super::dedup::{hash, Written};
 use super::format::MAX_MESSAGE;
@@ -81,7 +82,7 @@ pub struct Placer {
 impl Placer {
     /// Places `p` (its DO=1 form first, so that the DO=0 one can name it)
     /// and gives the DO=0 form's offset.
-    pub fn place(&mut self, out: &mut Vec<u8>, warnings: &mut Vec<String>, p: Prepared) -> Result<u32, CompileError> {
+    pub fn place(&mut self, out: &mut TableBuf, warnings: &mut Vec<String>, p: Prepared) -> Result<u32, CompileError> {
         let Prepared { plain: (mut plain, mut plain_hash), signed, too_big } = p;
         if let Some((bytes, h)) = signed {
             let off = self.write(out, &bytes, h)?;
@@ -99,7 +100,7 @@ impl Placer {
         self.write(out, &plain, plain_hash)
     }
 
-    fn write(&mut self, out: &mut Vec<u8>, bytes: &[u8], h: u64) -> Result<u32, CompileError> {
+    fn write(&mut self, out: &mut TableBuf, bytes: &[u8], h: u64) -> Result<u32, CompileError> {
         if let Some(off) = self.dedup.find(out, bytes, h) {
             return Ok(off);
         }

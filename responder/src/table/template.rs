@@ -3,6 +3,7 @@
 //! points at (see `format`). Encoding happens here; the runtime only copies
 //! bytes and resolves patches.
 
+use super::buf::Append;
 use super::fasthash::FastMap;
 use super::format::*;
 use crate::wire::checksum;
@@ -579,7 +580,7 @@ impl Sections<'_> {
 
 impl Template {
     /// Appends the template in table layout (see `format`).
-    pub fn serialize(&self, out: &mut Vec<u8>) {
+    pub fn serialize(&self, out: &mut impl Append) {
         let too_big = if self.too_big { RESP_TOO_BIG } else { 0 };
         out.push(self.rcode | if self.aa { RESP_AA } else { 0 } | too_big);
         out.extend_from_slice(&(self.body.patches.len() as u16).to_le_bytes());
@@ -632,7 +633,7 @@ pub fn stored_sum(bytes: &[u8]) -> [u8; 2] {
     checksum::fold(checksum::sum(bytes)).to_ne_bytes()
 }
 
-fn put_patches(out: &mut Vec<u8>, patches: &[(u16, u16)]) {
+fn put_patches(out: &mut impl Append, patches: &[(u16, u16)]) {
     for &(pos, target) in patches {
         out.extend_from_slice(&pos.to_le_bytes());
         out.extend_from_slice(&target.to_le_bytes());
