@@ -1413,11 +1413,13 @@ impl<'z> Compiler<'z> {
         // template: they go before the table's last parts (the NSEC3
         // proofs, the buckets, an eighth of an unsigned table), which
         // would otherwise be the peak with all of them held.
+        phases::mark("emit: wildcard links, expiries");
         drop((placer, enclosers));
         self.nodes = Vec::new();
         self.index = NameIndex::default();
         self.parent_glue = FastMap::default();
         self.nsec3_hashes = Vec::new();
+        phases::mark("emit: nodes dropped");
         for (zi, n3) in self.nsec3.iter().enumerate() {
             if n3.entries.is_empty() {
                 continue;
