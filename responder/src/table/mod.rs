@@ -147,10 +147,9 @@ impl Table {
 
     /// [`Table::compile`]'s bytes, of zones the caller is done with: their
     /// records go before the table is written (`compile::compile_owned`),
-    /// and the bytes are not yet checked and in their own mapping
-    /// ([`Table::write_bytes`], [`Table::from_bytes`]), so that the zones,
-    /// the compiler's nodes and the table are never all held at once, nor
-    /// the table twice.
+    /// and the bytes are not yet checked ([`Table::write_bytes`],
+    /// [`Table::from_buf`]), so that the zones, the compiler's nodes and
+    /// the table are never all held at once.
     pub fn compile_bytes(zones: Vec<Zone>) -> Result<TableBuf, TableError> {
         let mut warnings = Vec::new();
         let bytes = compile::compile_owned(zones, &mut warnings);
@@ -282,10 +281,8 @@ impl Table {
     /// Writes table bytes fresh from the compiler to `path` (atomically,
     /// as [`Table::write`]) and gives the table read back from the file
     /// and checked whole: what `responder compile` does. The bytes go
-    /// before the table is read, so that the table is never held twice
-    /// ([`Table::from_bytes`] copies them into the table's own mapping
-    /// while they are still held: at a million names that copy, with the
-    /// heap the compile had freed, was 3 × the table).
+    /// before the table is read, so that the table is never held twice,
+    /// and what is checked is what the file holds.
     pub fn write_bytes(bytes: impl std::ops::Deref<Target = [u8]>, path: &Path) -> Result<Table, TableError> {
         let io = |source| TableError::Io { path: path.display().to_string(), source };
         let tmp = path.with_extension("tmp");
