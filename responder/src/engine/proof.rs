@@ -9,7 +9,7 @@
 //! the differential test against Knot allows no difference).
 
 use super::query::Query;
-use super::reply::{Failure, Names, Reply};
+use super::reply::{put_pointer, Failure, Names, Reply};
 use crate::table::format::*;
 use crate::table::ResponseView;
 use crate::wire::checksum;
@@ -176,13 +176,8 @@ fn patch<N: Names>(buf: &mut [u8], start: usize, patches: &[u8], names: &N, memo
                 _ => start + value,
             }
         };
-        if ptr > TARGET_VALUE_MASK as usize {
-            return Err(Failure::Truncated);
-        }
-        let word = (0xc000 | ptr as u16).to_be_bytes();
-        buf.get_mut(pos..pos + 2).ok_or(Failure::Corrupt)?.copy_from_slice(&word);
         // At most 65,535 patches of 24 bits each: a plain add cannot overflow.
-        sum += checksum::placed(checksum::from_stored((ptr as u16).to_be_bytes()), pos);
+        sum += put_pointer(buf, pos, ptr)?;
     }
     Ok(sum)
 }

@@ -239,15 +239,23 @@ pub(super) fn patch<N: Names>(
             TARGET_QNAME => names.whole(),
             _ => chunk + value,
         };
-        if ptr > TARGET_VALUE_MASK as usize {
-            return Err(Failure::Truncated);
-        }
-        let word = (0xc000 | ptr as u16).to_be_bytes();
-        buf.get_mut(pos..pos + 2).ok_or(Failure::Corrupt)?.copy_from_slice(&word);
         // At most 65,535 patches of 24 bits each: a plain add cannot overflow.
-        sum += checksum::placed(checksum::from_stored((ptr as u16).to_be_bytes()), pos);
+        sum += put_pointer(buf, pos, ptr)?;
     }
     Ok(sum)
+}
+
+/// Writes a compression pointer to `ptr` at `pos` and gives its share of
+/// the UDP checksum: the last step of every patch, the answer's and a
+/// proof's (`proof.rs`).
+#[inline(always)]
+pub(super) fn put_pointer(buf: &mut [u8], pos: usize, ptr: usize) -> Result<u64, Failure> {
+    if ptr > TARGET_VALUE_MASK as usize {
+        return Err(Failure::Truncated);
+    }
+    let word = (0xc000 | ptr as u16).to_be_bytes();
+    buf.get_mut(pos..pos + 2).ok_or(Failure::Corrupt)?.copy_from_slice(&word);
+    Ok(checksum::placed(checksum::from_stored((ptr as u16).to_be_bytes()), pos))
 }
 
 /// Where the name a template answers sits in the message, for its
