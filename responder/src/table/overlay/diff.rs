@@ -26,16 +26,9 @@ impl Change {
     pub fn diff(zone: usize, old: &Zone, new: &Zone) -> Change {
         match &new.derived {
             Some(d) if std::ptr::eq(d.from.as_ptr(), old) => {
-                let names: FastSet<Key> = d.names.iter().map(key).collect();
-                Change::diff_where(zone, old, new, |owner| {
-                    let mut lower = [0u8; 255];
-                    let wire = owner.wire();
-                    let n = wire.len().min(lower.len());
-                    for (l, b) in lower.iter_mut().zip(&wire[..n]) {
-                        *l = b.to_ascii_lowercase();
-                    }
-                    names.contains(&lower[..n])
-                })
+                // `Name` hashes and compares without case.
+                let names: FastSet<&Name> = d.names.iter().collect();
+                Change::diff_where(zone, old, new, |owner| names.contains(owner))
             }
             _ => Change::diff_where(zone, old, new, |_| true),
         }

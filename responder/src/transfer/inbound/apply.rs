@@ -6,7 +6,7 @@
 //! records (each hashed once, nothing allocated per record) and work in
 //! proportion to the difference: no text, no second copy of the zone.
 
-use std::hash::Hasher;
+use std::hash::{Hash, Hasher};
 
 use super::message::WireRecord;
 use super::stream::Diff;
@@ -15,15 +15,10 @@ use crate::wire::dns::RType;
 use crate::zone::{FileName, Location, Name, Record};
 
 /// A record's identity, as RFC 1995 compares records: the owner without
-/// case, type, class and RDATA (not the TTL).
-fn identity(owner: &[u8], rtype: RType, class: u16, rdata: &[u8]) -> u64 {
+/// case (`Name`'s own hash), type, class and RDATA (not the TTL).
+fn identity(owner: &Name, rtype: RType, class: u16, rdata: &[u8]) -> u64 {
     let mut h = FxHasher::default();
-    let mut lower = [0u8; 255];
-    let n = owner.len().min(lower.len());
-    for (l, b) in lower.iter_mut().zip(&owner[..n]) {
-        *l = b.to_ascii_lowercase();
-    }
-    h.write(&lower[..n]);
+    owner.hash(&mut h);
     h.write_usize(usize::from(rtype.0) << 16 | usize::from(class));
     h.write(rdata);
     h.finish()
@@ -34,11 +29,11 @@ fn same(r: &Record, w: &WireRecord) -> bool {
 }
 
 fn record_identity(r: &Record) -> u64 {
-    identity(r.owner.wire(), r.rtype, r.class, &r.rdata)
+    identity(&r.owner, r.rtype, r.class, &r.rdata)
 }
 
 fn wire_identity(w: &WireRecord) -> u64 {
-    identity(w.owner.wire(), w.rtype, w.class, &w.rdata)
+    identity(&w.owner, w.rtype, w.class, &w.rdata)
 }
 
 /// `w` as a record of the copy (its place set by [`locate`]).
@@ -69,9 +64,7 @@ pub fn locate(records: &mut [Record], file: &str) {
 /// have it. Records are not [`locate`]d. Also the owners of the records
 /// removed and added: no other name's records change (`zone::Derived`).
 pub fn apply(current: &[Record], diffs: &[Diff]) -> Result<(Vec<Record>, Vec<Name>), String> {
-    let soa_serial = |r: &Record| {
-        (r.rtype == RType::SOA).then(|| super::timers::Soa::from_rdata(&r.rdata).map(|s| s.serial)).flatten()
-    };
+    let soa_serial = |r: &Record| super::timers::Soa::serial_of(r.rtype, &r.rdata);
     let mut serial = current.iter().find_map(soa_serial).ok_or("our copy has no SOA")?;
     let mut records: Vec<Record> = Vec::new();
     for (k, diff) in diffs.iter().enumerate() {
@@ -93,14 +86,16 @@ pub fn apply(current: &[Record], diffs: &[Diff]) -> Result<(Vec<Record>, Vec<Nam
 }
 
 fn apply_one(current: &[Record], diff: &Diff) -> Result<Vec<Record>, String> {
-    let index = |list: &[WireRecord]| {
+    let index = |ids: &[u64]| {
         let mut map: FastMap<u64, Vec<usize>> = FastMap::default();
-        for (i, w) in list.iter().enumerate() {
-            map.entry(wire_identity(w)).or_default().push(i);
+        for (i, &id) in ids.iter().enumerate() {
+            map.entry(id).or_default().push(i);
         }
         map
     };
-    let (removed, added) = (index(&diff.removed), index(&diff.added));
+    let added_ids: Vec<u64> = diff.added.iter().map(wire_identity).collect();
+    let removed = index(&diff.removed.iter().map(wire_identity).collect::<Vec<_>>());
+    let added = index(&added_ids);
     // Each removal takes one held record; an addition already held (and
     // not removed) changes nothing.
     let mut taken = vec![false; diff.removed.len()];
@@ -127,7 +122,7 @@ fn apply_one(current: &[Record], diff: &Diff) -> Result<Vec<Record>, String> {
     }
     for (i, w) in diff.added.iter().enumerate() {
         // The first of identical additions only.
-        let first = added[&wire_identity(w)].iter().find(|&&j| same_wire(&diff.added[j], w));
+        let first = added[&added_ids[i]].iter().find(|&&j| same_wire(&diff.added[j], w));
         if !held[i] && first == Some(&i) {
             out.push(record(w));
         }

@@ -28,7 +28,7 @@ pub struct WireRecord {
 impl WireRecord {
     /// The SOA serial, for an SOA record.
     pub fn soa_serial(&self) -> Option<u32> {
-        (self.rtype == RType::SOA).then(|| super::timers::Soa::from_rdata(&self.rdata).map(|s| s.serial)).flatten()
+        super::timers::Soa::serial_of(self.rtype, &self.rdata)
     }
 
     fn write(&self, out: &mut Vec<u8>) {

@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use crate::wire::dns::RType;
+
 /// Shortest wait between checks, whatever the SOA says (Knot's
 /// refresh-min-interval is 2 s): a zero REFRESH must not spin.
 pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
@@ -25,6 +27,11 @@ pub struct Soa {
 }
 
 impl Soa {
+    /// The serial of a record of type `rtype`, when it is an SOA.
+    pub fn serial_of(rtype: RType, rdata: &[u8]) -> Option<u32> {
+        (rtype == RType::SOA).then(|| Soa::from_rdata(rdata).map(|s| s.serial)).flatten()
+    }
+
     /// Reads uncompressed SOA RDATA.
     pub fn from_rdata(rdata: &[u8]) -> Option<Soa> {
         let mut at = 0;

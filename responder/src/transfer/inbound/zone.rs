@@ -301,7 +301,7 @@ impl Worker {
         let zone = &self.config.zone;
         let serial = records
             .iter()
-            .find_map(|r| (r.rtype == RType::SOA).then(|| Soa::from_rdata(&r.rdata).map(|s| s.serial)).flatten())
+            .find_map(|r| Soa::serial_of(r.rtype, &r.rdata))
             .ok_or_else(|| Error::new(Failure::Malformed, "the transferred zone has no SOA"))?;
         let file = self.config.file.display().to_string();
         let comment = format!("serial {serial}, {kind} from {primary}");
