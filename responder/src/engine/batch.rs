@@ -151,7 +151,7 @@ impl Prefetch {
     #[inline(never)]
     fn finish_dnssec_ok(&mut self, table: &Table, absent: u64, scratch: &mut Scratch) {
         let prehashed = &mut scratch.query.prehashed;
-        prehashed.clear();
+        prehashed.clear(table.id());
         let mut denials = 0;
         let mut lower = [0u8; dns::LOWER_LEN];
         let mut chains = LastChain::default();
@@ -183,7 +183,7 @@ impl Prefetch {
         for (zone, hash, kept) in &self.denials[..denials] {
             let Some(entry) = chains.get(table, *zone).and_then(|c| c.prefetch_proof(hash)) else { continue };
             if *kept != u8::MAX {
-                prehashed.found(*kept as usize, entry);
+                prehashed.found(*kept as usize, entry, *zone);
             }
         }
         self.dnssec_ok = 0;

@@ -11,6 +11,7 @@
 //! (with NSEC3, after one SHA-1 hash, which the batch prefetcher may have
 //! taken already), no allocation; DO=0 answers never come here.
 
+use super::prehashed::Searched;
 use super::query::Query;
 use super::reply::{Failure, Names, Reply};
 use super::resolve::Encloser;
@@ -113,7 +114,10 @@ fn answer<N: Names>(
         let next_closer = query.lower.get(next..end).ok_or(Failure::Corrupt)?;
         // Hashed by the batch prefetcher, with the entry it found, when
         // this query came in a batch.
-        let proof = match query.prehashed.find(next_closer, chain.salt, chain.iterations) {
+        let to = Searched { table: table.id(), zone };
+        let proof = match query.prehashed.find(next_closer, chain.salt, chain.iterations, to) {
+            // Found by a search of this very chain: what a search finds again.
+            Some(h) if h.searched => chain.proof_at(table, h.entry).or_else(|| chain.proof_of_hash(table, &h.hash)),
             Some(h) => chain.proof_of_hash_hinted(table, &h.hash, h.entry),
             None => chain.proof_of_hash(table, &chain.hash(next_closer)),
         };

@@ -11,6 +11,7 @@ use std::collections::BTreeSet;
 use hickory_proto::rr::RecordType;
 use proptest::prelude::*;
 
+use super::prehashed::Searched;
 use super::tests::query_bytes;
 use super::*;
 use crate::table::denial::canonical_cmp;
@@ -232,10 +233,13 @@ fn the_prefetcher_hashes_the_next_closer_names_of_do_queries_the_table_lacks() {
     ] {
         let w = wire(name);
         let want = taken.then(|| nsec3_hash(&w, &SALT, 0));
-        let found = prehashed.find(&w, &SALT, 0);
+        let to = Searched { table: engine.table().id(), zone: 0 };
+        let found = prehashed.find(&w, &SALT, 0, to);
         assert_eq!(found.map(|h| h.hash), want, "{name}");
         if let Some(found) = found {
-            // The prefetcher noted the entry the answer's search would find.
+            // The prefetcher noted the entry the answer's search would find,
+            // and where it searched: the answer takes it without a search.
+            assert!(found.searched, "{name}");
             let chain = engine.table().denial_chain(0).unwrap();
             let entry = found.entry;
             assert_ne!(entry, u32::MAX, "{name}");
@@ -321,7 +325,7 @@ fn an_nxdomain_takes_its_next_closer_hash_from_the_prefetch() {
         let mut scratch = Scratch::default();
         let hash = nsec3_hash(&wire("nx.example.com."), &SALT, 0);
         let kept = scratch.query.prehashed.add(&wire("nx.example.com."), &SALT, 0, hash).unwrap();
-        scratch.query.prehashed.found(kept, entry);
+        scratch.query.prehashed.found(kept, entry, 0);
         assert_eq!(answer_with(&engine, &mut scratch, std::slice::from_ref(&q)), vec![alone.clone()], "hint {entry}");
     }
 }

@@ -6,7 +6,10 @@
 //! of computing it again. A hash is found by its whole input (name, salt,
 //! iterations), so a hint can never give a wrong one: a table reloaded in
 //! between, a frame that was no query, an input too long to keep, and the
-//! answer hashes the name itself.
+//! answer hashes the name itself. The chain entry the prefetcher found for
+//! the hash is kept with the table and zone it searched: an answer from
+//! that same table and zone takes it as its search's result (the search
+//! would find it again), any other answer checks it first.
 
 use super::batch::MAX_BATCH;
 use crate::table::nsec3_hash::HASH_LEN;
@@ -25,6 +28,9 @@ pub struct Prehashed {
     /// Where the next search starts: the answers come in the order the
     /// batch was prefetched, so the one sought is nearly always this one.
     next: Cell<usize>,
+    /// The table ([`crate::table::Table::id`]) the entries were searched
+    /// in, 0 (no table's) for hints given without one.
+    table: u64,
 }
 
 #[derive(Clone, Copy, Default)]
@@ -35,8 +41,17 @@ struct Entry {
     iterations: u16,
     hash: [u8; HASH_LEN],
     /// The chain entry the prefetcher found for the hash, `u32::MAX`
-    /// until it searched.
+    /// until it searched, and the zone whose chain it searched.
     entry: u32,
+    zone: u32,
+}
+
+/// The table ([`crate::table::Table::id`]) and zone whose chain an answer
+/// searches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Searched {
+    pub table: u64,
+    pub zone: u32,
 }
 
 /// A hash taken ahead, and the chain entry found for it.
@@ -46,6 +61,10 @@ pub struct Hashed {
     /// A hint (`table::denial::Chain::proof_of_hash_hinted` checks it),
     /// `u32::MAX` for none.
     pub entry: u32,
+    /// `entry` was found by a search of the chain the answer searches
+    /// (the same table's, the same zone's): it is that search's result,
+    /// not only a hint.
+    pub searched: bool,
 }
 
 impl Default for Prehashed {
@@ -62,14 +81,17 @@ impl Prehashed {
             entries: [Entry::default(); MAX_BATCH],
             len: 0,
             next: Cell::new(0),
+            table: 0,
         }
     }
 
-    /// Forgets the previous batch's hashes.
-    pub fn clear(&mut self) {
+    /// Forgets the previous batch's hashes; the next batch's entries will
+    /// be searched in `table` (its id, 0 for none).
+    pub fn clear(&mut self, table: u64) {
         self.used = 0;
         self.len = 0;
         self.next.set(0);
+        self.table = table;
     }
 
     /// Keeps `hash`, the NSEC3 hash of `name` with `salt` and `iterations`,
@@ -83,34 +105,56 @@ impl Prehashed {
         let (n, s) = self.inputs[self.used..end].split_at_mut(name.len());
         n.copy_from_slice(name);
         s.copy_from_slice(salt);
-        self.entries[self.len] = Entry { at: self.used as u16, name_len, salt_len, iterations, hash, entry: u32::MAX };
+        self.entries[self.len] =
+            Entry { at: self.used as u16, name_len, salt_len, iterations, hash, entry: u32::MAX, zone: 0 };
         self.len += 1;
         self.used = end;
         Some(self.len - 1)
     }
 
-    /// Notes the chain entry found for the hash kept at `at`.
-    pub fn found(&mut self, at: usize, entry: u32) {
+    /// Notes the chain entry found for the hash kept at `at` by a search
+    /// of zone `zone`'s chain (in the table given to [`Prehashed::clear`]).
+    pub fn found(&mut self, at: usize, entry: u32, zone: u32) {
         if let Some(e) = self.entries[..self.len].get_mut(at) {
-            e.entry = entry;
+            (e.entry, e.zone) = (entry, zone);
         }
     }
 
     /// The hash of `name` with `salt` and `iterations`, if the prefetcher
-    /// took it.
-    pub fn find(&self, name: &[u8], salt: &[u8], iterations: u16) -> Option<Hashed> {
+    /// took it, for an answer that searches the chain `to`. The test for
+    /// none left in line: an answer outside a batch (none at all) then
+    /// makes no call.
+    #[inline(always)]
+    pub fn find(&self, name: &[u8], salt: &[u8], iterations: u16, to: Searched) -> Option<Hashed> {
+        if self.next.get() >= self.len {
+            return None;
+        }
+        self.find_left(name, salt, iterations, to)
+    }
+
+    #[inline(never)]
+    fn find_left(&self, name: &[u8], salt: &[u8], iterations: u16, to: Searched) -> Option<Hashed> {
         let from = self.next.get();
         for (i, e) in self.entries.get(from..self.len)?.iter().enumerate() {
-            if e.name_len as usize != name.len() || e.salt_len as usize != salt.len() || e.iterations != iterations {
+            if e.name_len as usize != name.len() {
                 continue;
             }
             let at = e.at as usize;
-            let Some((n, s)) = self.inputs.get(at..at + name.len() + salt.len()).map(|i| i.split_at(name.len())) else {
+            let Some((n, s)) =
+                self.inputs.get(at..at + name.len() + e.salt_len as usize).map(|i| i.split_at(name.len()))
+            else {
                 continue;
             };
-            if n == name && s == salt {
+            if n != name {
+                continue;
+            }
+            // Searched in the answer's own chain (the same table's, the
+            // same zone's), the hash was taken with that chain's salt and
+            // iterations: they need no comparison.
+            let searched = self.table != 0 && e.entry != u32::MAX && to == Searched { table: self.table, zone: e.zone };
+            if searched || (e.iterations == iterations && s == salt) {
                 self.next.set(from + i + 1);
-                return Some(Hashed { hash: e.hash, entry: e.entry });
+                return Some(Hashed { hash: e.hash, entry: e.entry, searched });
             }
         }
         None
@@ -121,24 +165,52 @@ impl Prehashed {
 mod tests {
     use super::*;
 
+    const TO: Searched = Searched { table: 5, zone: 2 };
+
     #[test]
     fn a_hash_is_found_by_its_whole_input_in_batch_order() {
         let mut p = Prehashed::new();
         p.add(b"\x01a\x00", b"\x0a", 0, [1; HASH_LEN]);
         p.add(b"\x01b\x00", b"\x0a", 0, [2; HASH_LEN]);
         p.add(b"\x01c\x00", b"\x0a", 0, [3; HASH_LEN]);
-        assert_eq!(p.find(b"\x01b\x00", b"\x0b", 0), None, "another salt");
-        assert_eq!(p.find(b"\x01b\x00", b"\x0a", 1), None, "other iterations");
-        assert_eq!(p.find(b"\x01b\x00", b"", 0), None, "no salt");
-        assert_eq!(p.find(b"\x01b", b"\x00\x0a", 0), None, "the same bytes split elsewhere");
-        p.found(1, 7);
-        p.found(MAX_BATCH, 9); // no such entry: ignored
-        assert_eq!(p.find(b"\x01b\x00", b"\x0a", 0), Some(Hashed { hash: [2; HASH_LEN], entry: 7 }));
+        assert_eq!(p.find(b"\x01b\x00", b"\x0b", 0, TO), None, "another salt");
+        assert_eq!(p.find(b"\x01b\x00", b"\x0a", 1, TO), None, "other iterations");
+        assert_eq!(p.find(b"\x01b\x00", b"", 0, TO), None, "no salt");
+        assert_eq!(p.find(b"\x01b", b"\x00\x0a", 0, TO), None, "the same bytes split elsewhere");
+        p.found(1, 7, TO.zone);
+        p.found(MAX_BATCH, 9, TO.zone); // no such entry: ignored
+        assert_eq!(
+            p.find(b"\x01b\x00", b"\x0a", 0, TO),
+            Some(Hashed { hash: [2; HASH_LEN], entry: 7, searched: false }),
+            "no table given: a hint only"
+        );
         // Answers follow the batch's order: what came before is not sought again.
-        assert_eq!(p.find(b"\x01a\x00", b"\x0a", 0), None);
-        assert_eq!(p.find(b"\x01c\x00", b"\x0a", 0), Some(Hashed { hash: [3; HASH_LEN], entry: u32::MAX }));
-        p.clear();
-        assert_eq!(p.find(b"\x01c\x00", b"\x0a", 0), None, "cleared");
+        assert_eq!(p.find(b"\x01a\x00", b"\x0a", 0, TO), None);
+        p.clear(0);
+        assert_eq!(p.find(b"\x01c\x00", b"\x0a", 0, TO), None, "cleared");
+    }
+
+    #[test]
+    fn an_entry_is_a_search_result_only_for_the_chain_searched() {
+        let mut p = Prehashed::new();
+        p.clear(TO.table);
+        for (i, name) in [b"\x01a\x00", b"\x01b\x00", b"\x01c\x00", b"\x01d\x00"].iter().enumerate() {
+            let at = p.add(*name, b"", 0, [i as u8; HASH_LEN]).unwrap();
+            p.found(at, i as u32, TO.zone);
+        }
+        let searched = |p: &Prehashed, name: &[u8], to| p.find(name, b"", 0, to).map(|h| (h.entry, h.searched));
+        assert_eq!(searched(&p, b"\x01a\x00", TO), Some((0, true)));
+        assert_eq!(searched(&p, b"\x01b\x00", Searched { table: 6, ..TO }), Some((1, false)), "another table");
+        assert_eq!(searched(&p, b"\x01c\x00", Searched { zone: 3, ..TO }), Some((2, false)), "another zone");
+        p.clear(TO.table);
+        let at = p.add(b"\x01a\x00", b"", 0, [0; HASH_LEN]).unwrap();
+        let zone_0 = Searched { zone: 0, ..TO };
+        assert_eq!(searched(&p, b"\x01a\x00", zone_0), Some((u32::MAX, false)), "not searched yet");
+        p.found(at, 4, TO.zone);
+        p.clear(0);
+        let at = p.add(b"\x01a\x00", b"", 0, [0; HASH_LEN]).unwrap();
+        p.found(at, 4, TO.zone);
+        assert_eq!(searched(&p, b"\x01a\x00", TO), Some((4, false)), "no table given");
     }
 
     #[test]
@@ -150,8 +222,8 @@ mod tests {
         }
         let kept = INPUTS_LEN / 201;
         assert_eq!(p.len, kept);
-        assert_eq!(p.find(&long[..200], &[kept as u8 - 1], 0).map(|h| h.hash), Some([kept as u8 - 1; HASH_LEN]));
-        p.clear();
+        assert_eq!(p.find(&long[..200], &[kept as u8 - 1], 0, TO).map(|h| h.hash), Some([kept as u8 - 1; HASH_LEN]));
+        p.clear(0);
         p.add(&[1; 256], b"", 0, [0; HASH_LEN]);
         assert_eq!(p.len, 0, "no name is that long");
         for i in 0..MAX_BATCH + 2 {

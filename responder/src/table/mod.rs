@@ -105,7 +105,13 @@ pub struct Table {
     /// Each zone's chain header, parsed at load (`denial::ChainAt`);
     /// empty when no zone has a chain, so that unsigned tables pay nothing.
     chains_at: Box<[Option<denial::ChainAt>]>,
+    /// This table among all loaded in the process, never reused (see
+    /// [`Table::id`]).
+    id: u64,
 }
+
+/// The next [`Table::id`].
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 #[derive(Debug, thiserror::Error)]
 pub enum TableError {
@@ -331,6 +337,7 @@ impl Table {
             chains: false,
             nsec3: false,
             chains_at: Box::default(),
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             bytes,
             len,
         };
@@ -409,6 +416,16 @@ impl Table {
     #[inline]
     pub fn node_at(&self, off: u32) -> Option<NodeView<'_>> {
         NodeView::parse(self.as_bytes(), off as usize)
+    }
+
+    /// Tells this table from every other one the process loads, even one
+    /// at the same address after this one is dropped: what the batch
+    /// prefetcher notes with a chain entry it found, so that an answer from
+    /// the same table can take that entry without searching again
+    /// (`engine/prehashed.rs`).
+    #[inline]
+    pub fn id(&self) -> u64 {
+        self.id
     }
 
     #[inline]
