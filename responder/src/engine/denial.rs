@@ -117,7 +117,11 @@ fn answer<N: Names>(
         let to = Searched { table: table.id(), zone };
         let proof = match query.prehashed.find(next_closer, chain.salt, chain.iterations, to) {
             // Found by a search of this very chain: what a search finds again.
-            Some(h) if h.searched => chain.proof_at(table, h.entry).or_else(|| chain.proof_of_hash(table, &h.hash)),
+            // (A `match`, not `or_else`: that was a call of its own.)
+            Some(h) if h.searched => match chain.proof_at(table, h.entry) {
+                Some(p) => Some(p),
+                None => chain.proof_of_hash(table, &h.hash),
+            },
             Some(h) => chain.proof_of_hash_hinted(table, &h.hash, h.entry),
             None => chain.proof_of_hash(table, &chain.hash(next_closer)),
         };
