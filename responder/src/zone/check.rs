@@ -104,7 +104,7 @@ fn check_in_zone(records: &[Record], apex: &Name) -> Result<(), ZoneError> {
 }
 
 /// Records grouped by node (owner name) and by RRset.
-struct Index<'r> {
+pub(super) struct Index<'r> {
     /// Owner → node number, numbered in order of first appearance. The
     /// compiler's hasher: the names are the zone's, hashed once each, and
     /// SipHash was a fifth of the check.
@@ -116,9 +116,15 @@ struct Index<'r> {
 
 impl<'r> Index<'r> {
     fn build(records: &'r [Record]) -> Index<'r> {
-        let mut nodes: FastMap<&Name, usize> = FastMap::with_capacity_and_hasher(records.len(), Default::default());
-        let mut sorted = Vec::with_capacity(records.len());
-        for (index, r) in records.iter().enumerate() {
+        Index::of(records, 0..records.len())
+    }
+
+    /// The index of some of `records` only (`members`, ascending).
+    pub(super) fn of(records: &'r [Record], members: impl ExactSizeIterator<Item = usize>) -> Index<'r> {
+        let mut nodes: FastMap<&Name, usize> = FastMap::with_capacity_and_hasher(members.len(), Default::default());
+        let mut sorted = Vec::with_capacity(members.len());
+        for index in members {
+            let r = &records[index];
             let next = nodes.len();
             let node = *nodes.entry(&r.owner).or_insert(next);
             sorted.push((rrset_key(node, r), index));
@@ -131,19 +137,19 @@ impl<'r> Index<'r> {
         self.nodes.get(name).copied()
     }
 
-    fn rrsets(&self) -> impl Iterator<Item = &[(u64, usize)]> {
+    pub(super) fn rrsets(&self) -> impl Iterator<Item = &[(u64, usize)]> {
         self.sorted.chunk_by(|a, b| a.0 == b.0)
     }
 
     /// Node groups, in node-number order.
-    fn nodes(&self) -> impl Iterator<Item = &[(u64, usize)]> {
+    pub(super) fn nodes(&self) -> impl Iterator<Item = &[(u64, usize)]> {
         self.sorted.chunk_by(|a, b| a.0 >> 32 == b.0 >> 32)
     }
 }
 
 /// node (32 bits) | type (16) | covered type (16, RRSIG only: RFC 4035 §2.2
 /// gives each covered type its own RRSIG RRset and TTL).
-pub(super) fn rrset_key(node: usize, r: &Record) -> u64 {
+fn rrset_key(node: usize, r: &Record) -> u64 {
     let covered = match (r.rtype, r.rdata.get(..2)) {
         (RType::RRSIG, Some(&[high, low])) => u16::from_be_bytes([high, low]),
         _ => 0,

@@ -64,33 +64,29 @@ pub(super) fn recheck(held: &Zone, records: &[Record], at: &At, origin: &Name) -
 
     let mut notes = Notes::new();
     let mut ttl_fixes = Vec::new();
-    let mut nodes: FastMap<&Name, Vec<usize>> = FastMap::default();
-    for &i in &at.after {
-        nodes.entry(&records[i].owner).or_default().push(i);
-    }
+    let index = check::Index::of(records, at.after.iter().copied());
     let mut with_address: FastSet<&Name> = FastSet::default();
     let mut new_nodes: Vec<usize> = Vec::new();
     let before: FastSet<&Name> = at.before.iter().map(|r| &r.owner).collect();
-    let mut rrset: Vec<usize> = Vec::new();
-    let mut dropped = Vec::new();
-    for (owner, members) in &nodes {
-        let (facts, violation) = check::check_node(records, members.iter().copied());
+    for node in index.nodes() {
+        let (facts, violation) = check::check_node(records, node.iter().map(|&(_, record)| record));
         if violation.is_some() {
             return None;
         }
+        let owner = &records[facts.first].owner;
         if facts.has_address {
             with_address.insert(owner);
         }
         if !before.contains(owner) {
             new_nodes.push(facts.first);
         }
-        let mut by_rrset = members.clone();
-        by_rrset.sort_unstable_by_key(|&i| (check::rrset_key(0, &records[i]), i));
-        for set in by_rrset.chunk_by(|&a, &b| check::rrset_key(0, &records[a]) == check::rrset_key(0, &records[b])) {
-            rrset.clear();
-            rrset.extend_from_slice(set);
-            check::check_rrset(records, &mut rrset, &mut notes, &mut ttl_fixes, &mut dropped);
-        }
+    }
+    let mut rrset: Vec<usize> = Vec::new();
+    let mut dropped = Vec::new();
+    for set in index.rrsets() {
+        rrset.clear();
+        rrset.extend(set.iter().map(|&(_, record)| record));
+        check::check_rrset(records, &mut rrset, &mut notes, &mut ttl_fixes, &mut dropped);
     }
     // The applied difference leaves no duplicate in a checked copy; should
     // one come, the full check drops it (and moves every later record).

@@ -10,7 +10,7 @@ use std::hash::{Hash, Hasher};
 
 use super::message::WireRecord;
 use super::stream::Diff;
-use crate::table::fasthash::{FastMap, FastSet, FxHasher};
+use crate::table::fasthash::{FastSet, FxHasher};
 use crate::wire::dns::RType;
 use crate::zone::{At, FileName, Location, Name, Record};
 
@@ -38,13 +38,17 @@ fn wire_identity(w: &WireRecord) -> u64 {
 
 /// `w` as a record of the copy (its place set by [`locate`]).
 pub fn record(w: &WireRecord) -> Record {
+    placed(w, Location { file: FileName::from(""), line: 0 })
+}
+
+fn placed(w: &WireRecord, location: Location) -> Record {
     Record {
         owner: w.owner.clone(),
         rtype: w.rtype,
         class: w.class,
         ttl: w.ttl,
         rdata: w.rdata.as_slice().into(),
-        location: Location { file: FileName::from(""), line: 0 },
+        location,
     }
 }
 
@@ -76,117 +80,171 @@ pub struct Applied {
 /// have it; each record [`locate`]d in `file`. No other name's records
 /// change than those removed and added (`zone::Derived`).
 ///
-/// The differences reach only the records at their owners: those are
-/// found in one pass that looks each other record's owner up in a glance
-/// ([`Touched`]), the differences applied to them alone, and every record
-/// copied once into its place.
+/// The differences reach only the records at their owners, told from the
+/// others at a glance ([`Touched`]): one pass copies each record into its
+/// place, and only those at the touched names are hashed and go through
+/// the differences. Every difference's input is the records kept before
+/// it, in order, then the additions of those before it: a held record
+/// goes through them all in turn where the pass meets it, the additions
+/// after the pass.
 pub fn apply(current: &[Record], diffs: &[Diff], file: &str) -> Result<Applied, String> {
     let soa_serial = |r: &Record| super::timers::Soa::serial_of(r.rtype, &r.rdata);
     let mut serial = current.iter().find_map(soa_serial).ok_or("our copy has no SOA")?;
     let names: Vec<Name> =
         diffs.iter().flat_map(|d| d.removed.iter().chain(&d.added)).map(|w| w.owner.clone()).collect();
     let touched = Touched::new(&names);
-    // The held records at those names, and the first SOA at any other.
-    let mut gathered: Vec<usize> = Vec::new();
-    let mut soa_elsewhere = None;
-    for (i, r) in current.iter().enumerate() {
-        if touched.has(&r.owner) {
-            gathered.push(i);
-        } else if r.rtype == RType::SOA && soa_elsewhere.is_none() {
-            soa_elsewhere = Some(i);
+    let mut steps: Vec<Step<'_>> = diffs.iter().map(Step::new).collect();
+    let file = FileName::from(file);
+    let location = |at: usize| Location { file: file.clone(), line: super::zone_text::HEADER_LINES + 1 + at };
+    let added: usize = diffs.iter().map(|d| d.added.len()).sum();
+    let mut out = Vec::with_capacity(current.len() + added + 1);
+    // Slot 0 is kept for the first SOA in the records' order, however late
+    // it comes: the held one is usually replaced by one added at the end.
+    let mut out_soa = Placed::default();
+    out.push(copied(&current[0], location(0)));
+    let mut before = Vec::new();
+    for r in current {
+        let at_touched = touched.has(&r.owner);
+        if at_touched {
+            before.push(r.clone());
+            let (id, is) = (record_identity(r), Is::Record(r));
+            if !steps.iter_mut().all(|step| step.keeps(id, &is)) {
+                continue;
+            }
+        }
+        let at = out_soa.place(r.rtype, out.len(), at_touched);
+        let record = copied(r, location(at));
+        match out.get_mut(at) {
+            Some(slot) => *slot = record,
+            None => out.push(record),
         }
     }
-    let mut items: Vec<Item<'_>> = gathered.iter().map(|&i| Item::Held(i)).collect();
-    for diff in diffs {
+    let mut pending: Vec<&WireRecord> = Vec::new();
+    for step in &mut steps {
+        pending.retain(|w| step.keeps(wire_identity(w), &Is::Wire(w)));
+        pending.extend(step.additions());
+    }
+    for (diff, step) in diffs.iter().zip(&steps) {
         if diff.from != serial {
             return Err(format!("a difference from serial {} does not apply to our serial {serial}", diff.from));
         }
-        items = apply_one(current, &items, diff)?;
+        step.all_taken()?;
         serial = diff.to;
     }
-    // The SOA that goes first: the first in the records' order.
-    let held_soa = items.iter().find_map(|item| match item {
-        &Item::Held(i) if current[i].rtype == RType::SOA => Some(i),
-        _ => None,
-    });
-    let first_soa = match (soa_elsewhere, held_soa) {
-        (Some(a), Some(b)) => Some(First::Held(a.min(b))),
-        (Some(i), None) | (None, Some(i)) => Some(First::Held(i)),
-        (None, None) => {
-            items.iter().position(|item| matches!(item, Item::Added(w) if w.rtype == RType::SOA)).map(First::Added)
-        }
-    };
-    let kept = items.iter().filter(|item| matches!(item, Item::Held(_))).count();
-    let mut out = Vec::with_capacity(current.len() - gathered.len() + items.len());
-    let mut after = Vec::with_capacity(items.len());
-    let file = FileName::from(file);
-    let location = |at: usize| Location { file: file.clone(), line: super::zone_text::HEADER_LINES + 1 + at };
-    let first = match first_soa {
-        Some(First::Held(i)) => Some(copied(&current[i], location(0))),
-        Some(First::Added(k)) => match items[k] {
-            Item::Added(w) => Some(Record { location: location(0), ..record(w) }),
-            Item::Held(_) => None,
-        },
-        None => None,
-    };
-    if let Some(soa) = first {
-        if touched.has(&soa.owner) {
-            after.push(0);
-        }
-        out.push(soa);
-    }
-    let skip_held = match first_soa {
-        Some(First::Held(i)) => i,
-        _ => usize::MAX,
-    };
-    // Held records at the touched names that stay, in order.
-    let mut staying = items[..kept].iter().filter_map(|item| match item {
-        &Item::Held(i) => Some(i),
-        Item::Added(_) => None,
-    });
-    let mut next_staying = staying.next();
-    let mut next_gathered = gathered.iter().copied().peekable();
-    for (i, r) in current.iter().enumerate() {
-        let at_touched = next_gathered.next_if_eq(&i).is_some();
-        if at_touched {
-            if next_staying != Some(i) {
-                continue;
-            }
-            next_staying = staying.next();
-        }
-        if i == skip_held {
-            continue;
-        }
-        if at_touched {
-            after.push(out.len());
-        }
-        out.push(copied(r, location(out.len())));
-    }
-    for (k, item) in items.iter().enumerate().skip(kept) {
-        if let Item::Added(w) = item {
-            if first_soa != Some(First::Added(k)) {
-                after.push(out.len());
-                out.push(Record { location: location(out.len()), ..record(w) });
-            }
+    for w in pending {
+        let at = out_soa.place(w.rtype, out.len(), true);
+        let record = placed(w, location(at));
+        match out.get_mut(at) {
+            Some(slot) => *slot = record,
+            None => out.push(record),
         }
     }
-    let before = gathered.iter().map(|&i| current[i].clone()).collect();
+    let mut after = out_soa.after;
+    if !out_soa.done {
+        // No SOA: nothing goes first (the zone checks refuse it).
+        out.remove(0);
+        locate(&mut out, &file);
+        after.iter_mut().for_each(|i| *i -= 1);
+    }
     Ok(Applied { records: out, names, at: At { before, after } })
 }
 
-/// The SOA that goes first: a held record's index, or an item's.
-#[derive(Clone, Copy, PartialEq)]
-enum First {
-    Held(usize),
-    Added(usize),
+/// Where the records go: the first SOA at 0, the others after those
+/// placed; and where those at the touched names went (ascending).
+#[derive(Default)]
+struct Placed {
+    done: bool,
+    after: Vec<usize>,
 }
 
-/// A record at a touched name as the differences go: one of the copy
-/// (its index) or one added.
-#[derive(Clone, Copy)]
-enum Item<'d> {
-    Held(usize),
-    Added(&'d WireRecord),
+impl Placed {
+    fn place(&mut self, rtype: RType, next: usize, at_touched: bool) -> usize {
+        let at = if !self.done && rtype == RType::SOA {
+            self.done = true;
+            0
+        } else {
+            next
+        };
+        if at_touched {
+            if at == 0 {
+                self.after.insert(0, 0);
+            } else {
+                self.after.push(at);
+            }
+        }
+        at
+    }
+}
+
+/// One difference as the records go through it: its removals and
+/// additions by identity, which removals took a record, which additions
+/// a record kept holds already.
+struct Step<'d> {
+    diff: &'d Diff,
+    /// (identity, index) sorted: a record's candidates are one run, in order.
+    removed: Vec<(u64, usize)>,
+    added: Vec<(u64, usize)>,
+    taken: Vec<bool>,
+    held: Vec<bool>,
+}
+
+fn run(ids: &[(u64, usize)], id: u64) -> impl Iterator<Item = usize> + '_ {
+    let at = ids.partition_point(|&(x, _)| x < id);
+    ids[at..].iter().take_while(move |&&(x, _)| x == id).map(|&(_, i)| i)
+}
+
+impl<'d> Step<'d> {
+    fn new(diff: &'d Diff) -> Step<'d> {
+        let index = |records: &[WireRecord]| {
+            let mut ids: Vec<(u64, usize)> = records.iter().map(wire_identity).zip(0..).collect();
+            ids.sort_unstable();
+            ids
+        };
+        Step {
+            diff,
+            removed: index(&diff.removed),
+            added: index(&diff.added),
+            taken: vec![false; diff.removed.len()],
+            held: vec![false; diff.added.len()],
+        }
+    }
+
+    /// Whether the record `is` (identity `id`), next in this difference's
+    /// input, stays: each removal takes one record, the first it meets.
+    fn keeps(&mut self, id: u64, is: &Is<'_>) -> bool {
+        let gone = run(&self.removed, id).find(|&i| !self.taken[i] && is.same(&self.diff.removed[i]));
+        if let Some(i) = gone {
+            self.taken[i] = true;
+            return false;
+        }
+        for i in run(&self.added, id) {
+            self.held[i] |= is.same(&self.diff.added[i]);
+        }
+        true
+    }
+
+    /// The additions that follow the records kept, once all went through:
+    /// those not held already, the first of identical ones.
+    fn additions(&self) -> impl Iterator<Item = &'d WireRecord> + '_ {
+        let diff: &'d Diff = self.diff;
+        diff.added.iter().enumerate().filter_map(move |(i, w)| {
+            let first = run(&self.added, wire_identity(w)).find(|&j| same_wire(&diff.added[j], w));
+            (!self.held[i] && first == Some(i)).then_some(w)
+        })
+    }
+
+    fn all_taken(&self) -> Result<(), String> {
+        match self.taken.iter().position(|t| !t) {
+            Some(i) => {
+                let (d, r) = (self.diff, &self.diff.removed[i]);
+                Err(format!(
+                    "serial {} → {}: removes {} {} that our copy does not hold",
+                    d.from, d.to, r.owner, r.rtype
+                ))
+            }
+            None => Ok(()),
+        }
+    }
 }
 
 /// `r` in another place.
@@ -241,55 +299,6 @@ fn glance(wire: &[u8]) -> u64 {
     let mut tail = [0u8; 8];
     tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
     (h.rotate_left(5) ^ (u64::from_le_bytes(tail) | CASE)).wrapping_mul(K)
-}
-
-/// `diff` applied to the records at its names (`current`'s and those added
-/// before): each removal takes one record, an addition already there (and
-/// not removed) changes nothing, and the others follow in order.
-fn apply_one<'d>(current: &[Record], items: &[Item<'d>], diff: &'d Diff) -> Result<Vec<Item<'d>>, String> {
-    let index = |ids: &[u64]| {
-        let mut map: FastMap<u64, Vec<usize>> = FastMap::default();
-        for (i, &id) in ids.iter().enumerate() {
-            map.entry(id).or_default().push(i);
-        }
-        map
-    };
-    let added_ids: Vec<u64> = diff.added.iter().map(wire_identity).collect();
-    let removed = index(&diff.removed.iter().map(wire_identity).collect::<Vec<_>>());
-    let added = index(&added_ids);
-    let mut taken = vec![false; diff.removed.len()];
-    let mut held = vec![false; diff.added.len()];
-    let mut out = Vec::with_capacity(items.len() + diff.added.len());
-    for &item in items {
-        let (id, is) = match item {
-            Item::Held(i) => (record_identity(&current[i]), Is::Record(&current[i])),
-            Item::Added(w) => (wire_identity(w), Is::Wire(w)),
-        };
-        let gone = removed.get(&id).and_then(|ix| ix.iter().find(|&&i| !taken[i] && is.same(&diff.removed[i])));
-        if let Some(&i) = gone {
-            taken[i] = true;
-            continue;
-        }
-        for &i in added.get(&id).into_iter().flatten() {
-            held[i] |= is.same(&diff.added[i]);
-        }
-        out.push(item);
-    }
-    if let Some(i) = taken.iter().position(|t| !t) {
-        let r = &diff.removed[i];
-        return Err(format!(
-            "serial {} → {}: removes {} {} that our copy does not hold",
-            diff.from, diff.to, r.owner, r.rtype
-        ));
-    }
-    for (i, w) in diff.added.iter().enumerate() {
-        // The first of identical additions only.
-        let first = added[&added_ids[i]].iter().find(|&&j| same_wire(&diff.added[j], w));
-        if !held[i] && first == Some(&i) {
-            out.push(Item::Added(w));
-        }
-    }
-    Ok(out)
 }
 
 /// An item's record, to compare with a difference's.
