@@ -169,8 +169,25 @@ fn checks_at_the_names_touched_agree_with_checks_of_every_record() {
     let cases = std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(512);
     let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig { cases, ..ProptestConfig::default() });
     let reached = std::cell::RefCell::new(Reached::default());
-    let strategy = (proptest::collection::vec(line(), 0..16), proptest::collection::vec(step(), 1..3));
-    runner.run(&strategy, |(start, steps)| run(&start, &steps, &mut reached.borrow_mut())).unwrap();
+    // Often a DNAME and a glued delegation to start from: what the short
+    // way must see at names it did not touch.
+    let strategy = (
+        proptest::collection::vec(line(), 0..16),
+        proptest::bool::ANY,
+        proptest::bool::ANY,
+        proptest::collection::vec(step(), 1..3),
+    );
+    runner
+        .run(&strategy, |(mut start, dname, glue, steps)| {
+            if dname {
+                start.push("d DNAME example.net.".to_string());
+            }
+            if glue {
+                start.extend(["sub NS ns.sub".to_string(), "ns.sub A 192.0.2.54".to_string()]);
+            }
+            run(&start, &steps, &mut reached.borrow_mut())
+        })
+        .unwrap();
     let reached = reached.into_inner();
     // Each way is taken, often: the short way, the full check, errors, warnings.
     let share = cases as usize / 20;
