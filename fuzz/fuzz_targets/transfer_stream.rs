@@ -1,7 +1,9 @@
 //! A secondary's reading of a primary's answer: multi-message AXFR/IXFR
 //! streams (`transfer::inbound::stream::Assembler`, over `message::parse`
-//! with name and RDATA decompression), the differences applied to a copy,
-//! the result written as a zone file and read back, and NOTIFY decisions.
+//! with name and RDATA decompression), the differences applied to a copy
+//! and checked at the names they touch (as checking every record checks
+//! them), the result written as a zone file and read back, and NOTIFY
+//! decisions.
 //!
 //! Input: a flags byte (bit 0: IXFR from serial 1, else AXFR), then
 //! messages, each behind a two-byte big-endian length as on TCP. The query
@@ -20,7 +22,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&flags, mut rest)) = data.split_first() else { return };
     let zone = Name::parse("example.test.", None).unwrap().unwrap();
     let ixfr = flags & 1 == 1;
-    let current = responder::zone::parse_str(COPY, "copy.zone", Some(&zone)).unwrap().records;
+    let held = std::sync::Arc::new(responder::zone::parse_str(COPY, "copy.zone", Some(&zone)).unwrap());
     let id = rest.get(2..4).map_or(0, |b| u16::from_be_bytes([b[0], b[1]]));
     let (qtype, ours) = if ixfr { (IXFR, Some(1)) } else { (AXFR, None) };
     let mut assembler = Assembler::new(&zone, id, qtype, ours, 1 << 20);
@@ -48,10 +50,13 @@ fuzz_target!(|data: &[u8]| {
             Err(_) => return,
         }
     }
-    let records: Vec<_> = match done {
-        Some(Received::Full { records, .. }) => records.iter().map(apply::record).collect(),
-        Some(Received::Incremental { diffs, .. }) => match apply::apply(&current, &diffs) {
-            Ok((records, _)) => records,
+    let (records, derived) = match done {
+        Some(Received::Full { records, .. }) => (records.iter().map(apply::record).collect(), None),
+        Some(Received::Incremental { diffs, .. }) => match apply::apply(&held.records, &diffs, "copy.zone") {
+            Ok(a) => {
+                let from = std::sync::Arc::downgrade(&held);
+                (a.records, Some(responder::zone::Derived { from, names: a.names, at: Some(a.at) }))
+            }
             Err(_) => return,
         },
         _ => return,
@@ -65,6 +70,16 @@ fuzz_target!(|data: &[u8]| {
     assert!(text.len() as u64 <= zone_text::bound(&zone, &records, "fuzz"), "the text outgrew its bound");
     let mut located = records;
     apply::locate(&mut located, "copy.zone");
+    // After an IXFR, checked at the names it touched: the same as every record.
+    if let Some(derived) = derived {
+        let told = responder::zone::from_change(&held, located.clone(), derived, &zone, "copy.zone");
+        let every = responder::zone::from_records(located.clone(), &zone, "copy.zone");
+        match (told, every) {
+            (Ok(t), Ok(e)) => assert_eq!((t.origin, t.records, t.warnings), (e.origin, e.records, e.warnings)),
+            (Err(t), Err(e)) => assert_eq!(t.to_string(), e.to_string()),
+            (t, e) => panic!("checked at the names touched: {:?}, every record: {:?}", t.err(), e.err()),
+        }
+    }
     let loaded = [
         responder::zone::parse_str(&text, "copy.zone", Some(&zone)),
         responder::zone::from_records(located, &zone, "copy.zone"),

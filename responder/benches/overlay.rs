@@ -153,13 +153,14 @@ fn ixfr(zone: responder::zone::Zone, names: usize, sizes: &[usize], mut index: Z
             added: std::iter::once(&next_soa).chain(&change.adds).map(wire).collect(),
         };
         let c = thread_cpu();
-        let (mut records, touched) = ixfr::apply(&held.records, &[diff]).expect("the difference fits the copy");
+        let applied = ixfr::apply(&held.records, &[diff], "bench.zone").expect("the difference fits the copy");
         let applied_cpu = thread_cpu() - c;
         let limit = responder::zone::DEFAULT_MAX_BYTES;
-        assert!(zone_text::bound(&held.origin, &records, "bench") <= limit, "written out only once it serves");
-        ixfr::locate(&mut records, "bench.zone");
-        let mut next = responder::zone::from_records(records, &held.origin, "bench.zone").expect("checks");
-        next.derived = Some(responder::zone::Derived { from: Arc::downgrade(&held), names: touched });
+        assert!(zone_text::bound(&held.origin, &applied.records, "bench") <= limit, "written out only once it serves");
+        let derived =
+            responder::zone::Derived { from: Arc::downgrade(&held), names: applied.names, at: Some(applied.at) };
+        let next =
+            responder::zone::from_change(&held, applied.records, derived, &held.origin, "bench.zone").expect("checks");
         let checked_cpu = thread_cpu() - c - applied_cpu;
         let found = Change::diff(0, &held, &next);
         let diffed_cpu = thread_cpu() - c - applied_cpu - checked_cpu;

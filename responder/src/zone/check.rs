@@ -63,9 +63,9 @@ pub fn check(
 }
 
 /// Warnings as (record index, message), sorted into file order at the end.
-type Notes = Vec<(usize, String)>;
+pub(super) type Notes = Vec<(usize, String)>;
 
-fn error_at(record: &Record, message: String) -> ZoneError {
+pub(super) fn error_at(record: &Record, message: String) -> ZoneError {
     ZoneError { location: Some(record.location.clone()), message }
 }
 
@@ -104,7 +104,7 @@ fn check_in_zone(records: &[Record], apex: &Name) -> Result<(), ZoneError> {
 }
 
 /// Records grouped by node (owner name) and by RRset.
-struct Index<'r> {
+pub(super) struct Index<'r> {
     /// Owner → node number, numbered in order of first appearance. The
     /// compiler's hasher: the names are the zone's, hashed once each, and
     /// SipHash was a fifth of the check.
@@ -116,9 +116,15 @@ struct Index<'r> {
 
 impl<'r> Index<'r> {
     fn build(records: &'r [Record]) -> Index<'r> {
-        let mut nodes: FastMap<&Name, usize> = FastMap::with_capacity_and_hasher(records.len(), Default::default());
-        let mut sorted = Vec::with_capacity(records.len());
-        for (index, r) in records.iter().enumerate() {
+        Index::of(records, 0..records.len())
+    }
+
+    /// The index of some of `records` only (`members`, ascending).
+    pub(super) fn of(records: &'r [Record], members: impl ExactSizeIterator<Item = usize>) -> Index<'r> {
+        let mut nodes: FastMap<&Name, usize> = FastMap::with_capacity_and_hasher(members.len(), Default::default());
+        let mut sorted = Vec::with_capacity(members.len());
+        for index in members {
+            let r = &records[index];
             let next = nodes.len();
             let node = *nodes.entry(&r.owner).or_insert(next);
             sorted.push((rrset_key(node, r), index));
@@ -131,12 +137,12 @@ impl<'r> Index<'r> {
         self.nodes.get(name).copied()
     }
 
-    fn rrsets(&self) -> impl Iterator<Item = &[(u64, usize)]> {
+    pub(super) fn rrsets(&self) -> impl Iterator<Item = &[(u64, usize)]> {
         self.sorted.chunk_by(|a, b| a.0 == b.0)
     }
 
     /// Node groups, in node-number order.
-    fn nodes(&self) -> impl Iterator<Item = &[(u64, usize)]> {
+    pub(super) fn nodes(&self) -> impl Iterator<Item = &[(u64, usize)]> {
         self.sorted.chunk_by(|a, b| a.0 >> 32 == b.0 >> 32)
     }
 }
@@ -162,41 +168,58 @@ struct RRsetFindings {
 fn check_rrsets(records: &[Record], index: &Index<'_>, notes: &mut Notes) -> RRsetFindings {
     let mut keep = vec![true; records.len()];
     let mut ttl_fixes = Vec::new();
-    let mut by_rdata: Vec<usize> = Vec::new();
+    let mut members: Vec<usize> = Vec::new();
+    let mut dropped = Vec::new();
     for rrset in index.rrsets() {
-        let first = &records[rrset[0].1];
-        for &(_, member) in &rrset[1..] {
-            let r = &records[member];
-            if r.ttl != first.ttl {
-                let message = format!(
-                    "TTL {} of this {} record at {} differs from TTL {} of its RRset at {}; using {}",
-                    r.ttl, r.rtype, r.owner, first.ttl, first.location, first.ttl
-                );
-                notes.push((member, message));
-                ttl_fixes.push((member, first.ttl));
-            }
-        }
-        if rrset.len() > 1 {
-            by_rdata.clear();
-            by_rdata.extend(rrset.iter().map(|&(_, member)| member));
-            by_rdata.sort_unstable_by(|&a, &b| records[a].rdata.cmp(&records[b].rdata).then(a.cmp(&b)));
-            for pair in by_rdata.windows(2) {
-                if records[pair[0]].rdata == records[pair[1]].rdata {
-                    keep[pair[1]] = false;
-                }
-            }
-        }
+        members.clear();
+        members.extend(rrset.iter().map(|&(_, member)| member));
+        check_rrset(records, &mut members, notes, &mut ttl_fixes, &mut dropped);
+    }
+    for record in dropped {
+        keep[record] = false;
     }
     RRsetFindings { keep, ttl_fixes }
 }
 
+/// One RRset's records (`members`, in file order; left reordered): a TTL
+/// that differs from the first's is noted and fixed, and each exact
+/// duplicate of an earlier record is `dropped`.
+pub(super) fn check_rrset(
+    records: &[Record],
+    members: &mut [usize],
+    notes: &mut Notes,
+    ttl_fixes: &mut Vec<(usize, u32)>,
+    dropped: &mut Vec<usize>,
+) {
+    let first = &records[members[0]];
+    for &member in &members[1..] {
+        let r = &records[member];
+        if r.ttl != first.ttl {
+            let message = format!(
+                "TTL {} of this {} record at {} differs from TTL {} of its RRset at {}; using {}",
+                r.ttl, r.rtype, r.owner, first.ttl, first.location, first.ttl
+            );
+            notes.push((member, message));
+            ttl_fixes.push((member, first.ttl));
+        }
+    }
+    if members.len() > 1 {
+        members.sort_unstable_by(|&a, &b| records[a].rdata.cmp(&records[b].rdata).then(a.cmp(&b)));
+        for pair in members.windows(2) {
+            if records[pair[0]].rdata == records[pair[1]].rdata {
+                dropped.push(pair[1]);
+            }
+        }
+    }
+}
+
 /// What later checks need to know about one owner name.
-struct NodeFacts {
+pub(super) struct NodeFacts {
     /// Its first record in file order.
-    first: usize,
-    has_address: bool,
-    has_ns: bool,
-    dname: Option<usize>,
+    pub first: usize,
+    pub has_address: bool,
+    pub has_ns: bool,
+    pub dname: Option<usize>,
 }
 
 /// The two earliest records of a kind at one node.
@@ -215,41 +238,52 @@ impl FirstTwo {
     }
 }
 
+/// A node's facts, and the rule it breaks whose offending record comes
+/// first: (offending record, earlier record it clashes with, what is wrong).
+pub(super) type Violation = (usize, usize, &'static str);
+
+/// CNAME and DNAME rules at one node, its kept records `members`.
+pub(super) fn check_node(records: &[Record], members: impl Iterator<Item = usize>) -> (NodeFacts, Option<Violation>) {
+    let mut cnames = FirstTwo::default();
+    let mut dnames = FirstTwo::default();
+    let mut other: Option<usize> = None;
+    let mut node_facts = NodeFacts { first: usize::MAX, has_address: false, has_ns: false, dname: None };
+    for record in members {
+        node_facts.first = node_facts.first.min(record);
+        match records[record].rtype {
+            RType::CNAME => cnames.add(record),
+            RType::DNAME => dnames.add(record),
+            // RFC 4035 §2.5 and RFC 5155: signatures and denial records sit beside a CNAME.
+            RType::RRSIG | RType::NSEC | RType::NSEC3 => {}
+            rtype => {
+                other = Some(other.map_or(record, |o| o.min(record)));
+                node_facts.has_address |= matches!(rtype, RType::A | RType::AAAA);
+                node_facts.has_ns |= rtype == RType::NS;
+            }
+        }
+    }
+    node_facts.dname = dnames.0;
+    let clash = |a: usize, b: usize, what| (a.max(b), a.min(b), what);
+    let violations = [
+        cnames.0.zip(cnames.1).map(|(a, b)| clash(a, b, "more than one CNAME")),
+        cnames.0.zip(dnames.0).map(|(a, b)| clash(a, b, "CNAME beside a DNAME")),
+        cnames.0.zip(other).map(|(a, b)| clash(a, b, "CNAME and other data; a CNAME must stand alone")),
+        // RFC 6672 §2.4: one redirection per name.
+        dnames.0.zip(dnames.1).map(|(a, b)| clash(a, b, "more than one DNAME")),
+    ];
+    let worst = violations.into_iter().flatten().min_by_key(|v| v.0);
+    (node_facts, worst)
+}
+
 /// CNAME and DNAME rules per node. On several violations the one whose
 /// offending record comes first in the file is reported.
 fn check_nodes(records: &[Record], index: &Index<'_>, keep: &[bool]) -> Result<Vec<NodeFacts>, ZoneError> {
     let mut facts = Vec::with_capacity(index.nodes.len());
-    // (offending record, earlier record it clashes with, what is wrong)
-    let mut worst: Option<(usize, usize, &str)> = None;
+    let mut worst: Option<Violation> = None;
     for node in index.nodes() {
-        let mut cnames = FirstTwo::default();
-        let mut dnames = FirstTwo::default();
-        let mut other: Option<usize> = None;
-        let mut node_facts = NodeFacts { first: usize::MAX, has_address: false, has_ns: false, dname: None };
-        for &(_, record) in node.iter().filter(|&&(_, record)| keep[record]) {
-            node_facts.first = node_facts.first.min(record);
-            match records[record].rtype {
-                RType::CNAME => cnames.add(record),
-                RType::DNAME => dnames.add(record),
-                // RFC 4035 §2.5 and RFC 5155: signatures and denial records sit beside a CNAME.
-                RType::RRSIG | RType::NSEC | RType::NSEC3 => {}
-                rtype => {
-                    other = Some(other.map_or(record, |o| o.min(record)));
-                    node_facts.has_address |= matches!(rtype, RType::A | RType::AAAA);
-                    node_facts.has_ns |= rtype == RType::NS;
-                }
-            }
-        }
-        node_facts.dname = dnames.0;
-        let clash = |a: usize, b: usize, what| (a.max(b), a.min(b), what);
-        let violations = [
-            cnames.0.zip(cnames.1).map(|(a, b)| clash(a, b, "more than one CNAME")),
-            cnames.0.zip(dnames.0).map(|(a, b)| clash(a, b, "CNAME beside a DNAME")),
-            cnames.0.zip(other).map(|(a, b)| clash(a, b, "CNAME and other data; a CNAME must stand alone")),
-            // RFC 6672 §2.4: one redirection per name.
-            dnames.0.zip(dnames.1).map(|(a, b)| clash(a, b, "more than one DNAME")),
-        ];
-        for violation in violations.into_iter().flatten() {
+        let members = node.iter().map(|&(_, record)| record).filter(|&record| keep[record]);
+        let (node_facts, violation) = check_node(records, members);
+        if let Some(violation) = violation {
             if worst.is_none_or(|(offender, _, _)| violation.0 < offender) {
                 worst = Some(violation);
             }
@@ -284,11 +318,17 @@ fn check_glue(
             continue;
         }
         if !index.node(&target).is_some_and(|node| nodes[node].has_address) {
-            let message =
-                format!("missing glue: NS target {target} of {} has no A or AAAA record in the zone", r.owner);
-            notes.push((record, message));
+            notes.push((record, missing_glue(&target, r)));
         }
     }
+}
+
+pub(super) fn missing_glue(target: &Name, ns: &Record) -> String {
+    format!("missing glue: NS target {target} of {} has no A or AAAA record in the zone", ns.owner)
+}
+
+pub(super) fn occluded(r: &Record, dname: &Record) -> String {
+    format!("{} is below the DNAME at {} ({}) and is occluded", r.owner, dname.owner, dname.location)
 }
 
 /// Names below a DNAME are never reached: the DNAME rewrites every query
@@ -311,10 +351,7 @@ fn check_dname_occlusion(records: &[Record], nodes: &[NodeFacts], notes: &mut No
         while wire[at] != 0 {
             at += 1 + wire[at] as usize;
             if let Some(&dname) = dnames.get(&wire[at..]) {
-                let dname = &records[dname];
-                let message =
-                    format!("{} is below the DNAME at {} ({}) and is occluded", r.owner, dname.owner, dname.location);
-                notes.push((node.first, message));
+                notes.push((node.first, occluded(r, &records[dname])));
                 break;
             }
         }

@@ -23,6 +23,9 @@ pub mod name;
 mod parser;
 mod rdata;
 mod reader;
+mod recheck;
+#[cfg(test)]
+mod recheck_tests;
 pub mod record;
 pub mod rtype;
 mod small_bytes;
@@ -72,6 +75,18 @@ pub struct Derived {
     /// The owners of every record removed or added: no other name's records
     /// changed, nor their order.
     pub names: Vec<Name>,
+    /// The records at `names` in both versions, when known: then neither
+    /// the checks nor the comparison read another name's records.
+    pub at: Option<At>,
+}
+
+/// Where a change to a zone is: the records at the names it touched.
+#[derive(Debug, Clone, Default)]
+pub struct At {
+    /// Those of the version it was made from, in its order.
+    pub before: Vec<Record>,
+    /// Where this version's are among its records: ascending indices.
+    pub after: Vec<usize>,
 }
 
 /// Reads, parses and checks the master file at `path`. `origin` is the zone
@@ -119,6 +134,36 @@ pub fn from_records(records: Vec<Record>, origin: &Name, file: &str) -> Result<Z
     let mut warnings = Vec::new();
     let checked = check::check(records, Some(origin), file, &mut warnings)?;
     Ok(Zone { origin: checked.apex, records: checked.records, warnings, expired: false, derived: None })
+}
+
+/// [`from_records`] for `records` made from `held` by changing the records
+/// at `derived`'s names (a secondary's IXFR applied to its copy): the same
+/// zone, warnings and error, checked at those names only when `derived`
+/// says where they are (`recheck`), every record otherwise. The zone
+/// keeps `derived` for the reloader.
+pub fn from_change(
+    held: &Zone,
+    mut records: Vec<Record>,
+    mut derived: Derived,
+    origin: &Name,
+    file: &str,
+) -> Result<Zone, ZoneError> {
+    let rechecked = derived.at.as_ref().and_then(|at| recheck::recheck(held, &records, at, origin));
+    let Some(rechecked) = rechecked else {
+        let count = records.len();
+        let mut zone = from_records(records, origin, file)?;
+        if zone.records.len() != count {
+            // Duplicates dropped: the indices no longer hold.
+            derived.at = None;
+        }
+        zone.derived = Some(derived);
+        return Ok(zone);
+    };
+    for (record, ttl) in rechecked.ttl_fixes {
+        records[record].ttl = ttl;
+    }
+    let warnings = rechecked.warnings;
+    Ok(Zone { origin: rechecked.apex, records, warnings, expired: false, derived: Some(derived) })
 }
 
 fn load(text: &[u8], file: &str, dir: &Path, origin: Option<&Name>, reader: reader::Reader) -> Result<Zone, ZoneError> {

@@ -4,8 +4,9 @@
 //! TTL in answers): a name whose kept records come in another order, or
 //! that gains records before its kept ones, is replaced whole. A version
 //! that says which names it changed from the other (a secondary's IXFR
-//! applied, `Zone::derived`) is compared at those names only, in one pass
-//! over the records that hashes no other owner into a map.
+//! applied, `Zone::derived`) is compared at those names only: at the
+//! records it says both versions have there when it knows them, else in
+//! one pass over the records that hashes no other owner into a map.
 
 use super::index::{key, Key};
 use super::Change;
@@ -25,23 +26,35 @@ impl Change {
     /// in the compiled slice.
     pub fn diff(zone: usize, old: &Zone, new: &Zone) -> Change {
         match &new.derived {
-            Some(d) if std::ptr::eq(d.from.as_ptr(), old) => {
-                // `Name` hashes and compares without case.
-                let names: FastSet<&Name> = d.names.iter().collect();
-                Change::diff_where(zone, old, new, |owner| names.contains(owner))
-            }
-            _ => Change::diff_where(zone, old, new, |_| true),
+            Some(d) if std::ptr::eq(d.from.as_ptr(), old) => match &d.at {
+                // Where the records at those names are, in both: nothing else read.
+                Some(at) if at.after.iter().all(|&i| i < new.records.len()) => {
+                    Change::diff_of(zone, at.before.iter(), at.after.iter().map(|&i| &new.records[i]))
+                }
+                _ => {
+                    // `Name` hashes and compares without case.
+                    let names: FastSet<&Name> = d.names.iter().collect();
+                    let wanted = |r: &&Record| names.contains(&r.owner);
+                    Change::diff_of(zone, old.records.iter().filter(wanted), new.records.iter().filter(wanted))
+                }
+            },
+            _ => Change::diff_of(zone, old.records.iter(), new.records.iter()),
         }
     }
 
-    /// [`Change::diff`] over the names `wanted` says may have changed: every
-    /// other name must have the same records, in the same order, in both.
-    fn diff_where(zone: usize, old: &Zone, new: &Zone, wanted: impl Fn(&Name) -> bool) -> Change {
+    /// [`Change::diff`] of the records `old` and `new` hold at the names
+    /// that may have changed (each version's, in its order): every other
+    /// name must have the same records, in the same order, in both.
+    fn diff_of<'z>(
+        zone: usize,
+        old: impl Iterator<Item = &'z Record>,
+        new: impl Iterator<Item = &'z Record>,
+    ) -> Change {
         let mut by_name: FastMap<Key, Versions<'_>> = FastMap::default();
-        for r in old.records.iter().filter(|r| wanted(&r.owner)) {
+        for r in old {
             by_name.entry(key(&r.owner)).or_default().0.push(r);
         }
-        for r in new.records.iter().filter(|r| wanted(&r.owner)) {
+        for r in new {
             by_name.entry(key(&r.owner)).or_default().1.push(r);
         }
         let mut change = Change { zone, ..Change::default() };

@@ -265,15 +265,19 @@ fn by_ixfr(held: &Zone, next: &Zone) -> Option<Zone> {
         removed: missing(&ours, &theirs),
         added: missing(&theirs, &ours),
     };
-    let (records, names) = ixfr::apply(&held.records, &[diff]).ok()?;
-    let mut copy = as_transferred(next, records)?;
-    // Told which names the IXFR touched, the reloader's comparison finds
-    // the same change as comparing every record.
+    let applied = ixfr::apply(&held.records, &[diff], "copy.zone").ok()?;
+    let mut copy = as_transferred(next, applied.records)?;
+    // Told which names the IXFR touched, or where their records are, the
+    // reloader's comparison finds the same change as comparing every record.
     let held = Arc::new(held.clone());
     let full = Change::diff(0, &held, &copy);
-    copy.derived = Some(crate::zone::Derived { from: Arc::downgrade(&held), names });
+    let names = applied.names;
+    copy.derived = Some(crate::zone::Derived { from: Arc::downgrade(&held), names: names.clone(), at: None });
     let told = Change::diff(0, &held, &copy);
     assert_eq!((&told.deletes, &told.adds), (&full.deletes, &full.adds));
+    copy.derived = Some(crate::zone::Derived { from: Arc::downgrade(&held), names, at: Some(applied.at) });
+    let at = Change::diff(0, &held, &copy);
+    assert_eq!((&at.deletes, &at.adds), (&full.deletes, &full.adds));
     copy.derived = None;
     Some(copy)
 }

@@ -272,10 +272,10 @@ impl Worker {
             Received::Incremental { diffs, .. } => {
                 let copy =
                     self.lock().zone.clone().ok_or_else(|| rejected("no copy to apply differences to".into()))?;
-                let (records, names) = apply::apply(&copy.records, &diffs).map_err(rejected)?;
-                let derived = zone::Derived { from: Arc::downgrade(&copy), names };
-                drop(copy);
-                self.accept(records, Some(derived), "IXFR", primary).map(|()| Transferred::Copy)
+                let file = self.config.file.display().to_string();
+                let applied = apply::apply(&copy.records, &diffs, &file).map_err(rejected)?;
+                let derived = zone::Derived { from: Arc::downgrade(&copy), names: applied.names, at: Some(applied.at) };
+                self.accept(applied.records, Some((copy, derived)), "IXFR", primary).map(|()| Transferred::Copy)
             }
         }
     }
@@ -289,12 +289,13 @@ impl Worker {
 
     /// Checks a received zone as a zone file is checked, has it served
     /// (compiled with the others, or as an overlay over them), then
-    /// persists it. Any failure keeps the old copy serving. `derived`: what
-    /// changed from the copy held, when known.
+    /// persists it. Any failure keeps the old copy serving. `derived`: the
+    /// copy held and what changed from it, when known (the records are then
+    /// located already).
     fn accept(
         &self,
         mut records: Vec<Record>,
-        derived: Option<zone::Derived>,
+        derived: Option<(Arc<Zone>, zone::Derived)>,
         kind: &str,
         primary: &super::Primary,
     ) -> Result<(), Error> {
@@ -321,15 +322,20 @@ impl Worker {
             text = Some(written);
         }
         let rejected = |text: String| Error::new(Failure::Rejected, text);
-        apply::locate(&mut records, &file);
         let count = records.len();
         // The checks a zone file passes, without writing it out and reading
-        // it back (`zone::from_records`). Whether it compiles is the swap's
-        // to find out: it compiles it anyway, and a failure there keeps the
-        // old copy as surely as a compile of its own here would.
-        let mut loaded = zone::from_records(records, zone, &file)
-            .map_err(|e| rejected(format!("{kind} of serial {serial} does not load as a zone: {e}")))?;
-        loaded.derived = derived;
+        // it back (`zone::from_records`; after an IXFR, at the names it
+        // touched when that tells the same). Whether it compiles is the
+        // swap's to find out: it compiles it anyway, and a failure there
+        // keeps the old copy as surely as a compile of its own here would.
+        let loaded = match derived {
+            Some((held, derived)) => zone::from_change(&held, records, derived, zone, &file),
+            None => {
+                apply::locate(&mut records, &file);
+                zone::from_records(records, zone, &file)
+            }
+        };
+        let loaded = loaded.map_err(|e| rejected(format!("{kind} of serial {serial} does not load as a zone: {e}")))?;
         for w in &loaded.warnings {
             tracing::warn!("zone {zone}: {w}");
         }
