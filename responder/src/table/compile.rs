@@ -1003,11 +1003,11 @@ impl<'z> Compiler<'z> {
         };
         let mut owner = Owner::Query;
         let mut at = start;
-        // A wildcard's own name is not the query name, so it cannot close a loop.
+        // A wildcard's own name is not the query name, so it cannot close a
+        // loop. The start's name is borrowed: a vector and a name copied
+        // per template, for the few answers that follow a CNAME.
+        let start_name = Some(&self.nodes[start].name).filter(|n| !n.is_wildcard());
         let mut visited: Vec<Name> = Vec::new();
-        if !self.nodes[start].name.is_wildcard() {
-            visited.push(Name::clone(&self.nodes[start].name));
-        }
         for _ in 0..MAX_CHAIN {
             let node = &self.nodes[at];
             if qtype == RType::DS && node.cut() == Some(at) {
@@ -1062,7 +1062,7 @@ impl<'z> Compiler<'z> {
             match self.find(&target) {
                 Found::Node(next) => {
                     // A loop: the answer ends with the CNAME that closes it.
-                    if visited.contains(&target) {
+                    if start_name == Some(&target) || visited.contains(&target) {
                         return s;
                     }
                     visited.push(target.clone());
@@ -1244,7 +1244,9 @@ impl<'z> Compiler<'z> {
         let mut placer = Placer::default();
         let signed = self.signed;
         let mut emit_template = |out: &mut TableBuf, s: &Sections<'_>, ctx: QueryContext<'_>| {
-            placer.place(out, warnings, prepare(s, ctx, signed)?)
+            let mut buf = Vec::new();
+            let p = prepare(s, ctx, signed, &mut buf)?;
+            placer.place(out, warnings, p, &mut buf)
         };
 
         // Zone records first: negative templates are relative to the apex.
@@ -1324,20 +1326,23 @@ impl<'z> Compiler<'z> {
             // With phases on: how much of this loop is getting the next
             // node's templates (waiting, or encoding them here) rather than placing.
             let mut getting = std::time::Duration::ZERO;
+            // One vector for every node's (type, offset) pairs, on this serial thread.
+            let mut entries = Vec::new();
             for (i, node) in self.nodes.iter().enumerate() {
                 let asked = phases::instant();
                 let Some(p) = prepared.next() else { break };
                 if let Some(t) = asked {
                     getting += t.elapsed();
                 }
-                let lower = &p.lower;
-                let mut entries = Vec::with_capacity(p.types.len());
-                for (t, p) in p.types {
-                    entries.push((t, placer.place(&mut out, warnings, p?)?));
+                let NodeTemplates { mut bytes, types, default, parent_referral, lower } = p;
+                let lower = &lower;
+                entries.clear();
+                for (t, p) in types {
+                    entries.push((t, placer.place(&mut out, warnings, p?, &mut bytes)?));
                 }
-                let default_off = placer.place(&mut out, warnings, p.default?)?;
-                let parent_referral = match p.parent_referral {
-                    Some(r) => Some(placer.place(&mut out, warnings, r?)?),
+                let default_off = placer.place(&mut out, warnings, default?, &mut bytes)?;
+                let parent_referral = match parent_referral {
+                    Some(r) => Some(placer.place(&mut out, warnings, r?, &mut bytes)?),
                     None => None,
                 };
 
@@ -1505,11 +1510,19 @@ impl<'z> Compiler<'z> {
 /// that the encoding threads rarely wait, few enough to hold (some megabytes).
 const NODE_BATCH: usize = 8192;
 
+/// Room a node's template bytes start with, unsigned and signed: most
+/// nodes' (three or four templates, signed ones in two forms) fit, so the
+/// buffer is not grown through several reallocations, and the window's
+/// nodes hold a few megabytes more at most.
+const NODE_BYTES: [usize; 2] = [512, 2048];
+
 /// How many NSEC3 records' proofs are encoded at once (some megabytes).
 const NSEC3_PROOF_BATCH: usize = 1 << 16;
 
 /// A node's templates, encoded (`prepare`), not yet placed.
 struct NodeTemplates {
+    /// All of their bytes, each `Prepared` naming its own.
+    bytes: Vec<u8>,
     /// Per type with its own answer.
     types: Vec<(u16, Result<Prepared, CompileError>)>,
     /// Every other type's.
@@ -1532,17 +1545,18 @@ impl Compiler<'_> {
         let ctx = QueryContext { name: &node.name, labels };
         let expired = self.zones[node.zone()].expired;
         let types = if expired { Vec::new() } else { self.answer_types(i) };
-        let types = types.iter().map(|t| (t.0, prepare(&self.answer(i, *t), ctx, self.signed))).collect();
+        let mut bytes = Vec::with_capacity(NODE_BYTES[usize::from(self.signed)]);
+        let types = types.iter().map(|t| (t.0, prepare(&self.answer(i, *t), ctx, self.signed, &mut bytes))).collect();
         let default = if expired {
-            prepare(&Sections::servfail(), ctx, self.signed)
+            prepare(&Sections::servfail(), ctx, self.signed, &mut bytes)
         } else {
-            prepare(&self.answer(i, TYPE_NONE), ctx, self.signed)
+            prepare(&self.answer(i, TYPE_NONE), ctx, self.signed, &mut bytes)
         };
         let parent_referral = match self.parent_referral(i) {
-            Some(s) if !expired => Some(prepare(&s, ctx, self.signed)),
+            Some(s) if !expired => Some(prepare(&s, ctx, self.signed, &mut bytes)),
             _ => None,
         };
-        NodeTemplates { types, default, parent_referral, lower: node.name.to_lowercase() }
+        NodeTemplates { bytes, types, default, parent_referral, lower: node.name.to_lowercase() }
     }
 
     /// Per zone, the earliest RRSIG expiration (RFC 1982 order) among the
