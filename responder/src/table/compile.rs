@@ -673,15 +673,15 @@ impl<'z> Compiler<'z> {
         self.retain(&keep);
     }
 
+    /// Keeps the nodes `keep` marks, in place: no second vector of nodes
+    /// held beside the first, no name hashed again (`NameIndex::retain`).
     fn retain(&mut self, keep: &[bool]) {
-        let old = std::mem::take(&mut self.nodes);
-        self.index.clear();
-        for (n, k) in old.into_iter().zip(keep) {
-            if *k {
-                self.index.push(key(&n.name, &mut [0u8; 255]));
-                self.nodes.push(n);
-            }
-        }
+        self.index.retain(keep);
+        let mut at = 0;
+        self.nodes.retain(|_| {
+            at += 1;
+            keep[at - 1]
+        });
     }
 
     /// Every name between a node and its apex exists (RFC 4592 §2.2.2): an
