@@ -1430,26 +1430,39 @@ impl<'z> Compiler<'z> {
                 continue;
             }
             let apex = &self.zones[zi].apex;
-            let encode = |e: &Nsec3Entry<'_>| {
-                let s = Sections {
-                    aa: true,
-                    rcode: rcode::NOERROR,
-                    answer: vec![],
-                    authority: vec![self.set(Owner::Name(e.owner.clone()), &e.set)],
-                    additional: vec![],
-                    denial: vec![],
-                };
-                let t = s.encode(QueryContext { name: apex, labels: apex.label_count() }, true);
-                let mut bytes = Vec::with_capacity(t.serialized_len());
-                t.serialize(&mut bytes);
-                bytes
+            // A run of entries' proofs into one buffer, and where each ends in it.
+            let encode = |entries: &[Nsec3Entry<'_>]| {
+                let mut bytes = Vec::new();
+                let mut ends = Vec::with_capacity(entries.len());
+                for e in entries {
+                    let s = Sections {
+                        aa: true,
+                        rcode: rcode::NOERROR,
+                        answer: vec![],
+                        authority: vec![self.set(Owner::Name(e.owner.clone()), &e.set)],
+                        additional: vec![],
+                        denial: vec![],
+                    };
+                    let t = s.encode(QueryContext { name: apex, labels: apex.label_count() }, true);
+                    bytes.reserve(t.serialized_len());
+                    t.serialize(&mut bytes);
+                    ends.push(bytes.len());
+                }
+                (bytes, ends)
             };
             // Encoded on all cores a batch at a time (so that only a batch's
-            // copies are held), appended here in chain order.
+            // copies are held), a run of entries to a buffer (not a buffer
+            // each, allocated on one thread and freed on this one), appended
+            // here in chain order.
             let mut proofs = Vec::with_capacity(n3.entries.len());
             for batch in n3.entries.chunks(NSEC3_PROOF_BATCH) {
-                for bytes in super::parallel::map(batch.len(), |i| encode(&batch[i])) {
-                    proofs.push(u32::try_from(out.len()).map_err(|_| CompileError::TooLarge)?);
+                for (bytes, ends) in super::parallel::map_runs(batch.len(), NSEC3_PROOF_RUN, |r| encode(&batch[r])) {
+                    let base = out.len();
+                    let mut start = 0;
+                    for end in ends {
+                        proofs.push(u32::try_from(base + start).map_err(|_| CompileError::TooLarge)?);
+                        start = end;
+                    }
                     out.extend_from_slice(&bytes);
                 }
             }
@@ -1518,6 +1531,9 @@ const NODE_BYTES: [usize; 2] = [512, 2048];
 
 /// How many NSEC3 records' proofs are encoded at once (some megabytes).
 const NSEC3_PROOF_BATCH: usize = 1 << 16;
+
+/// How many NSEC3 proofs share a buffer while encoded.
+const NSEC3_PROOF_RUN: usize = 64;
 
 /// A node's templates, encoded (`prepare`), not yet placed.
 struct NodeTemplates {
