@@ -805,6 +805,13 @@ impl<'z> Compiler<'z> {
         self.nsec3_find_hash(zone, &hash)
     }
 
+    /// [`Compiler::nsec3_find`] of a name that is no node of `zone`: hashed here.
+    fn nsec3_find_unindexed(&self, zone: usize, name: &Name) -> Option<(usize, bool)> {
+        let chain = &self.nsec3[zone];
+        let hash = nsec3_hash(key(name, &mut [0u8; 255]), &chain.salt, chain.iterations);
+        self.nsec3_find_hash(zone, &hash)
+    }
+
     /// The NSEC3 entry matching or covering `hash`, as [`Compiler::nsec3_find`].
     fn nsec3_find_hash(&self, zone: usize, hash: &[u8; HASH_LEN]) -> Option<(usize, bool)> {
         let chain = &self.nsec3[zone];
@@ -889,6 +896,22 @@ impl<'z> Compiler<'z> {
         }
     }
 
+    /// [`Compiler::deny`] for node `i`'s own name. Its NSEC3 hash is the
+    /// one hashed for it already, so its matching NSEC3 is found without
+    /// looking its name up (once per node, a probe into the index).
+    fn deny_node<'a>(&'a self, i: usize, s: &mut Sections<'a>) {
+        let node = &self.nodes[i];
+        let zone = node.zone();
+        if !self.nsec3[zone].entries.is_empty() {
+            // What `deny_nsec3` finds first: the name's own NSEC3.
+            if let Some((j, true)) = self.nsec3_hashes.get(i).and_then(|h| self.nsec3_find_hash(zone, h)) {
+                self.push_nsec3(zone, j, s);
+                return;
+            }
+        }
+        self.deny(zone, &node.name, s);
+    }
+
     /// NXDOMAIN's proofs for a name the compiler knows (a CNAME target):
     /// the NSEC covering it and the one covering the wildcard at its
     /// closest encloser (RFC 4035 §3.1.3.2).
@@ -938,7 +961,14 @@ impl<'z> Compiler<'z> {
         let index = |found: Option<usize>| found.map_or(Some(u32::MAX), |i| u32::try_from(i).ok());
         let wild = node.name.prepend(b"*").ok();
         if !self.nsec3[node.zone()].entries.is_empty() {
-            let cover = index(wild.and_then(|w| Some(self.nsec3_find(node.zone(), &w)?.0)))?;
+            // `*.<name>` is a node only as this node's wildcard child:
+            // its hash is then the one hashed already, else the index has
+            // nothing for it (no probe made to find that out).
+            let wild_node = node.wildcard_child().filter(|&w| self.nodes[w].zone() == node.zone());
+            let cover = match wild_node.and_then(|w| self.nsec3_hashes.get(w)) {
+                Some(h) => index(self.nsec3_find_hash(node.zone(), h).map(|f| f.0))?,
+                None => index(wild.and_then(|w| Some(self.nsec3_find_unindexed(node.zone(), &w)?.0)))?,
+            };
             let found = match self.nsec3_hashes.get(i) {
                 Some(h) => self.nsec3_find_hash(node.zone(), h),
                 None => self.nsec3_find(node.zone(), &node.name),
@@ -1020,7 +1050,7 @@ impl<'z> Compiler<'z> {
                             &self.zones[node.zone()].negative_soa,
                         ));
                         // An insecure delegation: its NSEC shows no DS.
-                        self.deny(node.zone(), &node.name, &mut s);
+                        self.deny_node(at, &mut s);
                     }
                 }
                 return s;
@@ -1053,7 +1083,7 @@ impl<'z> Compiler<'z> {
                     // NODATA: the name's NSEC, or at an empty non-terminal
                     // the one covering it (RFC 4035 §3.1.3.1). A wildcard's
                     // match needs the query name's too, known at run time.
-                    self.deny(node.zone(), &node.name, &mut s);
+                    self.deny_node(at, &mut s);
                     return s;
                 }
             };
@@ -1097,7 +1127,7 @@ impl<'z> Compiler<'z> {
         // the NSEC that proves there is no DS (RFC 4035 §3.1.4).
         match node.rrset(RType::DS) {
             Some(ds) => s.denial.push(self.set(Owner::Name(Name::clone(&node.name)), ds)),
-            None => self.deny(node.zone(), &node.name, s),
+            None => self.deny_node(cut, s),
         }
         self.glue(&node.name, ns, false, s);
     }
