@@ -673,15 +673,15 @@ impl<'z> Compiler<'z> {
         self.retain(&keep);
     }
 
+    /// Keeps the nodes `keep` marks, in place: no second vector of nodes
+    /// held beside the first, no name hashed again (`NameIndex::retain`).
     fn retain(&mut self, keep: &[bool]) {
-        let old = std::mem::take(&mut self.nodes);
-        self.index.clear();
-        for (n, k) in old.into_iter().zip(keep) {
-            if *k {
-                self.index.push(key(&n.name, &mut [0u8; 255]));
-                self.nodes.push(n);
-            }
-        }
+        self.index.retain(keep);
+        let mut at = 0;
+        self.nodes.retain(|_| {
+            at += 1;
+            keep[at - 1]
+        });
     }
 
     /// Every name between a node and its apex exists (RFC 4592 §2.2.2): an
@@ -805,6 +805,13 @@ impl<'z> Compiler<'z> {
         self.nsec3_find_hash(zone, &hash)
     }
 
+    /// [`Compiler::nsec3_find`] of a name that is no node of `zone`: hashed here.
+    fn nsec3_find_unindexed(&self, zone: usize, name: &Name) -> Option<(usize, bool)> {
+        let chain = &self.nsec3[zone];
+        let hash = nsec3_hash(key(name, &mut [0u8; 255]), &chain.salt, chain.iterations);
+        self.nsec3_find_hash(zone, &hash)
+    }
+
     /// The NSEC3 entry matching or covering `hash`, as [`Compiler::nsec3_find`].
     fn nsec3_find_hash(&self, zone: usize, hash: &[u8; HASH_LEN]) -> Option<(usize, bool)> {
         let chain = &self.nsec3[zone];
@@ -889,6 +896,22 @@ impl<'z> Compiler<'z> {
         }
     }
 
+    /// [`Compiler::deny`] for node `i`'s own name. Its NSEC3 hash is the
+    /// one hashed for it already, so its matching NSEC3 is found without
+    /// looking its name up (once per node, a probe into the index).
+    fn deny_node<'a>(&'a self, i: usize, s: &mut Sections<'a>) {
+        let node = &self.nodes[i];
+        let zone = node.zone();
+        if !self.nsec3[zone].entries.is_empty() {
+            // What `deny_nsec3` finds first: the name's own NSEC3.
+            if let Some((j, true)) = self.nsec3_hashes.get(i).and_then(|h| self.nsec3_find_hash(zone, h)) {
+                self.push_nsec3(zone, j, s);
+                return;
+            }
+        }
+        self.deny(zone, &node.name, s);
+    }
+
     /// NXDOMAIN's proofs for a name the compiler knows (a CNAME target):
     /// the NSEC covering it and the one covering the wildcard at its
     /// closest encloser (RFC 4035 §3.1.3.2).
@@ -938,7 +961,14 @@ impl<'z> Compiler<'z> {
         let index = |found: Option<usize>| found.map_or(Some(u32::MAX), |i| u32::try_from(i).ok());
         let wild = node.name.prepend(b"*").ok();
         if !self.nsec3[node.zone()].entries.is_empty() {
-            let cover = index(wild.and_then(|w| Some(self.nsec3_find(node.zone(), &w)?.0)))?;
+            // `*.<name>` is a node only as this node's wildcard child:
+            // its hash is then the one hashed already, else the index has
+            // nothing for it (no probe made to find that out).
+            let wild_node = node.wildcard_child().filter(|&w| self.nodes[w].zone() == node.zone());
+            let cover = match wild_node.and_then(|w| self.nsec3_hashes.get(w)) {
+                Some(h) => index(self.nsec3_find_hash(node.zone(), h).map(|f| f.0))?,
+                None => index(wild.and_then(|w| Some(self.nsec3_find_unindexed(node.zone(), &w)?.0)))?,
+            };
             let found = match self.nsec3_hashes.get(i) {
                 Some(h) => self.nsec3_find_hash(node.zone(), h),
                 None => self.nsec3_find(node.zone(), &node.name),
@@ -1003,11 +1033,11 @@ impl<'z> Compiler<'z> {
         };
         let mut owner = Owner::Query;
         let mut at = start;
-        // A wildcard's own name is not the query name, so it cannot close a loop.
+        // A wildcard's own name is not the query name, so it cannot close a
+        // loop. The start's name is borrowed: a vector and a name copied
+        // per template, for the few answers that follow a CNAME.
+        let start_name = Some(&self.nodes[start].name).filter(|n| !n.is_wildcard());
         let mut visited: Vec<Name> = Vec::new();
-        if !self.nodes[start].name.is_wildcard() {
-            visited.push(Name::clone(&self.nodes[start].name));
-        }
         for _ in 0..MAX_CHAIN {
             let node = &self.nodes[at];
             if qtype == RType::DS && node.cut() == Some(at) {
@@ -1020,7 +1050,7 @@ impl<'z> Compiler<'z> {
                             &self.zones[node.zone()].negative_soa,
                         ));
                         // An insecure delegation: its NSEC shows no DS.
-                        self.deny(node.zone(), &node.name, &mut s);
+                        self.deny_node(at, &mut s);
                     }
                 }
                 return s;
@@ -1053,7 +1083,7 @@ impl<'z> Compiler<'z> {
                     // NODATA: the name's NSEC, or at an empty non-terminal
                     // the one covering it (RFC 4035 §3.1.3.1). A wildcard's
                     // match needs the query name's too, known at run time.
-                    self.deny(node.zone(), &node.name, &mut s);
+                    self.deny_node(at, &mut s);
                     return s;
                 }
             };
@@ -1062,7 +1092,7 @@ impl<'z> Compiler<'z> {
             match self.find(&target) {
                 Found::Node(next) => {
                     // A loop: the answer ends with the CNAME that closes it.
-                    if visited.contains(&target) {
+                    if start_name == Some(&target) || visited.contains(&target) {
                         return s;
                     }
                     visited.push(target.clone());
@@ -1097,7 +1127,7 @@ impl<'z> Compiler<'z> {
         // the NSEC that proves there is no DS (RFC 4035 §3.1.4).
         match node.rrset(RType::DS) {
             Some(ds) => s.denial.push(self.set(Owner::Name(Name::clone(&node.name)), ds)),
-            None => self.deny(node.zone(), &node.name, s),
+            None => self.deny_node(cut, s),
         }
         self.glue(&node.name, ns, false, s);
     }
@@ -1244,7 +1274,9 @@ impl<'z> Compiler<'z> {
         let mut placer = Placer::default();
         let signed = self.signed;
         let mut emit_template = |out: &mut TableBuf, s: &Sections<'_>, ctx: QueryContext<'_>| {
-            placer.place(out, warnings, prepare(s, ctx, signed)?)
+            let mut buf = Vec::new();
+            let p = prepare(s, ctx, signed, &mut buf)?;
+            placer.place(out, warnings, p, &mut buf)
         };
 
         // Zone records first: negative templates are relative to the apex.
@@ -1324,20 +1356,23 @@ impl<'z> Compiler<'z> {
             // With phases on: how much of this loop is getting the next
             // node's templates (waiting, or encoding them here) rather than placing.
             let mut getting = std::time::Duration::ZERO;
+            // One vector for every node's (type, offset) pairs, on this serial thread.
+            let mut entries = Vec::new();
             for (i, node) in self.nodes.iter().enumerate() {
                 let asked = phases::instant();
                 let Some(p) = prepared.next() else { break };
                 if let Some(t) = asked {
                     getting += t.elapsed();
                 }
-                let lower = &p.lower;
-                let mut entries = Vec::with_capacity(p.types.len());
-                for (t, p) in p.types {
-                    entries.push((t, placer.place(&mut out, warnings, p?)?));
+                let NodeTemplates { mut bytes, types, default, parent_referral, lower } = p;
+                let lower = &lower;
+                entries.clear();
+                for (t, p) in types {
+                    entries.push((t, placer.place(&mut out, warnings, p?, &mut bytes)?));
                 }
-                let default_off = placer.place(&mut out, warnings, p.default?)?;
-                let parent_referral = match p.parent_referral {
-                    Some(r) => Some(placer.place(&mut out, warnings, r?)?),
+                let default_off = placer.place(&mut out, warnings, default?, &mut bytes)?;
+                let parent_referral = match parent_referral {
+                    Some(r) => Some(placer.place(&mut out, warnings, r?, &mut bytes)?),
                     None => None,
                 };
 
@@ -1425,26 +1460,39 @@ impl<'z> Compiler<'z> {
                 continue;
             }
             let apex = &self.zones[zi].apex;
-            let encode = |e: &Nsec3Entry<'_>| {
-                let s = Sections {
-                    aa: true,
-                    rcode: rcode::NOERROR,
-                    answer: vec![],
-                    authority: vec![self.set(Owner::Name(e.owner.clone()), &e.set)],
-                    additional: vec![],
-                    denial: vec![],
-                };
-                let t = s.encode(QueryContext { name: apex, labels: apex.label_count() }, true);
-                let mut bytes = Vec::with_capacity(t.serialized_len());
-                t.serialize(&mut bytes);
-                bytes
+            // A run of entries' proofs into one buffer, and where each ends in it.
+            let encode = |entries: &[Nsec3Entry<'_>]| {
+                let mut bytes = Vec::new();
+                let mut ends = Vec::with_capacity(entries.len());
+                for e in entries {
+                    let s = Sections {
+                        aa: true,
+                        rcode: rcode::NOERROR,
+                        answer: vec![],
+                        authority: vec![self.set(Owner::Name(e.owner.clone()), &e.set)],
+                        additional: vec![],
+                        denial: vec![],
+                    };
+                    let t = s.encode(QueryContext { name: apex, labels: apex.label_count() }, true);
+                    bytes.reserve(t.serialized_len());
+                    t.serialize(&mut bytes);
+                    ends.push(bytes.len());
+                }
+                (bytes, ends)
             };
             // Encoded on all cores a batch at a time (so that only a batch's
-            // copies are held), appended here in chain order.
+            // copies are held), a run of entries to a buffer (not a buffer
+            // each, allocated on one thread and freed on this one), appended
+            // here in chain order.
             let mut proofs = Vec::with_capacity(n3.entries.len());
             for batch in n3.entries.chunks(NSEC3_PROOF_BATCH) {
-                for bytes in super::parallel::map(batch.len(), |i| encode(&batch[i])) {
-                    proofs.push(u32::try_from(out.len()).map_err(|_| CompileError::TooLarge)?);
+                for (bytes, ends) in super::parallel::map_runs(batch.len(), NSEC3_PROOF_RUN, |r| encode(&batch[r])) {
+                    let base = out.len();
+                    let mut start = 0;
+                    for end in ends {
+                        proofs.push(u32::try_from(base + start).map_err(|_| CompileError::TooLarge)?);
+                        start = end;
+                    }
                     out.extend_from_slice(&bytes);
                 }
             }
@@ -1505,11 +1553,22 @@ impl<'z> Compiler<'z> {
 /// that the encoding threads rarely wait, few enough to hold (some megabytes).
 const NODE_BATCH: usize = 8192;
 
+/// Room a node's template bytes start with, unsigned and signed: most
+/// nodes' (three or four templates, signed ones in two forms) fit, so the
+/// buffer is not grown through several reallocations, and the window's
+/// nodes hold a few megabytes more at most.
+const NODE_BYTES: [usize; 2] = [512, 2048];
+
 /// How many NSEC3 records' proofs are encoded at once (some megabytes).
 const NSEC3_PROOF_BATCH: usize = 1 << 16;
 
+/// How many NSEC3 proofs share a buffer while encoded.
+const NSEC3_PROOF_RUN: usize = 64;
+
 /// A node's templates, encoded (`prepare`), not yet placed.
 struct NodeTemplates {
+    /// All of their bytes, each `Prepared` naming its own.
+    bytes: Vec<u8>,
     /// Per type with its own answer.
     types: Vec<(u16, Result<Prepared, CompileError>)>,
     /// Every other type's.
@@ -1532,17 +1591,18 @@ impl Compiler<'_> {
         let ctx = QueryContext { name: &node.name, labels };
         let expired = self.zones[node.zone()].expired;
         let types = if expired { Vec::new() } else { self.answer_types(i) };
-        let types = types.iter().map(|t| (t.0, prepare(&self.answer(i, *t), ctx, self.signed))).collect();
+        let mut bytes = Vec::with_capacity(NODE_BYTES[usize::from(self.signed)]);
+        let types = types.iter().map(|t| (t.0, prepare(&self.answer(i, *t), ctx, self.signed, &mut bytes))).collect();
         let default = if expired {
-            prepare(&Sections::servfail(), ctx, self.signed)
+            prepare(&Sections::servfail(), ctx, self.signed, &mut bytes)
         } else {
-            prepare(&self.answer(i, TYPE_NONE), ctx, self.signed)
+            prepare(&self.answer(i, TYPE_NONE), ctx, self.signed, &mut bytes)
         };
         let parent_referral = match self.parent_referral(i) {
-            Some(s) if !expired => Some(prepare(&s, ctx, self.signed)),
+            Some(s) if !expired => Some(prepare(&s, ctx, self.signed, &mut bytes)),
             _ => None,
         };
-        NodeTemplates { types, default, parent_referral, lower: node.name.to_lowercase() }
+        NodeTemplates { bytes, types, default, parent_referral, lower: node.name.to_lowercase() }
     }
 
     /// Per zone, the earliest RRSIG expiration (RFC 1982 order) among the

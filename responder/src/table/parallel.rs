@@ -16,6 +16,27 @@ pub fn map<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
     if threads < 2 || n < SERIAL_BELOW {
         return (0..n).map(f).collect();
     }
+    spread(n, threads, f)
+}
+
+/// `f` of `0..n` cut into runs of `run` indices (the last one shorter),
+/// in order, computed as [`map`] computes items: for items so small that
+/// their results are better gathered a run at a time (one buffer per run,
+/// not one per item). Whether threads start depends on the items, not on
+/// how many runs they make.
+pub fn map_runs<T: Send>(n: usize, run: usize, f: impl Fn(std::ops::Range<usize>) -> T + Sync) -> Vec<T> {
+    let run = run.max(1);
+    let runs = n.div_ceil(run);
+    let f = |r: usize| f(r * run..((r + 1) * run).min(n));
+    let threads = threads();
+    if threads < 2 || n < SERIAL_BELOW {
+        return (0..runs).map(f).collect();
+    }
+    spread(runs, threads, f)
+}
+
+/// [`map`] on `threads` threads, this one included.
+fn spread<T: Send>(n: usize, threads: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
     let per = n.div_ceil(threads);
     let f = &f;
     std::thread::scope(|scope| {
@@ -253,6 +274,20 @@ mod tests {
             for window in [1, 7, super::SERIAL_BELOW + 3] {
                 let got: Vec<usize> = super::pipelined(n, window, |i| i * 3 + 1, |items| items.collect());
                 assert_eq!(got, (0..n).map(|i| i * 3 + 1).collect::<Vec<_>>(), "pipelined, n = {n}, window {window}");
+            }
+        }
+    }
+
+    #[test]
+    fn runs_cover_every_index_once_in_order() {
+        for n in [0, 1, 5, super::SERIAL_BELOW - 1, super::SERIAL_BELOW, 3 * super::SERIAL_BELOW + 7] {
+            for run in [0, 1, 3, 256, n + 1] {
+                for threads in [1, 2, 3] {
+                    let runs = super::with_threads(threads, || super::map_runs(n, run, |r| r.collect::<Vec<_>>()));
+                    assert!(runs.iter().all(|r| !r.is_empty() && r.len() <= run.max(1)), "n {n}, run {run}");
+                    let flat: Vec<usize> = runs.into_iter().flatten().collect();
+                    assert_eq!(flat, (0..n).collect::<Vec<_>>(), "n {n}, run {run}, {threads} threads");
+                }
             }
         }
     }

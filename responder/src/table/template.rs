@@ -7,7 +7,7 @@ use super::buf::Append;
 use super::fasthash::FastMap;
 use super::format::*;
 use crate::wire::checksum;
-use crate::zone::{FileName, Location, Name, RType};
+use crate::zone::{FileName, Location, Name, NameSpan, RType};
 
 /// Who owns a record in a template.
 #[derive(Clone, Debug)]
@@ -145,27 +145,61 @@ struct Dict {
     index: Option<FastMap<Vec<u8>, u16>>,
     /// How many entries, the first, are the query name's suffixes.
     query: usize,
+    /// Where a record's RDATA has names (`embedded_names_into`): kept
+    /// here to be reused, record after record.
+    spans: Vec<NameSpan>,
 }
 
 const INDEXED_FROM: usize = 64;
 
+/// A dictionary's buffers larger than this (a referral of thousands of
+/// names) are not kept for the next template.
+const SPARE_MAX: usize = 1 << 16;
+
+thread_local! {
+    /// The last template's dictionary, emptied, for the next one on this
+    /// thread: its buffers were a signed compile's most frequent
+    /// allocations (two per template, several million at a million names).
+    static SPARE: std::cell::RefCell<Option<Dict>> = const { std::cell::RefCell::new(None) };
+}
+
 impl Dict {
     fn new(ctx: QueryContext<'_>) -> Dict {
-        let mut d = Dict { arena: Vec::with_capacity(256), entries: Vec::with_capacity(16), index: None, query: 0 };
+        let spare = SPARE.with_borrow_mut(Option::take);
+        let mut d = spare.unwrap_or_else(|| Dict {
+            arena: Vec::with_capacity(256),
+            entries: Vec::with_capacity(16),
+            index: None,
+            query: 0,
+            spans: Vec::new(),
+        });
         let wire = ctx.name.wire();
         let mut pos = 0;
         let mut remaining = ctx.name.label_count();
+        let stored = d.store(wire);
         while remaining > 0 {
             if remaining <= ctx.labels {
                 // By label count, never "the query name": the template may
                 // serve names longer than its context (NXDOMAIN, referrals).
-                d.push(&wire[pos..], TARGET_QSUFFIX | remaining as u16);
+                d.push_at(stored, wire.len(), pos, TARGET_QSUFFIX | remaining as u16);
             }
             pos += 1 + wire[pos] as usize;
             remaining -= 1;
         }
         d.query = d.entries.len();
         d
+    }
+
+    /// Empties the dictionary and keeps it for this thread's next [`Dict::new`].
+    fn recycle(mut self) {
+        if self.arena.capacity() > SPARE_MAX || self.entries.capacity() > SPARE_MAX {
+            return;
+        }
+        self.arena.clear();
+        self.entries.clear();
+        self.index = None;
+        self.query = 0;
+        SPARE.with_borrow_mut(|spare| *spare = Some(self));
     }
 
     /// How much the dictionary holds, to [`Dict::reset`] to later.
@@ -187,13 +221,28 @@ impl Dict {
         self.entries.truncate(entries);
     }
 
-    fn push(&mut self, suffix: &[u8], target: u16) {
-        let start = self.arena.len();
-        // Copied, then lowered in place: a byte-by-byte map into the
-        // arena was a twentieth of a signed compile's encoding.
-        self.arena.extend_from_slice(suffix);
+    /// Copies `name` into the arena, lowered, and gives where it starts,
+    /// for [`Dict::push_at`]: a name's suffixes are its tails, so they
+    /// share its bytes, copied and lowered once rather than once per
+    /// suffix (that was a third of the encoding's pushing).
+    fn store(&mut self, name: &[u8]) -> usize {
+        let start = self.store_lowered(name);
         self.arena[start..].make_ascii_lowercase();
-        self.entries.push((start as u32, suffix.len() as u16, target));
+        start
+    }
+
+    /// [`Dict::store`] of a name already lowered.
+    fn store_lowered(&mut self, lower: &[u8]) -> usize {
+        let start = self.arena.len();
+        self.arena.extend_from_slice(lower);
+        start
+    }
+
+    /// Files the suffix starting `at` octets into the name of `len` octets
+    /// stored at `stored` (by [`Dict::store`]) under `target`.
+    fn push_at(&mut self, stored: usize, len: usize, at: usize, target: u16) {
+        let (start, len) = (stored + at, len - at);
+        self.entries.push((start as u32, len as u16, target));
         if self.index.is_none() && self.entries.len() >= INDEXED_FROM {
             let mut index = FastMap::default();
             for &(start, len, target) in &self.entries {
@@ -202,35 +251,30 @@ impl Dict {
             }
             self.index = Some(index);
         } else if let Some(index) = &mut self.index {
-            index.entry(self.arena[start..].to_vec()).or_insert(target);
+            index.entry(self.arena[start..start + len].to_vec()).or_insert(target);
         }
     }
 
-    /// The target of `suffix` in the query name, whatever its case.
-    fn find_in_query(&self, suffix: &[u8]) -> Option<u16> {
-        self.entries[..self.query]
-            .iter()
-            .find(|&&(start, len, _)| {
-                self.arena[start as usize..start as usize + len as usize].eq_ignore_ascii_case(suffix)
-            })
-            .map(|&(_, _, t)| t)
+    /// The target of `lower` (a lowercase suffix) in the query name.
+    fn find_in_query(&self, lower: &[u8]) -> Option<u16> {
+        self.first_among(&self.entries[..self.query], lower)
     }
 
-    /// The first target pushed for `suffix`, whatever its case.
-    fn find(&self, suffix: &[u8]) -> Option<u16> {
+    /// The first target pushed for `lower` (a lowercase suffix). The
+    /// arena is lowercase too, so a byte compare says it: the name is
+    /// lowered once by the writer, not once per entry compared.
+    fn find(&self, lower: &[u8]) -> Option<u16> {
         if let Some(index) = &self.index {
-            let mut lower = [0u8; 255];
-            let lower = lower.get_mut(..suffix.len())?;
-            for (l, b) in lower.iter_mut().zip(suffix) {
-                *l = b.to_ascii_lowercase();
-            }
-            return index.get(&*lower).copied();
+            return index.get(lower).copied();
         }
-        self.entries
+        self.first_among(&self.entries, lower)
+    }
+
+    fn first_among(&self, entries: &[(u32, u16, u16)], lower: &[u8]) -> Option<u16> {
+        entries
             .iter()
             .find(|&&(start, len, _)| {
-                let known = &self.arena[start as usize..start as usize + len as usize];
-                known.eq_ignore_ascii_case(suffix)
+                len as usize == lower.len() && &self.arena[start as usize..start as usize + len as usize] == lower
             })
             .map(|&(_, _, t)| t)
     }
@@ -360,9 +404,21 @@ impl Writer<'_> {
         let start = self.out.bytes.len();
         let mut pos = 0;
         let mut matched = None;
+        // Lowered once here, for every suffix's search.
+        let mut buf = [0u8; crate::zone::name::MAX_NAME_LEN];
+        let lower = match buf.get_mut(..wire.len()) {
+            Some(lower) if compress => {
+                lower.copy_from_slice(wire);
+                lower.make_ascii_lowercase();
+                Some(&*lower)
+            }
+            // Not compressed (or longer than a name: never compressed).
+            _ => None,
+        };
         while wire[pos] != 0 {
-            if compress {
-                let found = if at_query { self.dict.find_in_query(&wire[pos..]) } else { self.dict.find(&wire[pos..]) };
+            if let Some(lower) = lower {
+                let suffix = &lower[pos..];
+                let found = if at_query { self.dict.find_in_query(suffix) } else { self.dict.find(suffix) };
                 if let Some(target) = found {
                     matched = Some((pos, target));
                     break;
@@ -375,10 +431,18 @@ impl Writer<'_> {
         // Every suffix written out literally (the root alone is not worth it)
         // becomes a target for later names.
         let mut s = 0;
+        let mut stored = None;
         while s < literal && wire[s] != 0 {
             let at = start + s;
             if at < self.target_limit {
-                self.dict.push(&wire[s..], self.kind | at as u16);
+                let from = match stored {
+                    Some(from) => from,
+                    None => *stored.insert(match lower {
+                        Some(lower) => self.dict.store_lowered(lower),
+                        None => self.dict.store(wire),
+                    }),
+                };
+                self.dict.push_at(from, wire.len(), s, self.kind | at as u16);
             }
             s += 1 + wire[s] as usize;
         }
@@ -407,13 +471,16 @@ impl Writer<'_> {
     /// MX, SOA) compressed; other names written whole but still usable as
     /// compression targets by later names; everything else copied.
     fn rdata(&mut self, rtype: RType, rdata: &[u8]) {
+        let mut spans = std::mem::take(&mut self.dict.spans);
+        crate::zone::embedded_names_into(rtype, rdata, &mut spans);
         let mut pos = 0;
-        for (at, len, compressible) in crate::zone::embedded_names(rtype, rdata) {
+        for &(at, len, compressible) in &spans {
             self.out.bytes.extend_from_slice(&rdata[pos..at]);
             self.name(&rdata[at..at + len], compressible, false);
             pos = at + len;
         }
         self.out.bytes.extend_from_slice(&rdata[pos..]);
+        self.dict.spans = spans;
     }
 }
 
@@ -479,9 +546,16 @@ impl Sections<'_> {
     /// no limit was reached (see [`Sections::encode_both`]).
     fn encode_marked(&self, ctx: QueryContext<'_>, dnssec: bool) -> (Template, Option<Marks>) {
         let mut dict = Dict::new(ctx);
+        let encoded = self.encode_with(&mut dict, dnssec);
+        dict.recycle();
+        encoded
+    }
+
+    /// [`Sections::encode_marked`] against `dict`, made for its context.
+    fn encode_with(&self, dict: &mut Dict, dnssec: bool) -> (Template, Option<Marks>) {
         let mut w = Writer {
             out: Encoded::with_capacity(BODY_CAPACITY),
-            dict: &mut dict,
+            dict,
             kind: TARGET_BODY,
             target_limit: MAX_BODY_TARGET + 1,
             owners_at_query: false,
@@ -532,7 +606,7 @@ impl Sections<'_> {
             let body_names = dict.mark();
             let mut cw = Writer {
                 out: Encoded::with_capacity(CHUNK_CAPACITY),
-                dict: &mut dict,
+                dict: &mut *dict,
                 kind: TARGET_CHUNK,
                 target_limit: if *required { 0 } else { TARGET_VALUE_MASK as usize + 1 },
                 owners_at_query: false,

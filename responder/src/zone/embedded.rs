@@ -14,7 +14,19 @@ pub type NameSpan = (usize, usize, bool);
 /// RDATA that does not parse as its type yields no names; records loaded by
 /// this module always parse, since they were built (or checked) by it.
 pub fn embedded_names(rtype: RType, rdata: &[u8]) -> Vec<NameSpan> {
-    layout(rtype, rdata).unwrap_or_default()
+    let mut spans = Vec::new();
+    embedded_names_into(rtype, rdata, &mut spans);
+    spans
+}
+
+/// [`embedded_names`] into `spans` (cleared first): the compiler asks for
+/// every record of every template, and a vector made per record was a
+/// block to allocate and free for each RRSIG.
+pub fn embedded_names_into(rtype: RType, rdata: &[u8], spans: &mut Vec<NameSpan>) {
+    spans.clear();
+    if layout(rtype, rdata, spans).is_err() {
+        spans.clear();
+    }
 }
 
 /// Checks that `rdata` (given in RFC 3597 generic form) is well formed for
@@ -41,7 +53,7 @@ pub fn check_wire(rtype: RType, rdata: &[u8]) -> Result<(), String> {
             return Err(format!("{rtype} RDATA must be at least {head} octets, not {}", rdata.len()));
         }
     }
-    layout(rtype, rdata).map(|_| ())
+    layout(rtype, rdata, &mut Vec::new())
 }
 
 /// The fixed fields that open the RDATA of types without names.
@@ -61,14 +73,14 @@ fn minimum(rtype: RType) -> Option<usize> {
 }
 
 /// A cursor over wire RDATA that notes each name it steps over.
-struct Walk<'r> {
+struct Walk<'r, 's> {
     rtype: RType,
     rdata: &'r [u8],
     at: usize,
-    spans: Vec<NameSpan>,
+    spans: &'s mut Vec<NameSpan>,
 }
 
-impl Walk<'_> {
+impl Walk<'_, '_> {
     fn short(&self) -> String {
         format!("{} RDATA is too short", self.rtype)
     }
@@ -106,21 +118,22 @@ impl Walk<'_> {
     }
 
     /// The RDATA must end here.
-    fn end(self) -> Result<Vec<NameSpan>, String> {
+    fn end(self) -> Result<(), String> {
         if self.at != self.rdata.len() {
             return Err(format!("{} RDATA is {} octets where {} were expected", self.rtype, self.rdata.len(), self.at));
         }
-        Ok(self.spans)
+        Ok(())
     }
 
     /// Whatever follows is opaque here.
-    fn rest(self) -> Result<Vec<NameSpan>, String> {
-        Ok(self.spans)
+    fn rest(self) -> Result<(), String> {
+        Ok(())
     }
 }
 
-fn layout(rtype: RType, rdata: &[u8]) -> Result<Vec<NameSpan>, String> {
-    let mut w = Walk { rtype, rdata, at: 0, spans: Vec::new() };
+/// Checks `rdata`'s layout, pushing its names onto `spans`.
+fn layout(rtype: RType, rdata: &[u8], spans: &mut Vec<NameSpan>) -> Result<(), String> {
+    let mut w = Walk { rtype, rdata, at: 0, spans };
     match rtype {
         // RFC 1035's own types: the only ones a server may compress.
         RType::NS | RType::MD | RType::MF | RType::CNAME | RType::MB | RType::MG | RType::MR | RType::PTR => {

@@ -38,7 +38,7 @@ mod type_loading;
 
 use std::path::Path;
 
-pub use embedded::embedded_names;
+pub use embedded::{embedded_names, embedded_names_into, NameSpan};
 pub use error::ZoneError;
 pub use name::Name;
 pub use reader::{parse_size, require_regular_file, ReadLimits, DEFAULT_MAX_BYTES};
