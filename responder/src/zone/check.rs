@@ -344,18 +344,26 @@ fn check_dname_occlusion(records: &[Record], nodes: &[NodeFacts], notes: &mut No
     }
     for node in nodes.iter().filter(|node| node.first != usize::MAX) {
         let r = &records[node.first];
-        let lower = r.owner.to_lowercase();
-        let wire = lower.wire();
-        // Proper ancestors are the suffixes that start after the first label.
-        let mut at = 0;
-        while wire[at] != 0 {
-            at += 1 + wire[at] as usize;
-            if let Some(&dname) = dnames.get(&wire[at..]) {
-                notes.push((node.first, occluded(r, &records[dname])));
-                break;
-            }
+        if let Some(dname) = dname_above(&r.owner, |owner| dnames.get(owner).copied()) {
+            notes.push((node.first, occluded(r, &records[dname])));
         }
     }
+}
+
+/// The DNAME record above `owner`, found by `dnames` (a lowered owner's
+/// wire form → its DNAME record): the nearest proper ancestor that has one.
+pub(super) fn dname_above(owner: &Name, dnames: impl Fn(&[u8]) -> Option<usize>) -> Option<usize> {
+    let lower = owner.to_lowercase();
+    let wire = lower.wire();
+    // Proper ancestors are the suffixes that start after the first label.
+    let mut at = 0;
+    while wire[at] != 0 {
+        at += 1 + wire[at] as usize;
+        if let Some(dname) = dnames(&wire[at..]) {
+            return Some(dname);
+        }
+    }
+    None
 }
 
 #[cfg(test)]

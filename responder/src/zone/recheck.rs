@@ -125,15 +125,8 @@ pub(super) fn recheck(held: &Zone, records: &[Record], at: &At, origin: &Name) -
             new_nodes.sort_unstable();
             for &first in &new_nodes {
                 let r = &records[first];
-                let lower = r.owner.to_lowercase();
-                let wire = lower.wire();
-                let mut at = 0;
-                while wire[at] != 0 {
-                    at += 1 + wire[at] as usize;
-                    if let Some(&dname) = dnames.get(&wire[at..]) {
-                        notes.push((first, check::occluded(r, &records[dname])));
-                        break;
-                    }
+                if let Some(dname) = check::dname_above(&r.owner, |owner| dnames.get(owner).copied()) {
+                    notes.push((first, check::occluded(r, &records[dname])));
                 }
             }
         }
