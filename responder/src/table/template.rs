@@ -435,13 +435,10 @@ impl Writer<'_> {
         while s < literal && wire[s] != 0 {
             let at = start + s;
             if at < self.target_limit {
-                let from = match stored {
-                    Some(from) => from,
-                    None => *stored.insert(match lower {
-                        Some(lower) => self.dict.store_lowered(lower),
-                        None => self.dict.store(wire),
-                    }),
-                };
+                let from = *stored.get_or_insert_with(|| match lower {
+                    Some(lower) => self.dict.store_lowered(lower),
+                    None => self.dict.store(wire),
+                });
                 self.dict.push_at(from, wire.len(), s, self.kind | at as u16);
             }
             s += 1 + wire[s] as usize;
