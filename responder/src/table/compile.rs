@@ -241,6 +241,12 @@ impl Nsec3Chain<'_> {
             .collect();
     }
 
+    /// The NSEC3 hash of a lowercase name in wire form, with this chain's
+    /// salt and iterations.
+    fn hash(&self, lower: &[u8]) -> [u8; HASH_LEN] {
+        nsec3_hash(lower, &self.salt, self.iterations)
+    }
+
     /// How many hashes sort before `hash`, and whether the one there is it.
     fn search(&self, hash: &[u8; HASH_LEN]) -> (usize, bool) {
         let slot = super::denial::index_slot(hash, self.bits);
@@ -787,7 +793,7 @@ impl<'z> Compiler<'z> {
             if chain.entries.is_empty() {
                 return [0; HASH_LEN];
             }
-            nsec3_hash(key(&nodes[i].name, &mut [0u8; 255]), &chain.salt, chain.iterations)
+            chain.hash(key(&nodes[i].name, &mut [0u8; 255]))
         });
     }
 
@@ -800,15 +806,14 @@ impl<'z> Compiler<'z> {
         let cached = self.lookup(lower).filter(|&i| self.nodes[i].zone() == zone);
         let hash = match cached.and_then(|i| self.nsec3_hashes.get(i)) {
             Some(h) => *h,
-            None => nsec3_hash(lower, &chain.salt, chain.iterations),
+            None => chain.hash(lower),
         };
         self.nsec3_find_hash(zone, &hash)
     }
 
     /// [`Compiler::nsec3_find`] of a name that is no node of `zone`: hashed here.
     fn nsec3_find_unindexed(&self, zone: usize, name: &Name) -> Option<(usize, bool)> {
-        let chain = &self.nsec3[zone];
-        let hash = nsec3_hash(key(name, &mut [0u8; 255]), &chain.salt, chain.iterations);
+        let hash = self.nsec3[zone].hash(key(name, &mut [0u8; 255]));
         self.nsec3_find_hash(zone, &hash)
     }
 
