@@ -55,6 +55,20 @@ fn now() -> Stamp {
     Stamp { wall: Instant::now(), thread_ns, process_ns }
 }
 
+/// The process's resident set now and its peak so far (`VmRSS`, `VmHWM`),
+/// MB: which phase sets a compile's peak memory (issue 14).
+fn memory() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map_or(0, |kb| kb * 1024 / 1_000_000)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
 /// Starts timing on this thread (the next [`mark`] measures from here).
 pub fn start() {
     if enabled() {
@@ -69,8 +83,9 @@ pub fn mark(name: &str) {
     }
     let t = now();
     if let Some(last) = LAST.get() {
+        let (rss, peak) = memory();
         eprintln!(
-            "compile phase {name:<28} wall {:8.3} s  thread cpu {:8.3} s  process cpu {:8.2} s",
+            "compile phase {name:<28} wall {:8.3} s  thread cpu {:8.3} s  process cpu {:8.2} s  rss {rss:6} MB  peak {peak:6} MB",
             t.wall.duration_since(last.wall).as_secs_f64(),
             t.thread_ns.saturating_sub(last.thread_ns) as f64 / 1e9,
             t.process_ns.saturating_sub(last.process_ns) as f64 / 1e9,
