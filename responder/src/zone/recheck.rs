@@ -73,12 +73,12 @@ pub(super) fn recheck(held: &Zone, records: &[Record], at: &At, origin: &Name) -
         if violation.is_some() {
             return None;
         }
-        let owner = &records[facts.first].owner;
+        let owner = &records[facts.first as usize].owner;
         if facts.has_address {
             with_address.insert(owner);
         }
         if !before.contains(owner) {
-            new_nodes.push(facts.first);
+            new_nodes.push(facts.first as usize);
         }
     }
     let mut rrset: Vec<usize> = Vec::new();
