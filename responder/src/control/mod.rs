@@ -8,6 +8,7 @@
 //!
 //! This file dispatches; `logging` and [`zones`] are shared by all three.
 
+mod allocator;
 pub mod build_info;
 mod check_config;
 mod cli;
@@ -24,6 +25,7 @@ pub use daemon::http::request as http_request;
 
 /// Runs the command line; returns the process exit code.
 pub fn main() -> i32 {
+    allocator::configure();
     // Through ArgMatches rather than Cli::parse: they tell which flags were
     // given, which the config file's precedence needs. Errors print and exit
     // as Cli::parse's would.
