@@ -103,22 +103,28 @@ pub fn apply(current: &[Record], diffs: &[Diff], file: &str) -> Result<Applied, 
     let mut out_soa = Placed::default();
     out.push(copied(&current[0], location(0)));
     let mut before = Vec::new();
-    for r in current {
-        let at_touched = touched.has(&r.owner);
-        if at_touched {
-            before.push(r.clone());
-            let (id, is) = (record_identity(r), Is::Record(r));
-            if !steps.iter_mut().all(|step| step.keeps(id, &is)) {
-                continue;
+    let spare = super::prefault::Spare::of(&mut out);
+    std::thread::scope(|s| {
+        if let Some(spare) = &spare {
+            s.spawn(|| spare.populate());
+        }
+        for r in current {
+            let at_touched = touched.has(&r.owner);
+            if at_touched {
+                before.push(r.clone());
+                let (id, is) = (record_identity(r), Is::Record(r));
+                if !steps.iter_mut().all(|step| step.keeps(id, &is)) {
+                    continue;
+                }
+            }
+            let at = out_soa.place(r.rtype, out.len(), at_touched);
+            let record = copied(r, location(at));
+            match out.get_mut(at) {
+                Some(slot) => *slot = record,
+                None => out.push(record),
             }
         }
-        let at = out_soa.place(r.rtype, out.len(), at_touched);
-        let record = copied(r, location(at));
-        match out.get_mut(at) {
-            Some(slot) => *slot = record,
-            None => out.push(record),
-        }
-    }
+    });
     let mut pending: Vec<&WireRecord> = Vec::new();
     for step in &mut steps {
         pending.retain(|w| step.keeps(wire_identity(w), &Is::Wire(w)));

@@ -5,7 +5,8 @@
 //!   names decompressed (`rdata` undoes compression inside RDATA).
 //! - `stream`: a TCP answer of many messages, framed (RFC 7766) and assembled
 //!   into an up-to-date reply, a full zone or a sequence of differences.
-//! - `apply`: differences applied to the copy we hold.
+//! - `apply`: differences applied to the copy we hold (`prefault`: the new
+//!   copy's pages faulted in on the other core meanwhile).
 //! - `zone_text`: records written as a plain zone file, the persisted copy.
 //! - `client`: one SOA check or transfer against one primary.
 //! - `timers`: SOA refresh/retry/expire and serial arithmetic (RFC 1982).
@@ -20,6 +21,7 @@ pub mod client;
 pub mod config;
 pub mod message;
 pub mod notify;
+mod prefault;
 mod rdata;
 pub mod secondaries;
 pub mod storage;
