@@ -102,12 +102,13 @@ pub fn load_file_with(path: &Path, origin: Option<&Name>, limits: &ReadLimits) -
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut reader = reader::Reader::new(limits, dir);
     let file = path.display().to_string();
-    // The text goes before the check: the records own what they took of
-    // it, and the check's peak is the load's (a 31 MB file at a million names).
-    let (records, warnings) = {
+    // The text goes before the parsed parts are joined and checked: the
+    // records own what they took of it (a 31 MB file at a million names).
+    let parser = {
         let text = reader.read_zone(path).map_err(|message| ZoneError { location: None, message })?;
         parse(&text, &file, dir, origin, reader)?
     };
+    let (records, warnings) = parser.finish();
     checked(records, warnings, origin, &file)
 }
 
@@ -173,21 +174,21 @@ pub fn from_change(
 }
 
 fn load(text: &[u8], file: &str, dir: &Path, origin: Option<&Name>, reader: reader::Reader) -> Result<Zone, ZoneError> {
-    let (records, warnings) = parse(text, file, dir, origin, reader)?;
+    let (records, warnings) = parse(text, file, dir, origin, reader)?.finish();
     checked(records, warnings, origin, file)
 }
 
-/// The records in file order, and the parser's warnings.
+/// `text` parsed: the parser, to be finished once the text has gone.
 fn parse(
     text: &[u8],
     file: &str,
     dir: &Path,
     origin: Option<&Name>,
     reader: reader::Reader,
-) -> Result<(Vec<Record>, Vec<String>), ZoneError> {
+) -> Result<parser::Parser, ZoneError> {
     let mut parser = parser::Parser::new(origin, reader);
     parser.parse(text, file, dir)?;
-    Ok(parser.finish())
+    Ok(parser)
 }
 
 /// Parsed records checked into a zone; `warnings` so far come first.

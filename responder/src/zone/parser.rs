@@ -38,6 +38,9 @@ pub struct Parser {
     default_ttl: Option<u32>,
     last_ttl: Option<u32>,
     warned_implicit_ttl: bool,
+    /// The records of the parts parsed before `records`' (pieces joined,
+    /// `pieces`), in order: joined by `finish`, once the text is gone.
+    earlier: Vec<Vec<Record>>,
     records: Vec<Record>,
     warnings: Vec<String>,
     /// Reused for every record: RDATA is built here, then copied out at its exact size.
@@ -76,6 +79,7 @@ impl Parser {
             default_ttl: None,
             last_ttl: None,
             warned_implicit_ttl: false,
+            earlier: Vec::new(),
             records: Vec::new(),
             warnings: Vec::new(),
             rdata: Vec::with_capacity(512),
@@ -97,9 +101,19 @@ impl Parser {
         self.parse_pieces(text, &source, threads, pieces::HEAD).map(drop)
     }
 
-    /// The records in file order, and the warnings so far.
+    /// The records in file order, and the warnings so far. The parts are
+    /// joined here rather than as each piece joins, so that a caller that
+    /// drops the text first holds the records and one part's copy at most,
+    /// not the text as well (a big zone's load peaked in that join).
     pub fn finish(self) -> (Vec<Record>, Vec<String>) {
-        (self.records, self.warnings)
+        let mut parts = self.earlier.into_iter().chain(std::iter::once(self.records));
+        let mut all = parts.next().unwrap_or_default();
+        let rest: Vec<Vec<Record>> = parts.collect();
+        all.reserve_exact(rest.iter().map(Vec::len).sum());
+        for mut part in rest {
+            all.append(&mut part);
+        }
+        (all, self.warnings)
     }
 
     fn parse_source(&mut self, text: &[u8], source: &Source<'_>) -> Result<(), ZoneError> {

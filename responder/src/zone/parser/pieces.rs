@@ -98,7 +98,11 @@ impl Parser {
     /// Takes over a piece that joined: its records and warnings follow
     /// ours, and its state is where one pass would be.
     fn adopt(&mut self, piece: Parser) {
-        self.records.extend(piece.records);
+        // Kept apart until `finish`; an empty piece leaves ours as the
+        // last part, whose last record a blank owner repeats.
+        if !piece.records.is_empty() {
+            self.earlier.push(std::mem::replace(&mut self.records, piece.records));
+        }
         self.warnings.extend(piece.warnings);
         self.origin = piece.origin;
         self.default_ttl = piece.default_ttl;
