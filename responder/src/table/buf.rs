@@ -6,6 +6,10 @@
 //! once written (`Table::from_bytes`): at a million signed names that copy
 //! was 943 MB of fresh pages faulted in, more than a second of the
 //! compile, and for that second the table was held twice.
+//!
+//! `responder compile`, whose table is a file, not served, writes into
+//! that file instead (`TableBuf::in_file`, `buf_file.rs`), letting go of
+//! what it has written as it goes.
 
 use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
@@ -55,8 +59,8 @@ impl TableBuf {
     /// A buffer written into the file `path` (created, or emptied), which
     /// is removed again unless [`TableBuf::into_file`] completes: the
     /// table's bytes go to the file as they are written, and those behind
-    /// the last few megabytes are released from this process every few
-    /// megabytes, so that a compile never holds the whole table.
+    /// the last `KEEP` bytes are released from this process every
+    /// `RELEASE_EVERY` bytes, so that a compile never holds the whole table.
     pub fn in_file(path: &Path) -> std::io::Result<TableBuf> {
         let mut file = Backing::create(path)?;
         file.reserve(FIRST)?;
