@@ -16,9 +16,9 @@
 //! `--hoster [ZONES]` measures many small zones instead (`zones/hoster.rs`).
 //!
 //! `--phases NAMES` instead loads and compiles in this process and prints
-//! the resident memory after and at most during each step (read and parse,
-//! compile to bytes, the zones dropped, the bytes checked and copied into
-//! a table), to see where the memory goes.
+//! the resident memory after and at most during each step (read and parse;
+//! compile into the file, the zones dropped in it, and the table read back
+//! and checked), to see where the memory goes.
 
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
@@ -266,11 +266,9 @@ fn phases(names: usize) {
     let records = zone.records.len();
     step(&format!("read+parse+check ({records} records)"));
     // The steps of `responder compile`, one by one.
-    let bytes = responder::table::Table::compile_bytes(vec![zone]).expect("compiles");
-    step("compile to bytes (zones dropped in it)");
-    let len = bytes.len();
-    let table = responder::table::Table::write_bytes(bytes, &dir.join("t.tbl")).expect("checks");
-    step("bytes written, read back, checked");
+    let table = responder::table::Table::compile_file(vec![zone], &dir.join("t.tbl")).expect("compiles");
+    step("compiled into the file, read back, checked");
+    let len = table.as_bytes().len();
     drop(table);
     step("table dropped");
     println!("table {:.1} MB", len as f64 / MB);

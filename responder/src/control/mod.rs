@@ -75,11 +75,10 @@ fn compile(args: cli::CompileArgs) -> Result<(), String> {
     let started = std::time::Instant::now();
     let loaded = zones::load_all(&args.zones, &args.zone_read.limits())?;
     let (zone_count, records) = (loaded.zones.len(), loaded.records());
-    // Peak memory: the zones' records go before the table is written
-    // (`compile_bytes`), the compiler's bytes before the table is read back
-    // from the file and checked (`write_bytes`).
-    let bytes = crate::table::Table::compile_bytes(loaded.zones).map_err(|e| e.to_string())?;
-    let table = crate::table::Table::write_bytes(bytes, &args.output).map_err(|e| e.to_string())?;
+    // Peak memory: the zones' records go before the table is written, the
+    // table goes to the file as it is written, and the compiler before the
+    // table is read back from the file and checked (`compile_file`).
+    let table = crate::table::Table::compile_file(loaded.zones, &args.output).map_err(|e| e.to_string())?;
     eprintln!(
         "compiled {zone_count} zone(s), {records} records into {} ({} bytes) in {:.2?}",
         args.output.display(),

@@ -30,6 +30,9 @@ pub(super) fn append(out: &mut impl Append, nodes: &[u32]) -> Buckets {
         // Hashed as written into the node, not from a new copy.
         let at = node_at as usize;
         let hash = hash_name(&out[at + 1..at + 1 + out[at] as usize]);
+        // The nodes are read in the order they were written: a table in a
+        // file lets go of those read (the buckets, after them, stay).
+        out.release_before(at);
         let mut slot = hash as usize & mask;
         let mut probe = 0u32;
         loop {

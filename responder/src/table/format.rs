@@ -179,7 +179,16 @@ impl NameHasher {
 
 /// FNV-1a over 8-byte words: catches truncation and corruption of a table file.
 pub fn checksum(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    checksum_from(CHECKSUM_SEED, bytes)
+}
+
+/// What [`checksum`] starts from.
+pub const CHECKSUM_SEED: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// [`checksum`] continued: `checksum_from(checksum(a), b)` is the checksum
+/// of `a` then `b` when `a`'s length is a multiple of 8 (its last word was
+/// whole), so that a table can be summed a piece at a time.
+pub fn checksum_from(mut h: u64, bytes: &[u8]) -> u64 {
     let mut chunks = bytes.chunks_exact(8);
     for c in &mut chunks {
         h ^= u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);

@@ -99,9 +99,15 @@ impl<T: DerefMut<Target = [u8; HEADER_LEN]>> Header<T> {
 /// Seals `table` as a writer does last: its total length and the checksum
 /// of everything after the header. A no-op on bytes shorter than a header.
 pub fn seal(table: &mut [u8]) {
+    let sum = table.get(HEADER_LEN..).map_or(0, checksum);
+    seal_with(table, sum);
+}
+
+/// [`seal`] with the checksum of the bytes after the header taken by the
+/// caller (`TableBuf::seal`, a piece at a time).
+pub fn seal_with(table: &mut [u8], sum: u64) {
     let total = table.len() as u64;
-    let Some((header, rest)) = table.split_first_chunk_mut::<HEADER_LEN>() else { return };
-    let sum = checksum(rest);
+    let Some(header) = table.first_chunk_mut::<HEADER_LEN>() else { return };
     header[field::TOTAL_LEN].copy_from_slice(&total.to_le_bytes());
     header[field::CHECKSUM].copy_from_slice(&sum.to_le_bytes());
 }

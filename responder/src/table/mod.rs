@@ -11,6 +11,7 @@
 
 mod buckets;
 mod buf;
+mod buf_file;
 pub use buf::TableBuf;
 mod compile;
 mod dedup;
@@ -151,18 +152,26 @@ impl Table {
         table
     }
 
-    /// [`Table::compile`]'s bytes, of zones the caller is done with: their
-    /// records go before the table is written (`compile::compile_owned`),
-    /// and the bytes are not yet checked ([`Table::write_bytes`],
-    /// [`Table::from_buf`]), so that the zones, the compiler's nodes and
-    /// the table are never all held at once.
-    pub fn compile_bytes(zones: Vec<Zone>) -> Result<TableBuf, TableError> {
+    /// [`Table::compile`] of zones the caller is done with, written to the
+    /// table file `path` (atomically: a temporary file beside it, renamed
+    /// once complete and checked) and read back from it: what `responder
+    /// compile` does. The zones' records go before the table is written
+    /// (`compile::compile_owned`), and the table goes into the temporary
+    /// file as it is written, not held whole beside the compiler
+    /// (`TableBuf::in_file`), so that the zones, the compiler's nodes and
+    /// the table are never all held at once. On any error no file is left.
+    pub fn compile_file(zones: Vec<Zone>, path: &Path) -> Result<Table, TableError> {
+        let tmp = path.with_extension("tmp");
+        let io = |source| TableError::Io { path: tmp.display().to_string(), source };
+        let out = TableBuf::in_file(&tmp).map_err(io)?;
         let mut warnings = Vec::new();
-        let bytes = compile::compile_owned(zones, &mut warnings);
+        let bytes = compile::compile_owned(zones, out, &mut warnings);
         for w in &warnings {
             tracing::warn!("{w}");
         }
-        Ok(bytes?)
+        let written =
+            bytes?.into_file().map_err(|source| TableError::Io { path: path.display().to_string(), source })?;
+        Table::adopt_file(&written, path)
     }
 
     /// [`Table::compile`], handing the warnings back instead.
@@ -294,15 +303,21 @@ impl Table {
         let tmp = path.with_extension("tmp");
         std::fs::write(&tmp, &*bytes).map_err(io)?;
         drop(bytes);
-        let table = Table::open_unchecked(&tmp).and_then(|t| t.check().map(|()| t));
-        match table {
-            Ok(t) => std::fs::rename(&tmp, path).map(|()| t).map_err(io),
-            Err(e) => {
-                // A table that fails its check is not left behind.
-                let _ = std::fs::remove_file(&tmp);
-                Err(e)
-            }
+        Table::adopt_file(&tmp, path)
+    }
+
+    /// Reads the table file `tmp`, checks it whole and renames it to
+    /// `path`: what is checked is what the file holds. A table that fails
+    /// its check, or cannot be renamed, is not left behind.
+    fn adopt_file(tmp: &Path, path: &Path) -> Result<Table, TableError> {
+        let io = |source| TableError::Io { path: path.display().to_string(), source };
+        let table = Table::open_unchecked(tmp)
+            .and_then(|t| t.check().map(|()| t))
+            .and_then(|t| std::fs::rename(tmp, path).map(|()| t).map_err(io));
+        if table.is_err() {
+            let _ = std::fs::remove_file(tmp);
         }
+        table
     }
 
     fn new(bytes: Bytes, len: usize) -> Result<Table, TableError> {

@@ -4,8 +4,7 @@
 use super::*;
 
 impl<'z> Compiler<'z> {
-    pub(super) fn emit(&mut self, warnings: &mut Vec<String>) -> Result<TableBuf, CompileError> {
-        let mut out = TableBuf::new().map_err(CompileError::Mapping)?;
+    pub(super) fn emit(&mut self, mut out: TableBuf, warnings: &mut Vec<String>) -> Result<TableBuf, CompileError> {
         out.resize_zeroed(HEADER_LEN);
         let mut placer = Placer::default();
         let signed = self.signed;
@@ -167,6 +166,10 @@ impl<'z> Compiler<'z> {
                         if let Some(m) = matching {
                             out.extend_from_slice(&m.to_le_bytes());
                         }
+                    }
+                    // A table in a file that could not grow: no use going on.
+                    if let Some(e) = out.take_error() {
+                        return Err(CompileError::Write(e));
                     }
                 }
                 phases::note("emit: nodes, getting templates (wall)", getting);

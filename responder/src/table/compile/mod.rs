@@ -12,7 +12,7 @@ use std::borrow::Borrow;
 use super::buf::TableBuf;
 use super::fasthash::FastMap;
 use super::format::*;
-use super::header::{seal, Header};
+use super::header::Header;
 use super::name_index::NameIndex;
 use super::nsec3_hash::{decode_base32hex, nsec3_hash, HASH_LEN};
 use super::one_or_many::OneOrMany;
@@ -57,6 +57,9 @@ pub enum CompileError {
     /// The mapping the table is written into could not be made.
     #[error("no memory for the table: {0}")]
     Mapping(std::io::Error),
+    /// The file the table is written into could not grow (a full disk).
+    #[error("cannot write the table: {0}")]
+    Write(std::io::Error),
 }
 
 struct Compiler<'z> {
@@ -127,7 +130,7 @@ pub fn compile_lent(zones: &[Lent], warnings: &mut Vec<String>) -> Result<TableB
     }
     phases::mark("signatures out of date");
     let c = Compiler::build(zones, |zi| zones[zi].records().map(|r| (r, r.rdata.as_slice())))?;
-    finish(c, warnings)
+    finish(c, TableBuf::new().map_err(CompileError::Mapping)?, warnings)
 }
 
 /// [`compile`] of zones the caller is done with (`responder compile`):
@@ -135,8 +138,10 @@ pub fn compile_lent(zones: &[Lent], warnings: &mut Vec<String>) -> Result<TableB
 /// it writes the table. It keeps their RDATA, copied into one block
 /// (`RdataCopy`, a seventh of the records' memory at a million names),
 /// and its own nodes' names; the records and the table being written
-/// were never held at once. The same bytes as [`compile`].
-pub fn compile_owned(zones: Vec<Zone>, warnings: &mut Vec<String>) -> Result<TableBuf, CompileError> {
+/// were never held at once. The same bytes as [`compile`], written into
+/// `out` (`TableBuf::in_file`: `responder compile` writes its file as it
+/// goes).
+pub fn compile_owned(zones: Vec<Zone>, out: TableBuf, warnings: &mut Vec<String>) -> Result<TableBuf, CompileError> {
     phases::start();
     let copy;
     let c = {
@@ -150,22 +155,27 @@ pub fn compile_owned(zones: Vec<Zone>, warnings: &mut Vec<String>) -> Result<Tab
     };
     drop(zones);
     phases::mark("compile: drop the zones");
-    finish(c, warnings)
+    finish(c, out, warnings)
 }
 
-/// Writes the table and seals it. What is left of the compiler (its
-/// heap blocks) is freed on another core while the checksum is taken
-/// here: both are serial, neither needs the other.
-fn finish(mut c: Compiler<'_>, warnings: &mut Vec<String>) -> Result<TableBuf, CompileError> {
-    let mut table = c.emit(warnings)?;
+/// Writes the table into `out` and seals it. What is left of the compiler
+/// (its heap blocks) is freed on another core while the checksum is taken
+/// here: both are serial, neither needs the other, and the checksum reads
+/// a table in a file a piece at a time (`TableBuf::seal`), not faulting
+/// it all back in beside the compiler.
+fn finish(mut c: Compiler<'_>, out: TableBuf, warnings: &mut Vec<String>) -> Result<TableBuf, CompileError> {
+    let mut table = c.emit(out, warnings)?;
     phases::mark("emit: tail");
     std::thread::scope(|s| {
         s.spawn(move || drop(c));
-        seal(&mut table);
+        table.seal();
         phases::mark("compile: seal (checksum)");
     });
     phases::mark("compile: drop the compiler");
-    Ok(table)
+    match table.take_error() {
+        Some(e) => Err(CompileError::Write(e)),
+        None => Ok(table),
+    }
 }
 
 fn now() -> u32 {
