@@ -18,7 +18,7 @@
 
 use super::message::{Engine, Scratch};
 use crate::table::denial::LastChain;
-use crate::table::nsec3_hash::{nsec3_hashes, Input, HASH_LEN};
+use crate::table::nsec3_hash::{nsec3_hash, HASH_LEN};
 use crate::table::{LastEncloser, Table};
 use crate::wire::dns;
 use crate::wire::{ethernet, ipv4, ipv6, udp};
@@ -147,44 +147,30 @@ impl Prefetch {
     /// name's DO=1 template; then the chain entries, then the proofs, whose
     /// entries are noted in `scratch` beside the hashes so that the answer
     /// need not search again. The chain is parsed once for the passes.
-    /// The next closer names are all found before any is hashed, so that
-    /// the hashes can run side by side (`nsec3_hashes`): one alone waits
-    /// on its rounds' latency.
     #[cold]
     #[inline(never)]
     fn finish_dnssec_ok(&mut self, table: &Table, absent: u64, scratch: &mut Scratch) {
         let prehashed = &mut scratch.query.prehashed;
         prehashed.clear(table.id());
+        let mut denials = 0;
+        let mut lower = [0u8; dns::LOWER_LEN];
         let mut chains = LastChain::default();
         let mut last = LastEncloser::default();
-        // Each next closer name: its zone, where it sits in `names` (a
-        // suffix of the query name, lowered there in place), the chain's
-        // salt and iterations.
-        let mut next_closers = [(0u32, 0usize, 0usize, &[][..], 0u16); MAX_BATCH];
-        let mut denials = 0;
         for i in bits(self.dnssec_ok & absent) {
             let (at, len) = (self.name_at[i].0 as usize, self.name_at[i].1 as usize);
-            let Some(name) = self.names.get_mut(at..at + len).filter(|n| !n.is_empty()) else { continue };
-            name.make_ascii_lowercase();
-            let Some(next) = table.nsec3_next_closer(name, &mut chains, &mut last) else { continue };
-            next_closers[denials] =
-                (next.zone, at + len - next.name.len(), next.name.len(), next.salt, next.iterations);
-            denials += 1;
-        }
-        let mut inputs = [Input { name: &[], salt: &[], iterations: 0 }; MAX_BATCH];
-        for (input, &(_, at, len, salt, iterations)) in inputs.iter_mut().zip(&next_closers[..denials]) {
-            *input = Input { name: self.names.get(at..at + len).unwrap_or_default(), salt, iterations };
-        }
-        let mut hashes = [[0u8; HASH_LEN]; MAX_BATCH];
-        nsec3_hashes(&inputs[..denials], &mut hashes);
-        for (i, (input, hash)) in inputs[..denials].iter().zip(&hashes).enumerate() {
-            let zone = next_closers[i].0;
-            let kept = prehashed.add(input.name, input.salt, input.iterations, *hash);
-            if let Some(chain) = chains.get(table, zone) {
-                chain.prefetch_slot(hash);
+            let Some(name) = self.names.get(at..at + len).filter(|n| !n.is_empty()) else { continue };
+            for (l, &b) in lower.iter_mut().zip(name) {
+                *l = b.to_ascii_lowercase();
+            }
+            let Some(next) = table.nsec3_next_closer(&lower[..len], &mut chains, &mut last) else { continue };
+            let hash = nsec3_hash(next.name, next.salt, next.iterations);
+            let kept = prehashed.add(next.name, next.salt, next.iterations, hash);
+            if let Some(chain) = chains.get(table, next.zone) {
+                chain.prefetch_slot(&hash);
             }
             let kept = kept.and_then(|k| u8::try_from(k).ok()).unwrap_or(u8::MAX);
-            self.denials[i] = (zone, *hash, kept);
+            self.denials[denials] = (next.zone, hash, kept);
+            denials += 1;
         }
         for i in bits(self.dnssec_ok & !absent) {
             table.prefetch_signed_response(self.hashes[i], self.qtypes[i]);
