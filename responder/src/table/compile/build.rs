@@ -3,6 +3,22 @@
 
 use super::*;
 
+/// A build under way: the compiler, and what it keeps while the zones'
+/// records go into nodes, zone after zone, run after run
+/// ([`Build::add`]).
+pub(super) struct Build<'z> {
+    c: Compiler<'z>,
+    files: Files,
+    /// The zones in the order they are filled: parents first, so that
+    /// children can claim names (deepest zone wins).
+    order: Vec<usize>,
+    /// Each zone's lowercase apex, to its place in `c.zones` (its place
+    /// in `order`).
+    apexes: FastMap<Vec<u8>, usize>,
+    /// RRSIGs, by node: kept beside the nodes until every RRset is in.
+    pending_sigs: Vec<(usize, u32, &'z [u8])>,
+}
+
 impl<'z> Compiler<'z> {
     /// `records(zi)` gives zone `zi`'s records, each with the RDATA the
     /// compiler is to borrow (the record's own, or a copy's): nothing else
@@ -11,6 +27,22 @@ impl<'z> Compiler<'z> {
         zones: &'y [Lent<'y>],
         records: impl Fn(usize) -> I,
     ) -> Result<Compiler<'z>, CompileError>
+    where
+        I: Iterator<Item = (&'y Record, &'z [u8])>,
+    {
+        let mut b = Build::start(zones, &records)?;
+        for (zi_sorted, zi) in b.order().into_iter().enumerate() {
+            b.add(zi_sorted, records(zi));
+        }
+        Ok(b.finish())
+    }
+}
+
+impl<'z> Build<'z> {
+    /// Finds each zone's SOA and the signatures of its apex SOA (the
+    /// negative answer's), reading `records(zi)`: the records are only
+    /// read here, and go into nodes by [`Build::add`].
+    pub(super) fn start<'y, I>(zones: &'y [Lent<'y>], records: impl Fn(usize) -> I) -> Result<Build<'z>, CompileError>
     where
         I: Iterator<Item = (&'y Record, &'z [u8])>,
     {
@@ -51,115 +83,135 @@ impl<'z> Compiler<'z> {
             }
             c.zones.push(ZoneInfo { apex: Name::clone(z.origin), apex_node: 0, negative_soa, expired: z.expired });
         }
-        // Which served zone is deepest for a name: walk up to the first apex.
-        let owner_zone = |name: &Name| -> Option<usize> {
-            let mut buf = [0u8; 255];
-            let lower = key(name, &mut buf);
-            let mut pos = 0;
-            loop {
-                if let Some(&z) = apexes.get(&lower[pos..]) {
-                    return Some(z);
-                }
-                match lower[pos] {
-                    0 => return None,
-                    len => pos += 1 + len as usize,
-                }
-            }
-        };
         phases::mark("build: zones");
-        let mut pending_sigs: Vec<(usize, u32, &'z [u8])> = Vec::new();
-        for (zi_sorted, &zi) in order.iter().enumerate() {
-            // The last owner's deepest zone and node: a zone file's records
-            // come grouped by owner (four or five each in a signed zone),
-            // and these two lookups were most of this loop's time.
-            let mut last: Option<(&'y Name, Option<usize>, Option<usize>)> = None;
-            for (r, rd) in records(zi) {
-                let same = last.filter(|l| l.0.wire() == r.owner.wire());
-                let deepest = match same {
-                    Some((_, d, _)) => d,
-                    None => owner_zone(&r.owner),
-                };
-                last = Some((&r.owner, deepest, same.and_then(|l| l.2)));
-                if deepest != Some(zi_sorted) {
-                    // Occluded by a served child. Only the parent's DS at the
-                    // child apex stays: DS is answered from the parent side.
-                    let is_ds = r.rtype == RType::DS;
-                    let is_ds_sig = r.rtype == RType::RRSIG && covered(rd) == Some(RType::DS);
-                    if (is_ds || is_ds_sig) && deepest.is_some_and(|d| c.zones[d].apex == r.owner) {
-                        let n = c.node(&r.owner, deepest.unwrap_or(0));
-                        let entry =
-                            c.nodes[n].rare.get_or_insert_with(Box::default).ds.get_or_insert_with(|| {
-                                (zi_sorted, Rrset::new(RType::DS, r.ttl, files.at(&r.location)))
-                            });
-                        if is_ds_sig {
-                            entry.1.add_sig(r.ttl, rd);
-                        } else if !entry.1.rdatas.contains(&rd) {
-                            if entry.1.rdatas.is_empty() {
-                                (entry.1.ttl, entry.1.at) = (r.ttl, files.at(&r.location));
-                            }
-                            entry.1.rdatas.push(rd);
+        Ok(Build { c, files, order, apexes, pending_sigs: Vec::new() })
+    }
+
+    /// The zones, by their number in what [`Build::start`] read, in the
+    /// order their records are to be added.
+    pub(super) fn order(&self) -> Vec<usize> {
+        self.order.clone()
+    }
+
+    /// Which served zone is deepest for a name: walk up to the first apex.
+    fn owner_zone(apexes: &FastMap<Vec<u8>, usize>, name: &Name) -> Option<usize> {
+        let mut buf = [0u8; 255];
+        let lower = key(name, &mut buf);
+        let mut pos = 0;
+        loop {
+            if let Some(&z) = apexes.get(&lower[pos..]) {
+                return Some(z);
+            }
+            match lower[pos] {
+                0 => return None,
+                len => pos += 1 + len as usize,
+            }
+        }
+    }
+
+    /// Puts records of the `zi_sorted`th zone of [`Build::order`] into
+    /// nodes: all of them, or a run of them, the runs added in file order
+    /// (RRset TTLs and RDATA order come from it). Nothing of a record is
+    /// kept but the RDATA it comes with: a run may go once it is added.
+    pub(super) fn add<'y>(&mut self, zi_sorted: usize, records: impl Iterator<Item = (&'y Record, &'z [u8])>) {
+        let Build { c, files, apexes, pending_sigs, .. } = self;
+        // The last owner's deepest zone and node: a zone file's records
+        // come grouped by owner (four or five each in a signed zone),
+        // and these two lookups were most of this loop's time. Only a
+        // shortcut: a run that starts afresh finds the same zone and node.
+        let mut last: Option<(&'y Name, Option<usize>, Option<usize>)> = None;
+        for (r, rd) in records {
+            let same = last.filter(|l| l.0.wire() == r.owner.wire());
+            let deepest = match same {
+                Some((_, d, _)) => d,
+                None => Self::owner_zone(apexes, &r.owner),
+            };
+            last = Some((&r.owner, deepest, same.and_then(|l| l.2)));
+            if deepest != Some(zi_sorted) {
+                // Occluded by a served child. Only the parent's DS at the
+                // child apex stays: DS is answered from the parent side.
+                let is_ds = r.rtype == RType::DS;
+                let is_ds_sig = r.rtype == RType::RRSIG && covered(rd) == Some(RType::DS);
+                if (is_ds || is_ds_sig) && deepest.is_some_and(|d| c.zones[d].apex == r.owner) {
+                    let n = c.node(&r.owner, deepest.unwrap_or(0));
+                    let entry = c.nodes[n]
+                        .rare
+                        .get_or_insert_with(Box::default)
+                        .ds
+                        .get_or_insert_with(|| (zi_sorted, Rrset::new(RType::DS, r.ttl, files.at(&r.location))));
+                    if is_ds_sig {
+                        entry.1.add_sig(r.ttl, rd);
+                    } else if !entry.1.rdatas.contains(&rd) {
+                        if entry.1.rdatas.is_empty() {
+                            (entry.1.ttl, entry.1.at) = (r.ttl, files.at(&r.location));
                         }
+                        entry.1.rdatas.push(rd);
                     }
-                    if matches!(r.rtype, RType::A | RType::AAAA) && deepest.is_some() {
-                        let sets = c.parent_glue.entry(key(&r.owner, &mut [0u8; 255]).to_vec()).or_default();
-                        match sets.iter_mut().find(|s| s.rtype == r.rtype) {
-                            Some(set) if !set.rdatas.contains(&rd) => set.rdatas.push(rd),
-                            Some(_) => {}
-                            None => {
-                                let mut set = Rrset::new(r.rtype, r.ttl, files.at(&r.location));
-                                set.rdatas.push(rd);
-                                sets.push(set);
-                            }
-                        }
-                    }
-                    let parent_side = |t: RType| r.rtype == t || r.rtype == RType::RRSIG && covered(rd) == Some(t);
-                    let (is_ns, is_nsec) = (parent_side(RType::NS), parent_side(RType::NSEC));
-                    if (is_ns || is_nsec) && deepest.is_some_and(|d| c.zones[d].apex == r.owner) {
-                        let n = c.node(&r.owner, deepest.unwrap_or(0));
-                        let cut = c.nodes[n].rare.get_or_insert_with(Box::default).cut.get_or_insert(ParentCut {
-                            zone: zi_sorted,
-                            ns: None,
-                            nsec: None,
-                        });
-                        let slot = if is_ns { &mut cut.ns } else { &mut cut.nsec };
-                        let set = slot.get_or_insert_with(|| {
-                            Rrset::new(if is_ns { RType::NS } else { RType::NSEC }, r.ttl, files.at(&r.location))
-                        });
-                        if r.rtype == RType::RRSIG {
-                            set.add_sig(r.ttl, rd);
-                        } else if !set.rdatas.contains(&rd) {
-                            if set.rdatas.is_empty() {
-                                (set.ttl, set.at) = (r.ttl, files.at(&r.location));
-                            }
+                }
+                if matches!(r.rtype, RType::A | RType::AAAA) && deepest.is_some() {
+                    let sets = c.parent_glue.entry(key(&r.owner, &mut [0u8; 255]).to_vec()).or_default();
+                    match sets.iter_mut().find(|s| s.rtype == r.rtype) {
+                        Some(set) if !set.rdatas.contains(&rd) => set.rdatas.push(rd),
+                        Some(_) => {}
+                        None => {
+                            let mut set = Rrset::new(r.rtype, r.ttl, files.at(&r.location));
                             set.rdatas.push(rd);
+                            sets.push(set);
                         }
                     }
-                    continue;
                 }
-                let n = match last.and_then(|l| l.2) {
-                    Some(n) => n,
-                    None => c.node(&r.owner, zi_sorted),
-                };
-                last = Some((&r.owner, deepest, Some(n)));
-                if r.rtype == RType::RRSIG {
-                    // Kept beside the nodes, not in them: most zones have none.
-                    pending_sigs.push((n, r.ttl, rd));
-                    c.signed = true;
-                }
-                let node = &mut c.nodes[n];
-                match node.rrsets.iter_mut().find(|s| s.rtype == r.rtype) {
-                    // Duplicates go once every record is in (`dedup_rdatas`):
-                    // a check per record here was quadratic in the RRset.
-                    Some(set) => set.rdatas.push(rd),
-                    None => {
-                        let mut set = Rrset::new(r.rtype, r.ttl, files.at(&r.location));
+                let parent_side = |t: RType| r.rtype == t || r.rtype == RType::RRSIG && covered(rd) == Some(t);
+                let (is_ns, is_nsec) = (parent_side(RType::NS), parent_side(RType::NSEC));
+                if (is_ns || is_nsec) && deepest.is_some_and(|d| c.zones[d].apex == r.owner) {
+                    let n = c.node(&r.owner, deepest.unwrap_or(0));
+                    let cut = c.nodes[n].rare.get_or_insert_with(Box::default).cut.get_or_insert(ParentCut {
+                        zone: zi_sorted,
+                        ns: None,
+                        nsec: None,
+                    });
+                    let slot = if is_ns { &mut cut.ns } else { &mut cut.nsec };
+                    let set = slot.get_or_insert_with(|| {
+                        Rrset::new(if is_ns { RType::NS } else { RType::NSEC }, r.ttl, files.at(&r.location))
+                    });
+                    if r.rtype == RType::RRSIG {
+                        set.add_sig(r.ttl, rd);
+                    } else if !set.rdatas.contains(&rd) {
+                        if set.rdatas.is_empty() {
+                            (set.ttl, set.at) = (r.ttl, files.at(&r.location));
+                        }
                         set.rdatas.push(rd);
-                        node.rrsets.push(set);
                     }
+                }
+                continue;
+            }
+            let n = match last.and_then(|l| l.2) {
+                Some(n) => n,
+                None => c.node(&r.owner, zi_sorted),
+            };
+            last = Some((&r.owner, deepest, Some(n)));
+            if r.rtype == RType::RRSIG {
+                // Kept beside the nodes, not in them: most zones have none.
+                pending_sigs.push((n, r.ttl, rd));
+                c.signed = true;
+            }
+            let node = &mut c.nodes[n];
+            match node.rrsets.iter_mut().find(|s| s.rtype == r.rtype) {
+                // Duplicates go once every record is in (`dedup_rdatas`):
+                // a check per record here was quadratic in the RRset.
+                Some(set) => set.rdatas.push(rd),
+                None => {
+                    let mut set = Rrset::new(r.rtype, r.ttl, files.at(&r.location));
+                    set.rdatas.push(rd);
+                    node.rrsets.push(set);
                 }
             }
         }
+    }
+
+    /// Every record is in: the rest of the build works on nodes.
+    pub(super) fn finish(self) -> Compiler<'z> {
         phases::mark("build: records to nodes");
+        let Build { mut c, files, pending_sigs, .. } = self;
         for node in &mut c.nodes {
             for set in &mut node.rrsets {
                 dedup_rdatas(&mut set.rdatas);
@@ -196,9 +248,11 @@ impl<'z> Compiler<'z> {
         c.hash_nsec3_names();
         c.files = files.names;
         phases::mark("build: nsec3 hashes");
-        Ok(c)
+        c
     }
+}
 
+impl<'z> Compiler<'z> {
     pub(super) fn node(&mut self, name: &Name, zone: usize) -> usize {
         let mut buf = [0u8; 255];
         if let Some(i) = self.lookup(key(name, &mut buf)) {

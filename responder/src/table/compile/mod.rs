@@ -134,28 +134,75 @@ pub fn compile_lent(zones: &[Lent], warnings: &mut Vec<String>) -> Result<TableB
 }
 
 /// [`compile`] of zones the caller is done with (`responder compile`):
-/// their records go once the compiler has what it needs of them, before
-/// it writes the table. It keeps their RDATA, copied into one block
-/// (`RdataCopy`, a seventh of the records' memory at a million names),
-/// and its own nodes' names; the records and the table being written
-/// were never held at once. The same bytes as [`compile`], written into
-/// `out` (`TableBuf::in_file`: `responder compile` writes its file as it
-/// goes).
+/// their records go while the compiler turns them into nodes, a run at a
+/// time, so that the records and the nodes are never all held at once;
+/// nor are the records and the table being written. The compiler keeps
+/// their RDATA, copied into one block (`RdataCopy`, a seventh of the
+/// records' memory at a million names), and its own nodes' names. The
+/// same bytes as [`compile`], written into `out` (`TableBuf::in_file`:
+/// `responder compile` writes its file as it goes).
 pub fn compile_owned(zones: Vec<Zone>, out: TableBuf, warnings: &mut Vec<String>) -> Result<TableBuf, CompileError> {
+    compile_owned_in_runs(zones, RUN, out, warnings)
+}
+
+/// [`compile_owned`], the records handed over `run` at a time (tests
+/// cut them finer than [`RUN`]).
+pub(crate) fn compile_owned_in_runs(
+    mut zones: Vec<Zone>,
+    run: usize,
+    out: TableBuf,
+    warnings: &mut Vec<String>,
+) -> Result<TableBuf, CompileError> {
     phases::start();
     let copy;
-    let c = {
+    let mut b = {
         let lent: Vec<Lent> = zones.iter().map(Lent::whole).collect();
         for z in &lent {
             signatures_out_of_date(z, now(), warnings);
         }
         copy = RdataCopy::of(&lent);
         phases::mark("signatures out of date, rdata copied");
-        Compiler::build(&lent, |zi| copy.records(zi, &lent[zi]))?
+        build::Build::start(&lent, |zi| copy.records(zi, &lent[zi]))?
     };
+    for (zi_sorted, zi) in b.order().into_iter().enumerate() {
+        let mut at = copy.starts[zi];
+        in_runs(std::mem::take(&mut zones[zi].records), run, |part| {
+            let mut records = WithCopy { records: part.iter(), bytes: &copy.bytes, at };
+            b.add(zi_sorted, &mut records);
+            at = records.at;
+        });
+    }
+    let c = b.finish();
     drop(zones);
     phases::mark("compile: drop the zones");
     finish(c, out, warnings)
+}
+
+/// Records in a run (4.7 MB of them): how many [`in_runs`] hands over at
+/// a time in `responder compile`.
+const RUN: usize = 1 << 16;
+
+/// Hands `records` to `add` `run` at a time (the last run fewer), in
+/// order, each run dropped once added: what was read of a zone's records
+/// is free memory while the rest are read. Runs are cut off the back
+/// first, each into a block of its own (`split_off`), the records' block
+/// shrinking behind them (`shrink_to_fit`: glibc shrinks a block that
+/// has its own mapping in place, `mremap`); a run of 4.7 MB has its own
+/// mapping too (`control/allocator.rs` keeps the threshold at 1 MB), so
+/// freeing it gives its pages back. One more copy of the records (tens
+/// of milliseconds at a million names) for no `unsafe`.
+pub(crate) fn in_runs(mut records: Vec<Record>, run: usize, mut add: impl FnMut(&[Record])) {
+    assert!(run > 0);
+    let mut runs = Vec::with_capacity(records.len() / run + 1);
+    while records.len() > run {
+        let tail = records.split_off(records.len() - run);
+        records.shrink_to_fit();
+        runs.push(tail);
+    }
+    runs.push(records);
+    for part in runs.into_iter().rev() {
+        add(&part);
+    }
 }
 
 /// Writes the table into `out` and seals it. What is left of the compiler
