@@ -16,6 +16,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::tier0::capture::page_size;
+
 /// The mapped words of one loaded program; the mapping keeps the map alive
 /// even after the program and its descriptors are gone.
 pub struct Liveness {
@@ -119,10 +121,4 @@ pub fn monotonic_ns() -> u64 {
     // always exists on Linux.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
     (now.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add(now.tv_nsec as u64)
-}
-
-fn page_size() -> usize {
-    // SAFETY: sysconf reads a constant.
-    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    usize::try_from(page).ok().filter(|&p| p > 0).unwrap_or(4096)
 }

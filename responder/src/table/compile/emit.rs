@@ -23,26 +23,17 @@ impl<'z> Compiler<'z> {
                 let failed = emit_template(&mut out, &Sections::servfail(), ctx)?;
                 (failed, failed)
             } else {
-                let soa = self.set(Owner::Name(z.apex.clone()), &z.negative_soa);
-                let nx = Sections {
+                // NXDOMAIN and NODATA: the apex SOA in the authority section.
+                let negative = |rcode| Sections {
                     aa: true,
-                    rcode: rcode::NXDOMAIN,
+                    rcode,
                     answer: vec![],
-                    authority: vec![soa],
+                    authority: vec![self.set(Owner::Name(z.apex.clone()), &z.negative_soa)],
                     additional: vec![],
                     denial: vec![],
                 };
-                let nx_off = emit_template(&mut out, &nx, ctx)?;
-                let soa = self.set(Owner::Name(z.apex.clone()), &z.negative_soa);
-                let nodata = Sections {
-                    aa: true,
-                    rcode: rcode::NOERROR,
-                    answer: vec![],
-                    authority: vec![soa],
-                    additional: vec![],
-                    denial: vec![],
-                };
-                (nx_off, emit_template(&mut out, &nodata, ctx)?)
+                let nx_off = emit_template(&mut out, &negative(rcode::NXDOMAIN), ctx)?;
+                (nx_off, emit_template(&mut out, &negative(rcode::NOERROR), ctx)?)
             };
             let at = zones_off + zi * ZONE_LEN;
             out[at..at + 4].copy_from_slice(&nx_off.to_le_bytes());

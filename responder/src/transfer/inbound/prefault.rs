@@ -8,6 +8,8 @@
 //! Asked for on the copying thread itself it saved nothing (tried,
 //! docs/BENCHMARKS.md).
 
+use crate::xdp::tier0::capture::page_size;
+
 /// Vectors smaller than this are filled before a thread would start.
 const WORTH_IT: usize = 4 << 20;
 
@@ -50,12 +52,6 @@ impl Spare {
             let _ = unsafe { libc::madvise(self.start as *mut libc::c_void, self.len, libc::MADV_POPULATE_WRITE) };
         }
     }
-}
-
-fn page_size() -> usize {
-    // SAFETY: sysconf reads a constant of the system; no memory is passed.
-    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    usize::try_from(size).ok().filter(|&s| s > 0).unwrap_or(4096)
 }
 
 #[cfg(test)]
